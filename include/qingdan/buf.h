@@ -1,0 +1,42 @@
+/* qingdan — a growable byte buffer for rendering responses.
+ *
+ * Appends never fail loudly: on out-of-memory the buffer sets `oom` and
+ * ignores later appends, so a renderer can append freely and check once. */
+#ifndef QINGDAN_BUF_H
+#define QINGDAN_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct qd_buf {
+	char *data;  /* owned; NUL-terminated whenever len > 0 or after qd_buf_cstr() */
+	size_t len;
+	size_t cap;
+	bool oom;    /* an append failed; contents are incomplete */
+} qd_buf;
+
+/* Initialise an empty buffer (same as zero-filling it). */
+void qd_buf_init(qd_buf *b);
+/* Append n bytes. */
+void qd_buf_add(qd_buf *b, const void *p, size_t n);
+/* Append a NUL-terminated string. */
+void qd_buf_puts(qd_buf *b, const char *s);
+/* Append one byte. */
+void qd_buf_putc(qd_buf *b, char c);
+/* Append printf-formatted text. */
+void qd_buf_printf(qd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s (n bytes, UTF-8) as a quoted, escaped JSON string. */
+void qd_buf_json_str(qd_buf *b, const char *s, size_t n);
+/* Append a JSON string for a NUL-terminated s, or null when s is NULL. */
+void qd_buf_json_cstr(qd_buf *b, const char *s);
+/* Forget the contents, keep the memory. */
+void qd_buf_reset(qd_buf *b);
+/* The contents as a NUL-terminated string (borrowed; "" when empty). */
+const char *qd_buf_cstr(qd_buf *b);
+/* Hand the memory to the caller (malloc()ed, NUL-terminated, caller frees);
+ * the buffer is left empty.  Returns NULL on out-of-memory. */
+char *qd_buf_steal(qd_buf *b, size_t *len);
+/* Free the memory; the buffer is left empty and reusable. */
+void qd_buf_free(qd_buf *b);
+
+#endif

@@ -1,0 +1,42 @@
+/* qingdan — commodity codes (商品编号) and CIQ codes (检验检疫附加编号).
+ *
+ * A declaration carries a 10-digit commodity code (8 tariff digits + 2
+ * supervision digits) and a 3-digit CIQ code.  People write codes with
+ * dots, spaces or hyphens ("3822.1900.90", "3822 19 00 90"); those three
+ * separators are removed, nothing else is. */
+#ifndef QINGDAN_CODE_H
+#define QINGDAN_CODE_H
+
+#include <stddef.h>
+
+#define QD_CODE_MIN 2
+#define QD_CODE_MAX 10
+#define QD_CIQ_LEN 3
+
+typedef struct qd_code {
+	char digits[QD_CODE_MAX + 1]; /* NUL-terminated, QD_CODE_MIN..QD_CODE_MAX digits */
+	unsigned len;                 /* strlen(digits) */
+	char ciq[QD_CIQ_LEN + 1];     /* "" when absent, else exactly 3 digits */
+} qd_code;
+
+/* Parse a code as a query gives it: after removing '.', ' ' and '-', 2–10
+ * digits, or 13 digits (10-digit code followed by the 3-digit CIQ code, which
+ * lands in out->ciq).
+ *   s, n  the text (need not be NUL-terminated; embedded NUL is an error)
+ *   out   filled on success; left in an unspecified state on error
+ *   why   on error, set to a static English sentence saying why
+ *         ("code has 11 digits; expected 2-10, or 13 with the CIQ code")
+ * Returns 0, or QD_EINVAL. */
+int qd_code_parse(const char *s, size_t n, qd_code *out, const char **why);
+
+/* Parse a code as a list entry gives it: same separators, 2–10 digits
+ * only (a list names its CIQ code in a separate field).  out->ciq is "".
+ * Returns 0, or QD_EINVAL with *why set. */
+int qd_code_parse_entry(const char *s, size_t n, qd_code *out, const char **why);
+
+/* Parse a CIQ code: exactly 3 ASCII digits, no separators.
+ *   out  receives the 3 digits and a NUL.
+ * Returns 0, or QD_EINVAL with *why set. */
+int qd_ciq_parse(const char *s, size_t n, char out[QD_CIQ_LEN + 1], const char **why);
+
+#endif

@@ -1,0 +1,60 @@
+/* qingdan — the decision engine.
+ *
+ * Rules (DESIGN.md, "Decision rules"): per list, candidates by code prefix
+ * and CIQ; applicability by entity scope and roster, status and window;
+ * the most specific applicable entry decides (longest code, then CIQ,
+ * then exclude over include); across lists, allow when any list allows.
+ * deny means "not covered by the lists", never "prohibited". */
+#ifndef QINGDAN_DECIDE_H
+#define QINGDAN_DECIDE_H
+
+#include <stdbool.h>
+
+#include "qingdan/buf.h"
+#include "qingdan/code.h"
+#include "qingdan/date.h"
+#include "qingdan/entity.h"
+#include "qingdan/store.h"
+
+/* Reasons, in "reason order" (most informative deny first) after listed. */
+enum qd_reason {
+	QD_REASON_LISTED = 0,
+	QD_REASON_EXCLUDED,
+	QD_REASON_EXPIRED,
+	QD_REASON_NOT_YET_EFFECTIVE,
+	QD_REASON_SUSPENDED,
+	QD_REASON_REVOKED,
+	QD_REASON_ENTITY_NOT_ELIGIBLE,
+	QD_REASON_ENTITY_REQUIRED,
+	QD_REASON_NOT_LISTED,
+	QD_REASON_COUNT
+};
+
+/* Near misses kept per list result, most informative first. */
+#define QD_NEAR_MISSES_MAX 20
+
+/* "listed", "excluded" …; static strings. */
+const char *qd_reason_name(enum qd_reason r);
+
+typedef struct qd_query {
+	qd_code code;        /* normalised; code.ciq "" or the queried CIQ */
+	const char *entity;  /* normalised entity id, or NULL */
+	qd_date date;        /* civil date the decision is for */
+	const char *list;    /* consult only this list, or NULL for every list */
+} qd_query;
+
+typedef struct qd_outcome {
+	bool allow;
+	enum qd_reason reason;
+} qd_outcome;
+
+/* Decide q against the snapshot and append the decision's JSON members —
+ *   "decision":…,"reason":…,"query":{…},"basis":{…}|null,"results":[…]
+ * — to out, without the enclosing braces, so callers can add their own
+ * members (decision_id, ref).
+ *   s    an open snapshot (every list read from this one snapshot)
+ *   res  receives the outcome (may be NULL)
+ * Returns 0, QD_ENOENT when q->list names no list, QD_ENOMEM, QD_EIO. */
+int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
+
+#endif

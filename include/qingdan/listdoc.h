@@ -1,0 +1,108 @@
+/* qingdan — the list document: parsing, validation, canonical form.
+ *
+ * A list document (schema/list.schema.json) is parsed with duplicate keys
+ * rejected, validated against every loader rule (all violations reported,
+ * each with its JSON Pointer), and turned into a canonical form: every
+ * field written explicitly in one fixed key order, codes normalised,
+ * entity ids normalised, absent optional values as null, absent arrays as
+ * [], absent effect as "include", absent status as "active". */
+#ifndef QINGDAN_LISTDOC_H
+#define QINGDAN_LISTDOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "qingdan/code.h"
+#include "qingdan/date.h"
+#include "qingdan/entity.h"
+#include "qingdan/problems.h"
+
+#define QD_LIST_ID_MAX 48
+
+enum qd_kind { QD_KIND_POSITIVE = 1, QD_KIND_WHITELIST = 2 };
+enum qd_status { QD_STATUS_ACTIVE = 0, QD_STATUS_SUSPENDED = 1, QD_STATUS_REVOKED = 2 };
+enum qd_effect { QD_EFFECT_INCLUDE = 0, QD_EFFECT_EXCLUDE = 1 };
+
+/* A clause (条款) that entries cite. */
+typedef struct qd_clause {
+	const char *id;   /* borrowed from json */
+	json_t *json;     /* canonical clause object, borrowed from the document */
+} qd_clause;
+
+/* A roster member: an institution eligible under the list. */
+typedef struct qd_member {
+	const char *id;        /* normalised entity id, borrowed from json */
+	enum qd_status status;
+	qd_date valid_from;    /* QD_DATE_MIN when open */
+	qd_date valid_to;      /* QD_DATE_MAX when open */
+	json_t *json;          /* canonical member object, borrowed */
+} qd_member;
+
+/* A list entry. */
+typedef struct qd_entry {
+	const char *id;          /* borrowed from json */
+	qd_code code;            /* normalised code; code.ciq is the entry's ciq or "" */
+	enum qd_status status;
+	enum qd_effect effect;
+	qd_date valid_from;      /* QD_DATE_MIN when open */
+	qd_date valid_to;        /* QD_DATE_MAX when open */
+	const char **entities;   /* n_entities normalised ids, borrowed from json; owned array */
+	size_t n_entities;
+	size_t *clauses;         /* n_clauses indexes into qd_listdoc.clauses; owned array */
+	size_t n_clauses;
+	json_t *json;            /* canonical entry object, borrowed */
+} qd_entry;
+
+/* A validated document.  Everything borrowed points into `json`. */
+typedef struct qd_listdoc {
+	json_t *json;            /* canonical document; owned (one reference) */
+	const char *list;        /* list id, borrowed */
+	enum qd_kind kind;
+	qd_clause *clauses;      /* owned array, document order */
+	size_t n_clauses;
+	qd_member *members;      /* owned array, document order */
+	size_t n_members;
+	qd_entry *entries;       /* owned array, document order */
+	size_t n_entries;
+} qd_listdoc;
+
+/* Is s a well-formed list id: [a-z][a-z0-9-]{0,47}? */
+bool qd_list_id_valid(const char *s);
+
+/* Parse and validate a JSON list document.
+ *   buf, len     the bytes (any content; need not be NUL-terminated)
+ *   expect_list  the list id the document must carry (from the URL), or NULL
+ *   out          on success, a new document; free with qd_listdoc_free()
+ *   problems     receives every violation (JSON Pointer + message); for a
+ *                syntax error one problem with path "" whose message gives
+ *                jansson's line and column
+ * Returns 0; QD_ESYNTAX when the bytes are not JSON at all (or not UTF-8);
+ * QD_EINVAL when the JSON parses but breaks a loader rule (including
+ * duplicate keys, unknown keys and wrong types); QD_ENOMEM. */
+int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
+		     qd_listdoc **out, qd_problems *problems);
+
+/* Build a document from an already canonical json_t (as stored), taking a
+ * new reference.  Runs the same validation as qd_listdoc_parse.
+ * Returns 0, QD_EINVAL (problems filled), or QD_ENOMEM. */
+int qd_listdoc_from_json(json_t *doc, const char *expect_list,
+			 qd_listdoc **out, qd_problems *problems);
+
+/* Serialise the canonical document: 2-space indentation, fixed key order,
+ * UTF-8 unescaped, trailing newline.  Loading these bytes again yields the
+ * same bytes.  Returns a malloc()ed NUL-terminated string (caller frees),
+ * *len set to its length; NULL on out-of-memory. */
+char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len);
+
+/* Free a document and everything it owns; NULL is ignored. */
+void qd_listdoc_free(qd_listdoc *doc);
+
+/* Names for the enums ("positive", "active", "include" …); static strings. */
+const char *qd_kind_name(enum qd_kind k);
+const char *qd_status_name(enum qd_status s);
+const char *qd_effect_name(enum qd_effect e);
+
+#endif

@@ -1,0 +1,173 @@
+/* qingdan — the LMDB store.
+ *
+ * One environment, named databases opened once.  Every list change is one
+ * write transaction that writes a complete new version and moves the list's
+ * current pointer, so readers see the old or the new version, never a mix.
+ * No LMDB type leaves store.c. */
+#ifndef QINGDAN_STORE_H
+#define QINGDAN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qingdan/buf.h"
+#include "qingdan/code.h"
+#include "qingdan/date.h"
+#include "qingdan/listdoc.h"
+#include "qingdan/problems.h"
+#include "qingdan/sha256.h"
+
+#define QD_MAP_SIZE_DEFAULT ((uint64_t)8 << 30) /* 8 GiB of address space, sparse on disk */
+#define QD_MAX_READERS_DEFAULT 254
+#define QD_RETAIN_DEFAULT 50
+#define QD_ACTOR_MAX 64
+#define QD_SOURCE_MAX 256
+
+typedef struct qd_store qd_store;
+
+typedef struct qd_store_opts {
+	uint64_t map_size;    /* maximum store size in bytes */
+	unsigned max_readers; /* concurrent read snapshots (threads + tools) */
+	unsigned retain;      /* versions kept per list (>= 1) */
+	bool read_only;       /* open without write access */
+} qd_store_opts;
+
+/* Fill opts with the defaults above. */
+void qd_store_opts_default(qd_store_opts *opts);
+
+/* Open (creating if needed) the store in directory dir, which must exist.
+ * Opens every named database in one committed transaction and clears stale
+ * reader slots.
+ *   opts  NULL for defaults
+ *   out   the new store; close with qd_store_close()
+ *   err   receives an English message on failure (may be NULL)
+ * Returns 0, QD_EIO, QD_ENOMEM or QD_ENOSPC. */
+int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
+		  char *err, size_t errlen);
+
+/* Close the store; NULL is ignored.  No snapshot may be open. */
+void qd_store_close(qd_store *st);
+
+/* Metadata of one list (its current version). */
+typedef struct qd_list_info {
+	char id[QD_LIST_ID_MAX + 1];
+	enum qd_kind kind;
+	uint32_t version;           /* current version */
+	uint32_t entries;           /* entries in the current version */
+	uint32_t members;           /* roster size of the current version */
+	int64_t loaded_at;          /* unix seconds when the current version was stored */
+	char sha256[QD_SHA256_HEX]; /* of the canonical document */
+	char *title;                /* canonical title object as JSON; malloc()ed, or NULL in snapshots */
+} qd_list_info;
+
+/* Free the title strings of n infos and the array itself; NULL is ignored. */
+void qd_list_infos_free(qd_list_info *infos, size_t n);
+
+/* Every list, ordered by id.
+ *   out  a new array of *n infos (titles filled); free with qd_list_infos_free()
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_store_lists(qd_store *st, qd_list_info **out, size_t *n);
+
+/* One list's metadata (title filled; free it with free(out->title)).
+ * Returns 0, QD_ENOENT or QD_EIO. */
+int qd_store_list(qd_store *st, const char *id, qd_list_info *out);
+
+/* How a list change is made. */
+typedef struct qd_put_opts {
+	const char *actor;   /* who: token name, or the CLI user */
+	const char *action;  /* "load", "import", "rollback" */
+	const char *source;  /* free label: file name, "http" …; may be NULL */
+	int64_t now;         /* unix seconds to record as loaded_at */
+	uint32_t if_match;   /* 0: no precondition; else the current version must equal it */
+	bool dry_run;        /* validate and diff, store nothing */
+} qd_put_opts;
+
+/* What a list change did (or would do, for a dry run). */
+typedef struct qd_put_result {
+	uint32_t version;    /* the new version (dry run: the version it would get) */
+	uint32_t previous;   /* the version it replaced; 0 for a new list */
+	bool created;        /* the list did not exist before */
+	size_t entries;      /* entries in the new version */
+	size_t added, removed, changed; /* by entry id, against the previous version */
+	char sha256[QD_SHA256_HEX];     /* of the canonical document */
+} qd_put_result;
+
+/* Store a validated document as the list's new current version, in one
+ * write transaction; older versions beyond opts.retain are pruned in it.
+ *   problems  receives rule violations that need the stored state
+ *             (a kind that changes between versions, at path /kind)
+ * Returns 0; QD_EINVAL (problems filled); QD_ECONFLICT (if_match failed);
+ * QD_ENOSPC (storage full; nothing changed); QD_ENOMEM; QD_EIO. */
+int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *opts,
+		 qd_put_result *res, qd_problems *problems);
+
+/* Append to out one page of the current version's entries whose code starts
+ * with prefix, as a JSON array of canonical entry objects ordered by code.
+ *   prefix  digits (possibly ""), already normalised
+ *   cursor  NULL for the first page, else a cursor returned earlier
+ *   limit   page size (>= 1)
+ *   next    receives a malloc()ed cursor for the next page, or NULL at the end
+ * Returns 0, QD_ENOENT (no such list), QD_EINVAL (bad cursor), QD_ENOMEM, QD_EIO. */
+int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
+			  const char *cursor, size_t limit, qd_buf *out, char **next);
+
+/* ---- read snapshots for decisions ---- */
+
+typedef struct qd_snap qd_snap;
+
+/* A candidate entry read from a snapshot.  Every pointer is valid until the
+ * next qd_snap_candidates() call on the snapshot or until it ends. */
+typedef struct qd_cand {
+	const char *id;
+	unsigned code_len;
+	bool has_ciq;
+	enum qd_status status;
+	enum qd_effect effect;
+	qd_date valid_from, valid_to;
+	const char *entities;       /* n_entities NUL-terminated ids, back to back */
+	unsigned n_entities;
+	const char *entry_json;     /* canonical entry object */
+	size_t entry_json_len;
+	const char *clauses_json;   /* JSON array of the cited clause objects */
+	size_t clauses_json_len;
+} qd_cand;
+
+/* A roster member as stored. */
+typedef struct qd_member_rec {
+	enum qd_status status;
+	qd_date valid_from, valid_to;
+} qd_member_rec;
+
+/* Allocate a snapshot handle for st (no transaction yet).
+ * Returns NULL on out-of-memory. */
+qd_snap *qd_snap_new(qd_store *st);
+
+/* Start (or renew) the read transaction: from now on every read sees the
+ * store as it was at this instant.  Returns 0 or QD_EIO. */
+int qd_snap_open(qd_snap *s);
+
+/* End the read transaction (reset; the handle can be opened again). */
+void qd_snap_close(qd_snap *s);
+
+/* Free the handle (closing it first); NULL is ignored. */
+void qd_snap_free(qd_snap *s);
+
+/* The lists at this snapshot, ordered by id (titles not filled).
+ *   out  pointer to an array owned by the snapshot, valid until it closes
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n);
+
+/* Entries of the list's current version that are candidates for code q:
+ * entry code a prefix of q->digits, entry CIQ absent or equal to q->ciq.
+ *   out  array owned by the snapshot, valid until the next call / close
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
+		       const qd_cand **out, size_t *n);
+
+/* Look up entity on the list's roster (current version).
+ * Returns 0 and fills out, QD_ENOENT when not on the roster, or QD_EIO. */
+int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity,
+		   qd_member_rec *out);
+
+#endif

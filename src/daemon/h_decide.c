@@ -1,0 +1,336 @@
+/* qingdand — decisions: GET /v1/lookup and POST /v1/check. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "qingdan/err.h"
+#include "qingdand.h"
+
+/* Query fields common to a lookup and a check item, before validation. */
+typedef struct raw_query {
+	const char *code;
+	size_t code_len;
+	const char *ciq;      /* NULL when absent */
+	size_t ciq_len;
+} raw_query;
+
+/* Validate the code (and ciq) into q.  On error writes a message into msg
+ * and returns the name of the offending field. */
+static const char *parse_code(const raw_query *rq, qd_query *q, char *msg, size_t msglen)
+{
+	const char *why;
+	if (qd_code_parse(rq->code, rq->code_len, &q->code, &why)) {
+		snprintf(msg, msglen, "code: %s", why);
+		return "code";
+	}
+	if (rq->ciq) {
+		char ciq[QD_CIQ_LEN + 1];
+		if (q->code.ciq[0]) {
+			snprintf(msg, msglen, "ciq: the CIQ code is given twice (13-digit code and ciq)");
+			return "ciq";
+		}
+		if (qd_ciq_parse(rq->ciq, rq->ciq_len, ciq, &why)) {
+			snprintf(msg, msglen, "ciq: %s", why);
+			return "ciq";
+		}
+		memcpy(q->code.ciq, ciq, sizeof ciq);
+	}
+	if (q->code.ciq[0] && q->code.len != QD_CODE_MAX) {
+		snprintf(msg, msglen, "ciq: a CIQ code needs the full 10-digit commodity code (got %u digits)",
+			 q->code.len);
+		return "ciq";
+	}
+	return NULL;
+}
+
+/* Parse entity, date and list shared by lookup and check.  Returns the
+ * name of the bad field (message in msg) or NULL. */
+static const char *parse_context(server *srv, const char *entity, size_t entity_len,
+				 const char *date, size_t date_len, const char *list,
+				 char entity_out[QD_ENTITY_MAX + 1], qd_query *q, char *msg, size_t msglen)
+{
+	const char *why;
+	q->entity = NULL;
+	if (entity) {
+		if (qd_entity_parse(entity, entity_len, entity_out, &why)) {
+			snprintf(msg, msglen, "entity: %s", why);
+			return "entity";
+		}
+		q->entity = entity_out;
+	}
+	if (date) {
+		if (qd_date_parse(date, date_len, &q->date)) {
+			snprintf(msg, msglen, "date: expected a calendar date YYYY-MM-DD");
+			return "date";
+		}
+	} else {
+		q->date = qd_date_at((int64_t)time(NULL), srv->utc_offset);
+	}
+	q->list = NULL;
+	if (list) {
+		if (!qd_list_id_valid(list)) {
+			snprintf(msg, msglen, "list: not a list id ([a-z][a-z0-9-]{0,47})");
+			return "list";
+		}
+		q->list = list;
+	}
+	return NULL;
+}
+
+enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
+{
+	param p[] = {{.name = "code"}, {.name = "ciq"}, {.name = "entity"}, {.name = "date"}, {.name = "list"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, 5, &res))
+		return res;
+	if (!p[0].value)
+		return respond_error(c, E_MISSING_PARAMETER, "missing required query parameter \"code\"");
+	char msg[200];
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	raw_query rq = {p[0].value, p[0].len, p[1].value, p[1].len};
+	if (parse_code(&rq, &q, msg, sizeof msg))
+		return respond_error(c, E_BAD_PARAMETER, msg);
+	char entity[QD_ENTITY_MAX + 1];
+	if (parse_context(r->srv, p[2].value, p[2].len, p[3].value, p[3].len, p[4].value, entity, &q,
+			  msg, sizeof msg))
+		return respond_error(c, E_BAD_PARAMETER, msg);
+
+	qd_snap *s = thread_snap(r->srv);
+	if (!s)
+		return respond_error(c, E_INTERNAL, "cannot open a read snapshot");
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_putc(&b, '{');
+	int err = qd_decide(s, &q, &b, NULL);
+	qd_snap_close(s);
+	if (err) {
+		qd_buf_free(&b);
+		if (err == QD_ENOENT)
+			return respond_error(c, E_LIST_NOT_FOUND, "list: no such list");
+		return respond_lib_error(c, err);
+	}
+	char id[40];
+	next_decision_id(r->srv, id);
+	qd_buf_printf(&b, ",\"decision_id\":\"%s\"}", id);
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
+/* Validate an optional string member; returns false on a wrong type. */
+static bool opt_string(json_t *v, const char **s, size_t *len)
+{
+	*s = NULL;
+	*len = 0;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v))
+		return false;
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	return true;
+}
+
+static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, const char *fmt, ...)
+{
+	qd_problems pr;
+	qd_problems_init(&pr);
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	qd_problems_add(&pr, path, "%s", msg);
+	enum MHD_Result ret = respond_problems(c, E_BAD_BODY, msg, &pr);
+	qd_problems_free(&pr);
+	return ret;
+}
+
+enum MHD_Result h_check(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	param none[1] = {{.name = "-"}};
+	if (!get_params(c, none, 0, &res))
+		return res;
+	json_error_t jerr;
+	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
+				  JSON_REJECT_DUPLICATES, &jerr);
+	if (!body) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+			 jerr.line, jerr.column);
+		return respond_error(c, E_BAD_JSON, msg);
+	}
+	json_t *items = NULL;
+	const char *entity = NULL, *date = NULL, *list = NULL;
+	size_t entity_len = 0, date_len = 0, list_len = 0;
+	if (!json_is_object(body)) {
+		res = bad_body(c, "", "%s", "the body must be a JSON object");
+		goto out;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		bool ok = true;
+		if (strcmp(key, "entity") == 0)
+			ok = opt_string(v, &entity, &entity_len);
+		else if (strcmp(key, "date") == 0)
+			ok = opt_string(v, &date, &date_len);
+		else if (strcmp(key, "list") == 0)
+			ok = opt_string(v, &list, &list_len);
+		else if (strcmp(key, "items") == 0)
+			items = v;
+		else {
+			char path[80];
+			snprintf(path, sizeof path, "/%.60s", key);
+			res = bad_body(c, path, "unknown key \"%.60s\"", key);
+			goto out;
+		}
+		if (!ok) {
+			char path[80];
+			snprintf(path, sizeof path, "/%s", key);
+			res = bad_body(c, path, "%s must be a string or null", key);
+			goto out;
+		}
+	}
+	if (!items) {
+		res = bad_body(c, "/items", "%s", "missing required key \"items\"");
+		goto out;
+	}
+	if (!json_is_array(items)) {
+		res = bad_body(c, "/items", "%s", "items must be an array");
+		goto out;
+	}
+	size_t n = json_array_size(items);
+	if (n == 0 || n > QD_CHECK_ITEMS_MAX) {
+		char m[80];
+		snprintf(m, sizeof m, "items must hold 1 to %d items (got %zu)", QD_CHECK_ITEMS_MAX, n);
+		res = bad_body(c, "/items", "%s", m);
+		goto out;
+	}
+	if ((date && memchr(date, 0, date_len)) || (list && strlen(list) != list_len) ||
+	    (entity && memchr(entity, 0, entity_len))) {
+		res = bad_body(c, "", "%s", "entity, date and list must not contain NUL");
+		goto out;
+	}
+
+	char msg[200];
+	char ent[QD_ENTITY_MAX + 1];
+	qd_query base;
+	memset(&base, 0, sizeof base);
+	const char *bad = parse_context(r->srv, entity, entity_len, date, date_len, list, ent, &base, msg,
+					sizeof msg);
+	if (bad) {
+		char path[16];
+		snprintf(path, sizeof path, "/%s", bad);
+		res = bad_body(c, path, "%s", msg);
+		goto out;
+	}
+
+	/* Validate the shape of every item before deciding any. */
+	for (size_t i = 0; i < n; i++) {
+		json_t *it = json_array_get(items, i);
+		char path[64];
+		if (!json_is_object(it)) {
+			snprintf(path, sizeof path, "/items/%zu", i);
+			res = bad_body(c, path, "%s", "each item must be an object");
+			goto out;
+		}
+		json_object_foreach(it, key, v) {
+			snprintf(path, sizeof path, "/items/%zu/%.20s", i, key);
+			if (strcmp(key, "ref") == 0) {
+				if (!json_is_string(v) && !json_is_integer(v) && !json_is_null(v)) {
+					res = bad_body(c, path, "%s", "ref must be a string, an integer or null");
+					goto out;
+				}
+			} else if (strcmp(key, "code") == 0) {
+				if (!json_is_string(v)) {
+					res = bad_body(c, path, "%s", "code must be a string");
+					goto out;
+				}
+			} else if (strcmp(key, "ciq") == 0) {
+				if (!json_is_string(v) && !json_is_null(v)) {
+					res = bad_body(c, path, "%s", "ciq must be a string or null");
+					goto out;
+				}
+			} else {
+				snprintf(path, sizeof path, "/items/%zu", i);
+				res = bad_body(c, path, "unknown key \"%.40s\"", key);
+				goto out;
+			}
+		}
+		if (!json_object_get(it, "code")) {
+			snprintf(path, sizeof path, "/items/%zu/code", i);
+			res = bad_body(c, path, "%s", "missing required key \"code\"");
+			goto out;
+		}
+	}
+
+	qd_snap *s = thread_snap(r->srv);
+	if (!s) {
+		res = respond_error(c, E_INTERNAL, "cannot open a read snapshot");
+		goto out;
+	}
+	qd_buf items_buf, b;
+	qd_buf_init(&items_buf);
+	qd_buf_init(&b);
+	size_t n_allow = 0, n_deny = 0, n_invalid = 0;
+	int err = 0;
+	char id[40];
+	next_decision_id(r->srv, id);
+	for (size_t i = 0; i < n && !err; i++) {
+		json_t *it = json_array_get(items, i);
+		json_t *ref = json_object_get(it, "ref");
+		json_t *code = json_object_get(it, "code");
+		json_t *ciq = json_object_get(it, "ciq");
+		if (i)
+			qd_buf_putc(&items_buf, ',');
+		qd_buf_puts(&items_buf, "{\"ref\":");
+		char *refs = ref ? json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		qd_buf_puts(&items_buf, refs ? refs : "null");
+		free(refs);
+		qd_query q = base;
+		raw_query rq = {json_string_value(code), json_string_length(code),
+				ciq && json_is_string(ciq) ? json_string_value(ciq) : NULL,
+				ciq && json_is_string(ciq) ? json_string_length(ciq) : 0};
+		const char *field = parse_code(&rq, &q, msg, sizeof msg);
+		if (field) {
+			n_invalid++;
+			qd_buf_puts(&items_buf, ",\"error\":{\"code\":\"bad_item\",\"message\":");
+			qd_buf_json_cstr(&items_buf, msg);
+			qd_buf_printf(&items_buf, ",\"details\":[{\"message\":");
+			qd_buf_json_cstr(&items_buf, msg);
+			qd_buf_printf(&items_buf, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
+			continue;
+		}
+		qd_buf_putc(&items_buf, ',');
+		qd_outcome o;
+		err = qd_decide(s, &q, &items_buf, &o);
+		qd_buf_putc(&items_buf, '}');
+		if (!err)
+			o.allow ? n_allow++ : n_deny++;
+	}
+	qd_snap_close(s);
+	if (err) {
+		qd_buf_free(&items_buf);
+		res = err == QD_ENOENT ? respond_error(c, E_LIST_NOT_FOUND, "list: no such list")
+				       : respond_lib_error(c, err);
+		goto out;
+	}
+	qd_buf_printf(&b, "{\"decision\":\"%s\",\"summary\":{\"allow\":%zu,\"deny\":%zu,\"invalid\":%zu},"
+		      "\"decision_id\":\"%s\",\"items\":[",
+		      n_allow == n ? "allow" : "deny", n_allow, n_deny, n_invalid, id);
+	qd_buf_add(&b, items_buf.data ? items_buf.data : "", items_buf.len);
+	qd_buf_puts(&b, "]}");
+	qd_buf_free(&items_buf);
+	res = respond_json(c, MHD_HTTP_OK, &b);
+out:
+	json_decref(body);
+	return res;
+}

@@ -1,0 +1,248 @@
+/* qingdand — lists: GET /v1/lists, GET|PUT /v1/lists/{id},
+ * GET /v1/lists/{id}/entries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qingdan/err.h"
+#include "qingdan/listdoc.h"
+#include "qingdand.h"
+
+void render_list_meta(qd_buf *b, const qd_list_info *l)
+{
+	char ts[21];
+	qd_time_format(l->loaded_at, ts);
+	qd_buf_puts(b, "{\"id\":");
+	qd_buf_json_cstr(b, l->id);
+	qd_buf_printf(b, ",\"kind\":\"%s\",\"title\":%s,\"version\":%u,\"entries\":%u,"
+		      "\"loaded_at\":\"%s\",\"sha256\":\"%s\"}",
+		      qd_kind_name(l->kind), l->title ? l->title : "null", l->version, l->entries, ts,
+		      l->sha256);
+}
+
+enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	param none[1] = {{.name = "-"}};
+	if (!get_params(c, none, 0, &res))
+		return res;
+	qd_list_info *v;
+	size_t n;
+	int err = qd_store_lists(r->srv->store, &v, &n);
+	if (err)
+		return respond_lib_error(c, err);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"lists\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			qd_buf_putc(&b, ',');
+		render_list_meta(&b, &v[i]);
+	}
+	qd_buf_puts(&b, "]}");
+	qd_list_infos_free(v, n);
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
+static enum MHD_Result respond_with_etag(struct MHD_Connection *c, qd_buf *b, uint32_t version)
+{
+	size_t len;
+	qd_buf_putc(b, '\n');
+	char *data = qd_buf_steal(b, &len);
+	if (!data)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	char etag[24];
+	snprintf(etag, sizeof etag, "\"%u\"", version);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	param none[1] = {{.name = "-"}};
+	if (!get_params(c, none, 0, &res))
+		return res;
+	qd_list_info l;
+	int err = qd_store_list(r->srv->store, r->list_id, &l);
+	if (err == QD_ENOENT)
+		return respond_error(c, E_LIST_NOT_FOUND, NULL);
+	if (err)
+		return respond_lib_error(c, err);
+	qd_buf b;
+	qd_buf_init(&b);
+	render_list_meta(&b, &l);
+	free(l.title);
+	return respond_with_etag(c, &b, l.version);
+}
+
+enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
+{
+	param p[] = {{.name = "prefix"}, {.name = "limit"}, {.name = "cursor"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, 3, &res))
+		return res;
+	char prefix[QD_CODE_MAX + 1] = "";
+	if (p[0].value && p[0].len) {
+		/* A prefix is written like a code (dots, spaces, hyphens allowed),
+		 * and may be as short as one digit. */
+		size_t k = 0;
+		for (size_t i = 0; i < p[0].len; i++) {
+			char ch = p[0].value[i];
+			if (ch == '.' || ch == ' ' || ch == '-')
+				continue;
+			if (ch < '0' || ch > '9' || k == QD_CODE_MAX)
+				return respond_error(c, E_BAD_PARAMETER,
+						     "prefix: expected up to 10 digits of a commodity code");
+			prefix[k++] = ch;
+		}
+		prefix[k] = '\0';
+	}
+	size_t limit = QD_ENTRIES_LIMIT_DEFAULT;
+	if (p[1].value) {
+		char *end;
+		unsigned long v = p[1].len && p[1].len <= 5 ? strtoul(p[1].value, &end, 10) : 0;
+		if (!p[1].len || p[1].len > 5 || *end || v < 1 || v > QD_ENTRIES_LIMIT_MAX || p[1].value[0] == '+' ||
+		    p[1].value[0] == '-' || p[1].value[0] == ' ')
+			return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to 1000");
+		limit = v;
+	}
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":");
+	qd_buf_json_cstr(&b, r->list_id);
+	qd_buf_puts(&b, ",\"entries\":");
+	char *next = NULL;
+	int err = qd_store_entries_page(r->srv->store, r->list_id, prefix, p[2].value, limit, &b, &next);
+	if (err) {
+		qd_buf_free(&b);
+		if (err == QD_ENOENT)
+			return respond_error(c, E_LIST_NOT_FOUND, NULL);
+		if (err == QD_EINVAL)
+			return respond_error(c, E_BAD_PARAMETER, "cursor: not a cursor returned by this endpoint");
+		return respond_lib_error(c, err);
+	}
+	qd_buf_puts(&b, ",\"next_cursor\":");
+	qd_buf_json_cstr(&b, next);
+	qd_buf_putc(&b, '}');
+	free(next);
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
+/* Parse If-Match: "<version>" (quotes optional).  Returns 0 when absent,
+ * the version, or -1 when malformed. */
+static long parse_if_match(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH);
+	if (!h)
+		return 0;
+	char buf[16];
+	size_t n = strlen(h);
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] < '0' || buf[i] > '9')
+			return -1;
+	long v = strtol(buf, NULL, 10);
+	return v >= 1 && v <= 0x7fffffff ? v : -1;
+}
+
+enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
+{
+	param p[] = {{.name = "dry_run"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, 1, &res))
+		return res;
+	bool dry = false;
+	if (p[0].value) {
+		if (strcmp(p[0].value, "true") == 0 || strcmp(p[0].value, "1") == 0)
+			dry = true;
+		else if (strcmp(p[0].value, "false") != 0 && strcmp(p[0].value, "0") != 0)
+			return respond_error(c, E_BAD_PARAMETER, "dry_run: expected true or false");
+	}
+	long if_match = parse_if_match(c);
+	if (if_match < 0)
+		return respond_error(c, E_BAD_HEADER, "If-Match: expected a version number such as \"3\"");
+
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_listdoc *doc = NULL;
+	int err = qd_listdoc_parse(r->body.data ? r->body.data : "", r->body.len, r->list_id, &doc, &pr);
+	if (err == QD_ESYNTAX) {
+		res = respond_problems(c, E_BAD_JSON, NULL, &pr);
+		goto out;
+	}
+	if (err == QD_EINVAL) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "the list document breaks %zu loader rule%s; nothing was stored",
+			 qd_problems_total(&pr), qd_problems_total(&pr) == 1 ? "" : "s");
+		res = respond_problems(c, E_INVALID_DOCUMENT, msg, &pr);
+		goto out;
+	}
+	if (err) {
+		res = respond_lib_error(c, err);
+		goto out;
+	}
+	qd_put_opts o = {
+		.actor = r->actor,
+		.action = "load",
+		.source = "http",
+		.now = (int64_t)time(NULL),
+		.if_match = (uint32_t)if_match,
+		.dry_run = dry,
+	};
+	qd_put_result pres;
+	err = qd_store_put(r->srv->store, doc, &o, &pres, &pr);
+	if (err == QD_EINVAL) {
+		res = respond_problems(c, E_INVALID_DOCUMENT, "the list document breaks a loader rule; nothing was stored", &pr);
+		goto out;
+	}
+	if (err == QD_ECONFLICT) {
+		res = respond_error(c, E_PRECONDITION_FAILED,
+				    "If-Match does not match the list's current version; nothing was stored");
+		goto out;
+	}
+	if (err) {
+		res = respond_lib_error(c, err);
+		goto out;
+	}
+	fprintf(stderr, "qingdand: %s list %s version %u (%zu entries, +%zu -%zu ~%zu) by %s\n",
+		dry ? "dry run of" : "stored", doc->list, pres.version, pres.entries, pres.added,
+		pres.removed, pres.changed, r->actor);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":");
+	qd_buf_json_cstr(&b, doc->list);
+	qd_buf_printf(&b, ",\"version\":%u,\"previous\":", pres.version);
+	if (pres.previous)
+		qd_buf_printf(&b, "%u", pres.previous);
+	else
+		qd_buf_puts(&b, "null");
+	qd_buf_printf(&b, ",\"entries\":%zu,\"diff\":{\"added\":%zu,\"removed\":%zu,\"changed\":%zu},"
+		      "\"sha256\":\"%s\"",
+		      pres.entries, pres.added, pres.removed, pres.changed, pres.sha256);
+	if (dry)
+		qd_buf_puts(&b, ",\"dry_run\":true");
+	qd_buf_putc(&b, '}');
+	res = respond_json(c, pres.created && !dry ? MHD_HTTP_CREATED : MHD_HTTP_OK, &b);
+out:
+	qd_listdoc_free(doc);
+	qd_problems_free(&pr);
+	return res;
+}

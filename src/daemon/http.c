@@ -1,0 +1,460 @@
+/* qingdand — request dispatch: the route table, the error table, auth,
+ * body limits and response helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "qingdan/err.h"
+#include "qingdan/sha256.h"
+#include "qingdand.h"
+
+static const struct {
+	unsigned status;
+	const char *code;
+	const char *message;
+} errors[E_COUNT] = {
+#define X(name, st, c, m) [name] = {st, c, m},
+	QD_HTTP_ERRORS(X)
+#undef X
+};
+
+/* The map of the API: every endpoint, in one place. */
+static const route routes[] = {
+	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, 0},
+	{"/v1/check", "POST", h_check, ACCESS_READ, QD_BODY_MAX_DEFAULT},
+	{"/v1/lists", "GET", h_lists, ACCESS_READ, 0},
+	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, 0},
+	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, QD_BODY_MAX_DOCUMENT},
+	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, 0},
+	{"/healthz", "GET", h_healthz, ACCESS_OPEN, 0},
+	{"/readyz", "GET", h_readyz, ACCESS_OPEN, 0},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* ---- responses ---- */
+
+enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body)
+{
+	size_t len;
+	qd_buf_putc(body, '\n');
+	char *data = qd_buf_steal(body, &len);
+	if (!data)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"qingdan\"");
+	enum MHD_Result ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void error_head(qd_buf *b, enum qd_http_error e, const char *message)
+{
+	qd_buf_puts(b, "{\"error\":{\"code\":");
+	qd_buf_json_cstr(b, errors[e].code);
+	qd_buf_puts(b, ",\"message\":");
+	qd_buf_json_cstr(b, message ? message : errors[e].message);
+}
+
+enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	error_head(&b, e, message);
+	qd_buf_puts(&b, ",\"details\":[]}}");
+	return respond_json(c, errors[e].status, &b);
+}
+
+enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
+				 const char *message, const qd_problems *p)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	error_head(&b, e, message);
+	qd_buf_puts(&b, ",\"details\":[");
+	for (size_t i = 0; i < p->count; i++) {
+		const qd_problem *pr = &p->items[i];
+		if (i)
+			qd_buf_putc(&b, ',');
+		qd_buf_puts(&b, "{\"message\":");
+		qd_buf_json_cstr(&b, pr->message);
+		if (pr->path) {
+			qd_buf_puts(&b, ",\"path\":");
+			qd_buf_json_cstr(&b, pr->path);
+		} else {
+			qd_buf_printf(&b, ",\"line\":%u,\"column\":%u", pr->line, pr->column);
+		}
+		qd_buf_putc(&b, '}');
+	}
+	if (p->omitted) {
+		if (p->count)
+			qd_buf_putc(&b, ',');
+		qd_buf_printf(&b, "{\"message\":\"%zu more problems not shown\",\"path\":\"\"}", p->omitted);
+	}
+	qd_buf_puts(&b, "]}}");
+	return respond_json(c, errors[e].status, &b);
+}
+
+enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err)
+{
+	switch (err) {
+	case QD_ENOSPC: return respond_error(c, E_STORAGE_FULL, NULL);
+	case QD_ENOENT: return respond_error(c, E_LIST_NOT_FOUND, NULL);
+	case QD_ECONFLICT: return respond_error(c, E_PRECONDITION_FAILED, NULL);
+	default: return respond_error(c, E_INTERNAL, qd_strerror(err));
+	}
+}
+
+/* ---- query parameters ---- */
+
+typedef struct param_ctx {
+	param *params;
+	size_t n;
+	char msg[160];
+	enum qd_http_error err;
+	bool failed;
+} param_ctx;
+
+static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				const char *value, size_t value_size)
+{
+	param_ctx *x = cls;
+	if (x->failed)
+		return MHD_NO;
+	size_t i;
+	for (i = 0; i < x->n; i++)
+		if (strlen(x->params[i].name) == key_size && memcmp(x->params[i].name, key, key_size) == 0)
+			break;
+	if (i == x->n || memchr(key, 0, key_size)) {
+		/* Names are echoed only when short and printable. */
+		bool show = key_size <= 32;
+		for (size_t j = 0; show && j < key_size; j++)
+			show = key[j] > 0x20 && key[j] < 0x7f && key[j] != '"' && key[j] != '\\';
+		if (show)
+			snprintf(x->msg, sizeof x->msg, "unknown query parameter \"%.*s\"", (int)key_size, key);
+		else
+			snprintf(x->msg, sizeof x->msg, "unknown query parameter");
+		x->err = E_UNKNOWN_PARAMETER;
+		x->failed = true;
+		return MHD_NO;
+	}
+	param *p = &x->params[i];
+	if (p->value) {
+		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is repeated", p->name);
+		x->err = E_REPEATED_PARAMETER;
+		x->failed = true;
+		return MHD_NO;
+	}
+	if (!value)
+		value = "";
+	if (value_size > QD_PARAM_MAX || memchr(value, 0, value_size)) {
+		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is %s", p->name,
+			 value_size > QD_PARAM_MAX ? "too long" : "not text (contains NUL)");
+		x->err = E_BAD_PARAMETER;
+		x->failed = true;
+		return MHD_NO;
+	}
+	p->value = value;
+	p->len = value_size;
+	return MHD_YES;
+}
+
+bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result)
+{
+	param_ctx x = {.params = params, .n = n};
+	for (size_t i = 0; i < n; i++)
+		params[i].value = NULL;
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, param_it, &x);
+	if (x.failed) {
+		*result = respond_error(c, x.err, x.msg);
+		return false;
+	}
+	return true;
+}
+
+/* ---- routing ---- */
+
+/* Match path against pattern; copies the {id} segment into id. */
+static bool match(const char *pattern, const char *path, char *id, bool *bad_id)
+{
+	const char *brace = strstr(pattern, "{id}");
+	if (!brace)
+		return strcmp(pattern, path) == 0;
+	size_t pre = (size_t)(brace - pattern);
+	if (strncmp(pattern, path, pre) != 0)
+		return false;
+	const char *seg = path + pre;
+	const char *end = strchr(seg, '/');
+	size_t seglen = end ? (size_t)(end - seg) : strlen(seg);
+	if (seglen == 0)
+		return false;
+	if (strcmp(brace + 4, end ? end : "") != 0)
+		return false;
+	if (seglen > QD_LIST_ID_MAX) {
+		*bad_id = true;
+		return true;
+	}
+	memcpy(id, seg, seglen);
+	id[seglen] = '\0';
+	*bad_id = !qd_list_id_valid(id);
+	return true;
+}
+
+static enum MHD_Result respond_405(struct MHD_Connection *c, const char *allow)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	error_head(&b, E_METHOD_NOT_ALLOWED, NULL);
+	qd_buf_puts(&b, ",\"details\":[]}}\n");
+	size_t len;
+	char *data = qd_buf_steal(&b, &len);
+	if (!data)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- auth ---- */
+
+/* Resolve the bearer token.  Returns 1 and fills *t when it is known, 0 when
+ * no Authorization header was sent, -1 when the header or token is invalid. */
+static int find_token(server *srv, struct MHD_Connection *c, token *t)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h)
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return -1;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	size_t n = strlen(h);
+	while (n && h[n - 1] == ' ')
+		n--;
+	if (n == 0 || n > 512)
+		return -1;
+	char hex[QD_SHA256_HEX];
+	qd_sha256_hex(h, n, hex);
+	int found = -1;
+	pthread_rwlock_rdlock(&srv->tokens_lock);
+	/* Compare with every token, in constant time each, so timing says
+	 * nothing about which (if any) matched. */
+	for (size_t i = 0; i < srv->tokens.n; i++) {
+		if (qd_ct_streq(hex, srv->tokens.v[i].sha256) && found < 0) {
+			*t = srv->tokens.v[i];
+			found = 1;
+		}
+	}
+	pthread_rwlock_unlock(&srv->tokens_lock);
+	return found;
+}
+
+/* Decide whether the request may go on; on refusal sets r->early_error. */
+static void authorize(server *srv, struct MHD_Connection *c, request *r)
+{
+	snprintf(r->actor, sizeof r->actor, "anonymous");
+	if (r->route->access == ACCESS_OPEN)
+		return;
+	if (r->route->access == ACCESS_READ && !srv->read_auth)
+		return;
+	if (r->route->access == ACCESS_ADMIN && !srv->tokens_path) {
+		r->early_error = E_ADMIN_DISABLED;
+		return;
+	}
+	token t;
+	int f = find_token(srv, c, &t);
+	if (f == 0) {
+		r->early_error = E_UNAUTHORIZED;
+		r->early_detail = "missing bearer token (Authorization: Bearer <token>)";
+		return;
+	}
+	if (f < 0) {
+		r->early_error = E_UNAUTHORIZED;
+		r->early_detail = "unknown bearer token";
+		return;
+	}
+	snprintf(r->actor, sizeof r->actor, "%s", t.name);
+	if (r->route->access == ACCESS_ADMIN && t.role != ROLE_ADMIN) {
+		r->early_error = E_FORBIDDEN;
+		r->early_detail = "this endpoint needs a token with role admin";
+	}
+}
+
+static bool content_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Check Content-Type and Content-Length as soon as the headers are in. */
+static void check_body_headers(struct MHD_Connection *c, request *r)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!ct || !content_type_is(ct, "application/json")) {
+		r->early_error = E_UNSUPPORTED_MEDIA;
+		r->early_detail = "Content-Type must be application/json";
+		return;
+	}
+	/* A JSON body in another charset cannot be a list document. */
+	const char *cs = strcasestr(ct, "charset=");
+	if (cs) {
+		cs += 8;
+		if (*cs == '"')
+			cs++;
+		if (strncasecmp(cs, "utf-8", 5) != 0 && strncasecmp(cs, "utf8", 4) != 0) {
+			r->early_error = E_UNSUPPORTED_MEDIA;
+			r->early_detail = "JSON bodies must be UTF-8 (charset=utf-8)";
+			return;
+		}
+	}
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		char *end;
+		unsigned long long v = strtoull(cl, &end, 10);
+		if (v > r->body_max) {
+			r->early_error = E_TOO_LARGE;
+			r->early_detail = NULL;
+		}
+	}
+}
+
+static void request_free(request *r)
+{
+	qd_buf_free(&r->body);
+	free(r);
+}
+
+void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			  enum MHD_RequestTerminationCode toe);
+
+void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*req_cls)
+		request_free(*req_cls);
+	*req_cls = NULL;
+}
+
+enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls);
+
+enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	server *srv = cls;
+	(void)version;
+	request *r = *req_cls;
+	if (!r) {
+		/* Phase 1: headers are in. */
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		r->srv = srv;
+		r->early_error = -1;
+		*req_cls = r;
+
+		const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+		char allow[64] = "";
+		bool path_known = false, bad_id = false;
+		for (size_t i = 0; i < NROUTES; i++) {
+			char id[QD_LIST_ID_MAX + 1];
+			bool bid = false;
+			if (!match(routes[i].pattern, url, id, &bid))
+				continue;
+			path_known = true;
+			if (strcmp(routes[i].method, m) == 0) {
+				r->route = &routes[i];
+				bad_id = bid;
+				if (!bid)
+					memcpy(r->list_id, id, sizeof id);
+				break;
+			}
+			if (allow[0])
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+		if (!r->route) {
+			if (path_known) {
+				if (strstr(allow, "GET"))
+					strcat(allow, ", HEAD");
+				return respond_405(c, allow);
+			}
+			return respond_error(c, E_NOT_FOUND, "no such endpoint");
+		}
+		if (bad_id)
+			r->early_error = E_LIST_NOT_FOUND;
+		authorize(srv, c, r);
+		r->body_max = r->route->body_max;
+		if (r->early_error < 0 && r->route->body_max)
+			check_body_headers(c, r);
+		return MHD_YES;
+	}
+
+	if (*upload_data_size) {
+		/* Phase 2: a body chunk.  Errors found earlier still consume the
+		 * body so the connection can be reused; we only stop keeping it. */
+		if (r->early_error < 0 && !r->route->body_max) {
+			r->early_error = E_BAD_BODY;
+			r->early_detail = "this endpoint takes no request body";
+		}
+		if (r->early_error < 0 && !r->too_large) {
+			if (r->body.len + *upload_data_size > r->body_max) {
+				r->too_large = true;
+				qd_buf_free(&r->body);
+			} else {
+				qd_buf_add(&r->body, upload_data, *upload_data_size);
+				if (r->body.oom) {
+					*upload_data_size = 0;
+					return MHD_NO;
+				}
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	/* Phase 3: the whole request is in. */
+	if (r->early_error >= 0) {
+		enum qd_http_error e = (enum qd_http_error)r->early_error;
+		if (e == E_TOO_LARGE) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
+			return respond_error(c, e, msg);
+		}
+		if (e == E_LIST_NOT_FOUND)
+			return respond_error(c, e, "no such list (list ids match [a-z][a-z0-9-]{0,47})");
+		return respond_error(c, e, r->early_detail);
+	}
+	if (r->too_large) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
+		return respond_error(c, E_TOO_LARGE, msg);
+	}
+	return r->route->handler(c, r);
+}

@@ -1,0 +1,159 @@
+/* qingdand — internal interfaces of the daemon (not installed). */
+#ifndef QINGDAND_H
+#define QINGDAND_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "qingdan/buf.h"
+#include "qingdan/decide.h"
+#include "qingdan/problems.h"
+#include "qingdan/store.h"
+
+/* Hard limits.  Bodies are checked against Content-Length when the headers
+ * arrive and again while chunked bodies stream in. */
+#define QD_BODY_MAX_DOCUMENT ((size_t)64 << 20) /* PUT of a list document */
+#define QD_BODY_MAX_DEFAULT ((size_t)1 << 20)   /* every other body */
+#define QD_CHECK_ITEMS_MAX 1000
+#define QD_ENTRIES_LIMIT_DEFAULT 100
+#define QD_ENTRIES_LIMIT_MAX 1000
+#define QD_PARAM_MAX 512                        /* bytes of one query value */
+
+/* ---- errors: one table, one row per error ---- */
+#define QD_HTTP_ERRORS(X) \
+	X(E_BAD_PARAMETER, 400, "bad_parameter", "a query parameter is invalid") \
+	X(E_UNKNOWN_PARAMETER, 400, "unknown_parameter", "unknown query parameter") \
+	X(E_REPEATED_PARAMETER, 400, "repeated_parameter", "a query parameter is repeated") \
+	X(E_MISSING_PARAMETER, 400, "missing_parameter", "a required query parameter is missing") \
+	X(E_BAD_HEADER, 400, "bad_header", "a request header is invalid") \
+	X(E_BAD_BODY, 400, "bad_body", "the request body is invalid") \
+	X(E_BAD_JSON, 400, "bad_json", "the request body is not valid UTF-8 JSON") \
+	X(E_UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required") \
+	X(E_FORBIDDEN, 403, "forbidden", "the token lacks the required role") \
+	X(E_ADMIN_DISABLED, 403, "admin_disabled", "admin endpoints are disabled: the daemon runs without a tokens file") \
+	X(E_NOT_FOUND, 404, "not_found", "no such resource") \
+	X(E_LIST_NOT_FOUND, 404, "list_not_found", "no such list") \
+	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
+	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
+	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
+	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
+	X(E_INVALID_DOCUMENT, 422, "invalid_document", "the list document breaks the loader rules") \
+	X(E_INTERNAL, 500, "internal_error", "internal error") \
+	X(E_NOT_READY, 503, "not_ready", "not ready") \
+	X(E_STORAGE_FULL, 507, "storage_full", "storage full: the change was not stored; the previous version stays current")
+
+enum qd_http_error {
+#define X(name, status, code, msg) name,
+	QD_HTTP_ERRORS(X)
+#undef X
+	E_COUNT
+};
+
+enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN };
+
+/* ---- tokens ---- */
+enum role { ROLE_READER = 1, ROLE_ADMIN = 2 };
+
+typedef struct token {
+	char name[QD_ACTOR_MAX + 1];
+	enum role role;
+	char sha256[QD_SHA256_HEX];
+} token;
+
+typedef struct tokens {
+	token *v;
+	size_t n;
+} tokens;
+
+/* Parse a tokens file ("NAME ROLE SHA256HEX" lines, '#' comments).
+ * Returns 0, or -1 with an English message naming the line in err. */
+int tokens_load(const char *path, tokens *out, char *err, size_t errlen);
+void tokens_free(tokens *t);
+
+/* ---- server ---- */
+typedef struct server {
+	qd_store *store;
+	const char *tokens_path;     /* NULL: no tokens file, admin disabled */
+	pthread_rwlock_t tokens_lock; /* guards tokens: SIGHUP swaps them */
+	tokens tokens;
+	bool read_auth;              /* reads need a token */
+	int utc_offset;              /* minutes east of UTC for "today" */
+	char id_prefix[9];           /* random per process, for decision ids */
+	atomic_uint_fast64_t id_seq;
+	pthread_key_t snap_key;      /* per-thread qd_snap */
+} server;
+
+/* Per-request state, hung off *req_cls and freed in the completion callback. */
+typedef struct request {
+	server *srv;
+	const struct route *route;
+	char list_id[QD_LIST_ID_MAX + 1]; /* {id} path segment, when the route has one */
+	qd_buf body;
+	size_t body_max;
+	bool too_large;
+	bool body_is_csv;
+	char actor[QD_ACTOR_MAX + 1];    /* token name or "anonymous" */
+	bool authorized;
+	int early_error;                 /* error found at header time, answered at the end; -1 none */
+	const char *early_detail;
+} request;
+
+typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, request *r);
+
+typedef struct route {
+	const char *pattern;  /* "/v1/lists/{id}"; {id} is a list id segment */
+	const char *method;
+	handler_fn handler;
+	enum access access;
+	size_t body_max;      /* 0: no body expected */
+} route;
+
+/* ---- responses ---- */
+
+/* Queue a JSON response; body is taken over (freed by libmicrohttpd). */
+enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body);
+/* Queue an error from the table; message NULL uses the table's default. */
+enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);
+/* Same, with a "details" array of problems. */
+enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
+				 const char *message, const qd_problems *p);
+/* Error for a library error code (ENOSPC → 507 …). */
+enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err);
+
+/* ---- query parameters ---- */
+typedef struct param {
+	const char *name;
+	const char *value;  /* NULL when absent */
+	size_t len;
+} param;
+
+/* Collect the query string into params (names given, values NULL).  Unknown,
+ * repeated, overlong or NUL-containing parameters are answered with 400 and
+ * false is returned (*result holds the MHD result to return). */
+bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result);
+
+/* The per-thread read snapshot, opened; NULL on failure. Close with qd_snap_close(). */
+qd_snap *thread_snap(server *srv);
+
+/* Write a fresh decision id ("<prefix>-<seq>") into out. */
+void next_decision_id(server *srv, char out[40]);
+
+/* ---- handlers ---- */
+enum MHD_Result h_lookup(struct MHD_Connection *c, request *r);
+enum MHD_Result h_check(struct MHD_Connection *c, request *r);
+enum MHD_Result h_lists(struct MHD_Connection *c, request *r);
+enum MHD_Result h_list_get(struct MHD_Connection *c, request *r);
+enum MHD_Result h_list_put(struct MHD_Connection *c, request *r);
+enum MHD_Result h_entries(struct MHD_Connection *c, request *r);
+enum MHD_Result h_healthz(struct MHD_Connection *c, request *r);
+enum MHD_Result h_readyz(struct MHD_Connection *c, request *r);
+
+/* Render one list's metadata object into b. */
+void render_list_meta(qd_buf *b, const qd_list_info *l);
+
+#endif

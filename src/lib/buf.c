@@ -1,0 +1,150 @@
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qingdan/buf.h"
+
+void qd_buf_init(qd_buf *b)
+{
+	memset(b, 0, sizeof *b);
+}
+
+static bool grow(qd_buf *b, size_t extra)
+{
+	if (b->oom)
+		return false;
+	if (b->len + extra + 1 <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1) {
+		if (cap > SIZE_MAX / 2) {
+			b->oom = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	char *p = realloc(b->data, cap);
+	if (!p) {
+		b->oom = true;
+		return false;
+	}
+	b->data = p;
+	b->cap = cap;
+	return true;
+}
+
+void qd_buf_add(qd_buf *b, const void *p, size_t n)
+{
+	if (!grow(b, n))
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void qd_buf_puts(qd_buf *b, const char *s)
+{
+	qd_buf_add(b, s, strlen(s));
+}
+
+void qd_buf_putc(qd_buf *b, char c)
+{
+	if (!grow(b, 1))
+		return;
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void qd_buf_printf(qd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char small[256];
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		va_end(ap2);
+		return;
+	}
+	if ((size_t)n < sizeof small) {
+		qd_buf_add(b, small, (size_t)n);
+	} else if (grow(b, (size_t)n)) {
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+		b->len += (size_t)n;
+	}
+	va_end(ap2);
+}
+
+void qd_buf_json_str(qd_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	qd_buf_putc(b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		qd_buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': qd_buf_add(b, "\\\"", 2); break;
+		case '\\': qd_buf_add(b, "\\\\", 2); break;
+		case '\n': qd_buf_add(b, "\\n", 2); break;
+		case '\r': qd_buf_add(b, "\\r", 2); break;
+		case '\t': qd_buf_add(b, "\\t", 2); break;
+		default: {
+			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			qd_buf_add(b, u, 6);
+		}
+		}
+	}
+	qd_buf_add(b, s + run, n - run);
+	qd_buf_putc(b, '"');
+}
+
+void qd_buf_json_cstr(qd_buf *b, const char *s)
+{
+	if (s)
+		qd_buf_json_str(b, s, strlen(s));
+	else
+		qd_buf_add(b, "null", 4);
+}
+
+void qd_buf_reset(qd_buf *b)
+{
+	b->len = 0;
+	b->oom = false;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+const char *qd_buf_cstr(qd_buf *b)
+{
+	return b->data ? b->data : "";
+}
+
+char *qd_buf_steal(qd_buf *b, size_t *len)
+{
+	if (b->oom) {
+		qd_buf_free(b);
+		return NULL;
+	}
+	if (!b->data && !grow(b, 0))
+		return NULL;
+	b->data[b->len] = '\0';
+	char *p = b->data;
+	if (len)
+		*len = b->len;
+	qd_buf_init(b);
+	return p;
+}
+
+void qd_buf_free(qd_buf *b)
+{
+	free(b->data);
+	qd_buf_init(b);
+}

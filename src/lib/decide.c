@@ -1,0 +1,288 @@
+/* qingdan — the decision engine (DESIGN.md, "Decision rules").
+ *
+ * Per list: candidates are the entries whose code is a prefix of the
+ * queried code and whose CIQ is absent or equal; each candidate either
+ * applies or fails its first check in the order entity, status, window.
+ * The most specific applicable entry decides; when none applies, the list
+ * denies with the most informative failure.  Across lists, any allow wins.
+ *
+ * A candidate that fails is a "near miss" only when it is an include
+ * entry: an exclude entry that does not apply cannot be what would make
+ * the item covered, and reporting its failure ("expired carve-out") as the
+ * reason would mislead. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qingdan/decide.h"
+#include "qingdan/err.h"
+
+static const char *const reason_names[QD_REASON_COUNT] = {
+	[QD_REASON_LISTED] = "listed",
+	[QD_REASON_EXCLUDED] = "excluded",
+	[QD_REASON_EXPIRED] = "expired",
+	[QD_REASON_NOT_YET_EFFECTIVE] = "not_yet_effective",
+	[QD_REASON_SUSPENDED] = "suspended",
+	[QD_REASON_REVOKED] = "revoked",
+	[QD_REASON_ENTITY_NOT_ELIGIBLE] = "entity_not_eligible",
+	[QD_REASON_ENTITY_REQUIRED] = "entity_required",
+	[QD_REASON_NOT_LISTED] = "not_listed",
+};
+
+const char *qd_reason_name(enum qd_reason r)
+{
+	return (unsigned)r < QD_REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+/* The outcome of one list for the query. */
+typedef struct list_result {
+	const qd_list_info *list;
+	bool allow;
+	enum qd_reason reason;
+	const qd_cand *decider;   /* the deciding entry (allow / excluded), else NULL */
+} list_result;
+
+static bool entity_in(const qd_cand *c, const char *entity)
+{
+	const char *p = c->entities;
+	for (unsigned i = 0; i < c->n_entities; i++) {
+		if (strcmp(p, entity) == 0)
+			return true;
+		p += strlen(p) + 1;
+	}
+	return false;
+}
+
+/* Roster state of the queried entity on one list, looked up once. */
+enum roster { ROSTER_NONE, ROSTER_OK, ROSTER_BAD };
+
+/* First failed check of candidate c, or -1 when it applies. */
+static int candidate_failure(const qd_cand *c, const qd_query *q, enum roster roster)
+{
+	if (c->n_entities > 0 || roster != ROSTER_NONE) {
+		if (!q->entity)
+			return QD_REASON_ENTITY_REQUIRED;
+		if (c->n_entities > 0 && !entity_in(c, q->entity))
+			return QD_REASON_ENTITY_NOT_ELIGIBLE;
+		if (roster == ROSTER_BAD)
+			return QD_REASON_ENTITY_NOT_ELIGIBLE;
+	}
+	if (c->status == QD_STATUS_REVOKED)
+		return QD_REASON_REVOKED;
+	if (c->status == QD_STATUS_SUSPENDED)
+		return QD_REASON_SUSPENDED;
+	if (q->date < c->valid_from)
+		return QD_REASON_NOT_YET_EFFECTIVE;
+	if (q->date > c->valid_to)
+		return QD_REASON_EXPIRED;
+	return -1;
+}
+
+/* Is a more specific than b? Longest code, then CIQ, then exclude. */
+static bool more_specific(const qd_cand *a, const qd_cand *b)
+{
+	if (a->code_len != b->code_len)
+		return a->code_len > b->code_len;
+	if (a->has_ciq != b->has_ciq)
+		return a->has_ciq;
+	return a->effect == QD_EFFECT_EXCLUDE && b->effect != QD_EFFECT_EXCLUDE;
+}
+
+typedef struct miss {
+	const qd_cand *c;
+	enum qd_reason reason;
+} miss;
+
+static int miss_cmp(const void *a, const void *b)
+{
+	const miss *x = a, *y = b;
+	if (x->reason != y->reason)
+		return (int)x->reason - (int)y->reason;
+	/* More specific entries first, then stable by position. */
+	if (x->c->code_len != y->c->code_len)
+		return (int)y->c->code_len - (int)x->c->code_len;
+	return x->c < y->c ? -1 : x->c > y->c;
+}
+
+static void render_entry_basis(qd_buf *out, const qd_cand *c)
+{
+	qd_buf_puts(out, ",\"entry\":");
+	qd_buf_add(out, c->entry_json, c->entry_json_len);
+	qd_buf_puts(out, ",\"clauses\":");
+	qd_buf_add(out, c->clauses_json, c->clauses_json_len);
+}
+
+/* Decide one list and render its result object into out. */
+static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_buf *out,
+		       list_result *lr, qd_buf *basis)
+{
+	const qd_cand *cands;
+	size_t n;
+	int ret = qd_snap_candidates(s, l, &q->code, &cands, &n);
+	if (ret)
+		return ret;
+
+	enum roster roster = ROSTER_NONE;
+	if (l->members > 0) {
+		roster = ROSTER_BAD;
+		qd_member_rec m;
+		if (q->entity) {
+			ret = qd_snap_member(s, l, q->entity, &m);
+			if (ret == 0 && m.status == QD_STATUS_ACTIVE && q->date >= m.valid_from &&
+			    q->date <= m.valid_to)
+				roster = ROSTER_OK;
+			else if (ret && ret != QD_ENOENT)
+				return ret;
+		}
+	}
+
+	const qd_cand *best = NULL;
+	miss small[16];
+	miss *misses = small;
+	size_t nmiss = 0;
+	if (n > 16) {
+		misses = malloc(n * sizeof *misses);
+		if (!misses)
+			return QD_ENOMEM;
+	}
+	enum qd_reason worst = QD_REASON_NOT_LISTED;
+	for (size_t i = 0; i < n; i++) {
+		const qd_cand *c = &cands[i];
+		int f = candidate_failure(c, q, roster);
+		if (f < 0) {
+			if (!best || more_specific(c, best))
+				best = c;
+		} else if (c->effect == QD_EFFECT_INCLUDE) {
+			misses[nmiss++] = (miss){c, (enum qd_reason)f};
+			if ((enum qd_reason)f < worst)
+				worst = (enum qd_reason)f;
+		}
+	}
+
+	lr->list = l;
+	lr->decider = best;
+	if (best) {
+		lr->allow = best->effect == QD_EFFECT_INCLUDE;
+		lr->reason = lr->allow ? QD_REASON_LISTED : QD_REASON_EXCLUDED;
+	} else {
+		lr->allow = false;
+		lr->reason = worst;
+	}
+
+	qd_buf_puts(out, "{\"list\":");
+	qd_buf_json_cstr(out, l->id);
+	qd_buf_printf(out, ",\"kind\":\"%s\",\"version\":%u,\"decision\":\"%s\",\"reason\":\"%s\"",
+		      qd_kind_name(l->kind), l->version, lr->allow ? "allow" : "deny",
+		      qd_reason_name(lr->reason));
+	if (best) {
+		render_entry_basis(out, best);
+		/* The basis is rendered now because the candidates die with the
+		 * next list's lookup. */
+		qd_buf_reset(basis);
+		qd_buf_puts(basis, "{\"list\":");
+		qd_buf_json_cstr(basis, l->id);
+		qd_buf_printf(basis, ",\"version\":%u", l->version);
+		render_entry_basis(basis, best);
+		qd_buf_putc(basis, '}');
+	} else {
+		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
+	}
+	qd_buf_puts(out, ",\"near_misses\":[");
+	if (!best && nmiss) {
+		qsort(misses, nmiss, sizeof *misses, miss_cmp);
+		size_t shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
+		for (size_t i = 0; i < shown; i++) {
+			if (i)
+				qd_buf_putc(out, ',');
+			qd_buf_puts(out, "{\"entry\":");
+			qd_buf_add(out, misses[i].c->entry_json, misses[i].c->entry_json_len);
+			qd_buf_printf(out, ",\"reason\":\"%s\"}", qd_reason_name(misses[i].reason));
+		}
+	}
+	qd_buf_putc(out, ']');
+	qd_buf_putc(out, '}');
+	if (misses != small)
+		free(misses);
+	return 0;
+}
+
+int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
+{
+	const qd_list_info *lists;
+	size_t nlists;
+	int ret = qd_snap_lists(s, &lists, &nlists);
+	if (ret)
+		return ret;
+	if (q->list) {
+		size_t i;
+		for (i = 0; i < nlists; i++)
+			if (strcmp(lists[i].id, q->list) == 0)
+				break;
+		if (i == nlists)
+			return QD_ENOENT;
+		lists += i;
+		nlists = 1;
+	}
+
+	/* Results go to a side buffer: the overall decision comes first in
+	 * the object but is known only after every list is decided. */
+	qd_buf results, basis, cur_basis;
+	qd_buf_init(&results);
+	qd_buf_init(&basis);
+	qd_buf_init(&cur_basis);
+	bool allow = false;
+	enum qd_reason reason = QD_REASON_NOT_LISTED;
+	bool have_basis = false;
+	for (size_t i = 0; i < nlists; i++) {
+		list_result lr;
+		if (i)
+			qd_buf_putc(&results, ',');
+		ret = decide_list(s, &lists[i], q, &results, &lr, &cur_basis);
+		if (ret)
+			goto out;
+		if (lr.allow && !allow) {
+			allow = true;
+			reason = QD_REASON_LISTED;
+			qd_buf_reset(&basis);
+			qd_buf_add(&basis, cur_basis.data, cur_basis.len);
+			have_basis = true;
+		} else if (!allow && lr.reason < reason) {
+			reason = lr.reason;
+			have_basis = lr.reason == QD_REASON_EXCLUDED;
+			if (have_basis) {
+				qd_buf_reset(&basis);
+				qd_buf_add(&basis, cur_basis.data, cur_basis.len);
+			}
+		}
+	}
+
+	char date[11];
+	qd_date_format(q->date, date);
+	qd_buf_printf(out, "\"decision\":\"%s\",\"reason\":\"%s\",\"query\":{\"code\":",
+		      allow ? "allow" : "deny", qd_reason_name(reason));
+	qd_buf_json_cstr(out, q->code.digits);
+	qd_buf_puts(out, ",\"ciq\":");
+	qd_buf_json_cstr(out, q->code.ciq[0] ? q->code.ciq : NULL);
+	qd_buf_puts(out, ",\"entity\":");
+	qd_buf_json_cstr(out, q->entity);
+	qd_buf_printf(out, ",\"date\":\"%s\",\"list\":", date);
+	qd_buf_json_cstr(out, q->list);
+	qd_buf_puts(out, "},\"basis\":");
+	if (have_basis)
+		qd_buf_add(out, basis.data, basis.len);
+	else
+		qd_buf_puts(out, "null");
+	qd_buf_puts(out, ",\"results\":[");
+	qd_buf_add(out, results.data ? results.data : "", results.len);
+	qd_buf_putc(out, ']');
+	if (out->oom || results.oom || basis.oom || cur_basis.oom)
+		ret = QD_ENOMEM;
+	if (res) {
+		res->allow = allow;
+		res->reason = reason;
+	}
+out:
+	qd_buf_free(&results);
+	qd_buf_free(&basis);
+	qd_buf_free(&cur_basis);
+	return ret;
+}

@@ -1,0 +1,105 @@
+/* qingdan — a collection of validation problems. */
+#include "qingdan/problems.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qd_problems_init(qd_problems *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+/* Append one problem, taking ownership of path and message (either may be
+ * NULL only for path).  A full collection or a failed allocation counts
+ * the problem in `omitted`: the caller still learns that something was
+ * wrong, and a validator never has to handle out-of-memory mid-walk. */
+static void push(qd_problems *p, char *path, unsigned line, unsigned column, char *message)
+{
+	if (message == NULL || p->count >= QD_PROBLEMS_CAP)
+		goto omit;
+	if (p->count == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 8;
+		qd_problem *n;
+
+		if (ncap > QD_PROBLEMS_CAP)
+			ncap = QD_PROBLEMS_CAP;
+		n = realloc(p->items, ncap * sizeof(*n));
+		if (n == NULL)
+			goto omit;
+		p->items = n;
+		p->cap = ncap;
+	}
+	p->items[p->count].path = path;
+	p->items[p->count].line = line;
+	p->items[p->count].column = column;
+	p->items[p->count].message = message;
+	p->count++;
+	return;
+omit:
+	free(path);
+	free(message);
+	p->omitted++;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+void qd_problems_add(qd_problems *p, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *pcopy;
+
+	/* Skip the formatting work once the cap is reached. */
+	if (p->count >= QD_PROBLEMS_CAP) {
+		p->omitted++;
+		return;
+	}
+	va_start(ap, fmt);
+	msg = vformat(fmt, ap);
+	va_end(ap);
+	pcopy = strdup(path ? path : "");
+	if (pcopy == NULL) {
+		free(msg);
+		p->omitted++;
+		return;
+	}
+	push(p, pcopy, 0, 0, msg);
+}
+
+void qd_problems_add_at(qd_problems *p, unsigned line, unsigned column, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (p->count >= QD_PROBLEMS_CAP) {
+		p->omitted++;
+		return;
+	}
+	va_start(ap, fmt);
+	msg = vformat(fmt, ap);
+	va_end(ap);
+	push(p, NULL, line, column, msg);
+}
+
+size_t qd_problems_total(const qd_problems *p)
+{
+	return p->count + p->omitted;
+}
+
+void qd_problems_free(qd_problems *p)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		free(p->items[i].path);
+		free(p->items[i].message);
+	}
+	free(p->items);
+	qd_problems_init(p);
+}

@@ -1,0 +1,1071 @@
+/* qingdan — the LMDB store.
+ *
+ * Named databases and their keys ("|" is concatenation, be32 a big-endian
+ * uint32 so versions sort numerically, \0 a zero byte):
+ *
+ *   lists     id                                   → list record (binary header + title JSON)
+ *   versions  id|\0|be32(version)                  → version record (JSON: metadata + document header)
+ *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON)
+ *   members   id|\0|be32(version)|entity-id        → roster record (binary)
+ *
+ * Entry keys sort by code, so the candidates for a queried code are found
+ * with one range seek per prefix length ("3822\0" … ) and entry pages by
+ * code prefix are one range scan.  Entry records carry the canonical entry
+ * object and the cited clauses pre-rendered as JSON, so a lookup copies
+ * bytes and never re-encodes.  Every version is complete on its own; a
+ * load writes all of it in one transaction and moves the current pointer
+ * in the same transaction. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "qingdan/err.h"
+#include "qingdan/store.h"
+
+#define LIST_REC_FMT 1
+#define ENTRY_REC_FMT 1
+
+/* Fixed offsets of the list record header. */
+enum {
+	LR_FMT = 0, LR_KIND = 1, LR_CURRENT = 4, LR_LAST = 8, LR_ENTRIES = 12,
+	LR_MEMBERS = 16, LR_OLDEST = 20, LR_LOADED = 24, LR_SHA = 32, LR_TITLE = 96,
+};
+
+/* Fixed offsets of the entry record header. */
+enum {
+	ER_FMT = 0, ER_STATUS = 1, ER_EFFECT = 2, ER_CODELEN = 3, ER_HASCIQ = 4,
+	ER_FROM = 8, ER_TO = 12, ER_SEQ = 16, ER_NENT = 20, ER_IDLEN = 24,
+	ER_ENTLEN = 28, ER_JSONLEN = 32, ER_CLLEN = 36, ER_DATA = 40,
+};
+
+#define MEMBER_REC_LEN 12
+
+/* Longest entry key: list id, version, code, ciq, entry id and separators. */
+#define KEY_MAX (QD_LIST_ID_MAX + 1 + 4 + QD_CODE_MAX + 1 + QD_CIQ_LEN + 1 + 64 + 16)
+
+struct qd_store {
+	MDB_env *env;
+	MDB_dbi lists, versions, entries, members;
+	unsigned retain;
+	bool read_only;
+};
+
+struct qd_snap {
+	qd_store *st;
+	MDB_txn *txn;        /* NULL until first open; reset (not freed) when closed */
+	bool open;
+	MDB_cursor *cur;     /* cursor on entries, renewed with the transaction */
+	qd_list_info *lists; /* cached for the open transaction; valid while open */
+	size_t nlists, caplists;
+	bool lists_loaded;
+	qd_cand *cands;
+	size_t capcands;
+};
+
+/* ---- small helpers ---- */
+
+static int map_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS: return 0;
+	case MDB_NOTFOUND: return QD_ENOENT;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case MDB_READERS_FULL: return rc == MDB_READERS_FULL ? QD_EIO : QD_ENOSPC;
+	case ENOMEM: return QD_ENOMEM;
+	case ENOSPC: return QD_ENOSPC;
+	default: return QD_EIO;
+	}
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void put_i32(unsigned char *p, int32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static int32_t get_i32(const unsigned char *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* Writes id|\0|be32(version) into k; returns its length. */
+static size_t vprefix(unsigned char *k, const char *list, uint32_t version)
+{
+	size_t n = strlen(list);
+	memcpy(k, list, n);
+	k[n] = 0;
+	put_be32(k + n + 1, version);
+	return n + 5;
+}
+
+static bool has_prefix(const MDB_val *key, const unsigned char *p, size_t n)
+{
+	return key->mv_size >= n && memcmp(key->mv_data, p, n) == 0;
+}
+
+/* ---- list records ---- */
+
+static void list_rec_decode(const MDB_val *key, const MDB_val *val, qd_list_info *out,
+			    uint32_t *last, uint32_t *oldest, bool want_title)
+{
+	const unsigned char *p = val->mv_data;
+	memset(out, 0, sizeof *out);
+	size_t n = key->mv_size < QD_LIST_ID_MAX ? key->mv_size : QD_LIST_ID_MAX;
+	memcpy(out->id, key->mv_data, n);
+	out->id[n] = '\0';
+	out->kind = (enum qd_kind)p[LR_KIND];
+	out->version = get_u32(p + LR_CURRENT);
+	out->entries = get_u32(p + LR_ENTRIES);
+	out->members = get_u32(p + LR_MEMBERS);
+	memcpy(&out->loaded_at, p + LR_LOADED, 8);
+	memcpy(out->sha256, p + LR_SHA, 64);
+	out->sha256[64] = '\0';
+	if (last)
+		*last = get_u32(p + LR_LAST);
+	if (oldest)
+		*oldest = get_u32(p + LR_OLDEST);
+	if (want_title && val->mv_size > LR_TITLE)
+		out->title = strndup((const char *)p + LR_TITLE, val->mv_size - LR_TITLE);
+}
+
+static bool list_rec_valid(const MDB_val *val)
+{
+	return val->mv_size > LR_TITLE && ((const unsigned char *)val->mv_data)[LR_FMT] == LIST_REC_FMT;
+}
+
+void qd_list_infos_free(qd_list_info *infos, size_t n)
+{
+	if (!infos)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(infos[i].title);
+	free(infos);
+}
+
+/* ---- open / close ---- */
+
+void qd_store_opts_default(qd_store_opts *opts)
+{
+	opts->map_size = QD_MAP_SIZE_DEFAULT;
+	opts->max_readers = QD_MAX_READERS_DEFAULT;
+	opts->retain = QD_RETAIN_DEFAULT;
+	opts->read_only = false;
+}
+
+int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
+		  char *err, size_t errlen)
+{
+	qd_store_opts def;
+	if (!opts) {
+		qd_store_opts_default(&def);
+		opts = &def;
+	}
+	char dummy[1];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	qd_store *st = calloc(1, sizeof *st);
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return QD_ENOMEM;
+	}
+	st->retain = opts->retain ? opts->retain : 1;
+	st->read_only = opts->read_only;
+
+	int rc = mdb_env_create(&st->env);
+	if (rc) {
+		snprintf(err, errlen, "cannot create LMDB environment: %s", mdb_strerror(rc));
+		free(st);
+		return map_err(rc);
+	}
+	MDB_txn *txn = NULL;
+	const char *step = "set up";
+	if ((rc = mdb_env_set_maxdbs(st->env, 8)) ||
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)opts->map_size)) ||
+	    (rc = mdb_env_set_maxreaders(st->env, opts->max_readers)))
+		goto fail;
+	/* MDB_NOTLS: read transactions belong to snapshot handles, not to
+	 * threads, so a handle can be reset and renewed by whichever thread
+	 * serves the next request.  Never MDB_NOSYNC: a committed load must
+	 * survive a crash. */
+	step = "open";
+	rc = mdb_env_open(st->env, dir, MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0), 0640);
+	if (rc)
+		goto fail;
+	int dead = 0;
+	mdb_reader_check(st->env, &dead);
+
+	step = "open databases in";
+	rc = mdb_txn_begin(st->env, NULL, opts->read_only ? MDB_RDONLY : 0, &txn);
+	if (rc)
+		goto fail;
+	unsigned flags = opts->read_only ? 0 : MDB_CREATE;
+	if ((rc = mdb_dbi_open(txn, "lists", flags, &st->lists)) ||
+	    (rc = mdb_dbi_open(txn, "versions", flags, &st->versions)) ||
+	    (rc = mdb_dbi_open(txn, "entries", flags, &st->entries)) ||
+	    (rc = mdb_dbi_open(txn, "members", flags, &st->members)))
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		snprintf(err, errlen, "store in %s is not initialised (run qingdanctl init)", dir);
+	else
+		snprintf(err, errlen, "cannot %s LMDB store in %s: %s", step, dir, mdb_strerror(rc));
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(st->env);
+	free(st);
+	return map_err(rc);
+}
+
+void qd_store_close(qd_store *st)
+{
+	if (!st)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+/* ---- list metadata ---- */
+
+int qd_store_lists(qd_store *st, qd_list_info **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	qd_list_info *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	int ret = 0;
+	if ((rc = mdb_cursor_open(txn, st->lists, &cur))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	MDB_val k, d;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (!list_rec_valid(&d))
+			continue;
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			qd_list_info *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				ret = QD_ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = nc;
+		}
+		list_rec_decode(&k, &d, &v[cnt], NULL, NULL, true);
+		cnt++;
+	}
+	if (rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (ret) {
+		qd_list_infos_free(v, cnt);
+		return ret;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int qd_store_list(qd_store *st, const char *id, qd_list_info *out)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_val k = {strlen(id), (void *)id}, d;
+	rc = mdb_get(txn, st->lists, &k, &d);
+	if (rc == 0 && !list_rec_valid(&d))
+		rc = MDB_NOTFOUND;
+	if (rc == 0)
+		list_rec_decode(&k, &d, out, NULL, NULL, true);
+	mdb_txn_abort(txn);
+	return map_err(rc);
+}
+
+/* ---- put ---- */
+
+typedef struct kv {
+	const char *id;
+	const char *json;
+	size_t len;
+} kv;
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const kv *)a)->id, ((const kv *)b)->id);
+}
+
+/* Count added / removed / changed entries between two id-sorted arrays. */
+static void diff_sorted(const kv *a, size_t na, const kv *b, size_t nb, qd_put_result *res)
+{
+	size_t i = 0, j = 0;
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i].id, b[j].id);
+		if (c < 0) {
+			res->removed++;
+			i++;
+		} else if (c > 0) {
+			res->added++;
+			j++;
+		} else {
+			if (a[i].len != b[j].len || memcmp(a[i].json, b[j].json, a[i].len) != 0)
+				res->changed++;
+			i++;
+			j++;
+		}
+	}
+}
+
+/* Read every entry of one version as (id, json) pairs sorted by id.  The
+ * pointers are LMDB's: valid only until the next write in txn. */
+static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
+				kv **out, size_t *n)
+{
+	unsigned char pfx[QD_LIST_ID_MAX + 8];
+	size_t pl = vprefix(pfx, list, version);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, st->entries, &cur);
+	if (rc)
+		return map_err(rc);
+	kv *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int ret = 0;
+	MDB_val k = {pl, pfx}, d;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, pfx, pl);
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const unsigned char *p = d.mv_data;
+		if (d.mv_size < ER_DATA || p[ER_FMT] != ENTRY_REC_FMT) {
+			ret = QD_EIO;
+			break;
+		}
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			kv *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				ret = QD_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
+		v[cnt].id = (const char *)p + ER_DATA;
+		v[cnt].json = (const char *)p + ER_DATA + idlen + 1 + entlen;
+		v[cnt].len = get_u32(p + ER_JSONLEN);
+		cnt++;
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_cursor_close(cur);
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	qsort(v, cnt, sizeof *v, kv_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* Delete every key starting with pfx in dbi. */
+static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const unsigned char *pfx, size_t pl)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return rc;
+	MDB_val k = {pl, (void *)pfx}, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	while (rc == 0 && has_prefix(&k, pfx, pl)) {
+		if ((rc = mdb_cursor_del(cur, 0)))
+			break;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_GET_CURRENT);
+		if (rc == EINVAL)
+			rc = MDB_NOTFOUND; /* deleted the last item of the database */
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Pre-rendered JSON of the document's clauses, one compact string each. */
+typedef struct rendered {
+	char **clause;   /* per clause */
+	size_t *clause_len;
+	char **entry;    /* per entry */
+	size_t *entry_len;
+} rendered;
+
+static void rendered_free(rendered *r, const qd_listdoc *doc)
+{
+	if (r->clause)
+		for (size_t i = 0; i < doc->n_clauses; i++)
+			free(r->clause[i]);
+	if (r->entry)
+		for (size_t i = 0; i < doc->n_entries; i++)
+			free(r->entry[i]);
+	free(r->clause);
+	free(r->clause_len);
+	free(r->entry);
+	free(r->entry_len);
+}
+
+static int render_doc(const qd_listdoc *doc, rendered *r)
+{
+	memset(r, 0, sizeof *r);
+	size_t nc = doc->n_clauses ? doc->n_clauses : 1, ne = doc->n_entries ? doc->n_entries : 1;
+	r->clause = calloc(nc, sizeof *r->clause);
+	r->clause_len = calloc(nc, sizeof *r->clause_len);
+	r->entry = calloc(ne, sizeof *r->entry);
+	r->entry_len = calloc(ne, sizeof *r->entry_len);
+	if (!r->clause || !r->clause_len || !r->entry || !r->entry_len)
+		return QD_ENOMEM;
+	for (size_t i = 0; i < doc->n_clauses; i++) {
+		r->clause[i] = json_dumps(doc->clauses[i].json, JSON_COMPACT);
+		if (!r->clause[i])
+			return QD_ENOMEM;
+		r->clause_len[i] = strlen(r->clause[i]);
+	}
+	for (size_t i = 0; i < doc->n_entries; i++) {
+		r->entry[i] = json_dumps(doc->entries[i].json, JSON_COMPACT);
+		if (!r->entry[i])
+			return QD_ENOMEM;
+		r->entry_len[i] = strlen(r->entry[i]);
+	}
+	return 0;
+}
+
+/* Build the entry record for entry i into b. */
+static void entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
+{
+	const qd_entry *e = &doc->entries[i];
+	unsigned char h[ER_DATA];
+	memset(h, 0, sizeof h);
+	h[ER_FMT] = ENTRY_REC_FMT;
+	h[ER_STATUS] = (unsigned char)e->status;
+	h[ER_EFFECT] = (unsigned char)e->effect;
+	h[ER_CODELEN] = (unsigned char)e->code.len;
+	h[ER_HASCIQ] = e->code.ciq[0] != '\0';
+	put_i32(h + ER_FROM, e->valid_from);
+	put_i32(h + ER_TO, e->valid_to);
+	put_u32(h + ER_SEQ, (uint32_t)i);
+	put_u32(h + ER_NENT, (uint32_t)e->n_entities);
+	size_t idlen = strlen(e->id), entlen = 0;
+	for (size_t j = 0; j < e->n_entities; j++)
+		entlen += strlen(e->entities[j]) + 1;
+	put_u32(h + ER_IDLEN, (uint32_t)idlen);
+	put_u32(h + ER_ENTLEN, (uint32_t)entlen);
+	put_u32(h + ER_JSONLEN, (uint32_t)r->entry_len[i]);
+
+	qd_buf_reset(b);
+	qd_buf_add(b, h, sizeof h);
+	qd_buf_add(b, e->id, idlen + 1);
+	for (size_t j = 0; j < e->n_entities; j++)
+		qd_buf_add(b, e->entities[j], strlen(e->entities[j]) + 1);
+	qd_buf_add(b, r->entry[i], r->entry_len[i] + 1);
+	size_t cl_start = b->len;
+	qd_buf_putc(b, '[');
+	for (size_t j = 0; j < e->n_clauses; j++) {
+		if (j)
+			qd_buf_putc(b, ',');
+		size_t c = e->clauses[j];
+		qd_buf_add(b, r->clause[c], r->clause_len[c]);
+	}
+	qd_buf_putc(b, ']');
+	size_t cl_len = b->len - cl_start;
+	qd_buf_putc(b, '\0');
+	if (!b->oom)
+		put_u32((unsigned char *)b->data + ER_CLLEN, (uint32_t)cl_len);
+}
+
+static int entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e)
+{
+	size_t n = vprefix(k, list, version);
+	memcpy(k + n, e->code.digits, e->code.len);
+	n += e->code.len;
+	k[n++] = 0;
+	size_t cl = strlen(e->code.ciq);
+	memcpy(k + n, e->code.ciq, cl);
+	n += cl;
+	k[n++] = 0;
+	size_t il = strlen(e->id);
+	if (n + il > KEY_MAX)
+		return -1;
+	memcpy(k + n, e->id, il);
+	return (int)(n + il);
+}
+
+/* The version record: metadata plus the document without its entries. */
+static char *version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t version,
+			    const char *sha)
+{
+	json_t *hdr = json_object();
+	if (!hdr)
+		return NULL;
+	const char *key;
+	json_t *val;
+	json_object_foreach(doc->json, key, val) {
+		if (strcmp(key, "entries") != 0)
+			json_object_set(hdr, key, val);
+	}
+	char ts[21];
+	qd_time_format(o->now, ts);
+	json_t *rec = json_pack("{s:I, s:s, s:s?, s:s?, s:s, s:I, s:s?, s:o}",
+				"version", (json_int_t)version, "loaded_at", ts,
+				"actor", o->actor, "action", o->action, "sha256", sha,
+				"entries", (json_int_t)doc->n_entries, "source", o->source,
+				"header", hdr);
+	if (!rec)
+		return NULL;
+	char *s = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	return s;
+}
+
+int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
+		 qd_put_result *res, qd_problems *problems)
+{
+	if (st->read_only)
+		return QD_EIO;
+	memset(res, 0, sizeof *res);
+	res->entries = doc->n_entries;
+
+	size_t dumplen;
+	char *dump = qd_listdoc_dump(doc, &dumplen);
+	if (!dump)
+		return QD_ENOMEM;
+	qd_sha256_hex(dump, dumplen, res->sha256);
+	free(dump);
+
+	rendered r;
+	qd_buf rec;
+	qd_buf_init(&rec);
+	kv *old = NULL, *neu = NULL;
+	size_t nold = 0;
+	char *vrec = NULL;
+	MDB_txn *txn = NULL;
+	int ret = render_doc(doc, &r);
+	if (ret)
+		goto out;
+
+	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc) {
+		ret = map_err(rc);
+		goto out;
+	}
+	MDB_val lk = {strlen(doc->list), (void *)doc->list}, ld;
+	qd_list_info prev;
+	uint32_t last = 0, oldest = 1;
+	rc = mdb_get(txn, st->lists, &lk, &ld);
+	if (rc == 0 && list_rec_valid(&ld)) {
+		list_rec_decode(&lk, &ld, &prev, &last, &oldest, false);
+		res->previous = prev.version;
+	} else if (rc == 0 || rc == MDB_NOTFOUND) {
+		res->created = true;
+	} else {
+		ret = map_err(rc);
+		goto out;
+	}
+	if (o->if_match && o->if_match != res->previous) {
+		ret = QD_ECONFLICT;
+		goto out;
+	}
+	if (!res->created && prev.kind != doc->kind) {
+		qd_problems_add(problems, "/kind", "kind cannot change from \"%s\" to \"%s\"; "
+				"a list keeps its kind across versions",
+				qd_kind_name(prev.kind), qd_kind_name(doc->kind));
+		ret = QD_EINVAL;
+		goto out;
+	}
+	res->version = last + 1;
+
+	/* Diff before any write: the LMDB pointers in `old` die at the first put. */
+	if (!res->created) {
+		ret = read_version_entries(st, txn, doc->list, prev.version, &old, &nold);
+		if (ret)
+			goto out;
+	}
+	neu = malloc((doc->n_entries ? doc->n_entries : 1) * sizeof *neu);
+	if (!neu) {
+		ret = QD_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < doc->n_entries; i++)
+		neu[i] = (kv){doc->entries[i].id, r.entry[i], r.entry_len[i]};
+	qsort(neu, doc->n_entries, sizeof *neu, kv_cmp);
+	diff_sorted(old, nold, neu, doc->n_entries, res);
+	free(old);
+	old = NULL;
+	if (o->dry_run)
+		goto out;
+
+	unsigned char key[KEY_MAX + 8];
+	for (size_t i = 0; i < doc->n_entries; i++) {
+		int kl = entry_key(key, doc->list, res->version, &doc->entries[i]);
+		if (kl < 0) {
+			ret = QD_EINVAL;
+			goto out;
+		}
+		entry_record(doc, &r, i, &rec);
+		if (rec.oom) {
+			ret = QD_ENOMEM;
+			goto out;
+		}
+		MDB_val k = {(size_t)kl, key}, d = {rec.len, rec.data};
+		if ((rc = mdb_put(txn, st->entries, &k, &d, MDB_NOOVERWRITE))) {
+			ret = rc == MDB_KEYEXIST ? QD_EINVAL : map_err(rc);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < doc->n_members; i++) {
+		const qd_member *m = &doc->members[i];
+		size_t n = vprefix(key, doc->list, res->version);
+		size_t il = strlen(m->id);
+		memcpy(key + n, m->id, il);
+		unsigned char mv[MEMBER_REC_LEN] = {0};
+		mv[0] = (unsigned char)m->status;
+		put_i32(mv + 4, m->valid_from);
+		put_i32(mv + 8, m->valid_to);
+		MDB_val k = {n + il, key}, d = {sizeof mv, mv};
+		if ((rc = mdb_put(txn, st->members, &k, &d, 0))) {
+			ret = map_err(rc);
+			goto out;
+		}
+	}
+	vrec = version_record(doc, o, res->version, res->sha256);
+	if (!vrec) {
+		ret = QD_ENOMEM;
+		goto out;
+	}
+	{
+		size_t n = vprefix(key, doc->list, res->version);
+		MDB_val k = {n, key}, d = {strlen(vrec), vrec};
+		if ((rc = mdb_put(txn, st->versions, &k, &d, 0))) {
+			ret = map_err(rc);
+			goto out;
+		}
+	}
+
+	/* Prune versions that fall out of the retention window. */
+	if (res->created)
+		oldest = res->version;
+	while (res->version >= st->retain && oldest <= res->version - st->retain) {
+		size_t n = vprefix(key, doc->list, oldest);
+		MDB_val k = {n, key};
+		if ((rc = delete_prefix(txn, st->entries, key, n)) ||
+		    (rc = delete_prefix(txn, st->members, key, n))) {
+			ret = map_err(rc);
+			goto out;
+		}
+		rc = mdb_del(txn, st->versions, &k, NULL);
+		if (rc && rc != MDB_NOTFOUND) {
+			ret = map_err(rc);
+			goto out;
+		}
+		oldest++;
+	}
+
+	{
+		json_t *title = json_object_get(doc->json, "title");
+		char *tj = json_dumps(title, JSON_COMPACT);
+		if (!tj) {
+			ret = QD_ENOMEM;
+			goto out;
+		}
+		size_t tl = strlen(tj);
+		qd_buf_reset(&rec);
+		unsigned char h[LR_TITLE];
+		memset(h, 0, sizeof h);
+		h[LR_FMT] = LIST_REC_FMT;
+		h[LR_KIND] = (unsigned char)doc->kind;
+		put_u32(h + LR_CURRENT, res->version);
+		put_u32(h + LR_LAST, res->version);
+		put_u32(h + LR_ENTRIES, (uint32_t)doc->n_entries);
+		put_u32(h + LR_MEMBERS, (uint32_t)doc->n_members);
+		put_u32(h + LR_OLDEST, oldest);
+		memcpy(h + LR_LOADED, &o->now, 8);
+		memcpy(h + LR_SHA, res->sha256, 64);
+		qd_buf_add(&rec, h, sizeof h);
+		qd_buf_add(&rec, tj, tl);
+		free(tj);
+		if (rec.oom) {
+			ret = QD_ENOMEM;
+			goto out;
+		}
+		MDB_val d = {rec.len, rec.data};
+		if ((rc = mdb_put(txn, st->lists, &lk, &d, 0))) {
+			ret = map_err(rc);
+			goto out;
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		ret = map_err(rc);
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	free(vrec);
+	free(old);
+	free(neu);
+	qd_buf_free(&rec);
+	rendered_free(&r, doc);
+	return ret;
+}
+
+/* ---- entry pages ---- */
+
+static void hex_encode(qd_buf *b, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		qd_buf_putc(b, hex[p[i] >> 4]);
+		qd_buf_putc(b, hex[p[i] & 15]);
+	}
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
+			  const char *cursor, size_t limit, qd_buf *out, char **next)
+{
+	*next = NULL;
+	unsigned char key[KEY_MAX + 8];
+	size_t pfl = strlen(prefix);
+	if (pfl > QD_CODE_MAX || strlen(list) > QD_LIST_ID_MAX)
+		return QD_EINVAL;
+	size_t seek_len = 0;
+	unsigned char seek[KEY_MAX + 8];
+	if (cursor) {
+		/* A cursor is the hex of the key tail after the version prefix. */
+		size_t cl = strlen(cursor);
+		if (cl == 0 || cl % 2 || cl / 2 > KEY_MAX - QD_LIST_ID_MAX - 5)
+			return QD_EINVAL;
+		for (size_t i = 0; i < cl; i += 2) {
+			int hi = hex_val(cursor[i]), lo = hex_val(cursor[i + 1]);
+			if (hi < 0 || lo < 0)
+				return QD_EINVAL;
+			seek[seek_len++] = (unsigned char)(hi << 4 | lo);
+		}
+	}
+
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_cursor *cur = NULL;
+	int ret = 0;
+	MDB_val lk = {strlen(list), (void *)list}, ld;
+	rc = mdb_get(txn, st->lists, &lk, &ld);
+	if (rc || !list_rec_valid(&ld)) {
+		ret = rc && rc != MDB_NOTFOUND ? map_err(rc) : QD_ENOENT;
+		goto out;
+	}
+	qd_list_info li;
+	list_rec_decode(&lk, &ld, &li, NULL, NULL, false);
+	size_t vl = vprefix(key, list, li.version);
+	memcpy(key + vl, prefix, pfl);
+	size_t match_len = vl + pfl;
+	MDB_val k, d;
+	if (cursor) {
+		memcpy(key + vl, seek, seek_len);
+		k = (MDB_val){vl + seek_len, key};
+	} else {
+		k = (MDB_val){match_len, key};
+	}
+	if ((rc = mdb_cursor_open(txn, st->entries, &cur))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	/* has_prefix() compares against `key`, which must hold the match prefix. */
+	unsigned char match[KEY_MAX + 8];
+	memcpy(match, key, vl);
+	memcpy(match + vl, prefix, pfl);
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	if (cursor && rc == 0 && k.mv_size == vl + seek_len && memcmp(k.mv_data, key, k.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	size_t count = 0;
+	qd_buf_putc(out, '[');
+	const unsigned char *last_key = NULL;
+	size_t last_len = 0;
+	for (; rc == 0 && has_prefix(&k, match, match_len); rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (count == limit) {
+			qd_buf tmp;
+			qd_buf_init(&tmp);
+			hex_encode(&tmp, last_key + vl, last_len - vl);
+			*next = qd_buf_steal(&tmp, NULL);
+			if (!*next)
+				ret = QD_ENOMEM;
+			break;
+		}
+		const unsigned char *p = d.mv_data;
+		if (d.mv_size < ER_DATA || p[ER_FMT] != ENTRY_REC_FMT) {
+			ret = QD_EIO;
+			break;
+		}
+		uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
+		if (count)
+			qd_buf_putc(out, ',');
+		qd_buf_add(out, p + ER_DATA + idlen + 1 + entlen, get_u32(p + ER_JSONLEN));
+		last_key = k.mv_data;
+		last_len = k.mv_size;
+		count++;
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	qd_buf_putc(out, ']');
+	if (!ret && out->oom)
+		ret = QD_ENOMEM;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (ret) {
+		free(*next);
+		*next = NULL;
+	}
+	return ret;
+}
+
+/* ---- snapshots ---- */
+
+qd_snap *qd_snap_new(qd_store *st)
+{
+	qd_snap *s = calloc(1, sizeof *s);
+	if (s)
+		s->st = st;
+	return s;
+}
+
+int qd_snap_open(qd_snap *s)
+{
+	if (s->open)
+		return 0;
+	int rc;
+	if (!s->txn) {
+		rc = mdb_txn_begin(s->st->env, NULL, MDB_RDONLY, &s->txn);
+		if (rc) {
+			s->txn = NULL;
+			return map_err(rc);
+		}
+		rc = mdb_cursor_open(s->txn, s->st->entries, &s->cur);
+	} else {
+		rc = mdb_txn_renew(s->txn);
+		if (!rc)
+			rc = mdb_cursor_renew(s->txn, s->cur);
+	}
+	if (rc) {
+		if (s->cur)
+			mdb_cursor_close(s->cur);
+		mdb_txn_abort(s->txn);
+		s->txn = NULL;
+		s->cur = NULL;
+		return map_err(rc);
+	}
+	s->open = true;
+	s->lists_loaded = false;
+	return 0;
+}
+
+void qd_snap_close(qd_snap *s)
+{
+	if (s->open) {
+		mdb_txn_reset(s->txn);
+		s->open = false;
+	}
+}
+
+void qd_snap_free(qd_snap *s)
+{
+	if (!s)
+		return;
+	if (s->cur)
+		mdb_cursor_close(s->cur);
+	if (s->txn)
+		mdb_txn_abort(s->txn);
+	free(s->lists);
+	free(s->cands);
+	free(s);
+}
+
+int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
+{
+	if (!s->open)
+		return QD_EIO;
+	if (!s->lists_loaded) {
+		MDB_cursor *cur;
+		int rc = mdb_cursor_open(s->txn, s->st->lists, &cur);
+		if (rc)
+			return map_err(rc);
+		s->nlists = 0;
+		MDB_val k, d;
+		int ret = 0;
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+			if (!list_rec_valid(&d))
+				continue;
+			if (s->nlists == s->caplists) {
+				size_t nc = s->caplists ? s->caplists * 2 : 8;
+				qd_list_info *nv = realloc(s->lists, nc * sizeof *nv);
+				if (!nv) {
+					ret = QD_ENOMEM;
+					break;
+				}
+				s->lists = nv;
+				s->caplists = nc;
+			}
+			list_rec_decode(&k, &d, &s->lists[s->nlists++], NULL, NULL, false);
+		}
+		if (!ret && rc != MDB_NOTFOUND)
+			ret = map_err(rc);
+		mdb_cursor_close(cur);
+		if (ret)
+			return ret;
+		s->lists_loaded = true;
+	}
+	*out = s->lists;
+	*n = s->nlists;
+	return 0;
+}
+
+static int cand_decode(const MDB_val *d, qd_cand *c)
+{
+	const unsigned char *p = d->mv_data;
+	if (d->mv_size < ER_DATA || p[ER_FMT] != ENTRY_REC_FMT)
+		return QD_EIO;
+	uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
+	uint32_t jl = get_u32(p + ER_JSONLEN), cl = get_u32(p + ER_CLLEN);
+	if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl + 1 + cl + 1 > d->mv_size)
+		return QD_EIO;
+	c->status = (enum qd_status)p[ER_STATUS];
+	c->effect = (enum qd_effect)p[ER_EFFECT];
+	c->code_len = p[ER_CODELEN];
+	c->has_ciq = p[ER_HASCIQ] != 0;
+	c->valid_from = get_i32(p + ER_FROM);
+	c->valid_to = get_i32(p + ER_TO);
+	c->n_entities = get_u32(p + ER_NENT);
+	c->id = (const char *)p + ER_DATA;
+	c->entities = c->id + idlen + 1;
+	c->entry_json = c->entities + entlen;
+	c->entry_json_len = jl;
+	c->clauses_json = c->entry_json + jl + 1;
+	c->clauses_json_len = cl;
+	return 0;
+}
+
+int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
+		       const qd_cand **out, size_t *n)
+{
+	if (!s->open)
+		return QD_EIO;
+	unsigned char key[KEY_MAX + 8];
+	size_t vl = vprefix(key, l->id, l->version);
+	size_t cnt = 0;
+	size_t qciq = strlen(q->ciq);
+	/* One range seek per prefix length: entries at "38", "382", "3822" … */
+	for (unsigned len = QD_CODE_MIN; len <= q->len; len++) {
+		memcpy(key + vl, q->digits, len);
+		key[vl + len] = 0;
+		size_t pl = vl + len + 1;
+		MDB_val k = {pl, key}, d;
+		int rc;
+		for (rc = mdb_cursor_get(s->cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, key, pl);
+		     rc = mdb_cursor_get(s->cur, &k, &d, MDB_NEXT)) {
+			/* Key tail after the code: ciq|\0|entry-id. */
+			const unsigned char *t = (const unsigned char *)k.mv_data + pl;
+			size_t tl = k.mv_size - pl;
+			const unsigned char *z = memchr(t, 0, tl);
+			if (!z)
+				return QD_EIO;
+			size_t cl = (size_t)(z - t);
+			if (cl && (cl != qciq || memcmp(t, q->ciq, cl) != 0))
+				continue;
+			if (cnt == s->capcands) {
+				size_t nc = s->capcands ? s->capcands * 2 : 16;
+				qd_cand *nv = realloc(s->cands, nc * sizeof *nv);
+				if (!nv)
+					return QD_ENOMEM;
+				s->cands = nv;
+				s->capcands = nc;
+			}
+			int ret = cand_decode(&d, &s->cands[cnt]);
+			if (ret)
+				return ret;
+			cnt++;
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return map_err(rc);
+	}
+	*out = s->cands;
+	*n = cnt;
+	return 0;
+}
+
+int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_member_rec *out)
+{
+	if (!s->open)
+		return QD_EIO;
+	unsigned char key[KEY_MAX + 8];
+	size_t vl = vprefix(key, l->id, l->version);
+	size_t el = strlen(entity);
+	if (el > QD_ENTITY_MAX)
+		return QD_ENOENT;
+	memcpy(key + vl, entity, el);
+	MDB_val k = {vl + el, key}, d;
+	int rc = mdb_get(s->txn, s->st->members, &k, &d);
+	if (rc)
+		return map_err(rc);
+	if (d.mv_size < MEMBER_REC_LEN)
+		return QD_EIO;
+	const unsigned char *p = d.mv_data;
+	out->status = (enum qd_status)p[0];
+	out->valid_from = get_i32(p + 4);
+	out->valid_to = get_i32(p + 8);
+	return 0;
+}
