@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
+#include "qingdan/sha256.h"
 #include "qingdan/store.h"
 
 /* Exit codes, sysexits(3) style. */
@@ -39,6 +41,8 @@ static const char usage[] =
 	"  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
 	"                            decide CODE as GET /v1/lookup would; prints JSON\n"
 	"  lists                     list the lists with their current versions\n"
+	"  token NAME ROLE           make a new random bearer token (ROLE admin or reader):\n"
+	"                            prints the token once, then its tokens-file line\n"
 	"\n"
 	"Options:\n"
 	"  --db DIR                  the LMDB store directory\n"
@@ -318,6 +322,32 @@ static int cmd_lists(const char *db)
 	return 0;
 }
 
+static int cmd_token(const char *name, const char *role)
+{
+	if (strcmp(role, "admin") != 0 && strcmp(role, "reader") != 0) {
+		fprintf(stderr, "qingdanctl: token: ROLE must be admin or reader\n");
+		return EX_USAGE_;
+	}
+	size_t nl = strlen(name);
+	if (nl == 0 || nl > QD_ACTOR_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") != nl) {
+		fprintf(stderr, "qingdanctl: token: NAME must be 1-%d of [A-Za-z0-9._@-]\n", QD_ACTOR_MAX);
+		return EX_USAGE_;
+	}
+	unsigned char rnd[32];
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		fprintf(stderr, "qingdanctl: token: no randomness: %s\n", strerror(errno));
+		return EX_SOFTWARE_;
+	}
+	char tok[3 + 2 * sizeof rnd + 1] = "qd_";
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(tok + 3 + 2 * i, 3, "%02x", rnd[i]);
+	char hex[QD_SHA256_HEX];
+	qd_sha256_hex(tok, strlen(tok), hex);
+	printf("token: %s\n", tok);
+	printf("%s %s %s\n", name, role, hex);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = getenv("QINGDAN_DB");
@@ -352,6 +382,13 @@ int main(int argc, char **argv)
 	if (i >= argc) {
 		fputs(usage, stderr);
 		return EX_USAGE_;
+	}
+	if (strcmp(argv[i], "token") == 0) {
+		if (argc - i != 3) {
+			fprintf(stderr, "qingdanctl: usage: token NAME ROLE\n");
+			return EX_USAGE_;
+		}
+		return cmd_token(argv[i + 1], argv[i + 2]);
 	}
 	if (!db) {
 		fprintf(stderr, "qingdanctl: --db DIR is required (or set QINGDAN_DB)\n");

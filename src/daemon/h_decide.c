@@ -24,7 +24,7 @@ static const char *parse_code(const raw_query *rq, qd_query *q, char *msg, size_
 {
 	const char *why;
 	if (qd_code_parse(rq->code, rq->code_len, &q->code, &why)) {
-		snprintf(msg, msglen, "code: %s", why);
+		snprintf(msg, msglen, "%s", why);
 		return "code";
 	}
 	if (rq->ciq) {
@@ -34,7 +34,7 @@ static const char *parse_code(const raw_query *rq, qd_query *q, char *msg, size_
 			return "ciq";
 		}
 		if (qd_ciq_parse(rq->ciq, rq->ciq_len, ciq, &why)) {
-			snprintf(msg, msglen, "ciq: %s", why);
+			snprintf(msg, msglen, "%s", why);
 			return "ciq";
 		}
 		memcpy(q->code.ciq, ciq, sizeof ciq);

@@ -1054,7 +1054,7 @@ static int parse_into(const char *buf, size_t len, const char *expect_list,
 					err.text, err.line, err.column);
 			return QD_EINVAL;
 		default:
-			qd_problems_add(problems, "", "not valid UTF-8 JSON: %s (line %d, column %d)",
+			qd_problems_add(problems, "", "not valid JSON: %s (line %d, column %d)",
 					err.text, err.line, err.column);
 			return QD_ESYNTAX;
 		}

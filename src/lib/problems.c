@@ -44,11 +44,22 @@ omit:
 }
 
 static char *vformat(const char *fmt, va_list ap)
-{
-	char *s = NULL;
+	__attribute__((format(printf, 1, 0)));
 
-	if (vasprintf(&s, fmt, ap) < 0)
+static char *vformat(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	char *s;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
 		return NULL;
+	s = malloc((size_t)n + 1);
+	if (s != NULL)
+		vsnprintf(s, (size_t)n + 1, fmt, ap);
 	return s;
 }
 

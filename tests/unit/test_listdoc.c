@@ -1,1 +1,955 @@
-int main(void){return 0;}
+/* Unit tests: list document parsing, validation and canonical form
+ * (src/lib/listdoc.c, src/lib/problems.c). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qingdan/err.h"
+#include "qingdan/listdoc.h"
+#include "qingdan/problems.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *read_fixture(const char *name, size_t *len)
+{
+	const char *root = getenv("QD_SOURCE_ROOT");
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/listdoc/%s", root ? root : ".", name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s (set QD_SOURCE_ROOT)", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static json_t *fixture_json(const char *name)
+{
+	size_t len;
+	char *buf = read_fixture(name, &len);
+	json_error_t err;
+	json_t *j = json_loadb(buf, len, 0, &err);
+
+	ck_assert_msg(j != NULL, "%s: %s", name, err.text);
+	free(buf);
+	return j;
+}
+
+/* Set (or with val NULL, delete) the value at a simple JSON Pointer in
+ * root; steals val. Array indexes may address one past the end (append). */
+static void jset(json_t *root, const char *ptr, json_t *val)
+{
+	char buf[256];
+	char *seg, *next;
+	json_t *cur = root;
+
+	snprintf(buf, sizeof(buf), "%s", ptr + 1);
+	seg = buf;
+	for (;;) {
+		next = strchr(seg, '/');
+		if (next)
+			*next = '\0';
+		if (next == NULL) {
+			if (json_is_array(cur)) {
+				size_t i = strtoul(seg, NULL, 10);
+
+				if (val == NULL)
+					json_array_remove(cur, i);
+				else if (i == json_array_size(cur))
+					json_array_append_new(cur, val);
+				else
+					json_array_set_new(cur, i, val);
+			} else if (val == NULL) {
+				json_object_del(cur, seg);
+			} else {
+				json_object_set_new(cur, seg, val);
+			}
+			return;
+		}
+		cur = json_is_array(cur) ? json_array_get(cur, strtoul(seg, NULL, 10))
+					 : json_object_get(cur, seg);
+		ck_assert_msg(cur != NULL, "no %s in fixture", ptr);
+		seg = next + 1;
+	}
+}
+
+static json_t *jv(const char *text)
+{
+	json_error_t err;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
+
+	ck_assert_msg(j != NULL, "bad test JSON %s: %s", text, err.text);
+	return j;
+}
+
+/* Serialise doc and run it through qd_listdoc_parse like a PUT body would. */
+static int run(json_t *doc, const char *expect, qd_listdoc **out, qd_problems *p)
+{
+	char *s = json_dumps(doc, 0);
+	int rc;
+
+	ck_assert_ptr_nonnull(s);
+	rc = qd_listdoc_parse(s, strlen(s), expect, out, p);
+	free(s);
+	return rc;
+}
+
+static int parse_str(const char *s, qd_listdoc **out, qd_problems *p)
+{
+	return qd_listdoc_parse(s, strlen(s), NULL, out, p);
+}
+
+static void dump_problems(const qd_problems *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		fprintf(stderr, "  problem %zu: %s: %s\n", i, p->items[i].path, p->items[i].message);
+}
+
+static bool has_problem(const qd_problems *p, const char *path, const char *substr)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		if (p->items[i].path && strcmp(p->items[i].path, path) == 0 &&
+		    strstr(p->items[i].message, substr) != NULL)
+			return true;
+	}
+	return false;
+}
+
+#define ASSERT_PROBLEM(p, path, substr)                                               \
+	do {                                                                          \
+		if (!has_problem((p), (path), (substr)))                              \
+			dump_problems(p);                                             \
+		ck_assert_msg(has_problem((p), (path), (substr)),                     \
+			      "no problem at %s containing \"%s\"", (path), (substr)); \
+	} while (0)
+
+static const char *minimal_doc =
+	"{\"list\":\"m\",\"kind\":\"positive\",\"title\":{\"zh\":\"标题\"},"
+	"\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
+	"\"entries\":[{\"id\":\"e1\",\"code\":\"38.22\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"c1\"]}]}";
+
+/* ---- valid documents ---------------------------------------------------- */
+
+START_TEST(positive_fixture_model)
+{
+	size_t len;
+	char *buf = read_fixture("positive.json", &len);
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	const qd_entry *e;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_listdoc_parse(buf, len, "gba-research-positive", &doc, &p), 0);
+	ck_assert_uint_eq(qd_problems_total(&p), 0);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_str_eq(doc->list, "gba-research-positive");
+	ck_assert_int_eq(doc->kind, QD_KIND_POSITIVE);
+
+	ck_assert_uint_eq(doc->n_clauses, 2);
+	ck_assert_str_eq(doc->clauses[0].id, "GACC-2022-143-1-1");
+	ck_assert_str_eq(doc->clauses[1].id, "GACC-2022-143-1-2");
+	ck_assert_str_eq(json_string_value(json_object_get(doc->clauses[0].json, "article")), "一（一）");
+	ck_assert(json_is_null(json_object_get(doc->clauses[1].json, "title")));
+
+	/* roster: ids normalised, defaults and windows */
+	ck_assert_uint_eq(doc->n_members, 3);
+	ck_assert_str_eq(doc->members[0].id, "91110000600037341L");
+	ck_assert_int_eq(doc->members[0].status, QD_STATUS_ACTIVE);
+	ck_assert_int_eq(doc->members[0].valid_from, 19358); /* 2023-01-01 */
+	ck_assert_int_eq(doc->members[0].valid_to, QD_DATE_MAX);
+	ck_assert_int_eq(doc->members[1].status, QD_STATUS_SUSPENDED);
+	ck_assert_int_eq(doc->members[1].valid_to, 20453); /* 2025-12-31 */
+	ck_assert_str_eq(doc->members[2].id, "HK:12345678");
+	ck_assert_int_eq(doc->members[2].valid_from, QD_DATE_MIN);
+
+	ck_assert_uint_eq(doc->n_entries, 3);
+	e = &doc->entries[0];
+	ck_assert_str_eq(e->id, "PL-0001");
+	ck_assert_str_eq(e->code.digits, "3822");
+	ck_assert_uint_eq(e->code.len, 4);
+	ck_assert_str_eq(e->code.ciq, "");
+	ck_assert_int_eq(e->effect, QD_EFFECT_INCLUDE);
+	ck_assert_int_eq(e->status, QD_STATUS_ACTIVE);
+	ck_assert_int_eq(e->valid_from, 19255); /* 2022-09-20 */
+	ck_assert_int_eq(e->valid_to, QD_DATE_MAX);
+	ck_assert_uint_eq(e->n_entities, 0);
+	ck_assert_uint_eq(e->n_clauses, 1);
+	ck_assert_uint_eq(e->clauses[0], 0);
+	ck_assert_ptr_eq(e->json, json_array_get(json_object_get(doc->json, "entries"), 0));
+
+	e = &doc->entries[1];
+	ck_assert_str_eq(e->code.digits, "3822190090");
+	ck_assert_str_eq(e->code.ciq, "101");
+	ck_assert_int_eq(e->effect, QD_EFFECT_EXCLUDE);
+	ck_assert_int_eq(e->valid_to, 20818); /* 2026-12-31 */
+	ck_assert_uint_eq(e->n_entities, 2);
+	ck_assert_str_eq(e->entities[0], "91110000600037341L");
+	ck_assert_str_eq(e->entities[1], "HK:12345678");
+	ck_assert_uint_eq(e->n_clauses, 2);
+	ck_assert_uint_eq(e->clauses[0], 1);
+	ck_assert_uint_eq(e->clauses[1], 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e->json, "code")), "3822190090");
+
+	e = &doc->entries[2];
+	ck_assert_str_eq(e->code.digits, "902780");
+	ck_assert_int_eq(e->status, QD_STATUS_REVOKED);
+	ck_assert(json_is_real(json_object_get(json_object_get(e->json, "quantity"), "limit")));
+	ck_assert(json_is_integer(json_object_get(json_object_get(doc->entries[0].json, "quantity"),
+						  "limit")));
+
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+	free(buf);
+}
+END_TEST
+
+START_TEST(whitelist_fixture_model)
+{
+	json_t *j = fixture_json("whitelist.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	ck_assert_int_eq(doc->kind, QD_KIND_WHITELIST);
+	ck_assert_uint_eq(doc->entries[0].n_entities, 1);
+	/* lowercase reference matches the uppercase roster member */
+	ck_assert_str_eq(doc->entries[0].entities[0], "91350100M000100Y43");
+	ck_assert_str_eq(doc->entries[0].code.digits, "3002150010");
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(canonical_defaults_exact)
+{
+	static const char *expected =
+		"{\n"
+		"  \"list\": \"m\",\n"
+		"  \"kind\": \"positive\",\n"
+		"  \"title\": {\n"
+		"    \"zh\": \"标题\",\n"
+		"    \"en\": null\n"
+		"  },\n"
+		"  \"issuer\": null,\n"
+		"  \"published\": null,\n"
+		"  \"source\": null,\n"
+		"  \"clauses\": [\n"
+		"    {\n"
+		"      \"id\": \"c1\",\n"
+		"      \"document\": \"d\",\n"
+		"      \"article\": \"a\",\n"
+		"      \"title\": null,\n"
+		"      \"text\": \"t\",\n"
+		"      \"url\": null\n"
+		"    }\n"
+		"  ],\n"
+		"  \"entities\": [],\n"
+		"  \"entries\": [\n"
+		"    {\n"
+		"      \"id\": \"e1\",\n"
+		"      \"code\": \"3822\",\n"
+		"      \"ciq\": null,\n"
+		"      \"name\": {\n"
+		"        \"zh\": \"试剂\",\n"
+		"        \"en\": null\n"
+		"      },\n"
+		"      \"spec\": null,\n"
+		"      \"effect\": \"include\",\n"
+		"      \"entities\": [],\n"
+		"      \"valid_from\": null,\n"
+		"      \"valid_to\": null,\n"
+		"      \"status\": \"active\",\n"
+		"      \"waives\": [],\n"
+		"      \"conditions\": [],\n"
+		"      \"quantity\": null,\n"
+		"      \"clauses\": [\n"
+		"        \"c1\"\n"
+		"      ],\n"
+		"      \"batch\": null\n"
+		"    }\n"
+		"  ]\n"
+		"}\n";
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	size_t len = 0;
+	char *s;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(parse_str(minimal_doc, &doc, &p), 0);
+	s = qd_listdoc_dump(doc, &len);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, expected);
+	ck_assert_uint_eq(len, strlen(expected));
+	free(s);
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+}
+END_TEST
+
+/* Rebuild j with every object's keys in reverse order. */
+static json_t *reverse_keys(json_t *j)
+{
+	if (json_is_object(j)) {
+		const char *keys[64];
+		size_t n = 0;
+		const char *k;
+		json_t *v;
+		json_t *r = json_object();
+
+		json_object_foreach(j, k, v) {
+			ck_assert_uint_lt(n, 64);
+			keys[n++] = k;
+		}
+		while (n-- > 0)
+			json_object_set_new(r, keys[n], reverse_keys(json_object_get(j, keys[n])));
+		return r;
+	}
+	if (json_is_array(j)) {
+		json_t *r = json_array();
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(j, i, v)
+			json_array_append_new(r, reverse_keys(v));
+		return r;
+	}
+	return json_incref(j);
+}
+
+static const char *const fixtures[] = { "positive.json", "whitelist.json" };
+static const char *const fixture_text[] = { "署综函〔2022〕143号", "沪商务发〔2023〕1号" };
+
+START_TEST(dump_idempotent)
+{
+	size_t len, len1, len2, len3;
+	char *buf = read_fixture(fixtures[_i], &len);
+	qd_listdoc *d1 = NULL, *d2 = NULL, *d3 = NULL, *d4 = NULL;
+	qd_problems p;
+	char *s1, *s2, *s3, *s4;
+	json_t *rev, *orig;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_listdoc_parse(buf, len, NULL, &d1, &p), 0);
+	s1 = qd_listdoc_dump(d1, &len1);
+	ck_assert_int_eq(qd_listdoc_parse(s1, len1, NULL, &d2, &p), 0);
+	s2 = qd_listdoc_dump(d2, &len2);
+	ck_assert_uint_eq(len1, len2);
+	ck_assert_str_eq(s1, s2);
+	ck_assert_int_eq(s1[len1 - 1], '\n');
+	/* UTF-8 is written as is, not \u-escaped */
+	ck_assert_ptr_nonnull(strstr(s1, fixture_text[_i]));
+
+	/* reading back the stored canonical json gives the same bytes */
+	ck_assert_int_eq(qd_listdoc_from_json(d2->json, NULL, &d3, &p), 0);
+	s3 = qd_listdoc_dump(d3, &len3);
+	ck_assert_str_eq(s1, s3);
+
+	/* key order of the input does not matter */
+	orig = json_loadb(buf, len, 0, NULL);
+	rev = reverse_keys(orig);
+	ck_assert_int_eq(run(rev, NULL, &d4, &p), 0);
+	s4 = qd_listdoc_dump(d4, NULL);
+	ck_assert_str_eq(s1, s4);
+	ck_assert_uint_eq(qd_problems_total(&p), 0);
+
+	json_decref(rev);
+	json_decref(orig);
+	free(s1);
+	free(s2);
+	free(s3);
+	free(s4);
+	qd_listdoc_free(d1);
+	qd_listdoc_free(d2);
+	qd_listdoc_free(d3);
+	qd_listdoc_free(d4);
+	qd_problems_free(&p);
+	free(buf);
+}
+END_TEST
+
+START_TEST(from_json_keeps_caller_reference)
+{
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_listdoc_from_json(j, "gba-research-positive", &doc, &p), 0);
+	ck_assert_int_eq(j->refcount, 1);
+	json_decref(j);
+	/* the document is independent of the caller's json */
+	ck_assert_str_eq(doc->entries[0].id, "PL-0001");
+	qd_listdoc_free(doc);
+
+	/* same rules as parse */
+	j = fixture_json("positive.json");
+	jset(j, "/entries/0/code", json_string("38x2"));
+	ck_assert_int_eq(qd_listdoc_from_json(j, NULL, &doc, &p), QD_EINVAL);
+	ck_assert_ptr_null(doc);
+	ASSERT_PROBLEM(&p, "/entries/0/code", "contains 'x'");
+	json_decref(j);
+	qd_problems_free(&p);
+}
+END_TEST
+
+START_TEST(expect_list)
+{
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(j, "other-list", &doc, &p), QD_EINVAL);
+	ck_assert_ptr_null(doc);
+	ck_assert_uint_eq(p.count, 1);
+	ASSERT_PROBLEM(&p, "/list", "\"other-list\"");
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+/* ---- syntax versus rule errors --------------------------------------------- */
+
+START_TEST(syntax_errors)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+	} bad[] = {
+		{ "", 0 },
+		{ "not json", 8 },
+		{ "{", 1 },
+		{ "{\"list\": \"a\",}", 14 },
+		{ "{\"list\": \"\xff\"}", 13 },            /* invalid UTF-8 */
+		{ "{\"list\": \"a\\u0000b\"}", 20 },       /* NUL in a string */
+		{ "{\"list\": \"a\"} x", 15 },             /* trailing garbage */
+		{ "{\"a\": 99999999999999999999}", 27 },  /* integer too big */
+		{ "{\"a\": 1}\0", 9 },                    /* NUL byte after the value */
+	};
+	qd_listdoc *doc;
+	qd_problems p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		qd_problems_init(&p);
+		doc = (qd_listdoc *)&p; /* must be reset to NULL */
+		ck_assert_msg(qd_listdoc_parse(bad[i].text, bad[i].len, NULL, &doc, &p) == QD_ESYNTAX,
+			      "case %zu not ESYNTAX", i);
+		ck_assert_ptr_null(doc);
+		ck_assert_uint_eq(p.count, 1);
+		ck_assert_str_eq(p.items[0].path, "");
+		ck_assert_ptr_nonnull(strstr(p.items[0].message, "line "));
+		ck_assert_ptr_nonnull(strstr(p.items[0].message, "column "));
+		qd_problems_free(&p);
+	}
+	/* deep nesting is a syntax error too, not a crash */
+	{
+		size_t n = 100000;
+		char *deep = malloc(2 * n);
+
+		memset(deep, '[', n);
+		memset(deep + n, ']', n);
+		qd_problems_init(&p);
+		ck_assert_int_eq(qd_listdoc_parse(deep, 2 * n, NULL, &doc, &p), QD_ESYNTAX);
+		qd_problems_free(&p);
+		free(deep);
+	}
+}
+END_TEST
+
+START_TEST(duplicate_key_is_einval)
+{
+	const char *s = "{\"list\": \"a\",\n \"kind\": \"positive\",\n \"list\": \"b\"}";
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(parse_str(s, &doc, &p), QD_EINVAL);
+	ck_assert_ptr_null(doc);
+	ck_assert_uint_eq(p.count, 1);
+	ck_assert_str_eq(p.items[0].path, "");
+	ck_assert_ptr_nonnull(strstr(p.items[0].message, "duplicate"));
+	ck_assert_ptr_nonnull(strstr(p.items[0].message, "list"));
+	ck_assert_ptr_nonnull(strstr(p.items[0].message, "line 3"));
+	qd_problems_free(&p);
+
+	/* nested duplicate keys too */
+	s = "{\"entries\": [{\"id\": \"x\", \"code\": \"38\", \"code\": \"39\"}]}";
+	qd_problems_init(&p);
+	ck_assert_int_eq(parse_str(s, &doc, &p), QD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(p.items[0].message, "code"));
+	qd_problems_free(&p);
+}
+END_TEST
+
+START_TEST(root_not_object)
+{
+	static const char *const bad[] = { "[]", "[1, 2]" };
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	for (size_t i = 0; i < 2; i++) {
+		qd_problems_init(&p);
+		ck_assert_int_eq(parse_str(bad[i], &doc, &p), QD_EINVAL);
+		ck_assert_uint_eq(p.count, 1);
+		ck_assert_str_eq(p.items[0].path, "");
+		ck_assert_ptr_nonnull(strstr(p.items[0].message, "JSON object"));
+		qd_problems_free(&p);
+	}
+}
+END_TEST
+
+/* ---- every rule ------------------------------------------------------------ */
+
+struct rule_case {
+	const char *fixture;
+	const char *set;    /* JSON Pointer to change */
+	const char *value;  /* JSON text, or NULL to delete */
+	const char *path;   /* expected problem path */
+	const char *substr; /* expected in its message */
+	size_t count;       /* expected number of problems */
+};
+
+#define P "positive.json"
+#define W "whitelist.json"
+static const struct rule_case rule_cases[] = {
+	{ P, "/list", "\"Bad_ID\"", "/list", "list id \"Bad_ID\" is not valid", 1 },
+	{ P, "/list", NULL, "/list", "\"list\" is required", 1 },
+	{ P, "/list", "7", "/list", "expected a string for \"list\", got a number", 1 },
+	{ P, "/kind", "\"blacklist\"", "/kind", "kind \"blacklist\" is not one of positive, whitelist", 1 },
+	{ P, "/kind", NULL, "/kind", "\"kind\" is required", 1 },
+	{ P, "/kind", "true", "/kind", "expected a string for \"kind\", got true", 1 },
+	{ P, "/title", NULL, "/title", "\"title\" is required", 1 },
+	{ P, "/title", "\"x\"", "/title", "expected an object for \"title\", got a string", 1 },
+	{ P, "/title/zh", "\"\"", "/title/zh", "\"zh\" must not be empty", 1 },
+	{ P, "/title/zh", NULL, "/title/zh", "\"zh\" is required", 1 },
+	{ P, "/title/en", "[]", "/title/en", "expected a string for \"en\", got an array", 1 },
+	{ P, "/issuer", "5", "/issuer", "expected a string", 1 },
+	{ P, "/published", "\"2023-02-29\"", "/published", "published \"2023-02-29\" is not a real calendar date", 1 },
+	{ P, "/published", "\"2022/09/20\"", "/published", "YYYY-MM-DD", 1 },
+	{ P, "/clauses", "[]", "/clauses", "at least one clause", 5 }, /* + 4 dangling references */
+	{ P, "/clauses", NULL, "/clauses", "\"clauses\" is required", 5 },
+	{ P, "/clauses", "{}", "/clauses", "expected an array for \"clauses\", got an object", 5 },
+	{ P, "/clauses/0", "\"c\"", "/clauses/0", "expected an object for a clause, got a string", 4 },
+	{ P, "/clauses/0/id", "\"bad id!\"", "/clauses/0/id", "must start with a letter or digit", 4 },
+	{ P, "/clauses/0/id", "\"-x\"", "/clauses/0/id", "must start with a letter or digit", 4 },
+	{ P, "/clauses/1/id", "\"GACC-2022-143-1-1\"", "/clauses/1/id",
+	  "clause id \"GACC-2022-143-1-1\" is already used by /clauses/0", 2 },
+	{ P, "/clauses/0/document", NULL, "/clauses/0/document", "\"document\" is required", 1 },
+	{ P, "/clauses/0/article", "\"\"", "/clauses/0/article", "must not be empty", 1 },
+	{ P, "/clauses/0/text", NULL, "/clauses/0/text", "\"text\" is required", 1 },
+	{ P, "/clauses/0/url", "1", "/clauses/0/url", "expected a string", 1 },
+	{ P, "/entities", "\"x\"", "/entities", "expected an array", 1 },
+	{ P, "/entities/0", "5", "/entities/0", "expected an object for an entity", 2 }, /* + not on roster */
+	{ P, "/entities/0/id", "\"91110000600037341X\"", "/entities/0/id", "check character", 2 },
+	{ P, "/entities/0/id", NULL, "/entities/0/id", "\"id\" is required", 2 },
+	{ P, "/entities/0/id", "\"ABC\"", "/entities/0/id", "neither an 18-character USCC nor SCHEME:ID", 2 },
+	{ P, "/entities/2/id", "\"HK:\"", "/entities/2/id", "after ':' is empty", 2 },
+	{ P, "/entities/1/id", "\"91110000600037341L\"", "/entities/1/id",
+	  "entity \"91110000600037341L\" is listed twice (also /entities/0)", 1 },
+	{ P, "/entities/2/id", "\"Hk:12345678\"", "/entities/2/id", "is listed twice", 0 }, /* 0: not a dup */
+	{ P, "/entities/0/name", NULL, "/entities/0/name", "\"name\" is required", 1 },
+	{ P, "/entities/0/name/zh", NULL, "/entities/0/name/zh", "\"zh\" is required", 1 },
+	{ P, "/entities/0/status", "\"gone\"", "/entities/0/status", "not one of active, suspended, revoked", 1 },
+	{ P, "/entities/0/valid_to", "\"2022-12-31\"", "/entities/0/valid_to",
+	  "valid_from 2023-01-01 is after valid_to 2022-12-31", 1 },
+	{ P, "/entities/0/valid_to", "\"2023-01-01\"", "", "", 0 }, /* one-day window is fine */
+	{ P, "/entities/0/valid_from", "\"2023-13-01\"", "/entities/0/valid_from", "not a real calendar date", 1 },
+	{ P, "/entries", NULL, "/entries", "\"entries\" is required", 1 },
+	{ P, "/entries", "[]", "", "", 0 },
+	{ P, "/entries/0", "[]", "/entries/0", "expected an object for an entry, got an array", 1 },
+	{ P, "/entries/0/id", NULL, "/entries/0/id", "\"id\" is required", 1 },
+	{ P, "/entries/0/id", "\"\"", "/entries/0/id", "must not be empty", 1 },
+	{ P, "/entries/1/id", "\"PL-0001\"", "/entries/1/id", "entry id \"PL-0001\" is already used by /entries/0", 1 },
+	{ P, "/entries/0/code", "\"38x2\"", "/entries/0/code",
+	  "code \"38x2\" contains 'x'; expected 2-10 digits after removing '.', ' ' and '-'", 1 },
+	{ P, "/entries/0/code", "\"3\"", "/entries/0/code", "code \"3\" has 1 digit", 1 },
+	{ P, "/entries/0/code", "\"38221900901\"", "/entries/0/code", "has 11 digits", 1 },
+	{ P, "/entries/0/code", "\"3822190090101\"", "/entries/0/code", "ciq", 1 },
+	{ P, "/entries/0/code", "3822", "/entries/0/code", "expected a string for \"code\", got a number", 1 },
+	{ P, "/entries/0/code", NULL, "/entries/0/code", "\"code\" is required", 1 },
+	{ P, "/entries/0/code", "\"38\"", "", "", 0 },           /* chapter level */
+	{ P, "/entries/0/code", "\"3822190090\"", "", "", 0 },   /* full code */
+	{ P, "/entries/0/ciq", "\"12\"", "/entries/0/ciq", "ciq \"12\" is invalid", 1 },
+	{ P, "/entries/0/ciq", "101", "/entries/0/ciq", "expected a string", 1 },
+	{ P, "/entries/0/ciq", "\"101\"", "/entries/0/ciq", "ciq \"101\" needs a 10-digit code; code \"3822\" has 4 digits", 1 },
+	{ P, "/entries/0/name", NULL, "/entries/0/name", "\"name\" is required", 1 },
+	{ P, "/entries/0/name/zh", NULL, "/entries/0/name/zh", "\"zh\" is required", 1 },
+	{ P, "/entries/0/spec", "{}", "/entries/0/spec", "expected a string", 1 },
+	{ P, "/entries/0/effect", "\"includ\"", "/entries/0/effect", "effect \"includ\" is not one of include, exclude", 1 },
+	{ P, "/entries/0/status", "\"expired\"", "/entries/0/status", "status \"expired\" is not one of", 1 },
+	{ P, "/entries/1/valid_to", "\"2022-12-31\"", "/entries/1/valid_to",
+	  "valid_from 2023-01-01 is after valid_to 2022-12-31", 1 },
+	{ P, "/entries/0/valid_from", "\"2022-9-20\"", "/entries/0/valid_from", "YYYY-MM-DD", 1 },
+	{ P, "/entries/0/entities", "{}", "/entries/0/entities", "expected an array", 1 },
+	{ P, "/entries/1/entities/0", "\"91110000600037341X\"", "/entries/1/entities/0",
+	  "entity \"91110000600037341X\" is invalid: USCC check character", 1 },
+	{ P, "/entries/1/entities/0", "7", "/entries/1/entities/0", "expected a string", 1 },
+	{ P, "/entries/1/entities/1", "\"91110000600037341l\"", "/entries/1/entities/1",
+	  "entity \"91110000600037341L\" is listed twice", 1 },
+	{ P, "/entries/1/entities/1", "\"91440101MA5AXXXXXW\"", "/entries/1/entities/1",
+	  "entity \"91440101MA5AXXXXXW\" is not on the list's roster (/entities)", 1 },
+	{ P, "/entries/1/entities/1", "\"HK:12345679\"", "/entries/1/entities/1", "not on the list's roster", 1 },
+	{ P, "/entries/1/entities/1", "\"hk:12345678\"", "", "", 0 }, /* scheme is case-insensitive */
+	{ P, "/entries/0/waives", "[\"Q\", \"Q\"]", "/entries/0/waives/1", "waiver \"Q\" is listed twice", 1 },
+	{ P, "/entries/0/waives", "[\"\"]", "/entries/0/waives/0", "must not be empty", 1 },
+	{ P, "/entries/0/waives", "[1]", "/entries/0/waives/0", "expected a string", 1 },
+	{ P, "/entries/0/waives",
+	  "[\"12345678901234567890123456789012345678901234567890123456789012345\"]",
+	  "/entries/0/waives/0", "65 bytes long; at most 64", 1 },
+	{ P, "/entries/0/conditions/0/type", "\"warning\"", "/entries/0/conditions/0/type",
+	  "type \"warning\" is not one of remark, note", 1 },
+	{ P, "/entries/0/conditions/0/type", NULL, "/entries/0/conditions/0/type", "\"type\" is required", 1 },
+	{ P, "/entries/0/conditions/0/text", NULL, "/entries/0/conditions/0/text", "\"text\" is required", 1 },
+	{ P, "/entries/0/conditions/0", "\"remark\"", "/entries/0/conditions/0", "expected an object", 1 },
+	{ P, "/entries/0/quantity/limit", "0", "/entries/0/quantity/limit", "greater than 0", 1 },
+	{ P, "/entries/0/quantity/limit", "-1.5", "/entries/0/quantity/limit", "greater than 0", 1 },
+	{ P, "/entries/0/quantity/limit", "\"5\"", "/entries/0/quantity/limit", "expected a number", 1 },
+	{ P, "/entries/0/quantity/limit", NULL, "/entries/0/quantity/limit", "\"limit\" is required", 1 },
+	{ P, "/entries/0/quantity/unit", NULL, "/entries/0/quantity/unit", "\"unit\" is required", 1 },
+	{ P, "/entries/0/quantity/unit", "\"\"", "/entries/0/quantity/unit", "must not be empty", 1 },
+	{ P, "/entries/0/quantity", "[]", "/entries/0/quantity", "expected an object", 1 },
+	{ P, "/entries/0/clauses", "[]", "/entries/0/clauses", "must cite at least one clause", 1 },
+	{ P, "/entries/0/clauses", NULL, "/entries/0/clauses", "\"clauses\" is required", 1 },
+	{ P, "/entries/0/clauses", "[\"NOPE\"]", "/entries/0/clauses/0", "clause \"NOPE\" is not defined in /clauses", 1 },
+	{ P, "/entries/1/clauses/1", "\"GACC-2022-143-1-2\"", "/entries/1/clauses/1",
+	  "clause \"GACC-2022-143-1-2\" is cited twice", 1 },
+	{ P, "/entries/0/clauses/0", "3", "/entries/0/clauses/0", "expected a string", 1 },
+	{ P, "/entries/0/batch", "1", "/entries/0/batch", "expected a string", 1 },
+	{ W, "/entries/0/entities", "[]", "/entries/0/entities", "a whitelist entry must name at least one entity", 1 },
+	{ W, "/entries/0/entities", NULL, "/entries/0/entities", "a whitelist entry must name at least one entity", 1 },
+	{ W, "/entries/0/entities/0", "\"91110000600037341L\"", "/entries/0/entities/0", "not on the list's roster", 1 },
+	{ W, "/entities", "[]", "", "", 0 }, /* no roster: any well-formed entity */
+	{ W, "/kind", "\"positive\"", "", "", 0 },
+};
+
+START_TEST(rule)
+{
+	const struct rule_case *c = &rule_cases[_i];
+	json_t *j = fixture_json(c->fixture);
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	int rc;
+
+	jset(j, c->set, c->value ? jv(c->value) : NULL);
+	qd_problems_init(&p);
+	rc = run(j, NULL, &doc, &p);
+	if (p.count != c->count) {
+		fprintf(stderr, "case %d (%s = %s):\n", _i, c->set, c->value ? c->value : "<deleted>");
+		dump_problems(&p);
+	}
+	ck_assert_uint_eq(p.count, c->count);
+	if (c->count == 0) {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_ptr_nonnull(doc);
+	} else {
+		ck_assert_int_eq(rc, QD_EINVAL);
+		ck_assert_ptr_null(doc);
+		ASSERT_PROBLEM(&p, c->path, c->substr);
+	}
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(string_limits)
+{
+	json_t *j;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	char *big = malloc(20002);
+
+	memset(big, 'a', 20001);
+	big[20001] = '\0';
+
+	/* clause text: 20000 bytes accepted, 20001 not */
+	qd_problems_init(&p);
+	j = fixture_json("positive.json");
+	jset(j, "/clauses/0/text", json_stringn(big, 20000));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	jset(j, "/clauses/0/text", json_stringn(big, 20001));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/clauses/0/text", "20001 bytes long; at most 20000 allowed");
+	ck_assert_uint_eq(p.count, 1);
+	qd_problems_free(&p);
+
+	/* ordinary strings: 2048 accepted, 2049 not */
+	jset(j, "/clauses/0/text", json_string("t"));
+	jset(j, "/entries/0/spec", json_stringn(big, 2048));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	jset(j, "/entries/0/spec", json_stringn(big, 2049));
+	jset(j, "/title/zh", json_stringn(big, 2049));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/entries/0/spec", "at most 2048");
+	ASSERT_PROBLEM(&p, "/title/zh", "at most 2048");
+	qd_problems_free(&p);
+	json_decref(j);
+
+	/* ids: 64 characters accepted, 65 not */
+	j = fixture_json("positive.json");
+	memset(big, 'E', 65);
+	jset(j, "/entries/0/id", json_stringn(big, 64));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	jset(j, "/entries/0/id", json_stringn(big, 65));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/entries/0/id", "at most 64 characters");
+	qd_problems_free(&p);
+	json_decref(j);
+
+	/* a json_t built by a caller may carry a NUL inside a string */
+	j = fixture_json("positive.json");
+	jset(j, "/issuer", json_stringn("a\0b", 3));
+	ck_assert_int_eq(qd_listdoc_from_json(j, NULL, &doc, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/issuer", "NUL");
+	qd_problems_free(&p);
+	json_decref(j);
+	free(big);
+}
+END_TEST
+
+START_TEST(unknown_keys)
+{
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	jset(j, "/efect", json_string("include"));
+	jset(j, "/title/fr", json_string("x"));
+	jset(j, "/clauses/0/txt", json_string("x"));
+	jset(j, "/entities/1/nmae", json_string("x"));
+	jset(j, "/entities/1/name/ja", json_string("x"));
+	jset(j, "/entries/0/efect", json_string("exclude"));
+	jset(j, "/entries/0/conditions/0/kind", json_string("x"));
+	jset(j, "/entries/0/quantity/units", json_string("x"));
+	json_object_set_new(json_array_get(json_object_get(j, "entries"), 2), "a/b~c", json_true());
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ck_assert_ptr_null(doc);
+	ASSERT_PROBLEM(&p, "/efect", "unknown key \"efect\"");
+	ASSERT_PROBLEM(&p, "/title/fr", "unknown key \"fr\"");
+	ASSERT_PROBLEM(&p, "/clauses/0/txt", "unknown key \"txt\"; did you mean \"text\"?");
+	ASSERT_PROBLEM(&p, "/entities/1/nmae", "did you mean \"name\"?");
+	ASSERT_PROBLEM(&p, "/entities/1/name/ja", "unknown key \"ja\"");
+	ASSERT_PROBLEM(&p, "/entries/0/efect", "unknown key \"efect\"; did you mean \"effect\"?");
+	ASSERT_PROBLEM(&p, "/entries/0/conditions/0/kind", "unknown key \"kind\"");
+	ASSERT_PROBLEM(&p, "/entries/0/quantity/units", "did you mean \"unit\"?");
+	/* JSON Pointer escaping: ~ -> ~0, / -> ~1 */
+	ASSERT_PROBLEM(&p, "/entries/2/a~1b~0c", "unknown key \"a/b~c\"");
+	ck_assert_uint_eq(p.count, 9);
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(all_violations_at_once)
+{
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	jset(j, "/kind", json_string("list"));
+	jset(j, "/entries/0/code", json_string("38x2"));
+	jset(j, "/entries/1/valid_from", json_string("2024-05-01"));
+	jset(j, "/entries/1/valid_to", json_string("2024-01-01"));
+	jset(j, "/entries/2/clauses/0", json_string("X"));
+	jset(j, "/entries/1/entities/0", json_string("91440101MA5AXXXXXW"));
+	jset(j, "/entities/0/status", json_string("gone"));
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ck_assert_uint_eq(p.count, 6);
+	/* reported in document order */
+	ck_assert_str_eq(p.items[0].path, "/kind");
+	ck_assert_str_eq(p.items[1].path, "/entities/0/status");
+	ck_assert_str_eq(p.items[2].path, "/entries/0/code");
+	ck_assert_str_eq(p.items[2].message,
+			 "code \"38x2\" contains 'x'; expected 2-10 digits after removing '.', ' ' and '-'");
+	ck_assert_str_eq(p.items[3].path, "/entries/1/entities/0");
+	ck_assert_str_eq(p.items[3].message,
+			 "entity \"91440101MA5AXXXXXW\" is not on the list's roster (/entities)");
+	ck_assert_str_eq(p.items[4].path, "/entries/1/valid_to");
+	ck_assert_str_eq(p.items[4].message, "valid_from 2024-05-01 is after valid_to 2024-01-01");
+	ck_assert_str_eq(p.items[5].path, "/entries/2/clauses/0");
+	ck_assert_str_eq(p.items[5].message, "clause \"X\" is not defined in /clauses");
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(problem_cap)
+{
+	json_t *j = fixture_json("positive.json");
+	json_t *entries = json_array();
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	char id[16];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "E%d", i);
+		json_array_append_new(entries, json_pack("{s:s, s:s, s:{s:s}, s:[s]}", "id", id, "code",
+							 "bad", "name", "zh", "x", "clauses",
+							 "GACC-2022-143-1-1"));
+	}
+	json_object_set_new(j, "entries", entries);
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ck_assert_uint_eq(p.count, QD_PROBLEMS_CAP);
+	ck_assert_uint_eq(p.omitted, 300 - QD_PROBLEMS_CAP);
+	ck_assert_uint_eq(qd_problems_total(&p), 300);
+	ck_assert_str_eq(p.items[0].path, "/entries/0/code");
+	ck_assert_str_eq(p.items[QD_PROBLEMS_CAP - 1].path, "/entries/199/code");
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(long_values_are_shortened)
+{
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	char big[1000];
+
+	memset(big, 'Z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	jset(j, "/entries/0/status", json_string(big));
+	jset(j, "/entries/1/effect", json_string("a\"b\n"));
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ck_assert_uint_eq(p.count, 2);
+	ck_assert_uint_lt(strlen(p.items[0].message), 200);
+	ck_assert_ptr_nonnull(strstr(p.items[0].message, "\xe2\x80\xa6")); /* … */
+	ck_assert_str_eq(p.items[1].message, "effect \"a\\\"b\\u000a\" is not one of include, exclude");
+	qd_problems_free(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(list_ids)
+{
+	char id48[49], id49[50];
+
+	memset(id48, 'a', 48);
+	id48[48] = '\0';
+	memset(id49, 'a', 49);
+	id49[49] = '\0';
+	ck_assert(qd_list_id_valid("gba-research-positive"));
+	ck_assert(qd_list_id_valid("a"));
+	ck_assert(qd_list_id_valid("a-"));
+	ck_assert(qd_list_id_valid("a1"));
+	ck_assert(qd_list_id_valid(id48));
+	ck_assert(!qd_list_id_valid(id49));
+	ck_assert(!qd_list_id_valid(""));
+	ck_assert(!qd_list_id_valid(NULL));
+	ck_assert(!qd_list_id_valid("A"));
+	ck_assert(!qd_list_id_valid("1a"));
+	ck_assert(!qd_list_id_valid("-a"));
+	ck_assert(!qd_list_id_valid("a_b"));
+	ck_assert(!qd_list_id_valid("a.b"));
+	ck_assert(!qd_list_id_valid("aB"));
+	ck_assert(!qd_list_id_valid("a b"));
+	ck_assert(!qd_list_id_valid("a/.."));
+}
+END_TEST
+
+START_TEST(enum_names)
+{
+	ck_assert_str_eq(qd_kind_name(QD_KIND_POSITIVE), "positive");
+	ck_assert_str_eq(qd_kind_name(QD_KIND_WHITELIST), "whitelist");
+	ck_assert_str_eq(qd_status_name(QD_STATUS_ACTIVE), "active");
+	ck_assert_str_eq(qd_status_name(QD_STATUS_SUSPENDED), "suspended");
+	ck_assert_str_eq(qd_status_name(QD_STATUS_REVOKED), "revoked");
+	ck_assert_str_eq(qd_effect_name(QD_EFFECT_INCLUDE), "include");
+	ck_assert_str_eq(qd_effect_name(QD_EFFECT_EXCLUDE), "exclude");
+	ck_assert_str_eq(qd_kind_name((enum qd_kind)0), "unknown");
+}
+END_TEST
+
+START_TEST(problems_collection)
+{
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_uint_eq(qd_problems_total(&p), 0);
+	qd_problems_add(&p, "/a~1b", "value %d is %s", 5, "bad");
+	qd_problems_add(&p, NULL, "root");
+	qd_problems_add_at(&p, 3, 7, "cell %s", "x");
+	ck_assert_uint_eq(p.count, 3);
+	ck_assert_str_eq(p.items[0].path, "/a~1b");
+	ck_assert_str_eq(p.items[0].message, "value 5 is bad");
+	ck_assert_uint_eq(p.items[0].line, 0);
+	ck_assert_str_eq(p.items[1].path, "");
+	ck_assert_ptr_null(p.items[2].path);
+	ck_assert_uint_eq(p.items[2].line, 3);
+	ck_assert_uint_eq(p.items[2].column, 7);
+	ck_assert_str_eq(p.items[2].message, "cell x");
+	for (int i = 0; i < QD_PROBLEMS_CAP + 10; i++)
+		qd_problems_add_at(&p, (unsigned)i + 2, 0, "line %d", i);
+	ck_assert_uint_eq(p.count, QD_PROBLEMS_CAP);
+	ck_assert_uint_eq(p.omitted, 13);
+	ck_assert_uint_eq(qd_problems_total(&p), QD_PROBLEMS_CAP + 13);
+	qd_problems_free(&p);
+	ck_assert_uint_eq(p.count, 0);
+	ck_assert_uint_eq(p.omitted, 0);
+	ck_assert_ptr_null(p.items);
+	/* reusable after free */
+	qd_problems_add(&p, "/x", "again");
+	ck_assert_uint_eq(p.count, 1);
+	qd_problems_free(&p);
+}
+END_TEST
+
+static Suite *listdoc_suite(void)
+{
+	Suite *s = suite_create("unit");
+	TCase *tc = tcase_create("listdoc");
+
+	tcase_add_test(tc, positive_fixture_model);
+	tcase_add_test(tc, whitelist_fixture_model);
+	tcase_add_test(tc, canonical_defaults_exact);
+	tcase_add_loop_test(tc, dump_idempotent, 0, (int)(sizeof(fixtures) / sizeof(fixtures[0])));
+	tcase_add_test(tc, from_json_keeps_caller_reference);
+	tcase_add_test(tc, expect_list);
+	tcase_add_test(tc, syntax_errors);
+	tcase_add_test(tc, duplicate_key_is_einval);
+	tcase_add_test(tc, root_not_object);
+	tcase_add_loop_test(tc, rule, 0, (int)(sizeof(rule_cases) / sizeof(rule_cases[0])));
+	tcase_add_test(tc, string_limits);
+	tcase_add_test(tc, unknown_keys);
+	tcase_add_test(tc, all_violations_at_once);
+	tcase_add_test(tc, problem_cap);
+	tcase_add_test(tc, long_values_are_shortened);
+	tcase_add_test(tc, list_ids);
+	tcase_add_test(tc, enum_names);
+	tcase_add_test(tc, problems_collection);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(listdoc_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? 0 : 1;
+}
