@@ -25,7 +25,9 @@ typedef struct qd_code {
  *   s, n  the text (need not be NUL-terminated; embedded NUL is an error)
  *   out   filled on success; left in an unspecified state on error
  *   why   on error, set to a static English sentence saying why
- *         ("code has 11 digits; expected 2-10, or 13 with the CIQ code")
+ *         ("code has 11 digits; expected 2-10, or 13 with the CIQ code",
+ *         "code contains 'x'; …"); every message starts with "code " so a
+ *         caller may splice in the value it was given
  * Returns 0, or QD_EINVAL. */
 int qd_code_parse(const char *s, size_t n, qd_code *out, const char **why);
 

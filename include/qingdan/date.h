@@ -22,7 +22,9 @@ typedef int32_t qd_date;
  * Returns 0 and sets *out, or QD_EINVAL. */
 int qd_date_parse(const char *s, size_t n, qd_date *out);
 
-/* Format a date as "YYYY-MM-DD" into out (11 bytes with the NUL). */
+/* Format a date as "YYYY-MM-DD" into out (11 bytes with the NUL).  Days
+ * outside 0001-01-01..9999-12-31 (e.g. QD_DATE_MIN/MAX, the open ends of a
+ * window) are clamped to that range; callers print open ends as null. */
 void qd_date_format(qd_date d, char out[11]);
 
 /* Build a date from its parts; returns 0, or QD_EINVAL if it is no real day. */
@@ -41,7 +43,8 @@ int qd_utc_offset_parse(const char *s, int *minutes);
  * Returns 0 and sets *unix_seconds, or QD_EINVAL. */
 int qd_time_parse(const char *s, size_t n, int64_t *unix_seconds);
 
-/* Format an instant as RFC 3339 UTC, "2026-11-26T23:42:04Z" (21 bytes with NUL). */
+/* Format an instant as RFC 3339 UTC, "2026-11-26T23:42:04Z" (21 bytes with
+ * NUL); instants outside years 0001..9999 are clamped like qd_date_format. */
 void qd_time_format(int64_t unix_seconds, char out[21]);
 
 #endif

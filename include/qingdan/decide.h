@@ -41,6 +41,9 @@ typedef struct qd_query {
 	const char *entity;  /* normalised entity id, or NULL */
 	qd_date date;        /* civil date the decision is for */
 	const char *list;    /* consult only this list, or NULL for every list */
+	uint32_t version;    /* with list: answer from this version (0: current) */
+	bool has_at;         /* answer from the versions current at `at` */
+	int64_t at;          /* unix seconds, when has_at */
 } qd_query;
 
 typedef struct qd_outcome {
@@ -54,7 +57,9 @@ typedef struct qd_outcome {
  * members (decision_id, ref).
  *   s    an open snapshot (every list read from this one snapshot)
  *   res  receives the outcome (may be NULL)
- * Returns 0, QD_ENOENT when q->list names no list, QD_ENOMEM, QD_EIO. */
+ * Returns 0; QD_ENOENT when q->list names no list or q->version no
+ * version of it; QD_EGONE when the version asked for (or current at
+ * q->at) is no longer retained; QD_ENOMEM; QD_EIO. */
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
 #endif

@@ -15,6 +15,7 @@ enum qd_err {
 	QD_EIO = -5,       /* storage or system error */
 	QD_ECONFLICT = -6, /* precondition failed (If-Match version mismatch) */
 	QD_ESYNTAX = -7,   /* bytes are not JSON / not UTF-8 at all (400) */
+	QD_EGONE = -8,     /* the version existed but is no longer retained */
 };
 
 /* Short English description of an error code; never NULL, static storage. */

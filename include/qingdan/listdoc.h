@@ -76,7 +76,8 @@ bool qd_list_id_valid(const char *s);
  *   buf, len     the bytes (any content; need not be NUL-terminated)
  *   expect_list  the list id the document must carry (from the URL), or NULL
  *   out          on success, a new document; free with qd_listdoc_free()
- *   problems     receives every violation (JSON Pointer + message); for a
+ *   problems     receives every violation (JSON Pointer + message), or NULL
+ *                when only the verdict is wanted; for a
  *                syntax error one problem with path "" whose message gives
  *                jansson's line and column
  * Returns 0; QD_ESYNTAX when the bytes are not JSON at all (or not UTF-8);
@@ -85,15 +86,18 @@ bool qd_list_id_valid(const char *s);
 int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
 		     qd_listdoc **out, qd_problems *problems);
 
-/* Build a document from an already canonical json_t (as stored), taking a
- * new reference.  Runs the same validation as qd_listdoc_parse.
+/* Build a document from an already canonical json_t (as stored).  Runs the
+ * same validation as qd_listdoc_parse.  doc is borrowed: the caller keeps
+ * (and still releases) its reference; the result holds its own canonical
+ * copy, so doc may be freed right after the call.
  * Returns 0, QD_EINVAL (problems filled), or QD_ENOMEM. */
 int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 			 qd_listdoc **out, qd_problems *problems);
 
 /* Serialise the canonical document: 2-space indentation, fixed key order,
- * UTF-8 unescaped, trailing newline.  Loading these bytes again yields the
- * same bytes.  Returns a malloc()ed NUL-terminated string (caller frees),
+ * UTF-8 unescaped, reals with 15 significant digits (0.1, not
+ * 0.10000000000000001), trailing newline.  Loading these bytes again yields
+ * the same bytes.  Returns a malloc()ed NUL-terminated string (caller frees),
  * *len set to its length; NULL on out-of-memory. */
 char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len);
 

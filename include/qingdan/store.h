@@ -81,7 +81,12 @@ typedef struct qd_put_opts {
 	int64_t now;         /* unix seconds to record as loaded_at */
 	uint32_t if_match;   /* 0: no precondition; else the current version must equal it */
 	bool dry_run;        /* validate and diff, store nothing */
+	qd_buf *changes;     /* NULL, or receives the entry-level changes as a JSON
+			      * array (first QD_CHANGES_MAX): {"id","kind":"added"|
+			      * "removed"|"changed","fields":[…]} ordered by id */
 } qd_put_opts;
+
+#define QD_CHANGES_MAX 1000
 
 /* What a list change did (or would do, for a dry run). */
 typedef struct qd_put_result {
@@ -101,6 +106,49 @@ typedef struct qd_put_result {
  * QD_ENOSPC (storage full; nothing changed); QD_ENOMEM; QD_EIO. */
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *opts,
 		 qd_put_result *res, qd_problems *problems);
+
+/* Append the version history of a list to out as
+ *   {"list":…,"current":N,"versions":[{"version","loaded_at","actor","action",
+ *    "sha256","entries","source"}…]}
+ * newest first.  Returns 0, QD_ENOENT, QD_ENOMEM or QD_EIO. */
+int qd_store_versions(qd_store *st, const char *list, qd_buf *out);
+
+/* The canonical document of one version of a list.
+ *   version  0 for the current version
+ *   out      a new document; free with qd_listdoc_free()
+ * Returns 0; QD_ENOENT (no such list or version); QD_EGONE (pruned);
+ * QD_ENOMEM; QD_EIO. */
+int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out);
+
+/* Append to out the diff between two versions of a list:
+ *   {"list","from","to","diff":{"added","removed","changed"},"changes":[…]}
+ * Returns 0; QD_ENOENT; QD_EGONE; QD_ENOMEM; QD_EIO. */
+int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_buf *out);
+
+/* One audit record: who did what to which list, and how it ended. */
+typedef struct qd_audit_rec {
+	int64_t time;           /* unix seconds */
+	const char *actor;      /* token name, CLI user or "anonymous" */
+	const char *action;     /* "load", "import", "rollback", "dry_run" … */
+	const char *list;       /* may be NULL */
+	uint32_t version;       /* 0 when none was stored */
+	const char *sha256;     /* may be NULL */
+	long entries, added, removed, changed; /* -1 when not applicable */
+	unsigned status;        /* HTTP-style outcome: 200/201 stored, 4xx refused … */
+	const char *outcome;    /* "stored", "dry_run", "refused", "failed" */
+	const char *message;    /* why it was refused; may be NULL */
+} qd_audit_rec;
+
+/* Append an audit record in its own write transaction.  Successful
+ * qd_store_put() calls write their record themselves, in the same
+ * transaction as the change.  Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
+int qd_store_audit_append(qd_store *st, const qd_audit_rec *rec);
+
+/* Append to out {"records":[…],"next_before":N|null}, newest first.
+ *   before  0 for the newest, else only records with id < before
+ *   limit   page size (>= 1)
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_store_audit_page(qd_store *st, uint64_t before, size_t limit, qd_buf *out);
 
 /* Append to out one page of the current version's entries whose code starts
  * with prefix, as a JSON array of canonical entry objects ordered by code.
@@ -159,13 +207,25 @@ void qd_snap_free(qd_snap *s);
 int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n);
 
 /* Entries of the list's current version that are candidates for code q:
- * entry code a prefix of q->digits, entry CIQ absent or equal to q->ciq.
+ * entry code a prefix of q->digits, entry CIQ absent or equal to q->ciq, in version l->version.
  *   out  array owned by the snapshot, valid until the next call / close
  * Returns 0, QD_ENOMEM or QD_EIO. */
 int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		       const qd_cand **out, size_t *n);
 
-/* Look up entity on the list's roster (current version).
+/* The lists as they were at instant `at` (unix seconds): for each list the
+ * version that was current then (the newest stored at or before `at`);
+ * lists created later are left out.
+ *   out  array owned by the snapshot, valid until the next call / close
+ * Returns 0; QD_EGONE when a list's version of that time has been pruned;
+ * QD_ENOMEM; QD_EIO. */
+int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n);
+
+/* One list at a given version (entries/members/sha/loaded_at of that
+ * version).  Returns 0, QD_ENOENT (no such list or version), QD_EGONE, QD_EIO. */
+int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list_info *out);
+
+/* Look up entity on the list's roster (at l->version).
  * Returns 0 and fills out, QD_ENOENT when not on the roster, or QD_EIO. */
 int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity,
 		   qd_member_rec *out);

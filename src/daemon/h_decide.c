@@ -83,9 +83,10 @@ static const char *parse_context(server *srv, const char *entity, size_t entity_
 
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 {
-	param p[] = {{.name = "code"}, {.name = "ciq"}, {.name = "entity"}, {.name = "date"}, {.name = "list"}};
+	param p[] = {{.name = "code"}, {.name = "ciq"}, {.name = "entity"}, {.name = "date"}, {.name = "list"},
+		     {.name = "version"}, {.name = "at"}};
 	enum MHD_Result res;
-	if (!get_params(c, p, 5, &res))
+	if (!get_params(c, p, 7, &res))
 		return res;
 	if (!p[0].value)
 		return respond_error(c, E_MISSING_PARAMETER, "missing required query parameter \"code\"");
@@ -99,6 +100,24 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	if (parse_context(r->srv, p[2].value, p[2].len, p[3].value, p[3].len, p[4].value, entity, &q,
 			  msg, sizeof msg))
 		return respond_error(c, E_BAD_PARAMETER, msg);
+	if (p[5].value) {
+		q.version = parse_version(p[5].value, p[5].len);
+		if (!q.version)
+			return respond_error(c, E_BAD_PARAMETER, "version: expected a version number (1, 2, …)");
+		if (!q.list)
+			return respond_error(c, E_BAD_PARAMETER, "version: needs list= (versions are numbered per list)");
+	}
+	if (p[6].value) {
+		if (q.version)
+			return respond_error(c, E_BAD_PARAMETER, "at: give either version or at, not both");
+		if (qd_time_parse(p[6].value, p[6].len, &q.at))
+			return respond_error(c, E_BAD_PARAMETER,
+					     "at: expected an RFC 3339 time such as 2026-11-26T10:00:00+08:00");
+		q.has_at = true;
+		/* Without date=, the decision is for the civil day of that instant. */
+		if (!p[3].value)
+			q.date = qd_date_at(q.at, r->srv->utc_offset);
+	}
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s)
@@ -110,8 +129,17 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	qd_snap_close(s);
 	if (err) {
 		qd_buf_free(&b);
+		qd_list_info li;
+		if (err == QD_ENOENT && q.version && qd_store_list(r->srv->store, q.list, &li) == 0) {
+			free(li.title);
+			return respond_error(c, E_VERSION_NOT_FOUND, "version: the list has no such version");
+		}
 		if (err == QD_ENOENT)
-			return respond_error(c, E_LIST_NOT_FOUND, "list: no such list");
+			return respond_error(c, E_LIST_NOT_FOUND,
+					     q.has_at ? "list: no such list at that time" : "list: no such list");
+		if (err == QD_EGONE)
+			return respond_error(c, E_VERSION_NOT_FOUND,
+					     "the version asked for is no longer retained (see --retain-versions)");
 		return respond_lib_error(c, err);
 	}
 	char id[40];

@@ -1,11 +1,13 @@
 /* qingdand — lists: GET /v1/lists, GET|PUT /v1/lists/{id},
  * GET /v1/lists/{id}/entries. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "qingdan/err.h"
+#include "qingdan/csvdoc.h"
 #include "qingdan/listdoc.h"
 #include "qingdand.h"
 
@@ -139,34 +141,31 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
-/* Parse If-Match: "<version>" (quotes optional).  Returns 0 when absent,
- * the version, or -1 when malformed. */
-static long parse_if_match(struct MHD_Connection *c)
+/* The charset parameter of a text/csv Content-Type, or NULL (detect). */
+static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH);
-	if (!h)
-		return 0;
-	char buf[16];
-	size_t n = strlen(h);
-	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
-		h++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof buf)
-		return -1;
-	memcpy(buf, h, n);
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *cs = ct ? strcasestr(ct, "charset=") : NULL;
+	if (!cs)
+		return NULL;
+	cs += 8;
+	if (*cs == '"')
+		cs++;
+	size_t n = strcspn(cs, "\"; ");
+	if (n == 0 || n >= len)
+		return "unsupported";
+	memcpy(buf, cs, n);
 	buf[n] = '\0';
 	for (size_t i = 0; i < n; i++)
-		if (buf[i] < '0' || buf[i] > '9')
-			return -1;
-	long v = strtol(buf, NULL, 10);
-	return v >= 1 && v <= 0x7fffffff ? v : -1;
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+	return buf;
 }
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
 	param p[] = {{.name = "dry_run"}};
 	enum MHD_Result res;
+	r->audit_action = r->body_is_csv ? "import" : "load";
 	if (!get_params(c, p, 1, &res))
 		return res;
 	bool dry = false;
@@ -176,22 +175,38 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		else if (strcmp(p[0].value, "false") != 0 && strcmp(p[0].value, "0") != 0)
 			return respond_error(c, E_BAD_PARAMETER, "dry_run: expected true or false");
 	}
-	long if_match = parse_if_match(c);
-	if (if_match < 0)
-		return respond_error(c, E_BAD_HEADER, "If-Match: expected a version number such as \"3\"");
 
 	qd_problems pr;
 	qd_problems_init(&pr);
-	qd_listdoc *doc = NULL;
-	int err = qd_listdoc_parse(r->body.data ? r->body.data : "", r->body.len, r->list_id, &doc, &pr);
+	qd_listdoc *doc = NULL, *base = NULL;
+	int err;
+	const char *body = r->body.data ? r->body.data : "";
+	if (r->body_is_csv) {
+		err = qd_store_get_doc(r->srv->store, r->list_id, 0, &base);
+		if (err == QD_ENOENT) {
+			res = respond_error(c, E_LIST_NOT_FOUND,
+					    "CSV replaces the entries of an existing list: load a JSON list "
+					    "document for this list first");
+			goto out;
+		}
+		if (err) {
+			res = respond_lib_error(c, err);
+			goto out;
+		}
+		char csbuf[32];
+		err = qd_csv_to_listdoc(body, r->body.len, csv_charset(c, csbuf, sizeof csbuf), base, &doc, &pr);
+	} else {
+		err = qd_listdoc_parse(body, r->body.len, r->list_id, &doc, &pr);
+	}
 	if (err == QD_ESYNTAX) {
 		res = respond_problems(c, E_BAD_JSON, NULL, &pr);
 		goto out;
 	}
 	if (err == QD_EINVAL) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "the list document breaks %zu loader rule%s; nothing was stored",
-			 qd_problems_total(&pr), qd_problems_total(&pr) == 1 ? "" : "s");
+		char msg[128];
+		snprintf(msg, sizeof msg, "the list %s breaks %zu loader rule%s; nothing was stored",
+			 r->body_is_csv ? "CSV file" : "document", qd_problems_total(&pr),
+			 qd_problems_total(&pr) == 1 ? "" : "s");
 		res = respond_problems(c, E_INVALID_DOCUMENT, msg, &pr);
 		goto out;
 	}
@@ -199,50 +214,11 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		res = respond_lib_error(c, err);
 		goto out;
 	}
-	qd_put_opts o = {
-		.actor = r->actor,
-		.action = "load",
-		.source = "http",
-		.now = (int64_t)time(NULL),
-		.if_match = (uint32_t)if_match,
-		.dry_run = dry,
-	};
-	qd_put_result pres;
-	err = qd_store_put(r->srv->store, doc, &o, &pres, &pr);
-	if (err == QD_EINVAL) {
-		res = respond_problems(c, E_INVALID_DOCUMENT, "the list document breaks a loader rule; nothing was stored", &pr);
-		goto out;
-	}
-	if (err == QD_ECONFLICT) {
-		res = respond_error(c, E_PRECONDITION_FAILED,
-				    "If-Match does not match the list's current version; nothing was stored");
-		goto out;
-	}
-	if (err) {
-		res = respond_lib_error(c, err);
-		goto out;
-	}
-	fprintf(stderr, "qingdand: %s list %s version %u (%zu entries, +%zu -%zu ~%zu) by %s\n",
-		dry ? "dry run of" : "stored", doc->list, pres.version, pres.entries, pres.added,
-		pres.removed, pres.changed, r->actor);
-	qd_buf b;
-	qd_buf_init(&b);
-	qd_buf_puts(&b, "{\"list\":");
-	qd_buf_json_cstr(&b, doc->list);
-	qd_buf_printf(&b, ",\"version\":%u,\"previous\":", pres.version);
-	if (pres.previous)
-		qd_buf_printf(&b, "%u", pres.previous);
-	else
-		qd_buf_puts(&b, "null");
-	qd_buf_printf(&b, ",\"entries\":%zu,\"diff\":{\"added\":%zu,\"removed\":%zu,\"changed\":%zu},"
-		      "\"sha256\":\"%s\"",
-		      pres.entries, pres.added, pres.removed, pres.changed, pres.sha256);
-	if (dry)
-		qd_buf_puts(&b, ",\"dry_run\":true");
-	qd_buf_putc(&b, '}');
-	res = respond_json(c, pres.created && !dry ? MHD_HTTP_CREATED : MHD_HTTP_OK, &b);
+	res = store_and_reply(c, r, doc, r->body_is_csv ? "import" : "load",
+			      r->body_is_csv ? "http (text/csv)" : "http (application/json)", dry);
 out:
 	qd_listdoc_free(doc);
+	qd_listdoc_free(base);
 	qd_problems_free(&pr);
 	return res;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "qingdan/err.h"
 #include "qingdan/sha256.h"
@@ -21,15 +22,48 @@ static const struct {
 
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
-	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, 0},
-	{"/v1/check", "POST", h_check, ACCESS_READ, QD_BODY_MAX_DEFAULT},
-	{"/v1/lists", "GET", h_lists, ACCESS_READ, 0},
-	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, 0},
-	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, QD_BODY_MAX_DOCUMENT},
-	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, 0},
-	{"/healthz", "GET", h_healthz, ACCESS_OPEN, 0},
-	{"/readyz", "GET", h_readyz, ACCESS_OPEN, 0},
+	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, 0, false, NULL},
+	{"/v1/check", "POST", h_check, ACCESS_READ, QD_BODY_MAX_DEFAULT, false, NULL},
+	{"/v1/lists", "GET", h_lists, ACCESS_READ, 0, false, NULL},
+	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, 0, false, NULL},
+	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, QD_BODY_MAX_DOCUMENT, true, "load"},
+	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, 0, false, NULL},
+	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, 0, false, NULL},
+	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, 0, false, NULL},
+	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, 0, false, NULL},
+	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, QD_BODY_MAX_DEFAULT, false, "rollback"},
+	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, 0, false, "audit"},
+	{"/healthz", "GET", h_healthz, ACCESS_OPEN, 0, false, NULL},
+	{"/readyz", "GET", h_readyz, ACCESS_OPEN, 0, false, NULL},
 };
+
+/* What the last response queued by this thread said, for the audit. A
+ * request is answered entirely on one thread, so thread-local is exact. */
+static __thread unsigned tls_status;
+static __thread char tls_message[256];
+
+unsigned last_status(void)
+{
+	return tls_status;
+}
+
+const char *last_error_message(void)
+{
+	return tls_message[0] ? tls_message : NULL;
+}
+
+uint32_t parse_version(const char *s, size_t n)
+{
+	if (!s || n == 0 || n > 10 || s[0] == '0')
+		return 0;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return v <= 0x7fffffff ? (uint32_t)v : 0;
+}
 #define NROUTES (sizeof routes / sizeof routes[0])
 
 /* ---- responses ---- */
@@ -53,11 +87,31 @@ enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"qingdan\"");
 	enum MHD_Result ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
+	tls_status = status;
+	return ret;
+}
+
+enum MHD_Result respond_doc(struct MHD_Connection *c, char *data, size_t len, uint32_t version)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	char etag[24];
+	snprintf(etag, sizeof etag, "\"%u\"", version);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	tls_status = MHD_HTTP_OK;
 	return ret;
 }
 
 static void error_head(qd_buf *b, enum qd_http_error e, const char *message)
 {
+	snprintf(tls_message, sizeof tls_message, "%s", message ? message : errors[e].message);
 	qd_buf_puts(b, "{\"error\":{\"code\":");
 	qd_buf_json_cstr(b, errors[e].code);
 	qd_buf_puts(b, ",\"message\":");
@@ -182,30 +236,46 @@ bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Resu
 
 /* ---- routing ---- */
 
-/* Match path against pattern; copies the {id} segment into id. */
-static bool match(const char *pattern, const char *path, char *id, bool *bad_id)
+/* Match path against pattern segment by segment.  "{id}" matches any
+ * segment (copied to r->list_id; *bad_id when it is not a list id), "{n}"
+ * any segment (copied to r->arg_n). */
+static bool match(const char *pattern, const char *path, request *r, bool *bad_id)
 {
-	const char *brace = strstr(pattern, "{id}");
-	if (!brace)
-		return strcmp(pattern, path) == 0;
-	size_t pre = (size_t)(brace - pattern);
-	if (strncmp(pattern, path, pre) != 0)
-		return false;
-	const char *seg = path + pre;
-	const char *end = strchr(seg, '/');
-	size_t seglen = end ? (size_t)(end - seg) : strlen(seg);
-	if (seglen == 0)
-		return false;
-	if (strcmp(brace + 4, end ? end : "") != 0)
-		return false;
-	if (seglen > QD_LIST_ID_MAX) {
-		*bad_id = true;
-		return true;
+	*bad_id = false;
+	while (*pattern && *path) {
+		if (*pattern != '/' || *path != '/')
+			return false;
+		pattern++;
+		path++;
+		const char *pe = strchrnul(pattern, '/');
+		const char *se = strchrnul(path, '/');
+		size_t pl = (size_t)(pe - pattern), sl = (size_t)(se - path);
+		if (pl == 4 && memcmp(pattern, "{id}", 4) == 0) {
+			if (sl == 0)
+				return false;
+			if (sl > QD_LIST_ID_MAX) {
+				*bad_id = true;
+			} else {
+				memcpy(r->list_id, path, sl);
+				r->list_id[sl] = '\0';
+				if (!qd_list_id_valid(r->list_id))
+					*bad_id = true;
+			}
+		} else if (pl == 3 && memcmp(pattern, "{n}", 3) == 0) {
+			if (sl == 0)
+				return false;
+			size_t k = sl < sizeof r->arg_n - 1 ? sl : sizeof r->arg_n - 1;
+			memcpy(r->arg_n, path, k);
+			r->arg_n[k] = '\0';
+			if (sl != k)
+				r->arg_n[0] = 'x'; /* too long: never a valid number */
+		} else if (pl != sl || memcmp(pattern, path, pl) != 0) {
+			return false;
+		}
+		pattern = pe;
+		path = se;
 	}
-	memcpy(id, seg, seglen);
-	id[seglen] = '\0';
-	*bad_id = !qd_list_id_valid(id);
-	return true;
+	return *pattern == '\0' && *path == '\0';
 }
 
 static enum MHD_Result respond_405(struct MHD_Connection *c, const char *allow)
@@ -227,6 +297,7 @@ static enum MHD_Result respond_405(struct MHD_Connection *c, const char *allow)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
 	MHD_destroy_response(resp);
+	tls_status = MHD_HTTP_METHOD_NOT_ALLOWED;
 	return ret;
 }
 
@@ -311,11 +382,17 @@ static bool content_type_is(const char *ct, const char *want)
 static void check_body_headers(struct MHD_Connection *c, request *r)
 {
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!ct || !content_type_is(ct, "application/json")) {
+	if (ct && r->route->csv && content_type_is(ct, "text/csv")) {
+		/* The charset (utf-8, gb18030 …) is the CSV importer's business. */
+		r->body_is_csv = true;
+	} else if (!ct || !content_type_is(ct, "application/json")) {
 		r->early_error = E_UNSUPPORTED_MEDIA;
-		r->early_detail = "Content-Type must be application/json";
+		r->early_detail = r->route->csv ? "Content-Type must be application/json or text/csv"
+						: "Content-Type must be application/json";
 		return;
 	}
+	if (r->body_is_csv)
+		goto length;
 	/* A JSON body in another charset cannot be a list document. */
 	const char *cs = strcasestr(ct, "charset=");
 	if (cs) {
@@ -328,6 +405,7 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 			return;
 		}
 	}
+length:;
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		char *end;
@@ -337,6 +415,38 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 			r->early_detail = NULL;
 		}
 	}
+}
+
+/* Record an admin request that the store did not audit itself: refusals,
+ * failures and dry runs.  Audit failures are logged, never answered: the
+ * response has been queued already. */
+static void audit_request(server *srv, request *r)
+{
+	unsigned st = last_status();
+	if (st < 400 && !r->audit_outcome)
+		return; /* a successful read of the audit itself */
+	qd_audit_rec a = {
+		.time = (int64_t)time(NULL),
+		.actor = r->actor[0] ? r->actor : "anonymous",
+		.action = r->audit_action ? r->audit_action : r->route->action,
+		.list = r->list_id[0] ? r->list_id : NULL,
+		.entries = -1, .added = -1, .removed = -1, .changed = -1,
+		.status = st,
+		.outcome = r->audit_outcome ? r->audit_outcome : st >= 500 ? "failed" : "refused",
+		.message = st >= 400 ? last_error_message() : NULL,
+	};
+	if (r->audit_res_set) {
+		a.version = r->audit_res.version;
+		a.sha256 = r->audit_res.sha256;
+		a.entries = (long)r->audit_res.entries;
+		a.added = (long)r->audit_res.added;
+		a.removed = (long)r->audit_res.removed;
+		a.changed = (long)r->audit_res.changed;
+	}
+	int err = qd_store_audit_append(srv->store, &a);
+	if (err)
+		fprintf(stderr, "qingdand: cannot write audit record (%s %s by %s): %s\n", a.action,
+			a.list ? a.list : "-", a.actor, qd_strerror(err));
 }
 
 static void request_free(request *r)
@@ -383,16 +493,13 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 		char allow[64] = "";
 		bool path_known = false, bad_id = false;
 		for (size_t i = 0; i < NROUTES; i++) {
-			char id[QD_LIST_ID_MAX + 1];
 			bool bid = false;
-			if (!match(routes[i].pattern, url, id, &bid))
+			if (!match(routes[i].pattern, url, r, &bid))
 				continue;
 			path_known = true;
 			if (strcmp(routes[i].method, m) == 0) {
 				r->route = &routes[i];
 				bad_id = bid;
-				if (!bid)
-					memcpy(r->list_id, id, sizeof id);
 				break;
 			}
 			if (allow[0])
@@ -440,21 +547,28 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	}
 
 	/* Phase 3: the whole request is in. */
+	tls_status = 0;
+	tls_message[0] = '\0';
+	enum MHD_Result ret;
 	if (r->early_error >= 0) {
 		enum qd_http_error e = (enum qd_http_error)r->early_error;
 		if (e == E_TOO_LARGE) {
 			char msg[96];
 			snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
-			return respond_error(c, e, msg);
+			ret = respond_error(c, e, msg);
+		} else if (e == E_LIST_NOT_FOUND) {
+			ret = respond_error(c, e, "no such list (list ids match [a-z][a-z0-9-]{0,47})");
+		} else {
+			ret = respond_error(c, e, r->early_detail);
 		}
-		if (e == E_LIST_NOT_FOUND)
-			return respond_error(c, e, "no such list (list ids match [a-z][a-z0-9-]{0,47})");
-		return respond_error(c, e, r->early_detail);
-	}
-	if (r->too_large) {
+	} else if (r->too_large) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
-		return respond_error(c, E_TOO_LARGE, msg);
+		ret = respond_error(c, E_TOO_LARGE, msg);
+	} else {
+		ret = r->route->handler(c, r);
 	}
-	return r->route->handler(c, r);
+	if (r->route->access == ACCESS_ADMIN && !r->audited)
+		audit_request(srv, r);
+	return ret;
 }

@@ -38,6 +38,7 @@
 	X(E_ADMIN_DISABLED, 403, "admin_disabled", "admin endpoints are disabled: the daemon runs without a tokens file") \
 	X(E_NOT_FOUND, 404, "not_found", "no such resource") \
 	X(E_LIST_NOT_FOUND, 404, "list_not_found", "no such list") \
+	X(E_VERSION_NOT_FOUND, 404, "version_not_found", "no such version of the list") \
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
@@ -93,6 +94,7 @@ typedef struct request {
 	server *srv;
 	const struct route *route;
 	char list_id[QD_LIST_ID_MAX + 1]; /* {id} path segment, when the route has one */
+	char arg_n[16];                  /* {n} path segment, when the route has one */
 	qd_buf body;
 	size_t body_max;
 	bool too_large;
@@ -101,6 +103,14 @@ typedef struct request {
 	bool authorized;
 	int early_error;                 /* error found at header time, answered at the end; -1 none */
 	const char *early_detail;
+	/* Audit of admin requests: a stored change is audited by the store in
+	 * its own transaction (audited = true); everything else on an admin
+	 * route — refusals, failures, dry runs — by the dispatcher from these. */
+	bool audited;
+	const char *audit_action;        /* "load", "import", "rollback", "audit" */
+	const char *audit_outcome;       /* NULL: derived from the status */
+	qd_put_result audit_res;         /* counts when audit_res_set */
+	bool audit_res_set;
 } request;
 
 typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, request *r);
@@ -111,6 +121,8 @@ typedef struct route {
 	handler_fn handler;
 	enum access access;
 	size_t body_max;      /* 0: no body expected */
+	bool csv;             /* also accepts text/csv bodies */
+	const char *action;   /* audit action name for admin routes */
 } route;
 
 /* ---- responses ---- */
@@ -122,6 +134,19 @@ enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, co
 /* Same, with a "details" array of problems. */
 enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 				 const char *message, const qd_problems *p);
+/* The status and error message of the last response queued by this thread. */
+unsigned last_status(void);
+const char *last_error_message(void);
+/* Queue a document (export) response with an ETag; body is taken over. */
+enum MHD_Result respond_doc(struct MHD_Connection *c, char *data, size_t len, uint32_t version);
+/* Parse a positive version number (1..2^31-1); returns 0 when invalid. */
+uint32_t parse_version(const char *s, size_t n);
+/* If-Match: 0 when absent, the version, or -1 when malformed. */
+long parse_if_match(struct MHD_Connection *c);
+/* Store doc as the list's new version (or dry-run it) and answer with the
+ * load reply; records what happened for the audit. */
+enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
+				const char *action, const char *source, bool dry);
 /* Error for a library error code (ENOSPC → 507 …). */
 enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err);
 
@@ -150,6 +175,11 @@ enum MHD_Result h_lists(struct MHD_Connection *c, request *r);
 enum MHD_Result h_list_get(struct MHD_Connection *c, request *r);
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r);
 enum MHD_Result h_entries(struct MHD_Connection *c, request *r);
+enum MHD_Result h_versions(struct MHD_Connection *c, request *r);
+enum MHD_Result h_version_get(struct MHD_Connection *c, request *r);
+enum MHD_Result h_diff(struct MHD_Connection *c, request *r);
+enum MHD_Result h_rollback(struct MHD_Connection *c, request *r);
+enum MHD_Result h_audit(struct MHD_Connection *c, request *r);
 enum MHD_Result h_healthz(struct MHD_Connection *c, request *r);
 enum MHD_Result h_readyz(struct MHD_Connection *c, request *r);
 

@@ -209,10 +209,21 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 {
 	const qd_list_info *lists;
 	size_t nlists;
-	int ret = qd_snap_lists(s, &lists, &nlists);
+	qd_list_info one;
+	int ret;
+	if (q->list && q->version) {
+		if ((ret = qd_snap_list_version(s, q->list, q->version, &one)))
+			return ret;
+		lists = &one;
+		nlists = 1;
+	} else if (q->has_at) {
+		ret = qd_snap_lists_at(s, q->at, &lists, &nlists);
+	} else {
+		ret = qd_snap_lists(s, &lists, &nlists);
+	}
 	if (ret)
 		return ret;
-	if (q->list) {
+	if (q->list && !q->version) {
 		size_t i;
 		for (i = 0; i < nlists; i++)
 			if (strcmp(lists[i].id, q->list) == 0)

@@ -11,6 +11,7 @@ const char *qd_strerror(int err)
 	case QD_EIO: return "storage or system error";
 	case QD_ECONFLICT: return "precondition failed";
 	case QD_ESYNTAX: return "not valid JSON";
+	case QD_EGONE: return "version no longer retained";
 	default: return "unknown error";
 	}
 }

@@ -19,6 +19,10 @@
 #define QUOTE_MAX 60       /* bytes of a value repeated inside a message */
 #define QBUF (QUOTE_MAX * 6 + 8)
 #define SUGGEST_MAX 2      /* edit distance for "did you mean" */
+/* Reals are written with 15 significant digits, not jansson's default 17:
+ * a limit of 0.1 reads "0.1", not "0.10000000000000001", and 15 digits
+ * survive text -> double -> text unchanged, so the dump stays idempotent. */
+#define REAL_DIGITS 15
 
 /* A JSON Pointer under construction; always NUL-terminated. */
 struct jp {
@@ -206,21 +210,18 @@ static void check_keys(struct vctx *v, json_t *obj, const char *const *allowed)
 		char q[QBUF];
 		bool known = false;
 
+		for (const char *const *a = allowed; *a && !known; a++)
+			known = strcmp(key, *a) == 0;
+		if (known)
+			continue;
 		for (const char *const *a = allowed; *a; a++) {
-			size_t d;
+			size_t d = edit_distance(key, *a);
 
-			if (strcmp(key, *a) == 0) {
-				known = true;
-				break;
-			}
-			d = edit_distance(key, *a);
 			if (d < bestd && d < strlen(*a)) {
 				bestd = d;
 				best = *a;
 			}
 		}
-		if (known)
-			continue;
 		if (best != NULL)
 			PROB_KEY(v, key, "unknown key %s; did you mean \"%s\"?",
 				 quote(key, strlen(key), q), best);
@@ -689,6 +690,16 @@ static json_t *conditions(struct vctx *v, json_t *in)
 	return out ? out : json_null();
 }
 
+/* Round to the REAL_DIGITS significant digits the dump writes, so the
+ * canonical json_t holds exactly the number its bytes say. */
+static double real15(double x)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), "%.*g", REAL_DIGITS, x);
+	return strtod(buf, NULL);
+}
+
 static json_t *quantity(struct vctx *v, json_t *in)
 {
 	static const char *const keys[] = { "limit", "unit", NULL };
@@ -720,7 +731,7 @@ static json_t *quantity(struct vctx *v, json_t *in)
 	} else {
 		/* Keep integer or real as written: 500 must not become 500.0. */
 		put(v, c, "limit", json_is_integer(lim) ? json_integer(json_integer_value(lim))
-							: json_real(json_real_value(lim)));
+							: json_real(real15(json_real_value(lim))));
 	}
 	put(v, c, "unit", str_field(v, val, "unit", true, STR_MAX, NULL));
 	jp_pop(v, old);
@@ -830,7 +841,8 @@ static json_t *entry(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 	return c;
 }
 
-/* Walk one top-level array with fn for each element; the canonical
+/* Walk one top-level array: body sees the element el_ at index i_ (with
+ * the path extended by "/i_") and sets res_, its canonical form; the
  * results go to a new array stored under key in canon. */
 #define WALK(v, arr, key, canon, body)                                   \
 	do {                                                             \
@@ -1098,7 +1110,7 @@ int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 
 char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len)
 {
-	char *s = json_dumps(doc->json, JSON_INDENT(2));
+	char *s = json_dumps(doc->json, JSON_INDENT(2) | JSON_REAL_PRECISION(REAL_DIGITS));
 	char *r;
 	size_t n;
 

@@ -4,9 +4,10 @@
  * uint32 so versions sort numerically, \0 a zero byte):
  *
  *   lists     id                                   → list record (binary header + title JSON)
- *   versions  id|\0|be32(version)                  → version record (JSON: metadata + document header)
+ *   versions  id|\0|be32(version)                  → version record (binary header + JSON: metadata, document without entries)
  *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON)
  *   members   id|\0|be32(version)|entity-id        → roster record (binary)
+ *   audit     be64(sequence)                       → audit record (JSON)
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
@@ -43,12 +44,16 @@ enum {
 
 #define MEMBER_REC_LEN 12
 
+/* Fixed offsets of the version record header; JSON follows at VR_JSON. */
+enum { VR_FMT = 0, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 16, VR_SHA = 24, VR_JSON = 88 };
+#define VERSION_REC_FMT 1
+
 /* Longest entry key: list id, version, code, ciq, entry id and separators. */
 #define KEY_MAX (QD_LIST_ID_MAX + 1 + 4 + QD_CODE_MAX + 1 + QD_CIQ_LEN + 1 + 64 + 16)
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members;
+	MDB_dbi lists, versions, entries, members, audit;
 	unsigned retain;
 	bool read_only;
 };
@@ -63,6 +68,8 @@ struct qd_snap {
 	bool lists_loaded;
 	qd_cand *cands;
 	size_t capcands;
+	qd_list_info *at_lists; /* results of qd_snap_lists_at(), valid while open */
+	size_t cap_at;
 };
 
 /* ---- small helpers ---- */
@@ -229,7 +236,8 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 	if ((rc = mdb_dbi_open(txn, "lists", flags, &st->lists)) ||
 	    (rc = mdb_dbi_open(txn, "versions", flags, &st->versions)) ||
 	    (rc = mdb_dbi_open(txn, "entries", flags, &st->entries)) ||
-	    (rc = mdb_dbi_open(txn, "members", flags, &st->members)))
+	    (rc = mdb_dbi_open(txn, "members", flags, &st->members)) ||
+	    (rc = mdb_dbi_open(txn, "audit", flags, &st->audit)))
 		goto fail;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -328,6 +336,7 @@ typedef struct kv {
 	const char *id;
 	const char *json;
 	size_t len;
+	uint32_t seq;   /* position in the document */
 } kv;
 
 static int kv_cmp(const void *a, const void *b)
@@ -335,25 +344,71 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const kv *)a)->id, ((const kv *)b)->id);
 }
 
-/* Count added / removed / changed entries between two id-sorted arrays. */
-static void diff_sorted(const kv *a, size_t na, const kv *b, size_t nb, qd_put_result *res)
+/* Append one change to the changes array (fields: the keys whose values
+ * differ between the old and new entry objects). */
+static void add_change(qd_buf *ch, size_t *n, const char *id, const char *kind,
+		       const kv *a, const kv *b)
 {
-	size_t i = 0, j = 0;
+	if (!ch || *n >= QD_CHANGES_MAX)
+		return;
+	if ((*n)++)
+		qd_buf_putc(ch, ',');
+	qd_buf_puts(ch, "{\"id\":");
+	qd_buf_json_cstr(ch, id);
+	qd_buf_printf(ch, ",\"kind\":\"%s\"", kind);
+	if (a && b) {
+		json_t *x = json_loadb(a->json, a->len, 0, NULL);
+		json_t *y = json_loadb(b->json, b->len, 0, NULL);
+		qd_buf_puts(ch, ",\"fields\":[");
+		bool first = true;
+		const char *key;
+		json_t *v;
+		/* Canonical entries carry every key, so one side's keys suffice. */
+		if (x && y)
+			json_object_foreach(y, key, v) {
+				if (json_equal(v, json_object_get(x, key)))
+					continue;
+				if (!first)
+					qd_buf_putc(ch, ',');
+				qd_buf_json_cstr(ch, key);
+				first = false;
+			}
+		qd_buf_putc(ch, ']');
+		json_decref(x);
+		json_decref(y);
+	}
+	qd_buf_putc(ch, '}');
+}
+
+/* Count added / removed / changed entries between two id-sorted arrays, and
+ * list the first QD_CHANGES_MAX changes into ch (a JSON array) if non-NULL. */
+static void diff_sorted(const kv *a, size_t na, const kv *b, size_t nb, qd_put_result *res,
+			qd_buf *ch)
+{
+	size_t i = 0, j = 0, nch = 0;
+	if (ch)
+		qd_buf_putc(ch, '[');
 	while (i < na || j < nb) {
 		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i].id, b[j].id);
 		if (c < 0) {
 			res->removed++;
+			add_change(ch, &nch, a[i].id, "removed", NULL, NULL);
 			i++;
 		} else if (c > 0) {
 			res->added++;
+			add_change(ch, &nch, b[j].id, "added", NULL, NULL);
 			j++;
 		} else {
-			if (a[i].len != b[j].len || memcmp(a[i].json, b[j].json, a[i].len) != 0)
+			if (a[i].len != b[j].len || memcmp(a[i].json, b[j].json, a[i].len) != 0) {
 				res->changed++;
+				add_change(ch, &nch, a[i].id, "changed", &a[i], &b[j]);
+			}
 			i++;
 			j++;
 		}
 	}
+	if (ch)
+		qd_buf_putc(ch, ']');
 }
 
 /* Read every entry of one version as (id, json) pairs sorted by id.  The
@@ -392,6 +447,7 @@ static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, ui
 		v[cnt].id = (const char *)p + ER_DATA;
 		v[cnt].json = (const char *)p + ER_DATA + idlen + 1 + entlen;
 		v[cnt].len = get_u32(p + ER_JSONLEN);
+		v[cnt].seq = get_u32(p + ER_SEQ);
 		cnt++;
 	}
 	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
@@ -534,13 +590,15 @@ static int entry_key(unsigned char *k, const char *list, uint32_t version, const
 	return (int)(n + il);
 }
 
-/* The version record: metadata plus the document without its entries. */
-static char *version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t version,
-			    const char *sha)
+/* The version record: a binary header (what as-of lookups need without
+ * parsing JSON) and JSON with the metadata and the document without its
+ * entries ("header"). */
+static int version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t version,
+			  const char *sha, qd_buf *b)
 {
 	json_t *hdr = json_object();
 	if (!hdr)
-		return NULL;
+		return QD_ENOMEM;
 	const char *key;
 	json_t *val;
 	json_object_foreach(doc->json, key, val) {
@@ -555,10 +613,159 @@ static char *version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_
 				"entries", (json_int_t)doc->n_entries, "source", o->source,
 				"header", hdr);
 	if (!rec)
-		return NULL;
-	char *s = json_dumps(rec, JSON_COMPACT);
+		return QD_ENOMEM;
+	char *js = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(rec);
-	return s;
+	if (!js)
+		return QD_ENOMEM;
+	unsigned char h[VR_JSON];
+	memset(h, 0, sizeof h);
+	h[VR_FMT] = VERSION_REC_FMT;
+	put_u32(h + VR_ENTRIES, (uint32_t)doc->n_entries);
+	put_u32(h + VR_MEMBERS, (uint32_t)doc->n_members);
+	memcpy(h + VR_LOADED, &o->now, 8);
+	memcpy(h + VR_SHA, sha, 64);
+	qd_buf_reset(b);
+	qd_buf_add(b, h, sizeof h);
+	qd_buf_puts(b, js);
+	free(js);
+	return b->oom ? QD_ENOMEM : 0;
+}
+
+static bool version_rec_valid(const MDB_val *d)
+{
+	return d->mv_size > VR_JSON && ((const unsigned char *)d->mv_data)[VR_FMT] == VERSION_REC_FMT;
+}
+
+/* Next audit key: one past the last (big-endian, so keys sort by age). */
+static int audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, st->audit, &cur);
+	if (rc)
+		return map_err(rc);
+	MDB_val k, d;
+	uint64_t seq = 1;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	if (rc == 0 && k.mv_size == 8) {
+		const unsigned char *p = k.mv_data;
+		seq = 0;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | p[i];
+		seq++;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return map_err(rc);
+	unsigned char key[8];
+	for (int i = 0; i < 8; i++)
+		key[i] = (unsigned char)(seq >> (56 - 8 * i));
+	char ts[21];
+	qd_time_format(a->time, ts);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_printf(&b, "{\"id\":%llu,\"time\":\"%s\",\"actor\":", (unsigned long long)seq, ts);
+	qd_buf_json_cstr(&b, a->actor ? a->actor : "anonymous");
+	qd_buf_puts(&b, ",\"action\":");
+	qd_buf_json_cstr(&b, a->action);
+	qd_buf_puts(&b, ",\"list\":");
+	qd_buf_json_cstr(&b, a->list);
+	qd_buf_puts(&b, ",\"version\":");
+	if (a->version)
+		qd_buf_printf(&b, "%u", a->version);
+	else
+		qd_buf_puts(&b, "null");
+	qd_buf_puts(&b, ",\"sha256\":");
+	qd_buf_json_cstr(&b, a->sha256);
+	const long *counts[] = {&a->entries, &a->added, &a->removed, &a->changed};
+	const char *names[] = {"entries", "added", "removed", "changed"};
+	for (int i = 0; i < 4; i++) {
+		if (*counts[i] >= 0)
+			qd_buf_printf(&b, ",\"%s\":%ld", names[i], *counts[i]);
+		else
+			qd_buf_printf(&b, ",\"%s\":null", names[i]);
+	}
+	qd_buf_printf(&b, ",\"status\":%u,\"outcome\":", a->status);
+	qd_buf_json_cstr(&b, a->outcome);
+	qd_buf_puts(&b, ",\"message\":");
+	qd_buf_json_cstr(&b, a->message);
+	qd_buf_putc(&b, '}');
+	if (b.oom) {
+		qd_buf_free(&b);
+		return QD_ENOMEM;
+	}
+	MDB_val kk = {8, key}, dd = {b.len, b.data};
+	rc = mdb_put(txn, st->audit, &kk, &dd, 0);
+	qd_buf_free(&b);
+	return map_err(rc);
+}
+
+int qd_store_audit_append(qd_store *st, const qd_audit_rec *rec)
+{
+	if (st->read_only)
+		return QD_EIO;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc)
+		return map_err(rc);
+	int ret = audit_put(st, txn, rec);
+	if (ret) {
+		mdb_txn_abort(txn);
+		return ret;
+	}
+	return map_err(mdb_txn_commit(txn));
+}
+
+int qd_store_audit_page(qd_store *st, uint64_t before, size_t limit, qd_buf *out)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, st->audit, &cur))) {
+		mdb_txn_abort(txn);
+		return map_err(rc);
+	}
+	MDB_val k, d;
+	if (before) {
+		unsigned char key[8];
+		for (int i = 0; i < 8; i++)
+			key[i] = (unsigned char)(before >> (56 - 8 * i));
+		k = (MDB_val){8, key};
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		/* Positioned at the first key >= before (or past the end):
+		 * step back to the newest record older than `before`. */
+		rc = rc == 0 ? mdb_cursor_get(cur, &k, &d, MDB_PREV) : mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	} else {
+		rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	}
+	qd_buf_puts(out, "{\"records\":[");
+	size_t n = 0;
+	uint64_t last = 0;
+	for (; rc == 0 && n < limit; rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		if (k.mv_size != 8)
+			continue;
+		if (n++)
+			qd_buf_putc(out, ',');
+		qd_buf_add(out, d.mv_data, d.mv_size);
+		const unsigned char *p = k.mv_data;
+		last = 0;
+		for (int i = 0; i < 8; i++)
+			last = last << 8 | p[i];
+	}
+	qd_buf_puts(out, "],\"next_before\":");
+	if (rc == 0 && n == limit && last > 1)
+		qd_buf_printf(out, "%llu", (unsigned long long)last);
+	else
+		qd_buf_puts(out, "null");
+	qd_buf_putc(out, '}');
+	int ret = rc == 0 || rc == MDB_NOTFOUND ? 0 : map_err(rc);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (!ret && out->oom)
+		ret = QD_ENOMEM;
+	return ret;
 }
 
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
@@ -581,7 +788,6 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	qd_buf_init(&rec);
 	kv *old = NULL, *neu = NULL;
 	size_t nold = 0;
-	char *vrec = NULL;
 	MDB_txn *txn = NULL;
 	int ret = render_doc(doc, &r);
 	if (ret)
@@ -630,9 +836,9 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		goto out;
 	}
 	for (size_t i = 0; i < doc->n_entries; i++)
-		neu[i] = (kv){doc->entries[i].id, r.entry[i], r.entry_len[i]};
+		neu[i] = (kv){doc->entries[i].id, r.entry[i], r.entry_len[i], (uint32_t)i};
 	qsort(neu, doc->n_entries, sizeof *neu, kv_cmp);
-	diff_sorted(old, nold, neu, doc->n_entries, res);
+	diff_sorted(old, nold, neu, doc->n_entries, res, o->changes);
 	free(old);
 	old = NULL;
 	if (o->dry_run)
@@ -671,14 +877,11 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 			goto out;
 		}
 	}
-	vrec = version_record(doc, o, res->version, res->sha256);
-	if (!vrec) {
-		ret = QD_ENOMEM;
+	if ((ret = version_record(doc, o, res->version, res->sha256, &rec)))
 		goto out;
-	}
 	{
 		size_t n = vprefix(key, doc->list, res->version);
-		MDB_val k = {n, key}, d = {strlen(vrec), vrec};
+		MDB_val k = {n, key}, d = {rec.len, rec.data};
 		if ((rc = mdb_put(txn, st->versions, &k, &d, 0))) {
 			ret = map_err(rc);
 			goto out;
@@ -737,6 +940,17 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 			goto out;
 		}
 	}
+	{
+		qd_audit_rec a = {
+			.time = o->now, .actor = o->actor, .action = o->action, .list = doc->list,
+			.version = res->version, .sha256 = res->sha256, .entries = (long)res->entries,
+			.added = (long)res->added, .removed = (long)res->removed,
+			.changed = (long)res->changed, .status = res->created ? 201 : 200,
+			.outcome = "stored", .message = o->source,
+		};
+		if ((ret = audit_put(st, txn, &a)))
+			goto out;
+	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc)
@@ -744,11 +958,209 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 out:
 	if (txn)
 		mdb_txn_abort(txn);
-	free(vrec);
 	free(old);
 	free(neu);
 	qd_buf_free(&rec);
 	rendered_free(&r, doc);
+	return ret;
+}
+
+/* ---- history: versions, documents, diffs ---- */
+
+/* Read a list record in txn.  Returns 0, QD_ENOENT or QD_EIO. */
+static int get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,
+		    uint32_t *last, uint32_t *oldest)
+{
+	if (strlen(list) > QD_LIST_ID_MAX)
+		return QD_ENOENT;
+	MDB_val k = {strlen(list), (void *)list}, d;
+	int rc = mdb_get(txn, st->lists, &k, &d);
+	if (rc == 0 && !list_rec_valid(&d))
+		rc = MDB_NOTFOUND;
+	if (rc)
+		return map_err(rc);
+	list_rec_decode(&k, &d, li, last, oldest, false);
+	return 0;
+}
+
+/* Read the version record of list@version.  Returns 0, QD_ENOENT (never
+ * existed), QD_EGONE (pruned) or QD_EIO. */
+static int get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
+		       qd_list_info *li, MDB_val *rec)
+{
+	uint32_t last, oldest;
+	int ret = get_list(st, txn, list, li, &last, &oldest);
+	if (ret)
+		return ret;
+	if (version == 0)
+		version = li->version;
+	if (version > last)
+		return QD_ENOENT;
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	MDB_val k = {vprefix(key, list, version), key};
+	int rc = mdb_get(txn, st->versions, &k, rec);
+	if (rc == MDB_NOTFOUND)
+		return version < oldest ? QD_EGONE : QD_ENOENT;
+	if (rc)
+		return map_err(rc);
+	if (!version_rec_valid(rec))
+		return QD_EIO;
+	const unsigned char *p = rec->mv_data;
+	li->version = version;
+	li->entries = get_u32(p + VR_ENTRIES);
+	li->members = get_u32(p + VR_MEMBERS);
+	memcpy(&li->loaded_at, p + VR_LOADED, 8);
+	memcpy(li->sha256, p + VR_SHA, 64);
+	li->sha256[64] = '\0';
+	return 0;
+}
+
+static int kv_seq_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const kv *)a)->seq, y = ((const kv *)b)->seq;
+	return x < y ? -1 : x > y;
+}
+
+int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	qd_list_info li;
+	MDB_val rec;
+	kv *ents = NULL;
+	size_t n = 0;
+	json_t *vj = NULL, *doc = NULL;
+	int ret = get_version(st, txn, list, version, &li, &rec);
+	if (ret)
+		goto out;
+	vj = json_loadb((const char *)rec.mv_data + VR_JSON, rec.mv_size - VR_JSON, 0, NULL);
+	doc = vj ? json_deep_copy(json_object_get(vj, "header")) : NULL;
+	if (!doc || !json_is_object(doc)) {
+		ret = QD_EIO;
+		goto out;
+	}
+	if ((ret = read_version_entries(st, txn, list, li.version, &ents, &n)))
+		goto out;
+	qsort(ents, n, sizeof *ents, kv_seq_cmp);
+	json_t *arr = json_array();
+	json_object_set_new(doc, "entries", arr);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
+		if (!e || json_array_append_new(arr, e)) {
+			ret = QD_EIO;
+			goto out;
+		}
+	}
+	qd_problems pr;
+	qd_problems_init(&pr);
+	ret = qd_listdoc_from_json(doc, list, out, &pr);
+	qd_problems_free(&pr);
+	if (ret == QD_EINVAL)
+		ret = QD_EIO; /* a stored version always passed validation */
+out:
+	free(ents);
+	json_decref(doc);
+	json_decref(vj);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_buf *out)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	qd_list_info a, b;
+	MDB_val rec;
+	kv *ea = NULL, *eb = NULL;
+	size_t na = 0, nb = 0;
+	int ret;
+	if ((ret = get_version(st, txn, list, from, &a, &rec)) ||
+	    (ret = get_version(st, txn, list, to, &b, &rec)) ||
+	    (ret = read_version_entries(st, txn, list, a.version, &ea, &na)) ||
+	    (ret = read_version_entries(st, txn, list, b.version, &eb, &nb)))
+		goto out;
+	qd_put_result res;
+	memset(&res, 0, sizeof res);
+	qd_buf ch;
+	qd_buf_init(&ch);
+	diff_sorted(ea, na, eb, nb, &res, &ch);
+	qd_buf_puts(out, "{\"list\":");
+	qd_buf_json_cstr(out, list);
+	qd_buf_printf(out, ",\"from\":%u,\"to\":%u,\"diff\":{\"added\":%zu,\"removed\":%zu,\"changed\":%zu},"
+		      "\"changes\":", a.version, b.version, res.added, res.removed, res.changed);
+	qd_buf_add(out, ch.data, ch.len);
+	qd_buf_putc(out, '}');
+	if (ch.oom || out->oom)
+		ret = QD_ENOMEM;
+	qd_buf_free(&ch);
+out:
+	free(ea);
+	free(eb);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int qd_store_versions(qd_store *st, const char *list, qd_buf *out)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	qd_list_info li;
+	MDB_cursor *cur = NULL;
+	uint32_t last, oldest;
+	int ret = get_list(st, txn, list, &li, &last, &oldest);
+	if (ret)
+		goto out;
+	if ((rc = mdb_cursor_open(txn, st->versions, &cur))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	qd_buf_puts(out, "{\"list\":");
+	qd_buf_json_cstr(out, list);
+	qd_buf_printf(out, ",\"current\":%u,\"versions\":[", li.version);
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	/* Newest first: start past the last version and walk backwards. */
+	MDB_val k = {vprefix(key, list, last), key}, d;
+	size_t pl = strlen(list) + 1;
+	size_t n = 0;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0 && has_prefix(&k, key, pl) &&
+							     k.mv_size == pl + 4;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		if (!version_rec_valid(&d)) {
+			ret = QD_EIO;
+			break;
+		}
+		json_t *vj = json_loadb((const char *)d.mv_data + VR_JSON, d.mv_size - VR_JSON, 0, NULL);
+		if (!vj) {
+			ret = QD_EIO;
+			break;
+		}
+		json_object_del(vj, "header");
+		char *js = json_dumps(vj, JSON_COMPACT);
+		json_decref(vj);
+		if (!js) {
+			ret = QD_ENOMEM;
+			break;
+		}
+		if (n++)
+			qd_buf_putc(out, ',');
+		qd_buf_puts(out, js);
+		free(js);
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	qd_buf_puts(out, "]}");
+	if (!ret && out->oom)
+		ret = QD_ENOMEM;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
 	return ret;
 }
 
@@ -931,6 +1343,7 @@ void qd_snap_free(qd_snap *s)
 		mdb_txn_abort(s->txn);
 	free(s->lists);
 	free(s->cands);
+	free(s->at_lists);
 	free(s);
 }
 
@@ -1044,6 +1457,62 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 	}
 	*out = s->cands;
 	*n = cnt;
+	return 0;
+}
+
+int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list_info *out)
+{
+	if (!s->open)
+		return QD_EIO;
+	MDB_val rec;
+	return get_version(s->st, s->txn, list, version, out, &rec);
+}
+
+int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n)
+{
+	const qd_list_info *cur;
+	size_t ncur;
+	int ret = qd_snap_lists(s, &cur, &ncur);
+	if (ret)
+		return ret;
+	if (ncur > s->cap_at) {
+		qd_list_info *nv = realloc(s->at_lists, ncur * sizeof *nv);
+		if (!nv)
+			return QD_ENOMEM;
+		s->at_lists = nv;
+		s->cap_at = ncur;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < ncur; i++) {
+		qd_list_info li;
+		uint32_t last, oldest;
+		if ((ret = get_list(s->st, s->txn, cur[i].id, &li, &last, &oldest)))
+			return ret;
+		/* Versions are stored in time order, so the one current at `at`
+		 * is the newest stored at or before it. */
+		uint32_t v;
+		bool found = false;
+		for (v = last; v >= oldest && v > 0; v--) {
+			MDB_val rec;
+			ret = get_version(s->st, s->txn, cur[i].id, v, &li, &rec);
+			if (ret == QD_ENOENT || ret == QD_EGONE)
+				continue;
+			if (ret)
+				return ret;
+			if (li.loaded_at <= at) {
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			if (oldest > 1)
+				return QD_EGONE; /* it may have existed in a pruned version */
+			continue;            /* the list did not exist yet */
+		}
+		s->at_lists[k++] = li;
+	}
+	*out = s->at_lists;
+	*n = k;
 	return 0;
 }
 

@@ -17,6 +17,11 @@ START_TEST(uscc_check_char_vectors)
 	ck_assert_int_eq(qd_uscc_check_char("91110000600037341"), 'L');
 	ck_assert_int_eq(qd_uscc_check_char("91350100M000100Y4"), '3');
 	ck_assert_int_eq(qd_uscc_check_char("91440101MA5AXXXXX"), 'W');
+	/* no zero digits: every weight and every alphabet value takes part
+	 * (computed independently from the GB 32100-2015 definition) */
+	ck_assert_int_eq(qd_uscc_check_char("Y1234567ABCDEFGHJ"), '6');
+	ck_assert_int_eq(qd_uscc_check_char("KLMNPQRTUWXY98765"), '4');
+	ck_assert_int_eq(qd_uscc_check_char("123456789ABCDEFGH"), 'C');
 	/* lowercase letters are accepted and give the uppercase check character */
 	ck_assert_int_eq(qd_uscc_check_char("91350100m000100y4"), '3');
 	/* all-zero: sum 0 -> (31 - 0) % 31 = 0 -> '0' */

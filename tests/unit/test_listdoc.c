@@ -19,7 +19,11 @@ static char *read_fixture(const char *name, size_t *len)
 	char *buf;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/tests/data/listdoc/%s", root ? root : ".", name);
+	/* A bare name is one of ours; a path is relative to the source root. */
+	if (strchr(name, '/') != NULL)
+		snprintf(path, sizeof(path), "%s/%s", root ? root : ".", name);
+	else
+		snprintf(path, sizeof(path), "%s/tests/data/listdoc/%s", root ? root : ".", name);
 	f = fopen(path, "rb");
 	ck_assert_msg(f != NULL, "cannot open %s (set QD_SOURCE_ROOT)", path);
 	fseek(f, 0, SEEK_END);
@@ -329,8 +333,14 @@ static json_t *reverse_keys(json_t *j)
 	return json_incref(j);
 }
 
-static const char *const fixtures[] = { "positive.json", "whitelist.json" };
-static const char *const fixture_text[] = { "署综函〔2022〕143号", "沪商务发〔2023〕1号" };
+/* Our fixtures and the shipped examples (they must load and round-trip). */
+static const char *const fixtures[] = {
+	"positive.json", "whitelist.json",
+	"schema/examples/gba-research-positive.json", "schema/examples/biomed-rd-whitelist.json",
+};
+static const char *const fixture_text[] = {
+	"署综函〔2022〕143号", "沪商务发〔2023〕1号", "正面清单", "生物医药研发用物品进口“白名单”",
+};
 
 START_TEST(dump_idempotent)
 {
@@ -377,6 +387,42 @@ START_TEST(dump_idempotent)
 	qd_listdoc_free(d4);
 	qd_problems_free(&p);
 	free(buf);
+}
+END_TEST
+
+START_TEST(real_limits_round_trip)
+{
+	static const char *const reals[] = {
+		"0.1", "0.5", "1.0", "2.5e-07", "123456.789", "1e+300", "0.12345678901234568",
+	};
+	static const char *const written[] = {
+		"0.1", "0.5", "1.0", "2.5e-7", "123456.789", "1e300", "0.123456789012346",
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		json_t *j = fixture_json("positive.json");
+		qd_listdoc *d1 = NULL, *d2 = NULL;
+		qd_problems p;
+		char *s1, *s2;
+		size_t n1, n2;
+
+		qd_problems_init(&p);
+		jset(j, "/entries/0/quantity/limit", jv(reals[i]));
+		ck_assert_int_eq(run(j, NULL, &d1, &p), 0);
+		s1 = qd_listdoc_dump(d1, &n1);
+		snprintf(buf, sizeof(buf), "\"limit\": %s,", written[i]);
+		ck_assert_msg(strstr(s1, buf) != NULL, "%s not written as %s", reals[i], written[i]);
+		ck_assert_int_eq(qd_listdoc_parse(s1, n1, NULL, &d2, &p), 0);
+		s2 = qd_listdoc_dump(d2, &n2);
+		ck_assert_str_eq(s1, s2);
+		free(s1);
+		free(s2);
+		qd_listdoc_free(d1);
+		qd_listdoc_free(d2);
+		qd_problems_free(&p);
+		json_decref(j);
+	}
 }
 END_TEST
 
@@ -925,6 +971,7 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, whitelist_fixture_model);
 	tcase_add_test(tc, canonical_defaults_exact);
 	tcase_add_loop_test(tc, dump_idempotent, 0, (int)(sizeof(fixtures) / sizeof(fixtures[0])));
+	tcase_add_test(tc, real_limits_round_trip);
 	tcase_add_test(tc, from_json_keeps_caller_reference);
 	tcase_add_test(tc, expect_list);
 	tcase_add_test(tc, syntax_errors);

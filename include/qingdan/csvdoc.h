@@ -1,0 +1,30 @@
+/* qingdan — CSV import of list entries.
+ *
+ * A CSV file replaces the entries of an existing list and keeps its title,
+ * clauses and roster.  Headers may be English field names or the Chinese
+ * headings admins receive (DESIGN.md, "CSV import"); multi-valued cells
+ * split on ';', '；' or '|'; UTF-8 with or without BOM, or GB18030
+ * (detected when the bytes are not UTF-8, or named by the caller). */
+#ifndef QINGDAN_CSVDOC_H
+#define QINGDAN_CSVDOC_H
+
+#include <stddef.h>
+
+#include "qingdan/listdoc.h"
+#include "qingdan/problems.h"
+
+/* Build a new list document from base with its entries replaced by the rows
+ * of a CSV file.
+ *   buf, len  the CSV bytes
+ *   charset   "utf-8", "gb18030" (also "gbk", "gb2312": read as GB18030), or
+ *             NULL to detect (UTF-8 when the bytes are valid UTF-8, else GB18030)
+ *   base      the list's current document (borrowed)
+ *   out       on success, a new validated document; free with qd_listdoc_free()
+ *   problems  every violation, each with its CSV line (1-based, header = 1) and
+ *             column (1-based; 0 when it concerns the whole line)
+ * Returns 0; QD_EINVAL (problems filled: unknown or missing headers, ragged
+ * rows, undecodable bytes, bad cells, rule violations); QD_ENOMEM. */
+int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
+		      const qd_listdoc *base, qd_listdoc **out, qd_problems *problems);
+
+#endif
