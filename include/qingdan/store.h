@@ -160,6 +160,34 @@ int qd_store_audit_page(qd_store *st, uint64_t before, size_t limit, qd_buf *out
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			  const char *cursor, size_t limit, qd_buf *out, char **next);
 
+/* ---- operations ---- */
+
+typedef struct qd_store_stats {
+	uint64_t map_size;     /* bytes of address space reserved (the store's maximum) */
+	uint64_t map_used;     /* bytes in use (pages up to the last used one) */
+	unsigned readers_max;  /* reader slots */
+	unsigned readers_used; /* reader slots in use (all processes) */
+	uint64_t lists, versions, entries, members, audit; /* records per database */
+} qd_store_stats;
+
+/* Fill out with the store's size and record counts.  Returns 0 or QD_EIO. */
+int qd_store_stats_get(qd_store *st, qd_store_stats *out);
+
+/* Check the store's integrity in one read snapshot: every list's current
+ * pointer resolves to a stored version; retained versions are complete;
+ * every entry record decodes and agrees with its key and its JSON (id,
+ * code, CIQ); entry counts and roster sizes match the records; entry
+ * entities resolve on the roster when the list has one; no records belong
+ * to versions that are not in the history.  Each finding is a problem whose
+ * path names the record ("/lists/ID/versions/N/entries/EID").
+ * Returns 0 when clean, QD_EINVAL with problems, or QD_ENOMEM / QD_EIO. */
+int qd_store_verify(qd_store *st, qd_problems *problems);
+
+/* Write a compacted, consistent copy of the store into directory dir (which
+ * must exist and hold no store); safe while other processes write.
+ * Returns 0, or QD_EIO with a message in err. */
+int qd_store_backup(qd_store *st, const char *dir, char *err, size_t errlen);
+
 /* ---- read snapshots for decisions ---- */
 
 typedef struct qd_snap qd_snap;

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "qd_config.h"
+#include "qingdan/csvdoc.h"
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
@@ -25,6 +27,7 @@ enum {
 	EX_USAGE_ = 64,   /* bad command line */
 	EX_DATAERR_ = 65, /* input data invalid (list document breaks rules) */
 	EX_NOINPUT_ = 66, /* input file missing or unreadable */
+	EX_UNAVAILABLE_ = 69, /* no such list or version */
 	EX_SOFTWARE_ = 70,
 	EX_CANTCREAT_ = 73,
 	EX_IOERR_ = 74,   /* store error */
@@ -32,33 +35,51 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: qingdanctl --db DIR COMMAND [ARGS]\n"
+	"Usage: qingdanctl [--db DIR] COMMAND [ARGS]\n"
 	"\n"
 	"Commands:\n"
 	"  init                      create an empty store in DIR\n"
-	"  load LIST FILE            validate FILE (a JSON list document) and store it\n"
-	"                            as LIST's new version (--dry-run: validate and diff only)\n"
+	"  load LIST FILE [--dry-run]\n"
+	"                            validate FILE and store it as LIST's new version:\n"
+	"                            a JSON list document, or a .csv file of entries that\n"
+	"                            replaces the entries of an existing list (UTF-8 or\n"
+	"                            GB18030, detected; --charset NAME to force)\n"
 	"  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
+	"              [--version N | --at RFC3339]\n"
 	"                            decide CODE as GET /v1/lookup would; prints JSON\n"
-	"  lists                     list the lists with their current versions\n"
-	"  token NAME ROLE           make a new random bearer token (ROLE admin or reader):\n"
-	"                            prints the token once, then its tokens-file line\n"
+	"  lists                     the lists with their current versions\n"
+	"  versions LIST             LIST's version history, newest first\n"
+	"  export LIST [--version N] print a version (default: current) as a canonical\n"
+	"                            list document\n"
+	"  diff LIST FILE            what loading FILE would change (dry run)\n"
+	"  rollback LIST N           store version N's content as a new version\n"
+	"  audit [--limit N]         the audit log, newest first\n"
+	"  verify                    check the store's integrity (exit 1 on findings)\n"
+	"  backup DIR                write a compacted, consistent copy into DIR\n"
+	"                            (safe while qingdand runs)\n"
+	"  stats                     store size, map use, readers, record counts\n"
+	"  token NAME ROLE           make a new random bearer token (ROLE admin or\n"
+	"                            reader): prints the token once, then its\n"
+	"                            tokens-file line\n"
 	"\n"
 	"Options:\n"
-	"  --db DIR                  the LMDB store directory\n"
+	"  --db DIR                  the LMDB store directory (or $QINGDAN_DB)\n"
 	"  --utc-offset OFFSET       offset for \"today\" (default +08:00)\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n"
 	"\n"
-	"Exit status: 0 success, 1 refused/denied check, 64 usage, 65 invalid data,\n"
-	"66 unreadable input, 74 store error, 75 precondition failed or storage full.\n";
+	"Exit status: 0 success; 1 verify found problems; 64 usage error; 65 invalid\n"
+	"data (a document or CSV file breaks the rules); 66 input file unreadable;\n"
+	"69 no such list or version; 73 cannot create; 74 store error; 75 storage\n"
+	"full or precondition failed (try again).\n";
 
 static int ex_for(int err)
 {
 	switch (err) {
 	case QD_EINVAL: return EX_DATAERR_;
 	case QD_ESYNTAX: return EX_DATAERR_;
-	case QD_ENOENT: return EX_DATAERR_;
+	case QD_ENOENT: return EX_UNAVAILABLE_;
+	case QD_EGONE: return EX_UNAVAILABLE_;
 	case QD_ENOSPC: return EX_TEMPFAIL_;
 	case QD_ECONFLICT: return EX_TEMPFAIL_;
 	default: return EX_IOERR_;
@@ -150,12 +171,18 @@ static int cmd_init(const char *db)
 	return 0;
 }
 
-static int cmd_load(const char *db, const char *list, const char *file, bool dry)
+static bool ends_with(const char *s, const char *suffix)
 {
-	if (!qd_list_id_valid(list)) {
-		fprintf(stderr, "qingdanctl: \"%s\" is not a list id ([a-z][a-z0-9-]{0,47})\n", list);
-		return EX_USAGE_;
-	}
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* Read FILE and build the document it describes for LIST: a JSON list
+ * document, or (.csv) the current version with its entries replaced.
+ * Prints problems; returns 0 or an exit code. */
+static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
+		    qd_listdoc **doc)
+{
 	size_t len;
 	char *buf = read_file(file, &len);
 	if (!buf) {
@@ -164,38 +191,96 @@ static int cmd_load(const char *db, const char *list, const char *file, bool dry
 	}
 	qd_problems pr;
 	qd_problems_init(&pr);
-	qd_listdoc *doc = NULL;
-	int ex = 0;
-	int rc = qd_listdoc_parse(buf, len, list, &doc, &pr);
+	int rc;
+	if (ends_with(file, ".csv") || charset) {
+		qd_listdoc *base = NULL;
+		rc = qd_store_get_doc(st, list, 0, &base);
+		if (rc == QD_ENOENT) {
+			fprintf(stderr, "qingdanctl: %s: a CSV file replaces the entries of an existing list; "
+				"load a JSON list document for %s first\n", file, list);
+			free(buf);
+			return EX_UNAVAILABLE_;
+		}
+		if (!rc)
+			rc = qd_csv_to_listdoc(buf, len, charset, base, doc, &pr);
+		qd_listdoc_free(base);
+	} else {
+		rc = qd_listdoc_parse(buf, len, list, doc, &pr);
+	}
 	free(buf);
 	if (rc) {
 		print_problems(file, &pr);
-		fprintf(stderr, "qingdanctl: %s: %zu problem(s); nothing was stored\n", file,
-			qd_problems_total(&pr));
-		ex = ex_for(rc);
-		goto out;
+		if (rc == QD_EINVAL || rc == QD_ESYNTAX)
+			fprintf(stderr, "qingdanctl: %s: %zu problem(s); nothing was stored\n", file,
+				qd_problems_total(&pr));
+		else
+			fprintf(stderr, "qingdanctl: %s: %s\n", file, qd_strerror(rc));
+	}
+	qd_problems_free(&pr);
+	return rc ? ex_for(rc) : 0;
+}
+
+/* Store doc (or dry-run it) and print what happened. */
+static int put_doc(qd_store *st, const qd_listdoc *doc, const char *action, const char *source,
+		   bool dry, bool show_changes)
+{
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_buf ch;
+	qd_buf_init(&ch);
+	qd_put_opts o = {.actor = actor_name(), .action = action, .source = source,
+			 .now = (int64_t)time(NULL), .dry_run = dry, .changes = show_changes ? &ch : NULL};
+	qd_put_result res;
+	int rc = qd_store_put(st, doc, &o, &res, &pr);
+	if (rc) {
+		print_problems(doc->list, &pr);
+		fprintf(stderr, "qingdanctl: %s: %s; nothing was stored\n", doc->list, qd_strerror(rc));
+	} else {
+		printf("%s %s version %u (previous %u): %zu entries, %zu added, %zu removed, %zu changed, sha256 %s\n",
+		       dry ? "dry run:" : "stored", doc->list, res.version, res.previous, res.entries,
+		       res.added, res.removed, res.changed, res.sha256);
+		if (show_changes) {
+			json_t *j = json_loadb(ch.data, ch.len, 0, NULL);
+			size_t i;
+			json_t *c;
+			json_array_foreach(j, i, c) {
+				printf("  %-8s %s", json_string_value(json_object_get(c, "kind")),
+				       json_string_value(json_object_get(c, "id")));
+				json_t *f = json_object_get(c, "fields");
+				size_t k;
+				json_t *fv;
+				json_array_foreach(f, k, fv)
+					printf("%s%s", k ? ", " : " (", json_string_value(fv));
+				puts(json_array_size(f) ? ")" : "");
+			}
+			json_decref(j);
+		}
+	}
+	qd_buf_free(&ch);
+	qd_problems_free(&pr);
+	return rc ? ex_for(rc) : 0;
+}
+
+static int cmd_load(const char *db, const char *list, const char *file, const char *charset,
+		    bool dry, bool show_changes)
+{
+	if (!qd_list_id_valid(list)) {
+		fprintf(stderr, "qingdanctl: \"%s\" is not a list id ([a-z][a-z0-9-]{0,47})\n", list);
+		return EX_USAGE_;
 	}
 	qd_store *st;
-	if ((ex = open_store(db, false, &st)))
-		goto out;
-	const char *base = strrchr(file, '/');
-	qd_put_opts o = {.actor = actor_name(), .action = "load", .source = base ? base + 1 : file,
-			 .now = (int64_t)time(NULL), .dry_run = dry};
-	qd_put_result res;
-	rc = qd_store_put(st, doc, &o, &res, &pr);
-	qd_store_close(st);
-	if (rc) {
-		print_problems(file, &pr);
-		fprintf(stderr, "qingdanctl: %s: %s; nothing was stored\n", file, qd_strerror(rc));
-		ex = ex_for(rc);
-		goto out;
+	int ex = open_store(db, false, &st);
+	if (ex)
+		return ex;
+	qd_listdoc *doc = NULL;
+	ex = read_doc(st, list, file, charset, &doc);
+	if (!ex) {
+		const char *base = strrchr(file, '/');
+		ex = put_doc(st, doc, ends_with(file, ".csv") || charset ? "import" : "load",
+			     base ? base + 1 : file, dry, show_changes);
 	}
-	printf("%s %s version %u (previous %u): %zu entries, %zu added, %zu removed, %zu changed, sha256 %s\n",
-	       dry ? "dry run:" : "stored", list, res.version, res.previous, res.entries, res.added,
-	       res.removed, res.changed, res.sha256);
-out:
 	qd_listdoc_free(doc);
-	qd_problems_free(&pr);
+	qd_store_close(st);
 	return ex;
 }
 
@@ -206,9 +291,11 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		{"date", required_argument, NULL, 'd'},
 		{"list", required_argument, NULL, 'l'},
 		{"ciq", required_argument, NULL, 'c'},
+		{"version", required_argument, NULL, 'v'},
+		{"at", required_argument, NULL, 'a'},
 		{0},
 	};
-	const char *entity = NULL, *date = NULL, *list = NULL, *ciq = NULL;
+	const char *entity = NULL, *date = NULL, *list = NULL, *ciq = NULL, *version = NULL, *at = NULL;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -217,6 +304,8 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		case 'd': date = optarg; break;
 		case 'l': list = optarg; break;
 		case 'c': ciq = optarg; break;
+		case 'v': version = optarg; break;
+		case 'a': at = optarg; break;
 		default: return EX_USAGE_;
 		}
 	}
@@ -266,7 +355,24 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		return EX_USAGE_;
 	}
 	q.list = list;
-	(void)offset;
+	if (version) {
+		char *end;
+		unsigned long v = strtoul(version, &end, 10);
+		if (!list || *end || v < 1 || v > 0x7fffffff) {
+			fprintf(stderr, "qingdanctl: --version needs --list and a version number\n");
+			return EX_USAGE_;
+		}
+		q.version = (uint32_t)v;
+	}
+	if (at) {
+		if (version || qd_time_parse(at, strlen(at), &q.at)) {
+			fprintf(stderr, "qingdanctl: --at: expected an RFC 3339 time (and no --version)\n");
+			return EX_USAGE_;
+		}
+		q.has_at = true;
+		if (!date)
+			q.date = qd_date_at(q.at, offset);
+	}
 
 	qd_store *st;
 	int ex = open_store(db, true, &st);
@@ -283,7 +389,7 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 	qd_snap_free(s);
 	qd_store_close(st);
 	if (rc) {
-		fprintf(stderr, "qingdanctl: %s\n", rc == QD_ENOENT ? "no such list" : qd_strerror(rc));
+		fprintf(stderr, "qingdanctl: %s\n", rc == QD_ENOENT ? "no such list or version" : qd_strerror(rc));
 		qd_buf_free(&b);
 		return ex_for(rc);
 	}
@@ -348,6 +454,205 @@ static int cmd_token(const char *name, const char *role)
 	return 0;
 }
 
+static int cmd_versions(const char *db, const char *list)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_buf b;
+	qd_buf_init(&b);
+	int rc = qd_store_versions(st, list, &b);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: %s: %s\n", list, rc == QD_ENOENT ? "no such list" : qd_strerror(rc));
+		qd_buf_free(&b);
+		return ex_for(rc);
+	}
+	json_t *j = json_loadb(b.data, b.len, 0, NULL);
+	qd_buf_free(&b);
+	printf("%s (current version %lld)\n", list, (long long)json_integer_value(json_object_get(j, "current")));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(j, "versions"), i, v) {
+		printf("  v%-5lld %s  %-9s %-12s %6lld entries  sha256 %.16s…  %s\n",
+		       (long long)json_integer_value(json_object_get(v, "version")),
+		       json_string_value(json_object_get(v, "loaded_at")),
+		       json_string_value(json_object_get(v, "action")),
+		       json_string_value(json_object_get(v, "actor")),
+		       (long long)json_integer_value(json_object_get(v, "entries")),
+		       json_string_value(json_object_get(v, "sha256")),
+		       json_string_value(json_object_get(v, "source")) ? json_string_value(json_object_get(v, "source")) : "");
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int cmd_export(const char *db, const char *list, uint32_t version)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_listdoc *doc;
+	int rc = qd_store_get_doc(st, list, version, &doc);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: %s: %s\n", list,
+			rc == QD_ENOENT ? "no such list or version" : qd_strerror(rc));
+		return ex_for(rc);
+	}
+	size_t len;
+	char *data = qd_listdoc_dump(doc, &len);
+	qd_listdoc_free(doc);
+	if (!data)
+		return EX_SOFTWARE_;
+	fwrite(data, 1, len, stdout);
+	free(data);
+	return 0;
+}
+
+static int cmd_rollback(const char *db, const char *list, uint32_t version)
+{
+	qd_store *st;
+	int ex = open_store(db, false, &st);
+	if (ex)
+		return ex;
+	qd_listdoc *doc;
+	int rc = qd_store_get_doc(st, list, version, &doc);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: %s: %s\n", list,
+			rc == QD_ENOENT ? "no such list or version" : qd_strerror(rc));
+		qd_store_close(st);
+		return ex_for(rc);
+	}
+	char source[48];
+	snprintf(source, sizeof source, "rollback to version %u", version);
+	ex = put_doc(st, doc, "rollback", source, false, false);
+	qd_listdoc_free(doc);
+	qd_store_close(st);
+	return ex;
+}
+
+static int cmd_audit(const char *db, size_t limit)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_buf b;
+	qd_buf_init(&b);
+	int rc = qd_store_audit_page(st, 0, limit, &b);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: audit: %s\n", qd_strerror(rc));
+		qd_buf_free(&b);
+		return ex_for(rc);
+	}
+	json_t *j = json_loadb(b.data, b.len, 0, NULL);
+	qd_buf_free(&b);
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(j, "records"), i, r) {
+		json_t *ver = json_object_get(r, "version");
+		const char *msg = json_string_value(json_object_get(r, "message"));
+		const char *list = json_string_value(json_object_get(r, "list"));
+		printf("#%lld %s %-12s %-9s %-24s %3lld %-8s", (long long)json_integer_value(json_object_get(r, "id")),
+		       json_string_value(json_object_get(r, "time")), json_string_value(json_object_get(r, "actor")),
+		       json_string_value(json_object_get(r, "action")), list ? list : "-",
+		       (long long)json_integer_value(json_object_get(r, "status")),
+		       json_string_value(json_object_get(r, "outcome")));
+		if (json_is_integer(ver))
+			printf(" v%lld sha256 %.16s…", (long long)json_integer_value(ver),
+			       json_string_value(json_object_get(r, "sha256")));
+		printf("%s%s\n", msg ? "  " : "", msg ? msg : "");
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int cmd_verify(const char *db)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	int rc = qd_store_verify(st, &pr);
+	qd_store_close(st);
+	if (rc == QD_EINVAL) {
+		print_problems(db, &pr);
+		fprintf(stderr, "qingdanctl: verify: %zu problem(s) in %s\n", qd_problems_total(&pr), db);
+		qd_problems_free(&pr);
+		return EX_FAIL;
+	}
+	qd_problems_free(&pr);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: verify: %s\n", qd_strerror(rc));
+		return ex_for(rc);
+	}
+	printf("verify: %s is consistent\n", db);
+	return 0;
+}
+
+static int cmd_backup(const char *db, const char *dir)
+{
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "qingdanctl: cannot create %s: %s\n", dir, strerror(errno));
+		return EX_CANTCREAT_;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "qingdanctl: %s already holds a store; back up into an empty directory\n", dir);
+		return EX_CANTCREAT_;
+	}
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	char err[512];
+	int rc = qd_store_backup(st, dir, err, sizeof err);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: %s\n", err);
+		return EX_IOERR_;
+	}
+	printf("backup: wrote a compacted copy of %s to %s\n", db, dir);
+	return 0;
+}
+
+static int cmd_stats(const char *db)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_store_stats s;
+	int rc = qd_store_stats_get(st, &s);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: stats: %s\n", qd_strerror(rc));
+		return ex_for(rc);
+	}
+	printf("map size      %llu bytes\n", (unsigned long long)s.map_size);
+	printf("map used      %llu bytes (%.2f%%)\n", (unsigned long long)s.map_used,
+	       s.map_size ? 100.0 * (double)s.map_used / (double)s.map_size : 0.0);
+	printf("readers       %u in use of %u\n", s.readers_used, s.readers_max);
+	printf("lists         %llu\nversions      %llu\nentries       %llu\nroster        %llu\naudit         %llu\n",
+	       (unsigned long long)s.lists, (unsigned long long)s.versions, (unsigned long long)s.entries,
+	       (unsigned long long)s.members, (unsigned long long)s.audit);
+	return 0;
+}
+
+static uint32_t arg_version(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	return *s >= '1' && *s <= '9' && !*end && v <= 0x7fffffff ? (uint32_t)v : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = getenv("QINGDAN_DB");
@@ -399,27 +704,66 @@ int main(int argc, char **argv)
 	int nargs = argc - i;
 	if (strcmp(cmd, "init") == 0 && nargs == 1)
 		return cmd_init(db);
-	if (strcmp(cmd, "load") == 0) {
-		char *pos[2];
+	if (strcmp(cmd, "load") == 0 || strcmp(cmd, "diff") == 0) {
+		bool is_diff = cmd[0] == 'd';
+		const char *pos[2], *charset = NULL;
 		int np = 0;
+		bool bad = false;
 		for (int k = 1; k < nargs; k++) {
-			if (strcmp(args[k], "--dry-run") == 0)
+			if (strcmp(args[k], "--dry-run") == 0 && !is_diff)
 				dry = true;
+			else if (strcmp(args[k], "--charset") == 0 && k + 1 < nargs)
+				charset = args[++k];
+			else if (args[k][0] == '-' && args[k][1])
+				bad = true;
 			else if (np < 2)
 				pos[np++] = args[k];
 			else
-				np = 3;
+				bad = true;
 		}
-		if (np != 2) {
-			fprintf(stderr, "qingdanctl: usage: load LIST FILE [--dry-run]\n");
+		if (np != 2 || bad) {
+			fprintf(stderr, "qingdanctl: usage: %s\n",
+				is_diff ? "diff LIST FILE [--charset NAME]" : "load LIST FILE [--dry-run] [--charset NAME]");
 			return EX_USAGE_;
 		}
-		return cmd_load(db, pos[0], pos[1], dry);
+		return cmd_load(db, pos[0], pos[1], charset, dry || is_diff, is_diff || dry);
 	}
 	if (strcmp(cmd, "lookup") == 0)
 		return cmd_lookup(db, nargs, args, offset);
 	if (strcmp(cmd, "lists") == 0 && nargs == 1)
 		return cmd_lists(db);
+	if (strcmp(cmd, "versions") == 0 && nargs == 2)
+		return cmd_versions(db, args[1]);
+	if (strcmp(cmd, "export") == 0 && (nargs == 2 || (nargs == 4 && strcmp(args[2], "--version") == 0))) {
+		uint32_t v = nargs == 4 ? arg_version(args[3]) : 0;
+		if (nargs == 4 && !v) {
+			fprintf(stderr, "qingdanctl: --version: expected a version number\n");
+			return EX_USAGE_;
+		}
+		return cmd_export(db, args[1], v);
+	}
+	if (strcmp(cmd, "rollback") == 0 && nargs == 3) {
+		uint32_t v = arg_version(args[2]);
+		if (!v) {
+			fprintf(stderr, "qingdanctl: rollback: N must be a version number\n");
+			return EX_USAGE_;
+		}
+		return cmd_rollback(db, args[1], v);
+	}
+	if (strcmp(cmd, "audit") == 0 && (nargs == 1 || (nargs == 3 && strcmp(args[1], "--limit") == 0))) {
+		uint32_t n = nargs == 3 ? arg_version(args[2]) : 50;
+		if (!n) {
+			fprintf(stderr, "qingdanctl: audit: --limit must be a positive number\n");
+			return EX_USAGE_;
+		}
+		return cmd_audit(db, n);
+	}
+	if (strcmp(cmd, "verify") == 0 && nargs == 1)
+		return cmd_verify(db);
+	if (strcmp(cmd, "backup") == 0 && nargs == 2)
+		return cmd_backup(db, args[1]);
+	if (strcmp(cmd, "stats") == 0 && nargs == 1)
+		return cmd_stats(db);
 	fprintf(stderr, "qingdanctl: unknown command or wrong arguments: %s\n%s", cmd, usage);
 	return EX_USAGE_;
 }

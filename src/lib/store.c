@@ -1538,3 +1538,212 @@ int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_mem
 	out->valid_to = get_i32(p + 8);
 	return 0;
 }
+
+/* ---- operations ---- */
+
+int qd_store_stats_get(qd_store *st, qd_store_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_envinfo ei;
+	MDB_stat es;
+	int rc = mdb_env_info(st->env, &ei);
+	if (!rc)
+		rc = mdb_env_stat(st->env, &es);
+	if (rc)
+		return map_err(rc);
+	out->map_size = ei.me_mapsize;
+	out->map_used = (uint64_t)(ei.me_last_pgno + 1) * es.ms_psize;
+	out->readers_max = ei.me_maxreaders;
+	out->readers_used = ei.me_numreaders;
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)))
+		return map_err(rc);
+	MDB_dbi dbis[] = {st->lists, st->versions, st->entries, st->members, st->audit};
+	uint64_t *counts[] = {&out->lists, &out->versions, &out->entries, &out->members, &out->audit};
+	for (size_t i = 0; i < 5 && !rc; i++) {
+		MDB_stat s;
+		rc = mdb_stat(txn, dbis[i], &s);
+		if (!rc)
+			*counts[i] = s.ms_entries;
+	}
+	mdb_txn_abort(txn);
+	return map_err(rc);
+}
+
+int qd_store_backup(qd_store *st, const char *dir, char *err, size_t errlen)
+{
+	/* MDB_CP_COMPACT copies from one read transaction: a consistent
+	 * snapshot without free pages, while writers go on. */
+	int rc = mdb_env_copy2(st->env, dir, MDB_CP_COMPACT);
+	if (rc) {
+		snprintf(err, errlen, "cannot back up into %s: %s", dir, mdb_strerror(rc));
+		return QD_EIO;
+	}
+	return 0;
+}
+
+/* Versions present in the history of one list (for orphan detection). */
+static bool version_known(qd_store *st, MDB_txn *txn, const unsigned char *key, size_t len)
+{
+	MDB_val k = {len, (void *)key}, d;
+	return mdb_get(txn, st->versions, &k, &d) == 0;
+}
+
+int qd_store_verify(qd_store *st, qd_problems *p)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_cursor *lc = NULL, *ec = NULL, *mc = NULL, *vc = NULL;
+	int ret = 0;
+	if ((rc = mdb_cursor_open(txn, st->lists, &lc)) || (rc = mdb_cursor_open(txn, st->entries, &ec)) ||
+	    (rc = mdb_cursor_open(txn, st->members, &mc)) || (rc = mdb_cursor_open(txn, st->versions, &vc))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	MDB_val k, d;
+	for (rc = mdb_cursor_get(lc, &k, &d, MDB_FIRST); rc == 0; rc = mdb_cursor_get(lc, &k, &d, MDB_NEXT)) {
+		char id[QD_LIST_ID_MAX + 1];
+		size_t il = k.mv_size < QD_LIST_ID_MAX ? k.mv_size : QD_LIST_ID_MAX;
+		memcpy(id, k.mv_data, il);
+		id[il] = '\0';
+		if (!list_rec_valid(&d) || !qd_list_id_valid(id) || il != k.mv_size) {
+			qd_problems_add(p, "/lists", "list record \"%s\" is malformed", id);
+			continue;
+		}
+		qd_list_info li;
+		uint32_t last, oldest;
+		list_rec_decode(&k, &d, &li, &last, &oldest, false);
+		if (li.version == 0 || li.version > last || oldest > li.version)
+			qd_problems_add(p, "/lists", "%s: current version %u is outside the retained range %u..%u",
+					id, li.version, oldest, last);
+		for (uint32_t v = oldest; v && v <= last; v++) {
+			char path[160];
+			snprintf(path, sizeof path, "/lists/%s/versions/%u", id, v);
+			qd_list_info vi;
+			MDB_val rec;
+			int e = get_version(st, txn, id, v, &vi, &rec);
+			if (e) {
+				qd_problems_add(p, path, "version record is %s", e == QD_EIO ? "malformed" : "missing");
+				continue;
+			}
+			if (v == li.version && (vi.entries != li.entries || strcmp(vi.sha256, li.sha256) != 0))
+				qd_problems_add(p, path, "the list record and the current version record disagree");
+			/* Entries of this version. */
+			unsigned char pfx[QD_LIST_ID_MAX + 8];
+			size_t pl = vprefix(pfx, id, v);
+			uint32_t count = 0;
+			MDB_val ek = {pl, pfx}, ed;
+			int erc;
+			for (erc = mdb_cursor_get(ec, &ek, &ed, MDB_SET_RANGE); erc == 0 && has_prefix(&ek, pfx, pl);
+			     erc = mdb_cursor_get(ec, &ek, &ed, MDB_NEXT)) {
+				count++;
+				qd_cand c;
+				if (cand_decode(&ed, &c)) {
+					qd_problems_add(p, path, "an entry record is malformed");
+					continue;
+				}
+				/* The key is code|\0|ciq|\0|id; it must agree with the record. */
+				const char *kt = (const char *)ek.mv_data + pl;
+				size_t ktl = ek.mv_size - pl;
+				const char *z1 = memchr(kt, 0, ktl);
+				const char *z2 = z1 ? memchr(z1 + 1, 0, ktl - (size_t)(z1 + 1 - kt)) : NULL;
+				size_t cl = z1 ? (size_t)(z1 - kt) : 0;
+				if (!z2 || cl != c.code_len || (size_t)(z2 - z1 - 1) != (c.has_ciq ? 3u : 0u) ||
+				    strlen(c.id) != ktl - (size_t)(z2 + 1 - kt) || memcmp(z2 + 1, c.id, strlen(c.id)) != 0) {
+					qd_problems_add(p, path, "entry \"%s\": key and record disagree", c.id);
+					continue;
+				}
+				json_t *ej = json_loadb(c.entry_json, c.entry_json_len, 0, NULL);
+				json_t *cj = json_loadb(c.clauses_json, c.clauses_json_len, 0, NULL);
+				const char *jid = json_string_value(json_object_get(ej, "id"));
+				const char *jcode = json_string_value(json_object_get(ej, "code"));
+				const char *jciq = json_string_value(json_object_get(ej, "ciq"));
+				if (!ej || !jid || strcmp(jid, c.id) != 0 || !jcode || strlen(jcode) != cl ||
+				    memcmp(jcode, kt, cl) != 0 || (jciq ? strlen(jciq) : 0) != (c.has_ciq ? 3u : 0u))
+					qd_problems_add(p, path, "entry \"%s\": JSON and record disagree", c.id);
+				if (!json_is_array(cj) || json_array_size(cj) == 0)
+					qd_problems_add(p, path, "entry \"%s\": cites no clause", c.id);
+				json_decref(ej);
+				json_decref(cj);
+				if (vi.members) {
+					const char *en = c.entities;
+					for (unsigned j = 0; j < c.n_entities; j++, en += strlen(en) + 1) {
+						unsigned char mk[KEY_MAX + 8];
+						size_t ml = vprefix(mk, id, v);
+						size_t el = strlen(en);
+						if (el > QD_ENTITY_MAX)
+							continue;
+						memcpy(mk + ml, en, el);
+						MDB_val mkk = {ml + el, mk}, md;
+						if (mdb_get(txn, st->members, &mkk, &md) != 0)
+							qd_problems_add(p, path, "entry \"%s\": entity %s is not on the roster",
+									c.id, en);
+					}
+				}
+			}
+			if (erc != 0 && erc != MDB_NOTFOUND) {
+				ret = map_err(erc);
+				goto out;
+			}
+			if (count != vi.entries)
+				qd_problems_add(p, path, "holds %u entry records; the version record says %u", count,
+						vi.entries);
+			uint32_t mcount = 0;
+			MDB_val mk = {pl, pfx}, md;
+			for (erc = mdb_cursor_get(mc, &mk, &md, MDB_SET_RANGE); erc == 0 && has_prefix(&mk, pfx, pl);
+			     erc = mdb_cursor_get(mc, &mk, &md, MDB_NEXT))
+				mcount++;
+			if (mcount != vi.members)
+				qd_problems_add(p, path, "holds %u roster records; the version record says %u", mcount,
+						vi.members);
+		}
+	}
+	if (rc != MDB_NOTFOUND) {
+		ret = map_err(rc);
+		goto out;
+	}
+	/* Orphans: entry and roster records of versions not in the history. */
+	MDB_cursor *cs[] = {ec, mc};
+	const char *what[] = {"entry", "roster"};
+	for (int i = 0; i < 2; i++) {
+		unsigned char lastv[QD_LIST_ID_MAX + 8];
+		size_t lastvl = 0;
+		bool last_ok = true;
+		for (rc = mdb_cursor_get(cs[i], &k, &d, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cs[i], &k, &d, MDB_NEXT)) {
+			const unsigned char *z = memchr(k.mv_data, 0, k.mv_size);
+			size_t vl = z ? (size_t)(z - (const unsigned char *)k.mv_data) + 5 : 0;
+			if (!z || vl > k.mv_size || vl > sizeof lastv) {
+				qd_problems_add(p, "/", "a %s record has a malformed key", what[i]);
+				continue;
+			}
+			if (vl != lastvl || memcmp(lastv, k.mv_data, vl) != 0) {
+				memcpy(lastv, k.mv_data, vl);
+				lastvl = vl;
+				last_ok = version_known(st, txn, lastv, vl);
+				if (!last_ok)
+					qd_problems_add(p, "/", "%s records of list \"%.*s\" belong to a version that is not in its history",
+							what[i], (int)(vl - 5), (const char *)lastv);
+			}
+		}
+		if (rc != MDB_NOTFOUND) {
+			ret = map_err(rc);
+			goto out;
+		}
+	}
+	(void)vc;
+	if (!ret && qd_problems_total(p))
+		ret = QD_EINVAL;
+out:
+	if (lc)
+		mdb_cursor_close(lc);
+	if (ec)
+		mdb_cursor_close(ec);
+	if (mc)
+		mdb_cursor_close(mc);
+	if (vc)
+		mdb_cursor_close(vc);
+	mdb_txn_abort(txn);
+	return ret;
+}
