@@ -22,8 +22,12 @@
  *   out       on success, a new validated document; free with qd_listdoc_free()
  *   problems  every violation, each with its CSV line (1-based, header = 1) and
  *             column (1-based; 0 when it concerns the whole line)
+ * A column "conditions" (备注要求) adds one {"type":"remark"} condition per
+ * non-empty cell.  A header with no data rows is refused ("no entries"), so
+ * a truncated upload cannot empty a list; load JSON with "entries": [] for that.
  * Returns 0; QD_EINVAL (problems filled: unknown or missing headers, ragged
- * rows, undecodable bytes, bad cells, rule violations); QD_ENOMEM. */
+ * rows, undecodable bytes, bad cells, rule violations); QD_ENOMEM; QD_EIO
+ * when the system cannot convert GB18030 at all (missing gconv modules). */
 int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 		      const qd_listdoc *base, qd_listdoc **out, qd_problems *problems);
 

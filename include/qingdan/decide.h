@@ -46,9 +46,20 @@ typedef struct qd_query {
 	int64_t at;          /* unix seconds, when has_at */
 } qd_query;
 
+#define QD_OUTCOME_LISTS_MAX 16
+
+/* What a decision came to, overall and per consulted list (the first
+ * QD_OUTCOME_LISTS_MAX lists), for metrics and the decision log. */
 typedef struct qd_outcome {
 	bool allow;
 	enum qd_reason reason;
+	unsigned n_lists;                /* lists consulted (may exceed the array) */
+	struct qd_list_outcome {
+		char id[QD_LIST_ID_MAX + 1];
+		uint32_t version;
+		bool allow;
+		enum qd_reason reason;
+	} lists[QD_OUTCOME_LISTS_MAX];
 } qd_outcome;
 
 /* Decide q against the snapshot and append the decision's JSON members —

@@ -125,7 +125,8 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_putc(&b, '{');
-	int err = qd_decide(s, &q, &b, NULL);
+	qd_outcome o;
+	int err = qd_decide(s, &q, &b, &o);
 	qd_snap_close(s);
 	if (err) {
 		qd_buf_free(&b);
@@ -144,6 +145,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	}
 	char id[40];
 	next_decision_id(r->srv, id);
+	record_decision(r->srv, id, &q, &o, NULL);
 	qd_buf_printf(&b, ",\"decision_id\":\"%s\"}", id);
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
@@ -187,6 +189,11 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	if (!get_params(c, none, 0, &res))
 		return res;
 	json_error_t jerr;
+	if (!json_depth_within(r->body.data ? r->body.data : "", r->body.len, r->srv->cfg.max_json_depth)) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "request body is nested deeper than %u levels", r->srv->cfg.max_json_depth);
+		return respond_error(c, E_BAD_JSON, msg);
+	}
 	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
 				  JSON_REJECT_DUPLICATES, &jerr);
 	if (!body) {
@@ -236,9 +243,9 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		goto out;
 	}
 	size_t n = json_array_size(items);
-	if (n == 0 || n > QD_CHECK_ITEMS_MAX) {
+	if (n == 0 || n > r->srv->cfg.max_check_items) {
 		char m[80];
-		snprintf(m, sizeof m, "items must hold 1 to %d items (got %zu)", QD_CHECK_ITEMS_MAX, n);
+		snprintf(m, sizeof m, "items must hold 1 to %u items (got %zu)", r->srv->cfg.max_check_items, n);
 		res = bad_body(c, "/items", "%s", m);
 		goto out;
 	}
@@ -288,7 +295,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 					goto out;
 				}
 			} else {
-				snprintf(path, sizeof path, "/items/%zu", i);
+				/* path already points at the key, as for a top-level unknown key */
 				res = bad_body(c, path, "unknown key \"%.40s\"", key);
 				goto out;
 			}
@@ -322,7 +329,6 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		qd_buf_puts(&items_buf, "{\"ref\":");
 		char *refs = ref ? json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 		qd_buf_puts(&items_buf, refs ? refs : "null");
-		free(refs);
 		qd_query q = base;
 		raw_query rq = {json_string_value(code), json_string_length(code),
 				ciq && json_is_string(ciq) ? json_string_value(ciq) : NULL,
@@ -335,14 +341,18 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 			qd_buf_printf(&items_buf, ",\"details\":[{\"message\":");
 			qd_buf_json_cstr(&items_buf, msg);
 			qd_buf_printf(&items_buf, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
+			free(refs);
 			continue;
 		}
 		qd_buf_putc(&items_buf, ',');
 		qd_outcome o;
 		err = qd_decide(s, &q, &items_buf, &o);
 		qd_buf_putc(&items_buf, '}');
-		if (!err)
+		if (!err) {
 			o.allow ? n_allow++ : n_deny++;
+			record_decision(r->srv, id, &q, &o, refs);
+		}
+		free(refs);
 	}
 	qd_snap_close(s);
 	if (err) {

@@ -1,5 +1,8 @@
 /* qingdand — GET /healthz and GET /readyz. */
 #include <stdlib.h>
+#include <time.h>
+
+#include "qd_config.h"
 
 #include "qingdand.h"
 
@@ -25,5 +28,71 @@ enum MHD_Result h_readyz(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_printf(&b, "{\"status\":\"ready\",\"lists\":%zu}", n);
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	metrics_render(r->srv, &b);
+	size_t len;
+	char *data = qd_buf_steal(&b, &len);
+	if (!data)
+		return MHD_NO;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	r->status = MHD_HTTP_OK;
+	return ret;
+}
+
+enum MHD_Result h_status(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	param none[1] = {{.name = "-"}};
+	if (!get_params(c, none, 0, &res))
+		return res;
+	server *srv = r->srv;
+	qd_list_info *v;
+	size_t n;
+	int err = qd_store_lists(srv->store, &v, &n);
+	if (err)
+		return respond_lib_error(c, err);
+	qd_store_stats st;
+	err = qd_store_stats_get(srv->store, &st);
+	if (err) {
+		qd_list_infos_free(v, n);
+		return respond_lib_error(c, err);
+	}
+	int64_t now = (int64_t)time(NULL);
+	char started[21];
+	qd_time_format(srv->started, started);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_printf(&b, "{\"build\":{\"name\":\"qingdand\",\"version\":\"%s\"},\"started_at\":\"%s\","
+		      "\"uptime_seconds\":%lld,\"threads\":%u,\"lists\":[",
+		      QD_VERSION, started, (long long)(now - srv->started), srv->cfg.threads);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			qd_buf_putc(&b, ',');
+		render_list_meta(&b, &v[i]);
+	}
+	qd_list_infos_free(v, n);
+	qd_buf_printf(&b, "],\"store\":{\"path\":");
+	qd_buf_json_cstr(&b, srv->cfg.db);
+	qd_buf_printf(&b, ",\"map_size_bytes\":%llu,\"map_used_bytes\":%llu,\"map_used_percent\":%.2f,"
+		      "\"readers_used\":%u,\"readers_max\":%u,\"versions\":%llu,\"entries\":%llu,"
+		      "\"audit_records\":%llu}}",
+		      (unsigned long long)st.map_size, (unsigned long long)st.map_used,
+		      st.map_size ? 100.0 * (double)st.map_used / (double)st.map_size : 0.0, st.readers_used,
+		      st.readers_max, (unsigned long long)st.versions, (unsigned long long)st.entries,
+		      (unsigned long long)st.audit);
 	return respond_json(c, MHD_HTTP_OK, &b);
 }

@@ -192,6 +192,8 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 	if (!get_params(c, none, 0, &res))
 		return res;
 	json_error_t jerr;
+	if (!json_depth_within(r->body.data ? r->body.data : "", r->body.len, r->srv->cfg.max_json_depth))
+		return respond_error(c, E_BAD_JSON, "request body is nested too deeply");
 	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!body) {
 		char msg[300];

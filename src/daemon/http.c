@@ -1,5 +1,7 @@
 /* qingdand — request dispatch: the route table, the error table, auth,
  * body limits and response helpers. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +24,62 @@ static const struct {
 
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
-	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, 0, false, NULL},
-	{"/v1/check", "POST", h_check, ACCESS_READ, QD_BODY_MAX_DEFAULT, false, NULL},
-	{"/v1/lists", "GET", h_lists, ACCESS_READ, 0, false, NULL},
-	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, 0, false, NULL},
-	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, QD_BODY_MAX_DOCUMENT, true, "load"},
-	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, 0, false, NULL},
-	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, 0, false, NULL},
-	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, 0, false, NULL},
-	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, 0, false, NULL},
-	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, QD_BODY_MAX_DEFAULT, false, "rollback"},
-	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, 0, false, "audit"},
-	{"/healthz", "GET", h_healthz, ACCESS_OPEN, 0, false, NULL},
-	{"/readyz", "GET", h_readyz, ACCESS_OPEN, 0, false, NULL},
+	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL},
+	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load"},
+	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback"},
+	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit"},
+	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL},
+	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
+	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
+	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
+	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL},
+	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL},
+	{"/metrics", "GET", h_metrics, ACCESS_OPEN, BODY_NONE, false, NULL},
 };
+
+#define NROUTES ((unsigned)(sizeof routes / sizeof routes[0]))
+_Static_assert(sizeof routes / sizeof routes[0] <= METRICS_ROUTES_MAX, "metrics has room for every route");
+
+unsigned route_count(void)
+{
+	return NROUTES;
+}
+
+const char *route_pattern(unsigned i, const char **method)
+{
+	*method = routes[i].method;
+	return routes[i].pattern;
+}
+
+bool json_depth_within(const char *p, size_t n, unsigned max)
+{
+	unsigned depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > max)
+				return false;
+		} else if ((ch == ']' || ch == '}') && depth) {
+			depth--;
+		}
+	}
+	return true;
+}
 
 /* What the last response queued by this thread said, for the audit. A
  * request is answered entirely on one thread, so thread-local is exact. */
@@ -64,7 +108,6 @@ uint32_t parse_version(const char *s, size_t n)
 	}
 	return v <= 0x7fffffff ? (uint32_t)v : 0;
 }
-#define NROUTES (sizeof routes / sizeof routes[0])
 
 /* ---- responses ---- */
 
@@ -458,14 +501,59 @@ static void request_free(request *r)
 void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			  enum MHD_RequestTerminationCode toe);
 
+/* One JSON line per request: never the query string, tokens or bodies. */
+static void access_log(server *srv, struct MHD_Connection *c, request *r, uint64_t us,
+		       enum MHD_RequestTerminationCode toe)
+{
+	char client[INET6_ADDRSTRLEN] = "-";
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, client, sizeof client);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, client,
+				  sizeof client);
+	}
+	char ts[21];
+	qd_time_format((int64_t)time(NULL), ts);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_printf(&b, "{\"time\":\"%s\",\"method\":", ts);
+	qd_buf_json_cstr(&b, r->method ? r->method : "-");
+	qd_buf_puts(&b, ",\"route\":");
+	qd_buf_json_cstr(&b, r->route ? r->route->pattern : NULL);
+	qd_buf_puts(&b, ",\"path\":");
+	qd_buf_json_cstr(&b, r->path);
+	qd_buf_printf(&b, ",\"status\":%u,\"duration_ms\":%.3f,\"client\":\"%s\"", r->status,
+		      (double)us / 1000.0, client);
+	if (r->route && r->route->access != ACCESS_OPEN && r->actor[0] && strcmp(r->actor, "anonymous") != 0) {
+		qd_buf_puts(&b, ",\"actor\":");
+		qd_buf_json_cstr(&b, r->actor);
+	}
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		qd_buf_puts(&b, ",\"aborted\":true");
+	qd_buf_putc(&b, '}');
+	if (!b.oom)
+		logq_write(srv->access_log, b.data, b.len);
+	qd_buf_free(&b);
+}
+
 void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (*req_cls)
-		request_free(*req_cls);
+	server *srv = cls;
+	request *r = *req_cls;
+	if (!r)
+		return;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t us = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000u +
+		      (uint64_t)((t1.tv_nsec - r->t0.tv_nsec) / 1000);
+	metrics_request(&srv->m, r->route_index, r->status, us);
+	if (srv->access_log)
+		access_log(srv, c, r, us, toe);
+	request_free(r);
 	*req_cls = NULL;
 }
 
@@ -487,6 +575,14 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		r->srv = srv;
 		r->early_error = -1;
+		r->route_index = METRICS_ROUTES_MAX;
+		r->method = method;
+		clock_gettime(CLOCK_MONOTONIC, &r->t0);
+		/* Only printable ASCII of the path reaches the log. */
+		size_t k = 0;
+		for (const char *u = url; *u && k < sizeof r->path - 1; u++)
+			r->path[k++] = *u > 0x20 && *u < 0x7f ? *u : '?';
+		r->path[k] = '\0';
 		*req_cls = r;
 
 		const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
@@ -499,6 +595,7 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			path_known = true;
 			if (strcmp(routes[i].method, m) == 0) {
 				r->route = &routes[i];
+				r->route_index = (unsigned)i;
 				bad_id = bid;
 				break;
 			}
@@ -510,15 +607,20 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			if (path_known) {
 				if (strstr(allow, "GET"))
 					strcat(allow, ", HEAD");
-				return respond_405(c, allow);
+				enum MHD_Result ret = respond_405(c, allow);
+				r->status = tls_status;
+				return ret;
 			}
-			return respond_error(c, E_NOT_FOUND, "no such endpoint");
+			enum MHD_Result ret = respond_error(c, E_NOT_FOUND, "no such endpoint");
+			r->status = tls_status;
+			return ret;
 		}
 		if (bad_id)
 			r->early_error = E_LIST_NOT_FOUND;
 		authorize(srv, c, r);
-		r->body_max = r->route->body_max;
-		if (r->early_error < 0 && r->route->body_max)
+		r->body_max = r->route->body == BODY_DOCUMENT ? srv->cfg.max_document_bytes
+			      : r->route->body == BODY_SMALL  ? srv->cfg.max_body_bytes : 0;
+		if (r->early_error < 0 && r->route->body != BODY_NONE)
 			check_body_headers(c, r);
 		return MHD_YES;
 	}
@@ -526,7 +628,7 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_data_size) {
 		/* Phase 2: a body chunk.  Errors found earlier still consume the
 		 * body so the connection can be reused; we only stop keeping it. */
-		if (r->early_error < 0 && !r->route->body_max) {
+		if (r->early_error < 0 && r->route->body == BODY_NONE) {
 			r->early_error = E_BAD_BODY;
 			r->early_detail = "this endpoint takes no request body";
 		}
@@ -568,7 +670,12 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		ret = r->route->handler(c, r);
 	}
+	if (tls_status)
+		r->status = tls_status;
 	if (r->route->access == ACCESS_ADMIN && !r->audited)
 		audit_request(srv, r);
+	if (r->route->access == ACCESS_ADMIN && strcmp(r->route->action, "audit") != 0)
+		metrics_load(&srv->m, r->status >= 500 ? LOAD_FAILED : r->status >= 400 ? LOAD_REFUSED
+				      : r->audit_outcome ? LOAD_DRY_RUN : LOAD_STORED, (int64_t)time(NULL));
 	return ret;
 }

@@ -1,7 +1,6 @@
 /* qingdand — the qingdan registry daemon: start-up, signals, shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,70 +15,18 @@
 
 #include "qd_config.h"
 #include "qingdan/err.h"
+#include "config.h"
 #include "qingdand.h"
+
+#ifdef QD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls);
 void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			  enum MHD_RequestTerminationCode toe);
-
-#define SHUTDOWN_GRACE_SECONDS 10
-#define CONNECTION_LIMIT 1024
-#define PER_IP_CONNECTION_LIMIT 256
-#define CONNECTION_TIMEOUT_SECONDS 30
-
-static const char usage[] =
-	"Usage: qingdand --db DIR --listen ADDR:PORT [options]\n"
-	"\n"
-	"Serve the qingdan lists from the LMDB store in DIR over HTTP/JSON.\n"
-	"\n"
-	"  --db DIR              LMDB store directory (created if missing)\n"
-	"  --listen ADDR:PORT    address to listen on, e.g. 127.0.0.1:8080 or [::1]:8080\n"
-	"  --tokens FILE         bearer tokens file (NAME ROLE SHA256HEX per line);\n"
-	"                        without it admin endpoints answer 403\n"
-	"  --read-auth MODE      open (default) or token: whether reads need a token\n"
-	"  --threads N           worker threads (default: number of CPUs)\n"
-	"  --utc-offset OFFSET   offset for \"today\" (default +08:00, China time)\n"
-	"  --retain-versions N   versions kept per list (default 50)\n"
-	"  --map-size BYTES      maximum store size (default 8 GiB; suffixes K, M, G)\n"
-	"  -h, --help            show this help and exit\n"
-	"  -V, --version         show the version and exit\n";
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "qingdand: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(2);
-}
-
-static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned long long mul = 1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1ull << 10;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1ull << 20;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1ull << 30;
-	if (mul != 1)
-		end++;
-	if (errno || *end || v > max / mul)
-		return false;
-	*out = v * mul;
-	return v * mul <= max;
-}
 
 /* Parse "ADDR:PORT" or "[V6ADDR]:PORT" into a socket address. */
 static bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -101,8 +48,9 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 		host[colon - s] = '\0';
 		port = colon + 1;
 	}
-	unsigned long long p;
-	if (!parse_uint(port, 65535, &p))
+	char *end;
+	unsigned long p = strtoul(port, &end, 10);
+	if (!*port || *end || p > 65535 || port[0] == '-' || port[0] == '+')
 		return false;
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai;
@@ -137,6 +85,48 @@ void next_decision_id(server *srv, char out[40])
 	snprintf(out, 40, "%s-%012llx", srv->id_prefix, (unsigned long long)n);
 }
 
+void record_decision(server *srv, const char *decision_id, const qd_query *q, const qd_outcome *o,
+		     const char *ref)
+{
+	metrics_decision(&srv->m, o);
+	if (!srv->decision_log)
+		return;
+	char ts[21], date[11];
+	qd_time_format((int64_t)time(NULL), ts);
+	qd_date_format(q->date, date);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_printf(&b, "{\"time\":\"%s\",\"decision_id\":\"%s\"", ts, decision_id);
+	if (ref)
+		qd_buf_printf(&b, ",\"ref\":%s", ref);
+	qd_buf_puts(&b, ",\"query\":{\"code\":");
+	qd_buf_json_cstr(&b, q->code.digits);
+	qd_buf_puts(&b, ",\"ciq\":");
+	qd_buf_json_cstr(&b, q->code.ciq[0] ? q->code.ciq : NULL);
+	qd_buf_puts(&b, ",\"entity\":");
+	qd_buf_json_cstr(&b, q->entity);
+	qd_buf_printf(&b, ",\"date\":\"%s\",\"list\":", date);
+	qd_buf_json_cstr(&b, q->list);
+	if (q->version)
+		qd_buf_printf(&b, ",\"version\":%u", q->version);
+	if (q->has_at) {
+		char at[21];
+		qd_time_format(q->at, at);
+		qd_buf_printf(&b, ",\"at\":\"%s\"", at);
+	}
+	qd_buf_printf(&b, "},\"decision\":\"%s\",\"reason\":\"%s\",\"lists\":[", o->allow ? "allow" : "deny",
+		      qd_reason_name(o->reason));
+	unsigned n = o->n_lists < QD_OUTCOME_LISTS_MAX ? o->n_lists : QD_OUTCOME_LISTS_MAX;
+	for (unsigned i = 0; i < n; i++)
+		qd_buf_printf(&b, "%s{\"list\":\"%s\",\"version\":%u,\"decision\":\"%s\",\"reason\":\"%s\"}",
+			      i ? "," : "", o->lists[i].id, o->lists[i].version,
+			      o->lists[i].allow ? "allow" : "deny", qd_reason_name(o->lists[i].reason));
+	qd_buf_puts(&b, "]}");
+	if (!b.oom)
+		logq_write(srv->decision_log, b.data, b.len);
+	qd_buf_free(&b);
+}
+
 static void reload_tokens(server *srv)
 {
 	if (!srv->tokens_path)
@@ -155,95 +145,125 @@ static void reload_tokens(server *srv)
 	fprintf(stderr, "qingdand: SIGHUP: reloaded %zu tokens from %s\n", t.n, srv->tokens_path);
 }
 
-int main(int argc, char **argv)
+static char *slurp(const char *path, char *err, size_t errlen)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"listen", required_argument, NULL, 'l'},
-		{"tokens", required_argument, NULL, 't'},
-		{"read-auth", required_argument, NULL, 'r'},
-		{"threads", required_argument, NULL, 'n'},
-		{"utc-offset", required_argument, NULL, 'u'},
-		{"retain-versions", required_argument, NULL, 'R'},
-		{"map-size", required_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
-	};
-	const char *db = NULL, *listen_s = NULL;
-	server srv;
-	memset(&srv, 0, sizeof srv);
-	srv.utc_offset = QD_UTC_OFFSET_DEFAULT;
-	long threads = sysconf(_SC_NPROCESSORS_ONLN);
-	qd_store_opts so;
-	qd_store_opts_default(&so);
-	int ch;
-	unsigned long long v;
-	while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': db = optarg; break;
-		case 'l': listen_s = optarg; break;
-		case 't': srv.tokens_path = optarg; break;
-		case 'r':
-			if (strcmp(optarg, "open") == 0)
-				srv.read_auth = false;
-			else if (strcmp(optarg, "token") == 0)
-				srv.read_auth = true;
-			else
-				die("--read-auth: expected open or token, got \"%s\"", optarg);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
 			break;
-		case 'n':
-			if (!parse_uint(optarg, 256, &v) || v < 1)
-				die("--threads: expected 1 to 256, got \"%s\"", optarg);
-			threads = (long)v;
-			break;
-		case 'u':
-			if (qd_utc_offset_parse(optarg, &srv.utc_offset))
-				die("--utc-offset: expected +HH:MM (e.g. +08:00), got \"%s\"", optarg);
-			break;
-		case 'R':
-			if (!parse_uint(optarg, 100000, &v) || v < 1)
-				die("--retain-versions: expected 1 to 100000, got \"%s\"", optarg);
-			so.retain = (unsigned)v;
-			break;
-		case 'm':
-			if (!parse_uint(optarg, 1ull << 40, &v) || v < (1u << 20))
-				die("--map-size: expected 1M to 1024G, got \"%s\"", optarg);
-			so.map_size = v;
-			break;
-		case 'h': fputs(usage, stdout); return 0;
-		case 'V': printf("qingdand %s\n", QD_VERSION); return 0;
-		default: fputs(usage, stderr); return 2;
+		if (n == cap) {
+			char *nb = cap < (1u << 20) ? realloc(buf, cap * 2 + 1) : NULL;
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				snprintf(err, errlen, "%s is too large for a PEM file", path);
+				break;
+			}
+			buf = nb;
+			cap *= 2;
 		}
 	}
-	if (optind < argc)
-		die("unexpected argument \"%s\" (see --help)", argv[optind]);
-	if (!db)
-		die("%s", "--db DIR is required (see --help)");
-	if (!listen_s)
-		die("%s", "--listen ADDR:PORT is required (see --help)");
-	if (threads < 1)
-		threads = 1;
-	so.max_readers = (unsigned)threads + 126;
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+static void notify(const char *state)
+{
+#ifdef QD_HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	server srv;
+	memset(&srv, 0, sizeof srv);
+	settings_default(&srv.cfg);
+	bool check_only;
+	int pr = settings_parse(&srv.cfg, argc, argv, &check_only);
+	if (pr) {
+		settings_free(&srv.cfg);
+		return pr > 0 ? 0 : 2;
+	}
+	settings *cfg = &srv.cfg;
+	srv.tokens_path = cfg->tokens;
+	srv.read_auth = cfg->read_auth;
+	srv.utc_offset = cfg->utc_offset;
+	qd_store_opts so;
+	qd_store_opts_default(&so);
+	so.retain = cfg->retain;
+	so.map_size = cfg->map_size;
+	so.max_readers = cfg->threads + 126;
+	int status = 2;
 
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	if (!parse_listen(listen_s, &ss, &sslen))
-		die("--listen: expected ADDR:PORT with a numeric address, got \"%s\"", listen_s);
-
-	if (srv.tokens_path) {
-		char err[512];
-		if (tokens_load(srv.tokens_path, &srv.tokens, err, sizeof err))
-			die("%s", err);
+	char err[512];
+	char *tls_cert = NULL, *tls_key = NULL;
+	if (!parse_listen(cfg->listen, &ss, &sslen)) {
+		fprintf(stderr, "qingdand: listen: expected ADDR:PORT with a numeric address, got \"%s\"\n", cfg->listen);
+		goto out_cfg;
+	}
+	if (srv.tokens_path && tokens_load(srv.tokens_path, &srv.tokens, err, sizeof err)) {
+		fprintf(stderr, "qingdand: %s\n", err);
+		goto out_cfg;
+	}
+	if (cfg->tls_cert) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			fprintf(stderr, "qingdand: this libmicrohttpd has no TLS support; use the nginx front instead\n");
+			goto out_cfg;
+		}
+		if (!(tls_cert = slurp(cfg->tls_cert, err, sizeof err)) ||
+		    !(tls_key = slurp(cfg->tls_key, err, sizeof err))) {
+			fprintf(stderr, "qingdand: %s\n", err);
+			goto out_cfg;
+		}
+	}
+	if (check_only) {
+		/* The store must open too, read-only so a check changes nothing. */
+		so.read_only = true;
+		if (qd_store_open(cfg->db, &so, &srv.store, err, sizeof err)) {
+			fprintf(stderr, "qingdand: %s\n", err);
+			goto out_cfg;
+		}
+		qd_store_close(srv.store);
+		srv.store = NULL;
+		printf("qingdand: configuration OK\n");
+		status = 0;
+		goto out_cfg;
 	}
 	pthread_rwlock_init(&srv.tokens_lock, NULL);
 	pthread_key_create(&srv.snap_key, snap_destroy);
+	metrics_init(&srv.m);
 
-	if (mkdir(db, 0750) != 0 && errno != EEXIST)
-		die("cannot create store directory: %s", strerror(errno));
-	char err[512];
-	if (qd_store_open(db, &so, &srv.store, err, sizeof err))
-		die("%s", err);
+	if (mkdir(cfg->db, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "qingdand: cannot create store directory %s: %s\n", cfg->db, strerror(errno));
+		goto out_cfg;
+	}
+	if (qd_store_open(cfg->db, &so, &srv.store, err, sizeof err)) {
+		fprintf(stderr, "qingdand: %s\n", err);
+		goto out_cfg;
+	}
+	if (cfg->access_log && !(srv.access_log = logq_open(cfg->access_log, err, sizeof err))) {
+		fprintf(stderr, "qingdand: access-log: %s\n", err);
+		goto out_store;
+	}
+	if (cfg->decision_log && !(srv.decision_log = logq_open(cfg->decision_log, err, sizeof err))) {
+		fprintf(stderr, "qingdand: decision-log: %s\n", err);
+		goto out_store;
+	}
 
 	unsigned char rnd[4];
 	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
@@ -251,6 +271,7 @@ int main(int argc, char **argv)
 		memcpy(rnd, &t, sizeof rnd);
 	}
 	snprintf(srv.id_prefix, sizeof srv.id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+	srv.started = (int64_t)time(NULL);
 
 	/* Signals are taken synchronously by the main thread with sigwait();
 	 * blocking them first means every worker thread inherits the mask and
@@ -266,45 +287,60 @@ int main(int argc, char **argv)
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (tls_cert)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls_opts[] = {
+		{tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls_cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, qd_access_handler, &srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
 		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, &srv,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECONDS,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
+		/* The per-connection pool holds the request line and headers; a
+		 * request that does not fit is answered 431 by libmicrohttpd. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header_bytes,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		MHD_OPTION_ARRAY, tls_opts,
 		MHD_OPTION_END);
 	if (!d) {
-		fprintf(stderr, "qingdand: cannot listen on %s: %s\n", listen_s,
+		fprintf(stderr, "qingdand: cannot listen on %s: %s\n", cfg->listen,
 			errno ? strerror(errno) : "libmicrohttpd failed to start");
-		qd_store_close(srv.store);
-		return 1;
+		status = 1;
+		goto out_logs;
 	}
 	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	fprintf(stderr, "qingdand %s: serving %s on %s (port %u, %ld threads, admin %s, reads %s)\n",
-		QD_VERSION, db, listen_s, pi ? pi->port : 0, threads,
-		srv.tokens_path ? "by token" : "disabled (no --tokens)",
-		srv.read_auth ? "need a token" : "open");
+	fprintf(stderr, "qingdand %s: serving %s on %s://%s (port %u, %u threads, admin %s, reads %s)\n",
+		QD_VERSION, cfg->db, tls_cert ? "https" : "http", cfg->listen, pi ? pi->port : 0, cfg->threads,
+		srv.tokens_path ? "by token" : "disabled (no --tokens)", srv.read_auth ? "need a token" : "open");
+	notify("READY=1");
 
 	for (;;) {
 		int sig;
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
+			notify("RELOADING=1");
 			reload_tokens(&srv);
+			logq_reopen(srv.access_log);
+			logq_reopen(srv.decision_log);
+			notify("READY=1");
 			continue;
 		}
 		fprintf(stderr, "qingdand: %s: finishing in-flight requests\n", strsignal(sig));
 		break;
 	}
+	notify("STOPPING=1");
 	/* Stop accepting, then give in-flight requests a bounded time. */
 	MHD_socket ls = MHD_quiesce_daemon(d);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
-	for (int i = 0; i < SHUTDOWN_GRACE_SECONDS * 10; i++) {
+	for (unsigned i = 0; i < cfg->shutdown_grace * 10; i++) {
 		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!ci || ci->num_connections == 0)
 			break;
@@ -312,9 +348,19 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
-	qd_store_close(srv.store);
-	tokens_free(&srv.tokens);
-	pthread_rwlock_destroy(&srv.tokens_lock);
+	status = 0;
 	fprintf(stderr, "qingdand: stopped\n");
-	return 0;
+out_logs:
+	logq_close(srv.access_log);
+	logq_close(srv.decision_log);
+out_store:
+	qd_store_close(srv.store);
+	pthread_rwlock_destroy(&srv.tokens_lock);
+	pthread_mutex_destroy(&srv.m.mu);
+out_cfg:
+	tokens_free(&srv.tokens);
+	free(tls_cert);
+	free(tls_key);
+	settings_free(&srv.cfg);
+	return status;
 }

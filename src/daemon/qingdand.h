@@ -14,12 +14,21 @@
 #include "qingdan/decide.h"
 #include "qingdan/problems.h"
 #include "qingdan/store.h"
+#include "logq.h"
+#include "metrics.h"
 
-/* Hard limits.  Bodies are checked against Content-Length when the headers
- * arrive and again while chunked bodies stream in. */
+/* Hard limits (defaults; each has an option).  Bodies are checked against
+ * Content-Length when the headers arrive and again while chunked bodies
+ * stream in. */
 #define QD_BODY_MAX_DOCUMENT ((size_t)64 << 20) /* PUT of a list document */
 #define QD_BODY_MAX_DEFAULT ((size_t)1 << 20)   /* every other body */
 #define QD_CHECK_ITEMS_MAX 1000
+#define QD_CONNECTIONS_MAX 1024
+#define QD_CONNECTIONS_PER_IP_MAX 256
+#define QD_CONNECTION_TIMEOUT 30                /* seconds a connection may idle */
+#define QD_REQUEST_HEADER_MAX (32 * 1024)       /* bytes of request line + headers */
+#define QD_JSON_DEPTH_MAX 64                    /* nesting of JSON request bodies */
+#define QD_SHUTDOWN_GRACE 10                    /* seconds for in-flight requests at exit */
 #define QD_ENTRIES_LIMIT_DEFAULT 100
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
@@ -76,10 +85,30 @@ typedef struct tokens {
 int tokens_load(const char *path, tokens *out, char *err, size_t errlen);
 void tokens_free(tokens *t);
 
+/* ---- settings: every option, from the command line or --config ---- */
+typedef struct settings {
+	char *db, *listen, *tokens, *access_log, *decision_log, *tls_cert, *tls_key;
+	bool read_auth;
+	unsigned threads;
+	int utc_offset;
+	unsigned retain;
+	uint64_t map_size;
+	size_t max_document_bytes, max_body_bytes;
+	unsigned max_check_items, max_connections, max_connections_per_ip, connection_timeout;
+	size_t max_header_bytes;
+	unsigned max_json_depth;
+	unsigned shutdown_grace;
+} settings;
+
 /* ---- server ---- */
 typedef struct server {
+	settings cfg;
+	metrics m;
+	logq *access_log;            /* NULL: access log off */
+	logq *decision_log;          /* NULL: no decision log */
+	int64_t started;             /* unix seconds */
 	qd_store *store;
-	const char *tokens_path;     /* NULL: no tokens file, admin disabled */
+	const char *tokens_path;     /* NULL: no tokens file, admin disabled (= cfg.tokens) */
 	pthread_rwlock_t tokens_lock; /* guards tokens: SIGHUP swaps them */
 	tokens tokens;
 	bool read_auth;              /* reads need a token */
@@ -95,6 +124,11 @@ typedef struct request {
 	const struct route *route;
 	char list_id[QD_LIST_ID_MAX + 1]; /* {id} path segment, when the route has one */
 	char arg_n[16];                  /* {n} path segment, when the route has one */
+	struct timespec t0;              /* when the headers arrived */
+	unsigned route_index;            /* into the route table; METRICS_ROUTES_MAX when none */
+	unsigned status;                 /* of the response queued */
+	const char *method;              /* borrowed from libmicrohttpd, valid for the request */
+	char path[128];                  /* start of the URL path, for the access log */
 	qd_buf body;
 	size_t body_max;
 	bool too_large;
@@ -120,7 +154,7 @@ typedef struct route {
 	const char *method;
 	handler_fn handler;
 	enum access access;
-	size_t body_max;      /* 0: no body expected */
+	enum body_kind { BODY_NONE, BODY_SMALL, BODY_DOCUMENT } body; /* limit: none, max_body_bytes, max_document_bytes */
 	bool csv;             /* also accepts text/csv bodies */
 	const char *action;   /* audit action name for admin routes */
 } route;
@@ -141,6 +175,9 @@ const char *last_error_message(void);
 enum MHD_Result respond_doc(struct MHD_Connection *c, char *data, size_t len, uint32_t version);
 /* Parse a positive version number (1..2^31-1); returns 0 when invalid. */
 uint32_t parse_version(const char *s, size_t n);
+/* Is the JSON text at most max levels deep?  Checked before parsing so a
+ * hostile body cannot make the parser recurse deeply. */
+bool json_depth_within(const char *p, size_t n, unsigned max);
 /* If-Match: 0 when absent, the version, or -1 when malformed. */
 long parse_if_match(struct MHD_Connection *c);
 /* Store doc as the list's new version (or dry-run it) and answer with the
@@ -168,6 +205,14 @@ qd_snap *thread_snap(server *srv);
 /* Write a fresh decision id ("<prefix>-<seq>") into out. */
 void next_decision_id(server *srv, char out[40]);
 
+/* Count a decision in the metrics and write it to the decision log. */
+void record_decision(server *srv, const char *decision_id, const qd_query *q, const qd_outcome *o,
+		     const char *ref);
+
+/* The route table, for metrics labels. */
+unsigned route_count(void);
+const char *route_pattern(unsigned i, const char **method);
+
 /* ---- handlers ---- */
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r);
 enum MHD_Result h_check(struct MHD_Connection *c, request *r);
@@ -180,6 +225,10 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r);
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r);
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r);
 enum MHD_Result h_audit(struct MHD_Connection *c, request *r);
+/* Static pages: GET /ui, /ui/ and /ui/{file} (r->arg_n holds the file name). */
+enum MHD_Result h_ui(struct MHD_Connection *c, request *r);
+enum MHD_Result h_status(struct MHD_Connection *c, request *r);
+enum MHD_Result h_metrics(struct MHD_Connection *c, request *r);
 enum MHD_Result h_healthz(struct MHD_Connection *c, request *r);
 enum MHD_Result h_readyz(struct MHD_Connection *c, request *r);
 

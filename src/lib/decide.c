@@ -243,6 +243,8 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 	bool allow = false;
 	enum qd_reason reason = QD_REASON_NOT_LISTED;
 	bool have_basis = false;
+	if (res)
+		res->n_lists = 0;
 	for (size_t i = 0; i < nlists; i++) {
 		list_result lr;
 		if (i)
@@ -250,6 +252,15 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 		ret = decide_list(s, &lists[i], q, &results, &lr, &cur_basis);
 		if (ret)
 			goto out;
+		if (res && res->n_lists < QD_OUTCOME_LISTS_MAX) {
+			struct qd_list_outcome *lo = &res->lists[res->n_lists];
+			memcpy(lo->id, lists[i].id, sizeof lo->id);
+			lo->version = lists[i].version;
+			lo->allow = lr.allow;
+			lo->reason = lr.reason;
+		}
+		if (res)
+			res->n_lists++;
 		if (lr.allow && !allow) {
 			allow = true;
 			reason = QD_REASON_LISTED;

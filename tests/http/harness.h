@@ -2,7 +2,10 @@
  * loopback port with a temporary store, and talks to it with libcurl.
  *
  * Environment (set by meson): QD_BUILD_ROOT (where qingdand and qingdanctl
- * are built) and QD_SOURCE_ROOT (for the sample documents).
+ * are built) and QD_SOURCE_ROOT (for the sample documents).  Optional:
+ * QD_DAEMON_WRAPPER, a command prefix for the daemon, e.g.
+ * "valgrind -q --error-exitcode=99" (start timeout ×5; exit status must
+ * still be 0).
  *
  * The harness does not depend on Check: start/stop report failures through
  * their return value and an error message, so they can run in a Check
@@ -51,6 +54,9 @@ bool harness_start(harness_daemon *d, const harness_opts *o, char *err, size_t e
  * the daemon killed).  Removes the temporary directory either way, after
  * copying the log to stderr on failure. */
 bool harness_stop(harness_daemon *d, char *err, size_t errlen);
+
+/* The same with another signal (SIGINT …). */
+bool harness_stop_signal(harness_daemon *d, int sig, char *err, size_t errlen);
 
 /* Make d the daemon http_request() talks to. */
 void harness_use(harness_daemon *d);

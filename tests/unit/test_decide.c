@@ -1,1 +1,946 @@
-int main(void){return 0;}
+/* Unit tests: the decision engine (src/lib/decide.c) over a real store.
+ *
+ * A decision table: each row is a query (code, CIQ, entity, date, list
+ * filter) and the expected decision, reason, basis and per-list results
+ * (decision, reason, deciding entry, near misses as "reason:id,…").  The
+ * store holds two lists built so that every reason is reached:
+ *
+ *   gba-pos   positive list, version 2, with a roster
+ *   sh-wl     whitelist, version 1, no roster (every entry names institutions)
+ *
+ * Every test gets a fresh store directory (mkdtemp under a per-run root in
+ * /tmp); the root and anything a failed test left in it is removed after
+ * the run.  Fixture documents are JSON written with single quotes. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qingdan/buf.h"
+#include "qingdan/code.h"
+#include "qingdan/date.h"
+#include "qingdan/decide.h"
+#include "qingdan/entity.h"
+#include "qingdan/err.h"
+#include "qingdan/listdoc.h"
+#include "qingdan/problems.h"
+#include "qingdan/store.h"
+
+#define TODAY "2026-11-26" /* the query date unless a row says otherwise */
+
+/* Institutions (valid GB 32100-2015 check characters where mainland). */
+#define E_OK "91110000600037341L"    /* roster: active, open window */
+#define E_SUSP "91350100M000100Y43"  /* roster: suspended */
+#define E_LATE "HK:12345678"         /* roster: valid from 2027-01-01 */
+#define E_EDGE "MO:EDGE-1"           /* roster: valid to 2026-11-26 */
+#define E_SCOPE "91310000MA1FL0001R" /* roster: active; the only one P-SCOPED names */
+#define E_OUT "91440101MA5AXXXXXW"   /* on no roster */
+#define W2 "91310000MA1FL0002W"      /* whitelist institutions */
+#define W3 "91310000MA1FL00030"
+
+/* ---- fixture documents ---- */
+
+#define POS_CLAUSES                                                                  \
+	"[{'id':'GACC-143-1','document':'署综函〔2022〕143号','article':'一（一）',"         \
+	"'text':'对列入正面清单的科研物资，免于提交进口药品通关单。'},"                        \
+	"{'id':'GACC-143-2','document':'署综函〔2022〕143号','article':'一（二）',"          \
+	"'text':'清单外物品按现行规定办理。'}]"
+
+#define WL_CLAUSES                                                                   \
+	"[{'id':'SH-2023-3','document':'沪商务发〔2023〕1号','article':'第三条',"            \
+	"'text':'纳入白名单的研发用物品，进口时免于办理进口药品通关单。'},"                    \
+	"{'id':'SH-2023-4','document':'沪商务发〔2023〕1号','article':'第四条',"             \
+	"'text':'下列物品不适用本办法。'}]"
+
+/* An entry: id, code, the clause it cites, extra members. */
+#define ENT(id, code, clause, extra)                                                 \
+	"{'id':'" id "','code':'" code "','name':{'zh':'物品 " id "'},'clauses':['" clause \
+	"']" extra "}"
+#define PI(id, code, extra) ENT(id, code, "GACC-143-1", extra) /* positive include */
+#define PX(id, code, extra) ENT(id, code, "GACC-143-2", ",'effect':'exclude'" extra)
+#define WI(id, code, who, extra) ENT(id, code, "SH-2023-3", ",'entities':['" who "']" extra)
+#define WX(id, code, who, extra)                                                     \
+	ENT(id, code, "SH-2023-4", ",'entities':['" who "'],'effect':'exclude'" extra)
+
+#define POS_ROSTER                                                                   \
+	"[{'id':'" E_OK "','name':{'zh':'示例研究院'}},"                                      \
+	"{'id':'" E_SUSP "','name':{'zh':'暂停的机构'},'status':'suspended'},"               \
+	"{'id':'hk:12345678','name':{'zh':'香港示例大学'},'valid_from':'2027-01-01'},"        \
+	"{'id':'" E_EDGE "','name':{'zh':'澳门示例实验室'},'valid_from':'2024-01-01',"       \
+	"'valid_to':'2026-11-26'},"                                                          \
+	"{'id':'" E_SCOPE "','name':{'zh':'限定机构'}}]"
+
+#define POS_ENTRIES                                                                  \
+	"[" PI("P-HEAD", "3822", ",'valid_from':'2022-09-20'") ","                            \
+	PX("P-CARVE", "3822.19", "") ","                                                     \
+	PI("P-FULL", "3822.1990.00", "") ","                                                 \
+	PI("P-EQ-IN", "3822300000", "") ","                                                  \
+	PX("P-EQ-EX", "3822300000", "") ","                                                  \
+	PI("P-EQ2-A", "3822400000", "") ","                                                  \
+	PX("P-EQ2-B", "3822400000", "") ","                                                  \
+	PX("P-CIQ-ANY", "3002150010", "") ","                                                \
+	PI("P-CIQ-101", "3002150010", ",'ciq':'101'") ","                                    \
+	PI("P-REV", "9027", ",'status':'revoked'") ","                                       \
+	PI("P-SUSP", "9026", ",'status':'suspended'") ","                                    \
+	PI("P-FUTURE", "9018", ",'valid_from':'2027-01-01'") ","                             \
+	PI("P-PAST", "9019", ",'valid_from':'2026-01-01','valid_to':'2026-11-25'") ","       \
+	PI("P-WIN", "9022", ",'valid_from':'2026-11-26','valid_to':'2026-12-31'") ","        \
+	PI("P-SCOPED", "2934", ",'entities':['" E_SCOPE "']") ","                            \
+	PI("P-SUSP-OLD", "9030", ",'status':'suspended','valid_to':'2025-01-01'") ","        \
+	PI("P-SUSP-2", "9031", ",'status':'suspended'") ","                                  \
+	PI("P-OLD-2", "903110", ",'valid_to':'2025-01-01'") "]"
+
+#define WL_ENTRIES                                                                   \
+	"[" WI("W-LAPSED", "2941", E_OK, ",'valid_from':'2025-11-26','valid_to':'2026-05-25'") "," \
+	WI("W-OTHER-1", "2941", W2, ",'valid_from':'2026-06-01','valid_to':'2026-12-31'") ","      \
+	WI("W-OTHER-2", "2941.10", W3, "") ","                                               \
+	WI("W-CROSS-REV", "9027.80", E_OK, "") ","                                           \
+	WI("W-CROSS-SUSP", "9018.90", E_OK, ",'status':'suspended'") ","                     \
+	WI("W-CROSS-EXP", "2934.00", E_OK, ",'valid_from':'2025-08-01','valid_to':'2026-01-31'") "," \
+	WI("W-CARVE-OK", "3822190090", E_OK, "") ","                                         \
+	WX("W-EXCL", "382211", E_OK, "") ","                                                 \
+	WI("W-BOTH", "382250", E_OK, "") "]"
+
+/* ---- the decision table ---- */
+
+/* Expected result of one list. */
+typedef struct lres {
+	const char *list;     /* NULL: no such result expected */
+	const char *decision;
+	const char *reason;
+	const char *entry;    /* deciding entry id, or NULL for "entry": null */
+	const char *misses;   /* near misses as "reason:id,reason:id", "" for none */
+} lres;
+
+typedef struct row {
+	const char *desc;
+	/* query */
+	const char *code;     /* as a user writes it */
+	const char *ciq;      /* separate ciq=, or NULL */
+	const char *entity;   /* as a user writes it, or NULL */
+	const char *date;     /* NULL: TODAY */
+	const char *list;     /* list filter, or NULL */
+	/* expected */
+	int rc;               /* qd_decide's return */
+	const char *decision, *reason;
+	const char *basis_list, *basis_entry, *basis_clause; /* basis_list NULL: basis null */
+	lres res[2];
+	/* query echo when it differs from the input */
+	const char *echo_code, *echo_ciq, *echo_entity;
+} row;
+
+#define POS(d, r, e, m) {"gba-pos", d, r, e, m}
+#define WL(d, r, e, m) {"sh-wl", d, r, e, m}
+#define POS_NL POS("deny", "not_listed", NULL, "")
+#define WL_NL WL("deny", "not_listed", NULL, "")
+#define NO_BASIS NULL, NULL, NULL
+#define NO_RES {{NULL, NULL, NULL, NULL, NULL}}
+#define NO_ECHO NULL, NULL, NULL
+#define ECHO(code, ciq, entity) code, ciq, entity
+
+static const row table[] = {
+	/* ---- listed and most specific wins ---- */
+	{"heading include: listed", "3822900000", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL_NL}, NO_ECHO},
+	{"dotted code and lowercase USCC are normalised", "3822.9000.00", NULL,
+	 "91110000600037341l", NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL_NL}, ECHO("3822900000", NULL, E_OK)},
+	{"query at heading level", "3822", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL_NL}, NO_ECHO},
+	{"carve-out more specific than the include: excluded", "3822191000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "excluded", "gba-pos", "P-CARVE", "GACC-143-2",
+	 {POS("deny", "excluded", "P-CARVE", ""), WL_NL}, NO_ECHO},
+	{"10-digit include beats carve-out and heading", "3822199000", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-FULL", "GACC-143-1",
+	 {POS("allow", "listed", "P-FULL", ""), WL_NL}, NO_ECHO},
+	{"exclude beats include at equal specificity", "3822300000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "excluded", "gba-pos", "P-EQ-EX", "GACC-143-2",
+	 {POS("deny", "excluded", "P-EQ-EX", ""), WL_NL}, NO_ECHO},
+	{"exclude beats include at equal specificity (include sorts first)", "3822400000", NULL,
+	 E_OK, NULL, NULL,
+	 0, "deny", "excluded", "gba-pos", "P-EQ2-B", "GACC-143-2",
+	 {POS("deny", "excluded", "P-EQ2-B", ""), WL_NL}, NO_ECHO},
+	{"CIQ-specific include beats CIQ-less exclude of the same code", "3002150010", "101", E_OK,
+	 NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-CIQ-101", "GACC-143-1",
+	 {POS("allow", "listed", "P-CIQ-101", ""), WL_NL}, NO_ECHO},
+	{"13-digit form with CIQ, dotted", "3002.1500.10.101", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-CIQ-101", "GACC-143-1",
+	 {POS("allow", "listed", "P-CIQ-101", ""), WL_NL}, ECHO("3002150010", "101", NULL)},
+	{"13-digit form with CIQ", "3002150010101", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-CIQ-101", "GACC-143-1",
+	 {POS("allow", "listed", "P-CIQ-101", ""), WL_NL}, ECHO("3002150010", "101", NULL)},
+	{"another CIQ: only the CIQ-less exclude applies", "3002150010", "102", E_OK, NULL, NULL,
+	 0, "deny", "excluded", "gba-pos", "P-CIQ-ANY", "GACC-143-2",
+	 {POS("deny", "excluded", "P-CIQ-ANY", ""), WL_NL}, NO_ECHO},
+	{"no CIQ: the CIQ-specific entry is no candidate", "3002150010", NULL, E_OK, NULL, NULL,
+	 0, "deny", "excluded", "gba-pos", "P-CIQ-ANY", "GACC-143-2",
+	 {POS("deny", "excluded", "P-CIQ-ANY", ""), WL_NL}, NO_ECHO},
+
+	/* ---- not listed ---- */
+	{"on no list", "8471300000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "not_listed", NO_BASIS, {POS_NL, WL_NL}, NO_ECHO},
+	{"on no list, no entity: not_listed, not entity_required", "8471300000", NULL, NULL, NULL,
+	 NULL, 0, "deny", "not_listed", NO_BASIS, {POS_NL, WL_NL}, NO_ECHO},
+	{"on no list, 2-digit query", "84", NULL, E_OK, NULL, NULL,
+	 0, "deny", "not_listed", NO_BASIS, {POS_NL, WL_NL}, NO_ECHO},
+
+	/* ---- entity ---- */
+	{"entity_required: the list has a roster", "3822900000", NULL, NULL, NULL, NULL,
+	 0, "deny", "entity_required", NO_BASIS,
+	 {POS("deny", "entity_required", NULL, "entity_required:P-HEAD"), WL_NL}, NO_ECHO},
+	{"entity_required: entries name institutions (no roster)", "2941000000", NULL, NULL, NULL,
+	 NULL, 0, "deny", "entity_required", NO_BASIS,
+	 {POS_NL, WL("deny", "entity_required", NULL,
+		     "entity_required:W-LAPSED,entity_required:W-OTHER-1")}, NO_ECHO},
+	{"entity_not_eligible: outside the entry's scope", "2934100000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-SCOPED"), WL_NL}, NO_ECHO},
+	{"inside the entry's scope", "2934100000", NULL, E_SCOPE, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-SCOPED", "GACC-143-1",
+	 {POS("allow", "listed", "P-SCOPED", ""), WL_NL}, NO_ECHO},
+	{"entity_not_eligible: roster member suspended", "3822900000", NULL, E_SUSP, NULL, NULL,
+	 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-HEAD"), WL_NL}, NO_ECHO},
+	{"entity_not_eligible: roster member not yet valid (scheme normalised)", "3822900000", NULL,
+	 "hk:12345678", NULL, NULL,
+	 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-HEAD"), WL_NL},
+	 ECHO(NULL, NULL, E_LATE)},
+	{"roster window start is inclusive", "3822900000", NULL, E_LATE, "2027-01-01", NULL,
+	 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL_NL}, NO_ECHO},
+	{"roster window end is inclusive", "3822900000", NULL, E_EDGE, "2026-11-26", NULL,
+	 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL_NL}, NO_ECHO},
+	{"entity_not_eligible: the day after the roster window", "3822900000", NULL, E_EDGE,
+	 "2026-11-27", NULL,
+	 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-HEAD"), WL_NL}, NO_ECHO},
+	{"entity_not_eligible: not on the roster", "3822900000", NULL, E_OUT, NULL, NULL,
+	 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-HEAD"), WL_NL}, NO_ECHO},
+	{"a failing exclude entry is no near miss", "3822191000", NULL, E_SUSP, NULL, NULL,
+	 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-HEAD"), WL_NL}, NO_ECHO},
+	{"a failing exclude entry alone leaves its list not_listed", "3822110000", NULL, W2, NULL,
+	 NULL, 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-HEAD"), WL_NL}, NO_ECHO},
+	{"entity is checked before status: entity_required", "9027000000", NULL, NULL, NULL, NULL,
+	 0, "deny", "entity_required", NO_BASIS,
+	 {POS("deny", "entity_required", NULL, "entity_required:P-REV"), WL_NL}, NO_ECHO},
+	{"entity is checked before status: entity_not_eligible", "9027000000", NULL, E_OUT, NULL,
+	 NULL, 0, "deny", "entity_not_eligible", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-REV"), WL_NL}, NO_ECHO},
+
+	/* ---- status and window ---- */
+	{"revoked", "9027000000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "revoked", NO_BASIS,
+	 {POS("deny", "revoked", NULL, "revoked:P-REV"), WL_NL}, NO_ECHO},
+	{"suspended", "9026000000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "suspended", NO_BASIS,
+	 {POS("deny", "suspended", NULL, "suspended:P-SUSP"), WL_NL}, NO_ECHO},
+	{"not_yet_effective", "9018000000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "not_yet_effective", NO_BASIS,
+	 {POS("deny", "not_yet_effective", NULL, "not_yet_effective:P-FUTURE"), WL_NL}, NO_ECHO},
+	{"expired", "9019000000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "expired", NO_BASIS,
+	 {POS("deny", "expired", NULL, "expired:P-PAST"), WL_NL}, NO_ECHO},
+	{"window: the day before valid_from", "9022000000", NULL, E_OK, "2026-11-25", NULL,
+	 0, "deny", "not_yet_effective", NO_BASIS,
+	 {POS("deny", "not_yet_effective", NULL, "not_yet_effective:P-WIN"), WL_NL}, NO_ECHO},
+	{"window: valid_from day is allowed", "9022000000", NULL, E_OK, "2026-11-26", NULL,
+	 0, "allow", "listed", "gba-pos", "P-WIN", "GACC-143-1",
+	 {POS("allow", "listed", "P-WIN", ""), WL_NL}, NO_ECHO},
+	{"window: valid_to day is allowed", "9022000000", NULL, E_OK, "2026-12-31", NULL,
+	 0, "allow", "listed", "gba-pos", "P-WIN", "GACC-143-1",
+	 {POS("allow", "listed", "P-WIN", ""), WL_NL}, NO_ECHO},
+	{"window: the day after valid_to is expired", "9022000000", NULL, E_OK, "2027-01-01", NULL,
+	 0, "deny", "expired", NO_BASIS,
+	 {POS("deny", "expired", NULL, "expired:P-WIN"), WL_NL}, NO_ECHO},
+
+	{"status is checked before the window", "9030000000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "suspended", NO_BASIS,
+	 {POS("deny", "suspended", NULL, "suspended:P-SUSP-OLD"), WL_NL}, NO_ECHO},
+
+	/* ---- reason order within a list ---- */
+	{"the list's reason is its candidates' best failure", "9031100000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "expired", NO_BASIS,
+	 {POS("deny", "expired", NULL, "expired:P-OLD-2,suspended:P-SUSP-2"), WL_NL}, NO_ECHO},
+	{"own whitelist entry lapsed: expired, not other institutions' entries", "2941100000",
+	 NULL, E_OK, NULL, NULL,
+	 0, "deny", "expired", NO_BASIS,
+	 {POS_NL, WL("deny", "expired", NULL,
+		     "expired:W-LAPSED,entity_not_eligible:W-OTHER-2,entity_not_eligible:W-OTHER-1")}, NO_ECHO},
+	{"whitelist: the institution's own entry (heading)", "2941100000", NULL, W2, NULL, NULL,
+	 0, "allow", "listed", "sh-wl", "W-OTHER-1", "SH-2023-3",
+	 {POS_NL, WL("allow", "listed", "W-OTHER-1", "")}, NO_ECHO},
+	{"whitelist: the institution's own entry (subheading)", "2941100000", NULL, W3, NULL, NULL,
+	 0, "allow", "listed", "sh-wl", "W-OTHER-2", "SH-2023-3",
+	 {POS_NL, WL("allow", "listed", "W-OTHER-2", "")}, NO_ECHO},
+
+	/* ---- across lists ---- */
+	{"across lists: one allows, the basis is that list's", "9027800000", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "sh-wl", "W-CROSS-REV", "SH-2023-3",
+	 {POS("deny", "revoked", NULL, "revoked:P-REV"),
+	  WL("allow", "listed", "W-CROSS-REV", "")}, NO_ECHO},
+	{"across lists: allow beats another list's exclusion", "3822190090", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "sh-wl", "W-CARVE-OK", "SH-2023-3",
+	 {POS("deny", "excluded", "P-CARVE", ""), WL("allow", "listed", "W-CARVE-OK", "")}, NO_ECHO},
+	{"across lists: a later exclusion does not undo an allow", "3822110000", NULL, E_OK, NULL,
+	 NULL, 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL("deny", "excluded", "W-EXCL", "")}, NO_ECHO},
+	/* Both allow: the basis is the first allowing list's (lists go by id). */
+	{"across lists: both allow", "3822500000", NULL, E_OK, NULL, NULL,
+	 0, "allow", "listed", "gba-pos", "P-HEAD", "GACC-143-1",
+	 {POS("allow", "listed", "P-HEAD", ""), WL("allow", "listed", "W-BOTH", "")}, NO_ECHO},
+	{"across lists: both allow, list filter picks the second", "3822500000", NULL, E_OK, NULL,
+	 "sh-wl", 0, "allow", "listed", "sh-wl", "W-BOTH", "SH-2023-3",
+	 {WL("allow", "listed", "W-BOTH", "")}, NO_ECHO},
+	{"across lists: best deny reason (first list's)", "9018900000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "not_yet_effective", NO_BASIS,
+	 {POS("deny", "not_yet_effective", NULL, "not_yet_effective:P-FUTURE"),
+	  WL("deny", "suspended", NULL, "suspended:W-CROSS-SUSP")}, NO_ECHO},
+	{"across lists: best deny reason (second list's)", "2934000000", NULL, E_OK, NULL, NULL,
+	 0, "deny", "expired", NO_BASIS,
+	 {POS("deny", "entity_not_eligible", NULL, "entity_not_eligible:P-SCOPED"),
+	  WL("deny", "expired", NULL, "expired:W-CROSS-EXP")}, NO_ECHO},
+	{"across lists: entity_required beats not_listed", "3822110000", NULL, NULL, NULL, NULL,
+	 0, "deny", "entity_required", NO_BASIS,
+	 {POS("deny", "entity_required", NULL, "entity_required:P-HEAD"), WL_NL}, NO_ECHO},
+
+	/* ---- list filter ---- */
+	{"list filter: the whitelist alone allows", "9027800000", NULL, E_OK, NULL, "sh-wl",
+	 0, "allow", "listed", "sh-wl", "W-CROSS-REV", "SH-2023-3",
+	 {WL("allow", "listed", "W-CROSS-REV", "")}, NO_ECHO},
+	{"list filter: the positive list alone denies", "9027800000", NULL, E_OK, NULL, "gba-pos",
+	 0, "deny", "revoked", NO_BASIS,
+	 {POS("deny", "revoked", NULL, "revoked:P-REV")}, NO_ECHO},
+	{"list filter: the whitelist's own exclusion", "3822110000", NULL, E_OK, NULL, "sh-wl",
+	 0, "deny", "excluded", "sh-wl", "W-EXCL", "SH-2023-4",
+	 {WL("deny", "excluded", "W-EXCL", "")}, NO_ECHO},
+	{"list filter: unknown list", "3822900000", NULL, E_OK, NULL, "no-such-list",
+	 QD_ENOENT, NULL, NULL, NO_BASIS, NO_RES, NO_ECHO},
+	{"list filter: a prefix of a list id is no list", "3822900000", NULL, E_OK, NULL, "gba",
+	 QD_ENOENT, NULL, NULL, NO_BASIS, NO_RES, NO_ECHO},
+};
+
+#define NROWS ((int)(sizeof table / sizeof table[0]))
+
+/* ---- temporary directories ---- */
+
+static char tmp_root[64];
+
+static void rm_rf(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) != 0)
+		return;
+	if (S_ISDIR(sb.st_mode)) {
+		DIR *d = opendir(path);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)) != NULL) {
+				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+					continue;
+				char child[512];
+				snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+				rm_rf(child);
+			}
+			closedir(d);
+		}
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+/* Unchecked fixture: once per test case, in the runner's process. */
+static void root_setup(void)
+{
+	snprintf(tmp_root, sizeof tmp_root, "/tmp/qd-test-decide-XXXXXX");
+	if (!mkdtemp(tmp_root)) {
+		perror("mkdtemp");
+		abort();
+	}
+}
+
+static void root_teardown(void)
+{
+	rm_rf(tmp_root);
+}
+
+static char *fresh_dir(void)
+{
+	char *dir = malloc(strlen(tmp_root) + 16);
+	ck_assert_ptr_nonnull(dir);
+	sprintf(dir, "%s/st-XXXXXX", tmp_root);
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
+	return dir;
+}
+
+/* ---- documents and the store ---- */
+
+static char *dq(const char *s)
+{
+	char *r = strdup(s);
+	ck_assert_ptr_nonnull(r);
+	for (char *p = r; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return r;
+}
+
+static qd_listdoc *mkdoc(const char *list, const char *kind, const char *clauses,
+			 const char *roster, const char *entries)
+{
+	char *raw = NULL;
+	int n = asprintf(&raw,
+			 "{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},"
+			 "'clauses':%s,'entities':%s,'entries':%s}",
+			 list, kind, list, clauses, roster, entries);
+	ck_assert_int_gt(n, 0);
+	char *text = dq(raw);
+	free(raw);
+	qd_listdoc *doc = NULL;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	int rc = qd_listdoc_parse(text, strlen(text), list, &doc, &pr);
+	ck_assert_msg(rc == 0, "fixture %s does not parse (%d): %s: %s", list, rc,
+		      pr.count ? pr.items[0].path : "", pr.count ? pr.items[0].message : "");
+	qd_problems_free(&pr);
+	free(text);
+	return doc;
+}
+
+static void put_ok(qd_store *st, const char *list, const char *kind, const char *clauses,
+		   const char *roster, const char *entries, uint32_t want_version)
+{
+	qd_listdoc *doc = mkdoc(list, kind, clauses, roster, entries);
+	qd_put_opts o = {.actor = "tester", .action = "load", .source = "unit", .now = 1795000000};
+	qd_put_result res;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	int rc = qd_store_put(st, doc, &o, &res, &pr);
+	ck_assert_msg(rc == 0, "put %s: %d (%s)", list, rc, qd_strerror(rc));
+	ck_assert_uint_eq(res.version, want_version);
+	qd_problems_free(&pr);
+	qd_listdoc_free(doc);
+}
+
+static qd_store *open_store(const char *dir)
+{
+	qd_store *st = NULL;
+	char err[256] = "";
+	int rc = qd_store_open(dir, NULL, &st, err, sizeof err);
+	ck_assert_msg(rc == 0, "qd_store_open: %d: %s", rc, err);
+	return st;
+}
+
+/* The table's store, built afresh for each row (checked fixture). */
+static char *g_dir;
+static qd_store *g_st;
+static qd_snap *g_snap;
+
+static void lists_setup(void)
+{
+	g_dir = fresh_dir();
+	g_st = open_store(g_dir);
+	/* gba-pos twice so its version (2) differs from sh-wl's (1) */
+	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 1);
+	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 2);
+	put_ok(g_st, "sh-wl", "whitelist", WL_CLAUSES, "[]", WL_ENTRIES, 1);
+	g_snap = qd_snap_new(g_st);
+	ck_assert_ptr_nonnull(g_snap);
+	ck_assert_int_eq(qd_snap_open(g_snap), 0);
+}
+
+static void lists_teardown(void)
+{
+	qd_snap_free(g_snap);
+	g_snap = NULL;
+	qd_store_close(g_st);
+	g_st = NULL;
+	rm_rf(g_dir);
+	free(g_dir);
+	g_dir = NULL;
+}
+
+/* ---- queries and their JSON ---- */
+
+typedef struct decided {
+	int rc;
+	json_t *json;        /* the wrapped object; NULL unless rc == 0 */
+	qd_outcome outcome;
+	char entity[QD_ENTITY_MAX + 1];
+} decided;
+
+/* Run one query the way the daemon would: parse and normalise, decide,
+ * wrap the members in braces and parse the result. */
+static decided run_query(qd_snap *s, const char *code, const char *ciq, const char *entity,
+			 const char *date, const char *list)
+{
+	decided d;
+	memset(&d, 0, sizeof d);
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why = NULL;
+	ck_assert_msg(qd_code_parse(code, strlen(code), &q.code, &why) == 0, "code %s: %s", code,
+		      why);
+	if (ciq)
+		ck_assert_msg(qd_ciq_parse(ciq, strlen(ciq), q.code.ciq, &why) == 0, "ciq %s: %s", ciq,
+			      why);
+	if (entity) {
+		ck_assert_msg(qd_entity_parse(entity, strlen(entity), d.entity, &why) == 0,
+			      "entity %s: %s", entity, why);
+		q.entity = d.entity;
+	}
+	const char *ds = date ? date : TODAY;
+	ck_assert_int_eq(qd_date_parse(ds, strlen(ds), &q.date), 0);
+	q.list = list;
+
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_putc(&b, '{');
+	d.outcome.allow = true;
+	d.outcome.reason = QD_REASON_COUNT;
+	d.rc = qd_decide(s, &q, &b, &d.outcome);
+	qd_buf_putc(&b, '}');
+	ck_assert(!b.oom);
+	if (d.rc == 0) {
+		json_error_t je;
+		d.json = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &je);
+		ck_assert_msg(d.json != NULL, "decision is not JSON (%s at %d): %s", je.text,
+			      je.position, qd_buf_cstr(&b));
+	}
+	qd_buf_free(&b);
+	return d;
+}
+
+/* Member key of obj: a string, or NULL for JSON null; fails when absent or
+ * of another type. */
+static const char *jstr(const char *ctx, json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	ck_assert_msg(v != NULL, "%s: member \"%s\" missing", ctx, key);
+	if (json_is_null(v))
+		return NULL;
+	ck_assert_msg(json_is_string(v), "%s: member \"%s\" is not a string", ctx, key);
+	return json_string_value(v);
+}
+
+/* want NULL means JSON null. */
+static void expect_str(const char *ctx, const char *what, const char *got, const char *want)
+{
+	if (!want)
+		ck_assert_msg(got == NULL, "%s: %s is \"%s\", expected null", ctx, what, got);
+	else
+		ck_assert_msg(got && strcmp(got, want) == 0, "%s: %s is %s%s%s, expected \"%s\"", ctx,
+			      what, got ? "\"" : "", got ? got : "null", got ? "\"" : "", want);
+}
+
+/* The near misses of a result as "reason:id,…"; free() it. */
+static char *misses_of(const char *ctx, json_t *result)
+{
+	json_t *nm = json_object_get(result, "near_misses");
+	ck_assert_msg(json_is_array(nm), "%s: near_misses is not an array", ctx);
+	qd_buf b;
+	qd_buf_init(&b);
+	size_t i;
+	json_t *m;
+	json_array_foreach(nm, i, m) {
+		if (i)
+			qd_buf_putc(&b, ',');
+		json_t *e = json_object_get(m, "entry");
+		ck_assert_msg(json_is_object(e), "%s: near miss %zu has no entry object", ctx, i);
+		const char *r = jstr(ctx, m, "reason");
+		const char *id = jstr(ctx, e, "id");
+		qd_buf_printf(&b, "%s:%s", r ? r : "null", id ? id : "null");
+	}
+	char *s = strdup(qd_buf_cstr(&b));
+	qd_buf_free(&b);
+	return s;
+}
+
+static const char *kind_of(const char *list)
+{
+	return strcmp(list, "sh-wl") == 0 ? "whitelist" : "positive";
+}
+
+static json_int_t version_of(const char *list)
+{
+	return strcmp(list, "gba-pos") == 0 ? 2 : 1;
+}
+
+/* ---- the table test ---- */
+
+START_TEST(decide_table)
+{
+	const row *r = &table[_i];
+	const char *ctx = r->desc;
+	decided d = run_query(g_snap, r->code, r->ciq, r->entity, r->date, r->list);
+	ck_assert_msg(d.rc == r->rc, "%s: qd_decide returned %d, expected %d", ctx, d.rc, r->rc);
+	if (r->rc != 0)
+		return;
+	json_t *j = d.json;
+
+	/* decision and reason, in the JSON and in the outcome */
+	expect_str(ctx, "decision", jstr(ctx, j, "decision"), r->decision);
+	expect_str(ctx, "reason", jstr(ctx, j, "reason"), r->reason);
+	ck_assert_msg(d.outcome.allow == (strcmp(r->decision, "allow") == 0),
+		      "%s: outcome.allow is %d", ctx, d.outcome.allow);
+	expect_str(ctx, "outcome.reason", qd_reason_name(d.outcome.reason), r->reason);
+
+	/* the query echo */
+	json_t *q = json_object_get(j, "query");
+	ck_assert_msg(json_is_object(q), "%s: no query object", ctx);
+	expect_str(ctx, "query.code", jstr(ctx, q, "code"), r->echo_code ? r->echo_code : r->code);
+	expect_str(ctx, "query.ciq", jstr(ctx, q, "ciq"), r->echo_ciq ? r->echo_ciq : r->ciq);
+	expect_str(ctx, "query.entity", jstr(ctx, q, "entity"),
+		   r->echo_entity ? r->echo_entity : r->entity);
+	expect_str(ctx, "query.date", jstr(ctx, q, "date"), r->date ? r->date : TODAY);
+	expect_str(ctx, "query.list", jstr(ctx, q, "list"), r->list);
+
+	/* the basis: null for every deny but excluded */
+	json_t *basis = json_object_get(j, "basis");
+	ck_assert_msg(basis != NULL, "%s: no basis member", ctx);
+	if (!r->basis_list) {
+		ck_assert_msg(json_is_null(basis), "%s: basis is not null", ctx);
+		ck_assert_msg(strcmp(r->reason, "excluded") != 0 && strcmp(r->reason, "listed") != 0,
+			      "%s: table row expects no basis for %s", ctx, r->reason);
+	} else {
+		ck_assert_msg(json_is_object(basis), "%s: basis is not an object", ctx);
+		expect_str(ctx, "basis.list", jstr(ctx, basis, "list"), r->basis_list);
+		ck_assert_msg(json_integer_value(json_object_get(basis, "version")) ==
+				      version_of(r->basis_list),
+			      "%s: basis.version", ctx);
+		json_t *e = json_object_get(basis, "entry");
+		ck_assert_msg(json_is_object(e), "%s: basis.entry is not an object", ctx);
+		expect_str(ctx, "basis.entry.id", jstr(ctx, e, "id"), r->basis_entry);
+		json_t *cl = json_object_get(basis, "clauses");
+		ck_assert_msg(json_is_array(cl) && json_array_size(cl) == 1,
+			      "%s: basis.clauses is not one clause", ctx);
+		json_t *c0 = json_array_get(cl, 0);
+		expect_str(ctx, "basis.clauses[0].id", jstr(ctx, c0, "id"), r->basis_clause);
+		/* full clause objects, not just ids */
+		ck_assert_msg(jstr(ctx, c0, "document") && jstr(ctx, c0, "text"),
+			      "%s: basis clause lacks document/text", ctx);
+	}
+
+	/* per-list results, in list order */
+	json_t *results = json_object_get(j, "results");
+	ck_assert_msg(json_is_array(results), "%s: results is not an array", ctx);
+	size_t nres = 0;
+	while (nres < 2 && r->res[nres].list)
+		nres++;
+	ck_assert_msg(json_array_size(results) == nres, "%s: %zu results, expected %zu", ctx,
+		      json_array_size(results), nres);
+	for (size_t i = 0; i < nres; i++) {
+		const lres *want = &r->res[i];
+		json_t *res = json_array_get(results, i);
+		char rctx[256];
+		snprintf(rctx, sizeof rctx, "%s [results %s]", ctx, want->list);
+		expect_str(rctx, "list", jstr(rctx, res, "list"), want->list);
+		expect_str(rctx, "kind", jstr(rctx, res, "kind"), kind_of(want->list));
+		ck_assert_msg(json_integer_value(json_object_get(res, "version")) ==
+				      version_of(want->list),
+			      "%s: version", rctx);
+		expect_str(rctx, "decision", jstr(rctx, res, "decision"), want->decision);
+		expect_str(rctx, "reason", jstr(rctx, res, "reason"), want->reason);
+		json_t *e = json_object_get(res, "entry");
+		json_t *cl = json_object_get(res, "clauses");
+		ck_assert_msg(e != NULL && json_is_array(cl), "%s: entry/clauses missing", rctx);
+		if (want->entry) {
+			ck_assert_msg(json_is_object(e), "%s: entry is not an object", rctx);
+			expect_str(rctx, "entry.id", jstr(rctx, e, "id"), want->entry);
+			ck_assert_msg(json_array_size(cl) >= 1, "%s: no clauses", rctx);
+		} else {
+			ck_assert_msg(json_is_null(e), "%s: entry is not null", rctx);
+			ck_assert_msg(json_array_size(cl) == 0, "%s: clauses without entry", rctx);
+		}
+		char *m = misses_of(rctx, res);
+		ck_assert_msg(strcmp(m, want->misses) == 0, "%s: near_misses \"%s\", expected \"%s\"",
+			      rctx, m, want->misses);
+		free(m);
+	}
+#ifdef QD_OUTCOME_LISTS_MAX
+	/* the per-list outcome agrees with the rendered results */
+	ck_assert_msg(d.outcome.n_lists == nres, "%s: outcome.n_lists %u, expected %zu", ctx,
+		      d.outcome.n_lists, nres);
+	for (size_t i = 0; i < nres; i++) {
+		const lres *want = &r->res[i];
+		ck_assert_msg(strcmp(d.outcome.lists[i].id, want->list) == 0,
+			      "%s: outcome.lists[%zu].id %s", ctx, i, d.outcome.lists[i].id);
+		ck_assert_msg(d.outcome.lists[i].version == version_of(want->list),
+			      "%s: outcome.lists[%zu].version", ctx, i);
+		ck_assert_msg(d.outcome.lists[i].allow == (strcmp(want->decision, "allow") == 0),
+			      "%s: outcome.lists[%zu].allow", ctx, i);
+		expect_str(ctx, "outcome.lists[].reason", qd_reason_name(d.outcome.lists[i].reason),
+			   want->reason);
+	}
+#endif
+	json_decref(j);
+}
+END_TEST
+
+/* Every reason appears in the table (as an overall or per-list result). */
+START_TEST(table_reaches_every_reason)
+{
+	bool seen[QD_REASON_COUNT] = {false};
+	for (int i = 0; i < NROWS; i++) {
+		for (int r = 0; r < QD_REASON_COUNT; r++) {
+			const char *name = qd_reason_name((enum qd_reason)r);
+			if (table[i].reason && strcmp(table[i].reason, name) == 0)
+				seen[r] = true;
+		}
+	}
+	for (int r = 0; r < QD_REASON_COUNT; r++)
+		ck_assert_msg(seen[r], "no table row decides with reason %s",
+			      qd_reason_name((enum qd_reason)r));
+	ck_assert_str_eq(qd_reason_name(QD_REASON_COUNT), "unknown");
+}
+END_TEST
+
+/* ---- beyond the table ---- */
+
+START_TEST(empty_store)
+{
+	char *dir = fresh_dir();
+	qd_store *st = open_store(dir);
+	qd_snap *s = qd_snap_new(st);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+
+	decided d = run_query(s, "3822900000", NULL, E_OK, NULL, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "decision")), "deny");
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "reason")), "not_listed");
+	ck_assert(json_is_null(json_object_get(d.json, "basis")));
+	json_t *results = json_object_get(d.json, "results");
+	ck_assert(json_is_array(results));
+	ck_assert_uint_eq(json_array_size(results), 0);
+	ck_assert(!d.outcome.allow);
+	ck_assert_int_eq(d.outcome.reason, QD_REASON_NOT_LISTED);
+#ifdef QD_OUTCOME_LISTS_MAX
+	ck_assert_uint_eq(d.outcome.n_lists, 0);
+#endif
+	json_decref(d.json);
+
+	/* no entity, no lists: still not_listed */
+	d = run_query(s, "38", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "reason")), "not_listed");
+	json_decref(d.json);
+
+	/* a list filter names no list */
+	d = run_query(s, "3822900000", NULL, E_OK, NULL, "gba-pos");
+	ck_assert_int_eq(d.rc, QD_ENOENT);
+
+	qd_snap_free(s);
+	qd_store_close(st);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* qd_decide appends members: whatever the caller wrote first stays. */
+START_TEST(decide_appends)
+{
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why;
+	ck_assert_int_eq(qd_code_parse("3822900000", 10, &q.code, &why), 0);
+	q.entity = E_OK;
+	ck_assert_int_eq(qd_date_parse(TODAY, 10, &q.date), 0);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"ref\":\"line-1\",");
+	ck_assert_int_eq(qd_decide(g_snap, &q, &b, NULL), 0); /* res may be NULL */
+	qd_buf_puts(&b, ",\"decision_id\":\"d-1\"}");
+	json_t *j = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", qd_buf_cstr(&b));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "ref")), "line-1");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "decision_id")), "d-1");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "decision")), "allow");
+	json_decref(j);
+	qd_buf_free(&b);
+}
+END_TEST
+
+/* The same snapshot answers many queries (candidates are reused). */
+START_TEST(decide_repeated_on_one_snapshot)
+{
+	for (int round = 0; round < 3; round++) {
+		decided d = run_query(g_snap, "2941100000", NULL, E_OK, NULL, NULL);
+		ck_assert_int_eq(d.rc, 0);
+		ck_assert_str_eq(json_string_value(json_object_get(d.json, "reason")), "expired");
+		json_decref(d.json);
+		d = run_query(g_snap, "9027800000", NULL, E_OK, NULL, NULL);
+		ck_assert_int_eq(d.rc, 0);
+		ck_assert_str_eq(json_string_value(json_object_get(d.json, "decision")), "allow");
+		json_decref(d.json);
+	}
+}
+END_TEST
+
+/* More failing include entries than QD_NEAR_MISSES_MAX: the most
+ * informative come first (reason order, then the more specific code),
+ * and the list is capped. */
+START_TEST(near_misses_ordered_and_capped)
+{
+	ck_assert_int_eq(QD_NEAR_MISSES_MAX, 20);
+	const char *full = "3004900000";
+	qd_buf e;
+	qd_buf_init(&e);
+	qd_buf_putc(&e, '[');
+	/* 17 entries for other institutions, codes of every length 2..10 */
+	for (int i = 0; i < 17; i++) {
+		int len = 2 + i % 9;
+		qd_buf_printf(&e,
+			      "%s{'id':'ENE-%02d','code':'%.*s','name':{'zh':'物品'},"
+			      "'entities':['HK:N%02d'],'clauses':['SH-2023-3']}",
+			      i ? "," : "", i, len, full, i);
+	}
+	/* then, in reverse reason order, two of each for the queried institution */
+	static const struct {
+		const char *id, *code, *extra;
+	} own[] = {
+		{"REV-1", "3004", ",'status':'revoked'"},
+		{"REV-2", "30049000", ",'status':'revoked'"},
+		{"SUS-1", "3004", ",'status':'suspended'"},
+		{"SUS-2", "300490", ",'status':'suspended'"},
+		{"NYE-1", "30", ",'valid_from':'2027-01-01'"},
+		{"NYE-2", "3004900000", ",'valid_from':'2027-01-01'"},
+		{"EXP-1", "3004", ",'valid_to':'2026-01-01'"},
+		{"EXP-2", "300490", ",'valid_to':'2026-01-01'"},
+	};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		qd_buf_printf(&e,
+			      ",{'id':'%s','code':'%s','name':{'zh':'物品'},'entities':['" E_OK
+			      "'],'clauses':['SH-2023-3']%s}",
+			      own[i].id, own[i].code, own[i].extra);
+	qd_buf_putc(&e, ']');
+
+	char *dir = fresh_dir();
+	qd_store *st = open_store(dir);
+	put_ok(st, "cap-wl", "whitelist", WL_CLAUSES, "[]", qd_buf_cstr(&e), 1);
+	qd_buf_free(&e);
+	qd_snap *s = qd_snap_new(st);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+
+	decided d = run_query(s, full, NULL, E_OK, NULL, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "decision")), "deny");
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "reason")), "expired");
+	ck_assert_int_eq(d.outcome.reason, QD_REASON_EXPIRED);
+	json_t *res = json_array_get(json_object_get(d.json, "results"), 0);
+	ck_assert_ptr_nonnull(res);
+	ck_assert_str_eq(json_string_value(json_object_get(res, "reason")), "expired");
+	json_t *nm = json_object_get(res, "near_misses");
+	ck_assert_uint_eq(json_array_size(nm), QD_NEAR_MISSES_MAX);
+
+	/* the eight own entries first: reason order, more specific code first */
+	static const char *const first[] = {
+		"expired:EXP-2", "expired:EXP-1",
+		"not_yet_effective:NYE-2", "not_yet_effective:NYE-1",
+		"suspended:SUS-2", "suspended:SUS-1",
+		"revoked:REV-2", "revoked:REV-1",
+	};
+	for (size_t i = 0; i < 8; i++) {
+		json_t *m = json_array_get(nm, i);
+		char got[64];
+		snprintf(got, sizeof got, "%s:%s", json_string_value(json_object_get(m, "reason")),
+			 json_string_value(json_object_get(json_object_get(m, "entry"), "id")));
+		ck_assert_msg(strcmp(got, first[i]) == 0, "near_misses[%zu] is %s, expected %s", i,
+			      got, first[i]);
+	}
+	/* then the twelve most specific of the 17 other institutions' entries */
+	static const size_t lens[] = {10, 9, 9, 8, 8, 7, 7, 6, 6, 5, 5, 4};
+	for (size_t i = 8; i < QD_NEAR_MISSES_MAX; i++) {
+		json_t *m = json_array_get(nm, i);
+		json_t *ent = json_object_get(m, "entry");
+		ck_assert_str_eq(json_string_value(json_object_get(m, "reason")),
+				 "entity_not_eligible");
+		ck_assert_msg(strncmp(json_string_value(json_object_get(ent, "id")), "ENE-", 4) == 0,
+			      "near_misses[%zu] is not an ENE entry", i);
+		ck_assert_uint_eq(strlen(json_string_value(json_object_get(ent, "code"))),
+				  lens[i - 8]);
+	}
+	json_decref(d.json);
+
+	/* Without an entity every one of the 25 fails the same way: still capped. */
+	d = run_query(s, full, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "reason")), "entity_required");
+	res = json_array_get(json_object_get(d.json, "results"), 0);
+	nm = json_object_get(res, "near_misses");
+	ck_assert_uint_eq(json_array_size(nm), QD_NEAR_MISSES_MAX);
+	size_t prev = 11;
+	size_t i;
+	json_t *m;
+	json_array_foreach(nm, i, m) {
+		ck_assert_str_eq(json_string_value(json_object_get(m, "reason")), "entity_required");
+		size_t len = strlen(json_string_value(
+			json_object_get(json_object_get(m, "entry"), "code")));
+		ck_assert_msg(len <= prev, "near_misses[%zu]: code length %zu after %zu", i, len,
+			      prev);
+		prev = len;
+	}
+	json_decref(d.json);
+
+	/* An applicable entry: no near misses at all, even with many failures. */
+	d = run_query(s, full, NULL, "HK:N08", NULL, NULL);
+	ck_assert_int_eq(d.rc, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d.json, "decision")), "allow");
+	res = json_array_get(json_object_get(d.json, "results"), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(res, "near_misses")), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(res, "entry"), "id")),
+			 "ENE-08");
+	json_decref(d.json);
+
+	qd_snap_free(s);
+	qd_store_close(st);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *decide_suite(void)
+{
+	Suite *s = suite_create("unit");
+
+	TCase *tc = tcase_create("decide_table");
+	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
+	tcase_add_checked_fixture(tc, lists_setup, lists_teardown);
+	tcase_add_loop_test(tc, decide_table, 0, NROWS);
+	tcase_add_test(tc, decide_appends);
+	tcase_add_test(tc, decide_repeated_on_one_snapshot);
+	suite_add_tcase(s, tc);
+
+	TCase *tm = tcase_create("decide");
+	tcase_add_unchecked_fixture(tm, root_setup, root_teardown);
+	tcase_add_test(tm, table_reaches_every_reason);
+	tcase_add_test(tm, empty_store);
+	tcase_add_test(tm, near_misses_ordered_and_capped);
+	suite_add_tcase(s, tm);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(decide_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? 0 : 1;
+}

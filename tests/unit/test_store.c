@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <lmdb.h>
 
 #include "qingdan/buf.h"
 #include "qingdan/code.h"
@@ -765,44 +764,55 @@ START_TEST(unknown_list)
 }
 END_TEST
 
-/* Count the version records of list in the "versions" database by peeking
- * at the LMDB file directly (keys: id|\0|be32(version), see store.c).  The
- * public API exposes only the current version, so this is the only way to
- * see that pruning happened.  The store must be closed. */
-static char *raw_versions(const char *dir, const char *list)
+/* The retained versions of a list from qd_store_versions(), as
+ * "current:v,v,…" (newest first). */
+static char *versions_of(qd_store *st, const char *list)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_cursor *cur;
-	ck_assert_int_eq(mdb_env_create(&env), 0);
-	ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
-	ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0640), 0);
-	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_dbi_open(txn, "versions", 0, &dbi), 0);
-	ck_assert_int_eq(mdb_cursor_open(txn, dbi, &cur), 0);
 	qd_buf b;
 	qd_buf_init(&b);
-	size_t ll = strlen(list);
-	MDB_val k, d;
-	int rc;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		const unsigned char *p = k.mv_data;
-		if (k.mv_size != ll + 5 || memcmp(p, list, ll) != 0 || p[ll] != 0)
-			continue;
-		unsigned v = (unsigned)p[ll + 1] << 24 | (unsigned)p[ll + 2] << 16 |
-			     (unsigned)p[ll + 3] << 8 | p[ll + 4];
-		if (b.len)
-			qd_buf_putc(&b, ',');
-		qd_buf_printf(&b, "%u", v);
+	ck_assert_int_eq(qd_store_versions(st, list, &b), 0);
+	json_t *j = json_loadb(b.data, b.len, 0, NULL);
+	ck_assert_msg(j != NULL, "versions of %s: not JSON: %s", list, qd_buf_cstr(&b));
+	qd_buf_free(&b);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "list")), list);
+	qd_buf_printf(&b, "%" JSON_INTEGER_FORMAT ":",
+		      json_integer_value(json_object_get(j, "current")));
+	json_t *vs = json_object_get(j, "versions");
+	ck_assert(json_is_array(vs));
+	size_t i;
+	json_t *v;
+	json_array_foreach(vs, i, v) {
+		qd_buf_printf(&b, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+			      json_integer_value(json_object_get(v, "version")));
+		ck_assert_uint_eq(strlen(json_string_value(json_object_get(v, "sha256"))), 64);
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	json_decref(j);
 	char *s = strdup(qd_buf_cstr(&b));
 	qd_buf_free(&b);
 	return s;
+}
+
+/* The entry ids of one stored version (document order), or the error. */
+static char *doc_ids(qd_store *st, const char *list, uint32_t version, int *rc)
+{
+	qd_listdoc *doc = NULL;
+	*rc = qd_store_get_doc(st, list, version, &doc);
+	if (*rc)
+		return NULL;
+	ck_assert_ptr_nonnull(doc);
+	char *ids = ids_of(json_object_get(doc->json, "entries"));
+	qd_listdoc_free(doc);
+	return ids;
+}
+
+static void expect_verify_clean(qd_store *st)
+{
+	qd_problems pr;
+	qd_problems_init(&pr);
+	int rc = qd_store_verify(st, &pr);
+	ck_assert_msg(rc == 0, "qd_store_verify: %d; first problem: %s: %s", rc,
+		      pr.count ? pr.items[0].path : "", pr.count ? pr.items[0].message : "");
+	qd_problems_free(&pr);
 }
 
 START_TEST(retention)
@@ -813,7 +823,7 @@ START_TEST(retention)
 	opts.retain = 3;
 	qd_store *st = open_store(dir, &opts);
 
-	/* Five versions, each with one more entry; a neighbour list whose id
+	/* Five versions with different entries; a neighbour list whose id
 	 * extends this one must not be touched by pruning. */
 	const char *docs[] = {
 		"[" ENT("V1", "3822", "") "]",
@@ -841,6 +851,30 @@ START_TEST(retention)
 	ck_str_free_eq(all_ids(st, "ret", ""), "V3,V5");
 	ck_str_free_eq(all_ids(st, "ret-b", ""), "N");
 
+	/* Pruning, seen through the history: versions 1 and 2 are gone, 3-5 kept
+	 * with their own entries, 6 never existed. */
+	ck_str_free_eq(versions_of(st, "ret"), "5:5,4,3");
+	ck_str_free_eq(versions_of(st, "ret-b"), "1:1");
+	int rc;
+	ck_assert_ptr_null(doc_ids(st, "ret", 1, &rc));
+	ck_assert_int_eq(rc, QD_EGONE);
+	ck_assert_ptr_null(doc_ids(st, "ret", 2, &rc));
+	ck_assert_int_eq(rc, QD_EGONE);
+	ck_str_free_eq(doc_ids(st, "ret", 3, &rc), "V1,V2,V3");
+	ck_str_free_eq(doc_ids(st, "ret", 4, &rc), "V2,V3,V4");
+	ck_str_free_eq(doc_ids(st, "ret", 5, &rc), "V3,V5");
+	ck_str_free_eq(doc_ids(st, "ret", 0, &rc), "V3,V5");
+	ck_assert_ptr_null(doc_ids(st, "ret", 6, &rc));
+	ck_assert_int_eq(rc, QD_ENOENT);
+	ck_str_free_eq(doc_ids(st, "ret-b", 1, &rc), "N");
+	/* …and in the record counts: 3+3+2 entries of "ret", 1 of "ret-b". */
+	qd_store_stats stats;
+	ck_assert_int_eq(qd_store_stats_get(st, &stats), 0);
+	ck_assert_uint_eq(stats.lists, 2);
+	ck_assert_uint_eq(stats.versions, 4);
+	ck_assert_uint_eq(stats.entries, 9);
+	expect_verify_clean(st);
+
 	/* The current version is readable through a snapshot too. */
 	qd_snap *s = qd_snap_new(st);
 	ck_assert_ptr_nonnull(s);
@@ -859,20 +893,23 @@ START_TEST(retention)
 	ck_assert_uint_eq(res.previous, 5);
 	ck_assert_uint_eq(res.removed, 2);
 	ck_assert_uint_eq(res.added, 1);
+	ck_str_free_eq(versions_of(st, "ret"), "6:6,5,4");
+	ck_assert_ptr_null(doc_ids(st, "ret", 3, &rc));
+	ck_assert_int_eq(rc, QD_EGONE);
 	qd_store_close(st);
-
-	/* White-box: only the last three versions are kept. */
-	ck_str_free_eq(raw_versions(dir, "ret"), "4,5,6");
-	ck_str_free_eq(raw_versions(dir, "ret-b"), "1");
 
 	/* Reopen: the data is still there and numbering continues. */
 	st = open_store(dir, &opts);
+	ck_str_free_eq(versions_of(st, "ret"), "6:6,5,4");
 	put_ok(st, "ret", "positive", "[]", docs[1], &res);
 	ck_assert_uint_eq(res.version, 7);
 	ck_str_free_eq(all_ids(st, "ret", ""), "V1,V2");
 	ck_str_free_eq(all_ids(st, "ret-b", ""), "N");
+	ck_str_free_eq(versions_of(st, "ret"), "7:7,6,5");
+	ck_assert_int_eq(qd_store_stats_get(st, &stats), 0);
+	ck_assert_uint_eq(stats.entries, 2 + 1 + 2 + 1); /* v5, v6, v7, ret-b */
+	expect_verify_clean(st);
 	qd_store_close(st);
-	ck_str_free_eq(raw_versions(dir, "ret"), "5,6,7");
 
 	rm_rf(dir);
 	free(dir);
@@ -892,10 +929,76 @@ START_TEST(retain_one)
 							  : "[" ENT("B", "9027", "") "]",
 		       &res);
 		ck_assert_uint_eq(res.version, i);
+		ck_str_free_eq(all_ids(st, "one", ""), i % 2 ? "A" : "B");
 	}
-	ck_str_free_eq(all_ids(st, "one", ""), "A");
+	ck_str_free_eq(versions_of(st, "one"), "3:3");
+	int rc;
+	ck_assert_ptr_null(doc_ids(st, "one", 2, &rc));
+	ck_assert_int_eq(rc, QD_EGONE);
+	qd_store_stats stats;
+	ck_assert_int_eq(qd_store_stats_get(st, &stats), 0);
+	ck_assert_uint_eq(stats.versions, 1);
+	ck_assert_uint_eq(stats.entries, 1);
+	expect_verify_clean(st);
 	qd_store_close(st);
-	ck_str_free_eq(raw_versions(dir, "one"), "3");
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Pruning a version that spans many LMDB pages removes all of it (entries
+ * and roster), and only it. */
+START_TEST(retention_large)
+{
+	enum { N = 3000, M = 200 };
+	qd_buf e, r;
+	qd_buf_init(&e);
+	qd_buf_init(&r);
+	qd_buf_putc(&e, '[');
+	for (int i = 0; i < N; i++)
+		qd_buf_printf(&e, "%s{'id':'L-%05d','code':'%08d','name':{'zh':'物品'},"
+			      "'spec':'%0100d','clauses':['C-1']}",
+			      i ? "," : "", i, 38000000 + i * 7, i);
+	qd_buf_putc(&e, ']');
+	qd_buf_putc(&r, '[');
+	for (int i = 0; i < M; i++)
+		qd_buf_printf(&r, "%s{'id':'HK:M%04d','name':{'zh':'机构'}}", i ? "," : "", i);
+	qd_buf_putc(&r, ']');
+
+	char *dir = fresh_dir();
+	qd_store_opts opts;
+	qd_store_opts_default(&opts);
+	opts.retain = 2;
+	qd_store *st = open_store(dir, &opts);
+	put_ok(st, "big-a", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
+	for (unsigned v = 1; v <= 4; v++) {
+		qd_put_result res;
+		put_ok(st, "big", "positive", qd_buf_cstr(&r), qd_buf_cstr(&e), &res);
+		ck_assert_uint_eq(res.version, v);
+		ck_assert_uint_eq(res.entries, N);
+	}
+	put_ok(st, "big-z", "positive", "[]", "[" ENT("Z", "3822", "") "]", NULL);
+	qd_buf_free(&e);
+	qd_buf_free(&r);
+
+	qd_store_stats stats;
+	ck_assert_int_eq(qd_store_stats_get(st, &stats), 0);
+	ck_assert_uint_eq(stats.lists, 3);
+	ck_assert_uint_eq(stats.versions, 2 + 1 + 1);
+	ck_assert_uint_eq(stats.entries, 2 * N + 2);
+	ck_assert_uint_eq(stats.members, 2 * M);
+	ck_str_free_eq(versions_of(st, "big"), "4:4,3");
+	ck_str_free_eq(all_ids(st, "big-a", ""), "A");
+	ck_str_free_eq(all_ids(st, "big-z", ""), "Z");
+	expect_verify_clean(st);
+
+	qd_list_info li;
+	ck_assert_int_eq(qd_store_list(st, "big", &li), 0);
+	ck_assert_uint_eq(li.version, 4);
+	ck_assert_uint_eq(li.entries, N);
+	ck_assert_uint_eq(li.members, M);
+	free(li.title);
+	qd_store_close(st);
 	rm_rf(dir);
 	free(dir);
 }
@@ -1233,6 +1336,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, unknown_list);
 	tcase_add_test(tc, retention);
 	tcase_add_test(tc, retain_one);
+	tcase_add_test(tc, retention_large);
 	tcase_add_test(tc, entries_paging);
 	tcase_add_test(tc, snapshot_candidates_and_members);
 	tcase_add_test(tc, snapshot_isolation);

@@ -1,0 +1,317 @@
+/* qingdand — options from the command line and the configuration file. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "qd_config.h"
+#include "qingdan/date.h"
+
+const char qingdand_usage[] =
+	"Usage: qingdand --db DIR --listen ADDR:PORT [options]\n"
+	"       qingdand --config FILE [options]\n"
+	"\n"
+	"Serve the qingdan lists from the LMDB store in DIR over HTTP/JSON.\n"
+	"Every option also has a key of the same name in the --config file.\n"
+	"\n"
+	"  --config FILE                 read options from FILE (key = value lines);\n"
+	"                                options on the command line win\n"
+	"  --check-config                validate the options and the files they name, then exit\n"
+	"  --db DIR                      LMDB store directory (created if missing)\n"
+	"  --listen ADDR:PORT            address to listen on, e.g. 127.0.0.1:8080 or [::1]:8080\n"
+	"  --tokens FILE                 bearer tokens (NAME ROLE SHA256HEX per line); without\n"
+	"                                it admin endpoints answer 403; re-read on SIGHUP\n"
+	"  --read-auth open|token        whether read endpoints need a token (default open)\n"
+	"  --threads N                   worker threads (default: number of CPUs)\n"
+	"  --utc-offset +HH:MM           offset for \"today\" (default +08:00, China time)\n"
+	"  --retain-versions N           versions kept per list (default 50)\n"
+	"  --map-size BYTES              maximum store size (default 8G; suffixes K, M, G)\n"
+	"  --access-log FILE|-|off       one JSON line per request (default -: stderr)\n"
+	"  --decision-log FILE           one JSON line per decision (default: none)\n"
+	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
+	"  --tls-key FILE                PEM private key for --tls-cert\n"
+	"  --max-document-bytes BYTES    largest list document or CSV body (default 64M)\n"
+	"  --max-body-bytes BYTES        largest other request body (default 1M)\n"
+	"  --max-check-items N           items per POST /v1/check (default 1000)\n"
+	"  --max-json-depth N            nesting of JSON request bodies (default 64)\n"
+	"  --max-connections N           open connections in all (default 1024)\n"
+	"  --max-connections-per-ip N    open connections per client address (default 256)\n"
+	"  --connection-timeout SECONDS  idle time before a connection is closed (default 30)\n"
+	"  --max-header-bytes BYTES      request line and headers (default 32K)\n"
+	"  --shutdown-grace SECONDS      time in-flight requests get at SIGTERM (default 10)\n"
+	"  -h, --help                    show this help and exit\n"
+	"  -V, --version                 show the version and exit\n";
+
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH };
+
+typedef struct opt {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;                  /* offset of the field in settings */
+	unsigned long long min, max; /* for O_UINT / O_SIZE */
+} opt;
+
+#define F(field) offsetof(settings, field)
+static const opt opts[] = {
+	{"db", O_STR, F(db), 0, 0},
+	{"listen", O_STR, F(listen), 0, 0},
+	{"tokens", O_STR, F(tokens), 0, 0},
+	{"read-auth", O_READ_AUTH, F(read_auth), 0, 0},
+	{"threads", O_UINT, F(threads), 1, 256},
+	{"utc-offset", O_OFFSET, F(utc_offset), 0, 0},
+	{"retain-versions", O_UINT, F(retain), 1, 100000},
+	{"map-size", O_SIZE, F(map_size), 1ull << 20, 1ull << 40},
+	{"access-log", O_STR, F(access_log), 0, 0},
+	{"decision-log", O_STR, F(decision_log), 0, 0},
+	{"tls-cert", O_STR, F(tls_cert), 0, 0},
+	{"tls-key", O_STR, F(tls_key), 0, 0},
+	{"max-document-bytes", O_SIZE, F(max_document_bytes), 1024, 1ull << 32},
+	{"max-body-bytes", O_SIZE, F(max_body_bytes), 1024, 1ull << 30},
+	{"max-check-items", O_UINT, F(max_check_items), 1, 100000},
+	{"max-json-depth", O_UINT, F(max_json_depth), 2, 1000},
+	{"max-connections", O_UINT, F(max_connections), 1, 1000000},
+	{"max-connections-per-ip", O_UINT, F(max_connections_per_ip), 1, 1000000},
+	{"connection-timeout", O_UINT, F(connection_timeout), 1, 86400},
+	{"max-header-bytes", O_SIZE, F(max_header_bytes), 4096, 1ull << 24},
+	{"shutdown-grace", O_UINT, F(shutdown_grace), 0, 3600},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+void settings_default(settings *s)
+{
+	memset(s, 0, sizeof *s);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	s->threads = n > 0 && n <= 256 ? (unsigned)n : 2;
+	s->utc_offset = QD_UTC_OFFSET_DEFAULT;
+	s->retain = QD_RETAIN_DEFAULT;
+	s->map_size = QD_MAP_SIZE_DEFAULT;
+	s->access_log = strdup("-");
+	s->max_document_bytes = QD_BODY_MAX_DOCUMENT;
+	s->max_body_bytes = QD_BODY_MAX_DEFAULT;
+	s->max_check_items = QD_CHECK_ITEMS_MAX;
+	s->max_json_depth = QD_JSON_DEPTH_MAX;
+	s->max_connections = QD_CONNECTIONS_MAX;
+	s->max_connections_per_ip = QD_CONNECTIONS_PER_IP_MAX;
+	s->connection_timeout = QD_CONNECTION_TIMEOUT;
+	s->max_header_bytes = QD_REQUEST_HEADER_MAX;
+	s->shutdown_grace = QD_SHUTDOWN_GRACE;
+}
+
+void settings_free(settings *s)
+{
+	char **strs[] = {&s->db, &s->listen, &s->tokens, &s->access_log, &s->decision_log, &s->tls_cert, &s->tls_key};
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+static bool parse_number(const char *v, bool suffixes, unsigned long long *out)
+{
+	if (!*v || *v == '-' || *v == '+' || *v == ' ')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	unsigned long long mul = 1;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'K': case 'k': mul = 1ull << 10; break;
+		case 'M': case 'm': mul = 1ull << 20; break;
+		case 'G': case 'g': mul = 1ull << 30; break;
+		default: return false;
+		}
+		end++;
+	}
+	if (errno || *end || end == v || n > ~0ull / mul)
+		return false;
+	*out = n * mul;
+	return true;
+}
+
+/* Apply one option; on error write why into err and return -1. */
+static int apply(settings *s, const opt *o, const char *v, char *err, size_t errlen)
+{
+	void *field = (char *)s + o->off;
+	unsigned long long n;
+	switch (o->kind) {
+	case O_STR:
+		if (!*v) {
+			snprintf(err, errlen, "%s: needs a value", o->name);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(v);
+		return 0;
+	case O_READ_AUTH:
+		if (strcmp(v, "open") == 0)
+			*(bool *)field = false;
+		else if (strcmp(v, "token") == 0)
+			*(bool *)field = true;
+		else {
+			snprintf(err, errlen, "%s: expected open or token, got \"%s\"", o->name, v);
+			return -1;
+		}
+		return 0;
+	case O_OFFSET:
+		if (qd_utc_offset_parse(v, (int *)field)) {
+			snprintf(err, errlen, "%s: expected +HH:MM within ±14:00 (e.g. +08:00), got \"%s\"", o->name, v);
+			return -1;
+		}
+		return 0;
+	case O_UINT:
+	case O_SIZE:
+		if (!parse_number(v, o->kind == O_SIZE, &n) || n < o->min || n > o->max) {
+			snprintf(err, errlen, "%s: expected %s from %llu to %llu, got \"%s\"", o->name,
+				 o->kind == O_SIZE ? "a size in bytes (suffixes K, M, G)" : "an integer", o->min,
+				 o->max, v);
+			return -1;
+		}
+		if (o->kind == O_UINT)
+			*(unsigned *)field = (unsigned)n;
+		else if (o->off == F(map_size))
+			*(uint64_t *)field = n;
+		else
+			*(size_t *)field = (size_t)n;
+		return 0;
+	}
+	return -1;
+}
+
+static const opt *find_opt(const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static char *trim(char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\n' || p[n - 1] == '\r'))
+		p[--n] = '\0';
+	return p;
+}
+
+static int load_file(settings *s, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "qingdand: cannot read config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[4096], err[512];
+	unsigned lineno = 0;
+	int ret = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			fprintf(stderr, "qingdand: %s:%u: line too long\n", path, lineno);
+			ret = -1;
+			break;
+		}
+		char *p = trim(line);
+		if (!*p || *p == '#')
+			continue;
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			fprintf(stderr, "qingdand: %s:%u: expected \"key = value\"\n", path, lineno);
+			ret = -1;
+			continue;
+		}
+		*eq = '\0';
+		char *key = trim(p), *val = trim(eq + 1);
+		/* A value may be quoted to keep spaces or a '#'. */
+		size_t vl = strlen(val);
+		if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+			val[vl - 1] = '\0';
+			val++;
+		} else {
+			char *hash = strstr(val, " #");
+			if (hash) {
+				*hash = '\0';
+				val = trim(val);
+			}
+		}
+		const opt *o = find_opt(key);
+		if (!o || strcmp(key, "config") == 0) {
+			fprintf(stderr, "qingdand: %s:%u: unknown key \"%s\" (see qingdand --help)\n", path, lineno, key);
+			ret = -1;
+			continue;
+		}
+		if (apply(s, o, val, err, sizeof err)) {
+			fprintf(stderr, "qingdand: %s:%u: %s\n", path, lineno, err);
+			ret = -1;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+int settings_parse(settings *s, int argc, char **argv, bool *check_only)
+{
+	static struct option lo[NOPTS + 5];
+	size_t k = 0;
+	for (; k < NOPTS; k++)
+		lo[k] = (struct option){opts[k].name, required_argument, NULL, (int)(1000 + k)};
+	lo[k++] = (struct option){"config", required_argument, NULL, 'c'};
+	lo[k++] = (struct option){"check-config", no_argument, NULL, 'C'};
+	lo[k++] = (struct option){"help", no_argument, NULL, 'h'};
+	lo[k++] = (struct option){"version", no_argument, NULL, 'V'};
+	lo[k] = (struct option){0};
+
+	/* First pass: --config, --help, --version; the file is applied before
+	 * the command line so that the command line wins. */
+	const char *config = NULL;
+	*check_only = false;
+	int ch;
+	opterr = 1;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'C': *check_only = true; break;
+		case 'h': fputs(qingdand_usage, stdout); return 1;
+		case 'V': printf("qingdand %s\n", QD_VERSION); return 1;
+		case '?': fprintf(stderr, "qingdand: see --help\n"); return -1;
+		default: break;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "qingdand: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (config && load_file(s, config))
+		return -1;
+	optind = 1;
+	char err[512];
+	while ((ch = getopt_long(argc, argv, "hV", lo, NULL)) != -1) {
+		if (ch >= 1000 && ch < 1000 + (int)NOPTS && apply(s, &opts[ch - 1000], optarg, err, sizeof err)) {
+			fprintf(stderr, "qingdand: --%s\n", err);
+			return -1;
+		}
+	}
+	if (!s->db) {
+		fprintf(stderr, "qingdand: --db DIR (or db = DIR in --config) is required; see --help\n");
+		return -1;
+	}
+	if (!s->listen) {
+		fprintf(stderr, "qingdand: --listen ADDR:PORT (or listen = … in --config) is required; see --help\n");
+		return -1;
+	}
+	if (!s->tls_cert != !s->tls_key) {
+		fprintf(stderr, "qingdand: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (s->access_log && strcmp(s->access_log, "off") == 0) {
+		free(s->access_log);
+		s->access_log = NULL;
+	}
+	return 0;
+}

@@ -1,0 +1,187 @@
+/* qingdand — buffered log files written by a background thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logq.h"
+
+static int open_log(const char *path)
+{
+	if (strcmp(path, "-") == 0)
+		return STDERR_FILENO;
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+static void deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void write_all(logq *q, const char *p, size_t n)
+{
+	static const char *const what = "qingdand: cannot write log";
+	while (n) {
+		ssize_t w = q->fd >= 0 ? write(q->fd, p, n) : -1;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			/* Count every line lost and say so, at most once a minute. */
+			size_t lost = 0;
+			for (size_t i = 0; i < n; i++)
+				lost += p[i] == '\n';
+			uint_fast64_t before = atomic_fetch_add(&q->errors, lost ? lost : 1);
+			static __thread time_t last_report;
+			time_t now = time(NULL);
+			if (now - last_report >= 60 || before == 0) {
+				fprintf(stderr, "%s %s: %s (%llu lines lost so far)\n", what, q->path,
+					q->fd < 0 ? "not open" : strerror(errno),
+					(unsigned long long)(before + (lost ? lost : 1)));
+				last_report = now;
+			}
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void *writer(void *arg)
+{
+	logq *q = arg;
+	char *out = malloc(LOGQ_CAP);
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->len && !q->stop && !q->reopen) {
+			struct timespec ts;
+			deadline(&ts, LOGQ_FLUSH_MS);
+			pthread_cond_timedwait(&q->has_data, &q->mu, &ts);
+		}
+		size_t n = q->len;
+		if (out && n)
+			memcpy(out, q->buf, n);
+		q->len = 0;
+		bool reopen = q->reopen, stop = q->stop;
+		q->reopen = false;
+		pthread_cond_broadcast(&q->has_room);
+		pthread_mutex_unlock(&q->mu);
+		if (n)
+			write_all(q, out ? out : "", out ? n : 0);
+		if (reopen && q->fd != STDERR_FILENO) {
+			int fd = open_log(q->path);
+			if (fd < 0) {
+				fprintf(stderr, "qingdand: cannot reopen log %s: %s (keeping the old file)\n",
+					q->path, strerror(errno));
+			} else {
+				close(q->fd);
+				q->fd = fd;
+			}
+		}
+		pthread_mutex_lock(&q->mu);
+		if (stop && !q->len)
+			break;
+	}
+	pthread_mutex_unlock(&q->mu);
+	free(out);
+	return NULL;
+}
+
+logq *logq_open(const char *path, char *err, size_t errlen)
+{
+	logq *q = calloc(1, sizeof *q);
+	if (!q || !(q->path = strdup(path)) || !(q->buf = malloc(LOGQ_CAP))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	q->fd = open_log(path);
+	if (q->fd < 0) {
+		snprintf(err, errlen, "cannot open log %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->has_data, NULL);
+	pthread_cond_init(&q->has_room, NULL);
+	if (pthread_create(&q->thread, NULL, writer, q) != 0) {
+		snprintf(err, errlen, "cannot start the log writer for %s", path);
+		if (q->fd != STDERR_FILENO)
+			close(q->fd);
+		goto fail;
+	}
+	return q;
+fail:
+	if (q) {
+		free(q->buf);
+		free(q->path);
+		free(q);
+	}
+	return NULL;
+}
+
+void logq_write(logq *q, const char *line, size_t len)
+{
+	if (len + 1 > LOGQ_CAP) {
+		atomic_fetch_add(&q->dropped, 1);
+		return;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (q->len + len + 1 > LOGQ_CAP) {
+		struct timespec ts;
+		deadline(&ts, LOGQ_WAIT_MS);
+		while (q->len + len + 1 > LOGQ_CAP && !q->stop)
+			if (pthread_cond_timedwait(&q->has_room, &q->mu, &ts) == ETIMEDOUT)
+				break;
+	}
+	if (q->len + len + 1 > LOGQ_CAP) {
+		pthread_mutex_unlock(&q->mu);
+		uint_fast64_t d = atomic_fetch_add(&q->dropped, 1);
+		if ((d & (d + 1)) == 0) /* 1st, 2nd, 4th, 8th … drop: say so without flooding */
+			fprintf(stderr, "qingdand: log %s cannot keep up: %llu lines dropped\n", q->path,
+				(unsigned long long)d + 1);
+		return;
+	}
+	memcpy(q->buf + q->len, line, len);
+	q->buf[q->len + len] = '\n';
+	q->len += len + 1;
+	pthread_cond_signal(&q->has_data);
+	pthread_mutex_unlock(&q->mu);
+	atomic_fetch_add(&q->lines, 1);
+}
+
+void logq_reopen(logq *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->reopen = true;
+	pthread_cond_signal(&q->has_data);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void logq_close(logq *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_signal(&q->has_data);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	if (q->fd >= 0 && q->fd != STDERR_FILENO)
+		close(q->fd);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->has_data);
+	pthread_cond_destroy(&q->has_room);
+	free(q->buf);
+	free(q->path);
+	free(q);
+}

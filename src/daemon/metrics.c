@@ -1,0 +1,193 @@
+/* qingdand — Prometheus metrics (text exposition format 0.0.4). */
+#include <string.h>
+#include <time.h>
+
+#include "qd_config.h"
+#include "qingdand.h"
+
+static const unsigned statuses[METRICS_STATUSES] = {
+	200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 405, 412, 413, 415, 422, 500, 503, 507, 0, 0,
+};
+
+static const double buckets[METRICS_BUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+};
+
+void metrics_init(metrics *m)
+{
+	memset(m, 0, sizeof *m);
+	pthread_mutex_init(&m->mu, NULL);
+}
+
+void metrics_request(metrics *m, unsigned ri, unsigned status, uint64_t us)
+{
+	unsigned si = METRICS_STATUSES;
+	for (unsigned i = 0; i < METRICS_STATUSES; i++)
+		if (statuses[i] == status) {
+			si = i;
+			break;
+		}
+	if (ri > METRICS_ROUTES_MAX)
+		ri = METRICS_ROUTES_MAX;
+	atomic_fetch_add_explicit(&m->requests[ri][si], 1, memory_order_relaxed);
+	double sec = (double)us / 1e6;
+	unsigned b = 0;
+	while (b < METRICS_BUCKETS && sec > buckets[b])
+		b++;
+	atomic_fetch_add_explicit(&m->latency[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->latency_us_sum, us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+}
+
+void metrics_decision(metrics *m, const qd_outcome *o)
+{
+	atomic_fetch_add_explicit(&m->decisions_overall[o->allow][o->reason], 1, memory_order_relaxed);
+	unsigned n = o->n_lists < QD_OUTCOME_LISTS_MAX ? o->n_lists : QD_OUTCOME_LISTS_MAX;
+	pthread_mutex_lock(&m->mu);
+	for (unsigned i = 0; i < n; i++) {
+		const struct qd_list_outcome *lo = &o->lists[i];
+		unsigned k;
+		for (k = 0; k < m->n_lists; k++)
+			if (strcmp(m->lists[k].id, lo->id) == 0)
+				break;
+		if (k == m->n_lists) {
+			if (k == METRICS_LISTS_MAX)
+				continue;
+			memcpy(m->lists[k].id, lo->id, sizeof m->lists[k].id);
+			m->n_lists++;
+		}
+		m->lists[k].n[lo->allow][lo->reason]++;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_load(metrics *m, enum load_outcome o, int64_t now)
+{
+	atomic_fetch_add(&m->loads[o], 1);
+	if (o == LOAD_STORED)
+		atomic_store(&m->last_load_time, now);
+}
+
+static void help(qd_buf *b, const char *name, const char *type, const char *text)
+{
+	qd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+void metrics_render(server *srv, qd_buf *b)
+{
+	metrics *m = &srv->m;
+	help(b, "qingdan_build_info", "gauge", "Build of the running daemon.");
+	qd_buf_printf(b, "qingdan_build_info{version=\"%s\"} 1\n", QD_VERSION);
+	help(b, "qingdan_start_time_seconds", "gauge", "Unix time the daemon started.");
+	qd_buf_printf(b, "qingdan_start_time_seconds %lld\n", (long long)srv->started);
+
+	help(b, "qingdan_http_requests_total", "counter", "HTTP requests by route, method and status.");
+	for (unsigned r = 0; r <= METRICS_ROUTES_MAX; r++) {
+		const char *method = "-", *pattern = "unmatched";
+		if (r < METRICS_ROUTES_MAX) {
+			if (r >= route_count())
+				continue;
+			pattern = route_pattern(r, &method);
+		}
+		for (unsigned s = 0; s <= METRICS_STATUSES; s++) {
+			uint64_t v = atomic_load_explicit(&m->requests[r][s], memory_order_relaxed);
+			if (!v)
+				continue;
+			char st[16] = "other";
+			if (s < METRICS_STATUSES && statuses[s])
+				snprintf(st, sizeof st, "%u", statuses[s]);
+			qd_buf_printf(b, "qingdan_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+				      pattern, method, st, (unsigned long long)v);
+		}
+	}
+
+	help(b, "qingdan_http_request_duration_seconds", "histogram",
+	     "Time from request headers to response completion.");
+	uint64_t cum = 0;
+	for (unsigned i = 0; i <= METRICS_BUCKETS; i++) {
+		cum += atomic_load_explicit(&m->latency[i], memory_order_relaxed);
+		if (i < METRICS_BUCKETS)
+			qd_buf_printf(b, "qingdan_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[i],
+				      (unsigned long long)cum);
+		else
+			qd_buf_printf(b, "qingdan_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+				      (unsigned long long)cum);
+	}
+	qd_buf_printf(b, "qingdan_http_request_duration_seconds_sum %.6f\n",
+		      (double)atomic_load(&m->latency_us_sum) / 1e6);
+	qd_buf_printf(b, "qingdan_http_request_duration_seconds_count %llu\n",
+		      (unsigned long long)atomic_load(&m->latency_count));
+
+	help(b, "qingdan_decisions_total", "counter",
+	     "Decisions by list result: list, decision and reason (one per consulted list).");
+	pthread_mutex_lock(&m->mu);
+	for (unsigned k = 0; k < m->n_lists; k++)
+		for (int a = 0; a < 2; a++)
+			for (int r = 0; r < QD_REASON_COUNT; r++)
+				if (m->lists[k].n[a][r])
+					qd_buf_printf(b, "qingdan_decisions_total{list=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
+						      m->lists[k].id, a ? "allow" : "deny",
+						      qd_reason_name((enum qd_reason)r),
+						      (unsigned long long)m->lists[k].n[a][r]);
+	pthread_mutex_unlock(&m->mu);
+	help(b, "qingdan_answers_total", "counter", "Overall answers (across lists) by decision and reason.");
+	for (int a = 0; a < 2; a++)
+		for (int r = 0; r < QD_REASON_COUNT; r++) {
+			uint64_t v = atomic_load(&m->decisions_overall[a][r]);
+			if (v)
+				qd_buf_printf(b, "qingdan_answers_total{decision=\"%s\",reason=\"%s\"} %llu\n",
+					      a ? "allow" : "deny", qd_reason_name((enum qd_reason)r),
+					      (unsigned long long)v);
+		}
+
+	help(b, "qingdan_loads_total", "counter",
+	     "List changes (load, import, rollback) by outcome: stored, dry_run, refused, failed.");
+	static const char *const outcomes[LOAD_OUTCOMES] = {"stored", "dry_run", "refused", "failed"};
+	for (int i = 0; i < LOAD_OUTCOMES; i++)
+		qd_buf_printf(b, "qingdan_loads_total{outcome=\"%s\"} %llu\n", outcomes[i],
+			      (unsigned long long)atomic_load(&m->loads[i]));
+	help(b, "qingdan_last_load_time_seconds", "gauge",
+	     "Unix time of the last list change this daemon stored (0: none since start).");
+	qd_buf_printf(b, "qingdan_last_load_time_seconds %lld\n", (long long)atomic_load(&m->last_load_time));
+
+	qd_list_info *lists;
+	size_t n;
+	if (qd_store_lists(srv->store, &lists, &n) == 0) {
+		help(b, "qingdan_list_version", "gauge", "Current version of each list.");
+		for (size_t i = 0; i < n; i++)
+			qd_buf_printf(b, "qingdan_list_version{list=\"%s\"} %u\n", lists[i].id, lists[i].version);
+		help(b, "qingdan_list_entries", "gauge", "Entries in the current version of each list.");
+		for (size_t i = 0; i < n; i++)
+			qd_buf_printf(b, "qingdan_list_entries{list=\"%s\"} %u\n", lists[i].id, lists[i].entries);
+		help(b, "qingdan_list_loaded_time_seconds", "gauge", "Unix time the current version was stored.");
+		for (size_t i = 0; i < n; i++)
+			qd_buf_printf(b, "qingdan_list_loaded_time_seconds{list=\"%s\"} %lld\n", lists[i].id,
+				      (long long)lists[i].loaded_at);
+		qd_list_infos_free(lists, n);
+	}
+	qd_store_stats st;
+	if (qd_store_stats_get(srv->store, &st) == 0) {
+		help(b, "qingdan_lmdb_map_size_bytes", "gauge", "LMDB map size (the store's maximum).");
+		qd_buf_printf(b, "qingdan_lmdb_map_size_bytes %llu\n", (unsigned long long)st.map_size);
+		help(b, "qingdan_lmdb_map_used_bytes", "gauge", "LMDB map in use.");
+		qd_buf_printf(b, "qingdan_lmdb_map_used_bytes %llu\n", (unsigned long long)st.map_used);
+		help(b, "qingdan_lmdb_readers", "gauge", "LMDB reader slots in use.");
+		qd_buf_printf(b, "qingdan_lmdb_readers %u\n", st.readers_used);
+	}
+
+	help(b, "qingdan_log_lines_total", "counter", "Lines written to each log.");
+	help(b, "qingdan_log_dropped_total", "counter", "Lines dropped because a log could not keep up.");
+	help(b, "qingdan_log_errors_total", "counter", "Lines lost to write errors (disk full, I/O error).");
+	logq *logs[] = {srv->access_log, srv->decision_log};
+	const char *names[] = {"access", "decision"};
+	for (int i = 0; i < 2; i++) {
+		if (!logs[i])
+			continue;
+		qd_buf_printf(b, "qingdan_log_lines_total{log=\"%s\"} %llu\n", names[i],
+			      (unsigned long long)atomic_load(&logs[i]->lines));
+		qd_buf_printf(b, "qingdan_log_dropped_total{log=\"%s\"} %llu\n", names[i],
+			      (unsigned long long)atomic_load(&logs[i]->dropped));
+		qd_buf_printf(b, "qingdan_log_errors_total{log=\"%s\"} %llu\n", names[i],
+			      (unsigned long long)atomic_load(&logs[i]->errors));
+	}
+}

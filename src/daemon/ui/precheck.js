@@ -1,0 +1,444 @@
+/* qingdan pages: the shipment pre-check (GET /ui/).
+ *
+ * Reads the institution id, date and item codes (typed, pasted or from a
+ * CSV file), calls POST /v1/check (1000 items a call) and shows one row per
+ * item with its decision, reason, basis, waived documents, conditions and
+ * near misses.  ?entity=&date=&codes= (codes newline-separated) prefill the
+ * form and run the check on load, so a result can be shared as a link. */
+(function () {
+  'use strict';
+  var QD = window.QD;
+  var $ = QD.$, el = QD.el, t = QD.t;
+  var BATCH = 1000;
+
+  var lists = {};        // list id → metadata (titles), from GET /v1/lists
+  var listsReady = null; // promise
+  var last = null;       // the last check: {rows, summary, entity, date, ids}
+
+  /* ---- input ---- */
+
+  /* The items of the codes box: one per non-empty line, "code" or
+   * "code,description" (also tab or full-width comma); '#' starts a comment. */
+  function parseItems(text) {
+    var out = [];
+    text.split(/\r?\n/).forEach(function (raw, i) {
+      var s = raw.trim();
+      if (!s || s.charAt(0) === '#') return;
+      var m = /^([^\t,，]*)[\t,，](.*)$/.exec(s);
+      var code = m ? m[1].trim() : s, desc = m ? m[2].trim() : '';
+      out.push({ ref: String(i + 1), line: i + 1, entered: code, desc: desc });
+    });
+    return out;
+  }
+
+  function entityStatus() {
+    var input = $('entity'), st = $('entity-status');
+    var r = QD.checkEntity(input.value);
+    st.className = 'status state-' + r.state;
+    QD.clear(st);
+    if (r.state === 'empty') {
+      input.removeAttribute('aria-invalid');
+      return r;
+    }
+    var icon = { ok: '✓', bad: '✗', partial: '…' }[r.state];
+    QD.append(st, [el('span', { class: 'icon', 'aria-hidden': 'true', text: icon + ' ' }), t(r.key, r.vars)]);
+    if (r.state === 'bad') input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    return r;
+  }
+
+  function showError(msg) {
+    var e = $('form-error');
+    if (!msg) { e.hidden = true; QD.clear(e); return; }
+    e.textContent = msg;
+    e.hidden = false;
+  }
+
+  /* ---- CSV file of a shipment ---- */
+
+  var H_CODE = /^(code|hs|hscode|hs_code|commoditycode|商品编号|商品编码|hs编码|hs编号|税号|编码)$/;
+  var H_DESC = /^(description|desc|name|name_zh|goods|品名|商品名称|物品名称|名称|货物名称|中文名称)$/;
+  var H_CIQ = /^(ciq|ciqcode|检验检疫编码|检验检疫附加编号|ciq编码)$/;
+
+  function importFile(file) {
+    var st = $('file-status');
+    st.textContent = '';
+    showError('');
+    file.arrayBuffer().then(function (buf) {
+      var rows = QD.parseCSV(QD.decodeText(new Uint8Array(buf)));
+      if (!rows.length) throw new Error(t('err.file.empty'));
+      var head = rows[0].map(function (h) { return h.trim().toLowerCase().replace(/[\s（）()]/g, ''); });
+      var ci = -1, di = -1, qi = -1;
+      head.forEach(function (h, i) {
+        if (ci < 0 && H_CODE.test(h)) ci = i;
+        else if (di < 0 && H_DESC.test(h)) di = i;
+        else if (qi < 0 && H_CIQ.test(h)) qi = i;
+      });
+      if (ci >= 0) rows = rows.slice(1);
+      else { ci = 0; di = rows[0].length > 1 ? 1 : -1; }
+      var lines = [];
+      rows.forEach(function (r) {
+        var code = (r[ci] || '').trim();
+        if (!code) return;
+        var ciq = qi >= 0 ? (r[qi] || '').trim() : '';
+        var desc = di >= 0 ? (r[di] || '').trim().replace(/[\r\n]+/g, ' ') : '';
+        lines.push(code + (ciq ? ' ' + ciq : '') + (desc ? ',' + desc : ''));
+      });
+      if (!lines.length) throw new Error(t('err.file.empty'));
+      $('codes').value = lines.join('\n');
+      st.textContent = t('file.loaded', { n: lines.length, name: file.name });
+    }).catch(function (e) {
+      showError(t('err.file', { message: e.message }));
+    });
+  }
+
+  /* ---- the check ---- */
+
+  function loadLists() {
+    listsReady = QD.api('GET', '/v1/lists').then(function (res) {
+      if (!res.ok || !res.json) return;
+      var sel = $('list'), keep = sel.value;
+      while (sel.options.length > 1) sel.remove(1);
+      res.json.lists.forEach(function (l) {
+        lists[l.id] = l;
+        sel.appendChild(el('option', { value: l.id, text: QD.title(l.title, l.id) }));
+      });
+      sel.value = keep && lists[keep] ? keep : '';
+    }).catch(function () { /* titles are a nicety: ids are shown instead */ });
+    return listsReady;
+  }
+
+  function run() {
+    showError('');
+    var ent = entityStatus();
+    if (ent.state === 'bad' || ent.state === 'partial') {
+      showError(t('err.entity'));
+      $('entity').focus();
+      return Promise.resolve();
+    }
+    var date = $('date').value.trim();
+    if (!date) { date = QD.todayChina(); $('date').value = date; }
+    if (!QD.validDate(date)) {
+      showError(t('err.date'));
+      $('date').focus();
+      return Promise.resolve();
+    }
+    var items = parseItems($('codes').value);
+    if (!items.length) {
+      showError(t('err.nocodes'));
+      $('codes').focus();
+      return Promise.resolve();
+    }
+    var entity = $('entity').value.trim() || null;
+    var list = $('list').value || null;
+    var batches = [];
+    for (var i = 0; i < items.length; i += BATCH) batches.push(items.slice(i, i + BATCH));
+
+    $('submit').disabled = true;
+    $('busy').textContent = t('pc.checking');
+    var answers = [], ids = [], summary = { allow: 0, deny: 0, invalid: 0 };
+    var chain = listsReady || Promise.resolve();
+    batches.forEach(function (b) {
+      chain = chain.then(function () {
+        return QD.api('POST', '/v1/check', {
+          json: {
+            entity: entity, date: date, list: list,
+            items: b.map(function (it) { return { ref: it.ref, code: it.entered }; })
+          }
+        }).then(function (res) {
+          if (!res.ok || !res.json) {
+            var err = new Error(QD.errorText(res));
+            err.details = res.json && res.json.error && res.json.error.details;
+            throw err;
+          }
+          answers = answers.concat(res.json.items);
+          ids.push(res.json.decision_id);
+          summary.allow += res.json.summary.allow;
+          summary.deny += res.json.summary.deny;
+          summary.invalid += res.json.summary.invalid;
+        });
+      });
+    });
+    return chain.then(function () {
+      last = {
+        rows: items.map(function (it, k) { return { input: it, answer: answers[k] }; }),
+        summary: summary, entity: entity, date: date, ids: ids
+      };
+      render(true);
+      updateLink();
+    }).catch(function (e) {
+      var msg = e.message;
+      if (e.details && e.details.length) msg += ' — ' + e.details.map(function (d) { return d.message + ' ' + QD.where(d); }).join('; ');
+      if (e instanceof TypeError) msg = t('err.network', { message: e.message });
+      showError(msg);
+    }).then(function () {
+      $('submit').disabled = false;
+      $('busy').textContent = '';
+    });
+  }
+
+  /* ---- rendering ---- */
+
+  function entryName(e, lang) {
+    if (!e || !e.name) return '';
+    return (lang || QD.lang) === 'en' && e.name.en ? e.name.en : (e.name.zh || e.name.en || '');
+  }
+  function codeText(code, ciq) { return code + (ciq ? ' / ' + t('code.ciq') + ' ' + ciq : ''); }
+  function listName(id) { return QD.title(lists[id] && lists[id].title, id); }
+
+  /* Both languages: the current one first, the other one smaller. */
+  function both(key, vars) {
+    var o = QD.other();
+    return [el('span', { class: 'primary-lang', text: t(key, vars) }),
+            el('span', { class: 'alt', lang: o === 'zh' ? 'zh-CN' : 'en', text: t(key, vars, o) })];
+  }
+
+  /* Why a near miss did not apply, as a message key and its values. */
+  function nearKey(nm, entity) {
+    var e = nm.entry || {};
+    switch (nm.reason) {
+    case 'not_yet_effective':
+      return e.valid_from ? ['near.not_yet_effective', { from: e.valid_from }] : ['near.not_yet_effective.nodate'];
+    case 'expired':
+      return e.valid_to ? ['near.expired', { to: e.valid_to }] : ['near.expired.nodate'];
+    case 'entity_not_eligible':
+      return e.entities && e.entities.length && (!entity || e.entities.indexOf(entity) < 0)
+        ? ['near.other_entity'] : ['near.roster'];
+    case 'entity_required': return ['near.entity_required'];
+    case 'suspended': return ['near.suspended'];
+    case 'revoked': return ['near.revoked'];
+    default: return ['reason.' + nm.reason];
+    }
+  }
+  function nearMisses(a) {
+    var out = [];
+    (a.results || []).forEach(function (r) {
+      (r.near_misses || []).forEach(function (nm) { out.push({ list: r.list, nm: nm }); });
+    });
+    return out;
+  }
+  function waiveText(w) { return QD.has('waive.' + w) ? t('waive.' + w) : w; }
+
+  function decisionCell(kind) {
+    var icon = { allow: '✓', deny: '–', invalid: '!' }[kind];
+    var badge = el('span', { class: 'badge dec-' + kind },
+      el('span', { class: 'icon', 'aria-hidden': 'true', text: icon }), ' ', t('dec.' + kind));
+    return [badge, kind === 'deny' ? el('span', { class: 'sub', text: t('dec.deny.sub') }) : null];
+  }
+
+  function basisCell(a) {
+    var b = a.basis;
+    if (!b) return el('span', { class: 'muted', text: t('basis.none') });
+    var e = b.entry;
+    var parts = [
+      el('div', { class: 'basis-list' }, el('span', { class: 'k', text: t('basis.list') + '：' }),
+        listName(b.list), ' · ', t('basis.version', { v: b.version })),
+      el('div', { class: 'basis-entry' }, el('span', { class: 'k', text: t('basis.entry') + '：' }),
+        el('code', { class: 'entry-id', text: e.id }), ' ', entryName(e), ' (', codeText(e.code, e.ciq), ')')
+    ];
+    if (e.spec) parts.push(el('div', {}, el('span', { class: 'k', text: t('basis.spec') + '：' }), e.spec));
+    if (e.batch) parts.push(el('div', {}, el('span', { class: 'k', text: t('basis.batch') + '：' }), e.batch));
+    (b.clauses || []).forEach(function (c) {
+      var d = el('details', { class: 'clause' },
+        el('summary', {}, el('span', { class: 'k', text: t('basis.clause') + '：' }),
+          c.document, ' ', c.article || '', c.title ? ' ' + c.title : ''),
+        el('p', { class: 'clause-text', text: c.text || '' }));
+      if (c.url && /^https?:\/\//.test(c.url)) {
+        d.appendChild(el('p', { class: 'hint' }, t('basis.clause.source') + '：',
+          el('a', { href: c.url, rel: 'noopener noreferrer', target: '_blank', text: c.url })));
+      }
+      parts.push(d);
+    });
+    return parts;
+  }
+
+  function notesCell(a) {
+    var out = [];
+    var e = a.basis && a.decision === 'allow' ? a.basis.entry : null;
+    if (e) {
+      if (e.waives && e.waives.length) {
+        out.push(el('div', { class: 'note-waives' }, el('span', { class: 'k', text: t('notes.waives') + '：' }),
+          e.waives.map(waiveText).join('、')));
+      }
+      (e.conditions || []).forEach(function (c) {
+        if (c.type === 'remark') {
+          out.push(el('div', { class: 'note-remark' }, el('span', { class: 'k', text: t('notes.remark') + '：' }),
+            el('q', { class: 'remark', text: c.text })));
+        } else {
+          out.push(el('div', { class: 'note-note' }, el('span', { class: 'k', text: t('notes.note') + '：' }), c.text));
+        }
+      });
+      if (e.quantity) {
+        out.push(el('div', {}, el('span', { class: 'k', text: t('notes.quantity') + '：' }),
+          e.quantity.limit + ' ' + e.quantity.unit));
+      }
+    }
+    if (a.decision !== 'allow') {
+      var nms = nearMisses(a);
+      if (nms.length) {
+        var ul = el('ul', { class: 'near' });
+        nms.forEach(function (x) {
+          var k = nearKey(x.nm, a.query && a.query.entity), o = QD.other();
+          ul.appendChild(el('li', { class: 'near-miss', 'data-reason': x.nm.reason },
+            el('span', { class: 'muted', text: listName(x.list) + ' · ' }),
+            el('code', { class: 'entry-id', text: x.nm.entry.id }), ' ', entryName(x.nm.entry),
+            ' (', codeText(x.nm.entry.code, x.nm.entry.ciq), ')：',
+            el('strong', { text: t(k[0], k[1]) }),
+            el('span', { class: 'alt', lang: o === 'zh' ? 'zh-CN' : 'en', text: ' · ' + t(k[0], k[1], o) })));
+        });
+        out.push(el('div', { class: 'note-near' }, el('span', { class: 'k', text: t('notes.near') + '：' }), ul));
+      }
+    }
+    return out.length ? out : el('span', { class: 'muted', text: t('notes.none') });
+  }
+
+  function row(r) {
+    var it = r.input, a = r.answer || { error: { message: '' } };
+    var kind = a.error ? 'invalid' : a.decision;
+    var td = function (key, cls, content) {
+      return el('td', { class: cls, 'data-label': t(key) }, content);
+    };
+    var codeCell = [el('code', { class: 'entered', text: it.entered })];
+    if (!a.error) codeCell.push(el('div', { class: 'normalised' },
+      el('span', { class: 'muted', text: t('code.normalised') + ' ' }), el('code', { text: codeText(a.query.code, a.query.ciq) })));
+    if (it.desc) codeCell.push(el('div', { class: 'desc', text: it.desc }));
+    var reason = a.error
+      ? [both('reason.invalid'), el('div', { class: 'server-msg', lang: 'en', text: a.error.message })]
+      : both('reason.' + a.reason);
+    return el('tr', { 'data-ref': it.ref, 'data-decision': kind, 'data-reason': a.error ? 'invalid' : a.reason, class: 'row-' + kind },
+      td('col.line', 'c-line', it.ref),
+      td('col.code', 'c-code', codeCell),
+      td('col.decision', 'c-decision', decisionCell(kind)),
+      td('col.reason', 'c-reason', reason),
+      td('col.basis', 'c-basis', a.error ? el('span', { class: 'muted', text: '—' }) : basisCell(a)),
+      td('col.notes', 'c-notes', a.error ? el('span', { class: 'muted', text: '—' }) : notesCell(a)));
+  }
+
+  function render(focus) {
+    if (!last) return;
+    var s = last.summary, total = last.rows.length;
+    var sum = $('summary');
+    QD.clear(sum);
+    sum.setAttribute('data-allow', s.allow);
+    sum.setAttribute('data-deny', s.deny);
+    sum.setAttribute('data-invalid', s.invalid);
+    sum.textContent = t('pc.summary', { total: total, allow: s.allow, deny: s.deny, invalid: s.invalid });
+    var all = s.allow === total;
+    $('overall').textContent = t(all ? 'pc.overall.allow' : 'pc.overall.deny');
+    $('overall').className = 'overall ' + (all ? 'dec-allow' : 'dec-deny');
+    $('context').textContent = t('pc.context', {
+      entity: last.entity || t('pc.context.noentity'), date: last.date, id: last.ids.join(', ')
+    });
+    var body = QD.clear($('result-body'));
+    last.rows.forEach(function (r) { body.appendChild(row(r)); });
+    $('results').hidden = false;
+    if (focus) sum.focus();
+  }
+
+  /* ---- results as CSV ---- */
+
+  function csv() {
+    var head = ['line', 'code_entered', 'description', 'code', 'ciq', 'decision', 'reason', 'reason_zh', 'reason_en',
+      'list', 'list_version', 'entry_id', 'entry_name_zh', 'entry_name_en', 'entry_code', 'clauses', 'waives',
+      'remark', 'near_misses', 'error', 'entity', 'date', 'decision_id'];
+    var rows = [head];
+    last.rows.forEach(function (r) {
+      var it = r.input, a = r.answer;
+      if (a.error) {
+        rows.push([it.ref, it.entered, it.desc, '', '', 'invalid', 'invalid', t('reason.invalid', null, 'zh'),
+          t('reason.invalid', null, 'en'), '', '', '', '', '', '', '', '', '', '', a.error.message,
+          last.entity || '', last.date, last.ids.join(' ')]);
+        return;
+      }
+      var b = a.basis, e = b ? b.entry : null;
+      var remark = e && a.decision === 'allow' ? (e.conditions || []).filter(function (c) { return c.type === 'remark'; })
+        .map(function (c) { return c.text; }).join(' | ') : '';
+      var near = a.decision === 'allow' ? '' : nearMisses(a).map(function (x) {
+        var k = nearKey(x.nm, a.query.entity);
+        return x.list + ' ' + x.nm.entry.id + ': ' + t(k[0], k[1], 'en');
+      }).join(' | ');
+      rows.push([it.ref, it.entered, it.desc, a.query.code, a.query.ciq || '', a.decision, a.reason,
+        t('reason.' + a.reason, null, 'zh'), t('reason.' + a.reason, null, 'en'),
+        b ? b.list : '', b ? b.version : '', e ? e.id : '', e ? entryName(e, 'zh') : '',
+        e && e.name.en ? e.name.en : '', e ? e.code + (e.ciq ? '/' + e.ciq : '') : '',
+        b ? b.clauses.map(function (c) { return c.document + ' ' + (c.article || ''); }).join(' | ') : '',
+        e && a.decision === 'allow' ? (e.waives || []).join(' | ') : '', remark, near, '',
+        last.entity || '', last.date, last.ids.join(' ')]);
+    });
+    return '\ufeff' + QD.toCSV(rows);
+  }
+
+  /* ---- shareable link ---- */
+
+  function linkFor() {
+    var p = new URLSearchParams();
+    var ent = $('entity').value.trim(), date = $('date').value, codes = $('codes').value.trim();
+    if (ent) p.set('entity', ent);
+    if (date) p.set('date', date);
+    if (codes && codes.length <= 4000) p.set('codes', codes);
+    if (QD.lang === 'en') p.set('lang', 'en');
+    var q = p.toString();
+    return window.location.pathname + (q ? '?' + q : '');
+  }
+  function updateLink() {
+    var href = linkFor();
+    $('share-link').setAttribute('href', href);
+    try { window.history.replaceState(null, '', href); } catch (e) { /* ignore */ }
+  }
+
+  /* ---- start ---- */
+
+  document.addEventListener('DOMContentLoaded', function () {
+    var p = new URLSearchParams(window.location.search);
+    $('date').value = QD.validDate(p.get('date') || '') ? p.get('date') : QD.todayChina();
+    if (p.get('entity')) $('entity').value = p.get('entity');
+    var codes = p.getAll('codes').join('\n');
+    if (codes) $('codes').value = codes;
+    if ($('entity').value) entityStatus();
+
+    $('entity').addEventListener('input', entityStatus);
+    $('check-form').addEventListener('submit', function (ev) { ev.preventDefault(); run(); });
+    $('codes').addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); run(); }
+    });
+    $('file').addEventListener('change', function () {
+      if (this.files && this.files[0]) importFile(this.files[0]);
+    });
+    $('clear').addEventListener('click', function () {
+      $('codes').value = '';
+      $('file').value = '';
+      $('file-status').textContent = '';
+      showError('');
+      $('results').hidden = true;
+      last = null;
+      try { window.history.replaceState(null, '', window.location.pathname); } catch (e) { /* ignore */ }
+      $('codes').focus();
+    });
+    $('download').addEventListener('click', function () {
+      if (last) QD.download('qingdan-precheck-' + last.date + '.csv', csv());
+    });
+    $('share').addEventListener('click', function () {
+      var url = new URL($('share-link').getAttribute('href'), window.location.href).href;
+      var st = $('share-status');
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(url).then(function () { st.textContent = t('pc.share.copied'); },
+          function () { st.textContent = t('pc.share.manual'); });
+      } else {
+        st.textContent = t('pc.share.manual');
+      }
+    });
+    QD.onLang(function () {
+      var sel = $('list');
+      for (var i = 1; i < sel.options.length; i++) {
+        var l = lists[sel.options[i].value];
+        if (l) sel.options[i].textContent = QD.title(l.title, l.id);
+      }
+      if ($('entity').value) entityStatus();
+      render(false);
+      if (last) updateLink();
+    });
+
+    loadLists();
+    if (codes.trim()) run();
+  });
+}());

@@ -1,0 +1,68 @@
+/* Fuzz target: the JSON list document loader (qd_listdoc_parse).
+ *
+ * Invariants: a refused document comes with at least one problem; an
+ * accepted document dumps to its canonical form, and that form loads again
+ * and dumps to the identical bytes (dump -> parse -> dump is the identity),
+ * which is what makes an exported version reproduce itself on reload. */
+#include <string.h>
+
+#include "fuzz.h"
+#include "qingdan/err.h"
+#include "qingdan/listdoc.h"
+
+/* dump -> parse -> dump must be a fixed point; shared with fuzz_csv.c. */
+static void check_canonical(const qd_listdoc *doc)
+{
+	size_t len1, len2;
+	char *d1 = qd_listdoc_dump(doc, &len1);
+	FUZZ_CHECK(d1 != NULL);
+	FUZZ_CHECK(strlen(d1) == len1 && len1 > 0 && d1[len1 - 1] == '\n');
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_listdoc *again = NULL;
+	int rc = qd_listdoc_parse(d1, len1, doc->list, &again, &pr);
+	if (rc != 0) {
+		fprintf(stderr, "canonical form does not load again (%s):\n", qd_strerror(rc));
+		for (size_t i = 0; i < pr.count; i++)
+			fprintf(stderr, "  %s: %s\n", pr.items[i].path ? pr.items[i].path : "-", pr.items[i].message);
+		fprintf(stderr, "---- canonical form ----\n%s\n", d1);
+	}
+	FUZZ_CHECK(rc == 0);
+	char *d2 = qd_listdoc_dump(again, &len2);
+	FUZZ_CHECK(d2 != NULL);
+	if (len1 != len2 || memcmp(d1, d2, len1) != 0)
+		fprintf(stderr, "---- first dump ----\n%s\n---- second dump ----\n%s\n", d1, d2);
+	FUZZ_CHECK(len1 == len2 && memcmp(d1, d2, len1) == 0);
+	FUZZ_CHECK(again->n_entries == doc->n_entries && again->n_clauses == doc->n_clauses &&
+		   again->n_members == doc->n_members && again->kind == doc->kind);
+	/* The stored form is loaded back through qd_listdoc_from_json. */
+	qd_listdoc *fj = NULL;
+	FUZZ_CHECK(qd_listdoc_from_json(again->json, doc->list, &fj, &pr) == 0);
+	qd_listdoc_free(fj);
+	free(d2);
+	qd_listdoc_free(again);
+	qd_problems_free(&pr);
+	free(d1);
+}
+
+#ifndef QD_FUZZ_NO_LISTDOC_TARGET
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_listdoc *doc = NULL;
+	int rc = qd_listdoc_parse((const char *)data, size, NULL, &doc, &pr);
+	if (rc == 0) {
+		FUZZ_CHECK(doc != NULL && qd_list_id_valid(doc->list));
+		check_canonical(doc);
+	} else {
+		FUZZ_CHECK(rc == QD_EINVAL || rc == QD_ESYNTAX || rc == QD_ENOMEM);
+		FUZZ_CHECK(rc == QD_ENOMEM || qd_problems_total(&pr) > 0);
+		for (size_t i = 0; i < pr.count; i++)
+			FUZZ_CHECK(pr.items[i].message != NULL && pr.items[i].path != NULL);
+	}
+	qd_listdoc_free(doc);
+	qd_problems_free(&pr);
+	return 0;
+}
+#endif
