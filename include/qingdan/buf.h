@@ -17,6 +17,8 @@ typedef struct qd_buf {
 
 /* Initialise an empty buffer (same as zero-filling it). */
 void qd_buf_init(qd_buf *b);
+/* Make room for at least n more bytes without reallocating. */
+void qd_buf_reserve(qd_buf *b, size_t n);
 /* Append n bytes. */
 void qd_buf_add(qd_buf *b, const void *p, size_t n);
 /* Append a NUL-terminated string. */

@@ -229,6 +229,12 @@ void qd_snap_close(qd_snap *s);
 /* Free the handle (closing it first); NULL is ignored. */
 void qd_snap_free(qd_snap *s);
 
+#define QD_SNAP_SCRATCH 3
+/* Scratch buffer i (< QD_SNAP_SCRATCH) owned by the handle, emptied, for a
+ * caller that renders with this snapshot: reusing it across requests saves
+ * a malloc/free per buffer per decision.  Valid until the handle is freed. */
+qd_buf *qd_snap_scratch(qd_snap *s, unsigned i);
+
 /* The lists at this snapshot, ordered by id (titles not filled).
  *   out  pointer to an array owned by the snapshot, valid until it closes
  * Returns 0, QD_ENOMEM or QD_EIO. */

@@ -124,6 +124,8 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		return respond_error(c, E_INTERNAL, "cannot open a read snapshot");
 	qd_buf b;
 	qd_buf_init(&b);
+	/* Typical answers are a few KiB: one allocation instead of a doubling series. */
+	qd_buf_reserve(&b, 8192);
 	qd_buf_putc(&b, '{');
 	qd_outcome o;
 	int err = qd_decide(s, &q, &b, &o);

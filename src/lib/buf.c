@@ -35,6 +35,11 @@ static bool grow(qd_buf *b, size_t extra)
 	return true;
 }
 
+void qd_buf_reserve(qd_buf *b, size_t n)
+{
+	grow(b, n);
+}
+
 void qd_buf_add(qd_buf *b, const void *p, size_t n)
 {
 	if (!grow(b, n))

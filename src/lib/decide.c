@@ -236,10 +236,8 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 
 	/* Results go to a side buffer: the overall decision comes first in
 	 * the object but is known only after every list is decided. */
-	qd_buf results, basis, cur_basis;
-	qd_buf_init(&results);
-	qd_buf_init(&basis);
-	qd_buf_init(&cur_basis);
+	qd_buf *results = qd_snap_scratch(s, 0), *basis = qd_snap_scratch(s, 1),
+	       *cur_basis = qd_snap_scratch(s, 2);
 	bool allow = false;
 	enum qd_reason reason = QD_REASON_NOT_LISTED;
 	bool have_basis = false;
@@ -248,8 +246,8 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 	for (size_t i = 0; i < nlists; i++) {
 		list_result lr;
 		if (i)
-			qd_buf_putc(&results, ',');
-		ret = decide_list(s, &lists[i], q, &results, &lr, &cur_basis);
+			qd_buf_putc(results, ',');
+		ret = decide_list(s, &lists[i], q, results, &lr, cur_basis);
 		if (ret)
 			goto out;
 		if (res && res->n_lists < QD_OUTCOME_LISTS_MAX) {
@@ -264,15 +262,15 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 		if (lr.allow && !allow) {
 			allow = true;
 			reason = QD_REASON_LISTED;
-			qd_buf_reset(&basis);
-			qd_buf_add(&basis, cur_basis.data, cur_basis.len);
+			qd_buf_reset(basis);
+			qd_buf_add(basis, cur_basis->data, cur_basis->len);
 			have_basis = true;
 		} else if (!allow && lr.reason < reason) {
 			reason = lr.reason;
 			have_basis = lr.reason == QD_REASON_EXCLUDED;
 			if (have_basis) {
-				qd_buf_reset(&basis);
-				qd_buf_add(&basis, cur_basis.data, cur_basis.len);
+				qd_buf_reset(basis);
+				qd_buf_add(basis, cur_basis->data, cur_basis->len);
 			}
 		}
 	}
@@ -290,21 +288,18 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 	qd_buf_json_cstr(out, q->list);
 	qd_buf_puts(out, "},\"basis\":");
 	if (have_basis)
-		qd_buf_add(out, basis.data, basis.len);
+		qd_buf_add(out, basis->data, basis->len);
 	else
 		qd_buf_puts(out, "null");
 	qd_buf_puts(out, ",\"results\":[");
-	qd_buf_add(out, results.data ? results.data : "", results.len);
+	qd_buf_add(out, results->data ? results->data : "", results->len);
 	qd_buf_putc(out, ']');
-	if (out->oom || results.oom || basis.oom || cur_basis.oom)
+	if (out->oom || results->oom || basis->oom || cur_basis->oom)
 		ret = QD_ENOMEM;
 	if (res) {
 		res->allow = allow;
 		res->reason = reason;
 	}
 out:
-	qd_buf_free(&results);
-	qd_buf_free(&basis);
-	qd_buf_free(&cur_basis);
 	return ret;
 }

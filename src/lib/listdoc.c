@@ -1055,7 +1055,7 @@ static int parse_into(const char *buf, size_t len, const char *expect_list,
 	json_t *root;
 	int rc;
 
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	if (root == NULL) {
 		switch (json_error_code(&err)) {
 		case json_error_out_of_memory:

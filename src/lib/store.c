@@ -70,6 +70,7 @@ struct qd_snap {
 	size_t capcands;
 	qd_list_info *at_lists; /* results of qd_snap_lists_at(), valid while open */
 	size_t cap_at;
+	qd_buf scratch[QD_SNAP_SCRATCH];
 };
 
 /* ---- small helpers ---- */
@@ -1295,6 +1296,13 @@ qd_snap *qd_snap_new(qd_store *st)
 	return s;
 }
 
+qd_buf *qd_snap_scratch(qd_snap *s, unsigned i)
+{
+	qd_buf *b = &s->scratch[i < QD_SNAP_SCRATCH ? i : 0];
+	qd_buf_reset(b);
+	return b;
+}
+
 int qd_snap_open(qd_snap *s)
 {
 	if (s->open)
@@ -1344,6 +1352,8 @@ void qd_snap_free(qd_snap *s)
 	free(s->lists);
 	free(s->cands);
 	free(s->at_lists);
+	for (unsigned i = 0; i < QD_SNAP_SCRATCH; i++)
+		qd_buf_free(&s->scratch[i]);
 	free(s);
 }
 

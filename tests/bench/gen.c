@@ -348,7 +348,7 @@ static entry *make_positive(unsigned n)
 		e->to[0] = '\0';
 		unsigned r = rnd(1000);
 		if (r < 20)
-			snprintf(e->to, sizeof e->to, "2025-%02u-%02u", 1 + rnd(12), 1 + rnd(28));
+			snprintf(e->to, sizeof e->to, "2025-%02u-%02u", 2 + rnd(11), 1 + rnd(28));
 		else if (r < 30)
 			snprintf(e->from, sizeof e->from, "2027-01-01");
 		r = rnd(1000);

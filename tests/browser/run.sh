@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Browser tests of the pages qingdand serves (/ui/ and /ui/admin), in
+# Debian's headless Chromium driven by playwright-core.
+#
+#   tests/browser/run.sh            (meson test -C build --suite browser runs it too)
+#
+# Installs what it needs when missing (Debian chromium, a CJK font for the
+# screenshots, node/npm; playwright-core from the npm registry with npm ci —
+# never a browser download), starts qingdand on a free port with a fresh
+# store, the sample lists and an admin token, runs tests/browser/ui.test.js
+# and stops the daemon.  Screenshots go to tests/artifacts/ (gitignored).
+# Ends with Check's summary line "NN%: Checks: N, Failures: F, Errors: 0".
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${QD_SOURCE_ROOT:-$(cd "$HERE/../.." && pwd)}
+BUILD=${QD_BUILD_ROOT:-$SRC/build}
+case "$BUILD" in /*) ;; *) BUILD="$SRC/$BUILD" ;; esac
+QINGDAND="$BUILD/src/daemon/qingdand"
+QINGDANCTL="$BUILD/src/ctl/qingdanctl"
+
+fail() {
+	echo "browser: $*" >&2
+	echo "0%: Checks: 1, Failures: 1, Errors: 0"
+	exit 1
+}
+
+[ -x "$QINGDAND" ] && [ -x "$QINGDANCTL" ] || fail "build qingdand and qingdanctl first (ninja -C $BUILD)"
+
+# ---- what the tests need from Debian ----
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+# Without a CJK font the screenshots show empty boxes for Chinese text.
+if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null | head -1)" ]; then
+	need+=(fonts-wqy-microhei)
+fi
+if ((${#need[@]})); then
+	echo "browser: installing Debian packages: ${need[*]}"
+	$SUDO apt-get update -qq || fail "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null ||
+		fail "cannot install ${need[*]}"
+fi
+[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing"
+
+# ---- playwright-core (the driver only: the browser is Debian's) ----
+if [ ! -d "$HERE/node_modules/playwright-core" ]; then
+	echo "browser: npm ci in tests/browser"
+	(cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+		fail "npm ci failed"
+fi
+
+# ---- a daemon of our own ----
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/qd-browser.XXXXXX")
+PID=""
+cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$WORK/db"
+"$QINGDANCTL" token ui-admin admin >"$WORK/token.out" || fail "qingdanctl token failed"
+TOKEN=$(sed -n 's/^token: //p' "$WORK/token.out")
+grep -v '^token:' "$WORK/token.out" >"$WORK/tokens"
+[ -n "$TOKEN" ] && [ -s "$WORK/tokens" ] || fail "cannot make an admin token"
+"$QINGDANCTL" token ui-reader reader | grep -v '^token:' >>"$WORK/tokens"
+for f in "$SRC"/schema/examples/*.json; do
+	"$QINGDANCTL" --db "$WORK/db" load "$(basename "$f" .json)" "$f" >/dev/null ||
+		fail "cannot load $f"
+done
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+for attempt in 1 2 3 4 5; do
+	PORT=$(free_port)
+	"$QINGDAND" --db "$WORK/db" --listen "127.0.0.1:$PORT" --tokens "$WORK/tokens" >"$WORK/daemon.log" 2>&1 &
+	PID=$!
+	up=0
+	for _ in $(seq 100); do
+		kill -0 "$PID" 2>/dev/null || break
+		if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
+		sleep 0.1
+	done
+	[ $up -eq 1 ] && break
+	kill "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=""
+done
+[ -n "$PID" ] || { tail -20 "$WORK/daemon.log" >&2; fail "qingdand did not start"; }
+
+ARTIFACTS="$SRC/tests/artifacts"
+mkdir -p "$ARTIFACTS"
+QD_URL="http://127.0.0.1:$PORT" QD_ADMIN_TOKEN="$TOKEN" QD_EXAMPLES="$SRC/schema/examples" \
+	QD_UI_SRC="$SRC/src/daemon/ui" QD_ARTIFACTS="$ARTIFACTS" QD_USER_DATA="$WORK/chromium" \
+	node "$HERE/ui.test.js"
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "browser: daemon log (last lines):" >&2
+	tail -20 "$WORK/daemon.log" >&2
+fi
+exit $rc

@@ -1,0 +1,343 @@
+/* Fuzz target: the request layer — query strings of GET /v1/lookup, bodies
+ * of POST /v1/check, and any GET path with its query string.
+ *
+ * How: the daemon's own code (dispatcher, route table, handlers, the
+ * helpers in main.c compiled with main renamed) runs in-process behind a
+ * real libmicrohttpd daemon on an ephemeral loopback port, started once
+ * with the same options qingdand uses, over a temporary store holding the
+ * two sample lists.  Each input becomes one raw HTTP/1.1 request on a new
+ * connection.  This keeps libmicrohttpd's own parsing (percent-decoding,
+ * argument splitting, Content-Length) in the loop, so the handlers see
+ * exactly what they see in production; no shim can drift from it.  Only
+ * reads are sent, so the store never changes and every input replays the
+ * same way.
+ *
+ * Input: a selector line, then the payload —
+ *   "lookup\n<query string>"   GET /v1/lookup?<payload>
+ *   "check\n<JSON body>"       POST /v1/check with that body
+ *   "get\n<path?query>"        GET <payload>
+ * Bytes that cannot appear raw in a request line (controls, space, DEL)
+ * are percent-encoded, so they still reach the handlers after decoding.
+ *
+ * Invariants: every request is answered within 10 s; never a 5xx other
+ * than 503/507; every application/json body parses as JSON; every JSON
+ * error (4xx) has the {"error":{"code","message","details"}} shape. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "config.h"
+#include "qingdan/err.h"
+#include "qingdan/listdoc.h"
+#include "qingdand.h"
+
+enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls);
+void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			  enum MHD_RequestTerminationCode toe);
+
+#define ANSWER_TIMEOUT_MS 10000
+#define PAYLOAD_MAX (16 * 1024)
+
+static server srv;
+static struct MHD_Daemon *daemon_;
+static unsigned port;
+static char dir[256];
+
+static void snap_free(void *p)
+{
+	qd_snap_free(p);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void teardown(void)
+{
+	if (daemon_)
+		MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+	qd_store_close(srv.store);
+	srv.store = NULL;
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	settings_free(&srv.cfg);
+}
+
+static void load_sample(const char *relpath)
+{
+	size_t len;
+	char *buf = fuzz_read_source(relpath, &len);
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_listdoc *doc = NULL;
+	qd_put_result res;
+	qd_put_opts o = {.actor = "fuzz", .action = "load", .source = relpath, .now = 1767225600};
+	if (qd_listdoc_parse(buf, len, NULL, &doc, &pr) != 0 || qd_store_put(srv.store, doc, &o, &res, &pr) != 0) {
+		fprintf(stderr, "fuzz_request: cannot load %s\n", relpath);
+		abort();
+	}
+	qd_listdoc_free(doc);
+	qd_problems_free(&pr);
+	free(buf);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (daemon_)
+		return 0;
+	signal(SIGPIPE, SIG_IGN);
+	settings_default(&srv.cfg);
+	/* No access log: it would be one line per input on stderr. */
+	free(srv.cfg.access_log);
+	srv.cfg.access_log = NULL;
+	srv.cfg.threads = 1;
+	srv.utc_offset = srv.cfg.utc_offset;
+	srv.started = (int64_t)time(NULL);
+	snprintf(srv.id_prefix, sizeof srv.id_prefix, "fuzz0000");
+	pthread_rwlock_init(&srv.tokens_lock, NULL);
+	pthread_key_create(&srv.snap_key, snap_free);
+	metrics_init(&srv.m);
+
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/qd-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		perror("fuzz_request: mkdtemp");
+		abort();
+	}
+	qd_store_opts so;
+	qd_store_opts_default(&so);
+	so.map_size = 64u << 20;
+	char err[256];
+	if (qd_store_open(dir, &so, &srv.store, err, sizeof err) != 0) {
+		fprintf(stderr, "fuzz_request: %s\n", err);
+		abort();
+	}
+	load_sample("schema/examples/gba-research-positive.json");
+	load_sample("schema/examples/biomed-rd-whitelist.json");
+	srv.cfg.db = strdup(dir);
+
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* The options of qingdand's main(), with its default limits. */
+	daemon_ = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		qd_access_handler, &srv,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, srv.cfg.threads,
+		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, &srv,
+		MHD_OPTION_CONNECTION_LIMIT, srv.cfg.max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv.cfg.max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv.cfg.max_header_bytes,
+		MHD_OPTION_END);
+	if (!daemon_) {
+		fprintf(stderr, "fuzz_request: MHD_start_daemon failed\n");
+		abort();
+	}
+	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+	port = pi ? pi->port : 0;
+	if (!port)
+		abort();
+	atexit(teardown);
+	return 0;
+}
+
+typedef struct sbuf {
+	char *p;
+	size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const void *p, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		b->cap = (b->n + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			abort();
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+/* Append bytes for a request line: raw where the HTTP grammar allows,
+ * percent-encoded where a raw byte would end the line or the target. */
+static void sb_target(sbuf *b, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (c <= 0x20 || c == 0x7f) {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			sb_add(b, e, 3);
+		} else {
+			sb_add(b, &c, 1);
+		}
+	}
+}
+
+/* Send the request on a new connection and read the answer until the
+ * daemon closes (Connection: close).  Aborts when no answer comes. */
+static void exchange(const sbuf *req, sbuf *resp)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		abort();
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		perror("fuzz_request: connect");
+		abort();
+	}
+	size_t off = 0;
+	while (off < req->n) {
+		ssize_t w = send(fd, req->p + off, req->n - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* the daemon may answer (413, 431) and close early */
+		off += (size_t)w;
+	}
+	char buf[65536];
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int pr = poll(&pfd, 1, ANSWER_TIMEOUT_MS);
+		if (pr == 0) {
+			fprintf(stderr, "fuzz_request: no answer within %d ms\n", ANSWER_TIMEOUT_MS);
+			abort();
+		}
+		if (pr < 0 && errno == EINTR)
+			continue;
+		ssize_t r = recv(fd, buf, sizeof buf, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		sb_add(resp, buf, (size_t)r);
+	}
+	close(fd);
+}
+
+static const char *find_header(const char *head, size_t head_len, const char *name, size_t *vlen)
+{
+	size_t nl = strlen(name);
+	const char *p = head, *end = head + head_len;
+	while (p < end) {
+		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (v < eol && *v == ' ')
+				v++;
+			*vlen = (size_t)(eol - v);
+			return v;
+		}
+		p = eol + 2;
+	}
+	return NULL;
+}
+
+static void check_response(const sbuf *resp, const sbuf *req)
+{
+	if (resp->n == 0) {
+		fprintf(stderr, "fuzz_request: the daemon closed without answering:\n%.*s\n", (int)(req->n > 2000 ? 2000 : req->n), req->p);
+		abort();
+	}
+	unsigned status = 0;
+	FUZZ_CHECK(sscanf(resp->p, "HTTP/1.%*1[01] %u", &status) == 1);
+	const char *sep = memmem(resp->p, resp->n, "\r\n\r\n", 4);
+	FUZZ_CHECK(sep != NULL);
+	if (status >= 500 && status != 503 && status != 507) {
+		fprintf(stderr, "fuzz_request: answered %u to:\n%.*s\n---- answer ----\n%s\n", status,
+			(int)(req->n > 2000 ? 2000 : req->n), req->p, resp->p);
+		abort();
+	}
+	size_t ctl = 0;
+	const char *ct = find_header(resp->p, (size_t)(sep - resp->p), "Content-Type", &ctl);
+	if (!ct || ctl < 16 || strncasecmp(ct, "application/json", 16) != 0)
+		return;
+	const char *body = sep + 4;
+	size_t blen = resp->n - (size_t)(body - resp->p);
+	json_error_t je;
+	json_t *j = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		fprintf(stderr, "fuzz_request: a JSON answer does not parse (%s):\n%s\n", je.text, resp->p);
+		abort();
+	}
+	if (status >= 400) {
+		json_t *e = json_object_get(j, "error");
+		FUZZ_CHECK(json_is_object(e));
+		FUZZ_CHECK(json_is_string(json_object_get(e, "code")));
+		FUZZ_CHECK(json_is_string(json_object_get(e, "message")));
+		FUZZ_CHECK(json_is_array(json_object_get(e, "details")));
+	}
+	json_decref(j);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!daemon_)
+		LLVMFuzzerInitialize(NULL, NULL);
+	const uint8_t *nl = memchr(data, '\n', size < 16 ? size : 16);
+	if (!nl)
+		return 0;
+	size_t sl = (size_t)(nl - data);
+	const uint8_t *payload = nl + 1;
+	size_t plen = size - sl - 1;
+	if (plen > PAYLOAD_MAX)
+		plen = PAYLOAD_MAX;
+	sbuf req = {0}, resp = {0};
+	if (sl == 6 && memcmp(data, "lookup", 6) == 0) {
+		sb_puts(&req, "GET /v1/lookup?");
+		sb_target(&req, payload, plen);
+		sb_puts(&req, " HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n");
+	} else if (sl == 5 && memcmp(data, "check", 5) == 0) {
+		char head[256];
+		snprintf(head, sizeof head,
+			 "POST /v1/check HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", plen);
+		sb_puts(&req, head);
+		sb_add(&req, payload, plen);
+	} else if (sl == 3 && memcmp(data, "get", 3) == 0) {
+		sb_puts(&req, "GET ");
+		if (plen == 0 || payload[0] != '/')
+			sb_puts(&req, "/");
+		sb_target(&req, payload, plen);
+		sb_puts(&req, " HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n");
+	} else {
+		return 0;
+	}
+	exchange(&req, &resp);
+	check_response(&resp, &req);
+	free(req.p);
+	free(resp.p);
+	return 0;
+}
