@@ -47,28 +47,6 @@ enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
-static enum MHD_Result respond_with_etag(struct MHD_Connection *c, qd_buf *b, uint32_t version)
-{
-	size_t len;
-	qd_buf_putc(b, '\n');
-	char *data = qd_buf_steal(b, &len);
-	if (!data)
-		return MHD_NO;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
-	}
-	char etag[24];
-	snprintf(etag, sizeof etag, "\"%u\"", version);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
@@ -85,7 +63,9 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 	qd_buf_init(&b);
 	render_list_meta(&b, &l);
 	free(l.title);
-	return respond_with_etag(c, &b, l.version);
+	res = respond_with_etag(c, &b, l.version);
+	r->status = MHD_HTTP_OK; /* for the access log and metrics */
+	return res;
 }
 
 enum MHD_Result h_entries(struct MHD_Connection *c, request *r)

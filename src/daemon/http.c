@@ -622,7 +622,13 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			      : r->route->body == BODY_SMALL  ? srv->cfg.max_body_bytes : 0;
 		if (r->early_error < 0 && r->route->body != BODY_NONE)
 			check_body_headers(c, r);
-		return MHD_YES;
+		/* A body that Content-Length already says is too large is refused
+		 * now, before the client sends it: waiting for the end would let a
+		 * client make us read gigabytes just to hear 413.  Answered below
+		 * like any request; libmicrohttpd then closes the connection
+		 * instead of reading the body. */
+		if (r->early_error != E_TOO_LARGE)
+			return MHD_YES;
 	}
 
 	if (*upload_data_size) {

@@ -256,6 +256,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qingdand: %s\n", err);
 		goto out_cfg;
 	}
+	/* Signals are taken synchronously by the main thread with sigwait();
+	 * blocking them before the first thread is created (the log writers
+	 * below, then libmicrohttpd's) means every thread inherits the mask:
+	 * no handler ever runs inside libmicrohttpd or LMDB, and a SIGTERM or
+	 * SIGHUP can never take a thread's default action and kill the process. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	if (cfg->access_log && !(srv.access_log = logq_open(cfg->access_log, err, sizeof err))) {
 		fprintf(stderr, "qingdand: access-log: %s\n", err);
 		goto out_store;
@@ -272,17 +285,6 @@ int main(int argc, char **argv)
 	}
 	snprintf(srv.id_prefix, sizeof srv.id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
 	srv.started = (int64_t)time(NULL);
-
-	/* Signals are taken synchronously by the main thread with sigwait();
-	 * blocking them first means every worker thread inherits the mask and
-	 * no handler ever runs inside libmicrohttpd or LMDB. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)

@@ -171,7 +171,7 @@ enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 /* The status and error message of the last response queued by this thread. */
 unsigned last_status(void);
 const char *last_error_message(void);
-/* Queue a document (export) response with an ETag; body is taken over. */
+/* Queue a 200 JSON response carrying ETag: "<version>"; data (malloc()ed) is taken over. */
 enum MHD_Result respond_doc(struct MHD_Connection *c, char *data, size_t len, uint32_t version);
 /* Parse a positive version number (1..2^31-1); returns 0 when invalid. */
 uint32_t parse_version(const char *s, size_t n);

@@ -100,6 +100,7 @@ done
 
 ARTIFACTS="$SRC/tests/artifacts"
 mkdir -p "$ARTIFACTS"
+rm -f "$ARTIFACTS"/FAILED-*.png
 QD_URL="http://127.0.0.1:$PORT" QD_ADMIN_TOKEN="$TOKEN" QD_EXAMPLES="$SRC/schema/examples" \
 	QD_UI_SRC="$SRC/src/daemon/ui" QD_ARTIFACTS="$ARTIFACTS" QD_USER_DATA="$WORK/chromium" \
 	node "$HERE/ui.test.js"

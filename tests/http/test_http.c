@@ -2022,6 +2022,41 @@ START_TEST(test_sighup_reloads_tokens)
 }
 END_TEST
 
+/* Signals arriving while the daemon is busy (here: re-reading a long
+ * tokens file) must still be taken by the main thread: no thread may have
+ * them unblocked, or one SIGHUP/SIGTERM takes its default action and kills
+ * the process. */
+START_TEST(test_sighup_burst)
+{
+	harness_daemon d;
+	harness_opts o = {.tokens = true};
+	char err[512];
+	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "start: %s", err);
+	char hex[QD_SHA256_HEX];
+	qd_sha256_hex(HARNESS_ADMIN_TOKEN, strlen(HARNESS_ADMIN_TOKEN), hex);
+	FILE *f = fopen(d.tokens, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "admin%d admin %s\n", i, hex);
+	fclose(f);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20; i++)
+			kill(d.pid, SIGHUP);
+		usleep(100000);
+		int st;
+		ck_assert_msg(waitpid(d.pid, &st, WNOHANG) == 0, "qingdand died during a burst of SIGHUPs (wait status %#x)",
+			      st);
+	}
+	http_response *r = http_get("/healthz");
+	assert_status(r, 200);
+	http_response_free(r);
+	/* A SIGTERM right after another burst. */
+	for (int i = 0; i < 20; i++)
+		kill(d.pid, SIGHUP);
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "stop: %s", err);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static TCase *tcase(Suite *s, const char *name, SFun setup, SFun teardown)
@@ -2107,6 +2142,7 @@ static Suite *http_suite(void)
 	tc = tcase(s, "signals", NULL, NULL);
 	tcase_add_test(tc, test_sigterm_exits_zero);
 	tcase_add_test(tc, test_sighup_reloads_tokens);
+	tcase_add_test(tc, test_sighup_burst);
 	return s;
 }
 

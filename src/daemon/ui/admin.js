@@ -292,7 +292,7 @@
         var where = QD.where(d);
         ul.appendChild(el('li', {
           class: 'problem', 'data-line': d.line, 'data-column': d.column, 'data-path': d.path
-        }, where ? el('strong', { class: 'where', text: where }) : null, where ? '：' : '', d.message));
+        }, where ? el('strong', { class: 'where', text: where }) : null, where ? t('colon') : '', d.message));
       });
       $('problems').hidden = false;
       box.hidden = false;

@@ -1,5 +1,5 @@
 /* qingdan pages: helpers shared by the pre-check and list update pages —
- * DOM building (text only, never innerHTML), the HTTP/JSON client, the
+ * DOM building (text nodes only, no HTML parsing), the HTTP/JSON client, the
  * institution id check (USCC, GB 32100-2015), China-time dates and CSV. */
 (function () {
   'use strict';

@@ -13,6 +13,7 @@
   var S = {
     zh: {
       'skip': '跳到主要内容',
+      'colon': '：',
       'app.name': 'qingdan 清单',
       'nav.label': '页面',
       'nav.precheck': '进口预检',
@@ -139,6 +140,8 @@
       'ad.lists.history': '版本历史',
       'ad.lists.show': '查看历史',
       'kind.positive': '正面清单',
+      'list.positive': '正面清单',
+      'list.whitelist': '白名单',
       'kind.whitelist': '白名单',
       'ad.upload': '上传新版本',
       'ad.target': '目标清单',
@@ -194,6 +197,7 @@
     },
     en: {
       'skip': 'Skip to main content',
+      'colon': ': ',
       'app.name': 'qingdan lists',
       'nav.label': 'Pages',
       'nav.precheck': 'Import pre-check',
@@ -318,6 +322,8 @@
       'ad.lists.history': 'History',
       'ad.lists.show': 'Show history',
       'kind.positive': 'positive list',
+      'list.positive': 'Positive list',
+      'list.whitelist': 'Whitelist',
       'kind.whitelist': 'whitelist',
       'ad.upload': 'Upload a new version',
       'ad.target': 'Target list',

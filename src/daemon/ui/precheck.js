@@ -3,8 +3,9 @@
  * Reads the institution id, date and item codes (typed, pasted or from a
  * CSV file), calls POST /v1/check (1000 items a call) and shows one row per
  * item with its decision, reason, basis, waived documents, conditions and
- * near misses.  ?entity=&date=&codes= (codes newline-separated) prefill the
- * form and run the check on load, so a result can be shared as a link. */
+ * near misses.  ?entity=&date=&codes= (codes newline-separated; also list=
+ * and lang=en) prefill the form and run the check on load, so a result can
+ * be shared as a link. */
 (function () {
   'use strict';
   var QD = window.QD;
@@ -14,6 +15,7 @@
   var lists = {};        // list id → metadata (titles), from GET /v1/lists
   var listsReady = null; // promise
   var last = null;       // the last check: {rows, summary, entity, date, ids}
+  var wantList = '';     // ?list= of a shared link, chosen once the lists are known
 
   /* ---- input ---- */
 
@@ -97,13 +99,14 @@
   function loadLists() {
     listsReady = QD.api('GET', '/v1/lists').then(function (res) {
       if (!res.ok || !res.json) return;
-      var sel = $('list'), keep = sel.value;
+      var sel = $('list'), keep = sel.value || wantList;
       while (sel.options.length > 1) sel.remove(1);
       res.json.lists.forEach(function (l) {
         lists[l.id] = l;
         sel.appendChild(el('option', { value: l.id, text: QD.title(l.title, l.id) }));
       });
       sel.value = keep && lists[keep] ? keep : '';
+      wantList = '';
     }).catch(function () { /* titles are a nicety: ids are shown instead */ });
     return listsReady;
   }
@@ -130,7 +133,7 @@
       return Promise.resolve();
     }
     var entity = $('entity').value.trim() || null;
-    var list = $('list').value || null;
+    var list = $('list').value || wantList || null;
     var batches = [];
     for (var i = 0; i < items.length; i += BATCH) batches.push(items.slice(i, i + BATCH));
 
@@ -184,6 +187,7 @@
     return (lang || QD.lang) === 'en' && e.name.en ? e.name.en : (e.name.zh || e.name.en || '');
   }
   function codeText(code, ciq) { return code + (ciq ? ' / ' + t('code.ciq') + ' ' + ciq : ''); }
+  function lbl(key) { return t(key) + t('colon'); }
   function listName(id) { return QD.title(lists[id] && lists[id].title, id); }
 
   /* Both languages: the current one first, the other one smaller. */
@@ -213,7 +217,7 @@
   function nearMisses(a) {
     var out = [];
     (a.results || []).forEach(function (r) {
-      (r.near_misses || []).forEach(function (nm) { out.push({ list: r.list, nm: nm }); });
+      (r.near_misses || []).forEach(function (nm) { out.push({ list: r.list, kind: r.kind, nm: nm }); });
     });
     return out;
   }
@@ -231,20 +235,20 @@
     if (!b) return el('span', { class: 'muted', text: t('basis.none') });
     var e = b.entry;
     var parts = [
-      el('div', { class: 'basis-list' }, el('span', { class: 'k', text: t('basis.list') + '：' }),
+      el('div', { class: 'basis-list' }, el('span', { class: 'k', text: lbl('basis.list') }),
         listName(b.list), ' · ', t('basis.version', { v: b.version })),
-      el('div', { class: 'basis-entry' }, el('span', { class: 'k', text: t('basis.entry') + '：' }),
+      el('div', { class: 'basis-entry' }, el('span', { class: 'k', text: lbl('basis.entry') }),
         el('code', { class: 'entry-id', text: e.id }), ' ', entryName(e), ' (', codeText(e.code, e.ciq), ')')
     ];
-    if (e.spec) parts.push(el('div', {}, el('span', { class: 'k', text: t('basis.spec') + '：' }), e.spec));
-    if (e.batch) parts.push(el('div', {}, el('span', { class: 'k', text: t('basis.batch') + '：' }), e.batch));
+    if (e.spec) parts.push(el('div', {}, el('span', { class: 'k', text: lbl('basis.spec') }), e.spec));
+    if (e.batch) parts.push(el('div', {}, el('span', { class: 'k', text: lbl('basis.batch') }), e.batch));
     (b.clauses || []).forEach(function (c) {
       var d = el('details', { class: 'clause' },
-        el('summary', {}, el('span', { class: 'k', text: t('basis.clause') + '：' }),
+        el('summary', {}, el('span', { class: 'k', text: lbl('basis.clause') }),
           c.document, ' ', c.article || '', c.title ? ' ' + c.title : ''),
         el('p', { class: 'clause-text', text: c.text || '' }));
       if (c.url && /^https?:\/\//.test(c.url)) {
-        d.appendChild(el('p', { class: 'hint' }, t('basis.clause.source') + '：',
+        d.appendChild(el('p', { class: 'hint' }, lbl('basis.clause.source'),
           el('a', { href: c.url, rel: 'noopener noreferrer', target: '_blank', text: c.url })));
       }
       parts.push(d);
@@ -257,19 +261,19 @@
     var e = a.basis && a.decision === 'allow' ? a.basis.entry : null;
     if (e) {
       if (e.waives && e.waives.length) {
-        out.push(el('div', { class: 'note-waives' }, el('span', { class: 'k', text: t('notes.waives') + '：' }),
+        out.push(el('div', { class: 'note-waives' }, el('span', { class: 'k', text: lbl('notes.waives') }),
           e.waives.map(waiveText).join('、')));
       }
       (e.conditions || []).forEach(function (c) {
         if (c.type === 'remark') {
-          out.push(el('div', { class: 'note-remark' }, el('span', { class: 'k', text: t('notes.remark') + '：' }),
+          out.push(el('div', { class: 'note-remark' }, el('span', { class: 'k', text: lbl('notes.remark') }),
             el('q', { class: 'remark', text: c.text })));
         } else {
-          out.push(el('div', { class: 'note-note' }, el('span', { class: 'k', text: t('notes.note') + '：' }), c.text));
+          out.push(el('div', { class: 'note-note' }, el('span', { class: 'k', text: lbl('notes.note') }), c.text));
         }
       });
       if (e.quantity) {
-        out.push(el('div', {}, el('span', { class: 'k', text: t('notes.quantity') + '：' }),
+        out.push(el('div', {}, el('span', { class: 'k', text: lbl('notes.quantity') }),
           e.quantity.limit + ' ' + e.quantity.unit));
       }
     }
@@ -280,13 +284,14 @@
         nms.forEach(function (x) {
           var k = nearKey(x.nm, a.query && a.query.entity), o = QD.other();
           ul.appendChild(el('li', { class: 'near-miss', 'data-reason': x.nm.reason },
-            el('span', { class: 'muted', text: listName(x.list) + ' · ' }),
+            el('span', { class: 'muted', title: listName(x.list),
+              text: (QD.has('list.' + x.kind) ? t('list.' + x.kind) : listName(x.list)) + ' · ' }),
             el('code', { class: 'entry-id', text: x.nm.entry.id }), ' ', entryName(x.nm.entry),
-            ' (', codeText(x.nm.entry.code, x.nm.entry.ciq), ')：',
+            ' (', codeText(x.nm.entry.code, x.nm.entry.ciq), ')', t('colon'),
             el('strong', { text: t(k[0], k[1]) }),
             el('span', { class: 'alt', lang: o === 'zh' ? 'zh-CN' : 'en', text: ' · ' + t(k[0], k[1], o) })));
         });
-        out.push(el('div', { class: 'note-near' }, el('span', { class: 'k', text: t('notes.near') + '：' }), ul));
+        out.push(el('div', { class: 'note-near' }, el('span', { class: 'k', text: lbl('notes.near') }), ul));
       }
     }
     return out.length ? out : el('span', { class: 'muted', text: t('notes.none') });
@@ -376,6 +381,7 @@
     if (ent) p.set('entity', ent);
     if (date) p.set('date', date);
     if (codes && codes.length <= 4000) p.set('codes', codes);
+    if ($('list').value) p.set('list', $('list').value);
     if (QD.lang === 'en') p.set('lang', 'en');
     var q = p.toString();
     return window.location.pathname + (q ? '?' + q : '');
@@ -394,6 +400,7 @@
     if (p.get('entity')) $('entity').value = p.get('entity');
     var codes = p.getAll('codes').join('\n');
     if (codes) $('codes').value = codes;
+    wantList = p.get('list') || '';
     if ($('entity').value) entityStatus();
 
     $('entity').addEventListener('input', entityStatus);

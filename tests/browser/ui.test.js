@@ -1,0 +1,737 @@
+'use strict';
+/* Browser tests of the qingdand pages, in Debian's headless Chromium driven
+ * by playwright-core.  Run by tests/browser/run.sh, which starts a daemon
+ * with the sample lists and passes:
+ *   QD_URL          base URL of the daemon
+ *   QD_ADMIN_TOKEN  an admin token it accepts
+ *   QD_EXAMPLES     schema/examples/
+ *   QD_UI_SRC       src/daemon/ui/ (the page sources, for static checks)
+ *   QD_ARTIFACTS    where to save screenshots
+ *   QD_USER_DATA    a fresh Chromium profile directory
+ * Prints one line per test and Check's summary line at the end. */
+const fs = require('fs');
+const path = require('path');
+const assert = require('node:assert/strict');
+const { chromium } = require('playwright-core');
+
+const BASE = process.env.QD_URL || 'http://127.0.0.1:8080';
+const TOKEN = process.env.QD_ADMIN_TOKEN || '';
+const EXAMPLES = process.env.QD_EXAMPLES || path.join(__dirname, '../../schema/examples');
+const UI_SRC = process.env.QD_UI_SRC || path.join(__dirname, '../../src/daemon/ui');
+const ARTIFACTS = process.env.QD_ARTIFACTS || path.join(__dirname, '../artifacts');
+const USER_DATA = process.env.QD_USER_DATA || fs.mkdtempSync('/tmp/qd-chromium-');
+
+const ENTITY = '91440115MA9W3K7C66'; // on the sample positive list's roster
+const DATE = '2026-11-26';
+const GBA = 'gba-research-positive';
+
+const tests = [];
+function test(name, fn) { tests.push({ name, fn }); }
+
+let ctx;
+/* A fresh tab; page errors, CSP violations and console errors fail the test. */
+async function newPage(problems) {
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    // The browser logs every non-2xx fetch; the tests provoke 401/412/422 on purpose.
+    if (/^Failed to load resource: the server responded with a status of (4\d\d)/.test(text)) return;
+    problems.push('console error: ' + text);
+  });
+  return page;
+}
+async function shot(page, name, opts) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot(Object.assign({ path: path.join(ARTIFACTS, name), fullPage: true }, opts || {}));
+}
+function todayChina() {
+  return new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+async function api(method, p, opts) {
+  opts = opts || {};
+  const h = {};
+  if (opts.token) h.Authorization = 'Bearer ' + opts.token;
+  if (opts.type) h['Content-Type'] = opts.type;
+  if (opts.ifMatch) h['If-Match'] = '"' + opts.ifMatch + '"';
+  const r = await fetch(BASE + p, { method, headers: h, body: opts.body, redirect: 'manual' });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
+  return { status: r.status, headers: r.headers, text, json };
+}
+/* RFC 4180 rows. */
+function parseCSV(text) {
+  const rows = [];
+  let row = [], cell = '', q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') q = false; else cell += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') { row.push(cell); cell = ''; }
+    else if (c === '\r') { /* CRLF */ }
+    else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
+    else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+function sample(name) { return JSON.parse(fs.readFileSync(path.join(EXAMPLES, name + '.json'), 'utf8')); }
+
+/* What a result row shows. */
+async function row(page, ref) {
+  const tr = page.locator(`#result-body tr[data-ref="${ref}"]`);
+  await tr.waitFor();
+  return {
+    decision: await tr.getAttribute('data-decision'),
+    reason: await tr.getAttribute('data-reason'),
+    code: await tr.locator('td.c-code').innerText(),
+    decisionText: await tr.locator('td.c-decision').innerText(),
+    reasonText: await tr.locator('td.c-reason').innerText(),
+    basis: await tr.locator('td.c-basis').innerText(),
+    notes: await tr.locator('td.c-notes').innerText(),
+    tr
+  };
+}
+function noProhibition(text, where) {
+  assert.doesNotMatch(text, /禁止|prohibit|forbidden|banned/i, `${where} must never call a deny a prohibition: ${text}`);
+}
+
+/* ------------------------------------------------------------------ */
+
+test('serving: redirect, content types, Cache-Control, ETag and security headers', async () => {
+  let r = await api('GET', '/ui');
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.get('location'), '/ui/');
+  r = await api('GET', '/ui?entity=HK%3A1&codes=3822%0A9012');
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.get('location'), '/ui/?entity=HK:1&codes=3822%0A9012');
+
+  const want = {
+    '/ui/': 'text/html', '/ui/admin': 'text/html', '/ui/index.html': 'text/html', '/ui/app.css': 'text/css',
+    '/ui/i18n.js': 'text/javascript', '/ui/common.js': 'text/javascript',
+    '/ui/precheck.js': 'text/javascript', '/ui/admin.js': 'text/javascript'
+  };
+  for (const [p, type] of Object.entries(want)) {
+    r = await api('GET', p);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.headers.get('content-type'), type + '; charset=utf-8', p);
+    const csp = r.headers.get('content-security-policy') || '';
+    assert.match(csp, /default-src 'self'/, p);
+    assert.match(csp, /script-src 'self'(;|$)/, p);
+    assert.match(csp, /style-src 'self'(;|$)/, p);
+    assert.match(csp, /frame-ancestors 'none'/, p);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, p);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', p);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer', p);
+    assert.equal(r.headers.get('cache-control'), 'no-cache', p);
+    const etag = r.headers.get('etag');
+    assert.match(etag || '', /^"[0-9a-f]{20}"$/, p);
+    const again = await fetch(BASE + p, { headers: { 'If-None-Match': etag } });
+    assert.equal(again.status, 304, p + ' revalidates with If-None-Match');
+  }
+  r = await api('GET', '/ui/nope.js');
+  assert.equal(r.status, 404);
+  r = await api('POST', '/ui/');
+  assert.equal(r.status, 405);
+
+  // The embedded files are the sources, and the sources follow the CSP:
+  // no inline script, no inline handlers or styles, nothing from elsewhere.
+  for (const f of fs.readdirSync(UI_SRC)) {
+    if (!/\.(html|css|js)$/.test(f)) continue;
+    const src = fs.readFileSync(path.join(UI_SRC, f), 'utf8');
+    const served = await api('GET', '/ui/' + f);
+    assert.equal(served.text, src, `/ui/${f} serves the current ${f} (rebuild?)`);
+    if (f.endsWith('.html')) {
+      for (const m of src.matchAll(/<script\b([^>]*)>/g)) assert.match(m[1], /\bsrc="\/ui\/[a-z0-9]+\.js"/, f + ': inline <script>');
+      assert.doesNotMatch(src, /\son[a-z]+\s*=/i, f + ': inline event handler');
+      assert.doesNotMatch(src, /\sstyle\s*=|<style/i, f + ': inline style');
+      assert.doesNotMatch(src, /(src|href)="(https?:)?\/\//i, f + ': external asset');
+    }
+    if (f.endsWith('.css')) assert.doesNotMatch(src, /url\(|@import|@font-face/i, f + ': fetched asset');
+    if (f.endsWith('.js')) assert.doesNotMatch(src, /innerHTML|eval\(|new Function/, f + ': unsafe DOM/script construct');
+  }
+});
+
+test('pre-check: institution id is validated as it is typed (USCC check character, HK:/MO:)', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(BASE + '/ui/');
+  const status = page.locator('#entity-status');
+  const type = async (v) => { await page.fill('#entity', ''); await page.locator('#entity').pressSequentially(v); };
+
+  await type('9111000060003734');
+  assert.match(await status.getAttribute('class'), /state-partial/);
+  assert.match(await status.innerText(), /16\/18/);
+  await type('91110000600037341X');
+  assert.match(await status.getAttribute('class'), /state-bad/);
+  assert.match(await status.innerText(), /“L”/, 'names the expected check character');
+  assert.equal(await page.getAttribute('#entity', 'aria-invalid'), 'true');
+  await type('91110000600037341L'); // GB 32100-2015 test vector
+  assert.match(await status.getAttribute('class'), /state-ok/);
+  assert.match(await status.innerText(), /校验通过/);
+  assert.equal(await page.getAttribute('#entity', 'aria-invalid'), null);
+  await type('91110000600037341l'); // lowercase is accepted
+  assert.match(await status.getAttribute('class'), /state-ok/);
+  await type('9144011SMA9W3K7C66');
+  assert.match(await status.getAttribute('class'), /state-bad/);
+  assert.match(await status.innerText(), /“S”/);
+  await type('MO');
+  assert.match(await status.getAttribute('class'), /state-partial/, 'MO before the colon is not an error');
+  await type('MO:80321');
+  assert.match(await status.getAttribute('class'), /state-ok/);
+  await type('HK:12345678');
+  assert.match(await status.getAttribute('class'), /state-ok/);
+  await type('HK:12 34');
+  assert.match(await status.getAttribute('class'), /state-bad/);
+
+  // An invalid id stops the check with a message, and focus goes back to it.
+  await type('91110000600037341X');
+  await page.fill('#codes', '3822190090');
+  await page.click('#submit');
+  await page.locator('#form-error').waitFor();
+  assert.match(await page.innerText('#form-error'), /单位代码/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'entity');
+  assert.equal(await page.isHidden('#results'), true);
+  await page.close();
+});
+
+const SHIPMENT = [
+  '3822.1900.90,体外诊断试剂', // 1 allow: positive list heading 3822 (PL-0001)
+  '3002901000,石房蛤毒素',     // 2 deny excluded: carve-out PL-0011
+  '8471300000,笔记本电脑',     // 3 deny not_listed
+  '38x',                       // 4 invalid
+  '9012,电子显微镜',           // 5 deny not_yet_effective: PL-0027 valid from 2027-01-01
+  '3002510000,细胞治疗对照品', // 6 allow: whitelist WL-0008 (remark, waives Q)
+  '',
+  '3004909099,化学药品'        // 8 deny entity_not_eligible: whitelist entries of other institutions
+].join('\n');
+
+test('pre-check: a shipment with allowed, excluded, unlisted and invalid codes (keyboard only)', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(BASE + '/ui/');
+  assert.equal(await page.inputValue('#date'), todayChina(), 'date defaults to today in China time');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN', 'Chinese first');
+
+  // Keyboard only: type into the labelled fields, Tab to the button, Enter.
+  await page.focus('#entity');
+  await page.keyboard.type(ENTITY);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'date');
+  await page.fill('#date', DATE);
+  await page.focus('#codes');
+  await page.keyboard.insertText(SHIPMENT);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'file');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'submit');
+  await page.keyboard.press('Enter');
+  await page.locator('#result-body tr[data-ref="8"]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'summary', 'focus moves to the summary');
+
+  assert.equal(await page.locator('#result-body tr').count(), 7, 'one row per item (blank line skipped)');
+
+  const r1 = await row(page, 1);
+  assert.equal(r1.decision, 'allow');
+  assert.equal(r1.reason, 'listed');
+  assert.match(r1.code, /3822\.1900\.90/, 'code as entered');
+  assert.match(r1.code, /3822190090/, 'code normalised');
+  assert.match(r1.code, /体外诊断试剂/, 'description kept');
+  assert.match(r1.decisionText, /✓\s*适用便利措施/, 'decision is text and icon, not colour alone');
+  assert.match(r1.reasonText, /已列入清单/);
+  assert.match(r1.reasonText, /Listed: the facilitation applies/, 'reason in both languages');
+  assert.match(r1.basis, /粤港澳大湾区/, 'deciding list');
+  assert.match(r1.basis, /PL-0001/);
+  assert.match(r1.basis, /诊断或实验用试剂/, 'entry name');
+  assert.match(r1.basis, /署综函〔2022〕143号/, 'clause document');
+  assert.match(r1.basis, /一（一）/, 'clause article');
+  const clause = r1.tr.locator('details.clause').first();
+  assert.equal(await clause.locator('.clause-text').isVisible(), false, 'clause text on demand');
+  await clause.locator('summary').click();
+  assert.equal(await clause.locator('.clause-text').isVisible(), true);
+  assert.match(await clause.locator('.clause-text').innerText(), /跨境科研/);
+  assert.match(r1.notes, /仅限所列机构自用于科学研究/, 'entry note');
+
+  const r2 = await row(page, 2);
+  assert.equal(r2.decision, 'deny');
+  assert.equal(r2.reason, 'excluded');
+  assert.match(r2.decisionText, /未纳入/);
+  assert.match(r2.decisionText, /按常规程序办理/);
+  assert.match(r2.reasonText, /排除/);
+  assert.match(r2.reasonText, /not covered, the normal procedure applies/);
+  assert.match(r2.basis, /PL-0011/, 'a carve-out cites its own entry');
+
+  const r3 = await row(page, 3);
+  assert.equal(r3.decision, 'deny');
+  assert.equal(r3.reason, 'not_listed');
+  assert.match(r3.reasonText, /未列入任何清单；按常规程序办理/);
+  assert.match(r3.reasonText, /Not on any list: not covered, the normal procedure applies/);
+  assert.match(r3.basis, /无适用条目/);
+
+  const r4 = await row(page, 4);
+  assert.equal(r4.decision, 'invalid');
+  assert.match(r4.code, /38x/);
+  assert.match(r4.decisionText, /!\s*编码无效/);
+  assert.match(r4.reasonText, /2–10 位数字/);
+  assert.match(r4.reasonText, /contains 'x'/, 'the server\'s message');
+
+  const r5 = await row(page, 5);
+  assert.equal(r5.decision, 'deny');
+  assert.equal(r5.reason, 'not_yet_effective');
+  assert.match(r5.notes, /PL-0027/, 'near miss entry');
+  assert.match(r5.notes, /2027-01-01 起生效/);
+  assert.match(r5.notes, /valid from 2027-01-01/);
+
+  const r6 = await row(page, 6);
+  assert.equal(r6.decision, 'allow');
+  assert.match(r6.basis, /WL-0008/);
+  assert.match(r6.basis, /白名单/);
+  assert.match(r6.notes, /免于提交：Q（进口药品通关单）/, 'waived documents');
+  assert.match(r6.notes, /报关单“备注”栏填写：\s*“?已纳入生物医药研发用物品进口“白名单”/, 'the remark for 备注');
+
+  const r8 = await row(page, 8);
+  assert.equal(r8.decision, 'deny');
+  assert.equal(r8.reason, 'entity_not_eligible');
+  assert.match(r8.notes, /WL-0002/);
+  assert.match(r8.notes, /批准给其他单位/);
+  assert.match(r8.notes, /approved for another institution/);
+
+  for (const r of [r1, r2, r3, r4, r5, r6, r8]) {
+    noProhibition(r.decisionText + r.reasonText + r.notes, 'row ' + (await r.tr.getAttribute('data-ref')));
+  }
+  const sum = page.locator('#summary');
+  assert.equal(await sum.getAttribute('data-allow'), '2');
+  assert.equal(await sum.getAttribute('data-deny'), '4');
+  assert.equal(await sum.getAttribute('data-invalid'), '1');
+  assert.equal(await sum.innerText(), '共 7 项：2 项适用便利措施，4 项未纳入（按常规程序办理），1 项编码无效。');
+  noProhibition(await page.innerText('#overall'), 'overall line');
+  assert.match(await page.innerText('#context'), new RegExp(ENTITY + '.*' + DATE));
+  await shot(page, 'precheck-results-zh.png');
+
+  // English on request: the same rows, re-rendered.
+  await page.click('#lang-toggle');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal(await page.innerText('#summary'), '7 items: 2 covered, 4 not covered (normal procedure applies), 1 invalid.');
+  assert.equal(await page.innerText('h1'), 'Research materials import pre-check');
+  const e2 = await row(page, 2);
+  assert.match(e2.decisionText, /Not covered/);
+  assert.match(e2.decisionText, /normal procedure applies/);
+  assert.match(e2.reasonText, /^Carved out of the list/);
+  const e5 = await row(page, 5);
+  assert.match(e5.notes, /^Near misses/);
+  assert.match(e5.notes, /valid from 2027-01-01/);
+  const e6 = await row(page, 6);
+  assert.match(e6.notes, /Put in the declaration's 备注 \(remarks\)/);
+  for (const ref of [1, 2, 3, 4, 5, 6, 8]) {
+    const r = await row(page, ref);
+    noProhibition(r.decisionText + r.reasonText + r.notes, 'English row ' + ref);
+  }
+  await shot(page, 'precheck-results-en.png');
+  await page.click('#lang-toggle');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  await page.close();
+});
+
+test('pre-check: URL parameters entity, date and codes prefill the form and run the check', async (problems) => {
+  const page = await newPage(problems);
+  const codes = ['3822190090', '8471300000', '0106190090101,实验用小鼠', '9012'].join('\n');
+  // Through /ui, whose redirect keeps the query string.
+  await page.goto(`${BASE}/ui?entity=${ENTITY}&date=${DATE}&codes=${encodeURIComponent(codes)}`);
+  assert.equal(new URL(page.url()).pathname, '/ui/');
+  await page.locator('#result-body tr[data-ref="4"]').waitFor();
+  assert.equal(await page.inputValue('#entity'), ENTITY);
+  assert.equal(await page.inputValue('#date'), DATE);
+  assert.equal(await page.inputValue('#codes'), codes);
+  assert.match(await page.getAttribute('#entity-status', 'class'), /state-ok/);
+  assert.equal((await row(page, 1)).decision, 'allow');
+  assert.equal((await row(page, 2)).reason, 'not_listed');
+  const r3 = await row(page, 3);
+  assert.equal(r3.decision, 'allow', '13-digit code with CIQ');
+  assert.match(r3.code, /0106190090 \/ 检验检疫编码 101/);
+  assert.match(r3.basis, /PL-0014/);
+  assert.equal((await row(page, 4)).reason, 'not_yet_effective');
+  assert.equal(await page.getAttribute('#summary', 'data-allow'), '2');
+
+  // The page's own link reproduces the check.
+  const link = await page.getAttribute('#share-link', 'href');
+  const u = new URL(link, BASE);
+  assert.equal(u.searchParams.get('entity'), ENTITY);
+  assert.equal(u.searchParams.get('date'), DATE);
+  assert.equal(u.searchParams.get('codes'), codes);
+  await shot(page, 'precheck-url-params.png');
+
+  // Phone width: no sideways scrolling; each cell carries its label.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+  const label = await page.evaluate(() => getComputedStyle(document.querySelector('#result-body td.c-decision'), '::before').content);
+  assert.equal(label, '"结论"');
+  await page.locator('#results').scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector('#results').scrollIntoView());
+  await shot(page, 'precheck-phone.png', { fullPage: false });
+
+  // list= restricts the check to one list, and the shared link keeps it.
+  await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&list=biomed-rd-whitelist&codes=3822190090`);
+  await page.locator('#result-body tr[data-ref="1"]').waitFor();
+  const only = await row(page, 1);
+  assert.equal(only.decision, 'deny', 'the whitelist alone does not cover it for this institution');
+  assert.equal(only.reason, 'entity_not_eligible');
+  assert.equal(await page.inputValue('#list'), 'biomed-rd-whitelist');
+  assert.equal(new URL(await page.getAttribute('#share-link', 'href'), BASE).searchParams.get('list'), 'biomed-rd-whitelist');
+  await page.close();
+});
+
+test('pre-check: results download as CSV', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&codes=${encodeURIComponent(SHIPMENT)}`);
+  await page.locator('#result-body tr[data-ref="8"]').waitFor();
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.equal(dl.suggestedFilename(), `qingdan-precheck-${DATE}.csv`);
+  let text = fs.readFileSync(await dl.path(), 'utf8');
+  assert.equal(text.charCodeAt(0), 0xfeff, 'BOM for spreadsheets');
+  text = text.slice(1);
+  fs.writeFileSync(path.join(ARTIFACTS, 'precheck-results.csv'), text);
+  const lines = parseCSV(text);
+  assert.equal(lines.length, 8, 'header + 7 items');
+  const head = lines[0];
+  for (const c of ['line', 'code_entered', 'description', 'code', 'decision', 'reason', 'reason_zh', 'reason_en', 'list', 'entry_id', 'waives', 'remark', 'near_misses'])
+    assert.ok(head.includes(c), 'CSV column ' + c);
+  const col = (l, name) => l[head.indexOf(name)];
+  assert.equal(col(lines[1], 'line'), '1');
+  assert.equal(col(lines[1], 'code_entered'), '3822.1900.90');
+  assert.equal(col(lines[1], 'code'), '3822190090');
+  assert.equal(col(lines[1], 'decision'), 'allow');
+  assert.equal(col(lines[1], 'entry_id'), 'PL-0001');
+  assert.equal(col(lines[2], 'decision'), 'deny');
+  assert.equal(col(lines[2], 'reason'), 'excluded');
+  assert.equal(col(lines[3], 'reason'), 'not_listed');
+  assert.equal(col(lines[4], 'decision'), 'invalid');
+  assert.equal(col(lines[2], 'entry_id'), 'PL-0011');
+  assert.match(col(lines[5], 'near_misses'), /PL-0027: valid from 2027-01-01/);
+  assert.equal(col(lines[6], 'entry_id'), 'WL-0008');
+  assert.equal(col(lines[6], 'waives'), 'Q');
+  assert.equal(col(lines[6], 'remark'), '已纳入生物医药研发用物品进口“白名单”');
+  assert.equal(col(lines[7], 'line'), '8');
+  assert.match(col(lines[7], 'near_misses'), /WL-0002: approved for another institution/);
+  noProhibition(lines.map((l) => l.slice(5, 9).join(',')).join('\n'), 'CSV reasons');
+  await page.close();
+});
+
+test('pre-check: the shipment can be a CSV file from disk (UTF-8 with header, GB18030)', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(BASE + '/ui/');
+  await page.fill('#entity', ENTITY);
+  await page.fill('#date', DATE);
+  const utf8 = '\ufeff序号,商品编号,商品名称,检验检疫编码\r\n1,0106190090,实验用小鼠,101\r\n2,"3822.1900.90","试剂, 盒装",\r\n';
+  await page.setInputFiles('#file', { name: 'shipment.csv', mimeType: 'text/csv', buffer: Buffer.from(utf8, 'utf8') });
+  await page.waitForFunction(() => document.querySelector('#codes').value !== '');
+  assert.equal(await page.inputValue('#codes'), '0106190090 101,实验用小鼠\n3822.1900.90,试剂, 盒装');
+  assert.match(await page.innerText('#file-status'), /shipment\.csv/);
+  await page.click('#submit');
+  await page.locator('#result-body tr[data-ref="2"]').waitFor();
+  const r1 = await row(page, 1);
+  assert.equal(r1.decision, 'allow');
+  assert.match(r1.basis, /PL-0014/);
+  const r2 = await row(page, 2);
+  assert.equal(r2.decision, 'allow');
+  assert.match(r2.code, /试剂, 盒装/);
+
+  // What a Chinese Excel writes: GB18030, header 商品编号,品名.
+  const gb = Buffer.concat([
+    Buffer.from([0xc9, 0xcc, 0xc6, 0xb7, 0xb1, 0xe0, 0xba, 0xc5]), Buffer.from(','), // 商品编号
+    Buffer.from([0xc6, 0xb7, 0xc3, 0xfb]), Buffer.from('\r\n8471300000,'),          // 品名
+    Buffer.from([0xb5, 0xe7, 0xc4, 0xd4]), Buffer.from('\r\n')                      // 电脑
+  ]);
+  await page.setInputFiles('#file', { name: 'gb.csv', mimeType: 'text/csv', buffer: gb });
+  await page.waitForFunction(() => document.querySelector('#codes').value.startsWith('8471'));
+  assert.equal(await page.inputValue('#codes'), '8471300000,电脑');
+  await page.close();
+});
+
+test('pages: every input is labelled and the language switch works on both pages', async (problems) => {
+  const page = await newPage(problems);
+  for (const p of ['/ui/', '/ui/admin']) {
+    await page.goto(BASE + p);
+    const unlabelled = await page.evaluate(() => Array.from(document.querySelectorAll('input, select, textarea'))
+      .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map((e) => e.id || e.name));
+    assert.deepEqual(unlabelled, [], p + ': unlabelled inputs');
+    const buttons = await page.evaluate(() => Array.from(document.querySelectorAll('button'))
+      .filter((b) => !b.hidden && !(b.textContent.trim() || b.getAttribute('aria-label'))).length);
+    assert.equal(buttons, 0, p + ': buttons without a name');
+    const zh = await page.innerText('h1');
+    assert.match(zh, /[\u4e00-\u9fff]/, p + ': Chinese first');
+    await page.click('#lang-toggle');
+    const en = await page.innerText('h1');
+    assert.match(en, /^[A-Za-z ]+/, p + ': English');
+    assert.match(await page.innerText('label[for="' + (p === '/ui/' ? 'entity' : 'token') + '"]'), /^[A-Za-z ]+$/);
+    await page.reload();
+    assert.equal(await page.innerText('h1'), en, p + ': the choice is kept');
+    await page.click('#lang-toggle');
+    assert.equal(await page.innerText('h1'), zh);
+  }
+  await page.close();
+});
+
+/* ---- admin ---- */
+
+async function login(page, tok) {
+  await page.goto(BASE + '/ui/admin');
+  await page.fill('#token', tok === undefined ? TOKEN : tok);
+  await page.click('#token-use');
+  await page.waitForFunction(() => ['ok', 'bad'].includes(document.querySelector('#token-status').getAttribute('data-state')));
+  await page.locator(`#lists-body tr[data-list="${GBA}"]`).waitFor();
+}
+async function listVersion(page, id) {
+  return Number(await page.getAttribute(`#lists-body tr[data-list="${id}"]`, 'data-version'));
+}
+async function current(id) {
+  const r = await api('GET', '/v1/lists/' + id);
+  return r.json.version;
+}
+function upload(page, name, obj) {
+  const buffer = Buffer.from(typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2), 'utf8');
+  const type = name.endsWith('.csv') ? 'text/csv' : 'application/json';
+  return page.setInputFiles('#upload-file', { name, mimeType: type, buffer });
+}
+
+test('admin: the token is checked and kept in this tab\'s sessionStorage only', async (problems) => {
+  const page = await newPage(problems);
+  await login(page, 'not-a-token');
+  assert.equal(await page.getAttribute('#token-status', 'data-state'), 'bad');
+  assert.match(await page.innerText('#token-status'), /令牌无效/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('qd.admin.token')), null, 'a refused token is not kept');
+
+  await login(page);
+  assert.equal(await page.getAttribute('#token-status', 'data-state'), 'ok');
+  assert.equal(await page.inputValue('#token'), '', 'the field is cleared');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('qd.admin.token')), TOKEN);
+  const elsewhere = await page.evaluate((tok) => JSON.stringify(localStorage).includes(tok) || document.cookie.includes(tok), TOKEN);
+  assert.equal(elsewhere, false, 'not in localStorage or cookies');
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#token-status').getAttribute('data-state') === 'ok');
+
+  // Both lists with their versions.
+  assert.equal(await listVersion(page, GBA), await current(GBA));
+  assert.equal(await listVersion(page, 'biomed-rd-whitelist'), await current('biomed-rd-whitelist'));
+  assert.match(await page.innerText('#lists-body'), /粤港澳大湾区/);
+
+  // A new tab has its own session: no token there.
+  const other = await newPage(problems);
+  await other.goto(BASE + '/ui/admin');
+  assert.equal(await other.evaluate(() => sessionStorage.getItem('qd.admin.token')), null);
+  await other.close();
+
+  await page.click('#token-forget');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('qd.admin.token')), null);
+  await page.close();
+});
+
+test('admin: validation errors are shown with CSV line/column and JSON path, nothing is stored', async (problems) => {
+  const page = await newPage(problems);
+  await login(page);
+  const before = await current(GBA);
+  await page.selectOption('#target', GBA);
+  await upload(page, 'entries.csv', 'id,code,name_zh,clauses\nX-1,38zz,试剂,GACC-2022-143-1-1\nX-2,3822,,NOPE\n');
+  await page.click('#dry-run');
+  await page.locator('#problems li').first().waitFor();
+  const items = await page.locator('#problems li').allInnerTexts();
+  assert.equal(items.length, 3);
+  assert.match(items[0], /^第 2 行第 2 列：code "38zz"/);
+  assert.match(items[1], /^第 3 行第 3 列：name_zh/);
+  assert.match(items[2], /^第 3 行第 4 列：clause "NOPE"/);
+  assert.equal(await page.isVisible('#apply'), false, 'no confirm after a failed dry run');
+  await shot(page, 'admin-validation-errors.png');
+
+  const doc = sample(GBA);
+  doc.entries[0].code = '38a';
+  doc.entries[1].bogus = true;
+  await page.selectOption('#target', '');
+  await upload(page, 'gba.json', doc);
+  await page.click('#dry-run');
+  await page.locator('#problems li[data-path="/entries/1/bogus"]').waitFor();
+  assert.match(await page.innerText('#problems'), /位置 \/entries\/0\/code：code "38a"/);
+  assert.match(await page.innerText('#problems'), /位置 \/entries\/1\/bogus：unknown key "bogus"/);
+  assert.equal(await page.isVisible('#apply'), false);
+  assert.equal(await current(GBA), before, 'nothing stored');
+  await page.close();
+});
+
+test('admin: dry run shows the diff; a concurrent change makes confirm fail with 412; dry run again and confirm', async (problems) => {
+  const page = await newPage(problems);
+  await login(page);
+  const v0 = await current(GBA);
+
+  const mine = sample(GBA);
+  mine.entries[0].name.en = 'Diagnostic or laboratory reagents (revised)';
+  mine.entries[1].valid_to = '2030-12-31';
+  mine.entries = mine.entries.filter((e) => e.id !== 'PL-0032');
+  mine.entries.push(Object.assign({}, mine.entries[2], { id: 'PL-0099', code: '2937', name: { zh: '激素（科研用）', en: 'Hormones (research)' } }));
+  await upload(page, 'gba-research-positive.json', mine);
+  await page.waitForFunction((id) => document.querySelector('#target').value === id, GBA);
+  await page.click('#dry-run');
+  await page.locator('#apply').waitFor({ state: 'visible' });
+  assert.match(await page.innerText('#dry-summary'), new RegExp(`从第 ${v0} 版更新为第 ${v0 + 1} 版`));
+  const counts = page.locator('#dry-counts');
+  assert.equal(await counts.getAttribute('data-added'), '1');
+  assert.equal(await counts.getAttribute('data-removed'), '1');
+  assert.equal(await counts.getAttribute('data-changed'), '2');
+  assert.equal(await page.getAttribute('#diff-body tr[data-id="PL-0099"]', 'data-kind'), 'added');
+  assert.equal(await page.getAttribute('#diff-body tr[data-id="PL-0032"]', 'data-kind'), 'removed');
+  assert.equal(await page.getAttribute('#diff-body tr[data-id="PL-0001"]', 'data-kind'), 'changed');
+  assert.match(await page.innerText('#diff-body tr[data-id="PL-0001"]'), /name/);
+  assert.match(await page.innerText('#diff-body tr[data-id="PL-0002"]'), /valid_to/);
+  assert.equal(await page.innerText('#apply'), `确认更新为第 ${v0 + 1} 版`);
+  assert.equal(await current(GBA), v0, 'a dry run stores nothing');
+  await shot(page, 'admin-dry-run.png');
+
+  // Someone else changes the list between the dry run and the confirm.
+  const theirs = sample(GBA);
+  theirs.entries[3].name.en = 'Antisera (changed concurrently)';
+  const put = await api('PUT', '/v1/lists/' + GBA, { token: TOKEN, type: 'application/json', body: JSON.stringify(theirs), ifMatch: v0 });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json.version, v0 + 1);
+
+  await page.click('#apply');
+  await page.waitForFunction(() => document.querySelector('#admin-status').getAttribute('data-kind') === 'conflict');
+  assert.match(await page.innerText('#admin-status'), new RegExp(`已被他人更改（现为第 ${v0 + 1} 版），未保存任何内容`));
+  assert.equal(await page.isVisible('#apply'), false, 'confirm needs a new dry run');
+  await page.waitForFunction(([id, v]) => {
+    const tr = document.querySelector(`#lists-body tr[data-list="${id}"]`);
+    return tr && tr.getAttribute('data-version') === String(v);
+  }, [GBA, v0 + 1]);
+  assert.equal(await current(GBA), v0 + 1, 'the concurrent change was not overwritten');
+  await shot(page, 'admin-412.png');
+
+  // Dry run again: now against the other change; confirm stores it.
+  await page.click('#dry-run');
+  await page.locator('#apply').waitFor({ state: 'visible' });
+  assert.match(await page.innerText('#dry-summary'), new RegExp(`从第 ${v0 + 1} 版更新为第 ${v0 + 2} 版`));
+  assert.equal(await page.getAttribute('#diff-body tr[data-id="PL-0004"]', 'data-kind'), 'changed', 'the other change shows in the diff');
+  await page.click('#apply');
+  await page.waitForFunction(() => document.querySelector('#admin-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page.innerText('#admin-status'), new RegExp(`已保存：${GBA} 现为第 ${v0 + 2} 版`));
+  assert.equal(await current(GBA), v0 + 2);
+  const stored = await api('GET', `/v1/lists/${GBA}/versions/${v0 + 2}`);
+  assert.equal(stored.json.entries.find((e) => e.id === 'PL-0001').name.en, 'Diagnostic or laboratory reagents (revised)');
+  await page.locator(`#versions-body tr[data-version="${v0 + 2}"]`).waitFor();
+  await shot(page, 'admin-applied.png');
+  await page.close();
+});
+
+test('admin: version history and rollback, guarded by If-Match', async (problems) => {
+  const page = await newPage(problems);
+  await login(page);
+  const cur = await current(GBA);
+  assert.ok(cur >= 3, 'runs after the upload test');
+  await page.click(`#lists-body button.show-history[data-list="${GBA}"]`);
+  await page.locator(`#versions-body tr[data-version="${cur}"]`).waitFor();
+  assert.equal(await page.locator('#versions-body tr').count(), cur);
+  assert.match(await page.innerText(`#versions-body tr[data-version="${cur}"]`), /当前版本/);
+  assert.equal(await page.locator(`#versions-body tr[data-version="${cur}"] button.rollback`).count(), 0);
+  assert.match(await page.innerText('#versions-body tr[data-version="1"]'), /gba-research-positive\.json/);
+
+  await page.click('#versions-body tr[data-version="1"] button.rollback');
+  assert.match(await page.innerText('#rollback-text'), new RegExp(`第 1 版的内容生成新版本第 ${cur + 1} 版`));
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'rollback-yes');
+  await shot(page, 'admin-rollback-confirm.png');
+  await page.click('#rollback-yes');
+  await page.waitForFunction(() => document.querySelector('#admin-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page.innerText('#admin-status'), new RegExp(`已回滚：${GBA} 现为第 ${cur + 1} 版（内容同第 1 版）`));
+  await page.locator(`#versions-body tr[data-version="${cur + 1}"]`).waitFor();
+  assert.match(await page.innerText(`#versions-body tr[data-version="${cur + 1}"]`), /回滚/);
+  const vs = (await api('GET', `/v1/lists/${GBA}/versions`)).json;
+  assert.equal(vs.current, cur + 1);
+  const sha = (v) => vs.versions.find((x) => x.version === v).sha256;
+  assert.equal(sha(cur + 1), sha(1), 'the new version has version 1\'s content');
+  assert.equal(await listVersion(page, GBA), cur + 1);
+  await shot(page, 'admin-history.png');
+
+  // A rollback confirmed after someone else changed the list is refused.
+  await page.click('#versions-body tr[data-version="2"] button.rollback');
+  const theirs = sample(GBA);
+  theirs.entries[5].name.en = 'Immunological products (changed concurrently)';
+  const put = await api('PUT', '/v1/lists/' + GBA, { token: TOKEN, type: 'application/json', body: JSON.stringify(theirs) });
+  assert.equal(put.status, 200, put.text);
+  await page.click('#rollback-yes');
+  await page.waitForFunction(() => document.querySelector('#admin-status').getAttribute('data-kind') === 'conflict');
+  assert.match(await page.innerText('#admin-status'), new RegExp(`回滚失败：清单已被他人更改（现为第 ${cur + 2} 版）`));
+  assert.equal(await current(GBA), cur + 2, 'nothing rolled back over the concurrent change');
+  await page.locator(`#versions-body tr[data-version="${cur + 2}"]`).waitFor();
+  assert.equal(await page.isHidden('#rollback-confirm'), true);
+  await page.close();
+});
+
+test('admin: a CSV import with Chinese headings goes through dry run and confirm', async (problems) => {
+  const page = await newPage(problems);
+  await login(page);
+  await page.click('#lang-toggle'); // in English this time
+  const v0 = await current(GBA);
+  const csv = '编号,商品编码,商品名称,英文名称,依据条款\n' +
+    'PL-0001,3822,诊断或实验用试剂,Diagnostic or laboratory reagents,GACC-2022-143-1-1\n' +
+    'PL-0100,9027.80,其他理化分析仪器,Other instruments,GACC-2022-143-1-1\n';
+  await page.selectOption('#target', GBA);
+  await upload(page, 'entries.csv', csv);
+  await page.click('#dry-run');
+  await page.locator('#apply').waitFor({ state: 'visible' });
+  assert.match(await page.innerText('#dry-summary'), new RegExp(`from version ${v0} to version ${v0 + 1} \\(2 entries\\)`));
+  assert.equal(await page.getAttribute('#dry-counts', 'data-added'), '1');
+  assert.equal(await page.innerText('#apply'), `Apply as version ${v0 + 1}`);
+  await page.click('#apply');
+  await page.waitForFunction(() => document.querySelector('#admin-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page.innerText('#admin-status'), new RegExp(`Stored: ${GBA} is now at version ${v0 + 1}`));
+  const l = await api('GET', '/v1/lists/' + GBA);
+  assert.equal(l.json.entries, 2);
+  await page.click('#lang-toggle');
+  await page.close();
+});
+
+/* ------------------------------------------------------------------ */
+
+(async () => {
+  let failures = 0;
+  try {
+    fs.mkdirSync(USER_DATA, { recursive: true });
+    ctx = await chromium.launchPersistentContext(USER_DATA, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 900 },
+      locale: 'zh-CN',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    });
+  } catch (e) {
+    console.log('FAIL: cannot start Chromium: ' + e.message);
+    console.log(`0%: Checks: ${tests.length}, Failures: ${tests.length}, Errors: 0`);
+    process.exit(1);
+  }
+  for (const t of tests) {
+    const problems = [];
+    // Every test starts in Chinese, whatever the one before left behind.
+    try {
+      const p = await ctx.newPage();
+      await p.goto(BASE + '/ui/app.css');
+      await p.evaluate(() => localStorage.clear());
+      await p.close();
+    } catch (e) { /* the test will say what is wrong */ }
+    const t0 = Date.now();
+    try {
+      await t.fn(problems);
+      assert.deepEqual(problems, [], 'no page errors, CSP violations or console errors');
+      console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failures++;
+      console.log(`FAIL ${t.name}\n     ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
+      for (const p of ctx.pages()) {
+        try { await shot(p, 'FAILED-' + t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60) + '.png'); } catch (x) { /* ignore */ }
+        await p.close().catch(() => {});
+      }
+    }
+  }
+  await ctx.close().catch(() => {});
+  const n = tests.length;
+  console.log(`${Math.floor(100 * (n - failures) / n)}%: Checks: ${n}, Failures: ${failures}, Errors: 0`);
+  process.exit(failures ? 1 : 0);
+})();
