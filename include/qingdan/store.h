@@ -83,7 +83,8 @@ typedef struct qd_put_opts {
 	bool dry_run;        /* validate and diff, store nothing */
 	qd_buf *changes;     /* NULL, or receives the entry-level changes as a JSON
 			      * array (first QD_CHANGES_MAX): {"id","kind":"added"|
-			      * "removed"|"changed","fields":[…]} ordered by id */
+			      * "removed"|"changed"} ordered by id; "changed" ones
+			      * also carry "fields": the keys whose values differ */
 } qd_put_opts;
 
 #define QD_CHANGES_MAX 1000
@@ -137,6 +138,7 @@ typedef struct qd_audit_rec {
 	unsigned status;        /* HTTP-style outcome: 200/201 stored, 4xx refused … */
 	const char *outcome;    /* "stored", "dry_run", "refused", "failed" */
 	const char *message;    /* why it was refused; may be NULL */
+	const char *source;     /* the change's source label (file, "http …"); may be NULL */
 } qd_audit_rec;
 
 /* Append an audit record in its own write transaction.  Successful

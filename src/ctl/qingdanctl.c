@@ -556,6 +556,8 @@ static int cmd_audit(const char *db, size_t limit)
 	json_array_foreach(json_object_get(j, "records"), i, r) {
 		json_t *ver = json_object_get(r, "version");
 		const char *msg = json_string_value(json_object_get(r, "message"));
+		if (!msg)
+			msg = json_string_value(json_object_get(r, "source"));
 		const char *list = json_string_value(json_object_get(r, "list"));
 		printf("#%lld %s %-12s %-9s %-24s %3lld %-8s", (long long)json_integer_value(json_object_get(r, "id")),
 		       json_string_value(json_object_get(r, "time")), json_string_value(json_object_get(r, "actor")),

@@ -690,6 +690,8 @@ static int audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a)
 	qd_buf_json_cstr(&b, a->outcome);
 	qd_buf_puts(&b, ",\"message\":");
 	qd_buf_json_cstr(&b, a->message);
+	qd_buf_puts(&b, ",\"source\":");
+	qd_buf_json_cstr(&b, a->source);
 	qd_buf_putc(&b, '}');
 	if (b.oom) {
 		qd_buf_free(&b);
@@ -947,7 +949,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 			.version = res->version, .sha256 = res->sha256, .entries = (long)res->entries,
 			.added = (long)res->added, .removed = (long)res->removed,
 			.changed = (long)res->changed, .status = res->created ? 201 : 200,
-			.outcome = "stored", .message = o->source,
+			.outcome = "stored", .source = o->source,
 		};
 		if ((ret = audit_put(st, txn, &a)))
 			goto out;
