@@ -257,6 +257,11 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
  * QD_ENOMEM; QD_EIO. */
 int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n);
 
+/* One list as it was at instant `at`: the version current then.
+ * Returns 0; QD_ENOENT (no such list, or it did not exist yet); QD_EGONE
+ * (the version of that time was pruned); QD_EIO. */
+int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out);
+
 /* One list at a given version (entries/members/sha/loaded_at of that
  * version).  Returns 0, QD_ENOENT (no such list or version), QD_EGONE, QD_EIO. */
 int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list_info *out);

@@ -216,6 +216,11 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 			return ret;
 		lists = &one;
 		nlists = 1;
+	} else if (q->has_at && q->list) {
+		if ((ret = qd_snap_list_at(s, q->list, q->at, &one)))
+			return ret;
+		lists = &one;
+		nlists = 1;
 	} else if (q->has_at) {
 		ret = qd_snap_lists_at(s, q->at, &lists, &nlists);
 	} else {
@@ -223,7 +228,7 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 	}
 	if (ret)
 		return ret;
-	if (q->list && !q->version) {
+	if (q->list && !q->version && !q->has_at) {
 		size_t i;
 		for (i = 0; i < nlists; i++)
 			if (strcmp(lists[i].id, q->list) == 0)

@@ -1480,6 +1480,32 @@ int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list
 	return get_version(s->st, s->txn, list, version, out, &rec);
 }
 
+int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out)
+{
+	if (!s->open)
+		return QD_EIO;
+	qd_list_info li;
+	uint32_t last, oldest;
+	int ret = get_list(s->st, s->txn, list, &li, &last, &oldest);
+	if (ret)
+		return ret;
+	/* Versions are stored in time order, so the one current at `at` is
+	 * the newest stored at or before it. */
+	for (uint32_t v = last; v >= oldest && v > 0; v--) {
+		MDB_val rec;
+		ret = get_version(s->st, s->txn, list, v, out, &rec);
+		if (ret == QD_ENOENT || ret == QD_EGONE)
+			continue;
+		if (ret)
+			return ret;
+		if (out->loaded_at <= at)
+			return 0;
+	}
+	/* Older than every retained version: it did not exist yet, unless
+	 * versions were pruned, one of which may have been current then. */
+	return oldest > 1 ? QD_EGONE : QD_ENOENT;
+}
+
 int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n)
 {
 	const qd_list_info *cur;
@@ -1496,32 +1522,12 @@ int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < ncur; i++) {
-		qd_list_info li;
-		uint32_t last, oldest;
-		if ((ret = get_list(s->st, s->txn, cur[i].id, &li, &last, &oldest)))
+		ret = qd_snap_list_at(s, cur[i].id, at, &s->at_lists[k]);
+		if (ret == QD_ENOENT)
+			continue; /* the list did not exist yet */
+		if (ret)
 			return ret;
-		/* Versions are stored in time order, so the one current at `at`
-		 * is the newest stored at or before it. */
-		uint32_t v;
-		bool found = false;
-		for (v = last; v >= oldest && v > 0; v--) {
-			MDB_val rec;
-			ret = get_version(s->st, s->txn, cur[i].id, v, &li, &rec);
-			if (ret == QD_ENOENT || ret == QD_EGONE)
-				continue;
-			if (ret)
-				return ret;
-			if (li.loaded_at <= at) {
-				found = true;
-				break;
-			}
-		}
-		if (!found) {
-			if (oldest > 1)
-				return QD_EGONE; /* it may have existed in a pruned version */
-			continue;            /* the list did not exist yet */
-		}
-		s->at_lists[k++] = li;
+		k++;
 	}
 	*out = s->at_lists;
 	*n = k;
