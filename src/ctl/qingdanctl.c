@@ -65,13 +65,16 @@ static const char usage[] =
 	"Options:\n"
 	"  --db DIR                  the LMDB store directory (or $QINGDAN_DB)\n"
 	"  --utc-offset OFFSET       offset for \"today\" (default +08:00)\n"
+	"  --retain-versions N       versions kept per list when this command stores one\n"
+	"                            (default 50; use the daemon's value)\n"
+	"  --map-size BYTES          maximum store size (default 8G; use the daemon's value)\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n"
 	"\n"
 	"Exit status: 0 success; 1 verify found problems; 64 usage error; 65 invalid\n"
 	"data (a document or CSV file breaks the rules); 66 input file unreadable;\n"
-	"69 no such list or version; 73 cannot create; 74 store error; 75 storage\n"
-	"full or precondition failed (try again).\n";
+	"69 no such list or version; 70 internal error; 73 cannot create; 74 store\n"
+	"error; 75 storage full or precondition failed (try again).\n";
 
 static int ex_for(int err)
 {
@@ -142,11 +145,14 @@ static void print_problems(const char *file, const qd_problems *p)
 		fprintf(stderr, "%s: … and %zu more problems\n", file, p->omitted);
 }
 
+/* Store options from the command line (--retain-versions, --map-size):
+ * they must match the daemon's, or a load here prunes by other rules. */
+static qd_store_opts g_store_opts;
+
 static int open_store(const char *db, bool ro, qd_store **st)
 {
 	char err[512];
-	qd_store_opts o;
-	qd_store_opts_default(&o);
+	qd_store_opts o = g_store_opts;
 	o.read_only = ro;
 	int rc = qd_store_open(db, &o, st, err, sizeof err);
 	if (rc) {
@@ -658,6 +664,7 @@ static uint32_t arg_version(const char *s)
 int main(int argc, char **argv)
 {
 	const char *db = getenv("QINGDAN_DB");
+	qd_store_opts_default(&g_store_opts);
 	int offset = QD_UTC_OFFSET_DEFAULT;
 	bool dry = false;
 	/* Global options come before the command. */
@@ -668,6 +675,25 @@ int main(int argc, char **argv)
 			db = argv[++i];
 		} else if (strncmp(a, "--db=", 5) == 0) {
 			db = a + 5;
+		} else if ((strcmp(a, "--retain-versions") == 0 || strcmp(a, "--map-size") == 0) && i + 1 < argc) {
+			const char *v = argv[++i];
+			char *end;
+			unsigned long long n = strtoull(v, &end, 10);
+			unsigned long long mul = *end == 'K' || *end == 'k' ? 1ull << 10 : *end == 'M' || *end == 'm' ? 1ull << 20
+					       : *end == 'G' || *end == 'g' ? 1ull << 30 : 1;
+			if (mul != 1)
+				end++;
+			bool retain = a[2] == 'r';
+			if (*v < '0' || *v > '9' || *end || (retain && (n < 1 || n > 100000)) ||
+			    (!retain && (n > (1ull << 40) / mul || n * mul < (1ull << 20)))) {
+				fprintf(stderr, "qingdanctl: %s: expected %s\n", a,
+					retain ? "1 to 100000" : "a size from 1M to 1024G (suffixes K, M, G)");
+				return EX_USAGE_;
+			}
+			if (retain)
+				g_store_opts.retain = (unsigned)n;
+			else
+				g_store_opts.map_size = n * mul;
 		} else if (strcmp(a, "--utc-offset") == 0 && i + 1 < argc) {
 			if (qd_utc_offset_parse(argv[++i], &offset)) {
 				fprintf(stderr, "qingdanctl: --utc-offset: expected +HH:MM\n");
