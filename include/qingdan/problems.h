@@ -23,6 +23,15 @@ typedef struct qd_problems {
 	size_t omitted;    /* problems found beyond QD_PROBLEMS_CAP */
 } qd_problems;
 
+#define QD_QUOTE_MAX 60                       /* bytes of a value repeated inside a message */
+#define QD_QUOTE_BUF (QD_QUOTE_MAX * 6 + 8)   /* room for the quoted, escaped form */
+
+/* Write s (n bytes) into buf as a double-quoted, escaped string, cut after
+ * about QD_QUOTE_MAX bytes (never inside a UTF-8 character, "…" added), so
+ * a message stays one readable line whatever the value holds.
+ * Returns buf. */
+const char *qd_quote(const char *s, size_t n, char buf[QD_QUOTE_BUF]);
+
 /* Initialise an empty collection (same as zero-filling it). */
 void qd_problems_init(qd_problems *p);
 

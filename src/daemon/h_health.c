@@ -40,17 +40,8 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 	char *data = qd_buf_steal(&b, &len);
 	if (!data)
 		return MHD_NO;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	r->status = MHD_HTTP_OK;
-	return ret;
+	return respond_raw(c, MHD_HTTP_OK, data, len, "text/plain; version=0.0.4; charset=utf-8", "no-store",
+			   NULL, NULL);
 }
 
 enum MHD_Result h_status(struct MHD_Connection *c, request *r)

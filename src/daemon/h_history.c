@@ -63,7 +63,11 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 	qd_listdoc_free(doc);
 	if (!data)
 		return respond_lib_error(c, QD_ENOMEM);
-	return respond_doc(c, data, len, v);
+	char etag[24];
+	snprintf(etag, sizeof etag, "\"%u\"", v);
+	/* The canonical bytes as they are: loading them again must reproduce them. */
+	return respond_raw(c, MHD_HTTP_OK, data, len, "application/json; charset=utf-8", "no-store",
+			   MHD_HTTP_HEADER_ETAG, etag);
 }
 
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r)

@@ -62,11 +62,8 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	qd_buf_init(&b);
 	render_list_meta(&b, &l);
-	qd_buf_putc(&b, '\n');
 	free(l.title);
-	size_t len;
-	char *data = qd_buf_steal(&b, &len);
-	return data ? respond_doc(c, data, len, l.version) : MHD_NO;
+	return respond_etag(c, &b, l.version);
 }
 
 enum MHD_Result h_entries(struct MHD_Connection *c, request *r)

@@ -111,21 +111,20 @@ uint32_t parse_version(const char *s, size_t n)
 
 /* ---- responses ---- */
 
-enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body)
+enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
+			    const char *ctype, const char *cache, const char *hname, const char *hvalue)
 {
-	size_t len;
-	qd_buf_putc(body, '\n');
-	char *data = qd_buf_steal(body, &len);
-	if (!data)
-		return MHD_NO;
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(data);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (cache)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	if (hname)
+		MHD_add_response_header(resp, hname, hvalue);
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"qingdan\"");
 	enum MHD_Result ret = MHD_queue_response(c, status, resp);
@@ -134,22 +133,28 @@ enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *
 	return ret;
 }
 
-enum MHD_Result respond_doc(struct MHD_Connection *c, char *data, size_t len, uint32_t version)
+/* Finish a JSON body and queue it with one optional extra header. */
+static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned status, qd_buf *body,
+					 const char *hname, const char *hvalue)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
+	size_t len;
+	qd_buf_putc(body, '\n');
+	char *data = qd_buf_steal(body, &len);
+	if (!data)
 		return MHD_NO;
-	}
+	return respond_raw(c, status, data, len, "application/json; charset=utf-8", "no-store", hname, hvalue);
+}
+
+enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body)
+{
+	return respond_json_with(c, status, body, NULL, NULL);
+}
+
+enum MHD_Result respond_etag(struct MHD_Connection *c, qd_buf *body, uint32_t version)
+{
 	char etag[24];
 	snprintf(etag, sizeof etag, "\"%u\"", version);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	tls_status = MHD_HTTP_OK;
-	return ret;
+	return respond_json_with(c, MHD_HTTP_OK, body, MHD_HTTP_HEADER_ETAG, etag);
 }
 
 static void error_head(qd_buf *b, enum qd_http_error e, const char *message)
@@ -326,22 +331,8 @@ static enum MHD_Result respond_405(struct MHD_Connection *c, const char *allow)
 	qd_buf b;
 	qd_buf_init(&b);
 	error_head(&b, E_METHOD_NOT_ALLOWED, NULL);
-	qd_buf_puts(&b, ",\"details\":[]}}\n");
-	size_t len;
-	char *data = qd_buf_steal(&b, &len);
-	if (!data)
-		return MHD_NO;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-	MHD_destroy_response(resp);
-	tls_status = MHD_HTTP_METHOD_NOT_ALLOWED;
-	return ret;
+	qd_buf_puts(&b, ",\"details\":[]}}");
+	return respond_json_with(c, MHD_HTTP_METHOD_NOT_ALLOWED, &b, MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 /* ---- auth ---- */

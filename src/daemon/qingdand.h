@@ -171,8 +171,12 @@ enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 /* The status and error message of the last response queued by this thread. */
 unsigned last_status(void);
 const char *last_error_message(void);
-/* Queue a 200 JSON response carrying ETag: "<version>"; data (malloc()ed) is taken over. */
-enum MHD_Result respond_doc(struct MHD_Connection *c, char *data, size_t len, uint32_t version);
+/* Queue a 200 JSON response carrying ETag: "<version>"; body is taken over. */
+enum MHD_Result respond_etag(struct MHD_Connection *c, qd_buf *body, uint32_t version);
+/* Queue data (malloc()ed, taken over) with a Content-Type, a Cache-Control
+ * (NULL: none) and one optional extra header (hname NULL: none). */
+enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
+			    const char *ctype, const char *cache, const char *hname, const char *hvalue);
 /* Parse a positive version number (1..2^31-1); returns 0 when invalid. */
 uint32_t parse_version(const char *s, size_t n);
 /* Is the JSON text at most max levels deep?  Checked before parsing so a

@@ -66,8 +66,7 @@
  * beyond it are counted but not stored, so a line of a million commas
  * cannot make us allocate a million offsets. */
 #define FIELDS_MAX 256
-#define QUOTE_MAX 60 /* bytes of a value repeated inside a message */
-#define QBUF (QUOTE_MAX * 6 + 8)
+#define QBUF QD_QUOTE_BUF
 
 enum field {
 	F_ID,
@@ -212,35 +211,6 @@ static bool ascii_case_eq(const char *a, size_t n, const char *b)
 	return true;
 }
 
-/* Write s as a double-quoted, escaped, possibly shortened string, so a
- * message stays one readable line whatever the cell holds. */
-static const char *quote(const char *s, size_t n, char buf[QBUF])
-{
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* Cut before a UTF-8 lead byte so a character is never split. */
-		if (o >= QUOTE_MAX && (c & 0xC0) != 0x80) {
-			memcpy(buf + o, "\xe2\x80\xa6", 3); /* … */
-			o += 3;
-			break;
-		}
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, 7, "\\u%04x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
 
 /* Blanks around a cell or an item: ASCII space, tab, line breaks (a quoted
  * cell may end in one) and the ideographic space U+3000. */
@@ -426,7 +396,7 @@ static int decode(struct imp *im, const char *buf, size_t len, const char *chars
 			cs = CS_GB18030;
 		} else {
 			PROB_AT(im, 0, 0, "unsupported charset %s; use utf-8 or gb18030 "
-				"(gbk and gb2312 are read as gb18030)", quote(charset, n, q));
+				"(gbk and gb2312 are read as gb18030)", qd_quote(charset, n, q));
 			return QD_EINVAL;
 		}
 	}
@@ -620,13 +590,13 @@ static void header(struct imp *im)
 
 		if (im->col_field[j] == COL_UNKNOWN) {
 			PROB_AT(im, im->row_line, (unsigned)j + 1, "unknown column %s; expected one of %s",
-				quote(h, strlen(h), q), list);
+				qd_quote(h, strlen(h), q), list);
 		} else if (im->col_field[j] == COL_REPEATED) {
 			int f = field_of_heading(h, strlen(h));
 
 			PROB_AT(im, im->row_line, (unsigned)j + 1,
 				"column %s repeats column %u (%s): each field may appear once",
-				quote(h, strlen(h), q), im->col_of[f], fields[f].name);
+				qd_quote(h, strlen(h), q), im->col_of[f], fields[f].name);
 		}
 	}
 	if (im->base->kind == QD_KIND_WHITELIST)
@@ -648,7 +618,7 @@ static void header(struct imp *im)
 		enum field lack = have == F_QTY_LIMIT ? F_QTY_UNIT : F_QTY_LIMIT;
 
 		PROB_AT(im, im->row_line, im->col_of[have], "column %s needs a %s (%s) column as well",
-			quote(hd(im, have), strlen(hd(im, have)), q), fields[lack].name, fields[lack].zh[0]);
+			qd_quote(hd(im, have), strlen(hd(im, have)), q), fields[lack].name, fields[lack].zh[0]);
 		im->missing |= BIT(F_QTY_LIMIT) | BIT(F_QTY_UNIT);
 	}
 }
@@ -807,7 +777,7 @@ static const char *alias(struct imp *im, const struct alias *a, enum field f, co
 	for (const struct alias *x = a; x->text && o < sizeof(allowed); x++)
 		o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s", o ? ", " : "", x->text);
 	PROB_AT(im, im->row_line, im->col_of[f], "%s %s is not one of %s",
-		hd(im, f), quote(s, strlen(s), q), allowed);
+		hd(im, f), qd_quote(s, strlen(s), q), allowed);
 	return NULL;
 }
 
@@ -830,7 +800,7 @@ static void entry(struct imp *im, char **cells)
 			c[im->col_field[j]] = cells[j];
 		} else if (im->col_field[j] == COL_BLANK && cells[j][0] != '\0') {
 			PROB_AT(im, line, (unsigned)j + 1, "this cell holds %s but its column has no heading",
-				quote(cells[j], strlen(cells[j]), q));
+				qd_quote(cells[j], strlen(cells[j]), q));
 			im->col_field[j] = COL_BLANK_REPORTED;
 		}
 	}
@@ -852,7 +822,7 @@ static void entry(struct imp *im, char **cells)
 		put(im, e, "id", str(im, c[F_ID], strlen(c[F_ID])));
 		if (prev != NULL) {
 			PROB_AT(im, line, im->col_of[F_ID], "%s %s is already used on line %" JSON_INTEGER_FORMAT,
-				hd(im, F_ID), quote(c[F_ID], strlen(c[F_ID]), q), json_integer_value(prev));
+				hd(im, F_ID), qd_quote(c[F_ID], strlen(c[F_ID]), q), json_integer_value(prev));
 			flagged |= BIT(F_ID);
 		} else if (json_object_set_new(im->ids, c[F_ID], json_integer(line)) != 0) {
 			im->oom = true;
@@ -931,7 +901,7 @@ static void entry(struct imp *im, char **cells)
 
 			if (limit == NULL && im->oom == was_oom) {
 				PROB_AT(im, line, im->col_of[F_QTY_LIMIT], "%s %s is not a number",
-					hd(im, F_QTY_LIMIT), quote(lim, strlen(lim), q));
+					hd(im, F_QTY_LIMIT), qd_quote(lim, strlen(lim), q));
 				flagged |= BIT(F_QTY_LIMIT);
 			} else if (limit != NULL) {
 				json_t *qty = json_object();

@@ -16,8 +16,7 @@
 #define TEXT_MAX 20000     /* clause text: whole articles are quoted */
 #define WAIVE_MAX 64       /* waiver codes ("Q", "医疗器械注册证") */
 #define ID_MAX 64          /* clause and entry ids */
-#define QUOTE_MAX 60       /* bytes of a value repeated inside a message */
-#define QBUF (QUOTE_MAX * 6 + 8)
+#define QBUF QD_QUOTE_BUF
 #define SUGGEST_MAX 2      /* edit distance for "did you mean" */
 /* Reals are written with 15 significant digits, not jansson's default 17:
  * a limit of 0.1 reads "0.1", not "0.10000000000000001", and 15 digits
@@ -118,39 +117,10 @@ static void jp_pop(struct vctx *v, size_t old)
 
 /* ---- message helpers ------------------------------------------------- */
 
-/* Write s as a double-quoted, escaped, possibly shortened string into buf,
- * so a message stays one readable line whatever the value holds. */
-static const char *quote(const char *s, size_t n, char buf[QBUF])
-{
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* Cut before a UTF-8 lead byte so a character is never split. */
-		if (o >= QUOTE_MAX && (c & 0xC0) != 0x80) {
-			memcpy(buf + o, "\xe2\x80\xa6", 3); /* … */
-			o += 3;
-			break;
-		}
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, 7, "\\u%04x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
 
 static const char *quote_json(const json_t *s, char buf[QBUF])
 {
-	return quote(json_string_value(s), json_string_length(s), buf);
+	return qd_quote(json_string_value(s), json_string_length(s), buf);
 }
 
 static const char *type_name(const json_t *j)
@@ -224,9 +194,9 @@ static void check_keys(struct vctx *v, json_t *obj, const char *const *allowed)
 		}
 		if (best != NULL)
 			PROB_KEY(v, key, "unknown key %s; did you mean \"%s\"?",
-				 quote(key, strlen(key), q), best);
+				 qd_quote(key, strlen(key), q), best);
 		else
-			PROB_KEY(v, key, "unknown key %s", quote(key, strlen(key), q));
+			PROB_KEY(v, key, "unknown key %s", qd_quote(key, strlen(key), q));
 	}
 }
 
@@ -889,7 +859,7 @@ static void list_field(struct vctx *v, json_t *root, json_t *canon, const char *
 				 "at most 47 lowercase letters, digits or '-'", quote_json(val, q));
 		else if (expect_list != NULL && strcmp(expect_list, json_string_value(val)) != 0)
 			PROB_KEY(v, "list", "list id %s does not match the list being loaded, %s",
-				 quote_json(val, q), quote(expect_list, strlen(expect_list), q2));
+				 quote_json(val, q), qd_quote(expect_list, strlen(expect_list), q2));
 	}
 	put(v, canon, "list", t);
 }

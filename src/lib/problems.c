@@ -114,3 +114,31 @@ void qd_problems_free(qd_problems *p)
 	free(p->items);
 	qd_problems_init(p);
 }
+
+const char *qd_quote(const char *s, size_t n, char buf[QD_QUOTE_BUF])
+{
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* Cut before a UTF-8 lead byte so a character is never split. */
+		if (o >= QD_QUOTE_MAX && (c & 0xC0) != 0x80) {
+			memcpy(buf + o, "\xe2\x80\xa6", 3); /* … */
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(buf + o, 7, "\\u%04x", c);
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
