@@ -197,7 +197,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		return respond_error(c, E_BAD_JSON, msg);
 	}
 	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-				  JSON_REJECT_DUPLICATES, &jerr);
+				  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!body) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,

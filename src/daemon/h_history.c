@@ -159,8 +159,10 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 	}
 	r->audit_res = pres;
 	r->audit_res_set = true;
-	if (dry)
+	if (dry) {
 		r->audit_outcome = "dry_run";
+		r->audit_source = source;
+	}
 	else
 		r->audited = true; /* the store wrote the record with the change */
 	fprintf(stderr, "qingdand: %s %s %s version %u (%zu entries, +%zu -%zu ~%zu) by %s\n",
@@ -198,7 +200,7 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 	json_error_t jerr;
 	if (!json_depth_within(r->body.data ? r->body.data : "", r->body.len, r->srv->cfg.max_json_depth))
 		return respond_error(c, E_BAD_JSON, "request body is nested too deeply");
-	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!body) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
@@ -208,11 +210,11 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 	json_t *jv = json_object_get(body, "version");
 	if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_integer(jv) ||
 	    json_integer_value(jv) < 1 || json_integer_value(jv) > 0x7fffffff) {
+		const char *path = jv ? "/version" : "";
 		json_decref(body);
 		qd_problems pr;
 		qd_problems_init(&pr);
-		qd_problems_add(&pr, json_is_object(body) && !jv ? "" : "/version",
-				"the body must be {\"version\": N} with N a stored version number");
+		qd_problems_add(&pr, path, "the body must be {\"version\": N} with N a stored version number");
 		res = respond_problems(c, E_BAD_BODY, "the body must be {\"version\": N}", &pr);
 		qd_problems_free(&pr);
 		return res;

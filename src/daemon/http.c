@@ -468,6 +468,7 @@ static void audit_request(server *srv, request *r)
 		.status = st,
 		.outcome = r->audit_outcome ? r->audit_outcome : st >= 500 ? "failed" : "refused",
 		.message = st >= 400 ? last_error_message() : NULL,
+		.source = r->audit_source,
 	};
 	if (r->audit_res_set) {
 		a.version = r->audit_res.version;

@@ -143,6 +143,7 @@ typedef struct request {
 	bool audited;
 	const char *audit_action;        /* "load", "import", "rollback", "audit" */
 	const char *audit_outcome;       /* NULL: derived from the status */
+	const char *audit_source;        /* the change's source label, for dry runs */
 	qd_put_result audit_res;         /* counts when audit_res_set */
 	bool audit_res_set;
 } request;

@@ -90,12 +90,17 @@ if ((SMOKE)); then
 else
 	# deploy/setup.sh installs the build dependencies and builds; the
 	# benchmark tools come with it.
+	# A tree someone is editing may fail to build for a moment: retry.
 	BUILD=$ROOT/build-bench
-	QD_EXTRA_PKGS="wrk nginx-light valgrind" QD_BUILD_DIR=$BUILD \
-		QD_MESON_ARGS="-Dbuildtype=release -Db_ndebug=true" "$ROOT/deploy/setup.sh" >&2 || {
-		echo "run.sh: setup/build failed" >&2; exit 1; }
-	meson configure "$BUILD" -Dbuildtype=release -Db_ndebug=true >/dev/null && ninja -C "$BUILD" >/dev/null || {
-		echo "run.sh: build failed" >&2; exit 1; }
+	for try in 1 2 3 4 5 0; do
+		((try)) || { echo "run.sh: setup/build failed" >&2; exit 1; }
+		QD_EXTRA_PKGS="wrk nginx-light valgrind" QD_BUILD_DIR=$BUILD \
+			QD_MESON_ARGS="-Dbuildtype=release -Db_ndebug=true" "$ROOT/deploy/setup.sh" >&2 &&
+			meson configure "$BUILD" -Dbuildtype=release -Db_ndebug=true >/dev/null &&
+			ninja -C "$BUILD" >/dev/null && break
+		echo "run.sh: build failed (try $try); retrying in 30 s" >&2
+		sleep 30
+	done
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 QD=$BUILD/src/daemon/qingdand
@@ -294,21 +299,13 @@ function done(s, lat, req)
 end
 EOF
 # Rotate over the lookup paths; each thread starts elsewhere in the list.
-# With a second argument, each thread stops after that many responses.
 cat "$WORK/report.lua" - >"$WORK/rotate.lua" <<'EOF'
 local n = 0
 function setup(thread) thread:set("tid", n); n = n + 1 end
-local paths, idx, limit, count = {}, 0, 0, 0
+local paths, idx = {}, 0
 function init(args)
 	for line in io.lines(args[1]) do paths[#paths + 1] = line end
 	idx = ((tid or 0) * 97) % #paths
-	limit = tonumber(args[2] or "0") or 0
-	if limit > 0 then
-		response = function()
-			count = count + 1
-			if count >= limit then wrk.thread:stop() end
-		end
-	end
 end
 function request()
 	idx = idx % #paths + 1
@@ -349,18 +346,26 @@ if ((WARMUP)); then
 	wrk -t "$WRK_THREADS" -c "$CONNS" -d "${WARMUP}s" -s "$WORK/rotate.lua" "$NURL" -- "$WORK/paths.txt" >/dev/null 2>&1
 fi
 
-# RSS across a million lookups, in chunks (fresh daemon, before the rounds).
-say "RSS over $MILLION lookups ($CHUNKS chunks)"
-done_lookups=$PAIRS
-per_thread=$((MILLION / CHUNKS / WRK_THREADS))
-for k in $(seq "$CHUNKS"); do
+# RSS across a million lookups (fresh daemon, before the rounds), read
+# after each of about $CHUNKS wrk runs whose length follows the measured rate.
+say "RSS over $MILLION lookups (about $CHUNKS checkpoints)"
+done_lookups=$PAIRS chunk_s=$((SMOKE ? 1 : 2)) k=0
+while ((done_lookups < MILLION + PAIRS && k < 100)); do
+	k=$((k + 1))
 	WRK_LAST=""
-	wrk_run rss_lookups qingdand "$k" "$CONNS" 600 "$WORK/rotate.lua" "$QURL" "$WORK/paths.txt" "$per_thread" >/dev/null
-	n=$(python3 -c "import json,sys; print(json.loads(sys.argv[1] or '{}').get('requests', 0))" "$WRK_LAST")
+	wrk_run rss_lookups qingdand "$k" "$CONNS" "$chunk_s" "$WORK/rotate.lua" "$QURL" "$WORK/paths.txt" >/dev/null
+	read -r n chunk_s < <(python3 -c "
+import json, sys, math
+j = json.loads(sys.argv[1] or '{}')
+n = j.get('requests', 0); rate = n / max(j.get('duration_us', 1) / 1e6, 1e-3)
+left = int(sys.argv[2]) - n
+print(n, max(1, min(60, math.ceil(min(int(sys.argv[3]), max(left, 1)) / max(rate, 1)))))" \
+		"$WRK_LAST" "$((MILLION + PAIRS - done_lookups))" "$((MILLION / CHUNKS))")
 	done_lookups=$((done_lookups + n))
-	emit "{\"section\":\"rss\",\"lookups\":$done_lookups,\"when\":\"after chunk $k\",\"status\":$(rss $QD_PID)}"
+	emit "{\"section\":\"rss\",\"lookups\":$done_lookups,\"when\":\"after wrk run $k\",\"status\":$(rss $QD_PID)}"
 done
-check "RSS readable at every checkpoint" test "$(grep -c '"section":"rss".*VmRSS_kib' "$RES")" -eq $((CHUNKS + 2))
+check "RSS readable at every checkpoint" test "$(grep -c '"section":"rss".*VmRSS_kib' "$RES")" -eq $((k + 2))
+check "at least $MILLION lookups for the RSS series" test "$done_lookups" -ge "$MILLION"
 
 say "lookup rounds: $ROUNDS × ${DURATION}s, $CONNS connections, $WRK_THREADS wrk threads"
 for r in $(seq "$ROUNDS"); do
@@ -457,13 +462,13 @@ if ((PROFILE)); then
 		"$QD" --db "$DB" --listen "127.0.0.1:$VPORT" --threads 1 --access-log off 2>"$WORK/cg.http.log" &
 	VG_PID=$!
 	if wait_http "http://127.0.0.1:$VPORT/healthz" || { sleep 5; wait_http "http://127.0.0.1:$VPORT/healthz"; }; then
-		wrk -t 1 -c 4 -d 120s -s "$WORK/rotate.lua" "http://127.0.0.1:$VPORT" -- "$WORK/paths.txt" 5000 \
+		wrk -t 1 -c 4 -d 30s -s "$WORK/rotate.lua" "http://127.0.0.1:$VPORT" -- "$WORK/paths.txt" \
 			>"$WORK/cg.http.wrk" 2>&1
 	fi
 	kill -TERM "$VG_PID" 2>/dev/null && wait "$VG_PID" 2>/dev/null
 	VG_PID=""
 	{
-		echo "# callgrind, qingdand --threads 1 answering ~5000 GET /v1/lookup over keep-alive (inclusive)"
+		echo "# callgrind, qingdand --threads 1 answering GET /v1/lookup for 30 s over keep-alive (requests: see WRKJSON) (inclusive)"
 		grep WRKJSON "$WORK/cg.http.wrk"
 		callgrind_annotate --inclusive=yes "$WORK/cg.http" 2>/dev/null | head -80
 		echo
@@ -489,7 +494,9 @@ def rps(run): return run["requests"] / (run["duration_us"] / 1e6)
 med = statistics.median
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 def ver(cmd):
-    try: return subprocess.run(cmd, capture_output=True, text=True).stderr.strip().splitlines()[0]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
     except Exception: return "?"
 S = {
   "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -514,7 +521,7 @@ for sect, title in (("lookup", f"GET /v1/lookup, rotating over {b['n']} code+ent
     runs = sec(sect)
     if not runs: continue
     P(f"{title}; {$CONNS} connections, {$WRK_THREADS} wrk threads, keep-alive, {$DURATION} s per run")
-    P(f"  {'round':>5} | {'nginx req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'qingdand req/s':>14} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5}")
+    P(f"  {'round':>6} | {'nginx req/s':>11} {'p50 ms':>7} {'p99 ms':>7} | {'qingdand req/s':>14} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>5}")
     per = []
     for r in sorted({x["round"] for x in runs}):
         n = next((x["run"] for x in runs if x["round"] == r and x["target"] == "nginx"), None)
@@ -525,10 +532,10 @@ for sect, title in (("lookup", f"GET /v1/lookup, rotating over {b['n']} code+ent
                     "qingdand_rps": round(rps(q)), "qingdand_p50_ms": q["lat_p50_us"] / 1000, "qingdand_p99_ms": q["lat_p99_us"] / 1000,
                     "ratio": round(ratio, 3)})
         p = per[-1]
-        P(f"  {r:>5} | {p['nginx_rps']:>11} {p['nginx_p50_ms']:>7.3f} {p['nginx_p99_ms']:>7.3f} | {p['qingdand_rps']:>14} {p['qingdand_p50_ms']:>7.3f} {p['qingdand_p99_ms']:>7.3f} | {p['ratio']:>5.2f}")
+        P(f"  {r:>6} | {p['nginx_rps']:>11} {p['nginx_p50_ms']:>7.3f} {p['nginx_p99_ms']:>7.3f} | {p['qingdand_rps']:>14} {p['qingdand_p50_ms']:>7.3f} {p['qingdand_p99_ms']:>7.3f} | {p['ratio']:>5.2f}")
     if per:
         m = {k: med([p[k] for p in per]) for k in per[0] if k != "round"}
-        P(f"  {'median':>5} | {m['nginx_rps']:>11.0f} {m['nginx_p50_ms']:>7.3f} {m['nginx_p99_ms']:>7.3f} | {m['qingdand_rps']:>14.0f} {m['qingdand_p50_ms']:>7.3f} {m['qingdand_p99_ms']:>7.3f} | {m['ratio']:>5.2f}")
+        P(f"  {'median':>6} | {m['nginx_rps']:>11.0f} {m['nginx_p50_ms']:>7.3f} {m['nginx_p99_ms']:>7.3f} | {m['qingdand_rps']:>14.0f} {m['qingdand_p50_ms']:>7.3f} {m['qingdand_p99_ms']:>7.3f} | {m['ratio']:>5.2f}")
         S[sect] = {"rounds": per, "median": m}
     P("")
 P(f"  response bodies over the pairs: min {b['min']}, median {b['median']}, mean {b['mean']}, max {b['max']} bytes; {b['allow']}/{b['n']} allow; "
@@ -562,8 +569,8 @@ rs = sec("rss")
 S["rss"] = [{"lookups": r["lookups"], "when": r["when"], **r["status"]} for r in rs]
 P("qingdand memory (VmRSS; anon + file-backed LMDB pages), KiB:")
 for r in S["rss"]:
-    lk = "end" if r["lookups"] < 0 else f"{r['lookups']:>9}"
-    P(f"  {lk:>9} lookups: VmRSS {r.get('VmRSS_kib', 0):>7}  anon {r.get('RssAnon_kib', 0):>7}  file {r.get('RssFile_kib', 0):>7}  peak {r.get('VmHWM_kib', 0):>7}   {r['when']}")
+    lk = "at end" if r["lookups"] < 0 else f"{r['lookups']:>9} lookups"
+    P(f"  {lk:>17}: VmRSS {r.get('VmRSS_kib', 0):>7}  anon {r.get('RssAnon_kib', 0):>7}  file {r.get('RssFile_kib', 0):>7}  peak {r.get('VmHWM_kib', 0):>7}   {r['when']}")
 cg = sec("callgrind")
 if cg:
     c = cg[0]

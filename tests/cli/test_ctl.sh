@@ -3,7 +3,7 @@
 # its output and its exit status (sysexits style: 64 usage, 65 invalid
 # data, 66 missing input, 69 unknown list or version; verify 1).
 #
-# Environment (set by meson): QD_BUILD_ROOT, QD_SOURCE_ROOT.  Needs jq,
+# Environment (set by meson): QD_BUILD_ROOT, QD_SOURCE_ROOT.  Needs
 # python3, sha256sum and, for the damaged-store checks, mdb_dump and
 # mdb_load (lmdb-utils).
 #
@@ -56,9 +56,22 @@ expect_rc() {
 	if [ "$RC" -eq "$1" ]; then pass "$2"; else fail "$2" "exit status $RC, expected $1"; fi
 }
 out_has() { grep -qF -- "$1" "$TMP/out"; }
+# pj FILE EXPR: evaluate a Python expression over the JSON document d in
+# FILE (res(L): the result for list L); strings print as they are, the rest
+# as compact JSON.
+pj() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+def res(l):
+    return [x for x in d["results"] if x["list"] == l][0]
+r = eval(sys.argv[2])
+print(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+' "$1" "$2" 2>/dev/null
+}
 err_has() { grep -qF -- "$1" "$TMP/err"; }
 
-for tool in jq python3 sha256sum; do
+for tool in python3 sha256sum; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "ERROR: $tool is needed"; ERRORS=$((ERRORS + 1))
 	fi
@@ -74,11 +87,21 @@ fi
 # v2 of the positive list: PL-0001 suspended (changed: status), PL-0002
 # removed, PL-9999 added.  A lookup of $CODE for $ENT is allowed by v1 and
 # denied (suspended) by v2.
-jq '(.entries[] | select(.id == "PL-0001") | .status) = "suspended"
-    | .entries |= map(select(.id != "PL-0002"))
-    | .entries += [(.entries[2] | .id = "PL-9999" | .code = "9999")]' "$GBA_FILE" >"$TMP/gba-v2.json"
+python3 - "$GBA_FILE" "$TMP/gba-v2.json" "$TMP/gba-invalid.json" <<'EOF'
+import copy, json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+v2 = copy.deepcopy(d)
+assert [e["id"] for e in v2["entries"][:3]] == ["PL-0001", "PL-0002", "PL-0003"]
+added = dict(v2["entries"][2], id="PL-9999", code="9999")
+v2["entries"][0]["status"] = "suspended"
+del v2["entries"][1]
+v2["entries"].append(added)
+json.dump(v2, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
 # invalid: a bad code
-jq '.entries[0].code = "38A2"' "$GBA_FILE" >"$TMP/gba-invalid.json"
+bad = copy.deepcopy(d)
+bad["entries"][0]["code"] = "38A2"
+json.dump(bad, open(sys.argv[3], "w", encoding="utf-8"), ensure_ascii=False)
+EOF
 # ~20 000 entries for the backup-during-load check
 python3 - "$GBA_FILE" "$TMP/big.json" <<'EOF'
 import json, sys
@@ -169,7 +192,7 @@ run versions $GBA
 ME=$(id -un 2>/dev/null || echo cli)
 [ -n "${SUDO_USER:-}" ] && ME=$SUDO_USER
 if [ "$RC" -eq 0 ] && out_has "$GBA (current version 2)" && [ "$(grep -c '^  v' "$TMP/out")" -eq 2 ] &&
-	sed -n 2p "$TMP/out" | grep -qE "^  v2 +[0-9T:Z-]+ +load +$ME +31 entries +sha256 ${SHA_V2:0:16}… +gba-v2.json$" &&
+	sed -n 2p "$TMP/out" | grep -qE "^  v2 +[0-9T:Z-]+ +load +$ME +32 entries +sha256 ${SHA_V2:0:16}… +gba-v2.json$" &&
 	sed -n 3p "$TMP/out" | grep -qE "^  v1 +[0-9T:Z-]+ +load +$ME +32 entries +sha256 ${SHA_V1:0:16}… +$GBA.json$"; then
 	pass "versions: newest first with time, action, actor, entries, sha256 and source"
 else
@@ -179,27 +202,26 @@ V1_AT=$(sed -n 3p "$TMP/out" | awk '{print $2}')
 V2_AT=$(sed -n 2p "$TMP/out" | awk '{print $2}')
 
 run lookup $CODE --entity $ENT --date $DAY
-if [ "$RC" -eq 0 ] && [ "$(jq -r '.decision + " " + .reason' "$TMP/out")" = "deny suspended" ] &&
-	[ "$(jq -r '.results[0].version' "$TMP/out")" = 2 ]; then
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" 'd["decision"] + " " + d["reason"]')" = "deny suspended" ] &&
+	[ "$(pj "$TMP/out" 'res("'$GBA'")["version"]')" = 2 ]; then
 	pass "lookup prints JSON: the current version (2) denies, suspended"
 else
 	fail "lookup: current version" "exit $RC; $(head -c 400 "$TMP/out")"
 fi
 run lookup $CODE --entity $ENT --date $DAY --list $GBA --version 1
-if [ "$RC" -eq 0 ] && [ "$(jq -r '.decision + " " + .reason + " " + (.basis.version|tostring) + " " + (.results[0].version|tostring)' "$TMP/out")" = "allow listed 1 1" ]; then
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" '[d["decision"], d["reason"], d["basis"]["version"], [x["version"] for x in d["results"]]]')" = '["allow","listed",1,[1]]' ]; then
 	pass "lookup --list --version 1 answers from version 1 (allow)"
 else
 	fail "lookup --version 1" "exit $RC; $(head -c 400 "$TMP/out")"
 fi
 run lookup $CODE --entity $ENT --date $DAY --at "$V1_AT"
-if [ "$RC" -eq 0 ] && [ "$(jq -r '.decision + " " + (.basis.version|tostring)' "$TMP/out")" = "allow 1" ] &&
-	[ "$(jq -r '[.results[] | select(.list == "'$GBA'") | .version] | .[0]' "$TMP/out")" = 1 ]; then
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" '[d["decision"], d["basis"]["version"], res("'$GBA'")["version"]]')" = '["allow",1,1]' ]; then
 	pass "lookup --at (v1's load time) answers from version 1"
 else
 	fail "lookup --at $V1_AT" "exit $RC; $(head -c 400 "$TMP/out")"
 fi
 run lookup $CODE --entity $ENT --date $DAY --at "$V2_AT"
-if [ "$RC" -eq 0 ] && [ "$(jq -r '.decision + " " + ([.results[] | select(.list == "'$GBA'") | .version] | .[0] | tostring)' "$TMP/out")" = "deny 2" ]; then
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" '[d["decision"], res("'$GBA'")["version"]]')" = '["deny",2]' ]; then
 	pass "lookup --at (v2's load time) answers from version 2"
 else
 	fail "lookup --at $V2_AT" "exit $RC; $(head -c 400 "$TMP/out")"
@@ -233,7 +255,7 @@ else
 	fail "export hashes to the version's sha256" "exit $RC"
 fi
 run load $GBA "$TMP/exp-v2.json"
-if [ "$RC" -eq 0 ] && out_has "stored $GBA version 3 (previous 2): 31 entries, 0 added, 0 removed, 0 changed, sha256 $SHA_V2"; then
+if [ "$RC" -eq 0 ] && out_has "stored $GBA version 3 (previous 2): 32 entries, 0 added, 0 removed, 0 changed, sha256 $SHA_V2"; then
 	pass "export → load: empty diff, same sha256"
 else
 	fail "export → load: empty diff" "exit $RC; $(cat "$TMP/out")"
@@ -260,7 +282,7 @@ else
 	fail "rollback keeps history" "$(cat "$TMP/out")"
 fi
 run lookup $CODE --entity $ENT --date $DAY --list $GBA
-if [ "$(jq -r '.decision + " " + (.basis.version|tostring)' "$TMP/out")" = "allow 4" ]; then pass "after rollback, lookups answer from v4 with v1's content"; else fail "lookup after rollback" "$(head -c 300 "$TMP/out")"; fi
+if [ "$(pj "$TMP/out" '[d["decision"], d["basis"]["version"]]')" = '["allow",4]' ]; then pass "after rollback, lookups answer from v4 with v1's content"; else fail "lookup after rollback" "$(head -c 300 "$TMP/out")"; fi
 run rollback $GBA 99
 expect_rc 69 "rollback to an unknown version: 69"
 run rollback $GBA abc
@@ -275,11 +297,12 @@ if [ "$RC" -eq 0 ] && out_has "stored $GBA version 5 (previous 4): 5 entries"; t
 run versions $GBA
 if sed -n 2p "$TMP/out" | grep -qE "^  v5 .* import +$ME +5 entries .*$GBA.csv$"; then pass "a CSV load is recorded as action import"; else fail "CSV load recorded as import" "$(cat "$TMP/out")"; fi
 run export $GBA
-if [ "$(jq -c '[.title, .clauses, .entities, .issuer, .published, .source]' "$TMP/out")" = "$(jq -c '[.title, .clauses, .entities, .issuer, .published, .source]' "$GBA_FILE")" ] &&
-	[ "$(jq -r '[.entries[].id] | join(",")' "$TMP/out")" = "PL-0101,PL-0102,PL-0103,PL-0104,PL-0105" ]; then
+KEPT='[d[k] for k in ("list", "kind", "title", "issuer", "published", "source", "clauses", "entities")]'
+if [ "$(pj "$TMP/out" "$KEPT")" = "$(pj "$GBA_FILE" "$KEPT")" ] &&
+	[ "$(pj "$TMP/out" '",".join(e["id"] for e in d["entries"])')" = "PL-0101,PL-0102,PL-0103,PL-0104,PL-0105" ]; then
 	pass "CSV import keeps title, clauses and roster and replaces the entries"
 else
-	fail "CSV import keeps title, clauses and roster" "$(jq -c '[.title, (.clauses|length), (.entities|length), [.entries[].id]]' "$TMP/out")"
+	fail "CSV import keeps title, clauses and roster" "$(pj "$TMP/out" '[d["title"], len(d["clauses"]), len(d["entities"]), [e["id"] for e in d["entries"]]]')"
 fi
 run load $GBA "$CSV/$GBA-bom.csv"
 if [ "$RC" -eq 0 ] && out_has "0 added, 0 removed, 0 changed"; then pass "load CSV with a BOM: same entries as without"; else fail "load CSV with a BOM" "exit $RC; $(cat "$TMP/out")"; fi
@@ -294,7 +317,7 @@ if [ "$RC" -eq 0 ] && out_has "dry run:" && out_has "0 added, 0 removed, 0 chang
 run load $GBA "$CSV/$GBA-bad.csv"
 if [ "$RC" -eq 65 ] && err_has "$GBA-bad.csv:3:2: code" && err_has "$GBA-bad.csv:4:8: clause" &&
 	err_has "$GBA-bad.csv:5:5: entity" && err_has "$GBA-bad.csv:6:7: quantity" && err_has "$GBA-bad.csv:10:1: id" &&
-	grep -qE "$GBA-bad.csv:9:[0-9]+: row has 5 fields" "$TMP/err"; then
+	err_has "$GBA-bad.csv:9:0: row has 5 fields"; then
 	pass "bad CSV: 65 with every problem at line:column"
 else
 	fail "bad CSV: 65 with line:column" "exit $RC"
@@ -344,7 +367,8 @@ if out_has "(current version 6)"; then pass "refused commands stored nothing"; e
 
 run audit
 if [ "$RC" -eq 0 ] && [ "$(grep -c '^#' "$TMP/out")" -ge 9 ] &&
-	head -1 "$TMP/out" | grep -qE "^#[0-9]+ [0-9T:Z-]+ +$ME +import +$GBA +200 stored +v6 sha256 " &&
+	head -1 "$TMP/out" | grep -qE "^#[0-9]+ [0-9T:Z-]+ +$ME +import +$WL +200 stored +v4 sha256 .*$WL-gb18030.csv$" &&
+	grep -qE " import +$GBA +200 stored +v6 sha256 .*$GBA-bom.csv$" "$TMP/out" &&
 	grep -qE " rollback +$GBA +200 stored +v4 sha256 ${SHA_V1:0:16}… +rollback to version 1$" "$TMP/out" &&
 	grep -qE " load +$GBA +201 stored +v1 sha256 ${SHA_V1:0:16}… +$GBA.json$" "$TMP/out"; then
 	pass "audit: every stored change, newest first, with actor, action, status, version and sha256"
@@ -459,11 +483,11 @@ SHA_BIG=$(sed -n 's/.*sha256 \([0-9a-f]\{64\}\).*/\1/p' "$TMP/out")
 ) &
 LOADER_PID=$!
 n=0 during=0
-while kill -0 "$LOADER_PID" 2>/dev/null && [ $n -lt 12 ]; do
+while kill -0 "$LOADER_PID" 2>/dev/null && [ $n -lt 8 ]; do
 	n=$((n + 1))
 	"$CTL" --db "$DB" backup "$TMP/bk$n" >/dev/null 2>"$TMP/bk$n.err" || echo "backup $n: exit $?" >>"$TMP/bk.fail"
 	kill -0 "$LOADER_PID" 2>/dev/null && during=$((during + 1))
-	sleep 0.15
+	sleep 0.2
 done
 wait "$LOADER_PID"
 LRC=$?
@@ -480,12 +504,13 @@ for i in $(seq 1 $n); do
 	[ -f "$B/data.mdb" ] || { bad="$bad; bk$i has no data.mdb"; continue; }
 	"$CTL" --db "$B" verify >/dev/null 2>"$TMP/err" || { bad="$bad; bk$i does not verify: $(head -3 "$TMP/err")"; continue; }
 	"$CTL" --db "$B" lists >"$TMP/out" 2>"$TMP/err" || { bad="$bad; bk$i: lists failed"; continue; }
+	# The list's entry count and the exported document's hash are those
+	# of one stored version (the hash pins the whole document).
 	cnt=$(awk -v id=$GBA '$1 == id {print $4}' "$TMP/out")
 	sha=$("$CTL" --db "$B" export $GBA | sha256sum | cut -d' ' -f1)
-	ents=$("$CTL" --db "$B" export $GBA | jq '.entries | length')
-	case "$sha:$cnt:$ents" in
-	"$SHA_V1:32:32" | "$SHA_BIG:20000:20000") ;;
-	*) bad="$bad; bk$i holds $cnt entries ($ents exported), sha256 $sha: not one complete version" ;;
+	case "$sha:$cnt" in
+	"$SHA_V1:32" | "$SHA_BIG:20000") ;;
+	*) bad="$bad; bk$i holds $cnt entries, exports sha256 $sha: not one complete version" ;;
 	esac
 done
 if [ -z "$bad" ] && [ "$n" -ge 1 ]; then
