@@ -25,9 +25,13 @@ void qd_buf_add(qd_buf *b, const void *p, size_t n);
 void qd_buf_puts(qd_buf *b, const char *s);
 /* Append one byte. */
 void qd_buf_putc(qd_buf *b, char c);
+/* Append an unsigned integer in decimal (no printf on hot paths). */
+void qd_buf_put_uint(qd_buf *b, unsigned long long v);
 /* Append printf-formatted text. */
 void qd_buf_printf(qd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append s (n bytes, UTF-8) as a quoted, escaped JSON string. */
+/* Append s (n bytes, UTF-8) as a quoted, escaped JSON string.  Bytes that
+ * are not well-formed UTF-8 are written as U+FFFD, so the result is always
+ * valid JSON. */
 void qd_buf_json_str(qd_buf *b, const char *s, size_t n);
 /* Append a JSON string for a NUL-terminated s, or null when s is NULL. */
 void qd_buf_json_cstr(qd_buf *b, const char *s);

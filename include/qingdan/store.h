@@ -58,6 +58,7 @@ typedef struct qd_list_info {
 	uint32_t members;           /* roster size of the current version */
 	int64_t loaded_at;          /* unix seconds when the current version was stored */
 	char sha256[QD_SHA256_HEX]; /* of the canonical document */
+	uint16_t code_lengths;      /* bit L set: some entry has an L-digit code (0: unknown, all) */
 	char *title;                /* canonical title object as JSON; malloc()ed, or NULL in snapshots */
 } qd_list_info;
 

@@ -11,7 +11,7 @@ void qd_buf_init(qd_buf *b)
 	memset(b, 0, sizeof *b);
 }
 
-static bool grow(qd_buf *b, size_t extra)
+static bool grow_slow(qd_buf *b, size_t extra)
 {
 	if (b->oom)
 		return false;
@@ -33,6 +33,12 @@ static bool grow(qd_buf *b, size_t extra)
 	b->data = p;
 	b->cap = cap;
 	return true;
+}
+
+/* Inlined fast path: appends to a buffer with room cost a compare. */
+static inline bool grow(qd_buf *b, size_t extra)
+{
+	return (b->len + extra + 1 <= b->cap && !b->oom) || grow_slow(b, extra);
 }
 
 void qd_buf_reserve(qd_buf *b, size_t n)
@@ -62,6 +68,17 @@ void qd_buf_putc(qd_buf *b, char c)
 	b->data[b->len] = '\0';
 }
 
+void qd_buf_put_uint(qd_buf *b, unsigned long long v)
+{
+	char tmp[24];
+	size_t i = sizeof tmp;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	qd_buf_add(b, tmp + i, sizeof tmp - i);
+}
+
 void qd_buf_printf(qd_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -84,6 +101,39 @@ void qd_buf_printf(qd_buf *b, const char *fmt, ...)
 	va_end(ap2);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (n bytes left) that starts
+ * with a byte >= 0x80: 2-4, or 0 when it is not one (stray continuation
+ * byte, overlong form, surrogate, beyond U+10FFFF, or cut short). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if (p[k] < 0x80 || p[k] > 0xbf)
+			return 0;
+	return len;
+}
+
 void qd_buf_json_str(qd_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -91,6 +141,20 @@ void qd_buf_json_str(qd_buf *b, const char *s, size_t n)
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			/* Messages can quote input (jansson's "near '…'") or cut a
+			 * string at a byte count; a broken sequence must not make
+			 * the whole answer invalid JSON, so it becomes U+FFFD. */
+			size_t k = utf8_len((const unsigned char *)s + i, n - i);
+			if (k) {
+				i += k - 1;
+				continue;
+			}
+			qd_buf_add(b, s + run, i - run);
+			run = i + 1;
+			qd_buf_add(b, "\xef\xbf\xbd", 3);
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		qd_buf_add(b, s + run, i - run);

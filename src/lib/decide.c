@@ -170,9 +170,14 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 
 	qd_buf_puts(out, "{\"list\":");
 	qd_buf_json_cstr(out, l->id);
-	qd_buf_printf(out, ",\"kind\":\"%s\",\"version\":%u,\"decision\":\"%s\",\"reason\":\"%s\"",
-		      qd_kind_name(l->kind), l->version, lr->allow ? "allow" : "deny",
-		      qd_reason_name(lr->reason));
+	/* Plain appends, not printf: this runs once per list per decision. */
+	qd_buf_puts(out, ",\"kind\":\"");
+	qd_buf_puts(out, qd_kind_name(l->kind));
+	qd_buf_puts(out, "\",\"version\":");
+	qd_buf_put_uint(out, l->version);
+	qd_buf_puts(out, lr->allow ? ",\"decision\":\"allow\",\"reason\":\"" : ",\"decision\":\"deny\",\"reason\":\"");
+	qd_buf_puts(out, qd_reason_name(lr->reason));
+	qd_buf_putc(out, '"');
 	if (best) {
 		render_entry_basis(out, best);
 		/* The basis is rendered now because the candidates die with the
@@ -180,7 +185,8 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 		qd_buf_reset(basis);
 		qd_buf_puts(basis, "{\"list\":");
 		qd_buf_json_cstr(basis, l->id);
-		qd_buf_printf(basis, ",\"version\":%u", l->version);
+		qd_buf_puts(basis, ",\"version\":");
+		qd_buf_put_uint(basis, l->version);
 		render_entry_basis(basis, best);
 		qd_buf_putc(basis, '}');
 	} else {
@@ -195,7 +201,9 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 				qd_buf_putc(out, ',');
 			qd_buf_puts(out, "{\"entry\":");
 			qd_buf_add(out, misses[i].c->entry_json, misses[i].c->entry_json_len);
-			qd_buf_printf(out, ",\"reason\":\"%s\"}", qd_reason_name(misses[i].reason));
+			qd_buf_puts(out, ",\"reason\":\"");
+			qd_buf_puts(out, qd_reason_name(misses[i].reason));
+			qd_buf_puts(out, "\"}");
 		}
 	}
 	qd_buf_putc(out, ']');
@@ -282,14 +290,17 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 
 	char date[11];
 	qd_date_format(q->date, date);
-	qd_buf_printf(out, "\"decision\":\"%s\",\"reason\":\"%s\",\"query\":{\"code\":",
-		      allow ? "allow" : "deny", qd_reason_name(reason));
+	qd_buf_puts(out, allow ? "\"decision\":\"allow\",\"reason\":\"" : "\"decision\":\"deny\",\"reason\":\"");
+	qd_buf_puts(out, qd_reason_name(reason));
+	qd_buf_puts(out, "\",\"query\":{\"code\":");
 	qd_buf_json_cstr(out, q->code.digits);
 	qd_buf_puts(out, ",\"ciq\":");
 	qd_buf_json_cstr(out, q->code.ciq[0] ? q->code.ciq : NULL);
 	qd_buf_puts(out, ",\"entity\":");
 	qd_buf_json_cstr(out, q->entity);
-	qd_buf_printf(out, ",\"date\":\"%s\",\"list\":", date);
+	qd_buf_puts(out, ",\"date\":\"");
+	qd_buf_puts(out, date);
+	qd_buf_puts(out, "\",\"list\":");
 	qd_buf_json_cstr(out, q->list);
 	qd_buf_puts(out, "},\"basis\":");
 	if (have_basis)

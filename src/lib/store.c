@@ -31,7 +31,7 @@
 
 /* Fixed offsets of the list record header. */
 enum {
-	LR_FMT = 0, LR_KIND = 1, LR_CURRENT = 4, LR_LAST = 8, LR_ENTRIES = 12,
+	LR_FMT = 0, LR_KIND = 1, LR_LENGTHS = 2, LR_CURRENT = 4, LR_LAST = 8, LR_ENTRIES = 12,
 	LR_MEMBERS = 16, LR_OLDEST = 20, LR_LOADED = 24, LR_SHA = 32, LR_TITLE = 96,
 };
 
@@ -45,7 +45,7 @@ enum {
 #define MEMBER_REC_LEN 12
 
 /* Fixed offsets of the version record header; JSON follows at VR_JSON. */
-enum { VR_FMT = 0, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 16, VR_SHA = 24, VR_JSON = 88 };
+enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 16, VR_SHA = 24, VR_JSON = 88 };
 #define VERSION_REC_FMT 1
 
 /* Longest entry key: list id, version, code, ciq, entry id and separators. */
@@ -147,6 +147,7 @@ static void list_rec_decode(const MDB_val *key, const MDB_val *val, qd_list_info
 	memcpy(out->id, key->mv_data, n);
 	out->id[n] = '\0';
 	out->kind = (enum qd_kind)p[LR_KIND];
+	out->code_lengths = (uint16_t)(p[LR_LENGTHS] | p[LR_LENGTHS + 1] << 8);
 	out->version = get_u32(p + LR_CURRENT);
 	out->entries = get_u32(p + LR_ENTRIES);
 	out->members = get_u32(p + LR_MEMBERS);
@@ -591,6 +592,16 @@ static int entry_key(unsigned char *k, const char *list, uint32_t version, const
 	return (int)(n + il);
 }
 
+/* Which code lengths the document's entries use: a lookup seeks only those
+ * prefix lengths (most lists name items at 4, 6, 8 and 10 digits). */
+static uint16_t code_lengths(const qd_listdoc *doc)
+{
+	uint16_t m = 0;
+	for (size_t i = 0; i < doc->n_entries; i++)
+		m |= (uint16_t)(1u << doc->entries[i].code.len);
+	return m;
+}
+
 /* The version record: a binary header (what as-of lookups need without
  * parsing JSON) and JSON with the metadata and the document without its
  * entries ("header"). */
@@ -622,6 +633,9 @@ static int version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t 
 	unsigned char h[VR_JSON];
 	memset(h, 0, sizeof h);
 	h[VR_FMT] = VERSION_REC_FMT;
+	uint16_t lengths = code_lengths(doc);
+	h[VR_LENGTHS] = (unsigned char)lengths;
+	h[VR_LENGTHS + 1] = (unsigned char)(lengths >> 8);
 	put_u32(h + VR_ENTRIES, (uint32_t)doc->n_entries);
 	put_u32(h + VR_MEMBERS, (uint32_t)doc->n_members);
 	memcpy(h + VR_LOADED, &o->now, 8);
@@ -923,6 +937,9 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		memset(h, 0, sizeof h);
 		h[LR_FMT] = LIST_REC_FMT;
 		h[LR_KIND] = (unsigned char)doc->kind;
+		uint16_t lengths = code_lengths(doc);
+		h[LR_LENGTHS] = (unsigned char)lengths;
+		h[LR_LENGTHS + 1] = (unsigned char)(lengths >> 8);
 		put_u32(h + LR_CURRENT, res->version);
 		put_u32(h + LR_LAST, res->version);
 		put_u32(h + LR_ENTRIES, (uint32_t)doc->n_entries);
@@ -1010,6 +1027,7 @@ static int get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t ve
 		return QD_EIO;
 	const unsigned char *p = rec->mv_data;
 	li->version = version;
+	li->code_lengths = (uint16_t)(p[VR_LENGTHS] | p[VR_LENGTHS + 1] << 8);
 	li->entries = get_u32(p + VR_ENTRIES);
 	li->members = get_u32(p + VR_MEMBERS);
 	memcpy(&li->loaded_at, p + VR_LOADED, 8);
@@ -1435,6 +1453,8 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 	size_t qciq = strlen(q->ciq);
 	/* One range seek per prefix length: entries at "38", "382", "3822" … */
 	for (unsigned len = QD_CODE_MIN; len <= q->len; len++) {
+		if (l->code_lengths && !(l->code_lengths & (1u << len)))
+			continue;
 		memcpy(key + vl, q->digits, len);
 		key[vl + len] = 0;
 		size_t pl = vl + len + 1;
