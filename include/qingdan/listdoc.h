@@ -94,12 +94,25 @@ int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
 int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 			 qd_listdoc **out, qd_problems *problems);
 
-/* Serialise the canonical document: 2-space indentation, fixed key order,
- * UTF-8 unescaped, reals with 15 significant digits (0.1, not
- * 0.10000000000000001), trailing newline.  Loading these bytes again yields
- * the same bytes.  Returns a malloc()ed NUL-terminated string (caller frees),
- * *len set to its length; NULL on out-of-memory. */
+/* Serialise the canonical document: fixed key order, UTF-8 unescaped, reals
+ * with 15 significant digits (0.1, not 0.10000000000000001); everything but
+ * the entries with 2-space indentation, then "entries" with one compact
+ * entry object per line (qd_listdoc_entry_json), so a diff of two exports
+ * shows changed entries line by line; trailing newline.  Loading these
+ * bytes again yields the same bytes.  Returns a malloc()ed NUL-terminated
+ * string (caller frees), *len set to its length; NULL on out-of-memory. */
 char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len);
+
+/* The compact canonical JSON of entry i, as it appears on its line of the
+ * dump: malloc()ed, NUL-terminated (caller frees), *len set; NULL on
+ * out-of-memory. */
+char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len);
+
+/* qd_listdoc_dump() from entry renderings the caller already has
+ * (entry_json[i] of entry_len[i] bytes, from qd_listdoc_entry_json), so a
+ * loader that stores them renders each entry once. */
+char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,
+			   size_t *len);
 
 /* Free a document and everything it owns; NULL is ignored. */
 void qd_listdoc_free(qd_listdoc *doc);

@@ -1078,24 +1078,81 @@ int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 	return rc;
 }
 
+char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len)
+{
+	char *s = json_dumps(doc->entries[i].json, JSON_COMPACT | JSON_REAL_PRECISION(REAL_DIGITS));
+	if (s && len)
+		*len = strlen(s);
+	return s;
+}
+
+char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,
+			   size_t *len)
+{
+	/* The header: the document without "entries", which is its last key. */
+	json_t *head = json_object();
+	const char *key;
+	json_t *val;
+	char *h = NULL, *r = NULL;
+	size_t hl, total, o;
+
+	if (head == NULL)
+		return NULL;
+	json_object_foreach(doc->json, key, val) {
+		if (strcmp(key, "entries") != 0 && json_object_set(head, key, val) != 0)
+			goto out;
+	}
+	h = json_dumps(head, JSON_INDENT(2) | JSON_REAL_PRECISION(REAL_DIGITS));
+	if (h == NULL)
+		goto out;
+	hl = strlen(h);
+	/* h ends "\n}"; the entries go before that brace. */
+	if (hl < 2 || h[hl - 1] != '}')
+		goto out;
+	hl -= 2;
+	total = hl + 32;
+	for (size_t i = 0; i < doc->n_entries; i++)
+		total += entry_len[i] + 6;
+	r = malloc(total);
+	if (r == NULL)
+		goto out;
+	memcpy(r, h, hl);
+	o = hl;
+	o += (size_t)sprintf(r + o, "%s\n  \"entries\": [", hl > 1 ? "," : "");
+	for (size_t i = 0; i < doc->n_entries; i++) {
+		memcpy(r + o, i ? ",\n    " : "\n    ", i ? 6 : 5);
+		o += i ? 6 : 5;
+		memcpy(r + o, entry_json[i], entry_len[i]);
+		o += entry_len[i];
+	}
+	o += (size_t)sprintf(r + o, "%s]\n}\n", doc->n_entries ? "\n  " : "");
+	if (len)
+		*len = o;
+out:
+	free(h);
+	json_decref(head);
+	return r;
+}
+
 char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len)
 {
-	char *s = json_dumps(doc->json, JSON_INDENT(2) | JSON_REAL_PRECISION(REAL_DIGITS));
-	char *r;
-	size_t n;
+	size_t n = doc->n_entries;
+	char **ej = calloc(n ? n : 1, sizeof *ej);
+	size_t *el = calloc(n ? n : 1, sizeof *el);
+	char *r = NULL;
 
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	r = malloc(n + 2);
-	if (r != NULL) {
-		memcpy(r, s, n);
-		r[n] = '\n';
-		r[n + 1] = '\0';
-		if (len)
-			*len = n + 1;
-	}
-	free(s);
+	if (ej == NULL || el == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if ((ej[i] = qd_listdoc_entry_json(doc, i, &el[i])) == NULL)
+			goto out;
+	r = qd_listdoc_dump_with(doc, ej, el, len);
+out:
+	if (ej != NULL)
+		for (size_t i = 0; i < n; i++)
+			free(ej[i]);
+	free(ej);
+	free(el);
 	return r;
 }
 

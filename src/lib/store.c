@@ -518,16 +518,15 @@ static int render_doc(const qd_listdoc *doc, rendered *r)
 	if (!r->clause || !r->clause_len || !r->entry || !r->entry_len)
 		return QD_ENOMEM;
 	for (size_t i = 0; i < doc->n_clauses; i++) {
-		r->clause[i] = json_dumps(doc->clauses[i].json, JSON_COMPACT);
+		r->clause[i] = json_dumps(doc->clauses[i].json, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		if (!r->clause[i])
 			return QD_ENOMEM;
 		r->clause_len[i] = strlen(r->clause[i]);
 	}
 	for (size_t i = 0; i < doc->n_entries; i++) {
-		r->entry[i] = json_dumps(doc->entries[i].json, JSON_COMPACT);
+		r->entry[i] = qd_listdoc_entry_json(doc, i, &r->entry_len[i]);
 		if (!r->entry[i])
 			return QD_ENOMEM;
-		r->entry_len[i] = strlen(r->entry[i]);
 	}
 	return 0;
 }
@@ -793,13 +792,6 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	memset(res, 0, sizeof *res);
 	res->entries = doc->n_entries;
 
-	size_t dumplen;
-	char *dump = qd_listdoc_dump(doc, &dumplen);
-	if (!dump)
-		return QD_ENOMEM;
-	qd_sha256_hex(dump, dumplen, res->sha256);
-	free(dump);
-
 	rendered r;
 	qd_buf rec;
 	qd_buf_init(&rec);
@@ -809,6 +801,17 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	int ret = render_doc(doc, &r);
 	if (ret)
 		goto out;
+	{
+		/* The canonical bytes reuse the entry renderings the records store. */
+		size_t dumplen;
+		char *dump = qd_listdoc_dump_with(doc, r.entry, r.entry_len, &dumplen);
+		if (!dump) {
+			ret = QD_ENOMEM;
+			goto out;
+		}
+		qd_sha256_hex(dump, dumplen, res->sha256);
+		free(dump);
+	}
 
 	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 	if (rc) {

@@ -262,28 +262,10 @@ START_TEST(canonical_defaults_exact)
 		"  ],\n"
 		"  \"entities\": [],\n"
 		"  \"entries\": [\n"
-		"    {\n"
-		"      \"id\": \"e1\",\n"
-		"      \"code\": \"3822\",\n"
-		"      \"ciq\": null,\n"
-		"      \"name\": {\n"
-		"        \"zh\": \"试剂\",\n"
-		"        \"en\": null\n"
-		"      },\n"
-		"      \"spec\": null,\n"
-		"      \"effect\": \"include\",\n"
-		"      \"entities\": [],\n"
-		"      \"valid_from\": null,\n"
-		"      \"valid_to\": null,\n"
-		"      \"status\": \"active\",\n"
-		"      \"waives\": [],\n"
-		"      \"conditions\": [],\n"
-		"      \"quantity\": null,\n"
-		"      \"clauses\": [\n"
-		"        \"c1\"\n"
-		"      ],\n"
-		"      \"batch\": null\n"
-		"    }\n"
+		"    {\"id\":\"e1\",\"code\":\"3822\",\"ciq\":null,\"name\":{\"zh\":\"试剂\",\"en\":null},"
+		"\"spec\":null,\"effect\":\"include\",\"entities\":[],\"valid_from\":null,\"valid_to\":null,"
+		"\"status\":\"active\",\"waives\":[],\"conditions\":[],\"quantity\":null,\"clauses\":[\"c1\"],"
+		"\"batch\":null}\n"
 		"  ]\n"
 		"}\n";
 	qd_listdoc *doc = NULL;
@@ -411,7 +393,7 @@ START_TEST(real_limits_round_trip)
 		jset(j, "/entries/0/quantity/limit", jv(reals[i]));
 		ck_assert_int_eq(run(j, NULL, &d1, &p), 0);
 		s1 = qd_listdoc_dump(d1, &n1);
-		snprintf(buf, sizeof(buf), "\"limit\": %s,", written[i]);
+		snprintf(buf, sizeof(buf), "\"limit\":%s,", written[i]);
 		ck_assert_msg(strstr(s1, buf) != NULL, "%s not written as %s", reals[i], written[i]);
 		ck_assert_int_eq(qd_listdoc_parse(s1, n1, NULL, &d2, &p), 0);
 		s2 = qd_listdoc_dump(d2, &n2);
