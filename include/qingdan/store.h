@@ -208,8 +208,8 @@ typedef struct qd_cand {
 	unsigned n_entities;
 	const char *entry_json;     /* canonical entry object */
 	size_t entry_json_len;
-	const char *clauses_json;   /* JSON array of the cited clause objects */
-	size_t clauses_json_len;
+	const char *clause_ids;     /* n_clauses NUL-terminated clause ids, back to back */
+	unsigned n_clauses;
 } qd_cand;
 
 /* A roster member as stored. */
@@ -266,6 +266,11 @@ int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out)
 /* One list at a given version (entries/members/sha/loaded_at of that
  * version).  Returns 0, QD_ENOENT (no such list or version), QD_EGONE, QD_EIO. */
 int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list_info *out);
+
+/* Append to out the JSON array of the clause objects candidate c cites
+ * (pre-rendered at load time, one record per clause and version).
+ * Returns 0, QD_EIO (a cited clause is missing) or QD_ENOMEM. */
+int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out);
 
 /* Look up entity on the list's roster (at l->version).
  * Returns 0 and fills out, QD_ENOENT when not on the roster, or QD_EIO. */

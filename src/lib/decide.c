@@ -103,14 +103,6 @@ static int miss_cmp(const void *a, const void *b)
 	return x->c < y->c ? -1 : x->c > y->c;
 }
 
-static void render_entry_basis(qd_buf *out, const qd_cand *c)
-{
-	qd_buf_puts(out, ",\"entry\":");
-	qd_buf_add(out, c->entry_json, c->entry_json_len);
-	qd_buf_puts(out, ",\"clauses\":");
-	qd_buf_add(out, c->clauses_json, c->clauses_json_len);
-}
-
 /* Decide one list and render its result object into out. */
 static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_buf *out,
 		       list_result *lr, qd_buf *basis)
@@ -179,15 +171,23 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 	qd_buf_puts(out, qd_reason_name(lr->reason));
 	qd_buf_putc(out, '"');
 	if (best) {
-		render_entry_basis(out, best);
 		/* The basis is rendered now because the candidates die with the
-		 * next list's lookup. */
+		 * next list's lookup; the result repeats its entry and clauses. */
 		qd_buf_reset(basis);
 		qd_buf_puts(basis, "{\"list\":");
 		qd_buf_json_cstr(basis, l->id);
 		qd_buf_puts(basis, ",\"version\":");
 		qd_buf_put_uint(basis, l->version);
-		render_entry_basis(basis, best);
+		size_t tail = basis->len;
+		qd_buf_puts(basis, ",\"entry\":");
+		qd_buf_add(basis, best->entry_json, best->entry_json_len);
+		qd_buf_puts(basis, ",\"clauses\":");
+		if ((ret = qd_snap_clauses_json(s, l, best, basis))) {
+			if (misses != small)
+				free(misses);
+			return ret;
+		}
+		qd_buf_add(out, basis->data + tail, basis->len - tail);
 		qd_buf_putc(basis, '}');
 	} else {
 		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");

@@ -7,13 +7,16 @@
  *   versions  id|\0|be32(version)                  → version record (binary header + JSON: metadata, document without entries)
  *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON)
  *   members   id|\0|be32(version)|entity-id        → roster record (binary)
+ *   clauses   id|\0|be32(version)|clause-id        → clause object (compact JSON)
  *   audit     be64(sequence)                       → audit record (JSON)
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
  * code prefix are one range scan.  Entry records carry the canonical entry
- * object and the cited clauses pre-rendered as JSON, so a lookup copies
- * bytes and never re-encodes.  Every version is complete on its own; a
+ * object pre-rendered as JSON and the ids of the clauses they cite; each
+ * clause is rendered once per version in its own record (a clause cited
+ * by 100 000 entries is stored once), so a lookup copies bytes, reads a
+ * clause or two by key, and never re-encodes.  Every version is complete on its own; a
  * load writes all of it in one transaction and moves the current pointer
  * in the same transaction. */
 #include <errno.h>
@@ -27,7 +30,7 @@
 #include "qingdan/store.h"
 
 #define LIST_REC_FMT 1
-#define ENTRY_REC_FMT 1
+#define ENTRY_REC_FMT 2
 
 /* Fixed offsets of the list record header. */
 enum {
@@ -37,7 +40,7 @@ enum {
 
 /* Fixed offsets of the entry record header. */
 enum {
-	ER_FMT = 0, ER_STATUS = 1, ER_EFFECT = 2, ER_CODELEN = 3, ER_HASCIQ = 4,
+	ER_FMT = 0, ER_STATUS = 1, ER_EFFECT = 2, ER_CODELEN = 3, ER_HASCIQ = 4, ER_NCL = 6,
 	ER_FROM = 8, ER_TO = 12, ER_SEQ = 16, ER_NENT = 20, ER_IDLEN = 24,
 	ER_ENTLEN = 28, ER_JSONLEN = 32, ER_CLLEN = 36, ER_DATA = 40,
 };
@@ -53,7 +56,7 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 1
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, audit;
+	MDB_dbi lists, versions, entries, members, clauses, audit;
 	unsigned retain;
 	bool read_only;
 };
@@ -239,6 +242,7 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 	    (rc = mdb_dbi_open(txn, "versions", flags, &st->versions)) ||
 	    (rc = mdb_dbi_open(txn, "entries", flags, &st->entries)) ||
 	    (rc = mdb_dbi_open(txn, "members", flags, &st->members)) ||
+	    (rc = mdb_dbi_open(txn, "clauses", flags, &st->clauses)) ||
 	    (rc = mdb_dbi_open(txn, "audit", flags, &st->audit)))
 		goto fail;
 	rc = mdb_txn_commit(txn);
@@ -560,18 +564,15 @@ static void entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_
 		qd_buf_add(b, e->entities[j], strlen(e->entities[j]) + 1);
 	qd_buf_add(b, r->entry[i], r->entry_len[i] + 1);
 	size_t cl_start = b->len;
-	qd_buf_putc(b, '[');
 	for (size_t j = 0; j < e->n_clauses; j++) {
-		if (j)
-			qd_buf_putc(b, ',');
-		size_t c = e->clauses[j];
-		qd_buf_add(b, r->clause[c], r->clause_len[c]);
+		const char *cid = doc->clauses[e->clauses[j]].id;
+		qd_buf_add(b, cid, strlen(cid) + 1);
 	}
-	qd_buf_putc(b, ']');
-	size_t cl_len = b->len - cl_start;
-	qd_buf_putc(b, '\0');
-	if (!b->oom)
-		put_u32((unsigned char *)b->data + ER_CLLEN, (uint32_t)cl_len);
+	if (!b->oom) {
+		put_u32((unsigned char *)b->data + ER_CLLEN, (uint32_t)(b->len - cl_start));
+		b->data[ER_NCL] = (char)(e->n_clauses & 0xff);
+		b->data[ER_NCL + 1] = (char)(e->n_clauses >> 8);
+	}
 }
 
 static int entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e)
@@ -882,6 +883,16 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < doc->n_clauses; i++) {
+		size_t n = vprefix(key, doc->list, res->version);
+		size_t il = strlen(doc->clauses[i].id);
+		memcpy(key + n, doc->clauses[i].id, il);
+		MDB_val k = {n + il, key}, d = {r.clause_len[i], r.clause[i]};
+		if ((rc = mdb_put(txn, st->clauses, &k, &d, 0))) {
+			ret = map_err(rc);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < doc->n_members; i++) {
 		const qd_member *m = &doc->members[i];
 		size_t n = vprefix(key, doc->list, res->version);
@@ -915,7 +926,8 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		size_t n = vprefix(key, doc->list, oldest);
 		MDB_val k = {n, key};
 		if ((rc = delete_prefix(txn, st->entries, key, n)) ||
-		    (rc = delete_prefix(txn, st->members, key, n))) {
+		    (rc = delete_prefix(txn, st->members, key, n)) ||
+		    (rc = delete_prefix(txn, st->clauses, key, n))) {
 			ret = map_err(rc);
 			goto out;
 		}
@@ -1427,7 +1439,7 @@ static int cand_decode(const MDB_val *d, qd_cand *c)
 		return QD_EIO;
 	uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
 	uint32_t jl = get_u32(p + ER_JSONLEN), cl = get_u32(p + ER_CLLEN);
-	if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl + 1 + cl + 1 > d->mv_size)
+	if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl + 1 + cl > d->mv_size)
 		return QD_EIO;
 	c->status = (enum qd_status)p[ER_STATUS];
 	c->effect = (enum qd_effect)p[ER_EFFECT];
@@ -1440,8 +1452,8 @@ static int cand_decode(const MDB_val *d, qd_cand *c)
 	c->entities = c->id + idlen + 1;
 	c->entry_json = c->entities + entlen;
 	c->entry_json_len = jl;
-	c->clauses_json = c->entry_json + jl + 1;
-	c->clauses_json_len = cl;
+	c->clause_ids = c->entry_json + jl + 1;
+	c->n_clauses = (unsigned)(p[ER_NCL] | p[ER_NCL + 1] << 8);
 	return 0;
 }
 
@@ -1555,6 +1567,32 @@ int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n
 	*out = s->at_lists;
 	*n = k;
 	return 0;
+}
+
+int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out)
+{
+	if (!s->open)
+		return QD_EIO;
+	unsigned char key[KEY_MAX + 8];
+	size_t vl = vprefix(key, l->id, l->version);
+	const char *id = c->clause_ids;
+	qd_buf_putc(out, '[');
+	for (unsigned i = 0; i < c->n_clauses; i++) {
+		size_t il = strlen(id);
+		if (vl + il > sizeof key)
+			return QD_EIO;
+		memcpy(key + vl, id, il);
+		MDB_val k = {vl + il, key}, d;
+		int rc = mdb_get(s->txn, s->st->clauses, &k, &d);
+		if (rc)
+			return rc == MDB_NOTFOUND ? QD_EIO : map_err(rc);
+		if (i)
+			qd_buf_putc(out, ',');
+		qd_buf_add(out, d.mv_data, d.mv_size);
+		id += il + 1;
+	}
+	qd_buf_putc(out, ']');
+	return out->oom ? QD_ENOMEM : 0;
 }
 
 int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_member_rec *out)
@@ -1697,17 +1735,26 @@ int qd_store_verify(qd_store *st, qd_problems *p)
 					continue;
 				}
 				json_t *ej = json_loadb(c.entry_json, c.entry_json_len, 0, NULL);
-				json_t *cj = json_loadb(c.clauses_json, c.clauses_json_len, 0, NULL);
 				const char *jid = json_string_value(json_object_get(ej, "id"));
 				const char *jcode = json_string_value(json_object_get(ej, "code"));
 				const char *jciq = json_string_value(json_object_get(ej, "ciq"));
 				if (!ej || !jid || strcmp(jid, c.id) != 0 || !jcode || strlen(jcode) != cl ||
 				    memcmp(jcode, kt, cl) != 0 || (jciq ? strlen(jciq) : 0) != (c.has_ciq ? 3u : 0u))
 					qd_problems_add(p, path, "entry \"%s\": JSON and record disagree", c.id);
-				if (!json_is_array(cj) || json_array_size(cj) == 0)
+				if (c.n_clauses == 0)
 					qd_problems_add(p, path, "entry \"%s\": cites no clause", c.id);
+				const char *cid = c.clause_ids;
+				for (unsigned j = 0; j < c.n_clauses; j++, cid += strlen(cid) + 1) {
+					unsigned char ck[KEY_MAX + 8];
+					size_t cvl = vprefix(ck, id, v), cil = strlen(cid);
+					if (cvl + cil > sizeof ck)
+						continue;
+					memcpy(ck + cvl, cid, cil);
+					MDB_val ckk = {cvl + cil, ck}, cd;
+					if (mdb_get(txn, st->clauses, &ckk, &cd) != 0)
+						qd_problems_add(p, path, "entry \"%s\": clause %s has no record", c.id, cid);
+				}
 				json_decref(ej);
-				json_decref(cj);
 				if (vi.members) {
 					const char *en = c.entities;
 					for (unsigned j = 0; j < c.n_entities; j++, en += strlen(en) + 1) {

@@ -1157,7 +1157,11 @@ START_TEST(snapshot_candidates_and_members)
 	ck_assert_str_eq(json_string_value(json_object_get(ej, "code")), "3822190090");
 	ck_assert_str_eq(json_string_value(json_object_get(ej, "ciq")), "101");
 	json_decref(ej);
-	json_t *cj = json_loadb(ciq->clauses_json, ciq->clauses_json_len, 0, NULL);
+	qd_buf cb;
+	qd_buf_init(&cb);
+	ck_assert_int_eq(qd_snap_clauses_json(s, l, ciq, &cb), 0);
+	json_t *cj = json_loadb(cb.data, cb.len, 0, NULL);
+	qd_buf_free(&cb);
 	ck_assert_ptr_nonnull(cj);
 	ck_assert_uint_eq(json_array_size(cj), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cj, 0), "id")), "C-1");
