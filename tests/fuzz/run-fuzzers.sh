@@ -36,6 +36,8 @@ export QD_SOURCE_ROOT=$PWD
 
 run_one() {
 	local t=$1 corpus=$B/corpus/$1 art=$B/artifacts/$1/
+	# Findings of earlier runs were copied already; count only this run's.
+	rm -rf "$art"
 	mkdir -p "$corpus" "$art"
 	local dict=()
 	[ -f tests/fuzz/$t.dict ] && dict=(-dict=tests/fuzz/$t.dict)

@@ -1034,7 +1034,9 @@ START_TEST(test_sighup_reopens_logs)
 	long conns;
 	ck_assert_int_eq(keepalive_get(h, "/v1/status", &conns), 200);
 	ck_assert_int_eq(conns, 1);
-	ck_assert_ptr_nonnull(wait_for_text(access_path, "\"route\":\"/v1/status\"", 3000));
+	char *seen = wait_for_text(access_path, "\"route\":\"/v1/status\"", 3000);
+	ck_assert_ptr_nonnull(seen);
+	free(seen);
 
 	/* A request in flight across the SIGHUP. */
 	size_t len;

@@ -374,6 +374,11 @@ static const hcase cases[] = {
 	{"huge real ref", "POST", "/v1/check", JSONCT, "{\"items\":[{\"code\":\"38\",\"ref\":1e999}]}", .status = 400, .code = "bad_json"},
 	{"real ref", "POST", "/v1/check", JSONCT, "{\"items\":[{\"code\":\"38\",\"ref\":1.5}]}", .status = 400, .code = "bad_body"},
 	{"invalid UTF-8 in body", "POST", "/v1/check", JSONCT, "{\"items\":[{\"code\":\"\xff\xfe\"}]}", .status = 400, .code = "bad_json"},
+	/* Error messages quote the input (jansson's "near '…'") or cut it at
+	 * a byte count; the answer must stay valid UTF-8 JSON all the same
+	 * (found by fuzz_request: tests/fuzz/request.in/regression-crash-4c8c…). */
+	{"JSON error quoting broken UTF-8", "POST", "/v1/check", JSONCT, "{\"gey\\\\\\\\\\\xc3\xa6\xa6\xa6\xa6\xa6\xa6\xa6\xa6\xa6\xa6\\", .status = 400, .code = "bad_json"},
+	{"unknown key cut inside a character", "POST", "/v1/check", JSONCT, CHECK_ITEMS ",\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa中文\":1}", .status = 400, .code = "bad_body"},
 	{"lone surrogate escape", "POST", "/v1/check", JSONCT, "{\"items\":[{\"code\":\"\\ud800\"}]}", .status = 400, .code = "bad_json"},
 	{"truncated JSON", "POST", "/v1/check", JSONCT, "{\"items\":[{\"code\":", .status = 400, .code = "bad_json"},
 	{"trailing garbage", "POST", "/v1/check", JSONCT, CHECK_ITEMS "} x", .status = 400, .code = "bad_json"},
