@@ -35,6 +35,10 @@ void qd_buf_printf(qd_buf *b, const char *fmt, ...) __attribute__((format(printf
 void qd_buf_json_str(qd_buf *b, const char *s, size_t n);
 /* Append a JSON string for a NUL-terminated s, or null when s is NULL. */
 void qd_buf_json_cstr(qd_buf *b, const char *s);
+/* Append the whole contents of a file ("-": standard input), refusing more
+ * than max bytes.  Returns 0, -EFBIG when the file is larger than max, or
+ * -errno (open/read failure, -ENOMEM). */
+int qd_buf_read_file(qd_buf *b, const char *path, size_t max);
 /* Forget the contents, keep the memory. */
 void qd_buf_reset(qd_buf *b);
 /* The contents as a NUL-terminated string (borrowed; "" when empty). */

@@ -89,40 +89,6 @@ static int ex_for(int err)
 	}
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (n == cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	bool bad = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
 static const char *actor_name(void)
 {
 	const char *u = getenv("SUDO_USER");
@@ -189,12 +155,18 @@ static bool ends_with(const char *s, const char *suffix)
 static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
 		    qd_listdoc **doc)
 {
-	size_t len;
-	char *buf = read_file(file, &len);
-	if (!buf) {
-		fprintf(stderr, "qingdanctl: cannot read %s: %s\n", file, strerror(errno));
+	qd_buf in;
+	qd_buf_init(&in);
+	int err = qd_buf_read_file(&in, file, (size_t)1 << 32);
+	if (err) {
+		fprintf(stderr, "qingdanctl: cannot read %s: %s\n", file, strerror(-err));
+		qd_buf_free(&in);
 		return EX_NOINPUT_;
 	}
+	size_t len;
+	char *buf = qd_buf_steal(&in, &len);
+	if (!buf)
+		return EX_SOFTWARE_;
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc;

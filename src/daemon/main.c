@@ -145,36 +145,19 @@ static void reload_tokens(server *srv)
 	fprintf(stderr, "qingdand: SIGHUP: reloaded %zu tokens from %s\n", t.n, srv->tokens_path);
 }
 
-static char *slurp(const char *path, char *err, size_t errlen)
+/* A PEM file into a malloc()ed, NUL-terminated string; NULL with a message. */
+static char *read_pem(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	qd_buf b;
+	qd_buf_init(&b);
+	int rc = qd_buf_read_file(&b, path, (size_t)1 << 20);
+	if (rc) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 rc == -EFBIG ? "larger than 1 MiB, not a PEM file" : strerror(-rc));
+		qd_buf_free(&b);
 		return NULL;
 	}
-	size_t cap = 8192, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-		if (n == cap) {
-			char *nb = cap < (1u << 20) ? realloc(buf, cap * 2 + 1) : NULL;
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				snprintf(err, errlen, "%s is too large for a PEM file", path);
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
+	return qd_buf_steal(&b, NULL);
 }
 
 static void notify(const char *state)
@@ -225,8 +208,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "qingdand: this libmicrohttpd has no TLS support; use the nginx front instead\n");
 			goto out_cfg;
 		}
-		if (!(tls_cert = slurp(cfg->tls_cert, err, sizeof err)) ||
-		    !(tls_key = slurp(cfg->tls_key, err, sizeof err))) {
+		if (!(tls_cert = read_pem(cfg->tls_cert, err, sizeof err)) ||
+		    !(tls_key = read_pem(cfg->tls_key, err, sizeof err))) {
 			fprintf(stderr, "qingdand: %s\n", err);
 			goto out_cfg;
 		}

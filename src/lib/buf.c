@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,6 +182,36 @@ void qd_buf_json_cstr(qd_buf *b, const char *s)
 		qd_buf_json_str(b, s, strlen(s));
 	else
 		qd_buf_add(b, "null", 4);
+}
+
+int qd_buf_read_file(qd_buf *b, const char *path, size_t max)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return -errno;
+	int ret = 0;
+	size_t start = b->len;
+	for (;;) {
+		if (!grow(b, 1 << 16)) {
+			ret = -ENOMEM;
+			break;
+		}
+		size_t r = fread(b->data + b->len, 1, b->cap - b->len - 1, f);
+		b->len += r;
+		b->data[b->len] = '\0';
+		if (b->len - start > max) {
+			ret = -EFBIG;
+			break;
+		}
+		if (r == 0) {
+			if (ferror(f))
+				ret = errno ? -errno : -EIO;
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	return ret;
 }
 
 void qd_buf_reset(qd_buf *b)
