@@ -29,6 +29,11 @@ void qd_buf_putc(qd_buf *b, char c);
 void qd_buf_put_uint(qd_buf *b, unsigned long long v);
 /* Append printf-formatted text. */
 void qd_buf_printf(qd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Length of the well-formed UTF-8 sequence at p (n bytes left) that starts
+ * with a byte >= 0x80: 2-4, or 0 when it is not one (stray continuation
+ * byte, overlong form, surrogate, beyond U+10FFFF, or cut short) — the
+ * sequences jansson accepts. */
+size_t qd_utf8_len(const unsigned char *p, size_t n);
 /* Append s (n bytes, UTF-8) as a quoted, escaped JSON string.  Bytes that
  * are not well-formed UTF-8 are written as U+FFFD, so the result is always
  * valid JSON. */

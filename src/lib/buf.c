@@ -102,10 +102,7 @@ void qd_buf_printf(qd_buf *b, const char *fmt, ...)
 	va_end(ap2);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes left) that starts
- * with a byte >= 0x80: 2-4, or 0 when it is not one (stray continuation
- * byte, overlong form, surrogate, beyond U+10FFFF, or cut short). */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t qd_utf8_len(const unsigned char *p, size_t n)
 {
 	unsigned char c = p[0];
 	size_t len;
@@ -146,7 +143,7 @@ void qd_buf_json_str(qd_buf *b, const char *s, size_t n)
 			/* Messages can quote input (jansson's "near '…'") or cut a
 			 * string at a byte count; a broken sequence must not make
 			 * the whole answer invalid JSON, so it becomes U+FFFD. */
-			size_t k = utf8_len((const unsigned char *)s + i, n - i);
+			size_t k = qd_utf8_len((const unsigned char *)s + i, n - i);
 			if (k) {
 				i += k - 1;
 				continue;

@@ -48,6 +48,7 @@
  *  - Problems are returned sorted by line and column.
  *  - When iconv cannot convert from GB18030 at all (no gconv modules), the
  *    result is QD_EIO: the file is not at fault. */
+#include "qingdan/buf.h"
 #include "qingdan/csvdoc.h"
 
 #include <csv.h>
@@ -271,40 +272,14 @@ static size_t utf8_bad(const unsigned char *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		unsigned char lo = 0x80, hi = 0xBF;
-
-		if (c < 0x80) {
+		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			k = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			k = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			k = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
+		size_t k = qd_utf8_len(s + i, n - i);
+		if (k == 0)
 			return i;
-		}
-		if (i + k >= n)
-			return i;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t j = 2; j <= k; j++) {
-			if (s[i + j] < 0x80 || s[i + j] > 0xBF)
-				return i;
-		}
-		i += k + 1;
+		i += k;
 	}
 	return n;
 }
