@@ -425,10 +425,8 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 						: "Content-Type must be application/json";
 		return;
 	}
-	if (r->body_is_csv)
-		goto length;
 	/* A JSON body in another charset cannot be a list document. */
-	const char *cs = strcasestr(ct, "charset=");
+	const char *cs = r->body_is_csv ? NULL : strcasestr(ct, "charset=");
 	if (cs) {
 		cs += 8;
 		if (*cs == '"')
@@ -439,11 +437,9 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 			return;
 		}
 	}
-length:;
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
-		char *end;
-		unsigned long long v = strtoull(cl, &end, 10);
+		unsigned long long v = strtoull(cl, NULL, 10);
 		if (v > r->body_max) {
 			r->early_error = E_TOO_LARGE;
 			r->early_detail = NULL;
