@@ -114,7 +114,8 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 		return ret;
 
 	enum roster roster = ROSTER_NONE;
-	if (l->members > 0) {
+	/* The roster matters only to candidates: no read when there are none. */
+	if (l->members > 0 && n > 0) {
 		roster = ROSTER_BAD;
 		qd_member_rec m;
 		if (q->entity) {
