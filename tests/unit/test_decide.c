@@ -31,6 +31,8 @@
 #include "qingdan/problems.h"
 #include "qingdan/store.h"
 
+#include "fixture.h"
+
 #define TODAY "2026-11-26" /* the query date unless a row says otherwise */
 
 /* Institutions (valid GB 32100-2015 check characters where mainland). */
@@ -337,67 +339,18 @@ static const row table[] = {
 
 /* ---- temporary directories ---- */
 
-static char tmp_root[64];
-
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		if (d) {
-			struct dirent *e;
-			while ((e = readdir(d)) != NULL) {
-				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-					continue;
-				char child[512];
-				snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-				rm_rf(child);
-			}
-			closedir(d);
-		}
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-/* Unchecked fixture: once per test case, in the runner's process. */
+/* Unchecked fixtures: run once in the test runner's process. */
 static void root_setup(void)
 {
-	snprintf(tmp_root, sizeof tmp_root, "/tmp/qd-test-decide-XXXXXX");
-	if (!mkdtemp(tmp_root)) {
-		perror("mkdtemp");
-		abort();
-	}
+	fx_root_setup("decide");
 }
 
 static void root_teardown(void)
 {
-	rm_rf(tmp_root);
-}
-
-static char *fresh_dir(void)
-{
-	char *dir = malloc(strlen(tmp_root) + 16);
-	ck_assert_ptr_nonnull(dir);
-	sprintf(dir, "%s/st-XXXXXX", tmp_root);
-	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
-	return dir;
+	fx_root_teardown();
 }
 
 /* ---- documents and the store ---- */
-
-static char *dq(const char *s)
-{
-	char *r = strdup(s);
-	ck_assert_ptr_nonnull(r);
-	for (char *p = r; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return r;
-}
 
 static qd_listdoc *mkdoc(const char *list, const char *kind, const char *clauses,
 			 const char *roster, const char *entries)
@@ -408,7 +361,7 @@ static qd_listdoc *mkdoc(const char *list, const char *kind, const char *clauses
 			 "'clauses':%s,'entities':%s,'entries':%s}",
 			 list, kind, list, clauses, roster, entries);
 	ck_assert_int_gt(n, 0);
-	char *text = dq(raw);
+	char *text = fx_dq(raw);
 	free(raw);
 	qd_listdoc *doc = NULL;
 	qd_problems pr;
@@ -452,7 +405,7 @@ static qd_snap *g_snap;
 
 static void lists_setup(void)
 {
-	g_dir = fresh_dir();
+	g_dir = fx_fresh_dir();
 	g_st = open_store(g_dir);
 	/* gba-pos twice so its version (2) differs from sh-wl's (1) */
 	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 1);
@@ -469,7 +422,7 @@ static void lists_teardown(void)
 	g_snap = NULL;
 	qd_store_close(g_st);
 	g_st = NULL;
-	rm_rf(g_dir);
+	fx_rm_rf(g_dir);
 	free(g_dir);
 	g_dir = NULL;
 }
@@ -713,7 +666,7 @@ END_TEST
 
 START_TEST(empty_store)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir);
 	qd_snap *s = qd_snap_new(st);
 	ck_assert_ptr_nonnull(s);
@@ -746,7 +699,7 @@ START_TEST(empty_store)
 
 	qd_snap_free(s);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
@@ -829,7 +782,7 @@ START_TEST(near_misses_ordered_and_capped)
 			      own[i].id, own[i].code, own[i].extra);
 	qd_buf_putc(&e, ']');
 
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir);
 	put_ok(st, "cap-wl", "whitelist", WL_CLAUSES, "[]", qd_buf_cstr(&e), 1);
 	qd_buf_free(&e);
@@ -908,7 +861,7 @@ START_TEST(near_misses_ordered_and_capped)
 
 	qd_snap_free(s);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST

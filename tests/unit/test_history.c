@@ -35,6 +35,8 @@
 #include "qingdan/sha256.h"
 #include "qingdan/store.h"
 
+#include "fixture.h"
+
 #define NOW 1795000000 /* unix seconds recorded as loaded_at */
 
 /* Institutions (valid GB 32100-2015 check characters). */
@@ -58,75 +60,24 @@
 
 /* ---- temporary directories ---- */
 
-static char tmp_root[64];
-
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		if (d) {
-			struct dirent *e;
-			while ((e = readdir(d)) != NULL) {
-				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-					continue;
-				char child[512];
-				snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-				rm_rf(child);
-			}
-			closedir(d);
-		}
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-/* Unchecked fixture: runs once in the test runner's process. */
+/* Unchecked fixtures: run once in the test runner's process. */
 static void root_setup(void)
 {
-	snprintf(tmp_root, sizeof tmp_root, "/tmp/qd-test-history-XXXXXX");
-	if (!mkdtemp(tmp_root)) {
-		perror("mkdtemp");
-		abort();
-	}
+	fx_root_setup("history");
 }
 
 static void root_teardown(void)
 {
-	rm_rf(tmp_root);
-}
-
-/* A fresh, empty directory; free() the result. */
-static char *fresh_dir(void)
-{
-	char *dir = malloc(strlen(tmp_root) + 16);
-	ck_assert_ptr_nonnull(dir);
-	sprintf(dir, "%s/st-XXXXXX", tmp_root);
-	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
-	return dir;
+	fx_root_teardown();
 }
 
 static void drop_dir(char *dir)
 {
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 
 /* ---- documents ---- */
-
-/* Single quotes to double quotes (fixtures contain no apostrophes). */
-static char *dq(const char *s)
-{
-	char *r = strdup(s);
-	ck_assert_ptr_nonnull(r);
-	for (char *p = r; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return r;
-}
 
 /* Parse document bytes; aborts the test with the first problem if invalid. */
 static qd_listdoc *parse_bytes(const char *text, size_t len, const char *list)
@@ -145,7 +96,7 @@ static qd_listdoc *parse_bytes(const char *text, size_t len, const char *list)
 /* Parse a single-quoted fixture document. */
 static qd_listdoc *parse_sq(const char *sq, const char *list)
 {
-	char *text = dq(sq);
+	char *text = fx_dq(sq);
 	qd_listdoc *doc = parse_bytes(text, strlen(text), list);
 	free(text);
 	return doc;
@@ -429,7 +380,7 @@ static char *gen_entries(int start, int n, const char *spec)
 
 START_TEST(versions_history)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_listdoc *d1 = mkdoc("hist", "第一版", "[]", H_V1);
 	qd_listdoc *d2 = mkdoc("hist", "第二版", "[]", H_V2);
@@ -533,7 +484,7 @@ END_TEST
 
 START_TEST(export_round_trip)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_listdoc *d1 = parse_sq(X_DOC1, "exp"), *d2 = parse_sq(X_DOC2, "exp");
 	char *dump1 = dump_of(d1), *dump2 = dump_of(d2);
@@ -632,7 +583,7 @@ static json_t *entry_quantity(const qd_listdoc *doc, size_t i)
 
 START_TEST(export_round_trip_reals_chinese)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_listdoc *d = parse_sq(R_DOC, "reals");
 	char *dump = dump_of(d);
@@ -699,7 +650,7 @@ END_TEST
 
 START_TEST(rollback_restores_content)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_listdoc *d1 = mkdoc("rb", "第一版", ROSTER, H_V1);
 	qd_listdoc *d2 = mkdoc("rb", "第二版", "[]", H_V2);
@@ -778,7 +729,7 @@ END_TEST
 
 START_TEST(diff_fields)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "df", "[]",
 	       "[" ENT("A", "3822", "") "," ENT("B", "9027", "") "," ENT("C", "2934", "") "]", NOW,
@@ -840,7 +791,7 @@ END_TEST
 
 START_TEST(diff_pruned)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_retain(dir, 2);
 	const char *docs[] = {
 		"[" ENT("A", "3822", "") "]",
@@ -875,7 +826,7 @@ END_TEST
 START_TEST(diff_changes_capped)
 {
 	enum { N = 1250, SHIFT = 50 };
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	char *e1 = gen_entries(0, N, "旧规格");
 	char *e2 = gen_entries(SHIFT, N, "新规格");
@@ -935,7 +886,7 @@ END_TEST
 
 START_TEST(put_changes_match_diff)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
 	qd_buf ch;
@@ -1036,7 +987,7 @@ static void expect_stored_record(json_t *r, json_int_t id, int64_t t, const char
 
 START_TEST(audit_records_puts)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	ck_assert_uint_eq(audit_count(st), 0);
 
@@ -1095,7 +1046,7 @@ END_TEST
 
 START_TEST(audit_append_and_paging)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_result r1;
 	put_ok(st, "ap", "[]", H_V1, NOW, &r1);
@@ -1303,7 +1254,7 @@ static int decide_rc(qd_snap *s, const char *code, const char *list, uint32_t ve
 
 START_TEST(as_of_decisions)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_result r1, r2;
 	put_ok(st, "asof", "[]", AS_V1, 1000, &r1);
@@ -1411,7 +1362,7 @@ END_TEST
 
 START_TEST(as_of_pruned)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_retain(dir, 1);
 	qd_put_result r2;
 	put_ok(st, "asof", ROSTER, AS_V1, 1000, NULL);
@@ -1445,7 +1396,7 @@ END_TEST
 
 START_TEST(stats_counts)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.map_size = (uint64_t)64 << 20;
@@ -1515,7 +1466,7 @@ END_TEST
 /* A store with list "vf" (versions 1 and 2, with a roster) and "vf-b". */
 static char *verify_fixture(void)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "vf", ROSTER, "[" ENT("A", "3822", "") "," ENT("B", "9027", "") "]", NOW, NULL);
 	put_ok(st, "vf", ROSTER,
@@ -1677,7 +1628,7 @@ END_TEST
 
 START_TEST(backup_copy)
 {
-	char *dir = fresh_dir(), *bak = fresh_dir();
+	char *dir = fx_fresh_dir(), *bak = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "bk", ROSTER, H_V1, NOW, NULL);
 	put_ok(st, "bk", ROSTER, H_V2, NOW + 1, NULL);
@@ -1743,7 +1694,7 @@ END_TEST
 
 START_TEST(backup_bad_dir)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "bk", "[]", H_V1, NOW, NULL);
 	char missing[600];
@@ -1764,7 +1715,7 @@ END_TEST
 START_TEST(map_full)
 {
 	enum { BIG = 5000 };
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.map_size = 256 << 10;

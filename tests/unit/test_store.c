@@ -25,6 +25,8 @@
 #include "qingdan/sha256.h"
 #include "qingdan/store.h"
 
+#include "fixture.h"
+
 #define NOW 1795000000 /* unix seconds recorded as loaded_at */
 
 /* Institutions (valid GB 32100-2015 check characters). */
@@ -44,55 +46,15 @@
 
 /* ---- temporary directories ---- */
 
-static char tmp_root[64];
-
-static void rm_rf(const char *path)
-{
-	struct stat sb;
-	if (lstat(path, &sb) != 0)
-		return;
-	if (S_ISDIR(sb.st_mode)) {
-		DIR *d = opendir(path);
-		if (d) {
-			struct dirent *e;
-			while ((e = readdir(d)) != NULL) {
-				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-					continue;
-				char child[512];
-				snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-				rm_rf(child);
-			}
-			closedir(d);
-		}
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-/* Unchecked fixture: runs once in the test runner's process. */
+/* Unchecked fixtures: run once in the test runner's process. */
 static void root_setup(void)
 {
-	snprintf(tmp_root, sizeof tmp_root, "/tmp/qd-test-store-XXXXXX");
-	if (!mkdtemp(tmp_root)) {
-		perror("mkdtemp");
-		abort();
-	}
+	fx_root_setup("store");
 }
 
 static void root_teardown(void)
 {
-	rm_rf(tmp_root);
-}
-
-/* A fresh, empty directory for one store; free() the result. */
-static char *fresh_dir(void)
-{
-	char *dir = malloc(strlen(tmp_root) + 16);
-	ck_assert_ptr_nonnull(dir);
-	sprintf(dir, "%s/st-XXXXXX", tmp_root);
-	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
-	return dir;
+	fx_root_teardown();
 }
 
 static bool file_exists(const char *dir, const char *name)
@@ -105,17 +67,6 @@ static bool file_exists(const char *dir, const char *name)
 
 /* ---- documents ---- */
 
-/* Single quotes to double quotes (fixtures contain no apostrophes). */
-static char *dq(const char *s)
-{
-	char *r = strdup(s);
-	ck_assert_ptr_nonnull(r);
-	for (char *p = r; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return r;
-}
-
 /* Parse a fixture document; aborts the test with the first problem if the
  * fixture itself is invalid. */
 static qd_listdoc *mkdoc(const char *list, const char *kind, const char *roster,
@@ -127,7 +78,7 @@ static qd_listdoc *mkdoc(const char *list, const char *kind, const char *roster,
 			 "'clauses':[" CLAUSE "],'entities':%s,'entries':%s}",
 			 list, kind, list, list, roster, entries);
 	ck_assert_int_gt(n, 0);
-	char *text = dq(raw);
+	char *text = fx_dq(raw);
 	free(raw);
 	qd_listdoc *doc = NULL;
 	qd_problems pr;
@@ -331,7 +282,7 @@ static qd_date day(const char *s)
 
 START_TEST(open_creates_databases)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	ck_assert(file_exists(dir, "data.mdb"));
 
@@ -357,14 +308,14 @@ START_TEST(open_creates_databases)
 				 &res, NULL), 0);
 	qd_store_close(st);
 
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(read_only_fresh_dir_fails)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store_opts ro;
 	qd_store_opts_default(&ro);
 	ro.read_only = true;
@@ -377,14 +328,14 @@ START_TEST(read_only_fresh_dir_fails)
 	ck_assert_msg(!file_exists(dir, "data.mdb"), "read-only open created data.mdb");
 	/* err may be NULL */
 	ck_assert_int_ne(qd_store_open(dir, &ro, &st, NULL, 0), 0);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(put_new_list)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_result res;
 	memset(&res, 0xa5, sizeof res);
@@ -417,14 +368,14 @@ START_TEST(put_new_list)
 	free(li.title);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(sha256_is_of_canonical_dump)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	const char *entries = "[" ENT("A", "3822.19", ",'ciq':null") "," ENT("B", "9027", "") "]";
 	qd_listdoc *doc = mkdoc("gba", "positive", ROSTER, entries);
@@ -465,14 +416,14 @@ START_TEST(sha256_is_of_canonical_dump)
 	qd_problems_free(&pr);
 	qd_listdoc_free(doc);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(second_put_diff)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "gba", "positive", "[]",
 	       "[" ENT("A", "3822", "") "," ENT("B", "9027", "") "," ENT("C", "3002150010", "") "]",
@@ -525,14 +476,14 @@ START_TEST(second_put_diff)
 	ck_assert_uint_eq(res.changed, 3);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(dry_run_stores_nothing)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_opts o = put_opts();
 	o.dry_run = true;
@@ -588,14 +539,14 @@ START_TEST(dry_run_stores_nothing)
 	ck_assert_str_eq(v2.sha256, res.sha256);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(if_match)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_opts o = put_opts();
 	qd_put_result res;
@@ -648,14 +599,14 @@ START_TEST(if_match)
 	free(li.title);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(kind_cannot_change)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_result v1;
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", &v1);
@@ -696,14 +647,14 @@ START_TEST(kind_cannot_change)
 	ck_assert_uint_eq(v2.version, 2);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(lists_ordered_with_titles)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "zeta", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
 	put_ok(st, "alpha", "whitelist", "[]",
@@ -742,14 +693,14 @@ START_TEST(lists_ordered_with_titles)
 	qd_list_infos_free(infos, n);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(unknown_list)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_list_info li;
 	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOENT);
@@ -759,7 +710,7 @@ START_TEST(unknown_list)
 	ck_assert_int_eq(qd_store_list(st, "gb", &li), QD_ENOENT);
 	ck_assert_int_eq(qd_store_list(st, "gba-2", &li), QD_ENOENT);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
@@ -817,7 +768,7 @@ static void expect_verify_clean(qd_store *st)
 
 START_TEST(retention)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.retain = 3;
@@ -911,14 +862,14 @@ START_TEST(retention)
 	expect_verify_clean(st);
 	qd_store_close(st);
 
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(retain_one)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.retain = 1;
@@ -941,7 +892,7 @@ START_TEST(retain_one)
 	ck_assert_uint_eq(stats.entries, 1);
 	expect_verify_clean(st);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
@@ -965,7 +916,7 @@ START_TEST(retention_large)
 		qd_buf_printf(&r, "%s{'id':'HK:M%04d','name':{'zh':'机构'}}", i ? "," : "", i);
 	qd_buf_putc(&r, ']');
 
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.retain = 2;
@@ -999,14 +950,14 @@ START_TEST(retention_large)
 	ck_assert_uint_eq(li.members, M);
 	free(li.title);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(entries_paging)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "codes", "positive", "[]", CODES_ENTRIES, NULL);
 
@@ -1078,14 +1029,14 @@ START_TEST(entries_paging)
 	qd_buf_free(&b);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(snapshot_candidates_and_members)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, NULL);
 	put_ok(st, "other", "whitelist", "[]",
@@ -1195,14 +1146,14 @@ START_TEST(snapshot_candidates_and_members)
 
 	qd_snap_free(s);
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(snapshot_isolation)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, NULL);
 
@@ -1264,14 +1215,14 @@ START_TEST(snapshot_isolation)
 	qd_snap_free(old);
 
 	qd_store_close(st);
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
 
 START_TEST(reopen_keeps_data)
 {
-	char *dir = fresh_dir();
+	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_put_result v1, v2;
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, &v1);
@@ -1317,7 +1268,7 @@ START_TEST(reopen_keeps_data)
 	free(li.title);
 	qd_store_close(st);
 
-	rm_rf(dir);
+	fx_rm_rf(dir);
 	free(dir);
 }
 END_TEST
