@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "suite.h"
 #include "qingdan/sha256.h"
 
 #define GBA "gba-research-positive"
@@ -167,42 +168,22 @@ static bool is_rfc3339(const char *s)
 	       s[3] == ':' && isdigit((unsigned char)s[4]) && isdigit((unsigned char)s[5]) && s[6] == '\0';
 }
 
-static char *sample_text(const char *file, size_t *len)
-{
-	char *s = harness_read_source(file, len);
-	ck_assert_msg(s != NULL, "cannot read %s under QD_SOURCE_ROOT", file);
-	return s;
-}
 
-static json_t *sample_json(const char *file)
-{
-	json_t *j = harness_load_json(file);
-	ck_assert_msg(j != NULL, "cannot parse %s under QD_SOURCE_ROOT", file);
-	return j;
-}
 
 static size_t sample_entry_count(const char *file)
 {
-	json_t *j = sample_json(file);
+	json_t *j = ht_sample_json(file);
 	size_t n = json_array_size(json_object_get(j, "entries"));
 	json_decref(j);
 	return n;
 }
 
-/* PUT /v1/lists/{id}[?query] with a token and an optional extra header. */
-static http_response *put_list(const char *id, const char *query, const char *token, const char *extra_header,
-			       const char *body, size_t len)
-{
-	char path[256];
-	snprintf(path, sizeof path, "/v1/lists/%s%s%s", id, query ? "?" : "", query ? query : "");
-	return http_request_auth("PUT", path, token, extra_header, body, len);
-}
 
 static http_response *put_json(const char *id, const char *query, const char *extra_header, const json_t *doc)
 {
 	size_t len;
 	char *s = json_compact(doc, &len);
-	http_response *r = put_list(id, query, HARNESS_ADMIN_TOKEN, extra_header, s, len);
+	http_response *r = ht_put_list(id, query, HARNESS_ADMIN_TOKEN, extra_header, s, len);
 	free(s);
 	return r;
 }
@@ -210,8 +191,8 @@ static http_response *put_json(const char *id, const char *query, const char *ex
 static http_response *put_sample(const char *id, const char *file)
 {
 	size_t len;
-	char *s = sample_text(file, &len);
-	http_response *r = put_list(id, NULL, HARNESS_ADMIN_TOKEN, NULL, s, len);
+	char *s = ht_sample_text(file, &len);
+	http_response *r = ht_put_list(id, NULL, HARNESS_ADMIN_TOKEN, NULL, s, len);
 	free(s);
 	return r;
 }
@@ -282,7 +263,6 @@ static void china_today(char out[11])
 /* ------------------------------------------------------------------ */
 /* fixtures: one daemon per TCase */
 
-static int stop_failures; /* teardowns cannot assert (they run in the runner) */
 static char sha_gba[65], sha_wl[65];
 
 static void start_fixture(harness_daemon *d, bool tokens, bool read_auth, const char *const *extra, bool preload)
@@ -307,14 +287,6 @@ static void start_fixture(harness_daemon *d, bool tokens, bool read_auth, const 
 	http_response_free(b);
 }
 
-static void stop_fixture(harness_daemon *d)
-{
-	char err[512];
-	if (!harness_stop(d, err, sizeof err)) {
-		fprintf(stderr, "FAIL: stopping qingdand: %s\n", err);
-		stop_failures++;
-	}
-}
 
 #define FIXTURE(name, tokens, read_auth, extra, preload)                                \
 	static harness_daemon d_##name;                                                 \
@@ -324,7 +296,7 @@ static void stop_fixture(harness_daemon *d)
 	}                                                                               \
 	static void teardown_##name(void)                                               \
 	{                                                                               \
-		stop_fixture(&d_##name);                                                \
+		ht_stop_fixture(&d_##name);                                                \
 	}
 
 static const char *const small_map[] = {"--map-size", "1M", NULL};
@@ -445,7 +417,7 @@ START_TEST(test_put_dry_run)
 	http_response_free(m);
 
 	/* Drop the last entry and rename the first: removed 1, changed 1. */
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	json_t *entries = json_object_get(doc, "entries");
 	json_array_remove(entries, json_array_size(entries) - 1);
 	json_object_set_new(json_object_get(json_array_get(entries, 0), "name"), "zh", json_string("改名的试剂"));
@@ -508,17 +480,17 @@ START_TEST(test_put_if_match)
 	http_response_free(m);
 
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 	char h[64];
 
 	/* Stale version: 412, nothing changes. */
 	snprintf(h, sizeof h, "If-Match: \"%lld\"", (long long)(v - 1));
-	http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, h, doc, len);
+	http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, h, doc, len);
 	assert_error(r, 412, "precondition_failed");
 	http_response_free(r);
 	/* A version that does not exist yet: 412 too. */
 	snprintf(h, sizeof h, "If-Match: \"%lld\"", (long long)(v + 1));
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, h, doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, h, doc, len);
 	assert_error(r, 412, "precondition_failed");
 	http_response_free(r);
 	m = list_meta(GBA);
@@ -531,7 +503,7 @@ START_TEST(test_put_if_match)
 	const char *bad[] = {"If-Match: garbage", "If-Match: \"\"", "If-Match: \"-1\"", "If-Match: \"1x\"",
 			     "If-Match: \"0\""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, bad[i], doc, len);
+		r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, bad[i], doc, len);
 		assert_error(r, 400, "bad_header");
 		assert_error_mentions(r, "If-Match");
 		http_response_free(r);
@@ -542,7 +514,7 @@ START_TEST(test_put_if_match)
 
 	/* The current version: stored. */
 	snprintf(h, sizeof h, "If-Match: \"%lld\"", (long long)v);
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, h, doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, h, doc, len);
 	assert_status(r, 200);
 	assert_jint(r->json, "/version", v + 1);
 	assert_jint(r->json, "/previous", v);
@@ -635,7 +607,7 @@ static bool details_have_path(json_t *err_json, const char *path)
 START_TEST(test_reject_many_violations)
 {
 	snapshot s = take_snapshot();
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	json_object_set_new(jptr(doc, "/entries/0"), "code", json_string("38AB"));   /* bad code */
 	json_object_set_new(jptr(doc, "/entries/1"), "colour", json_string("red"));  /* unknown key */
 	json_array_set_new(jptr(doc, "/entries/2/clauses"), 0, json_string("NO-SUCH-CLAUSE"));
@@ -684,7 +656,7 @@ START_TEST(test_reject_bad_json)
 		"{} trailing",
 	};
 	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bodies[i], strlen(bodies[i]));
+		http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bodies[i], strlen(bodies[i]));
 		assert_error(r, 400, "bad_json");
 		http_response_free(r);
 	}
@@ -703,12 +675,12 @@ START_TEST(test_reject_not_a_document)
 		"{\"list\": \"" GBA "\", \"list\": \"" GBA "\"}", /* duplicate key */
 	};
 	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bodies[i], strlen(bodies[i]));
+		http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bodies[i], strlen(bodies[i]));
 		assert_error(r, 422, "invalid_document");
 		http_response_free(r);
 	}
 	/* Wrong types are loader violations too. */
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	json_object_set_new(jptr(doc, "/entries/0"), "code", json_integer(3822));
 	json_object_set_new(doc, "clauses", json_string("none"));
 	http_response *r = put_json(GBA, NULL, NULL, doc);
@@ -729,7 +701,7 @@ START_TEST(test_reject_scalar_document)
 	snapshot s = take_snapshot();
 	const char *bodies[] = {"\"text\"", "42", "null", "true"};
 	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-		http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bodies[i], strlen(bodies[i]));
+		http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bodies[i], strlen(bodies[i]));
 		ck_assert_msg(r->status == 422, "PUT body %s: expected 422 invalid_document, got %ld: %s", bodies[i],
 			      r->status, r->body);
 		assert_error(r, 422, "invalid_document");
@@ -744,13 +716,13 @@ START_TEST(test_reject_id_mismatch)
 {
 	snapshot s = take_snapshot();
 	size_t len;
-	char *text = sample_text(WL_FILE, &len);
-	http_response *r = put_list("another-list", NULL, HARNESS_ADMIN_TOKEN, NULL, text, len);
+	char *text = ht_sample_text(WL_FILE, &len);
+	http_response *r = ht_put_list("another-list", NULL, HARNESS_ADMIN_TOKEN, NULL, text, len);
 	assert_error(r, 422, "invalid_document");
 	assert_detail_path(r->json, "/list");
 	http_response_free(r);
 	/* Nor onto the other existing list. */
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, text, len);
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, text, len);
 	assert_error(r, 422, "invalid_document");
 	assert_detail_path(r->json, "/list");
 	http_response_free(r);
@@ -766,7 +738,7 @@ END_TEST
 START_TEST(test_reject_kind_change)
 {
 	snapshot s = take_snapshot();
-	json_t *doc = sample_json(WL_FILE);
+	json_t *doc = ht_sample_json(WL_FILE);
 	json_object_set_new(doc, "kind", json_string("positive"));
 	http_response *r = put_json(WL, NULL, NULL, doc);
 	assert_error(r, 422, "invalid_document");
@@ -793,10 +765,10 @@ START_TEST(test_auth_admin_put)
 {
 	snapshot s = take_snapshot();
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 
 	/* No Authorization: 401 with a Bearer challenge. */
-	http_response *r = put_list(GBA, NULL, NULL, NULL, doc, len);
+	http_response *r = ht_put_list(GBA, NULL, NULL, NULL, doc, len);
 	assert_error(r, 401, "unauthorized");
 	const char *wa = http_header(r, "WWW-Authenticate");
 	ck_assert_msg(wa && strncmp(wa, "Bearer", 6) == 0, "WWW-Authenticate: %s", wa ? wa : "(none)");
@@ -806,7 +778,7 @@ START_TEST(test_auth_admin_put)
 	const char *bad[] = {"Authorization: Bearer not-a-known-token", "Authorization: Bearer ",
 			     "Authorization: Basic dGVzdDp0ZXN0", "Authorization: " HARNESS_ADMIN_TOKEN};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		r = put_list(GBA, NULL, NULL, bad[i], doc, len);
+		r = ht_put_list(GBA, NULL, NULL, bad[i], doc, len);
 		assert_error(r, 401, "unauthorized");
 		wa = http_header(r, "WWW-Authenticate");
 		ck_assert_msg(wa && strncmp(wa, "Bearer", 6) == 0, "WWW-Authenticate: %s", wa ? wa : "(none)");
@@ -814,21 +786,21 @@ START_TEST(test_auth_admin_put)
 	}
 
 	/* A reader token lacks the role. */
-	r = put_list(GBA, NULL, HARNESS_READER_TOKEN, NULL, doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_READER_TOKEN, NULL, doc, len);
 	assert_error(r, 403, "forbidden");
 	http_response_free(r);
 
 	/* Refusals are decided before the body is looked at. */
-	r = put_list(GBA, NULL, HARNESS_READER_TOKEN, NULL, "{not json", 9);
+	r = ht_put_list(GBA, NULL, HARNESS_READER_TOKEN, NULL, "{not json", 9);
 	assert_error(r, 403, "forbidden");
 	http_response_free(r);
-	r = put_list(GBA, NULL, NULL, NULL, "{not json", 9);
+	r = ht_put_list(GBA, NULL, NULL, NULL, "{not json", 9);
 	assert_error(r, 401, "unauthorized");
 	http_response_free(r);
 	assert_unchanged(&s);
 
 	/* The admin token works ("bearer" is case-insensitive). */
-	r = put_list(GBA, NULL, NULL, "Authorization: bearer " HARNESS_ADMIN_TOKEN, doc, len);
+	r = ht_put_list(GBA, NULL, NULL, "Authorization: bearer " HARNESS_ADMIN_TOKEN, doc, len);
 	assert_status(r, 200);
 	assert_jint(r->json, "/version", 2);
 	http_response_free(r);
@@ -859,11 +831,11 @@ END_TEST
 START_TEST(test_noadmin_put_forbidden)
 {
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
-	http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
+	http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_error(r, 403, "admin_disabled");
 	http_response_free(r);
-	r = put_list(GBA, NULL, NULL, NULL, doc, len);
+	r = ht_put_list(GBA, NULL, NULL, NULL, doc, len);
 	assert_error(r, 403, "admin_disabled");
 	http_response_free(r);
 	free(doc);
@@ -967,12 +939,12 @@ START_TEST(test_unsupported_media_type)
 {
 	snapshot s = take_snapshot();
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 	const char *cts[] = {"Content-Type: text/plain", "Content-Type: application/x-www-form-urlencoded",
 			     "Content-Type: application/json; charset=latin1", "Content-Type: application/jsonx",
 			     "Content-Type:" /* none at all */};
 	for (size_t i = 0; i < sizeof cts / sizeof cts[0]; i++) {
-		http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, cts[i], doc, len);
+		http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, cts[i], doc, len);
 		assert_error(r, 415, "unsupported_media_type");
 		http_response_free(r);
 		const char *body = "{\"items\":[{\"code\":\"3822\"}]}";
@@ -982,7 +954,7 @@ START_TEST(test_unsupported_media_type)
 	}
 	assert_unchanged(&s);
 	/* Parameters and case are fine. */
-	http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, "Content-Type: Application/JSON; charset=UTF-8",
+	http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, "Content-Type: Application/JSON; charset=UTF-8",
 				    doc, len);
 	assert_status(r, 200);
 	http_response_free(r);
@@ -1065,8 +1037,8 @@ START_TEST(test_not_found)
 	http_response_free(r);
 	/* A PUT to a bad id stores nothing. */
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
-	r = put_list("UPPER", NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
+	r = ht_put_list("UPPER", NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_status(r, 404);
 	http_response_free(r);
 	free(doc);
@@ -1179,12 +1151,12 @@ START_TEST(test_unknown_params_elsewhere)
 	assert_error_mentions(r, "page");
 	http_response_free(r);
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
-	r = put_list(GBA, "force=1", HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
+	r = ht_put_list(GBA, "force=1", HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_error(r, 400, "unknown_parameter");
 	assert_error_mentions(r, "force");
 	http_response_free(r);
-	r = put_list(GBA, "dry_run=true&dry_run=true", HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	r = ht_put_list(GBA, "dry_run=true&dry_run=true", HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_error(r, 400, "repeated_parameter");
 	http_response_free(r);
 	free(doc);
@@ -1199,7 +1171,7 @@ END_TEST
 
 START_TEST(test_lookup_allow_basis)
 {
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	http_response *m = list_meta(GBA);
 	json_int_t version = json_integer_value(jptr(m->json, "/version"));
 	http_response_free(m);
@@ -1355,7 +1327,7 @@ END_TEST
 
 START_TEST(test_lookup_excluded_basis)
 {
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	http_response *r = http_get("/v1/lookup?code=3002.9010.00&entity=" ENT "&date=" DAY);
 	assert_status(r, 200);
 	assert_jstr(r->json, "/decision", "deny");
@@ -1751,7 +1723,7 @@ START_TEST(test_lists_index)
 		bool gba = strcmp(id, GBA) == 0;
 		ck_assert_msg(gba || strcmp(id, WL) == 0, "unexpected list %s", id);
 		seen[gba ? 0 : 1] = true;
-		json_t *doc = sample_json(gba ? GBA_FILE : WL_FILE);
+		json_t *doc = ht_sample_json(gba ? GBA_FILE : WL_FILE);
 		assert_jstr(l, "/kind", gba ? "positive" : "whitelist");
 		ck_assert_msg(json_equal(json_object_get(l, "title"), json_object_get(doc, "title")),
 			      "%s: title differs from the document's", id);
@@ -1841,7 +1813,7 @@ static bool ids_contain(json_t *ids, const char *id)
 
 START_TEST(test_entries_default_page)
 {
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	size_t n = json_array_size(json_object_get(doc, "entries"));
 	http_response *r = http_get("/v1/lists/" GBA "/entries");
 	assert_status(r, 200);
@@ -1857,7 +1829,7 @@ START_TEST(test_entries_paging)
 {
 	const char *lists[][2] = {{GBA, GBA_FILE}, {WL, WL_FILE}};
 	for (size_t k = 0; k < 2; k++) {
-		json_t *doc = sample_json(lists[k][1]);
+		json_t *doc = ht_sample_json(lists[k][1]);
 		json_t *want = json_object_get(doc, "entries");
 		json_t *ids = json_array();
 		size_t pages = walk_entries(lists[k][0], "limit=5", 5, ids);
@@ -1894,7 +1866,7 @@ END_TEST
 
 START_TEST(test_entries_prefix)
 {
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	size_t want = 0, i;
 	json_t *e;
 	json_array_foreach(json_object_get(doc, "entries"), i, e)
@@ -1962,7 +1934,7 @@ START_TEST(test_storage_full)
 	http_response_free(m);
 
 	/* About 3 MB of entries: cannot fit in a 1 MiB map. */
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	json_t *entries = json_object_get(doc, "entries");
 	json_t *tmpl = json_deep_copy(json_array_get(entries, 0));
 	json_array_clear(entries);
@@ -2025,8 +1997,8 @@ START_TEST(test_sighup_reloads_tokens)
 	char err[512];
 	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "start: %s", err);
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
-	http_response *r = put_list(GBA, NULL, "rotated-admin-token", NULL, doc, len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
+	http_response *r = ht_put_list(GBA, NULL, "rotated-admin-token", NULL, doc, len);
 	assert_error(r, 401, "unauthorized");
 	http_response_free(r);
 
@@ -2040,7 +2012,7 @@ START_TEST(test_sighup_reloads_tokens)
 	kill(d.pid, SIGHUP);
 	long status = 0;
 	for (int i = 0; i < 100; i++) {
-		r = put_list(GBA, "dry_run=true", "rotated-admin-token", NULL, doc, len);
+		r = ht_put_list(GBA, "dry_run=true", "rotated-admin-token", NULL, doc, len);
 		status = r->status;
 		http_response_free(r);
 		if (status == 200)
@@ -2048,7 +2020,7 @@ START_TEST(test_sighup_reloads_tokens)
 		usleep(20000);
 	}
 	ck_assert_msg(status == 200, "the new token is not accepted after SIGHUP (last status %ld)", status);
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_error(r, 401, "unauthorized");
 	http_response_free(r);
 	free(doc);
@@ -2093,22 +2065,13 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *tcase(Suite *s, const char *name, SFun setup, SFun teardown)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, 60);
-	if (setup)
-		tcase_add_unchecked_fixture(tc, setup, teardown);
-	suite_add_tcase(s, tc);
-	return tc;
-}
 
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
 	TCase *tc;
 
-	tc = tcase(s, "load", setup_load, teardown_load);
+	tc = ht_tcase(s, "load", setup_load, teardown_load);
 	tcase_add_test(tc, test_healthz);
 	tcase_add_test(tc, test_readyz_not_ready);
 	tcase_add_test(tc, test_put_new_lists);
@@ -2117,7 +2080,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_put_dry_run);
 	tcase_add_test(tc, test_put_if_match);
 
-	tc = tcase(s, "reject", setup_reject, teardown_reject);
+	tc = ht_tcase(s, "reject", setup_reject, teardown_reject);
 	tcase_add_test(tc, test_reject_many_violations);
 	tcase_add_test(tc, test_reject_bad_json);
 	tcase_add_test(tc, test_reject_not_a_document);
@@ -2125,19 +2088,19 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_reject_id_mismatch);
 	tcase_add_test(tc, test_reject_kind_change);
 
-	tc = tcase(s, "auth", setup_auth, teardown_auth);
+	tc = ht_tcase(s, "auth", setup_auth, teardown_auth);
 	tcase_add_test(tc, test_auth_admin_put);
 	tcase_add_test(tc, test_auth_reads_open);
 
-	tc = tcase(s, "noadmin", setup_noadmin, teardown_noadmin);
+	tc = ht_tcase(s, "noadmin", setup_noadmin, teardown_noadmin);
 	tcase_add_test(tc, test_noadmin_put_forbidden);
 	tcase_add_test(tc, test_noadmin_ctl_load_is_served);
 
-	tc = tcase(s, "readauth", setup_readauth, teardown_readauth);
+	tc = ht_tcase(s, "readauth", setup_readauth, teardown_readauth);
 	tcase_add_test(tc, test_readauth_lookup);
 	tcase_add_test(tc, test_readauth_other_reads);
 
-	tc = tcase(s, "errors", setup_errors, teardown_errors);
+	tc = ht_tcase(s, "errors", setup_errors, teardown_errors);
 	tcase_add_test(tc, test_unsupported_media_type);
 	tcase_add_test(tc, test_payload_too_large);
 	tcase_add_test(tc, test_not_found);
@@ -2146,7 +2109,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_oversized_request_head);
 	tcase_add_test(tc, test_unknown_params_elsewhere);
 
-	tc = tcase(s, "lookup", setup_lookup, teardown_lookup);
+	tc = ht_tcase(s, "lookup", setup_lookup, teardown_lookup);
 	tcase_add_test(tc, test_lookup_allow_basis);
 	tcase_add_loop_test(tc, test_lookup_decisions, 0, (int)(sizeof decision_cases / sizeof decision_cases[0]));
 	tcase_add_test(tc, test_lookup_excluded_basis);
@@ -2157,13 +2120,13 @@ static Suite *http_suite(void)
 	tcase_add_loop_test(tc, test_lookup_bad_queries, 0, (int)(sizeof bad_queries / sizeof bad_queries[0]));
 	tcase_add_test(tc, test_lookup_overlong_param);
 
-	tc = tcase(s, "check", setup_check, teardown_check);
+	tc = ht_tcase(s, "check", setup_check, teardown_check);
 	tcase_add_test(tc, test_check_mixed);
 	tcase_add_test(tc, test_check_all_allowed);
 	tcase_add_test(tc, test_check_list_and_context);
 	tcase_add_test(tc, test_check_bad_bodies);
 
-	tc = tcase(s, "lists", setup_lists, teardown_lists);
+	tc = ht_tcase(s, "lists", setup_lists, teardown_lists);
 	tcase_add_test(tc, test_lists_index);
 	tcase_add_test(tc, test_head);
 	tcase_add_test(tc, test_entries_default_page);
@@ -2171,10 +2134,10 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_entries_prefix);
 	tcase_add_test(tc, test_entries_errors);
 
-	tc = tcase(s, "storage", setup_storage, teardown_storage);
+	tc = ht_tcase(s, "storage", setup_storage, teardown_storage);
 	tcase_add_test(tc, test_storage_full);
 
-	tc = tcase(s, "signals", NULL, NULL);
+	tc = ht_tcase(s, "signals", NULL, NULL);
 	tcase_add_test(tc, test_sigterm_exits_zero);
 	tcase_add_test(tc, test_sighup_reloads_tokens);
 	tcase_add_test(tc, test_sighup_burst);
@@ -2183,16 +2146,5 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "curl_global_init failed\n");
-		return 1;
-	}
-	SRunner *sr = srunner_create(http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	if (stop_failures)
-		fprintf(stderr, "%d daemon(s) did not exit with status 0 on SIGTERM\n", stop_failures);
-	return nf == 0 && stop_failures == 0 ? 0 : 1;
+	return ht_run(http_suite());
 }

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "suite.h"
 
 #define GBA "gba-research-positive"
 #define WL "biomed-rd-whitelist"
@@ -166,34 +167,15 @@ static void china_time(long long t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
 }
 
-static char *sample_text(const char *file, size_t *len)
-{
-	char *s = harness_read_source(file, len);
-	ck_assert_msg(s != NULL, "cannot read %s under QD_SOURCE_ROOT", file);
-	return s;
-}
 
-static json_t *sample_json(const char *file)
-{
-	json_t *j = harness_load_json(file);
-	ck_assert_msg(j != NULL, "cannot parse %s under QD_SOURCE_ROOT", file);
-	return j;
-}
 
-static http_response *put_list(const char *id, const char *query, const char *token, const char *extra_header,
-			       const char *body, size_t len)
-{
-	char path[256];
-	snprintf(path, sizeof path, "/v1/lists/%s%s%s", id, query ? "?" : "", query ? query : "");
-	return http_request_auth("PUT", path, token, extra_header, body, len);
-}
 
 static http_response *put_json_as(const char *id, const char *query, const char *token, const char *extra_header,
 				  const json_t *doc)
 {
 	size_t len;
 	char *s = json_compact(doc, &len);
-	http_response *r = put_list(id, query, token, extra_header, s, len);
+	http_response *r = ht_put_list(id, query, token, extra_header, s, len);
 	free(s);
 	return r;
 }
@@ -206,8 +188,8 @@ static http_response *put_json(const char *id, const char *query, const char *ex
 static http_response *put_sample(const char *id, const char *file)
 {
 	size_t len;
-	char *s = sample_text(file, &len);
-	http_response *r = put_list(id, NULL, HARNESS_ADMIN_TOKEN, NULL, s, len);
+	char *s = ht_sample_text(file, &len);
+	http_response *r = ht_put_list(id, NULL, HARNESS_ADMIN_TOKEN, NULL, s, len);
 	free(s);
 	return r;
 }
@@ -219,7 +201,7 @@ static http_response *put_csv(const char *id, const char *file, const char *cont
 	size_t len;
 	char path[256], ct[128], im[64];
 	snprintf(path, sizeof path, CSV_DIR "%s", file);
-	char *s = sample_text(path, &len);
+	char *s = ht_sample_text(path, &len);
 	snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "text/csv");
 	snprintf(path, sizeof path, "/v1/lists/%s%s%s", id, query ? "?" : "", query ? query : "");
 	char auth[128];
@@ -292,7 +274,7 @@ static json_t *result_of(json_t *answer, const char *list)
  * CODE on DAY, v1 answers allow (listed) and v2 deny (suspended). */
 static json_t *gba_changed(void)
 {
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	json_t *entries = json_object_get(doc, "entries");
 	ck_assert_str_eq(jptr_str(entries, "/0/id"), "PL-0001");
 	ck_assert_str_eq(jptr_str(entries, "/1/id"), "PL-0002");
@@ -333,7 +315,6 @@ static void check_put_reply(json_t *j, const char *id, long version, long previo
 /* ------------------------------------------------------------------ */
 /* fixtures */
 
-static int stop_failures;
 static char sha_gba[65], sha_wl[65];
 
 static void start_fixture(harness_daemon *d, const char *const *extra, bool preload)
@@ -357,14 +338,6 @@ static void start_fixture(harness_daemon *d, const char *const *extra, bool prel
 	http_response_free(b);
 }
 
-static void stop_fixture(harness_daemon *d)
-{
-	char err[512];
-	if (!harness_stop(d, err, sizeof err)) {
-		fprintf(stderr, "FAIL: stopping qingdand: %s\n", err);
-		stop_failures++;
-	}
-}
 
 #define FIXTURE(name, extra, preload)                                    \
 	static harness_daemon d_##name;                                  \
@@ -374,7 +347,7 @@ static void stop_fixture(harness_daemon *d)
 	}                                                                \
 	static void teardown_##name(void)                                \
 	{                                                                \
-		stop_fixture(&d_##name);                                 \
+		ht_stop_fixture(&d_##name);                                 \
 	}
 
 FIXTURE(history, NULL, true)
@@ -406,7 +379,7 @@ START_TEST(test_versions_fields)
 	assert_jstr(v, "/actor", HARNESS_ADMIN_NAME);
 	assert_jstr(v, "/action", "load");
 	assert_jstr(v, "/sha256", sha_gba);
-	json_t *doc = sample_json(GBA_FILE);
+	json_t *doc = ht_sample_json(GBA_FILE);
 	assert_jint(v, "/entries", json_array_size(json_object_get(doc, "entries")));
 	json_decref(doc);
 	ck_assert_msg(jptr_str(v, "/source") && *jptr_str(v, "/source"), "source is not a label: %s", r->body);
@@ -426,7 +399,7 @@ START_TEST(test_export_canonical)
 	const char *ids[] = {GBA, WL}, *files[] = {GBA_FILE, WL_FILE}, *shas[] = {sha_gba, sha_wl};
 	for (int i = 0; i < 2; i++) {
 		size_t len;
-		char *want = sample_text(files[i], &len);
+		char *want = ht_sample_text(files[i], &len);
 		http_response *r = http_get("/v1/lists/%s/versions/1", ids[i]);
 		assert_status(r, 200);
 		ck_assert_msg(r->body_len == len && memcmp(r->body, want, len) == 0,
@@ -464,7 +437,7 @@ START_TEST(test_export_roundtrip)
 {
 	http_response *e1 = http_get("/v1/lists/" GBA "/versions/1");
 	assert_status(e1, 200);
-	http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, e1->body, e1->body_len);
+	http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, e1->body, e1->body_len);
 	assert_status(r, 200);
 	check_put_reply(r->json, GBA, 2, 1, 32, 0, 0, 0);
 	assert_jstr(r->json, "/sha256", sha_gba);
@@ -630,14 +603,14 @@ START_TEST(test_if_match_412)
 
 	/* The sample would change the answer (PL-0001 active again). */
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 	const char *stale[] = {"If-Match: \"2\"", "If-Match: \"1\"", "If-Match: \"4\"", "If-Match: 2"};
 	for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
-		http_response *r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, stale[i], doc, len);
+		http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, stale[i], doc, len);
 		assert_error(r, 412, "precondition_failed");
 		assert_error_mentions(r, "nothing was stored");
 		http_response_free(r);
-		r = put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, stale[i], doc, len);
+		r = ht_put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, stale[i], doc, len);
 		assert_error(r, 412, "precondition_failed");
 		http_response_free(r);
 	}
@@ -687,7 +660,7 @@ START_TEST(test_rollback)
 	ck_assert_int_eq(list_version(GBA, sha), 4);
 	ck_assert_str_eq(sha, sha_gba);
 	size_t len;
-	char *want = sample_text(GBA_FILE, &len);
+	char *want = ht_sample_text(GBA_FILE, &len);
 	r = http_get("/v1/lists/" GBA "/versions/4");
 	assert_status(r, 200);
 	ck_assert_msg(r->body_len == len && memcmp(r->body, want, len) == 0, "version 4 is not version 1's document");
@@ -863,13 +836,13 @@ START_TEST(test_audit_records)
 	json_decref(before);
 
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 	json_t *changed = gba_changed();
-	json_t *invalid = sample_json(GBA_FILE);
+	json_t *invalid = ht_sample_json(GBA_FILE);
 	json_object_set_new(jptr(invalid, "/entries/0"), "code", json_string("38AB"));
 	http_response *r;
 	/* a: stored load (v2), b: dry run */
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_status(r, 200);
 	http_response_free(r);
 	r = put_json(GBA, "dry_run=true", NULL, changed);
@@ -878,13 +851,13 @@ START_TEST(test_audit_records)
 	snprintf(sha_changed, sizeof sha_changed, "%s", jptr_str(r->json, "/sha256"));
 	http_response_free(r);
 	/* c: no token (401), d: reader token (403), e: stale If-Match (412), f: invalid (422) */
-	r = put_list(GBA, NULL, NULL, NULL, doc, len);
+	r = ht_put_list(GBA, NULL, NULL, NULL, doc, len);
 	assert_error(r, 401, "unauthorized");
 	http_response_free(r);
-	r = put_list(GBA, NULL, HARNESS_READER_TOKEN, NULL, doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_READER_TOKEN, NULL, doc, len);
 	assert_error(r, 403, "forbidden");
 	http_response_free(r);
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, "If-Match: \"1\"", doc, len);
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, "If-Match: \"1\"", doc, len);
 	assert_error(r, 412, "precondition_failed");
 	http_response_free(r);
 	r = put_json(GBA, NULL, NULL, invalid);
@@ -1037,7 +1010,7 @@ static json_t *export_current(const char *id)
 /* Everything but the entries is the sample's. */
 static void assert_kept_from_sample(json_t *exported, const char *file)
 {
-	json_t *sample = sample_json(file);
+	json_t *sample = ht_sample_json(file);
 	const char *keys[] = {"list", "kind", "title", "issuer", "published", "source", "clauses", "entities"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		char what[64];
@@ -1318,7 +1291,7 @@ static void setup_asof(void)
 
 static void teardown_asof(void)
 {
-	stop_fixture(&d_asof);
+	ht_stop_fixture(&d_asof);
 }
 
 START_TEST(test_asof_current)
@@ -1491,22 +1464,13 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *tcase(Suite *s, const char *name, SFun setup, SFun teardown)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, 60);
-	if (setup)
-		tcase_add_unchecked_fixture(tc, setup, teardown);
-	suite_add_tcase(s, tc);
-	return tc;
-}
 
 static Suite *lifecycle_suite(void)
 {
 	Suite *s = suite_create("lifecycle");
 	TCase *tc;
 
-	tc = tcase(s, "history", setup_history, teardown_history);
+	tc = ht_tcase(s, "history", setup_history, teardown_history);
 	tcase_add_test(tc, test_versions_fields);
 	tcase_add_test(tc, test_export_canonical);
 	tcase_add_test(tc, test_export_roundtrip);
@@ -1519,11 +1483,11 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_rollback_errors);
 	tcase_add_test(tc, test_versions_history);
 
-	tc = tcase(s, "audit", setup_audit, teardown_audit);
+	tc = ht_tcase(s, "audit", setup_audit, teardown_audit);
 	tcase_add_test(tc, test_audit_records);
 	tcase_add_test(tc, test_audit_paging);
 
-	tc = tcase(s, "csv", setup_csv, teardown_csv);
+	tc = ht_tcase(s, "csv", setup_csv, teardown_csv);
 	tcase_add_test(tc, test_csv_unknown_list);
 	tcase_add_test(tc, test_csv_bad);
 	tcase_add_test(tc, test_csv_dry_run);
@@ -1532,7 +1496,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_csv_zh_headings);
 	tcase_add_test(tc, test_csv_same_entries_every_encoding);
 
-	tc = tcase(s, "asof", setup_asof, teardown_asof);
+	tc = ht_tcase(s, "asof", setup_asof, teardown_asof);
 	tcase_add_test(tc, test_asof_current);
 	tcase_add_test(tc, test_asof_version);
 	tcase_add_test(tc, test_asof_at);
@@ -1543,16 +1507,5 @@ static Suite *lifecycle_suite(void)
 
 int main(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "curl_global_init failed\n");
-		return 1;
-	}
-	SRunner *sr = srunner_create(lifecycle_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	if (stop_failures)
-		fprintf(stderr, "%d daemon(s) did not exit with status 0 on SIGTERM\n", stop_failures);
-	return nf == 0 && stop_failures == 0 ? 0 : 1;
+	return ht_run(lifecycle_suite());
 }

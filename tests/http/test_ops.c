@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "suite.h"
 #include "qingdan/sha256.h"
 
 #define GBA "gba-research-positive"
@@ -110,26 +111,13 @@ static bool is_rfc3339(const char *s)
 	return (*s == '+' || *s == '-') && strlen(s) == 6 && s[3] == ':';
 }
 
-static char *sample_text(const char *file, size_t *len)
-{
-	char *s = harness_read_source(file, len);
-	ck_assert_msg(s != NULL, "cannot read %s under QD_SOURCE_ROOT", file);
-	return s;
-}
 
-static http_response *put_list(const char *id, const char *query, const char *token, const char *extra_header,
-			       const char *body, size_t len)
-{
-	char path[256];
-	snprintf(path, sizeof path, "/v1/lists/%s%s%s", id, query ? "?" : "", query ? query : "");
-	return http_request_auth("PUT", path, token, extra_header, body, len);
-}
 
 static http_response *put_sample(const char *id, const char *file, const char *token)
 {
 	size_t len;
-	char *s = sample_text(file, &len);
-	http_response *r = put_list(id, NULL, token, NULL, s, len);
+	char *s = ht_sample_text(file, &len);
+	http_response *r = ht_put_list(id, NULL, token, NULL, s, len);
 	free(s);
 	return r;
 }
@@ -444,16 +432,7 @@ static char *scrape(void)
 /* ------------------------------------------------------------------ */
 /* fixtures */
 
-static int stop_failures;
 
-static void stop_fixture(harness_daemon *d)
-{
-	char err[512];
-	if (!harness_stop(d, err, sizeof err)) {
-		fprintf(stderr, "FAIL: stopping qingdand: %s\n", err);
-		stop_failures++;
-	}
-}
 
 static void start_daemon(harness_daemon *d, const char *const *extra)
 {
@@ -474,9 +453,9 @@ static void preload(void)
 
 static harness_daemon d_status, d_metrics, d_logs;
 static void setup_status(void) { start_daemon(&d_status, NULL); }
-static void teardown_status(void) { stop_fixture(&d_status); }
+static void teardown_status(void) { ht_stop_fixture(&d_status); }
 static void setup_metrics(void) { start_daemon(&d_metrics, NULL); }
-static void teardown_metrics(void) { stop_fixture(&d_metrics); }
+static void teardown_metrics(void) { ht_stop_fixture(&d_metrics); }
 
 /* logs: access and decision logs in a directory of our own. */
 static char logdir[256], access_path[300], decision_path[300];
@@ -498,7 +477,7 @@ static void setup_logs(void)
 
 static void teardown_logs(void)
 {
-	stop_fixture(&d_logs);
+	ht_stop_fixture(&d_logs);
 	rm_rf(logdir);
 }
 
@@ -676,7 +655,7 @@ START_TEST(test_metrics_after_traffic)
 	json_t *bad = harness_load_json(GBA_FILE);
 	json_object_set_new(jptr(bad, "/entries/0"), "code", json_string("38AB"));
 	char *bads = json_compact(bad, NULL);
-	r = put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bads, strlen(bads));
+	r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, bads, strlen(bads));
 	assert_status(r, 422);
 	http_response_free(r);
 	free(bads);
@@ -685,8 +664,8 @@ START_TEST(test_metrics_after_traffic)
 	assert_status(r, 401);
 	http_response_free(r);
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
-	r = put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
+	r = ht_put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_status(r, 200);
 	http_response_free(r);
 	free(doc);
@@ -893,7 +872,7 @@ START_TEST(test_access_log)
 	json_t *doc = harness_load_json(GBA_FILE);
 	json_object_set_new(jptr(doc, "/title"), "en", json_string("BODY-MARKER-7731"));
 	char *body = json_compact(doc, NULL);
-	r = put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, NULL, body, strlen(body));
+	r = ht_put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, NULL, body, strlen(body));
 	assert_status(r, 200);
 	http_response_free(r);
 	free(body);
@@ -1040,7 +1019,7 @@ START_TEST(test_sighup_reopens_logs)
 
 	/* A request in flight across the SIGHUP. */
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 	slow_req s;
 	pthread_t t;
 	slow_start(&s, &t, "/v1/lists/" GBA "?dry_run=true", doc, len, 1024, 25);
@@ -1121,8 +1100,8 @@ START_TEST(test_sighup_tokens)
 	http_response_free(r);
 	/* Changes are made in the new token's name. */
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
-	r = put_list(GBA, NULL, rotated, NULL, doc, len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
+	r = ht_put_list(GBA, NULL, rotated, NULL, doc, len);
 	assert_status(r, 200);
 	http_response_free(r);
 	r = http_get("/v1/lists/" GBA "/versions");
@@ -1135,10 +1114,10 @@ START_TEST(test_sighup_tokens)
 	char *log = wait_for_text(d_logs.log, "keeping the old tokens", 3000);
 	ck_assert_msg(log != NULL, "no word on stderr about the broken tokens file");
 	free(log);
-	r = put_list(GBA, "dry_run=true", rotated, NULL, doc, len);
+	r = ht_put_list(GBA, "dry_run=true", rotated, NULL, doc, len);
 	assert_status(r, 200);
 	http_response_free(r);
-	r = put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	r = ht_put_list(GBA, "dry_run=true", HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	assert_error(r, 401, "unauthorized");
 	http_response_free(r);
 	free(doc);
@@ -1153,7 +1132,7 @@ START_TEST(test_sigterm_inflight)
 	harness_daemon d;
 	start_daemon(&d, NULL);
 	size_t len;
-	char *doc = sample_text(GBA_FILE, &len);
+	char *doc = ht_sample_text(GBA_FILE, &len);
 	/* About 2 s of upload: 512 bytes every 40 ms. */
 	slow_req s;
 	pthread_t t;
@@ -1334,8 +1313,8 @@ START_TEST(test_config_command_line_wins)
 			assert_error(r, 400, "bad_body");
 		http_response_free(r);
 	}
-	stop_fixture(&d);
-	ck_assert_int_eq(stop_failures, 0);
+	ht_stop_fixture(&d);
+	ck_assert_int_eq(ht_stop_failures, 0);
 	rm_rf(dir);
 }
 END_TEST
@@ -1447,40 +1426,31 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static TCase *tcase(Suite *s, const char *name, SFun setup, SFun teardown)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, 60);
-	if (setup)
-		tcase_add_unchecked_fixture(tc, setup, teardown);
-	suite_add_tcase(s, tc);
-	return tc;
-}
 
 static Suite *ops_suite(void)
 {
 	Suite *s = suite_create("ops");
 	TCase *tc;
 
-	tc = tcase(s, "status", setup_status, teardown_status);
+	tc = ht_tcase(s, "status", setup_status, teardown_status);
 	tcase_add_test(tc, test_readyz_before_any_list);
 	tcase_add_test(tc, test_status_fields);
 	tcase_add_test(tc, test_readyz_after_a_list);
 	tcase_add_test(tc, test_status_uptime);
 
-	tc = tcase(s, "metrics", setup_metrics, teardown_metrics);
+	tc = ht_tcase(s, "metrics", setup_metrics, teardown_metrics);
 	tcase_add_test(tc, test_metrics_after_traffic);
 
-	tc = tcase(s, "logs", setup_logs, teardown_logs);
+	tc = ht_tcase(s, "logs", setup_logs, teardown_logs);
 	tcase_add_test(tc, test_access_log);
 	tcase_add_test(tc, test_decision_log);
 	tcase_add_test(tc, test_sighup_reopens_logs);
 	tcase_add_test(tc, test_sighup_tokens);
 
-	tc = tcase(s, "shutdown", NULL, NULL);
+	tc = ht_tcase(s, "shutdown", NULL, NULL);
 	tcase_add_test(tc, test_sigterm_inflight);
 
-	tc = tcase(s, "config", NULL, NULL);
+	tc = ht_tcase(s, "config", NULL, NULL);
 	tcase_add_test(tc, test_config_file_only);
 	tcase_add_test(tc, test_config_command_line_wins);
 	tcase_add_test(tc, test_check_config);
@@ -1490,16 +1460,5 @@ static Suite *ops_suite(void)
 
 int main(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "curl_global_init failed\n");
-		return 1;
-	}
-	SRunner *sr = srunner_create(ops_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	if (stop_failures)
-		fprintf(stderr, "%d daemon(s) did not exit with status 0 on SIGTERM\n", stop_failures);
-	return nf == 0 && stop_failures == 0 ? 0 : 1;
+	return ht_run(ops_suite());
 }
