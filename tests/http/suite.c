@@ -1,11 +1,92 @@
 /* qingdan tests — Check helpers shared by the HTTP suites. */
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "suite.h"
 
 int ht_stop_failures;
+
+bool ht_error_body_ok(const http_response *r, const char *code, char *why, size_t n)
+{
+	const char *ct = http_header(r, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		snprintf(why, n, "Content-Type is %s, expected application/json", ct ? ct : "(none)");
+		return false;
+	}
+	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
+		snprintf(why, n, "body is not {\"error\": …}");
+		return false;
+	}
+	json_t *e = json_object_get(r->json, "error");
+	if (!json_is_object(e) || json_object_size(e) != 3 || !json_is_string(json_object_get(e, "code")) ||
+	    !json_is_string(json_object_get(e, "message")) || !json_is_array(json_object_get(e, "details"))) {
+		snprintf(why, n, "error is not {\"code\": string, \"message\": string, \"details\": array}");
+		return false;
+	}
+	const char *c = json_string_value(json_object_get(e, "code"));
+	for (const char *p = c; *p; p++)
+		if (!(islower((unsigned char)*p) || *p == '_')) {
+			snprintf(why, n, "error.code \"%s\" is not snake_case", c);
+			return false;
+		}
+	if (!*json_string_value(json_object_get(e, "message"))) {
+		snprintf(why, n, "error.message is empty");
+		return false;
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(e, "details"), i, d) {
+		bool has_path = json_is_string(json_object_get(d, "path"));
+		bool has_lc = json_is_integer(json_object_get(d, "line")) &&
+			      json_is_integer(json_object_get(d, "column"));
+		if (!json_is_object(d) || !json_is_string(json_object_get(d, "message")) || !(has_path || has_lc)) {
+			snprintf(why, n, "error.details[%zu] lacks message and path (or line and column)", i);
+			return false;
+		}
+	}
+	if (code && strcmp(c, code) != 0) {
+		snprintf(why, n, "error.code is \"%s\", expected \"%s\"", c, code);
+		return false;
+	}
+	return true;
+}
+
+bool ht_is_hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (size_t i = 0; i < 64; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+bool ht_is_rfc3339(const char *s)
+{
+	if (!s)
+		return false;
+	const char *shape = "dddd-dd-ddTdd:dd:dd";
+	for (size_t i = 0; shape[i]; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	}
+	s += strlen(shape);
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return false;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s == 'Z')
+		return s[1] == '\0';
+	return (*s == '+' || *s == '-') && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]) &&
+	       s[3] == ':' && isdigit((unsigned char)s[4]) && isdigit((unsigned char)s[5]) && s[6] == '\0';
+}
 
 char *ht_sample_text(const char *file, size_t *len)
 {

@@ -3,12 +3,77 @@
 #ifndef QD_TEST_SUITE_H
 #define QD_TEST_SUITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
 #include <check.h>
 #include <jansson.h>
 
 #include "harness.h"
+
+/* ---- assertions on answers ---- */
+
+/* Does r carry the JSON error object ({"error": {"code" (snake_case, equal
+ * to code unless NULL), "message" (non-empty), "details": [{"message",
+ * "path" | "line"+"column"}]}}) with a JSON Content-Type?  Returns false
+ * with the reason in why. */
+bool ht_error_body_ok(const http_response *r, const char *code, char *why, size_t n);
+/* 64 lowercase hex digits (a SHA-256). */
+bool ht_is_hex64(const char *s);
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). */
+bool ht_is_rfc3339(const char *s);
+
+#define assert_status(r, st)                                                                    \
+	ck_assert_msg((r)->status == (st), "expected HTTP %d, got %ld%s%s; body: %.800s", (int)(st), \
+		      (r)->status, (r)->curl_error[0] ? " — " : "", (r)->curl_error, (r)->body)
+
+/* Status st and the JSON error object with error.code code. */
+#define assert_error(r, st, code)                                                        \
+	do {                                                                             \
+		const http_response *r_ = (r);                                           \
+		assert_status(r_, st);                                                   \
+		char why_[300];                                                          \
+		ck_assert_msg(ht_error_body_ok(r_, code, why_, sizeof why_), "%s; body: %.800s", \
+			      why_, r_->body);                                           \
+	} while (0)
+
+/* error.message contains the substring (case-insensitive). */
+#define assert_error_mentions(r, sub)                                                          \
+	do {                                                                                   \
+		const char *m_ = jptr_str((r)->json, "/error/message");                        \
+		ck_assert_msg(m_ && strcasestr(m_, sub), "error.message %s%s%s does not name \"%s\"", \
+			      m_ ? "\"" : "", m_ ? m_ : "(none)", m_ ? "\"" : "", sub);          \
+	} while (0)
+
+#define assert_jstr(j, ptr, want)                                                                  \
+	do {                                                                                       \
+		const char *g_ = jptr_str(j, ptr);                                                 \
+		const char *w_ = (want);                                                           \
+		ck_assert_msg(g_ && strcmp(g_, w_) == 0, "%s: expected \"%s\", got %s%s%s", ptr, w_, \
+			      g_ ? "\"" : "", g_ ? g_ : "(missing or not a string)", g_ ? "\"" : ""); \
+	} while (0)
+
+#define assert_jint(j, ptr, want)                                                                   \
+	do {                                                                                        \
+		json_t *g_ = jptr(j, ptr);                                                          \
+		ck_assert_msg(json_is_integer(g_) && json_integer_value(g_) == (json_int_t)(want),  \
+			      "%s: expected %lld, got %s%lld", ptr, (long long)(want),              \
+			      json_is_integer(g_) ? "" : "no integer ",                             \
+			      (long long)json_integer_value(g_));                                   \
+	} while (0)
+
+#define assert_jnull(j, ptr) ck_assert_msg(json_is_null(jptr(j, ptr)), "%s: expected null", ptr)
+
+#define assert_jtrue(j, ptr) ck_assert_msg(json_is_true(jptr(j, ptr)), "%s: expected true", ptr)
+
+#define assert_json_ct(r)                                                                      \
+	do {                                                                                   \
+		const char *ct_ = http_header(r, "Content-Type");                              \
+		ck_assert_msg(ct_ && strncasecmp(ct_, "application/json", 16) == 0,            \
+			      "Content-Type is %s, expected application/json", ct_ ? ct_ : "(none)"); \
+	} while (0)
 
 /* A file under QD_SOURCE_ROOT, as bytes or parsed; fails the test if absent. */
 char *ht_sample_text(const char *file, size_t *len);

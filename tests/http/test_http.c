@@ -36,139 +36,7 @@
 #define GACC_DOC "署综函〔2022〕143号"
 
 /* ------------------------------------------------------------------ */
-/* assertions */
-
-#define assert_status(r, st)                                                                    \
-	ck_assert_msg((r)->status == (st), "expected HTTP %d, got %ld%s%s; body: %.800s", (int)(st), \
-		      (r)->status, (r)->curl_error[0] ? " — " : "", (r)->curl_error, (r)->body)
-
-/* Checks the error body shape; returns false with the reason in why. */
-static bool error_body_ok(const http_response *r, const char *code, char *why, size_t n)
-{
-	const char *ct = http_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		snprintf(why, n, "Content-Type is %s, expected application/json", ct ? ct : "(none)");
-		return false;
-	}
-	if (!json_is_object(r->json) || json_object_size(r->json) != 1) {
-		snprintf(why, n, "body is not {\"error\": …}");
-		return false;
-	}
-	json_t *e = json_object_get(r->json, "error");
-	if (!json_is_object(e) || json_object_size(e) != 3 || !json_is_string(json_object_get(e, "code")) ||
-	    !json_is_string(json_object_get(e, "message")) || !json_is_array(json_object_get(e, "details"))) {
-		snprintf(why, n, "error is not {\"code\": string, \"message\": string, \"details\": array}");
-		return false;
-	}
-	const char *c = json_string_value(json_object_get(e, "code"));
-	for (const char *p = c; *p; p++)
-		if (!(islower((unsigned char)*p) || *p == '_')) {
-			snprintf(why, n, "error.code \"%s\" is not snake_case", c);
-			return false;
-		}
-	if (!*json_string_value(json_object_get(e, "message"))) {
-		snprintf(why, n, "error.message is empty");
-		return false;
-	}
-	size_t i;
-	json_t *d;
-	json_array_foreach(json_object_get(e, "details"), i, d) {
-		bool has_path = json_is_string(json_object_get(d, "path"));
-		bool has_lc = json_is_integer(json_object_get(d, "line")) &&
-			      json_is_integer(json_object_get(d, "column"));
-		if (!json_is_object(d) || !json_is_string(json_object_get(d, "message")) || !(has_path || has_lc)) {
-			snprintf(why, n, "error.details[%zu] lacks message and path (or line and column)", i);
-			return false;
-		}
-	}
-	if (code && strcmp(c, code) != 0) {
-		snprintf(why, n, "error.code is \"%s\", expected \"%s\"", c, code);
-		return false;
-	}
-	return true;
-}
-
-#define assert_error(r, st, code)                                                        \
-	do {                                                                             \
-		const http_response *r_ = (r);                                           \
-		assert_status(r_, st);                                                   \
-		char why_[300];                                                          \
-		ck_assert_msg(error_body_ok(r_, code, why_, sizeof why_), "%s; body: %.800s", \
-			      why_, r_->body);                                           \
-	} while (0)
-
-/* error.message contains the substring (case-insensitive). */
-#define assert_error_mentions(r, sub)                                                          \
-	do {                                                                                   \
-		const char *m_ = jptr_str((r)->json, "/error/message");                        \
-		ck_assert_msg(m_ && strcasestr(m_, sub), "error.message %s%s%s does not name \"%s\"", \
-			      m_ ? "\"" : "", m_ ? m_ : "(none)", m_ ? "\"" : "", sub);          \
-	} while (0)
-
-#define assert_jstr(j, ptr, want)                                                                  \
-	do {                                                                                       \
-		const char *g_ = jptr_str(j, ptr);                                                 \
-		ck_assert_msg(g_ && strcmp(g_, want) == 0, "%s: expected \"%s\", got %s%s%s", ptr, want, \
-			      g_ ? "\"" : "", g_ ? g_ : "(missing or not a string)", g_ ? "\"" : ""); \
-	} while (0)
-
-#define assert_jint(j, ptr, want)                                                                   \
-	do {                                                                                        \
-		json_t *g_ = jptr(j, ptr);                                                          \
-		ck_assert_msg(json_is_integer(g_) && json_integer_value(g_) == (json_int_t)(want),  \
-			      "%s: expected %lld, got %s%lld", ptr, (long long)(want),              \
-			      json_is_integer(g_) ? "" : "no integer ",                             \
-			      (long long)json_integer_value(g_));                                   \
-	} while (0)
-
-#define assert_jnull(j, ptr) ck_assert_msg(json_is_null(jptr(j, ptr)), "%s: expected null", ptr)
-#define assert_jtrue(j, ptr) ck_assert_msg(json_is_true(jptr(j, ptr)), "%s: expected true", ptr)
-
-#define assert_json_ct(r)                                                                      \
-	do {                                                                                   \
-		const char *ct_ = http_header(r, "Content-Type");                              \
-		ck_assert_msg(ct_ && strncasecmp(ct_, "application/json", 16) == 0,            \
-			      "Content-Type is %s, expected application/json", ct_ ? ct_ : "(none)"); \
-	} while (0)
-
-/* ------------------------------------------------------------------ */
 /* helpers */
-
-static bool is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	return true;
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). */
-static bool is_rfc3339(const char *s)
-{
-	if (!s)
-		return false;
-	const char *shape = "dddd-dd-ddTdd:dd:dd";
-	for (size_t i = 0; shape[i]; i++) {
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	}
-	s += strlen(shape);
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return false;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == 'Z')
-		return s[1] == '\0';
-	return (*s == '+' || *s == '-') && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]) &&
-	       s[3] == ':' && isdigit((unsigned char)s[4]) && isdigit((unsigned char)s[5]) && s[6] == '\0';
-}
-
-
 
 static size_t sample_entry_count(const char *file)
 {
@@ -177,7 +45,6 @@ static size_t sample_entry_count(const char *file)
 	json_decref(j);
 	return n;
 }
-
 
 static http_response *put_json(const char *id, const char *query, const char *extra_header, const json_t *doc)
 {
@@ -287,7 +154,6 @@ static void start_fixture(harness_daemon *d, bool tokens, bool read_auth, const 
 	http_response_free(b);
 }
 
-
 #define FIXTURE(name, tokens, read_auth, extra, preload)                                \
 	static harness_daemon d_##name;                                                 \
 	static void setup_##name(void)                                                  \
@@ -349,7 +215,7 @@ static void check_put_reply(http_response *r, const char *id, long version, long
 	assert_jint(r->json, "/diff/added", added);
 	assert_jint(r->json, "/diff/removed", removed);
 	assert_jint(r->json, "/diff/changed", changed);
-	ck_assert_msg(is_hex64(jptr_str(r->json, "/sha256")), "sha256 is not 64 lowercase hex digits");
+	ck_assert_msg(ht_is_hex64(jptr_str(r->json, "/sha256")), "sha256 is not 64 lowercase hex digits");
 }
 
 START_TEST(test_put_new_lists)
@@ -1012,7 +878,7 @@ START_TEST(test_not_found)
 		http_response *r = http_get("%s", paths[i]);
 		assert_status(r, 404);
 		char why[300];
-		ck_assert_msg(error_body_ok(r, NULL, why, sizeof why), "%s: %s", paths[i], why);
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", paths[i], why);
 		http_response_free(r);
 	}
 	/* Unknown lists, including ids that cannot be list ids. */
@@ -1023,7 +889,7 @@ START_TEST(test_not_found)
 		http_response *r = http_get("%s", lists[i]);
 		assert_status(r, 404);
 		char why[300];
-		ck_assert_msg(error_body_ok(r, NULL, why, sizeof why), "%s: %s", lists[i], why);
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", lists[i], why);
 		http_response_free(r);
 	}
 	http_response *r = http_get("/v1/lists/nope");
@@ -1690,7 +1556,7 @@ START_TEST(test_check_bad_bodies)
 		http_response *r = post_check(bad[i].body);
 		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bad[i].body, r->status);
 		char why[300];
-		ck_assert_msg(error_body_ok(r, NULL, why, sizeof why), "%s: %s", bad[i].body, why);
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", bad[i].body, why);
 		if (bad[i].path) {
 			char *s = json_compact(jptr(r->json, "/error/details"), NULL);
 			ck_assert_msg(details_have_path(r->json, bad[i].path), "%s: no detail with path \"%s\" in %s",
@@ -1729,7 +1595,7 @@ START_TEST(test_lists_index)
 			      "%s: title differs from the document's", id);
 		assert_jint(l, "/version", 1);
 		assert_jint(l, "/entries", json_array_size(json_object_get(doc, "entries")));
-		ck_assert_msg(is_rfc3339(jptr_str(l, "/loaded_at")), "%s: loaded_at %s is not RFC 3339", id,
+		ck_assert_msg(ht_is_rfc3339(jptr_str(l, "/loaded_at")), "%s: loaded_at %s is not RFC 3339", id,
 			      jptr_str(l, "/loaded_at") ? jptr_str(l, "/loaded_at") : "(none)");
 		assert_jstr(l, "/sha256", gba ? sha_gba : sha_wl);
 		json_decref(doc);
@@ -1906,7 +1772,7 @@ START_TEST(test_entries_errors)
 		http_response *r = http_get("/v1/lists/" GBA "/entries?%s", bad[i]);
 		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bad[i], r->status);
 		char why[300];
-		ck_assert_msg(error_body_ok(r, NULL, why, sizeof why), "%s: %s", bad[i], why);
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", bad[i], why);
 		char name[16];
 		snprintf(name, sizeof name, "%.*s", (int)strcspn(bad[i], "="), bad[i]);
 		assert_error_mentions(r, name);
@@ -2064,7 +1930,6 @@ START_TEST(test_sighup_burst)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-
 
 static Suite *http_suite(void)
 {

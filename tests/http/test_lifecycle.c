@@ -34,73 +34,7 @@
 #define LOOKUP_Q "code=" CODE "&entity=" ENT "&date=" DAY
 
 /* ------------------------------------------------------------------ */
-/* assertions (the same shapes as test_http.c) */
-
-#define assert_status(r, st)                                                                    \
-	ck_assert_msg((r)->status == (st), "expected HTTP %d, got %ld%s%s; body: %.800s", (int)(st), \
-		      (r)->status, (r)->curl_error[0] ? " — " : "", (r)->curl_error, (r)->body)
-
-static bool error_body_ok(const http_response *r, const char *code, char *why, size_t n)
-{
-	const char *ct = http_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		snprintf(why, n, "Content-Type is %s, expected application/json", ct ? ct : "(none)");
-		return false;
-	}
-	json_t *e = json_object_get(r->json, "error");
-	if (!json_is_object(r->json) || json_object_size(r->json) != 1 || !json_is_object(e) ||
-	    json_object_size(e) != 3 || !json_is_string(json_object_get(e, "code")) ||
-	    !json_is_string(json_object_get(e, "message")) || !json_is_array(json_object_get(e, "details"))) {
-		snprintf(why, n, "body is not {\"error\": {\"code\", \"message\", \"details\"}}");
-		return false;
-	}
-	const char *c = json_string_value(json_object_get(e, "code"));
-	if (code && strcmp(c, code) != 0) {
-		snprintf(why, n, "error.code is \"%s\", expected \"%s\"", c, code);
-		return false;
-	}
-	if (!*json_string_value(json_object_get(e, "message"))) {
-		snprintf(why, n, "error.message is empty");
-		return false;
-	}
-	return true;
-}
-
-#define assert_error(r, st, code)                                                             \
-	do {                                                                                  \
-		const http_response *r_ = (r);                                                \
-		assert_status(r_, st);                                                        \
-		char why_[300];                                                               \
-		ck_assert_msg(error_body_ok(r_, code, why_, sizeof why_), "%s; body: %.800s", why_, \
-			      r_->body);                                                      \
-	} while (0)
-
-#define assert_error_mentions(r, sub)                                                          \
-	do {                                                                                   \
-		const char *m_ = jptr_str((r)->json, "/error/message");                        \
-		ck_assert_msg(m_ && strcasestr(m_, sub), "error.message %s%s%s does not name \"%s\"", \
-			      m_ ? "\"" : "", m_ ? m_ : "(none)", m_ ? "\"" : "", sub);          \
-	} while (0)
-
-#define assert_jstr(j, ptr, want)                                                                  \
-	do {                                                                                       \
-		const char *g_ = jptr_str(j, ptr);                                                 \
-		const char *w_ = (want);                                                           \
-		ck_assert_msg(g_ && strcmp(g_, w_) == 0, "%s: expected \"%s\", got %s%s%s", ptr, w_, \
-			      g_ ? "\"" : "", g_ ? g_ : "(missing or not a string)", g_ ? "\"" : ""); \
-	} while (0)
-
-#define assert_jint(j, ptr, want)                                                                   \
-	do {                                                                                        \
-		json_t *g_ = jptr(j, ptr);                                                          \
-		ck_assert_msg(json_is_integer(g_) && json_integer_value(g_) == (json_int_t)(want),  \
-			      "%s: expected %lld, got %s%lld", ptr, (long long)(want),              \
-			      json_is_integer(g_) ? "" : "no integer ",                             \
-			      (long long)json_integer_value(g_));                                   \
-	} while (0)
-
-#define assert_jnull(j, ptr) ck_assert_msg(json_is_null(jptr(j, ptr)), "%s: expected null", ptr)
-#define assert_jtrue(j, ptr) ck_assert_msg(json_is_true(jptr(j, ptr)), "%s: expected true", ptr)
+/* assertions (the common ones are in suite.h) */
 
 /* Two JSON values are equal; the message shows both. */
 #define assert_json_eq(a, b, what)                                                           \
@@ -115,36 +49,6 @@ static bool error_body_ok(const http_response *r, const char *code, char *why, s
 
 /* ------------------------------------------------------------------ */
 /* helpers */
-
-static bool is_hex64(const char *s)
-{
-	if (!s || strlen(s) != 64)
-		return false;
-	for (size_t i = 0; i < 64; i++)
-		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-			return false;
-	return true;
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). */
-static bool is_rfc3339(const char *s)
-{
-	if (!s)
-		return false;
-	const char *shape = "dddd-dd-ddTdd:dd:dd";
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	s += strlen(shape);
-	if (*s == '.') {
-		s++;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == 'Z')
-		return s[1] == '\0';
-	return (*s == '+' || *s == '-') && strlen(s) == 6 && s[3] == ':';
-}
 
 /* Unix seconds of "YYYY-MM-DDTHH:MM:SSZ"; -1 when it is not that shape. */
 static long long utc_seconds(const char *s)
@@ -166,9 +70,6 @@ static void china_time(long long t, char out[32])
 	gmtime_r(&c, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
 }
-
-
-
 
 static http_response *put_json_as(const char *id, const char *query, const char *token, const char *extra_header,
 				  const json_t *doc)
@@ -308,7 +209,7 @@ static void check_put_reply(json_t *j, const char *id, long version, long previo
 	assert_jint(j, "/diff/added", added);
 	assert_jint(j, "/diff/removed", removed);
 	assert_jint(j, "/diff/changed", changed);
-	ck_assert_msg(is_hex64(jptr_str(j, "/sha256")), "sha256 is not 64 lowercase hex digits");
+	ck_assert_msg(ht_is_hex64(jptr_str(j, "/sha256")), "sha256 is not 64 lowercase hex digits");
 	ck_assert_msg(json_is_array(jptr(j, "/changes")), "the reply has no changes array");
 }
 
@@ -337,7 +238,6 @@ static void start_fixture(harness_daemon *d, const char *const *extra, bool prel
 	http_response_free(a);
 	http_response_free(b);
 }
-
 
 #define FIXTURE(name, extra, preload)                                    \
 	static harness_daemon d_##name;                                  \
@@ -372,7 +272,7 @@ START_TEST(test_versions_fields)
 		ck_assert_msg(json_object_get(v, keys[i]) != NULL, "versions[0] has no \"%s\": %s", keys[i], r->body);
 	ck_assert_uint_eq(json_object_size(v), sizeof keys / sizeof keys[0]);
 	assert_jint(v, "/version", 1);
-	ck_assert_msg(is_rfc3339(jptr_str(v, "/loaded_at")), "loaded_at is not RFC 3339: %s", r->body);
+	ck_assert_msg(ht_is_rfc3339(jptr_str(v, "/loaded_at")), "loaded_at is not RFC 3339: %s", r->body);
 	long long at = utc_seconds(jptr_str(v, "/loaded_at")), now = (long long)time(NULL);
 	ck_assert_msg(at > now - 300 && at <= now + 1, "loaded_at %s is not about now", jptr_str(v, "/loaded_at"));
 	/* The actor is the token's NAME, never the token. */
@@ -738,7 +638,7 @@ START_TEST(test_versions_history)
 		assert_jint(v, "/version", 4 - (long)i);
 		assert_jstr(v, "/action", actions[i]);
 		assert_jstr(v, "/actor", HARNESS_ADMIN_NAME);
-		ck_assert_msg(is_hex64(jptr_str(v, "/sha256")), "versions[%zu].sha256", i);
+		ck_assert_msg(ht_is_hex64(jptr_str(v, "/sha256")), "versions[%zu].sha256", i);
 		long long at = utc_seconds(jptr_str(v, "/loaded_at"));
 		ck_assert_msg(at > 0 && (prev < 0 || at <= prev), "versions are not newest first: %s", r->body);
 		prev = at;
@@ -784,7 +684,7 @@ static void check_rec(json_t *rec, const want_rec *w, size_t i)
 					   "added", "removed", "changed", "status", "outcome", "message", "source"};
 	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
 		ck_assert_msg(json_object_get(rec, keys[k]) != NULL, "record %zu has no \"%s\": %s", i, keys[k], s);
-	ck_assert_msg(is_rfc3339(jptr_str(rec, "/time")), "record %zu: time is not RFC 3339: %s", i, s);
+	ck_assert_msg(ht_is_rfc3339(jptr_str(rec, "/time")), "record %zu: time is not RFC 3339: %s", i, s);
 	ck_assert_msg(jptr_str(rec, "/actor") && strcmp(jptr_str(rec, "/actor"), w->actor) == 0,
 		      "record %zu: actor, expected %s: %s", i, w->actor, s);
 	ck_assert_msg(jptr_str(rec, "/action") && strcmp(jptr_str(rec, "/action"), w->action) == 0,
@@ -1463,7 +1363,6 @@ START_TEST(test_asof_pruned)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-
 
 static Suite *lifecycle_suite(void)
 {

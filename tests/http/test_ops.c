@@ -38,38 +38,6 @@
 #define LOOKUP_Q "code=" CODE "&entity=" ENT "&date=" DAY
 
 /* ------------------------------------------------------------------ */
-/* assertions */
-
-#define assert_status(r, st)                                                                    \
-	ck_assert_msg((r)->status == (st), "expected HTTP %d, got %ld%s%s; body: %.800s", (int)(st), \
-		      (r)->status, (r)->curl_error[0] ? " — " : "", (r)->curl_error, (r)->body)
-
-#define assert_error(r, st, code)                                                                \
-	do {                                                                                     \
-		assert_status(r, st);                                                            \
-		const char *c_ = jptr_str((r)->json, "/error/code");                             \
-		ck_assert_msg(c_ && strcmp(c_, code) == 0, "error.code is %s, expected %s; body: %.500s", \
-			      c_ ? c_ : "(none)", code, (r)->body);                              \
-	} while (0)
-
-#define assert_jstr(j, ptr, want)                                                                  \
-	do {                                                                                       \
-		const char *g_ = jptr_str(j, ptr);                                                 \
-		const char *w_ = (want);                                                           \
-		ck_assert_msg(g_ && strcmp(g_, w_) == 0, "%s: expected \"%s\", got %s%s%s", ptr, w_, \
-			      g_ ? "\"" : "", g_ ? g_ : "(missing or not a string)", g_ ? "\"" : ""); \
-	} while (0)
-
-#define assert_jint(j, ptr, want)                                                                   \
-	do {                                                                                        \
-		json_t *g_ = jptr(j, ptr);                                                          \
-		ck_assert_msg(json_is_integer(g_) && json_integer_value(g_) == (json_int_t)(want),  \
-			      "%s: expected %lld, got %s%lld", ptr, (long long)(want),              \
-			      json_is_integer(g_) ? "" : "no integer ",                             \
-			      (long long)json_integer_value(g_));                                   \
-	} while (0)
-
-/* ------------------------------------------------------------------ */
 /* helpers */
 
 static void sleep_ms(long ms)
@@ -91,27 +59,6 @@ static const char *build_root(void)
 	const char *b = getenv("QD_BUILD_ROOT");
 	return b && *b ? b : "build";
 }
-
-static bool is_rfc3339(const char *s)
-{
-	if (!s)
-		return false;
-	const char *shape = "dddd-dd-ddTdd:dd:dd";
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	s += strlen(shape);
-	if (*s == '.') {
-		s++;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == 'Z')
-		return s[1] == '\0';
-	return (*s == '+' || *s == '-') && strlen(s) == 6 && s[3] == ':';
-}
-
-
 
 static http_response *put_sample(const char *id, const char *file, const char *token)
 {
@@ -432,8 +379,6 @@ static char *scrape(void)
 /* ------------------------------------------------------------------ */
 /* fixtures */
 
-
-
 static void start_daemon(harness_daemon *d, const char *const *extra)
 {
 	harness_opts o = {.tokens = true, .extra_args = extra};
@@ -533,7 +478,7 @@ START_TEST(test_status_fields)
 	assert_jstr(st, "/build/version", version);
 	ck_assert_msg(json_is_integer(jptr(st, "/uptime_seconds")) && json_integer_value(jptr(st, "/uptime_seconds")) >= 0,
 		      "uptime_seconds");
-	ck_assert_msg(is_rfc3339(jptr_str(st, "/started_at")), "started_at");
+	ck_assert_msg(ht_is_rfc3339(jptr_str(st, "/started_at")), "started_at");
 	ck_assert_msg(json_is_array(jptr(st, "/lists")) && json_array_size(jptr(st, "/lists")) == 0, "lists: %s", r->body);
 	check_store(st);
 	json_int_t used0 = json_integer_value(jptr(st, "/store/map_used_bytes"));
@@ -563,7 +508,7 @@ START_TEST(test_status_fields)
 		assert_jint(l, "/version", 1);
 		assert_jint(l, "/entries", i == 0 ? 18 : 32);
 		assert_jstr(l, "/sha256", i == 0 ? sha_wl : sha_gba);
-		ck_assert_msg(is_rfc3339(jptr_str(l, "/loaded_at")), "lists[%d].loaded_at", i);
+		ck_assert_msg(ht_is_rfc3339(jptr_str(l, "/loaded_at")), "lists[%d].loaded_at", i);
 		ck_assert_msg(json_is_object(jptr(l, "/title")), "lists[%d].title", i);
 	}
 	check_store(st);
@@ -904,7 +849,7 @@ START_TEST(test_access_log)
 	bool seen_lookup = false, seen_put = false, seen_401 = false;
 	json_array_foreach(lines, i, l) {
 		char *s = json_compact(l, NULL);
-		ck_assert_msg(is_rfc3339(jptr_str(l, "/time")), "no time: %s", s);
+		ck_assert_msg(ht_is_rfc3339(jptr_str(l, "/time")), "no time: %s", s);
 		ck_assert_msg(jptr_str(l, "/method") && jptr_str(l, "/route"), "no method or route: %s", s);
 		ck_assert_msg(json_is_integer(jptr(l, "/status")), "no status: %s", s);
 		ck_assert_msg(json_is_number(jptr(l, "/duration_ms")) && json_number_value(jptr(l, "/duration_ms")) >= 0,
@@ -947,7 +892,7 @@ START_TEST(test_decision_log)
 		if (jptr_str(l, "/decision_id") && strcmp(jptr_str(l, "/decision_id"), id) == 0)
 			found = l;
 	ck_assert_ptr_nonnull(found);
-	ck_assert_msg(is_rfc3339(jptr_str(found, "/time")), "no time");
+	ck_assert_msg(ht_is_rfc3339(jptr_str(found, "/time")), "no time");
 	assert_jstr(found, "/query/code", CODE);
 	assert_jstr(found, "/query/entity", ENT);
 	assert_jstr(found, "/query/date", DAY);
@@ -1425,7 +1370,6 @@ START_TEST(test_help_version)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-
 
 static Suite *ops_suite(void)
 {
