@@ -20,6 +20,8 @@
  * load writes all of it in one transaction and moves the current pointer
  * in the same transaction. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,6 +513,31 @@ static void rendered_free(rendered *r, const qd_listdoc *doc)
 	free(r->entry_len);
 }
 
+/* Render entries [from, to) of a document; a thread body for big ones. */
+typedef struct render_part {
+	const qd_listdoc *doc;
+	rendered *r;
+	size_t from, to;
+	int rc;
+} render_part;
+
+static void *render_entries(void *arg)
+{
+	render_part *p = arg;
+	for (size_t i = p->from; i < p->to; i++) {
+		p->r->entry[i] = qd_listdoc_entry_json(p->doc, i, &p->r->entry_len[i]);
+		if (!p->r->entry[i]) {
+			p->rc = QD_ENOMEM;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Documents at least this big render their entries on two threads (the
+ * writer only reads the tree). */
+#define RENDER_SPLIT 4096
+
 static int render_doc(const qd_listdoc *doc, rendered *r)
 {
 	memset(r, 0, sizeof *r);
@@ -527,12 +554,19 @@ static int render_doc(const qd_listdoc *doc, rendered *r)
 			return QD_ENOMEM;
 		r->clause_len[i] = strlen(r->clause[i]);
 	}
-	for (size_t i = 0; i < doc->n_entries; i++) {
-		r->entry[i] = qd_listdoc_entry_json(doc, i, &r->entry_len[i]);
-		if (!r->entry[i])
-			return QD_ENOMEM;
+	render_part a = {doc, r, 0, doc->n_entries, 0}, b = a;
+	pthread_t t;
+	bool two = false;
+	if (doc->n_entries >= RENDER_SPLIT) {
+		a.to = b.from = doc->n_entries / 2;
+		two = pthread_create(&t, NULL, render_entries, &b) == 0;
+		if (!two)
+			a.to = b.to;
 	}
-	return 0;
+	render_entries(&a);
+	if (two)
+		pthread_join(t, NULL);
+	return a.rc ? a.rc : two ? b.rc : 0;
 }
 
 /* Build the entry record for entry i into b. */

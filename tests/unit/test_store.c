@@ -955,6 +955,59 @@ START_TEST(retention_large)
 }
 END_TEST
 
+/* A document big enough that its entries render on two threads: the stored
+ * hash and the exported version are still exactly the canonical dump. */
+START_TEST(big_document_renders_exactly)
+{
+	enum { N = 9001 };
+	qd_buf e;
+	qd_buf_init(&e);
+	qd_buf_putc(&e, '[');
+	for (int i = 0; i < N; i++)
+		qd_buf_printf(&e, "%s{'id':'R-%05d','code':'%010ld','name':{'zh':'物品\\\"%d\\n','en':'item %d'},"
+			      "'quantity':{'limit':%d.%d,'unit':'kg'},'conditions':[{'type':'note','text':'第%d条'}],"
+			      "'valid_from':'2026-01-%02d','clauses':['C-1']}",
+			      i ? "," : "", i, 3800000000 + i * 7L, i, i, i + 1, i % 10, i, 1 + i % 28);
+	qd_buf_putc(&e, ']');
+	qd_listdoc *doc = mkdoc("big", "positive", "[]", qd_buf_cstr(&e));
+	qd_buf_free(&e);
+	ck_assert_uint_eq(doc->n_entries, N);
+	size_t len = 0;
+	char *dump = qd_listdoc_dump(doc, &len);
+	ck_assert_ptr_nonnull(dump);
+	char want[QD_SHA256_HEX];
+	qd_sha256_hex(dump, len, want);
+
+	char *dir = fx_fresh_dir();
+	qd_store *st = open_store(dir, NULL);
+	qd_put_opts o = put_opts();
+	qd_put_result res;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	ck_assert_int_eq(qd_store_put(st, doc, &o, &res, &pr), 0);
+	ck_assert_str_eq(res.sha256, want);
+	ck_assert_uint_eq(res.added, N);
+
+	qd_listdoc *back = NULL;
+	ck_assert_int_eq(qd_store_get_doc(st, "big", res.version, &back), 0);
+	size_t blen = 0;
+	char *bdump = qd_listdoc_dump(back, &blen);
+	ck_assert_ptr_nonnull(bdump);
+	ck_assert_uint_eq(blen, len);
+	ck_assert(memcmp(bdump, dump, len) == 0);
+	expect_verify_clean(st);
+
+	free(bdump);
+	free(dump);
+	qd_listdoc_free(back);
+	qd_listdoc_free(doc);
+	qd_problems_free(&pr);
+	qd_store_close(st);
+	fx_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(entries_paging)
 {
 	char *dir = fx_fresh_dir();
@@ -1292,6 +1345,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, retention);
 	tcase_add_test(tc, retain_one);
 	tcase_add_test(tc, retention_large);
+	tcase_add_test(tc, big_document_renders_exactly);
 	tcase_add_test(tc, entries_paging);
 	tcase_add_test(tc, snapshot_candidates_and_members);
 	tcase_add_test(tc, snapshot_isolation);
