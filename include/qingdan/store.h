@@ -206,8 +206,9 @@ typedef struct qd_cand {
 	qd_date valid_from, valid_to;
 	const char *entities;       /* n_entities NUL-terminated ids, back to back */
 	unsigned n_entities;
-	const char *entry_json;     /* canonical entry object */
-	size_t entry_json_len;
+	const char *entry_json;     /* the entry object as stored: read it with */
+	size_t entry_json_len;      /* qd_snap_entry_json() */
+	unsigned entry_json_comp;   /* how it is stored (plain or compressed) */
 	const char *clause_ids;     /* n_clauses NUL-terminated clause ids, back to back */
 	unsigned n_clauses;
 } qd_cand;
@@ -271,6 +272,11 @@ int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list
  * (pre-rendered at load time, one record per clause and version).
  * Returns 0, QD_EIO (a cited clause is missing) or QD_ENOMEM. */
 int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out);
+
+/* Append the canonical JSON object of candidate c of list l to out
+ * (decompressing it when it is stored compressed).  Returns 0, QD_EIO or
+ * QD_ENOMEM. */
+int qd_snap_entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out);
 
 /* Look up entity on the list's roster (at l->version).
  * Returns 0 and fills out, QD_ENOENT when not on the roster, or QD_EIO. */

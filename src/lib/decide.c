@@ -181,9 +181,12 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 		qd_buf_put_uint(basis, l->version);
 		size_t tail = basis->len;
 		qd_buf_puts(basis, ",\"entry\":");
-		qd_buf_add(basis, best->entry_json, best->entry_json_len);
-		qd_buf_puts(basis, ",\"clauses\":");
-		if ((ret = qd_snap_clauses_json(s, l, best, basis))) {
+		ret = qd_snap_entry_json(s, l, best, basis);
+		if (!ret) {
+			qd_buf_puts(basis, ",\"clauses\":");
+			ret = qd_snap_clauses_json(s, l, best, basis);
+		}
+		if (ret) {
 			if (misses != small)
 				free(misses);
 			return ret;
@@ -201,7 +204,11 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 			if (i)
 				qd_buf_putc(out, ',');
 			qd_buf_puts(out, "{\"entry\":");
-			qd_buf_add(out, misses[i].c->entry_json, misses[i].c->entry_json_len);
+			if ((ret = qd_snap_entry_json(s, l, misses[i].c, out))) {
+				if (misses != small)
+					free(misses);
+				return ret;
+			}
 			qd_buf_puts(out, ",\"reason\":\"");
 			qd_buf_puts(out, qd_reason_name(misses[i].reason));
 			qd_buf_puts(out, "\"}");

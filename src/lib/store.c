@@ -27,6 +27,8 @@
 #include <string.h>
 
 #include <lmdb.h>
+#include <zdict.h>
+#include <zstd.h>
 
 #include "qingdan/err.h"
 #include "qingdan/store.h"
@@ -42,12 +44,41 @@ enum {
 
 /* Fixed offsets of the entry record header. */
 enum {
-	ER_FMT = 0, ER_STATUS = 1, ER_EFFECT = 2, ER_CODELEN = 3, ER_HASCIQ = 4, ER_NCL = 6,
+	ER_FMT = 0, ER_STATUS = 1, ER_EFFECT = 2, ER_CODELEN = 3, ER_HASCIQ = 4, ER_COMP = 5, ER_NCL = 6,
 	ER_FROM = 8, ER_TO = 12, ER_SEQ = 16, ER_NENT = 20, ER_IDLEN = 24,
 	ER_ENTLEN = 28, ER_JSONLEN = 32, ER_CLLEN = 36, ER_DATA = 40,
 };
 
 #define MEMBER_REC_LEN 12
+
+/* The entry JSON of a big version is stored compressed (zstd) with a
+ * dictionary trained on that version's own entries and kept in the "dicts"
+ * database under the version's key: entries of one list repeat the same
+ * names, conditions and clause ids, so a 100 000-entry version takes about
+ * an eighth of the space and a lookup maps that many fewer pages.  ER_COMP
+ * says how one record's JSON is stored; smaller versions stay plain. */
+enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
+#define Z_MIN_ENTRIES 1024        /* versions with fewer entries stay plain */
+#define Z_SAMPLES 4000            /* entries the dictionary learns from, at most */
+#define Z_DICT_MAX 32768
+#define Z_LEVEL 3
+#define Z_JSON_MAX (16u << 20)    /* no stored entry renders longer */
+#define Z_SLOTS 4                 /* dictionaries a reader keeps ready */
+
+/* Decompression state of one reader: a context and the dictionaries of the
+ * last few (list, version) pairs it read.  A (list, version) pair never
+ * changes content, so a cached dictionary never goes stale. */
+typedef struct zslot {
+	char list[QD_LIST_ID_MAX + 1];
+	uint32_t version;
+	ZSTD_DDict *dd;
+} zslot;
+
+typedef struct zreader {
+	ZSTD_DCtx *dctx;
+	zslot slot[Z_SLOTS];
+	unsigned next;
+} zreader;
 
 /* Fixed offsets of the version record header; JSON follows at VR_JSON. */
 enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 16, VR_SHA = 24, VR_JSON = 88 };
@@ -58,7 +89,8 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 1
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, clauses, audit;
+	MDB_dbi lists, versions, entries, members, clauses, audit, dicts;
+	bool has_dicts;
 	unsigned retain;
 	bool read_only;
 };
@@ -76,6 +108,7 @@ struct qd_snap {
 	qd_list_info *at_lists; /* results of qd_snap_lists_at(), valid while open */
 	size_t cap_at;
 	qd_buf scratch[QD_SNAP_SCRATCH];
+	zreader z;
 };
 
 /* ---- small helpers ---- */
@@ -139,6 +172,74 @@ static size_t vprefix(unsigned char *k, const char *list, uint32_t version)
 static bool has_prefix(const MDB_val *key, const unsigned char *p, size_t n)
 {
 	return key->mv_size >= n && memcmp(key->mv_data, p, n) == 0;
+}
+
+static void zr_free(zreader *z)
+{
+	ZSTD_freeDCtx(z->dctx);
+	for (unsigned i = 0; i < Z_SLOTS; i++)
+		ZSTD_freeDDict(z->slot[i].dd);
+	memset(z, 0, sizeof *z);
+}
+
+/* The dictionary of (list, version), from the cache or the store. */
+static int zr_dict(zreader *z, qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
+		   ZSTD_DDict **out)
+{
+	for (unsigned i = 0; i < Z_SLOTS; i++) {
+		zslot *sl = &z->slot[i];
+		if (sl->dd && sl->version == version && strcmp(sl->list, list) == 0) {
+			*out = sl->dd;
+			return 0;
+		}
+	}
+	if (!st->has_dicts)
+		return QD_EIO;
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	MDB_val k = {vprefix(key, list, version), key}, d;
+	int rc = mdb_get(txn, st->dicts, &k, &d);
+	if (rc)
+		return rc == MDB_NOTFOUND ? QD_EIO : map_err(rc);
+	ZSTD_DDict *dd = ZSTD_createDDict(d.mv_data, d.mv_size);
+	if (!dd)
+		return QD_ENOMEM;
+	zslot *sl = &z->slot[z->next++ % Z_SLOTS];
+	ZSTD_freeDDict(sl->dd);
+	sl->dd = dd;
+	sl->version = version;
+	snprintf(sl->list, sizeof sl->list, "%s", list);
+	*out = dd;
+	return 0;
+}
+
+/* Append the JSON of an entry record, stored as comp says, to out. */
+static int zr_json(zreader *z, qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
+		   unsigned comp, const char *json, size_t len, qd_buf *out)
+{
+	if (comp == COMP_NONE) {
+		qd_buf_add(out, json, len);
+		return out->oom ? QD_ENOMEM : 0;
+	}
+	if (comp != COMP_ZSTD_DICT)
+		return QD_EIO;
+	unsigned long long n = ZSTD_getFrameContentSize(json, len);
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > Z_JSON_MAX)
+		return QD_EIO;
+	if (!z->dctx && !(z->dctx = ZSTD_createDCtx()))
+		return QD_ENOMEM;
+	ZSTD_DDict *dd = NULL;
+	int ret = zr_dict(z, st, txn, list, version, &dd);
+	if (ret)
+		return ret;
+	qd_buf_reserve(out, (size_t)n);
+	if (out->oom)
+		return QD_ENOMEM;
+	size_t got = ZSTD_decompress_usingDDict(z->dctx, out->data + out->len, (size_t)n, json, len, dd);
+	if (ZSTD_isError(got) || got != n)
+		return QD_EIO;
+	out->len += got;
+	out->data[out->len] = '\0';
+	return 0;
 }
 
 /* ---- list records ---- */
@@ -247,6 +348,13 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 	    (rc = mdb_dbi_open(txn, "clauses", flags, &st->clauses)) ||
 	    (rc = mdb_dbi_open(txn, "audit", flags, &st->audit)))
 		goto fail;
+	/* A store written before compressed entries has no "dicts" yet. */
+	rc = mdb_dbi_open(txn, "dicts", flags, &st->dicts);
+	st->has_dicts = rc == 0;
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		rc = 0;
+	if (rc)
+		goto fail;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc)
@@ -345,7 +453,21 @@ typedef struct kv {
 	const char *json;
 	size_t len;
 	uint32_t seq;   /* position in the document */
+	bool z;         /* json is at off in the reader's buffer (decompressed) */
+	size_t off;
 } kv;
+
+/* What reading a version's entries decompresses into. */
+typedef struct vread {
+	zreader z;
+	qd_buf json;
+} vread;
+
+static void vread_free(vread *r)
+{
+	zr_free(&r->z);
+	qd_buf_free(&r->json);
+}
 
 static int kv_cmp(const void *a, const void *b)
 {
@@ -420,9 +542,10 @@ static void diff_sorted(const kv *a, size_t na, const kv *b, size_t nb, qd_put_r
 }
 
 /* Read every entry of one version as (id, json) pairs sorted by id.  The
- * pointers are LMDB's: valid only until the next write in txn. */
+ * pointers are LMDB's or into vr's buffer: valid until the next write in
+ * txn and while vr lives. */
 static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
-				kv **out, size_t *n)
+				kv **out, size_t *n, vread *vr)
 {
 	unsigned char pfx[QD_LIST_ID_MAX + 8];
 	size_t pl = vprefix(pfx, list, version);
@@ -452,10 +575,25 @@ static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, ui
 			cap = nc;
 		}
 		uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
-		v[cnt].id = (const char *)p + ER_DATA;
-		v[cnt].json = (const char *)p + ER_DATA + idlen + 1 + entlen;
-		v[cnt].len = get_u32(p + ER_JSONLEN);
-		v[cnt].seq = get_u32(p + ER_SEQ);
+		uint32_t jl = get_u32(p + ER_JSONLEN);
+		if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl > d.mv_size) {
+			ret = QD_EIO;
+			break;
+		}
+		const char *js = (const char *)p + ER_DATA + idlen + 1 + entlen;
+		kv *e = &v[cnt];
+		e->id = (const char *)p + ER_DATA;
+		e->seq = get_u32(p + ER_SEQ);
+		e->z = p[ER_COMP] != COMP_NONE;
+		e->json = js;
+		e->len = jl;
+		if (e->z) {
+			e->off = vr->json.len;
+			ret = zr_json(&vr->z, st, txn, list, version, p[ER_COMP], js, jl, &vr->json);
+			if (ret)
+				break;
+			e->len = vr->json.len - e->off;
+		}
 		cnt++;
 	}
 	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
@@ -465,6 +603,9 @@ static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, ui
 		free(v);
 		return ret;
 	}
+	for (size_t i = 0; i < cnt; i++)
+		if (v[i].z)
+			v[i].json = vr->json.data + v[i].off;
 	qsort(v, cnt, sizeof *v, kv_cmp);
 	*out = v;
 	*n = cnt;
@@ -497,6 +638,10 @@ typedef struct rendered {
 	size_t *clause_len;
 	char **entry;    /* per entry */
 	size_t *entry_len;
+	char **z;        /* per entry: compressed JSON, NULL to store it plain */
+	size_t *z_len;
+	void *dict;      /* the dictionary, when entries are compressed */
+	size_t dict_len;
 } rendered;
 
 static void rendered_free(rendered *r, const qd_listdoc *doc)
@@ -511,6 +656,12 @@ static void rendered_free(rendered *r, const qd_listdoc *doc)
 	free(r->clause_len);
 	free(r->entry);
 	free(r->entry_len);
+	if (r->z)
+		for (size_t i = 0; i < doc->n_entries; i++)
+			free(r->z[i]);
+	free(r->z);
+	free(r->z_len);
+	free(r->dict);
 }
 
 /* Render entries [from, to) of a document; a thread body for big ones. */
@@ -569,6 +720,116 @@ static int render_doc(const qd_listdoc *doc, rendered *r)
 	return a.rc ? a.rc : two ? b.rc : 0;
 }
 
+/* Compress entries [from, to) with the version's dictionary; a thread body. */
+typedef struct zpart {
+	rendered *r;
+	const ZSTD_CDict *cd;
+	size_t from, to;
+	int rc;
+} zpart;
+
+static void *compress_entries(void *arg)
+{
+	zpart *p = arg;
+	rendered *r = p->r;
+	char *tmp = NULL;
+	size_t cap = 0;
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_refCDict(cc, p->cd))) {
+		p->rc = QD_ENOMEM;
+		goto out;
+	}
+	for (size_t i = p->from; i < p->to; i++) {
+		size_t len = r->entry_len[i], bound = ZSTD_compressBound(len);
+		if (bound > cap) {
+			char *t = realloc(tmp, bound);
+			if (!t) {
+				p->rc = QD_ENOMEM;
+				break;
+			}
+			tmp = t;
+			cap = bound;
+		}
+		size_t zl = ZSTD_compress2(cc, tmp, cap, r->entry[i], len);
+		if (ZSTD_isError(zl)) {
+			p->rc = QD_ENOMEM;
+			break;
+		}
+		if (zl >= len)
+			continue; /* nothing gained: this one stays plain */
+		if (!(r->z[i] = malloc(zl))) {
+			p->rc = QD_ENOMEM;
+			break;
+		}
+		memcpy(r->z[i], tmp, zl);
+		r->z_len[i] = zl;
+	}
+out:
+	free(tmp);
+	ZSTD_freeCCtx(cc);
+	return NULL;
+}
+
+/* Train a dictionary on the version's entries (up to Z_SAMPLES of them,
+ * evenly spread) and compress every entry with it.  A version too small or
+ * too uniform to learn from stays plain. */
+static int compress_doc(const qd_listdoc *doc, rendered *r)
+{
+	size_t n = doc->n_entries;
+	if (n < Z_MIN_ENTRIES)
+		return 0;
+	size_t step = (n + Z_SAMPLES - 1) / Z_SAMPLES, ns = (n + step - 1) / step, total = 0;
+	for (size_t i = 0; i < n; i += step)
+		total += r->entry_len[i];
+	char *sb = malloc(total ? total : 1);
+	size_t *ss = malloc(ns * sizeof *ss);
+	r->dict = malloc(Z_DICT_MAX);
+	if (!sb || !ss || !r->dict) {
+		free(sb);
+		free(ss);
+		return QD_ENOMEM;
+	}
+	size_t o = 0, k = 0;
+	for (size_t i = 0; i < n; i += step) {
+		memcpy(sb + o, r->entry[i], r->entry_len[i]);
+		o += r->entry_len[i];
+		ss[k++] = r->entry_len[i];
+	}
+	size_t dl = ZDICT_trainFromBuffer(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns);
+	free(sb);
+	free(ss);
+	if (ZDICT_isError(dl)) {
+		free(r->dict);
+		r->dict = NULL;
+		return 0;
+	}
+	r->dict_len = dl;
+	r->z = calloc(n, sizeof *r->z);
+	r->z_len = calloc(n, sizeof *r->z_len);
+	ZSTD_CDict *cd = ZSTD_createCDict(r->dict, dl, Z_LEVEL);
+	if (!r->z || !r->z_len || !cd) {
+		ZSTD_freeCDict(cd);
+		return QD_ENOMEM;
+	}
+	zpart a = {r, cd, 0, n, 0}, b = a;
+	pthread_t t;
+	bool two = false;
+	if (n >= RENDER_SPLIT) {
+		a.to = b.from = n / 2;
+		two = pthread_create(&t, NULL, compress_entries, &b) == 0;
+		if (!two)
+			a.to = b.to;
+	}
+	compress_entries(&a);
+	if (two)
+		pthread_join(t, NULL);
+	ZSTD_freeCDict(cd);
+	return a.rc ? a.rc : two ? b.rc : 0;
+}
+
 /* Build the entry record for entry i into b. */
 static void entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
 {
@@ -589,14 +850,22 @@ static void entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_
 		entlen += strlen(e->entities[j]) + 1;
 	put_u32(h + ER_IDLEN, (uint32_t)idlen);
 	put_u32(h + ER_ENTLEN, (uint32_t)entlen);
-	put_u32(h + ER_JSONLEN, (uint32_t)r->entry_len[i]);
+	const char *js = r->entry[i];
+	size_t jl = r->entry_len[i];
+	if (r->z && r->z[i]) {
+		js = r->z[i];
+		jl = r->z_len[i];
+		h[ER_COMP] = COMP_ZSTD_DICT;
+	}
+	put_u32(h + ER_JSONLEN, (uint32_t)jl);
 
 	qd_buf_reset(b);
 	qd_buf_add(b, h, sizeof h);
 	qd_buf_add(b, e->id, idlen + 1);
 	for (size_t j = 0; j < e->n_entities; j++)
 		qd_buf_add(b, e->entities[j], strlen(e->entities[j]) + 1);
-	qd_buf_add(b, r->entry[i], r->entry_len[i] + 1);
+	qd_buf_add(b, js, jl);
+	qd_buf_add(b, "", 1);
 	size_t cl_start = b->len;
 	for (size_t j = 0; j < e->n_clauses; j++) {
 		const char *cid = doc->clauses[e->clauses[j]].id;
@@ -624,6 +893,16 @@ static int entry_key(unsigned char *k, const char *list, uint32_t version, const
 		return -1;
 	memcpy(k + n, e->id, il);
 	return (int)(n + il);
+}
+
+static size_t gcd(size_t a, size_t b)
+{
+	while (b) {
+		size_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
 }
 
 /* Which code lengths the document's entries use: a lookup seeks only those
@@ -832,6 +1111,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	qd_buf_init(&rec);
 	kv *old = NULL, *neu = NULL;
 	size_t nold = 0;
+	vread ov = {0};
 	MDB_txn *txn = NULL;
 	int ret = render_doc(doc, &r);
 	if (ret)
@@ -881,7 +1161,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 
 	/* Diff before any write: the LMDB pointers in `old` die at the first put. */
 	if (!res->created) {
-		ret = read_version_entries(st, txn, doc->list, prev.version, &old, &nold);
+		ret = read_version_entries(st, txn, doc->list, prev.version, &old, &nold, &ov);
 		if (ret)
 			goto out;
 	}
@@ -891,16 +1171,27 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		goto out;
 	}
 	for (size_t i = 0; i < doc->n_entries; i++)
-		neu[i] = (kv){doc->entries[i].id, r.entry[i], r.entry_len[i], (uint32_t)i};
+		neu[i] = (kv){.id = doc->entries[i].id, .json = r.entry[i], .len = r.entry_len[i], .seq = (uint32_t)i};
 	qsort(neu, doc->n_entries, sizeof *neu, kv_cmp);
 	diff_sorted(old, nold, neu, doc->n_entries, res, o->changes);
 	free(old);
 	old = NULL;
+	vread_free(&ov);
 	if (o->dry_run)
 		goto out;
+	if ((ret = compress_doc(doc, &r)))
+		goto out;
 
+	/* Insert in a scattered order: documents tend to list entries in code
+	 * order, and a B-tree filled in key order leaves its pages half full
+	 * (LMDB splits them in the middle); scattered inserts fill them about
+	 * two thirds, so a version takes fewer pages.  The order is a fixed
+	 * permutation of the document: a stride near n/φ, coprime to n. */
+	size_t ne = doc->n_entries, stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
+	while (ne > 2 && gcd(stride, ne) != 1)
+		stride++;
 	unsigned char key[KEY_MAX + 8];
-	for (size_t i = 0; i < doc->n_entries; i++) {
+	for (size_t step = 0, i = 0; step < ne; step++, i = (i + stride) % ne) {
 		int kl = entry_key(key, doc->list, res->version, &doc->entries[i]);
 		if (kl < 0) {
 			ret = QD_EINVAL;
@@ -942,6 +1233,14 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 			goto out;
 		}
 	}
+	if (r.dict) {
+		size_t n = vprefix(key, doc->list, res->version);
+		MDB_val k = {n, key}, d = {r.dict_len, r.dict};
+		if ((rc = mdb_put(txn, st->dicts, &k, &d, 0))) {
+			ret = map_err(rc);
+			goto out;
+		}
+	}
 	if ((ret = version_record(doc, o, res->version, res->sha256, &rec)))
 		goto out;
 	{
@@ -961,7 +1260,8 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		MDB_val k = {n, key};
 		if ((rc = delete_prefix(txn, st->entries, key, n)) ||
 		    (rc = delete_prefix(txn, st->members, key, n)) ||
-		    (rc = delete_prefix(txn, st->clauses, key, n))) {
+		    (rc = delete_prefix(txn, st->clauses, key, n)) ||
+		    (rc = delete_prefix(txn, st->dicts, key, n))) {
 			ret = map_err(rc);
 			goto out;
 		}
@@ -1028,6 +1328,7 @@ out:
 	if (txn)
 		mdb_txn_abort(txn);
 	free(old);
+	vread_free(&ov);
 	free(neu);
 	qd_buf_free(&rec);
 	rendered_free(&r, doc);
@@ -1101,6 +1402,7 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
 	MDB_val rec;
 	kv *ents = NULL;
 	size_t n = 0;
+	vread vr = {0};
 	json_t *vj = NULL, *doc = NULL;
 	int ret = get_version(st, txn, list, version, &li, &rec);
 	if (ret)
@@ -1111,7 +1413,7 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
 		ret = QD_EIO;
 		goto out;
 	}
-	if ((ret = read_version_entries(st, txn, list, li.version, &ents, &n)))
+	if ((ret = read_version_entries(st, txn, list, li.version, &ents, &n, &vr)))
 		goto out;
 	qsort(ents, n, sizeof *ents, kv_seq_cmp);
 	json_t *arr = json_array();
@@ -1131,6 +1433,7 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
 		ret = QD_EIO; /* a stored version always passed validation */
 out:
 	free(ents);
+	vread_free(&vr);
 	json_decref(doc);
 	json_decref(vj);
 	mdb_txn_abort(txn);
@@ -1147,11 +1450,12 @@ int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd
 	MDB_val rec;
 	kv *ea = NULL, *eb = NULL;
 	size_t na = 0, nb = 0;
+	vread va = {0}, vb = {0};
 	int ret;
 	if ((ret = get_version(st, txn, list, from, &a, &rec)) ||
 	    (ret = get_version(st, txn, list, to, &b, &rec)) ||
-	    (ret = read_version_entries(st, txn, list, a.version, &ea, &na)) ||
-	    (ret = read_version_entries(st, txn, list, b.version, &eb, &nb)))
+	    (ret = read_version_entries(st, txn, list, a.version, &ea, &na, &va)) ||
+	    (ret = read_version_entries(st, txn, list, b.version, &eb, &nb, &vb)))
 		goto out;
 	qd_put_result res;
 	memset(&res, 0, sizeof res);
@@ -1170,6 +1474,8 @@ int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd
 out:
 	free(ea);
 	free(eb);
+	vread_free(&va);
+	vread_free(&vb);
 	mdb_txn_abort(txn);
 	return ret;
 }
@@ -1282,6 +1588,7 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 	if (rc)
 		return map_err(rc);
 	MDB_cursor *cur = NULL;
+	zreader z = {0};
 	int ret = 0;
 	MDB_val lk = {strlen(list), (void *)list}, ld;
 	rc = mdb_get(txn, st->lists, &lk, &ld);
@@ -1332,9 +1639,17 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			break;
 		}
 		uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
+		uint32_t jl = get_u32(p + ER_JSONLEN);
+		if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl > d.mv_size) {
+			ret = QD_EIO;
+			break;
+		}
 		if (count)
 			qd_buf_putc(out, ',');
-		qd_buf_add(out, p + ER_DATA + idlen + 1 + entlen, get_u32(p + ER_JSONLEN));
+		ret = zr_json(&z, st, txn, list, li.version, p[ER_COMP],
+			      (const char *)p + ER_DATA + idlen + 1 + entlen, jl, out);
+		if (ret)
+			break;
 		last_key = k.mv_data;
 		last_len = k.mv_size;
 		count++;
@@ -1348,6 +1663,7 @@ out:
 	if (cur)
 		mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	zr_free(&z);
 	if (ret) {
 		free(*next);
 		*next = NULL;
@@ -1423,6 +1739,7 @@ void qd_snap_free(qd_snap *s)
 	free(s->at_lists);
 	for (unsigned i = 0; i < QD_SNAP_SCRATCH; i++)
 		qd_buf_free(&s->scratch[i]);
+	zr_free(&s->z);
 	free(s);
 }
 
@@ -1486,6 +1803,9 @@ static int cand_decode(const MDB_val *d, qd_cand *c)
 	c->entities = c->id + idlen + 1;
 	c->entry_json = c->entities + entlen;
 	c->entry_json_len = jl;
+	c->entry_json_comp = p[ER_COMP];
+	if (c->entry_json_comp > COMP_ZSTD_DICT)
+		return QD_EIO;
 	c->clause_ids = c->entry_json + jl + 1;
 	c->n_clauses = (unsigned)(p[ER_NCL] | p[ER_NCL + 1] << 8);
 	return 0;
@@ -1629,6 +1949,14 @@ int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd
 	return out->oom ? QD_ENOMEM : 0;
 }
 
+int qd_snap_entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out)
+{
+	if (!s->open)
+		return QD_EIO;
+	return zr_json(&s->z, s->st, s->txn, l->id, l->version, c->entry_json_comp, c->entry_json,
+		       c->entry_json_len, out);
+}
+
 int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_member_rec *out)
 {
 	if (!s->open)
@@ -1708,10 +2036,14 @@ int qd_store_verify(qd_store *st, qd_problems *p)
 	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return map_err(rc);
-	MDB_cursor *lc = NULL, *ec = NULL, *mc = NULL, *vc = NULL;
+	MDB_cursor *lc = NULL, *ec = NULL, *mc = NULL, *vc = NULL, *dc = NULL;
+	zreader vz = {0};
+	qd_buf vj;
+	qd_buf_init(&vj);
 	int ret = 0;
 	if ((rc = mdb_cursor_open(txn, st->lists, &lc)) || (rc = mdb_cursor_open(txn, st->entries, &ec)) ||
-	    (rc = mdb_cursor_open(txn, st->members, &mc)) || (rc = mdb_cursor_open(txn, st->versions, &vc))) {
+	    (rc = mdb_cursor_open(txn, st->members, &mc)) || (rc = mdb_cursor_open(txn, st->versions, &vc)) ||
+	    (st->has_dicts && (rc = mdb_cursor_open(txn, st->dicts, &dc)))) {
 		ret = map_err(rc);
 		goto out;
 	}
@@ -1768,7 +2100,11 @@ int qd_store_verify(qd_store *st, qd_problems *p)
 					qd_problems_add(p, path, "entry \"%s\": key and record disagree", c.id);
 					continue;
 				}
-				json_t *ej = json_loadb(c.entry_json, c.entry_json_len, 0, NULL);
+				qd_buf_reset(&vj);
+				json_t *ej = zr_json(&vz, st, txn, id, v, c.entry_json_comp, c.entry_json,
+						     c.entry_json_len, &vj) == 0
+						     ? json_loadb(vj.data ? vj.data : "", vj.len, 0, NULL)
+						     : NULL;
 				const char *jid = json_string_value(json_object_get(ej, "id"));
 				const char *jcode = json_string_value(json_object_get(ej, "code"));
 				const char *jciq = json_string_value(json_object_get(ej, "ciq"));
@@ -1826,10 +2162,11 @@ int qd_store_verify(qd_store *st, qd_problems *p)
 		ret = map_err(rc);
 		goto out;
 	}
-	/* Orphans: entry and roster records of versions not in the history. */
-	MDB_cursor *cs[] = {ec, mc};
-	const char *what[] = {"entry", "roster"};
-	for (int i = 0; i < 2; i++) {
+	/* Orphans: entry, roster and dictionary records of versions not in the
+	 * history. */
+	MDB_cursor *cs[] = {ec, mc, dc};
+	const char *what[] = {"entry", "roster", "dictionary"};
+	for (int i = 0; i < 3 && cs[i]; i++) {
 		unsigned char lastv[QD_LIST_ID_MAX + 8];
 		size_t lastvl = 0;
 		bool last_ok = true;
@@ -1866,6 +2203,10 @@ out:
 		mdb_cursor_close(mc);
 	if (vc)
 		mdb_cursor_close(vc);
+	if (dc)
+		mdb_cursor_close(dc);
 	mdb_txn_abort(txn);
+	zr_free(&vz);
+	qd_buf_free(&vj);
 	return ret;
 }

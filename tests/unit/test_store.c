@@ -997,6 +997,34 @@ START_TEST(big_document_renders_exactly)
 	ck_assert(memcmp(bdump, dump, len) == 0);
 	expect_verify_clean(st);
 
+	/* A lookup reads back exactly the entry the document held. */
+	qd_snap *sn = qd_snap_new(st);
+	ck_assert_int_eq(qd_snap_open(sn), 0);
+	const qd_list_info *l = snap_list(sn, "big");
+	ck_assert_ptr_nonnull(l);
+	for (size_t i = 0; i < N; i += 997) {
+		char code[16];
+		snprintf(code, sizeof code, "%010ld", 3800000000 + (long)i * 7L);
+		qd_code q = qcode(code);
+		const qd_cand *c = NULL;
+		size_t n = 0;
+		ck_assert_int_eq(qd_snap_candidates(sn, l, &q, &c, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		qd_buf got;
+		qd_buf_init(&got);
+		ck_assert_int_eq(qd_snap_entry_json(sn, l, &c[0], &got), 0);
+		size_t wl = 0;
+		char *want_json = qd_listdoc_entry_json(doc, i, &wl);
+		ck_assert_uint_eq(got.len, wl);
+		ck_assert_str_eq(got.data, want_json);
+		free(want_json);
+		qd_buf_free(&got);
+	}
+	qd_snap_close(sn);
+	qd_snap_free(sn);
+	/* And so does a page of entries. */
+	ck_str_free_eq(all_ids(st, "big", "380000000"), "R-00000,R-00001");
+
 	free(bdump);
 	free(dump);
 	qd_listdoc_free(back);
