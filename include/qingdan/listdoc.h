@@ -18,6 +18,7 @@
 #include "qingdan/code.h"
 #include "qingdan/date.h"
 #include "qingdan/entity.h"
+#include "qingdan/jarena.h"
 #include "qingdan/problems.h"
 
 #define QD_LIST_ID_MAX 48
@@ -59,6 +60,8 @@ typedef struct qd_entry {
 /* A validated document.  Everything borrowed points into `json`. */
 typedef struct qd_listdoc {
 	json_t *json;            /* canonical document; owned (one reference) */
+	qd_jarena *arena;        /* owned; when set, json and every node under it
+				  * live in it and go with it (no json_decref) */
 	const char *list;        /* list id, borrowed */
 	enum qd_kind kind;
 	qd_clause *clauses;      /* owned array, document order */
@@ -93,6 +96,16 @@ int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
  * Returns 0, QD_EINVAL (problems filled), or QD_ENOMEM. */
 int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 			 qd_listdoc **out, qd_problems *problems);
+
+/* qd_listdoc_from_json() for a tree the caller built inside arena (with
+ * qd_jarena_enter(arena), as the CSV import does): the canonical document
+ * shares the tree's strings instead of copying them and, on success, takes
+ * the arena over (qd_listdoc_free releases it).  On failure the caller
+ * still owns the arena.  arena may be NULL (no arena could be had): the
+ * tree is then an ordinary one and is only borrowed, as by
+ * qd_listdoc_from_json().  Returns as qd_listdoc_from_json(). */
+int qd_listdoc_from_arena(json_t *doc, qd_jarena *arena, const char *expect_list,
+			  qd_listdoc **out, qd_problems *problems);
 
 /* Serialise the canonical document: fixed key order, UTF-8 unescaped, reals
  * with 15 significant digits (0.1, not 0.10000000000000001); everything but

@@ -164,6 +164,9 @@ struct imp {
 	const qd_listdoc *base;
 	qd_problems *p;          /* every problem, CSV line/column form */
 	bool oom;
+	/* Where the entries are built (NULL: malloc()); the document made
+	 * from them takes it over.  Trees in it are never json_decref()ed. */
+	qd_jarena *arena;
 
 	/* tokeniser */
 	unsigned line;           /* physical line being fed to libcsv */
@@ -1167,8 +1170,9 @@ static int validate(struct imp *im, qd_listdoc **out)
 	if (doc == NULL)
 		return QD_ENOMEM;
 	qd_problems_init(&vp);
-	rc = qd_listdoc_from_json(doc, im->base->list, out, &vp);
-	json_decref(doc);
+	rc = qd_listdoc_from_arena(doc, im->arena, im->base->list, out, &vp);
+	if (im->arena == NULL)
+		json_decref(doc);
 	for (size_t i = 0; i < vp.count; i++)
 		map_problem(im, &vp.items[i]);
 	im->p->omitted += vp.omitted;
@@ -1221,8 +1225,10 @@ static void imp_free(struct imp *im)
 	free(im->col_field);
 	free(im->row.bytes);
 	free(im->row.off);
-	json_decref(im->entries);
-	json_decref(im->ids);
+	if (im->arena == NULL) {
+		json_decref(im->entries);
+		json_decref(im->ids);
+	}
 	free(im->lines);
 	free(im->flagged);
 }
@@ -1233,6 +1239,7 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	qd_problems mine, scratch;
 	struct imp im = { .base = base, .p = &mine };
 	qd_listdoc *doc = NULL;
+	qd_jarena *prev = NULL;
 	const char *text = NULL;
 	char *owned = NULL;
 	size_t tlen = 0;
@@ -1252,6 +1259,8 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	rc = decode(&im, buf ? buf : "", len, charset, &text, &tlen, &owned);
 	if (rc != 0)
 		goto done;
+	im.arena = qd_jarena_new();
+	prev = qd_jarena_enter(im.arena);
 	im.entries = json_array();
 	im.ids = json_object();
 	if (im.entries == NULL || im.ids == NULL) {
@@ -1273,6 +1282,7 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	}
 	rc = im.oom ? QD_ENOMEM : 0;
 done:
+	qd_jarena_leave(prev);
 	if (rc == 0 && qd_problems_total(&mine) > 0)
 		rc = QD_EINVAL;
 	if (rc == QD_EINVAL && transfer(&mine, problems) != 0)
@@ -1282,9 +1292,12 @@ done:
 		doc = NULL;
 	}
 out:
+	/* The tree goes with the arena: what points into it goes first. */
+	imp_free(&im);
+	if (doc == NULL && *out == NULL)
+		qd_jarena_free(im.arena);
 	qd_listdoc_free(doc);
 	free(owned);
-	imp_free(&im);
 	qd_problems_free(&mine);
 	qd_problems_free(&scratch);
 	return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "qingdan/err.h"
+#include "qingdan/jsonw.h"
 
 #define STR_MAX 2048       /* ordinary strings */
 #define TEXT_MAX 20000     /* clause text: whole articles are quoted */
@@ -41,6 +42,11 @@ struct vctx {
 	json_t *entry_ids;     /* entry id -> index, for uniqueness */
 	size_t n_roster;       /* roster size as written (a bad member still makes it non-empty) */
 	qd_listdoc *doc;
+	/* Strings of the input are shared with the canonical tree, except when
+	 * the canonical tree goes into an arena the input is not in: then it
+	 * gets copies, so that nothing in the arena points out of it. */
+	bool copy_strings;
+	bool arena;            /* the trees built live in an arena: no json_decref */
 };
 
 static const char *const kind_names[] = { NULL, "positive", "whitelist" };
@@ -233,6 +239,19 @@ static json_t *new_array(struct vctx *v)
 	return a;
 }
 
+/* A validated input string for the canonical tree (new reference). */
+static json_t *share(struct vctx *v, json_t *val)
+{
+	json_t *r;
+
+	if (!v->copy_strings)
+		return json_incref(val);
+	r = json_stringn_nocheck(json_string_value(val), json_string_length(val));
+	if (r == NULL)
+		v->oom = true;
+	return r;
+}
+
 /* ---- scalar fields ----------------------------------------------------- */
 
 /* Check that val (at the current path) is a usable string for `label`.
@@ -286,7 +305,7 @@ static json_t *str_field(struct vctx *v, json_t *obj, const char *key, bool requ
 		return json_null();
 	/* Strings are immutable here: the canonical tree shares them with the
 	 * parsed one instead of copying (a large list has ~10 per entry). */
-	res = json_incref(val);
+	res = share(v, val);
 	if (out)
 		*out = val;
 	return res;
@@ -622,7 +641,7 @@ static json_t *waives(struct vctx *v, json_t *in)
 			}
 			if (dup)
 				PROB(v, "waiver %s is listed twice", quote_json(val, q));
-			append(v, out, json_incref(val));
+			append(v, out, share(v, val));
 		}
 		jp_pop(v, old);
 	}
@@ -742,7 +761,7 @@ static json_t *entry_clauses(struct vctx *v, json_t *in, qd_entry *e)
 			PROB(v, "clause %s is not defined in /clauses", quote_json(val, q));
 		else if (e->clauses != NULL)
 			e->clauses[e->n_clauses++] = (size_t)json_integer_value(idx);
-		append(v, out, json_incref(val));
+		append(v, out, share(v, val));
 		jp_pop(v, old);
 	}
 	jp_pop(v, base);
@@ -875,7 +894,10 @@ static void free_parts(qd_listdoc *doc)
 	free(doc->entries);
 	free(doc->members);
 	free(doc->clauses);
-	json_decref(doc->json);
+	if (doc->arena != NULL)
+		qd_jarena_free(doc->arena);
+	else
+		json_decref(doc->json);
 	free(doc);
 }
 
@@ -927,14 +949,17 @@ static void *alloc_n(struct vctx *v, size_t n, size_t size)
 	return p;
 }
 
-/* The one validator behind qd_listdoc_parse and qd_listdoc_from_json. */
-static int validate(json_t *root, const char *expect_list, qd_listdoc **out, qd_problems *problems)
+/* The one validator behind qd_listdoc_parse and qd_listdoc_from_json.
+ * arena is the calling thread's current arena (or NULL); on success the
+ * document takes it over.  copy_strings: see struct vctx. */
+static int validate(json_t *root, const char *expect_list, qd_listdoc **out, qd_problems *problems,
+		    qd_jarena *arena, bool copy_strings)
 {
 	static const char *const keys[] = {
 		"list", "kind", "title", "issuer", "published", "source", "clauses", "entities",
 		"entries", NULL,
 	};
-	struct vctx v = { .p = problems };
+	struct vctx v = { .p = problems, .copy_strings = copy_strings, .arena = arena != NULL };
 	size_t before = qd_problems_total(problems);
 	json_t *canon = NULL, *t, *clauses, *members, *entries;
 	qd_listdoc *doc = NULL;
@@ -1006,20 +1031,28 @@ static int validate(json_t *root, const char *expect_list, qd_listdoc **out, qd_
 	rc = link_doc(doc);
 	if (rc != 0)
 		goto out;
+	doc->arena = arena;
 	*out = doc;
 	doc = NULL;
 out:
+	if (doc != NULL && v.arena)
+		doc->json = NULL;      /* the arena's owner releases it */
 	free_parts(doc);
-	json_decref(canon);
-	json_decref(v.entry_ids);
-	json_decref(v.roster);
-	json_decref(v.clause_ids);
+	/* In an arena these go with it: walking them to free nothing is the
+	 * cost the arena is there to save. */
+	if (!v.arena) {
+		json_decref(canon);
+		json_decref(v.entry_ids);
+		json_decref(v.roster);
+		json_decref(v.clause_ids);
+	}
 	free(v.path.s);
 	return rc;
 }
 
+/* Parse and validate inside arena (the current one, or NULL). */
 static int parse_into(const char *buf, size_t len, const char *expect_list,
-		      qd_listdoc **out, qd_problems *problems)
+		      qd_listdoc **out, qd_problems *problems, qd_jarena *arena)
 {
 	json_error_t err;
 	json_t *root;
@@ -1041,8 +1074,11 @@ static int parse_into(const char *buf, size_t len, const char *expect_list,
 			return QD_ESYNTAX;
 		}
 	}
-	rc = validate(root, expect_list, out, problems);
-	json_decref(root);
+	rc = validate(root, expect_list, out, problems, arena, false);
+	/* In an arena the parsed tree stays until the arena goes: the
+	 * canonical tree shares its strings. */
+	if (arena == NULL)
+		json_decref(root);
 	return rc;
 }
 
@@ -1052,18 +1088,27 @@ int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
 	qd_problems scratch;
 	int rc;
 
+	qd_jarena *arena, *prev;
+
 	*out = NULL;
 	/* A caller that wants only the verdict may pass no collection. */
 	qd_problems_init(&scratch);
-	rc = parse_into(buf, len, expect_list, out, problems ? problems : &scratch);
+	arena = qd_jarena_new();
+	prev = qd_jarena_enter(arena);
+	rc = parse_into(buf, len, expect_list, out, problems ? problems : &scratch, arena);
+	qd_jarena_leave(prev);
+	if (*out == NULL)
+		qd_jarena_free(arena);
 	qd_problems_free(&scratch);
 	return rc;
 }
 
-int qd_listdoc_from_json(json_t *doc, const char *expect_list,
-			 qd_listdoc **out, qd_problems *problems)
+/* Validate doc into arena (NULL: none); copy_strings as in struct vctx. */
+static int from_json(json_t *doc, const char *expect_list, qd_listdoc **out,
+		     qd_problems *problems, qd_jarena *arena, bool copy_strings)
 {
 	qd_problems scratch;
+	qd_jarena *prev;
 	int rc;
 
 	*out = NULL;
@@ -1072,18 +1117,46 @@ int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 		qd_problems_add(problems ? problems : &scratch, "", "no document");
 		rc = QD_EINVAL;
 	} else {
-		rc = validate(doc, expect_list, out, problems ? problems : &scratch);
+		prev = qd_jarena_enter(arena);
+		rc = validate(doc, expect_list, out, problems ? problems : &scratch, arena,
+			      copy_strings);
+		qd_jarena_leave(prev);
 	}
 	qd_problems_free(&scratch);
 	return rc;
 }
 
+int qd_listdoc_from_json(json_t *doc, const char *expect_list,
+			 qd_listdoc **out, qd_problems *problems)
+{
+	/* The caller's tree is not in the new arena, and the caller frees it:
+	 * the canonical tree must not share its strings. */
+	qd_jarena *arena = qd_jarena_new();
+	int rc = from_json(doc, expect_list, out, problems, arena, arena != NULL);
+
+	if (*out == NULL)
+		qd_jarena_free(arena);
+	return rc;
+}
+
+int qd_listdoc_from_arena(json_t *doc, qd_jarena *arena, const char *expect_list,
+			  qd_listdoc **out, qd_problems *problems)
+{
+	return from_json(doc, expect_list, out, problems, arena, false);
+}
+
 char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len)
 {
-	char *s = json_dumps(doc->entries[i].json, JSON_COMPACT | JSON_REAL_PRECISION(REAL_DIGITS));
-	if (s && len)
-		*len = strlen(s);
-	return s;
+	qd_buf b;
+
+	qd_buf_init(&b);
+	/* An entry renders to a few hundred bytes: one allocation, mostly. */
+	qd_buf_reserve(&b, 1024);
+	if (qd_json_write(&b, doc->entries[i].json, REAL_DIGITS) != 0) {
+		qd_buf_free(&b);
+		return NULL;
+	}
+	return qd_buf_steal(&b, len);
 }
 
 char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,

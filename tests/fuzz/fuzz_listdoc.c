@@ -3,11 +3,15 @@
  * Invariants: a refused document comes with at least one problem; an
  * accepted document dumps to its canonical form, and that form loads again
  * and dumps to the identical bytes (dump -> parse -> dump is the identity),
- * which is what makes an exported version reproduce itself on reload. */
+ * which is what makes an exported version reproduce itself on reload.
+ * The compact writer (jsonw.c) writes what json_dumps writes: for every
+ * value the input parses to, at the loader's precision and at jansson's
+ * default, and for every canonical entry. */
 #include <string.h>
 
 #include "fuzz.h"
 #include "qingdan/err.h"
+#include "qingdan/jsonw.h"
 #include "qingdan/listdoc.h"
 
 /* dump -> parse -> dump must be a fixed point; shared with fuzz_csv.c. */
@@ -35,6 +39,16 @@ static void check_canonical(const qd_listdoc *doc)
 	FUZZ_CHECK(len1 == len2 && memcmp(d1, d2, len1) == 0);
 	FUZZ_CHECK(again->n_entries == doc->n_entries && again->n_clauses == doc->n_clauses &&
 		   again->n_members == doc->n_members && again->kind == doc->kind);
+	/* Each entry line of the dump is json_dumps' rendering of the entry. */
+	for (size_t i = 0; i < doc->n_entries; i++) {
+		size_t el;
+		char *mine = qd_listdoc_entry_json(doc, i, &el);
+		char *want = json_dumps(doc->entries[i].json, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+		FUZZ_CHECK(mine != NULL && want != NULL && strcmp(mine, want) == 0 && el == strlen(want));
+		free(mine);
+		free(want);
+	}
 	/* The stored form is loaded back through qd_listdoc_from_json. */
 	qd_listdoc *fj = NULL;
 	FUZZ_CHECK(qd_listdoc_from_json(again->json, doc->list, &fj, &pr) == 0);
@@ -46,11 +60,38 @@ static void check_canonical(const qd_listdoc *doc)
 }
 
 #ifndef QD_FUZZ_NO_LISTDOC_TARGET
+/* qd_json_write(j) == json_dumps(j), or both fail. */
+static void check_writer(const json_t *j, int precision)
+{
+	char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(precision));
+	qd_buf b;
+	int rc;
+
+	qd_buf_init(&b);
+	rc = qd_json_write(&b, j, precision);
+	if (want == NULL) {
+		FUZZ_CHECK(rc == QD_EINVAL);
+	} else {
+		if (rc != 0 || b.len != strlen(want) || memcmp(b.data, want, b.len) != 0)
+			fprintf(stderr, "---- json_dumps ----\n%s\n---- qd_json_write (%d) ----\n%.*s\n",
+				want, rc, (int)b.len, b.data ? b.data : "");
+		FUZZ_CHECK(rc == 0 && b.len == strlen(want) && memcmp(b.data, want, b.len) == 0);
+	}
+	qd_buf_free(&b);
+	free(want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	qd_problems pr;
 	qd_problems_init(&pr);
 	qd_listdoc *doc = NULL;
+	json_t *any = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+	if (any != NULL) {
+		check_writer(any, 15);
+		check_writer(any, 0);
+		json_decref(any);
+	}
 	int rc = qd_listdoc_parse((const char *)data, size, NULL, &doc, &pr);
 	if (rc == 0) {
 		FUZZ_CHECK(doc != NULL && qd_list_id_valid(doc->list));

@@ -1,6 +1,7 @@
 /* Unit tests: list document parsing, validation and canonical form
  * (src/lib/listdoc.c, src/lib/problems.c). */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,111 @@ START_TEST(from_json_keeps_caller_reference)
 	ASSERT_PROBLEM(&p, "/entries/0/code", "contains 'x'");
 	json_decref(j);
 	qd_problems_free(&p);
+}
+END_TEST
+
+/* Documents live in arenas (jarena.c): each owns its tree, the arena
+ * blocks are told from malloc() blocks by address, and a thread that
+ * parses does not disturb threads using jansson with malloc() meanwhile. */
+struct churn {
+	char *buf;
+	size_t len;
+	char *dump;       /* first thread's canonical dump, compared by all */
+	int ok;
+};
+
+static void *parse_churn(void *p)
+{
+	struct churn *c = p;
+
+	c->ok = 1;
+	for (int i = 0; i < 40 && c->ok; i++) {
+		qd_listdoc *doc = NULL;
+		size_t len;
+		char *d;
+
+		c->ok = qd_listdoc_parse(c->buf, c->len, NULL, &doc, NULL) == 0;
+		d = c->ok ? qd_listdoc_dump(doc, &len) : NULL;
+		c->ok = d != NULL && strcmp(d, c->dump) == 0;
+		free(d);
+		qd_listdoc_free(doc);
+	}
+	return NULL;
+}
+
+static void *malloc_churn(void *p)
+{
+	struct churn *c = p;
+
+	c->ok = 1;
+	for (int i = 0; i < 20000 && c->ok; i++) {
+		json_t *j = json_pack("{s:[i, s, f], s:{}}", "a", i, "text", 0.5, "b");
+		char *d = json_dumps(j, JSON_COMPACT);
+
+		/* json_dumps' result is a malloc() block: free() must do. */
+		c->ok = d != NULL && strncmp(d, "{\"a\":[", 6) == 0;
+		free(d);
+		json_decref(j);
+	}
+	return NULL;
+}
+
+START_TEST(arena_threads)
+{
+	struct churn c[3];
+	pthread_t t[3];
+	qd_listdoc *doc = NULL;
+	size_t dlen;
+
+	c[0].buf = read_fixture("positive.json", &c[0].len);
+	ck_assert_int_eq(qd_listdoc_parse(c[0].buf, c[0].len, NULL, &doc, NULL), 0);
+	ck_assert_ptr_nonnull(doc->arena);
+	c[0].dump = qd_listdoc_dump(doc, &dlen);
+	ck_assert_ptr_nonnull(c[0].dump);
+	c[1] = c[0];
+	c[2] = c[0];
+	ck_assert_int_eq(pthread_create(&t[0], NULL, parse_churn, &c[0]), 0);
+	ck_assert_int_eq(pthread_create(&t[1], NULL, parse_churn, &c[1]), 0);
+	ck_assert_int_eq(pthread_create(&t[2], NULL, malloc_churn, &c[2]), 0);
+	/* Meanwhile this thread renders the shared document again and again. */
+	for (int i = 0; i < 40; i++) {
+		char *d = qd_listdoc_dump(doc, &dlen);
+
+		ck_assert_ptr_nonnull(d);
+		ck_assert_str_eq(d, c[0].dump);
+		free(d);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(c[i].ok, 1);
+	}
+	qd_listdoc_free(doc);
+	free(c[0].dump);
+	free(c[0].buf);
+}
+END_TEST
+
+/* A caller's tree stays the caller's: nothing of the document points into
+ * it, nothing of it points into the document's arena. */
+START_TEST(from_json_copies_into_arena)
+{
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	json_t *code = json_object_get(json_array_get(json_object_get(j, "entries"), 0), "id");
+	size_t before = code->refcount;
+
+	ck_assert_int_eq(qd_listdoc_from_json(j, NULL, &doc, NULL), 0);
+	ck_assert_uint_eq(code->refcount, before);
+	if (doc->arena != NULL) {
+		ck_assert(qd_jarena_owns(doc->arena, doc->json));
+		ck_assert(qd_jarena_owns(doc->arena, doc->entries[0].json));
+		ck_assert(qd_jarena_owns(doc->arena, doc->entries[0].id));
+		ck_assert(!qd_jarena_owns(doc->arena, j));
+		ck_assert(!qd_jarena_owns(doc->arena, json_string_value(code)));
+	}
+	json_decref(j);
+	ck_assert_str_eq(doc->entries[0].id, "PL-0001");
+	qd_listdoc_free(doc);
 }
 END_TEST
 
@@ -955,6 +1061,8 @@ static Suite *listdoc_suite(void)
 	tcase_add_loop_test(tc, dump_idempotent, 0, (int)(sizeof(fixtures) / sizeof(fixtures[0])));
 	tcase_add_test(tc, real_limits_round_trip);
 	tcase_add_test(tc, from_json_keeps_caller_reference);
+	tcase_add_test(tc, arena_threads);
+	tcase_add_test(tc, from_json_copies_into_arena);
 	tcase_add_test(tc, expect_list);
 	tcase_add_test(tc, syntax_errors);
 	tcase_add_test(tc, duplicate_key_is_einval);
