@@ -18,7 +18,8 @@
  *   buf, len  the CSV bytes
  *   charset   "utf-8", "gb18030" (also "gbk", "gb2312": read as GB18030), or
  *             NULL to detect (UTF-8 when the bytes are valid UTF-8, else GB18030)
- *   base      the list's current document (borrowed)
+ *   base      the list's current document, its entries not needed
+ *             (qd_store_get_head); borrowed
  *   out       on success, a new validated document; free with qd_listdoc_free()
  *   problems  every violation, each with its CSV line (1-based, header = 1) and
  *             column (1-based; 0 when it concerns the whole line)

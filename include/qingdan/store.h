@@ -122,6 +122,10 @@ int qd_store_versions(qd_store *st, const char *list, qd_buf *out);
  * QD_ENOMEM; QD_EIO. */
 int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out);
 
+/* The same document without its entries ("entries": []): the metadata,
+ * clauses and roster a CSV import keeps.  Returns as qd_store_get_doc(). */
+int qd_store_get_head(qd_store *st, const char *list, uint32_t version, qd_listdoc **out);
+
 /* Append to out the diff between two versions of a list:
  *   {"list","from","to","diff":{"added","removed","changed"},"changes":[…]}
  * Returns 0; QD_ENOENT; QD_EGONE; QD_ENOMEM; QD_EIO. */

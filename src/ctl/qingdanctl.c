@@ -172,7 +172,7 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 	int rc;
 	if (ends_with(file, ".csv") || charset) {
 		qd_listdoc *base = NULL;
-		rc = qd_store_get_doc(st, list, 0, &base);
+		rc = qd_store_get_head(st, list, 0, &base);
 		if (rc == QD_ENOENT) {
 			fprintf(stderr, "qingdanctl: %s: a CSV file replaces the entries of an existing list; "
 				"load a JSON list document for %s first\n", file, list);

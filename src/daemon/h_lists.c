@@ -160,7 +160,7 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 	int err;
 	const char *body = r->body.data ? r->body.data : "";
 	if (r->body_is_csv) {
-		err = qd_store_get_doc(r->srv->store, r->list_id, 0, &base);
+		err = qd_store_get_head(r->srv->store, r->list_id, 0, &base);
 		if (err == QD_ENOENT) {
 			res = respond_error(c, E_LIST_NOT_FOUND,
 					    "CSV replaces the entries of an existing list: load a JSON list "

@@ -117,6 +117,10 @@ static char *take_run(qd_jarena *a, size_t n)
 		put_run(first, n);
 		return NULL;
 	}
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+	(void)madvise(p, n << CHUNK_SHIFT, MADV_POPULATE_WRITE);
 	a->runs[a->nruns++] = (struct run){ first, n };
 	return p;
 }

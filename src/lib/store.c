@@ -31,6 +31,7 @@
 #include <zstd.h>
 
 #include "qingdan/err.h"
+#include "qingdan/jarena.h"
 #include "qingdan/store.h"
 
 #define LIST_REC_FMT 1
@@ -1392,8 +1393,13 @@ static int kv_seq_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
+/* The document of one version; with_entries false leaves "entries" empty.
+ * The tree is built in an arena the document takes over, so a 100 000-entry
+ * version is not freed node by node. */
+static int get_doc(qd_store *st, const char *list, uint32_t version, bool with_entries,
+		   qd_listdoc **out)
 {
+	*out = NULL;
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
@@ -1403,41 +1409,59 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
 	kv *ents = NULL;
 	size_t n = 0;
 	vread vr = {0};
+	qd_jarena *arena = qd_jarena_new(), *prev = qd_jarena_enter(arena);
 	json_t *vj = NULL, *doc = NULL;
 	int ret = get_version(st, txn, list, version, &li, &rec);
 	if (ret)
 		goto out;
 	vj = json_loadb((const char *)rec.mv_data + VR_JSON, rec.mv_size - VR_JSON, 0, NULL);
 	doc = vj ? json_deep_copy(json_object_get(vj, "header")) : NULL;
-	if (!doc || !json_is_object(doc)) {
+	json_t *arr = json_array();
+	if (!doc || !json_is_object(doc) || !arr || json_object_set_new(doc, "entries", arr)) {
 		ret = QD_EIO;
 		goto out;
 	}
-	if ((ret = read_version_entries(st, txn, list, li.version, &ents, &n, &vr)))
-		goto out;
-	qsort(ents, n, sizeof *ents, kv_seq_cmp);
-	json_t *arr = json_array();
-	json_object_set_new(doc, "entries", arr);
-	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
-		if (!e || json_array_append_new(arr, e)) {
-			ret = QD_EIO;
+	if (with_entries) {
+		if ((ret = read_version_entries(st, txn, list, li.version, &ents, &n, &vr)))
 			goto out;
+		qsort(ents, n, sizeof *ents, kv_seq_cmp);
+		for (size_t i = 0; i < n; i++) {
+			json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
+			if (!e || json_array_append_new(arr, e)) {
+				ret = QD_EIO;
+				goto out;
+			}
 		}
 	}
 	qd_problems pr;
 	qd_problems_init(&pr);
-	ret = qd_listdoc_from_json(doc, list, out, &pr);
+	ret = qd_listdoc_from_arena(doc, arena, list, out, &pr);
 	qd_problems_free(&pr);
 	if (ret == QD_EINVAL)
 		ret = QD_EIO; /* a stored version always passed validation */
 out:
 	free(ents);
 	vread_free(&vr);
-	json_decref(doc);
-	json_decref(vj);
+	qd_jarena_leave(prev);
+	if (!arena) {
+		/* No arena could be had: ordinary trees, only borrowed. */
+		json_decref(doc);
+		json_decref(vj);
+	} else if (ret) {
+		qd_jarena_free(arena); /* the trees go with it */
+	} /* else the document owns the arena and its trees */
 	mdb_txn_abort(txn);
 	return ret;
+}
+
+int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
+{
+	return get_doc(st, list, version, true, out);
+}
+
+int qd_store_get_head(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
+{
+	return get_doc(st, list, version, false, out);
 }
 
 int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_buf *out)
