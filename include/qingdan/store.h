@@ -31,6 +31,9 @@ typedef struct qd_store_opts {
 	unsigned max_readers; /* concurrent read snapshots (threads + tools) */
 	unsigned retain;      /* versions kept per list (>= 1) */
 	bool read_only;       /* open without write access */
+	/* Versions whose entries render to more than this many bytes of JSON
+	 * are stored compressed (less memory, more CPU per entry shown). */
+	uint64_t compress_min_bytes;
 } qd_store_opts;
 
 /* Fill opts with the defaults above. */

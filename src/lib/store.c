@@ -50,16 +50,27 @@ enum {
 	ER_ENTLEN = 28, ER_JSONLEN = 32, ER_CLLEN = 36, ER_DATA = 40,
 };
 
+/* Entry record format 3, written since: the same first 20 bytes, shorter
+ * length fields, and the entry id only in the key, which then ends in a
+ * NUL so the id can be read in place.  A record whose lengths do not fit
+ * is written in format 2; both are read. */
+#define ENTRY_REC_FMT3 3
+enum { E3_NENT = 20, E3_ENTLEN = 22, E3_CLLEN = 24, E3_JSONLEN = 26, E3_DATA = 30 };
+
 #define MEMBER_REC_LEN 12
 
 /* The entry JSON of a big version is stored compressed (zstd) with a
  * dictionary trained on that version's own entries and kept in the "dicts"
  * database under the version's key: entries of one list repeat the same
- * names, conditions and clause ids, so a 100 000-entry version takes about
- * an eighth of the space and a lookup maps that many fewer pages.  ER_COMP
- * says how one record's JSON is stored; smaller versions stay plain. */
+ * names, conditions and clause ids, so a 100 000-entry version takes a
+ * third of the space and a lookup maps that many fewer pages.  It costs
+ * CPU: every entry an answer shows is decompressed (about 2 500
+ * instructions for a 500-byte entry, where a lookup is about 40 000), so
+ * only versions whose entries render to more than Z_MIN_BYTES are
+ * compressed, where memory is what the store runs short of first.  ER_COMP
+ * says how one record's JSON is stored. */
 enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
-#define Z_MIN_ENTRIES 1024        /* versions with fewer entries stay plain */
+#define Z_MIN_BYTES ((uint64_t)32 << 20) /* default: versions with less stay plain */
 #define Z_SAMPLES 4000            /* entries the dictionary learns from, at most */
 #define Z_DICT_MAX 32768
 #define Z_LEVEL 3
@@ -94,6 +105,7 @@ struct qd_store {
 	bool has_dicts;
 	unsigned retain;
 	bool read_only;
+	uint64_t compress_min_bytes;
 };
 
 struct qd_snap {
@@ -150,6 +162,17 @@ static int32_t get_i32(const unsigned char *p)
 	int32_t v;
 	memcpy(&v, p, 4);
 	return v;
+}
+
+static void put_u16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static unsigned get_u16(const unsigned char *p)
+{
+	return (unsigned)(p[0] | p[1] << 8);
 }
 
 static void put_be32(unsigned char *p, uint32_t v)
@@ -243,6 +266,63 @@ static int zr_json(zreader *z, qd_store *st, MDB_txn *txn, const char *list, uin
 	return 0;
 }
 
+/* Decode the entry record with key k and value d (format 2 or 3) into c;
+ * seq, when not NULL, receives the entry's position in its document.  The
+ * pointers in c are into k and d. */
+static int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uint32_t *seq)
+{
+	const unsigned char *p = d->mv_data;
+	uint64_t entlen, jl, cl, data;
+	if (d->mv_size >= ER_DATA && p[ER_FMT] == ENTRY_REC_FMT) {
+		uint32_t idlen = get_u32(p + ER_IDLEN);
+		entlen = get_u32(p + ER_ENTLEN);
+		jl = get_u32(p + ER_JSONLEN);
+		cl = get_u32(p + ER_CLLEN);
+		data = (uint64_t)ER_DATA + idlen + 1;
+		if (data > d->mv_size || p[ER_DATA + idlen] != '\0')
+			return QD_EIO;
+		c->n_entities = get_u32(p + ER_NENT);
+		c->id = (const char *)p + ER_DATA;
+	} else if (d->mv_size >= E3_DATA && p[ER_FMT] == ENTRY_REC_FMT3) {
+		entlen = get_u16(p + E3_ENTLEN);
+		jl = get_u32(p + E3_JSONLEN);
+		cl = get_u16(p + E3_CLLEN);
+		data = E3_DATA;
+		c->n_entities = get_u16(p + E3_NENT);
+		/* The id is the key's last field, between two NULs. */
+		const unsigned char *kb = k->mv_data;
+		size_t kl = k->mv_size, at = kl ? kl - 1 : 0;
+		if (kl < 3 || kb[kl - 1] != 0)
+			return QD_EIO;
+		while (at > 0 && kb[at - 1] != 0)
+			at--;
+		if (at == 0 || at == kl - 1)
+			return QD_EIO;
+		c->id = (const char *)kb + at;
+	} else {
+		return QD_EIO;
+	}
+	if (data + entlen + jl + 1 + cl > d->mv_size)
+		return QD_EIO;
+	c->status = (enum qd_status)p[ER_STATUS];
+	c->effect = (enum qd_effect)p[ER_EFFECT];
+	c->code_len = p[ER_CODELEN];
+	c->has_ciq = p[ER_HASCIQ] != 0;
+	c->valid_from = get_i32(p + ER_FROM);
+	c->valid_to = get_i32(p + ER_TO);
+	c->entities = (const char *)p + data;
+	c->entry_json = c->entities + entlen;
+	c->entry_json_len = (size_t)jl;
+	c->entry_json_comp = p[ER_COMP];
+	if (c->entry_json_comp > COMP_ZSTD_DICT)
+		return QD_EIO;
+	c->clause_ids = c->entry_json + jl + 1;
+	c->n_clauses = get_u16(p + ER_NCL);
+	if (seq)
+		*seq = get_u32(p + ER_SEQ);
+	return 0;
+}
+
 /* ---- list records ---- */
 
 static void list_rec_decode(const MDB_val *key, const MDB_val *val, qd_list_info *out,
@@ -291,6 +371,7 @@ void qd_store_opts_default(qd_store_opts *opts)
 	opts->max_readers = QD_MAX_READERS_DEFAULT;
 	opts->retain = QD_RETAIN_DEFAULT;
 	opts->read_only = false;
+	opts->compress_min_bytes = Z_MIN_BYTES;
 }
 
 int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
@@ -312,6 +393,7 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 		return QD_ENOMEM;
 	}
 	st->retain = opts->retain ? opts->retain : 1;
+	st->compress_min_bytes = opts->compress_min_bytes;
 	st->read_only = opts->read_only;
 
 	int rc = mdb_env_create(&st->env);
@@ -560,11 +642,10 @@ static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, ui
 	MDB_val k = {pl, pfx}, d;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, pfx, pl);
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		const unsigned char *p = d.mv_data;
-		if (d.mv_size < ER_DATA || p[ER_FMT] != ENTRY_REC_FMT) {
-			ret = QD_EIO;
+		qd_cand c;
+		uint32_t seq;
+		if ((ret = rec_decode(&k, &d, &c, &seq)))
 			break;
-		}
 		if (cnt == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			kv *nv = realloc(v, nc * sizeof *nv);
@@ -575,22 +656,16 @@ static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, ui
 			v = nv;
 			cap = nc;
 		}
-		uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
-		uint32_t jl = get_u32(p + ER_JSONLEN);
-		if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl > d.mv_size) {
-			ret = QD_EIO;
-			break;
-		}
-		const char *js = (const char *)p + ER_DATA + idlen + 1 + entlen;
 		kv *e = &v[cnt];
-		e->id = (const char *)p + ER_DATA;
-		e->seq = get_u32(p + ER_SEQ);
-		e->z = p[ER_COMP] != COMP_NONE;
-		e->json = js;
-		e->len = jl;
+		e->id = c.id;
+		e->seq = seq;
+		e->z = c.entry_json_comp != COMP_NONE;
+		e->json = c.entry_json;
+		e->len = c.entry_json_len;
 		if (e->z) {
 			e->off = vr->json.len;
-			ret = zr_json(&vr->z, st, txn, list, version, p[ER_COMP], js, jl, &vr->json);
+			ret = zr_json(&vr->z, st, txn, list, version, c.entry_json_comp, c.entry_json,
+				      c.entry_json_len, &vr->json);
 			if (ret)
 				break;
 			e->len = vr->json.len - e->off;
@@ -775,12 +850,14 @@ out:
 }
 
 /* Train a dictionary on the version's entries (up to Z_SAMPLES of them,
- * evenly spread) and compress every entry with it.  A version too small or
- * too uniform to learn from stays plain. */
-static int compress_doc(const qd_listdoc *doc, rendered *r)
+ * evenly spread) and compress every entry with it.  A version too small,
+ * with too few entries or too uniform to learn from stays plain. */
+static int compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 {
-	size_t n = doc->n_entries;
-	if (n < Z_MIN_ENTRIES)
+	size_t n = doc->n_entries, all = 0;
+	for (size_t i = 0; i < n; i++)
+		all += r->entry_len[i];
+	if (all <= min_bytes || n < Z_SAMPLES / 4)
 		return 0;
 	size_t step = (n + Z_SAMPLES - 1) / Z_SAMPLES, ns = (n + step - 1) / step, total = 0;
 	for (size_t i = 0; i < n; i += step)
@@ -831,55 +908,69 @@ static int compress_doc(const qd_listdoc *doc, rendered *r)
 	return a.rc ? a.rc : two ? b.rc : 0;
 }
 
-/* Build the entry record for entry i into b. */
-static void entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
+/* Build the entry record for entry i into b; true when it is in format 3
+ * (its key then ends in a NUL, see entry_key). */
+static bool entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
 {
 	const qd_entry *e = &doc->entries[i];
+	size_t idlen = strlen(e->id), entlen = 0, cllen = 0;
+	for (size_t j = 0; j < e->n_entities; j++)
+		entlen += strlen(e->entities[j]) + 1;
+	for (size_t j = 0; j < e->n_clauses; j++)
+		cllen += strlen(doc->clauses[e->clauses[j]].id) + 1;
+	const char *js = r->entry[i];
+	size_t jl = r->entry_len[i];
+	unsigned char comp = COMP_NONE;
+	if (r->z && r->z[i]) {
+		js = r->z[i];
+		jl = r->z_len[i];
+		comp = COMP_ZSTD_DICT;
+	}
+	bool f3 = e->n_entities <= 0xffff && entlen <= 0xffff && cllen <= 0xffff;
 	unsigned char h[ER_DATA];
 	memset(h, 0, sizeof h);
-	h[ER_FMT] = ENTRY_REC_FMT;
+	h[ER_FMT] = f3 ? ENTRY_REC_FMT3 : ENTRY_REC_FMT;
 	h[ER_STATUS] = (unsigned char)e->status;
 	h[ER_EFFECT] = (unsigned char)e->effect;
 	h[ER_CODELEN] = (unsigned char)e->code.len;
 	h[ER_HASCIQ] = e->code.ciq[0] != '\0';
+	h[ER_COMP] = comp;
+	put_u16(h + ER_NCL, (unsigned)e->n_clauses);
 	put_i32(h + ER_FROM, e->valid_from);
 	put_i32(h + ER_TO, e->valid_to);
 	put_u32(h + ER_SEQ, (uint32_t)i);
-	put_u32(h + ER_NENT, (uint32_t)e->n_entities);
-	size_t idlen = strlen(e->id), entlen = 0;
-	for (size_t j = 0; j < e->n_entities; j++)
-		entlen += strlen(e->entities[j]) + 1;
-	put_u32(h + ER_IDLEN, (uint32_t)idlen);
-	put_u32(h + ER_ENTLEN, (uint32_t)entlen);
-	const char *js = r->entry[i];
-	size_t jl = r->entry_len[i];
-	if (r->z && r->z[i]) {
-		js = r->z[i];
-		jl = r->z_len[i];
-		h[ER_COMP] = COMP_ZSTD_DICT;
+	if (f3) {
+		put_u16(h + E3_NENT, (unsigned)e->n_entities);
+		put_u16(h + E3_ENTLEN, (unsigned)entlen);
+		put_u16(h + E3_CLLEN, (unsigned)cllen);
+		put_u32(h + E3_JSONLEN, (uint32_t)jl);
+	} else {
+		put_u32(h + ER_NENT, (uint32_t)e->n_entities);
+		put_u32(h + ER_IDLEN, (uint32_t)idlen);
+		put_u32(h + ER_ENTLEN, (uint32_t)entlen);
+		put_u32(h + ER_JSONLEN, (uint32_t)jl);
+		put_u32(h + ER_CLLEN, (uint32_t)cllen);
 	}
-	put_u32(h + ER_JSONLEN, (uint32_t)jl);
 
 	qd_buf_reset(b);
-	qd_buf_add(b, h, sizeof h);
-	qd_buf_add(b, e->id, idlen + 1);
+	qd_buf_add(b, h, f3 ? E3_DATA : ER_DATA);
+	if (!f3)
+		qd_buf_add(b, e->id, idlen + 1);
 	for (size_t j = 0; j < e->n_entities; j++)
 		qd_buf_add(b, e->entities[j], strlen(e->entities[j]) + 1);
 	qd_buf_add(b, js, jl);
 	qd_buf_add(b, "", 1);
-	size_t cl_start = b->len;
 	for (size_t j = 0; j < e->n_clauses; j++) {
 		const char *cid = doc->clauses[e->clauses[j]].id;
 		qd_buf_add(b, cid, strlen(cid) + 1);
 	}
-	if (!b->oom) {
-		put_u32((unsigned char *)b->data + ER_CLLEN, (uint32_t)(b->len - cl_start));
-		b->data[ER_NCL] = (char)(e->n_clauses & 0xff);
-		b->data[ER_NCL + 1] = (char)(e->n_clauses >> 8);
-	}
+	return f3;
 }
 
-static int entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e)
+/* The key of entry e: list, version, code, ciq, id; with a NUL after the id
+ * for a format-3 record (f3). */
+static int entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e,
+		     bool f3)
 {
 	size_t n = vprefix(k, list, version);
 	memcpy(k + n, e->code.digits, e->code.len);
@@ -890,10 +981,13 @@ static int entry_key(unsigned char *k, const char *list, uint32_t version, const
 	n += cl;
 	k[n++] = 0;
 	size_t il = strlen(e->id);
-	if (n + il > KEY_MAX)
+	if (n + il + 1 > KEY_MAX)
 		return -1;
 	memcpy(k + n, e->id, il);
-	return (int)(n + il);
+	n += il;
+	if (f3)
+		k[n++] = 0;
+	return (int)n;
 }
 
 static size_t gcd(size_t a, size_t b)
@@ -1180,7 +1274,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	vread_free(&ov);
 	if (o->dry_run)
 		goto out;
-	if ((ret = compress_doc(doc, &r)))
+	if ((ret = compress_doc(doc, &r, st->compress_min_bytes)))
 		goto out;
 
 	/* Insert in a scattered order: documents tend to list entries in code
@@ -1193,12 +1287,12 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		stride++;
 	unsigned char key[KEY_MAX + 8];
 	for (size_t step = 0, i = 0; step < ne; step++, i = (i + stride) % ne) {
-		int kl = entry_key(key, doc->list, res->version, &doc->entries[i]);
+		bool f3 = entry_record(doc, &r, i, &rec);
+		int kl = entry_key(key, doc->list, res->version, &doc->entries[i], f3);
 		if (kl < 0) {
 			ret = QD_EINVAL;
 			goto out;
 		}
-		entry_record(doc, &r, i, &rec);
 		if (rec.oom) {
 			ret = QD_ENOMEM;
 			goto out;
@@ -1657,21 +1751,13 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 				ret = QD_ENOMEM;
 			break;
 		}
-		const unsigned char *p = d.mv_data;
-		if (d.mv_size < ER_DATA || p[ER_FMT] != ENTRY_REC_FMT) {
-			ret = QD_EIO;
+		qd_cand c;
+		if ((ret = rec_decode(&k, &d, &c, NULL)))
 			break;
-		}
-		uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
-		uint32_t jl = get_u32(p + ER_JSONLEN);
-		if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl > d.mv_size) {
-			ret = QD_EIO;
-			break;
-		}
 		if (count)
 			qd_buf_putc(out, ',');
-		ret = zr_json(&z, st, txn, list, li.version, p[ER_COMP],
-			      (const char *)p + ER_DATA + idlen + 1 + entlen, jl, out);
+		ret = zr_json(&z, st, txn, list, li.version, c.entry_json_comp, c.entry_json,
+			      c.entry_json_len, out);
 		if (ret)
 			break;
 		last_key = k.mv_data;
@@ -1807,34 +1893,6 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 	return 0;
 }
 
-static int cand_decode(const MDB_val *d, qd_cand *c)
-{
-	const unsigned char *p = d->mv_data;
-	if (d->mv_size < ER_DATA || p[ER_FMT] != ENTRY_REC_FMT)
-		return QD_EIO;
-	uint32_t idlen = get_u32(p + ER_IDLEN), entlen = get_u32(p + ER_ENTLEN);
-	uint32_t jl = get_u32(p + ER_JSONLEN), cl = get_u32(p + ER_CLLEN);
-	if ((uint64_t)ER_DATA + idlen + 1 + entlen + jl + 1 + cl > d->mv_size)
-		return QD_EIO;
-	c->status = (enum qd_status)p[ER_STATUS];
-	c->effect = (enum qd_effect)p[ER_EFFECT];
-	c->code_len = p[ER_CODELEN];
-	c->has_ciq = p[ER_HASCIQ] != 0;
-	c->valid_from = get_i32(p + ER_FROM);
-	c->valid_to = get_i32(p + ER_TO);
-	c->n_entities = get_u32(p + ER_NENT);
-	c->id = (const char *)p + ER_DATA;
-	c->entities = c->id + idlen + 1;
-	c->entry_json = c->entities + entlen;
-	c->entry_json_len = jl;
-	c->entry_json_comp = p[ER_COMP];
-	if (c->entry_json_comp > COMP_ZSTD_DICT)
-		return QD_EIO;
-	c->clause_ids = c->entry_json + jl + 1;
-	c->n_clauses = (unsigned)(p[ER_NCL] | p[ER_NCL + 1] << 8);
-	return 0;
-}
-
 int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		       const qd_cand **out, size_t *n)
 {
@@ -1872,7 +1930,7 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 				s->cands = nv;
 				s->capcands = nc;
 			}
-			int ret = cand_decode(&d, &s->cands[cnt]);
+			int ret = rec_decode(&k, &d, &s->cands[cnt], NULL);
 			if (ret)
 				return ret;
 			cnt++;
@@ -2109,18 +2167,22 @@ int qd_store_verify(qd_store *st, qd_problems *p)
 			     erc = mdb_cursor_get(ec, &ek, &ed, MDB_NEXT)) {
 				count++;
 				qd_cand c;
-				if (cand_decode(&ed, &c)) {
+				if (rec_decode(&ek, &ed, &c, NULL)) {
 					qd_problems_add(p, path, "an entry record is malformed");
 					continue;
 				}
-				/* The key is code|\0|ciq|\0|id; it must agree with the record. */
+				/* The key is code|\0|ciq|\0|id (|\0 in format 3); it must
+				 * agree with the record. */
 				const char *kt = (const char *)ek.mv_data + pl;
 				size_t ktl = ek.mv_size - pl;
 				const char *z1 = memchr(kt, 0, ktl);
 				const char *z2 = z1 ? memchr(z1 + 1, 0, ktl - (size_t)(z1 + 1 - kt)) : NULL;
 				size_t cl = z1 ? (size_t)(z1 - kt) : 0;
+				size_t kidl = z2 ? ktl - (size_t)(z2 + 1 - kt) : 0;
+				if (((const unsigned char *)ed.mv_data)[ER_FMT] == ENTRY_REC_FMT3 && kidl)
+					kidl--; /* the id's NUL */
 				if (!z2 || cl != c.code_len || (size_t)(z2 - z1 - 1) != (c.has_ciq ? 3u : 0u) ||
-				    strlen(c.id) != ktl - (size_t)(z2 + 1 - kt) || memcmp(z2 + 1, c.id, strlen(c.id)) != 0) {
+				    strlen(c.id) != kidl || memcmp(z2 + 1, c.id, kidl) != 0) {
 					qd_problems_add(p, path, "entry \"%s\": key and record disagree", c.id);
 					continue;
 				}

@@ -955,8 +955,9 @@ START_TEST(retention_large)
 }
 END_TEST
 
-/* A document big enough that its entries render on two threads: the stored
- * hash and the exported version are still exactly the canonical dump. */
+/* A document big enough that its entries render and compress on two
+ * threads: the stored hash, the exported version, lookups and entry pages
+ * still give exactly the canonical bytes. */
 START_TEST(big_document_renders_exactly)
 {
 	enum { N = 9001 };
@@ -978,8 +979,12 @@ START_TEST(big_document_renders_exactly)
 	char want[QD_SHA256_HEX];
 	qd_sha256_hex(dump, len, want);
 
+	/* Stored compressed (the default keeps a version this small plain). */
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store_opts so;
+	qd_store_opts_default(&so);
+	so.compress_min_bytes = 0;
+	qd_store *st = open_store(dir, &so);
 	qd_put_opts o = put_opts();
 	qd_put_result res;
 	qd_problems pr;
@@ -987,6 +992,22 @@ START_TEST(big_document_renders_exactly)
 	ck_assert_int_eq(qd_store_put(st, doc, &o, &res, &pr), 0);
 	ck_assert_str_eq(res.sha256, want);
 	ck_assert_uint_eq(res.added, N);
+	{
+		/* The same version stored plain takes well over twice the room. */
+		char *pdir = fx_fresh_dir();
+		qd_store *plain = open_store(pdir, NULL);
+		qd_put_result pres;
+		ck_assert_int_eq(qd_store_put(plain, doc, &o, &pres, &pr), 0);
+		ck_assert_str_eq(pres.sha256, want);
+		qd_store_stats zs, ps;
+		ck_assert_int_eq(qd_store_stats_get(st, &zs), 0);
+		ck_assert_int_eq(qd_store_stats_get(plain, &ps), 0);
+		ck_assert_msg(zs.map_used * 2 < ps.map_used, "compressed %llu bytes, plain %llu",
+			      (unsigned long long)zs.map_used, (unsigned long long)ps.map_used);
+		qd_store_close(plain);
+		fx_rm_rf(pdir);
+		free(pdir);
+	}
 
 	qd_listdoc *back = NULL;
 	ck_assert_int_eq(qd_store_get_doc(st, "big", res.version, &back), 0);
