@@ -73,4 +73,20 @@ typedef struct qd_outcome {
  * q->at) is no longer retained; QD_ENOMEM; QD_EIO. */
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
+/* Renderings of entries kept across a batch of decisions (the items of one
+ * check): the same entry is a near miss or the basis of many items, and a
+ * big version stores it compressed (only those are kept).  An entry of a list version never
+ * changes, so a kept rendering stays exact; the cache still belongs with
+ * one batch, because it only grows (up to a bound, then stops adding). */
+typedef struct qd_entry_cache qd_entry_cache;
+
+/* A new, empty cache; NULL on out-of-memory. */
+qd_entry_cache *qd_entry_cache_new(void);
+/* Free it; NULL is ignored. */
+void qd_entry_cache_free(qd_entry_cache *ec);
+
+/* qd_decide(), reading entry renderings from ec and keeping new ones there
+ * (ec NULL: same as qd_decide()).  Same returns. */
+int qd_decide_cached(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, qd_entry_cache *ec);
+
 #endif

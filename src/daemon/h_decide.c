@@ -1,5 +1,6 @@
 /* qingdand — decisions: GET /v1/lookup and POST /v1/check. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,150 @@ static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, cons
 	return ret;
 }
 
+/* Room kept in front of a check response for its head (decision, summary,
+ * decision_id), which is written last; the longest head is about 190 bytes. */
+#define CHECK_HEAD_MAX 256
+
+/* Append an item's ref as json_dumps() would write it (absent: null). */
+static void put_ref(qd_buf *b, json_t *ref)
+{
+	if (json_is_string(ref)) {
+		const char *p = json_string_value(ref);
+		size_t n = json_string_length(ref);
+		size_t i = 0;
+		/* jansson escapes only '"', '\\' and control characters (its
+		 * strings are valid UTF-8): anything else goes out as it is. */
+		while (i < n && (unsigned char)p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+			i++;
+		if (i == n) {
+			qd_buf_putc(b, '"');
+			qd_buf_add(b, p, n);
+			qd_buf_putc(b, '"');
+			return;
+		}
+	} else if (json_is_integer(ref)) {
+		json_int_t v = json_integer_value(ref);
+		if (v < 0)
+			qd_buf_putc(b, '-');
+		qd_buf_put_uint(b, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+		return;
+	}
+	if (!ref || json_is_null(ref)) {
+		qd_buf_puts(b, "null");
+		return;
+	}
+	char *s = json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (s)
+		qd_buf_puts(b, s);
+	else
+		b->oom = true;
+	free(s);
+}
+
+/* The decisions already rendered in one check request, by code and CIQ.
+ * Every item of a request has the same entity, date and list and is
+ * decided on one snapshot, so an item repeating a code repeats the bytes
+ * of its decision, and its outcome differs from any other item's only in
+ * the allow/reason fields (the lists consulted are the same). */
+typedef struct memo_slot {
+	char key[16];       /* code digits, NUL-padded to 11, then the CIQ */
+	size_t off, len;    /* the decision's bytes in the response; len 0: slot free */
+	uint32_t out;       /* index into memo.outs */
+} memo_slot;
+
+typedef struct memo_outcome {
+	bool allow;
+	unsigned char reason;
+	unsigned n_lists;
+	bool list_allow[QD_OUTCOME_LISTS_MAX];
+	unsigned char list_reason[QD_OUTCOME_LISTS_MAX];
+} memo_outcome;
+
+typedef struct memo {
+	memo_slot *slots;   /* open addressing; at most half full */
+	size_t mask;
+	memo_outcome *outs;
+	uint32_t n_outs;
+	qd_outcome first;   /* the first outcome kept: list ids and versions */
+} memo;
+
+static int memo_init(memo *m, size_t n)
+{
+	size_t size = 16;
+	while (size < 2 * n)
+		size *= 2;
+	m->slots = calloc(size, sizeof *m->slots);
+	m->outs = malloc(n * sizeof *m->outs);
+	m->mask = size - 1;
+	m->n_outs = 0;
+	if (!m->slots || !m->outs) {
+		free(m->slots);
+		free(m->outs);
+		return QD_ENOMEM;
+	}
+	return 0;
+}
+
+static void memo_free(memo *m)
+{
+	free(m->slots);
+	free(m->outs);
+}
+
+static void memo_key(const qd_code *code, char key[16])
+{
+	memset(key, 0, 16);
+	memcpy(key, code->digits, code->len);
+	memcpy(key + QD_CODE_MAX + 1, code->ciq, strlen(code->ciq));
+}
+
+/* The slot holding code, or the free slot where it belongs. */
+static memo_slot *memo_find(memo *m, const qd_code *code)
+{
+	char key[16];
+	memo_key(code, key);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < sizeof key; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
+		memo_slot *sl = &m->slots[i];
+		if (!sl->len || memcmp(sl->key, key, sizeof key) == 0)
+			return sl;
+	}
+}
+
+static void memo_keep(memo *m, memo_slot *sl, const qd_code *code, size_t off, size_t len,
+		      const qd_outcome *o)
+{
+	if (!m->n_outs)
+		m->first = *o;
+	memo_outcome *mo = &m->outs[m->n_outs];
+	mo->allow = o->allow;
+	mo->reason = (unsigned char)o->reason;
+	mo->n_lists = o->n_lists;
+	for (unsigned i = 0; i < o->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
+		mo->list_allow[i] = o->lists[i].allow;
+		mo->list_reason[i] = (unsigned char)o->lists[i].reason;
+	}
+	memo_key(code, sl->key);
+	sl->off = off;
+	sl->len = len;
+	sl->out = m->n_outs++;
+}
+
+static void memo_outcome_of(const memo *m, const memo_slot *sl, qd_outcome *o)
+{
+	const memo_outcome *mo = &m->outs[sl->out];
+	*o = m->first;
+	o->allow = mo->allow;
+	o->reason = (enum qd_reason)mo->reason;
+	o->n_lists = mo->n_lists;
+	for (unsigned i = 0; i < mo->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
+		o->lists[i].allow = mo->list_allow[i];
+		o->lists[i].reason = (enum qd_reason)mo->list_reason[i];
+	}
+}
+
 enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
@@ -280,25 +425,27 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 			goto out;
 		}
 		json_object_foreach(it, key, v) {
-			snprintf(path, sizeof path, "/items/%zu/%.20s", i, key);
+			const char *why = NULL;
 			if (strcmp(key, "ref") == 0) {
-				if (!json_is_string(v) && !json_is_integer(v) && !json_is_null(v)) {
-					res = bad_body(c, path, "%s", "ref must be a string, an integer or null");
-					goto out;
-				}
+				if (!json_is_string(v) && !json_is_integer(v) && !json_is_null(v))
+					why = "ref must be a string, an integer or null";
 			} else if (strcmp(key, "code") == 0) {
-				if (!json_is_string(v)) {
-					res = bad_body(c, path, "%s", "code must be a string");
-					goto out;
-				}
+				if (!json_is_string(v))
+					why = "code must be a string";
 			} else if (strcmp(key, "ciq") == 0) {
-				if (!json_is_string(v) && !json_is_null(v)) {
-					res = bad_body(c, path, "%s", "ciq must be a string or null");
-					goto out;
-				}
+				if (!json_is_string(v) && !json_is_null(v))
+					why = "ciq must be a string or null";
 			} else {
-				/* path already points at the key, as for a top-level unknown key */
-				res = bad_body(c, path, "unknown key \"%.40s\"", key);
+				why = "";
+			}
+			if (why) {
+				/* The path points at the key, also for an unknown key
+				 * (as for a top-level one). */
+				snprintf(path, sizeof path, "/items/%zu/%.20s", i, key);
+				if (*why)
+					res = bad_body(c, path, "%s", why);
+				else
+					res = bad_body(c, path, "unknown key \"%.40s\"", key);
 				goto out;
 			}
 		}
@@ -314,25 +461,38 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		res = respond_error(c, E_INTERNAL, "cannot open a read snapshot");
 		goto out;
 	}
-	qd_buf items_buf, b;
-	qd_buf_init(&items_buf);
+	memo m;
+	qd_entry_cache *ec = qd_entry_cache_new();
+	if (!ec || memo_init(&m, n)) {
+		qd_entry_cache_free(ec);
+		qd_snap_close(s);
+		res = respond_error(c, E_INTERNAL, "out of memory");
+		goto out;
+	}
+	qd_buf b;
 	qd_buf_init(&b);
-	/* A decided item is a few KiB: one allocation instead of a doubling series. */
-	qd_buf_reserve(&items_buf, n * 4096);
+	/* One buffer for the whole response: the head (decision and summary)
+	 * is known only at the end and goes into room kept in front, so a
+	 * body of several MiB is never copied.  A decided item is about 6 KiB;
+	 * past 10 000 items the buffer grows as it goes. */
+	static const char head_room[CHECK_HEAD_MAX];
+	qd_buf_reserve(&b, CHECK_HEAD_MAX + (n < 10000 ? n : 10000) * 6144);
+	qd_buf_add(&b, head_room, sizeof head_room);
 	size_t n_allow = 0, n_deny = 0, n_invalid = 0;
 	int err = 0;
 	char id[40];
 	next_decision_id(r->srv, id);
 	for (size_t i = 0; i < n && !err; i++) {
 		json_t *it = json_array_get(items, i);
-		json_t *ref = json_object_get(it, "ref");
 		json_t *code = json_object_get(it, "code");
 		json_t *ciq = json_object_get(it, "ciq");
 		if (i)
-			qd_buf_putc(&items_buf, ',');
-		qd_buf_puts(&items_buf, "{\"ref\":");
-		char *refs = ref ? json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-		qd_buf_puts(&items_buf, refs ? refs : "null");
+			qd_buf_putc(&b, ',');
+		qd_buf_puts(&b, "{\"ref\":");
+		size_t ref_at = b.len;
+		json_t *ref = json_object_get(it, "ref");
+		put_ref(&b, ref);
+		size_t ref_len = b.len - ref_at;
 		qd_query q = base;
 		raw_query rq = {json_string_value(code), json_string_length(code),
 				ciq && json_is_string(ciq) ? json_string_value(ciq) : NULL,
@@ -340,38 +500,65 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		const char *field = parse_code(&rq, &q, msg, sizeof msg);
 		if (field) {
 			n_invalid++;
-			qd_buf_puts(&items_buf, ",\"error\":{\"code\":\"bad_item\",\"message\":");
-			qd_buf_json_cstr(&items_buf, msg);
-			qd_buf_printf(&items_buf, ",\"details\":[{\"message\":");
-			qd_buf_json_cstr(&items_buf, msg);
-			qd_buf_printf(&items_buf, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
-			free(refs);
+			qd_buf_puts(&b, ",\"error\":{\"code\":\"bad_item\",\"message\":");
+			qd_buf_json_cstr(&b, msg);
+			qd_buf_printf(&b, ",\"details\":[{\"message\":");
+			qd_buf_json_cstr(&b, msg);
+			qd_buf_printf(&b, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
 			continue;
 		}
-		qd_buf_putc(&items_buf, ',');
+		qd_buf_putc(&b, ',');
 		qd_outcome o;
-		err = qd_decide(s, &q, &items_buf, &o);
-		qd_buf_putc(&items_buf, '}');
+		memo_slot *hit = memo_find(&m, &q.code);
+		if (hit->len) {
+			/* The same code (and CIQ) for the same entity, date and
+			 * snapshot: the decision is the same bytes again. */
+			qd_buf_reserve(&b, hit->len);
+			if (!b.oom)
+				qd_buf_add(&b, b.data + hit->off, hit->len);
+			memo_outcome_of(&m, hit, &o);
+		} else {
+			size_t at = b.len;
+			err = qd_decide_cached(s, &q, &b, &o, ec);
+			if (!err)
+				memo_keep(&m, hit, &q.code, at, b.len - at, &o);
+		}
+		qd_buf_putc(&b, '}');
 		if (!err) {
 			o.allow ? n_allow++ : n_deny++;
-			record_decision(r->srv, id, &q, &o, refs);
+			if (r->srv->decision_log && ref) {
+				/* The log wants the ref as a string of its own (and
+				 * none when the item has no ref). */
+				char *refs = strndup(b.data + ref_at, ref_len);
+				record_decision(r->srv, id, &q, &o, refs ? refs : "null");
+				free(refs);
+			} else {
+				record_decision(r->srv, id, &q, &o, NULL);
+			}
 		}
-		free(refs);
 	}
 	qd_snap_close(s);
-	if (err) {
-		qd_buf_free(&items_buf);
+	memo_free(&m);
+	qd_entry_cache_free(ec);
+	if (err || b.oom) {
+		qd_buf_free(&b);
 		res = err == QD_ENOENT ? respond_error(c, E_LIST_NOT_FOUND, "list: no such list")
-				       : respond_lib_error(c, err);
+				       : respond_lib_error(c, err ? err : QD_ENOMEM);
 		goto out;
 	}
-	qd_buf_printf(&b, "{\"decision\":\"%s\",\"summary\":{\"allow\":%zu,\"deny\":%zu,\"invalid\":%zu},"
-		      "\"decision_id\":\"%s\",\"items\":[",
-		      n_allow == n ? "allow" : "deny", n_allow, n_deny, n_invalid, id);
-	qd_buf_add(&b, items_buf.data ? items_buf.data : "", items_buf.len);
+	char head[CHECK_HEAD_MAX];
+	int hl = snprintf(head, sizeof head,
+			  "{\"decision\":\"%s\",\"summary\":{\"allow\":%zu,\"deny\":%zu,\"invalid\":%zu},"
+			  "\"decision_id\":\"%s\",\"items\":[",
+			  n_allow == n ? "allow" : "deny", n_allow, n_deny, n_invalid, id);
+	if (hl < 0 || hl >= CHECK_HEAD_MAX) {
+		qd_buf_free(&b);
+		res = respond_error(c, E_INTERNAL, "check response head too long");
+		goto out;
+	}
+	memcpy(b.data + CHECK_HEAD_MAX - hl, head, (size_t)hl);
 	qd_buf_puts(&b, "]}");
-	qd_buf_free(&items_buf);
-	res = respond_json(c, MHD_HTTP_OK, &b);
+	res = respond_json_from(c, MHD_HTTP_OK, &b, CHECK_HEAD_MAX - (size_t)hl);
 out:
 	json_decref(body);
 	return res;

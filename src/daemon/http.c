@@ -111,14 +111,11 @@ uint32_t parse_version(const char *s, size_t n)
 
 /* ---- responses ---- */
 
-enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
-			    const char *ctype, const char *cache, const char *hname, const char *hvalue)
+/* Add the headers every response carries and queue resp (consumed). */
+static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp,
+				      const char *ctype, const char *cache, const char *hname,
+				      const char *hvalue)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
-	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (cache)
@@ -133,6 +130,17 @@ enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *dat
 	return ret;
 }
 
+enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
+			    const char *ctype, const char *cache, const char *hname, const char *hvalue)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
+}
+
 /* Finish a JSON body and queue it with one optional extra header. */
 static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned status, qd_buf *body,
 					 const char *hname, const char *hvalue)
@@ -143,6 +151,28 @@ static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned stat
 	if (!data)
 		return MHD_NO;
 	return respond_raw(c, status, data, len, "application/json; charset=utf-8", "no-store", hname, hvalue);
+}
+
+enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start)
+{
+	size_t len;
+	qd_buf_putc(body, '\n');
+	char *data = qd_buf_steal(body, &len);
+	if (!data)
+		return MHD_NO;
+	if (start > len) {
+		free(data);
+		return MHD_NO;
+	}
+	/* The response points into the block; the callback frees the block
+	 * itself, so the head room costs no copy of a multi-megabyte body. */
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer_with_free_callback_cls(len - start, data + start, free, data);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	return queue_response(c, status, resp, "application/json; charset=utf-8", "no-store", NULL, NULL);
 }
 
 enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body)

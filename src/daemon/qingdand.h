@@ -164,6 +164,10 @@ typedef struct route {
 
 /* Queue a JSON response; body is taken over (freed by libmicrohttpd). */
 enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body);
+/* Queue the bytes of body from offset start on as a JSON response: the bytes
+ * before start are room the caller left for a head it wrote last and are
+ * not sent.  body's memory is taken over (freed once libmicrohttpd is done). */
+enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start);
 /* Queue an error from the table; message NULL uses the table's default. */
 enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);
 /* Same, with a "details" array of problems. */

@@ -10,6 +10,7 @@
  * entry: an exclude entry that does not apply cannot be what would make
  * the item covered, and reporting its failure ("expired carve-out") as the
  * reason would mislead. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,9 +104,162 @@ static int miss_cmp(const void *a, const void *b)
 	return x->c < y->c ? -1 : x->c > y->c;
 }
 
+struct qd_entry_cache {
+	/* Slots are 8 bytes so the table stays in cache; a slot names an
+	 * entry by its index + 1 (0: free).  At most half full. */
+	struct ec_slot {
+		uint32_t hash;
+		uint32_t ent;
+	} *slots;
+	size_t mask;
+	struct ec_ent {
+		uint32_t key_off, key_len, json_off, json_len;   /* in arena */
+	} *ents;
+	size_t n_ents, cap_ents;
+	qd_buf arena;                      /* keys and renderings, back to back */
+};
+
+/* Past this much kept text, renderings are no longer added (lookups go on):
+ * a bound on what one batch holds, far above what 1 000 items need
+ * (about 4 MiB), and what keeps offsets within 32 bits. */
+#define EC_ARENA_MAX (64u << 20)
+/* Longest key kept: list id, version, entry id. */
+#define EC_KEY_MAX 256
+
+qd_entry_cache *qd_entry_cache_new(void)
+{
+	qd_entry_cache *ec = calloc(1, sizeof *ec);
+	if (!ec)
+		return NULL;
+	ec->mask = 4095;
+	ec->slots = calloc(ec->mask + 1, sizeof *ec->slots);
+	if (!ec->slots) {
+		free(ec);
+		return NULL;
+	}
+	return ec;
+}
+
+void qd_entry_cache_free(qd_entry_cache *ec)
+{
+	if (!ec)
+		return;
+	free(ec->slots);
+	free(ec->ents);
+	qd_buf_free(&ec->arena);
+	free(ec);
+}
+
+static struct ec_slot *ec_find(qd_entry_cache *ec, uint32_t h, const char *key, size_t kl)
+{
+	for (size_t i = h & ec->mask;; i = (i + 1) & ec->mask) {
+		struct ec_slot *sl = &ec->slots[i];
+		if (!sl->ent)
+			return sl;
+		const struct ec_ent *e = &ec->ents[sl->ent - 1];
+		if (sl->hash == h && e->key_len == kl && memcmp(ec->arena.data + e->key_off, key, kl) == 0)
+			return sl;
+	}
+}
+
+/* Make room for one more entry; false when out of memory (the cache then
+ * stops adding). */
+static bool ec_room(qd_entry_cache *ec)
+{
+	if (ec->n_ents == ec->cap_ents) {
+		size_t cap = ec->cap_ents ? ec->cap_ents * 2 : 1024;
+		struct ec_ent *nv = realloc(ec->ents, cap * sizeof *nv);
+		if (!nv)
+			return false;
+		ec->ents = nv;
+		ec->cap_ents = cap;
+	}
+	if (2 * (ec->n_ents + 1) <= ec->mask + 1)
+		return true;
+	size_t size = (ec->mask + 1) * 2;
+	struct ec_slot *nv = calloc(size, sizeof *nv);
+	if (!nv)
+		return false;
+	for (size_t i = 0; i <= ec->mask; i++) {
+		if (!ec->slots[i].ent)
+			continue;
+		size_t j = ec->slots[i].hash & (size - 1);
+		while (nv[j].ent)
+			j = (j + 1) & (size - 1);
+		nv[j] = ec->slots[i];
+	}
+	free(ec->slots);
+	ec->slots = nv;
+	ec->mask = size - 1;
+	return true;
+}
+
+/* Hash of a key, eight bytes at a time (a byte loop is a long chain of
+ * multiplies, and keys are some 30 bytes). */
+static uint32_t ec_hash(const char *key, size_t n)
+{
+	uint64_t h = n * 0x9e3779b97f4a7c15ULL;
+	uint64_t w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, key + i, n - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return (uint32_t)(h ^ h >> 29);
+}
+
+/* Append candidate c's entry JSON to out, from the cache when it holds it
+ * (only compressed entries are kept). */
+static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
+		      qd_entry_cache *ec)
+{
+	char key[EC_KEY_MAX];
+	size_t il = strlen(l->id), el = strlen(c->id);
+	/* A plain entry is one copy out of the map, no dearer than one out of
+	 * the cache: only decompressions are worth keeping. */
+	if (!ec || !c->entry_json_comp || il + el + 6 > sizeof key)
+		return qd_snap_entry_json(s, l, c, out);
+	/* An entry of a list version never changes: (list, version, id)
+	 * names its rendering for good. */
+	memcpy(key, l->id, il + 1);
+	memcpy(key + il + 1, &l->version, 4);
+	memcpy(key + il + 5, c->id, el);
+	size_t kl = il + 5 + el;
+	uint32_t h = ec_hash(key, kl);
+	struct ec_slot *sl = ec_find(ec, h, key, kl);
+	if (sl->ent) {
+		const struct ec_ent *e = &ec->ents[sl->ent - 1];
+		qd_buf_add(out, ec->arena.data + e->json_off, e->json_len);
+		return 0;
+	}
+	size_t at = out->len;
+	int ret = qd_snap_entry_json(s, l, c, out);
+	if (ret || out->oom || ec->arena.oom || ec->arena.len > EC_ARENA_MAX)
+		return ret;
+	if (2 * (ec->n_ents + 1) > ec->mask + 1 || ec->n_ents == ec->cap_ents) {
+		if (!ec_room(ec))
+			return 0;
+		sl = ec_find(ec, h, key, kl);
+	}
+	size_t key_off = ec->arena.len;
+	qd_buf_add(&ec->arena, key, kl);
+	qd_buf_add(&ec->arena, out->data + at, out->len - at);
+	if (ec->arena.oom)
+		return 0;
+	ec->ents[ec->n_ents] = (struct ec_ent){(uint32_t)key_off, (uint32_t)kl, (uint32_t)(key_off + kl),
+					       (uint32_t)(out->len - at)};
+	sl->hash = h;
+	sl->ent = (uint32_t)++ec->n_ents;
+	return 0;
+}
+
 /* Decide one list and render its result object into out. */
 static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_buf *out,
-		       list_result *lr, qd_buf *basis)
+		       list_result *lr, qd_buf *basis, qd_entry_cache *ec)
 {
 	const qd_cand *cands;
 	size_t n;
@@ -181,7 +335,7 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 		qd_buf_put_uint(basis, l->version);
 		size_t tail = basis->len;
 		qd_buf_puts(basis, ",\"entry\":");
-		ret = qd_snap_entry_json(s, l, best, basis);
+		ret = entry_json(s, l, best, basis, ec);
 		if (!ret) {
 			qd_buf_puts(basis, ",\"clauses\":");
 			ret = qd_snap_clauses_json(s, l, best, basis);
@@ -204,7 +358,7 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 			if (i)
 				qd_buf_putc(out, ',');
 			qd_buf_puts(out, "{\"entry\":");
-			if ((ret = qd_snap_entry_json(s, l, misses[i].c, out))) {
+			if ((ret = entry_json(s, l, misses[i].c, out, ec))) {
 				if (misses != small)
 					free(misses);
 				return ret;
@@ -221,7 +375,21 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 	return 0;
 }
 
+/* Take the basis just rendered without copying it: decide_list() renders
+ * into the other buffer from now on (it empties it before use). */
+static void swap(qd_buf **a, qd_buf **b)
+{
+	qd_buf *t = *a;
+	*a = *b;
+	*b = t;
+}
+
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
+{
+	return qd_decide_cached(s, q, out, res, NULL);
+}
+
+int qd_decide_cached(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, qd_entry_cache *ec)
 {
 	const qd_list_info *lists;
 	size_t nlists;
@@ -268,7 +436,7 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 		list_result lr;
 		if (i)
 			qd_buf_putc(results, ',');
-		ret = decide_list(s, &lists[i], q, results, &lr, cur_basis);
+		ret = decide_list(s, &lists[i], q, results, &lr, cur_basis, ec);
 		if (ret)
 			goto out;
 		if (res && res->n_lists < QD_OUTCOME_LISTS_MAX) {
@@ -283,16 +451,13 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 		if (lr.allow && !allow) {
 			allow = true;
 			reason = QD_REASON_LISTED;
-			qd_buf_reset(basis);
-			qd_buf_add(basis, cur_basis->data, cur_basis->len);
+			swap(&basis, &cur_basis);
 			have_basis = true;
 		} else if (!allow && lr.reason < reason) {
 			reason = lr.reason;
 			have_basis = lr.reason == QD_REASON_EXCLUDED;
-			if (have_basis) {
-				qd_buf_reset(basis);
-				qd_buf_add(basis, cur_basis->data, cur_basis->len);
-			}
+			if (have_basis)
+				swap(&basis, &cur_basis);
 		}
 	}
 
