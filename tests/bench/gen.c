@@ -12,6 +12,8 @@
  *                            with the entity they were approved for, 1 in 4
  *                            from positive entries with a roster member)
  *   OUTDIR/check-N.json      a POST /v1/check body of I items for one entity
+ *                            (a declaration: its own approvals recur)
+ *   OUTDIR/check-distinct-N.json  the same mix with no code twice
  *
  * Everything is deterministic: the same arguments give the same bytes.
  *
@@ -730,6 +732,36 @@ int main(int argc, char **argv)
 	}
 	fputs("]}\n", f);
 	close_out(f, path);
+
+	/* The same mix with every code different, so that no decision can be
+	 * reused within the request: own approvals while unused ones remain,
+	 * then positive entries, then tariff codes. */
+	f = open_out(dir, "check-distinct", n, "json", path, sizeof path);
+	fprintf(f, "{\"entity\":\"%s\",\"date\":\"2026-03-16\",\"items\":[", roster[who].id);
+	const char **used = xmalloc((items ? items : 1) * sizeof *used);
+	for (unsigned i = 0, next_own = 0; i < items; i++) {
+		const char *code = NULL;
+		for (unsigned tries = 0; !code && tries < 1000; tries++) {
+			if (i % 3 == 0 && next_own < n_own)
+				code = wl[own[next_own++]].full;
+			else if (i % 3 != 2)
+				code = pos[rnd(n)].full;
+			else
+				code = pick_code();
+			for (unsigned j = 0; code && j < i; j++)
+				if (strcmp(used[j], code) == 0)
+					code = NULL;
+		}
+		if (!code) {
+			fprintf(stderr, "gen: cannot draw %u distinct check codes\n", items);
+			exit(2);
+		}
+		used[i] = code;
+		fprintf(f, "%s{\"ref\":\"L%04u\",\"code\":\"%s\"}", i ? "," : "", i + 1, code);
+	}
+	fputs("]}\n", f);
+	close_out(f, path);
+	free(used);
 
 	unsigned by_len[11] = {0};
 	for (unsigned i = 0; i < n; i++) {
