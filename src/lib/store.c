@@ -267,9 +267,11 @@ static int zr_json(zreader *z, qd_store *st, MDB_txn *txn, const char *list, uin
 }
 
 /* Decode the entry record with key k and value d (format 2 or 3) into c;
- * seq, when not NULL, receives the entry's position in its document.  The
- * pointers in c are into k and d. */
-static int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uint32_t *seq)
+ * seq, when not NULL, receives the entry's position in its document.  A
+ * caller that has found where the id starts in the key passes it as kid
+ * (else NULL).  The pointers in c are into k and d. */
+static int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uint32_t *seq,
+		      const unsigned char *kid)
 {
 	const unsigned char *p = d->mv_data;
 	uint64_t entlen, jl, cl, data;
@@ -294,8 +296,12 @@ static int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uint32_t *
 		size_t kl = k->mv_size, at = kl ? kl - 1 : 0;
 		if (kl < 3 || kb[kl - 1] != 0)
 			return QD_EIO;
-		while (at > 0 && kb[at - 1] != 0)
-			at--;
+		if (kid && kid > kb && kid < kb + kl - 1 && kid[-1] == 0) {
+			at = (size_t)(kid - kb);
+		} else {
+			while (at > 0 && kb[at - 1] != 0)
+				at--;
+		}
 		if (at == 0 || at == kl - 1)
 			return QD_EIO;
 		c->id = (const char *)kb + at;
@@ -644,7 +650,7 @@ static int read_version_entries(qd_store *st, MDB_txn *txn, const char *list, ui
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		qd_cand c;
 		uint32_t seq;
-		if ((ret = rec_decode(&k, &d, &c, &seq)))
+		if ((ret = rec_decode(&k, &d, &c, &seq, NULL)))
 			break;
 		if (cnt == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -1752,7 +1758,7 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			break;
 		}
 		qd_cand c;
-		if ((ret = rec_decode(&k, &d, &c, NULL)))
+		if ((ret = rec_decode(&k, &d, &c, NULL, NULL)))
 			break;
 		if (count)
 			qd_buf_putc(out, ',');
@@ -1930,7 +1936,7 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 				s->cands = nv;
 				s->capcands = nc;
 			}
-			int ret = rec_decode(&k, &d, &s->cands[cnt], NULL);
+			int ret = rec_decode(&k, &d, &s->cands[cnt], NULL, z + 1);
 			if (ret)
 				return ret;
 			cnt++;
@@ -2167,7 +2173,7 @@ int qd_store_verify(qd_store *st, qd_problems *p)
 			     erc = mdb_cursor_get(ec, &ek, &ed, MDB_NEXT)) {
 				count++;
 				qd_cand c;
-				if (rec_decode(&ek, &ed, &c, NULL)) {
+				if (rec_decode(&ek, &ed, &c, NULL, NULL)) {
 					qd_problems_add(p, path, "an entry record is malformed");
 					continue;
 				}
