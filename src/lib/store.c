@@ -116,6 +116,7 @@ struct qd_snap {
 	qd_list_info *lists; /* cached for the open transaction; valid while open */
 	size_t nlists, caplists;
 	bool lists_loaded;
+	size_t lists_txnid;  /* the snapshot (last committed write) lists were read at */
 	qd_cand *cands;
 	size_t capcands;
 	qd_list_info *at_lists; /* results of qd_snap_lists_at(), valid while open */
@@ -1830,7 +1831,10 @@ int qd_snap_open(qd_snap *s)
 		return map_err(rc);
 	}
 	s->open = true;
-	s->lists_loaded = false;
+	/* The lists read for an earlier transaction still hold when no write
+	 * has committed since: a snapshot sees the last committed write. */
+	if (s->lists_loaded && mdb_txn_id(s->txn) != s->lists_txnid)
+		s->lists_loaded = false;
 	return 0;
 }
 
@@ -1893,6 +1897,7 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 		if (ret)
 			return ret;
 		s->lists_loaded = true;
+		s->lists_txnid = mdb_txn_id(s->txn);
 	}
 	*out = s->lists;
 	*n = s->nlists;
