@@ -470,13 +470,12 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		goto out;
 	}
 	qd_buf b;
-	qd_buf_init(&b);
 	/* One buffer for the whole response: the head (decision and summary)
 	 * is known only at the end and goes into room kept in front, so a
 	 * body of several MiB is never copied.  A decided item is about 6 KiB;
 	 * past 10 000 items the buffer grows as it goes. */
 	static const char head_room[CHECK_HEAD_MAX];
-	qd_buf_reserve(&b, CHECK_HEAD_MAX + (n < 10000 ? n : 10000) * 6144);
+	response_buf_init(&b, CHECK_HEAD_MAX + (n < 10000 ? n : 10000) * 6144);
 	qd_buf_add(&b, head_room, sizeof head_room);
 	size_t n_allow = 0, n_deny = 0, n_invalid = 0;
 	int err = 0;

@@ -2,6 +2,7 @@
  * body limits and response helpers. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,23 +154,94 @@ static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned stat
 	return respond_raw(c, status, data, len, "application/json; charset=utf-8", "no-store", hname, hvalue);
 }
 
+/* ---- blocks of large responses ----
+ * A 1 000-item check answers some 6 MB.  When libmicrohttpd has sent it,
+ * its block goes back to a small pool for the next large response instead
+ * of to malloc, which may return it to the kernel and fault a fresh one in
+ * for the next request (some 1 500 page faults, and throughput that varies
+ * with the allocator's mood).  A few blocks of BLOCK_MIN..BLOCK_MAX bytes
+ * are kept. */
+#define BLOCK_POOL 4
+#define BLOCK_MIN ((size_t)1 << 20)
+#define BLOCK_MAX ((size_t)64 << 20)
+
+typedef struct block {
+	char *p;
+	size_t cap;
+} block;
+
+static block pool[BLOCK_POOL];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void response_buf_init(qd_buf *b, size_t want)
+{
+	qd_buf_init(b);
+	if (want >= BLOCK_MIN) {
+		pthread_mutex_lock(&pool_lock);
+		for (size_t i = 0; i < BLOCK_POOL; i++) {
+			if (pool[i].p && pool[i].cap > want) {
+				b->data = pool[i].p;
+				b->cap = pool[i].cap;
+				pool[i] = (block){0};
+				break;
+			}
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	qd_buf_reserve(b, want);
+}
+
+static void block_release(void *cls)
+{
+	block *k = cls;
+	bool kept = false;
+	if (k->cap >= BLOCK_MIN && k->cap <= BLOCK_MAX) {
+		pthread_mutex_lock(&pool_lock);
+		for (size_t i = 0; i < BLOCK_POOL && !kept; i++) {
+			if (!pool[i].p) {
+				pool[i] = *k;
+				kept = true;
+			}
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	if (!kept)
+		free(k->p);
+	free(k);
+}
+
+void response_pool_free(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (size_t i = 0; i < BLOCK_POOL; i++) {
+		free(pool[i].p);
+		pool[i] = (block){0};
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
 enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start)
 {
 	size_t len;
 	qd_buf_putc(body, '\n');
+	size_t cap = body->cap;
 	char *data = qd_buf_steal(body, &len);
 	if (!data)
 		return MHD_NO;
-	if (start > len) {
+	block *k = malloc(sizeof *k);
+	if (start > len || !k) {
 		free(data);
+		free(k);
 		return MHD_NO;
 	}
-	/* The response points into the block; the callback frees the block
+	*k = (block){data, cap};
+	/* The response points into the block; the callback releases the block
 	 * itself, so the head room costs no copy of a multi-megabyte body. */
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer_with_free_callback_cls(len - start, data + start, free, data);
+		MHD_create_response_from_buffer_with_free_callback_cls(len - start, data + start, block_release, k);
 	if (!resp) {
 		free(data);
+		free(k);
 		return MHD_NO;
 	}
 	return queue_response(c, status, resp, "application/json; charset=utf-8", "no-store", NULL, NULL);

@@ -333,6 +333,7 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(d);
+	response_pool_free();
 	status = 0;
 	fprintf(stderr, "qingdand: stopped\n");
 out_logs:

@@ -167,6 +167,11 @@ enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *
 /* Queue the bytes of body from offset start on as a JSON response: the bytes
  * before start are room the caller left for a head it wrote last and are
  * not sent.  body's memory is taken over (freed once libmicrohttpd is done). */
+/* Start a response body of about want bytes, in a pooled block when one is
+ * free (large bodies; see http.c).  Send it with respond_json_from(). */
+void response_buf_init(qd_buf *b, size_t want);
+/* Free the pooled blocks (at exit). */
+void response_pool_free(void);
 enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start);
 /* Queue an error from the table; message NULL uses the table's default. */
 enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);

@@ -93,7 +93,7 @@ int tokens_load(const char *path, tokens *out, char *err, size_t errlen)
 			cap = nc;
 		}
 		token *t = &out->v[out->n++];
-		snprintf(t->name, sizeof t->name, "%s", name);
+		snprintf(t->name, sizeof t->name, "%.*s", (int)sizeof t->name - 1, name); /* name_ok() bounds it */
 		t->role = r;
 		for (size_t i = 0; i < 64; i++)
 			t->sha256[i] = (char)tolower((unsigned char)sha[i]);
