@@ -217,11 +217,13 @@ static uint32_t ec_hash(const char *key, size_t n)
 static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
 		      qd_entry_cache *ec)
 {
-	char key[EC_KEY_MAX];
-	size_t il = strlen(l->id), el = strlen(c->id);
 	/* A plain entry is one copy out of the map, no dearer than one out of
 	 * the cache: only decompressions are worth keeping. */
-	if (!ec || !c->entry_json_comp || il + el + 6 > sizeof key)
+	if (!ec || !c->entry_json_comp)
+		return qd_snap_entry_json(s, l, c, out);
+	char key[EC_KEY_MAX];
+	size_t il = strlen(l->id), el = strlen(c->id);
+	if (il + el + 6 > sizeof key)
 		return qd_snap_entry_json(s, l, c, out);
 	/* An entry of a list version never changes: (list, version, id)
 	 * names its rendering for good. */

@@ -747,17 +747,44 @@ static void rendered_free(rendered *r, const qd_listdoc *doc)
 	free(r->dict);
 }
 
-/* Render entries [from, to) of a document; a thread body for big ones. */
-typedef struct render_part {
+/* A share of a document's entries, [from, to), for one thread's work. */
+typedef struct part {
 	const qd_listdoc *doc;
 	rendered *r;
+	const ZSTD_CDict *cd;   /* compress_entries() */
 	size_t from, to;
 	int rc;
-} render_part;
+} part;
 
+/* Documents at least this big render and compress their entries on two
+ * threads (the writer only reads the tree; a CDict is shared read-only). */
+#define RENDER_SPLIT 4096
+
+/* Run body over entries [0, n) of p: in two halves on two threads when n
+ * is big, else (or when no thread can be had) all here. */
+static int run_parts(void *(*body)(void *), part p, size_t n)
+{
+	part a = p, b = p;
+	pthread_t t;
+	bool two = false;
+	a.from = 0;
+	a.to = b.to = n;
+	if (n >= RENDER_SPLIT) {
+		a.to = b.from = n / 2;
+		two = pthread_create(&t, NULL, body, &b) == 0;
+		if (!two)
+			a.to = n;
+	}
+	body(&a);
+	if (two)
+		pthread_join(t, NULL);
+	return a.rc ? a.rc : two ? b.rc : 0;
+}
+
+/* Render entries [from, to) of a document. */
 static void *render_entries(void *arg)
 {
-	render_part *p = arg;
+	part *p = arg;
 	for (size_t i = p->from; i < p->to; i++) {
 		p->r->entry[i] = qd_listdoc_entry_json(p->doc, i, &p->r->entry_len[i]);
 		if (!p->r->entry[i]) {
@@ -767,10 +794,6 @@ static void *render_entries(void *arg)
 	}
 	return NULL;
 }
-
-/* Documents at least this big render their entries on two threads (the
- * writer only reads the tree). */
-#define RENDER_SPLIT 4096
 
 static int render_doc(const qd_listdoc *doc, rendered *r)
 {
@@ -788,32 +811,13 @@ static int render_doc(const qd_listdoc *doc, rendered *r)
 			return QD_ENOMEM;
 		r->clause_len[i] = strlen(r->clause[i]);
 	}
-	render_part a = {doc, r, 0, doc->n_entries, 0}, b = a;
-	pthread_t t;
-	bool two = false;
-	if (doc->n_entries >= RENDER_SPLIT) {
-		a.to = b.from = doc->n_entries / 2;
-		two = pthread_create(&t, NULL, render_entries, &b) == 0;
-		if (!two)
-			a.to = b.to;
-	}
-	render_entries(&a);
-	if (two)
-		pthread_join(t, NULL);
-	return a.rc ? a.rc : two ? b.rc : 0;
+	return run_parts(render_entries, (part){.doc = doc, .r = r}, doc->n_entries);
 }
 
-/* Compress entries [from, to) with the version's dictionary; a thread body. */
-typedef struct zpart {
-	rendered *r;
-	const ZSTD_CDict *cd;
-	size_t from, to;
-	int rc;
-} zpart;
-
+/* Compress entries [from, to) with the version's dictionary. */
 static void *compress_entries(void *arg)
 {
-	zpart *p = arg;
+	part *p = arg;
 	rendered *r = p->r;
 	char *tmp = NULL;
 	size_t cap = 0;
@@ -899,20 +903,9 @@ static int compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 		ZSTD_freeCDict(cd);
 		return QD_ENOMEM;
 	}
-	zpart a = {r, cd, 0, n, 0}, b = a;
-	pthread_t t;
-	bool two = false;
-	if (n >= RENDER_SPLIT) {
-		a.to = b.from = n / 2;
-		two = pthread_create(&t, NULL, compress_entries, &b) == 0;
-		if (!two)
-			a.to = b.to;
-	}
-	compress_entries(&a);
-	if (two)
-		pthread_join(t, NULL);
+	int ret = run_parts(compress_entries, (part){.doc = doc, .r = r, .cd = cd}, n);
 	ZSTD_freeCDict(cd);
-	return a.rc ? a.rc : two ? b.rc : 0;
+	return ret;
 }
 
 /* Build the entry record for entry i into b; true when it is in format 3
