@@ -240,6 +240,26 @@ void qd_snap_close(qd_snap *s);
 /* Free the handle (closing it first); NULL is ignored. */
 void qd_snap_free(qd_snap *s);
 
+/* Default bound of a snapshot handle's read cache, in bytes. */
+#define QD_SNAP_CACHE_DEFAULT (2u << 20)
+
+/* Bound the handle's read cache to about `bytes` (0: no cache).  The cache
+ * remembers, for the committed state the handle last read, which entries
+ * are candidates for a code and what the roster says of an entity, so a
+ * code or entity asked again costs no B-tree search.  It is emptied when a
+ * write has committed since, and when it would outgrow its bound.  A new
+ * handle has QD_SNAP_CACHE_DEFAULT. */
+void qd_snap_set_cache(qd_snap *s, size_t bytes);
+
+/* The handle's read cache: lookups answered from it (hits) and not
+ * (misses), times it was emptied to make room (resets) since the handle
+ * was made, and the answers it holds now (entries).  Safe to call from
+ * another thread than the one using the handle. */
+typedef struct qd_snap_cache_stats {
+	uint64_t hits, misses, resets, entries;
+} qd_snap_cache_stats;
+void qd_snap_cache_stats_get(const qd_snap *s, qd_snap_cache_stats *out);
+
 #define QD_SNAP_SCRATCH 3
 /* Scratch buffer i (< QD_SNAP_SCRATCH) owned by the handle, emptied, for a
  * caller that renders with this snapshot: reusing it across requests saves

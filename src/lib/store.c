@@ -21,6 +21,7 @@
  * in the same transaction. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,46 @@ struct qd_store {
 	uint64_t compress_min_bytes;
 };
 
+/* A snapshot handle's read cache (see qd_snap_set_cache()).  It maps a key
+ * — SC_CANDS: list, version, code digits, CIQ; SC_MEMBER: list, version,
+ * entity — to what the B-tree said for the committed state `txnid`: the
+ * candidate records, as references into the map, or the roster record.
+ * Map pages of that state stay put until a later write commits, and the
+ * cache is emptied as soon as the handle sees one (qd_snap_open()). */
+enum { SC_CANDS = 'c', SC_MEMBER = 'm' };
+
+typedef struct sc_ref {            /* one candidate record in the map */
+	const void *k, *d;
+	uint32_t kl, dl;
+} sc_ref;
+
+typedef struct sc_ent {
+	uint32_t key_off, key_len;      /* in keys */
+	uint32_t ref_off, n_ref;        /* SC_CANDS: refs[ref_off, ref_off + n_ref) */
+	int32_t from, to;               /* SC_MEMBER: the roster record … */
+	uint8_t status, found;          /* … or found == 0: not on the roster */
+} sc_ent;
+
+typedef struct snap_cache {
+	size_t limit;                   /* bytes; 0: no cache */
+	size_t txnid;                   /* the committed state the entries describe */
+	struct sc_slot {
+		uint32_t hash, ent;     /* ent: index + 1 into ents (0: free) */
+	} *slots;
+	size_t mask, max_ents;
+	sc_ent *ents;
+	size_t n_ents, cap_ents;
+	unsigned char *keys;
+	size_t keys_len, keys_cap;
+	sc_ref *refs;
+	size_t n_refs, cap_refs;
+	sc_ref *pending;                /* refs of the candidates being read */
+	size_t n_pending, cap_pending;
+	/* One writer (the handle's thread); relaxed atomics so another thread
+	 * may read them. */
+	_Atomic uint64_t hits, misses, resets, held;
+} snap_cache;
+
 struct qd_snap {
 	qd_store *st;
 	MDB_txn *txn;        /* NULL until first open; reset (not freed) when closed */
@@ -123,6 +164,7 @@ struct qd_snap {
 	size_t cap_at;
 	qd_buf scratch[QD_SNAP_SCRATCH];
 	zreader z;
+	snap_cache cache;
 };
 
 /* ---- small helpers ---- */
@@ -1783,11 +1825,168 @@ out:
 
 /* ---- snapshots ---- */
 
+/* ---- the snapshot's read cache ---- */
+
+static void sc_count(_Atomic uint64_t *n)
+{
+	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static uint32_t sc_hash(const unsigned char *k, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h;
+}
+
+static void sc_reset(snap_cache *c)
+{
+	if (c->n_ents)
+		memset(c->slots, 0, (c->mask + 1) * sizeof *c->slots);
+	c->n_ents = c->keys_len = c->n_refs = 0;
+	atomic_store_explicit(&c->held, 0, memory_order_relaxed);
+}
+
+static void sc_free(snap_cache *c)
+{
+	free(c->slots);
+	free(c->ents);
+	free(c->keys);
+	free(c->refs);
+	free(c->pending);
+	c->slots = NULL;
+	c->ents = NULL;
+	c->keys = NULL;
+	c->refs = NULL;
+	c->pending = NULL;
+	c->mask = c->max_ents = 0;
+	c->n_ents = c->cap_ents = c->keys_len = c->keys_cap = 0;
+	c->n_refs = c->cap_refs = c->n_pending = c->cap_pending = 0;
+}
+
+/* The slot table, made on first use: sized so it is at most half full. */
+static bool sc_ready(snap_cache *c)
+{
+	if (c->slots)
+		return true;
+	size_t max = c->limit / 256, n = 16;
+	if (max < 8)
+		return false;
+	while (n < 2 * max)
+		n <<= 1;
+	c->slots = calloc(n, sizeof *c->slots);
+	if (!c->slots)
+		return false;
+	c->mask = n - 1;
+	c->max_ents = max;
+	return true;
+}
+
+/* The entry under key, or NULL with *slot the free slot where it goes. */
+static sc_ent *sc_find(snap_cache *c, const unsigned char *key, size_t kl, uint32_t h,
+		       struct sc_slot **slot)
+{
+	for (size_t i = h & c->mask;; i = (i + 1) & c->mask) {
+		struct sc_slot *sl = &c->slots[i];
+		if (!sl->ent) {
+			*slot = sl;
+			return NULL;
+		}
+		sc_ent *e = &c->ents[sl->ent - 1];
+		if (sl->hash == h && e->key_len == kl && memcmp(c->keys + e->key_off, key, kl) == 0) {
+			*slot = sl;
+			return e;
+		}
+	}
+}
+
+static bool sc_reserve(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 64;
+	while (nc < need)
+		nc *= 2;
+	void *nv = realloc(*p, nc * size);
+	if (!nv)
+		return false;
+	*p = nv;
+	*cap = nc;
+	return true;
+}
+
+/* Remember an answer the cache does not hold yet, emptying the cache first
+ * when it is full.  Returns the entry, or NULL when it is not kept (the
+ * cache is off, the answer is too big, or out of memory). */
+static sc_ent *sc_add(snap_cache *c, const unsigned char *key, size_t kl, uint32_t h,
+		      const sc_ref *refs, size_t nref)
+{
+	if (!sc_ready(c))
+		return NULL;
+	/* Half the bound for contents: arrays grow by doubling. */
+	size_t budget = c->limit / 2, cost = sizeof(sc_ent) + kl + nref * sizeof(sc_ref);
+	if (cost > budget / 8)
+		return NULL; /* one answer may not crowd out the others */
+	if (c->n_ents == c->max_ents ||
+	    c->n_ents * sizeof(sc_ent) + c->keys_len + c->n_refs * sizeof(sc_ref) + cost > budget) {
+		sc_reset(c);
+		sc_count(&c->resets);
+	}
+	if (!sc_reserve((void **)&c->ents, &c->cap_ents, c->n_ents + 1, sizeof *c->ents) ||
+	    !sc_reserve((void **)&c->keys, &c->keys_cap, c->keys_len + kl, 1) ||
+	    !sc_reserve((void **)&c->refs, &c->cap_refs, c->n_refs + nref, sizeof *c->refs))
+		return NULL;
+	struct sc_slot *sl;
+	if (sc_find(c, key, kl, h, &sl))
+		return NULL; /* callers add only after a miss */
+	sc_ent *e = &c->ents[c->n_ents];
+	memset(e, 0, sizeof *e);
+	e->key_off = (uint32_t)c->keys_len;
+	e->key_len = (uint32_t)kl;
+	memcpy(c->keys + c->keys_len, key, kl);
+	c->keys_len += kl;
+	e->ref_off = (uint32_t)c->n_refs;
+	e->n_ref = (uint32_t)nref;
+	if (nref)
+		memcpy(c->refs + c->n_refs, refs, nref * sizeof *refs);
+	c->n_refs += nref;
+	sl->hash = h;
+	sl->ent = (uint32_t)++c->n_ents;
+	atomic_store_explicit(&c->held, c->n_ents, memory_order_relaxed);
+	return e;
+}
+
+/* Look key up; counts the hit or miss.  NULL on a miss or with no cache. */
+static const sc_ent *sc_get(snap_cache *c, const unsigned char *key, size_t kl, uint32_t h)
+{
+	struct sc_slot *sl;
+	const sc_ent *e = c->slots ? sc_find(c, key, kl, h, &sl) : NULL;
+	sc_count(e ? &c->hits : &c->misses);
+	return e;
+}
+
+void qd_snap_set_cache(qd_snap *s, size_t bytes)
+{
+	sc_free(&s->cache);
+	s->cache.limit = bytes;
+}
+
+void qd_snap_cache_stats_get(const qd_snap *s, qd_snap_cache_stats *out)
+{
+	out->hits = atomic_load_explicit(&s->cache.hits, memory_order_relaxed);
+	out->misses = atomic_load_explicit(&s->cache.misses, memory_order_relaxed);
+	out->resets = atomic_load_explicit(&s->cache.resets, memory_order_relaxed);
+	out->entries = atomic_load_explicit(&s->cache.held, memory_order_relaxed);
+}
+
 qd_snap *qd_snap_new(qd_store *st)
 {
 	qd_snap *s = calloc(1, sizeof *s);
-	if (s)
+	if (s) {
 		s->st = st;
+		s->cache.limit = QD_SNAP_CACHE_DEFAULT;
+	}
 	return s;
 }
 
@@ -1826,8 +2025,15 @@ int qd_snap_open(qd_snap *s)
 	s->open = true;
 	/* The lists read for an earlier transaction still hold when no write
 	 * has committed since: a snapshot sees the last committed write. */
-	if (s->lists_loaded && mdb_txn_id(s->txn) != s->lists_txnid)
+	size_t txnid = mdb_txn_id(s->txn);
+	if (s->lists_loaded && txnid != s->lists_txnid)
 		s->lists_loaded = false;
+	/* The cache's map references hold only for the state they were read
+	 * at: pages a later write freed may have been reused. */
+	if (s->cache.txnid != txnid) {
+		sc_reset(&s->cache);
+		s->cache.txnid = txnid;
+	}
 	return 0;
 }
 
@@ -1853,6 +2059,7 @@ void qd_snap_free(qd_snap *s)
 	for (unsigned i = 0; i < QD_SNAP_SCRATCH; i++)
 		qd_buf_free(&s->scratch[i]);
 	zr_free(&s->z);
+	sc_free(&s->cache);
 	free(s);
 }
 
@@ -1897,6 +2104,21 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 	return 0;
 }
 
+static int cands_room(qd_snap *s, size_t n)
+{
+	if (n <= s->capcands)
+		return 0;
+	size_t nc = s->capcands ? s->capcands : 16;
+	while (nc < n)
+		nc *= 2;
+	qd_cand *nv = realloc(s->cands, nc * sizeof *nv);
+	if (!nv)
+		return QD_ENOMEM;
+	s->cands = nv;
+	s->capcands = nc;
+	return 0;
+}
+
 int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		       const qd_cand **out, size_t *n)
 {
@@ -1906,6 +2128,39 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 	size_t vl = vprefix(key, l->id, l->version);
 	size_t cnt = 0;
 	size_t qciq = strlen(q->ciq);
+	int ret;
+
+	/* The cache key: kind, list and version, digits, CIQ. */
+	snap_cache *c = &s->cache;
+	unsigned char ck[1 + KEY_MAX + 8];
+	size_t ckl = 0;
+	uint32_t h = 0;
+	bool keep = c->limit > 0;
+	if (keep) {
+		ck[0] = SC_CANDS;
+		memcpy(ck + 1, key, vl);
+		memcpy(ck + 1 + vl, q->digits, q->len);
+		ck[1 + vl + q->len] = 0;
+		memcpy(ck + 2 + vl + q->len, q->ciq, qciq);
+		ckl = 2 + vl + q->len + qciq;
+		h = sc_hash(ck, ckl);
+		const sc_ent *e = sc_get(c, ck, ckl, h);
+		if (e) {
+			if ((ret = cands_room(s, e->n_ref)))
+				return ret;
+			for (uint32_t i = 0; i < e->n_ref; i++) {
+				const sc_ref *r = &c->refs[e->ref_off + i];
+				MDB_val k = {r->kl, (void *)r->k}, d = {r->dl, (void *)r->d};
+				if ((ret = rec_decode(&k, &d, &s->cands[i], NULL, NULL)))
+					return ret;
+			}
+			*out = s->cands;
+			*n = e->n_ref;
+			return 0;
+		}
+		c->n_pending = 0;
+	}
+
 	/* One range seek per prefix length: entries at "38", "382", "3822" … */
 	for (unsigned len = QD_CODE_MIN; len <= q->len; len++) {
 		if (l->code_lengths && !(l->code_lengths & (1u << len)))
@@ -1926,22 +2181,24 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 			size_t cl = (size_t)(z - t);
 			if (cl && (cl != qciq || memcmp(t, q->ciq, cl) != 0))
 				continue;
-			if (cnt == s->capcands) {
-				size_t nc = s->capcands ? s->capcands * 2 : 16;
-				qd_cand *nv = realloc(s->cands, nc * sizeof *nv);
-				if (!nv)
-					return QD_ENOMEM;
-				s->cands = nv;
-				s->capcands = nc;
-			}
-			int ret = rec_decode(&k, &d, &s->cands[cnt], NULL, z + 1);
-			if (ret)
+			if ((ret = cands_room(s, cnt + 1)))
+				return ret;
+			if ((ret = rec_decode(&k, &d, &s->cands[cnt], NULL, z + 1)))
 				return ret;
 			cnt++;
+			if (keep) {
+				keep = sc_reserve((void **)&c->pending, &c->cap_pending, c->n_pending + 1,
+						  sizeof *c->pending);
+				if (keep)
+					c->pending[c->n_pending++] =
+						(sc_ref){k.mv_data, d.mv_data, (uint32_t)k.mv_size, (uint32_t)d.mv_size};
+			}
 		}
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return map_err(rc);
 	}
+	if (keep)
+		sc_add(c, ck, ckl, h, c->pending, c->n_pending);
 	*out = s->cands;
 	*n = cnt;
 	return 0;
@@ -2047,14 +2304,35 @@ int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_mem
 {
 	if (!s->open)
 		return QD_EIO;
-	unsigned char key[KEY_MAX + 8];
-	size_t vl = vprefix(key, l->id, l->version);
+	unsigned char key[1 + KEY_MAX + 8];
+	/* key[0] is the cache key's kind; the store's key follows it. */
+	size_t vl = vprefix(key + 1, l->id, l->version);
 	size_t el = strlen(entity);
 	if (el > QD_ENTITY_MAX)
 		return QD_ENOENT;
-	memcpy(key + vl, entity, el);
-	MDB_val k = {vl + el, key}, d;
+	memcpy(key + 1 + vl, entity, el);
+	key[0] = SC_MEMBER;
+	snap_cache *c = &s->cache;
+	uint32_t h = 0;
+	if (c->limit) {
+		h = sc_hash(key, 1 + vl + el);
+		const sc_ent *e = sc_get(c, key, 1 + vl + el, h);
+		if (e) {
+			if (!e->found)
+				return QD_ENOENT;
+			out->status = (enum qd_status)e->status;
+			out->valid_from = e->from;
+			out->valid_to = e->to;
+			return 0;
+		}
+	}
+	MDB_val k = {vl + el, key + 1}, d;
 	int rc = mdb_get(s->txn, s->st->members, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		if (c->limit)
+			sc_add(c, key, 1 + vl + el, h, NULL, 0); /* found = 0 */
+		return QD_ENOENT;
+	}
 	if (rc)
 		return map_err(rc);
 	if (d.mv_size < MEMBER_REC_LEN)
@@ -2063,6 +2341,13 @@ int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_mem
 	out->status = (enum qd_status)p[0];
 	out->valid_from = get_i32(p + 4);
 	out->valid_to = get_i32(p + 8);
+	sc_ent *e = c->limit ? sc_add(c, key, 1 + vl + el, h, NULL, 0) : NULL;
+	if (e) {
+		e->found = 1;
+		e->status = (uint8_t)out->status;
+		e->from = out->valid_from;
+		e->to = out->valid_to;
+	}
 	return 0;
 }
 

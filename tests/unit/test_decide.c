@@ -866,6 +866,140 @@ START_TEST(near_misses_ordered_and_capped)
 }
 END_TEST
 
+/* ---- the snapshot's read cache ---- */
+
+/* A row's query decided on s, as raw bytes (NULL when qd_decide fails:
+ * *rc says how). */
+static char *decide_raw(qd_snap *s, const row *r, int *rc)
+{
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why;
+	char entity[QD_ENTITY_MAX + 1];
+	if (qd_code_parse(r->code, strlen(r->code), &q.code, &why))
+		return NULL;
+	if (r->ciq && qd_ciq_parse(r->ciq, strlen(r->ciq), q.code.ciq, &why))
+		return NULL;
+	if (r->entity) {
+		if (qd_entity_parse(r->entity, strlen(r->entity), entity, &why))
+			return NULL;
+		q.entity = entity;
+	}
+	const char *ds = r->date ? r->date : TODAY;
+	ck_assert_int_eq(qd_date_parse(ds, strlen(ds), &q.date), 0);
+	q.list = r->list;
+	qd_buf b;
+	qd_buf_init(&b);
+	*rc = qd_decide(s, &q, &b, NULL);
+	char *out = *rc ? NULL : strdup(qd_buf_cstr(&b));
+	qd_buf_free(&b);
+	return out;
+}
+
+/* Every table query, decided by snapshots with the cache off, at its
+ * default size and so small that it keeps emptying itself, three times
+ * over: the same bytes each time.  Then a write changes the answers: the
+ * cached snapshots give the new ones at once. */
+START_TEST(read_cache_agrees)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = open_store(dir);
+	put_ok(st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 1);
+	put_ok(st, "sh-wl", "whitelist", WL_CLAUSES, "[]", WL_ENTRIES, 1);
+	enum { OFF, DEFAULT, TINY, NSNAP };
+	qd_snap *s[NSNAP];
+	for (int i = 0; i < NSNAP; i++) {
+		s[i] = qd_snap_new(st);
+		ck_assert_ptr_nonnull(s[i]);
+	}
+	qd_snap_set_cache(s[OFF], 0);
+	qd_snap_set_cache(s[TINY], 4096); /* room for a few answers only */
+
+	static const char *const before_head = "\"decision\":\"allow\",\"reason\":\"listed\"";
+	for (int phase = 0; phase < 2; phase++) {
+		for (int i = 0; i < NSNAP; i++)
+			ck_assert_int_eq(qd_snap_open(s[i]), 0);
+		int compared = 0;
+		for (int pass = 0; pass < 3; pass++) {
+			for (int k = 0; k < NROWS; k++) {
+				int rc0 = 0;
+				char *want = decide_raw(s[OFF], &table[k], &rc0);
+				for (int i = DEFAULT; i < NSNAP; i++) {
+					int rc = 0;
+					char *got = decide_raw(s[i], &table[k], &rc);
+					ck_assert_msg(rc == rc0, "phase %d pass %d row %d (%s): rc %d, uncached %d",
+						      phase, pass, k, table[k].desc, rc, rc0);
+					ck_assert_msg((!want && !got) || (want && got && strcmp(want, got) == 0),
+						      "phase %d pass %d row %d (%s), snapshot %d:\n%s\nuncached:\n%s",
+						      phase, pass, k, table[k].desc, i, got ? got : "(none)",
+						      want ? want : "(none)");
+					free(got);
+					compared++;
+				}
+				/* The first row is the heading include: listed before the
+				 * write, revoked after it. */
+				if (k == 0 && want) {
+					ck_assert_msg((strstr(want, before_head) == want) == (phase == 0),
+						      "phase %d: %s", phase, want);
+				}
+				free(want);
+			}
+		}
+		ck_assert_int_eq(compared, 3 * NROWS * 2);
+		qd_snap_cache_stats held;
+		for (int i = 0; i < NSNAP; i++)
+			qd_snap_close(s[i]);
+		/* Reopened with no write since: the answers are still there. */
+		ck_assert_int_eq(qd_snap_open(s[DEFAULT]), 0);
+		qd_snap_cache_stats_get(s[DEFAULT], &held);
+		ck_assert_uint_gt(held.entries, 0);
+		qd_snap_close(s[DEFAULT]);
+		if (phase == 0) {
+			/* A new version: the heading entry revoked, the roster
+			 * member suspended. */
+			qd_buf ent;
+			qd_buf_init(&ent);
+			qd_buf_puts(&ent, POS_ENTRIES);
+			char *v = fx_dq(ent.data);
+			qd_buf_free(&ent);
+			char *at = strstr(v, "\"valid_from\":\"2022-09-20\"");
+			ck_assert_ptr_nonnull(at);
+			char *doc = NULL;
+			ck_assert_int_gt(asprintf(&doc, "%.*s\"status\":\"revoked\",%s", (int)(at - v), v, at), 0);
+			free(v);
+			/* back to the single quotes put_ok() expects */
+			for (char *c = doc; *c; c++)
+				if (*c == '"')
+					*c = '\'';
+			put_ok(st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, doc, 2);
+			free(doc);
+			/* A committed write: the map pages the cache refers to may be
+			 * reused, so the next open forgets everything. */
+			ck_assert_int_eq(qd_snap_open(s[DEFAULT]), 0);
+			qd_snap_cache_stats_get(s[DEFAULT], &held);
+			ck_assert_uint_eq(held.entries, 0);
+			qd_snap_close(s[DEFAULT]);
+		}
+	}
+
+	qd_snap_cache_stats cs[NSNAP];
+	for (int i = 0; i < NSNAP; i++)
+		qd_snap_cache_stats_get(s[i], &cs[i]);
+	ck_assert_uint_eq(cs[OFF].hits + cs[OFF].misses + cs[OFF].resets, 0);
+	/* Passes 2 and 3 of each phase find every code and entity again. */
+	ck_assert_uint_gt(cs[DEFAULT].hits, 2 * cs[DEFAULT].misses);
+	ck_assert_uint_eq(cs[DEFAULT].resets, 0);
+	ck_assert_uint_gt(cs[TINY].resets, 0);
+	ck_assert_uint_gt(cs[TINY].hits, 0);
+
+	for (int i = 0; i < NSNAP; i++)
+		qd_snap_free(s[i]);
+	qd_store_close(st);
+	fx_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *decide_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -883,6 +1017,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tm, table_reaches_every_reason);
 	tcase_add_test(tm, empty_store);
 	tcase_add_test(tm, near_misses_ordered_and_capped);
+	tcase_add_test(tm, read_cache_agrees);
 	suite_add_tcase(s, tm);
 	return s;
 }
