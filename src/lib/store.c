@@ -118,8 +118,10 @@ struct qd_store {
 enum { SC_CANDS = 'c', SC_MEMBER = 'm' };
 
 typedef struct sc_ref {            /* one candidate record in the map */
-	const void *k, *d;
-	uint32_t kl, dl;
+	const unsigned char *k;
+	const void *d;
+	uint16_t kl, kid;               /* key length, offset of the entry id in it */
+	uint32_t dl;
 } sc_ref;
 
 typedef struct sc_ent {
@@ -2151,7 +2153,7 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 			for (uint32_t i = 0; i < e->n_ref; i++) {
 				const sc_ref *r = &c->refs[e->ref_off + i];
 				MDB_val k = {r->kl, (void *)r->k}, d = {r->dl, (void *)r->d};
-				if ((ret = rec_decode(&k, &d, &s->cands[i], NULL, NULL)))
+				if ((ret = rec_decode(&k, &d, &s->cands[i], NULL, r->k + r->kid)))
 					return ret;
 			}
 			*out = s->cands;
@@ -2189,9 +2191,12 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 			if (keep) {
 				keep = sc_reserve((void **)&c->pending, &c->cap_pending, c->n_pending + 1,
 						  sizeof *c->pending);
+				/* LMDB keys are at most 511 bytes: offsets fit 16 bits. */
 				if (keep)
-					c->pending[c->n_pending++] =
-						(sc_ref){k.mv_data, d.mv_data, (uint32_t)k.mv_size, (uint32_t)d.mv_size};
+					c->pending[c->n_pending++] = (sc_ref){
+						k.mv_data, d.mv_data, (uint16_t)k.mv_size,
+						(uint16_t)(z + 1 - (const unsigned char *)k.mv_data),
+						(uint32_t)d.mv_size};
 			}
 		}
 		if (rc != 0 && rc != MDB_NOTFOUND)
