@@ -29,6 +29,8 @@ const char qingdand_usage[] =
 	"  --utc-offset +HH:MM           offset for \"today\" (default +08:00, China time)\n"
 	"  --retain-versions N           versions kept per list (default 50)\n"
 	"  --map-size BYTES              maximum store size (default 8G; suffixes K, M, G)\n"
+	"  --read-cache BYTES            bound of each worker thread's cache of what lookups\n"
+	"                                read (default 2M; 0 turns it off)\n"
 	"  --access-log FILE|-|off       one JSON line per request (default -: stderr)\n"
 	"  --decision-log FILE           one JSON line per decision (default: none)\n"
 	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
@@ -64,6 +66,7 @@ static const opt opts[] = {
 	{"utc-offset", O_OFFSET, F(utc_offset), 0, 0},
 	{"retain-versions", O_UINT, F(retain), 1, 100000},
 	{"map-size", O_SIZE, F(map_size), 1ull << 20, 1ull << 40},
+	{"read-cache", O_SIZE, F(read_cache), 0, 1ull << 30},
 	{"access-log", O_STR, F(access_log), 0, 0},
 	{"decision-log", O_STR, F(decision_log), 0, 0},
 	{"tls-cert", O_STR, F(tls_cert), 0, 0},
@@ -98,6 +101,7 @@ void settings_default(settings *s)
 	s->connection_timeout = QD_CONNECTION_TIMEOUT;
 	s->max_header_bytes = QD_REQUEST_HEADER_MAX;
 	s->shutdown_grace = QD_SHUTDOWN_GRACE;
+	s->read_cache = QD_SNAP_CACHE_DEFAULT;
 }
 
 void settings_free(settings *s)

@@ -62,21 +62,109 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 	return true;
 }
 
+/* What a worker thread's snapshot key holds: its handle, and the server
+ * whose registry lists it (a key destructor is given nothing else). */
+typedef struct snap_slot {
+	server *srv;
+	qd_snap *snap;
+} snap_slot;
+
+/* Run at a worker thread's exit.  The handle leaves the registry under the
+ * lock before it is freed, so a /metrics scrape on another thread never
+ * reads a freed handle; its counters are kept so the sums never go down. */
 static void snap_destroy(void *p)
 {
-	qd_snap_free(p);
+	snap_slot *slot = p;
+	server *srv = slot->srv;
+	qd_snap_cache_stats st;
+	qd_snap_cache_stats_get(slot->snap, &st);
+	pthread_mutex_lock(&srv->snaps_lock);
+	for (size_t i = 0; i < srv->n_snaps; i++) {
+		if (srv->snaps[i] == slot->snap) {
+			srv->snaps[i] = srv->snaps[--srv->n_snaps];
+			break;
+		}
+	}
+	srv->snaps_gone.hits += st.hits;
+	srv->snaps_gone.misses += st.misses;
+	srv->snaps_gone.resets += st.resets;
+	pthread_mutex_unlock(&srv->snaps_lock);
+	qd_snap_free(slot->snap);
+	free(slot);
+}
+
+void snaps_init(server *srv)
+{
+	pthread_key_create(&srv->snap_key, snap_destroy);
+	pthread_mutex_init(&srv->snaps_lock, NULL);
+	srv->snaps = NULL;
+	srv->n_snaps = srv->cap_snaps = 0;
+	memset(&srv->snaps_gone, 0, sizeof srv->snaps_gone);
+}
+
+void snaps_fini(server *srv)
+{
+	pthread_key_delete(srv->snap_key);
+	free(srv->snaps);
+	srv->snaps = NULL;
+	srv->n_snaps = srv->cap_snaps = 0;
+	pthread_mutex_destroy(&srv->snaps_lock);
+}
+
+/* Make this thread's handle and list it; NULL (nothing kept) on failure. */
+static snap_slot *snap_slot_new(server *srv)
+{
+	snap_slot *slot = malloc(sizeof *slot);
+	qd_snap *s = qd_snap_new(srv->store);
+	if (!slot || !s)
+		goto fail;
+	qd_snap_set_cache(s, srv->cfg.read_cache);
+	*slot = (snap_slot){srv, s};
+	pthread_mutex_lock(&srv->snaps_lock);
+	if (srv->n_snaps == srv->cap_snaps) {
+		size_t cap = srv->cap_snaps ? srv->cap_snaps * 2 : 16;
+		qd_snap **v = realloc(srv->snaps, cap * sizeof *v);
+		if (!v) {
+			pthread_mutex_unlock(&srv->snaps_lock);
+			goto fail;
+		}
+		srv->snaps = v;
+		srv->cap_snaps = cap;
+	}
+	srv->snaps[srv->n_snaps++] = s;
+	pthread_mutex_unlock(&srv->snaps_lock);
+	if (pthread_setspecific(srv->snap_key, slot) != 0) {
+		snap_destroy(slot);
+		return NULL;
+	}
+	return slot;
+fail:
+	qd_snap_free(s);
+	free(slot);
+	return NULL;
 }
 
 qd_snap *thread_snap(server *srv)
 {
-	qd_snap *s = pthread_getspecific(srv->snap_key);
-	if (!s) {
-		s = qd_snap_new(srv->store);
-		if (!s)
-			return NULL;
-		pthread_setspecific(srv->snap_key, s);
+	snap_slot *slot = pthread_getspecific(srv->snap_key);
+	if (!slot && !(slot = snap_slot_new(srv)))
+		return NULL;
+	return qd_snap_open(slot->snap) == 0 ? slot->snap : NULL;
+}
+
+void snaps_cache_stats(server *srv, qd_snap_cache_stats *out)
+{
+	pthread_mutex_lock(&srv->snaps_lock);
+	*out = srv->snaps_gone;
+	for (size_t i = 0; i < srv->n_snaps; i++) {
+		qd_snap_cache_stats st;
+		qd_snap_cache_stats_get(srv->snaps[i], &st);
+		out->hits += st.hits;
+		out->misses += st.misses;
+		out->resets += st.resets;
+		out->entries += st.entries;
 	}
-	return qd_snap_open(s) == 0 ? s : NULL;
+	pthread_mutex_unlock(&srv->snaps_lock);
 }
 
 void next_decision_id(server *srv, char out[40])
@@ -228,7 +316,7 @@ int main(int argc, char **argv)
 		goto out_cfg;
 	}
 	pthread_rwlock_init(&srv.tokens_lock, NULL);
-	pthread_key_create(&srv.snap_key, snap_destroy);
+	snaps_init(&srv);
 	metrics_init(&srv.m);
 
 	if (mkdir(cfg->db, 0750) != 0 && errno != EEXIST) {
@@ -340,6 +428,7 @@ out_logs:
 	logq_close(srv.access_log);
 	logq_close(srv.decision_log);
 out_store:
+	snaps_fini(&srv);
 	qd_store_close(srv.store);
 	pthread_rwlock_destroy(&srv.tokens_lock);
 	pthread_mutex_destroy(&srv.m.mu);

@@ -175,6 +175,18 @@ void metrics_render(server *srv, qd_buf *b)
 		qd_buf_printf(b, "qingdan_lmdb_readers %u\n", st.readers_used);
 	}
 
+	qd_snap_cache_stats cs;
+	snaps_cache_stats(srv, &cs);
+	help(b, "qingdan_read_cache_hits_total", "counter",
+	     "Codes and entities found in a worker thread's read cache (all threads).");
+	qd_buf_printf(b, "qingdan_read_cache_hits_total %llu\n", (unsigned long long)cs.hits);
+	help(b, "qingdan_read_cache_misses_total", "counter",
+	     "Codes and entities the read caches did not hold, so the store was searched (all threads).");
+	qd_buf_printf(b, "qingdan_read_cache_misses_total %llu\n", (unsigned long long)cs.misses);
+	help(b, "qingdan_read_cache_resets_total", "counter",
+	     "Times a read cache was emptied to make room (all threads): a steady climb says --read-cache is small.");
+	qd_buf_printf(b, "qingdan_read_cache_resets_total %llu\n", (unsigned long long)cs.resets);
+
 	help(b, "qingdan_log_lines_total", "counter", "Lines written to each log.");
 	help(b, "qingdan_log_dropped_total", "counter", "Lines dropped because a log could not keep up.");
 	help(b, "qingdan_log_errors_total", "counter", "Lines lost to write errors (disk full, I/O error).");

@@ -98,6 +98,7 @@ typedef struct settings {
 	size_t max_header_bytes;
 	unsigned max_json_depth;
 	unsigned shutdown_grace;
+	size_t read_cache;           /* bound of each worker thread's read cache; 0: off */
 } settings;
 
 /* ---- server ---- */
@@ -115,7 +116,15 @@ typedef struct server {
 	int utc_offset;              /* minutes east of UTC for "today" */
 	char id_prefix[9];           /* random per process, for decision ids */
 	atomic_uint_fast64_t id_seq;
-	pthread_key_t snap_key;      /* per-thread qd_snap */
+	pthread_key_t snap_key;      /* per-thread snap_slot (main.c), made by thread_snap() */
+	/* Every worker thread's snapshot handle, for the read-cache metrics.
+	 * A handle is added when thread_snap() makes it and removed, under
+	 * snaps_lock, before its thread's exit frees it: whoever holds the lock
+	 * may read the handles in the list. */
+	pthread_mutex_t snaps_lock;
+	qd_snap **snaps;
+	size_t n_snaps, cap_snaps;
+	qd_snap_cache_stats snaps_gone; /* counters of handles freed since; entries 0 (guarded by snaps_lock) */
 } server;
 
 /* Per-request state, hung off *req_cls and freed in the completion callback. */
@@ -213,8 +222,18 @@ typedef struct param {
  * false is returned (*result holds the MHD result to return). */
 bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result);
 
+/* Set up the per-thread snapshot key and the handle registry (before the
+ * first request); snaps_fini() frees the registry once every thread that
+ * made a handle has exited (after MHD_stop_daemon()). */
+void snaps_init(server *srv);
+void snaps_fini(server *srv);
+
 /* The per-thread read snapshot, opened; NULL on failure. Close with qd_snap_close(). */
 qd_snap *thread_snap(server *srv);
+
+/* Sum the read caches' statistics over every thread's snapshot handle
+ * into out (the counters include those of handles already freed). */
+void snaps_cache_stats(server *srv, qd_snap_cache_stats *out);
 
 /* Write a fresh decision id ("<prefix>-<seq>") into out. */
 void next_decision_id(server *srv, char out[40]);

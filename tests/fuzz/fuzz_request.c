@@ -84,11 +84,6 @@ static struct MHD_Daemon *daemon_;
 static unsigned port;
 static char dir[256];
 
-static void snap_free(void *p)
-{
-	qd_snap_free(p);
-}
-
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -144,7 +139,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	srv.started = (int64_t)time(NULL);
 	snprintf(srv.id_prefix, sizeof srv.id_prefix, "fuzz0000");
 	pthread_rwlock_init(&srv.tokens_lock, NULL);
-	pthread_key_create(&srv.snap_key, snap_free);
+	snaps_init(&srv);
 	metrics_init(&srv.m);
 
 	const char *tmp = getenv("TMPDIR");

@@ -767,11 +767,35 @@ START_TEST(test_metrics_after_traffic)
 		"# TYPE qingdan_list_entries gauge\n",
 		"# TYPE qingdan_lmdb_map_used_bytes gauge\n",
 		"# TYPE qingdan_last_load_time_seconds gauge\n",
+		"# TYPE qingdan_read_cache_hits_total counter\n",
+		"# TYPE qingdan_read_cache_misses_total counter\n",
+		"# TYPE qingdan_read_cache_resets_total counter\n",
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
 		ck_assert_msg(strstr(m, types[i]) != NULL, "no \"%.*s\"", (int)strlen(types[i]) - 1, types[i]);
 	for (const char *p = m; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 		ck_assert_msg(*p == '#' || strncmp(p, "qingdan_", 8) == 0, "a sample not named qingdan_*: %.80s", p);
+
+	/* The read caches (one per worker thread, summed): a lookup asked
+	 * again on the thread that answered it is a hit.  Each connection
+	 * goes to one of the harness's two threads, so of three identical
+	 * lookups two share a thread and the later of them hits. */
+	double hits0 = metric(m, "qingdan_read_cache_hits_total");
+	double misses0 = metric(m, "qingdan_read_cache_misses_total");
+	ck_assert_msg(hits0 >= 0 && misses0 > 0 && metric(m, "qingdan_read_cache_resets_total") >= 0,
+		      "read cache counters: hits %g, misses %g, resets %g", hits0, misses0,
+		      metric(m, "qingdan_read_cache_resets_total"));
+	for (int i = 0; i < 3; i++) {
+		r = http_get("/v1/lookup?code=2934999011&entity=" ENT "&date=" DAY);
+		assert_status(r, 200);
+		http_response_free(r);
+	}
+	free(m);
+	m = scrape();
+	double hits1 = metric(m, "qingdan_read_cache_hits_total");
+	ck_assert_msg(hits1 >= hits0 + 1, "the same lookup three times: read cache hits %g, then %g", hits0, hits1);
+	ck_assert_msg(metric(m, "qingdan_read_cache_misses_total") >= misses0, "misses went down: %g, then %g", misses0,
+		      metric(m, "qingdan_read_cache_misses_total"));
 	free(m);
 }
 END_TEST
@@ -1142,7 +1166,8 @@ START_TEST(test_config_file_only)
 		 "threads = 2\n"
 		 "access-log = \"%s\"\n"
 		 "decision-log = %s\n"
-		 "retain-versions = 2\n",
+		 "retain-versions = 2\n"
+		 "read-cache = 4M\n",
 		 dir, port, tokens, acc, dec);
 	write_file(conf, text);
 
@@ -1227,7 +1252,8 @@ START_TEST(test_config_command_line_wins)
 		 "db = %s/file-db\n"
 		 "listen = 127.0.0.1:1\n"
 		 "max-check-items = 5\n"
-		 "read-auth = token\n",
+		 "read-auth = token\n"
+		 "read-cache = 0\n",
 		 dir);
 	write_file(conf, text);
 	const char *extra[] = {"--config", conf, "--max-check-items", "7", NULL};
@@ -1258,6 +1284,19 @@ START_TEST(test_config_command_line_wins)
 			assert_error(r, 400, "bad_body");
 		http_response_free(r);
 	}
+	/* read-cache = 0 from the file: the same lookup again is never a hit. */
+	char rauth[128];
+	snprintf(rauth, sizeof rauth, "Authorization: Bearer %s", HARNESS_READER_TOKEN);
+	const char *rhs[] = {rauth, NULL};
+	for (int i = 0; i < 4; i++) {
+		r = http_request("GET", "/v1/lookup?" LOOKUP_Q, rhs, NULL, 0);
+		assert_status(r, 200);
+		http_response_free(r);
+	}
+	char *m = scrape();
+	ck_assert_msg(metric(m, "qingdan_read_cache_hits_total") == 0, "read-cache = 0: hits %g",
+		      metric(m, "qingdan_read_cache_hits_total"));
+	free(m);
 	ht_stop_fixture(&d);
 	ck_assert_int_eq(ht_stop_failures, 0);
 	rm_rf(dir);
@@ -1294,6 +1333,7 @@ START_TEST(test_check_config)
 		{"readauth.conf", "db = DB\nread-auth = maybe\nlisten = 127.0.0.1:1\n", ":2:", "read-auth"},
 		{"mapsize.conf", "# x\n# y\ndb = DB\nlisten = 127.0.0.1:1\nmap-size = 12Q\n", ":5:", "map-size"},
 		{"offset.conf", "utc-offset = +25:00\ndb = DB\nlisten = 127.0.0.1:1\n", ":1:", "utc-offset"},
+		{"readcache.conf", "db = DB\nlisten = 127.0.0.1:1\nread-cache = 2X\n", ":3:", "read-cache"},
 		{"noeq.conf", "db = DB\nlisten 127.0.0.1:1\n", ":2:", "key = value"},
 		{"config.conf", "db = DB\nlisten = 127.0.0.1:1\nconfig = other.conf\n", ":3:", "config"},
 	};
@@ -1326,6 +1366,22 @@ START_TEST(test_check_config)
 	rc = run_qingdand(a_cmd, NULL, &err);
 	ck_assert_msg(rc == 2 && err && strstr(err, "threads"), "--threads 0: exit %d: %s", rc, err ? err : "");
 	free(err);
+	/* --read-cache: a size from 0 (off) to 1G. */
+	static const char *const caches_ok[] = {"0", "512K", "2M", "1G"};
+	for (size_t i = 0; i < sizeof caches_ok / sizeof caches_ok[0]; i++) {
+		const char *a_rc[] = {"--config", good, "--read-cache", caches_ok[i], "--check-config", NULL};
+		rc = run_qingdand(a_rc, NULL, &err);
+		ck_assert_msg(rc == 0, "--read-cache %s: exit %d: %s", caches_ok[i], rc, err ? err : "");
+		free(err);
+	}
+	static const char *const caches_bad[] = {"2G", "-1", "lots", "2X", ""};
+	for (size_t i = 0; i < sizeof caches_bad / sizeof caches_bad[0]; i++) {
+		const char *a_rc[] = {"--config", good, "--read-cache", caches_bad[i], "--check-config", NULL};
+		rc = run_qingdand(a_rc, NULL, &err);
+		ck_assert_msg(rc == 2 && err && strstr(err, "--read-cache: expected a size in bytes"),
+			      "--read-cache \"%s\": exit %d: %s", caches_bad[i], rc, err ? err : "");
+		free(err);
+	}
 	/* The command line wins in --check-config too: a bad listen fixed there. */
 	char badlisten[300];
 	snprintf(badlisten, sizeof badlisten, "%s/badlisten.conf", dir);
