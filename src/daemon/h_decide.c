@@ -147,9 +147,11 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		return respond_lib_error(c, err);
 	}
 	char id[40];
-	next_decision_id(r->srv, id);
+	size_t id_len = next_decision_id(r->srv, id);
 	record_decision(r->srv, id, &q, &o, NULL);
-	qd_buf_printf(&b, ",\"decision_id\":\"%s\"}", id);
+	qd_buf_puts(&b, ",\"decision_id\":\"");
+	qd_buf_add(&b, id, id_len);
+	qd_buf_puts(&b, "\"}");
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 

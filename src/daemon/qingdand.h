@@ -235,8 +235,9 @@ qd_snap *thread_snap(server *srv);
  * into out (the counters include those of handles already freed). */
 void snaps_cache_stats(server *srv, qd_snap_cache_stats *out);
 
-/* Write a fresh decision id ("<prefix>-<seq>") into out. */
-void next_decision_id(server *srv, char out[40]);
+/* Write a fresh decision id ("<prefix>-<seq>", the sequence number in at
+ * least 12 lowercase hex digits) into out; returns its length. */
+size_t next_decision_id(server *srv, char out[40]);
 
 /* Count a decision in the metrics and write it to the decision log. */
 void record_decision(server *srv, const char *decision_id, const qd_query *q, const qd_outcome *o,
