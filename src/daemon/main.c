@@ -409,10 +409,16 @@ int main(int argc, char **argv)
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key},
 		{MHD_OPTION_END, 0, NULL},
 	};
+	/* A pool of one thread is not a pool: libmicrohttpd ignores it with a
+	 * warning, and runs its one internal thread either way. */
+	struct MHD_OptionItem pool_opts[] = {
+		{cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)cfg->threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, qd_access_handler, &srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+		MHD_OPTION_ARRAY, pool_opts,
 		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, &srv,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
