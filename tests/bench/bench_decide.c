@@ -1,12 +1,14 @@
 /* qingdan benchmark — in-process lookups, for instruction counts.
  *
- *   bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD]
+ *   bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]
  *
  * Opens the store read-only and runs K lookups the way GET /v1/lookup does
  * them, without HTTP: parse the code and the entity, open the thread's read
  * snapshot, qd_decide() into a fresh response buffer, close the snapshot,
  * free the buffer.  The lookups cycle through the "CODE<TAB>ENTITY" lines of
- * FILE (gen's pairs-N.tsv), in order, so the workload is fixed.
+ * FILE (gen's pairs-N.tsv), in order, so the workload is fixed.  The
+ * snapshot's read cache has its default size unless --read-cache says
+ * otherwise (0: off, so every lookup searches the store).
  *
  * Run it under `valgrind --tool=callgrind` twice, with K1 and K2 lookups:
  * (Ir(K2) − Ir(K1)) / (K2 − K1) is the instruction count of one lookup, with
@@ -112,10 +114,12 @@ int main(int argc, char **argv)
 		{"pairs", required_argument, NULL, 'p'},
 		{"date", required_argument, NULL, 'D'},
 		{"lookups", required_argument, NULL, 'n'},
+		{"read-cache", required_argument, NULL, 'c'},
 		{0},
 	};
 	const char *db = NULL, *pairs_path = NULL, *date_s = "2026-03-16";
 	long k = 10000;
+	long long cache = QD_SNAP_CACHE_DEFAULT;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
 		switch (ch) {
@@ -123,10 +127,11 @@ int main(int argc, char **argv)
 		case 'p': pairs_path = optarg; break;
 		case 'D': date_s = optarg; break;
 		case 'n': k = strtol(optarg, NULL, 10); break;
+		case 'c': cache = strtoll(optarg, NULL, 10); break;
 		default: goto usage;
 		}
 	}
-	if (!db || !pairs_path || k < 0 || optind != argc)
+	if (!db || !pairs_path || k < 0 || cache < 0 || optind != argc)
 		goto usage;
 	qd_date date;
 	if (qd_date_parse(date_s, strlen(date_s), &date)) {
@@ -151,6 +156,7 @@ int main(int argc, char **argv)
 	qd_snap *s = qd_snap_new(st);
 	if (!s)
 		return 70;
+	qd_snap_set_cache(s, (size_t)cache);
 	size_t bytes = 0;
 	long allow = 0;
 	struct timespec t0, t1;
@@ -165,11 +171,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-	printf("{\"lookups\":%ld,\"pairs\":%zu,\"response_bytes\":%zu,\"allow\":%ld,\"deny\":%ld,"
-	       "\"ns_per_lookup\":%.0f}\n",
-	       k, npairs, bytes, allow, k - allow, k ? ns / (double)k : 0.0);
+	printf("{\"lookups\":%ld,\"pairs\":%zu,\"read_cache\":%lld,\"response_bytes\":%zu,\"allow\":%ld,"
+	       "\"deny\":%ld,\"ns_per_lookup\":%.0f}\n",
+	       k, npairs, cache, bytes, allow, k - allow, k ? ns / (double)k : 0.0);
 	return 0;
 usage:
-	fputs("Usage: bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD]\n", stderr);
+	fputs("Usage: bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]\n",
+	      stderr);
 	return 64;
 }

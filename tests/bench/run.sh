@@ -502,27 +502,37 @@ QD_PID=""
 rm -rf "$WORK/dbload"
 
 # ---- instructions per lookup (callgrind) ----------------------------------------------
-say "callgrind: $K1 and $K2 lookups in process"
+# Twice: with the read cache at its default size (the lookups cycle through
+# $PAIRS pairs, so after the first pass every code and entity is in it, as
+# in the wrk rounds), and with it off (every lookup searches the store).
+say "callgrind: $K1 and $K2 lookups in process, read cache on and off"
 ir_of() { grep -E '^(summary|totals):' "$1" | head -1 | awk '{print $2}'; }
-ok=1
-for k in $K1 $K2; do
-	valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$WORK/cg.$k" \
-		"$BD" --db "$DB" --pairs "$D/pairs-$N_SMALL.tsv" --date "$DATE" -n "$k" \
-		>"$WORK/bd.$k.json" 2>"$WORK/cg.$k.log" || ok=0
+for cache in default 0; do
+	ok=1
+	copt=()
+	[ "$cache" = default ] || copt=(--read-cache "$cache")
+	for k in $K1 $K2; do
+		valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$WORK/cg.$k" \
+			"$BD" --db "$DB" --pairs "$D/pairs-$N_SMALL.tsv" --date "$DATE" -n "$k" "${copt[@]}" \
+			>"$WORK/bd.$k.json" 2>"$WORK/cg.$k.log" || ok=0
+	done
+	native=$("$BD" --db "$DB" --pairs "$D/pairs-$N_SMALL.tsv" --date "$DATE" -n $((K2 * 2)) "${copt[@]}")
+	IR1=$(ir_of "$WORK/cg.$K1") IR2=$(ir_of "$WORK/cg.$K2")
+	check "callgrind counted instructions (read cache $cache)" test "$ok" = 1 -a -n "$IR1" -a -n "$IR2" &&
+		check "more lookups, more instructions (read cache $cache)" test "${IR2:-0}" -gt "${IR1:-0}"
+	# the profile (--profile) is of the default configuration
+	[ "$cache" = default ] && cp "$WORK/cg.$K2" "$WORK/cg.$K2.default"
+	emit "{\"section\":\"callgrind\",\"read_cache\":\"$cache\",\"k1\":$K1,\"k2\":$K2,\"ir1\":${IR1:-0},\"ir2\":${IR2:-0},\"bench_k2\":$(cat "$WORK/bd.$K2.json" 2>/dev/null || echo null),\"native\":${native:-null}}"
 done
-native=$("$BD" --db "$DB" --pairs "$D/pairs-$N_SMALL.tsv" --date "$DATE" -n $((K2 * 2)))
-IR1=$(ir_of "$WORK/cg.$K1") IR2=$(ir_of "$WORK/cg.$K2")
-check "callgrind counted instructions" test "$ok" = 1 -a -n "$IR1" -a -n "$IR2" && check "more lookups, more instructions" test "${IR2:-0}" -gt "${IR1:-0}"
-emit "{\"section\":\"callgrind\",\"k1\":$K1,\"k2\":$K2,\"ir1\":${IR1:-0},\"ir2\":${IR2:-0},\"bench_k2\":$(cat "$WORK/bd.$K2.json" 2>/dev/null || echo null),\"native\":${native:-null}}"
 
 if ((PROFILE)); then
 	say "callgrind: profiles of a lookup, a $N_BIG-entry load and qingdand over HTTP (slow)"
 	{
 		echo "# callgrind, bench_decide: $K2 lookups (inclusive)"
-		callgrind_annotate --inclusive=yes "$WORK/cg.$K2" 2>/dev/null | head -70
+		callgrind_annotate --inclusive=yes "$WORK/cg.$K2.default" 2>/dev/null | head -70
 		echo
 		echo "# the same, self cost"
-		callgrind_annotate "$WORK/cg.$K2" 2>/dev/null | head -60
+		callgrind_annotate "$WORK/cg.$K2.default" 2>/dev/null | head -60
 	} >"$ROOT/tests/bench/out/profile-callgrind-lookup-$STAMP_P.txt"
 	rm -rf "$WORK/dbprof" && mkdir "$WORK/dbprof"
 	valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$WORK/cg.load" \
@@ -674,13 +684,15 @@ for store, label in (("small", f"two lists of {$N_SMALL}"), ("big", f"two lists 
         P(f"  {lk:>17}: VmRSS {r.get('VmRSS_kib', 0):>7}  anon {r.get('RssAnon_kib', 0):>7}  file {r.get('RssFile_kib', 0):>7}  peak {r.get('VmHWM_kib', 0):>7}   {r['when']}")
 cg = sec("callgrind")
 if cg:
-    c = cg[0]
-    per = (c["ir2"] - c["ir1"]) / (c["k2"] - c["k1"]) if c["k2"] > c["k1"] else 0
-    S["callgrind"] = {**c, "ir_per_lookup": round(per)}
-    nat = c.get("native") or {}
     P("")
-    P(f"instructions per lookup (callgrind, in process, (Ir({c['k2']}) - Ir({c['k1']})) / {c['k2'] - c['k1']}): {per:,.0f}"
-      + (f"; native {nat.get('ns_per_lookup')} ns/lookup, {nat.get('response_bytes', 0) // max(nat.get('lookups', 1), 1)} B/response" if nat else ""))
+    for c in cg:
+        per = (c["ir2"] - c["ir1"]) / (c["k2"] - c["k1"]) if c["k2"] > c["k1"] else 0
+        key = "callgrind" if c.get("read_cache", "default") == "default" else "callgrind_no_cache"
+        S[key] = {**c, "ir_per_lookup": round(per)}
+        nat = c.get("native") or {}
+        what = "read cache on" if key == "callgrind" else "read cache off"
+        P(f"instructions per lookup, {what} (callgrind, in process, (Ir({c['k2']}) - Ir({c['k1']})) / {c['k2'] - c['k1']}): {per:,.0f}"
+          + (f"; native {nat.get('ns_per_lookup')} ns/lookup, {nat.get('response_bytes', 0) // max(nat.get('lookups', 1), 1)} B/response" if nat else ""))
 # Targets (reported, never asserted).
 t = []
 if "lookup" in S:
