@@ -299,6 +299,64 @@ static void notify(const char *state)
 #endif
 }
 
+/* --check-config's look at the store, changing nothing: an existing store
+ * must open (read-only); where there is none yet, qingdand must be able to
+ * make it — its directory writable, or creatable in a writable parent. */
+static bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *err, size_t errlen)
+{
+	char data[4096];
+	struct stat st;
+	if (snprintf(data, sizeof data, "%s/data.mdb", db) >= (int)sizeof data) {
+		snprintf(err, errlen, "db: the path is too long");
+		return false;
+	}
+	if (stat(data, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		*fresh = true;
+		const char *dir = db;
+		char parent[4096];
+		if (stat(db, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "db: %s is not a directory", db);
+				return false;
+			}
+		} else if (errno == ENOENT) {
+			/* mkdir() of the last component only, as at start. */
+			snprintf(parent, sizeof parent, "%s", db);
+			size_t n = strlen(parent);
+			while (n > 1 && parent[n - 1] == '/')
+				parent[--n] = '\0';
+			char *slash = strrchr(parent, '/');
+			if (!slash)
+				snprintf(parent, sizeof parent, ".");
+			else if (slash == parent)
+				parent[1] = '\0';
+			else
+				*slash = '\0';
+			if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "db: cannot create store directory %s: %s does not exist", db, parent);
+				return false;
+			}
+			dir = parent;
+		} else {
+			snprintf(err, errlen, "db: %s: %s", db, strerror(errno));
+			return false;
+		}
+		if (access(dir, W_OK | X_OK) != 0) {
+			snprintf(err, errlen, "db: cannot create the store in %s: %s", dir, strerror(errno));
+			return false;
+		}
+		return true;
+	}
+	*fresh = false;
+	qd_store_opts ro = *opts;
+	ro.read_only = true;
+	qd_store *store;
+	if (qd_store_open(db, &ro, &store, err, errlen))
+		return false;
+	qd_store_close(store);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	server srv;
@@ -345,15 +403,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (check_only) {
-		/* The store must open too, read-only so a check changes nothing. */
-		so.read_only = true;
-		if (qd_store_open(cfg->db, &so, &srv.store, err, sizeof err)) {
+		bool fresh = false;
+		if (!check_store(cfg->db, &so, &fresh, err, sizeof err)) {
 			fprintf(stderr, "qingdand: %s\n", err);
 			goto out_cfg;
 		}
-		qd_store_close(srv.store);
-		srv.store = NULL;
-		printf("qingdand: configuration OK\n");
+		if (fresh)
+			printf("qingdand: configuration OK (no store in %s yet: qingdand will create an empty one)\n",
+			       cfg->db);
+		else
+			printf("qingdand: configuration OK\n");
 		status = 0;
 		goto out_cfg;
 	}

@@ -1391,6 +1391,39 @@ START_TEST(test_check_config)
 	ck_assert_int_eq(run_qingdand(a_bl, NULL, NULL), 2);
 	const char *a_fix[] = {"--config", badlisten, "--listen", "127.0.0.1:1", "--check-config", NULL};
 	ck_assert_int_eq(run_qingdand(a_fix, NULL, NULL), 0);
+
+	/* A new installation: no store yet is fine when qingdand can make one
+	 * (and the check makes nothing); a store it could not make is not. */
+	char fresh[300], nested[320], afile[300];
+	snprintf(fresh, sizeof fresh, "%s/new-db", dir);
+	snprintf(nested, sizeof nested, "%s/no-such-dir/db", dir);
+	snprintf(afile, sizeof afile, "%s/a-file", dir);
+	write_file(afile, "not a directory\n");
+	const char *a_fresh[] = {"--config", good, "--db", fresh, "--check-config", NULL};
+	rc = run_qingdand(a_fresh, &out, &err);
+	ck_assert_msg(rc == 0 && out && strstr(out, "configuration OK") && strstr(out, "will create"),
+		      "--check-config, no store yet: exit %d: %s%s", rc, out ? out : "", err ? err : "");
+	free(out);
+	free(err);
+	struct stat sb;
+	ck_assert_msg(stat(fresh, &sb) != 0, "--check-config created %s", fresh);
+	ck_assert_int_eq(mkdir(fresh, 0750), 0); /* an empty directory: the same */
+	rc = run_qingdand(a_fresh, &out, &err);
+	ck_assert_msg(rc == 0 && out && strstr(out, "will create"), "--check-config, empty store directory: exit %d: %s",
+		      rc, err ? err : "");
+	free(out);
+	free(err);
+	ck_assert_msg(stat(fresh, &sb) == 0 && rmdir(fresh) == 0, "--check-config wrote into %s", fresh);
+	const char *a_nested[] = {"--config", good, "--db", nested, "--check-config", NULL};
+	rc = run_qingdand(a_nested, NULL, &err);
+	ck_assert_msg(rc == 2 && err && strstr(err, "cannot create store directory") && strstr(err, "no-such-dir"),
+		      "--check-config, parent missing: exit %d: %s", rc, err ? err : "");
+	free(err);
+	const char *a_file[] = {"--config", good, "--db", afile, "--check-config", NULL};
+	rc = run_qingdand(a_file, NULL, &err);
+	ck_assert_msg(rc == 2 && err && strstr(err, "not a directory"), "--check-config, db is a file: exit %d: %s", rc,
+		      err ? err : "");
+	free(err);
 	rm_rf(dir);
 }
 END_TEST
