@@ -4,6 +4,8 @@
  * with the sample lists and passes:
  *   QD_URL          base URL of the daemon
  *   QD_ADMIN_TOKEN  an admin token it accepts
+ *   QD_AUTH_URL     base URL of a second daemon, run with --read-auth token
+ *   QD_READER_TOKEN a reader token both daemons accept
  *   QD_EXAMPLES     schema/examples/
  *   QD_UI_SRC       src/daemon/ui/ (the page sources, for static checks)
  *   QD_ARTIFACTS    where to save screenshots
@@ -16,6 +18,8 @@ const { chromium } = require('playwright-core');
 
 const BASE = process.env.QD_URL || 'http://127.0.0.1:8080';
 const TOKEN = process.env.QD_ADMIN_TOKEN || '';
+const AUTH = process.env.QD_AUTH_URL || '';
+const READER = process.env.QD_READER_TOKEN || '';
 const EXAMPLES = process.env.QD_EXAMPLES || path.join(__dirname, '../../schema/examples');
 const UI_SRC = process.env.QD_UI_SRC || path.join(__dirname, '../../src/daemon/ui');
 const ARTIFACTS = process.env.QD_ARTIFACTS || path.join(__dirname, '../artifacts');
@@ -471,6 +475,134 @@ test('pages: every input is labelled and the language switch works on both pages
     await page.click('#lang-toggle');
     assert.equal(await page.innerText('h1'), zh);
   }
+  await page.close();
+});
+
+/* ---- pre-check with --read-auth token ---- */
+
+const READ_KEY = 'qd.read.token';
+function tokenState(page) { return page.getAttribute('#token-status', 'data-state'); }
+async function waitTokenState(page, state) {
+  await page.waitForFunction((s) => document.querySelector('#token-status').getAttribute('data-state') === s, state);
+}
+function listOptions(page) { return page.locator('#list option').count(); }
+function stored(page) { return page.evaluate((k) => sessionStorage.getItem(k), READ_KEY); }
+async function focused(page) { return page.evaluate(() => document.activeElement.id); }
+
+test('pre-check: reads open, the token field stays hidden', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(BASE + '/ui/');
+  await page.waitForFunction(() => document.querySelectorAll('#list option').length > 1);
+  assert.equal(await page.isHidden('#token-form'), true, 'no token field while reads are open');
+  assert.equal(await stored(page), null);
+  await page.close();
+});
+
+test('pre-check: with --read-auth token the page asks for a token, kept in this tab only', async (problems) => {
+  assert.ok(AUTH && READER, 'run.sh passes QD_AUTH_URL and QD_READER_TOKEN');
+  const page = await newPage(problems);
+  const sent = []; // the Authorization header of every API call the page makes
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/v1/')) sent.push(r.headers().authorization || '');
+  });
+
+  // The lists need a token: the field appears with the message, and takes focus.
+  await page.goto(AUTH + '/ui/');
+  await waitTokenState(page, 'need');
+  assert.equal(await page.isVisible('#token-form'), true);
+  assert.equal(await page.getAttribute('#token', 'type'), 'password');
+  assert.equal(await page.innerText('label[for="token"]'), '读取令牌');
+  assert.match(await page.innerText('#token-status'), /此服务的查询需要令牌/);
+  assert.equal(await page.getAttribute('#token-status', 'aria-live'), 'polite');
+  assert.equal(await focused(page), 'token', 'focus moves to the token field');
+  assert.equal(await listOptions(page), 1, 'no lists without a token');
+
+  // A check without a token says why it failed.
+  await page.fill('#entity', ENTITY);
+  await page.fill('#date', DATE);
+  await page.fill('#codes', '3822.1900.90,体外诊断试剂\n8471300000,笔记本电脑');
+  await page.click('#submit');
+  await page.locator('#form-error').waitFor();
+  assert.match(await page.innerText('#form-error'), /未能预检：此服务的查询需要令牌/);
+  assert.equal(await page.isHidden('#results'), true);
+  assert.equal(await focused(page), 'token');
+  await shot(page, 'precheck-token-needed.png');
+
+  // A wrong token is refused and not kept.
+  await page.fill('#token', 'not-a-token');
+  await page.click('#token-use');
+  await waitTokenState(page, 'bad');
+  assert.match(await page.innerText('#token-status'), /令牌未被接受/);
+  assert.equal(await stored(page), null, 'a refused token is not kept');
+  assert.equal(await page.inputValue('#token'), '');
+  assert.equal(await focused(page), 'token');
+  assert.equal(await listOptions(page), 1);
+
+  // The reader token: the lists load, and the check can be run again.
+  await page.fill('#token', READER);
+  await page.keyboard.press('Enter');
+  await waitTokenState(page, 'ok');
+  assert.match(await page.innerText('#token-status'), /令牌已接受。请重新点击“开始预检”/);
+  assert.equal(await page.isHidden('#form-error'), true, 'the refusal is cleared');
+  assert.equal(await listOptions(page), 3, 'the lists are loaded');
+  assert.equal(await page.inputValue('#token'), '', 'the field is cleared');
+  assert.equal(await stored(page), READER);
+  const elsewhere = await page.evaluate((tok) => JSON.stringify(localStorage).includes(tok) ||
+    document.cookie.includes(tok) || location.href.includes(tok), READER);
+  assert.equal(elsewhere, false, 'not in localStorage, cookies or the address');
+  await page.click('#submit');
+  await page.locator('#result-body tr[data-ref="2"]').waitFor();
+  assert.match(await page.innerText('#token-status'), /令牌已接受：本标签页的每次查询都会附带它/, 'no call to re-run once it ran');
+  assert.equal((await row(page, 1)).decision, 'allow');
+  const r2 = await row(page, 2);
+  assert.equal(r2.decision, 'deny');
+  assert.equal(r2.reason, 'not_listed');
+  assert.equal(await page.getAttribute('#summary', 'data-allow'), '1');
+  assert.doesNotMatch(await page.getAttribute('#share-link', 'href'), new RegExp(READER), 'the shared link has no token');
+  await shot(page, 'precheck-token.png');
+
+  // English too.
+  await page.click('#lang-toggle');
+  assert.equal(await page.innerText('label[for="token"]'), 'Reader token');
+  assert.match(await page.innerText('#token-status'), /Token accepted/);
+  await page.click('#lang-toggle');
+
+  // Reloading the tab keeps the token: the shared link re-runs the check.
+  await page.reload();
+  await page.locator('#result-body tr[data-ref="2"]').waitFor();
+  await waitTokenState(page, 'ok');
+  assert.equal(await page.isVisible('#token-form'), true, 'a stored token shows, so it can be forgotten');
+  assert.match(await page.innerText('#token-status'), /令牌已接受：本标签页的每次查询都会附带它/);
+  assert.equal((await row(page, 1)).decision, 'allow');
+  assert.equal(await listOptions(page), 3);
+
+  const withToken = sent.slice(sent.indexOf('Bearer ' + READER));
+  assert.ok(withToken.length >= 4, 'lists and checks, before and after the reload');
+  assert.deepEqual(withToken.filter((h) => h !== 'Bearer ' + READER), [], 'every call after the token carries it');
+
+  // Another tab has its own session.
+  const other = await newPage(problems);
+  await other.goto(AUTH + '/ui/');
+  await waitTokenState(other, 'need');
+  assert.equal(await stored(other), null);
+  await other.close();
+
+  // Forget: gone from the tab; the next load asks again.
+  await page.click('#token-forget');
+  assert.equal(await stored(page), null);
+  assert.match(await page.innerText('#token-status'), /令牌已清除/);
+  assert.equal(await focused(page), 'token');
+  await page.goto(AUTH + '/ui/');
+  await waitTokenState(page, 'need');
+  assert.equal(await listOptions(page), 1);
+
+  // A token in the address is never taken.
+  await page.goto(`${AUTH}/ui/?entity=${ENTITY}&date=${DATE}&codes=3822190090&token=${READER}&access_token=${READER}`);
+  await page.locator('#form-error').waitFor();
+  assert.match(await page.innerText('#form-error'), /此服务的查询需要令牌/);
+  assert.equal(await tokenState(page), 'need');
+  assert.equal(await stored(page), null, 'not stored from the address');
+  assert.equal(sent[sent.length - 1], '', 'not sent from the address');
   await page.close();
 });
 

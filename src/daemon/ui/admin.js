@@ -20,15 +20,8 @@
   var banner = null;     // {kind, key, vars} of the status banner, re-rendered on language change
   var tokenState = null; // {key, state}
 
-  function token() {
-    try { return window.sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
-  }
-  function setToken(v) {
-    try {
-      if (v) window.sessionStorage.setItem(TOKEN_KEY, v);
-      else window.sessionStorage.removeItem(TOKEN_KEY);
-    } catch (e) { /* ignore */ }
-  }
+  function token() { return QD.storedToken(TOKEN_KEY); }
+  function setToken(v) { QD.storeToken(TOKEN_KEY, v); }
 
   /* ---- status messages ---- */
 
@@ -45,13 +38,7 @@
 
   function showTokenState(key, state) {
     tokenState = key ? { key: key, state: state } : null;
-    var st = $('token-status');
-    QD.clear(st);
-    st.className = 'status state-' + (state || 'empty');
-    st.setAttribute('data-state', state || '');
-    if (!key) return;
-    var icon = { ok: '✓', bad: '✗' }[state] || '';
-    QD.append(st, [icon ? el('span', { class: 'icon', 'aria-hidden': 'true', text: icon + ' ' }) : null, t(key)]);
+    QD.tokenStatus($('token-status'), key, state);
   }
 
   /* Map an auth failure to a token message; true when it was one. */

@@ -52,6 +52,29 @@
         });
       });
   };
+  /* A bearer token kept in sessionStorage under key: this tab only, gone when
+   * it closes; never localStorage, a cookie or the address.  '' when none
+   * (or when storage is refused). */
+  QD.storedToken = function (key) {
+    try { return window.sessionStorage.getItem(key) || ''; } catch (e) { return ''; }
+  };
+  /* Keep v as the token under key; '' forgets it. */
+  QD.storeToken = function (key, v) {
+    try {
+      if (v) window.sessionStorage.setItem(key, v);
+      else window.sessionStorage.removeItem(key);
+    } catch (e) { /* ignore */ }
+  };
+  /* Show message key (with vars) in the status element st, state "ok", "bad",
+   * "need" or empty, with an icon so the state is not told by colour alone. */
+  QD.tokenStatus = function (st, key, state, vars) {
+    QD.clear(st);
+    st.className = 'status state-' + (state || 'empty');
+    st.setAttribute('data-state', state || '');
+    if (!key) return;
+    var icon = { ok: '✓', bad: '✗', need: '!' }[state] || '';
+    QD.append(st, [icon ? QD.el('span', { class: 'icon', 'aria-hidden': 'true', text: icon + ' ' }) : null, QD.t(key, vars)]);
+  };
   /* The error message of a failed API answer. */
   QD.errorText = function (res) {
     var m = res.json && res.json.error && res.json.error.message;

@@ -5,17 +5,96 @@
  * item with its decision, reason, basis, waived documents, conditions and
  * near misses.  ?entity=&date=&codes= (codes newline-separated; also list=
  * and lang=en) prefill the form and run the check on load, so a result can
- * be shared as a link. */
+ * be shared as a link.
+ *
+ * With qingdand --read-auth token the reads answer 401 without a token: the
+ * page then shows a token field.  The token lives in sessionStorage only
+ * (this tab, this session) and goes with every API call as
+ * Authorization: Bearer.  It is never taken from or put into the address:
+ * addresses end up in access logs, proxies and shared links. */
 (function () {
   'use strict';
   var QD = window.QD;
   var $ = QD.$, el = QD.el, t = QD.t;
   var BATCH = 1000;
+  var TOKEN_KEY = 'qd.read.token';
 
   var lists = {};        // list id → metadata (titles), from GET /v1/lists
   var listsReady = null; // promise
   var last = null;       // the last check: {rows, summary, entity, date, ids}
   var wantList = '';     // ?list= of a shared link, chosen once the lists are known
+  var tokenState = null; // {key, state, vars} of the token message, re-rendered on language change
+  var checkRefused = false; // the last check was refused for want of a token
+
+  /* ---- the reader token ---- */
+
+  function token() { return QD.storedToken(TOKEN_KEY); }
+  function setToken(v) { QD.storeToken(TOKEN_KEY, v); }
+
+  function showTokenState(key, state, vars) {
+    tokenState = key ? { key: key, state: state, vars: vars } : null;
+    QD.tokenStatus($('token-status'), key, state, vars);
+  }
+
+  /* Show the token field with a message and move focus to it. */
+  function askToken(key, state) {
+    $('token-form').hidden = false;
+    showTokenState(key, state);
+    $('token').focus();
+  }
+
+  /* Every API call of the page: with the tab's token when there is one.
+   * The answer says whether a token went with it (res.sentToken). */
+  function api(method, path, opts) {
+    var tok = token();
+    opts = opts || {};
+    if (tok) opts.token = tok;
+    return QD.api(method, path, opts).then(function (res) {
+      res.sentToken = !!tok;
+      return res;
+    });
+  }
+
+  /* A 401 asks for a token, or says the one sent was refused (and forgets
+   * it, as the admin page does); true when res was one. */
+  function tokenRefused(res) {
+    if (res.status !== 401) return false;
+    if (res.sentToken) {
+      setToken('');
+      askToken('pc.token.bad', 'bad');
+    } else {
+      askToken('pc.token.need', 'need');
+    }
+    return true;
+  }
+
+  /* (Re)load the lists with the tab's token and say how the token fared. */
+  function tryToken() {
+    return loadLists().then(function (res) {
+      if (res.status === 401 || !token()) return; // tokenRefused() has said why
+      if (!res.ok) {
+        showTokenState('pc.token.unchecked', 'bad', { message: res.status ? 'HTTP ' + res.status : res.message });
+        return;
+      }
+      showTokenState(checkRefused ? 'pc.token.ok.rerun' : 'pc.token.ok', 'ok');
+      if (checkRefused) showError('');
+    });
+  }
+
+  function useToken() {
+    var v = $('token').value.trim();
+    if (!v) { askToken('pc.token.none', 'bad'); return; }
+    setToken(v);
+    $('token').value = '';
+    tryToken();
+  }
+
+  function forgetToken() {
+    setToken('');
+    $('token').value = '';
+    showTokenState('pc.token.forgotten', '');
+    $('token').focus();
+  }
 
   /* ---- input ---- */
 
@@ -96,9 +175,11 @@
 
   /* ---- the check ---- */
 
+  /* Load the lists for the picker.  Resolves to the answer, or to
+   * {status: 0, message} when there was none. */
   function loadLists() {
-    listsReady = QD.api('GET', '/v1/lists').then(function (res) {
-      if (!res.ok || !res.json) return;
+    listsReady = api('GET', '/v1/lists').then(function (res) {
+      if (tokenRefused(res) || !res.ok || !res.json) return res;
       var sel = $('list'), keep = sel.value || wantList;
       while (sel.options.length > 1) sel.remove(1);
       res.json.lists.forEach(function (l) {
@@ -107,7 +188,10 @@
       });
       sel.value = keep && lists[keep] ? keep : '';
       wantList = '';
-    }).catch(function () { /* titles are a nicety: ids are shown instead */ });
+      return res;
+    }).catch(function (e) {
+      return { status: 0, ok: false, message: e.message }; /* titles are a nicety: ids are shown instead */
+    });
     return listsReady;
   }
 
@@ -143,12 +227,16 @@
     var chain = listsReady || Promise.resolve();
     batches.forEach(function (b) {
       chain = chain.then(function () {
-        return QD.api('POST', '/v1/check', {
+        return api('POST', '/v1/check', {
           json: {
             entity: entity, date: date, list: list,
             items: b.map(function (it) { return { ref: it.ref, code: it.entered }; })
           }
         }).then(function (res) {
+          if (tokenRefused(res)) {
+            checkRefused = true;
+            throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need.check'));
+          }
           if (!res.ok || !res.json) {
             var err = new Error(QD.errorText(res));
             err.details = res.json && res.json.error && res.json.error.details;
@@ -163,6 +251,8 @@
       });
     });
     return chain.then(function () {
+      checkRefused = false;
+      if (tokenState && tokenState.key === 'pc.token.ok.rerun') showTokenState('pc.token.ok', 'ok');
       last = {
         rows: items.map(function (it, k) { return { input: it, answer: answers[k] }; }),
         summary: summary, entity: entity, date: date, ids: ids
@@ -395,6 +485,7 @@
   /* ---- start ---- */
 
   document.addEventListener('DOMContentLoaded', function () {
+    // Only these parameters are read: a token in the address is never taken.
     var p = new URLSearchParams(window.location.search);
     $('date').value = QD.validDate(p.get('date') || '') ? p.get('date') : QD.todayChina();
     if (p.get('entity')) $('entity').value = p.get('entity');
@@ -403,6 +494,8 @@
     wantList = p.get('list') || '';
     if ($('entity').value) entityStatus();
 
+    $('token-form').addEventListener('submit', function (ev) { ev.preventDefault(); useToken(); });
+    $('token-forget').addEventListener('click', forgetToken);
     $('entity').addEventListener('input', entityStatus);
     $('check-form').addEventListener('submit', function (ev) { ev.preventDefault(); run(); });
     $('codes').addEventListener('keydown', function (ev) {
@@ -441,11 +534,18 @@
         if (l) sel.options[i].textContent = QD.title(l.title, l.id);
       }
       if ($('entity').value) entityStatus();
+      if (tokenState) showTokenState(tokenState.key, tokenState.state, tokenState.vars);
       render(false);
       if (last) updateLink();
     });
 
-    loadLists();
+    if (token()) {
+      // A token kept from earlier in this tab: show that it is in use, so it can be forgotten.
+      $('token-form').hidden = false;
+      tryToken();
+    } else {
+      loadLists();
+    }
     if (codes.trim()) run();
   });
 }());
