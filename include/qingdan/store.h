@@ -246,7 +246,7 @@ void qd_snap_free(qd_snap *s);
 /* Bound the handle's read cache to about `bytes` (0: no cache).  The cache
  * remembers, for the committed state the handle last read, which entries
  * are candidates for a code and what the roster says of an entity, so a
- * code or entity asked again costs no B-tree search.  It is emptied when a
+ * code or entity asked again needs no B-tree search for them.  It is emptied when a
  * write has committed since, and when it would outgrow its bound.  A new
  * handle has QD_SNAP_CACHE_DEFAULT. */
 void qd_snap_set_cache(qd_snap *s, size_t bytes);
