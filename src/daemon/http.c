@@ -1,6 +1,7 @@
 /* qingdand — request dispatch: the route table, the error table, auth,
  * body limits and response helpers. */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -160,7 +161,9 @@ static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned stat
  * of to malloc, which may return it to the kernel and fault a fresh one in
  * for the next request (some 1 500 page faults, and throughput that varies
  * with the allocator's mood).  A few blocks of BLOCK_MIN..BLOCK_MAX bytes
- * are kept. */
+ * are kept, and freed when no response has taken them for
+ * RESPONSE_POOL_IDLE_S seconds, so a burst of checks does not keep its
+ * memory for good. */
 #define BLOCK_POOL 4
 #define BLOCK_MIN ((size_t)1 << 20)
 #define BLOCK_MAX ((size_t)64 << 20)
@@ -168,7 +171,15 @@ static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned stat
 typedef struct block {
 	char *p;
 	size_t cap;
+	time_t pooled;  /* CLOCK_MONOTONIC seconds when it went back to the pool */
 } block;
+
+static time_t mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static block pool[BLOCK_POOL];
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -196,6 +207,7 @@ static void block_release(void *cls)
 	block *k = cls;
 	bool kept = false;
 	if (k->cap >= BLOCK_MIN && k->cap <= BLOCK_MAX) {
+		k->pooled = mono_seconds();
 		pthread_mutex_lock(&pool_lock);
 		for (size_t i = 0; i < BLOCK_POOL && !kept; i++) {
 			if (!pool[i].p) {
@@ -208,6 +220,25 @@ static void block_release(void *cls)
 	if (!kept)
 		free(k->p);
 	free(k);
+}
+
+void response_pool_trim(void)
+{
+	time_t now = mono_seconds();
+	bool freed = false;
+	pthread_mutex_lock(&pool_lock);
+	for (size_t i = 0; i < BLOCK_POOL; i++) {
+		if (pool[i].p && now - pool[i].pooled >= RESPONSE_POOL_IDLE_S) {
+			free(pool[i].p);
+			pool[i] = (block){0};
+			freed = true;
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+	/* Blocks that came from the heap rather than their own mapping go
+	 * back to the kernel only when asked. */
+	if (freed)
+		malloc_trim(0);
 }
 
 void response_pool_free(void)
@@ -234,7 +265,7 @@ enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_
 		free(k);
 		return MHD_NO;
 	}
-	*k = (block){data, cap};
+	*k = (block){data, cap, 0};
 	/* The response points into the block; the callback releases the block
 	 * itself, so the head room costs no copy of a multi-megabyte body. */
 	struct MHD_Response *resp =

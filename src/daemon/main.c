@@ -428,7 +428,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qingdand: %s\n", err);
 		goto out_cfg;
 	}
-	/* Signals are taken synchronously by the main thread with sigwait();
+	/* Signals are taken synchronously by the main thread with sigtimedwait();
 	 * blocking them before the first thread is created (the log writers
 	 * below, then libmicrohttpd's) means every thread inherits the mask:
 	 * no handler ever runs inside libmicrohttpd or LMDB, and a SIGTERM or
@@ -501,9 +501,14 @@ int main(int argc, char **argv)
 	notify("READY=1");
 
 	for (;;) {
-		int sig;
-		if (sigwait(&set, &sig) != 0)
+		/* Once a second without a signal: housekeeping. */
+		struct timespec tick = {1, 0};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				response_pool_trim();
 			continue;
+		}
 		if (sig == SIGHUP) {
 			notify("RELOADING=1");
 			reload_tokens(&srv);

@@ -173,14 +173,18 @@ typedef struct route {
 
 /* Queue a JSON response; body is taken over (freed by libmicrohttpd). */
 enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body);
-/* Queue the bytes of body from offset start on as a JSON response: the bytes
- * before start are room the caller left for a head it wrote last and are
- * not sent.  body's memory is taken over (freed once libmicrohttpd is done). */
 /* Start a response body of about want bytes, in a pooled block when one is
  * free (large bodies; see http.c).  Send it with respond_json_from(). */
 void response_buf_init(qd_buf *b, size_t want);
+/* Free the pooled blocks nobody has taken for RESPONSE_POOL_IDLE_S seconds
+ * and give the memory back to the kernel (the main thread, once a second). */
+#define RESPONSE_POOL_IDLE_S 5
+void response_pool_trim(void);
 /* Free the pooled blocks (at exit). */
 void response_pool_free(void);
+/* Queue the bytes of body from offset start on as a JSON response: the bytes
+ * before start are room the caller left for a head it wrote last and are
+ * not sent.  body's memory is taken over (freed once libmicrohttpd is done). */
 enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start);
 /* Queue an error from the table; message NULL uses the table's default. */
 enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);

@@ -1142,6 +1142,74 @@ START_TEST(test_sigterm_inflight)
 }
 END_TEST
 
+/* The daemon's anonymous memory in KiB (RssAnon), or -1. */
+static long rss_anon_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "RssAnon: %ld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* A large check's response block is kept for the next one, but not for
+ * good: unused for RESPONSE_POOL_IDLE_S (5) seconds it goes back to the
+ * kernel, and the next check still answers in full. */
+START_TEST(test_large_response_memory_returns)
+{
+	harness_daemon d;
+	start_daemon(&d, NULL);
+	preload();
+	size_t cap = 64 * 1024, len = 0;
+	char *body = malloc(cap);
+	ck_assert_ptr_nonnull(body);
+	len += (size_t)snprintf(body, cap, "{\"entity\":\"" ENT "\",\"date\":\"" DAY "\",\"items\":[");
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(body + len, cap - len, "%s{\"ref\":\"%d\",\"code\":\"%s\"}", i ? "," : "",
+					i, i % 2 ? CODE : "3002150010");
+	len += (size_t)snprintf(body + len, cap - len, "]}");
+	ck_assert_uint_lt(len, cap);
+	const char *ct[] = {"Content-Type: application/json", NULL};
+	long before = rss_anon_kib(d.pid);
+	http_response *r = http_request("POST", "/v1/check", ct, body, len);
+	assert_status(r, 200);
+	size_t big = r->body_len;
+	http_response_free(r);
+	ck_assert_msg(big > (2u << 20), "the check answered only %zu bytes", big);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator keeps freed memory in quarantine */
+	long after = rss_anon_kib(d.pid);
+	ck_assert_msg(before > 0 && after - before > (long)(big / 2048),
+		      "RssAnon %ld → %ld KiB for a %zu-byte response: the block is not held", before, after, big);
+	/* Freed within a few seconds of idleness. */
+	long t0 = now_ms(), now = after;
+	while (now_ms() - t0 < 15000) {
+		sleep_ms(250);
+		now = rss_anon_kib(d.pid);
+		if (now < after - (long)(big / 2048))
+			break;
+	}
+	ck_assert_msg(now < after - (long)(big / 2048), "RssAnon still %ld KiB after %ld ms idle (was %ld, %ld before the check)",
+		      now, now_ms() - t0, after, before);
+	ck_assert_msg(now_ms() - t0 >= 3000, "the block went back after only %ld ms", now_ms() - t0);
+#else
+	(void)before;
+#endif
+	r = http_request("POST", "/v1/check", ct, body, len);
+	assert_status(r, 200);
+	ck_assert_uint_eq(r->body_len, big);
+	http_response_free(r);
+	free(body);
+	char err[512];
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* TCase config: --config, --check-config, --help, --version. */
 
@@ -1482,6 +1550,7 @@ static Suite *ops_suite(void)
 
 	tc = ht_tcase(s, "shutdown", NULL, NULL);
 	tcase_add_test(tc, test_sigterm_inflight);
+	tcase_add_test(tc, test_large_response_memory_returns);
 
 	tc = ht_tcase(s, "config", NULL, NULL);
 	tcase_add_test(tc, test_config_file_only);
