@@ -1,6 +1,7 @@
 /* qingdand — the qingdan registry daemon: start-up, signals, shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libgen.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -322,21 +323,11 @@ static bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, 
 		} else if (errno == ENOENT) {
 			/* mkdir() of the last component only, as at start. */
 			snprintf(parent, sizeof parent, "%s", db);
-			size_t n = strlen(parent);
-			while (n > 1 && parent[n - 1] == '/')
-				parent[--n] = '\0';
-			char *slash = strrchr(parent, '/');
-			if (!slash)
-				snprintf(parent, sizeof parent, ".");
-			else if (slash == parent)
-				parent[1] = '\0';
-			else
-				*slash = '\0';
-			if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-				snprintf(err, errlen, "db: cannot create store directory %s: %s does not exist", db, parent);
+			dir = dirname(parent);
+			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "db: cannot create store directory %s: %s does not exist", db, dir);
 				return false;
 			}
-			dir = parent;
 		} else {
 			snprintf(err, errlen, "db: %s: %s", db, strerror(errno));
 			return false;

@@ -1903,7 +1903,8 @@ static sc_ent *sc_find(snap_cache *c, const unsigned char *key, size_t kl, uint3
 	}
 }
 
-static bool sc_reserve(void **p, size_t *cap, size_t need, size_t size)
+/* Room for need items of size bytes in *p (capacity *cap, doubling). */
+static bool grow_array(void **p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return true;
@@ -1935,9 +1936,9 @@ static sc_ent *sc_add(snap_cache *c, const unsigned char *key, size_t kl, uint32
 		sc_reset(c);
 		sc_count(&c->resets);
 	}
-	if (!sc_reserve((void **)&c->ents, &c->cap_ents, c->n_ents + 1, sizeof *c->ents) ||
-	    !sc_reserve((void **)&c->keys, &c->keys_cap, c->keys_len + kl, 1) ||
-	    !sc_reserve((void **)&c->refs, &c->cap_refs, c->n_refs + nref, sizeof *c->refs))
+	if (!grow_array((void **)&c->ents, &c->cap_ents, c->n_ents + 1, sizeof *c->ents) ||
+	    !grow_array((void **)&c->keys, &c->keys_cap, c->keys_len + kl, 1) ||
+	    !grow_array((void **)&c->refs, &c->cap_refs, c->n_refs + nref, sizeof *c->refs))
 		return NULL;
 	struct sc_slot *sl;
 	if (sc_find(c, key, kl, h, &sl))
@@ -2108,17 +2109,7 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 
 static int cands_room(qd_snap *s, size_t n)
 {
-	if (n <= s->capcands)
-		return 0;
-	size_t nc = s->capcands ? s->capcands : 16;
-	while (nc < n)
-		nc *= 2;
-	qd_cand *nv = realloc(s->cands, nc * sizeof *nv);
-	if (!nv)
-		return QD_ENOMEM;
-	s->cands = nv;
-	s->capcands = nc;
-	return 0;
+	return grow_array((void **)&s->cands, &s->capcands, n, sizeof *s->cands) ? 0 : QD_ENOMEM;
 }
 
 int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
@@ -2189,7 +2180,7 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 				return ret;
 			cnt++;
 			if (keep) {
-				keep = sc_reserve((void **)&c->pending, &c->cap_pending, c->n_pending + 1,
+				keep = grow_array((void **)&c->pending, &c->cap_pending, c->n_pending + 1,
 						  sizeof *c->pending);
 				/* LMDB keys are at most 511 bytes: offsets fit 16 bits. */
 				if (keep)
