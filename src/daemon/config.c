@@ -9,6 +9,7 @@
 #include "config.h"
 #include "qd_config.h"
 #include "qingdan/date.h"
+#include "qingdan/size.h"
 
 const char qingdand_usage[] =
 	"Usage: qingdand --db DIR --listen ADDR:PORT [options]\n"
@@ -113,34 +114,11 @@ void settings_free(settings *s)
 	}
 }
 
-static bool parse_number(const char *v, bool suffixes, unsigned long long *out)
-{
-	if (!*v || *v == '-' || *v == '+' || *v == ' ')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	unsigned long long mul = 1;
-	if (suffixes && *end) {
-		switch (*end) {
-		case 'K': case 'k': mul = 1ull << 10; break;
-		case 'M': case 'm': mul = 1ull << 20; break;
-		case 'G': case 'g': mul = 1ull << 30; break;
-		default: return false;
-		}
-		end++;
-	}
-	if (errno || *end || end == v || n > ~0ull / mul)
-		return false;
-	*out = n * mul;
-	return true;
-}
-
 /* Apply one option; on error write why into err and return -1. */
 static int apply(settings *s, const opt *o, const char *v, char *err, size_t errlen)
 {
 	void *field = (char *)s + o->off;
-	unsigned long long n;
+	uint64_t n;
 	switch (o->kind) {
 	case O_STR:
 		if (!*v) {
@@ -168,7 +146,7 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 		return 0;
 	case O_UINT:
 	case O_SIZE:
-		if (!parse_number(v, o->kind == O_SIZE, &n) || n < o->min || n > o->max) {
+		if ((o->kind == O_SIZE ? qd_parse_size : qd_parse_uint)(v, o->min, o->max, &n)) {
 			snprintf(err, errlen, "%s: expected %s from %llu to %llu, got \"%s\"", o->name,
 				 o->kind == O_SIZE ? "a size in bytes (suffixes K, M, G)" : "an integer", o->min,
 				 o->max, v);
