@@ -18,6 +18,7 @@
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
 #include "qingdan/sha256.h"
+#include "qingdan/size.h"
 #include "qingdan/store.h"
 
 /* Exit codes, sysexits(3) style. */
@@ -34,33 +35,14 @@ enum {
 	EX_TEMPFAIL_ = 75,/* precondition failed, storage full: try again */
 };
 
-static const char usage[] =
+/* The usage text is usage_head, each command's help lines in the table's
+ * order, then usage_tail. */
+static const char usage_head[] =
 	"Usage: qingdanctl [--db DIR] COMMAND [ARGS]\n"
 	"\n"
-	"Commands:\n"
-	"  init                      create an empty store in DIR\n"
-	"  load LIST FILE [--dry-run]\n"
-	"                            validate FILE and store it as LIST's new version:\n"
-	"                            a JSON list document, or a .csv file of entries that\n"
-	"                            replaces the entries of an existing list (UTF-8 or\n"
-	"                            GB18030, detected; --charset NAME to force)\n"
-	"  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
-	"              [--version N | --at RFC3339]\n"
-	"                            decide CODE as GET /v1/lookup would; prints JSON\n"
-	"  lists                     the lists with their current versions\n"
-	"  versions LIST             LIST's version history, newest first\n"
-	"  export LIST [--version N] print a version (default: current) as a canonical\n"
-	"                            list document\n"
-	"  diff LIST FILE            what loading FILE would change (dry run)\n"
-	"  rollback LIST N           store version N's content as a new version\n"
-	"  audit [--limit N]         the audit log, newest first\n"
-	"  verify                    check the store's integrity (exit 1 on findings)\n"
-	"  backup DIR                write a compacted, consistent copy into DIR\n"
-	"                            (safe while qingdand runs)\n"
-	"  stats                     store size, map use, readers, record counts\n"
-	"  token NAME ROLE           make a new random bearer token (ROLE admin or\n"
-	"                            reader): prints the token once, then its\n"
-	"                            tokens-file line\n"
+	"Commands:\n";
+
+static const char usage_tail[] =
 	"\n"
 	"Options:\n"
 	"  --db DIR                  the LMDB store directory (or $QINGDAN_DB)\n"
@@ -76,6 +58,7 @@ static const char usage[] =
 	"69 no such list or version; 70 internal error; 73 cannot create; 74 store\n"
 	"error; 75 storage full or precondition failed (try again).\n";
 
+/* The exit status for a libqingdan error code. */
 static int ex_for(int err)
 {
 	switch (err) {
@@ -633,137 +616,309 @@ static uint32_t arg_version(const char *s)
 	return *s >= '1' && *s <= '9' && !*end && v <= 0x7fffffff ? (uint32_t)v : 0;
 }
 
-int main(int argc, char **argv)
+/* ---- the command table ------------------------------------------------ */
+
+/* Options given before the command. */
+typedef struct globals {
+	const char *db; /* --db DIR or $QINGDAN_DB; NULL when neither is given */
+	int offset;     /* --utc-offset, minutes east of UTC */
+} globals;
+
+/* A command: argv[0] is its name, argv[1] … argv[argc - 1] the words after
+ * it (already counted against the table).  Returns the exit status. */
+typedef int cmd_fn(const globals *g, int argc, char **argv);
+
+typedef struct command {
+	const char *name;
+	/* Words after the name: fewer than min_args or more than max_args
+	 * (-1: no limit) is a usage error before the command runs.  A command
+	 * whose words include options checks their shape itself. */
+	int min_args, max_args;
+	bool needs_db;         /* false: runs without --db (token) */
+	cmd_fn *run;
+	/* Printed as "usage: SYNOPSIS" when the words are wrong; NULL: the
+	 * whole usage text, after "unknown command or wrong arguments". */
+	const char *synopsis;
+	const char *help;      /* its lines in the Commands section of --help */
+} command;
+
+static void print_usage(FILE *f);
+
+/* The words after a command do not fit it.  Returns EX_USAGE_. */
+static int wrong_args(const char *name)
 {
-	const char *db = getenv("QINGDAN_DB");
-	qd_store_opts_default(&g_store_opts);
-	int offset = QD_UTC_OFFSET_DEFAULT;
-	bool dry = false;
-	/* Global options come before the command. */
+	fprintf(stderr, "qingdanctl: unknown command or wrong arguments: %s\n", name);
+	print_usage(stderr);
+	return EX_USAGE_;
+}
+
+static int synopsis_error(const char *synopsis)
+{
+	fprintf(stderr, "qingdanctl: usage: %s\n", synopsis);
+	return EX_USAGE_;
+}
+
+static int run_init(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_init(g->db);
+}
+
+/* load and diff: LIST FILE with options anywhere among them. */
+static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, const char *synopsis)
+{
+	const char *pos[2], *charset = NULL;
+	int np = 0;
+	bool dry = false, bad = false;
+	for (int k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--dry-run") == 0 && !is_diff)
+			dry = true;
+		else if (strcmp(argv[k], "--charset") == 0 && k + 1 < argc)
+			charset = argv[++k];
+		else if (argv[k][0] == '-' && argv[k][1])
+			bad = true;
+		else if (np < 2)
+			pos[np++] = argv[k];
+		else
+			bad = true;
+	}
+	if (np != 2 || bad)
+		return synopsis_error(synopsis);
+	return cmd_load(g->db, pos[0], pos[1], charset, dry || is_diff, dry || is_diff);
+}
+
+#define LOAD_SYNOPSIS "load LIST FILE [--dry-run] [--charset NAME]"
+#define DIFF_SYNOPSIS "diff LIST FILE [--charset NAME]"
+
+static int run_load(const globals *g, int argc, char **argv)
+{
+	return load_or_diff(g, argc, argv, false, LOAD_SYNOPSIS);
+}
+
+static int run_diff(const globals *g, int argc, char **argv)
+{
+	return load_or_diff(g, argc, argv, true, DIFF_SYNOPSIS);
+}
+
+static int run_lookup(const globals *g, int argc, char **argv)
+{
+	return cmd_lookup(g->db, argc, argv, g->offset);
+}
+
+static int run_lists(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_lists(g->db);
+}
+
+static int run_versions(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	return cmd_versions(g->db, argv[1]);
+}
+
+/* export LIST [--version N] */
+static int run_export(const globals *g, int argc, char **argv)
+{
+	if (argc != 2 && (argc != 4 || strcmp(argv[2], "--version") != 0))
+		return wrong_args(argv[0]);
+	uint32_t v = argc == 4 ? arg_version(argv[3]) : 0;
+	if (argc == 4 && !v) {
+		fprintf(stderr, "qingdanctl: --version: expected a version number\n");
+		return EX_USAGE_;
+	}
+	return cmd_export(g->db, argv[1], v);
+}
+
+static int run_rollback(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	uint32_t v = arg_version(argv[2]);
+	if (!v) {
+		fprintf(stderr, "qingdanctl: rollback: N must be a version number\n");
+		return EX_USAGE_;
+	}
+	return cmd_rollback(g->db, argv[1], v);
+}
+
+/* audit [--limit N] */
+static int run_audit(const globals *g, int argc, char **argv)
+{
+	if (argc != 1 && (argc != 3 || strcmp(argv[1], "--limit") != 0))
+		return wrong_args(argv[0]);
+	uint32_t n = argc == 3 ? arg_version(argv[2]) : 50;
+	if (!n) {
+		fprintf(stderr, "qingdanctl: audit: --limit must be a positive number\n");
+		return EX_USAGE_;
+	}
+	return cmd_audit(g->db, n);
+}
+
+static int run_verify(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_verify(g->db);
+}
+
+static int run_backup(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	return cmd_backup(g->db, argv[1]);
+}
+
+static int run_stats(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_stats(g->db);
+}
+
+static int run_token(const globals *g, int argc, char **argv)
+{
+	(void)g;
+	(void)argc;
+	return cmd_token(argv[1], argv[2]);
+}
+
+/* In the order --help lists them. */
+static const command commands[] = {
+	{"init", 0, 0, true, run_init, NULL,
+	 "  init                      create an empty store in DIR\n"},
+	{"load", 2, -1, true, run_load, LOAD_SYNOPSIS,
+	 "  load LIST FILE [--dry-run]\n"
+	 "                            validate FILE and store it as LIST's new version:\n"
+	 "                            a JSON list document, or a .csv file of entries that\n"
+	 "                            replaces the entries of an existing list (UTF-8 or\n"
+	 "                            GB18030, detected; --charset NAME to force)\n"},
+	/* lookup says itself what is wrong with its words. */
+	{"lookup", 0, -1, true, run_lookup, NULL,
+	 "  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
+	 "              [--version N | --at RFC3339]\n"
+	 "                            decide CODE as GET /v1/lookup would; prints JSON\n"},
+	{"lists", 0, 0, true, run_lists, NULL,
+	 "  lists                     the lists with their current versions\n"},
+	{"versions", 1, 1, true, run_versions, NULL,
+	 "  versions LIST             LIST's version history, newest first\n"},
+	{"export", 1, 3, true, run_export, NULL,
+	 "  export LIST [--version N] print a version (default: current) as a canonical\n"
+	 "                            list document\n"},
+	{"diff", 2, -1, true, run_diff, DIFF_SYNOPSIS,
+	 "  diff LIST FILE            what loading FILE would change (dry run)\n"},
+	{"rollback", 2, 2, true, run_rollback, NULL,
+	 "  rollback LIST N           store version N's content as a new version\n"},
+	{"audit", 0, 2, true, run_audit, NULL,
+	 "  audit [--limit N]         the audit log, newest first\n"},
+	{"verify", 0, 0, true, run_verify, NULL,
+	 "  verify                    check the store's integrity (exit 1 on findings)\n"},
+	{"backup", 1, 1, true, run_backup, NULL,
+	 "  backup DIR                write a compacted, consistent copy into DIR\n"
+	 "                            (safe while qingdand runs)\n"},
+	{"stats", 0, 0, true, run_stats, NULL,
+	 "  stats                     store size, map use, readers, record counts\n"},
+	{"token", 2, 2, false, run_token, "token NAME ROLE",
+	 "  token NAME ROLE           make a new random bearer token (ROLE admin or\n"
+	 "                            reader): prints the token once, then its\n"
+	 "                            tokens-file line\n"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fputs(commands[i].help, f);
+	fputs(usage_tail, f);
+}
+
+static const command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* ---- global options and main ------------------------------------------ */
+
+/* The daemon's bounds for the same options (src/daemon/config.c): a store
+ * opened here with other values would be pruned or sized by other rules. */
+#define RETAIN_MIN 1
+#define RETAIN_MAX 100000
+#define MAP_SIZE_MIN ((uint64_t)1 << 20)
+#define MAP_SIZE_MAX ((uint64_t)1 << 40)
+
+/* Parse the options before the command into g and g_store_opts; *cmd is
+ * set to the index of the command word (argc when there is none).
+ * Returns -1 to go on, or the exit status (--help, --version, an error). */
+static int parse_globals(int argc, char **argv, globals *g, int *cmd)
+{
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
+		uint64_t n;
 		if (strcmp(a, "--db") == 0 && i + 1 < argc) {
-			db = argv[++i];
+			g->db = argv[++i];
 		} else if (strncmp(a, "--db=", 5) == 0) {
-			db = a + 5;
-		} else if ((strcmp(a, "--retain-versions") == 0 || strcmp(a, "--map-size") == 0) && i + 1 < argc) {
-			const char *v = argv[++i];
-			char *end;
-			unsigned long long n = strtoull(v, &end, 10);
-			unsigned long long mul = *end == 'K' || *end == 'k' ? 1ull << 10 : *end == 'M' || *end == 'm' ? 1ull << 20
-					       : *end == 'G' || *end == 'g' ? 1ull << 30 : 1;
-			if (mul != 1)
-				end++;
-			bool retain = a[2] == 'r';
-			if (*v < '0' || *v > '9' || *end || (retain && (n < 1 || n > 100000)) ||
-			    (!retain && (n > (1ull << 40) / mul || n * mul < (1ull << 20)))) {
-				fprintf(stderr, "qingdanctl: %s: expected %s\n", a,
-					retain ? "1 to 100000" : "a size from 1M to 1024G (suffixes K, M, G)");
+			g->db = a + 5;
+		} else if (strcmp(a, "--retain-versions") == 0 && i + 1 < argc) {
+			if (qd_parse_uint(argv[++i], RETAIN_MIN, RETAIN_MAX, &n)) {
+				fprintf(stderr, "qingdanctl: %s: expected 1 to 100000\n", a);
 				return EX_USAGE_;
 			}
-			if (retain)
-				g_store_opts.retain = (unsigned)n;
-			else
-				g_store_opts.map_size = n * mul;
+			g_store_opts.retain = (unsigned)n;
+		} else if (strcmp(a, "--map-size") == 0 && i + 1 < argc) {
+			if (qd_parse_size(argv[++i], MAP_SIZE_MIN, MAP_SIZE_MAX, &g_store_opts.map_size)) {
+				fprintf(stderr, "qingdanctl: %s: expected a size from 1M to 1024G (suffixes K, M, G)\n", a);
+				return EX_USAGE_;
+			}
 		} else if (strcmp(a, "--utc-offset") == 0 && i + 1 < argc) {
-			if (qd_utc_offset_parse(argv[++i], &offset)) {
+			if (qd_utc_offset_parse(argv[++i], &g->offset)) {
 				fprintf(stderr, "qingdanctl: --utc-offset: expected +HH:MM\n");
 				return EX_USAGE_;
 			}
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 			printf("qingdanctl %s\n", QD_VERSION);
 			return 0;
 		} else if (a[0] == '-') {
-			fprintf(stderr, "qingdanctl: unknown option %s\n%s", a, usage);
+			fprintf(stderr, "qingdanctl: unknown option %s\n", a);
+			print_usage(stderr);
 			return EX_USAGE_;
 		} else {
 			break;
 		}
 	}
+	*cmd = i;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	globals g = {.db = getenv("QINGDAN_DB"), .offset = QD_UTC_OFFSET_DEFAULT};
+	qd_store_opts_default(&g_store_opts);
+	int i, ex = parse_globals(argc, argv, &g, &i);
+	if (ex >= 0)
+		return ex;
 	if (i >= argc) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return EX_USAGE_;
 	}
-	if (strcmp(argv[i], "token") == 0) {
-		if (argc - i != 3) {
-			fprintf(stderr, "qingdanctl: usage: token NAME ROLE\n");
-			return EX_USAGE_;
-		}
-		return cmd_token(argv[i + 1], argv[i + 2]);
-	}
-	if (!db) {
+	const command *c = find_command(argv[i]);
+	/* Without --db even an unknown command is answered with the missing
+	 * --db: only token runs without a store. */
+	if ((!c || c->needs_db) && !g.db) {
 		fprintf(stderr, "qingdanctl: --db DIR is required (or set QINGDAN_DB)\n");
 		return EX_USAGE_;
 	}
-	const char *cmd = argv[i];
-	char **args = argv + i;
-	int nargs = argc - i;
-	if (strcmp(cmd, "init") == 0 && nargs == 1)
-		return cmd_init(db);
-	if (strcmp(cmd, "load") == 0 || strcmp(cmd, "diff") == 0) {
-		bool is_diff = cmd[0] == 'd';
-		const char *pos[2], *charset = NULL;
-		int np = 0;
-		bool bad = false;
-		for (int k = 1; k < nargs; k++) {
-			if (strcmp(args[k], "--dry-run") == 0 && !is_diff)
-				dry = true;
-			else if (strcmp(args[k], "--charset") == 0 && k + 1 < nargs)
-				charset = args[++k];
-			else if (args[k][0] == '-' && args[k][1])
-				bad = true;
-			else if (np < 2)
-				pos[np++] = args[k];
-			else
-				bad = true;
-		}
-		if (np != 2 || bad) {
-			fprintf(stderr, "qingdanctl: usage: %s\n",
-				is_diff ? "diff LIST FILE [--charset NAME]" : "load LIST FILE [--dry-run] [--charset NAME]");
-			return EX_USAGE_;
-		}
-		return cmd_load(db, pos[0], pos[1], charset, dry || is_diff, is_diff || dry);
-	}
-	if (strcmp(cmd, "lookup") == 0)
-		return cmd_lookup(db, nargs, args, offset);
-	if (strcmp(cmd, "lists") == 0 && nargs == 1)
-		return cmd_lists(db);
-	if (strcmp(cmd, "versions") == 0 && nargs == 2)
-		return cmd_versions(db, args[1]);
-	if (strcmp(cmd, "export") == 0 && (nargs == 2 || (nargs == 4 && strcmp(args[2], "--version") == 0))) {
-		uint32_t v = nargs == 4 ? arg_version(args[3]) : 0;
-		if (nargs == 4 && !v) {
-			fprintf(stderr, "qingdanctl: --version: expected a version number\n");
-			return EX_USAGE_;
-		}
-		return cmd_export(db, args[1], v);
-	}
-	if (strcmp(cmd, "rollback") == 0 && nargs == 3) {
-		uint32_t v = arg_version(args[2]);
-		if (!v) {
-			fprintf(stderr, "qingdanctl: rollback: N must be a version number\n");
-			return EX_USAGE_;
-		}
-		return cmd_rollback(db, args[1], v);
-	}
-	if (strcmp(cmd, "audit") == 0 && (nargs == 1 || (nargs == 3 && strcmp(args[1], "--limit") == 0))) {
-		uint32_t n = nargs == 3 ? arg_version(args[2]) : 50;
-		if (!n) {
-			fprintf(stderr, "qingdanctl: audit: --limit must be a positive number\n");
-			return EX_USAGE_;
-		}
-		return cmd_audit(db, n);
-	}
-	if (strcmp(cmd, "verify") == 0 && nargs == 1)
-		return cmd_verify(db);
-	if (strcmp(cmd, "backup") == 0 && nargs == 2)
-		return cmd_backup(db, args[1]);
-	if (strcmp(cmd, "stats") == 0 && nargs == 1)
-		return cmd_stats(db);
-	fprintf(stderr, "qingdanctl: unknown command or wrong arguments: %s\n%s", cmd, usage);
-	return EX_USAGE_;
+	if (!c)
+		return wrong_args(argv[i]);
+	int words = argc - i - 1;
+	if (words < c->min_args || (c->max_args >= 0 && words > c->max_args))
+		return c->synopsis ? synopsis_error(c->synopsis) : wrong_args(c->name);
+	return c->run(&g, argc - i, argv + i);
 }
