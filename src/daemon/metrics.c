@@ -81,13 +81,9 @@ static void help(qd_buf *b, const char *name, const char *type, const char *text
 	qd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
+/* Requests by route and status, and the latency histogram. */
+static void render_http(metrics *m, qd_buf *b)
 {
-	help(b, "qingdan_build_info", "gauge", "Build of the running daemon.");
-	qd_buf_printf(b, "qingdan_build_info{version=\"%s\"} 1\n", QD_VERSION);
-	help(b, "qingdan_start_time_seconds", "gauge", "Unix time the daemon started.");
-	qd_buf_printf(b, "qingdan_start_time_seconds %lld\n", (long long)in->started);
-
 	help(b, "qingdan_http_requests_total", "counter", "HTTP requests by route, method and status.");
 	for (unsigned r = 0; r <= METRICS_ROUTES_MAX; r++) {
 		const char *method = "-", *pattern = "unmatched";
@@ -125,7 +121,11 @@ void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
 		      (double)atomic_load(&m->latency_us_sum) / 1e6);
 	qd_buf_printf(b, "qingdan_http_request_duration_seconds_count %llu\n",
 		      (unsigned long long)atomic_load(&m->latency_count));
+}
 
+/* Decisions per list and overall, and list changes. */
+static void render_decisions(metrics *m, qd_buf *b)
+{
 	help(b, "qingdan_decisions_total", "counter",
 	     "Decisions by list result: list, decision and reason (one per consulted list).");
 	pthread_mutex_lock(&m->mu);
@@ -157,7 +157,11 @@ void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
 	help(b, "qingdan_last_load_time_seconds", "gauge",
 	     "Unix time of the last list change this daemon stored (0: none since start).");
 	qd_buf_printf(b, "qingdan_last_load_time_seconds %lld\n", (long long)atomic_load(&m->last_load_time));
+}
 
+/* The store's lists and LMDB, and the read caches. */
+static void render_store(const metrics_inputs *in, qd_buf *b)
+{
 	if (in->has_lists) {
 		const qd_list_info *lists = in->lists;
 		size_t n = in->n_lists;
@@ -192,7 +196,10 @@ void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
 	help(b, "qingdan_read_cache_resets_total", "counter",
 	     "Times a read cache was emptied to make room (all threads): a steady climb says --read-cache is small.");
 	qd_buf_printf(b, "qingdan_read_cache_resets_total %llu\n", (unsigned long long)cs->resets);
+}
 
+static void render_logs(const metrics_inputs *in, qd_buf *b)
+{
 	help(b, "qingdan_log_lines_total", "counter", "Lines written to each log.");
 	help(b, "qingdan_log_dropped_total", "counter", "Lines dropped because a log could not keep up.");
 	help(b, "qingdan_log_errors_total", "counter", "Lines lost to write errors (disk full, I/O error).");
@@ -208,4 +215,16 @@ void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
 		qd_buf_printf(b, "qingdan_log_errors_total{log=\"%s\"} %llu\n", names[i],
 			      (unsigned long long)atomic_load(&logs[i]->errors));
 	}
+}
+
+void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
+{
+	help(b, "qingdan_build_info", "gauge", "Build of the running daemon.");
+	qd_buf_printf(b, "qingdan_build_info{version=\"%s\"} 1\n", QD_VERSION);
+	help(b, "qingdan_start_time_seconds", "gauge", "Unix time the daemon started.");
+	qd_buf_printf(b, "qingdan_start_time_seconds %lld\n", (long long)in->started);
+	render_http(m, b);
+	render_decisions(m, b);
+	render_store(in, b);
+	render_logs(in, b);
 }
