@@ -9,7 +9,9 @@
 #include <jansson.h>
 
 #include "qingdan/err.h"
+#include "decisions.h"
 #include "qingdand.h"
+#include "snaps.h"
 
 /* Query fields common to a lookup and a check item, before validation. */
 typedef struct raw_query {

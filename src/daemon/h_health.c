@@ -1,10 +1,12 @@
-/* qingdand — GET /healthz and GET /readyz. */
+/* qingdand — GET /healthz, /readyz, /metrics and /v1/status. */
 #include <stdlib.h>
 #include <time.h>
 
 #include "qd_config.h"
 
+#include "metrics.h"
 #include "qingdand.h"
+#include "snaps.h"
 
 enum MHD_Result h_healthz(struct MHD_Connection *c, request *r)
 {
@@ -33,9 +35,24 @@ enum MHD_Result h_readyz(struct MHD_Connection *c, request *r)
 
 enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 {
+	server *srv = r->srv;
+	metrics_inputs in = {
+		.started = srv->started,
+		.access_log = srv->access_log,
+		.decision_log = srv->decision_log,
+	};
+	qd_list_info *lists = NULL;
+	size_t n_lists = 0;
+	in.has_lists = qd_store_lists(srv->store, &lists, &n_lists) == 0;
+	in.lists = lists;
+	in.n_lists = n_lists;
+	in.has_store = qd_store_stats_get(srv->store, &in.store) == 0;
+	snaps_cache_stats(&srv->snaps, &in.cache);
 	qd_buf b;
 	qd_buf_init(&b);
-	metrics_render(r->srv, &b);
+	metrics_render(&srv->m, &in, &b);
+	if (in.has_lists)
+		qd_list_infos_free(lists, n_lists);
 	size_t len;
 	char *data = qd_buf_steal(&b, &len);
 	if (!data)

@@ -49,15 +49,12 @@ static const route routes[] = {
 #define NROUTES ((unsigned)(sizeof routes / sizeof routes[0]))
 _Static_assert(sizeof routes / sizeof routes[0] <= METRICS_ROUTES_MAX, "metrics has room for every route");
 
-unsigned route_count(void)
+unsigned route_labels(metrics_route *out, unsigned max)
 {
-	return NROUTES;
-}
-
-const char *route_pattern(unsigned i, const char **method)
-{
-	*method = routes[i].method;
-	return routes[i].pattern;
+	unsigned n = NROUTES < max ? NROUTES : max;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = (metrics_route){routes[i].pattern, routes[i].method};
+	return n;
 }
 
 bool json_depth_within(const char *p, size_t n, unsigned max)

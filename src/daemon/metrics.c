@@ -3,7 +3,7 @@
 #include <time.h>
 
 #include "qd_config.h"
-#include "qingdand.h"
+#include "metrics.h"
 
 static const unsigned statuses[METRICS_STATUSES] = {
 	200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 405, 412, 413, 415, 422, 500, 503, 507, 0, 0,
@@ -13,10 +13,18 @@ static const double buckets[METRICS_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
 };
 
-void metrics_init(metrics *m)
+void metrics_init(metrics *m, const metrics_route *routes, unsigned n)
 {
 	memset(m, 0, sizeof *m);
 	pthread_mutex_init(&m->mu, NULL);
+	m->n_routes = n < METRICS_ROUTES_MAX ? n : METRICS_ROUTES_MAX;
+	if (m->n_routes)
+		memcpy(m->routes, routes, m->n_routes * sizeof *routes);
+}
+
+void metrics_fini(metrics *m)
+{
+	pthread_mutex_destroy(&m->mu);
 }
 
 void metrics_request(metrics *m, unsigned ri, unsigned status, uint64_t us)
@@ -73,21 +81,17 @@ static void help(qd_buf *b, const char *name, const char *type, const char *text
 	qd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-void metrics_render(server *srv, qd_buf *b)
+/* Requests by route and status, and the latency histogram. */
+static void render_http(metrics *m, qd_buf *b)
 {
-	metrics *m = &srv->m;
-	help(b, "qingdan_build_info", "gauge", "Build of the running daemon.");
-	qd_buf_printf(b, "qingdan_build_info{version=\"%s\"} 1\n", QD_VERSION);
-	help(b, "qingdan_start_time_seconds", "gauge", "Unix time the daemon started.");
-	qd_buf_printf(b, "qingdan_start_time_seconds %lld\n", (long long)srv->started);
-
 	help(b, "qingdan_http_requests_total", "counter", "HTTP requests by route, method and status.");
 	for (unsigned r = 0; r <= METRICS_ROUTES_MAX; r++) {
 		const char *method = "-", *pattern = "unmatched";
 		if (r < METRICS_ROUTES_MAX) {
-			if (r >= route_count())
+			if (r >= m->n_routes)
 				continue;
-			pattern = route_pattern(r, &method);
+			pattern = m->routes[r].pattern;
+			method = m->routes[r].method;
 		}
 		for (unsigned s = 0; s <= METRICS_STATUSES; s++) {
 			uint64_t v = atomic_load_explicit(&m->requests[r][s], memory_order_relaxed);
@@ -117,7 +121,11 @@ void metrics_render(server *srv, qd_buf *b)
 		      (double)atomic_load(&m->latency_us_sum) / 1e6);
 	qd_buf_printf(b, "qingdan_http_request_duration_seconds_count %llu\n",
 		      (unsigned long long)atomic_load(&m->latency_count));
+}
 
+/* Decisions per list and overall, and list changes. */
+static void render_decisions(metrics *m, qd_buf *b)
+{
 	help(b, "qingdan_decisions_total", "counter",
 	     "Decisions by list result: list, decision and reason (one per consulted list).");
 	pthread_mutex_lock(&m->mu);
@@ -149,10 +157,14 @@ void metrics_render(server *srv, qd_buf *b)
 	help(b, "qingdan_last_load_time_seconds", "gauge",
 	     "Unix time of the last list change this daemon stored (0: none since start).");
 	qd_buf_printf(b, "qingdan_last_load_time_seconds %lld\n", (long long)atomic_load(&m->last_load_time));
+}
 
-	qd_list_info *lists;
-	size_t n;
-	if (qd_store_lists(srv->store, &lists, &n) == 0) {
+/* The store's lists and LMDB, and the read caches. */
+static void render_store(const metrics_inputs *in, qd_buf *b)
+{
+	if (in->has_lists) {
+		const qd_list_info *lists = in->lists;
+		size_t n = in->n_lists;
 		help(b, "qingdan_list_version", "gauge", "Current version of each list.");
 		for (size_t i = 0; i < n; i++)
 			qd_buf_printf(b, "qingdan_list_version{list=\"%s\"} %u\n", lists[i].id, lists[i].version);
@@ -163,34 +175,35 @@ void metrics_render(server *srv, qd_buf *b)
 		for (size_t i = 0; i < n; i++)
 			qd_buf_printf(b, "qingdan_list_loaded_time_seconds{list=\"%s\"} %lld\n", lists[i].id,
 				      (long long)lists[i].loaded_at);
-		qd_list_infos_free(lists, n);
 	}
-	qd_store_stats st;
-	if (qd_store_stats_get(srv->store, &st) == 0) {
+	if (in->has_store) {
+		const qd_store_stats *st = &in->store;
 		help(b, "qingdan_lmdb_map_size_bytes", "gauge", "LMDB map size (the store's maximum).");
-		qd_buf_printf(b, "qingdan_lmdb_map_size_bytes %llu\n", (unsigned long long)st.map_size);
+		qd_buf_printf(b, "qingdan_lmdb_map_size_bytes %llu\n", (unsigned long long)st->map_size);
 		help(b, "qingdan_lmdb_map_used_bytes", "gauge", "LMDB map in use.");
-		qd_buf_printf(b, "qingdan_lmdb_map_used_bytes %llu\n", (unsigned long long)st.map_used);
+		qd_buf_printf(b, "qingdan_lmdb_map_used_bytes %llu\n", (unsigned long long)st->map_used);
 		help(b, "qingdan_lmdb_readers", "gauge", "LMDB reader slots in use.");
-		qd_buf_printf(b, "qingdan_lmdb_readers %u\n", st.readers_used);
+		qd_buf_printf(b, "qingdan_lmdb_readers %u\n", st->readers_used);
 	}
 
-	qd_snap_cache_stats cs;
-	snaps_cache_stats(srv, &cs);
+	const qd_snap_cache_stats *cs = &in->cache;
 	help(b, "qingdan_read_cache_hits_total", "counter",
 	     "Codes and entities found in a worker thread's read cache (all threads).");
-	qd_buf_printf(b, "qingdan_read_cache_hits_total %llu\n", (unsigned long long)cs.hits);
+	qd_buf_printf(b, "qingdan_read_cache_hits_total %llu\n", (unsigned long long)cs->hits);
 	help(b, "qingdan_read_cache_misses_total", "counter",
 	     "Codes and entities the read caches did not hold, so the store was searched (all threads).");
-	qd_buf_printf(b, "qingdan_read_cache_misses_total %llu\n", (unsigned long long)cs.misses);
+	qd_buf_printf(b, "qingdan_read_cache_misses_total %llu\n", (unsigned long long)cs->misses);
 	help(b, "qingdan_read_cache_resets_total", "counter",
 	     "Times a read cache was emptied to make room (all threads): a steady climb says --read-cache is small.");
-	qd_buf_printf(b, "qingdan_read_cache_resets_total %llu\n", (unsigned long long)cs.resets);
+	qd_buf_printf(b, "qingdan_read_cache_resets_total %llu\n", (unsigned long long)cs->resets);
+}
 
+static void render_logs(const metrics_inputs *in, qd_buf *b)
+{
 	help(b, "qingdan_log_lines_total", "counter", "Lines written to each log.");
 	help(b, "qingdan_log_dropped_total", "counter", "Lines dropped because a log could not keep up.");
 	help(b, "qingdan_log_errors_total", "counter", "Lines lost to write errors (disk full, I/O error).");
-	logq *logs[] = {srv->access_log, srv->decision_log};
+	const logq *logs[] = {in->access_log, in->decision_log};
 	const char *names[] = {"access", "decision"};
 	for (int i = 0; i < 2; i++) {
 		if (!logs[i])
@@ -202,4 +215,16 @@ void metrics_render(server *srv, qd_buf *b)
 		qd_buf_printf(b, "qingdan_log_errors_total{log=\"%s\"} %llu\n", names[i],
 			      (unsigned long long)atomic_load(&logs[i]->errors));
 	}
+}
+
+void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)
+{
+	help(b, "qingdan_build_info", "gauge", "Build of the running daemon.");
+	qd_buf_printf(b, "qingdan_build_info{version=\"%s\"} 1\n", QD_VERSION);
+	help(b, "qingdan_start_time_seconds", "gauge", "Unix time the daemon started.");
+	qd_buf_printf(b, "qingdan_start_time_seconds %lld\n", (long long)in->started);
+	render_http(m, b);
+	render_decisions(m, b);
+	render_store(in, b);
+	render_logs(in, b);
 }

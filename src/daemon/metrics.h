@@ -8,10 +8,14 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qingdan/buf.h"
 #include "qingdan/decide.h"
+#include "qingdan/store.h"
+#include "logq.h"
 
 #define METRICS_ROUTES_MAX 32
 #define METRICS_LISTS_MAX 64
@@ -20,9 +24,17 @@
 /* Latency histogram upper bounds, seconds. */
 #define METRICS_BUCKETS 12
 
+/* A route's labels in qingdan_http_requests_total. */
+typedef struct metrics_route {
+	const char *pattern;  /* "/v1/lists/{id}" */
+	const char *method;   /* "GET" */
+} metrics_route;
+
 enum load_outcome { LOAD_STORED, LOAD_DRY_RUN, LOAD_REFUSED, LOAD_FAILED, LOAD_OUTCOMES };
 
 typedef struct metrics {
+	unsigned n_routes;
+	metrics_route routes[METRICS_ROUTES_MAX];          /* labels by route index; strings borrowed */
 	atomic_uint_fast64_t requests[METRICS_ROUTES_MAX + 1][METRICS_STATUSES + 1];
 	atomic_uint_fast64_t latency[METRICS_BUCKETS + 1]; /* last: +Inf */
 	atomic_uint_fast64_t latency_us_sum, latency_count;
@@ -37,15 +49,38 @@ typedef struct metrics {
 	atomic_uint_fast64_t decisions_overall[2][QD_REASON_COUNT];
 } metrics;
 
-void metrics_init(metrics *m);
+/* Start with every counter at 0.
+ *   routes  the route table's labels, by route index: the array is copied,
+ *           its strings are borrowed and must outlive m (string literals)
+ *   n       entries in routes; those past METRICS_ROUTES_MAX are ignored */
+void metrics_init(metrics *m, const metrics_route *routes, unsigned n);
+/* Release what metrics_init() set up. */
+void metrics_fini(metrics *m);
 /* Count a finished request: route index (METRICS_ROUTES_MAX when none matched), status, duration. */
 void metrics_request(metrics *m, unsigned route, unsigned status, uint64_t duration_us);
 /* Count one decision: overall and per consulted list. */
 void metrics_decision(metrics *m, const qd_outcome *o);
+/* Count a list change by outcome; a stored one also sets the last load time to now. */
 void metrics_load(metrics *m, enum load_outcome o, int64_t now);
 
-/* Render the metrics in Prometheus text format. */
-struct server;
-void metrics_render(struct server *srv, qd_buf *b);
+/* What /metrics shows besides the counters: the caller reads it from the
+ * store, the read caches and the logs just before rendering.  Every
+ * pointer is borrowed for the call. */
+typedef struct metrics_inputs {
+	int64_t started;               /* unix seconds the daemon started */
+	bool has_lists;                /* false: the store's lists could not be read, no list gauges */
+	const qd_list_info *lists;     /* every list, ordered by id */
+	size_t n_lists;
+	bool has_store;                /* false: the store's statistics could not be read, no LMDB gauges */
+	qd_store_stats store;
+	qd_snap_cache_stats cache;     /* summed over every worker thread */
+	const logq *access_log;        /* NULL: access log off */
+	const logq *decision_log;      /* NULL: no decision log */
+} metrics_inputs;
+
+/* Render the counters of m and the figures in in, in Prometheus text
+ * format (exposition format 0.0.4), appended to b.  m is only read (its
+ * lock is taken for the per-list decision counters). */
+void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b);
 
 #endif

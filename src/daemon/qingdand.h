@@ -16,6 +16,7 @@
 #include "qingdan/store.h"
 #include "logq.h"
 #include "metrics.h"
+#include "snaps.h"
 
 /* Hard limits (defaults; each has an option).  Bodies are checked against
  * Content-Length when the headers arrive and again while chunked bodies
@@ -116,15 +117,7 @@ typedef struct server {
 	int utc_offset;              /* minutes east of UTC for "today" */
 	char id_prefix[9];           /* random per process, for decision ids */
 	atomic_uint_fast64_t id_seq;
-	pthread_key_t snap_key;      /* per-thread snap_slot (main.c), made by thread_snap() */
-	/* Every worker thread's snapshot handle, for the read-cache metrics.
-	 * A handle is added when thread_snap() makes it and removed, under
-	 * snaps_lock, before its thread's exit frees it: whoever holds the lock
-	 * may read the handles in the list. */
-	pthread_mutex_t snaps_lock;
-	qd_snap **snaps;
-	size_t n_snaps, cap_snaps;
-	qd_snap_cache_stats snaps_gone; /* counters of handles freed since; entries 0 (guarded by snaps_lock) */
+	snaps snaps;                 /* every worker thread's read snapshot (snaps.h) */
 } server;
 
 /* Per-request state, hung off *req_cls and freed in the completion callback. */
@@ -226,30 +219,21 @@ typedef struct param {
  * false is returned (*result holds the MHD result to return). */
 bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result);
 
-/* Set up the per-thread snapshot key and the handle registry (before the
- * first request); snaps_fini() frees the registry once every thread that
- * made a handle has exited (after MHD_stop_daemon()). */
-void snaps_init(server *srv);
-void snaps_fini(server *srv);
+/* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */
 
-/* The per-thread read snapshot, opened; NULL on failure. Close with qd_snap_close(). */
-qd_snap *thread_snap(server *srv);
+/* The access handler: matches the route, checks auth and body limits, and
+ * runs the handler once the body is in. */
+enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls);
+/* The completion callback: counts, logs and frees the request in *req_cls
+ * (also for aborted requests). */
+void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			  enum MHD_RequestTerminationCode toe);
 
-/* Sum the read caches' statistics over every thread's snapshot handle
- * into out (the counters include those of handles already freed). */
-void snaps_cache_stats(server *srv, qd_snap_cache_stats *out);
-
-/* Write a fresh decision id ("<prefix>-<seq>", the sequence number in at
- * least 12 lowercase hex digits) into out; returns its length. */
-size_t next_decision_id(server *srv, char out[40]);
-
-/* Count a decision in the metrics and write it to the decision log. */
-void record_decision(server *srv, const char *decision_id, const qd_query *q, const qd_outcome *o,
-		     const char *ref);
-
-/* The route table, for metrics labels. */
-unsigned route_count(void);
-const char *route_pattern(unsigned i, const char **method);
+/* Copy the route table's labels, by route index, into out (at most max).
+ * The strings are string literals.  Returns the number copied. */
+unsigned route_labels(metrics_route *out, unsigned max);
 
 /* ---- handlers ---- */
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r);

@@ -1,11 +1,11 @@
 /* Fuzz target: the request layer — query strings of GET /v1/lookup, bodies
  * of POST /v1/check, and any GET path with its query string.
  *
- * How: the daemon's own code (dispatcher, route table, handlers, the
- * helpers in main.c compiled with main renamed) runs in-process behind a
- * real libmicrohttpd daemon on an ephemeral loopback port, started once
- * with the same options qingdand uses, over a temporary store holding the
- * two sample lists.  Each input becomes one raw HTTP/1.1 request on a new
+ * How: the daemon's own code (its core library: dispatcher, route table,
+ * handlers, start-up helpers) runs in-process behind a real libmicrohttpd
+ * daemon on an ephemeral loopback port, started once by the same
+ * server_init() and server_listen() as qingdand, over a temporary store
+ * holding the two sample lists.  Each input becomes one raw HTTP/1.1 request on a new
  * connection.  This keeps libmicrohttpd's own parsing (percent-decoding,
  * argument splitting, Content-Length) in the loop, so the handlers see
  * exactly what they see in production; no shim can drift from it.  Only
@@ -45,12 +45,7 @@
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
 #include "qingdand.h"
-
-enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **req_cls);
-void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-			  enum MHD_RequestTerminationCode toe);
+#include "startup.h"
 
 #define ANSWER_TIMEOUT_MS 10000
 #define PAYLOAD_MAX (16 * 1024)
@@ -98,8 +93,8 @@ static void teardown(void)
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
-	qd_store_close(srv.store);
-	srv.store = NULL;
+	if (srv.store)
+		server_fini(&srv);
 	if (dir[0])
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	settings_free(&srv.cfg);
@@ -135,12 +130,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	free(srv.cfg.access_log);
 	srv.cfg.access_log = NULL;
 	srv.cfg.threads = 2;
-	srv.utc_offset = srv.cfg.utc_offset;
-	srv.started = (int64_t)time(NULL);
-	snprintf(srv.id_prefix, sizeof srv.id_prefix, "fuzz0000");
-	pthread_rwlock_init(&srv.tokens_lock, NULL);
-	snaps_init(&srv);
-	metrics_init(&srv.m);
 
 	const char *tmp = getenv("TMPDIR");
 	snprintf(dir, sizeof dir, "%s/qd-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -152,29 +141,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	qd_store_opts_default(&so);
 	so.map_size = 64u << 20;
 	char err[256];
-	if (qd_store_open(dir, &so, &srv.store, err, sizeof err) != 0) {
+	qd_store *store;
+	if (qd_store_open(dir, &so, &store, err, sizeof err) != 0) {
 		fprintf(stderr, "fuzz_request: %s\n", err);
 		abort();
 	}
+	server_init(&srv, store);
+	snprintf(srv.id_prefix, sizeof srv.id_prefix, "fuzz0000");
 	load_sample("schema/examples/gba-research-positive.json");
 	load_sample("schema/examples/biomed-rd-whitelist.json");
+	free(srv.cfg.db);
 	srv.cfg.db = strdup(dir);
 
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	/* The options of qingdand's main(), with its default limits. */
-	daemon_ = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		qd_access_handler, &srv,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE, srv.cfg.threads,
-		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, &srv,
-		MHD_OPTION_CONNECTION_LIMIT, srv.cfg.max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv.cfg.max_connections_per_ip,
-		MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.connection_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv.cfg.max_header_bytes,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_END);
+	daemon_ = server_listen(&srv, (const struct sockaddr *)&sa, NULL, NULL, mhd_log, NULL);
 	if (!daemon_) {
 		fprintf(stderr, "fuzz_request: MHD_start_daemon failed\n");
 		abort();

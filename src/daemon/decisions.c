@@ -1,0 +1,110 @@
+/* qingdand — decision ids and the decision log. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decisions.h"
+#include "qingdand.h"
+
+void decisions_init(server *srv)
+{
+	unsigned char rnd[4];
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
+		unsigned t = (unsigned)time(NULL) ^ (unsigned)getpid();
+		memcpy(rnd, &t, sizeof rnd);
+	}
+	snprintf(srv->id_prefix, sizeof srv->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+	atomic_store(&srv->id_seq, 0);
+}
+
+size_t next_decision_id(server *srv, char out[40])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t n = atomic_fetch_add(&srv->id_seq, 1);
+	/* By hand, not snprintf("%s-%012llx"): this is on every lookup. */
+	size_t k = strnlen(srv->id_prefix, sizeof srv->id_prefix - 1);
+	memcpy(out, srv->id_prefix, k);
+	out[k++] = '-';
+	char digits[16];
+	size_t nd = 0;
+	do {
+		digits[nd++] = hex[n & 15];
+		n >>= 4;
+	} while (n);
+	for (size_t i = nd; i < 12; i++)
+		out[k++] = '0';
+	while (nd)
+		out[k++] = digits[--nd];
+	out[k] = '\0';
+	return k;
+}
+
+void record_decision(server *srv, const char *decision_id, const qd_query *q, const qd_outcome *o,
+		     const char *ref)
+{
+	metrics_decision(&srv->m, o);
+	if (!srv->decision_log)
+		return;
+	/* Plain appends, no printf: with a decision log this runs for every
+	 * decision.  What goes in without qd_buf_json_cstr() (ids, times,
+	 * validated list ids, reason names, the ref already rendered as JSON)
+	 * needs no escaping. */
+	char ts[21], date[11];
+	qd_time_format((int64_t)time(NULL), ts);
+	qd_date_format(q->date, date);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"time\":\"");
+	qd_buf_puts(&b, ts);
+	qd_buf_puts(&b, "\",\"decision_id\":\"");
+	qd_buf_puts(&b, decision_id);
+	qd_buf_putc(&b, '"');
+	if (ref) {
+		qd_buf_puts(&b, ",\"ref\":");
+		qd_buf_puts(&b, ref);
+	}
+	qd_buf_puts(&b, ",\"query\":{\"code\":");
+	qd_buf_json_cstr(&b, q->code.digits);
+	qd_buf_puts(&b, ",\"ciq\":");
+	qd_buf_json_cstr(&b, q->code.ciq[0] ? q->code.ciq : NULL);
+	qd_buf_puts(&b, ",\"entity\":");
+	qd_buf_json_cstr(&b, q->entity);
+	qd_buf_puts(&b, ",\"date\":\"");
+	qd_buf_puts(&b, date);
+	qd_buf_puts(&b, "\",\"list\":");
+	qd_buf_json_cstr(&b, q->list);
+	if (q->version) {
+		qd_buf_puts(&b, ",\"version\":");
+		qd_buf_put_uint(&b, q->version);
+	}
+	if (q->has_at) {
+		char at[21];
+		qd_time_format(q->at, at);
+		qd_buf_puts(&b, ",\"at\":\"");
+		qd_buf_puts(&b, at);
+		qd_buf_putc(&b, '"');
+	}
+	qd_buf_puts(&b, "},\"decision\":\"");
+	qd_buf_puts(&b, o->allow ? "allow" : "deny");
+	qd_buf_puts(&b, "\",\"reason\":\"");
+	qd_buf_puts(&b, qd_reason_name(o->reason));
+	qd_buf_puts(&b, "\",\"lists\":[");
+	unsigned n = o->n_lists < QD_OUTCOME_LISTS_MAX ? o->n_lists : QD_OUTCOME_LISTS_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		qd_buf_puts(&b, i ? ",{\"list\":\"" : "{\"list\":\"");
+		qd_buf_puts(&b, o->lists[i].id);
+		qd_buf_puts(&b, "\",\"version\":");
+		qd_buf_put_uint(&b, o->lists[i].version);
+		qd_buf_puts(&b, ",\"decision\":\"");
+		qd_buf_puts(&b, o->lists[i].allow ? "allow" : "deny");
+		qd_buf_puts(&b, "\",\"reason\":\"");
+		qd_buf_puts(&b, qd_reason_name(o->lists[i].reason));
+		qd_buf_puts(&b, "\"}");
+	}
+	qd_buf_puts(&b, "]}");
+	if (!b.oom)
+		logq_write(srv->decision_log, b.data, b.len);
+	qd_buf_free(&b);
+}

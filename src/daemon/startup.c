@@ -1,0 +1,174 @@
+/* qingdand — start-up steps shared by qingdand's main() and the request
+ * fuzz target. */
+#include <errno.h>
+#include <libgen.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decisions.h"
+#include "snaps.h"
+#include "startup.h"
+
+bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *port;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof host)
+			return false;
+		memcpy(host, s + 1, (size_t)(rb - s - 1));
+		host[rb - s - 1] = '\0';
+		port = rb + 2;
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof host)
+			return false;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		port = colon + 1;
+	}
+	char *end;
+	unsigned long p = strtoul(port, &end, 10);
+	if (!*port || *end || p > 65535 || port[0] == '-' || port[0] == '+')
+		return false;
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return false;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return true;
+}
+
+char *read_pem(const char *path, char *err, size_t errlen)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	int rc = qd_buf_read_file(&b, path, (size_t)1 << 20);
+	if (rc) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 rc == -EFBIG ? "larger than 1 MiB, not a PEM file" : strerror(-rc));
+		qd_buf_free(&b);
+		return NULL;
+	}
+	return qd_buf_steal(&b, NULL);
+}
+
+bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *err, size_t errlen)
+{
+	char data[4096];
+	struct stat st;
+	if (snprintf(data, sizeof data, "%s/data.mdb", db) >= (int)sizeof data) {
+		snprintf(err, errlen, "db: the path is too long");
+		return false;
+	}
+	if (stat(data, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		*fresh = true;
+		const char *dir = db;
+		char parent[4096];
+		if (stat(db, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "db: %s is not a directory", db);
+				return false;
+			}
+		} else if (errno == ENOENT) {
+			/* mkdir() of the last component only, as at start. */
+			snprintf(parent, sizeof parent, "%s", db);
+			dir = dirname(parent);
+			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "db: cannot create store directory %s: %s does not exist", db, dir);
+				return false;
+			}
+		} else {
+			snprintf(err, errlen, "db: %s: %s", db, strerror(errno));
+			return false;
+		}
+		if (access(dir, W_OK | X_OK) != 0) {
+			snprintf(err, errlen, "db: cannot create the store in %s: %s", dir, strerror(errno));
+			return false;
+		}
+		return true;
+	}
+	*fresh = false;
+	qd_store_opts ro = *opts;
+	ro.read_only = true;
+	qd_store *store;
+	if (qd_store_open(db, &ro, &store, err, errlen))
+		return false;
+	qd_store_close(store);
+	return true;
+}
+
+void server_init(server *srv, qd_store *store)
+{
+	srv->tokens_path = srv->cfg.tokens;
+	srv->read_auth = srv->cfg.read_auth;
+	srv->utc_offset = srv->cfg.utc_offset;
+	pthread_rwlock_init(&srv->tokens_lock, NULL);
+	metrics_route labels[METRICS_ROUTES_MAX];
+	metrics_init(&srv->m, labels, route_labels(labels, METRICS_ROUTES_MAX));
+	srv->store = store;
+	snaps_init(&srv->snaps, store, srv->cfg.read_cache);
+	decisions_init(srv);
+	srv->started = (int64_t)time(NULL);
+}
+
+void server_fini(server *srv)
+{
+	snaps_fini(&srv->snaps);
+	qd_store_close(srv->store);
+	srv->store = NULL;
+	pthread_rwlock_destroy(&srv->tokens_lock);
+	metrics_fini(&srv->m);
+}
+
+struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
+				 const char *tls_key, MHD_LogCallback log, void *log_cls)
+{
+	const settings *cfg = &srv->cfg;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (sa->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (tls_cert)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls_opts[] = {
+		{tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)tls_cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	/* A pool of one thread is not a pool: libmicrohttpd ignores it with a
+	 * warning, and runs its one internal thread either way. */
+	struct MHD_OptionItem pool_opts[] = {
+		{cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)cfg->threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	/* libmicrohttpd calls the logger it is given unchecked: without one,
+	 * the option is left out so its own stays.  It goes first: options
+	 * before it would log through libmicrohttpd's own. */
+	struct MHD_OptionItem log_opts[] = {
+		{log ? MHD_OPTION_EXTERNAL_LOGGER : MHD_OPTION_END, (intptr_t)log, log_cls},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	return MHD_start_daemon(
+		flags, 0, NULL, NULL, qd_access_handler, srv,
+		MHD_OPTION_ARRAY, log_opts,
+		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_ARRAY, pool_opts,
+		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, srv,
+		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
+		/* The per-connection pool holds the request line and headers; a
+		 * request that does not fit is answered 431 by libmicrohttpd. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header_bytes,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+		MHD_OPTION_ARRAY, tls_opts,
+		MHD_OPTION_END);
+}

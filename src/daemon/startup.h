@@ -1,0 +1,54 @@
+/* qingdand — start-up steps shared by qingdand's main() and the request
+ * fuzz target: reading what the settings name, setting up the server and
+ * starting libmicrohttpd with qingdand's options. */
+#ifndef QINGDAND_STARTUP_H
+#define QINGDAND_STARTUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "qingdand.h"
+
+/* Parse "ADDR:PORT" or "[V6ADDR]:PORT" (numeric address and port) into a
+ * socket address.
+ *   ss, len  the address and its length, set on success
+ * Returns true, or false when s is not of that form. */
+bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+/* Read a PEM file (at most 1 MiB).
+ * Returns its text, malloc()ed and NUL-terminated (the caller frees it), or
+ * NULL with an English message in err. */
+char *read_pem(const char *path, char *err, size_t errlen);
+
+/* --check-config's look at the store in db, changing nothing: an existing
+ * store must open (read-only, with opts otherwise); where there is none
+ * yet, qingdand must be able to make it — its directory writable, or
+ * creatable in a writable parent.
+ *   fresh  set when there is no store yet
+ * Returns true, or false with an English message in err. */
+bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *err, size_t errlen);
+
+/* Set up srv around an open store, before the first request: copies what
+ * the request path reads from srv->cfg (tokens path, --read-auth, UTC
+ * offset), the tokens lock, the metrics with the route table's labels, the
+ * read snapshot registry, the decision id prefix and the start time.
+ * srv->cfg must be filled and srv->tokens loaded (or empty) already.
+ *   store  taken over: server_fini() closes it */
+void server_init(server *srv, qd_store *store);
+
+/* Undo server_init() and close the store; after libmicrohttpd has stopped. */
+void server_fini(server *srv);
+
+/* Start libmicrohttpd on sa with qingdand's options and limits from
+ * srv->cfg (thread pool, connection limits, timeout, header memory),
+ * dispatching to qd_access_handler() with srv.
+ *   tls_cert, tls_key  PEM text (borrowed, kept until the daemon stops);
+ *                      NULL: plain HTTP
+ *   log, log_cls       libmicrohttpd's error logger; NULL: its own (stderr)
+ * Returns the running daemon (stop with MHD_stop_daemon()), or NULL with
+ * errno set where libmicrohttpd set it. */
+struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
+				 const char *tls_key, MHD_LogCallback log, void *log_cls);
+
+#endif
