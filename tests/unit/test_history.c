@@ -1,4 +1,4 @@
-/* Unit tests: list history and store operations (src/lib/store.c) and
+/* Unit tests: list history and store operations (src/lib/store/) and
  * as-of decisions (src/lib/decide.c).
  *
  * Covers what an operator relies on once a list has versions: the version

@@ -1,4 +1,4 @@
-/* Unit tests: the LMDB store (src/lib/store.c).
+/* Unit tests: the LMDB store (src/lib/store/).
  *
  * Every test gets a fresh store directory made with mkdtemp() inside a
  * per-run root under /tmp; the test removes its directory, and the root
