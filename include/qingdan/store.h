@@ -3,7 +3,8 @@
  * One environment, named databases opened once.  Every list change is one
  * write transaction that writes a complete new version and moves the list's
  * current pointer, so readers see the old or the new version, never a mix.
- * No LMDB type leaves store.c. */
+ * No LMDB type leaves src/lib/store/; callers get plain structs, and the
+ * daemon and the CLI render them. */
 #ifndef QINGDAN_STORE_H
 #define QINGDAN_STORE_H
 
@@ -77,6 +78,34 @@ int qd_store_lists(qd_store *st, qd_list_info **out, size_t *n);
  * Returns 0, QD_ENOENT or QD_EIO. */
 int qd_store_list(qd_store *st, const char *id, qd_list_info *out);
 
+/* How one entry differs between two versions of a list. */
+enum qd_change_kind { QD_CHANGE_ADDED, QD_CHANGE_REMOVED, QD_CHANGE_CHANGED };
+
+/* "added", "removed" or "changed" (a static string). */
+const char *qd_change_kind_name(enum qd_change_kind kind);
+
+/* One entry-level change. */
+typedef struct qd_change {
+	char *id;                 /* the entry id; malloc()ed */
+	enum qd_change_kind kind;
+	char **fields;            /* QD_CHANGE_CHANGED: the keys of the entry object
+				   * whose values differ, in the new object's key
+				   * order; n_fields malloc()ed strings in a
+				   * malloc()ed array (NULL when n_fields is 0) */
+	size_t n_fields;
+} qd_change;
+
+#define QD_CHANGES_MAX 1000
+
+/* The first QD_CHANGES_MAX changes between two versions, ordered by entry id. */
+typedef struct qd_changes {
+	qd_change *v;             /* n changes; malloc()ed, with everything they point to */
+	size_t n;
+} qd_changes;
+
+/* Free what ch holds and leave it empty (reusable); NULL is ignored. */
+void qd_changes_free(qd_changes *ch);
+
 /* How a list change is made. */
 typedef struct qd_put_opts {
 	const char *actor;   /* who: token name, or the CLI user */
@@ -85,13 +114,10 @@ typedef struct qd_put_opts {
 	int64_t now;         /* unix seconds to record as loaded_at */
 	uint32_t if_match;   /* 0: no precondition; else the current version must equal it */
 	bool dry_run;        /* validate and diff, store nothing */
-	qd_buf *changes;     /* NULL, or receives the entry-level changes as a JSON
-			      * array (first QD_CHANGES_MAX): {"id","kind":"added"|
-			      * "removed"|"changed"} ordered by id; "changed" ones
-			      * also carry "fields": the keys whose values differ */
+	qd_changes *changes; /* NULL, or an empty qd_changes that receives the
+			      * entry-level changes (first QD_CHANGES_MAX, by id);
+			      * the caller frees it with qd_changes_free() */
 } qd_put_opts;
-
-#define QD_CHANGES_MAX 1000
 
 /* What a list change did (or would do, for a dry run). */
 typedef struct qd_put_result {
@@ -112,11 +138,32 @@ typedef struct qd_put_result {
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *opts,
 		 qd_put_result *res, qd_problems *problems);
 
-/* Append the version history of a list to out as
- *   {"list":…,"current":N,"versions":[{"version","loaded_at","actor","action",
- *    "sha256","entries","source"}…]}
- * newest first.  Returns 0, QD_ENOENT, QD_ENOMEM or QD_EIO. */
-int qd_store_versions(qd_store *st, const char *list, qd_buf *out);
+/* One retained version of a list, as its history records it. */
+typedef struct qd_version_info {
+	uint32_t version;
+	int64_t loaded_at;          /* unix seconds when it was stored */
+	char *actor;                /* who stored it; malloc()ed, NULL when not recorded */
+	char *action;               /* "load", "import", "rollback"; malloc()ed, or NULL */
+	char sha256[QD_SHA256_HEX]; /* of the canonical document */
+	uint32_t entries;
+	char *source;               /* the change's source label; malloc()ed, or NULL */
+} qd_version_info;
+
+/* A list's version history. */
+typedef struct qd_versions {
+	uint32_t current;           /* the list's current version */
+	qd_version_info *v;         /* n retained versions, newest first; malloc()ed */
+	size_t n;
+} qd_versions;
+
+/* Free what vs holds (the strings and the array) and leave it empty;
+ * NULL is ignored. */
+void qd_versions_free(qd_versions *vs);
+
+/* The version history of a list.
+ *   out  filled on success; free with qd_versions_free() (left empty on error)
+ * Returns 0, QD_ENOENT, QD_ENOMEM or QD_EIO. */
+int qd_store_versions(qd_store *st, const char *list, qd_versions *out);
 
 /* The canonical document of one version of a list.
  *   version  0 for the current version
@@ -129,13 +176,27 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
  * clauses and roster a CSV import keeps.  Returns as qd_store_get_doc(). */
 int qd_store_get_head(qd_store *st, const char *list, uint32_t version, qd_listdoc **out);
 
-/* Append to out the diff between two versions of a list:
- *   {"list","from","to","diff":{"added","removed","changed"},"changes":[…]}
- * Returns 0; QD_ENOENT; QD_EGONE; QD_ENOMEM; QD_EIO. */
-int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_buf *out);
+/* The difference between two versions of a list. */
+typedef struct qd_diff {
+	uint32_t from, to;               /* the versions compared (0 resolved to the current one) */
+	size_t added, removed, changed;  /* entry counts, by entry id */
+	qd_changes changes;              /* the first QD_CHANGES_MAX changes, by id */
+} qd_diff;
 
-/* One audit record: who did what to which list, and how it ended. */
+/* Free what d holds and leave it empty; NULL is ignored. */
+void qd_diff_free(qd_diff *d);
+
+/* The diff between two versions of a list.
+ *   from, to  versions; 0 for the current version
+ *   out       filled on success; free with qd_diff_free() (left empty on error)
+ * Returns 0; QD_ENOENT; QD_EGONE; QD_ENOMEM; QD_EIO. */
+int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_diff *out);
+
+/* One audit record: who did what to which list, and how it ended.  The
+ * caller of qd_store_audit_append() lends the strings; in a qd_audit_page
+ * they belong to the page. */
 typedef struct qd_audit_rec {
+	uint64_t id;            /* the record's sequence number (set by the store; ignored on append) */
 	int64_t time;           /* unix seconds */
 	const char *actor;      /* token name, CLI user or "anonymous" */
 	const char *action;     /* "load", "import", "rollback", "dry_run" … */
@@ -154,21 +215,48 @@ typedef struct qd_audit_rec {
  * transaction as the change.  Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
 int qd_store_audit_append(qd_store *st, const qd_audit_rec *rec);
 
-/* Append to out {"records":[…],"next_before":N|null}, newest first.
+/* One page of the audit log. */
+typedef struct qd_audit_page {
+	qd_audit_rec *recs;     /* n records, newest first; malloc()ed, and so is
+				 * every string they point to */
+	size_t n;
+	uint64_t next_before;   /* pass as `before` for the next page; 0 when none */
+} qd_audit_page;
+
+/* Free what p holds and leave it empty; NULL is ignored. */
+void qd_audit_page_free(qd_audit_page *p);
+
+/* One page of the audit log, newest first.
  *   before  0 for the newest, else only records with id < before
  *   limit   page size (>= 1)
- * Returns 0, QD_ENOMEM or QD_EIO. */
-int qd_store_audit_page(qd_store *st, uint64_t before, size_t limit, qd_buf *out);
+ *   out     filled on success; free with qd_audit_page_free() (left empty on error)
+ * Returns 0, QD_ENOMEM or QD_EIO (a record does not decode). */
+int qd_store_audit_page(qd_store *st, uint64_t before, size_t limit, qd_audit_page *out);
 
-/* Append to out one page of the current version's entries whose code starts
- * with prefix, as a JSON array of canonical entry objects ordered by code.
+/* One stored entry: its canonical JSON object, the bytes as stored. */
+typedef struct qd_entry_json {
+	char *json;             /* malloc()ed, NUL-terminated */
+	size_t len;
+} qd_entry_json;
+
+/* One page of a list's entries. */
+typedef struct qd_entries_page {
+	qd_entry_json *v;       /* n entries ordered by code; malloc()ed */
+	size_t n;
+	char *next;             /* malloc()ed cursor for the next page, or NULL at the end */
+} qd_entries_page;
+
+/* Free what p holds and leave it empty; NULL is ignored. */
+void qd_entries_page_free(qd_entries_page *p);
+
+/* One page of the current version's entries whose code starts with prefix.
  *   prefix  digits (possibly ""), already normalised
  *   cursor  NULL for the first page, else a cursor returned earlier
  *   limit   page size (>= 1)
- *   next    receives a malloc()ed cursor for the next page, or NULL at the end
+ *   out     filled on success; free with qd_entries_page_free() (left empty on error)
  * Returns 0, QD_ENOENT (no such list), QD_EINVAL (bad cursor), QD_ENOMEM, QD_EIO. */
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
-			  const char *cursor, size_t limit, qd_buf *out, char **next);
+			  const char *cursor, size_t limit, qd_entries_page *out);
 
 /* ---- operations ---- */
 

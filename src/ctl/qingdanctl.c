@@ -187,8 +187,7 @@ static int put_doc(qd_store *st, const qd_listdoc *doc, const char *action, cons
 {
 	qd_problems pr;
 	qd_problems_init(&pr);
-	qd_buf ch;
-	qd_buf_init(&ch);
+	qd_changes ch = {0};
 	qd_put_opts o = {.actor = actor_name(), .action = action, .source = source,
 			 .now = (int64_t)time(NULL), .dry_run = dry, .changes = show_changes ? &ch : NULL};
 	qd_put_result res;
@@ -200,24 +199,15 @@ static int put_doc(qd_store *st, const qd_listdoc *doc, const char *action, cons
 		printf("%s %s version %u (previous %u): %zu entries, %zu added, %zu removed, %zu changed, sha256 %s\n",
 		       dry ? "dry run:" : "stored", doc->list, res.version, res.previous, res.entries,
 		       res.added, res.removed, res.changed, res.sha256);
-		if (show_changes) {
-			json_t *j = json_loadb(ch.data, ch.len, 0, NULL);
-			size_t i;
-			json_t *c;
-			json_array_foreach(j, i, c) {
-				printf("  %-8s %s", json_string_value(json_object_get(c, "kind")),
-				       json_string_value(json_object_get(c, "id")));
-				json_t *f = json_object_get(c, "fields");
-				size_t k;
-				json_t *fv;
-				json_array_foreach(f, k, fv)
-					printf("%s%s", k ? ", " : " (", json_string_value(fv));
-				puts(json_array_size(f) ? ")" : "");
-			}
-			json_decref(j);
+		for (size_t i = 0; show_changes && i < ch.n; i++) {
+			const qd_change *c = &ch.v[i];
+			printf("  %-8s %s", qd_change_kind_name(c->kind), c->id);
+			for (size_t k = 0; k < c->n_fields; k++)
+				printf("%s%s", k ? ", " : " (", c->fields[k]);
+			puts(c->n_fields ? ")" : "");
 		}
 	}
-	qd_buf_free(&ch);
+	qd_changes_free(&ch);
 	qd_problems_free(&pr);
 	return rc ? ex_for(rc) : 0;
 }
@@ -421,31 +411,22 @@ static int cmd_versions(const char *db, const char *list)
 	int ex = open_store(db, true, &st);
 	if (ex)
 		return ex;
-	qd_buf b;
-	qd_buf_init(&b);
-	int rc = qd_store_versions(st, list, &b);
+	qd_versions vs;
+	int rc = qd_store_versions(st, list, &vs);
 	qd_store_close(st);
 	if (rc) {
 		fprintf(stderr, "qingdanctl: %s: %s\n", list, rc == QD_ENOENT ? "no such list" : qd_strerror(rc));
-		qd_buf_free(&b);
 		return ex_for(rc);
 	}
-	json_t *j = json_loadb(b.data, b.len, 0, NULL);
-	qd_buf_free(&b);
-	printf("%s (current version %lld)\n", list, (long long)json_integer_value(json_object_get(j, "current")));
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(j, "versions"), i, v) {
-		printf("  v%-5lld %s  %-9s %-12s %6lld entries  sha256 %.16s…  %s\n",
-		       (long long)json_integer_value(json_object_get(v, "version")),
-		       json_string_value(json_object_get(v, "loaded_at")),
-		       json_string_value(json_object_get(v, "action")),
-		       json_string_value(json_object_get(v, "actor")),
-		       (long long)json_integer_value(json_object_get(v, "entries")),
-		       json_string_value(json_object_get(v, "sha256")),
-		       json_string_value(json_object_get(v, "source")) ? json_string_value(json_object_get(v, "source")) : "");
+	printf("%s (current version %u)\n", list, vs.current);
+	for (size_t i = 0; i < vs.n; i++) {
+		const qd_version_info *v = &vs.v[i];
+		char ts[21];
+		qd_time_format(v->loaded_at, ts);
+		printf("  v%-5u %s  %-9s %-12s %6u entries  sha256 %.16s…  %s\n", v->version, ts, v->action,
+		       v->actor, v->entries, v->sha256, v->source ? v->source : "");
 	}
-	json_decref(j);
+	qd_versions_free(&vs);
 	return 0;
 }
 
@@ -501,36 +482,25 @@ static int cmd_audit(const char *db, size_t limit)
 	int ex = open_store(db, true, &st);
 	if (ex)
 		return ex;
-	qd_buf b;
-	qd_buf_init(&b);
-	int rc = qd_store_audit_page(st, 0, limit, &b);
+	qd_audit_page page;
+	int rc = qd_store_audit_page(st, 0, limit, &page);
 	qd_store_close(st);
 	if (rc) {
 		fprintf(stderr, "qingdanctl: audit: %s\n", qd_strerror(rc));
-		qd_buf_free(&b);
 		return ex_for(rc);
 	}
-	json_t *j = json_loadb(b.data, b.len, 0, NULL);
-	qd_buf_free(&b);
-	size_t i;
-	json_t *r;
-	json_array_foreach(json_object_get(j, "records"), i, r) {
-		json_t *ver = json_object_get(r, "version");
-		const char *msg = json_string_value(json_object_get(r, "message"));
-		if (!msg)
-			msg = json_string_value(json_object_get(r, "source"));
-		const char *list = json_string_value(json_object_get(r, "list"));
-		printf("#%lld %s %-12s %-9s %-24s %3lld %-8s", (long long)json_integer_value(json_object_get(r, "id")),
-		       json_string_value(json_object_get(r, "time")), json_string_value(json_object_get(r, "actor")),
-		       json_string_value(json_object_get(r, "action")), list ? list : "-",
-		       (long long)json_integer_value(json_object_get(r, "status")),
-		       json_string_value(json_object_get(r, "outcome")));
-		if (json_is_integer(ver))
-			printf(" v%lld sha256 %.16s…", (long long)json_integer_value(ver),
-			       json_string_value(json_object_get(r, "sha256")));
+	for (size_t i = 0; i < page.n; i++) {
+		const qd_audit_rec *r = &page.recs[i];
+		const char *msg = r->message ? r->message : r->source;
+		char ts[21];
+		qd_time_format(r->time, ts);
+		printf("#%llu %s %-12s %-9s %-24s %3u %-8s", (unsigned long long)r->id, ts, r->actor, r->action,
+		       r->list ? r->list : "-", r->status, r->outcome);
+		if (r->version)
+			printf(" v%u sha256 %.16s…", r->version, r->sha256);
 		printf("%s%s\n", msg ? "  " : "", msg ? msg : "");
 	}
-	json_decref(j);
+	qd_audit_page_free(&page);
 	return 0;
 }
 

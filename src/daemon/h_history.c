@@ -8,6 +8,17 @@
 
 #include "qingdan/err.h"
 #include "qingdand.h"
+#include "render.h"
+
+/* Send a rendering of store data, or the error that cut it short. */
+static enum MHD_Result respond_rendered(struct MHD_Connection *c, int err, qd_buf *b)
+{
+	if (err) {
+		qd_buf_free(b);
+		return respond_lib_error(c, err);
+	}
+	return respond_json(c, MHD_HTTP_OK, b);
+}
 
 /* Answer a store error of a versioned read: list or version unknown … */
 static enum MHD_Result version_error(struct MHD_Connection *c, request *r, int err, uint32_t v)
@@ -35,14 +46,15 @@ enum MHD_Result h_versions(struct MHD_Connection *c, request *r)
 	param none[1] = {{.name = "-"}};
 	if (!get_params(c, none, 0, &res))
 		return res;
+	qd_versions vs;
+	int err = qd_store_versions(r->srv->store, r->list_id, &vs);
+	if (err)
+		return err == QD_ENOENT ? respond_error(c, E_LIST_NOT_FOUND, NULL) : respond_lib_error(c, err);
 	qd_buf b;
 	qd_buf_init(&b);
-	int err = qd_store_versions(r->srv->store, r->list_id, &b);
-	if (err) {
-		qd_buf_free(&b);
-		return err == QD_ENOENT ? respond_error(c, E_LIST_NOT_FOUND, NULL) : respond_lib_error(c, err);
-	}
-	return respond_json(c, MHD_HTTP_OK, &b);
+	err = render_versions(&b, r->list_id, &vs);
+	qd_versions_free(&vs);
+	return respond_rendered(c, err, &b);
 }
 
 enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
@@ -84,21 +96,23 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 		return respond_error(c, E_BAD_PARAMETER, "from: expected a version number (1, 2, …)");
 	if (p[1].value && !to)
 		return respond_error(c, E_BAD_PARAMETER, "to: expected a version number (1, 2, …)");
-	qd_buf b;
-	qd_buf_init(&b);
-	int err = qd_store_diff(r->srv->store, r->list_id, from, to, &b);
+	qd_diff d;
+	int err = qd_store_diff(r->srv->store, r->list_id, from, to, &d);
 	if (err) {
-		qd_buf_free(&b);
 		/* Say which of the two versions is missing. */
-		qd_listdoc *d;
+		qd_listdoc *doc;
 		uint32_t bad = from;
-		if (qd_store_get_doc(r->srv->store, r->list_id, from, &d) == 0) {
-			qd_listdoc_free(d);
+		if (qd_store_get_doc(r->srv->store, r->list_id, from, &doc) == 0) {
+			qd_listdoc_free(doc);
 			bad = to;
 		}
 		return version_error(c, r, err, bad);
 	}
-	return respond_json(c, MHD_HTTP_OK, &b);
+	qd_buf b;
+	qd_buf_init(&b);
+	err = render_diff(&b, r->list_id, &d);
+	qd_diff_free(&d);
+	return respond_rendered(c, err, &b);
 }
 
 /* Parse If-Match: "<version>" (quotes optional).  Returns 0 when absent,
@@ -126,8 +140,7 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 		return respond_error(c, E_BAD_HEADER, "If-Match: expected a version number such as \"3\"");
 	qd_problems pr;
 	qd_problems_init(&pr);
-	qd_buf changes;
-	qd_buf_init(&changes);
+	qd_changes changes = {0};
 	qd_put_opts o = {
 		.actor = r->actor,
 		.action = action,
@@ -170,23 +183,14 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 		pres.removed, pres.changed, r->actor);
 	qd_buf b;
 	qd_buf_init(&b);
-	qd_buf_puts(&b, "{\"list\":");
-	qd_buf_json_cstr(&b, doc->list);
-	qd_buf_printf(&b, ",\"version\":%u,\"previous\":", pres.version);
-	if (pres.previous)
-		qd_buf_printf(&b, "%u", pres.previous);
-	else
-		qd_buf_puts(&b, "null");
-	qd_buf_printf(&b, ",\"entries\":%zu,\"diff\":{\"added\":%zu,\"removed\":%zu,\"changed\":%zu},"
-		      "\"sha256\":\"%s\",\"action\":\"%s\",\"changes\":",
-		      pres.entries, pres.added, pres.removed, pres.changed, pres.sha256, action);
-	qd_buf_add(&b, changes.data ? changes.data : "[]", changes.data ? changes.len : 2);
-	if (dry)
-		qd_buf_puts(&b, ",\"dry_run\":true");
-	qd_buf_putc(&b, '}');
+	if (render_put_result(&b, doc->list, &pres, action, &changes, dry)) {
+		qd_buf_free(&b);
+		res = respond_lib_error(c, QD_ENOMEM);
+		goto out;
+	}
 	res = respond_json(c, pres.created && !dry ? MHD_HTTP_CREATED : MHD_HTTP_OK, &b);
 out:
-	qd_buf_free(&changes);
+	qd_changes_free(&changes);
 	qd_problems_free(&pr);
 	return res;
 }
@@ -251,12 +255,13 @@ enum MHD_Result h_audit(struct MHD_Connection *c, request *r)
 		if (!before)
 			return respond_error(c, E_BAD_PARAMETER, "before: expected a record id (a positive integer)");
 	}
+	qd_audit_page page;
+	int err = qd_store_audit_page(r->srv->store, before, limit, &page);
+	if (err)
+		return respond_lib_error(c, err);
 	qd_buf b;
 	qd_buf_init(&b);
-	int err = qd_store_audit_page(r->srv->store, before, limit, &b);
-	if (err) {
-		qd_buf_free(&b);
-		return respond_lib_error(c, err);
-	}
-	return respond_json(c, MHD_HTTP_OK, &b);
+	err = render_audit_page(&b, &page);
+	qd_audit_page_free(&page);
+	return respond_rendered(c, err, &b);
 }

@@ -10,6 +10,7 @@
 #include "qingdan/csvdoc.h"
 #include "qingdan/listdoc.h"
 #include "qingdand.h"
+#include "render.h"
 
 void render_list_meta(qd_buf *b, const qd_list_info *l)
 {
@@ -97,25 +98,23 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 			return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to 1000");
 		limit = v;
 	}
-	qd_buf b;
-	qd_buf_init(&b);
-	qd_buf_puts(&b, "{\"list\":");
-	qd_buf_json_cstr(&b, r->list_id);
-	qd_buf_puts(&b, ",\"entries\":");
-	char *next = NULL;
-	int err = qd_store_entries_page(r->srv->store, r->list_id, prefix, p[2].value, limit, &b, &next);
+	qd_entries_page page;
+	int err = qd_store_entries_page(r->srv->store, r->list_id, prefix, p[2].value, limit, &page);
 	if (err) {
-		qd_buf_free(&b);
 		if (err == QD_ENOENT)
 			return respond_error(c, E_LIST_NOT_FOUND, NULL);
 		if (err == QD_EINVAL)
 			return respond_error(c, E_BAD_PARAMETER, "cursor: not a cursor returned by this endpoint");
 		return respond_lib_error(c, err);
 	}
-	qd_buf_puts(&b, ",\"next_cursor\":");
-	qd_buf_json_cstr(&b, next);
-	qd_buf_putc(&b, '}');
-	free(next);
+	qd_buf b;
+	qd_buf_init(&b);
+	err = render_entries_page(&b, r->list_id, &page);
+	qd_entries_page_free(&page);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err);
+	}
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 

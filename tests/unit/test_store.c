@@ -1,4 +1,4 @@
-/* Unit tests: the LMDB store (src/lib/store.c).
+/* Unit tests: the LMDB store (src/lib/store/).
  *
  * Every test gets a fresh store directory made with mkdtemp() inside a
  * per-run root under /tmp; the test removes its directory, and the root
@@ -154,23 +154,30 @@ static char *ids_of(json_t *arr)
 static char *page_ids(qd_store *st, const char *list, const char *prefix, const char *cursor,
 		      size_t limit, char **next)
 {
+	qd_entries_page pg;
+	int rc = qd_store_entries_page(st, list, prefix, cursor, limit, &pg);
+	ck_assert_msg(rc == 0, "entries page of %s: %d", list, rc);
+	ck_assert_uint_le(pg.n, limit);
 	qd_buf b;
 	qd_buf_init(&b);
-	char *nx = NULL;
-	int rc = qd_store_entries_page(st, list, prefix, cursor, limit, &b, &nx);
-	ck_assert_msg(rc == 0, "entries page of %s: %d", list, rc);
-	json_error_t je;
-	json_t *arr = json_loadb(b.data, b.len, 0, &je);
-	ck_assert_msg(arr != NULL, "entries page is not JSON: %s: %s", je.text, qd_buf_cstr(&b));
-	ck_assert(json_is_array(arr));
-	ck_assert_uint_le(json_array_size(arr), limit);
-	char *ids = ids_of(arr);
-	json_decref(arr);
+	for (size_t i = 0; i < pg.n; i++) {
+		json_error_t je;
+		json_t *e = json_loadb(pg.v[i].json, pg.v[i].len, 0, &je);
+		ck_assert_msg(e != NULL, "entry %zu is not JSON: %s: %s", i, je.text, pg.v[i].json);
+		ck_assert(json_is_object(e));
+		ck_assert_uint_eq(strlen(pg.v[i].json), pg.v[i].len);
+		if (i)
+			qd_buf_putc(&b, ',');
+		qd_buf_puts(&b, json_string_value(json_object_get(e, "id")));
+		json_decref(e);
+	}
+	char *ids = strdup(qd_buf_cstr(&b));
 	qd_buf_free(&b);
-	if (next)
-		*next = nx;
-	else
-		free(nx);
+	if (next) {
+		*next = pg.next;
+		pg.next = NULL;
+	}
+	qd_entries_page_free(&pg);
 	return ids;
 }
 
@@ -452,17 +459,15 @@ START_TEST(second_put_diff)
 	ck_str_free_eq(all_ids(st, "gba", ""), "D,C,A");
 
 	/* The changed field is what the store serves now. */
-	qd_buf b;
-	qd_buf_init(&b);
-	char *next = NULL;
-	ck_assert_int_eq(qd_store_entries_page(st, "gba", "3822", NULL, 10, &b, &next), 0);
-	json_t *arr = json_loadb(b.data, b.len, 0, NULL);
-	ck_assert_ptr_nonnull(arr);
-	ck_assert_uint_eq(json_array_size(arr), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "spec")),
-			 "10 x 1 mL");
-	json_decref(arr);
-	qd_buf_free(&b);
+	qd_entries_page pg;
+	ck_assert_int_eq(qd_store_entries_page(st, "gba", "3822", NULL, 10, &pg), 0);
+	ck_assert_uint_eq(pg.n, 1);
+	ck_assert_ptr_null(pg.next);
+	json_t *e0 = json_loadb(pg.v[0].json, pg.v[0].len, 0, NULL);
+	ck_assert_ptr_nonnull(e0);
+	ck_assert_str_eq(json_string_value(json_object_get(e0, "spec")), "10 x 1 mL");
+	json_decref(e0);
+	qd_entries_page_free(&pg);
 
 	/* Every entry changed, one at a time: only "changed" counts. */
 	put_ok(st, "gba", "positive", "[]",
@@ -719,25 +724,16 @@ END_TEST
  * "current:v,v,…" (newest first). */
 static char *versions_of(qd_store *st, const char *list)
 {
+	qd_versions vs;
+	ck_assert_int_eq(qd_store_versions(st, list, &vs), 0);
 	qd_buf b;
 	qd_buf_init(&b);
-	ck_assert_int_eq(qd_store_versions(st, list, &b), 0);
-	json_t *j = json_loadb(b.data, b.len, 0, NULL);
-	ck_assert_msg(j != NULL, "versions of %s: not JSON: %s", list, qd_buf_cstr(&b));
-	qd_buf_free(&b);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "list")), list);
-	qd_buf_printf(&b, "%" JSON_INTEGER_FORMAT ":",
-		      json_integer_value(json_object_get(j, "current")));
-	json_t *vs = json_object_get(j, "versions");
-	ck_assert(json_is_array(vs));
-	size_t i;
-	json_t *v;
-	json_array_foreach(vs, i, v) {
-		qd_buf_printf(&b, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
-			      json_integer_value(json_object_get(v, "version")));
-		ck_assert_uint_eq(strlen(json_string_value(json_object_get(v, "sha256"))), 64);
+	qd_buf_printf(&b, "%u:", vs.current);
+	for (size_t i = 0; i < vs.n; i++) {
+		qd_buf_printf(&b, "%s%u", i ? "," : "", vs.v[i].version);
+		ck_assert_uint_eq(strlen(vs.v[i].sha256), 64);
 	}
-	json_decref(j);
+	qd_versions_free(&vs);
 	char *s = strdup(qd_buf_cstr(&b));
 	qd_buf_free(&b);
 	return s;
@@ -1113,22 +1109,23 @@ START_TEST(entries_paging)
 	free(next);
 
 	/* Bad cursors. */
-	qd_buf b;
-	qd_buf_init(&b);
 	char sentinel[] = "x";
-	char *nx = sentinel;
-	ck_assert_int_eq(qd_store_entries_page(st, "codes", "", "zz", 2, &b, &nx), QD_EINVAL);
-	ck_assert_ptr_null(nx);
-	ck_assert_int_eq(qd_store_entries_page(st, "codes", "", "abc", 2, &b, &nx), QD_EINVAL);
-	ck_assert_ptr_null(nx);
-	ck_assert_int_eq(qd_store_entries_page(st, "codes", "", "", 2, &b, &nx), QD_EINVAL);
+	qd_entries_page pg = {.next = sentinel};
+	ck_assert_int_eq(qd_store_entries_page(st, "codes", "", "zz", 2, &pg), QD_EINVAL);
+	ck_assert_ptr_null(pg.next);
+	ck_assert_uint_eq(pg.n, 0);
+	pg.next = sentinel;
+	ck_assert_int_eq(qd_store_entries_page(st, "codes", "", "abc", 2, &pg), QD_EINVAL);
+	ck_assert_ptr_null(pg.next);
+	ck_assert_int_eq(qd_store_entries_page(st, "codes", "", "", 2, &pg), QD_EINVAL);
 	/* A prefix longer than any code. */
-	ck_assert_int_eq(qd_store_entries_page(st, "codes", "38221900901", NULL, 2, &b, &nx),
+	ck_assert_int_eq(qd_store_entries_page(st, "codes", "38221900901", NULL, 2, &pg),
 			 QD_EINVAL);
 	/* Unknown list. */
-	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &b, &nx), QD_ENOENT);
-	ck_assert_ptr_null(nx);
-	qd_buf_free(&b);
+	pg.next = sentinel;
+	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &pg), QD_ENOENT);
+	ck_assert_ptr_null(pg.next);
+	ck_assert_uint_eq(pg.n, 0);
 
 	qd_store_close(st);
 	fx_rm_rf(dir);

@@ -1,0 +1,180 @@
+/* qingdand — JSON renderings of the store's history, audit and entry data
+ * (see render.h).  The bytes are those the API has always answered: the
+ * key order below is part of it. */
+#include <jansson.h>
+
+#include "qingdan/date.h"
+#include "qingdan/err.h"
+#include "qingdan/jsonw.h"
+#include "render.h"
+
+static int done(const qd_buf *b)
+{
+	return b->oom ? QD_ENOMEM : 0;
+}
+
+/* A string as jansson escapes it (the version history is stored as JSON
+ * that jansson wrote), or null. */
+static int put_jstr(qd_buf *b, const char *s)
+{
+	if (!s) {
+		qd_buf_puts(b, "null");
+		return done(b);
+	}
+	json_t *j = json_string(s);
+	int ret = j ? qd_json_write(b, j, 0) : QD_ENOMEM;
+	json_decref(j);
+	return ret;
+}
+
+int render_versions(qd_buf *b, const char *list, const qd_versions *vs)
+{
+	qd_buf_puts(b, "{\"list\":");
+	qd_buf_json_cstr(b, list);
+	qd_buf_printf(b, ",\"current\":%u,\"versions\":[", vs->current);
+	int ret = 0;
+	for (size_t i = 0; i < vs->n && !ret; i++) {
+		const qd_version_info *v = &vs->v[i];
+		char ts[21];
+		qd_time_format(v->loaded_at, ts);
+		qd_buf_printf(b, "%s{\"version\":%u,\"loaded_at\":\"%s\",\"actor\":", i ? "," : "", v->version, ts);
+		if ((ret = put_jstr(b, v->actor)))
+			break;
+		qd_buf_puts(b, ",\"action\":");
+		if ((ret = put_jstr(b, v->action)))
+			break;
+		qd_buf_puts(b, ",\"sha256\":");
+		if ((ret = put_jstr(b, v->sha256)))
+			break;
+		qd_buf_printf(b, ",\"entries\":%u,\"source\":", v->entries);
+		if ((ret = put_jstr(b, v->source)))
+			break;
+		qd_buf_putc(b, '}');
+	}
+	qd_buf_puts(b, "]}");
+	return ret ? ret : done(b);
+}
+
+int render_changes(qd_buf *b, const qd_changes *ch)
+{
+	qd_buf_putc(b, '[');
+	for (size_t i = 0; ch && i < ch->n; i++) {
+		const qd_change *c = &ch->v[i];
+		if (i)
+			qd_buf_putc(b, ',');
+		qd_buf_puts(b, "{\"id\":");
+		qd_buf_json_cstr(b, c->id);
+		qd_buf_printf(b, ",\"kind\":\"%s\"", qd_change_kind_name(c->kind));
+		if (c->kind == QD_CHANGE_CHANGED) {
+			qd_buf_puts(b, ",\"fields\":[");
+			for (size_t k = 0; k < c->n_fields; k++) {
+				if (k)
+					qd_buf_putc(b, ',');
+				qd_buf_json_cstr(b, c->fields[k]);
+			}
+			qd_buf_putc(b, ']');
+		}
+		qd_buf_putc(b, '}');
+	}
+	qd_buf_putc(b, ']');
+	return done(b);
+}
+
+int render_diff(qd_buf *b, const char *list, const qd_diff *d)
+{
+	qd_buf_puts(b, "{\"list\":");
+	qd_buf_json_cstr(b, list);
+	qd_buf_printf(b, ",\"from\":%u,\"to\":%u,\"diff\":{\"added\":%zu,\"removed\":%zu,\"changed\":%zu},"
+		      "\"changes\":", d->from, d->to, d->added, d->removed, d->changed);
+	render_changes(b, &d->changes);
+	qd_buf_putc(b, '}');
+	return done(b);
+}
+
+int render_put_result(qd_buf *b, const char *list, const qd_put_result *res, const char *action,
+		      const qd_changes *changes, bool dry)
+{
+	qd_buf_puts(b, "{\"list\":");
+	qd_buf_json_cstr(b, list);
+	qd_buf_printf(b, ",\"version\":%u,\"previous\":", res->version);
+	if (res->previous)
+		qd_buf_printf(b, "%u", res->previous);
+	else
+		qd_buf_puts(b, "null");
+	qd_buf_printf(b, ",\"entries\":%zu,\"diff\":{\"added\":%zu,\"removed\":%zu,\"changed\":%zu},"
+		      "\"sha256\":\"%s\",\"action\":\"%s\",\"changes\":",
+		      res->entries, res->added, res->removed, res->changed, res->sha256, action);
+	render_changes(b, changes);
+	if (dry)
+		qd_buf_puts(b, ",\"dry_run\":true");
+	qd_buf_putc(b, '}');
+	return done(b);
+}
+
+int render_audit_rec(qd_buf *b, const qd_audit_rec *a)
+{
+	char ts[21];
+	qd_time_format(a->time, ts);
+	qd_buf_printf(b, "{\"id\":%llu,\"time\":\"%s\",\"actor\":", (unsigned long long)a->id, ts);
+	qd_buf_json_cstr(b, a->actor ? a->actor : "anonymous");
+	qd_buf_puts(b, ",\"action\":");
+	qd_buf_json_cstr(b, a->action);
+	qd_buf_puts(b, ",\"list\":");
+	qd_buf_json_cstr(b, a->list);
+	qd_buf_puts(b, ",\"version\":");
+	if (a->version)
+		qd_buf_printf(b, "%u", a->version);
+	else
+		qd_buf_puts(b, "null");
+	qd_buf_puts(b, ",\"sha256\":");
+	qd_buf_json_cstr(b, a->sha256);
+	const long *counts[] = {&a->entries, &a->added, &a->removed, &a->changed};
+	const char *names[] = {"entries", "added", "removed", "changed"};
+	for (int i = 0; i < 4; i++) {
+		if (*counts[i] >= 0)
+			qd_buf_printf(b, ",\"%s\":%ld", names[i], *counts[i]);
+		else
+			qd_buf_printf(b, ",\"%s\":null", names[i]);
+	}
+	qd_buf_printf(b, ",\"status\":%u,\"outcome\":", a->status);
+	qd_buf_json_cstr(b, a->outcome);
+	qd_buf_puts(b, ",\"message\":");
+	qd_buf_json_cstr(b, a->message);
+	qd_buf_puts(b, ",\"source\":");
+	qd_buf_json_cstr(b, a->source);
+	qd_buf_putc(b, '}');
+	return done(b);
+}
+
+int render_audit_page(qd_buf *b, const qd_audit_page *p)
+{
+	qd_buf_puts(b, "{\"records\":[");
+	for (size_t i = 0; i < p->n; i++) {
+		if (i)
+			qd_buf_putc(b, ',');
+		render_audit_rec(b, &p->recs[i]);
+	}
+	qd_buf_puts(b, "],\"next_before\":");
+	if (p->next_before)
+		qd_buf_printf(b, "%llu", (unsigned long long)p->next_before);
+	else
+		qd_buf_puts(b, "null");
+	qd_buf_putc(b, '}');
+	return done(b);
+}
+
+int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p)
+{
+	qd_buf_puts(b, "{\"list\":");
+	qd_buf_json_cstr(b, list);
+	qd_buf_puts(b, ",\"entries\":[");
+	for (size_t i = 0; i < p->n; i++) {
+		if (i)
+			qd_buf_putc(b, ',');
+		qd_buf_add(b, p->v[i].json, p->v[i].len);
+	}
+	qd_buf_puts(b, "],\"next_cursor\":");
+	qd_buf_json_cstr(b, p->next);
+	qd_buf_putc(b, '}');
+	return done(b);
+}

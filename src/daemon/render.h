@@ -1,0 +1,42 @@
+/* qingdand — JSON renderings of what the store returns: version
+ * histories, diffs and changes, load results, audit pages and entry pages.
+ * Each appends to b and returns 0, or QD_ENOMEM when b ran out of memory
+ * (b then holds a partial rendering). */
+#ifndef QINGDAND_RENDER_H
+#define QINGDAND_RENDER_H
+
+#include <stdbool.h>
+
+#include "qingdan/buf.h"
+#include "qingdan/store.h"
+
+/* {"list":…,"current":N,"versions":[{"version","loaded_at","actor",
+ * "action","sha256","entries","source"}…]}, newest first; strings are
+ * escaped as jansson writes them.  vs is only read. */
+int render_versions(qd_buf *b, const char *list, const qd_versions *vs);
+
+/* The changes as a JSON array of {"id","kind"} objects; "changed" ones
+ * also carry "fields".  ch is only read. */
+int render_changes(qd_buf *b, const qd_changes *ch);
+
+/* {"list","from","to","diff":{"added","removed","changed"},"changes":[…]}.
+ * d is only read. */
+int render_diff(qd_buf *b, const char *list, const qd_diff *d);
+
+/* The answer to a load, an import or a rollback:
+ * {"list","version","previous","entries","diff":{…},"sha256","action",
+ * "changes":[…]} and "dry_run":true for a dry run.  Everything is only read. */
+int render_put_result(qd_buf *b, const char *list, const qd_put_result *res, const char *action,
+		      const qd_changes *changes, bool dry);
+
+/* One audit record, the bytes the store keeps for it. */
+int render_audit_rec(qd_buf *b, const qd_audit_rec *r);
+
+/* {"records":[…],"next_before":N|null}.  p is only read. */
+int render_audit_page(qd_buf *b, const qd_audit_page *p);
+
+/* {"list":…,"entries":[…],"next_cursor":…|null}: the entries' objects as
+ * stored.  p is only read. */
+int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p);
+
+#endif

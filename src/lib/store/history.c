@@ -1,0 +1,674 @@
+/* qingdan — reading a list's history: the retained versions, the document
+ * of a version, diffs between versions (and the entry-level changes a
+ * load reports), pages of the audit log and pages of a list's entries.
+ * Everything is returned as plain data; callers render it. */
+#include <jansson.h>
+
+#include "store_int.h"
+
+void qd_st_vread_free(vread *r)
+{
+	zr_free(&r->z);
+	qd_buf_free(&r->json);
+}
+
+int qd_st_kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const kv *)a)->id, ((const kv *)b)->id);
+}
+
+const char *qd_change_kind_name(enum qd_change_kind kind)
+{
+	switch (kind) {
+	case QD_CHANGE_ADDED: return "added";
+	case QD_CHANGE_REMOVED: return "removed";
+	case QD_CHANGE_CHANGED: return "changed";
+	}
+	return "?";
+}
+
+void qd_changes_free(qd_changes *ch)
+{
+	if (!ch)
+		return;
+	for (size_t i = 0; i < ch->n; i++) {
+		free(ch->v[i].id);
+		for (size_t k = 0; k < ch->v[i].n_fields; k++)
+			free(ch->v[i].fields[k]);
+		free(ch->v[i].fields);
+	}
+	free(ch->v);
+	ch->v = NULL;
+	ch->n = 0;
+}
+
+/* The keys whose values differ between the old and new entry objects a
+ * and b, into c->fields. */
+static int change_fields(qd_change *c, const kv *a, const kv *b)
+{
+	json_t *x = json_loadb(a->json, a->len, 0, NULL);
+	json_t *y = json_loadb(b->json, b->len, 0, NULL);
+	int ret = 0;
+	const char *key;
+	json_t *v;
+	/* Canonical entries carry every key, so one side's keys suffice. */
+	if (x && y)
+		json_object_foreach(y, key, v) {
+			if (json_equal(v, json_object_get(x, key)))
+				continue;
+			char **nf = realloc(c->fields, (c->n_fields + 1) * sizeof *nf);
+			if (!nf) {
+				ret = QD_ENOMEM;
+				break;
+			}
+			c->fields = nf;
+			if (!(c->fields[c->n_fields] = strdup(key))) {
+				ret = QD_ENOMEM;
+				break;
+			}
+			c->n_fields++;
+		}
+	json_decref(x);
+	json_decref(y);
+	return ret;
+}
+
+/* Append one change to ch (the first QD_CHANGES_MAX only); a and b, for a
+ * changed entry, are its old and new objects. */
+static int add_change(qd_changes *ch, size_t *cap, const char *id, enum qd_change_kind kind,
+		      const kv *a, const kv *b)
+{
+	if (!ch || ch->n >= QD_CHANGES_MAX)
+		return 0;
+	if (ch->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		qd_change *nv = realloc(ch->v, nc * sizeof *nv);
+		if (!nv)
+			return QD_ENOMEM;
+		ch->v = nv;
+		*cap = nc;
+	}
+	qd_change *c = &ch->v[ch->n];
+	memset(c, 0, sizeof *c);
+	c->kind = kind;
+	if (!(c->id = strdup(id)))
+		return QD_ENOMEM;
+	ch->n++;
+	return a && b ? change_fields(c, a, b) : 0;
+}
+
+int qd_st_diff_sorted(const kv *a, size_t na, const kv *b, size_t nb, qd_put_result *res,
+		      qd_changes *ch)
+{
+	size_t i = 0, j = 0, cap = ch ? ch->n : 0;
+	int ret = 0;
+	while ((i < na || j < nb) && !ret) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i].id, b[j].id);
+		if (c < 0) {
+			res->removed++;
+			ret = add_change(ch, &cap, a[i].id, QD_CHANGE_REMOVED, NULL, NULL);
+			i++;
+		} else if (c > 0) {
+			res->added++;
+			ret = add_change(ch, &cap, b[j].id, QD_CHANGE_ADDED, NULL, NULL);
+			j++;
+		} else {
+			if (a[i].len != b[j].len || memcmp(a[i].json, b[j].json, a[i].len) != 0) {
+				res->changed++;
+				ret = add_change(ch, &cap, a[i].id, QD_CHANGE_CHANGED, &a[i], &b[j]);
+			}
+			i++;
+			j++;
+		}
+	}
+	return ret;
+}
+
+int qd_st_read_version_entries(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
+				kv **out, size_t *n, vread *vr)
+{
+	unsigned char pfx[QD_LIST_ID_MAX + 8];
+	size_t pl = vprefix(pfx, list, version);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, st->entries, &cur);
+	if (rc)
+		return map_err(rc);
+	kv *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int ret = 0;
+	MDB_val k = {pl, pfx}, d;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, pfx, pl);
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		qd_cand c;
+		uint32_t seq;
+		if ((ret = rec_decode(&k, &d, &c, &seq, NULL)))
+			break;
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			kv *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				ret = QD_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		kv *e = &v[cnt];
+		e->id = c.id;
+		e->seq = seq;
+		e->z = c.entry_json_comp != COMP_NONE;
+		e->json = c.entry_json;
+		e->len = c.entry_json_len;
+		if (e->z) {
+			e->off = vr->json.len;
+			ret = zr_json(&vr->z, st, txn, list, version, c.entry_json_comp, c.entry_json,
+				      c.entry_json_len, &vr->json);
+			if (ret)
+				break;
+			e->len = vr->json.len - e->off;
+		}
+		cnt++;
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_cursor_close(cur);
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	for (size_t i = 0; i < cnt; i++)
+		if (v[i].z)
+			v[i].json = vr->json.data + v[i].off;
+	qsort(v, cnt, sizeof *v, qd_st_kv_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+
+/* ---- versions, documents, diffs ---- */
+
+static int kv_seq_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const kv *)a)->seq, y = ((const kv *)b)->seq;
+	return x < y ? -1 : x > y;
+}
+
+/* The document of one version; with_entries false leaves "entries" empty.
+ * The tree is built in an arena the document takes over, so a 100 000-entry
+ * version is not freed node by node. */
+static int get_doc(qd_store *st, const char *list, uint32_t version, bool with_entries,
+		   qd_listdoc **out)
+{
+	*out = NULL;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	qd_list_info li;
+	MDB_val rec;
+	kv *ents = NULL;
+	size_t n = 0;
+	vread vr = {0};
+	qd_jarena *arena = qd_jarena_new(), *prev = qd_jarena_enter(arena);
+	json_t *vj = NULL, *doc = NULL;
+	int ret = qd_st_get_version(st, txn, list, version, &li, &rec);
+	if (ret)
+		goto out;
+	vj = json_loadb((const char *)rec.mv_data + VR_JSON, rec.mv_size - VR_JSON, 0, NULL);
+	doc = vj ? json_deep_copy(json_object_get(vj, "header")) : NULL;
+	json_t *arr = json_array();
+	if (!doc || !json_is_object(doc) || !arr || json_object_set_new(doc, "entries", arr)) {
+		ret = QD_EIO;
+		goto out;
+	}
+	if (with_entries) {
+		if ((ret = qd_st_read_version_entries(st, txn, list, li.version, &ents, &n, &vr)))
+			goto out;
+		qsort(ents, n, sizeof *ents, kv_seq_cmp);
+		for (size_t i = 0; i < n; i++) {
+			json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
+			if (!e || json_array_append_new(arr, e)) {
+				ret = QD_EIO;
+				goto out;
+			}
+		}
+	}
+	qd_problems pr;
+	qd_problems_init(&pr);
+	ret = qd_listdoc_from_arena(doc, arena, list, out, &pr);
+	qd_problems_free(&pr);
+	if (ret == QD_EINVAL)
+		ret = QD_EIO; /* a stored version always passed validation */
+out:
+	free(ents);
+	qd_st_vread_free(&vr);
+	qd_jarena_leave(prev);
+	if (!arena) {
+		/* No arena could be had: ordinary trees, only borrowed. */
+		json_decref(doc);
+		json_decref(vj);
+	} else if (ret) {
+		qd_jarena_free(arena); /* the trees go with it */
+	} /* else the document owns the arena and its trees */
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
+{
+	return get_doc(st, list, version, true, out);
+}
+
+int qd_store_get_head(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
+{
+	return get_doc(st, list, version, false, out);
+}
+
+void qd_diff_free(qd_diff *d)
+{
+	if (!d)
+		return;
+	qd_changes_free(&d->changes);
+	memset(d, 0, sizeof *d);
+}
+
+int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_diff *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	qd_list_info a, b;
+	MDB_val rec;
+	kv *ea = NULL, *eb = NULL;
+	size_t na = 0, nb = 0;
+	vread va = {0}, vb = {0};
+	int ret;
+	if ((ret = qd_st_get_version(st, txn, list, from, &a, &rec)) ||
+	    (ret = qd_st_get_version(st, txn, list, to, &b, &rec)) ||
+	    (ret = qd_st_read_version_entries(st, txn, list, a.version, &ea, &na, &va)) ||
+	    (ret = qd_st_read_version_entries(st, txn, list, b.version, &eb, &nb, &vb)))
+		goto out;
+	qd_put_result res;
+	memset(&res, 0, sizeof res);
+	ret = qd_st_diff_sorted(ea, na, eb, nb, &res, &out->changes);
+	out->from = a.version;
+	out->to = b.version;
+	out->added = res.added;
+	out->removed = res.removed;
+	out->changed = res.changed;
+out:
+	free(ea);
+	free(eb);
+	qd_st_vread_free(&va);
+	qd_st_vread_free(&vb);
+	mdb_txn_abort(txn);
+	if (ret)
+		qd_diff_free(out);
+	return ret;
+}
+
+void qd_versions_free(qd_versions *vs)
+{
+	if (!vs)
+		return;
+	for (size_t i = 0; i < vs->n; i++) {
+		free(vs->v[i].actor);
+		free(vs->v[i].action);
+		free(vs->v[i].source);
+	}
+	free(vs->v);
+	memset(vs, 0, sizeof *vs);
+}
+
+/* A copy of the string member key of o; NULL (and *ok untouched) when it
+ * is null or absent, NULL with *ok false when it is something else or
+ * memory ran out. */
+static char *jstr_dup(json_t *o, const char *key, bool *ok)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return NULL;
+	char *s = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+	if (!s)
+		*ok = false;
+	return s;
+}
+
+/* Decode one version record (key tail be32(version)) into vi. */
+static int version_info_decode(const MDB_val *d, qd_version_info *vi)
+{
+	if (!version_rec_valid(d))
+		return QD_EIO;
+	const unsigned char *p = d->mv_data;
+	json_t *vj = json_loadb((const char *)p + VR_JSON, d->mv_size - VR_JSON, 0, NULL);
+	json_t *jv = json_object_get(vj, "version"), *je = json_object_get(vj, "entries");
+	const char *sha = json_string_value(json_object_get(vj, "sha256"));
+	if (!json_is_integer(jv) || !json_is_integer(je) || !sha || strlen(sha) != 64) {
+		json_decref(vj);
+		return QD_EIO;
+	}
+	memset(vi, 0, sizeof *vi);
+	vi->version = (uint32_t)json_integer_value(jv);
+	vi->entries = (uint32_t)json_integer_value(je);
+	memcpy(&vi->loaded_at, p + VR_LOADED, 8);
+	memcpy(vi->sha256, sha, 65);
+	bool ok = true;
+	vi->actor = jstr_dup(vj, "actor", &ok);
+	vi->action = jstr_dup(vj, "action", &ok);
+	vi->source = jstr_dup(vj, "source", &ok);
+	json_decref(vj);
+	if (!ok) {
+		free(vi->actor);
+		free(vi->action);
+		free(vi->source);
+		return QD_ENOMEM;
+	}
+	return 0;
+}
+
+int qd_store_versions(qd_store *st, const char *list, qd_versions *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	qd_list_info li;
+	MDB_cursor *cur = NULL;
+	uint32_t last, oldest;
+	size_t cap = 0;
+	int ret = qd_st_get_list(st, txn, list, &li, &last, &oldest);
+	if (ret)
+		goto out;
+	if ((rc = mdb_cursor_open(txn, st->versions, &cur))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	out->current = li.version;
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	/* Newest first: start past the last version and walk backwards. */
+	MDB_val k = {vprefix(key, list, last), key}, d;
+	size_t pl = strlen(list) + 1;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0 && has_prefix(&k, key, pl) &&
+							     k.mv_size == pl + 4;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		if (!grow_array((void **)&out->v, &cap, out->n + 1, sizeof *out->v)) {
+			ret = QD_ENOMEM;
+			break;
+		}
+		if ((ret = version_info_decode(&d, &out->v[out->n])))
+			break;
+		out->n++;
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (ret)
+		qd_versions_free(out);
+	return ret;
+}
+
+/* ---- the audit log ---- */
+
+void qd_audit_page_free(qd_audit_page *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		qd_audit_rec *r = &p->recs[i];
+		const char *s[] = {r->actor, r->action, r->list, r->sha256, r->outcome, r->message, r->source};
+		for (size_t k = 0; k < sizeof s / sizeof *s; k++)
+			free((char *)s[k]);
+	}
+	free(p->recs);
+	memset(p, 0, sizeof *p);
+}
+
+/* An integer member that may be null (-1). */
+static long jcount(json_t *o, const char *key, bool *ok)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_integer(v))
+		return (long)json_integer_value(v);
+	if (!json_is_null(v))
+		*ok = false;
+	return -1;
+}
+
+/* Decode the audit record with sequence number id, as qd_st_audit_put()
+ * wrote it, into r (strings malloc()ed). */
+static int audit_decode(uint64_t id, const MDB_val *d, qd_audit_rec *r)
+{
+	memset(r, 0, sizeof *r);
+	json_t *j = json_loadb(d->mv_data, d->mv_size, 0, NULL);
+	const char *ts = json_string_value(json_object_get(j, "time"));
+	json_t *jv = json_object_get(j, "version"), *js = json_object_get(j, "status");
+	bool ok = j && ts && qd_time_parse(ts, strlen(ts), &r->time) == 0 && json_is_integer(js) &&
+		  (json_is_integer(jv) || json_is_null(jv));
+	if (!ok) {
+		json_decref(j);
+		return QD_EIO;
+	}
+	r->id = id;
+	r->version = json_is_integer(jv) ? (uint32_t)json_integer_value(jv) : 0;
+	r->status = (unsigned)json_integer_value(js);
+	r->entries = jcount(j, "entries", &ok);
+	r->added = jcount(j, "added", &ok);
+	r->removed = jcount(j, "removed", &ok);
+	r->changed = jcount(j, "changed", &ok);
+	bool mem = true;
+	r->actor = jstr_dup(j, "actor", &mem);
+	r->action = jstr_dup(j, "action", &mem);
+	r->list = jstr_dup(j, "list", &mem);
+	r->sha256 = jstr_dup(j, "sha256", &mem);
+	r->outcome = jstr_dup(j, "outcome", &mem);
+	r->message = jstr_dup(j, "message", &mem);
+	r->source = jstr_dup(j, "source", &mem);
+	json_decref(j);
+	if (ok && mem)
+		return 0;
+	qd_audit_page p = {.recs = r, .n = 1};
+	qd_audit_page_free(&p);
+	return ok ? QD_ENOMEM : QD_EIO;
+}
+
+static uint64_t be64_get(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int qd_store_audit_page(qd_store *st, uint64_t before, size_t limit, qd_audit_page *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(txn, st->audit, &cur))) {
+		mdb_txn_abort(txn);
+		return map_err(rc);
+	}
+	MDB_val k, d;
+	if (before) {
+		unsigned char key[8];
+		for (int i = 0; i < 8; i++)
+			key[i] = (unsigned char)(before >> (56 - 8 * i));
+		k = (MDB_val){8, key};
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		/* Positioned at the first key >= before (or past the end):
+		 * step back to the newest record older than `before`. */
+		rc = rc == 0 ? mdb_cursor_get(cur, &k, &d, MDB_PREV) : mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	} else {
+		rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	}
+	size_t cap = 0;
+	uint64_t last = 0;
+	int ret = 0;
+	for (; rc == 0 && out->n < limit; rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		if (k.mv_size != 8)
+			continue;
+		last = be64_get(k.mv_data);
+		if (!grow_array((void **)&out->recs, &cap, out->n + 1, sizeof *out->recs)) {
+			ret = QD_ENOMEM;
+			break;
+		}
+		if ((ret = audit_decode(last, &d, &out->recs[out->n])))
+			break;
+		out->n++;
+	}
+	if (!ret && rc == 0 && out->n == limit && last > 1)
+		out->next_before = last;
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (ret)
+		qd_audit_page_free(out);
+	return ret;
+}
+
+/* ---- entry pages ---- */
+
+static void hex_encode(qd_buf *b, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		qd_buf_putc(b, hex[p[i] >> 4]);
+		qd_buf_putc(b, hex[p[i] & 15]);
+	}
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+void qd_entries_page_free(qd_entries_page *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].json);
+	free(p->v);
+	free(p->next);
+	memset(p, 0, sizeof *p);
+}
+
+int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
+			  const char *cursor, size_t limit, qd_entries_page *out)
+{
+	memset(out, 0, sizeof *out);
+	char **next = &out->next;
+	unsigned char key[KEY_MAX + 8];
+	size_t pfl = strlen(prefix);
+	if (pfl > QD_CODE_MAX || strlen(list) > QD_LIST_ID_MAX)
+		return QD_EINVAL;
+	size_t seek_len = 0;
+	unsigned char seek[KEY_MAX + 8];
+	if (cursor) {
+		/* A cursor is the hex of the key tail after the version prefix. */
+		size_t cl = strlen(cursor);
+		if (cl == 0 || cl % 2 || cl / 2 > KEY_MAX - QD_LIST_ID_MAX - 5)
+			return QD_EINVAL;
+		for (size_t i = 0; i < cl; i += 2) {
+			int hi = hex_val(cursor[i]), lo = hex_val(cursor[i + 1]);
+			if (hi < 0 || lo < 0)
+				return QD_EINVAL;
+			seek[seek_len++] = (unsigned char)(hi << 4 | lo);
+		}
+	}
+
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_cursor *cur = NULL;
+	zreader z = {0};
+	int ret = 0;
+	MDB_val lk = {strlen(list), (void *)list}, ld;
+	rc = mdb_get(txn, st->lists, &lk, &ld);
+	if (rc || !list_rec_valid(&ld)) {
+		ret = rc && rc != MDB_NOTFOUND ? map_err(rc) : QD_ENOENT;
+		goto out;
+	}
+	qd_list_info li;
+	list_rec_decode(&lk, &ld, &li, NULL, NULL, false);
+	size_t vl = vprefix(key, list, li.version);
+	memcpy(key + vl, prefix, pfl);
+	size_t match_len = vl + pfl;
+	MDB_val k, d;
+	if (cursor) {
+		memcpy(key + vl, seek, seek_len);
+		k = (MDB_val){vl + seek_len, key};
+	} else {
+		k = (MDB_val){match_len, key};
+	}
+	if ((rc = mdb_cursor_open(txn, st->entries, &cur))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	/* has_prefix() compares against `key`, which must hold the match prefix. */
+	unsigned char match[KEY_MAX + 8];
+	memcpy(match, key, vl);
+	memcpy(match + vl, prefix, pfl);
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	if (cursor && rc == 0 && k.mv_size == vl + seek_len && memcmp(k.mv_data, key, k.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	size_t count = 0, cap = 0;
+	const unsigned char *last_key = NULL;
+	size_t last_len = 0;
+	qd_buf one;
+	qd_buf_init(&one);
+	for (; rc == 0 && has_prefix(&k, match, match_len); rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (count == limit) {
+			qd_buf tmp;
+			qd_buf_init(&tmp);
+			hex_encode(&tmp, last_key + vl, last_len - vl);
+			*next = qd_buf_steal(&tmp, NULL);
+			if (!*next)
+				ret = QD_ENOMEM;
+			break;
+		}
+		qd_cand c;
+		if ((ret = rec_decode(&k, &d, &c, NULL, NULL)))
+			break;
+		if (!grow_array((void **)&out->v, &cap, count + 1, sizeof *out->v)) {
+			ret = QD_ENOMEM;
+			break;
+		}
+		ret = zr_json(&z, st, txn, list, li.version, c.entry_json_comp, c.entry_json,
+			      c.entry_json_len, &one);
+		if (!ret && !(out->v[count].json = qd_buf_steal(&one, &out->v[count].len)))
+			ret = QD_ENOMEM;
+		if (ret)
+			break;
+		out->n = ++count;
+		last_key = k.mv_data;
+		last_len = k.mv_size;
+	}
+	qd_buf_free(&one);
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	zr_free(&z);
+	if (ret)
+		qd_entries_page_free(out);
+	return ret;
+}

@@ -1,0 +1,258 @@
+/* qingdan — the store's environment: opening it and its named databases,
+ * list metadata (list and version records), and its size and counts.
+ * The layout of the databases is described in store_int.h. */
+#include "store_int.h"
+
+void qd_list_infos_free(qd_list_info *infos, size_t n)
+{
+	if (!infos)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(infos[i].title);
+	free(infos);
+}
+
+/* ---- open / close ---- */
+
+void qd_store_opts_default(qd_store_opts *opts)
+{
+	opts->map_size = QD_MAP_SIZE_DEFAULT;
+	opts->max_readers = QD_MAX_READERS_DEFAULT;
+	opts->retain = QD_RETAIN_DEFAULT;
+	opts->read_only = false;
+	opts->compress_min_bytes = Z_MIN_BYTES;
+}
+
+int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
+		  char *err, size_t errlen)
+{
+	qd_store_opts def;
+	if (!opts) {
+		qd_store_opts_default(&def);
+		opts = &def;
+	}
+	char dummy[1];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof dummy;
+	}
+	qd_store *st = calloc(1, sizeof *st);
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return QD_ENOMEM;
+	}
+	st->retain = opts->retain ? opts->retain : 1;
+	st->compress_min_bytes = opts->compress_min_bytes;
+	st->read_only = opts->read_only;
+
+	int rc = mdb_env_create(&st->env);
+	if (rc) {
+		snprintf(err, errlen, "cannot create LMDB environment: %s", mdb_strerror(rc));
+		free(st);
+		return map_err(rc);
+	}
+	MDB_txn *txn = NULL;
+	const char *step = "set up";
+	if ((rc = mdb_env_set_maxdbs(st->env, 8)) ||
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)opts->map_size)) ||
+	    (rc = mdb_env_set_maxreaders(st->env, opts->max_readers)))
+		goto fail;
+	/* MDB_NOTLS: read transactions belong to snapshot handles, not to
+	 * threads, so a handle can be reset and renewed by whichever thread
+	 * serves the next request.  Never MDB_NOSYNC: a committed load must
+	 * survive a crash. */
+	step = "open";
+	rc = mdb_env_open(st->env, dir, MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0), 0640);
+	if (rc)
+		goto fail;
+	int dead = 0;
+	mdb_reader_check(st->env, &dead);
+
+	step = "open databases in";
+	rc = mdb_txn_begin(st->env, NULL, opts->read_only ? MDB_RDONLY : 0, &txn);
+	if (rc)
+		goto fail;
+	unsigned flags = opts->read_only ? 0 : MDB_CREATE;
+	if ((rc = mdb_dbi_open(txn, "lists", flags, &st->lists)) ||
+	    (rc = mdb_dbi_open(txn, "versions", flags, &st->versions)) ||
+	    (rc = mdb_dbi_open(txn, "entries", flags, &st->entries)) ||
+	    (rc = mdb_dbi_open(txn, "members", flags, &st->members)) ||
+	    (rc = mdb_dbi_open(txn, "clauses", flags, &st->clauses)) ||
+	    (rc = mdb_dbi_open(txn, "audit", flags, &st->audit)))
+		goto fail;
+	/* A store written before compressed entries has no "dicts" yet. */
+	rc = mdb_dbi_open(txn, "dicts", flags, &st->dicts);
+	st->has_dicts = rc == 0;
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		rc = 0;
+	if (rc)
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		snprintf(err, errlen, "store in %s is not initialised (run qingdanctl init)", dir);
+	else
+		snprintf(err, errlen, "cannot %s LMDB store in %s: %s", step, dir, mdb_strerror(rc));
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(st->env);
+	free(st);
+	return map_err(rc);
+}
+
+void qd_store_close(qd_store *st)
+{
+	if (!st)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+/* ---- list metadata ---- */
+
+int qd_store_lists(qd_store *st, qd_list_info **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	qd_list_info *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	int ret = 0;
+	if ((rc = mdb_cursor_open(txn, st->lists, &cur))) {
+		ret = map_err(rc);
+		goto out;
+	}
+	MDB_val k, d;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (!list_rec_valid(&d))
+			continue;
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			qd_list_info *nv = realloc(v, nc * sizeof *nv);
+			if (!nv) {
+				ret = QD_ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = nc;
+		}
+		list_rec_decode(&k, &d, &v[cnt], NULL, NULL, true);
+		cnt++;
+	}
+	if (rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (ret) {
+		qd_list_infos_free(v, cnt);
+		return ret;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int qd_store_list(qd_store *st, const char *id, qd_list_info *out)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	MDB_val k = {strlen(id), (void *)id}, d;
+	rc = mdb_get(txn, st->lists, &k, &d);
+	if (rc == 0 && !list_rec_valid(&d))
+		rc = MDB_NOTFOUND;
+	if (rc == 0)
+		list_rec_decode(&k, &d, out, NULL, NULL, true);
+	mdb_txn_abort(txn);
+	return map_err(rc);
+}
+
+/* ---- list and version records in a transaction ---- */
+
+int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,
+		   uint32_t *last, uint32_t *oldest)
+{
+	if (strlen(list) > QD_LIST_ID_MAX)
+		return QD_ENOENT;
+	MDB_val k = {strlen(list), (void *)list}, d;
+	int rc = mdb_get(txn, st->lists, &k, &d);
+	if (rc == 0 && !list_rec_valid(&d))
+		rc = MDB_NOTFOUND;
+	if (rc)
+		return map_err(rc);
+	list_rec_decode(&k, &d, li, last, oldest, false);
+	return 0;
+}
+
+int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
+		      qd_list_info *li, MDB_val *rec)
+{
+	uint32_t last, oldest;
+	int ret = qd_st_get_list(st, txn, list, li, &last, &oldest);
+	if (ret)
+		return ret;
+	if (version == 0)
+		version = li->version;
+	if (version > last)
+		return QD_ENOENT;
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	MDB_val k = {vprefix(key, list, version), key};
+	int rc = mdb_get(txn, st->versions, &k, rec);
+	if (rc == MDB_NOTFOUND)
+		return version < oldest ? QD_EGONE : QD_ENOENT;
+	if (rc)
+		return map_err(rc);
+	if (!version_rec_valid(rec))
+		return QD_EIO;
+	const unsigned char *p = rec->mv_data;
+	li->version = version;
+	li->code_lengths = (uint16_t)(p[VR_LENGTHS] | p[VR_LENGTHS + 1] << 8);
+	li->entries = get_u32(p + VR_ENTRIES);
+	li->members = get_u32(p + VR_MEMBERS);
+	memcpy(&li->loaded_at, p + VR_LOADED, 8);
+	memcpy(li->sha256, p + VR_SHA, 64);
+	li->sha256[64] = '\0';
+	return 0;
+}
+
+/* ---- operations ---- */
+
+int qd_store_stats_get(qd_store *st, qd_store_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_envinfo ei;
+	MDB_stat es;
+	int rc = mdb_env_info(st->env, &ei);
+	if (!rc)
+		rc = mdb_env_stat(st->env, &es);
+	if (rc)
+		return map_err(rc);
+	out->map_size = ei.me_mapsize;
+	out->map_used = (uint64_t)(ei.me_last_pgno + 1) * es.ms_psize;
+	out->readers_max = ei.me_maxreaders;
+	out->readers_used = ei.me_numreaders;
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)))
+		return map_err(rc);
+	MDB_dbi dbis[] = {st->lists, st->versions, st->entries, st->members, st->audit};
+	uint64_t *counts[] = {&out->lists, &out->versions, &out->entries, &out->members, &out->audit};
+	for (size_t i = 0; i < 5 && !rc; i++) {
+		MDB_stat s;
+		rc = mdb_stat(txn, dbis[i], &s);
+		if (!rc)
+			*counts[i] = s.ms_entries;
+	}
+	mdb_txn_abort(txn);
+	return map_err(rc);
+}

@@ -1,0 +1,325 @@
+/* qingdan — rendering a version's records before they are written: the
+ * clause and entry JSON (on two threads for a big document), the zstd
+ * dictionary and the compressed entries, entry records and keys, and the
+ * version record. */
+#include <pthread.h>
+
+#include "store_int.h"
+
+void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
+{
+	if (r->clause)
+		for (size_t i = 0; i < doc->n_clauses; i++)
+			free(r->clause[i]);
+	if (r->entry)
+		for (size_t i = 0; i < doc->n_entries; i++)
+			free(r->entry[i]);
+	free(r->clause);
+	free(r->clause_len);
+	free(r->entry);
+	free(r->entry_len);
+	if (r->z)
+		for (size_t i = 0; i < doc->n_entries; i++)
+			free(r->z[i]);
+	free(r->z);
+	free(r->z_len);
+	free(r->dict);
+}
+
+/* A share of a document's entries, [from, to), for one thread's work. */
+typedef struct part {
+	const qd_listdoc *doc;
+	rendered *r;
+	const ZSTD_CDict *cd;   /* compress_entries() */
+	size_t from, to;
+	int rc;
+} part;
+
+/* Documents at least this big render and compress their entries on two
+ * threads (the writer only reads the tree; a CDict is shared read-only). */
+#define RENDER_SPLIT 4096
+
+/* Run body over entries [0, n) of p: in two halves on two threads when n
+ * is big, else (or when no thread can be had) all here. */
+static int run_parts(void *(*body)(void *), part p, size_t n)
+{
+	part a = p, b = p;
+	pthread_t t;
+	bool two = false;
+	a.from = 0;
+	a.to = b.to = n;
+	if (n >= RENDER_SPLIT) {
+		a.to = b.from = n / 2;
+		two = pthread_create(&t, NULL, body, &b) == 0;
+		if (!two)
+			a.to = n;
+	}
+	body(&a);
+	if (two)
+		pthread_join(t, NULL);
+	return a.rc ? a.rc : two ? b.rc : 0;
+}
+
+/* Render entries [from, to) of a document. */
+static void *render_entries(void *arg)
+{
+	part *p = arg;
+	for (size_t i = p->from; i < p->to; i++) {
+		p->r->entry[i] = qd_listdoc_entry_json(p->doc, i, &p->r->entry_len[i]);
+		if (!p->r->entry[i]) {
+			p->rc = QD_ENOMEM;
+			break;
+		}
+	}
+	return NULL;
+}
+
+int qd_st_render_doc(const qd_listdoc *doc, rendered *r)
+{
+	memset(r, 0, sizeof *r);
+	size_t nc = doc->n_clauses ? doc->n_clauses : 1, ne = doc->n_entries ? doc->n_entries : 1;
+	r->clause = calloc(nc, sizeof *r->clause);
+	r->clause_len = calloc(nc, sizeof *r->clause_len);
+	r->entry = calloc(ne, sizeof *r->entry);
+	r->entry_len = calloc(ne, sizeof *r->entry_len);
+	if (!r->clause || !r->clause_len || !r->entry || !r->entry_len)
+		return QD_ENOMEM;
+	for (size_t i = 0; i < doc->n_clauses; i++) {
+		r->clause[i] = json_dumps(doc->clauses[i].json, JSON_COMPACT | JSON_REAL_PRECISION(15));
+		if (!r->clause[i])
+			return QD_ENOMEM;
+		r->clause_len[i] = strlen(r->clause[i]);
+	}
+	return run_parts(render_entries, (part){.doc = doc, .r = r}, doc->n_entries);
+}
+
+/* Compress entries [from, to) with the version's dictionary. */
+static void *compress_entries(void *arg)
+{
+	part *p = arg;
+	rendered *r = p->r;
+	char *tmp = NULL;
+	size_t cap = 0;
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_refCDict(cc, p->cd))) {
+		p->rc = QD_ENOMEM;
+		goto out;
+	}
+	for (size_t i = p->from; i < p->to; i++) {
+		size_t len = r->entry_len[i], bound = ZSTD_compressBound(len);
+		if (bound > cap) {
+			char *t = realloc(tmp, bound);
+			if (!t) {
+				p->rc = QD_ENOMEM;
+				break;
+			}
+			tmp = t;
+			cap = bound;
+		}
+		size_t zl = ZSTD_compress2(cc, tmp, cap, r->entry[i], len);
+		if (ZSTD_isError(zl)) {
+			p->rc = QD_ENOMEM;
+			break;
+		}
+		if (zl >= len)
+			continue; /* nothing gained: this one stays plain */
+		if (!(r->z[i] = malloc(zl))) {
+			p->rc = QD_ENOMEM;
+			break;
+		}
+		memcpy(r->z[i], tmp, zl);
+		r->z_len[i] = zl;
+	}
+out:
+	free(tmp);
+	ZSTD_freeCCtx(cc);
+	return NULL;
+}
+
+/* Train a dictionary on the version's entries (up to Z_SAMPLES of them,
+ * evenly spread) and compress every entry with it.  A version too small,
+ * with too few entries or too uniform to learn from stays plain. */
+int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
+{
+	size_t n = doc->n_entries, all = 0;
+	for (size_t i = 0; i < n; i++)
+		all += r->entry_len[i];
+	if (all <= min_bytes || n < Z_SAMPLES / 4)
+		return 0;
+	size_t step = (n + Z_SAMPLES - 1) / Z_SAMPLES, ns = (n + step - 1) / step, total = 0;
+	for (size_t i = 0; i < n; i += step)
+		total += r->entry_len[i];
+	char *sb = malloc(total ? total : 1);
+	size_t *ss = malloc(ns * sizeof *ss);
+	r->dict = malloc(Z_DICT_MAX);
+	if (!sb || !ss || !r->dict) {
+		free(sb);
+		free(ss);
+		return QD_ENOMEM;
+	}
+	size_t o = 0, k = 0;
+	for (size_t i = 0; i < n; i += step) {
+		memcpy(sb + o, r->entry[i], r->entry_len[i]);
+		o += r->entry_len[i];
+		ss[k++] = r->entry_len[i];
+	}
+	size_t dl = ZDICT_trainFromBuffer(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns);
+	free(sb);
+	free(ss);
+	if (ZDICT_isError(dl)) {
+		free(r->dict);
+		r->dict = NULL;
+		return 0;
+	}
+	r->dict_len = dl;
+	r->z = calloc(n, sizeof *r->z);
+	r->z_len = calloc(n, sizeof *r->z_len);
+	ZSTD_CDict *cd = ZSTD_createCDict(r->dict, dl, Z_LEVEL);
+	if (!r->z || !r->z_len || !cd) {
+		ZSTD_freeCDict(cd);
+		return QD_ENOMEM;
+	}
+	int ret = run_parts(compress_entries, (part){.doc = doc, .r = r, .cd = cd}, n);
+	ZSTD_freeCDict(cd);
+	return ret;
+}
+
+/* Build the entry record for entry i into b; true when it is in format 3
+ * (its key then ends in a NUL, see entry_key). */
+bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
+{
+	const qd_entry *e = &doc->entries[i];
+	size_t idlen = strlen(e->id), entlen = 0, cllen = 0;
+	for (size_t j = 0; j < e->n_entities; j++)
+		entlen += strlen(e->entities[j]) + 1;
+	for (size_t j = 0; j < e->n_clauses; j++)
+		cllen += strlen(doc->clauses[e->clauses[j]].id) + 1;
+	const char *js = r->entry[i];
+	size_t jl = r->entry_len[i];
+	unsigned char comp = COMP_NONE;
+	if (r->z && r->z[i]) {
+		js = r->z[i];
+		jl = r->z_len[i];
+		comp = COMP_ZSTD_DICT;
+	}
+	bool f3 = e->n_entities <= 0xffff && entlen <= 0xffff && cllen <= 0xffff;
+	unsigned char h[ER_DATA];
+	memset(h, 0, sizeof h);
+	h[ER_FMT] = f3 ? ENTRY_REC_FMT3 : ENTRY_REC_FMT;
+	h[ER_STATUS] = (unsigned char)e->status;
+	h[ER_EFFECT] = (unsigned char)e->effect;
+	h[ER_CODELEN] = (unsigned char)e->code.len;
+	h[ER_HASCIQ] = e->code.ciq[0] != '\0';
+	h[ER_COMP] = comp;
+	put_u16(h + ER_NCL, (unsigned)e->n_clauses);
+	put_i32(h + ER_FROM, e->valid_from);
+	put_i32(h + ER_TO, e->valid_to);
+	put_u32(h + ER_SEQ, (uint32_t)i);
+	if (f3) {
+		put_u16(h + E3_NENT, (unsigned)e->n_entities);
+		put_u16(h + E3_ENTLEN, (unsigned)entlen);
+		put_u16(h + E3_CLLEN, (unsigned)cllen);
+		put_u32(h + E3_JSONLEN, (uint32_t)jl);
+	} else {
+		put_u32(h + ER_NENT, (uint32_t)e->n_entities);
+		put_u32(h + ER_IDLEN, (uint32_t)idlen);
+		put_u32(h + ER_ENTLEN, (uint32_t)entlen);
+		put_u32(h + ER_JSONLEN, (uint32_t)jl);
+		put_u32(h + ER_CLLEN, (uint32_t)cllen);
+	}
+
+	qd_buf_reset(b);
+	qd_buf_add(b, h, f3 ? E3_DATA : ER_DATA);
+	if (!f3)
+		qd_buf_add(b, e->id, idlen + 1);
+	for (size_t j = 0; j < e->n_entities; j++)
+		qd_buf_add(b, e->entities[j], strlen(e->entities[j]) + 1);
+	qd_buf_add(b, js, jl);
+	qd_buf_add(b, "", 1);
+	for (size_t j = 0; j < e->n_clauses; j++) {
+		const char *cid = doc->clauses[e->clauses[j]].id;
+		qd_buf_add(b, cid, strlen(cid) + 1);
+	}
+	return f3;
+}
+
+/* The key of entry e: list, version, code, ciq, id; with a NUL after the id
+ * for a format-3 record (f3). */
+int qd_st_entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e,
+		     bool f3)
+{
+	size_t n = vprefix(k, list, version);
+	memcpy(k + n, e->code.digits, e->code.len);
+	n += e->code.len;
+	k[n++] = 0;
+	size_t cl = strlen(e->code.ciq);
+	memcpy(k + n, e->code.ciq, cl);
+	n += cl;
+	k[n++] = 0;
+	size_t il = strlen(e->id);
+	if (n + il + 1 > KEY_MAX)
+		return -1;
+	memcpy(k + n, e->id, il);
+	n += il;
+	if (f3)
+		k[n++] = 0;
+	return (int)n;
+}
+
+/* Which code lengths the document's entries use: a lookup seeks only those
+ * prefix lengths (most lists name items at 4, 6, 8 and 10 digits). */
+uint16_t qd_st_code_lengths(const qd_listdoc *doc)
+{
+	uint16_t m = 0;
+	for (size_t i = 0; i < doc->n_entries; i++)
+		m |= (uint16_t)(1u << doc->entries[i].code.len);
+	return m;
+}
+
+/* The version record: a binary header (what as-of lookups need without
+ * parsing JSON) and JSON with the metadata and the document without its
+ * entries ("header"). */
+int qd_st_version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t version,
+			  const char *sha, qd_buf *b)
+{
+	json_t *hdr = json_object();
+	if (!hdr)
+		return QD_ENOMEM;
+	const char *key;
+	json_t *val;
+	json_object_foreach(doc->json, key, val) {
+		if (strcmp(key, "entries") != 0)
+			json_object_set(hdr, key, val);
+	}
+	char ts[21];
+	qd_time_format(o->now, ts);
+	json_t *rec = json_pack("{s:I, s:s, s:s?, s:s?, s:s, s:I, s:s?, s:o}",
+				"version", (json_int_t)version, "loaded_at", ts,
+				"actor", o->actor, "action", o->action, "sha256", sha,
+				"entries", (json_int_t)doc->n_entries, "source", o->source,
+				"header", hdr);
+	if (!rec)
+		return QD_ENOMEM;
+	char *js = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(rec);
+	if (!js)
+		return QD_ENOMEM;
+	unsigned char h[VR_JSON];
+	memset(h, 0, sizeof h);
+	h[VR_FMT] = VERSION_REC_FMT;
+	uint16_t lengths = qd_st_code_lengths(doc);
+	h[VR_LENGTHS] = (unsigned char)lengths;
+	h[VR_LENGTHS + 1] = (unsigned char)(lengths >> 8);
+	put_u32(h + VR_ENTRIES, (uint32_t)doc->n_entries);
+	put_u32(h + VR_MEMBERS, (uint32_t)doc->n_members);
+	memcpy(h + VR_LOADED, &o->now, 8);
+	memcpy(h + VR_SHA, sha, 64);
+	qd_buf_reset(b);
+	qd_buf_add(b, h, sizeof h);
+	qd_buf_puts(b, js);
+	free(js);
+	return b->oom ? QD_ENOMEM : 0;
+}
