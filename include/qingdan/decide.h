@@ -85,10 +85,10 @@ typedef struct qd_batch qd_batch;
  *   s    an open snapshot (borrowed): every item is decided on it, so it
  *        stays open, and is not reopened, while the batch is used
  *   out  the buffer each decision is appended to (borrowed, valid while the
- *        batch is used): the caller may append its own text between decisions,
- *        but must leave the bytes the batch appended where they are
- *        (repeats are copied from them; a decision whose bytes were cut off
- *        is decided afresh)
+ *        batch is used): between decisions the caller may append its own
+ *        text, or cut the buffer back (qd_buf_reset(), a smaller len: the
+ *        batch then forgets the decisions it kept), but must not change
+ *        bytes in place (repeats are copied from them)
  *   n    how many distinct items to keep (sizes the tables once): past
  *        that many, new items are decided each time they come
  * Returns the batch, to free with qd_batch_free(); NULL on out-of-memory. */

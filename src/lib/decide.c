@@ -539,7 +539,7 @@ typedef struct batch_outcome {
 
 struct qd_batch {
 	qd_snap *s;          /* borrowed; open for the batch's whole life */
-	qd_buf *out;         /* borrowed; the bytes at slots' off/len stay as written */
+	qd_buf *out;         /* borrowed; bytes at slots' off/len stay as written unless cut back */
 	batch_slot *slots;   /* open addressing; at most half full (n_outs <= cap_outs) */
 	size_t mask;
 	batch_outcome *outs;
@@ -547,6 +547,7 @@ struct qd_batch {
 	batch_ctx *ctxs;
 	uint32_t n_ctxs, cap_ctxs;
 	uint32_t last_ctx;   /* where the previous item's context was found (< n_ctxs) */
+	size_t end;          /* out->len after the last call: shorter now, it was cut back */
 	entry_cache *ec;
 };
 
@@ -678,9 +679,7 @@ static void batch_keep(qd_batch *b, batch_slot *sl, const qd_code *code, uint32_
 		c->lists = *o;
 		c->has_lists = true;
 	}
-	/* A slot already in use (its bytes were cut from the buffer) keeps
-	 * its outcome entry. */
-	uint32_t k = sl->len ? sl->out : b->n_outs++;
+	uint32_t k = b->n_outs++;
 	batch_outcome *bo = &b->outs[k];
 	bo->allow = o->allow;
 	bo->reason = (unsigned char)o->reason;
@@ -716,17 +715,22 @@ int qd_batch_decide(qd_batch *b, const qd_query *q, qd_outcome *res)
 	/* Decided straight into res when there is one: an outcome is about
 	 * 1 KiB, and a copy per item shows in a check's profile. */
 	qd_outcome *o = res ? res : &own;
+	if (out->len < b->end) {
+		/* Cut back: kept bytes may be gone or overwritten, so nothing
+		 * kept is copied again (contexts do not depend on the buffer). */
+		memset(b->slots, 0, (b->mask + 1) * sizeof *b->slots);
+		b->n_outs = 0;
+	}
 	long ctx = batch_ctx_of(b, q);
 	batch_slot *sl = ctx < 0 ? NULL : batch_find(b, &q->code, (uint32_t)ctx);
-	/* A slot whose bytes are no longer all there (the caller cut the
-	 * buffer back) is decided again rather than copied. */
-	if (sl && sl->len && sl->off + sl->len <= out->len) {
+	if (sl && sl->len) {
 		/* Reserve first: the bytes are copied from the buffer itself,
 		 * which must not move under the copy. */
 		qd_buf_reserve(out, sl->len);
 		if (out->oom)
 			return QD_ENOMEM;
 		qd_buf_add(out, out->data + sl->off, sl->len);
+		b->end = out->len;
 		if (res)
 			batch_outcome_of(b, sl, res);
 		return 0;
@@ -740,9 +744,11 @@ int qd_batch_decide(qd_batch *b, const qd_query *q, qd_outcome *res)
 		out->len = at;
 		if (out->data)
 			out->data[at] = '\0';
+		b->end = at;
 		return ret;
 	}
-	if (sl && (sl->len || b->n_outs < b->cap_outs))
+	b->end = out->len;
+	if (sl && b->n_outs < b->cap_outs)
 		batch_keep(b, sl, &q->code, (uint32_t)ctx, at, out->len - at, o);
 	return 0;
 }
