@@ -73,20 +73,39 @@ typedef struct qd_outcome {
  * q->at) is no longer retained; QD_ENOMEM; QD_EIO. */
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
-/* Renderings of entries kept across a batch of decisions (the items of one
- * check): the same entry is a near miss or the basis of many items, and a
- * big version stores it compressed (only those are kept).  An entry of a list version never
- * changes, so a kept rendering stays exact; the cache still belongs with
- * one batch, because it only grows (up to a bound, then stops adding). */
-typedef struct qd_entry_cache qd_entry_cache;
+/* A batch of decisions on one snapshot: the items of one check.  An item
+ * asked again in the batch (same code, CIQ, entity, date, list, version and
+ * instant) is decided once: each repeat appends a copy of the bytes its
+ * first decision appended and gets the same outcome, as deciding it alone
+ * would.  The batch also keeps the renderings of entries that many items
+ * share (decompressed entries of big versions).  One thread at a time. */
+typedef struct qd_batch qd_batch;
 
-/* A new, empty cache; NULL on out-of-memory. */
-qd_entry_cache *qd_entry_cache_new(void);
-/* Free it; NULL is ignored. */
-void qd_entry_cache_free(qd_entry_cache *ec);
+/* A new batch deciding on s into out.
+ *   s    an open snapshot (borrowed): every item is decided on it, so it
+ *        stays open, and is not reopened, while the batch is used
+ *   out  the buffer each decision is appended to (borrowed, valid while the
+ *        batch is used): between decisions the caller may append its own
+ *        text, or cut the buffer back (qd_buf_reset(), a smaller len: the
+ *        batch then forgets the decisions it kept), but must not change
+ *        bytes in place (repeats are copied from them)
+ *   n    how many distinct items to keep (sizes the tables once): past
+ *        that many, new items are decided each time they come
+ * Returns the batch, to free with qd_batch_free(); NULL on out-of-memory. */
+qd_batch *qd_batch_new(qd_snap *s, qd_buf *out, size_t n);
 
-/* qd_decide(), reading entry renderings from ec and keeping new ones there
- * (ec NULL: same as qd_decide()).  Same returns. */
-int qd_decide_cached(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, qd_entry_cache *ec);
+/* Free the batch (not its snapshot or buffer); NULL is ignored. */
+void qd_batch_free(qd_batch *b);
+
+/* Decide q as qd_decide() does and append the same members to the batch's
+ * buffer, in call order.
+ *   q    the query (borrowed for the call; what the batch keeps of it is
+ *        copied)
+ *   res  receives the outcome (may be NULL)
+ * Returns 0, or what qd_decide() returns for q (QD_ENOMEM also when the
+ * buffer ran out of memory).  An error is this item's only: nothing of it
+ * is left in the buffer, nothing is kept, and the batch goes on with the
+ * next item. */
+int qd_batch_decide(qd_batch *b, const qd_query *q, qd_outcome *res);
 
 #endif

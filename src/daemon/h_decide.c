@@ -229,110 +229,6 @@ static void put_ref(qd_buf *b, json_t *ref)
 	free(s);
 }
 
-/* The decisions already rendered in one check request, by code and CIQ.
- * Every item of a request has the same entity, date and list and is
- * decided on one snapshot, so an item repeating a code repeats the bytes
- * of its decision, and its outcome differs from any other item's only in
- * the allow/reason fields (the lists consulted are the same). */
-typedef struct memo_slot {
-	char key[16];       /* code digits, NUL-padded to 11, then the CIQ */
-	size_t off, len;    /* the decision's bytes in the response; len 0: slot free */
-	uint32_t out;       /* index into memo.outs */
-} memo_slot;
-
-typedef struct memo_outcome {
-	bool allow;
-	unsigned char reason;
-	unsigned n_lists;
-	bool list_allow[QD_OUTCOME_LISTS_MAX];
-	unsigned char list_reason[QD_OUTCOME_LISTS_MAX];
-} memo_outcome;
-
-typedef struct memo {
-	memo_slot *slots;   /* open addressing; at most half full */
-	size_t mask;
-	memo_outcome *outs;
-	uint32_t n_outs;
-	qd_outcome first;   /* the first outcome kept: list ids and versions */
-} memo;
-
-static int memo_init(memo *m, size_t n)
-{
-	size_t size = 16;
-	while (size < 2 * n)
-		size *= 2;
-	m->slots = calloc(size, sizeof *m->slots);
-	m->outs = malloc(n * sizeof *m->outs);
-	m->mask = size - 1;
-	m->n_outs = 0;
-	if (!m->slots || !m->outs) {
-		free(m->slots);
-		free(m->outs);
-		return QD_ENOMEM;
-	}
-	return 0;
-}
-
-static void memo_free(memo *m)
-{
-	free(m->slots);
-	free(m->outs);
-}
-
-static void memo_key(const qd_code *code, char key[16])
-{
-	memset(key, 0, 16);
-	memcpy(key, code->digits, code->len);
-	memcpy(key + QD_CODE_MAX + 1, code->ciq, strlen(code->ciq));
-}
-
-/* The slot holding code, or the free slot where it belongs. */
-static memo_slot *memo_find(memo *m, const qd_code *code)
-{
-	char key[16];
-	memo_key(code, key);
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < sizeof key; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
-	for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
-		memo_slot *sl = &m->slots[i];
-		if (!sl->len || memcmp(sl->key, key, sizeof key) == 0)
-			return sl;
-	}
-}
-
-static void memo_keep(memo *m, memo_slot *sl, const qd_code *code, size_t off, size_t len,
-		      const qd_outcome *o)
-{
-	if (!m->n_outs)
-		m->first = *o;
-	memo_outcome *mo = &m->outs[m->n_outs];
-	mo->allow = o->allow;
-	mo->reason = (unsigned char)o->reason;
-	mo->n_lists = o->n_lists;
-	for (unsigned i = 0; i < o->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
-		mo->list_allow[i] = o->lists[i].allow;
-		mo->list_reason[i] = (unsigned char)o->lists[i].reason;
-	}
-	memo_key(code, sl->key);
-	sl->off = off;
-	sl->len = len;
-	sl->out = m->n_outs++;
-}
-
-static void memo_outcome_of(const memo *m, const memo_slot *sl, qd_outcome *o)
-{
-	const memo_outcome *mo = &m->outs[sl->out];
-	*o = m->first;
-	o->allow = mo->allow;
-	o->reason = (enum qd_reason)mo->reason;
-	o->n_lists = mo->n_lists;
-	for (unsigned i = 0; i < mo->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
-		o->lists[i].allow = mo->list_allow[i];
-		o->lists[i].reason = (enum qd_reason)mo->list_reason[i];
-	}
-}
-
 enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
@@ -465,14 +361,6 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		res = respond_error(c, E_INTERNAL, "cannot open a read snapshot");
 		goto out;
 	}
-	memo m;
-	qd_entry_cache *ec = qd_entry_cache_new();
-	if (!ec || memo_init(&m, n)) {
-		qd_entry_cache_free(ec);
-		qd_snap_close(s);
-		res = respond_error(c, E_INTERNAL, "out of memory");
-		goto out;
-	}
 	qd_buf b;
 	/* One buffer for the whole response: the head (decision and summary)
 	 * is known only at the end and goes into room kept in front, so a
@@ -481,6 +369,14 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	static const char head_room[CHECK_HEAD_MAX];
 	response_buf_init(&b, CHECK_HEAD_MAX + (n < 10000 ? n : 10000) * 6144);
 	qd_buf_add(&b, head_room, sizeof head_room);
+	/* The batch decides an item repeated in the request once. */
+	qd_batch *batch = qd_batch_new(s, &b, n);
+	if (!batch) {
+		qd_snap_close(s);
+		qd_buf_free(&b);
+		res = respond_error(c, E_INTERNAL, "out of memory");
+		goto out;
+	}
 	size_t n_allow = 0, n_deny = 0, n_invalid = 0;
 	int err = 0;
 	char id[40];
@@ -512,20 +408,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		}
 		qd_buf_putc(&b, ',');
 		qd_outcome o;
-		memo_slot *hit = memo_find(&m, &q.code);
-		if (hit->len) {
-			/* The same code (and CIQ) for the same entity, date and
-			 * snapshot: the decision is the same bytes again. */
-			qd_buf_reserve(&b, hit->len);
-			if (!b.oom)
-				qd_buf_add(&b, b.data + hit->off, hit->len);
-			memo_outcome_of(&m, hit, &o);
-		} else {
-			size_t at = b.len;
-			err = qd_decide_cached(s, &q, &b, &o, ec);
-			if (!err)
-				memo_keep(&m, hit, &q.code, at, b.len - at, &o);
-		}
+		err = qd_batch_decide(batch, &q, &o);
 		qd_buf_putc(&b, '}');
 		if (!err) {
 			o.allow ? n_allow++ : n_deny++;
@@ -541,8 +424,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		}
 	}
 	qd_snap_close(s);
-	memo_free(&m);
-	qd_entry_cache_free(ec);
+	qd_batch_free(batch);
 	if (err || b.oom) {
 		qd_buf_free(&b);
 		res = err == QD_ENOENT ? respond_error(c, E_LIST_NOT_FOUND, "list: no such list")

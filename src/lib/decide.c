@@ -10,6 +10,7 @@
  * entry: an exclude entry that does not apply cannot be what would make
  * the item covered, and reporting its failure ("expired carve-out") as the
  * reason would mislead. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,12 @@ static int miss_cmp(const void *a, const void *b)
 	return x->c < y->c ? -1 : x->c > y->c;
 }
 
-struct qd_entry_cache {
+/* Renderings of entries kept across the decisions of one batch: the same
+ * entry is a near miss or the basis of many items, and a big version
+ * stores it compressed (only those are kept).  An entry of a list version
+ * never changes, so a kept rendering stays exact; the cache still belongs
+ * with one batch, because it only grows (up to a bound, then stops adding). */
+typedef struct entry_cache {
 	/* Slots are 8 bytes so the table stays in cache; a slot names an
 	 * entry by its index + 1 (0: free).  At most half full. */
 	struct ec_slot {
@@ -117,7 +123,7 @@ struct qd_entry_cache {
 	} *ents;
 	size_t n_ents, cap_ents;
 	qd_buf arena;                      /* keys and renderings, back to back */
-};
+} entry_cache;
 
 /* Past this much kept text, renderings are no longer added (lookups go on):
  * a bound on what one batch holds, far above what 1 000 items need
@@ -126,9 +132,9 @@ struct qd_entry_cache {
 /* Longest key kept: list id, version, entry id. */
 #define EC_KEY_MAX 256
 
-qd_entry_cache *qd_entry_cache_new(void)
+static entry_cache *entry_cache_new(void)
 {
-	qd_entry_cache *ec = calloc(1, sizeof *ec);
+	entry_cache *ec = calloc(1, sizeof *ec);
 	if (!ec)
 		return NULL;
 	ec->mask = 4095;
@@ -140,7 +146,7 @@ qd_entry_cache *qd_entry_cache_new(void)
 	return ec;
 }
 
-void qd_entry_cache_free(qd_entry_cache *ec)
+static void entry_cache_free(entry_cache *ec)
 {
 	if (!ec)
 		return;
@@ -150,7 +156,7 @@ void qd_entry_cache_free(qd_entry_cache *ec)
 	free(ec);
 }
 
-static struct ec_slot *ec_find(qd_entry_cache *ec, uint32_t h, const char *key, size_t kl)
+static struct ec_slot *ec_find(entry_cache *ec, uint32_t h, const char *key, size_t kl)
 {
 	for (size_t i = h & ec->mask;; i = (i + 1) & ec->mask) {
 		struct ec_slot *sl = &ec->slots[i];
@@ -164,7 +170,7 @@ static struct ec_slot *ec_find(qd_entry_cache *ec, uint32_t h, const char *key, 
 
 /* Make room for one more entry; false when out of memory (the cache then
  * stops adding). */
-static bool ec_room(qd_entry_cache *ec)
+static bool ec_room(entry_cache *ec)
 {
 	if (ec->n_ents == ec->cap_ents) {
 		size_t cap = ec->cap_ents ? ec->cap_ents * 2 : 1024;
@@ -215,7 +221,7 @@ static uint32_t ec_hash(const char *key, size_t n)
 /* Append candidate c's entry JSON to out, from the cache when it holds it
  * (only compressed entries are kept). */
 static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
-		      qd_entry_cache *ec)
+		      entry_cache *ec)
 {
 	/* A plain entry is one copy out of the map, no dearer than one out of
 	 * the cache: only decompressions are worth keeping. */
@@ -261,7 +267,7 @@ static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_bu
 
 /* Decide one list and render its result object into out. */
 static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_buf *out,
-		       list_result *lr, qd_buf *basis, qd_entry_cache *ec)
+		       list_result *lr, qd_buf *basis, entry_cache *ec)
 {
 	const qd_cand *cands;
 	size_t n;
@@ -386,12 +392,9 @@ static void swap(qd_buf **a, qd_buf **b)
 	*b = t;
 }
 
-int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
-{
-	return qd_decide_cached(s, q, out, res, NULL);
-}
-
-int qd_decide_cached(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, qd_entry_cache *ec)
+/* qd_decide(), reading entry renderings from ec and keeping new ones there
+ * (ec NULL: none kept).  Same returns. */
+static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, entry_cache *ec)
 {
 	const qd_list_info *lists;
 	size_t nlists;
@@ -493,4 +496,259 @@ int qd_decide_cached(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res
 	}
 out:
 	return ret;
+}
+
+int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
+{
+	return decide(s, q, out, res, NULL);
+}
+
+/* ---- batches ---- */
+
+/* What a query asks besides its code: the items of one batch that share it
+ * consult the same lists (same ids and versions), so their outcomes differ
+ * only in the allow/reason fields.  Strings are copied, so a query's own
+ * may change after the call. */
+typedef struct batch_ctx {
+	char entity[QD_ENTITY_MAX + 1];
+	char list[QD_LIST_ID_MAX + 1];
+	bool has_entity, has_list;
+	bool has_at;
+	qd_date date;
+	uint32_t version;
+	int64_t at;
+	bool has_lists;      /* lists below is filled */
+	qd_outcome lists;    /* the first outcome kept here: list ids and versions */
+} batch_ctx;
+
+/* A decision already rendered in the batch, by code, CIQ and context. */
+typedef struct batch_slot {
+	char key[16];       /* code digits, NUL-padded to 11, then the CIQ */
+	uint32_t ctx;       /* index into qd_batch.ctxs */
+	uint32_t out;       /* index into qd_batch.outs */
+	size_t off, len;    /* the decision's bytes in the batch's buffer; len 0: slot free */
+} batch_slot;
+
+typedef struct batch_outcome {
+	bool allow;
+	unsigned char reason;
+	unsigned n_lists;
+	bool list_allow[QD_OUTCOME_LISTS_MAX];
+	unsigned char list_reason[QD_OUTCOME_LISTS_MAX];
+} batch_outcome;
+
+struct qd_batch {
+	qd_snap *s;          /* borrowed; open for the batch's whole life */
+	qd_buf *out;         /* borrowed; bytes at slots' off/len stay as written unless cut back */
+	batch_slot *slots;   /* open addressing; at most half full (n_outs <= cap_outs) */
+	size_t mask;
+	batch_outcome *outs;
+	uint32_t n_outs, cap_outs;
+	batch_ctx *ctxs;
+	uint32_t n_ctxs, cap_ctxs;
+	uint32_t last_ctx;   /* where the previous item's context was found (< n_ctxs) */
+	size_t end;          /* out->len after the last call: shorter now, it was cut back */
+	entry_cache *ec;
+};
+
+qd_batch *qd_batch_new(qd_snap *s, qd_buf *out, size_t n)
+{
+	if (n == 0)
+		n = 1;
+	/* Offsets into the slot table and counts are 32 bits. */
+	if (n > UINT32_MAX / 4)
+		return NULL;
+	qd_batch *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	size_t size = 16;
+	while (size < 2 * n)
+		size *= 2;
+	b->s = s;
+	b->out = out;
+	b->slots = calloc(size, sizeof *b->slots);
+	b->mask = size - 1;
+	b->outs = malloc(n * sizeof *b->outs);
+	b->cap_outs = (uint32_t)n;
+	b->ec = entry_cache_new();
+	if (!b->slots || !b->outs || !b->ec) {
+		qd_batch_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void qd_batch_free(qd_batch *b)
+{
+	if (!b)
+		return;
+	free(b->slots);
+	free(b->outs);
+	free(b->ctxs);
+	entry_cache_free(b->ec);
+	free(b);
+}
+
+static bool same_str(bool has, const char *kept, const char *s)
+{
+	return has ? s && strcmp(kept, s) == 0 : !s;
+}
+
+static bool ctx_is(const batch_ctx *c, const qd_query *q)
+{
+	return c->date == q->date && c->version == q->version && c->has_at == q->has_at &&
+	       (!q->has_at || c->at == q->at) && same_str(c->has_entity, c->entity, q->entity) &&
+	       same_str(c->has_list, c->list, q->list);
+}
+
+/* The index of q's context, added when new; -1 when it cannot be kept
+ * (a string too long to be a normalised one, or out of memory): the item is
+ * then decided without the table. */
+static long batch_ctx_of(qd_batch *b, const qd_query *q)
+{
+	/* The items of one check share their context: the last one found
+	 * answers nearly always, and the scan is for mixed batches only. */
+	if (b->n_ctxs && ctx_is(&b->ctxs[b->last_ctx], q))
+		return b->last_ctx;
+	for (uint32_t i = 0; i < b->n_ctxs; i++) {
+		if (ctx_is(&b->ctxs[i], q)) {
+			b->last_ctx = i;
+			return i;
+		}
+	}
+	if ((q->entity && strlen(q->entity) > QD_ENTITY_MAX) || (q->list && strlen(q->list) > QD_LIST_ID_MAX))
+		return -1;
+	if (b->n_ctxs == b->cap_ctxs) {
+		/* Past the item bound no context is worth adding: no more
+		 * decisions are kept anyway. */
+		if (b->n_ctxs >= b->cap_outs)
+			return -1;
+		uint32_t cap = b->cap_ctxs ? b->cap_ctxs * 2 : 1;
+		batch_ctx *nv = realloc(b->ctxs, cap * sizeof *nv);
+		if (!nv)
+			return -1;
+		b->ctxs = nv;
+		b->cap_ctxs = cap;
+	}
+	batch_ctx *c = &b->ctxs[b->n_ctxs];
+	memset(c, 0, offsetof(batch_ctx, lists));
+	if (q->entity) {
+		c->has_entity = true;
+		strcpy(c->entity, q->entity);
+	}
+	if (q->list) {
+		c->has_list = true;
+		strcpy(c->list, q->list);
+	}
+	c->date = q->date;
+	c->version = q->version;
+	c->has_at = q->has_at;
+	c->at = q->has_at ? q->at : 0;
+	b->last_ctx = b->n_ctxs;
+	return b->n_ctxs++;
+}
+
+static void batch_key(const qd_code *code, char key[16])
+{
+	memset(key, 0, 16);
+	memcpy(key, code->digits, code->len <= QD_CODE_MAX ? code->len : QD_CODE_MAX);
+	for (size_t i = 0; i < QD_CIQ_LEN && code->ciq[i]; i++)
+		key[QD_CODE_MAX + 1 + i] = code->ciq[i];
+}
+
+/* The slot holding (code, ctx), or the free slot where it belongs. */
+static batch_slot *batch_find(qd_batch *b, const qd_code *code, uint32_t ctx)
+{
+	char key[16];
+	batch_key(code, key);
+	/* Word at a time, as for entry keys: a byte loop is most of what a
+	 * repeated item costs besides the copy. */
+	uint32_t h = ec_hash(key, sizeof key) ^ ctx * 0x9e3779b9u;
+	for (size_t i = h & b->mask;; i = (i + 1) & b->mask) {
+		batch_slot *sl = &b->slots[i];
+		if (!sl->len || (sl->ctx == ctx && memcmp(sl->key, key, sizeof key) == 0))
+			return sl;
+	}
+}
+
+static void batch_keep(qd_batch *b, batch_slot *sl, const qd_code *code, uint32_t ctx, size_t off,
+		       size_t len, const qd_outcome *o)
+{
+	batch_ctx *c = &b->ctxs[ctx];
+	if (!c->has_lists) {
+		c->lists = *o;
+		c->has_lists = true;
+	}
+	uint32_t k = b->n_outs++;
+	batch_outcome *bo = &b->outs[k];
+	bo->allow = o->allow;
+	bo->reason = (unsigned char)o->reason;
+	bo->n_lists = o->n_lists;
+	for (unsigned i = 0; i < o->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
+		bo->list_allow[i] = o->lists[i].allow;
+		bo->list_reason[i] = (unsigned char)o->lists[i].reason;
+	}
+	batch_key(code, sl->key);
+	sl->ctx = ctx;
+	sl->off = off;
+	sl->len = len;
+	sl->out = k;
+}
+
+static void batch_outcome_of(const qd_batch *b, const batch_slot *sl, qd_outcome *o)
+{
+	const batch_outcome *bo = &b->outs[sl->out];
+	*o = b->ctxs[sl->ctx].lists;
+	o->allow = bo->allow;
+	o->reason = (enum qd_reason)bo->reason;
+	o->n_lists = bo->n_lists;
+	for (unsigned i = 0; i < bo->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
+		o->lists[i].allow = bo->list_allow[i];
+		o->lists[i].reason = (enum qd_reason)bo->list_reason[i];
+	}
+}
+
+int qd_batch_decide(qd_batch *b, const qd_query *q, qd_outcome *res)
+{
+	qd_buf *out = b->out;
+	qd_outcome own;
+	/* Decided straight into res when there is one: an outcome is about
+	 * 1 KiB, and a copy per item shows in a check's profile. */
+	qd_outcome *o = res ? res : &own;
+	if (out->len < b->end) {
+		/* Cut back: kept bytes may be gone or overwritten, so nothing
+		 * kept is copied again (contexts do not depend on the buffer). */
+		memset(b->slots, 0, (b->mask + 1) * sizeof *b->slots);
+		b->n_outs = 0;
+	}
+	long ctx = batch_ctx_of(b, q);
+	batch_slot *sl = ctx < 0 ? NULL : batch_find(b, &q->code, (uint32_t)ctx);
+	if (sl && sl->len) {
+		/* Reserve first: the bytes are copied from the buffer itself,
+		 * which must not move under the copy. */
+		qd_buf_reserve(out, sl->len);
+		if (out->oom)
+			return QD_ENOMEM;
+		qd_buf_add(out, out->data + sl->off, sl->len);
+		b->end = out->len;
+		if (res)
+			batch_outcome_of(b, sl, res);
+		return 0;
+	}
+	size_t at = out->len;
+	int ret = decide(b->s, q, out, o, b->ec);
+	if (!ret && out->oom)
+		ret = QD_ENOMEM;
+	if (ret) {
+		/* Per item: the next item starts from where this one did. */
+		out->len = at;
+		if (out->data)
+			out->data[at] = '\0';
+		b->end = at;
+		return ret;
+	}
+	b->end = out->len;
+	if (sl && b->n_outs < b->cap_outs)
+		batch_keep(b, sl, &q->code, (uint32_t)ctx, at, out->len - at, o);
+	return 0;
 }

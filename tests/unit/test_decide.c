@@ -1000,6 +1000,365 @@ START_TEST(read_cache_agrees)
 }
 END_TEST
 
+/* ---- batches (qd_batch) ---- */
+
+/* The daemon's default bound on the items of one check. */
+#define CHECK_ITEMS_MAX 1000
+
+/* One query of a batch test, as a user writes it. */
+typedef struct bq {
+	const char *code, *ciq, *entity, *date, *list;
+	uint32_t version;   /* with list: that version */
+	int64_t at;         /* 0: no at */
+	int rc;             /* what deciding it returns */
+	const char *decision, *reason; /* expected; NULL: not checked (an error) */
+} bq;
+
+/* A parsed query with the storage its strings point into. */
+typedef struct pq {
+	qd_query q;
+	char entity[QD_ENTITY_MAX + 1];
+} pq;
+
+/* Parse and normalise as the daemon does; false when the code or CIQ is
+ * invalid (the daemon answers such an item with an error of its own and
+ * does not decide it). */
+static bool parse_bq(const bq *b, pq *p)
+{
+	memset(p, 0, sizeof *p);
+	const char *why;
+	if (qd_code_parse(b->code, strlen(b->code), &p->q.code, &why))
+		return false;
+	if (b->ciq) {
+		/* given twice (13-digit code and ciq), or malformed */
+		if (p->q.code.ciq[0] || qd_ciq_parse(b->ciq, strlen(b->ciq), p->q.code.ciq, &why))
+			return false;
+	}
+	if (p->q.code.ciq[0] && p->q.code.len != QD_CODE_MAX)
+		return false;
+	if (b->entity) {
+		ck_assert_msg(qd_entity_parse(b->entity, strlen(b->entity), p->entity, &why) == 0,
+			      "entity %s: %s", b->entity, why);
+		p->q.entity = p->entity;
+	}
+	const char *ds = b->date ? b->date : TODAY;
+	ck_assert_int_eq(qd_date_parse(ds, strlen(ds), &p->q.date), 0);
+	p->q.list = b->list;
+	p->q.version = b->version;
+	p->q.has_at = b->at != 0;
+	p->q.at = b->at;
+	return true;
+}
+
+/* A table row as a batch query (the row's expectations included). */
+static bq bq_of_row(const row *r)
+{
+	return (bq){r->code, r->ciq, r->entity, r->date, r->list, 0, 0, r->rc, r->decision, r->reason};
+}
+
+/* What deciding one query alone gives. */
+typedef struct single {
+	int rc;
+	char *bytes;        /* NULL unless rc == 0 */
+	qd_outcome o;
+} single;
+
+static single decide_alone(qd_snap *s, const qd_query *q)
+{
+	single a;
+	memset(&a, 0, sizeof a);
+	qd_buf b;
+	qd_buf_init(&b);
+	a.rc = qd_decide(s, q, &b, &a.o);
+	ck_assert(!b.oom);
+	if (a.rc == 0)
+		a.bytes = strdup(qd_buf_cstr(&b));
+	qd_buf_free(&b);
+	return a;
+}
+
+static void expect_same_outcome(const char *ctx, const qd_outcome *got, const qd_outcome *want)
+{
+	ck_assert_msg(got->allow == want->allow && got->reason == want->reason,
+		      "%s: outcome %d/%s, alone %d/%s", ctx, got->allow, qd_reason_name(got->reason),
+		      want->allow, qd_reason_name(want->reason));
+	ck_assert_msg(got->n_lists == want->n_lists, "%s: %u lists, alone %u", ctx, got->n_lists,
+		      want->n_lists);
+	for (unsigned i = 0; i < want->n_lists && i < QD_OUTCOME_LISTS_MAX; i++) {
+		const struct qd_list_outcome *g = &got->lists[i], *w = &want->lists[i];
+		ck_assert_msg(strcmp(g->id, w->id) == 0 && g->version == w->version &&
+				      g->allow == w->allow && g->reason == w->reason,
+			      "%s: list %u is %s v%u %d/%s, alone %s v%u %d/%s", ctx, i, g->id, g->version,
+			      g->allow, qd_reason_name(g->reason), w->id, w->version, w->allow,
+			      qd_reason_name(w->reason));
+	}
+}
+
+/* Decide items qs[order[0..n)] as one batch keeping at most keep distinct
+ * items, the way POST /v1/check does: each decided item wrapped as
+ * {"ref":k,…}, an item the caller finds invalid answered with its own
+ * error member and not decided.  Every item must give what deciding it
+ * alone gives (return, bytes, outcome), in request order; its expected
+ * decision and reason, when given, are checked in the JSON.  Returns how
+ * many items were decided. */
+static size_t check_batch(qd_snap *s, const bq *qs, size_t nq, const size_t *order, size_t n,
+			  size_t keep)
+{
+	pq *p = calloc(nq, sizeof *p);
+	bool *valid = calloc(nq, sizeof *valid);
+	single *alone = calloc(nq, sizeof *alone);
+	ck_assert(p && valid && alone);
+	for (size_t k = 0; k < nq; k++) {
+		valid[k] = parse_bq(&qs[k], &p[k]);
+		if (valid[k])
+			alone[k] = decide_alone(s, &p[k].q);
+	}
+
+	qd_buf out, want;
+	qd_buf_init(&out);
+	qd_buf_init(&want);
+	qd_buf_putc(&out, '[');
+	qd_buf_putc(&want, '[');
+	qd_batch *b = qd_batch_new(s, &out, keep);
+	ck_assert_ptr_nonnull(b);
+	size_t n_decided = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = order[i];
+		const bq *e = &qs[k];
+		char ctx[160];
+		snprintf(ctx, sizeof ctx, "item %zu (query %zu: %s ciq %s entity %s date %s list %s v%u at %lld)",
+			 i, k, e->code, e->ciq ? e->ciq : "-", e->entity ? e->entity : "-",
+			 e->date ? e->date : "-", e->list ? e->list : "-", e->version, (long long)e->at);
+		qd_buf_printf(&out, "%s{\"ref\":%zu", i ? "," : "", i);
+		qd_buf_printf(&want, "%s{\"ref\":%zu", i ? "," : "", i);
+		if (!valid[k]) {
+			ck_assert_msg(e->rc == QD_EINVAL, "%s: does not parse", ctx);
+			qd_buf_puts(&out, ",\"error\":\"bad_item\"}");
+			qd_buf_puts(&want, ",\"error\":\"bad_item\"}");
+			continue;
+		}
+		qd_buf_putc(&out, ',');
+		size_t at = out.len;
+		qd_outcome o;
+		memset(&o, 0xa5, sizeof o);
+		int rc = qd_batch_decide(b, &p[k].q, &o);
+		ck_assert_msg(rc == alone[k].rc, "%s: returns %d, alone %d", ctx, rc, alone[k].rc);
+		ck_assert_msg(rc == e->rc, "%s: returns %d (%s), expected %d", ctx, rc, qd_strerror(rc), e->rc);
+		if (rc) {
+			/* The item's error is its own: nothing of it in the buffer. */
+			ck_assert_msg(out.len == at, "%s: failed, yet left %zu bytes", ctx, out.len - at);
+			out.len--;
+			qd_buf_puts(&out, ",\"error\":\"failed\"}");
+			qd_buf_puts(&want, ",\"error\":\"failed\"}");
+			continue;
+		}
+		n_decided++;
+		ck_assert_msg(out.len - at == strlen(alone[k].bytes) &&
+				      memcmp(out.data + at, alone[k].bytes, out.len - at) == 0,
+			      "%s: in the batch\n%.*s\nalone\n%s", ctx, (int)(out.len - at), out.data + at,
+			      alone[k].bytes);
+		expect_same_outcome(ctx, &o, &alone[k].o);
+		qd_buf_putc(&out, '}');
+		qd_buf_putc(&want, ',');
+		qd_buf_puts(&want, alone[k].bytes);
+		qd_buf_putc(&want, '}');
+		if (e->decision) {
+			char *obj = NULL;
+			ck_assert_int_gt(asprintf(&obj, "{%s}", alone[k].bytes), 0);
+			json_t *j = json_loads(obj, 0, NULL);
+			ck_assert_msg(j != NULL, "%s: not JSON", ctx);
+			expect_str(ctx, "decision", jstr(ctx, j, "decision"), e->decision);
+			expect_str(ctx, "reason", jstr(ctx, j, "reason"), e->reason);
+			json_decref(j);
+			free(obj);
+		}
+	}
+	qd_buf_putc(&out, ']');
+	qd_buf_putc(&want, ']');
+	ck_assert(!out.oom && !want.oom);
+	/* Request order, and no item's bytes disturbed by a later one. */
+	ck_assert_msg(out.len == want.len && memcmp(out.data, want.data, out.len) == 0,
+		      "the batch's buffer differs from the items decided alone, in order");
+	json_error_t je;
+	json_t *all = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, &je);
+	ck_assert_msg(all != NULL, "the batch is not JSON: %s at %d", je.text, je.position);
+	ck_assert_uint_eq(json_array_size(all), n);
+	json_decref(all);
+
+	qd_batch_free(b);
+	qd_buf_free(&out);
+	qd_buf_free(&want);
+	for (size_t k = 0; k < nq; k++)
+		free(alone[k].bytes);
+	free(alone);
+	free(valid);
+	free(p);
+	return n_decided;
+}
+
+/* Every table query in one batch, then again in the same order, then in
+ * reverse: each repeat says what deciding it alone says, in request order;
+ * the unknown-list rows fail alone, every time. */
+START_TEST(batch_table)
+{
+	bq *qs = calloc(NROWS, sizeof *qs);
+	size_t *order = calloc(3 * NROWS, sizeof *order);
+	ck_assert(qs && order);
+	size_t n_err = 0;
+	for (int k = 0; k < NROWS; k++) {
+		qs[k] = bq_of_row(&table[k]);
+		n_err += table[k].rc != 0;
+		order[k] = order[NROWS + k] = (size_t)k;
+		order[3 * NROWS - 1 - k] = (size_t)k;
+	}
+	ck_assert_uint_gt(n_err, 0);
+	size_t n_decided = check_batch(g_snap, qs, NROWS, order, 3 * NROWS, 3 * NROWS);
+	ck_assert_uint_eq(n_decided, 3 * (NROWS - n_err));
+	free(order);
+	free(qs);
+}
+END_TEST
+
+/* Items that share a code but differ in anything else a query asks are
+ * different items: none takes another's answer, however they interleave. */
+static const bq distinct[] = {
+	{"3822900000", NULL, E_OK, NULL, NULL, 0, 0, 0, "allow", "listed"},
+	{"3822900000", NULL, NULL, NULL, NULL, 0, 0, 0, "deny", "entity_required"},
+	{"3822900000", NULL, E_SUSP, NULL, NULL, 0, 0, 0, "deny", "entity_not_eligible"},
+	{"3822900000", NULL, E_EDGE, "2026-11-26", NULL, 0, 0, 0, "allow", "listed"},
+	{"3822900000", NULL, E_EDGE, "2026-11-27", NULL, 0, 0, 0, "deny", "entity_not_eligible"},
+	{"3822900000", NULL, E_OK, NULL, "sh-wl", 0, 0, 0, "deny", "not_listed"},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 0, 0, 0, "allow", "listed"},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 1, 0, 0, "allow", "listed"},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 2, 0, 0, "allow", "listed"},
+	{"3822900000", NULL, E_OK, NULL, NULL, 0, 1795000000, 0, "allow", "listed"},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 0, 1795000000, 0, "allow", "listed"},
+	{"3822900000", NULL, E_OK, NULL, NULL, 0, 1700000000, 0, "deny", "not_listed"},
+	{"3002150010", "101", E_OK, NULL, NULL, 0, 0, 0, "allow", "listed"},
+	{"3002150010", "102", E_OK, NULL, NULL, 0, 0, 0, "deny", "excluded"},
+	{"3002150010", NULL, E_OK, NULL, NULL, 0, 0, 0, "deny", "excluded"},
+	{"30021500", NULL, E_OK, NULL, NULL, 0, 0, 0, "deny", "not_listed"},
+	{"9022000000", NULL, E_OK, "2026-11-25", NULL, 0, 0, 0, "deny", "not_yet_effective"},
+	{"9022000000", NULL, E_OK, "2026-11-26", NULL, 0, 0, 0, "allow", "listed"},
+	{"9022000000", NULL, E_OK, "2027-01-01", NULL, 0, 0, 0, "deny", "expired"},
+};
+#define NDISTINCT (sizeof distinct / sizeof distinct[0])
+
+START_TEST(batch_distinct_items)
+{
+	size_t order[4 * NDISTINCT];
+	for (size_t k = 0; k < NDISTINCT; k++) {
+		order[k] = k;                              /* in turn */
+		order[NDISTINCT + k] = NDISTINCT - 1 - k;  /* reversed */
+		order[2 * NDISTINCT + 2 * k] = k;          /* each twice running */
+		order[2 * NDISTINCT + 2 * k + 1] = k;
+	}
+	ck_assert_uint_eq(check_batch(g_snap, distinct, NDISTINCT, order, 4 * NDISTINCT, 4 * NDISTINCT),
+			  4 * NDISTINCT);
+}
+END_TEST
+
+/* Errors are per item, as POST /v1/check answers them: an item whose code
+ * or CIQ is invalid is answered alone by the caller and not decided; an
+ * item that asks for no list or no version fails alone, every time it
+ * comes, and leaves nothing in the buffer; the items around them are
+ * decided as if they were not there. */
+static const bq with_errors[] = {
+	{"3822.1900.90", NULL, E_OK, NULL, NULL, 0, 0, 0, "allow", "listed"},
+	{"38AB", NULL, E_OK, NULL, NULL, 0, 0, QD_EINVAL, NULL, NULL},
+	{"0106190090101", "101", E_OK, NULL, NULL, 0, 0, QD_EINVAL, NULL, NULL},
+	{"3822900000", NULL, E_OK, NULL, "no-such-list", 0, 0, QD_ENOENT, NULL, NULL},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 3, 0, QD_ENOENT, NULL, NULL},
+	{"3822900000", NULL, E_OK, NULL, "no-such-list", 0, 1795000000, QD_ENOENT, NULL, NULL},
+	{"8471300000", NULL, E_OK, NULL, NULL, 0, 0, 0, "deny", "not_listed"},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 2, 0, 0, "allow", "listed"},
+};
+#define NERRORS (sizeof with_errors / sizeof with_errors[0])
+
+START_TEST(batch_errors_per_item)
+{
+	size_t order[3 * NERRORS];
+	for (size_t k = 0; k < 3 * NERRORS; k++)
+		order[k] = (k * 5) % NERRORS; /* 5 and NERRORS coprime: every item, shuffled */
+	ck_assert_uint_eq(check_batch(g_snap, with_errors, NERRORS, order, 3 * NERRORS, 3 * NERRORS),
+			  3 * 3);
+}
+END_TEST
+
+/* A check of the largest size the daemon takes by default, repeats and
+ * distinct items mixed (the table's and the ones above), kept in full; then
+ * the same with room for a few items only: those past it are decided each
+ * time, with the same answers. */
+START_TEST(batch_max_size)
+{
+	size_t nq = NROWS + NDISTINCT + NERRORS;
+	bq *qs = calloc(nq, sizeof *qs);
+	size_t *order = calloc(CHECK_ITEMS_MAX, sizeof *order);
+	ck_assert(qs && order);
+	for (int k = 0; k < NROWS; k++)
+		qs[k] = bq_of_row(&table[k]);
+	memcpy(qs + NROWS, distinct, sizeof distinct);
+	memcpy(qs + NROWS + NDISTINCT, with_errors, sizeof with_errors);
+	/* A fixed pseudo-random draw: runs repeat, and every query comes. */
+	uint32_t x = 12345;
+	for (size_t i = 0; i < CHECK_ITEMS_MAX; i++) {
+		x = x * 1103515245u + 12345u;
+		order[i] = i < nq ? i : (x >> 8) % nq;
+	}
+	size_t n_decided = check_batch(g_snap, qs, nq, order, CHECK_ITEMS_MAX, CHECK_ITEMS_MAX);
+	ck_assert_uint_gt(n_decided, CHECK_ITEMS_MAX / 2);
+	ck_assert_uint_eq(check_batch(g_snap, qs, nq, order, CHECK_ITEMS_MAX, 4), n_decided);
+	free(order);
+	free(qs);
+}
+END_TEST
+
+/* The caller may cut its buffer back under items the batch kept, even
+ * write other decisions where they were: they are then decided afresh,
+ * not copied from bytes that are gone, and kept anew. */
+START_TEST(batch_buffer_cut_back)
+{
+	pq a, c;
+	ck_assert(parse_bq(&distinct[0], &a));
+	ck_assert(parse_bq(&distinct[1], &c));
+	single alone_a = decide_alone(g_snap, &a.q);
+	single alone_c = decide_alone(g_snap, &c.q);
+	ck_assert_int_eq(alone_a.rc, 0);
+	ck_assert_int_eq(alone_c.rc, 0);
+	size_t la = strlen(alone_a.bytes), lc = strlen(alone_c.bytes);
+	qd_buf out;
+	qd_buf_init(&out);
+	qd_batch *b = qd_batch_new(g_snap, &out, 8);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(qd_batch_decide(b, &a.q, NULL), 0);
+	ck_assert_int_eq(qd_batch_decide(b, &c.q, NULL), 0);
+	qd_buf_reset(&out);
+	qd_outcome o;
+	ck_assert_int_eq(qd_batch_decide(b, &c.q, &o), 0);
+	expect_same_outcome("cut back, c", &o, &alone_c.o);
+	ck_assert_int_eq(qd_batch_decide(b, &a.q, &o), 0);
+	expect_same_outcome("cut back, a", &o, &alone_a.o);
+	ck_assert_uint_eq(out.len, lc + la);
+	ck_assert(memcmp(out.data, alone_c.bytes, lc) == 0);
+	ck_assert(memcmp(out.data + lc, alone_a.bytes, la) == 0);
+	/* cut to a length between kept items, then repeats */
+	out.len = lc;
+	ck_assert_int_eq(qd_batch_decide(b, &a.q, NULL), 0);
+	ck_assert_int_eq(qd_batch_decide(b, &c.q, NULL), 0);
+	ck_assert_int_eq(qd_batch_decide(b, &a.q, &o), 0);
+	expect_same_outcome("cut back, repeated", &o, &alone_a.o);
+	ck_assert_uint_eq(out.len, 2 * lc + 2 * la);
+	ck_assert(memcmp(out.data + lc, alone_a.bytes, la) == 0);
+	ck_assert(memcmp(out.data + lc + la, alone_c.bytes, lc) == 0);
+	ck_assert(memcmp(out.data + 2 * lc + la, alone_a.bytes, la) == 0);
+	qd_batch_free(b);
+	qd_batch_free(NULL);
+	qd_buf_free(&out);
+	free(alone_a.bytes);
+	free(alone_c.bytes);
+}
+END_TEST
+
 static Suite *decide_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1019,6 +1378,16 @@ static Suite *decide_suite(void)
 	tcase_add_test(tm, near_misses_ordered_and_capped);
 	tcase_add_test(tm, read_cache_agrees);
 	suite_add_tcase(s, tm);
+
+	TCase *tb = tcase_create("batch");
+	tcase_add_unchecked_fixture(tb, root_setup, root_teardown);
+	tcase_add_checked_fixture(tb, lists_setup, lists_teardown);
+	tcase_add_test(tb, batch_table);
+	tcase_add_test(tb, batch_distinct_items);
+	tcase_add_test(tb, batch_errors_per_item);
+	tcase_add_test(tb, batch_max_size);
+	tcase_add_test(tb, batch_buffer_cut_back);
+	suite_add_tcase(s, tb);
 	return s;
 }
 
