@@ -1,5 +1,5 @@
 /* qingdan — HTTP tests of the list lifecycle: versions, export, diff, dry
- * run, If-Match, rollback, audit, CSV import and as-of lookups (issue 3).
+ * run, If-Match, rollback, audit, CSV import and as-of lookups.
  *
  * Like test_http.c: every TCase starts its own daemon (fresh store) in an
  * unchecked fixture, in the runner's process; Check forks each test, and

@@ -1,4 +1,4 @@
-/* qingdan — HTTP tests of operations (issue 4): status, readiness,
+/* qingdan — HTTP tests of operations: status, readiness,
  * metrics, access and decision logs, SIGHUP (tokens, log reopening),
  * graceful SIGTERM with a request in flight, --config, --check-config,
  * --help and --version.

@@ -1,5 +1,6 @@
 /* qingdan tests — fixtures shared by the store-backed unit tests. */
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,9 @@
 #include <unistd.h>
 
 #include <check.h>
+
+#include "qingdan/err.h"
+#include "qingdan/problems.h"
 
 #include "fixture.h"
 
@@ -34,6 +38,12 @@ void fx_rm_rf(const char *path)
 	} else {
 		unlink(path);
 	}
+}
+
+void fx_drop_dir(char *dir)
+{
+	fx_rm_rf(dir);
+	free(dir);
 }
 
 void fx_root_setup(const char *name)
@@ -67,4 +77,75 @@ char *fx_dq(const char *s)
 		if (*p == '\'')
 			*p = '"';
 	return r;
+}
+
+qd_listdoc *fx_parse_doc(const char *text, size_t len, const char *list)
+{
+	qd_listdoc *doc = NULL;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	int rc = qd_listdoc_parse(text, len, list, &doc, &pr);
+	ck_assert_msg(rc == 0, "document %s does not parse (%d): %s: %s", list, rc,
+		      pr.count ? pr.items[0].path : "", pr.count ? pr.items[0].message : "");
+	qd_problems_free(&pr);
+	ck_assert_ptr_nonnull(doc);
+	return doc;
+}
+
+qd_listdoc *fx_parse_sq(const char *sq, const char *list)
+{
+	char *text = fx_dq(sq);
+	qd_listdoc *doc = fx_parse_doc(text, strlen(text), list);
+	free(text);
+	return doc;
+}
+
+qd_listdoc *fx_mkdoc(const char *list, const char *fmt, ...)
+{
+	char *raw = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&raw, fmt, ap);
+	va_end(ap);
+	ck_assert_int_gt(n, 0);
+	qd_listdoc *doc = fx_parse_sq(raw, list);
+	free(raw);
+	return doc;
+}
+
+qd_store *fx_open_store(const char *dir, const qd_store_opts *opts)
+{
+	qd_store *st = NULL;
+	char err[256] = "";
+	int rc = qd_store_open(dir, opts, &st, err, sizeof err);
+	ck_assert_msg(rc == 0, "qd_store_open(%s): %d: %s", dir, rc, err);
+	ck_assert_ptr_nonnull(st);
+	return st;
+}
+
+qd_store *fx_open_retain(const char *dir, unsigned retain)
+{
+	qd_store_opts opts;
+	qd_store_opts_default(&opts);
+	opts.retain = retain;
+	return fx_open_store(dir, &opts);
+}
+
+qd_put_opts fx_put_opts(const char *actor, const char *action, const char *source,
+			int64_t now)
+{
+	qd_put_opts o = {.actor = actor, .action = action, .source = source, .now = now};
+	return o;
+}
+
+void fx_put_doc_ok(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
+		   qd_put_result *res)
+{
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_put_result local;
+	int rc = qd_store_put(st, doc, o, res ? res : &local, &pr);
+	ck_assert_msg(rc == 0, "put %s failed: %d (%s)", doc->list, rc, qd_strerror(rc));
+	ck_assert_uint_eq(pr.count, 0);
+	qd_problems_free(&pr);
 }

@@ -355,47 +355,26 @@ static void root_teardown(void)
 static qd_listdoc *mkdoc(const char *list, const char *kind, const char *clauses,
 			 const char *roster, const char *entries)
 {
-	char *raw = NULL;
-	int n = asprintf(&raw,
-			 "{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},"
-			 "'clauses':%s,'entities':%s,'entries':%s}",
-			 list, kind, list, clauses, roster, entries);
-	ck_assert_int_gt(n, 0);
-	char *text = fx_dq(raw);
-	free(raw);
-	qd_listdoc *doc = NULL;
-	qd_problems pr;
-	qd_problems_init(&pr);
-	int rc = qd_listdoc_parse(text, strlen(text), list, &doc, &pr);
-	ck_assert_msg(rc == 0, "fixture %s does not parse (%d): %s: %s", list, rc,
-		      pr.count ? pr.items[0].path : "", pr.count ? pr.items[0].message : "");
-	qd_problems_free(&pr);
-	free(text);
-	return doc;
+	return fx_mkdoc(list,
+			"{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},"
+			"'clauses':%s,'entities':%s,'entries':%s}",
+			list, kind, list, clauses, roster, entries);
 }
 
 static void put_ok(qd_store *st, const char *list, const char *kind, const char *clauses,
 		   const char *roster, const char *entries, uint32_t want_version)
 {
 	qd_listdoc *doc = mkdoc(list, kind, clauses, roster, entries);
-	qd_put_opts o = {.actor = "tester", .action = "load", .source = "unit", .now = 1795000000};
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", 1795000000);
 	qd_put_result res;
-	qd_problems pr;
-	qd_problems_init(&pr);
-	int rc = qd_store_put(st, doc, &o, &res, &pr);
-	ck_assert_msg(rc == 0, "put %s: %d (%s)", list, rc, qd_strerror(rc));
+	fx_put_doc_ok(st, doc, &o, &res);
 	ck_assert_uint_eq(res.version, want_version);
-	qd_problems_free(&pr);
 	qd_listdoc_free(doc);
 }
 
 static qd_store *open_store(const char *dir)
 {
-	qd_store *st = NULL;
-	char err[256] = "";
-	int rc = qd_store_open(dir, NULL, &st, err, sizeof err);
-	ck_assert_msg(rc == 0, "qd_store_open: %d: %s", rc, err);
-	return st;
+	return fx_open_store(dir, NULL);
 }
 
 /* The table's store, built afresh for each row (checked fixture). */

@@ -71,50 +71,25 @@ static void root_teardown(void)
 	fx_root_teardown();
 }
 
-static void drop_dir(char *dir)
-{
-	fx_rm_rf(dir);
-	free(dir);
-}
-
 /* ---- documents ---- */
 
-/* Parse document bytes; aborts the test with the first problem if invalid. */
-static qd_listdoc *parse_bytes(const char *text, size_t len, const char *list)
-{
-	qd_listdoc *doc = NULL;
-	qd_problems pr;
-	qd_problems_init(&pr);
-	int rc = qd_listdoc_parse(text, len, list, &doc, &pr);
-	ck_assert_msg(rc == 0, "document %s does not parse (%d): %s: %s", list, rc,
-		      pr.count ? pr.items[0].path : "", pr.count ? pr.items[0].message : "");
-	qd_problems_free(&pr);
-	ck_assert_ptr_nonnull(doc);
-	return doc;
-}
-
-/* Parse a single-quoted fixture document. */
-static qd_listdoc *parse_sq(const char *sq, const char *list)
-{
-	char *text = fx_dq(sq);
-	qd_listdoc *doc = parse_bytes(text, strlen(text), list);
-	free(text);
-	return doc;
-}
+/* The shared builders (fixture.h) under the short names the tests use. */
+#define drop_dir fx_drop_dir
+#define parse_bytes fx_parse_doc
+#define parse_sq fx_parse_sq
+#define put_opts fx_put_opts
+#define put_doc_ok fx_put_doc_ok
+#define open_store fx_open_store
+#define open_retain fx_open_retain
 
 /* A document for list with a title (its zh text), a roster and entries. */
 static qd_listdoc *mkdoc(const char *list, const char *title, const char *roster,
 			 const char *entries)
 {
-	char *raw = NULL;
-	int n = asprintf(&raw,
-			 "{'list':'%s','kind':'positive','title':{'zh':'%s','en':'Test list %s'},"
-			 "'clauses':[" CLAUSE "],'entities':%s,'entries':%s}",
-			 list, title, list, roster, entries);
-	ck_assert_int_gt(n, 0);
-	qd_listdoc *doc = parse_sq(raw, list);
-	free(raw);
-	return doc;
+	return fx_mkdoc(list,
+			"{'list':'%s','kind':'positive','title':{'zh':'%s','en':'Test list %s'},"
+			"'clauses':[" CLAUSE "],'entities':%s,'entries':%s}",
+			list, title, list, roster, entries);
 }
 
 /* The canonical dump of a document (malloc()ed). */
@@ -139,26 +114,6 @@ static char *export_of(qd_store *st, const char *list, uint32_t version)
 	return d;
 }
 
-static qd_put_opts put_opts(const char *actor, const char *action, const char *source,
-			    int64_t now)
-{
-	qd_put_opts o = {.actor = actor, .action = action, .source = source, .now = now};
-	return o;
-}
-
-/* Put doc with options o and expect success. */
-static void put_doc_ok(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
-		       qd_put_result *res)
-{
-	qd_problems pr;
-	qd_problems_init(&pr);
-	qd_put_result local;
-	int rc = qd_store_put(st, doc, o, res ? res : &local, &pr);
-	ck_assert_msg(rc == 0, "put %s failed: %d (%s)", doc->list, rc, qd_strerror(rc));
-	ck_assert_uint_eq(pr.count, 0);
-	qd_problems_free(&pr);
-}
-
 /* Build, put (action "load" by "tester" at `now`) and free a document. */
 static void put_ok(qd_store *st, const char *list, const char *roster, const char *entries,
 		   int64_t now, qd_put_result *res)
@@ -167,24 +122,6 @@ static void put_ok(qd_store *st, const char *list, const char *roster, const cha
 	qd_put_opts o = put_opts("tester", "load", "unit", now);
 	put_doc_ok(st, doc, &o, res);
 	qd_listdoc_free(doc);
-}
-
-static qd_store *open_store(const char *dir, const qd_store_opts *opts)
-{
-	qd_store *st = NULL;
-	char err[256] = "";
-	int rc = qd_store_open(dir, opts, &st, err, sizeof err);
-	ck_assert_msg(rc == 0, "qd_store_open(%s): %d: %s", dir, rc, err);
-	ck_assert_ptr_nonnull(st);
-	return st;
-}
-
-static qd_store *open_retain(const char *dir, unsigned retain)
-{
-	qd_store_opts opts;
-	qd_store_opts_default(&opts);
-	opts.retain = retain;
-	return open_store(dir, &opts);
 }
 
 /* ---- JSON ---- */

@@ -72,29 +72,15 @@ static bool file_exists(const char *dir, const char *name)
 static qd_listdoc *mkdoc(const char *list, const char *kind, const char *roster,
 			 const char *entries)
 {
-	char *raw = NULL;
-	int n = asprintf(&raw,
-			 "{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s','en':'Test list %s'},"
-			 "'clauses':[" CLAUSE "],'entities':%s,'entries':%s}",
-			 list, kind, list, list, roster, entries);
-	ck_assert_int_gt(n, 0);
-	char *text = fx_dq(raw);
-	free(raw);
-	qd_listdoc *doc = NULL;
-	qd_problems pr;
-	qd_problems_init(&pr);
-	int rc = qd_listdoc_parse(text, strlen(text), list, &doc, &pr);
-	ck_assert_msg(rc == 0, "fixture %s does not parse (%d): %s: %s", list, rc,
-		      pr.count ? pr.items[0].path : "", pr.count ? pr.items[0].message : "");
-	qd_problems_free(&pr);
-	free(text);
-	return doc;
+	return fx_mkdoc(list,
+			"{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s','en':'Test list %s'},"
+			"'clauses':[" CLAUSE "],'entities':%s,'entries':%s}",
+			list, kind, list, list, roster, entries);
 }
 
 static qd_put_opts put_opts(void)
 {
-	qd_put_opts o = {.actor = "tester", .action = "load", .source = "unit", .now = NOW};
-	return o;
+	return fx_put_opts("tester", "load", "unit", NOW);
 }
 
 /* Put a document with the given options; returns qd_store_put's result. */
@@ -115,21 +101,14 @@ static int put_doc(qd_store *st, const char *list, const char *kind, const char 
 static void put_ok(qd_store *st, const char *list, const char *kind, const char *roster,
 		   const char *entries, qd_put_result *res)
 {
+	qd_listdoc *doc = mkdoc(list, kind, roster, entries);
 	qd_put_opts o = put_opts();
-	qd_put_result local;
-	int rc = put_doc(st, list, kind, roster, entries, &o, res ? res : &local, NULL);
-	ck_assert_msg(rc == 0, "put %s failed: %d (%s)", list, rc, qd_strerror(rc));
+	fx_put_doc_ok(st, doc, &o, res);
+	qd_listdoc_free(doc);
 }
 
-static qd_store *open_store(const char *dir, const qd_store_opts *opts)
-{
-	qd_store *st = NULL;
-	char err[256] = "";
-	int rc = qd_store_open(dir, opts, &st, err, sizeof err);
-	ck_assert_msg(rc == 0, "qd_store_open(%s): %d: %s", dir, rc, err);
-	ck_assert_ptr_nonnull(st);
-	return st;
-}
+/* The shared builder (fixture.h) under the short name the tests use. */
+#define open_store fx_open_store
 
 /* ---- reading back ---- */
 
