@@ -73,14 +73,6 @@ static void root_teardown(void)
 
 /* ---- documents ---- */
 
-/* The shared builders (fixture.h) under the short names the tests use. */
-#define drop_dir fx_drop_dir
-#define parse_bytes fx_parse_doc
-#define parse_sq fx_parse_sq
-#define put_opts fx_put_opts
-#define put_doc_ok fx_put_doc_ok
-#define open_store fx_open_store
-#define open_retain fx_open_retain
 
 /* A document for list with a title (its zh text), a roster and entries. */
 static qd_listdoc *mkdoc(const char *list, const char *title, const char *roster,
@@ -119,8 +111,8 @@ static void put_ok(qd_store *st, const char *list, const char *roster, const cha
 		   int64_t now, qd_put_result *res)
 {
 	qd_listdoc *doc = mkdoc(list, "测试清单", roster, entries);
-	qd_put_opts o = put_opts("tester", "load", "unit", now);
-	put_doc_ok(st, doc, &o, res);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", now);
+	fx_put_doc_ok(st, doc, &o, res);
 	qd_listdoc_free(doc);
 }
 
@@ -318,20 +310,20 @@ static char *gen_entries(int start, int n, const char *spec)
 START_TEST(versions_history)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_listdoc *d1 = mkdoc("hist", "第一版", "[]", H_V1);
 	qd_listdoc *d2 = mkdoc("hist", "第二版", "[]", H_V2);
 	qd_put_result r1, r2, r3;
-	qd_put_opts o = put_opts("alice", "load", "v1.json", NOW);
-	put_doc_ok(st, d1, &o, &r1);
-	o = put_opts("bob", "load", "v2.json", NOW + 3600);
-	put_doc_ok(st, d2, &o, &r2);
+	qd_put_opts o = fx_put_opts("alice", "load", "v1.json", NOW);
+	fx_put_doc_ok(st, d1, &o, &r1);
+	o = fx_put_opts("bob", "load", "v2.json", NOW + 3600);
+	fx_put_doc_ok(st, d2, &o, &r2);
 	/* rollback: version 1's document stored again as a new version */
 	qd_listdoc *back = NULL;
 	ck_assert_int_eq(qd_store_get_doc(st, "hist", 1, &back), 0);
-	o = put_opts("carol", "rollback", NULL, NOW + 7200);
+	o = fx_put_opts("carol", "rollback", NULL, NOW + 7200);
 	o.if_match = 2;
-	put_doc_ok(st, back, &o, &r3);
+	fx_put_doc_ok(st, back, &o, &r3);
 	qd_listdoc_free(back);
 	ck_assert_uint_eq(r3.version, 3);
 	ck_assert_uint_eq(r3.previous, 2);
@@ -385,7 +377,7 @@ START_TEST(versions_history)
 	qd_listdoc_free(d1);
 	qd_listdoc_free(d2);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -416,15 +408,15 @@ END_TEST
 START_TEST(export_round_trip)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
-	qd_listdoc *d1 = parse_sq(X_DOC1, "exp"), *d2 = parse_sq(X_DOC2, "exp");
+	qd_store *st = fx_open_store(dir, NULL);
+	qd_listdoc *d1 = fx_parse_sq(X_DOC1, "exp"), *d2 = fx_parse_sq(X_DOC2, "exp");
 	char *dump1 = dump_of(d1), *dump2 = dump_of(d2);
 	ck_assert_str_ne(dump1, dump2);
 	qd_put_result r1, r2;
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
-	put_doc_ok(st, d1, &o, &r1);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
+	fx_put_doc_ok(st, d1, &o, &r1);
 	o.now = NOW + 60;
-	put_doc_ok(st, d2, &o, &r2);
+	fx_put_doc_ok(st, d2, &o, &r2);
 
 	/* each version exports as the document loaded as it, byte for byte */
 	char *e1 = export_of(st, "exp", 1), *e2 = export_of(st, "exp", 2), *e0 = export_of(st, "exp", 0);
@@ -440,12 +432,12 @@ START_TEST(export_round_trip)
 
 	/* loading the current export again: no differences, same hash, and
 	 * exporting that gives the same bytes */
-	qd_listdoc *again = parse_bytes(e2, strlen(e2), "exp");
+	qd_listdoc *again = fx_parse_doc(e2, strlen(e2), "exp");
 	ck_str_free_eq(dump_of(again), e2);
 	qd_put_result dry;
-	o = put_opts("tester", "load", "export", NOW + 120);
+	o = fx_put_opts("tester", "load", "export", NOW + 120);
 	o.dry_run = true;
-	put_doc_ok(st, again, &o, &dry);
+	fx_put_doc_ok(st, again, &o, &dry);
 	ck_assert_uint_eq(dry.added, 0);
 	ck_assert_uint_eq(dry.removed, 0);
 	ck_assert_uint_eq(dry.changed, 0);
@@ -456,11 +448,11 @@ START_TEST(export_round_trip)
 	qd_listdoc_free(again);
 
 	/* the version-1 export loads again too, and comes back identical */
-	again = parse_bytes(e1, strlen(e1), "exp");
+	again = fx_parse_doc(e1, strlen(e1), "exp");
 	ck_str_free_eq(dump_of(again), e1);
 	qd_put_result r3;
-	o = put_opts("tester", "load", "export", NOW + 180);
-	put_doc_ok(st, again, &o, &r3);
+	o = fx_put_opts("tester", "load", "export", NOW + 180);
+	fx_put_doc_ok(st, again, &o, &r3);
 	qd_listdoc_free(again);
 	ck_assert_uint_eq(r3.version, 3);
 	ck_assert_str_eq(r3.sha256, r1.sha256);
@@ -483,7 +475,7 @@ START_TEST(export_round_trip)
 	qd_listdoc_free(d1);
 	qd_listdoc_free(d2);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -515,8 +507,8 @@ static json_t *entry_quantity(const qd_listdoc *doc, size_t i)
 START_TEST(export_round_trip_reals_chinese)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
-	qd_listdoc *d = parse_sq(R_DOC, "reals");
+	qd_store *st = fx_open_store(dir, NULL);
+	qd_listdoc *d = fx_parse_sq(R_DOC, "reals");
 	char *dump = dump_of(d);
 	/* the canonical form itself: short reals, unescaped UTF-8 */
 	ck_assert_ptr_nonnull(strstr(dump, "0.5"));
@@ -525,8 +517,8 @@ START_TEST(export_round_trip_reals_chinese)
 	ck_assert_ptr_nonnull(strstr(dump, "单克隆抗体（研发用）"));
 	ck_assert_ptr_null(strstr(dump, "\\u"));
 	qd_put_result r1;
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
-	put_doc_ok(st, d, &o, &r1);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
+	fx_put_doc_ok(st, d, &o, &r1);
 
 	qd_listdoc *got = NULL;
 	ck_assert_int_eq(qd_store_get_doc(st, "reals", 1, &got), 0);
@@ -546,18 +538,18 @@ START_TEST(export_round_trip_reals_chinese)
 	qd_listdoc_free(got);
 
 	/* load the export again: nothing changes, and it exports the same */
-	qd_listdoc *again = parse_bytes(exp, strlen(exp), "reals");
+	qd_listdoc *again = fx_parse_doc(exp, strlen(exp), "reals");
 	ck_str_free_eq(dump_of(again), exp);
 	qd_put_result dry;
 	o.dry_run = true;
-	put_doc_ok(st, again, &o, &dry);
+	fx_put_doc_ok(st, again, &o, &dry);
 	ck_assert_uint_eq(dry.added + dry.removed + dry.changed, 0);
 	ck_assert_str_eq(dry.sha256, r1.sha256);
 	/* and stored for real, it diffs as identical and exports the same bytes */
 	o.dry_run = false;
 	o.now = NOW + 1;
 	qd_put_result r2;
-	put_doc_ok(st, again, &o, &r2);
+	fx_put_doc_ok(st, again, &o, &r2);
 	ck_assert_uint_eq(r2.version, 2);
 	ck_assert_uint_eq(r2.added + r2.removed + r2.changed, 0);
 	ck_assert_str_eq(r2.sha256, r1.sha256);
@@ -572,7 +564,7 @@ START_TEST(export_round_trip_reals_chinese)
 	free(dump);
 	qd_listdoc_free(d);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -581,20 +573,20 @@ END_TEST
 START_TEST(rollback_restores_content)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_listdoc *d1 = mkdoc("rb", "第一版", ROSTER, H_V1);
 	qd_listdoc *d2 = mkdoc("rb", "第二版", "[]", H_V2);
 	char *dump1 = dump_of(d1), *dump2 = dump_of(d2);
 	qd_put_result r1, r2, r3;
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
-	put_doc_ok(st, d1, &o, &r1);
-	put_doc_ok(st, d2, &o, &r2);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
+	fx_put_doc_ok(st, d1, &o, &r1);
+	fx_put_doc_ok(st, d2, &o, &r2);
 
 	qd_listdoc *back = NULL;
 	ck_assert_int_eq(qd_store_get_doc(st, "rb", 1, &back), 0);
-	o = put_opts("admin", "rollback", "rollback to 1", NOW + 10);
+	o = fx_put_opts("admin", "rollback", "rollback to 1", NOW + 10);
 	o.if_match = 2;
-	put_doc_ok(st, back, &o, &r3);
+	fx_put_doc_ok(st, back, &o, &r3);
 	qd_listdoc_free(back);
 	ck_assert_uint_eq(r3.version, 3);
 	ck_assert_uint_eq(r3.previous, 2);
@@ -649,7 +641,7 @@ START_TEST(rollback_restores_content)
 	qd_listdoc_free(d1);
 	qd_listdoc_free(d2);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -658,7 +650,7 @@ END_TEST
 START_TEST(diff_fields)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "df", "[]",
 	       "[" ENT("A", "3822", "") "," ENT("B", "9027", "") "," ENT("C", "2934", "") "]", NOW,
 	       NULL);
@@ -701,14 +693,14 @@ START_TEST(diff_fields)
 	ck_assert_int_eq(diff_rc(st, "dg", 1, 2), QD_ENOENT);
 
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(diff_pruned)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_retain(dir, 2);
+	qd_store *st = fx_open_retain(dir, 2);
 	const char *docs[] = {
 		"[" ENT("A", "3822", "") "]",
 		"[" ENT("A", "3822", "") "," ENT("B", "9027", "") "]",
@@ -728,7 +720,7 @@ START_TEST(diff_pruned)
 	qd_listdoc *doc = NULL;
 	ck_assert_int_eq(qd_store_get_doc(st, "pr", 1, &doc), QD_EGONE);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -738,16 +730,16 @@ START_TEST(diff_changes_capped)
 {
 	enum { N = 1250, SHIFT = 50 };
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	char *e1 = gen_entries(0, N, "旧规格");
 	char *e2 = gen_entries(SHIFT, N, "新规格");
 	put_ok(st, "cap", "[]", e1, NOW, NULL);
 	qd_listdoc *d2 = mkdoc("cap", "测试清单", "[]", e2);
 	qd_changes ch = {0};
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW + 1);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW + 1);
 	o.changes = &ch;
 	qd_put_result r2;
-	put_doc_ok(st, d2, &o, &r2);
+	fx_put_doc_ok(st, d2, &o, &r2);
 	ck_assert_uint_eq(r2.added, SHIFT);
 	ck_assert_uint_eq(r2.removed, SHIFT);
 	ck_assert_uint_eq(r2.changed, N - SHIFT);
@@ -782,7 +774,7 @@ START_TEST(diff_changes_capped)
 	free(e1);
 	free(e2);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -791,8 +783,8 @@ END_TEST
 START_TEST(put_changes_match_diff)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
+	qd_store *st = fx_open_store(dir, NULL);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
 	qd_changes ch = {0};
 	o.changes = &ch;
 
@@ -800,7 +792,7 @@ START_TEST(put_changes_match_diff)
 	qd_listdoc *d1 = mkdoc("pc", "测试清单", ROSTER,
 			       "[" ENT("B", "9027", "") "," ENT("A", "3822", "") ","
 			       ENT("C", "2934", ",'entities':['" E_OK "']") "]");
-	put_doc_ok(st, d1, &o, NULL);
+	fx_put_doc_ok(st, d1, &o, NULL);
 	ck_str_free_eq(changes_str(&ch), "added:A,added:B,added:C");
 
 	/* version 2 with every kind of change */
@@ -811,7 +803,7 @@ START_TEST(put_changes_match_diff)
 	qd_changes_free(&ch);
 	qd_put_result r2;
 	o.now = NOW + 1;
-	put_doc_ok(st, d2, &o, &r2);
+	fx_put_doc_ok(st, d2, &o, &r2);
 	qd_diff dj = diff_ok(st, "pc", 1, 2);
 	ck_assert(changes_equal(&ch, &dj.changes));
 	ck_str_free_eq(changes_str(&ch), "changed:A[spec],removed:B,changed:C[entities status],added:D");
@@ -828,13 +820,13 @@ START_TEST(put_changes_match_diff)
 	o.changes = &dry;
 	o.dry_run = true;
 	qd_put_result rd, r3;
-	put_doc_ok(st, d3, &o, &rd);
+	fx_put_doc_ok(st, d3, &o, &rd);
 	ck_str_free_eq(versions_of(st, "pc"), "2:2,1");
 	qd_changes_free(&ch);
 	o.changes = &ch;
 	o.dry_run = false;
 	o.now = NOW + 2;
-	put_doc_ok(st, d3, &o, &r3);
+	fx_put_doc_ok(st, d3, &o, &r3);
 	ck_assert_uint_eq(rd.version, r3.version);
 	ck_assert_uint_eq(rd.added, r3.added);
 	ck_assert_uint_eq(rd.removed, r3.removed);
@@ -851,7 +843,7 @@ START_TEST(put_changes_match_diff)
 	qd_listdoc_free(d2);
 	qd_listdoc_free(d3);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -879,20 +871,20 @@ static void expect_stored_record(const qd_audit_rec *r, uint64_t id, int64_t t, 
 START_TEST(audit_records_puts)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	ck_assert_uint_eq(audit_count(st), 0);
 
 	qd_listdoc *d1 = mkdoc("au", "测试清单", "[]", H_V1);
 	qd_listdoc *d2 = mkdoc("au", "测试清单", "[]", H_V2);
 	qd_put_result r1, r2, rd;
-	qd_put_opts o = put_opts("alice", "load", "a.json", NOW);
-	put_doc_ok(st, d1, &o, &r1);
+	qd_put_opts o = fx_put_opts("alice", "load", "a.json", NOW);
+	fx_put_doc_ok(st, d1, &o, &r1);
 	ck_assert_uint_eq(audit_count(st), 1);
 
 	/* a dry run writes no record by itself */
-	o = put_opts("bob", "load", "b.json", NOW + 5);
+	o = fx_put_opts("bob", "load", "b.json", NOW + 5);
 	o.dry_run = true;
-	put_doc_ok(st, d2, &o, &rd);
+	fx_put_doc_ok(st, d2, &o, &rd);
 	ck_assert_uint_eq(audit_count(st), 1);
 
 	/* neither does a refused put */
@@ -902,7 +894,7 @@ START_TEST(audit_records_puts)
 	o.if_match = 7;
 	ck_assert_int_eq(qd_store_put(st, d2, &o, &rd, &pr), QD_ECONFLICT);
 	ck_assert_uint_eq(audit_count(st), 1);
-	qd_listdoc *wl = parse_sq("{'list':'au','kind':'whitelist','title':{'zh':'白名单'},"
+	qd_listdoc *wl = fx_parse_sq("{'list':'au','kind':'whitelist','title':{'zh':'白名单'},"
 				  "'clauses':[" CLAUSE "],'entries':[" ENT("W", "3822",
 				  ",'entities':['" E_OK "']") "]}", "au");
 	o.if_match = 0;
@@ -911,9 +903,9 @@ START_TEST(audit_records_puts)
 	qd_problems_free(&pr);
 	ck_assert_uint_eq(audit_count(st), 1);
 
-	o = put_opts("bob", "import", "b.csv", NOW + 10);
+	o = fx_put_opts("bob", "import", "b.csv", NOW + 10);
 	o.if_match = 1;
-	put_doc_ok(st, d2, &o, &r2);
+	fx_put_doc_ok(st, d2, &o, &r2);
 	ck_assert_uint_eq(audit_count(st), 2);
 
 	qd_audit_page pg = audit_get(st, 0, 10);
@@ -930,14 +922,14 @@ START_TEST(audit_records_puts)
 	qd_listdoc_free(d1);
 	qd_listdoc_free(d2);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(audit_append_and_paging)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_result r1;
 	put_ok(st, "ap", "[]", H_V1, NOW, &r1);
 
@@ -1034,7 +1026,7 @@ START_TEST(audit_append_and_paging)
 	qd_audit_page_free(&pg);
 
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1140,7 +1132,7 @@ static int decide_rc(qd_snap *s, const char *code, const char *list, uint32_t ve
 START_TEST(as_of_decisions)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_result r1, r2;
 	put_ok(st, "asof", "[]", AS_V1, 1000, &r1);
 	put_ok(st, "asof", "[]", AS_V2, 2000, &r2);
@@ -1241,14 +1233,14 @@ START_TEST(as_of_decisions)
 
 	qd_snap_free(s);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(as_of_pruned)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_retain(dir, 1);
+	qd_store *st = fx_open_retain(dir, 1);
 	qd_put_result r2;
 	put_ok(st, "asof", ROSTER, AS_V1, 1000, NULL);
 	put_ok(st, "asof", ROSTER, AS_V2, 2000, &r2);
@@ -1273,7 +1265,7 @@ START_TEST(as_of_pruned)
 
 	qd_snap_free(s);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1286,7 +1278,7 @@ START_TEST(stats_counts)
 	qd_store_opts_default(&opts);
 	opts.map_size = (uint64_t)64 << 20;
 	opts.max_readers = 20;
-	qd_store *st = open_store(dir, &opts);
+	qd_store *st = fx_open_store(dir, &opts);
 
 	qd_store_stats s;
 	memset(&s, 0xa5, sizeof s);
@@ -1312,9 +1304,9 @@ START_TEST(stats_counts)
 	ck_assert_int_eq(qd_store_audit_append(st, &rec), 0);
 	/* a dry run counts nothing */
 	qd_listdoc *d = mkdoc("c", "测试清单", "[]", "[" ENT("Y", "9019", "") "]");
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
 	o.dry_run = true;
-	put_doc_ok(st, d, &o, NULL);
+	fx_put_doc_ok(st, d, &o, NULL);
 	qd_listdoc_free(d);
 
 	ck_assert_int_eq(qd_store_stats_get(st, &s), 0);
@@ -1331,7 +1323,7 @@ START_TEST(stats_counts)
 	/* pruning shows in the counts */
 	qd_store_close(st);
 	opts.retain = 1;
-	st = open_store(dir, &opts);
+	st = fx_open_store(dir, &opts);
 	put_ok(st, "a", "[]", "[" ENT("A", "3822", "") "]", NOW + 3, NULL);
 	ck_assert_int_eq(qd_store_stats_get(st, &s), 0);
 	ck_assert_uint_eq(s.lists, 2);
@@ -1342,7 +1334,7 @@ START_TEST(stats_counts)
 	expect_verify_clean(st);
 
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1352,7 +1344,7 @@ END_TEST
 static char *verify_fixture(void)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "vf", ROSTER, "[" ENT("A", "3822", "") "," ENT("B", "9027", "") "]", NOW, NULL);
 	put_ok(st, "vf", ROSTER,
 	       "[" ENT("A", "3822", "") "," ENT("B", "9027", "") ","
@@ -1408,7 +1400,7 @@ static size_t raw_vkey(unsigned char *k, const char *list, uint32_t v)
  * (NULL-terminated; "*" allows any) and the first of them must occur. */
 static void expect_verify_finds(const char *dir, const char *const *paths)
 {
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_problems pr;
 	qd_problems_init(&pr);
 	ck_assert_int_eq(qd_store_verify(st, &pr), QD_EINVAL);
@@ -1450,7 +1442,7 @@ START_TEST(verify_missing_entry)
 
 	const char *paths[] = {"/lists/vf/versions/2", NULL};
 	expect_verify_finds(dir, paths);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1466,7 +1458,7 @@ START_TEST(verify_garbage_version)
 
 	const char *paths[] = {"/lists/vf/versions/2", NULL};
 	expect_verify_finds(dir, paths);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1483,7 +1475,7 @@ START_TEST(verify_missing_version)
 	 * version (reported at "/") */
 	const char *paths[] = {"/lists/vf/versions/2", "/", NULL};
 	expect_verify_finds(dir, paths);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1505,7 +1497,7 @@ START_TEST(verify_old_version_damage)
 
 	const char *paths[] = {"/lists/vf/versions/1", NULL};
 	expect_verify_finds(dir, paths);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1514,7 +1506,7 @@ END_TEST
 START_TEST(backup_copy)
 {
 	char *dir = fx_fresh_dir(), *bak = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "bk", ROSTER, H_V1, NOW, NULL);
 	put_ok(st, "bk", ROSTER, H_V2, NOW + 1, NULL);
 	put_ok(st, "bk-2", "[]", "[" ENT("Z", "3822", "") "]", NOW + 2, NULL);
@@ -1524,7 +1516,7 @@ START_TEST(backup_copy)
 	/* the original goes on working */
 	put_ok(st, "bk-2", "[]", "[" ENT("Y", "9027", "") "]", NOW + 3, NULL);
 
-	qd_store *cp = open_store(bak, NULL);
+	qd_store *cp = fx_open_store(bak, NULL);
 	expect_verify_clean(cp);
 	qd_list_info *a = NULL, *b = NULL;
 	size_t na = 0, nb = 0;
@@ -1567,20 +1559,20 @@ START_TEST(backup_copy)
 	err[0] = '\0';
 	ck_assert_int_eq(qd_store_backup(st, bak, err, sizeof err), QD_EIO);
 	ck_assert_msg(err[0] != '\0', "no message");
-	cp = open_store(bak, NULL);
+	cp = fx_open_store(bak, NULL);
 	ck_str_free_eq(versions_of(cp, "bk"), "3:3,2,1");
 	qd_store_close(cp);
 
 	qd_store_close(st);
-	drop_dir(bak);
-	drop_dir(dir);
+	fx_drop_dir(bak);
+	fx_drop_dir(dir);
 }
 END_TEST
 
 START_TEST(backup_bad_dir)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "bk", "[]", H_V1, NOW, NULL);
 	char missing[600];
 	snprintf(missing, sizeof missing, "%s/does-not-exist", dir);
@@ -1591,7 +1583,7 @@ START_TEST(backup_bad_dir)
 	struct stat sb;
 	ck_assert_int_ne(stat(missing, &sb), 0);
 	qd_store_close(st);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 
@@ -1604,12 +1596,12 @@ START_TEST(map_full)
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.map_size = 256 << 10;
-	qd_store *st = open_store(dir, &opts);
+	qd_store *st = fx_open_store(dir, &opts);
 	qd_listdoc *small = mkdoc("mf", "测试清单", ROSTER, H_V1);
 	char *small_dump = dump_of(small);
 	qd_put_result r1;
-	qd_put_opts o = put_opts("tester", "load", "unit", NOW);
-	put_doc_ok(st, small, &o, &r1);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
+	fx_put_doc_ok(st, small, &o, &r1);
 
 	char *big_entries = gen_entries(0, BIG, "规格说明：每盒十支，每支一毫升，冷链运输，二至八摄氏度保存");
 	qd_listdoc *big = mkdoc("mf", "测试清单", ROSTER, big_entries);
@@ -1623,7 +1615,7 @@ START_TEST(map_full)
 	qd_problems_free(&pr);
 	/* a dry run of it is fine: it writes nothing */
 	o.dry_run = true;
-	put_doc_ok(st, big, &o, &rb);
+	fx_put_doc_ok(st, big, &o, &rb);
 	ck_assert_uint_eq(rb.version, 2);
 	o.dry_run = false;
 
@@ -1651,7 +1643,7 @@ START_TEST(map_full)
 	qd_listdoc *small2 = mkdoc("mf", "测试清单", ROSTER, H_V2);
 	qd_put_result r2;
 	o.now = NOW + 2;
-	put_doc_ok(st, small2, &o, &r2);
+	fx_put_doc_ok(st, small2, &o, &r2);
 	ck_assert_uint_eq(r2.version, 2);
 	ck_assert_uint_eq(r2.previous, 1);
 	ck_str_free_eq(versions_of(st, "mf"), "2:2,1");
@@ -1662,7 +1654,7 @@ START_TEST(map_full)
 	qd_store_close(st);
 
 	/* and the store reopens intact */
-	st = open_store(dir, &opts);
+	st = fx_open_store(dir, &opts);
 	ck_str_free_eq(versions_of(st, "mf"), "2:2,1");
 	expect_verify_clean(st);
 	qd_store_close(st);
@@ -1671,7 +1663,7 @@ START_TEST(map_full)
 	qd_listdoc_free(big);
 	qd_listdoc_free(small);
 	free(small_dump);
-	drop_dir(dir);
+	fx_drop_dir(dir);
 }
 END_TEST
 

@@ -107,9 +107,6 @@ static void put_ok(qd_store *st, const char *list, const char *kind, const char 
 	qd_listdoc_free(doc);
 }
 
-/* The shared builder (fixture.h) under the short name the tests use. */
-#define open_store fx_open_store
-
 /* ---- reading back ---- */
 
 /* The "id" members of a JSON array of objects, comma-separated. */
@@ -269,7 +266,7 @@ static qd_date day(const char *s)
 START_TEST(open_creates_databases)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	ck_assert(file_exists(dir, "data.mdb"));
 
 	qd_list_info *infos = NULL;
@@ -283,7 +280,7 @@ START_TEST(open_creates_databases)
 	qd_store_opts ro;
 	qd_store_opts_default(&ro);
 	ro.read_only = true;
-	st = open_store(dir, &ro);
+	st = fx_open_store(dir, &ro);
 	ck_assert_int_eq(qd_store_lists(st, &infos, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	qd_list_infos_free(infos, n);
@@ -322,7 +319,7 @@ END_TEST
 START_TEST(put_new_list)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_result res;
 	memset(&res, 0xa5, sizeof res);
 	put_ok(st, "gba", "positive", ROSTER,
@@ -362,7 +359,7 @@ END_TEST
 START_TEST(sha256_is_of_canonical_dump)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	const char *entries = "[" ENT("A", "3822.19", ",'ciq':null") "," ENT("B", "9027", "") "]";
 	qd_listdoc *doc = mkdoc("gba", "positive", ROSTER, entries);
 	size_t len = 0;
@@ -410,7 +407,7 @@ END_TEST
 START_TEST(second_put_diff)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "gba", "positive", "[]",
 	       "[" ENT("A", "3822", "") "," ENT("B", "9027", "") "," ENT("C", "3002150010", "") "]",
 	       NULL);
@@ -468,7 +465,7 @@ END_TEST
 START_TEST(dry_run_stores_nothing)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_opts o = put_opts();
 	o.dry_run = true;
 	qd_put_result res;
@@ -531,7 +528,7 @@ END_TEST
 START_TEST(if_match)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_opts o = put_opts();
 	qd_put_result res;
 
@@ -591,7 +588,7 @@ END_TEST
 START_TEST(kind_cannot_change)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_result v1;
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", &v1);
 
@@ -639,7 +636,7 @@ END_TEST
 START_TEST(lists_ordered_with_titles)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "zeta", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
 	put_ok(st, "alpha", "whitelist", "[]",
 	       "[" ENT("W1", "3822", ",'entities':['" E_OK "']") "," ENT("W2", "9027",
@@ -685,7 +682,7 @@ END_TEST
 START_TEST(unknown_list)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_list_info li;
 	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOENT);
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
@@ -747,7 +744,7 @@ START_TEST(retention)
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.retain = 3;
-	qd_store *st = open_store(dir, &opts);
+	qd_store *st = fx_open_store(dir, &opts);
 
 	/* Five versions with different entries; a neighbour list whose id
 	 * extends this one must not be touched by pruning. */
@@ -825,7 +822,7 @@ START_TEST(retention)
 	qd_store_close(st);
 
 	/* Reopen: the data is still there and numbering continues. */
-	st = open_store(dir, &opts);
+	st = fx_open_store(dir, &opts);
 	ck_str_free_eq(versions_of(st, "ret"), "6:6,5,4");
 	put_ok(st, "ret", "positive", "[]", docs[1], &res);
 	ck_assert_uint_eq(res.version, 7);
@@ -848,7 +845,7 @@ START_TEST(retain_one)
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.retain = 1;
-	qd_store *st = open_store(dir, &opts);
+	qd_store *st = fx_open_store(dir, &opts);
 	for (unsigned i = 1; i <= 3; i++) {
 		qd_put_result res;
 		put_ok(st, "one", "positive", "[]", i % 2 ? "[" ENT("A", "3822", "") "]"
@@ -895,7 +892,7 @@ START_TEST(retention_large)
 	qd_store_opts opts;
 	qd_store_opts_default(&opts);
 	opts.retain = 2;
-	qd_store *st = open_store(dir, &opts);
+	qd_store *st = fx_open_store(dir, &opts);
 	put_ok(st, "big-a", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
 	for (unsigned v = 1; v <= 4; v++) {
 		qd_put_result res;
@@ -959,7 +956,7 @@ START_TEST(big_document_renders_exactly)
 	qd_store_opts so;
 	qd_store_opts_default(&so);
 	so.compress_min_bytes = 0;
-	qd_store *st = open_store(dir, &so);
+	qd_store *st = fx_open_store(dir, &so);
 	qd_put_opts o = put_opts();
 	qd_put_result res;
 	qd_problems pr;
@@ -970,7 +967,7 @@ START_TEST(big_document_renders_exactly)
 	{
 		/* The same version stored plain takes well over twice the room. */
 		char *pdir = fx_fresh_dir();
-		qd_store *plain = open_store(pdir, NULL);
+		qd_store *plain = fx_open_store(pdir, NULL);
 		qd_put_result pres;
 		ck_assert_int_eq(qd_store_put(plain, doc, &o, &pres, &pr), 0);
 		ck_assert_str_eq(pres.sha256, want);
@@ -1035,7 +1032,7 @@ END_TEST
 START_TEST(entries_paging)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "codes", "positive", "[]", CODES_ENTRIES, NULL);
 
 	/* Everything, in code order. */
@@ -1115,7 +1112,7 @@ END_TEST
 START_TEST(snapshot_candidates_and_members)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, NULL);
 	put_ok(st, "other", "whitelist", "[]",
 	       "[" ENT("W-1", "3822", ",'entities':['" E_OUT "','hk:1']") "]", NULL);
@@ -1232,7 +1229,7 @@ END_TEST
 START_TEST(snapshot_isolation)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, NULL);
 
 	qd_snap *old = qd_snap_new(st);
@@ -1301,14 +1298,14 @@ END_TEST
 START_TEST(reopen_keeps_data)
 {
 	char *dir = fx_fresh_dir();
-	qd_store *st = open_store(dir, NULL);
+	qd_store *st = fx_open_store(dir, NULL);
 	qd_put_result v1, v2;
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, &v1);
 	put_ok(st, "codes", "positive", ROSTER, CODES_ENTRIES, &v2);
 	ck_assert_uint_eq(v2.version, 2);
 	qd_store_close(st);
 
-	st = open_store(dir, NULL);
+	st = fx_open_store(dir, NULL);
 	qd_list_info li;
 	ck_assert_int_eq(qd_store_list(st, "codes", &li), 0);
 	ck_assert_uint_eq(li.version, 2);
@@ -1340,7 +1337,7 @@ START_TEST(reopen_keeps_data)
 	qd_store_opts ro;
 	qd_store_opts_default(&ro);
 	ro.read_only = true;
-	st = open_store(dir, &ro);
+	st = fx_open_store(dir, &ro);
 	ck_assert_int_eq(qd_store_list(st, "codes", &li), 0);
 	ck_assert_uint_eq(li.version, 3);
 	free(li.title);
