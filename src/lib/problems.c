@@ -123,8 +123,11 @@ const char *qd_quote(const char *s, size_t n, char buf[QD_QUOTE_BUF])
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		/* Cut before a UTF-8 lead byte so a character is never split. */
-		if (o >= QD_QUOTE_MAX && (c & 0xC0) != 0x80) {
+		/* Cut before a UTF-8 lead byte so a character is never split.
+		 * The bytes before the cut take at most 6 past QD_QUOTE_MAX
+		 * and a character at most 3 more: a longer run of continuation
+		 * bytes is not UTF-8 and is cut anywhere, so the buffer holds. */
+		if (o >= QD_QUOTE_MAX && ((c & 0xC0) != 0x80 || o >= QD_QUOTE_MAX + 6 + 3)) {
 			memcpy(buf + o, "\xe2\x80\xa6", 3); /* … */
 			o += 3;
 			break;

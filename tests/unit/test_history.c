@@ -73,7 +73,6 @@ static void root_teardown(void)
 
 /* ---- documents ---- */
 
-
 /* A document for list with a title (its zh text), a roster and entries. */
 static qd_listdoc *mkdoc(const char *list, const char *title, const char *roster,
 			 const char *entries)

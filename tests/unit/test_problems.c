@@ -314,6 +314,29 @@ START_TEST(quote_worst_case_fits)
 }
 END_TEST
 
+START_TEST(quote_cuts_runs_of_continuation_bytes)
+{
+	quoted q;
+	/* Not UTF-8: a long run of continuation bytes has no lead byte to cut
+	 * before, and must still be cut near the limit (qingdanctl --charset
+	 * quotes bytes that were never checked). */
+	char s[600];
+	memset(s, '\x80', sizeof s);
+	const char *r = quote(&q, s, sizeof s);
+	ck_assert_msg(ends_with(r, "…\""), "not cut");
+	size_t kept = strlen(r) - 1 - strlen("…\"");
+	ck_assert_uint_ge(kept, QD_QUOTE_MAX);
+	ck_assert_uint_le(kept, QD_QUOTE_MAX + 9);
+	ck_assert_int_eq(memcmp(r + 1, s, kept), 0);
+	/* The same after a prefix that ends just below the limit. */
+	char t[600];
+	memset(t, 'a', QD_QUOTE_MAX - 1);
+	memset(t + QD_QUOTE_MAX - 1, '\xbf', sizeof t - (QD_QUOTE_MAX - 1));
+	r = quote(&q, t, sizeof t);
+	ck_assert(ends_with(r, "…\""));
+}
+END_TEST
+
 static Suite *problems_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -332,6 +355,7 @@ static Suite *problems_suite(void)
 	tcase_add_test(tc, quote_cuts_long_values);
 	tcase_add_test(tc, quote_never_splits_a_character);
 	tcase_add_test(tc, quote_worst_case_fits);
+	tcase_add_test(tc, quote_cuts_runs_of_continuation_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }
