@@ -15,10 +15,6 @@
 
 #include "fuzz.h"
 
-/* The request target is compiled with -Dmain=qingdand_main so that it can
- * link qingdand's main.c; this file's main() is the real one. */
-#undef main
-
 /* Targets that need no set-up do not define it. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 /* Present when a sanitizer runtime is linked in. */
