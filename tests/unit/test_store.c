@@ -503,7 +503,7 @@ START_TEST(dry_run_stores_nothing)
 	ck_assert(res.created);
 	ck_assert_uint_eq(res.added, 2);
 	qd_list_info li;
-	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOLIST);
 	qd_list_info *infos;
 	size_t n;
 	ck_assert_int_eq(qd_store_lists(st, &infos, &n), 0);
@@ -562,7 +562,7 @@ START_TEST(if_match)
 				 &res, NULL),
 			 QD_ECONFLICT);
 	qd_list_info li;
-	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOLIST);
 
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
 
@@ -708,12 +708,12 @@ START_TEST(unknown_list)
 	char *dir = fx_fresh_dir();
 	qd_store *st = open_store(dir, NULL);
 	qd_list_info li;
-	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOLIST);
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
-	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOLIST);
 	/* a prefix of an existing id is not that list */
-	ck_assert_int_eq(qd_store_list(st, "gb", &li), QD_ENOENT);
-	ck_assert_int_eq(qd_store_list(st, "gba-2", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "gb", &li), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_list(st, "gba-2", &li), QD_ENOLIST);
 	qd_store_close(st);
 	fx_rm_rf(dir);
 	free(dir);
@@ -812,7 +812,7 @@ START_TEST(retention)
 	ck_str_free_eq(doc_ids(st, "ret", 5, &rc), "V3,V5");
 	ck_str_free_eq(doc_ids(st, "ret", 0, &rc), "V3,V5");
 	ck_assert_ptr_null(doc_ids(st, "ret", 6, &rc));
-	ck_assert_int_eq(rc, QD_ENOENT);
+	ck_assert_int_eq(rc, QD_ENOVERSION);
 	ck_str_free_eq(doc_ids(st, "ret-b", 1, &rc), "N");
 	/* …and in the record counts: 3+3+2 entries of "ret", 1 of "ret-b". */
 	qd_store_stats stats;
@@ -1123,7 +1123,7 @@ START_TEST(entries_paging)
 			 QD_EINVAL);
 	/* Unknown list. */
 	pg.next = sentinel;
-	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &pg), QD_ENOENT);
+	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &pg), QD_ENOLIST);
 	ck_assert_ptr_null(pg.next);
 	ck_assert_uint_eq(pg.n, 0);
 
