@@ -351,9 +351,9 @@ enum MHD_Result respond_lib_problems(struct MHD_Connection *c, int err, const ch
 	enum qd_http_error e = E_INTERNAL;
 	if (err < 0 && -(long)err < (long)(sizeof lib_http / sizeof lib_http[0]) && lib_http[-err])
 		e = (enum qd_http_error)(lib_http[-err] - 1);
-	/* A client cannot act on "internal error" alone; the library's own
-	 * words say what failed, and nothing about the request. */
-	if (!message && errors[e].status >= 500)
+	/* "internal error" alone says nothing: the library's own words say
+	 * what failed, and nothing about the request. */
+	if (!message && e == E_INTERNAL)
 		message = qd_strerror(err);
 	return p ? respond_problems(c, e, message, p) : respond_error(c, e, message);
 }
@@ -439,6 +439,7 @@ bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Resu
 	return true;
 }
 
+/* ---- storing a list version ---- */
 
 /* Quotes around the version are optional. */
 long parse_if_match(struct MHD_Connection *c)
@@ -515,6 +516,8 @@ out:
 	qd_problems_free(&pr);
 	return res;
 }
+
+/* ---- query parameters and request bodies ---- */
 
 bool no_params(struct MHD_Connection *c, enum MHD_Result *result)
 {
