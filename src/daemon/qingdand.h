@@ -69,9 +69,11 @@ enum qd_http_error {
 /* What each library error (the table in include/qingdan/err.h) is answered
  * with: X(library error, HTTP error above).  respond_lib_error() answers
  * from it.  Several library errors may share an HTTP error (a pruned and a
- * never-stored version are both version_not_found to a client); respond.c
- * checks at compile time that every library error but QD_OK has one row
- * and that both tables give it the same status. */
+ * never-stored version are both version_not_found to a client), so the
+ * code a client reads is the HTTP row's, and err.h's code names the
+ * library error.  respond.c checks at compile time that every library
+ * error but QD_OK has one row and that both tables give it the same
+ * status. */
 #define QD_LIB_HTTP_ERRORS(X) \
 	X(QD_EINVAL, E_INVALID_DOCUMENT) \
 	X(QD_ENOLIST, E_LIST_NOT_FOUND) \
