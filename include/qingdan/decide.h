@@ -68,9 +68,10 @@ typedef struct qd_outcome {
  * members (decision_id, ref).
  *   s    an open snapshot (every list read from this one snapshot)
  *   res  receives the outcome (may be NULL)
- * Returns 0; QD_ENOENT when q->list names no list or q->version no
- * version of it; QD_EGONE when the version asked for (or current at
- * q->at) is no longer retained; QD_ENOMEM; QD_EIO. */
+ * Returns 0; QD_ENOLIST when q->list names no list (or, with q->at, none
+ * that existed then); QD_ENOVERSION when q->version was never a version of
+ * it; QD_EGONE when the version asked for (or current at q->at) is no
+ * longer retained; QD_ENOMEM; QD_EIO. */
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
 /* A batch of decisions on one snapshot: the items of one check.  An item

@@ -6,19 +6,60 @@
 #ifndef QINGDAN_ERR_H
 #define QINGDAN_ERR_H
 
+/* The errors, one row each:
+ *   X(name, value, code, http, exit, message)
+ * name     the enum constant
+ * value    its value (0 or negative, never reused)
+ * code     snake_case name of the error, distinct per row
+ * http     the HTTP status a request failing with it is answered with
+ *          (the daemon's table of HTTP errors checks itself against it)
+ * exit     the sysexits(3) status a command failing with it exits with
+ * message  short English description (qd_strerror())
+ * QD_EINVAL is 422 because it means "breaks the rules" (problems filled);
+ * a caller whose rule is a query parameter's answers 400 itself. */
+#define QD_ERRORS(X) \
+	X(QD_OK,          0, "ok",                  200,  0 /* EX_OK */,          "success") \
+	X(QD_EINVAL,     -1, "invalid_input",       422, 65 /* EX_DATAERR */,     "invalid input") \
+	X(QD_ENOLIST,    -2, "list_not_found",      404, 69 /* EX_UNAVAILABLE */, "no such list") \
+	X(QD_ENOSPC,     -3, "storage_full",        507, 75 /* EX_TEMPFAIL */,    "storage full") \
+	X(QD_ENOMEM,     -4, "out_of_memory",       500, 74 /* EX_IOERR */,       "out of memory") \
+	X(QD_EIO,        -5, "io_error",            500, 74 /* EX_IOERR */,       "storage or system error") \
+	X(QD_ECONFLICT,  -6, "precondition_failed", 412, 75 /* EX_TEMPFAIL */,    "precondition failed") \
+	X(QD_ESYNTAX,    -7, "bad_json",            400, 65 /* EX_DATAERR */,     "not valid JSON") \
+	X(QD_EGONE,      -8, "version_gone",        404, 69 /* EX_UNAVAILABLE */, "version no longer retained") \
+	X(QD_ENOVERSION, -9, "version_not_found",   404, 69 /* EX_UNAVAILABLE */, "no such version") \
+	X(QD_ENOENT,    -10, "not_found",           404, 69 /* EX_UNAVAILABLE */, "no such record")
+
+/* QD_ENOLIST: the list was never stored.  QD_ENOVERSION: the list exists
+ * but never had that version.  QD_EGONE: the version existed but is no
+ * longer retained.  QD_ENOENT: some other record is absent (an entity not
+ * on a roster). */
 enum qd_err {
-	QD_OK = 0,
-	QD_EINVAL = -1,    /* input breaks a rule (422 for documents, 400 otherwise) */
-	QD_ENOENT = -2,    /* list, version or record not found */
-	QD_ENOSPC = -3,    /* storage full (MDB_MAP_FULL, MDB_TXN_FULL) */
-	QD_ENOMEM = -4,    /* out of memory */
-	QD_EIO = -5,       /* storage or system error */
-	QD_ECONFLICT = -6, /* precondition failed (If-Match version mismatch) */
-	QD_ESYNTAX = -7,   /* bytes are not JSON / not UTF-8 at all (400) */
-	QD_EGONE = -8,     /* the version existed but is no longer retained */
+#define QD_ERR_ENUM_(name, value, code, http, exit, msg) name = value,
+	QD_ERRORS(QD_ERR_ENUM_)
+#undef QD_ERR_ENUM_
 };
 
-/* Short English description of an error code; never NULL, static storage. */
+/* Short English description of an error code.
+ *   err  a qd_err value; any other int gives "unknown error"
+ * Returns a static string, never NULL. */
 const char *qd_strerror(int err);
+
+/* The snake_case name of an error ("list_not_found" …).
+ *   err  a qd_err value; any other int gives "unknown_error"
+ * Returns a static string, never NULL. */
+const char *qd_err_code(int err);
+
+/* The sysexits(3) status for an error: 0 for QD_OK, 65 invalid data, 69
+ * no such list or version, 74 storage or system error, 75 try again.
+ *   err  a qd_err value; any other int gives 74 (EX_IOERR)
+ * Returns the status. */
+int qd_err_exit(int err);
+
+/* The HTTP status for an error (404, 507 …), and its snake_case name.
+ *   err   a qd_err value; any other int gives 500 and "unknown_error"
+ *   code  receives the name (a static string); may be NULL
+ * Returns the status. */
+unsigned qd_err_http(int err, const char **code);
 
 #endif

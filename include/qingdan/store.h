@@ -75,7 +75,7 @@ void qd_list_infos_free(qd_list_info *infos, size_t n);
 int qd_store_lists(qd_store *st, qd_list_info **out, size_t *n);
 
 /* One list's metadata (title filled; free it with free(out->title)).
- * Returns 0, QD_ENOENT or QD_EIO. */
+ * Returns 0, QD_ENOLIST (no such list) or QD_EIO. */
 int qd_store_list(qd_store *st, const char *id, qd_list_info *out);
 
 /* How one entry differs between two versions of a list. */
@@ -162,14 +162,14 @@ void qd_versions_free(qd_versions *vs);
 
 /* The version history of a list.
  *   out  filled on success; free with qd_versions_free() (left empty on error)
- * Returns 0, QD_ENOENT, QD_ENOMEM or QD_EIO. */
+ * Returns 0, QD_ENOLIST (no such list), QD_ENOMEM or QD_EIO. */
 int qd_store_versions(qd_store *st, const char *list, qd_versions *out);
 
 /* The canonical document of one version of a list.
  *   version  0 for the current version
  *   out      a new document; free with qd_listdoc_free()
- * Returns 0; QD_ENOENT (no such list or version); QD_EGONE (pruned);
- * QD_ENOMEM; QD_EIO. */
+ * Returns 0; QD_ENOLIST (no such list); QD_ENOVERSION (the list never had
+ * that version); QD_EGONE (the version was pruned); QD_ENOMEM; QD_EIO. */
 int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdoc **out);
 
 /* The same document without its entries ("entries": []): the metadata,
@@ -181,6 +181,8 @@ typedef struct qd_diff {
 	uint32_t from, to;               /* the versions compared (0 resolved to the current one) */
 	size_t added, removed, changed;  /* entry counts, by entry id */
 	qd_changes changes;              /* the first QD_CHANGES_MAX changes, by id */
+	uint32_t missing;                /* after QD_ENOVERSION or QD_EGONE: the version
+					  * (from or to) that is not there; else 0 */
 } qd_diff;
 
 /* Free what d holds and leave it empty; NULL is ignored. */
@@ -188,8 +190,11 @@ void qd_diff_free(qd_diff *d);
 
 /* The diff between two versions of a list.
  *   from, to  versions; 0 for the current version
- *   out       filled on success; free with qd_diff_free() (left empty on error)
- * Returns 0; QD_ENOENT; QD_EGONE; QD_ENOMEM; QD_EIO. */
+ *   out       filled on success; free with qd_diff_free() (left empty on
+ *             error, but for out->missing)
+ * Returns 0; QD_ENOLIST (no such list); QD_ENOVERSION (from or to was never
+ * a version of it; out->missing says which, from when both); QD_EGONE
+ * (pruned; out->missing says which); QD_ENOMEM; QD_EIO. */
 int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd_diff *out);
 
 /* One audit record: who did what to which list, and how it ended.  The
@@ -254,7 +259,7 @@ void qd_entries_page_free(qd_entries_page *p);
  *   cursor  NULL for the first page, else a cursor returned earlier
  *   limit   page size (>= 1)
  *   out     filled on success; free with qd_entries_page_free() (left empty on error)
- * Returns 0, QD_ENOENT (no such list), QD_EINVAL (bad cursor), QD_ENOMEM, QD_EIO. */
+ * Returns 0, QD_ENOLIST (no such list), QD_EINVAL (bad cursor), QD_ENOMEM, QD_EIO. */
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			  const char *cursor, size_t limit, qd_entries_page *out);
 
@@ -375,12 +380,13 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n);
 
 /* One list as it was at instant `at`: the version current then.
- * Returns 0; QD_ENOENT (no such list, or it did not exist yet); QD_EGONE
+ * Returns 0; QD_ENOLIST (no such list, or it did not exist yet); QD_EGONE
  * (the version of that time was pruned); QD_EIO. */
 int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out);
 
 /* One list at a given version (entries/members/sha/loaded_at of that
- * version).  Returns 0, QD_ENOENT (no such list or version), QD_EGONE, QD_EIO. */
+ * version).  Returns 0, QD_ENOLIST (no such list), QD_ENOVERSION (the list
+ * never had that version), QD_EGONE (pruned), QD_EIO. */
 int qd_snap_list_version(qd_snap *s, const char *list, uint32_t version, qd_list_info *out);
 
 /* Append to out the JSON array of the clause objects candidate c cites

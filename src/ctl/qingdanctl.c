@@ -21,18 +21,17 @@
 #include "qingdan/size.h"
 #include "qingdan/store.h"
 
-/* Exit codes, sysexits(3) style. */
+/* Exit codes, sysexits(3) style.  A library error exits with the status
+ * the library's error table gives it (ex_for()): 65 invalid data, 69 no
+ * such list or version, 74 store error, 75 storage full or precondition
+ * failed (try again). */
 enum {
 	EX_OK_ = 0,
 	EX_FAIL = 1,      /* the operation ran and said no (verify failed …) */
 	EX_USAGE_ = 64,   /* bad command line */
-	EX_DATAERR_ = 65, /* input data invalid (list document breaks rules) */
 	EX_NOINPUT_ = 66, /* input file missing or unreadable */
-	EX_UNAVAILABLE_ = 69, /* no such list or version */
 	EX_SOFTWARE_ = 70,
 	EX_CANTCREAT_ = 73,
-	EX_IOERR_ = 74,   /* store error */
-	EX_TEMPFAIL_ = 75,/* precondition failed, storage full: try again */
 };
 
 /* The usage text is usage_head, each command's help lines in the table's
@@ -58,18 +57,11 @@ static const char usage_tail[] =
 	"69 no such list or version; 70 internal error; 73 cannot create; 74 store\n"
 	"error; 75 storage full or precondition failed (try again).\n";
 
-/* The exit status for a libqingdan error code. */
+/* The exit status for a libqingdan error code: the library's error table
+ * says it (include/qingdan/err.h). */
 static int ex_for(int err)
 {
-	switch (err) {
-	case QD_EINVAL: return EX_DATAERR_;
-	case QD_ESYNTAX: return EX_DATAERR_;
-	case QD_ENOENT: return EX_UNAVAILABLE_;
-	case QD_EGONE: return EX_UNAVAILABLE_;
-	case QD_ENOSPC: return EX_TEMPFAIL_;
-	case QD_ECONFLICT: return EX_TEMPFAIL_;
-	default: return EX_IOERR_;
-	}
+	return qd_err_exit(err);
 }
 
 static const char *actor_name(void)
@@ -106,7 +98,7 @@ static int open_store(const char *db, bool ro, qd_store **st)
 	int rc = qd_store_open(db, &o, st, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "qingdanctl: %s\n", err);
-		return EX_IOERR_;
+		return ex_for(rc);
 	}
 	return 0;
 }
@@ -156,11 +148,11 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 	if (ends_with(file, ".csv") || charset) {
 		qd_listdoc *base = NULL;
 		rc = qd_store_get_head(st, list, 0, &base);
-		if (rc == QD_ENOENT) {
+		if (rc == QD_ENOLIST) {
 			fprintf(stderr, "qingdanctl: %s: a CSV file replaces the entries of an existing list; "
 				"load a JSON list document for %s first\n", file, list);
 			free(buf);
-			return EX_UNAVAILABLE_;
+			return ex_for(rc);
 		}
 		if (!rc)
 			rc = qd_csv_to_listdoc(buf, len, charset, base, doc, &pr);
@@ -340,7 +332,7 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 	qd_snap_free(s);
 	qd_store_close(st);
 	if (rc) {
-		fprintf(stderr, "qingdanctl: %s\n", rc == QD_ENOENT ? "no such list or version" : qd_strerror(rc));
+		fprintf(stderr, "qingdanctl: %s\n", qd_strerror(rc));
 		qd_buf_free(&b);
 		return ex_for(rc);
 	}
@@ -415,7 +407,7 @@ static int cmd_versions(const char *db, const char *list)
 	int rc = qd_store_versions(st, list, &vs);
 	qd_store_close(st);
 	if (rc) {
-		fprintf(stderr, "qingdanctl: %s: %s\n", list, rc == QD_ENOENT ? "no such list" : qd_strerror(rc));
+		fprintf(stderr, "qingdanctl: %s: %s\n", list, qd_strerror(rc));
 		return ex_for(rc);
 	}
 	printf("%s (current version %u)\n", list, vs.current);
@@ -440,8 +432,7 @@ static int cmd_export(const char *db, const char *list, uint32_t version)
 	int rc = qd_store_get_doc(st, list, version, &doc);
 	qd_store_close(st);
 	if (rc) {
-		fprintf(stderr, "qingdanctl: %s: %s\n", list,
-			rc == QD_ENOENT ? "no such list or version" : qd_strerror(rc));
+		fprintf(stderr, "qingdanctl: %s: %s\n", list, qd_strerror(rc));
 		return ex_for(rc);
 	}
 	size_t len;
@@ -463,8 +454,7 @@ static int cmd_rollback(const char *db, const char *list, uint32_t version)
 	qd_listdoc *doc;
 	int rc = qd_store_get_doc(st, list, version, &doc);
 	if (rc) {
-		fprintf(stderr, "qingdanctl: %s: %s\n", list,
-			rc == QD_ENOENT ? "no such list or version" : qd_strerror(rc));
+		fprintf(stderr, "qingdanctl: %s: %s\n", list, qd_strerror(rc));
 		qd_store_close(st);
 		return ex_for(rc);
 	}
@@ -550,7 +540,7 @@ static int cmd_backup(const char *db, const char *dir)
 	qd_store_close(st);
 	if (rc) {
 		fprintf(stderr, "qingdanctl: %s\n", err);
-		return EX_IOERR_;
+		return ex_for(rc);
 	}
 	printf("backup: wrote a compacted copy of %s to %s\n", db, dir);
 	return 0;

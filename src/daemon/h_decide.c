@@ -10,7 +10,9 @@
 
 #include "qingdan/err.h"
 #include "decisions.h"
+#include "handlers.h"
 #include "qingdand.h"
+#include "respond.h"
 #include "snaps.h"
 
 /* Query fields common to a lookup and a check item, before validation. */
@@ -84,41 +86,59 @@ static const char *parse_context(server *srv, const char *entity, size_t entity_
 	return NULL;
 }
 
+/* Answer a decision's library error: which list or version is unknown
+ * (or pruned) is said in the terms of the query that named it. */
+static enum MHD_Result decide_error(struct MHD_Connection *c, int err, const qd_query *q)
+{
+	const char *m = NULL;
+	if (err == QD_ENOLIST)
+		m = q->has_at ? "list: no such list at that time" : "list: no such list";
+	else if (err == QD_ENOVERSION)
+		m = "version: the list has no such version";
+	else if (err == QD_EGONE)
+		m = "the version asked for is no longer retained (see --retain-versions)";
+	return respond_lib_error(c, err, m);
+}
+
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 {
-	param p[] = {{.name = "code"}, {.name = "ciq"}, {.name = "entity"}, {.name = "date"}, {.name = "list"},
-		     {.name = "version"}, {.name = "at"}};
+	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_COUNT };
+	param p[P_COUNT] = {
+		[P_CODE] = {.name = "code"}, [P_CIQ] = {.name = "ciq"}, [P_ENTITY] = {.name = "entity"},
+		[P_DATE] = {.name = "date"}, [P_LIST] = {.name = "list"}, [P_VERSION] = {.name = "version"},
+		[P_AT] = {.name = "at"},
+	};
 	enum MHD_Result res;
-	if (!get_params(c, p, 7, &res))
+	if (!get_params(c, p, P_COUNT, &res))
 		return res;
-	if (!p[0].value)
+	if (!p[P_CODE].value)
 		return respond_error(c, E_MISSING_PARAMETER, "missing required query parameter \"code\"");
 	char msg[200];
 	qd_query q;
 	memset(&q, 0, sizeof q);
-	raw_query rq = {p[0].value, p[0].len, p[1].value, p[1].len};
+	raw_query rq = {p[P_CODE].value, p[P_CODE].len, p[P_CIQ].value, p[P_CIQ].len};
 	if (parse_code(&rq, &q, msg, sizeof msg))
 		return respond_error(c, E_BAD_PARAMETER, msg);
 	char entity[QD_ENTITY_MAX + 1];
-	if (parse_context(r->srv, p[2].value, p[2].len, p[3].value, p[3].len, p[4].value, entity, &q,
-			  msg, sizeof msg))
+	if (parse_context(r->srv, p[P_ENTITY].value, p[P_ENTITY].len, p[P_DATE].value, p[P_DATE].len,
+			  p[P_LIST].value, entity, &q, msg, sizeof msg))
 		return respond_error(c, E_BAD_PARAMETER, msg);
-	if (p[5].value) {
-		q.version = parse_version(p[5].value, p[5].len);
+	if (p[P_VERSION].value) {
+		q.version = parse_version(p[P_VERSION].value, p[P_VERSION].len);
 		if (!q.version)
 			return respond_error(c, E_BAD_PARAMETER, "version: expected a version number (1, 2, …)");
 		if (!q.list)
 			return respond_error(c, E_BAD_PARAMETER, "version: needs list= (versions are numbered per list)");
 	}
-	if (p[6].value) {
+	if (p[P_AT].value) {
 		if (q.version)
 			return respond_error(c, E_BAD_PARAMETER, "at: give either version or at, not both");
-		if (qd_time_parse(p[6].value, p[6].len, &q.at))
+		if (qd_time_parse(p[P_AT].value, p[P_AT].len, &q.at))
 			return respond_error(c, E_BAD_PARAMETER,
 					     "at: expected an RFC 3339 time such as 2026-11-26T10:00:00+08:00");
 		q.has_at = true;
 		/* Without date=, the decision is for the civil day of that instant. */
-		if (!p[3].value)
+		if (!p[P_DATE].value)
 			q.date = qd_date_at(q.at, r->srv->utc_offset);
 	}
 
@@ -135,18 +155,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	qd_snap_close(s);
 	if (err) {
 		qd_buf_free(&b);
-		qd_list_info li;
-		if (err == QD_ENOENT && q.version && qd_store_list(r->srv->store, q.list, &li) == 0) {
-			free(li.title);
-			return respond_error(c, E_VERSION_NOT_FOUND, "version: the list has no such version");
-		}
-		if (err == QD_ENOENT)
-			return respond_error(c, E_LIST_NOT_FOUND,
-					     q.has_at ? "list: no such list at that time" : "list: no such list");
-		if (err == QD_EGONE)
-			return respond_error(c, E_VERSION_NOT_FOUND,
-					     "the version asked for is no longer retained (see --retain-versions)");
-		return respond_lib_error(c, err);
+		return decide_error(c, err, &q);
 	}
 	char id[40];
 	size_t id_len = next_decision_id(r->srv, id);
@@ -232,23 +241,11 @@ static void put_ref(qd_buf *b, json_t *ref)
 enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	param none[1] = {{.name = "-"}};
-	if (!get_params(c, none, 0, &res))
+	if (!no_params(c, &res))
 		return res;
-	json_error_t jerr;
-	if (!json_depth_within(r->body.data ? r->body.data : "", r->body.len, r->srv->cfg.max_json_depth)) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "request body is nested deeper than %u levels", r->srv->cfg.max_json_depth);
-		return respond_error(c, E_BAD_JSON, msg);
-	}
-	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-				  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (!body) {
-		char msg[300];
-		snprintf(msg, sizeof msg, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
-			 jerr.line, jerr.column);
-		return respond_error(c, E_BAD_JSON, msg);
-	}
+	json_t *body;
+	if (!parse_json_body(c, r, &body, &res))
+		return res;
 	json_t *items = NULL;
 	const char *entity = NULL, *date = NULL, *list = NULL;
 	size_t entity_len = 0, date_len = 0, list_len = 0;
@@ -374,7 +371,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	if (!batch) {
 		qd_snap_close(s);
 		qd_buf_free(&b);
-		res = respond_error(c, E_INTERNAL, "out of memory");
+		res = respond_lib_error(c, QD_ENOMEM, NULL);
 		goto out;
 	}
 	size_t n_allow = 0, n_deny = 0, n_invalid = 0;
@@ -427,8 +424,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	qd_batch_free(batch);
 	if (err || b.oom) {
 		qd_buf_free(&b);
-		res = err == QD_ENOENT ? respond_error(c, E_LIST_NOT_FOUND, "list: no such list")
-				       : respond_lib_error(c, err ? err : QD_ENOMEM);
+		res = decide_error(c, err ? err : QD_ENOMEM, &base);
 		goto out;
 	}
 	char head[CHECK_HEAD_MAX];

@@ -4,8 +4,11 @@
 
 #include "qd_config.h"
 
+#include "handlers.h"
 #include "metrics.h"
 #include "qingdand.h"
+#include "render.h"
+#include "respond.h"
 #include "snaps.h"
 
 enum MHD_Result h_healthz(struct MHD_Connection *c, request *r)
@@ -64,20 +67,19 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 enum MHD_Result h_status(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	param none[1] = {{.name = "-"}};
-	if (!get_params(c, none, 0, &res))
+	if (!no_params(c, &res))
 		return res;
 	server *srv = r->srv;
 	qd_list_info *v;
 	size_t n;
 	int err = qd_store_lists(srv->store, &v, &n);
 	if (err)
-		return respond_lib_error(c, err);
+		return respond_lib_error(c, err, NULL);
 	qd_store_stats st;
 	err = qd_store_stats_get(srv->store, &st);
 	if (err) {
 		qd_list_infos_free(v, n);
-		return respond_lib_error(c, err);
+		return respond_lib_error(c, err, NULL);
 	}
 	int64_t now = (int64_t)time(NULL);
 	char started[21];

@@ -9,32 +9,21 @@
 #include "qingdan/err.h"
 #include "qingdan/csvdoc.h"
 #include "qingdan/listdoc.h"
+#include "handlers.h"
 #include "qingdand.h"
 #include "render.h"
-
-void render_list_meta(qd_buf *b, const qd_list_info *l)
-{
-	char ts[21];
-	qd_time_format(l->loaded_at, ts);
-	qd_buf_puts(b, "{\"id\":");
-	qd_buf_json_cstr(b, l->id);
-	qd_buf_printf(b, ",\"kind\":\"%s\",\"title\":%s,\"version\":%u,\"entries\":%u,"
-		      "\"loaded_at\":\"%s\",\"sha256\":\"%s\"}",
-		      qd_kind_name(l->kind), l->title ? l->title : "null", l->version, l->entries, ts,
-		      l->sha256);
-}
+#include "respond.h"
 
 enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	param none[1] = {{.name = "-"}};
-	if (!get_params(c, none, 0, &res))
+	if (!no_params(c, &res))
 		return res;
 	qd_list_info *v;
 	size_t n;
 	int err = qd_store_lists(r->srv->store, &v, &n);
 	if (err)
-		return respond_lib_error(c, err);
+		return respond_lib_error(c, err, NULL);
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_puts(&b, "{\"lists\":[");
@@ -51,15 +40,12 @@ enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	param none[1] = {{.name = "-"}};
-	if (!get_params(c, none, 0, &res))
+	if (!no_params(c, &res))
 		return res;
 	qd_list_info l;
 	int err = qd_store_list(r->srv->store, r->list_id, &l);
-	if (err == QD_ENOENT)
-		return respond_error(c, E_LIST_NOT_FOUND, NULL);
 	if (err)
-		return respond_lib_error(c, err);
+		return respond_lib_error(c, err, NULL);
 	qd_buf b;
 	qd_buf_init(&b);
 	render_list_meta(&b, &l);
@@ -69,17 +55,19 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 
 enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 {
-	param p[] = {{.name = "prefix"}, {.name = "limit"}, {.name = "cursor"}};
+	enum { P_PREFIX, P_LIMIT, P_CURSOR, P_COUNT };
+	param p[P_COUNT] = {[P_PREFIX] = {.name = "prefix"}, [P_LIMIT] = {.name = "limit"},
+			    [P_CURSOR] = {.name = "cursor"}};
 	enum MHD_Result res;
-	if (!get_params(c, p, 3, &res))
+	if (!get_params(c, p, P_COUNT, &res))
 		return res;
 	char prefix[QD_CODE_MAX + 1] = "";
-	if (p[0].value && p[0].len) {
+	if (p[P_PREFIX].value && p[P_PREFIX].len) {
 		/* A prefix is written like a code (dots, spaces, hyphens allowed),
 		 * and may be as short as one digit. */
 		size_t k = 0;
-		for (size_t i = 0; i < p[0].len; i++) {
-			char ch = p[0].value[i];
+		for (size_t i = 0; i < p[P_PREFIX].len; i++) {
+			char ch = p[P_PREFIX].value[i];
 			if (ch == '.' || ch == ' ' || ch == '-')
 				continue;
 			if (ch < '0' || ch > '9' || k == QD_CODE_MAX)
@@ -90,30 +78,30 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 		prefix[k] = '\0';
 	}
 	size_t limit = QD_ENTRIES_LIMIT_DEFAULT;
-	if (p[1].value) {
+	const param *pl = &p[P_LIMIT];
+	if (pl->value) {
 		char *end;
-		unsigned long v = p[1].len && p[1].len <= 5 ? strtoul(p[1].value, &end, 10) : 0;
-		if (!p[1].len || p[1].len > 5 || *end || v < 1 || v > QD_ENTRIES_LIMIT_MAX || p[1].value[0] == '+' ||
-		    p[1].value[0] == '-' || p[1].value[0] == ' ')
+		unsigned long v = pl->len && pl->len <= 5 ? strtoul(pl->value, &end, 10) : 0;
+		if (!pl->len || pl->len > 5 || *end || v < 1 || v > QD_ENTRIES_LIMIT_MAX || pl->value[0] == '+' ||
+		    pl->value[0] == '-' || pl->value[0] == ' ')
 			return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to 1000");
 		limit = v;
 	}
 	qd_entries_page page;
-	int err = qd_store_entries_page(r->srv->store, r->list_id, prefix, p[2].value, limit, &page);
-	if (err) {
-		if (err == QD_ENOENT)
-			return respond_error(c, E_LIST_NOT_FOUND, NULL);
-		if (err == QD_EINVAL)
-			return respond_error(c, E_BAD_PARAMETER, "cursor: not a cursor returned by this endpoint");
-		return respond_lib_error(c, err);
-	}
+	int err = qd_store_entries_page(r->srv->store, r->list_id, prefix, p[P_CURSOR].value, limit, &page);
+	/* The prefix and the list id are checked already: the rule the store
+	 * can find broken is the cursor's, a query parameter (400, not 422). */
+	if (err == QD_EINVAL)
+		return respond_error(c, E_BAD_PARAMETER, "cursor: not a cursor returned by this endpoint");
+	if (err)
+		return respond_lib_error(c, err, NULL);
 	qd_buf b;
 	qd_buf_init(&b);
 	err = render_entries_page(&b, r->list_id, &page);
 	qd_entries_page_free(&page);
 	if (err) {
 		qd_buf_free(&b);
-		return respond_lib_error(c, err);
+		return respond_lib_error(c, err, NULL);
 	}
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
@@ -140,16 +128,18 @@ static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
-	param p[] = {{.name = "dry_run"}};
+	enum { P_DRY_RUN, P_COUNT };
+	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}};
 	enum MHD_Result res;
 	r->audit_action = r->body_is_csv ? "import" : "load";
-	if (!get_params(c, p, 1, &res))
+	if (!get_params(c, p, P_COUNT, &res))
 		return res;
 	bool dry = false;
-	if (p[0].value) {
-		if (strcmp(p[0].value, "true") == 0 || strcmp(p[0].value, "1") == 0)
+	const char *dv = p[P_DRY_RUN].value;
+	if (dv) {
+		if (strcmp(dv, "true") == 0 || strcmp(dv, "1") == 0)
 			dry = true;
-		else if (strcmp(p[0].value, "false") != 0 && strcmp(p[0].value, "0") != 0)
+		else if (strcmp(dv, "false") != 0 && strcmp(dv, "0") != 0)
 			return respond_error(c, E_BAD_PARAMETER, "dry_run: expected true or false");
 	}
 
@@ -160,14 +150,11 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 	const char *body = r->body.data ? r->body.data : "";
 	if (r->body_is_csv) {
 		err = qd_store_get_head(r->srv->store, r->list_id, 0, &base);
-		if (err == QD_ENOENT) {
-			res = respond_error(c, E_LIST_NOT_FOUND,
-					    "CSV replaces the entries of an existing list: load a JSON list "
-					    "document for this list first");
-			goto out;
-		}
 		if (err) {
-			res = respond_lib_error(c, err);
+			res = respond_lib_error(c, err,
+						err == QD_ENOLIST ? "CSV replaces the entries of an existing list: load a "
+								    "JSON list document for this list first"
+								  : NULL);
 			goto out;
 		}
 		char csbuf[32];
@@ -175,20 +162,16 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 	} else {
 		err = qd_listdoc_parse(body, r->body.len, r->list_id, &doc, &pr);
 	}
-	if (err == QD_ESYNTAX) {
-		res = respond_problems(c, E_BAD_JSON, NULL, &pr);
-		goto out;
-	}
-	if (err == QD_EINVAL) {
-		char msg[128];
-		snprintf(msg, sizeof msg, "the list %s breaks %zu loader rule%s; nothing was stored",
-			 r->body_is_csv ? "CSV file" : "document", qd_problems_total(&pr),
-			 qd_problems_total(&pr) == 1 ? "" : "s");
-		res = respond_problems(c, E_INVALID_DOCUMENT, msg, &pr);
-		goto out;
-	}
 	if (err) {
-		res = respond_lib_error(c, err);
+		char msg[128];
+		const char *m = NULL;
+		if (err == QD_EINVAL) {
+			snprintf(msg, sizeof msg, "the list %s breaks %zu loader rule%s; nothing was stored",
+				 r->body_is_csv ? "CSV file" : "document", qd_problems_total(&pr),
+				 qd_problems_total(&pr) == 1 ? "" : "s");
+			m = msg;
+		}
+		res = respond_lib_problems(c, err, m, &pr);
 		goto out;
 	}
 	res = store_and_reply(c, r, doc, r->body_is_csv ? "import" : "load",

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
 #include "qingdand.h"
+#include "respond.h"
 #include "ui_assets.h"
 
 #define UI_CSP                                                                                    \

@@ -1,7 +1,7 @@
-/* qingdand — request dispatch: the route table, the error table, auth,
- * body limits and response helpers. */
+/* qingdand — request dispatch: the route table, auth and body limits.
+ * The only file that refers to the handlers; they answer through
+ * respond.c. */
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,17 +12,9 @@
 
 #include "qingdan/err.h"
 #include "qingdan/sha256.h"
+#include "handlers.h"
 #include "qingdand.h"
-
-static const struct {
-	unsigned status;
-	const char *code;
-	const char *message;
-} errors[E_COUNT] = {
-#define X(name, st, c, m) [name] = {st, c, m},
-	QD_HTTP_ERRORS(X)
-#undef X
-};
+#include "respond.h"
 
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
@@ -55,361 +47,6 @@ unsigned route_labels(metrics_route *out, unsigned max)
 	for (unsigned i = 0; i < n; i++)
 		out[i] = (metrics_route){routes[i].pattern, routes[i].method};
 	return n;
-}
-
-bool json_depth_within(const char *p, size_t n, unsigned max)
-{
-	unsigned depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = p[i];
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-		} else if (ch == '"') {
-			in_str = true;
-		} else if (ch == '[' || ch == '{') {
-			if (++depth > max)
-				return false;
-		} else if ((ch == ']' || ch == '}') && depth) {
-			depth--;
-		}
-	}
-	return true;
-}
-
-/* What the last response queued by this thread said, for the audit. A
- * request is answered entirely on one thread, so thread-local is exact. */
-static __thread unsigned tls_status;
-static __thread char tls_message[256];
-
-unsigned last_status(void)
-{
-	return tls_status;
-}
-
-const char *last_error_message(void)
-{
-	return tls_message[0] ? tls_message : NULL;
-}
-
-uint32_t parse_version(const char *s, size_t n)
-{
-	if (!s || n == 0 || n > 10 || s[0] == '0')
-		return 0;
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	return v <= 0x7fffffff ? (uint32_t)v : 0;
-}
-
-/* ---- responses ---- */
-
-/* Add the headers every response carries and queue resp (consumed). */
-static enum MHD_Result queue_response(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp,
-				      const char *ctype, const char *cache, const char *hname,
-				      const char *hvalue)
-{
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (cache)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
-	if (hname)
-		MHD_add_response_header(resp, hname, hvalue);
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"qingdan\"");
-	enum MHD_Result ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	tls_status = status;
-	return ret;
-}
-
-enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
-			    const char *ctype, const char *cache, const char *hname, const char *hvalue)
-{
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
-	}
-	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
-}
-
-/* Finish a JSON body and queue it with one optional extra header. */
-static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned status, qd_buf *body,
-					 const char *hname, const char *hvalue)
-{
-	size_t len;
-	qd_buf_putc(body, '\n');
-	char *data = qd_buf_steal(body, &len);
-	if (!data)
-		return MHD_NO;
-	return respond_raw(c, status, data, len, "application/json; charset=utf-8", "no-store", hname, hvalue);
-}
-
-/* ---- blocks of large responses ----
- * A 1 000-item check answers some 6 MB.  When libmicrohttpd has sent it,
- * its block goes back to a small pool for the next large response instead
- * of to malloc, which may return it to the kernel and fault a fresh one in
- * for the next request (some 1 500 page faults, and throughput that varies
- * with the allocator's mood).  A few blocks of BLOCK_MIN..BLOCK_MAX bytes
- * are kept, and freed when no response has taken them for
- * RESPONSE_POOL_IDLE_S seconds, so a burst of checks does not keep its
- * memory for good. */
-#define BLOCK_POOL 4
-#define BLOCK_MIN ((size_t)1 << 20)
-#define BLOCK_MAX ((size_t)64 << 20)
-
-typedef struct block {
-	char *p;
-	size_t cap;
-	time_t pooled;  /* CLOCK_MONOTONIC seconds when it went back to the pool */
-} block;
-
-static time_t mono_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static block pool[BLOCK_POOL];
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void response_buf_init(qd_buf *b, size_t want)
-{
-	qd_buf_init(b);
-	if (want >= BLOCK_MIN) {
-		pthread_mutex_lock(&pool_lock);
-		for (size_t i = 0; i < BLOCK_POOL; i++) {
-			if (pool[i].p && pool[i].cap > want) {
-				b->data = pool[i].p;
-				b->cap = pool[i].cap;
-				pool[i] = (block){0};
-				break;
-			}
-		}
-		pthread_mutex_unlock(&pool_lock);
-	}
-	qd_buf_reserve(b, want);
-}
-
-static void block_release(void *cls)
-{
-	block *k = cls;
-	bool kept = false;
-	if (k->cap >= BLOCK_MIN && k->cap <= BLOCK_MAX) {
-		k->pooled = mono_seconds();
-		pthread_mutex_lock(&pool_lock);
-		for (size_t i = 0; i < BLOCK_POOL && !kept; i++) {
-			if (!pool[i].p) {
-				pool[i] = *k;
-				kept = true;
-			}
-		}
-		pthread_mutex_unlock(&pool_lock);
-	}
-	if (!kept)
-		free(k->p);
-	free(k);
-}
-
-void response_pool_trim(void)
-{
-	time_t now = mono_seconds();
-	bool freed = false;
-	pthread_mutex_lock(&pool_lock);
-	for (size_t i = 0; i < BLOCK_POOL; i++) {
-		if (pool[i].p && now - pool[i].pooled >= RESPONSE_POOL_IDLE_S) {
-			free(pool[i].p);
-			pool[i] = (block){0};
-			freed = true;
-		}
-	}
-	pthread_mutex_unlock(&pool_lock);
-	/* Blocks that came from the heap rather than their own mapping go
-	 * back to the kernel only when asked. */
-	if (freed)
-		malloc_trim(0);
-}
-
-void response_pool_free(void)
-{
-	pthread_mutex_lock(&pool_lock);
-	for (size_t i = 0; i < BLOCK_POOL; i++) {
-		free(pool[i].p);
-		pool[i] = (block){0};
-	}
-	pthread_mutex_unlock(&pool_lock);
-}
-
-enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start)
-{
-	size_t len;
-	qd_buf_putc(body, '\n');
-	size_t cap = body->cap;
-	char *data = qd_buf_steal(body, &len);
-	if (!data)
-		return MHD_NO;
-	block *k = malloc(sizeof *k);
-	if (start > len || !k) {
-		free(data);
-		free(k);
-		return MHD_NO;
-	}
-	*k = (block){data, cap, 0};
-	/* The response points into the block; the callback releases the block
-	 * itself, so the head room costs no copy of a multi-megabyte body. */
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer_with_free_callback_cls(len - start, data + start, block_release, k);
-	if (!resp) {
-		free(data);
-		free(k);
-		return MHD_NO;
-	}
-	return queue_response(c, status, resp, "application/json; charset=utf-8", "no-store", NULL, NULL);
-}
-
-enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body)
-{
-	return respond_json_with(c, status, body, NULL, NULL);
-}
-
-enum MHD_Result respond_etag(struct MHD_Connection *c, qd_buf *body, uint32_t version)
-{
-	char etag[24];
-	snprintf(etag, sizeof etag, "\"%u\"", version);
-	return respond_json_with(c, MHD_HTTP_OK, body, MHD_HTTP_HEADER_ETAG, etag);
-}
-
-static void error_head(qd_buf *b, enum qd_http_error e, const char *message)
-{
-	snprintf(tls_message, sizeof tls_message, "%s", message ? message : errors[e].message);
-	qd_buf_puts(b, "{\"error\":{\"code\":");
-	qd_buf_json_cstr(b, errors[e].code);
-	qd_buf_puts(b, ",\"message\":");
-	qd_buf_json_cstr(b, message ? message : errors[e].message);
-}
-
-enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message)
-{
-	qd_buf b;
-	qd_buf_init(&b);
-	error_head(&b, e, message);
-	qd_buf_puts(&b, ",\"details\":[]}}");
-	return respond_json(c, errors[e].status, &b);
-}
-
-enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
-				 const char *message, const qd_problems *p)
-{
-	qd_buf b;
-	qd_buf_init(&b);
-	error_head(&b, e, message);
-	qd_buf_puts(&b, ",\"details\":[");
-	for (size_t i = 0; i < p->count; i++) {
-		const qd_problem *pr = &p->items[i];
-		if (i)
-			qd_buf_putc(&b, ',');
-		qd_buf_puts(&b, "{\"message\":");
-		qd_buf_json_cstr(&b, pr->message);
-		if (pr->path) {
-			qd_buf_puts(&b, ",\"path\":");
-			qd_buf_json_cstr(&b, pr->path);
-		} else {
-			qd_buf_printf(&b, ",\"line\":%u,\"column\":%u", pr->line, pr->column);
-		}
-		qd_buf_putc(&b, '}');
-	}
-	if (p->omitted) {
-		if (p->count)
-			qd_buf_putc(&b, ',');
-		qd_buf_printf(&b, "{\"message\":\"%zu more problems not shown\",\"path\":\"\"}", p->omitted);
-	}
-	qd_buf_puts(&b, "]}}");
-	return respond_json(c, errors[e].status, &b);
-}
-
-enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err)
-{
-	switch (err) {
-	case QD_ENOSPC: return respond_error(c, E_STORAGE_FULL, NULL);
-	case QD_ENOENT: return respond_error(c, E_LIST_NOT_FOUND, NULL);
-	case QD_ECONFLICT: return respond_error(c, E_PRECONDITION_FAILED, NULL);
-	default: return respond_error(c, E_INTERNAL, qd_strerror(err));
-	}
-}
-
-/* ---- query parameters ---- */
-
-typedef struct param_ctx {
-	param *params;
-	size_t n;
-	char msg[160];
-	enum qd_http_error err;
-	bool failed;
-} param_ctx;
-
-static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
-				const char *value, size_t value_size)
-{
-	param_ctx *x = cls;
-	if (x->failed)
-		return MHD_NO;
-	size_t i;
-	for (i = 0; i < x->n; i++)
-		if (strlen(x->params[i].name) == key_size && memcmp(x->params[i].name, key, key_size) == 0)
-			break;
-	if (i == x->n || memchr(key, 0, key_size)) {
-		/* Names are echoed only when short and printable. */
-		bool show = key_size <= 32;
-		for (size_t j = 0; show && j < key_size; j++)
-			show = key[j] > 0x20 && key[j] < 0x7f && key[j] != '"' && key[j] != '\\';
-		if (show)
-			snprintf(x->msg, sizeof x->msg, "unknown query parameter \"%.*s\"", (int)key_size, key);
-		else
-			snprintf(x->msg, sizeof x->msg, "unknown query parameter");
-		x->err = E_UNKNOWN_PARAMETER;
-		x->failed = true;
-		return MHD_NO;
-	}
-	param *p = &x->params[i];
-	if (p->value) {
-		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is repeated", p->name);
-		x->err = E_REPEATED_PARAMETER;
-		x->failed = true;
-		return MHD_NO;
-	}
-	if (!value)
-		value = "";
-	if (value_size > QD_PARAM_MAX || memchr(value, 0, value_size)) {
-		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is %s", p->name,
-			 value_size > QD_PARAM_MAX ? "too long" : "not text (contains NUL)");
-		x->err = E_BAD_PARAMETER;
-		x->failed = true;
-		return MHD_NO;
-	}
-	p->value = value;
-	p->len = value_size;
-	return MHD_YES;
-}
-
-bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result)
-{
-	param_ctx x = {.params = params, .n = n};
-	for (size_t i = 0; i < n; i++)
-		params[i].value = NULL;
-	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, param_it, &x);
-	if (x.failed) {
-		*result = respond_error(c, x.err, x.msg);
-		return false;
-	}
-	return true;
 }
 
 /* ---- routing ---- */
@@ -454,15 +91,6 @@ static bool match(const char *pattern, const char *path, request *r, bool *bad_i
 		path = se;
 	}
 	return *pattern == '\0' && *path == '\0';
-}
-
-static enum MHD_Result respond_405(struct MHD_Connection *c, const char *allow)
-{
-	qd_buf b;
-	qd_buf_init(&b);
-	error_head(&b, E_METHOD_NOT_ALLOWED, NULL);
-	qd_buf_puts(&b, ",\"details\":[]}}");
-	return respond_json_with(c, MHD_HTTP_METHOD_NOT_ALLOWED, &b, MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 /* ---- auth ---- */
@@ -745,12 +373,12 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			if (path_known) {
 				if (strstr(allow, "GET"))
 					strcat(allow, ", HEAD");
-				enum MHD_Result ret = respond_405(c, allow);
-				r->status = tls_status;
+				enum MHD_Result ret = respond_method_not_allowed(c, allow);
+				r->status = last_status();
 				return ret;
 			}
 			enum MHD_Result ret = respond_error(c, E_NOT_FOUND, "no such endpoint");
-			r->status = tls_status;
+			r->status = last_status();
 			return ret;
 		}
 		if (bad_id)
@@ -793,8 +421,7 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	}
 
 	/* Phase 3: the whole request is in. */
-	tls_status = 0;
-	tls_message[0] = '\0';
+	respond_reset_last();
 	enum MHD_Result ret;
 	if (r->early_error >= 0) {
 		enum qd_http_error e = (enum qd_http_error)r->early_error;
@@ -814,8 +441,8 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		ret = r->route->handler(c, r);
 	}
-	if (tls_status)
-		r->status = tls_status;
+	if (last_status())
+		r->status = last_status();
 	if (r->route->access == ACCESS_ADMIN && !r->audited)
 		audit_request(srv, r);
 	if (r->route->access == ACCESS_ADMIN && strcmp(r->route->action, "audit") != 0)

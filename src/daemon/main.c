@@ -11,6 +11,7 @@
 #include "qd_config.h"
 #include "config.h"
 #include "qingdand.h"
+#include "respond.h"
 #include "startup.h"
 
 #ifdef QD_HAVE_SYSTEMD

@@ -12,6 +12,7 @@
 
 #include "qingdan/buf.h"
 #include "qingdan/decide.h"
+#include "qingdan/err.h"
 #include "qingdan/problems.h"
 #include "qingdan/store.h"
 #include "logq.h"
@@ -64,6 +65,26 @@ enum qd_http_error {
 #undef X
 	E_COUNT
 };
+
+/* What each library error (the table in include/qingdan/err.h) is answered
+ * with: X(library error, HTTP error above).  respond_lib_error() answers
+ * from it.  Several library errors may share an HTTP error (a pruned and a
+ * never-stored version are both version_not_found to a client), so the
+ * code a client reads is the HTTP row's, and err.h's code names the
+ * library error.  respond.c checks at compile time that every library
+ * error but QD_OK has one row and that both tables give it the same
+ * status. */
+#define QD_LIB_HTTP_ERRORS(X) \
+	X(QD_EINVAL, E_INVALID_DOCUMENT) \
+	X(QD_ENOLIST, E_LIST_NOT_FOUND) \
+	X(QD_ENOSPC, E_STORAGE_FULL) \
+	X(QD_ENOMEM, E_INTERNAL) \
+	X(QD_EIO, E_INTERNAL) \
+	X(QD_ECONFLICT, E_PRECONDITION_FAILED) \
+	X(QD_ESYNTAX, E_BAD_JSON) \
+	X(QD_EGONE, E_VERSION_NOT_FOUND) \
+	X(QD_ENOVERSION, E_VERSION_NOT_FOUND) \
+	X(QD_ENOENT, E_NOT_FOUND)
 
 enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN };
 
@@ -162,63 +183,6 @@ typedef struct route {
 	const char *action;   /* audit action name for admin routes */
 } route;
 
-/* ---- responses ---- */
-
-/* Queue a JSON response; body is taken over (freed by libmicrohttpd). */
-enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body);
-/* Start a response body of about want bytes, in a pooled block when one is
- * free (large bodies; see http.c).  Send it with respond_json_from(). */
-void response_buf_init(qd_buf *b, size_t want);
-/* Free the pooled blocks nobody has taken for RESPONSE_POOL_IDLE_S seconds
- * and give the memory back to the kernel (the main thread, once a second). */
-#define RESPONSE_POOL_IDLE_S 5
-void response_pool_trim(void);
-/* Free the pooled blocks (at exit). */
-void response_pool_free(void);
-/* Queue the bytes of body from offset start on as a JSON response: the bytes
- * before start are room the caller left for a head it wrote last and are
- * not sent.  body's memory is taken over (freed once libmicrohttpd is done). */
-enum MHD_Result respond_json_from(struct MHD_Connection *c, unsigned status, qd_buf *body, size_t start);
-/* Queue an error from the table; message NULL uses the table's default. */
-enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);
-/* Same, with a "details" array of problems. */
-enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
-				 const char *message, const qd_problems *p);
-/* The status and error message of the last response queued by this thread. */
-unsigned last_status(void);
-const char *last_error_message(void);
-/* Queue a 200 JSON response carrying ETag: "<version>"; body is taken over. */
-enum MHD_Result respond_etag(struct MHD_Connection *c, qd_buf *body, uint32_t version);
-/* Queue data (malloc()ed, taken over) with a Content-Type, a Cache-Control
- * (NULL: none) and one optional extra header (hname NULL: none). */
-enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
-			    const char *ctype, const char *cache, const char *hname, const char *hvalue);
-/* Parse a positive version number (1..2^31-1); returns 0 when invalid. */
-uint32_t parse_version(const char *s, size_t n);
-/* Is the JSON text at most max levels deep?  Checked before parsing so a
- * hostile body cannot make the parser recurse deeply. */
-bool json_depth_within(const char *p, size_t n, unsigned max);
-/* If-Match: 0 when absent, the version, or -1 when malformed. */
-long parse_if_match(struct MHD_Connection *c);
-/* Store doc as the list's new version (or dry-run it) and answer with the
- * load reply; records what happened for the audit. */
-enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
-				const char *action, const char *source, bool dry);
-/* Error for a library error code (ENOSPC → 507 …). */
-enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err);
-
-/* ---- query parameters ---- */
-typedef struct param {
-	const char *name;
-	const char *value;  /* NULL when absent */
-	size_t len;
-} param;
-
-/* Collect the query string into params (names given, values NULL).  Unknown,
- * repeated, overlong or NUL-containing parameters are answered with 400 and
- * false is returned (*result holds the MHD result to return). */
-bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result);
-
 /* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */
 
 /* The access handler: matches the route, checks auth and body limits, and
@@ -234,27 +198,5 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 /* Copy the route table's labels, by route index, into out (at most max).
  * The strings are string literals.  Returns the number copied. */
 unsigned route_labels(metrics_route *out, unsigned max);
-
-/* ---- handlers ---- */
-enum MHD_Result h_lookup(struct MHD_Connection *c, request *r);
-enum MHD_Result h_check(struct MHD_Connection *c, request *r);
-enum MHD_Result h_lists(struct MHD_Connection *c, request *r);
-enum MHD_Result h_list_get(struct MHD_Connection *c, request *r);
-enum MHD_Result h_list_put(struct MHD_Connection *c, request *r);
-enum MHD_Result h_entries(struct MHD_Connection *c, request *r);
-enum MHD_Result h_versions(struct MHD_Connection *c, request *r);
-enum MHD_Result h_version_get(struct MHD_Connection *c, request *r);
-enum MHD_Result h_diff(struct MHD_Connection *c, request *r);
-enum MHD_Result h_rollback(struct MHD_Connection *c, request *r);
-enum MHD_Result h_audit(struct MHD_Connection *c, request *r);
-/* Static pages: GET /ui, /ui/ and /ui/{file} (r->arg_n holds the file name). */
-enum MHD_Result h_ui(struct MHD_Connection *c, request *r);
-enum MHD_Result h_status(struct MHD_Connection *c, request *r);
-enum MHD_Result h_metrics(struct MHD_Connection *c, request *r);
-enum MHD_Result h_healthz(struct MHD_Connection *c, request *r);
-enum MHD_Result h_readyz(struct MHD_Connection *c, request *r);
-
-/* Render one list's metadata object into b. */
-void render_list_meta(qd_buf *b, const qd_list_info *l);
 
 #endif

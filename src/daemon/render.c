@@ -178,3 +178,15 @@ int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p)
 	qd_buf_putc(b, '}');
 	return done(b);
 }
+
+void render_list_meta(qd_buf *b, const qd_list_info *l)
+{
+	char ts[21];
+	qd_time_format(l->loaded_at, ts);
+	qd_buf_puts(b, "{\"id\":");
+	qd_buf_json_cstr(b, l->id);
+	qd_buf_printf(b, ",\"kind\":\"%s\",\"title\":%s,\"version\":%u,\"entries\":%u,"
+		      "\"loaded_at\":\"%s\",\"sha256\":\"%s\"}",
+		      qd_kind_name(l->kind), l->title ? l->title : "null", l->version, l->entries, ts,
+		      l->sha256);
+}

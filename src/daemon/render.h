@@ -39,4 +39,9 @@ int render_audit_page(qd_buf *b, const qd_audit_page *p);
  * stored.  p is only read. */
 int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p);
 
+/* One list's metadata object: {"id","kind","title","version","entries",
+ * "loaded_at","sha256"}.  l is only read.  Returns nothing: b->oom says
+ * whether it fit. */
+void render_list_meta(qd_buf *b, const qd_list_info *l);
+
 #endif

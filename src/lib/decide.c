@@ -423,7 +423,7 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 			if (strcmp(lists[i].id, q->list) == 0)
 				break;
 		if (i == nlists)
-			return QD_ENOENT;
+			return QD_ENOLIST;
 		lists += i;
 		nlists = 1;
 	}

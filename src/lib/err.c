@@ -1,17 +1,52 @@
+#include <stddef.h>
+
 #include "qingdan/err.h"
+
+typedef struct err_row {
+	const char *code;
+	const char *message;
+	unsigned short http;
+	unsigned char exit;
+	unsigned char known;
+} err_row;
+
+/* Indexed by -value: the values are 0, -1, -2 … with no gaps. */
+static const err_row rows[] = {
+#define X(name, value, code, http, exit, msg) [-(value)] = {code, msg, http, exit, 1},
+	QD_ERRORS(X)
+#undef X
+};
+
+#define NROWS ((int)(sizeof rows / sizeof rows[0]))
+
+static const err_row unknown = {"unknown_error", "unknown error", 500, 74, 0};
+
+static const err_row *row(int err)
+{
+	if (err > 0 || err <= -NROWS || !rows[-err].known)
+		return &unknown;
+	return &rows[-err];
+}
 
 const char *qd_strerror(int err)
 {
-	switch (err) {
-	case QD_OK: return "success";
-	case QD_EINVAL: return "invalid input";
-	case QD_ENOENT: return "not found";
-	case QD_ENOSPC: return "storage full";
-	case QD_ENOMEM: return "out of memory";
-	case QD_EIO: return "storage or system error";
-	case QD_ECONFLICT: return "precondition failed";
-	case QD_ESYNTAX: return "not valid JSON";
-	case QD_EGONE: return "version no longer retained";
-	default: return "unknown error";
-	}
+	return row(err)->message;
+}
+
+const char *qd_err_code(int err)
+{
+	return row(err)->code;
+}
+
+int qd_err_exit(int err)
+{
+	return row(err)->exit;
+}
+
+unsigned qd_err_http(int err, const char **code)
+{
+	const err_row *r = row(err);
+	if (code)
+		*code = r->code;
+	return r->http;
 }

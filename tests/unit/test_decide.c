@@ -330,9 +330,9 @@ static const row table[] = {
 	 0, "deny", "excluded", "sh-wl", "W-EXCL", "SH-2023-4",
 	 {WL("deny", "excluded", "W-EXCL", "")}, NO_ECHO},
 	{"list filter: unknown list", "3822900000", NULL, E_OK, NULL, "no-such-list",
-	 QD_ENOENT, NULL, NULL, NO_BASIS, NO_RES, NO_ECHO},
+	 QD_ENOLIST, NULL, NULL, NO_BASIS, NO_RES, NO_ECHO},
 	{"list filter: a prefix of a list id is no list", "3822900000", NULL, E_OK, NULL, "gba",
-	 QD_ENOENT, NULL, NULL, NO_BASIS, NO_RES, NO_ECHO},
+	 QD_ENOLIST, NULL, NULL, NO_BASIS, NO_RES, NO_ECHO},
 };
 
 #define NROWS ((int)(sizeof table / sizeof table[0]))
@@ -674,7 +674,7 @@ START_TEST(empty_store)
 
 	/* a list filter names no list */
 	d = run_query(s, "3822900000", NULL, E_OK, NULL, "gba-pos");
-	ck_assert_int_eq(d.rc, QD_ENOENT);
+	ck_assert_int_eq(d.rc, QD_ENOLIST);
 
 	qd_snap_free(s);
 	qd_store_close(st);
@@ -1246,9 +1246,9 @@ static const bq with_errors[] = {
 	{"3822.1900.90", NULL, E_OK, NULL, NULL, 0, 0, 0, "allow", "listed"},
 	{"38AB", NULL, E_OK, NULL, NULL, 0, 0, QD_EINVAL, NULL, NULL},
 	{"0106190090101", "101", E_OK, NULL, NULL, 0, 0, QD_EINVAL, NULL, NULL},
-	{"3822900000", NULL, E_OK, NULL, "no-such-list", 0, 0, QD_ENOENT, NULL, NULL},
-	{"3822900000", NULL, E_OK, NULL, "gba-pos", 3, 0, QD_ENOENT, NULL, NULL},
-	{"3822900000", NULL, E_OK, NULL, "no-such-list", 0, 1795000000, QD_ENOENT, NULL, NULL},
+	{"3822900000", NULL, E_OK, NULL, "no-such-list", 0, 0, QD_ENOLIST, NULL, NULL},
+	{"3822900000", NULL, E_OK, NULL, "gba-pos", 3, 0, QD_ENOVERSION, NULL, NULL},
+	{"3822900000", NULL, E_OK, NULL, "no-such-list", 0, 1795000000, QD_ENOLIST, NULL, NULL},
 	{"8471300000", NULL, E_OK, NULL, NULL, 0, 0, 0, "deny", "not_listed"},
 	{"3822900000", NULL, E_OK, NULL, "gba-pos", 2, 0, 0, "allow", "listed"},
 };

@@ -368,9 +368,9 @@ START_TEST(versions_history)
 	qd_versions_free(&vs);
 
 	/* an unknown list has no history */
-	ck_assert_int_eq(qd_store_versions(st, "nope", &vs), QD_ENOENT);
+	ck_assert_int_eq(qd_store_versions(st, "nope", &vs), QD_ENOLIST);
 	ck_assert_uint_eq(vs.n, 0);
-	ck_assert_int_eq(qd_store_versions(st, "hist-2", &vs), QD_ENOENT);
+	ck_assert_int_eq(qd_store_versions(st, "hist-2", &vs), QD_ENOLIST);
 	ck_assert_uint_eq(vs.n, 0);
 
 	qd_listdoc_free(d1);
@@ -462,9 +462,9 @@ START_TEST(export_round_trip)
 
 	/* unknown version or list */
 	qd_listdoc *none = (qd_listdoc *)0x1;
-	ck_assert_int_eq(qd_store_get_doc(st, "exp", 4, &none), QD_ENOENT);
-	ck_assert_int_eq(qd_store_get_doc(st, "exq", 1, &none), QD_ENOENT);
-	ck_assert_int_eq(qd_store_get_doc(st, "exp", 99, &none), QD_ENOENT);
+	ck_assert_int_eq(qd_store_get_doc(st, "exp", 4, &none), QD_ENOVERSION);
+	ck_assert_int_eq(qd_store_get_doc(st, "exq", 1, &none), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_get_doc(st, "exp", 99, &none), QD_ENOVERSION);
 
 	free(e0);
 	free(e1);
@@ -687,9 +687,9 @@ START_TEST(diff_fields)
 	qd_diff_free(&df);
 
 	/* unknown versions and lists */
-	ck_assert_int_eq(diff_rc(st, "df", 1, 3), QD_ENOENT);
-	ck_assert_int_eq(diff_rc(st, "df", 9, 1), QD_ENOENT);
-	ck_assert_int_eq(diff_rc(st, "dg", 1, 2), QD_ENOENT);
+	ck_assert_int_eq(diff_rc(st, "df", 1, 3), QD_ENOVERSION);
+	ck_assert_int_eq(diff_rc(st, "df", 9, 1), QD_ENOVERSION);
+	ck_assert_int_eq(diff_rc(st, "dg", 1, 2), QD_ENOLIST);
 
 	qd_store_close(st);
 	fx_drop_dir(dir);
@@ -712,7 +712,7 @@ START_TEST(diff_pruned)
 	ck_assert_int_eq(diff_rc(st, "pr", 1, 4), QD_EGONE);
 	ck_assert_int_eq(diff_rc(st, "pr", 2, 4), QD_EGONE);
 	ck_assert_int_eq(diff_rc(st, "pr", 4, 1), QD_EGONE);
-	ck_assert_int_eq(diff_rc(st, "pr", 3, 5), QD_ENOENT);
+	ck_assert_int_eq(diff_rc(st, "pr", 3, 5), QD_ENOVERSION);
 	qd_diff df = diff_ok(st, "pr", 3, 4);
 	ck_str_free_eq(changes_str(&df.changes), "changed:B[status]");
 	qd_diff_free(&df);
@@ -1167,7 +1167,7 @@ START_TEST(as_of_decisions)
 	/* with a list filter */
 	ck_str_free_eq(decision_str(s, "3822000000", "asof", 0, true, 1500),
 		       "allow/listed|asof@1:allow/listed");
-	ck_assert_int_eq(decide_rc(s, "3822000000", "later", 0, true, 2500), QD_ENOENT);
+	ck_assert_int_eq(decide_rc(s, "3822000000", "later", 0, true, 2500), QD_ENOLIST);
 
 	/* one version of one list */
 	ck_str_free_eq(decision_str(s, "3822000000", "asof", 1, false, 0),
@@ -1176,8 +1176,8 @@ START_TEST(as_of_decisions)
 		       "deny/revoked|asof@2:deny/revoked");
 	ck_str_free_eq(decision_str(s, "9027000000", "asof", 1, false, 0),
 		       "deny/not_listed|asof@1:deny/not_listed");
-	ck_assert_int_eq(decide_rc(s, "3822000000", "asof", 9, false, 0), QD_ENOENT);
-	ck_assert_int_eq(decide_rc(s, "3822000000", "nope", 1, false, 0), QD_ENOENT);
+	ck_assert_int_eq(decide_rc(s, "3822000000", "asof", 9, false, 0), QD_ENOVERSION);
+	ck_assert_int_eq(decide_rc(s, "3822000000", "nope", 1, false, 0), QD_ENOLIST);
 
 	/* the basis of an as-of allow is the entry of that version */
 	decided d = decide(s, "3822000000", NULL, 0, true, 1500);
@@ -1227,8 +1227,8 @@ START_TEST(as_of_decisions)
 	ck_assert_str_eq(li.sha256, r2.sha256);
 	ck_assert_int_eq(qd_snap_list_version(s, "asof", 0, &li), 0);
 	ck_assert_uint_eq(li.version, 2);
-	ck_assert_int_eq(qd_snap_list_version(s, "asof", 3, &li), QD_ENOENT);
-	ck_assert_int_eq(qd_snap_list_version(s, "nope", 1, &li), QD_ENOENT);
+	ck_assert_int_eq(qd_snap_list_version(s, "asof", 3, &li), QD_ENOVERSION);
+	ck_assert_int_eq(qd_snap_list_version(s, "nope", 1, &li), QD_ENOLIST);
 
 	qd_snap_free(s);
 	qd_store_close(st);
@@ -1627,7 +1627,7 @@ START_TEST(map_full)
 	free(li.title);
 	ck_str_free_eq(export_of(st, "mf", 0), small_dump);
 	qd_listdoc *none = NULL;
-	ck_assert_int_eq(qd_store_get_doc(st, "mf", 2, &none), QD_ENOENT);
+	ck_assert_int_eq(qd_store_get_doc(st, "mf", 2, &none), QD_ENOVERSION);
 	ck_str_free_eq(versions_of(st, "mf"), "1:1");
 	qd_store_stats s;
 	ck_assert_int_eq(qd_store_stats_get(st, &s), 0);

@@ -479,7 +479,7 @@ START_TEST(dry_run_stores_nothing)
 	ck_assert(res.created);
 	ck_assert_uint_eq(res.added, 2);
 	qd_list_info li;
-	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOLIST);
 	qd_list_info *infos;
 	size_t n;
 	ck_assert_int_eq(qd_store_lists(st, &infos, &n), 0);
@@ -538,7 +538,7 @@ START_TEST(if_match)
 				 &res, NULL),
 			 QD_ECONFLICT);
 	qd_list_info li;
-	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "gba", &li), QD_ENOLIST);
 
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
 
@@ -684,12 +684,12 @@ START_TEST(unknown_list)
 	char *dir = fx_fresh_dir();
 	qd_store *st = fx_open_store(dir, NULL);
 	qd_list_info li;
-	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOLIST);
 	put_ok(st, "gba", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
-	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOLIST);
 	/* a prefix of an existing id is not that list */
-	ck_assert_int_eq(qd_store_list(st, "gb", &li), QD_ENOENT);
-	ck_assert_int_eq(qd_store_list(st, "gba-2", &li), QD_ENOENT);
+	ck_assert_int_eq(qd_store_list(st, "gb", &li), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_list(st, "gba-2", &li), QD_ENOLIST);
 	qd_store_close(st);
 	fx_rm_rf(dir);
 	free(dir);
@@ -788,7 +788,7 @@ START_TEST(retention)
 	ck_str_free_eq(doc_ids(st, "ret", 5, &rc), "V3,V5");
 	ck_str_free_eq(doc_ids(st, "ret", 0, &rc), "V3,V5");
 	ck_assert_ptr_null(doc_ids(st, "ret", 6, &rc));
-	ck_assert_int_eq(rc, QD_ENOENT);
+	ck_assert_int_eq(rc, QD_ENOVERSION);
 	ck_str_free_eq(doc_ids(st, "ret-b", 1, &rc), "N");
 	/* …and in the record counts: 3+3+2 entries of "ret", 1 of "ret-b". */
 	qd_store_stats stats;
@@ -1099,7 +1099,7 @@ START_TEST(entries_paging)
 			 QD_EINVAL);
 	/* Unknown list. */
 	pg.next = sentinel;
-	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &pg), QD_ENOENT);
+	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &pg), QD_ENOLIST);
 	ck_assert_ptr_null(pg.next);
 	ck_assert_uint_eq(pg.n, 0);
 
@@ -1348,6 +1348,95 @@ START_TEST(reopen_keeps_data)
 }
 END_TEST
 
+/* A missing list and a missing version are told apart by every reader:
+ * QD_ENOLIST, QD_ENOVERSION (never stored) and QD_EGONE (pruned). */
+START_TEST(missing_list_or_version)
+{
+	char *dir = fx_fresh_dir();
+	qd_store_opts opts;
+	qd_store_opts_default(&opts);
+	opts.retain = 2;
+	qd_store *st = fx_open_store(dir, &opts);
+	/* nf: versions 2 and 3 kept, 1 pruned; once: version 1 only. */
+	put_ok(st, "nf", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
+	put_ok(st, "nf", "positive", "[]", "[" ENT("B", "9027", "") "]", NULL);
+	put_ok(st, "nf", "positive", "[]", "[" ENT("C", "2934", "") "]", NULL);
+	put_ok(st, "once", "positive", "[]", "[" ENT("A", "3822", "") "]", NULL);
+
+	qd_list_info li;
+	ck_assert_int_eq(qd_store_list(st, "nope", &li), QD_ENOLIST);
+
+	qd_versions vs;
+	ck_assert_int_eq(qd_store_versions(st, "nope", &vs), QD_ENOLIST);
+
+	qd_listdoc *doc = NULL;
+	ck_assert_int_eq(qd_store_get_doc(st, "nope", 1, &doc), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_get_doc(st, "nope", 0, &doc), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_get_doc(st, "nf", 4, &doc), QD_ENOVERSION);
+	ck_assert_int_eq(qd_store_get_doc(st, "nf", 1, &doc), QD_EGONE);
+	ck_assert_int_eq(qd_store_get_head(st, "nope", 1, &doc), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_get_head(st, "nf", 4, &doc), QD_ENOVERSION);
+	ck_assert_int_eq(qd_store_get_head(st, "nf", 1, &doc), QD_EGONE);
+	ck_assert_ptr_null(doc);
+
+	/* A diff says which of its versions is missing. */
+	static const struct {
+		const char *list;
+		uint32_t from, to;
+		int rc;
+		uint32_t missing;
+	} diffs[] = {
+		{"nope", 1, 2, QD_ENOLIST, 0},
+		{"nope", 0, 0, QD_ENOLIST, 0},
+		{"nf", 4, 2, QD_ENOVERSION, 4},
+		{"nf", 2, 4, QD_ENOVERSION, 4},
+		{"nf", 0, 9, QD_ENOVERSION, 9},
+		{"nf", 8, 9, QD_ENOVERSION, 8},
+		{"nf", 1, 3, QD_EGONE, 1},
+		{"nf", 3, 1, QD_EGONE, 1},
+		{"nf", 1, 9, QD_EGONE, 1},
+		{"nf", 9, 1, QD_ENOVERSION, 9},
+		{"nf", 2, 0, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof diffs / sizeof diffs[0]; i++) {
+		qd_diff d;
+		int rc = qd_store_diff(st, diffs[i].list, diffs[i].from, diffs[i].to, &d);
+		ck_assert_msg(rc == diffs[i].rc, "diff %s %u..%u: %d (%s), expected %d", diffs[i].list,
+			      diffs[i].from, diffs[i].to, rc, qd_strerror(rc), diffs[i].rc);
+		ck_assert_msg(d.missing == diffs[i].missing, "diff %s %u..%u: missing %u, expected %u",
+			      diffs[i].list, diffs[i].from, diffs[i].to, d.missing, diffs[i].missing);
+		qd_diff_free(&d);
+	}
+
+	qd_entries_page pg;
+	ck_assert_int_eq(qd_store_entries_page(st, "nope", "", NULL, 2, &pg), QD_ENOLIST);
+	ck_assert_int_eq(qd_store_entries_page(st, "nope", "38", NULL, 2, &pg), QD_ENOLIST);
+
+	qd_snap *s = qd_snap_new(st);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+	ck_assert_int_eq(qd_snap_list_version(s, "nope", 1, &li), QD_ENOLIST);
+	ck_assert_int_eq(qd_snap_list_version(s, "nf", 4, &li), QD_ENOVERSION);
+	ck_assert_int_eq(qd_snap_list_version(s, "nf", 1, &li), QD_EGONE);
+	ck_assert_int_eq(qd_snap_list_version(s, "nf", 2, &li), 0);
+	ck_assert_int_eq(qd_snap_list_at(s, "nope", NOW, &li), QD_ENOLIST);
+	/* Before its first version a list did not exist yet, unless versions
+	 * were pruned: one of them may have been current then. */
+	ck_assert_int_eq(qd_snap_list_at(s, "once", NOW - 1, &li), QD_ENOLIST);
+	ck_assert_int_eq(qd_snap_list_at(s, "nf", NOW - 1, &li), QD_EGONE);
+	ck_assert_int_eq(qd_snap_list_at(s, "once", NOW, &li), 0);
+	ck_assert_uint_eq(li.version, 1);
+	const qd_list_info *at;
+	size_t n;
+	ck_assert_int_eq(qd_snap_lists_at(s, NOW - 1, &at, &n), QD_EGONE);
+	qd_snap_free(s);
+
+	qd_store_close(st);
+	fx_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1372,6 +1461,11 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, snapshot_candidates_and_members);
 	tcase_add_test(tc, snapshot_isolation);
 	tcase_add_test(tc, reopen_keeps_data);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
+	tcase_add_test(tc, missing_list_or_version);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -285,10 +285,13 @@ int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd
 	kv *ea = NULL, *eb = NULL;
 	size_t na = 0, nb = 0;
 	vread va = {0}, vb = {0};
-	int ret;
-	if ((ret = qd_st_get_version(st, txn, list, from, &a, &rec)) ||
-	    (ret = qd_st_get_version(st, txn, list, to, &b, &rec)) ||
-	    (ret = qd_st_read_version_entries(st, txn, list, a.version, &ea, &na, &va)) ||
+	uint32_t missing = from;
+	int ret = qd_st_get_version(st, txn, list, from, &a, &rec);
+	if (!ret) {
+		missing = to;
+		ret = qd_st_get_version(st, txn, list, to, &b, &rec);
+	}
+	if (ret || (ret = qd_st_read_version_entries(st, txn, list, a.version, &ea, &na, &va)) ||
 	    (ret = qd_st_read_version_entries(st, txn, list, b.version, &eb, &nb, &vb)))
 		goto out;
 	qd_put_result res;
@@ -305,8 +308,11 @@ out:
 	qd_st_vread_free(&va);
 	qd_st_vread_free(&vb);
 	mdb_txn_abort(txn);
-	if (ret)
+	if (ret) {
 		qd_diff_free(out);
+		if (ret == QD_ENOVERSION || ret == QD_EGONE)
+			out->missing = missing;
+	}
 	return ret;
 }
 
@@ -602,7 +608,7 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 	MDB_val lk = {strlen(list), (void *)list}, ld;
 	rc = mdb_get(txn, st->lists, &lk, &ld);
 	if (rc || !list_rec_valid(&ld)) {
-		ret = rc && rc != MDB_NOTFOUND ? map_err(rc) : QD_ENOENT;
+		ret = rc && rc != MDB_NOTFOUND ? map_err(rc) : QD_ENOLIST;
 		goto out;
 	}
 	qd_list_info li;

@@ -175,7 +175,7 @@ int qd_store_list(qd_store *st, const char *id, qd_list_info *out)
 	if (rc == 0)
 		list_rec_decode(&k, &d, out, NULL, NULL, true);
 	mdb_txn_abort(txn);
-	return map_err(rc);
+	return rc == MDB_NOTFOUND ? QD_ENOLIST : map_err(rc);
 }
 
 /* ---- list and version records in a transaction ---- */
@@ -184,13 +184,13 @@ int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *l
 		   uint32_t *last, uint32_t *oldest)
 {
 	if (strlen(list) > QD_LIST_ID_MAX)
-		return QD_ENOENT;
+		return QD_ENOLIST;
 	MDB_val k = {strlen(list), (void *)list}, d;
 	int rc = mdb_get(txn, st->lists, &k, &d);
 	if (rc == 0 && !list_rec_valid(&d))
 		rc = MDB_NOTFOUND;
 	if (rc)
-		return map_err(rc);
+		return rc == MDB_NOTFOUND ? QD_ENOLIST : map_err(rc);
 	list_rec_decode(&k, &d, li, last, oldest, false);
 	return 0;
 }
@@ -205,12 +205,12 @@ int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 	if (version == 0)
 		version = li->version;
 	if (version > last)
-		return QD_ENOENT;
+		return QD_ENOVERSION;
 	unsigned char key[QD_LIST_ID_MAX + 8];
 	MDB_val k = {vprefix(key, list, version), key};
 	int rc = mdb_get(txn, st->versions, &k, rec);
 	if (rc == MDB_NOTFOUND)
-		return version < oldest ? QD_EGONE : QD_ENOENT;
+		return version < oldest ? QD_EGONE : QD_ENOVERSION;
 	if (rc)
 		return map_err(rc);
 	if (!version_rec_valid(rec))

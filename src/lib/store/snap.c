@@ -243,7 +243,7 @@ int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out)
 	for (uint32_t v = last; v >= oldest && v > 0; v--) {
 		MDB_val rec;
 		ret = qd_st_get_version(s->st, s->txn, list, v, out, &rec);
-		if (ret == QD_ENOENT || ret == QD_EGONE)
+		if (ret == QD_ENOVERSION || ret == QD_EGONE)
 			continue;
 		if (ret)
 			return ret;
@@ -252,7 +252,7 @@ int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out)
 	}
 	/* Older than every retained version: it did not exist yet, unless
 	 * versions were pruned, one of which may have been current then. */
-	return oldest > 1 ? QD_EGONE : QD_ENOENT;
+	return oldest > 1 ? QD_EGONE : QD_ENOLIST;
 }
 
 int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n)
@@ -272,7 +272,7 @@ int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n
 	size_t k = 0;
 	for (size_t i = 0; i < ncur; i++) {
 		ret = qd_snap_list_at(s, cur[i].id, at, &s->at_lists[k]);
-		if (ret == QD_ENOENT)
+		if (ret == QD_ENOLIST)
 			continue; /* the list did not exist yet */
 		if (ret)
 			return ret;

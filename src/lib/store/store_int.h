@@ -512,13 +512,14 @@ typedef struct rendered {
 
 /* ---- functions the files share ---- */
 
-/* open.c: read a list record in txn.  Returns 0, QD_ENOENT or QD_EIO. */
+/* open.c: read a list record in txn.  Returns 0, QD_ENOLIST or QD_EIO. */
 int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,
 		   uint32_t *last, uint32_t *oldest);
 
 /* open.c: read the version record of list@version (0: the current one)
- * into li and rec (rec valid while txn lives).  Returns 0, QD_ENOENT (never
- * existed), QD_EGONE (pruned) or QD_EIO. */
+ * into li and rec (rec valid while txn lives).  Returns 0, QD_ENOLIST (no
+ * such list), QD_ENOVERSION (the version never existed), QD_EGONE (pruned)
+ * or QD_EIO. */
 int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
 		      qd_list_info *li, MDB_val *rec);
 
