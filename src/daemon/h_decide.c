@@ -238,20 +238,26 @@ static void put_ref(qd_buf *b, json_t *ref)
 	free(s);
 }
 
-enum MHD_Result h_check(struct MHD_Connection *c, request *r)
+/* A check request's members, validated: the items and the context every
+ * item shares.  base.entity points into ent, so the struct stays put. */
+typedef struct check_req {
+	json_t *items;                /* borrowed from the body */
+	size_t n;
+	qd_query base;
+	char ent[QD_ENTITY_MAX + 1];
+} check_req;
+
+/* Read the body's top-level members into cr.  Answers 400 naming the
+ * member and returns false on the first problem. */
+static bool check_context(struct MHD_Connection *c, request *r, json_t *body, check_req *cr,
+			  enum MHD_Result *res)
 {
-	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
-	json_t *body;
-	if (!parse_json_body(c, r, &body, &res))
-		return res;
-	json_t *items = NULL;
 	const char *entity = NULL, *date = NULL, *list = NULL;
 	size_t entity_len = 0, date_len = 0, list_len = 0;
+	cr->items = NULL;
 	if (!json_is_object(body)) {
-		res = bad_body(c, "", "%s", "the body must be a JSON object");
-		goto out;
+		*res = bad_body(c, "", "%s", "the body must be a JSON object");
+		return false;
 	}
 	const char *key;
 	json_t *v;
@@ -264,63 +270,67 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		else if (strcmp(key, "list") == 0)
 			ok = opt_string(v, &list, &list_len);
 		else if (strcmp(key, "items") == 0)
-			items = v;
+			cr->items = v;
 		else {
 			char path[80];
 			snprintf(path, sizeof path, "/%.60s", key);
-			res = bad_body(c, path, "unknown key \"%.60s\"", key);
-			goto out;
+			*res = bad_body(c, path, "unknown key \"%.60s\"", key);
+			return false;
 		}
 		if (!ok) {
 			char path[80];
 			snprintf(path, sizeof path, "/%s", key);
-			res = bad_body(c, path, "%s must be a string or null", key);
-			goto out;
+			*res = bad_body(c, path, "%s must be a string or null", key);
+			return false;
 		}
 	}
-	if (!items) {
-		res = bad_body(c, "/items", "%s", "missing required key \"items\"");
-		goto out;
+	if (!cr->items) {
+		*res = bad_body(c, "/items", "%s", "missing required key \"items\"");
+		return false;
 	}
-	if (!json_is_array(items)) {
-		res = bad_body(c, "/items", "%s", "items must be an array");
-		goto out;
+	if (!json_is_array(cr->items)) {
+		*res = bad_body(c, "/items", "%s", "items must be an array");
+		return false;
 	}
-	size_t n = json_array_size(items);
-	if (n == 0 || n > r->srv->cfg.max_check_items) {
+	cr->n = json_array_size(cr->items);
+	if (cr->n == 0 || cr->n > r->srv->cfg.max_check_items) {
 		char m[80];
-		snprintf(m, sizeof m, "items must hold 1 to %u items (got %zu)", r->srv->cfg.max_check_items, n);
-		res = bad_body(c, "/items", "%s", m);
-		goto out;
+		snprintf(m, sizeof m, "items must hold 1 to %u items (got %zu)", r->srv->cfg.max_check_items, cr->n);
+		*res = bad_body(c, "/items", "%s", m);
+		return false;
 	}
 	if ((date && memchr(date, 0, date_len)) || (list && strlen(list) != list_len) ||
 	    (entity && memchr(entity, 0, entity_len))) {
-		res = bad_body(c, "", "%s", "entity, date and list must not contain NUL");
-		goto out;
+		*res = bad_body(c, "", "%s", "entity, date and list must not contain NUL");
+		return false;
 	}
-
 	char msg[200];
-	char ent[QD_ENTITY_MAX + 1];
-	qd_query base;
-	memset(&base, 0, sizeof base);
-	const char *bad = parse_context(r->srv, entity, entity_len, date, date_len, list, ent, &base, msg,
-					sizeof msg);
+	memset(&cr->base, 0, sizeof cr->base);
+	const char *bad = parse_context(r->srv, entity, entity_len, date, date_len, list, cr->ent, &cr->base,
+					msg, sizeof msg);
 	if (bad) {
 		char path[16];
 		snprintf(path, sizeof path, "/%s", bad);
-		res = bad_body(c, path, "%s", msg);
-		goto out;
+		*res = bad_body(c, path, "%s", msg);
+		return false;
 	}
+	return true;
+}
 
-	/* Validate the shape of every item before deciding any. */
-	for (size_t i = 0; i < n; i++) {
-		json_t *it = json_array_get(items, i);
+/* Check the shape of every item before any is decided.  Answers 400
+ * naming the item's member and returns false on the first problem. */
+static bool check_item_shapes(struct MHD_Connection *c, const check_req *cr, enum MHD_Result *res)
+{
+	for (size_t i = 0; i < cr->n; i++) {
+		json_t *it = json_array_get(cr->items, i);
 		char path[64];
 		if (!json_is_object(it)) {
 			snprintf(path, sizeof path, "/items/%zu", i);
-			res = bad_body(c, path, "%s", "each item must be an object");
-			goto out;
+			*res = bad_body(c, path, "%s", "each item must be an object");
+			return false;
 		}
+		const char *key;
+		json_t *v;
 		json_object_foreach(it, key, v) {
 			const char *why = NULL;
 			if (strcmp(key, "ref") == 0) {
@@ -340,18 +350,116 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 				 * (as for a top-level one). */
 				snprintf(path, sizeof path, "/items/%zu/%.20s", i, key);
 				if (*why)
-					res = bad_body(c, path, "%s", why);
+					*res = bad_body(c, path, "%s", why);
 				else
-					res = bad_body(c, path, "unknown key \"%.40s\"", key);
-				goto out;
+					*res = bad_body(c, path, "unknown key \"%.40s\"", key);
+				return false;
 			}
 		}
 		if (!json_object_get(it, "code")) {
 			snprintf(path, sizeof path, "/items/%zu/code", i);
-			res = bad_body(c, path, "%s", "missing required key \"code\"");
-			goto out;
+			*res = bad_body(c, path, "%s", "missing required key \"code\"");
+			return false;
 		}
 	}
+	return true;
+}
+
+/* Items of a check by outcome. */
+typedef struct check_counts {
+	size_t allow, deny, invalid;
+} check_counts;
+
+/* Append item i's answer for a code that does not parse. */
+static void put_bad_item(qd_buf *b, size_t i, const char *field, const char *msg)
+{
+	qd_buf_puts(b, ",\"error\":{\"code\":\"bad_item\",\"message\":");
+	qd_buf_json_cstr(b, msg);
+	qd_buf_printf(b, ",\"details\":[{\"message\":");
+	qd_buf_json_cstr(b, msg);
+	qd_buf_printf(b, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
+}
+
+/* Decide every item into b, in request order, each as {"ref":…,…};
+ * count them in *k and log each decision under id.  Returns 0 or the
+ * library error that stopped it (an unknown list or version: every item
+ * shares them). */
+static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf *b, const char *id,
+			check_counts *k)
+{
+	char msg[200];
+	int err = 0;
+	for (size_t i = 0; i < cr->n && !err; i++) {
+		json_t *it = json_array_get(cr->items, i);
+		json_t *code = json_object_get(it, "code");
+		json_t *ciq = json_object_get(it, "ciq");
+		if (i)
+			qd_buf_putc(b, ',');
+		qd_buf_puts(b, "{\"ref\":");
+		size_t ref_at = b->len;
+		json_t *ref = json_object_get(it, "ref");
+		put_ref(b, ref);
+		size_t ref_len = b->len - ref_at;
+		qd_query q = cr->base;
+		raw_query rq = {json_string_value(code), json_string_length(code),
+				ciq && json_is_string(ciq) ? json_string_value(ciq) : NULL,
+				ciq && json_is_string(ciq) ? json_string_length(ciq) : 0};
+		const char *field = parse_code(&rq, &q, msg, sizeof msg);
+		if (field) {
+			k->invalid++;
+			put_bad_item(b, i, field, msg);
+			continue;
+		}
+		qd_buf_putc(b, ',');
+		qd_outcome o;
+		err = qd_batch_decide(batch, &q, &o);
+		qd_buf_putc(b, '}');
+		if (err)
+			break;
+		o.allow ? k->allow++ : k->deny++;
+		if (r->srv->decision_log && ref) {
+			/* The log wants the ref as a string of its own (and
+			 * none when the item has no ref). */
+			char *refs = strndup(b->data + ref_at, ref_len);
+			record_decision(r->srv, id, &q, &o, refs ? refs : "null");
+			free(refs);
+		} else {
+			record_decision(r->srv, id, &q, &o, NULL);
+		}
+	}
+	return err;
+}
+
+/* Write the head (decision, summary, decision_id) into the room kept in
+ * front of b's items, close the body and queue it. */
+static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const char *id, size_t n,
+				   const check_counts *k)
+{
+	char head[CHECK_HEAD_MAX];
+	int hl = snprintf(head, sizeof head,
+			  "{\"decision\":\"%s\",\"summary\":{\"allow\":%zu,\"deny\":%zu,\"invalid\":%zu},"
+			  "\"decision_id\":\"%s\",\"items\":[",
+			  k->allow == n ? "allow" : "deny", k->allow, k->deny, k->invalid, id);
+	if (hl < 0 || hl >= CHECK_HEAD_MAX) {
+		qd_buf_free(b);
+		return respond_error(c, E_INTERNAL, "check response head too long");
+	}
+	memcpy(b->data + CHECK_HEAD_MAX - hl, head, (size_t)hl);
+	qd_buf_puts(b, "]}");
+	return respond_json_from(c, MHD_HTTP_OK, b, CHECK_HEAD_MAX - (size_t)hl);
+}
+
+enum MHD_Result h_check(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	if (!no_params(c, &res))
+		return res;
+	json_t *body;
+	if (!parse_json_body(c, r, &body, &res))
+		return res;
+	check_req cr;
+	if (!check_context(c, r, body, &cr, &res) || !check_item_shapes(c, &cr, &res))
+		goto out;
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s) {
@@ -364,82 +472,28 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	 * body of several MiB is never copied.  A decided item is about 6 KiB;
 	 * past 10 000 items the buffer grows as it goes. */
 	static const char head_room[CHECK_HEAD_MAX];
-	response_buf_init(&b, CHECK_HEAD_MAX + (n < 10000 ? n : 10000) * 6144);
+	response_buf_init(&b, CHECK_HEAD_MAX + (cr.n < 10000 ? cr.n : 10000) * 6144);
 	qd_buf_add(&b, head_room, sizeof head_room);
 	/* The batch decides an item repeated in the request once. */
-	qd_batch *batch = qd_batch_new(s, &b, n);
+	qd_batch *batch = qd_batch_new(s, &b, cr.n);
 	if (!batch) {
 		qd_snap_close(s);
 		qd_buf_free(&b);
 		res = respond_lib_error(c, QD_ENOMEM, NULL);
 		goto out;
 	}
-	size_t n_allow = 0, n_deny = 0, n_invalid = 0;
-	int err = 0;
 	char id[40];
 	next_decision_id(r->srv, id);
-	for (size_t i = 0; i < n && !err; i++) {
-		json_t *it = json_array_get(items, i);
-		json_t *code = json_object_get(it, "code");
-		json_t *ciq = json_object_get(it, "ciq");
-		if (i)
-			qd_buf_putc(&b, ',');
-		qd_buf_puts(&b, "{\"ref\":");
-		size_t ref_at = b.len;
-		json_t *ref = json_object_get(it, "ref");
-		put_ref(&b, ref);
-		size_t ref_len = b.len - ref_at;
-		qd_query q = base;
-		raw_query rq = {json_string_value(code), json_string_length(code),
-				ciq && json_is_string(ciq) ? json_string_value(ciq) : NULL,
-				ciq && json_is_string(ciq) ? json_string_length(ciq) : 0};
-		const char *field = parse_code(&rq, &q, msg, sizeof msg);
-		if (field) {
-			n_invalid++;
-			qd_buf_puts(&b, ",\"error\":{\"code\":\"bad_item\",\"message\":");
-			qd_buf_json_cstr(&b, msg);
-			qd_buf_printf(&b, ",\"details\":[{\"message\":");
-			qd_buf_json_cstr(&b, msg);
-			qd_buf_printf(&b, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
-			continue;
-		}
-		qd_buf_putc(&b, ',');
-		qd_outcome o;
-		err = qd_batch_decide(batch, &q, &o);
-		qd_buf_putc(&b, '}');
-		if (!err) {
-			o.allow ? n_allow++ : n_deny++;
-			if (r->srv->decision_log && ref) {
-				/* The log wants the ref as a string of its own (and
-				 * none when the item has no ref). */
-				char *refs = strndup(b.data + ref_at, ref_len);
-				record_decision(r->srv, id, &q, &o, refs ? refs : "null");
-				free(refs);
-			} else {
-				record_decision(r->srv, id, &q, &o, NULL);
-			}
-		}
-	}
+	check_counts k = {0, 0, 0};
+	int err = check_decide(r, &cr, batch, &b, id, &k);
 	qd_snap_close(s);
 	qd_batch_free(batch);
 	if (err || b.oom) {
 		qd_buf_free(&b);
-		res = decide_error(c, err ? err : QD_ENOMEM, &base);
+		res = decide_error(c, err ? err : QD_ENOMEM, &cr.base);
 		goto out;
 	}
-	char head[CHECK_HEAD_MAX];
-	int hl = snprintf(head, sizeof head,
-			  "{\"decision\":\"%s\",\"summary\":{\"allow\":%zu,\"deny\":%zu,\"invalid\":%zu},"
-			  "\"decision_id\":\"%s\",\"items\":[",
-			  n_allow == n ? "allow" : "deny", n_allow, n_deny, n_invalid, id);
-	if (hl < 0 || hl >= CHECK_HEAD_MAX) {
-		qd_buf_free(&b);
-		res = respond_error(c, E_INTERNAL, "check response head too long");
-		goto out;
-	}
-	memcpy(b.data + CHECK_HEAD_MAX - hl, head, (size_t)hl);
-	qd_buf_puts(&b, "]}");
-	res = respond_json_from(c, MHD_HTTP_OK, &b, CHECK_HEAD_MAX - (size_t)hl);
+	res = check_reply(c, &b, id, cr.n, &k);
 out:
 	json_decref(body);
 	return res;
