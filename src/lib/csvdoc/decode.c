@@ -1,0 +1,194 @@
+/* qingdan — CSV import, stage 1: decoding the bytes to UTF-8 text
+ * (UTF-8 checked, GB18030 converted with iconv(3)); see csvdoc.c. */
+#include <errno.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "qingdan/buf.h"
+#include "qingdan/err.h"
+
+#include "csvdoc_int.h"
+
+/* 1 + the line breaks ("\n", "\r\n", lone "\r") in s[0, off). */
+static unsigned line_at(const char *s, size_t off)
+{
+	unsigned line = 1;
+
+	for (size_t i = 0; i < off; i++) {
+		if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= off || s[i + 1] != '\n')))
+			line++;
+	}
+	return line;
+}
+
+/* Offset of the first byte that does not start a well-formed UTF-8
+ * sequence (no overlongs, surrogates or code points past U+10FFFF: what
+ * jansson accepts), or n when all is well. */
+static size_t utf8_bad(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = qd_utf8_len(s + i, n - i);
+		if (k == 0)
+			return i;
+		i += k;
+	}
+	return n;
+}
+
+/* Convert GB18030 to UTF-8 with iconv.  On success *out is malloc()ed.
+ * Returns 0; QD_EINVAL with *bad the offset of the first undecodable byte
+ * (len when the input ends inside a character); QD_ENOMEM; QD_EIO when
+ * iconv cannot do this conversion at all. */
+static int gb18030_to_utf8(const char *buf, size_t len, char **out, size_t *outlen, size_t *bad)
+{
+	iconv_t cd = iconv_open("UTF-8", "GB18030");
+	/* A GB18030 character of 2 bytes becomes at most 3 bytes of UTF-8, of
+	 * 1 or 4 bytes at most as many: 1.5 times the input always fits. */
+	size_t cap = len + len / 2 + 16;
+	char *res = NULL, *in = (char *)buf, *o;
+	size_t inleft = len, oleft;
+	int rc = 0;
+
+	if (cd == (iconv_t)-1)
+		return errno == ENOMEM ? QD_ENOMEM : QD_EIO;
+	res = malloc(cap);
+	if (res == NULL) {
+		rc = QD_ENOMEM;
+		goto out;
+	}
+	o = res;
+	oleft = cap;
+	while (inleft > 0) {
+		if (iconv(cd, &in, &inleft, &o, &oleft) != (size_t)-1)
+			break;
+		if (errno == E2BIG) {
+			size_t used = (size_t)(o - res);
+			char *n = realloc(res, cap * 2);
+
+			if (n == NULL) {
+				rc = QD_ENOMEM;
+				goto out;
+			}
+			res = n;
+			cap *= 2;
+			o = res + used;
+			oleft = cap - used;
+			continue;
+		}
+		/* EILSEQ: an invalid sequence; EINVAL: the input ends inside one. */
+		*bad = errno == EINVAL ? len : (size_t)(in - buf);
+		rc = QD_EINVAL;
+		goto out;
+	}
+	*outlen = (size_t)(o - res);
+	*out = res;
+	res = NULL;
+out:
+	free(res);
+	iconv_close(cd);
+	return rc;
+}
+
+static void describe_byte(const char *buf, size_t len, size_t off, char *out, size_t size)
+{
+	if (off >= len)
+		snprintf(out, size, "the file ends inside a character");
+	else
+		snprintf(out, size, "byte 0x%02X", (unsigned char)buf[off]);
+}
+
+enum charset { CS_AUTO, CS_UTF8, CS_GB18030 };
+
+/* Turn the bytes into UTF-8 text without a BOM.  *text points into buf or
+ * into *owned (malloc()ed, caller frees).  Returns 0; QD_EINVAL after a
+ * problem; QD_ENOMEM; QD_EIO. */
+int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *charset,
+		  const char **text, size_t *tlen, char **owned)
+{
+	enum charset cs = CS_AUTO;
+	size_t skip = 0, ubad = 0, gbad = 0;
+	char what[48];
+	int rc;
+
+	*owned = NULL;
+	if (charset != NULL) {
+		size_t n = strlen(charset);
+		char q[QBUF];
+
+		if (ascii_case_eq(charset, n, "utf-8") || ascii_case_eq(charset, n, "utf8")) {
+			cs = CS_UTF8;
+		} else if (ascii_case_eq(charset, n, "gb18030") || ascii_case_eq(charset, n, "gbk") ||
+			   ascii_case_eq(charset, n, "gb2312")) {
+			cs = CS_GB18030;
+		} else {
+			PROB_AT(im, 0, 0, "unsupported charset %s; use utf-8 or gb18030 "
+				"(gbk and gb2312 are read as gb18030)", qd_quote(charset, n, q));
+			return QD_EINVAL;
+		}
+	}
+	/* Excel's "Unicode text" is UTF-16: say so instead of "not UTF-8". */
+	if (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') || (buf[0] == '\xfe' && buf[1] == '\xff'))) {
+		PROB_AT(im, 1, 0, "the file is UTF-16 text; save it as CSV in UTF-8 or GB18030");
+		return QD_EINVAL;
+	}
+	if (cs != CS_GB18030) {
+		/* A UTF-8 BOM settles the question. */
+		if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+			skip = 3;
+			cs = CS_UTF8;
+		}
+		ubad = skip + utf8_bad((const unsigned char *)buf + skip, len - skip);
+		if (ubad == len) {
+			*text = buf + skip;
+			*tlen = len - skip;
+			goto check_nul;
+		}
+		if (cs == CS_UTF8) {
+			describe_byte(buf, len, ubad, what, sizeof(what));
+			PROB_AT(im, line_at(buf, ubad), 0, "bytes are not valid UTF-8 (%s)", what);
+			return QD_EINVAL;
+		}
+	}
+	rc = gb18030_to_utf8(buf, len, owned, tlen, &gbad);
+	if (rc == QD_EINVAL) {
+		if (cs == CS_GB18030) {
+			describe_byte(buf, len, gbad, what, sizeof(what));
+			PROB_AT(im, line_at(buf, gbad), 0, "bytes are not valid GB18030 (%s)", what);
+		} else {
+			size_t off = ubad > gbad ? ubad : gbad;
+
+			describe_byte(buf, len, off, what, sizeof(what));
+			PROB_AT(im, line_at(buf, off), 0, "bytes are neither UTF-8 nor GB18030 (%s)", what);
+		}
+		return QD_EINVAL;
+	}
+	if (rc != 0)
+		return rc;
+	*text = *owned;
+	/* GB18030 has a BOM too (84 31 95 33); it converts to U+FEFF. */
+	if (*tlen >= 3 && memcmp(*text, "\xef\xbb\xbf", 3) == 0) {
+		*text += 3;
+		*tlen -= 3;
+	}
+	/* iconv's output is UTF-8 by contract; jansson would refuse anything else. */
+	if (utf8_bad((const unsigned char *)*text, *tlen) != *tlen)
+		return QD_EIO;
+check_nul:
+	{
+		const char *nul = memchr(*text, '\0', *tlen);
+
+		if (nul != NULL) {
+			PROB_AT(im, line_at(*text, (size_t)(nul - *text)), 0,
+				"the file contains a NUL byte; it is not CSV text in UTF-8 or GB18030");
+			return QD_EINVAL;
+		}
+	}
+	return 0;
+}

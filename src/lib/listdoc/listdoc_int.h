@@ -1,0 +1,166 @@
+/* qingdan — the list document validator: what its files share (not installed).
+ *
+ * listdoc.c   validation of the whole document, parse entry points,
+ *             linking, dump, free, kind/status/effect names
+ * fields.c    JSON Pointer tracking, messages, the scalar fields
+ * sections.c  clauses, roster members, entries and their parts
+ *
+ * Every check reports at the JSON Pointer in struct vctx's path and adds
+ * its part of the canonical document; see listdoc.c for the design. */
+#ifndef QINGDAN_LISTDOC_INT_H
+#define QINGDAN_LISTDOC_INT_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qingdan/listdoc.h"
+
+#define STR_MAX 2048       /* ordinary strings */
+#define TEXT_MAX 20000     /* clause text: whole articles are quoted */
+#define WAIVE_MAX 64       /* waiver codes ("Q", "医疗器械注册证") */
+#define ID_MAX 64          /* clause and entry ids */
+#define QBUF QD_QUOTE_BUF
+#define SUGGEST_MAX 2      /* edit distance for "did you mean" */
+/* Reals are written with 15 significant digits, not jansson's default 17:
+ * a limit of 0.1 reads "0.1", not "0.10000000000000001", and 15 digits
+ * survive text -> double -> text unchanged, so the dump stays idempotent. */
+#define REAL_DIGITS 15
+
+/* A JSON Pointer under construction; always NUL-terminated. */
+struct jp {
+	char *s;
+	size_t len, cap;
+};
+
+/* Validation state.  The problems are the output; oom is sticky and turns
+ * the result into QD_ENOMEM whatever else was found. */
+struct vctx {
+	qd_problems *p;
+	struct jp path;
+	bool oom;
+	enum qd_kind kind;     /* 0 while unknown (missing or invalid) */
+	json_t *clause_ids;    /* clause id -> index, for references */
+	json_t *roster;        /* normalised entity id -> index */
+	json_t *entry_ids;     /* entry id -> index, for uniqueness */
+	size_t n_roster;       /* roster size as written (a bad member still makes it non-empty) */
+	qd_listdoc *doc;
+	/* Strings of the input are shared with the canonical tree, except when
+	 * the canonical tree goes into an arena the input is not in: then it
+	 * gets copies, so that nothing in the arena points out of it. */
+	bool copy_strings;
+	bool arena;            /* the trees built live in an arena: no json_decref */
+};
+
+/* Indexed by enum qd_kind, qd_status and qd_effect (kind 0: unknown). */
+extern const char *const qd_ld_kind_names[3];
+extern const char *const qd_ld_status_names[3];
+extern const char *const qd_ld_effect_names[2];
+
+#define PROB(v, ...) qd_problems_add((v)->p, (v)->path.s ? (v)->path.s : "", __VA_ARGS__)
+#define PROB_KEY(v, key, ...)                         \
+	do {                                          \
+		size_t o_ = qd_ld_jp_key((v), (key)); \
+		PROB((v), __VA_ARGS__);               \
+		jp_pop((v), o_);                      \
+	} while (0)
+
+/* ---- JSON Pointer (fields.c) ------------------------------------------- */
+
+void qd_ld_jp_putn(struct vctx *v, const char *s, size_t n);
+size_t qd_ld_jp_key(struct vctx *v, const char *key);
+size_t qd_ld_jp_idx(struct vctx *v, size_t i);
+
+static inline void jp_pop(struct vctx *v, size_t old)
+{
+	if (v->path.s != NULL && old <= v->path.len) {
+		v->path.len = old;
+		v->path.s[old] = '\0';
+	}
+}
+
+/* ---- messages (fields.c) ------------------------------------------------- */
+
+static inline const char *quote_json(const json_t *s, char buf[QBUF])
+{
+	return qd_quote(json_string_value(s), json_string_length(s), buf);
+}
+
+const char *qd_ld_type_name(const json_t *j);
+void qd_ld_check_keys(struct vctx *v, json_t *obj, const char *const *allowed);
+
+/* ---- canonical building ---------------------------------------------- */
+
+/* These run for every field of every entry: inline, to keep calls out of
+ * the inner loop of a 100 000-entry load. */
+
+/* Set obj[key] = val, stealing val; NULL val means allocation failed. */
+static inline void put(struct vctx *v, json_t *obj, const char *key, json_t *val)
+{
+	if (val == NULL || obj == NULL || json_object_set_new(obj, key, val) != 0)
+		v->oom = true;
+}
+
+static inline void append(struct vctx *v, json_t *arr, json_t *val)
+{
+	if (val == NULL || arr == NULL || json_array_append_new(arr, val) != 0)
+		v->oom = true;
+}
+
+static inline json_t *new_object(struct vctx *v)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		v->oom = true;
+	return o;
+}
+
+static inline json_t *new_array(struct vctx *v)
+{
+	json_t *a = json_array();
+
+	if (a == NULL)
+		v->oom = true;
+	return a;
+}
+
+/* A validated input string for the canonical tree (new reference). */
+static inline json_t *share(struct vctx *v, json_t *val)
+{
+	json_t *r;
+
+	if (!v->copy_strings)
+		return json_incref(val);
+	r = json_stringn_nocheck(json_string_value(val), json_string_length(val));
+	if (r == NULL)
+		v->oom = true;
+	return r;
+}
+
+/* ---- scalar fields (fields.c) -------------------------------------------- */
+
+bool qd_ld_check_string(struct vctx *v, json_t *val, const char *label, bool required, size_t max);
+json_t *qd_ld_str_field(struct vctx *v, json_t *obj, const char *key, bool required,
+			size_t max, json_t **out);
+int qd_ld_enum_field(struct vctx *v, json_t *obj, const char *key, const char *const *names,
+		     int n, int dflt, json_t **canon);
+bool qd_ld_date_field(struct vctx *v, json_t *obj, const char *key, qd_date open,
+		      qd_date *d, json_t **canon);
+void qd_ld_window_fields(struct vctx *v, json_t *obj, json_t *canon, qd_date *from, qd_date *to);
+json_t *qd_ld_id_field(struct vctx *v, json_t *obj, json_t *seen, const char *what,
+		       const char *section, size_t index);
+json_t *qd_ld_name_field(struct vctx *v, json_t *obj, const char *key);
+json_t *qd_ld_array_field(struct vctx *v, json_t *obj, const char *key, bool required);
+json_t *qd_ld_entity_id(struct vctx *v, json_t *val);
+
+/* ---- sections (sections.c) ------------------------------------------------- */
+
+/* The canonical form of /clauses/i, /entities/i and /entries/i (new
+ * references, json null when not an object); m and e receive the parsed
+ * fields the qd_listdoc keeps. */
+json_t *qd_ld_clause(struct vctx *v, json_t *in, size_t i);
+json_t *qd_ld_member(struct vctx *v, json_t *in, size_t i, qd_member *m);
+json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e);
+
+#endif
