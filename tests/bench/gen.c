@@ -545,7 +545,7 @@ static void cell(FILE *f, const char *s, int last)
 }
 
 /* The CSV import file of the same entries.  The conditions column holds one
- * remark (csvdoc.c turns a cell into one remark condition), so entries with
+ * remark (the CSV import turns a cell into one remark condition), so entries with
  * a note only have it dropped: the CSV import is a slightly different
  * document, which is how admins use it. */
 static void write_entries_csv(FILE *f, const entry *v, unsigned n)

@@ -1,4 +1,4 @@
-/* Unit tests: CSV import of list entries (src/lib/csvdoc.c).
+/* Unit tests: CSV import of list entries (src/lib/csvdoc/).
  *
  * Base documents are the sample lists of schema/examples/; the CSV files
  * are in tests/data/csv/ (one for each sample list, in UTF-8, UTF-8 with

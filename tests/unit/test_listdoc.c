@@ -1,5 +1,5 @@
 /* Unit tests: list document parsing, validation and canonical form
- * (src/lib/listdoc.c, src/lib/problems.c). */
+ * (src/lib/listdoc/, src/lib/problems.c). */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
