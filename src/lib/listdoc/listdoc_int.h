@@ -86,7 +86,11 @@ static inline const char *quote_json(const json_t *s, char buf[QBUF])
 	return qd_quote(json_string_value(s), json_string_length(s), buf);
 }
 
+/* The JSON type of j in words ("a string", "null" …), for messages;
+ * a static string. */
 const char *qd_ld_type_name(const json_t *j);
+/* Report every key of obj not in allowed (NULL-terminated), suggesting
+ * the nearest allowed key when one is close. */
 void qd_ld_check_keys(struct vctx *v, json_t *obj, const char *const *allowed);
 
 /* ---- canonical building ---------------------------------------------- */

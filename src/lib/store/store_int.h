@@ -77,9 +77,8 @@ enum { E3_NENT = 20, E3_ENTLEN = 22, E3_CLLEN = 24, E3_JSONLEN = 26, E3_DATA = 3
  * database under the version's key: entries of one list repeat the same
  * names, conditions and clause ids, so a 100 000-entry version takes a
  * third of the space and a lookup maps that many fewer pages.  It costs
- * CPU: every entry an answer shows is decompressed (about 2 500
- * instructions for a 500-byte entry, where a lookup is about 40 000), so
- * only versions whose entries render to more than Z_MIN_BYTES are
+ * CPU: every entry an answer shows is decompressed, a sizeable share of
+ * a lookup's work for a 500-byte entry, so only versions whose entries render to more than Z_MIN_BYTES are
  * compressed, where memory is what the store runs short of first.  ER_COMP
  * says how one record's JSON is stored. */
 enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
