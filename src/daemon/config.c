@@ -26,6 +26,8 @@ const char qingdand_usage[] =
 	"  --tokens FILE                 bearer tokens (NAME ROLE SHA256HEX per line); without\n"
 	"                                it admin endpoints answer 403; re-read on SIGHUP\n"
 	"  --read-auth open|token        whether read endpoints need a token (default open)\n"
+	"  --metrics-auth read|open      whether /metrics needs a token when reads do\n"
+	"                                (default read: as the read endpoints)\n"
 	"  --threads N                   worker threads (default: number of CPUs)\n"
 	"  --utc-offset +HH:MM           offset for \"today\" (default +08:00, China time)\n"
 	"  --retain-versions N           versions kept per list (default 50)\n"
@@ -35,7 +37,10 @@ const char qingdand_usage[] =
 	"  --access-log FILE|-|off       one JSON line per request (default -: stderr)\n"
 	"  --decision-log FILE           one JSON line per decision (default: none)\n"
 	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
-	"  --tls-key FILE                PEM private key for --tls-cert\n"
+	"  --tls-key FILE                PEM private key for --tls-cert (not readable by\n"
+	"                                group or others)\n"
+	"  --tls-priorities STRING       GnuTLS priority string for --tls-cert (default\n"
+	"                                " QD_TLS_PRIORITIES_DEFAULT ")\n"
 	"  --max-document-bytes BYTES    largest list document or CSV body (default 64M)\n"
 	"  --max-body-bytes BYTES        largest other request body (default 1M)\n"
 	"  --max-check-items N           items per POST /v1/check (default 1000)\n"
@@ -48,7 +53,7 @@ const char qingdand_usage[] =
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
-enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH };
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH };
 
 typedef struct opt {
 	const char *name;
@@ -63,6 +68,7 @@ static const opt opts[] = {
 	{"listen", O_STR, F(listen), 0, 0},
 	{"tokens", O_STR, F(tokens), 0, 0},
 	{"read-auth", O_READ_AUTH, F(read_auth), 0, 0},
+	{"metrics-auth", O_METRICS_AUTH, F(metrics_open), 0, 0},
 	{"threads", O_UINT, F(threads), 1, 256},
 	{"utc-offset", O_OFFSET, F(utc_offset), 0, 0},
 	{"retain-versions", O_UINT, F(retain), 1, 100000},
@@ -72,6 +78,7 @@ static const opt opts[] = {
 	{"decision-log", O_STR, F(decision_log), 0, 0},
 	{"tls-cert", O_STR, F(tls_cert), 0, 0},
 	{"tls-key", O_STR, F(tls_key), 0, 0},
+	{"tls-priorities", O_STR, F(tls_priorities), 0, 0},
 	{"max-document-bytes", O_SIZE, F(max_document_bytes), 1024, 1ull << 32},
 	{"max-body-bytes", O_SIZE, F(max_body_bytes), 1024, 1ull << 30},
 	{"max-check-items", O_UINT, F(max_check_items), 1, 100000},
@@ -93,6 +100,7 @@ void settings_default(settings *s)
 	s->retain = QD_RETAIN_DEFAULT;
 	s->map_size = QD_MAP_SIZE_DEFAULT;
 	s->access_log = strdup("-");
+	s->tls_priorities = strdup(QD_TLS_PRIORITIES_DEFAULT);
 	s->max_document_bytes = QD_BODY_MAX_DOCUMENT;
 	s->max_body_bytes = QD_BODY_MAX_DEFAULT;
 	s->max_check_items = QD_CHECK_ITEMS_MAX;
@@ -107,7 +115,8 @@ void settings_default(settings *s)
 
 void settings_free(settings *s)
 {
-	char **strs[] = {&s->db, &s->listen, &s->tokens, &s->access_log, &s->decision_log, &s->tls_cert, &s->tls_key};
+	char **strs[] = {&s->db, &s->listen, &s->tokens, &s->access_log, &s->decision_log, &s->tls_cert, &s->tls_key,
+			 &s->tls_priorities};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -135,6 +144,16 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 			*(bool *)field = true;
 		else {
 			snprintf(err, errlen, "%s: expected open or token, got \"%s\"", o->name, v);
+			return -1;
+		}
+		return 0;
+	case O_METRICS_AUTH:
+		if (strcmp(v, "read") == 0)
+			*(bool *)field = false;
+		else if (strcmp(v, "open") == 0)
+			*(bool *)field = true;
+		else {
+			snprintf(err, errlen, "%s: expected read or open, got \"%s\"", o->name, v);
 			return -1;
 		}
 		return 0;
@@ -289,6 +308,11 @@ int settings_parse(settings *s, int argc, char **argv, bool *check_only)
 	}
 	if (!s->tls_cert != !s->tls_key) {
 		fprintf(stderr, "qingdand: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	/* A priority string that serves nothing would go unchecked. */
+	if (!s->tls_cert && strcmp(s->tls_priorities, QD_TLS_PRIORITIES_DEFAULT) != 0) {
+		fprintf(stderr, "qingdand: --tls-priorities applies to --tls-cert, which is not given\n");
 		return -1;
 	}
 	if (s->access_log && strcmp(s->access_log, "off") == 0) {

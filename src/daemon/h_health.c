@@ -95,9 +95,8 @@ enum MHD_Result h_status(struct MHD_Connection *c, request *r)
 		render_list_meta(&b, &v[i]);
 	}
 	qd_list_infos_free(v, n);
-	qd_buf_printf(&b, "],\"store\":{\"path\":");
-	qd_buf_json_cstr(&b, srv->cfg.db);
-	qd_buf_printf(&b, ",\"map_size_bytes\":%llu,\"map_used_bytes\":%llu,\"map_used_percent\":%.2f,"
+	/* No filesystem path: whoever may read may see this. */
+	qd_buf_printf(&b, "],\"store\":{\"map_size_bytes\":%llu,\"map_used_bytes\":%llu,\"map_used_percent\":%.2f,"
 		      "\"readers_used\":%u,\"readers_max\":%u,\"versions\":%llu,\"entries\":%llu,"
 		      "\"audit_records\":%llu}}",
 		      (unsigned long long)st.map_size, (unsigned long long)st.map_used,

@@ -35,7 +35,7 @@ static const route routes[] = {
 	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
 	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL},
 	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL},
-	{"/metrics", "GET", h_metrics, ACCESS_OPEN, BODY_NONE, false, NULL},
+	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL},
 };
 
 #define NROUTES ((unsigned)(sizeof routes / sizeof routes[0]))
@@ -143,7 +143,9 @@ static void authorize(server *srv, struct MHD_Connection *c, request *r)
 	copy_str(r->actor, sizeof r->actor, "anonymous");
 	if (r->route->access == ACCESS_OPEN)
 		return;
-	if (r->route->access == ACCESS_READ && !srv->read_auth)
+	if ((r->route->access == ACCESS_READ || r->route->access == ACCESS_METRICS) && !srv->read_auth)
+		return;
+	if (r->route->access == ACCESS_METRICS && srv->metrics_open)
 		return;
 	if (r->route->access == ACCESS_ADMIN && !srv->tokens_path) {
 		r->early_error = E_ADMIN_DISABLED;

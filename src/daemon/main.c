@@ -72,8 +72,10 @@ static bool read_settings_files(server *srv, startup *su)
 			fprintf(stderr, "qingdand: this libmicrohttpd has no TLS support; use the nginx front instead\n");
 			return false;
 		}
-		if (!(su->tls_cert = read_pem(cfg->tls_cert, err, sizeof err)) ||
-		    !(su->tls_key = read_pem(cfg->tls_key, err, sizeof err))) {
+		if (!check_key_mode(cfg->tls_key, err, sizeof err) ||
+		    !(su->tls_cert = read_pem(cfg->tls_cert, err, sizeof err)) ||
+		    !(su->tls_key = read_pem(cfg->tls_key, err, sizeof err)) ||
+		    !check_tls(su->tls_cert, su->tls_key, cfg->tls_priorities, err, sizeof err)) {
 			fprintf(stderr, "qingdand: %s\n", err);
 			return false;
 		}

@@ -35,6 +35,9 @@
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
 
+/* GnuTLS priorities of the built-in TLS: TLS 1.2 and 1.3 only. */
+#define QD_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 /* ---- errors: one table, one row per error ---- */
 #define QD_HTTP_ERRORS(X) \
 	X(E_BAD_PARAMETER, 400, "bad_parameter", "a query parameter is invalid") \
@@ -86,7 +89,8 @@ enum qd_http_error {
 	X(QD_ENOVERSION, E_VERSION_NOT_FOUND) \
 	X(QD_ENOENT, E_NOT_FOUND)
 
-enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN };
+/* ACCESS_METRICS: as ACCESS_READ, unless --metrics-auth open. */
+enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN, ACCESS_METRICS };
 
 /* ---- tokens ---- */
 enum role { ROLE_READER = 1, ROLE_ADMIN = 2 };
@@ -102,15 +106,21 @@ typedef struct tokens {
 	size_t n;
 } tokens;
 
-/* Parse a tokens file ("NAME ROLE SHA256HEX" lines, '#' comments).
- * Returns 0, or -1 with an English message naming the line in err. */
+/* Parse a tokens file ("NAME ROLE SHA256HEX" lines, '#' comments).  A file
+ * that its group or others may write is refused: whoever can write it can
+ * make themselves admin.
+ *   out  filled on success (free with tokens_free()); empty on failure
+ * Returns 0, or -1 with an English message naming the line, or the mode and
+ * the chmod that fixes it, in err. */
 int tokens_load(const char *path, tokens *out, char *err, size_t errlen);
 void tokens_free(tokens *t);
 
 /* ---- settings: every option, from the command line or --config ---- */
 typedef struct settings {
 	char *db, *listen, *tokens, *access_log, *decision_log, *tls_cert, *tls_key;
+	char *tls_priorities;        /* GnuTLS priority string of the built-in TLS */
 	bool read_auth;
+	bool metrics_open;           /* --metrics-auth open: /metrics needs no token */
 	unsigned threads;
 	int utc_offset;
 	unsigned retain;
@@ -135,6 +145,7 @@ typedef struct server {
 	pthread_rwlock_t tokens_lock; /* guards tokens: SIGHUP swaps them */
 	tokens tokens;
 	bool read_auth;              /* reads need a token */
+	bool metrics_open;           /* /metrics needs no token even when reads do */
 	int utc_offset;              /* minutes east of UTC for "today" */
 	char id_prefix[9];           /* random per process, for decision ids */
 	atomic_uint_fast64_t id_seq;

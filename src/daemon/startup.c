@@ -1,6 +1,7 @@
 /* qingdand — start-up steps shared by qingdand's main() and the request
  * fuzz target. */
 #include <errno.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -61,6 +62,63 @@ char *read_pem(const char *path, char *err, size_t errlen)
 	return qd_buf_steal(&b, NULL);
 }
 
+bool check_key_mode(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "TLS key %s is open to %s (mode %04o): chmod go-rwx %s", path,
+			 (st.st_mode & S_IRWXG) && (st.st_mode & S_IRWXO) ? "group and others"
+			 : st.st_mode & S_IRWXG                          ? "group"
+									 : "others",
+			 (unsigned)(st.st_mode & 07777), path);
+		return false;
+	}
+	return true;
+}
+
+typedef struct log_capture {
+	char *buf;
+	size_t len;
+} log_capture;
+
+/* Keep libmicrohttpd's first message, on one line. */
+static void capture_log(void *cls, const char *fmt, va_list ap)
+{
+	log_capture *lc = cls;
+	if (lc->buf[0])
+		return;
+	vsnprintf(lc->buf, lc->len, fmt, ap);
+	size_t n = strlen(lc->buf);
+	while (n && (lc->buf[n - 1] == '\n' || lc->buf[n - 1] == ' '))
+		lc->buf[--n] = '\0';
+}
+
+bool check_tls(const char *tls_cert, const char *tls_key, const char *priorities, char *err, size_t errlen)
+{
+	char msg[384] = "";
+	log_capture lc = {msg, sizeof msg};
+	/* libmicrohttpd applies the priorities and loads the key pair when it
+	 * starts; without a listening socket or thread that is all it does. */
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL, qd_access_handler, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, capture_log, &lc,
+		MHD_OPTION_HTTPS_PRIORITIES, priorities,
+		MHD_OPTION_HTTPS_MEM_CERT, tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, tls_key,
+		MHD_OPTION_END);
+	if (d) {
+		MHD_stop_daemon(d);
+		return true;
+	}
+	snprintf(err, errlen, "tls-priorities, tls-cert, tls-key: the TLS set-up is refused: %s",
+		 msg[0] ? msg : "libmicrohttpd gave no reason");
+	return false;
+}
+
 bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *err, size_t errlen)
 {
 	char data[4096];
@@ -110,6 +168,7 @@ void server_init(server *srv, qd_store *store)
 {
 	srv->tokens_path = srv->cfg.tokens;
 	srv->read_auth = srv->cfg.read_auth;
+	srv->metrics_open = srv->cfg.metrics_open;
 	srv->utc_offset = srv->cfg.utc_offset;
 	pthread_rwlock_init(&srv->tokens_lock, NULL);
 	metrics_route labels[METRICS_ROUTES_MAX];
@@ -139,7 +198,8 @@ struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const c
 	if (tls_cert)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem tls_opts[] = {
-		{tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)tls_cert},
+		{tls_cert ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0, cfg->tls_priorities},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert},
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key},
 		{MHD_OPTION_END, 0, NULL},
 	};

@@ -21,6 +21,20 @@ bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
  * NULL with an English message in err. */
 char *read_pem(const char *path, char *err, size_t errlen);
 
+/* Is the TLS key at path private to its owner?  A key that group or
+ * others may read, write or run is refused.
+ * Returns true, or false with an English message in err naming the mode
+ * and the chmod that fixes it. */
+bool check_key_mode(const char *path, char *err, size_t errlen);
+
+/* Try the built-in TLS set-up without listening: the GnuTLS priority
+ * string and the key pair, as libmicrohttpd will use them.
+ *   tls_cert, tls_key  PEM text (borrowed)
+ *   priorities         GnuTLS priority string (borrowed)
+ * Returns true, or false with an English message in err that carries
+ * libmicrohttpd's reason. */
+bool check_tls(const char *tls_cert, const char *tls_key, const char *priorities, char *err, size_t errlen);
+
 /* --check-config's look at the store in db, changing nothing: an existing
  * store must open (read-only, with opts otherwise); where there is none
  * yet, qingdand must be able to make it — its directory writable, or
@@ -30,8 +44,8 @@ char *read_pem(const char *path, char *err, size_t errlen);
 bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *err, size_t errlen);
 
 /* Set up srv around an open store, before the first request: copies what
- * the request path reads from srv->cfg (tokens path, --read-auth, UTC
- * offset), the tokens lock, the metrics with the route table's labels, the
+ * the request path reads from srv->cfg (tokens path, --read-auth,
+ * --metrics-auth, UTC offset), the tokens lock, the metrics with the route table's labels, the
  * read snapshot registry, the decision id prefix and the start time.
  * srv->cfg must be filled and srv->tokens loaded (or empty) already.
  *   store  taken over: server_fini() closes it */
@@ -41,7 +55,8 @@ void server_init(server *srv, qd_store *store);
 void server_fini(server *srv);
 
 /* Start libmicrohttpd on sa with qingdand's options and limits from
- * srv->cfg (thread pool, connection limits, timeout, header memory),
+ * srv->cfg (thread pool, connection limits, timeout, header memory, TLS
+ * priorities),
  * dispatching to qd_access_handler() with srv.
  *   tls_cert, tls_key  PEM text (borrowed, kept until the daemon stops);
  *                      NULL: plain HTTP

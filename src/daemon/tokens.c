@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "qingdand.h"
 
@@ -34,6 +35,22 @@ int tokens_load(const char *path, tokens *out, char *err, size_t errlen)
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "cannot open tokens file %s: %m", path);
+		return -1;
+	}
+	/* The mode of the file read, not of a path that may be swapped. */
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0) {
+		snprintf(err, errlen, "cannot stat tokens file %s: %m", path);
+		fclose(f);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "tokens file %s is writable by %s (mode %04o): chmod go-w %s", path,
+			 (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "group and others"
+			 : st.st_mode & S_IWGRP                          ? "group"
+									 : "others",
+			 (unsigned)(st.st_mode & 07777), path);
+		fclose(f);
 		return -1;
 	}
 	char line[1024];

@@ -1321,6 +1321,7 @@ START_TEST(test_config_command_line_wins)
 		 "listen = 127.0.0.1:1\n"
 		 "max-check-items = 5\n"
 		 "read-auth = token\n"
+		 "metrics-auth = open\n" /* scrape() sends no token */
 		 "read-cache = 0\n",
 		 dir);
 	write_file(conf, text);
