@@ -82,6 +82,7 @@ grep -v '^token:' "$WORK/token.out" >"$WORK/tokens"
 "$QINGDANCTL" token ui-reader reader >"$WORK/reader.out" || fail "qingdanctl token failed"
 READER_TOKEN=$(sed -n 's/^token: //p' "$WORK/reader.out")
 grep -v '^token:' "$WORK/reader.out" >>"$WORK/tokens"
+chmod 600 "$WORK/tokens"
 [ -n "$READER_TOKEN" ] || fail "cannot make a reader token"
 for db in db db-auth; do
 	for f in "$SRC"/schema/examples/*.json; do

@@ -131,6 +131,11 @@ static bool write_tokens(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return false;
 	}
+	/* qingdand refuses a tokens file others can write, whatever the umask. */
+	if (chmod(path, 0600) != 0) {
+		snprintf(err, errlen, "cannot chmod %s: %s", path, strerror(errno));
+		return false;
+	}
 	return true;
 }
 

@@ -126,6 +126,8 @@ static void write_file(const char *path, const char *text)
 	ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
 	fputs(text, f);
 	ck_assert_int_eq(fclose(f), 0);
+	/* Tokens files among them: qingdand refuses one others can write. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
 }
 
 /* "NAME ROLE SHA256HEX" */
