@@ -1461,7 +1461,7 @@ static qd_listdoc *doc_with_huge_entry(size_t small, size_t conds)
 	text[2000] = '\0';
 	for (size_t i = 0; i < conds; i++) {
 		memcpy(text, "remark ", 7);
-		snprintf(text + 7, 12, "%010zu", i);
+		snprintf(text + 7, 12, "%010u", (unsigned)i);
 		text[17] = 'x';
 		qd_buf_printf(&b, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
 	}
