@@ -23,6 +23,15 @@
 
 #define QD_LIST_ID_MAX 48
 
+/* Clauses one entry may cite: generous for any real entry, and well below
+ * the 65 535 an entry record can count. */
+#define QD_ENTRY_CLAUSES_MAX 1000
+
+/* Bytes an entry's canonical JSON (qd_listdoc_entry_json) may take: the
+ * store refuses a version with a longer entry, and its readers refuse to
+ * inflate a stored entry past it, so every stored entry can be read. */
+#define QD_ENTRY_JSON_MAX (16u << 20)
+
 enum qd_kind { QD_KIND_POSITIVE = 1, QD_KIND_WHITELIST = 2 };
 enum qd_status { QD_STATUS_ACTIVE = 0, QD_STATUS_SUSPENDED = 1, QD_STATUS_REVOKED = 2 };
 enum qd_effect { QD_EFFECT_INCLUDE = 0, QD_EFFECT_EXCLUDE = 1 };

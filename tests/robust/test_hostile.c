@@ -692,6 +692,121 @@ START_TEST(still_up_and_unchanged)
 }
 END_TEST
 
+/* ---- documents that break a per-entry limit, at the daemon's own limits ----
+ *
+ * A second daemon with the default --max-document-bytes, so that a
+ * document can reach the per-entry bounds of the list format. */
+
+static harness_daemon dl;
+
+static void limits_setup(void)
+{
+	static const char *const extra[] = {"--access-log", "off", NULL};
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	char err[512];
+	if (!harness_start(&dl, &o, err, sizeof err)) {
+		fprintf(stderr, "cannot start qingdand: %s\n", err);
+		abort();
+	}
+}
+
+static void limits_teardown(void)
+{
+	char err[512];
+	if (dl.pid && !harness_stop(&dl, err, sizeof err))
+		fprintf(stderr, "stopping qingdand: %s\n", err);
+}
+
+/* A list document for list id: `nclauses` clauses, one entry citing all
+ * of them and waiving W0 … W<nwaives-1>, with `nconds` remarks of 2 000
+ * bytes.  malloc()ed, *len set. */
+static char *limit_doc(const char *id, unsigned nclauses, unsigned nwaives, unsigned nconds, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"list\":\"%s\",\"kind\":\"positive\",\"title\":{\"zh\":\"限额\"},\"clauses\":[", id);
+	for (unsigned i = 0; i < nclauses; i++)
+		fprintf(f, "%s{\"id\":\"c%u\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}",
+			i ? "," : "", i);
+	fputs("],\"entries\":[{\"id\":\"E\",\"code\":\"3822\",\"name\":{\"zh\":\"物品\"},\"clauses\":[", f);
+	for (unsigned i = 0; i < nclauses; i++)
+		fprintf(f, "%s\"c%u\"", i ? "," : "", i);
+	fputs("],\"waives\":[", f);
+	for (unsigned i = 0; i < nwaives; i++)
+		fprintf(f, "%s\"W%u\"", i ? "," : "", i);
+	fputs("],\"conditions\":[", f);
+	char text[2001];
+	memset(text, 'x', 2000);
+	text[2000] = '\0';
+	for (unsigned i = 0; i < nconds; i++) {
+		int n = snprintf(text, 32, "remark %u ", i);
+		text[n] = 'x';
+		fprintf(f, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
+	}
+	fputs("]}]}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return buf;
+}
+
+/* PUT doc as list id; expect a 422 invalid_document naming `path` in its
+ * details, and no list id afterwards. */
+static void expect_refused(const char *id, char *doc, size_t len, const char *path)
+{
+	char url[96];
+	snprintf(url, sizeof url, "/v1/lists/%s", id);
+	http_response *r = http_request_auth("PUT", url, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	free(doc);
+	ck_assert_msg(r->status == 422, "PUT %s: HTTP %ld, expected 422: %.300s", id, r->status,
+		      r->body ? r->body : "");
+	json_t *e = json_object_get(r->json, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "code")), "invalid_document");
+	json_t *det = json_object_get(e, "details");
+	ck_assert_uint_eq(json_array_size(det), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(det, 0), "path")), path);
+	http_response_free(r);
+	r = http_get("%s", url);
+	ck_assert_int_eq(r->status, 404);
+	http_response_free(r);
+}
+
+/* 65 537 clauses cited by one entry: the record counts them in 16 bits,
+ * so it loaded and then showed one. */
+START_TEST(entry_citing_65537_clauses)
+{
+	size_t len;
+	char *doc = limit_doc("many-clauses", 65537, 0, 0, &len);
+	expect_refused("many-clauses", doc, len, "/entries/0/clauses");
+}
+END_TEST
+
+/* One entry rendering past the store's 16 MiB read bound (8 500 remarks
+ * of 2 000 bytes, each within the string limit). */
+START_TEST(entry_over_16_mib)
+{
+	size_t len;
+	char *doc = limit_doc("huge-entry", 1, 0, 8500, &len);
+	expect_refused("huge-entry", doc, len, "/entries/0");
+}
+END_TEST
+
+/* 40 000 distinct waivers and 1 000 clauses in one entry: checked for
+ * repeats pairwise, this took seconds of the event thread. */
+START_TEST(entry_with_40000_waivers)
+{
+	size_t len;
+	char *doc = limit_doc("many-waivers", 1000, 40000, 0, &len);
+	long t0 = robust_now_ms();
+	http_response *r = http_request_auth("PUT", "/v1/lists/many-waivers", HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	long ms = robust_now_ms() - t0;
+	free(doc);
+	ck_assert_msg(r->status == 201, "HTTP %ld: %.300s", r->status, r->body ? r->body : "");
+	http_response_free(r);
+	ck_assert_msg(ms < 4000, "40 000 waivers took %ld ms to load", ms);
+	printf("one entry with 40 000 waivers and 1 000 clauses: loaded in %ld ms\n", ms);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("robust-hostile");
@@ -700,6 +815,13 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, hostile_request, 0, NCASES);
 	tcase_add_test(tc, still_up_and_unchanged);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("entry-limits");
+	tcase_add_unchecked_fixture(tc, limits_setup, limits_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, entry_citing_65537_clauses);
+	tcase_add_test(tc, entry_over_16_mib);
+	tcase_add_test(tc, entry_with_40000_waivers);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

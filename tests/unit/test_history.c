@@ -1666,6 +1666,107 @@ START_TEST(map_full)
 }
 END_TEST
 
+/* ---- verify: what an entry record says against its JSON ---- */
+
+/* A closed store holding list "vc", version 1: entry "A" citing C-1 and C-2. */
+static char *two_clause_fixture(void)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_store(dir, NULL);
+	qd_listdoc *doc = fx_mkdoc("vc",
+				   "{'list':'vc','kind':'positive','title':{'zh':'测试清单'},"
+				   "'clauses':[" CLAUSE ",{'id':'C-2','document':'d','article':'2','text':'t'}],"
+				   "'entries':[{'id':'A','code':'3822','name':{'zh':'物品 A'},"
+				   "'clauses':['C-1','C-2']}]}");
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW);
+	fx_put_doc_ok(st, doc, &o, NULL);
+	qd_listdoc_free(doc);
+	expect_verify_clean(st);
+	qd_store_close(st);
+	return dir;
+}
+
+/* Replace the record of the first entry of vc@1 with edit(old record). */
+static void edit_first_entry(const char *dir, void (*edit)(const MDB_val *old, qd_buf *neu))
+{
+	raw r = raw_open(dir, "entries");
+	MDB_cursor *c;
+	ck_assert_int_eq(mdb_cursor_open(r.txn, r.dbi, &c), 0);
+	unsigned char k[64];
+	MDB_val key = {raw_vkey(k, "vc", 1), k}, val;
+	ck_assert_int_eq(mdb_cursor_get(c, &key, &val, MDB_SET_RANGE), 0);
+	qd_buf b;
+	qd_buf_init(&b);
+	edit(&val, &b);
+	ck_assert(!b.oom);
+	MDB_val nv = {b.len, b.data};
+	ck_assert_int_eq(mdb_cursor_put(c, &key, &nv, MDB_CURRENT), 0);
+	mdb_cursor_close(c);
+	raw_commit(&r);
+	qd_buf_free(&b);
+}
+
+/* The clause count (16 bits at offset 6 of an entry record) says 1 where
+ * the JSON cites 2: what a count of 65 537 truncated to 16 bits reads as. */
+static void count_one_clause(const MDB_val *old, qd_buf *neu)
+{
+	qd_buf_add(neu, old->mv_data, old->mv_size);
+	ck_assert_uint_eq(neu->data[6] | neu->data[7] << 8, 2);
+	neu->data[6] = 1;
+	neu->data[7] = 0;
+}
+
+START_TEST(verify_clause_count_mismatch)
+{
+	char *dir = two_clause_fixture();
+	edit_first_entry(dir, count_one_clause);
+	const char *paths[] = {"/lists/vc/versions/1", NULL};
+	expect_verify_finds(dir, paths);
+	fx_drop_dir(dir);
+}
+END_TEST
+
+/* A format-3 record (header of 30 bytes; entity bytes, JSON and clause-id
+ * bytes at offsets 22, 26 and 24) whose plain JSON gains a "spec" so long
+ * that the entry renders past QD_ENTRY_JSON_MAX. */
+static void oversize_json(const MDB_val *old, qd_buf *neu)
+{
+	const unsigned char *p = old->mv_data;
+	ck_assert_uint_eq(p[0], 3);
+	ck_assert_uint_eq(p[5], 0); /* stored plain */
+	size_t entlen = (size_t)(p[22] | p[23] << 8), cllen = (size_t)(p[24] | p[25] << 8);
+	uint32_t jl;
+	memcpy(&jl, p + 26, 4);
+	const char *json = (const char *)p + 30 + entlen;
+	ck_assert(json[jl - 1] == '}');
+	size_t pad = QD_ENTRY_JSON_MAX + 1;
+	uint32_t nl = (uint32_t)(jl - 1 + strlen(",'x':''") + pad + 1);
+	unsigned char h[30];
+	memcpy(h, p, 30);
+	memcpy(h + 26, &nl, 4);
+	qd_buf_add(neu, h, 30);
+	qd_buf_add(neu, p + 30, entlen);
+	qd_buf_add(neu, json, jl - 1);
+	qd_buf_puts(neu, ",\"x\":\"");
+	qd_buf_reserve(neu, pad);
+	ck_assert(!neu->oom);
+	memset(neu->data + neu->len, 'x', pad);
+	neu->len += pad;
+	qd_buf_puts(neu, "\"}");
+	qd_buf_add(neu, "", 1);
+	qd_buf_add(neu, json + jl + 1, cllen);
+}
+
+START_TEST(verify_entry_over_json_max)
+{
+	char *dir = two_clause_fixture();
+	edit_first_entry(dir, oversize_json);
+	const char *paths[] = {"/lists/vc/versions/1", NULL};
+	expect_verify_finds(dir, paths);
+	fx_drop_dir(dir);
+}
+END_TEST
+
 static Suite *history_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1692,6 +1793,12 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, backup_copy);
 	tcase_add_test(tc, backup_bad_dir);
 	tcase_add_test(tc, map_full);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("verify-entry");
+	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
+	tcase_add_test(tc, verify_clause_count_mismatch);
+	tcase_add_test(tc, verify_entry_over_json_max);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
@@ -1050,6 +1051,106 @@ START_TEST(problems_collection)
 }
 END_TEST
 
+/* ---- per-entry limits and long arrays ------------------------------------ */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* minimal_doc with clauses c0 … c<defined-1> defined and its entry citing
+ * c0 … c<cited-1> and waiving W0 … W<waived-1>. */
+static json_t *long_entry_doc(size_t defined, size_t cited, size_t waived)
+{
+	json_t *doc = jv(minimal_doc);
+	json_t *cl = json_array(), *cite = json_array(), *w = json_array();
+	char id[32];
+
+	for (size_t i = 0; i < defined; i++) {
+		snprintf(id, sizeof id, "c%zu", i);
+		json_array_append_new(cl, json_pack("{s:s, s:s, s:s, s:s}", "id", id,
+						     "document", "d", "article", "a", "text", "t"));
+	}
+	for (size_t i = 0; i < cited; i++) {
+		snprintf(id, sizeof id, "c%zu", i);
+		json_array_append_new(cite, json_string(id));
+	}
+	for (size_t i = 0; i < waived; i++) {
+		snprintf(id, sizeof id, "W%zu", i);
+		json_array_append_new(w, json_string(id));
+	}
+	jset(doc, "/clauses", cl);
+	jset(doc, "/entries/0/clauses", cite);
+	jset(doc, "/entries/0/waives", w);
+	return doc;
+}
+
+START_TEST(clauses_per_entry_cap)
+{
+	static const size_t over[] = { QD_ENTRY_CLAUSES_MAX + 1, 65537 };
+	qd_listdoc *d = NULL;
+	qd_problems p;
+	json_t *doc = long_entry_doc(QD_ENTRY_CLAUSES_MAX, QD_ENTRY_CLAUSES_MAX, 0);
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(doc, NULL, &d, &p), 0);
+	ck_assert_uint_eq(d->entries[0].n_clauses, QD_ENTRY_CLAUSES_MAX);
+	ck_assert_uint_eq(d->entries[0].clauses[QD_ENTRY_CLAUSES_MAX - 1], QD_ENTRY_CLAUSES_MAX - 1);
+	qd_listdoc_free(d);
+	json_decref(doc);
+	qd_problems_free(&p);
+
+	/* The entry record counts clauses in 16 bits: 65 537 would read as 1. */
+	for (size_t k = 0; k < sizeof(over) / sizeof(over[0]); k++) {
+		doc = long_entry_doc(over[k], over[k], 0);
+		d = NULL;
+		qd_problems_init(&p);
+		ck_assert_int_eq(run(doc, NULL, &d, &p), QD_EINVAL);
+		ck_assert_ptr_null(d);
+		ASSERT_PROBLEM(&p, "/entries/0/clauses", "at most 1000 allowed");
+		ck_assert_uint_eq(p.count, 1);
+		json_decref(doc);
+		qd_problems_free(&p);
+	}
+}
+END_TEST
+
+START_TEST(long_arrays_check_in_linear_time)
+{
+	enum { NW = 40000 };
+	qd_listdoc *d = NULL;
+	qd_problems p;
+	json_t *doc = long_entry_doc(QD_ENTRY_CLAUSES_MAX, QD_ENTRY_CLAUSES_MAX, NW);
+	double t0 = now_s(), dt;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(doc, NULL, &d, &p), 0);
+	dt = now_s() - t0;
+	/* Pairwise comparison takes seconds for this entry; a set, milliseconds. */
+	ck_assert_msg(dt < 1.5, "40 000 waivers and 1 000 clauses took %.2f s to check", dt);
+	ck_assert_uint_eq(json_array_size(json_object_get(d->entries[0].json, "waives")), NW);
+	qd_listdoc_free(d);
+	qd_problems_free(&p);
+
+	/* Repeats are still found, at the repeat, in long arrays as in short ones. */
+	json_array_append_new(json_object_get(json_array_get(json_object_get(doc, "entries"), 0), "waives"),
+			      json_string("W17"));
+	json_array_set_new(json_object_get(json_array_get(json_object_get(doc, "entries"), 0), "clauses"),
+			   QD_ENTRY_CLAUSES_MAX - 1, json_string("c3"));
+	d = NULL;
+	qd_problems_init(&p);
+	ck_assert_int_eq(run(doc, NULL, &d, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/entries/0/waives/40000", "waiver \"W17\" is listed twice");
+	ASSERT_PROBLEM(&p, "/entries/0/clauses/999", "clause \"c3\" is cited twice");
+	ck_assert_uint_eq(p.count, 2);
+	json_decref(doc);
+	qd_problems_free(&p);
+}
+END_TEST
+
 static Suite *listdoc_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1076,6 +1177,11 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, list_ids);
 	tcase_add_test(tc, enum_names);
 	tcase_add_test(tc, problems_collection);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, clauses_per_entry_cap);
+	tcase_add_test(tc, long_arrays_check_in_linear_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

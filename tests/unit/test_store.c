@@ -1437,6 +1437,187 @@ START_TEST(missing_list_or_version)
 }
 END_TEST
 
+/* ---- per-entry limits ---- */
+
+/* A document for list "huge": `small` one-line entries, then entry "HUGE"
+ * with `conds` remarks of 2 000 bytes each (within the 2 048 a string may
+ * take), which render to about 2 030 bytes apiece. */
+static qd_listdoc *doc_with_huge_entry(size_t small, size_t conds)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	char *cl = fx_dq(CLAUSE);
+	qd_buf_printf(&b, "{\"list\":\"huge\",\"kind\":\"positive\",\"title\":{\"zh\":\"大条目\"},"
+		      "\"clauses\":[%s],\"entries\":[", cl);
+	free(cl);
+	for (size_t i = 0; i < small; i++)
+		qd_buf_printf(&b, "{\"id\":\"E%05zu\",\"code\":\"%010zu\",\"name\":{\"zh\":\"物品 %zu\","
+			      "\"en\":\"item %zu\"},\"spec\":\"%zu ml\",\"clauses\":[\"C-1\"]},",
+			      i, 3800000000 + i * 13, i, i * 7, 1 + i % 500);
+	qd_buf_puts(&b, "{\"id\":\"HUGE\",\"code\":\"3822\",\"name\":{\"zh\":\"大\"},"
+		    "\"clauses\":[\"C-1\"],\"conditions\":[");
+	char text[2001];
+	memset(text, 'x', 2000);
+	text[2000] = '\0';
+	for (size_t i = 0; i < conds; i++) {
+		memcpy(text, "remark ", 7);
+		snprintf(text + 7, 12, "%010u", (unsigned)i);
+		text[17] = 'x';
+		qd_buf_printf(&b, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
+	}
+	qd_buf_puts(&b, "]}]}");
+	ck_assert(!b.oom);
+	qd_listdoc *doc = fx_parse_doc(b.data, b.len, "huge");
+	qd_buf_free(&b);
+	return doc;
+}
+
+/* An entry that renders past QD_ENTRY_JSON_MAX is refused at /entries/i
+ * and nothing is stored: stored compressed, no reader could inflate it. */
+START_TEST(entry_over_json_max_refused)
+{
+	qd_listdoc *doc = doc_with_huge_entry(1200, 8500);
+	size_t hl = 0;
+	char *hj = qd_listdoc_entry_json(doc, 1200, &hl);
+	ck_assert_ptr_nonnull(hj);
+	free(hj);
+	ck_assert_uint_gt(hl, QD_ENTRY_JSON_MAX);
+
+	char *dir = fx_fresh_dir();
+	qd_store_opts so;
+	qd_store_opts_default(&so);
+	so.compress_min_bytes = 0;
+	qd_store *st = fx_open_store(dir, &so);
+	qd_put_opts o = put_opts();
+	qd_put_result res;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	int rc = qd_store_put(st, doc, &o, &res, &pr);
+	qd_listdoc *back = NULL;
+	int back_rc = rc == 0 ? qd_store_get_doc(st, "huge", 0, &back) : 0;
+	qd_listdoc_free(back);
+	ck_assert_msg(rc == QD_EINVAL, "put: %d (reading it back: %d)", rc, back_rc);
+	ck_assert_uint_eq(pr.count, 1);
+	ck_assert_str_eq(pr.items[0].path, "/entries/1200");
+	ck_assert_msg(strstr(pr.items[0].message, "\"HUGE\"") && strstr(pr.items[0].message, "at most 16777216"),
+		      "message: %s", pr.items[0].message);
+	qd_problems_free(&pr);
+
+	/* A dry run says the same. */
+	o.dry_run = true;
+	qd_problems_init(&pr);
+	ck_assert_int_eq(qd_store_put(st, doc, &o, &res, &pr), QD_EINVAL);
+	ck_assert_str_eq(pr.items[0].path, "/entries/1200");
+	qd_problems_free(&pr);
+
+	qd_list_info *ls = NULL;
+	size_t nl = 9;
+	ck_assert_int_eq(qd_store_lists(st, &ls, &nl), 0);
+	ck_assert_uint_eq(nl, 0);
+	qd_list_infos_free(ls, nl);
+	expect_verify_clean(st);
+	qd_store_close(st);
+	qd_listdoc_free(doc);
+	fx_drop_dir(dir);
+}
+END_TEST
+
+/* Just under the bound, the same entry is stored compressed and reads
+ * back whole, by export and by lookup. */
+START_TEST(entry_under_json_max_reads_back)
+{
+	qd_listdoc *doc = doc_with_huge_entry(1200, 8000);
+	size_t hl = 0;
+	char *hj = qd_listdoc_entry_json(doc, 1200, &hl);
+	ck_assert_ptr_nonnull(hj);
+	ck_assert_uint_le(hl, QD_ENTRY_JSON_MAX);
+	ck_assert_uint_gt(hl, QD_ENTRY_JSON_MAX - (1u << 20));
+
+	char *dir = fx_fresh_dir();
+	qd_store_opts so;
+	qd_store_opts_default(&so);
+	so.compress_min_bytes = 0;
+	qd_store *st = fx_open_store(dir, &so);
+	qd_put_opts o = put_opts();
+	qd_put_result res;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	ck_assert_int_eq(qd_store_put(st, doc, &o, &res, &pr), 0);
+	qd_store_stats zs;
+	ck_assert_int_eq(qd_store_stats_get(st, &zs), 0);
+	ck_assert_msg(zs.map_used < hl / 2, "not stored compressed: %llu bytes used",
+		      (unsigned long long)zs.map_used);
+
+	qd_listdoc *back = NULL;
+	ck_assert_int_eq(qd_store_get_doc(st, "huge", res.version, &back), 0);
+	ck_assert_uint_eq(back->n_entries, 1201);
+	qd_listdoc_free(back);
+
+	qd_snap *sn = qd_snap_new(st);
+	ck_assert_int_eq(qd_snap_open(sn), 0);
+	const qd_list_info *l = snap_list(sn, "huge");
+	qd_code q = qcode("3822");
+	const qd_cand *c = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(qd_snap_candidates(sn, l, &q, &c, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	qd_buf got;
+	qd_buf_init(&got);
+	ck_assert_int_eq(qd_snap_entry_json(sn, l, &c[0], &got), 0);
+	ck_assert_uint_eq(got.len, hl);
+	ck_assert(memcmp(got.data, hj, hl) == 0);
+	qd_buf_free(&got);
+	qd_snap_close(sn);
+	qd_snap_free(sn);
+	expect_verify_clean(st);
+
+	free(hj);
+	qd_problems_free(&pr);
+	qd_store_close(st);
+	qd_listdoc_free(doc);
+	fx_drop_dir(dir);
+}
+END_TEST
+
+/* An entry citing QD_ENTRY_CLAUSES_MAX clauses keeps every one in its
+ * record. */
+START_TEST(entry_clauses_max_stored_whole)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":\"many\",\"kind\":\"positive\",\"title\":{\"zh\":\"多条款\"},\"clauses\":[");
+	for (int i = 0; i < QD_ENTRY_CLAUSES_MAX; i++)
+		qd_buf_printf(&b, "%s{\"id\":\"C-%d\",\"document\":\"d\",\"article\":\"%d\",\"text\":\"t\"}",
+			      i ? "," : "", i, i);
+	qd_buf_puts(&b, "],\"entries\":[{\"id\":\"A\",\"code\":\"3822\",\"name\":{\"zh\":\"物品\"},\"clauses\":[");
+	for (int i = 0; i < QD_ENTRY_CLAUSES_MAX; i++)
+		qd_buf_printf(&b, "%s\"C-%d\"", i ? "," : "", i);
+	qd_buf_puts(&b, "]}]}");
+	qd_listdoc *doc = fx_parse_doc(b.data, b.len, "many");
+	qd_buf_free(&b);
+
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_store(dir, NULL);
+	qd_put_opts o = put_opts();
+	fx_put_doc_ok(st, doc, &o, NULL);
+	qd_snap *sn = qd_snap_new(st);
+	ck_assert_int_eq(qd_snap_open(sn), 0);
+	const qd_list_info *l = snap_list(sn, "many");
+	qd_code q = qcode("3822");
+	const qd_cand *c = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(qd_snap_candidates(sn, l, &q, &c, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(c[0].n_clauses, QD_ENTRY_CLAUSES_MAX);
+	qd_snap_close(sn);
+	qd_snap_free(sn);
+	expect_verify_clean(st);
+	qd_store_close(st);
+	qd_listdoc_free(doc);
+	fx_drop_dir(dir);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1466,6 +1647,13 @@ static Suite *store_suite(void)
 	tc = tcase_create("errors");
 	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
 	tcase_add_test(tc, missing_list_or_version);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_unchecked_fixture(tc, root_setup, root_teardown);
+	tcase_add_test(tc, entry_over_json_max_refused);
+	tcase_add_test(tc, entry_under_json_max_reads_back);
+	tcase_add_test(tc, entry_clauses_max_stored_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -110,32 +110,57 @@ static json_t *entry_entities(struct vctx *v, json_t *in)
 	return out ? out : json_null();
 }
 
+/* Arrays of strings up to this long are checked for repeats by comparing
+ * each value with those before it: most entries cite a clause or two and
+ * waive a code or two, and a set would cost more than it saves. */
+#define DUP_SCAN 8
+
+/* Has the validated string val, element j of arr, come before in arr?
+ * Earlier elements equal to val are valid too, so a set of the valid
+ * ones (*set, made on first use; the caller releases it) answers for a
+ * long array in constant time, keeping a long array linear, not
+ * quadratic, to check. */
+static bool repeated(struct vctx *v, json_t **set, json_t *arr, size_t j, json_t *val)
+{
+	const char *s = json_string_value(val);
+
+	if (json_array_size(arr) <= DUP_SCAN) {
+		for (size_t k = 0; k < j; k++)
+			if (json_equal(json_array_get(arr, k), val))
+				return true;
+		return false;
+	}
+	if (*set == NULL && (*set = json_object()) == NULL) {
+		v->oom = true;
+		return false;
+	}
+	if (json_object_get(*set, s) != NULL)
+		return true;
+	if (json_object_set_new(*set, s, json_null()) != 0)
+		v->oom = true;
+	return false;
+}
+
 static json_t *waives(struct vctx *v, json_t *in)
 {
 	json_t *arr = qd_ld_array_field(v, in, "waives", false);
 	json_t *out = new_array(v);
+	json_t *seen = NULL;
 	json_t *val;
 	size_t j, old, base = qd_ld_jp_key(v, "waives");
 	char q[QBUF];
 
 	json_array_foreach(arr, j, val) {
-		bool dup = false;
-
 		old = qd_ld_jp_idx(v, j);
 		if (qd_ld_check_string(v, val, "waives", true, WAIVE_MAX)) {
-			/* Waiver lists are a handful of codes: a linear scan is enough. */
-			for (size_t k = 0; k < j && !dup; k++) {
-				json_t *o = json_array_get(arr, k);
-
-				dup = json_is_string(o) && json_equal(o, val);
-			}
-			if (dup)
+			if (repeated(v, &seen, arr, j, val))
 				PROB(v, "waiver %s is listed twice", quote_json(val, q));
 			append(v, out, share(v, val));
 		}
 		jp_pop(v, old);
 	}
 	jp_pop(v, base);
+	json_decref(seen);
 	return out ? out : json_null();
 }
 
@@ -217,17 +242,27 @@ static json_t *quantity(struct vctx *v, json_t *in)
 	return c;
 }
 
-/* The entry's clause references: at least one, unique, each defined. */
+/* The entry's clause references: at least one, at most
+ * QD_ENTRY_CLAUSES_MAX, unique, each defined. */
 static json_t *entry_clauses(struct vctx *v, json_t *in, qd_entry *e)
 {
 	json_t *arr = qd_ld_array_field(v, in, "clauses", true);
 	json_t *out = new_array(v);
+	json_t *seen = NULL;
 	json_t *val;
 	size_t j, old, base = qd_ld_jp_key(v, "clauses");
 	char q[QBUF];
 
 	if (arr != NULL && json_array_size(arr) == 0)
 		PROB(v, "an entry must cite at least one clause");
+	if (json_array_size(arr) > QD_ENTRY_CLAUSES_MAX) {
+		/* The entry record counts an entry's clauses in 16 bits; one
+		 * problem for the array, not one per citation. */
+		PROB(v, "an entry cites %zu clauses; at most %d allowed",
+		     json_array_size(arr), QD_ENTRY_CLAUSES_MAX);
+		jp_pop(v, base);
+		return out ? out : json_null();
+	}
 	if (arr != NULL && json_array_size(arr) > 0) {
 		e->clauses = calloc(json_array_size(arr), sizeof(*e->clauses));
 		if (e->clauses == NULL)
@@ -235,15 +270,14 @@ static json_t *entry_clauses(struct vctx *v, json_t *in, qd_entry *e)
 	}
 	json_array_foreach(arr, j, val) {
 		json_t *idx;
-		bool dup = false;
+		bool dup;
 
 		old = qd_ld_jp_idx(v, j);
 		if (!qd_ld_check_string(v, val, "clauses", true, STR_MAX)) {
 			jp_pop(v, old);
 			continue;
 		}
-		for (size_t k = 0; k < j && !dup; k++)
-			dup = json_equal(json_array_get(arr, k), val);
+		dup = repeated(v, &seen, arr, j, val);
 		idx = json_object_get(v->clause_ids, json_string_value(val));
 		if (dup)
 			PROB(v, "clause %s is cited twice", quote_json(val, q));
@@ -255,6 +289,7 @@ static json_t *entry_clauses(struct vctx *v, json_t *in, qd_entry *e)
 		jp_pop(v, old);
 	}
 	jp_pop(v, base);
+	json_decref(seen);
 	return out ? out : json_null();
 }
 

@@ -70,6 +70,9 @@ enum {
 #define ENTRY_REC_FMT3 3
 enum { E3_NENT = 20, E3_ENTLEN = 22, E3_CLLEN = 24, E3_JSONLEN = 26, E3_DATA = 30 };
 
+/* ER_NCL counts an entry's clauses in 16 bits in both formats. */
+_Static_assert(QD_ENTRY_CLAUSES_MAX <= 0xffff, "an entry record cannot count that many clauses");
+
 #define MEMBER_REC_LEN 12
 
 /* The entry JSON of a big version is stored compressed (zstd) with a
@@ -86,7 +89,6 @@ enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
 #define Z_SAMPLES 4000            /* entries the dictionary learns from, at most */
 #define Z_DICT_MAX 32768
 #define Z_LEVEL 3
-#define Z_JSON_MAX (16u << 20)    /* no stored entry renders longer */
 #define Z_SLOTS 4                 /* dictionaries a reader keeps ready */
 
 /* Decompression state of one reader: a context and the dictionaries of the
@@ -303,7 +305,7 @@ static inline int zr_json(zreader *z, qd_store *st, MDB_txn *txn, const char *li
 	if (comp != COMP_ZSTD_DICT)
 		return QD_EIO;
 	unsigned long long n = ZSTD_getFrameContentSize(json, len);
-	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > Z_JSON_MAX)
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n > QD_ENTRY_JSON_MAX)
 		return QD_EIO;
 	if (!z->dctx && !(z->dctx = ZSTD_createDCtx()))
 		return QD_ENOMEM;

@@ -70,14 +70,33 @@ static void verify_entry(vctx *x, const char *id, uint32_t v, const char *path, 
 	if (!ej || !jid || strcmp(jid, c.id) != 0 || !jcode || strlen(jcode) != cl ||
 	    memcmp(jcode, kt, cl) != 0 || (jciq ? strlen(jciq) : 0) != (c.has_ciq ? 3u : 0u))
 		qd_problems_add(x->p, path, "entry \"%s\": JSON and record disagree", c.id);
+	if (ej && x->vj.len > QD_ENTRY_JSON_MAX)
+		qd_problems_add(x->p, path, "entry \"%s\": its JSON is %zu bytes; at most %u allowed",
+				c.id, x->vj.len, QD_ENTRY_JSON_MAX);
 	if (c.n_clauses == 0)
 		qd_problems_add(x->p, path, "entry \"%s\": cites no clause", c.id);
+	/* The record's count and ids of the clauses cited must be the JSON's:
+	 * a lookup shows the clauses the record names. */
+	json_t *jcl = json_object_get(ej, "clauses");
+	if (ej && (!json_is_array(jcl) || json_array_size(jcl) != c.n_clauses))
+		qd_problems_add(x->p, path, "entry \"%s\": the record cites %u clauses, its JSON %zu",
+				c.id, c.n_clauses, json_array_size(jcl));
 	const char *cid = c.clause_ids;
+	const char *rend = (const char *)ed->mv_data + ed->mv_size;
 	for (unsigned j = 0; j < c.n_clauses; j++, cid += strlen(cid) + 1) {
 		unsigned char ck[KEY_MAX + 8];
+		if (cid >= rend || !memchr(cid, 0, (size_t)(rend - cid))) {
+			qd_problems_add(x->p, path, "entry \"%s\": the record's clause ids are cut short",
+					c.id);
+			break;
+		}
 		size_t cvl = vprefix(ck, id, v), cil = strlen(cid);
 		if (cvl + cil > sizeof ck)
-			return;
+			break;
+		const char *jc = json_string_value(json_array_get(jcl, j));
+		if (jc && strcmp(jc, cid) != 0)
+			qd_problems_add(x->p, path, "entry \"%s\": the record cites clause %s where its JSON cites %s",
+					c.id, cid, jc);
 		memcpy(ck + cvl, cid, cil);
 		MDB_val ckk = {cvl + cil, ck}, cd;
 		if (mdb_get(x->txn, x->st->clauses, &ckk, &cd) != 0)

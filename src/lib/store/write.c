@@ -145,6 +145,22 @@ static int put_render(put_ctx *p)
 	int ret = qd_st_render_doc(p->doc, &p->r);
 	if (ret)
 		return ret;
+	/* Readers refuse to inflate an entry past QD_ENTRY_JSON_MAX: a longer
+	 * one, once stored compressed, would make every read of the version
+	 * fail.  Refused whether or not this version is compressed, so that a
+	 * document is accepted or not whatever its neighbours' sizes. */
+	for (size_t i = 0; i < p->doc->n_entries; i++) {
+		if (p->r.entry_len[i] > QD_ENTRY_JSON_MAX) {
+			char path[40];
+			snprintf(path, sizeof path, "/entries/%zu", i);
+			qd_problems_add(p->problems, path,
+					"entry \"%s\" renders to %zu bytes of JSON; at most %u allowed",
+					p->doc->entries[i].id, p->r.entry_len[i], QD_ENTRY_JSON_MAX);
+			ret = QD_EINVAL;
+		}
+	}
+	if (ret)
+		return ret;
 	/* The canonical bytes reuse the entry renderings the records store. */
 	size_t dumplen;
 	char *dump = qd_listdoc_dump_with(p->doc, p->r.entry, p->r.entry_len, &dumplen);
