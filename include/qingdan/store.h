@@ -131,8 +131,9 @@ typedef struct qd_put_result {
 
 /* Store a validated document as the list's new current version, in one
  * write transaction; older versions beyond opts.retain are pruned in it.
- *   problems  receives rule violations that need the stored state
- *             (a kind that changes between versions, at path /kind)
+ *   problems  receives rule violations found while storing: a kind that
+ *             changes between versions (at /kind), an entry whose JSON
+ *             renders longer than QD_ENTRY_JSON_MAX (at /entries/N)
  * Returns 0; QD_EINVAL (problems filled); QD_ECONFLICT (if_match failed);
  * QD_ENOSPC (storage full; nothing changed); QD_ENOMEM; QD_EIO. */
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *opts,
