@@ -28,6 +28,7 @@
 #define ENTRIES 3000
 #define READERS 4
 #define RUN_MS 8000
+#define RUN_MAX_MS 40000 /* within the test's timeout */
 #define MAXV 100000
 #define CHECK_ITEMS 24
 
@@ -238,8 +239,16 @@ START_TEST(loads_under_reads)
 	pthread_create(&lt, NULL, loader, NULL);
 	for (long i = 0; i < READERS; i++)
 		pthread_create(&rt[i], NULL, reader, (void *)(intptr_t)i);
-	while (robust_now_ms() - t0 < RUN_MS && atomic_load(&n_errors) == 0)
+	/* At least RUN_MS; on a busy machine longer, until the interleaving
+	 * the assertions below ask for has happened (at most RUN_MAX_MS). */
+	while (atomic_load(&n_errors) == 0) {
+		long el = robust_now_ms() - t0;
+		bool enough = atomic_load(&n_loads) >= 5 && atomic_load(&n_checks) >= 20 &&
+			      atomic_load(&v_max) - atomic_load(&v_min) >= 3;
+		if ((el >= RUN_MS && enough) || el >= RUN_MAX_MS)
+			break;
 		robust_sleep_ms(50);
+	}
 	atomic_store(&stop, true);
 	pthread_join(lt, NULL);
 	for (int i = 0; i < READERS; i++)
