@@ -245,9 +245,15 @@ static void audit_request(server *srv, request *r)
 		a.changed = (long)r->audit_res.changed;
 	}
 	int err = qd_store_audit_append(srv->store, &a);
-	if (err)
-		fprintf(stderr, "qingdand: cannot write audit record (%s %s by %s): %s\n", a.action,
-			a.list ? a.list : "-", a.actor, qd_strerror(err));
+	if (err) {
+		/* Once per refused request at worst: rate-limited, and the list
+		 * id (the raw path segment when it is not a valid id) escaped. */
+		static log_limit audit_failed = LOG_LIMIT_INIT;
+		char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
+		log_limited(&audit_failed, "qingdand: cannot write audit record (%s %s by %s): %s", a.action,
+			    a.list ? log_escape(list, sizeof list, a.list) : "-",
+			    log_escape(actor, sizeof actor, a.actor), qd_strerror(err));
+	}
 }
 
 static void request_free(request *r)

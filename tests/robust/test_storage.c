@@ -13,7 +13,12 @@
  * Full disk: the store lies on an 8 MiB tmpfs (mounted in a private mount
  * namespace of the test's own process) and the map is larger than the
  * filesystem: the write that runs out of room is answered 507, and the
- * daemon keeps serving. */
+ * daemon keeps serving.
+ *
+ * Log injection: with the store full, every refused admin request fails
+ * to write its audit record and says so on stderr; a path segment with
+ * "%0a" and a fake log line must not forge a line there, and the failures
+ * make at most one line a second. */
 #include <check.h>
 #include <errno.h>
 #include <sched.h>
@@ -186,6 +191,98 @@ START_TEST(disk_full)
 }
 END_TEST
 
+/* The lines of the daemon's log that start with prefix, and the number of
+ * lines holding what. */
+static unsigned log_count(const harness_daemon *d, const char *prefix, const char *what, unsigned *holding)
+{
+	FILE *f = fopen(d->log, "r");
+	ck_assert_ptr_nonnull(f);
+	unsigned n = 0, h = 0;
+	char line[4096];
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			n++;
+		if (what && strstr(line, what))
+			h++;
+	}
+	fclose(f);
+	if (holding)
+		*holding = h;
+	return n;
+}
+
+START_TEST(audit_failure_log)
+{
+	static const char *const extra[] = {"--map-size", "2M", "--access-log", "off", NULL};
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	harness_daemon d;
+	char err[512];
+	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "%s", err);
+	/* Fill the map: lists as large as still fit, then refused requests
+	 * (each writes an audit record) until the audit write fails. */
+	static const unsigned sizes[] = {4000, 2000, 1000, 500, 250, 120, 60};
+	for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		for (unsigned k = 0; k < 4; k++) {
+			char list[32], path[64];
+			snprintf(list, sizeof list, "fill-%u-%u", i, k);
+			snprintf(path, sizeof path, "/v1/lists/%s", list);
+			size_t len;
+			unsigned n;
+			char *doc = robust_doc(list, sizes[i], k, &len, &n);
+			http_response *r = http_request_auth("PUT", path, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+			long st = r->status;
+			http_response_free(r);
+			free(doc);
+			ck_assert_msg(st == 201 || st == 507, "filling: %ld", st);
+			if (st == 507)
+				break;
+		}
+	}
+	const char *fail = "qingdand: cannot write audit record";
+	unsigned sent = 0;
+	while (log_count(&d, fail, NULL, NULL) == 0) {
+		ck_assert_msg(sent < 20000, "the audit kept writing after %u refused requests", sent);
+		for (int i = 0; i < 50; i++, sent++) {
+			http_response *r = http_get("/v1/audit");
+			ck_assert_int_eq(r->status, 401);
+			http_response_free(r);
+		}
+	}
+	/* The store is full now; forged lines in the list id segment. */
+	long t0 = robust_now_ms();
+	unsigned forged = 0;
+	for (; forged < 300; forged++) {
+		http_response *r = http_request("PUT", "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens%0d%0a",
+						NULL, "{}", 2);
+		ck_assert_int_eq(r->status, 401);
+		http_response_free(r);
+	}
+	robust_sleep_ms(1100);
+	http_response *r = http_request("PUT", "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens", NULL,
+					"{}", 2);
+	ck_assert_int_eq(r->status, 401);
+	http_response_free(r);
+	long secs = (robust_now_ms() - t0) / 1000 + 1;
+	r = http_get("/healthz");
+	ck_assert_int_eq(r->status, 200);
+	http_response_free(r);
+
+	unsigned escaped, counted;
+	unsigned fake = log_count(&d, "qingdand: SIGHUP", NULL, NULL);
+	unsigned lines = log_count(&d, fail, "x\\x0aqingdand: SIGHUP: reloaded 9 tokens", &escaped);
+	log_count(&d, fail, "more like it in the last", &counted);
+	printf("log injection: %u refused requests with a forged line, store full: %u forged lines, %u "
+	       "\"cannot write audit record\" lines (%u with the escaped path, %u with a count of lines left "
+	       "out)\n", forged + 1, fake, lines, escaped, counted);
+	ck_assert_msg(fake == 0, "%u forged lines reached stderr", fake);
+	ck_assert_msg(escaped >= 1, "no audit failure line shows the escaped path");
+	ck_assert_msg(counted >= 1, "no audit failure line counts the lines left out");
+	/* One line a second at most, plus the one when the failures began. */
+	ck_assert_msg(lines <= (unsigned)secs + 2, "%u audit failure lines in about %ld s", lines, secs);
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
+}
+END_TEST
+
 /* Is pid in the reader table that `mdb_stat -r` prints? */
 static bool reader_listed(const char *db, pid_t pid, char *table, size_t tlen)
 {
@@ -284,6 +381,7 @@ int main(void)
 	tcase_add_test(tc, storage_full);
 	tcase_add_test(tc, stale_readers_cleared);
 	tcase_add_test(tc, disk_full);
+	tcase_add_test(tc, audit_failure_log);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
