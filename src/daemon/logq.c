@@ -216,15 +216,16 @@ void log_limited(log_limit *l, const char *fmt, ...)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long now_ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	unsigned long long left_out;
 	pthread_mutex_lock(&l->mu);
-	if (l->written && ts.tv_sec - l->last < LOG_REPEAT_INTERVAL_S) {
+	if (l->written && now_ms - l->last_ms < LOG_REPEAT_INTERVAL_S * 1000L) {
 		l->suppressed++;
 		pthread_mutex_unlock(&l->mu);
 		return;
 	}
 	l->written = true;
-	l->last = ts.tv_sec;
+	l->last_ms = now_ms;
 	left_out = l->suppressed;
 	l->suppressed = 0;
 	pthread_mutex_unlock(&l->mu);

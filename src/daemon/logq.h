@@ -40,8 +40,8 @@ const char *log_escape(char *out, size_t cap, const char *s);
 #define LOG_REPEAT_INTERVAL_S 1
 typedef struct log_limit {
 	pthread_mutex_t mu;      /* guards the rest */
-	bool written;            /* a line has been written: `last` is set */
-	long last;               /* CLOCK_MONOTONIC seconds of that line */
+	bool written;            /* a line has been written: `last_ms` is set */
+	long last_ms;            /* CLOCK_MONOTONIC milliseconds of that line */
 	unsigned long long suppressed; /* lines left out since */
 } log_limit;
 #define LOG_LIMIT_INIT {PTHREAD_MUTEX_INITIALIZER, false, 0, 0}
