@@ -341,6 +341,7 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	(void)cls;
 	(void)c;
 	request *r = calloc(1, sizeof *r);
 	if (!r)
@@ -365,7 +366,6 @@ void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 		 * without reading one parameter. */
 		((char *)q)[1] = '\0';
 	}
-	(void)cls;
 	return r;
 }
 
