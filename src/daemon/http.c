@@ -16,6 +16,9 @@
 #include "qingdand.h"
 #include "respond.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
 	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL},
@@ -244,9 +247,15 @@ static void audit_request(server *srv, request *r)
 		a.changed = (long)r->audit_res.changed;
 	}
 	int err = qd_store_audit_append(srv->store, &a);
-	if (err)
-		fprintf(stderr, "qingdand: cannot write audit record (%s %s by %s): %s\n", a.action,
-			a.list ? a.list : "-", a.actor, qd_strerror(err));
+	if (err) {
+		/* Once per refused request at worst: rate-limited, and the list
+		 * id (the raw path segment when it is not a valid id) escaped. */
+		static log_limit audit_failed = LOG_LIMIT_INIT;
+		char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
+		log_limited(&audit_failed, "qingdand: cannot write audit record (%s %s by %s): %s", a.action,
+			    a.list ? log_escape(list, sizeof list, a.list) : "-",
+			    log_escape(actor, sizeof actor, a.actor), qd_strerror(err));
+	}
 }
 
 static void request_free(request *r)
@@ -314,6 +323,13 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	request *r = *req_cls;
 	if (!r)
 		return;
+	if (!r->srv) {
+		/* Closed before its headers were in: never seen by the handler,
+		 * so neither counted nor logged. */
+		request_free(r);
+		*req_cls = NULL;
+		return;
+	}
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t us = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000u +
@@ -323,6 +339,36 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		access_log(srv, c, r, us, toe);
 	request_free(r);
 	*req_cls = NULL;
+}
+
+void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	request *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	/* r->srv stays NULL until the access handler has seen the headers:
+	 * that is how it and the completion callback tell this early state. */
+	r->early_error = -1;
+	const char *q = strchr(uri, '?');
+	if (!q)
+		return r;
+	size_t n = 1;
+	for (const char *p = q + 1; *p; p++)
+		n += *p == '&';
+	if (n > QD_QUERY_PARAMS_MAX) {
+		r->early_error = E_BAD_PARAMETER;
+		/* libmicrohttpd parses the query right after this callback into
+		 * records it takes from the connection's memory pool (some 56
+		 * bytes each, the pool being --max-header-bytes), and when the
+		 * pool runs out it neither answers nor closes until the idle
+		 * timeout.  The query lies in its writable read buffer: ending it
+		 * here leaves nothing to parse, and the request is answered 400
+		 * without reading one parameter. */
+		((char *)q)[1] = '\0';
+	}
+	return r;
 }
 
 enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -336,9 +382,11 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	server *srv = cls;
 	(void)version;
 	request *r = *req_cls;
-	if (!r) {
+	if (!r || !r->srv) {
 		/* Phase 1: headers are in. */
-		r = calloc(1, sizeof *r);
+		int too_many = r ? r->early_error : -1;
+		if (!r)
+			r = calloc(1, sizeof *r);
 		if (!r)
 			return MHD_NO;
 		r->srv = srv;
@@ -386,6 +434,10 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 		if (bad_id)
 			r->early_error = E_LIST_NOT_FOUND;
 		authorize(srv, c, r);
+		if (r->early_error < 0 && too_many >= 0) {
+			r->early_error = too_many;
+			r->early_detail = "too many query parameters (at most " STR(QD_QUERY_PARAMS_MAX) ")";
+		}
 		r->body_max = r->route->body == BODY_DOCUMENT ? srv->cfg.max_document_bytes
 			      : r->route->body == BODY_SMALL  ? srv->cfg.max_body_bytes : 0;
 		if (r->early_error < 0 && r->route->body != BODY_NONE)

@@ -1,6 +1,8 @@
-/* qingdand — buffered log files written by a background thread. */
+/* qingdand — buffered log files written by a background thread, and the
+ * escaping and rate limit of stderr lines that carry request data. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,4 +186,60 @@ void logq_close(logq *q)
 	free(q->buf);
 	free(q->path);
 	free(q);
+}
+
+/* ---- stderr lines ---- */
+
+const char *log_escape(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\';
+		if (k + (plain ? 1 : 4) >= cap)
+			break;
+		if (plain) {
+			out[k++] = (char)c;
+		} else {
+			out[k++] = '\\';
+			out[k++] = 'x';
+			out[k++] = hex[c >> 4];
+			out[k++] = hex[c & 15];
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+void log_limited(log_limit *l, const char *fmt, ...)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long now_ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	unsigned long long left_out;
+	pthread_mutex_lock(&l->mu);
+	if (l->written && now_ms - l->last_ms < LOG_REPEAT_INTERVAL_S * 1000L) {
+		l->suppressed++;
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
+	l->written = true;
+	l->last_ms = now_ms;
+	left_out = l->suppressed;
+	l->suppressed = 0;
+	pthread_mutex_unlock(&l->mu);
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* One fprintf, so that the line and its count reach stderr whole. */
+	if (left_out)
+		fprintf(stderr, "%s (%llu more like it in the last %d s not shown)\n", line, left_out,
+			LOG_REPEAT_INTERVAL_S);
+	else
+		fprintf(stderr, "%s\n", line);
 }

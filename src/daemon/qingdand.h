@@ -34,6 +34,7 @@
 #define QD_ENTRIES_LIMIT_DEFAULT 100
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
+#define QD_QUERY_PARAMS_MAX 64                  /* query parameters of one request */
 
 /* GnuTLS priorities of the built-in TLS: TLS 1.2 and 1.3 only. */
 #define QD_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -196,6 +197,12 @@ typedef struct route {
 
 /* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */
 
+/* libmicrohttpd's URI log callback, called with the raw URI before it
+ * parses the query: refuses a query of more than QD_QUERY_PARAMS_MAX
+ * parameters (answered 400 by the access handler) before libmicrohttpd
+ * parses it.  Returns the request state that becomes *req_cls (malloc()ed,
+ * freed by the completion callback; NULL when out of memory). */
+void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c);
 /* The access handler: matches the route, checks auth and body limits, and
  * runs the handler once the body is in. */
 enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,

@@ -500,9 +500,10 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 	}
 	else
 		r->audited = true; /* the store wrote the record with the change */
+	char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
 	fprintf(stderr, "qingdand: %s %s %s version %u (%zu entries, +%zu -%zu ~%zu) by %s\n",
-		dry ? "dry run:" : "stored", action, doc->list, pres.version, pres.entries, pres.added,
-		pres.removed, pres.changed, r->actor);
+		dry ? "dry run:" : "stored", action, log_escape(list, sizeof list, doc->list), pres.version,
+		pres.entries, pres.added, pres.removed, pres.changed, log_escape(actor, sizeof actor, r->actor));
 	qd_buf b;
 	qd_buf_init(&b);
 	if (render_put_result(&b, doc->list, &pres, action, &changes, dry)) {

@@ -222,6 +222,7 @@ struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const c
 		MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_ARRAY, pool_opts,
 		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, srv,
+		MHD_OPTION_URI_LOG_CALLBACK, qd_uri_logged, srv,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,

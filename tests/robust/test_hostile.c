@@ -807,6 +807,40 @@ START_TEST(entry_with_40000_waivers)
 }
 END_TEST
 
+/* 600 query parameters (finding 15): answered promptly with a JSON error,
+ * whatever their names; libmicrohttpd's connection pool alone would hold
+ * the connection until the idle timeout. */
+static void many_params_answered(bool known)
+{
+	const char *what = known ? "code" : "unknown names";
+	char *s = malloc(64 * 1024);
+	size_t n = (size_t)sprintf(s, "GET /v1/lookup?code=38");
+	for (int i = 0; i < 600; i++)
+		n += (size_t)(known ? sprintf(s + n, "&code=%d", i) : sprintf(s + n, "&unknown%d=x", i));
+	n += (size_t)sprintf(s + n, " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	char *resp;
+	const char *body;
+	long t0 = robust_now_ms();
+	unsigned st = robust_raw(d.port, s, n, 5000, &resp, &body);
+	long ms = robust_now_ms() - t0;
+	ck_assert_msg(st == 400, "600 parameters (%s): HTTP %u after %ld ms, expected 400", what, st, ms);
+	ck_assert_msg(ms < 2000, "600 parameters (%s): answered after %ld ms", what, ms);
+	const hcase c = {"600 parameters", .code = "bad_parameter"};
+	check_json_error(st, raw_header(resp, "Content-Type"), body, &c);
+	ck_assert_msg(strstr(body, "too many query parameters"), "600 parameters: %s", body);
+	printf("600 query parameters (%s): HTTP %u in %ld ms\n", what, st, ms);
+	free(resp);
+	free(s);
+	assert_alive("600 parameters");
+}
+
+START_TEST(six_hundred_params)
+{
+	many_params_answered(true);
+	many_params_answered(false);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("robust-hostile");
@@ -815,6 +849,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, hostile_request, 0, NCASES);
 	tcase_add_test(tc, still_up_and_unchanged);
+	tcase_add_test(tc, six_hundred_params);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("entry-limits");
 	tcase_add_unchecked_fixture(tc, limits_setup, limits_teardown);

@@ -8,12 +8,25 @@
  * Stale readers: a process that holds a read transaction is killed with
  * SIGKILL, leaving its slot in LMDB's reader table (mdb_stat -r shows its
  * pid); starting qingdand on the store clears it (qd_store_open runs
- * mdb_reader_check()). */
+ * mdb_reader_check()).
+ *
+ * Full disk: the store lies on an 8 MiB tmpfs (mounted in a private mount
+ * namespace of the test's own process) and the map is larger than the
+ * filesystem: the write that runs out of room is answered 507, and the
+ * daemon keeps serving.
+ *
+ * Log injection: with the store full, every refused admin request fails
+ * to write its audit record and says so on stderr; a path segment with
+ * "%0a" and a fake log line must not forge a line there, and the failures
+ * make at most one line a second. */
 #include <check.h>
+#include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +115,171 @@ START_TEST(storage_full)
 	free(small);
 	free(big);
 	free(small2);
+}
+END_TEST
+
+/* Mount a tmpfs of size bytes on dir, in a mount namespace of this
+ * process alone (Check runs each test in a child of its own).  Returns
+ * false with the reason in why when that is impossible here. */
+static bool private_tmpfs(const char *dir, const char *size, char *why, size_t len)
+{
+	if (unshare(CLONE_NEWNS) != 0) {
+		snprintf(why, len, "unshare(CLONE_NEWNS): %s", strerror(errno));
+		return false;
+	}
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		snprintf(why, len, "making / private: %s", strerror(errno));
+		return false;
+	}
+	char opts[64];
+	snprintf(opts, sizeof opts, "size=%s,mode=0700", size);
+	if (mount("qd-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+		snprintf(why, len, "mount -t tmpfs: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+START_TEST(disk_full)
+{
+	char dir[256], db[300], why[160];
+	snprintf(dir, sizeof dir, "%s/qd-diskfull-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	if (!private_tmpfs(dir, "8m", why, sizeof why)) {
+		printf("SKIP disk_full: cannot mount a small tmpfs here (%s)\n", why);
+		robust_rmtree(dir);
+		return;
+	}
+	snprintf(db, sizeof db, "%s/db", dir);
+	static const char *const extra[] = {"--map-size", "64M", NULL};
+	harness_daemon d = {0};
+	char err[512];
+	ck_assert_msg(robust_start_on(&d, db, extra, err, sizeof err), "%s", err);
+
+	size_t small_len, big_len;
+	unsigned small_n, big_n;
+	char *small = robust_doc(LIST, 100, 0, &small_len, &small_n);
+	char *big = robust_doc(LIST, 60000, 2, &big_len, &big_n);
+	char sha_small[QD_SHA256_HEX];
+	ck_assert(robust_doc_sha(small, small_len, LIST, sha_small));
+	http_response *r = http_request_auth("PUT", "/v1/lists/" LIST, HARNESS_ADMIN_TOKEN, NULL, small, small_len);
+	ck_assert_msg(r->status == 201, "small load: %ld %s", r->status, r->body);
+	http_response_free(r);
+
+	/* The map (64 MiB) has room; the filesystem (8 MiB) has not. */
+	for (int i = 0; i < 2; i++) {
+		r = http_request_auth("PUT", "/v1/lists/" LIST, HARNESS_ADMIN_TOKEN, NULL, big, big_len);
+		ck_assert_msg(r->status == 507, "big load onto a full disk: %ld %.300s", r->status, r->body);
+		ck_assert_str_eq(jptr_str(r->json, "/error/code"), "storage_full");
+		if (i == 0)
+			printf("disk full: a %zu-byte, %u-entry document onto an 8 MiB tmpfs: HTTP %ld %s: %s\n",
+			       big_len, big_n, r->status, jptr_str(r->json, "/error/code"),
+			       jptr_str(r->json, "/error/message"));
+		http_response_free(r);
+		/* Still serving: the previous version answers. */
+		expect_current(1, sha_small, small_n);
+		expect_lookup(ROBUST_CODE_FLIP, 1, "allow", "listed");
+		r = http_get("/v1/status");
+		ck_assert_int_eq(r->status, 200);
+		http_response_free(r);
+	}
+	robust_kill9(d.pid);
+	free(small);
+	free(big);
+	umount(dir);
+	robust_rmtree(dir);
+}
+END_TEST
+
+/* The lines of the daemon's log that start with prefix, and the number of
+ * lines holding what. */
+static unsigned log_count(const harness_daemon *d, const char *prefix, const char *what, unsigned *holding)
+{
+	FILE *f = fopen(d->log, "r");
+	ck_assert_ptr_nonnull(f);
+	unsigned n = 0, h = 0;
+	char line[4096];
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			n++;
+		if (what && strstr(line, what))
+			h++;
+	}
+	fclose(f);
+	if (holding)
+		*holding = h;
+	return n;
+}
+
+START_TEST(audit_failure_log)
+{
+	static const char *const extra[] = {"--map-size", "2M", "--access-log", "off", NULL};
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	harness_daemon d;
+	char err[512];
+	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "%s", err);
+	/* Fill the map: lists as large as still fit, then refused requests
+	 * (each writes an audit record) until the audit write fails. */
+	static const unsigned sizes[] = {4000, 2000, 1000, 500, 250, 120, 60};
+	for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		for (unsigned k = 0; k < 4; k++) {
+			char list[32], path[64];
+			snprintf(list, sizeof list, "fill-%u-%u", i, k);
+			snprintf(path, sizeof path, "/v1/lists/%s", list);
+			size_t len;
+			unsigned n;
+			char *doc = robust_doc(list, sizes[i], k, &len, &n);
+			http_response *r = http_request_auth("PUT", path, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+			long st = r->status;
+			http_response_free(r);
+			free(doc);
+			ck_assert_msg(st == 201 || st == 507, "filling: %ld", st);
+			if (st == 507)
+				break;
+		}
+	}
+	const char *fail = "qingdand: cannot write audit record";
+	unsigned sent = 0;
+	while (log_count(&d, fail, NULL, NULL) == 0) {
+		ck_assert_msg(sent < 20000, "the audit kept writing after %u refused requests", sent);
+		for (int i = 0; i < 50; i++, sent++) {
+			http_response *r = http_get("/v1/audit");
+			ck_assert_int_eq(r->status, 401);
+			http_response_free(r);
+		}
+	}
+	/* The store is full now; forged lines in the list id segment. */
+	long t0 = robust_now_ms();
+	unsigned forged = 0;
+	for (; forged < 300; forged++) {
+		http_response *r = http_request("PUT", "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens%0d%0a",
+						NULL, "{}", 2);
+		ck_assert_int_eq(r->status, 401);
+		http_response_free(r);
+	}
+	robust_sleep_ms(1100);
+	http_response *r = http_request("PUT", "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens", NULL,
+					"{}", 2);
+	ck_assert_int_eq(r->status, 401);
+	http_response_free(r);
+	long secs = (robust_now_ms() - t0) / 1000 + 1;
+	r = http_get("/healthz");
+	ck_assert_int_eq(r->status, 200);
+	http_response_free(r);
+
+	unsigned escaped, counted;
+	unsigned fake = log_count(&d, "qingdand: SIGHUP", NULL, NULL);
+	unsigned lines = log_count(&d, fail, "x\\x0aqingdand: SIGHUP: reloaded 9 tokens", &escaped);
+	log_count(&d, fail, "more like it in the last", &counted);
+	printf("log injection: %u refused requests with a forged line, store full: %u forged lines, %u "
+	       "\"cannot write audit record\" lines (%u with the escaped path, %u with a count of lines left "
+	       "out)\n", forged + 1, fake, lines, escaped, counted);
+	ck_assert_msg(fake == 0, "%u forged lines reached stderr", fake);
+	ck_assert_msg(escaped >= 1, "no audit failure line shows the escaped path");
+	ck_assert_msg(counted >= 1, "no audit failure line counts the lines left out");
+	/* One line a second at most, plus the one when the failures began. */
+	ck_assert_msg(lines <= (unsigned)secs + 2, "%u audit failure lines in about %ld s", lines, secs);
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
 }
 END_TEST
 
@@ -202,6 +380,8 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, storage_full);
 	tcase_add_test(tc, stale_readers_cleared);
+	tcase_add_test(tc, disk_full);
+	tcase_add_test(tc, audit_failure_log);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

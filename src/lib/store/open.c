@@ -1,7 +1,14 @@
 /* qingdan — the store's environment: opening it and its named databases,
  * list metadata (list and version records), and its size and counts.
  * The layout of the databases is described in store_int.h. */
+#include <sys/statvfs.h>
+
 #include "store_int.h"
+
+/* Free space below which an EIO from a commit is taken for a full disk.
+ * LMDB writes dirty pages in runs of up to some megabytes; a run cut
+ * short by a full filesystem leaves less than one run free. */
+#define DISK_FULL_MARGIN ((uint64_t)4 << 20)
 
 void qd_list_infos_free(qd_list_info *infos, size_t n)
 {
@@ -10,6 +17,19 @@ void qd_list_infos_free(qd_list_info *infos, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(infos[i].title);
 	free(infos);
+}
+
+int qd_st_commit(qd_store *st, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+	if (rc != EIO)
+		return map_err(rc);
+	const char *dir = NULL;
+	struct statvfs fs;
+	if (mdb_env_get_path(st->env, &dir) == 0 && dir && statvfs(dir, &fs) == 0 &&
+	    (uint64_t)fs.f_bavail * fs.f_frsize < DISK_FULL_MARGIN)
+		return QD_ENOSPC;
+	return QD_EIO;
 }
 
 /* ---- open / close ---- */

@@ -193,7 +193,9 @@ static inline int map_err(int rc)
 	case MDB_TXN_FULL:
 	case MDB_READERS_FULL: return rc == MDB_READERS_FULL ? QD_EIO : QD_ENOSPC;
 	case ENOMEM: return QD_ENOMEM;
-	case ENOSPC: return QD_ENOSPC;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG: return QD_ENOSPC;
 	default: return QD_EIO;
 	}
 }
@@ -512,6 +514,12 @@ typedef struct rendered {
 } rendered;
 
 /* ---- functions the files share ---- */
+
+/* open.c: commit txn and translate the result like map_err(), except that
+ * an EIO while the store's filesystem is (nearly) out of space is
+ * QD_ENOSPC: LMDB reports a short write as EIO.  txn is gone either way.
+ * Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
+int qd_st_commit(qd_store *st, MDB_txn *txn);
 
 /* open.c: read a list record in txn.  Returns 0, QD_ENOLIST or QD_EIO. */
 int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,

@@ -115,7 +115,7 @@ int qd_store_audit_append(qd_store *st, const qd_audit_rec *rec)
 		mdb_txn_abort(txn);
 		return ret;
 	}
-	return map_err(mdb_txn_commit(txn));
+	return qd_st_commit(st, txn);
 }
 
 /* ---- qd_store_put(): one write transaction, in steps ---- */
@@ -400,10 +400,8 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_prune(&p)) ||
 	    (ret = put_list_record(&p)) || (ret = put_audit(&p)))
 		goto out;
-	rc = mdb_txn_commit(p.txn);
+	ret = qd_st_commit(st, p.txn);
 	p.txn = NULL;
-	if (rc)
-		ret = map_err(rc);
 out:
 	if (p.txn)
 		mdb_txn_abort(p.txn);
