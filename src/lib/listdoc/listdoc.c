@@ -342,7 +342,11 @@ char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len)
 		qd_buf_free(&b);
 		return NULL;
 	}
-	return qd_buf_steal(&b, len);
+	char *p = qd_buf_steal(&b, len);
+	/* A load keeps every entry's rendering until it commits: give back
+	 * the growth slack (often most of the block for a small entry). */
+	char *fit = p ? realloc(p, *len + 1) : NULL;
+	return fit ? fit : p;
 }
 
 char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,
