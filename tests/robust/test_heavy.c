@@ -1,0 +1,159 @@
+/* qingdan — heavy requests: a check whose answer would be huge is refused
+ * under --max-check-response-bytes (and answered under a larger bound).
+ *
+ * Every daemon here runs on loopback with a fresh store; each test starts
+ * its own so that the peak memory it reads from /proc is its own. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "robust.h"
+
+#define HUGE_LIST "huge-entry"
+#define HUGE_REMARKS 4200 /* of 2 000 bytes: an entry of about 8 MiB */
+#define CHECK_ITEMS 10
+
+/* A list whose one entry (code 3822) carries `nconds` remarks of 2 000
+ * bytes.  malloc()ed, *len set. */
+static char *huge_entry_doc(unsigned nconds, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"list\":\"" HUGE_LIST "\",\"kind\":\"positive\",\"title\":{\"zh\":\"大条目\"},"
+	      "\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
+	      "\"entries\":[{\"id\":\"E\",\"code\":\"3822\",\"name\":{\"zh\":\"物品\"},\"clauses\":[\"c1\"],"
+	      "\"conditions\":[",
+	      f);
+	char text[2001];
+	memset(text, 'x', 2000);
+	text[2000] = '\0';
+	for (unsigned i = 0; i < nconds; i++) {
+		int n = snprintf(text, 32, "remark %u ", i);
+		text[n] = 'x';
+		fprintf(f, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
+	}
+	fputs("]}]}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return buf;
+}
+
+/* A field of /proc/PID/status in KiB (VmHWM, RssAnon …); -1 when absent. */
+static long proc_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	size_t fl = strlen(field);
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			v = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static void start(harness_daemon *d, const char *const *extra)
+{
+	curl_global_init(CURL_GLOBAL_ALL);
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	char err[512];
+	ck_assert_msg(harness_start(d, &o, err, sizeof err), "cannot start qingdand: %s", err);
+}
+
+static void stop(harness_daemon *d)
+{
+	char err[512];
+	ck_assert_msg(harness_stop(d, err, sizeof err), "stopping qingdand: %s", err);
+}
+
+/* Load the list of one ~8 MiB entry and POST a check of CHECK_ITEMS items
+ * that all match it.  Returns the response. */
+static http_response *check_huge(void)
+{
+	size_t len;
+	char *doc = huge_entry_doc(HUGE_REMARKS, &len);
+	http_response *r = http_request_auth("PUT", "/v1/lists/" HUGE_LIST, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	free(doc);
+	ck_assert_msg(r->status == 201, "PUT: HTTP %ld: %.300s", r->status, r->body ? r->body : "");
+	http_response_free(r);
+	char body[1024];
+	size_t n = (size_t)snprintf(body, sizeof body, "{\"list\":\"" HUGE_LIST "\",\"items\":[");
+	for (int i = 0; i < CHECK_ITEMS; i++)
+		n += (size_t)snprintf(body + n, sizeof body - n, "%s{\"ref\":%d,\"code\":\"3822000000\"}",
+				      i ? "," : "", i);
+	snprintf(body + n, sizeof body - n, "]}");
+	return http_request("POST", "/v1/check", NULL, body, strlen(body));
+}
+
+/* Each item's answer carries the ~8 MiB entry (about 17 MB in all).
+ * Under a 24 MiB bound, ten such items are refused with 422
+ * response_too_large naming the second item, where the answer passed the
+ * bound. */
+START_TEST(check_refused_past_bound)
+{
+	static const char *const extra[] = {"--access-log", "off", "--max-check-response-bytes", "24M", NULL};
+	harness_daemon d;
+	start(&d, extra);
+	http_response *r = check_huge();
+	long hwm = proc_kib(d.pid, "VmHWM");
+	printf("check of %d items of an ~8 MiB entry under a 24 MiB bound: HTTP %ld, %zu bytes, VmHWM %ld KiB\n",
+	       CHECK_ITEMS, r->status, r->body_len, hwm);
+	fflush(stdout);
+	ck_assert_msg(r->status == 422, "HTTP %ld, expected 422 (%zu bytes)", r->status, r->body_len);
+	json_t *e = json_object_get(r->json, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "code")), "response_too_large");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "message")),
+				     "--max-check-response-bytes"));
+	const char *path = json_string_value(json_object_get(json_array_get(json_object_get(e, "details"), 0), "path"));
+	ck_assert_ptr_nonnull(path);
+	ck_assert_str_eq(path, "/items/1");
+	http_response_free(r);
+	r = http_get("/healthz");
+	ck_assert_int_eq(r->status, 200);
+	http_response_free(r);
+	stop(&d);
+}
+END_TEST
+
+/* Under a bound above the whole answer the same check is answered. */
+START_TEST(check_answered_within_bound)
+{
+	static const char *const extra[] = {"--access-log", "off", "--max-check-response-bytes", "1G", NULL};
+	harness_daemon d;
+	start(&d, extra);
+	http_response *r = check_huge();
+	printf("the same check under a 1 GiB bound: HTTP %ld, %zu bytes, VmHWM %ld KiB\n", r->status, r->body_len,
+	       proc_kib(d.pid, "VmHWM"));
+	fflush(stdout);
+	ck_assert_msg(r->status == 200, "HTTP %ld: %.300s", r->status, r->body ? r->body : "");
+	ck_assert_uint_eq(json_array_size(json_object_get(r->json, "items")), CHECK_ITEMS);
+	ck_assert_str_eq(json_string_value(json_object_get(r->json, "decision")), "allow");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "summary"), "allow")), CHECK_ITEMS);
+	http_response_free(r);
+	stop(&d);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("robust-heavy");
+	TCase *tc = tcase_create("check");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, check_refused_past_bound);
+	tcase_add_test(tc, check_answered_within_bound);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
