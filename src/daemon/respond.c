@@ -114,6 +114,20 @@ enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *dat
 	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
 }
 
+enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, MHD_ContentReaderCallback read,
+			       void *cls, MHD_ContentReaderFreeCallback free_cls, const char *ctype,
+			       const char *cache, const char *hname, const char *hvalue)
+{
+	/* The block size is what libmicrohttpd asks the reader for at a
+	 * time: large enough that a big document costs few calls. */
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read, cls, free_cls);
+	if (!resp) {
+		free_cls(cls);
+		return MHD_NO;
+	}
+	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
+}
+
 /* Finish a JSON body and queue it with one optional extra header. */
 static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned status, qd_buf *body,
 					 const char *hname, const char *hvalue)

@@ -1,9 +1,13 @@
 /* qingdan — heavy requests: a check whose answer would be huge is refused
- * under --max-check-response-bytes (and answered under a larger bound).
+ * under --max-check-response-bytes (and answered under a larger bound);
+ * four concurrent downloads of a ~20 MB version are streamed, neither
+ * holding it whole in memory nor stalling lookups meanwhile.
  *
  * Every daemon here runs on loopback with a fresh store; each test starts
  * its own so that the peak memory it reads from /proc is its own. */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,11 @@
 #define HUGE_LIST "huge-entry"
 #define HUGE_REMARKS 4200 /* of 2 000 bytes: an entry of about 8 MiB */
 #define CHECK_ITEMS 10
+#define BIG_LIST "big-version"
+#define BIG_ENTRIES 2000
+#define BIG_REMARKS 5     /* of 2 000 bytes: ~10 KB an entry, ~20 MB in all */
+#define DOWNLOADS 4
+#define LOOKUP_MAX_MS 1000 /* generous: the machine may be busy */
 
 /* A list whose one entry (code 3822) carries `nconds` remarks of 2 000
  * bytes.  malloc()ed, *len set. */
@@ -143,6 +152,156 @@ START_TEST(check_answered_within_bound)
 }
 END_TEST
 
+/* A list of BIG_ENTRIES entries of BIG_REMARKS remarks of 2 000 bytes of
+ * text that does not compress away.  malloc()ed, *len set. */
+static char *big_doc(size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"list\":\"" BIG_LIST "\",\"kind\":\"positive\",\"title\":{\"zh\":\"大版本\"},"
+	      "\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],\"entries\":[",
+	      f);
+	unsigned seed = 12345;
+	char text[2001];
+	for (unsigned i = 0; i < BIG_ENTRIES; i++) {
+		fprintf(f, "%s{\"id\":\"E%05u\",\"code\":\"%02u%08u\",\"name\":{\"zh\":\"物品%u\"},"
+			   "\"clauses\":[\"c1\"],\"conditions\":[",
+			i ? "," : "", i, 1 + i % 96, i, i);
+		for (unsigned k = 0; k < BIG_REMARKS; k++) {
+			for (int j = 0; j < 2000; j++) {
+				seed = seed * 1103515245u + 12345u;
+				text[j] = (char)('a' + (seed >> 16) % 26);
+			}
+			text[2000] = '\0';
+			fprintf(f, "%s{\"type\":\"remark\",\"text\":\"%s\"}", k ? "," : "", text);
+		}
+		fputs("]}", f);
+	}
+	fputs("]}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return buf;
+}
+
+static atomic_bool dl_stop;
+static atomic_long dl_peak_anon, lookup_max_ms, lookups;
+
+typedef struct download {
+	pthread_t th;
+	long status;
+	char sha[QD_SHA256_HEX];
+	size_t len;
+} download;
+
+static void *download_thread(void *p)
+{
+	download *dl = p;
+	http_response *r = http_get("/v1/lists/" BIG_LIST "/versions/1");
+	dl->status = r->status;
+	dl->len = r->body_len;
+	qd_sha256_hex(r->body, r->body_len, dl->sha);
+	http_response_free(r);
+	return NULL;
+}
+
+/* Sample the daemon's anonymous memory (mapped store pages are file
+ * pages: not what a download should cost) until dl_stop. */
+static void *sampler_thread(void *p)
+{
+	pid_t pid = *(pid_t *)p;
+	while (!atomic_load(&dl_stop)) {
+		long v = proc_kib(pid, "RssAnon");
+		if (v > atomic_load(&dl_peak_anon))
+			atomic_store(&dl_peak_anon, v);
+		robust_sleep_ms(5);
+	}
+	return NULL;
+}
+
+/* Lookups, one after another, until dl_stop: the slowest is kept. */
+static void *lookup_thread(void *p)
+{
+	(void)p;
+	while (!atomic_load(&dl_stop)) {
+		long t0 = robust_now_ms();
+		http_response *r = http_get("/v1/lookup?code=0100000000&list=" BIG_LIST);
+		long t = robust_now_ms() - t0;
+		ck_assert_msg(r->status == 200, "lookup during downloads: HTTP %ld", r->status);
+		http_response_free(r);
+		if (t > atomic_load(&lookup_max_ms))
+			atomic_store(&lookup_max_ms, t);
+		atomic_fetch_add(&lookups, 1);
+		robust_sleep_ms(20);
+	}
+	return NULL;
+}
+
+/* A ~20 MB version downloaded four times at once: every download carries
+ * the canonical bytes, the daemon's anonymous memory grows by less than
+ * one copy of the document, and lookups meanwhile answer within
+ * LOOKUP_MAX_MS.  The version is loaded by a first daemon and served by a
+ * second on the same store, so that the load's own memory is not counted. */
+START_TEST(version_downloads_streamed)
+{
+	char dir[] = "/tmp/qd-heavy-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char db[64];
+	snprintf(db, sizeof db, "%s/db", dir);
+	curl_global_init(CURL_GLOBAL_ALL);
+	size_t len;
+	char *doc = big_doc(&len);
+	char sha[QD_SHA256_HEX];
+	ck_assert(robust_doc_sha(doc, len, BIG_LIST, sha));
+	harness_daemon d = {0};
+	char err[512];
+	ck_assert_msg(robust_start_on(&d, db, NULL, err, sizeof err), "%s", err);
+	http_response *r = http_request_auth("PUT", "/v1/lists/" BIG_LIST, HARNESS_ADMIN_TOKEN, NULL, doc, len);
+	free(doc);
+	ck_assert_msg(r->status == 201, "PUT: HTTP %ld: %.300s", r->status, r->body ? r->body : "");
+	http_response_free(r);
+	robust_kill9(d.pid);
+
+	ck_assert_msg(robust_start_on(&d, db, NULL, err, sizeof err), "%s", err);
+	r = http_get("/v1/lookup?code=0100000000&list=" BIG_LIST);
+	ck_assert_int_eq(r->status, 200);
+	http_response_free(r);
+	long base_anon = proc_kib(d.pid, "RssAnon"), base_hwm = proc_kib(d.pid, "VmHWM");
+	atomic_store(&dl_stop, false);
+	atomic_store(&dl_peak_anon, base_anon);
+	pthread_t sampler, looker;
+	pthread_create(&sampler, NULL, sampler_thread, &d.pid);
+	robust_sleep_ms(100);
+	pthread_create(&looker, NULL, lookup_thread, NULL);
+	long t0 = robust_now_ms();
+	download dl[DOWNLOADS];
+	for (int i = 0; i < DOWNLOADS; i++)
+		pthread_create(&dl[i].th, NULL, download_thread, &dl[i]);
+	for (int i = 0; i < DOWNLOADS; i++)
+		pthread_join(dl[i].th, NULL);
+	long took = robust_now_ms() - t0;
+	atomic_store(&dl_stop, true);
+	pthread_join(looker, NULL);
+	pthread_join(sampler, NULL);
+	long hwm = proc_kib(d.pid, "VmHWM");
+	long peak = atomic_load(&dl_peak_anon) - base_anon;
+	printf("%d concurrent downloads of a %zu-byte version: %ld ms; anonymous memory +%ld KiB at peak, VmHWM "
+	       "%ld -> %ld KiB; %ld lookups meanwhile, slowest %ld ms\n",
+	       DOWNLOADS, len, took, peak, base_hwm, hwm, atomic_load(&lookups), atomic_load(&lookup_max_ms));
+	fflush(stdout);
+	for (int i = 0; i < DOWNLOADS; i++) {
+		ck_assert_msg(dl[i].status == 200, "download %d: HTTP %ld", i, dl[i].status);
+		ck_assert_msg(strcmp(dl[i].sha, sha) == 0, "download %d: %zu bytes, not the canonical document", i,
+			      dl[i].len);
+	}
+	ck_assert_msg((size_t)peak * 1024 < len, "the downloads took %ld KiB of memory (the document is %zu bytes)",
+		      peak, len);
+	ck_assert_msg(atomic_load(&lookup_max_ms) < LOOKUP_MAX_MS, "a lookup took %ld ms during the downloads",
+		      atomic_load(&lookup_max_ms));
+	robust_kill9(d.pid);
+	robust_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("robust-heavy");
@@ -151,6 +310,10 @@ int main(void)
 	tcase_add_test(tc, check_refused_past_bound);
 	tcase_add_test(tc, check_answered_within_bound);
 	suite_add_tcase(s, tc);
+	TCase *tv = tcase_create("versions");
+	tcase_set_timeout(tv, 120);
+	tcase_add_test(tv, version_downloads_streamed);
+	suite_add_tcase(s, tv);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
