@@ -58,6 +58,7 @@ enum MHD_Result h_versions(struct MHD_Connection *c, request *r)
 /* A version download in progress: the reader's current chunk and how much
  * of it is sent. */
 typedef struct doc_stream {
+	server *srv;             /* holds one of srv->downloads */
 	qd_doc_reader *r;
 	const char *p;
 	size_t left;
@@ -89,6 +90,7 @@ static void doc_stream_free(void *cls)
 {
 	doc_stream *ds = cls;
 	qd_store_doc_reader_close(ds->r);
+	atomic_fetch_sub(&ds->srv->downloads, 1);
 	free(ds);
 }
 
@@ -100,14 +102,26 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
 	if (!v)
 		return respond_error(c, E_BAD_PARAMETER, "version: expected a positive integer in the path");
+	server *srv = r->srv;
+	/* A download holds a reader slot for as long as its client reads:
+	 * past the cap, refuse rather than let slow clients take the slots
+	 * the lookups need. */
+	if (atomic_fetch_add(&srv->downloads, 1) >= srv->cfg.max_downloads) {
+		atomic_fetch_sub(&srv->downloads, 1);
+		return respond_error_retry(c, E_DOWNLOADS_BUSY, NULL, QD_DOWNLOADS_RETRY_S);
+	}
 	doc_stream *ds = calloc(1, sizeof *ds);
-	if (!ds)
+	if (!ds) {
+		atomic_fetch_sub(&srv->downloads, 1);
 		return respond_lib_error(c, QD_ENOMEM, NULL);
+	}
+	ds->srv = srv;
 	/* Read piecewise while the client takes it: a version of many MiB is
 	 * never held whole, and no event thread spends its time building it. */
-	int err = qd_store_doc_reader_open(r->srv->store, r->list_id, v, &ds->r);
+	int err = qd_store_doc_reader_open(srv->store, r->list_id, v, &ds->r);
 	if (err) {
 		free(ds);
+		atomic_fetch_sub(&srv->downloads, 1);
 		return version_error(c, r, err, v);
 	}
 	char etag[24];

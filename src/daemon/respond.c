@@ -293,6 +293,18 @@ enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, co
 	return respond_json(c, errors[e].status, &b);
 }
 
+enum MHD_Result respond_error_retry(struct MHD_Connection *c, enum qd_http_error e, const char *message,
+				    unsigned seconds)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	error_head(&b, e, message);
+	qd_buf_puts(&b, ",\"details\":[]}}");
+	char after[16];
+	snprintf(after, sizeof after, "%u", seconds);
+	return respond_json_with(c, errors[e].status, &b, MHD_HTTP_HEADER_RETRY_AFTER, after);
+}
+
 enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 				 const char *message, const qd_problems *p)
 {

@@ -50,6 +50,9 @@ enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, MHD_Co
 
 /* Queue an error from the HTTP table; message NULL uses the table's default. */
 enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);
+/* Same, with Retry-After: seconds (a 503 of a server too busy for now). */
+enum MHD_Result respond_error_retry(struct MHD_Connection *c, enum qd_http_error e, const char *message,
+				    unsigned seconds);
 /* Same, with a "details" array of problems (p only read). */
 enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 				 const char *message, const qd_problems *p);

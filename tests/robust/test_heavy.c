@@ -1,16 +1,21 @@
 /* qingdan — heavy requests: a check whose answer would be huge is refused
  * under --max-check-response-bytes (and answered under a larger bound);
  * four concurrent downloads of a ~20 MB version are streamed, neither
- * holding it whole in memory nor stalling lookups meanwhile.
+ * holding it whole in memory nor stalling lookups meanwhile; past
+ * --max-downloads a download is refused with 503 and Retry-After.
  *
  * Every daemon here runs on loopback with a fresh store; each test starts
  * its own so that the peak memory it reads from /proc is its own. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -241,7 +246,7 @@ static void *lookup_thread(void *p)
  * one copy of the document, and lookups meanwhile answer within
  * LOOKUP_MAX_MS.  The version is loaded by a first daemon and served by a
  * second on the same store, so that the load's own memory is not counted. */
-START_TEST(version_downloads_streamed)
+START_TEST(version_downloads)
 {
 	char dir[] = "/tmp/qd-heavy-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -298,6 +303,45 @@ START_TEST(version_downloads_streamed)
 	ck_assert_msg(atomic_load(&lookup_max_ms) < LOOKUP_MAX_MS, "a lookup took %ld ms during the downloads",
 		      atomic_load(&lookup_max_ms));
 	robust_kill9(d.pid);
+
+	/* Under --max-downloads 1, a download whose client reads slowly
+	 * holds the only place: the next is refused, lookups still answer,
+	 * and once the client goes away downloads are served again. */
+	static const char *const one[] = {"--max-downloads", "1", NULL};
+	ck_assert_msg(robust_start_on(&d, db, one, err, sizeof err), "%s", err);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	static const char get[] = "GET /v1/lists/" BIG_LIST "/versions/1 HTTP/1.1\r\nHost: t\r\n\r\n";
+	ck_assert_int_eq(send(fd, get, sizeof get - 1, 0), (ssize_t)(sizeof get - 1));
+	char head[13] = {0};
+	ck_assert_int_eq(recv(fd, head, 12, MSG_WAITALL), 12);
+	ck_assert_str_eq(head, "HTTP/1.1 200");
+	r = http_get("/v1/lists/" BIG_LIST "/versions/1");
+	ck_assert_msg(r->status == 503, "a second download under --max-downloads 1: HTTP %ld", r->status);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "error"), "code")),
+			 "too_many_downloads");
+	ck_assert_ptr_nonnull(http_header(r, "Retry-After"));
+	http_response_free(r);
+	r = http_get("/v1/lookup?code=0100000000&list=" BIG_LIST);
+	ck_assert_int_eq(r->status, 200);
+	http_response_free(r);
+	close(fd);
+	long status = 0;
+	for (long t1 = robust_now_ms(); robust_now_ms() - t1 < 10000;) {
+		r = http_get("/v1/lists/" BIG_LIST "/versions/1");
+		status = r->status;
+		http_response_free(r);
+		if (status == 200)
+			break;
+		robust_sleep_ms(100);
+	}
+	ck_assert_msg(status == 200, "after the slow client left: HTTP %ld", status);
+	robust_kill9(d.pid);
 	robust_rmtree(dir);
 }
 END_TEST
@@ -312,7 +356,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	TCase *tv = tcase_create("versions");
 	tcase_set_timeout(tv, 120);
-	tcase_add_test(tv, version_downloads_streamed);
+	tcase_add_test(tv, version_downloads);
 	suite_add_tcase(s, tv);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
