@@ -193,6 +193,10 @@ typedef struct qd_doc_reader qd_doc_reader;
  * Returns as qd_store_get_doc(). */
 int qd_store_doc_reader_open(qd_store *st, const char *list, uint32_t version, qd_doc_reader **out);
 
+/* The length in bytes of the whole document (known at open: nothing is
+ * decompressed for it). */
+uint64_t qd_store_doc_reader_size(const qd_doc_reader *r);
+
 /* The next chunk of the document.
  *   data, len  the chunk, owned by the reader and valid until the next call
  *              or close; *len 0 at the end of the document

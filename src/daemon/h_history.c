@@ -73,7 +73,8 @@ static ssize_t doc_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (ds->done)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		/* A store error now can only cut the body short: the status
-		 * is sent.  The client sees a chunked body without its end. */
+		 * and length are sent.  The client sees the connection close
+		 * before Content-Length bytes. */
 		if (qd_store_doc_reader_next(ds->r, &ds->p, &ds->left))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (!ds->left)
@@ -127,7 +128,7 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 	char etag[24];
 	snprintf(etag, sizeof etag, "\"%u\"", v);
 	/* The canonical bytes as they are: loading them again must reproduce them. */
-	return respond_stream(c, MHD_HTTP_OK, doc_stream_read, ds, doc_stream_free, "application/json; charset=utf-8",
+	return respond_stream(c, MHD_HTTP_OK, qd_store_doc_reader_size(ds->r), doc_stream_read, ds, doc_stream_free, "application/json; charset=utf-8",
 			      "no-store", MHD_HTTP_HEADER_ETAG, etag);
 }
 

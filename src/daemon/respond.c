@@ -114,13 +114,14 @@ enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *dat
 	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
 }
 
-enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, MHD_ContentReaderCallback read,
+enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, uint64_t size,
+			       MHD_ContentReaderCallback read,
 			       void *cls, MHD_ContentReaderFreeCallback free_cls, const char *ctype,
 			       const char *cache, const char *hname, const char *hvalue)
 {
 	/* The block size is what libmicrohttpd asks the reader for at a
 	 * time: large enough that a big document costs few calls. */
-	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read, cls, free_cls);
+	struct MHD_Response *resp = MHD_create_response_from_callback(size, 64 * 1024, read, cls, free_cls);
 	if (!resp) {
 		free_cls(cls);
 		return MHD_NO;

@@ -37,12 +37,13 @@ enum MHD_Result respond_etag(struct MHD_Connection *c, qd_buf *body, uint32_t ve
  * (NULL: none) and one optional extra header (hname NULL: none). */
 enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
 			    const char *ctype, const char *cache, const char *hname, const char *hvalue);
-/* Queue a body written piecewise by a reader, sent chunked (its length is
- * not known in advance): libmicrohttpd calls read(cls, pos, buf, max) as
- * the client takes the bytes, and free_cls(cls) when done, also when the
- * client goes away; on failure to queue, free_cls(cls) is called here.
- * Headers as respond_raw(). */
-enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, MHD_ContentReaderCallback read,
+/* Queue a body of size bytes written piecewise by a reader (size
+ * MHD_SIZE_UNKNOWN: sent chunked): libmicrohttpd calls read(cls, pos, buf,
+ * max) as the client takes the bytes, and free_cls(cls) when done, also
+ * when the client goes away; on failure to queue, free_cls(cls) is called
+ * here.  Headers as respond_raw(). */
+enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, uint64_t size,
+			       MHD_ContentReaderCallback read,
 			       void *cls, MHD_ContentReaderFreeCallback free_cls, const char *ctype,
 			       const char *cache, const char *hname, const char *hvalue);
 

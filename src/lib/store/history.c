@@ -297,6 +297,7 @@ struct qd_doc_reader {
 	size_t n, next;
 	char *head;             /* NULL once sent */
 	size_t head_len;
+	uint64_t size;          /* of the whole document */
 	bool tail_sent;
 	qd_buf chunk;           /* the last chunk handed out */
 	vread vr;
@@ -327,6 +328,17 @@ static int dr_locate(qd_doc_reader *r)
 		uint32_t seq;
 		if ((ret = rec_decode(&k, &d, &c, &seq, NULL)))
 			break;
+		uint64_t jl = c.entry_json_len;
+		if (c.entry_json_comp != COMP_NONE) {
+			/* The frame says its size: nothing is decompressed yet. */
+			unsigned long long fl = ZSTD_getFrameContentSize(c.entry_json, c.entry_json_len);
+			if (fl == ZSTD_CONTENTSIZE_UNKNOWN || fl == ZSTD_CONTENTSIZE_ERROR || fl > QD_ENTRY_JSON_MAX) {
+				ret = QD_EIO;
+				break;
+			}
+			jl = fl;
+		}
+		r->size += strlen(qd_listdoc_dump_sep(r->n)) + jl;
 		if (r->n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			dr_ent *nv = realloc(r->ents, nc * sizeof *nv);
@@ -342,8 +354,10 @@ static int dr_locate(qd_doc_reader *r)
 	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
 		ret = map_err(rc);
 	mdb_cursor_close(cur);
-	if (!ret)
+	if (!ret) {
 		qsort(r->ents, r->n, sizeof *r->ents, dr_seq_cmp);
+		r->size += strlen(qd_listdoc_dump_tail(r->n));
+	}
 	return ret;
 }
 
@@ -382,6 +396,7 @@ int qd_store_doc_reader_open(qd_store *st, const char *list, uint32_t version, q
 	if (!ret) {
 		r->version = li.version;
 		r->head = qd_listdoc_dump_head(head, &r->head_len);
+		r->size = r->head_len;
 		ret = r->head ? dr_locate(r) : QD_ENOMEM;
 	}
 	qd_listdoc_free(head);
@@ -391,6 +406,11 @@ int qd_store_doc_reader_open(qd_store *st, const char *list, uint32_t version, q
 	}
 	*out = r;
 	return 0;
+}
+
+uint64_t qd_store_doc_reader_size(const qd_doc_reader *r)
+{
+	return r->size;
 }
 
 int qd_store_doc_reader_next(qd_doc_reader *r, const char **data, size_t *len)
