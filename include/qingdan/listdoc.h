@@ -130,6 +130,19 @@ char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len);
  * out-of-memory. */
 char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len);
 
+/* The pieces of qd_listdoc_dump(), for writing a document piecewise
+ * (without holding it whole): the head, then for each entry i (in document
+ * order) qd_listdoc_dump_sep(i) and its qd_listdoc_entry_json(), then
+ * qd_listdoc_dump_tail(number of entries).  Together they are the dump's
+ * bytes exactly.
+ * qd_listdoc_dump_head: everything before the first entry (doc's entries
+ * are not read); malloc()ed, NUL-terminated (caller frees), *len set;
+ * NULL on out-of-memory.
+ * qd_listdoc_dump_sep, qd_listdoc_dump_tail: static strings. */
+char *qd_listdoc_dump_head(const qd_listdoc *doc, size_t *len);
+const char *qd_listdoc_dump_sep(size_t i);
+const char *qd_listdoc_dump_tail(size_t n_entries);
+
 /* qd_listdoc_dump() from entry renderings the caller already has
  * (entry_json[i] of entry_len[i] bytes, from qd_listdoc_entry_json), so a
  * loader that stores them renders each entry once. */

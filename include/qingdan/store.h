@@ -177,6 +177,35 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
  * clauses and roster a CSV import keeps.  Returns as qd_store_get_doc(). */
 int qd_store_get_head(qd_store *st, const char *list, uint32_t version, qd_listdoc **out);
 
+/* A version's canonical document (the bytes of qd_listdoc_dump() of
+ * qd_store_get_doc()'s document) read piecewise, so that a large version
+ * is never held whole: only where each entry lies is kept, and each chunk
+ * holds about QD_DOC_READER_CHUNK bytes (one entry may make it larger, up
+ * to QD_ENTRY_JSON_MAX).  The reader holds its own read transaction until
+ * it is closed: it takes one LMDB reader slot and keeps the version's
+ * pages from reuse meanwhile, so close it soon.  It may be used by any
+ * thread, one at a time. */
+typedef struct qd_doc_reader qd_doc_reader;
+#define QD_DOC_READER_CHUNK ((size_t)64 << 10)
+
+/* Open a reader of version (0: the current one) of list.
+ *   out  a new reader; close it with qd_store_doc_reader_close()
+ * Returns as qd_store_get_doc(). */
+int qd_store_doc_reader_open(qd_store *st, const char *list, uint32_t version, qd_doc_reader **out);
+
+/* The length in bytes of the whole document (known at open: nothing is
+ * decompressed for it). */
+uint64_t qd_store_doc_reader_size(const qd_doc_reader *r);
+
+/* The next chunk of the document.
+ *   data, len  the chunk, owned by the reader and valid until the next call
+ *              or close; *len 0 at the end of the document
+ * Returns 0, QD_ENOMEM or QD_EIO (the document is then cut short). */
+int qd_store_doc_reader_next(qd_doc_reader *r, const char **data, size_t *len);
+
+/* Close a reader (NULL is ignored): ends its transaction and frees it. */
+void qd_store_doc_reader_close(qd_doc_reader *r);
+
 /* The difference between two versions of a list. */
 typedef struct qd_diff {
 	uint32_t from, to;               /* the versions compared (0 resolved to the current one) */

@@ -44,6 +44,9 @@ const char qingdand_usage[] =
 	"  --max-document-bytes BYTES    largest list document or CSV body (default 64M)\n"
 	"  --max-body-bytes BYTES        largest other request body (default 1M)\n"
 	"  --max-check-items N           items per POST /v1/check (default 1000)\n"
+	"  --max-check-response-bytes BYTES\n"
+	"                                largest answer of one POST /v1/check (default 64M)\n"
+	"  --max-downloads N             version downloads streamed at once (default 16)\n"
 	"  --max-json-depth N            nesting of JSON request bodies (default 64)\n"
 	"  --max-connections N           open connections in all (default 1024)\n"
 	"  --max-connections-per-ip N    open connections per client address (default 256)\n"
@@ -82,6 +85,8 @@ static const opt opts[] = {
 	{"max-document-bytes", O_SIZE, F(max_document_bytes), 1024, 1ull << 32},
 	{"max-body-bytes", O_SIZE, F(max_body_bytes), 1024, 1ull << 30},
 	{"max-check-items", O_UINT, F(max_check_items), 1, 100000},
+	{"max-check-response-bytes", O_SIZE, F(max_check_response_bytes), 1ull << 16, 1ull << 34},
+	{"max-downloads", O_UINT, F(max_downloads), 1, 128},
 	{"max-json-depth", O_UINT, F(max_json_depth), 2, 1000},
 	{"max-connections", O_UINT, F(max_connections), 1, 1000000},
 	{"max-connections-per-ip", O_UINT, F(max_connections_per_ip), 1, 1000000},
@@ -104,6 +109,8 @@ void settings_default(settings *s)
 	s->max_document_bytes = QD_BODY_MAX_DOCUMENT;
 	s->max_body_bytes = QD_BODY_MAX_DEFAULT;
 	s->max_check_items = QD_CHECK_ITEMS_MAX;
+	s->max_check_response_bytes = QD_CHECK_RESPONSE_MAX;
+	s->max_downloads = QD_DOWNLOADS_MAX;
 	s->max_json_depth = QD_JSON_DEPTH_MAX;
 	s->max_connections = QD_CONNECTIONS_MAX;
 	s->max_connections_per_ip = QD_CONNECTIONS_PER_IP_MAX;

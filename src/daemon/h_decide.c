@@ -380,16 +380,27 @@ static void put_bad_item(qd_buf *b, size_t i, const char *field, const char *msg
 	qd_buf_printf(b, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
 }
 
+/* check_decide()'s answer when the response passes its bound. */
+#define CHECK_TOO_LARGE 1
+
 /* Decide every item into b, in request order, each as {"ref":…,…};
- * count them in *k and log each decision under id.  Returns 0 or the
+ * count them in *k and log each decision under id.  Returns 0, the
  * library error that stopped it (an unknown list or version: every item
- * shares them). */
+ * shares them), or CHECK_TOO_LARGE with the item that passed the bound in
+ * *stop.  The bound is checked after each item, so b holds at most the
+ * bound plus one item's answer (its entries are at most QD_ENTRY_JSON_MAX
+ * each): a few items repeating a huge entry cannot grow it without end. */
 static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf *b, const char *id,
-			check_counts *k)
+			check_counts *k, size_t *stop)
 {
 	char msg[200];
 	int err = 0;
+	size_t max = r->srv->cfg.max_check_response_bytes;
 	for (size_t i = 0; i < cr->n && !err; i++) {
+		if (b->len > max) {
+			*stop = i - 1;
+			return CHECK_TOO_LARGE;
+		}
 		json_t *it = json_array_get(cr->items, i);
 		json_t *code = json_object_get(it, "code");
 		json_t *ciq = json_object_get(it, "ciq");
@@ -427,7 +438,29 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 			record_decision(r->srv, id, &q, &o, NULL);
 		}
 	}
+	if (!err && b->len > max) {
+		*stop = cr->n - 1;
+		return CHECK_TOO_LARGE;
+	}
 	return err;
+}
+
+/* Refuse a check whose answer passed --max-check-response-bytes at item
+ * i: 422, as the request is well formed but cannot be answered whole. */
+static enum MHD_Result check_too_large(struct MHD_Connection *c, size_t max, size_t i)
+{
+	char msg[200];
+	snprintf(msg, sizeof msg,
+		 "the answer passes %zu bytes (--max-check-response-bytes) at item %zu: send fewer items per check",
+		 max, i);
+	char path[40];
+	snprintf(path, sizeof path, "/items/%zu", i);
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_problems_add(&pr, path, "%s", msg);
+	enum MHD_Result ret = respond_problems(c, E_RESPONSE_TOO_LARGE, msg, &pr);
+	qd_problems_free(&pr);
+	return ret;
 }
 
 /* Write the head (decision, summary, decision_id) into the room kept in
@@ -485,9 +518,15 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	char id[40];
 	next_decision_id(r->srv, id);
 	check_counts k = {0, 0, 0};
-	int err = check_decide(r, &cr, batch, &b, id, &k);
+	size_t stop = 0;
+	int err = check_decide(r, &cr, batch, &b, id, &k, &stop);
 	qd_snap_close(s);
 	qd_batch_free(batch);
+	if (err == CHECK_TOO_LARGE) {
+		qd_buf_free(&b);
+		res = check_too_large(c, r->srv->cfg.max_check_response_bytes, stop);
+		goto out;
+	}
 	if (err || b.oom) {
 		qd_buf_free(&b);
 		res = decide_error(c, err ? err : QD_ENOMEM, &cr.base);

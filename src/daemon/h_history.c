@@ -55,6 +55,46 @@ enum MHD_Result h_versions(struct MHD_Connection *c, request *r)
 	return respond_rendered(c, err, &b);
 }
 
+/* A version download in progress: the reader's current chunk and how much
+ * of it is sent. */
+typedef struct doc_stream {
+	server *srv;             /* holds one of srv->downloads */
+	qd_doc_reader *r;
+	const char *p;
+	size_t left;
+	bool done;
+} doc_stream;
+
+static ssize_t doc_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	doc_stream *ds = cls;
+	while (!ds->left) {
+		if (ds->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		/* A store error now can only cut the body short: the status
+		 * and length are sent.  The client sees the connection close
+		 * before Content-Length bytes. */
+		if (qd_store_doc_reader_next(ds->r, &ds->p, &ds->left))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (!ds->left)
+			ds->done = true;
+	}
+	size_t n = ds->left < max ? ds->left : max;
+	memcpy(buf, ds->p, n);
+	ds->p += n;
+	ds->left -= n;
+	return (ssize_t)n;
+}
+
+static void doc_stream_free(void *cls)
+{
+	doc_stream *ds = cls;
+	qd_store_doc_reader_close(ds->r);
+	atomic_fetch_sub(&ds->srv->downloads, 1);
+	free(ds);
+}
+
 enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
@@ -63,20 +103,33 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
 	if (!v)
 		return respond_error(c, E_BAD_PARAMETER, "version: expected a positive integer in the path");
-	qd_listdoc *doc;
-	int err = qd_store_get_doc(r->srv->store, r->list_id, v, &doc);
-	if (err)
-		return version_error(c, r, err, v);
-	size_t len;
-	char *data = qd_listdoc_dump(doc, &len);
-	qd_listdoc_free(doc);
-	if (!data)
+	server *srv = r->srv;
+	/* A download holds a reader slot for as long as its client reads:
+	 * past the cap, refuse rather than let slow clients take the slots
+	 * the lookups need. */
+	if (atomic_fetch_add(&srv->downloads, 1) >= srv->cfg.max_downloads) {
+		atomic_fetch_sub(&srv->downloads, 1);
+		return respond_error_retry(c, E_DOWNLOADS_BUSY, NULL, QD_DOWNLOADS_RETRY_S);
+	}
+	doc_stream *ds = calloc(1, sizeof *ds);
+	if (!ds) {
+		atomic_fetch_sub(&srv->downloads, 1);
 		return respond_lib_error(c, QD_ENOMEM, NULL);
+	}
+	ds->srv = srv;
+	/* Read piecewise while the client takes it: a version of many MiB is
+	 * never held whole, and no event thread spends its time building it. */
+	int err = qd_store_doc_reader_open(srv->store, r->list_id, v, &ds->r);
+	if (err) {
+		free(ds);
+		atomic_fetch_sub(&srv->downloads, 1);
+		return version_error(c, r, err, v);
+	}
 	char etag[24];
 	snprintf(etag, sizeof etag, "\"%u\"", v);
 	/* The canonical bytes as they are: loading them again must reproduce them. */
-	return respond_raw(c, MHD_HTTP_OK, data, len, "application/json; charset=utf-8", "no-store",
-			   MHD_HTTP_HEADER_ETAG, etag);
+	return respond_stream(c, MHD_HTTP_OK, qd_store_doc_reader_size(ds->r), doc_stream_read, ds, doc_stream_free, "application/json; charset=utf-8",
+			      "no-store", MHD_HTTP_HEADER_ETAG, etag);
 }
 
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r)

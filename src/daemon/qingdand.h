@@ -25,6 +25,12 @@
 #define QD_BODY_MAX_DOCUMENT ((size_t)64 << 20) /* PUT of a list document */
 #define QD_BODY_MAX_DEFAULT ((size_t)1 << 20)   /* every other body */
 #define QD_CHECK_ITEMS_MAX 1000
+#define QD_CHECK_RESPONSE_MAX ((size_t)64 << 20) /* bytes of one POST /v1/check answer */
+/* Version downloads streamed at once: each holds an LMDB reader slot (of
+ * QD_MAX_READERS_DEFAULT, shared with every worker's snapshot) and keeps
+ * the version's pages from reuse while its client reads. */
+#define QD_DOWNLOADS_MAX 16
+#define QD_DOWNLOADS_RETRY_S 5                  /* Retry-After of a refused download */
 #define QD_CONNECTIONS_MAX 1024
 #define QD_CONNECTIONS_PER_IP_MAX 256
 #define QD_CONNECTION_TIMEOUT 30                /* seconds a connection may idle */
@@ -59,8 +65,10 @@
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
 	X(E_INVALID_DOCUMENT, 422, "invalid_document", "the list document breaks the loader rules") \
+	X(E_RESPONSE_TOO_LARGE, 422, "response_too_large", "the answer would exceed --max-check-response-bytes: send fewer items per check") \
 	X(E_INTERNAL, 500, "internal_error", "internal error") \
 	X(E_NOT_READY, 503, "not_ready", "not ready") \
+	X(E_DOWNLOADS_BUSY, 503, "too_many_downloads", "too many version downloads in progress (--max-downloads): retry later") \
 	X(E_STORAGE_FULL, 507, "storage_full", "storage full: the change was not stored; the previous version stays current")
 
 enum qd_http_error {
@@ -129,6 +137,8 @@ typedef struct settings {
 	size_t max_document_bytes, max_body_bytes;
 	unsigned max_check_items, max_connections, max_connections_per_ip, connection_timeout;
 	size_t max_header_bytes;
+	size_t max_check_response_bytes; /* bytes of one check's answer */
+	unsigned max_downloads;      /* version downloads streamed at once */
 	unsigned max_json_depth;
 	unsigned shutdown_grace;
 	size_t read_cache;           /* bound of each worker thread's read cache; 0: off */
@@ -151,6 +161,7 @@ typedef struct server {
 	char id_prefix[9];           /* random per process, for decision ids */
 	atomic_uint_fast64_t id_seq;
 	snaps snaps;                 /* every worker thread's read snapshot (snaps.h) */
+	atomic_uint downloads;       /* version downloads in progress, <= cfg.max_downloads */
 } server;
 
 /* Per-request state, hung off *req_cls and freed in the completion callback. */

@@ -114,6 +114,21 @@ enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *dat
 	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
 }
 
+enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, uint64_t size,
+			       MHD_ContentReaderCallback read,
+			       void *cls, MHD_ContentReaderFreeCallback free_cls, const char *ctype,
+			       const char *cache, const char *hname, const char *hvalue)
+{
+	/* The block size is what libmicrohttpd asks the reader for at a
+	 * time: large enough that a big document costs few calls. */
+	struct MHD_Response *resp = MHD_create_response_from_callback(size, 64 * 1024, read, cls, free_cls);
+	if (!resp) {
+		free_cls(cls);
+		return MHD_NO;
+	}
+	return queue_response(c, status, resp, ctype, cache, hname, hvalue);
+}
+
 /* Finish a JSON body and queue it with one optional extra header. */
 static enum MHD_Result respond_json_with(struct MHD_Connection *c, unsigned status, qd_buf *body,
 					 const char *hname, const char *hvalue)
@@ -277,6 +292,18 @@ enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, co
 	error_head(&b, e, message);
 	qd_buf_puts(&b, ",\"details\":[]}}");
 	return respond_json(c, errors[e].status, &b);
+}
+
+enum MHD_Result respond_error_retry(struct MHD_Connection *c, enum qd_http_error e, const char *message,
+				    unsigned seconds)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	error_head(&b, e, message);
+	qd_buf_puts(&b, ",\"details\":[]}}");
+	char after[16];
+	snprintf(after, sizeof after, "%u", seconds);
+	return respond_json_with(c, errors[e].status, &b, MHD_HTTP_HEADER_RETRY_AFTER, after);
 }
 
 enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,

@@ -37,11 +37,23 @@ enum MHD_Result respond_etag(struct MHD_Connection *c, qd_buf *body, uint32_t ve
  * (NULL: none) and one optional extra header (hname NULL: none). */
 enum MHD_Result respond_raw(struct MHD_Connection *c, unsigned status, char *data, size_t len,
 			    const char *ctype, const char *cache, const char *hname, const char *hvalue);
+/* Queue a body of size bytes written piecewise by a reader (size
+ * MHD_SIZE_UNKNOWN: sent chunked): libmicrohttpd calls read(cls, pos, buf,
+ * max) as the client takes the bytes, and free_cls(cls) when done, also
+ * when the client goes away; on failure to queue, free_cls(cls) is called
+ * here.  Headers as respond_raw(). */
+enum MHD_Result respond_stream(struct MHD_Connection *c, unsigned status, uint64_t size,
+			       MHD_ContentReaderCallback read,
+			       void *cls, MHD_ContentReaderFreeCallback free_cls, const char *ctype,
+			       const char *cache, const char *hname, const char *hvalue);
 
 /* ---- errors ---- */
 
 /* Queue an error from the HTTP table; message NULL uses the table's default. */
 enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, const char *message);
+/* Same, with Retry-After: seconds (a 503 of a server too busy for now). */
+enum MHD_Result respond_error_retry(struct MHD_Connection *c, enum qd_http_error e, const char *message,
+				    unsigned seconds);
 /* Same, with a "details" array of problems (p only read). */
 enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 				 const char *message, const qd_problems *p);

@@ -349,15 +349,15 @@ char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len)
 	return fit ? fit : p;
 }
 
-char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,
-			   size_t *len)
+char *qd_listdoc_dump_head(const qd_listdoc *doc, size_t *len)
 {
 	/* The header: the document without "entries", which is its last key. */
 	json_t *head = json_object();
 	const char *key;
 	json_t *val;
 	char *h = NULL, *r = NULL;
-	size_t hl, total, o;
+	qd_buf b;
+	qd_buf_init(&b);
 
 	if (head == NULL)
 		return NULL;
@@ -368,32 +368,65 @@ char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const
 	h = json_dumps(head, JSON_INDENT(2) | JSON_REAL_PRECISION(REAL_DIGITS));
 	if (h == NULL)
 		goto out;
-	hl = strlen(h);
+	size_t hl = strlen(h);
 	/* h ends "\n}"; the entries go before that brace. */
 	if (hl < 2 || h[hl - 1] != '}')
 		goto out;
 	hl -= 2;
-	total = hl + 32;
+	qd_buf_add(&b, h, hl);
+	qd_buf_puts(&b, hl > 1 ? ",\n  \"entries\": [" : "\n  \"entries\": [");
+	r = qd_buf_steal(&b, len);
+out:
+	qd_buf_free(&b);
+	free(h);
+	json_decref(head);
+	return r;
+}
+
+const char *qd_listdoc_dump_sep(size_t i)
+{
+	return i ? ",\n    " : "\n    ";
+}
+
+const char *qd_listdoc_dump_tail(size_t n_entries)
+{
+	return n_entries ? "\n  ]\n}\n" : "]\n}\n";
+}
+
+char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,
+			   size_t *len)
+{
+	size_t hl;
+	char *h = qd_listdoc_dump_head(doc, &hl);
+	if (h == NULL)
+		return NULL;
+	size_t total = hl + 16;
 	for (size_t i = 0; i < doc->n_entries; i++)
 		total += entry_len[i] + 6;
-	r = malloc(total);
-	if (r == NULL)
-		goto out;
+	/* One allocation of the final size: the head is copied into it
+	 * once, and a large document is not grown by doubling. */
+	char *r = malloc(total);
+	if (r == NULL) {
+		free(h);
+		return NULL;
+	}
 	memcpy(r, h, hl);
-	o = hl;
-	o += (size_t)sprintf(r + o, "%s\n  \"entries\": [", hl > 1 ? "," : "");
+	free(h);
+	size_t o = hl;
 	for (size_t i = 0; i < doc->n_entries; i++) {
-		memcpy(r + o, i ? ",\n    " : "\n    ", i ? 6 : 5);
-		o += i ? 6 : 5;
+		const char *sep = qd_listdoc_dump_sep(i);
+		size_t sl = strlen(sep);
+		memcpy(r + o, sep, sl);
+		o += sl;
 		memcpy(r + o, entry_json[i], entry_len[i]);
 		o += entry_len[i];
 	}
-	o += (size_t)sprintf(r + o, "%s]\n}\n", doc->n_entries ? "\n  " : "");
+	const char *tail = qd_listdoc_dump_tail(doc->n_entries);
+	size_t tl = strlen(tail);
+	memcpy(r + o, tail, tl + 1);
+	o += tl;
 	if (len)
 		*len = o;
-out:
-	free(h);
-	json_decref(head);
 	return r;
 }
 

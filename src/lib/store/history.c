@@ -197,14 +197,10 @@ static int kv_seq_cmp(const void *a, const void *b)
 /* The document of one version; with_entries false leaves "entries" empty.
  * The tree is built in an arena the document takes over, so a 100 000-entry
  * version is not freed node by node. */
-static int get_doc(qd_store *st, const char *list, uint32_t version, bool with_entries,
-		   qd_listdoc **out)
+static int get_doc_in(qd_store *st, MDB_txn *txn, const char *list, uint32_t version, bool with_entries,
+		      qd_listdoc **out, qd_list_info *li_out)
 {
 	*out = NULL;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return map_err(rc);
 	qd_list_info li;
 	MDB_val rec;
 	kv *ents = NULL;
@@ -251,6 +247,20 @@ out:
 	} else if (ret) {
 		qd_jarena_free(arena); /* the trees go with it */
 	} /* else the document owns the arena and its trees */
+	if (!ret && li_out)
+		*li_out = li;
+	return ret;
+}
+
+static int get_doc(qd_store *st, const char *list, uint32_t version, bool with_entries,
+		   qd_listdoc **out)
+{
+	*out = NULL;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return map_err(rc);
+	int ret = get_doc_in(st, txn, list, version, with_entries, out, NULL);
 	mdb_txn_abort(txn);
 	return ret;
 }
@@ -263,6 +273,184 @@ int qd_store_get_doc(qd_store *st, const char *list, uint32_t version, qd_listdo
 int qd_store_get_head(qd_store *st, const char *list, uint32_t version, qd_listdoc **out)
 {
 	return get_doc(st, list, version, false, out);
+}
+
+/* ---- a version's canonical document, piecewise ---- */
+
+/* Where one entry of the version lies; the pointers are LMDB's, valid
+ * while the reader's transaction lives. */
+typedef struct dr_ent {
+	MDB_val k, d;
+	uint32_t seq;
+} dr_ent;
+
+struct qd_doc_reader {
+	qd_store *st;
+	/* Read-only and owned: the environment is opened MDB_NOTLS, so the
+	 * transaction may be used by whichever thread calls next (one at a
+	 * time).  It pins the version's pages, and one reader slot, until
+	 * close. */
+	MDB_txn *txn;
+	char list[QD_LIST_ID_MAX + 1];
+	uint32_t version;
+	dr_ent *ents;           /* in document order */
+	size_t n, next;
+	char *head;             /* NULL once sent */
+	size_t head_len;
+	uint64_t size;          /* of the whole document */
+	bool tail_sent;
+	qd_buf chunk;           /* the last chunk handed out */
+	vread vr;
+};
+
+static int dr_seq_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const dr_ent *)a)->seq, y = ((const dr_ent *)b)->seq;
+	return x < y ? -1 : x > y;
+}
+
+/* Locate every entry of the version in r->ents, in document order: only
+ * where each lies is kept, never its JSON. */
+static int dr_locate(qd_doc_reader *r)
+{
+	unsigned char pfx[QD_LIST_ID_MAX + 8];
+	size_t pl = vprefix(pfx, r->list, r->version);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(r->txn, r->st->entries, &cur);
+	if (rc)
+		return map_err(rc);
+	size_t cap = 0;
+	int ret = 0;
+	MDB_val k = {pl, pfx}, d;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, pfx, pl);
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		qd_cand c;
+		uint32_t seq;
+		if ((ret = rec_decode(&k, &d, &c, &seq, NULL)))
+			break;
+		uint64_t jl = c.entry_json_len;
+		if (c.entry_json_comp != COMP_NONE) {
+			/* The frame says its size: nothing is decompressed yet. */
+			unsigned long long fl = ZSTD_getFrameContentSize(c.entry_json, c.entry_json_len);
+			if (fl == ZSTD_CONTENTSIZE_UNKNOWN || fl == ZSTD_CONTENTSIZE_ERROR || fl > QD_ENTRY_JSON_MAX) {
+				ret = QD_EIO;
+				break;
+			}
+			jl = fl;
+		}
+		r->size += strlen(qd_listdoc_dump_sep(r->n)) + jl;
+		if (r->n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			dr_ent *nv = realloc(r->ents, nc * sizeof *nv);
+			if (!nv) {
+				ret = QD_ENOMEM;
+				break;
+			}
+			r->ents = nv;
+			cap = nc;
+		}
+		r->ents[r->n++] = (dr_ent){k, d, seq};
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_cursor_close(cur);
+	if (!ret) {
+		qsort(r->ents, r->n, sizeof *r->ents, dr_seq_cmp);
+		r->size += strlen(qd_listdoc_dump_tail(r->n));
+	}
+	return ret;
+}
+
+void qd_store_doc_reader_close(qd_doc_reader *r)
+{
+	if (!r)
+		return;
+	if (r->txn)
+		mdb_txn_abort(r->txn);
+	free(r->ents);
+	free(r->head);
+	qd_buf_free(&r->chunk);
+	qd_st_vread_free(&r->vr);
+	free(r);
+}
+
+int qd_store_doc_reader_open(qd_store *st, const char *list, uint32_t version, qd_doc_reader **out)
+{
+	*out = NULL;
+	if (strlen(list) > QD_LIST_ID_MAX)
+		return QD_ENOLIST;
+	qd_doc_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return QD_ENOMEM;
+	r->st = st;
+	strcpy(r->list, list);
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn);
+	if (rc) {
+		r->txn = NULL;
+		qd_store_doc_reader_close(r);
+		return map_err(rc);
+	}
+	qd_listdoc *head = NULL;
+	qd_list_info li;
+	int ret = get_doc_in(st, r->txn, list, version, false, &head, &li);
+	if (!ret) {
+		r->version = li.version;
+		r->head = qd_listdoc_dump_head(head, &r->head_len);
+		r->size = r->head_len;
+		ret = r->head ? dr_locate(r) : QD_ENOMEM;
+	}
+	qd_listdoc_free(head);
+	if (ret) {
+		qd_store_doc_reader_close(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+uint64_t qd_store_doc_reader_size(const qd_doc_reader *r)
+{
+	return r->size;
+}
+
+int qd_store_doc_reader_next(qd_doc_reader *r, const char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	r->chunk.len = 0;
+	if (r->head) {
+		/* Handed over whole: the head is small next to the entries. */
+		qd_buf_free(&r->chunk);
+		r->chunk.data = r->head;
+		r->chunk.len = r->chunk.cap = r->head_len;
+		r->head = NULL;
+		*data = r->chunk.data;
+		*len = r->chunk.len;
+		return 0;
+	}
+	while (r->next < r->n && r->chunk.len < QD_DOC_READER_CHUNK) {
+		const dr_ent *e = &r->ents[r->next];
+		qd_cand c;
+		uint32_t seq;
+		int ret = rec_decode(&e->k, &e->d, &c, &seq, NULL);
+		if (ret)
+			return ret;
+		qd_buf_puts(&r->chunk, qd_listdoc_dump_sep(r->next));
+		ret = zr_json(&r->vr.z, r->st, r->txn, r->list, r->version, c.entry_json_comp, c.entry_json,
+			      c.entry_json_len, &r->chunk);
+		if (ret)
+			return ret;
+		r->next++;
+	}
+	if (r->next == r->n && !r->tail_sent && r->chunk.len < QD_DOC_READER_CHUNK) {
+		qd_buf_puts(&r->chunk, qd_listdoc_dump_tail(r->n));
+		r->tail_sent = true;
+	}
+	if (r->chunk.oom)
+		return QD_ENOMEM;
+	*data = r->chunk.data;
+	*len = r->chunk.len;
+	return 0;
 }
 
 void qd_diff_free(qd_diff *d)
