@@ -807,7 +807,7 @@ START_TEST(entry_with_40000_waivers)
 }
 END_TEST
 
-/* 600 query parameters (finding 15): answered promptly with a JSON error,
+/* 600 query parameters: answered promptly with a JSON error,
  * whatever their names; libmicrohttpd's connection pool alone would hold
  * the connection until the idle timeout. */
 static void many_params_answered(bool known)
