@@ -710,8 +710,8 @@ int harness_run_ctl(const char *const *args, char **out)
 	}
 	close(pfd[1]);
 	char *buf = NULL;
-	size_t len = 0;
-	char chunk[4096];
+	size_t len = 0, cap = 0;
+	char chunk[65536];
 	ssize_t k;
 	while ((k = read(pfd[0], chunk, sizeof chunk)) != 0) {
 		if (k < 0) {
@@ -719,7 +719,14 @@ int harness_run_ctl(const char *const *args, char **out)
 				continue;
 			break;
 		}
-		buf = xrealloc(buf, len + (size_t)k + 1);
+		/* Doubling: an export of several MB read 4 KiB at a time would
+		 * otherwise be copied over and over (slow under ASan). */
+		if (len + (size_t)k + 1 > cap) {
+			cap = cap ? cap : 65536;
+			while (len + (size_t)k + 1 > cap)
+				cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
 		memcpy(buf + len, chunk, (size_t)k);
 		len += (size_t)k;
 	}
