@@ -407,7 +407,13 @@ static size_t body_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
 	http_response *r = ud;
 	size_t n = size * nmemb;
-	r->body = xrealloc(r->body, r->body_len + n + 1);
+	if (r->body_len + n + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 16384;
+		while (r->body_len + n + 1 > cap)
+			cap *= 2;
+		r->body = xrealloc(r->body, cap);
+		r->body_cap = cap;
+	}
 	memcpy(r->body + r->body_len, p, n);
 	r->body_len += n;
 	r->body[r->body_len] = '\0';

@@ -82,6 +82,7 @@ typedef struct http_response {
 	size_t n_headers;
 	char *body;                   /* NUL-terminated */
 	size_t body_len;
+	size_t body_cap;              /* bytes allocated for body (grows by doubling) */
 	json_t *json;                 /* the body parsed, or NULL when it is not JSON */
 } http_response;
 
