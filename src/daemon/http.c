@@ -371,6 +371,41 @@ void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 	return r;
 }
 
+/* Find r's route for url and method (HEAD as GET).  Returns true with
+ * r->route set (*bad_id: the {id} segment is no list id); otherwise
+ * answers 405 (the path exists) or 404, sets *ret and returns false. */
+static bool find_route(struct MHD_Connection *c, request *r, const char *url, const char *method,
+		       bool *bad_id, enum MHD_Result *ret)
+{
+	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	char allow[64] = "";
+	bool path_known = false;
+	for (size_t i = 0; i < NROUTES; i++) {
+		bool bid = false;
+		if (!match(routes[i].pattern, url, r, &bid))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, m) == 0) {
+			r->route = &routes[i];
+			r->route_index = (unsigned)i;
+			*bad_id = bid;
+			return true;
+		}
+		if (allow[0])
+			strcat(allow, ", ");
+		strcat(allow, routes[i].method);
+	}
+	if (path_known) {
+		if (strstr(allow, "GET"))
+			strcat(allow, ", HEAD");
+		*ret = respond_method_not_allowed(c, allow);
+	} else {
+		*ret = respond_error(c, E_NOT_FOUND, "no such endpoint");
+	}
+	r->status = last_status();
+	return false;
+}
+
 enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls);
@@ -401,36 +436,10 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 		r->path[k] = '\0';
 		*req_cls = r;
 
-		const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
-		char allow[64] = "";
-		bool path_known = false, bad_id = false;
-		for (size_t i = 0; i < NROUTES; i++) {
-			bool bid = false;
-			if (!match(routes[i].pattern, url, r, &bid))
-				continue;
-			path_known = true;
-			if (strcmp(routes[i].method, m) == 0) {
-				r->route = &routes[i];
-				r->route_index = (unsigned)i;
-				bad_id = bid;
-				break;
-			}
-			if (allow[0])
-				strcat(allow, ", ");
-			strcat(allow, routes[i].method);
-		}
-		if (!r->route) {
-			if (path_known) {
-				if (strstr(allow, "GET"))
-					strcat(allow, ", HEAD");
-				enum MHD_Result ret = respond_method_not_allowed(c, allow);
-				r->status = last_status();
-				return ret;
-			}
-			enum MHD_Result ret = respond_error(c, E_NOT_FOUND, "no such endpoint");
-			r->status = last_status();
+		bool bad_id = false;
+		enum MHD_Result ret;
+		if (!find_route(c, r, url, method, &bad_id, &ret))
 			return ret;
-		}
 		if (bad_id)
 			r->early_error = E_LIST_NOT_FOUND;
 		authorize(srv, c, r);

@@ -564,6 +564,10 @@ int qd_st_version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t v
 
 /* history.c: order kv by id (for qsort). */
 int qd_st_kv_cmp(const void *a, const void *b);
+/* A copy of the string member key of o (history.c); NULL (and *ok
+ * untouched) when it is null or absent, NULL with *ok false when it is
+ * something else or memory ran out.  free() it. */
+char *qd_st_jstr_dup(json_t *o, const char *key, bool *ok);
 
 /* history.c: free what r holds. */
 void qd_st_vread_free(vread *r);
