@@ -752,3 +752,77 @@ int harness_run_ctl(const char *const *args, char **out)
 		free(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+char *harness_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0, k;
+	char *buf = xmalloc(cap + 1);
+	while ((k = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += k;
+		if (n == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+int harness_run_daemon(const char *const *args, long timeout_ms, char **out, char **err)
+{
+	const char *t = getenv("TMPDIR");
+	char dir[256], po[300], pe[300], exe[512];
+	snprintf(dir, sizeof dir, "%s/qd-run-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(po, sizeof po, "%s/out", dir);
+	snprintf(pe, sizeof pe, "%s/err", dir);
+	snprintf(exe, sizeof exe, "%s/src/daemon/qingdand", env_or("QD_BUILD_ROOT", "build"));
+	const char *argv[32];
+	size_t n = 0;
+	argv[n++] = exe;
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		remove_tree(dir);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Never outlive the test, whatever happens to it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int in = open("/dev/null", O_RDONLY);
+		dup2(in, 0);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	int st = 0, status = -1;
+	long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			break;
+		}
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		sleep_ms(10);
+	}
+	if (out)
+		*out = harness_read_file(po);
+	if (err)
+		*err = harness_read_file(pe);
+	remove_tree(dir);
+	return status;
+}

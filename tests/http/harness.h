@@ -135,4 +135,16 @@ char *json_compact(const json_t *v, size_t *len);
  * be run or was killed. */
 int harness_run_ctl(const char *const *args, char **out);
 
+/* ---- qingdand as a command ---- */
+
+/* Run $QD_BUILD_ROOT/src/daemon/qingdand with args (NULL-terminated, not
+ * including argv[0]) to its end, stdin /dev/null.  Its stdout and stderr
+ * go to *out and *err (NUL-terminated, caller frees; either may be NULL).
+ * Returns the exit status, or -1 when it did not exit normally within
+ * timeout_ms (it is then killed). */
+int harness_run_daemon(const char *const *args, long timeout_ms, char **out, char **err);
+
+/* A whole file, NUL-terminated (caller frees); NULL when it cannot be read. */
+char *harness_read_file(const char *path);
+
 #endif

@@ -76,28 +76,6 @@ static http_response *get_ok(const char *path)
 	return r;
 }
 
-/* A whole file, NUL-terminated; NULL when it cannot be read. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	size_t k;
-	while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += k;
-		if (n == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap + 1);
-		}
-	}
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
-}
-
 static bool file_exists(const char *path)
 {
 	struct stat st;
@@ -110,7 +88,7 @@ static char *wait_for_text(const char *path, const char *needle, long timeout_ms
 {
 	long deadline = now_ms() + timeout_ms;
 	for (;;) {
-		char *s = slurp(path);
+		char *s = harness_read_file(path);
 		if (s && strstr(s, needle))
 			return s;
 		free(s);
@@ -155,56 +133,10 @@ static void make_tmpdir(char *out, size_t n, const char *tag)
 	ck_assert_msg(mkdtemp(out) != NULL, "mkdtemp: %s", strerror(errno));
 }
 
-/* Run qingdand with args (NULL-terminated, no argv[0]); stdout and stderr
- * captured (caller frees).  Returns the exit status, or -1 when it did not
- * exit normally within 10 s. */
+/* Run qingdand with args to its end (at most 10 s); see harness_run_daemon(). */
 static int run_qingdand(const char *const *args, char **out, char **err)
 {
-	char dir[256];
-	make_tmpdir(dir, sizeof dir, "run");
-	char po[300], pe[300], exe[512];
-	snprintf(po, sizeof po, "%s/out", dir);
-	snprintf(pe, sizeof pe, "%s/err", dir);
-	snprintf(exe, sizeof exe, "%s/src/daemon/qingdand", build_root());
-	const char *argv[32];
-	size_t n = 0;
-	argv[n++] = exe;
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	fflush(NULL);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int in = open("/dev/null", O_RDONLY);
-		dup2(in, 0);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	int st = 0, status = -1;
-	long deadline = now_ms() + 10000;
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid) {
-			status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-			break;
-		}
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		sleep_ms(10);
-	}
-	if (out)
-		*out = slurp(po);
-	if (err)
-		*err = slurp(pe);
-	rm_rf(dir);
-	return status;
+	return harness_run_daemon(args, 10000, out, err);
 }
 
 /* ---- a request whose body arrives slowly, from a thread ---- */
@@ -808,7 +740,7 @@ END_TEST
 /* The lines of a log file parsed as JSON (array; every line must parse). */
 static json_t *log_lines(const char *path)
 {
-	char *s = slurp(path);
+	char *s = harness_read_file(path);
 	ck_assert_msg(s != NULL, "cannot read %s", path);
 	json_t *a = json_array();
 	char *save = NULL;
@@ -859,7 +791,7 @@ START_TEST(test_access_log)
 	ck_assert_msg(text != NULL, "the 401 never reached %s", access_path);
 	sleep_ms(150);
 	free(text);
-	text = slurp(access_path);
+	text = harness_read_file(access_path);
 	static const char *const secrets[] = {HARNESS_READER_TOKEN, HARNESS_ADMIN_TOKEN, "WRONG-TOKEN-SECRET", "S3CR3T",
 					      "QUERY-KEY-SECRET", "BODY-MARKER", "Bearer", "?"};
 	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
@@ -1023,11 +955,11 @@ START_TEST(test_sighup_reopens_logs)
 	text = wait_for_text(decision_path, needle, 3000);
 	ck_assert_msg(text != NULL, "decisions after SIGHUP do not reach the new %s", decision_path);
 	free(text);
-	text = slurp(a1);
+	text = harness_read_file(a1);
 	ck_assert_msg(text && strstr(text, "\"route\":\"/v1/status\""), "the rotated access log lost its lines");
 	ck_assert_msg(!strstr(text, "\"route\":\"/v1/lists\""), "a request after SIGHUP went to the rotated file");
 	free(text);
-	text = slurp(d1);
+	text = harness_read_file(d1);
 	ck_assert_msg(text && !strstr(text, needle), "a decision after SIGHUP went to the rotated file");
 	free(text);
 
@@ -1133,7 +1065,7 @@ START_TEST(test_sigterm_inflight)
 	ck_assert_msg(s.pos == len, "the body was not sent in full");
 	ck_assert_msg(now_ms() - t_kill >= 500, "the upload did not outlast the SIGTERM");
 	ck_assert_msg(refused, "new connections were still accepted after SIGTERM");
-	char *log = slurp(d.log);
+	char *log = harness_read_file(d.log);
 	ck_assert_msg(log && strstr(log, "finishing in-flight requests"), "no word of the shutdown on stderr");
 	free(log);
 	free(s.resp);
@@ -1273,7 +1205,7 @@ START_TEST(test_config_file_only)
 	if (status != 200) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
-		char *l = slurp(logp);
+		char *l = harness_read_file(logp);
 		rm_rf(dir);
 		ck_abort_msg("qingdand --config FILE did not serve on port %u: %s", port, l ? l : "");
 	}

@@ -45,70 +45,21 @@ static void make_dir(char *out, size_t len)
 	ck_assert_msg(mkdtemp(out) != NULL, "mkdtemp: %s", strerror(errno));
 }
 
+/* A whole file, or "" when it cannot be read (caller frees). */
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return strdup("");
-	size_t cap = 4096, n = 0;
-	char *s = malloc(cap);
-	ck_assert_ptr_nonnull(s);
-	size_t k;
-	while ((k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-		n += k;
-		if (cap - n <= 1) {
-			cap *= 2;
-			s = realloc(s, cap);
-			ck_assert_ptr_nonnull(s);
-		}
-	}
-	s[n] = '\0';
-	fclose(f);
-	return s;
+	char *s = harness_read_file(path);
+	return s ? s : strdup("");
 }
 
-/* Run qingdand with args (NULL-terminated) to its end (bounded: killed
- * after RUN_TIMEOUT_MS).  *err receives its stderr (caller frees).
- * Returns the exit status, or -1 when killed. */
-static int run_qingdand(const char *dir, const char *const *args, char **err)
+/* Run qingdand with args to its end (killed after RUN_TIMEOUT_MS); *err
+ * receives its stderr (caller frees).  Returns the exit status, or -1. */
+static int run_qingdand(const char *const *args, char **err)
 {
-	char exe[512], pe[512];
-	snprintf(exe, sizeof exe, "%s/src/daemon/qingdand", build_root());
-	snprintf(pe, sizeof pe, "%s/run.err", dir);
-	const char *argv[32];
-	size_t n = 0;
-	argv[n++] = exe;
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	fflush(NULL);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0600), in = open("/dev/null", O_RDWR);
-		dup2(in, 0);
-		dup2(in, 1);
-		dup2(fe, 2);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	int st = 0, status = -1;
-	long deadline = robust_now_ms() + RUN_TIMEOUT_MS;
-	for (;;) {
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-			break;
-		}
-		if (robust_now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		robust_sleep_ms(10);
-	}
-	*err = slurp(pe);
-	return status;
+	char *e = NULL;
+	int rc = harness_run_daemon(args, RUN_TIMEOUT_MS, NULL, &e);
+	*err = e ? e : strdup("");
+	return rc;
 }
 
 /* Run qingdand with args, started (no --check-config) and then with
@@ -123,7 +74,7 @@ static void expect_refused(const char *dir, const char *const *args, const char 
 		argv[n] = check ? "--check-config" : NULL;
 		argv[n + 1] = NULL;
 		char *err = NULL;
-		int rc = run_qingdand(dir, argv, &err);
+		int rc = run_qingdand(argv, &err);
 		ck_assert_msg(rc == 2, "%s: exit %d, expected 2; stderr: %s", check ? "--check-config" : "start", rc,
 			      err);
 		for (size_t i = 0; want[i]; i++)
@@ -291,7 +242,7 @@ START_TEST(tls_bad_priorities)
 	const char *good[] = {"--db", db, "--listen", "127.0.0.1:1", "--tls-cert", cert, "--tls-key", key,
 			      "--tls-priorities", "SECURE256:-VERS-ALL:+VERS-TLS1.3", "--check-config", NULL};
 	char *err = NULL;
-	int rc = run_qingdand(dir, good, &err);
+	int rc = run_qingdand(good, &err);
 	ck_assert_msg(rc == 0, "--check-config with a good priority string: exit %d: %s", rc, err);
 	free(err);
 	robust_rmtree(dir);
@@ -319,7 +270,7 @@ START_TEST(tokens_file_writable_by_others)
 	ck_assert_int_eq(chmod(tok, 0644), 0);
 	const char *check[] = {"--db", db, "--listen", "127.0.0.1:1", "--tokens", tok, "--check-config", NULL};
 	char *err = NULL;
-	int rc = run_qingdand(dir, check, &err);
+	int rc = run_qingdand(check, &err);
 	ck_assert_msg(rc == 0, "--check-config with a 0644 tokens file: exit %d: %s", rc, err);
 	free(err);
 	robust_rmtree(dir);
@@ -349,7 +300,7 @@ START_TEST(tls_key_readable_by_others)
 	const char *check[] = {"--db", db, "--listen", "127.0.0.1:1", "--tls-cert", cert, "--tls-key", key,
 			       "--check-config", NULL};
 	char *err = NULL;
-	int rc = run_qingdand(dir, check, &err);
+	int rc = run_qingdand(check, &err);
 	ck_assert_msg(rc == 0, "--check-config with a 0400 key: exit %d: %s", rc, err);
 	free(err);
 	robust_rmtree(dir);
