@@ -2,6 +2,7 @@
 #include "robust.h"
 
 #include <arpa/inet.h>
+#include <check.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -355,4 +356,33 @@ void robust_rmtree(const char *dir)
 {
 	if (dir && dir[0])
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *robust_entry_doc(const char *id, unsigned nclauses, unsigned nwaives, unsigned nconds, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "{\"list\":\"%s\",\"kind\":\"positive\",\"title\":{\"zh\":\"单条目\"},\"clauses\":[", id);
+	for (unsigned i = 0; i < nclauses; i++)
+		fprintf(f, "%s{\"id\":\"c%u\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}",
+			i ? "," : "", i);
+	fputs("],\"entries\":[{\"id\":\"E\",\"code\":\"3822\",\"name\":{\"zh\":\"物品\"},\"clauses\":[", f);
+	for (unsigned i = 0; i < nclauses; i++)
+		fprintf(f, "%s\"c%u\"", i ? "," : "", i);
+	fputs("],\"waives\":[", f);
+	for (unsigned i = 0; i < nwaives; i++)
+		fprintf(f, "%s\"W%u\"", i ? "," : "", i);
+	fputs("],\"conditions\":[", f);
+	char text[2001];
+	memset(text, 'x', 2000);
+	text[2000] = '\0';
+	for (unsigned i = 0; i < nconds; i++) {
+		int n = snprintf(text, 32, "remark %u ", i);
+		text[n] = 'x';
+		fprintf(f, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
+	}
+	fputs("]}]}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	return buf;
 }

@@ -67,4 +67,9 @@ long robust_now_ms(void);
 /* Sleep for ms milliseconds. */
 void robust_sleep_ms(long ms);
 
+/* A list document for list id: `nclauses` clauses c0 …, one entry (code
+ * 3822) citing all of them and waiving W0 … W<nwaives-1>, with `nconds`
+ * remarks of 2 000 bytes.  malloc()ed, *len set. */
+char *robust_entry_doc(const char *id, unsigned nclauses, unsigned nwaives, unsigned nconds, size_t *len);
+
 #endif

@@ -48,31 +48,6 @@
 #define DOWNLOADS 4
 #define LOOKUP_MAX_MS 1000 /* generous: the machine may be busy */
 
-/* A list whose one entry (code 3822) carries `nconds` remarks of 2 000
- * bytes.  malloc()ed, *len set. */
-static char *huge_entry_doc(unsigned nconds, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	ck_assert_ptr_nonnull(f);
-	fputs("{\"list\":\"" HUGE_LIST "\",\"kind\":\"positive\",\"title\":{\"zh\":\"大条目\"},"
-	      "\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
-	      "\"entries\":[{\"id\":\"E\",\"code\":\"3822\",\"name\":{\"zh\":\"物品\"},\"clauses\":[\"c1\"],"
-	      "\"conditions\":[",
-	      f);
-	char text[2001];
-	memset(text, 'x', 2000);
-	text[2000] = '\0';
-	for (unsigned i = 0; i < nconds; i++) {
-		int n = snprintf(text, 32, "remark %u ", i);
-		text[n] = 'x';
-		fprintf(f, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
-	}
-	fputs("]}]}", f);
-	ck_assert_int_eq(fclose(f), 0);
-	return buf;
-}
-
 /* A field of /proc/PID/status in KiB (VmHWM, RssAnon …); -1 when absent. */
 static long proc_kib(pid_t pid, const char *field)
 {
@@ -111,7 +86,7 @@ static void stop(harness_daemon *d)
 static http_response *check_huge(void)
 {
 	size_t len;
-	char *doc = huge_entry_doc(HUGE_REMARKS, &len);
+	char *doc = robust_entry_doc(HUGE_LIST, 1, 0, HUGE_REMARKS, &len);
 	http_response *r = http_request_auth("PUT", "/v1/lists/" HUGE_LIST, HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	free(doc);
 	ck_assert_msg(r->status == 201, "PUT: HTTP %ld: %.300s", r->status, r->body ? r->body : "");

@@ -717,38 +717,6 @@ static void limits_teardown(void)
 		fprintf(stderr, "stopping qingdand: %s\n", err);
 }
 
-/* A list document for list id: `nclauses` clauses, one entry citing all
- * of them and waiving W0 … W<nwaives-1>, with `nconds` remarks of 2 000
- * bytes.  malloc()ed, *len set. */
-static char *limit_doc(const char *id, unsigned nclauses, unsigned nwaives, unsigned nconds, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "{\"list\":\"%s\",\"kind\":\"positive\",\"title\":{\"zh\":\"限额\"},\"clauses\":[", id);
-	for (unsigned i = 0; i < nclauses; i++)
-		fprintf(f, "%s{\"id\":\"c%u\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}",
-			i ? "," : "", i);
-	fputs("],\"entries\":[{\"id\":\"E\",\"code\":\"3822\",\"name\":{\"zh\":\"物品\"},\"clauses\":[", f);
-	for (unsigned i = 0; i < nclauses; i++)
-		fprintf(f, "%s\"c%u\"", i ? "," : "", i);
-	fputs("],\"waives\":[", f);
-	for (unsigned i = 0; i < nwaives; i++)
-		fprintf(f, "%s\"W%u\"", i ? "," : "", i);
-	fputs("],\"conditions\":[", f);
-	char text[2001];
-	memset(text, 'x', 2000);
-	text[2000] = '\0';
-	for (unsigned i = 0; i < nconds; i++) {
-		int n = snprintf(text, 32, "remark %u ", i);
-		text[n] = 'x';
-		fprintf(f, "%s{\"type\":\"remark\",\"text\":\"%s\"}", i ? "," : "", text);
-	}
-	fputs("]}]}", f);
-	ck_assert_int_eq(fclose(f), 0);
-	return buf;
-}
-
 /* PUT doc as list id; expect a 422 invalid_document naming `path` in its
  * details, and no list id afterwards. */
 static void expect_refused(const char *id, char *doc, size_t len, const char *path)
@@ -775,7 +743,7 @@ static void expect_refused(const char *id, char *doc, size_t len, const char *pa
 START_TEST(entry_citing_65537_clauses)
 {
 	size_t len;
-	char *doc = limit_doc("many-clauses", 65537, 0, 0, &len);
+	char *doc = robust_entry_doc("many-clauses", 65537, 0, 0, &len);
 	expect_refused("many-clauses", doc, len, "/entries/0/clauses");
 }
 END_TEST
@@ -785,7 +753,7 @@ END_TEST
 START_TEST(entry_over_16_mib)
 {
 	size_t len;
-	char *doc = limit_doc("huge-entry", 1, 0, 8500, &len);
+	char *doc = robust_entry_doc("huge-entry", 1, 0, 8500, &len);
 	expect_refused("huge-entry", doc, len, "/entries/0");
 }
 END_TEST
@@ -795,7 +763,7 @@ END_TEST
 START_TEST(entry_with_40000_waivers)
 {
 	size_t len;
-	char *doc = limit_doc("many-waivers", 1000, 40000, 0, &len);
+	char *doc = robust_entry_doc("many-waivers", 1000, 40000, 0, &len);
 	long t0 = robust_now_ms();
 	http_response *r = http_request_auth("PUT", "/v1/lists/many-waivers", HARNESS_ADMIN_TOKEN, NULL, doc, len);
 	long ms = robust_now_ms() - t0;
