@@ -111,6 +111,7 @@ typedef struct qd_put_opts {
 	const char *actor;   /* who: token name, or the CLI user */
 	const char *action;  /* "load", "import", "rollback" */
 	const char *source;  /* free label: file name, "http" …; may be NULL */
+	const char *client;  /* the client's address, for the audit; may be NULL */
 	int64_t now;         /* unix seconds to record as loaded_at */
 	uint32_t if_match;   /* 0: no precondition; else the current version must equal it */
 	bool dry_run;        /* validate and diff, store nothing */
@@ -229,10 +230,16 @@ int qd_store_diff(qd_store *st, const char *list, uint32_t from, uint32_t to, qd
 
 /* One audit record: who did what to which list, and how it ended.  The
  * caller of qd_store_audit_append() lends the strings; in a qd_audit_page
- * they belong to the page. */
+ * they belong to the page.
+ *
+ * Records of stored changes are written in the change's own transaction
+ * and kept for as long as the store.  Records of attempts that changed
+ * nothing (refusals, failures, dry runs) are "attempt records": they may
+ * stand for many repeats of one attempt (count, last_time) and are pruned
+ * by age and number (qd_audit_retention). */
 typedef struct qd_audit_rec {
 	uint64_t id;            /* the record's sequence number (set by the store; ignored on append) */
-	int64_t time;           /* unix seconds */
+	int64_t time;           /* unix seconds (of the first, for repeats) */
 	const char *actor;      /* token name, CLI user or "anonymous" */
 	const char *action;     /* "load", "import", "rollback", "dry_run" … */
 	const char *list;       /* may be NULL */
@@ -243,12 +250,49 @@ typedef struct qd_audit_rec {
 	const char *outcome;    /* "stored", "dry_run", "refused", "failed" */
 	const char *message;    /* why it was refused; may be NULL */
 	const char *source;     /* the change's source label (file, "http …"); may be NULL */
+	const char *client;     /* the client's address; may be NULL */
+	uint64_t count;         /* attempts this record stands for (0 is read as 1) */
+	int64_t last_time;      /* when count > 1: the time of the last of them */
 } qd_audit_rec;
 
-/* Append an audit record in its own write transaction.  Successful
+/* Append rec to b as the JSON object GET /v1/audit shows (b->oom on
+ * allocation failure). */
+void qd_audit_rec_json(qd_buf *b, const qd_audit_rec *rec);
+
+/* The retention qingdand applies by default (--audit-retain,
+ * --audit-max-attempts) and qingdanctl audit --prune without bounds. */
+#define QD_AUDIT_RETAIN_DAYS_DEFAULT 365
+#define QD_AUDIT_MAX_ATTEMPTS_DEFAULT 100000
+
+/* How many attempt records the store keeps.  Zero members mean no limit. */
+typedef struct qd_audit_retention {
+	int64_t before;         /* drop attempt records older than this (unix seconds) */
+	uint64_t max_records;   /* keep at most this many attempt records, the newest */
+} qd_audit_retention;
+
+/* Append one attempt record in its own write transaction (the same as
+ * qd_store_audit_attempts(st, rec, 1, NULL, NULL)).  Successful
  * qd_store_put() calls write their record themselves, in the same
  * transaction as the change.  Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
 int qd_store_audit_append(qd_store *st, const qd_audit_rec *rec);
+
+/* Append n attempt records (recs; the strings are lent) in one write
+ * transaction, then prune attempt records as ret says (NULL: none), at
+ * most QD_AUDIT_PRUNE_BATCH of them, in the same transaction.
+ *   pruned  receives how many were removed; may be NULL
+ * Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO; on error nothing changed. */
+int qd_store_audit_attempts(qd_store *st, const qd_audit_rec *recs, size_t n,
+			    const qd_audit_retention *ret, uint64_t *pruned);
+
+/* Attempt records removed per write transaction while pruning, so that a
+ * prune never holds the writer for long. */
+#define QD_AUDIT_PRUNE_BATCH 10000
+
+/* Remove attempt records as ret says, oldest first, in transactions of at
+ * most QD_AUDIT_PRUNE_BATCH records; records of stored changes are never
+ * removed.  pruned (may be NULL) receives how many went.
+ * Returns 0, QD_ENOMEM or QD_EIO (also for a read-only store). */
+int qd_store_audit_prune(qd_store *st, const qd_audit_retention *ret, uint64_t *pruned);
 
 /* One page of the audit log. */
 typedef struct qd_audit_page {
@@ -301,6 +345,7 @@ typedef struct qd_store_stats {
 	unsigned readers_max;  /* reader slots */
 	unsigned readers_used; /* reader slots in use (all processes) */
 	uint64_t lists, versions, entries, members, audit; /* records per database */
+	uint64_t audit_attempts; /* of the audit records, those of attempts that changed nothing */
 } qd_store_stats;
 
 /* Fill out with the store's size and record counts.  Returns 0 or QD_EIO. */

@@ -488,6 +488,13 @@ static int cmd_audit(const char *db, size_t limit)
 		       r->list ? r->list : "-", r->status, r->outcome);
 		if (r->version)
 			printf(" v%u sha256 %.16s…", r->version, r->sha256);
+		if (r->client)
+			printf(" from %s", r->client);
+		if (r->count > 1) {
+			char lt[21];
+			qd_time_format(r->last_time, lt);
+			printf(" ×%llu until %s", (unsigned long long)r->count, lt);
+		}
 		printf("%s%s\n", msg ? "  " : "", msg ? msg : "");
 	}
 	qd_audit_page_free(&page);
@@ -703,9 +710,53 @@ static int run_rollback(const globals *g, int argc, char **argv)
 	return cmd_rollback(g->db, argv[1], v);
 }
 
-/* audit [--limit N] */
+/* Prune the audit records of attempts that changed nothing: older than
+ * days or beyond the newest keep (0: no such bound). */
+static int cmd_audit_prune(const char *db, uint32_t days, uint32_t keep)
+{
+	qd_store *st;
+	int ex = open_store(db, false, &st);
+	if (ex)
+		return ex;
+	qd_audit_retention ret = {.max_records = keep};
+	if (days)
+		ret.before = (int64_t)time(NULL) - (int64_t)days * 86400;
+	uint64_t n = 0;
+	int rc = qd_store_audit_prune(st, &ret, &n);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: audit --prune: %s\n", qd_strerror(rc));
+		return ex_for(rc);
+	}
+	printf("pruned %llu audit records of attempts that changed nothing "
+	       "(records of stored changes are kept)\n", (unsigned long long)n);
+	return 0;
+}
+
+/* audit [--limit N] | audit --prune [--older-than DAYS] [--keep N] */
 static int run_audit(const globals *g, int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "--prune") == 0) {
+		uint32_t days = 0, keep = 0;
+		bool have_days = false, have_keep = false;
+		for (int i = 2; i < argc; i += 2) {
+			bool d = strcmp(argv[i], "--older-than") == 0, k = strcmp(argv[i], "--keep") == 0;
+			if ((!d && !k) || i + 1 >= argc || (d && have_days) || (k && have_keep))
+				return wrong_args(argv[0]);
+			uint32_t v = arg_version(argv[i + 1]);
+			if (!v) {
+				fprintf(stderr, "qingdanctl: audit: %s must be a positive number\n", argv[i]);
+				return EX_USAGE_;
+			}
+			*(d ? &days : &keep) = v;
+			*(d ? &have_days : &have_keep) = true;
+		}
+		if (!have_days && !have_keep) {
+			days = QD_AUDIT_RETAIN_DAYS_DEFAULT;
+			keep = QD_AUDIT_MAX_ATTEMPTS_DEFAULT;
+		}
+		return cmd_audit_prune(g->db, days, keep);
+	}
 	if (argc != 1 && (argc != 3 || strcmp(argv[1], "--limit") != 0))
 		return wrong_args(argv[0]);
 	uint32_t n = argc == 3 ? arg_version(argv[2]) : 50;
@@ -769,8 +820,12 @@ static const command commands[] = {
 	 "  diff LIST FILE            what loading FILE would change (dry run)\n"},
 	{"rollback", 2, 2, true, run_rollback, NULL,
 	 "  rollback LIST N           store version N's content as a new version\n"},
-	{"audit", 0, 2, true, run_audit, NULL,
-	 "  audit [--limit N]         the audit log, newest first\n"},
+	{"audit", 0, 5, true, run_audit, NULL,
+	 "  audit [--limit N]         the audit log, newest first\n"
+	 "  audit --prune [--older-than DAYS] [--keep N]\n"
+	 "                            remove audit records of attempts that changed nothing\n"
+	 "                            (refusals, failures, dry runs) older than DAYS or beyond\n"
+	 "                            the newest N (default: as qingdand, 365 days, 100000)\n"},
 	{"verify", 0, 0, true, run_verify, NULL,
 	 "  verify                    check the store's integrity (exit 1 on findings)\n"},
 	{"backup", 1, 1, true, run_backup, NULL,

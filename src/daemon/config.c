@@ -53,6 +53,16 @@ const char qingdand_usage[] =
 	"  --connection-timeout SECONDS  idle time before a connection is closed (default 30)\n"
 	"  --max-header-bytes BYTES      request line and headers (default 32K)\n"
 	"  --shutdown-grace SECONDS      time in-flight requests get at SIGTERM (default 10)\n"
+	"  --job-threads N               threads for loads, rollbacks, diffs and audit reads\n"
+	"                                (default 2)\n"
+	"  --max-queued-jobs N           such requests waiting at once; more answer 503\n"
+	"                                (default 64)\n"
+	"  --audit-window SECONDS        repeats of one refused or failed attempt are audited\n"
+	"                                as one record per window (default 60)\n"
+	"  --audit-retain DAYS           audit records of attempts that changed nothing are\n"
+	"                                pruned after DAYS (default 365; 0 keeps them)\n"
+	"  --audit-max-attempts N        at most N such records are kept, the newest\n"
+	"                                (default 100000)\n"
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
@@ -93,6 +103,11 @@ static const opt opts[] = {
 	{"connection-timeout", O_UINT, F(connection_timeout), 1, 86400},
 	{"max-header-bytes", O_SIZE, F(max_header_bytes), 4096, 1ull << 24},
 	{"shutdown-grace", O_UINT, F(shutdown_grace), 0, 3600},
+	{"job-threads", O_UINT, F(job_threads), 1, 64},
+	{"max-queued-jobs", O_UINT, F(max_queued_jobs), 1, 100000},
+	{"audit-window", O_UINT, F(audit_window), 1, 86400},
+	{"audit-retain", O_UINT, F(audit_retain), 0, 36500},
+	{"audit-max-attempts", O_UINT, F(audit_max_attempts), 1000, 100000000},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -118,6 +133,11 @@ void settings_default(settings *s)
 	s->max_header_bytes = QD_REQUEST_HEADER_MAX;
 	s->shutdown_grace = QD_SHUTDOWN_GRACE;
 	s->read_cache = QD_SNAP_CACHE_DEFAULT;
+	s->job_threads = QD_JOB_THREADS;
+	s->max_queued_jobs = QD_QUEUED_JOBS_MAX;
+	s->audit_window = QD_AUDIT_WINDOW_S;
+	s->audit_retain = QD_AUDIT_RETAIN_DAYS;
+	s->audit_max_attempts = QD_AUDIT_MAX_ATTEMPTS;
 }
 
 void settings_free(settings *s)

@@ -4,7 +4,9 @@
 
 #include "qd_config.h"
 
+#include "auditq.h"
 #include "handlers.h"
+#include "jobs.h"
 #include "metrics.h"
 #include "qingdand.h"
 #include "render.h"
@@ -51,6 +53,10 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 	in.n_lists = n_lists;
 	in.has_store = qd_store_stats_get(srv->store, &in.store) == 0;
 	snaps_cache_stats(&srv->snaps, &in.cache);
+	if (srv->auditq)
+		auditq_counts(srv->auditq, &in.audit_attempts, &in.audit_records, &in.audit_failures);
+	if (srv->jobs)
+		in.jobs_pending = jobs_pending(srv->jobs);
 	qd_buf b;
 	qd_buf_init(&b);
 	metrics_render(&srv->m, &in, &b);
@@ -98,10 +104,10 @@ enum MHD_Result h_status(struct MHD_Connection *c, request *r)
 	/* No filesystem path: whoever may read may see this. */
 	qd_buf_printf(&b, "],\"store\":{\"map_size_bytes\":%llu,\"map_used_bytes\":%llu,\"map_used_percent\":%.2f,"
 		      "\"readers_used\":%u,\"readers_max\":%u,\"versions\":%llu,\"entries\":%llu,"
-		      "\"audit_records\":%llu}}",
+		      "\"audit_records\":%llu,\"audit_attempt_records\":%llu}}",
 		      (unsigned long long)st.map_size, (unsigned long long)st.map_used,
 		      st.map_size ? 100.0 * (double)st.map_used / (double)st.map_size : 0.0, st.readers_used,
 		      st.readers_max, (unsigned long long)st.versions, (unsigned long long)st.entries,
-		      (unsigned long long)st.audit);
+		      (unsigned long long)st.audit, (unsigned long long)st.audit_attempts);
 	return respond_json(c, MHD_HTTP_OK, &b);
 }

@@ -12,7 +12,9 @@
 
 #include "qingdan/err.h"
 #include "qingdan/sha256.h"
+#include "auditq.h"
 #include "handlers.h"
+#include "jobs.h"
 #include "qingdand.h"
 #include "respond.h"
 
@@ -21,24 +23,24 @@
 
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
-	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL},
-	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load"},
-	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback"},
-	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit"},
-	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL},
-	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
-	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
-	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL},
-	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL},
-	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL},
-	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL},
+	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL, false},
+	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load", true},
+	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true},
+	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true},
+	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true},
+	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
+	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
+	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
+	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL, false},
+	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL, false},
+	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL, false},
 };
 
 #define NROUTES ((unsigned)(sizeof routes / sizeof routes[0]))
@@ -220,13 +222,14 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 }
 
 /* Record an admin request that the store did not audit itself: refusals,
- * failures and dry runs.  Audit failures are logged, never answered: the
- * response has been queued already. */
-static void audit_request(server *srv, request *r)
+ * failures and dry runs.  Counted in the audit queue, which writes it
+ * later on its own thread: a refusal never waits for the store. */
+static void audit_request(server *srv, struct MHD_Connection *c, request *r)
 {
 	unsigned st = last_status();
 	if (st < 400 && !r->audit_outcome)
 		return; /* a successful read of the audit itself */
+	char client[INET6_ADDRSTRLEN];
 	qd_audit_rec a = {
 		.time = (int64_t)time(NULL),
 		.actor = r->actor[0] ? r->actor : "anonymous",
@@ -237,6 +240,7 @@ static void audit_request(server *srv, request *r)
 		.outcome = r->audit_outcome ? r->audit_outcome : st >= 500 ? "failed" : "refused",
 		.message = st >= 400 ? last_error_message() : NULL,
 		.source = r->audit_source,
+		.client = client_address(c, client),
 	};
 	if (r->audit_res_set) {
 		a.version = r->audit_res.version;
@@ -246,16 +250,7 @@ static void audit_request(server *srv, request *r)
 		a.removed = (long)r->audit_res.removed;
 		a.changed = (long)r->audit_res.changed;
 	}
-	int err = qd_store_audit_append(srv->store, &a);
-	if (err) {
-		/* Once per refused request at worst: rate-limited, and the list
-		 * id (the raw path segment when it is not a valid id) escaped. */
-		static log_limit audit_failed = LOG_LIMIT_INIT;
-		char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
-		log_limited(&audit_failed, "qingdand: cannot write audit record (%s %s by %s): %s", a.action,
-			    a.list ? log_escape(list, sizeof list, a.list) : "-",
-			    log_escape(actor, sizeof actor, a.actor), qd_strerror(err));
-	}
+	auditq_add(srv->auditq, &a);
 }
 
 static void request_free(request *r)
@@ -271,16 +266,8 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 static void access_log(server *srv, struct MHD_Connection *c, request *r, uint64_t us,
 		       enum MHD_RequestTerminationCode toe)
 {
-	char client[INET6_ADDRSTRLEN] = "-";
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, client, sizeof client);
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, client,
-				  sizeof client);
-	}
+	char client[INET6_ADDRSTRLEN];
+	client_address(c, client);
 	char ts[21];
 	qd_time_format((int64_t)time(NULL), ts);
 	qd_buf b;
@@ -406,6 +393,58 @@ static bool find_route(struct MHD_Connection *c, request *r, const char *url, co
 	return false;
 }
 
+/* Answer a request whose body is in, then audit and count it: on the
+ * event thread, or on a job thread for a route marked job. */
+static enum MHD_Result answer(server *srv, struct MHD_Connection *c, request *r)
+{
+	respond_reset_last();
+	enum MHD_Result ret;
+	if (r->early_error >= 0) {
+		enum qd_http_error e = (enum qd_http_error)r->early_error;
+		if (e == E_TOO_LARGE) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
+			ret = respond_error(c, e, msg);
+		} else if (e == E_LIST_NOT_FOUND) {
+			ret = respond_error(c, e, "no such list (list ids match [a-z][a-z0-9-]{0,47})");
+		} else if (e == E_QUEUE_FULL) {
+			ret = respond_error_retry(c, e, NULL, QD_QUEUE_RETRY_S);
+		} else {
+			ret = respond_error(c, e, r->early_detail);
+		}
+	} else if (r->too_large) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
+		ret = respond_error(c, E_TOO_LARGE, msg);
+	} else {
+		ret = r->route->handler(c, r);
+	}
+	if (last_status())
+		r->status = last_status();
+	if (r->route->access == ACCESS_ADMIN && !r->audited)
+		audit_request(srv, c, r);
+	if (r->route->access == ACCESS_ADMIN && strcmp(r->route->action, "audit") != 0)
+		metrics_load(&srv->m, r->status >= 500 ? LOAD_FAILED : r->status >= 400 ? LOAD_REFUSED
+				      : r->audit_outcome ? LOAD_DRY_RUN : LOAD_STORED, (int64_t)time(NULL));
+	return ret;
+}
+
+/* A job: answer r on this job thread, then give its connection back to
+ * libmicrohttpd, which sends the queued response. */
+static void run_job(void *arg)
+{
+	request *r = arg;
+	struct MHD_Connection *c = r->conn;
+	/* Attempts answered before this request are written before its
+	 * change (or its read of the audit): the log keeps their order. */
+	if (r->route->access == ACCESS_ADMIN)
+		auditq_sync(r->srv->auditq);
+	r->job_ret = answer(r->srv, c, r);
+	r->job_state = JOB_DONE;
+	r->conn = NULL;
+	MHD_resume_connection(c);
+}
+
 enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls);
@@ -484,32 +523,19 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	}
 
 	/* Phase 3: the whole request is in. */
-	respond_reset_last();
-	enum MHD_Result ret;
-	if (r->early_error >= 0) {
-		enum qd_http_error e = (enum qd_http_error)r->early_error;
-		if (e == E_TOO_LARGE) {
-			char msg[96];
-			snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
-			ret = respond_error(c, e, msg);
-		} else if (e == E_LIST_NOT_FOUND) {
-			ret = respond_error(c, e, "no such list (list ids match [a-z][a-z0-9-]{0,47})");
-		} else {
-			ret = respond_error(c, e, r->early_detail);
-		}
-	} else if (r->too_large) {
-		char msg[96];
-		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", r->body_max);
-		ret = respond_error(c, E_TOO_LARGE, msg);
-	} else {
-		ret = r->route->handler(c, r);
+	if (r->job_state == JOB_DONE)
+		return r->job_ret; /* resumed: the job has answered */
+	if (r->route->job && r->early_error < 0 && !r->too_large) {
+		r->conn = c;
+		r->job_state = JOB_QUEUED;
+		MHD_suspend_connection(c);
+		if (jobs_submit(srv->jobs, run_job, r))
+			return MHD_YES;
+		MHD_resume_connection(c);
+		r->job_state = JOB_NONE;
+		r->early_error = E_QUEUE_FULL;
+		r->early_detail = NULL;
 	}
-	if (last_status())
-		r->status = last_status();
-	if (r->route->access == ACCESS_ADMIN && !r->audited)
-		audit_request(srv, r);
-	if (r->route->access == ACCESS_ADMIN && strcmp(r->route->action, "audit") != 0)
-		metrics_load(&srv->m, r->status >= 500 ? LOAD_FAILED : r->status >= 400 ? LOAD_REFUSED
-				      : r->audit_outcome ? LOAD_DRY_RUN : LOAD_STORED, (int64_t)time(NULL));
-	return ret;
+	return answer(srv, c, r);
 }
+

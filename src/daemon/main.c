@@ -13,6 +13,7 @@
 #include "qingdand.h"
 #include "respond.h"
 #include "startup.h"
+#include "workers.h"
 
 #ifdef QD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -212,8 +213,11 @@ static void wait_for_signals(server *srv, const sigset_t *set)
 	}
 }
 
-/* Stop accepting, then give in-flight requests a bounded time. */
-static void stop_http(struct MHD_Daemon *d, unsigned grace_s)
+/* Stop accepting, then give in-flight requests a bounded time; a job
+ * still running then (a load) is waited for: it commits whole or not at
+ * all, and its connection must be handed back before libmicrohttpd
+ * stops. */
+static void stop_http(server *srv, struct MHD_Daemon *d, unsigned grace_s)
 {
 	notify("STOPPING=1");
 	MHD_socket ls = MHD_quiesce_daemon(d);
@@ -226,7 +230,9 @@ static void stop_http(struct MHD_Daemon *d, unsigned grace_s)
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	workers_stop_jobs(srv);
 	MHD_stop_daemon(d);
+	workers_stop_audit(srv);
 	response_pool_free();
 	fprintf(stderr, "qingdand: stopped\n");
 }
@@ -255,13 +261,19 @@ int main(int argc, char **argv)
 	block_signals(&set);
 	if (!start_logs(&srv))
 		goto out_logs;
-	struct MHD_Daemon *d = start_http(&srv, &su);
-	if (!d) {
+	if (!workers_start(&srv)) {
 		status = 1;
 		goto out_logs;
 	}
+	struct MHD_Daemon *d = start_http(&srv, &su);
+	if (!d) {
+		status = 1;
+		workers_stop_jobs(&srv);
+		workers_stop_audit(&srv);
+		goto out_logs;
+	}
 	wait_for_signals(&srv, &set);
-	stop_http(d, srv.cfg.shutdown_grace);
+	stop_http(&srv, d, srv.cfg.shutdown_grace);
 	status = 0;
 out_logs:
 	logq_close(srv.access_log);

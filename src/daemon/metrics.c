@@ -184,7 +184,20 @@ static void render_store(const metrics_inputs *in, qd_buf *b)
 		qd_buf_printf(b, "qingdan_lmdb_map_used_bytes %llu\n", (unsigned long long)st->map_used);
 		help(b, "qingdan_lmdb_readers", "gauge", "LMDB reader slots in use.");
 		qd_buf_printf(b, "qingdan_lmdb_readers %u\n", st->readers_used);
+		help(b, "qingdan_audit_attempt_records", "gauge",
+		     "Audit records of attempts that changed nothing (pruned by --audit-retain and --audit-max-attempts).");
+		qd_buf_printf(b, "qingdan_audit_attempt_records %llu\n", (unsigned long long)st->audit_attempts);
 	}
+	help(b, "qingdan_audit_attempts_total", "counter",
+	     "Refused, failed and dry-run admin requests counted for the audit.");
+	qd_buf_printf(b, "qingdan_audit_attempts_total %llu\n", (unsigned long long)in->audit_attempts);
+	help(b, "qingdan_audit_attempt_records_written_total", "counter",
+	     "Audit records written for them (one per kind of attempt and window, plus repeats).");
+	qd_buf_printf(b, "qingdan_audit_attempt_records_written_total %llu\n", (unsigned long long)in->audit_records);
+	help(b, "qingdan_audit_write_failures_total", "counter", "Audit writes that failed (storage full …).");
+	qd_buf_printf(b, "qingdan_audit_write_failures_total %llu\n", (unsigned long long)in->audit_failures);
+	help(b, "qingdan_jobs_pending", "gauge", "Loads, rollbacks, diffs and audit reads queued or running.");
+	qd_buf_printf(b, "qingdan_jobs_pending %u\n", in->jobs_pending);
 
 	const qd_snap_cache_stats *cs = &in->cache;
 	help(b, "qingdan_read_cache_hits_total", "counter",

@@ -76,6 +76,9 @@ typedef struct metrics_inputs {
 	qd_snap_cache_stats cache;     /* summed over every worker thread */
 	const logq *access_log;        /* NULL: access log off */
 	const logq *decision_log;      /* NULL: no decision log */
+	/* The audit of attempts (auditq.h) and the job threads (jobs.h). */
+	uint64_t audit_attempts, audit_records, audit_failures;
+	unsigned jobs_pending;
 } metrics_inputs;
 
 /* Render the counters of m and the figures in in, in Prometheus text

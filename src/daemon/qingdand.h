@@ -41,6 +41,14 @@
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
 #define QD_QUERY_PARAMS_MAX 64                  /* query parameters of one request */
+/* Loads, rollbacks, diffs and audit reads run on job threads (jobs.h). */
+#define QD_JOB_THREADS 2
+#define QD_QUEUED_JOBS_MAX 64                   /* waiting jobs; more answer 503 queue_full */
+#define QD_QUEUE_RETRY_S 5                      /* Retry-After of a queue_full answer */
+/* The audit of attempts that changed nothing (auditq.h). */
+#define QD_AUDIT_WINDOW_S 60                    /* repeats of one attempt are one record per window */
+#define QD_AUDIT_RETAIN_DAYS QD_AUDIT_RETAIN_DAYS_DEFAULT   /* older attempt records are pruned */
+#define QD_AUDIT_MAX_ATTEMPTS QD_AUDIT_MAX_ATTEMPTS_DEFAULT /* attempt records kept at most (~45 MB) */
 
 /* GnuTLS priorities of the built-in TLS: TLS 1.2 and 1.3 only. */
 #define QD_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -68,6 +76,7 @@
 	X(E_RESPONSE_TOO_LARGE, 422, "response_too_large", "the answer would exceed --max-check-response-bytes: send fewer items per check") \
 	X(E_INTERNAL, 500, "internal_error", "internal error") \
 	X(E_NOT_READY, 503, "not_ready", "not ready") \
+	X(E_QUEUE_FULL, 503, "queue_full", "too many loads and other long requests are waiting (--max-queued-jobs): retry later") \
 	X(E_DOWNLOADS_BUSY, 503, "too_many_downloads", "too many version downloads in progress (--max-downloads): retry later") \
 	X(E_STORAGE_FULL, 507, "storage_full", "storage full: the change was not stored; the previous version stays current")
 
@@ -142,6 +151,8 @@ typedef struct settings {
 	unsigned max_json_depth;
 	unsigned shutdown_grace;
 	size_t read_cache;           /* bound of each worker thread's read cache; 0: off */
+	unsigned job_threads, max_queued_jobs;
+	unsigned audit_window, audit_retain, audit_max_attempts;
 } settings;
 
 /* ---- server ---- */
@@ -162,6 +173,8 @@ typedef struct server {
 	atomic_uint_fast64_t id_seq;
 	snaps snaps;                 /* every worker thread's read snapshot (snaps.h) */
 	atomic_uint downloads;       /* version downloads in progress, <= cfg.max_downloads */
+	struct auditq *auditq;       /* attempts that changed nothing (auditq.h) */
+	struct jobs *jobs;           /* long requests (jobs.h) */
 } server;
 
 /* Per-request state, hung off *req_cls and freed in the completion callback. */
@@ -192,6 +205,11 @@ typedef struct request {
 	const char *audit_source;        /* the change's source label, for dry runs */
 	qd_put_result audit_res;         /* counts when audit_res_set */
 	bool audit_res_set;
+	/* A request answered on a job thread: its connection is suspended
+	 * from JOB_QUEUED until the job has queued the response. */
+	enum { JOB_NONE, JOB_QUEUED, JOB_DONE } job_state;
+	enum MHD_Result job_ret;         /* the handler's result, once JOB_DONE */
+	struct MHD_Connection *conn;     /* while JOB_QUEUED */
 } request;
 
 typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, request *r);
@@ -204,6 +222,7 @@ typedef struct route {
 	enum body_kind { BODY_NONE, BODY_SMALL, BODY_DOCUMENT } body; /* limit: none, max_body_bytes, max_document_bytes */
 	bool csv;             /* also accepts text/csv bodies */
 	const char *action;   /* audit action name for admin routes */
+	bool job;             /* answered on a job thread (jobs.h): long, or waits for the writer */
 } route;
 
 /* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */

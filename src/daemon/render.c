@@ -113,36 +113,7 @@ int render_put_result(qd_buf *b, const char *list, const qd_put_result *res, con
 
 int render_audit_rec(qd_buf *b, const qd_audit_rec *a)
 {
-	char ts[21];
-	qd_time_format(a->time, ts);
-	qd_buf_printf(b, "{\"id\":%llu,\"time\":\"%s\",\"actor\":", (unsigned long long)a->id, ts);
-	qd_buf_json_cstr(b, a->actor ? a->actor : "anonymous");
-	qd_buf_puts(b, ",\"action\":");
-	qd_buf_json_cstr(b, a->action);
-	qd_buf_puts(b, ",\"list\":");
-	qd_buf_json_cstr(b, a->list);
-	qd_buf_puts(b, ",\"version\":");
-	if (a->version)
-		qd_buf_printf(b, "%u", a->version);
-	else
-		qd_buf_puts(b, "null");
-	qd_buf_puts(b, ",\"sha256\":");
-	qd_buf_json_cstr(b, a->sha256);
-	const long *counts[] = {&a->entries, &a->added, &a->removed, &a->changed};
-	const char *names[] = {"entries", "added", "removed", "changed"};
-	for (int i = 0; i < 4; i++) {
-		if (*counts[i] >= 0)
-			qd_buf_printf(b, ",\"%s\":%ld", names[i], *counts[i]);
-		else
-			qd_buf_printf(b, ",\"%s\":null", names[i]);
-	}
-	qd_buf_printf(b, ",\"status\":%u,\"outcome\":", a->status);
-	qd_buf_json_cstr(b, a->outcome);
-	qd_buf_puts(b, ",\"message\":");
-	qd_buf_json_cstr(b, a->message);
-	qd_buf_puts(b, ",\"source\":");
-	qd_buf_json_cstr(b, a->source);
-	qd_buf_putc(b, '}');
+	qd_audit_rec_json(b, a);
 	return done(b);
 }
 

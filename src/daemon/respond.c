@@ -2,6 +2,8 @@
  * bodies, errors from the HTTP table and the library's, the pool of large
  * response blocks, query parameters, JSON request bodies, and storing a
  * list version with its reply. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -483,6 +485,23 @@ long parse_if_match(struct MHD_Connection *c)
 	return v ? (long)v : -1;
 }
 
+/* The client's address as text ("-" when unknown). */
+const char *client_address(struct MHD_Connection *c, char out[46])
+{
+	strcpy(out, "-");
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+				  INET6_ADDRSTRLEN);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+				  INET6_ADDRSTRLEN);
+	}
+	return out;
+}
+
 enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
 				const char *action, const char *source, bool dry)
 {
@@ -492,10 +511,12 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 	qd_problems pr;
 	qd_problems_init(&pr);
 	qd_changes changes = {0};
+	char client[INET6_ADDRSTRLEN];
 	qd_put_opts o = {
 		.actor = r->actor,
 		.action = action,
 		.source = source,
+		.client = client_address(c, client),
 		.now = (int64_t)time(NULL),
 		.if_match = (uint32_t)if_match,
 		.dry_run = dry,

@@ -109,6 +109,9 @@ bool parse_json_body(struct MHD_Connection *c, request *r, json_t **out, enum MH
 
 /* ---- stores ---- */
 
+/* The client's address of c as text into out ("-" when unknown); returns out. */
+const char *client_address(struct MHD_Connection *c, char out[46]);
+
 /* Store doc as the list's new version (or dry-run it) and answer with the
  * load reply; records what happened for the audit.  doc is only read. */
 enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,

@@ -192,7 +192,7 @@ struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const c
 				 const char *tls_key, MHD_LogCallback log, void *log_cls)
 {
 	const settings *cfg = &srv->cfg;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (sa->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (tls_cert)

@@ -381,6 +381,19 @@ run audit --limit 2
 if [ "$RC" -eq 0 ] && [ "$(wc -l <"$TMP/out")" -eq 2 ]; then pass "audit --limit 2 prints two records"; else fail "audit --limit 2" "$(cat "$TMP/out")"; fi
 run audit --limit 0
 expect_rc 64 "audit --limit 0: usage error (64)"
+NREC=$("$CTL" --db "$DB" audit --limit 100000 | grep -c '^#')
+run audit --prune --keep 1
+if [ "$RC" -eq 0 ] && out_has "pruned 0 audit records" && [ "$("$CTL" --db "$DB" audit --limit 100000 | grep -c '^#')" -eq "$NREC" ]; then
+	pass "audit --prune: records of stored changes are never pruned"
+else
+	fail "audit --prune keeps stored changes" "exit $RC; $(cat "$TMP/out")"
+fi
+run audit --prune --keep 0
+expect_rc 64 "audit --prune --keep 0: usage error (64)"
+run audit --prune --older-than soon
+expect_rc 64 "audit --prune --older-than soon: usage error (64)"
+run audit --prune --sideways 3
+expect_rc 64 "audit --prune with an unknown option: usage error (64)"
 
 # ---- stats, token --------------------------------------------------------
 

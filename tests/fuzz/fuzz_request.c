@@ -46,6 +46,7 @@
 #include "qingdan/listdoc.h"
 #include "qingdand.h"
 #include "startup.h"
+#include "workers.h"
 
 #define ANSWER_TIMEOUT_MS 10000
 #define PAYLOAD_MAX (16 * 1024)
@@ -90,9 +91,11 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void teardown(void)
 {
+	workers_stop_jobs(&srv);
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	workers_stop_audit(&srv);
 	if (srv.store)
 		server_fini(&srv);
 	if (dir[0])
@@ -152,6 +155,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	load_sample("schema/examples/biomed-rd-whitelist.json");
 	free(srv.cfg.db);
 	srv.cfg.db = strdup(dir);
+	if (!workers_start(&srv))
+		abort();
 
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -1395,6 +1395,150 @@ static size_t raw_vkey(unsigned char *k, const char *list, uint32_t v)
 	return n + 5;
 }
 
+/* n attempt records at times NOW + base … NOW + base + n - 1 (one append). */
+static void attempts(qd_store *st, int base, int n, const qd_audit_retention *ret, uint64_t *pruned)
+{
+	qd_audit_rec v[16];
+	ck_assert_int_le(n, 16);
+	for (int i = 0; i < n; i++)
+		v[i] = (qd_audit_rec){
+			.time = NOW + base + i, .action = "load", .list = "pa", .entries = -1, .added = -1,
+			.removed = -1, .changed = -1, .status = 401, .outcome = "refused",
+			.message = "missing bearer token", .client = "127.0.0.9",
+		};
+	ck_assert_int_eq(qd_store_audit_attempts(st, v, (size_t)n, ret, pruned), 0);
+}
+
+static uint64_t attempt_count(qd_store *st)
+{
+	qd_store_stats s;
+	ck_assert_int_eq(qd_store_stats_get(st, &s), 0);
+	return s.audit_attempts;
+}
+
+/* Attempt records are pruned by number and by age, oldest first, in the
+ * append's own transaction or by qd_store_audit_prune(); records of
+ * stored changes never are. */
+START_TEST(audit_attempts_pruned)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_store(dir, NULL);
+	put_ok(st, "pa", "[]", H_V1, NOW - 100, NULL);
+	uint64_t pruned = 99;
+	attempts(st, 0, 10, NULL, &pruned);
+	ck_assert_uint_eq(pruned, 0);
+	ck_assert_uint_eq(audit_count(st), 11);
+	ck_assert_uint_eq(attempt_count(st), 10);
+
+	/* at most 4 kept: the append of 2 more prunes 8, the oldest */
+	qd_audit_retention four = {.max_records = 4};
+	attempts(st, 10, 2, &four, &pruned);
+	ck_assert_uint_eq(pruned, 8);
+	ck_assert_uint_eq(attempt_count(st), 4);
+	qd_audit_page pg = audit_get(st, 0, 100);
+	ck_assert_uint_eq(pg.n, 5);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(pg.recs[i].time, NOW + 11 - (int64_t)i);
+	ck_assert_str_eq(pg.recs[0].client, "127.0.0.9");
+	ck_assert_uint_eq(pg.recs[0].count, 1);
+	ck_assert_str_eq(pg.recs[4].outcome, "stored"); /* the change, oldest of all, stays */
+	qd_audit_page_free(&pg);
+
+	/* by age: older than NOW + 10 goes */
+	qd_audit_retention age = {.before = NOW + 10};
+	ck_assert_int_eq(qd_store_audit_prune(st, &age, &pruned), 0);
+	ck_assert_uint_eq(pruned, 2);
+	ck_assert_uint_eq(attempt_count(st), 2);
+
+	/* an aggregate: first and last time, count, client */
+	qd_audit_rec agg = {
+		.time = NOW + 20, .last_time = NOW + 80, .count = 1234, .actor = "anonymous",
+		.action = "audit", .entries = -1, .added = -1, .removed = -1, .changed = -1,
+		.status = 401, .outcome = "refused", .client = "127.0.0.3",
+	};
+	ck_assert_int_eq(qd_store_audit_attempts(st, &agg, 1, NULL, NULL), 0);
+	pg = audit_get(st, 0, 1);
+	ck_assert_uint_eq(pg.recs[0].count, 1234);
+	ck_assert_int_eq(pg.recs[0].time, NOW + 20);
+	ck_assert_int_eq(pg.recs[0].last_time, NOW + 80);
+	ck_assert_str_eq(pg.recs[0].client, "127.0.0.3");
+	qd_audit_page_free(&pg);
+	/* age counts from an aggregate's last attempt */
+	qd_audit_retention age2 = {.before = NOW + 50};
+	ck_assert_int_eq(qd_store_audit_prune(st, &age2, &pruned), 0);
+	ck_assert_uint_eq(pruned, 2);
+	ck_assert_uint_eq(attempt_count(st), 1);
+
+	/* everything that is an attempt, however far the bound: the change stays */
+	qd_audit_retention all = {.before = NOW + 1000000};
+	ck_assert_int_eq(qd_store_audit_prune(st, &all, &pruned), 0);
+	ck_assert_uint_eq(pruned, 1);
+	ck_assert_uint_eq(attempt_count(st), 0);
+	ck_assert_uint_eq(audit_count(st), 1);
+	pg = audit_get(st, 0, 10);
+	ck_assert_str_eq(pg.recs[0].outcome, "stored");
+	ck_assert_uint_eq(pg.recs[0].version, 1);
+	qd_audit_page_free(&pg);
+	/* more than one prune transaction's worth */
+	for (int k = 0; k < QD_AUDIT_PRUNE_BATCH / 16 + 2; k++)
+		attempts(st, 100 + 16 * k, 16, NULL, NULL);
+	uint64_t many = attempt_count(st);
+	ck_assert_uint_gt(many, QD_AUDIT_PRUNE_BATCH);
+	qd_audit_retention ten = {.max_records = 10};
+	ck_assert_int_eq(qd_store_audit_prune(st, &ten, &pruned), 0);
+	ck_assert_uint_eq(pruned, many - 10);
+	ck_assert_uint_eq(attempt_count(st), 10);
+	qd_store_close(st);
+	free(dir);
+}
+END_TEST
+
+/* A store written before attempt records were indexed: its attempt
+ * records (in the old format, without client or count) are indexed when
+ * it is first opened read-write, and can be pruned. */
+START_TEST(audit_attempts_index_built)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_store(dir, NULL);
+	put_ok(st, "pb", "[]", H_V1, NOW, NULL);
+	attempts(st, 1, 3, NULL, NULL);
+	put_ok(st, "pb", "[]", H_V2, NOW + 5, NULL);
+	qd_store_close(st);
+
+	raw r = raw_open(dir, "attempts");
+	ck_assert_int_eq(mdb_drop(r.txn, r.dbi, 1), 0);
+	MDB_dbi audit;
+	ck_assert_int_eq(mdb_dbi_open(r.txn, "audit", 0, &audit), 0);
+	unsigned char key[8] = {0, 0, 0, 0, 0, 0, 0, 6};
+	static const char old[] =
+		"{\"id\":6,\"time\":\"2026-03-16T00:00:00Z\",\"actor\":\"anonymous\",\"action\":\"load\","
+		"\"list\":\"pb\",\"version\":null,\"sha256\":null,\"entries\":null,\"added\":null,"
+		"\"removed\":null,\"changed\":null,\"status\":403,\"outcome\":\"refused\","
+		"\"message\":\"the token lacks the admin role\",\"source\":null}";
+	MDB_val k = {8, key}, d = {sizeof old - 1, (void *)old};
+	ck_assert_int_eq(mdb_put(r.txn, audit, &k, &d, 0), 0);
+	raw_commit(&r);
+
+	st = fx_open_store(dir, NULL);
+	ck_assert_uint_eq(audit_count(st), 6);
+	ck_assert_uint_eq(attempt_count(st), 4);
+	qd_audit_page pg = audit_get(st, 0, 1);
+	ck_assert_uint_eq(pg.recs[0].id, 6);
+	ck_assert_uint_eq(pg.recs[0].count, 1);
+	ck_assert_ptr_null(pg.recs[0].client);
+	ck_assert_uint_eq(pg.recs[0].status, 403);
+	qd_audit_page_free(&pg);
+	uint64_t pruned;
+	qd_audit_retention one = {.max_records = 1};
+	ck_assert_int_eq(qd_store_audit_prune(st, &one, &pruned), 0);
+	ck_assert_uint_eq(pruned, 3);
+	ck_assert_uint_eq(audit_count(st), 3); /* two changes and the newest attempt */
+	qd_store_close(st);
+	free(dir);
+}
+END_TEST
+
+
 /* Verify the damaged store; every problem path must be one of `paths`
  * (NULL-terminated; "*" allows any) and the first of them must occur. */
 static void expect_verify_finds(const char *dir, const char *const *paths)
@@ -1783,6 +1927,8 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, put_changes_match_diff);
 	tcase_add_test(tc, audit_records_puts);
 	tcase_add_test(tc, audit_append_and_paging);
+	tcase_add_test(tc, audit_attempts_pruned);
+	tcase_add_test(tc, audit_attempts_index_built);
 	tcase_add_test(tc, as_of_decisions);
 	tcase_add_test(tc, as_of_pruned);
 	tcase_add_test(tc, stats_counts);

@@ -73,7 +73,7 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 	}
 	MDB_txn *txn = NULL;
 	const char *step = "set up";
-	if ((rc = mdb_env_set_maxdbs(st->env, 8)) ||
+	if ((rc = mdb_env_set_maxdbs(st->env, 32)) ||
 	    (rc = mdb_env_set_mapsize(st->env, (size_t)opts->map_size)) ||
 	    (rc = mdb_env_set_maxreaders(st->env, opts->max_readers)))
 		goto fail;
@@ -105,6 +105,23 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 	st->has_dicts = rc == 0;
 	if (rc == MDB_NOTFOUND && opts->read_only)
 		rc = 0;
+	if (rc)
+		goto fail;
+	/* A store written before attempt records were indexed gets its index
+	 * built once, by the first read-write open. */
+	rc = mdb_dbi_open(txn, "attempts", 0, &st->attempts);
+	if (rc == MDB_NOTFOUND && !opts->read_only) {
+		step = "index the audit log's attempt records in";
+		if (!(rc = mdb_dbi_open(txn, "attempts", MDB_CREATE, &st->attempts))) {
+			st->has_attempts = true;
+			if (qd_st_attempts_build(st, txn))
+				rc = EIO;
+		}
+	} else {
+		st->has_attempts = rc == 0;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
 	if (rc)
 		goto fail;
 	rc = mdb_txn_commit(txn);
@@ -272,6 +289,11 @@ int qd_store_stats_get(qd_store *st, qd_store_stats *out)
 		rc = mdb_stat(txn, dbis[i], &s);
 		if (!rc)
 			*counts[i] = s.ms_entries;
+	}
+	if (!rc && st->has_attempts) {
+		MDB_stat s;
+		if (!(rc = mdb_stat(txn, st->attempts, &s)))
+			out->audit_attempts = s.ms_entries;
 	}
 	mdb_txn_abort(txn);
 	return map_err(rc);

@@ -12,7 +12,8 @@ void qd_audit_page_free(qd_audit_page *p)
 		return;
 	for (size_t i = 0; i < p->n; i++) {
 		qd_audit_rec *r = &p->recs[i];
-		const char *s[] = {r->actor, r->action, r->list, r->sha256, r->outcome, r->message, r->source};
+		const char *s[] = {r->actor,   r->action,  r->list,   r->sha256,
+				   r->outcome, r->message, r->source, r->client};
 		for (size_t k = 0; k < sizeof s / sizeof *s; k++)
 			free((char *)s[k]);
 	}
@@ -60,6 +61,14 @@ static int audit_decode(uint64_t id, const MDB_val *d, qd_audit_rec *r)
 	r->outcome = qd_st_jstr_dup(j, "outcome", &mem);
 	r->message = qd_st_jstr_dup(j, "message", &mem);
 	r->source = qd_st_jstr_dup(j, "source", &mem);
+	/* Records written before attempts were aggregated have no client,
+	 * count or last_time: one attempt, from an unknown address. */
+	r->client = qd_st_jstr_dup(j, "client", &mem);
+	json_t *jc = json_object_get(j, "count");
+	r->count = json_is_integer(jc) && json_integer_value(jc) > 0 ? (uint64_t)json_integer_value(jc) : 1;
+	const char *lt = json_string_value(json_object_get(j, "last_time"));
+	if (lt && qd_time_parse(lt, strlen(lt), &r->last_time) != 0)
+		ok = false;
 	json_decref(j);
 	if (ok && mem)
 		return 0;

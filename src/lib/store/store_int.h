@@ -2,7 +2,8 @@
  *
  * open.c      environment, named databases, list metadata, stats
  * render.c    rendering and compressing a version's records (two threads)
- * write.c     qd_store_put() and the audit log writer
+ * write.c     qd_store_put()
+ * audit.c     the audit log writer: attempt records, their index and pruning
  * history.c   versions, documents, diffs, audit pages, entry pages
  * snap.c      read snapshots for decisions (the lookup path)
  * snapcache.c a snapshot's read cache
@@ -19,6 +20,8 @@
  *   members   id|\0|be32(version)|entity-id        → roster record (binary)
  *   clauses   id|\0|be32(version)|clause-id        → clause object (compact JSON)
  *   audit     be64(sequence)                       → audit record (JSON)
+ *   attempts  be64(sequence)                       → be64(unix time): the audit records of
+ *                                                  attempts that changed nothing (prunable)
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
@@ -115,8 +118,8 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 1
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, clauses, audit, dicts;
-	bool has_dicts;
+	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts;
+	bool has_dicts, has_attempts;
 	unsigned retain;
 	bool read_only;
 	uint64_t compress_min_bytes;
@@ -585,9 +588,15 @@ int qd_st_read_version_entries(qd_store *st, MDB_txn *txn, const char *list, uin
 int qd_st_diff_sorted(const kv *a, size_t na, const kv *b, size_t nb, qd_put_result *res,
 		      qd_changes *ch);
 
-/* write.c: append audit record a in txn, with the next sequence number.
+/* audit.c: append audit record a in txn, with the next sequence number;
+ * attempt: it is an attempt record (indexed in "attempts").
  * Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
-int qd_st_audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a);
+int qd_st_audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a, bool attempt);
+
+/* audit.c: index the attempt records of a store written before the
+ * "attempts" database existed, in txn (once, when it is created).
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_st_attempts_build(qd_store *st, MDB_txn *txn);
 
 /* snapcache.c: forget every answer (keeps the memory). */
 void qd_st_sc_reset(snap_cache *c);

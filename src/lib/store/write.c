@@ -1,6 +1,6 @@
 /* qingdan — writing the store: qd_store_put() (render, check, diff and
  * write a whole version, prune, move the list's pointer and log it, all in
- * one write transaction) and the audit log writer. */
+ * one write transaction). */
 #include <jansson.h>
 
 #include "store_int.h"
@@ -34,89 +34,6 @@ static size_t gcd(size_t a, size_t b)
 	return a;
 }
 
-
-/* ---- the audit log ---- */
-
-int qd_st_audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a)
-{
-	/* The key is one past the last: big-endian, so keys sort by age. */
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, st->audit, &cur);
-	if (rc)
-		return map_err(rc);
-	MDB_val k, d;
-	uint64_t seq = 1;
-	rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
-	if (rc == 0 && k.mv_size == 8) {
-		const unsigned char *p = k.mv_data;
-		seq = 0;
-		for (int i = 0; i < 8; i++)
-			seq = seq << 8 | p[i];
-		seq++;
-	}
-	mdb_cursor_close(cur);
-	if (rc && rc != MDB_NOTFOUND)
-		return map_err(rc);
-	unsigned char key[8];
-	for (int i = 0; i < 8; i++)
-		key[i] = (unsigned char)(seq >> (56 - 8 * i));
-	char ts[21];
-	qd_time_format(a->time, ts);
-	qd_buf b;
-	qd_buf_init(&b);
-	qd_buf_printf(&b, "{\"id\":%llu,\"time\":\"%s\",\"actor\":", (unsigned long long)seq, ts);
-	qd_buf_json_cstr(&b, a->actor ? a->actor : "anonymous");
-	qd_buf_puts(&b, ",\"action\":");
-	qd_buf_json_cstr(&b, a->action);
-	qd_buf_puts(&b, ",\"list\":");
-	qd_buf_json_cstr(&b, a->list);
-	qd_buf_puts(&b, ",\"version\":");
-	if (a->version)
-		qd_buf_printf(&b, "%u", a->version);
-	else
-		qd_buf_puts(&b, "null");
-	qd_buf_puts(&b, ",\"sha256\":");
-	qd_buf_json_cstr(&b, a->sha256);
-	const long *counts[] = {&a->entries, &a->added, &a->removed, &a->changed};
-	const char *names[] = {"entries", "added", "removed", "changed"};
-	for (int i = 0; i < 4; i++) {
-		if (*counts[i] >= 0)
-			qd_buf_printf(&b, ",\"%s\":%ld", names[i], *counts[i]);
-		else
-			qd_buf_printf(&b, ",\"%s\":null", names[i]);
-	}
-	qd_buf_printf(&b, ",\"status\":%u,\"outcome\":", a->status);
-	qd_buf_json_cstr(&b, a->outcome);
-	qd_buf_puts(&b, ",\"message\":");
-	qd_buf_json_cstr(&b, a->message);
-	qd_buf_puts(&b, ",\"source\":");
-	qd_buf_json_cstr(&b, a->source);
-	qd_buf_putc(&b, '}');
-	if (b.oom) {
-		qd_buf_free(&b);
-		return QD_ENOMEM;
-	}
-	MDB_val kk = {8, key}, dd = {b.len, b.data};
-	rc = mdb_put(txn, st->audit, &kk, &dd, 0);
-	qd_buf_free(&b);
-	return map_err(rc);
-}
-
-int qd_store_audit_append(qd_store *st, const qd_audit_rec *rec)
-{
-	if (st->read_only)
-		return QD_EIO;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-	if (rc)
-		return map_err(rc);
-	int ret = qd_st_audit_put(st, txn, rec);
-	if (ret) {
-		mdb_txn_abort(txn);
-		return ret;
-	}
-	return qd_st_commit(st, txn);
-}
 
 /* ---- qd_store_put(): one write transaction, in steps ---- */
 
@@ -371,9 +288,9 @@ static int put_audit(put_ctx *p)
 		.version = res->version, .sha256 = res->sha256, .entries = (long)res->entries,
 		.added = (long)res->added, .removed = (long)res->removed,
 		.changed = (long)res->changed, .status = res->created ? 201 : 200,
-		.outcome = "stored", .source = o->source,
+		.outcome = "stored", .source = o->source, .client = o->client,
 	};
-	return qd_st_audit_put(p->st, p->txn, &a);
+	return qd_st_audit_put(p->st, p->txn, &a, false);
 }
 
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
