@@ -9,7 +9,10 @@
 #include "conn.h"
 #include "logq.h"
 
-enum phase { PHASE_HEAD, PHASE_BODY, PHASE_BUSY };
+/* In shed order: a connection waiting for its first head, one kept alive
+ * waiting for its next, one receiving a body; one being answered is never
+ * shed. */
+enum phase { PHASE_HEAD, PHASE_NEXT, PHASE_BODY, PHASE_BUSY };
 
 struct conn {
 	conn *prev, *next;           /* in conns' list, under its lock */
@@ -34,7 +37,7 @@ static void set_phase(conn *k, enum phase p)
 	atomic_store(&k->state, conns_now_ms() << 2 | (uint64_t)p);
 }
 
-void conns_init(conns *cs, unsigned header_s, unsigned body_grace_s, size_t min_body_rate,
+void conns_init(conns *cs, unsigned header_s, unsigned idle_s, unsigned body_grace_s, size_t min_body_rate,
 		unsigned max_connections, unsigned reserve, size_t body_budget)
 {
 	pthread_mutex_init(&cs->lock, NULL);
@@ -47,6 +50,7 @@ void conns_init(conns *cs, unsigned header_s, unsigned body_grace_s, size_t min_
 	cs->n = cs->doomed = 0;
 	cs->sweeping = cs->stop = false;
 	cs->header_ms = (uint64_t)header_s * 1000u;
+	cs->next_ms = (uint64_t)(idle_s > header_s ? idle_s : header_s) * 1000u;
 	cs->body_grace_ms = (uint64_t)body_grace_s * 1000u;
 	cs->min_body_rate = min_body_rate;
 	cs->max_connections = max_connections;
@@ -149,7 +153,7 @@ void conn_request_in(conn *k)
 void conn_request_done(conn *k)
 {
 	if (k)
-		set_phase(k, PHASE_HEAD);
+		set_phase(k, PHASE_NEXT);
 }
 
 /* Shut k down (under the lock): libmicrohttpd reads the end of the stream
@@ -166,9 +170,9 @@ static bool late(const conns *cs, conn *k, uint64_t now, bool *head)
 {
 	uint64_t st = atomic_load(&k->state);
 	uint64_t since = st >> 2, age = now > since ? now - since : 0;
-	*head = (st & 3) == PHASE_HEAD;
+	*head = (st & 3) == PHASE_HEAD || (st & 3) == PHASE_NEXT;
 	if (*head)
-		return age >= cs->header_ms;
+		return age >= ((st & 3) == PHASE_HEAD ? cs->header_ms : cs->next_ms);
 	if ((st & 3) != PHASE_BODY || !cs->min_body_rate || age <= cs->body_grace_ms)
 		return false;
 	uint64_t got = atomic_load_explicit(&k->body_bytes, memory_order_relaxed);

@@ -8,9 +8,11 @@
  * MHD_OPTION_NOTIFY_CONNECTION) with the phase of its current request,
  * and a sweeper thread shuts down those that miss a deadline:
  *   - head: the request line and headers complete within --header-timeout
- *     of the accept, or of the end of the previous request on a keep-alive
- *     connection (an idle keep-alive connection counts as waiting for a
- *     head);
+ *     of the accept; on a keep-alive connection, the next request's within
+ *     --connection-timeout (or --header-timeout, if longer) of the end of
+ *     the previous one, so that an idle connection lasts as long as it
+ *     always has (a proxy keeps its idle upstream connections for less)
+ *     but a drip cannot make it last longer;
  *   - body: after --body-timeout seconds, a body must have averaged at
  *     least --min-body-rate bytes a second since its head was complete; a
  *     drip cannot last longer than its bytes pay for;
@@ -56,7 +58,9 @@ typedef struct conns {
 	bool stop;                   /* asks it to end */
 	pthread_t sweeper;
 	/* Rules, in milliseconds and bytes; fixed after conns_init(). */
-	uint64_t header_ms, body_grace_ms;
+	uint64_t header_ms;          /* first head, from the accept */
+	uint64_t next_ms;            /* a keep-alive connection's next head, from the last answer */
+	uint64_t body_grace_ms;
 	uint64_t min_body_rate;      /* bytes a second; 0: no body deadline */
 	unsigned max_connections, reserve;
 	size_t body_budget;
@@ -67,12 +71,13 @@ typedef struct conns {
 
 /* Set up the tracking and the budget (the sweeper is not started).
  *   header_s       --header-timeout
+ *   idle_s         --connection-timeout
  *   body_grace_s   --body-timeout
  *   min_body_rate  --min-body-rate (0: bodies have no deadline)
  *   max_connections, reserve  --max-connections, --reserve-connections
  *                  (reserve is cut to half of max_connections)
  *   body_budget    --max-bodies-in-flight */
-void conns_init(conns *cs, unsigned header_s, unsigned body_grace_s, size_t min_body_rate,
+void conns_init(conns *cs, unsigned header_s, unsigned idle_s, unsigned body_grace_s, size_t min_body_rate,
 		unsigned max_connections, unsigned reserve, size_t body_budget);
 /* Free what is left; the sweeper must be stopped and libmicrohttpd gone. */
 void conns_fini(conns *cs);
@@ -101,7 +106,8 @@ void conn_head_done(conn *k);
 void conn_body_progress(conn *k, size_t n);
 /* The whole request is in: no deadline while it is answered. */
 void conn_request_in(conn *k);
-/* The request is answered: the next one's head is due. */
+/* The request is answered: on a keep-alive connection the next one's head
+ * is due. */
 void conn_request_done(conn *k);
 
 /* Charge n bytes of body memory.  Returns false, charging nothing, when

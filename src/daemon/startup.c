@@ -177,8 +177,8 @@ void server_init(server *srv, qd_store *store)
 	snaps_init(&srv->snaps, store, srv->cfg.read_cache);
 	decisions_init(srv);
 	const settings *cfg = &srv->cfg;
-	conns_init(&srv->conns, cfg->header_timeout, cfg->body_timeout, cfg->min_body_rate, cfg->max_connections,
-		   cfg->reserve_connections, cfg->max_bodies_in_flight);
+	conns_init(&srv->conns, cfg->header_timeout, cfg->connection_timeout, cfg->body_timeout, cfg->min_body_rate,
+		   cfg->max_connections, cfg->reserve_connections, cfg->max_bodies_in_flight);
 	srv->started = (int64_t)time(NULL);
 }
 
