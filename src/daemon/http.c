@@ -258,60 +258,10 @@ static void audit_request(server *srv, request *r)
 	}
 }
 
-/* Drop the body kept so far and give its memory back to the budget. */
-static void body_drop(request *r)
-{
-	if (r->body_charged)
-		conns_body_release(&r->srv->conns, r->body_charged);
-	r->body_charged = 0;
-	qd_buf_free(&r->body);
-}
-
 static void request_free(request *r)
 {
-	body_drop(r);
+	qd_buf_free(&r->body);
 	free(r);
-}
-
-/* Keep n more body bytes, growing the buffer by doubling up to the
- * route's limit (a body of exactly --max-document-bytes holds that much,
- * not twice) and charging the growth to --max-bodies-in-flight first.
- * The caller has checked that the body stays within r->body_max.
- * Returns 0, 1 when the budget cannot hold the growth, -1 out of memory. */
-static int body_keep(server *srv, request *r, const char *p, size_t n)
-{
-	qd_buf *b = &r->body;
-	size_t need = b->len + n + 1;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < need)
-			cap *= 2;
-		if (cap > r->body_max + 1)
-			cap = r->body_max + 1;
-		if (!conns_body_charge(&srv->conns, cap - b->cap))
-			return 1;
-		char *d = realloc(b->data, cap);
-		if (!d) {
-			conns_body_release(&srv->conns, cap - b->cap);
-			return -1;
-		}
-		r->body_charged += cap - b->cap;
-		b->data = d;
-		b->cap = cap;
-	}
-	qd_buf_add(b, p, n);
-	return b->oom ? -1 : 0;
-}
-
-/* Whether the body announced by the headers cannot fit in what is left of
- * --max-bodies-in-flight: refused now, before the client sends it.  A
- * chunked body (no Content-Length) is refused only when nothing is left. */
-static bool bodies_full(server *srv, struct MHD_Connection *c)
-{
-	size_t used = conns_body_in_flight(&srv->conns), budget = srv->conns.body_budget;
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long want = cl ? strtoull(cl, NULL, 10) + 1 : 1;
-	return used >= budget || want > budget - used;
 }
 
 void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -366,6 +316,56 @@ static void access_log(server *srv, struct MHD_Connection *c, request *r, uint64
 	qd_buf_free(&b);
 }
 
+/* Drop the body kept so far and give its memory back to the budget. */
+static void body_drop(request *r)
+{
+	if (r->body_charged)
+		conns_body_release(&r->srv->conns, r->body_charged);
+	r->body_charged = 0;
+	qd_buf_free(&r->body);
+}
+
+/* Keep n more body bytes, growing the buffer by doubling up to the
+ * route's limit (a body of exactly --max-document-bytes holds that much,
+ * not twice) and charging the growth to --max-bodies-in-flight first.
+ * The caller has checked that the body stays within r->body_max.
+ * Returns 0, 1 when the budget cannot hold the growth, -1 out of memory. */
+static int body_keep(server *srv, request *r, const char *p, size_t n)
+{
+	qd_buf *b = &r->body;
+	size_t need = b->len + n + 1;
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < need)
+			cap *= 2;
+		if (cap > r->body_max + 1)
+			cap = r->body_max + 1;
+		if (!conns_body_charge(&srv->conns, cap - b->cap))
+			return 1;
+		char *d = realloc(b->data, cap);
+		if (!d) {
+			conns_body_release(&srv->conns, cap - b->cap);
+			return -1;
+		}
+		r->body_charged += cap - b->cap;
+		b->data = d;
+		b->cap = cap;
+	}
+	qd_buf_add(b, p, n);
+	return b->oom ? -1 : 0;
+}
+
+/* Whether the body announced by the headers cannot fit in what is left of
+ * --max-bodies-in-flight: refused now, before the client sends it.  A
+ * chunked body (no Content-Length) is refused only when nothing is left. */
+static bool bodies_full(server *srv, struct MHD_Connection *c)
+{
+	size_t used = conns_body_in_flight(&srv->conns), budget = srv->conns.body_budget;
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long want = cl ? strtoull(cl, NULL, 10) + 1 : 1;
+	return used >= budget || want > budget - used;
+}
+
 void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
@@ -388,6 +388,7 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	if (srv->access_log)
 		access_log(srv, c, r, us, toe);
 	conn_request_done(r->conn);
+	body_drop(r);
 	request_free(r);
 	*req_cls = NULL;
 }
