@@ -51,6 +51,18 @@ const char qingdand_usage[] =
 	"  --max-connections N           open connections in all (default 1024)\n"
 	"  --max-connections-per-ip N    open connections per client address (default 256)\n"
 	"  --connection-timeout SECONDS  idle time before a connection is closed (default 30)\n"
+	"  --header-timeout SECONDS      time a new connection has to send its request line\n"
+	"                                and headers (default 10; the next request on a\n"
+	"                                keep-alive connection: --connection-timeout)\n"
+	"  --body-timeout SECONDS        time a body may take before --min-body-rate applies\n"
+	"                                (default 10)\n"
+	"  --min-body-rate BYTES         bytes a second a body must average after that\n"
+	"                                (default 1K; 0: no body deadline)\n"
+	"  --reserve-connections N       connections kept free for new clients: requests not\n"
+	"                                yet in are closed beyond --max-connections - N\n"
+	"                                (default 64, at most half of --max-connections)\n"
+	"  --max-bodies-in-flight BYTES  memory of request bodies across connections\n"
+	"                                (default 256M); beyond it 503\n"
 	"  --max-header-bytes BYTES      request line and headers (default 32K)\n"
 	"  --shutdown-grace SECONDS      time in-flight requests get at SIGTERM (default 10)\n"
 	"  --job-threads N               threads for loads, rollbacks, diffs and audit reads\n"
@@ -101,6 +113,11 @@ static const opt opts[] = {
 	{"max-connections", O_UINT, F(max_connections), 1, 1000000},
 	{"max-connections-per-ip", O_UINT, F(max_connections_per_ip), 1, 1000000},
 	{"connection-timeout", O_UINT, F(connection_timeout), 1, 86400},
+	{"header-timeout", O_UINT, F(header_timeout), 1, 3600},
+	{"body-timeout", O_UINT, F(body_timeout), 1, 86400},
+	{"min-body-rate", O_SIZE, F(min_body_rate), 0, 1ull << 30},
+	{"reserve-connections", O_UINT, F(reserve_connections), 0, 500000},
+	{"max-bodies-in-flight", O_SIZE, F(max_bodies_in_flight), 1ull << 16, 1ull << 40},
 	{"max-header-bytes", O_SIZE, F(max_header_bytes), 4096, 1ull << 24},
 	{"shutdown-grace", O_UINT, F(shutdown_grace), 0, 3600},
 	{"job-threads", O_UINT, F(job_threads), 1, 64},
@@ -130,6 +147,11 @@ void settings_default(settings *s)
 	s->max_connections = QD_CONNECTIONS_MAX;
 	s->max_connections_per_ip = QD_CONNECTIONS_PER_IP_MAX;
 	s->connection_timeout = QD_CONNECTION_TIMEOUT;
+	s->header_timeout = QD_HEADER_TIMEOUT;
+	s->body_timeout = QD_BODY_TIMEOUT;
+	s->min_body_rate = QD_MIN_BODY_RATE;
+	s->reserve_connections = QD_CONNECTIONS_RESERVE;
+	s->max_bodies_in_flight = QD_BODIES_IN_FLIGHT_MAX;
 	s->max_header_bytes = QD_REQUEST_HEADER_MAX;
 	s->shutdown_grace = QD_SHUTDOWN_GRACE;
 	s->read_cache = QD_SNAP_CACHE_DEFAULT;
@@ -340,6 +362,14 @@ int settings_parse(settings *s, int argc, char **argv, bool *check_only)
 	/* A priority string that serves nothing would go unchecked. */
 	if (!s->tls_cert && strcmp(s->tls_priorities, QD_TLS_PRIORITIES_DEFAULT) != 0) {
 		fprintf(stderr, "qingdand: --tls-priorities applies to --tls-cert, which is not given\n");
+		return -1;
+	}
+	/* A budget that cannot hold one document would refuse every load of
+	 * the largest size with 503, for ever. */
+	if (s->max_bodies_in_flight <= s->max_document_bytes || s->max_bodies_in_flight <= s->max_body_bytes) {
+		fprintf(stderr, "qingdand: --max-bodies-in-flight (%zu) must be larger than --max-document-bytes "
+				"(%zu) and --max-body-bytes (%zu)\n",
+			s->max_bodies_in_flight, s->max_document_bytes, s->max_body_bytes);
 		return -1;
 	}
 	if (s->access_log && strcmp(s->access_log, "off") == 0) {

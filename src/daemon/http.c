@@ -303,6 +303,56 @@ static void access_log(server *srv, struct MHD_Connection *c, request *r, uint64
 	qd_buf_free(&b);
 }
 
+/* Drop the body kept so far and give its memory back to the budget. */
+static void body_drop(request *r)
+{
+	if (r->body_charged)
+		conns_body_release(&r->srv->conns, r->body_charged);
+	r->body_charged = 0;
+	qd_buf_free(&r->body);
+}
+
+/* Keep n more body bytes, growing the buffer by doubling up to the
+ * route's limit (a body of exactly --max-document-bytes holds that much,
+ * not twice) and charging the growth to --max-bodies-in-flight first.
+ * The caller has checked that the body stays within r->body_max.
+ * Returns 0, 1 when the budget cannot hold the growth, -1 out of memory. */
+static int body_keep(server *srv, request *r, const char *p, size_t n)
+{
+	qd_buf *b = &r->body;
+	size_t need = b->len + n + 1;
+	if (need > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < need)
+			cap *= 2;
+		if (cap > r->body_max + 1)
+			cap = r->body_max + 1;
+		if (!conns_body_charge(&srv->conns, cap - b->cap))
+			return 1;
+		char *d = realloc(b->data, cap);
+		if (!d) {
+			conns_body_release(&srv->conns, cap - b->cap);
+			return -1;
+		}
+		r->body_charged += cap - b->cap;
+		b->data = d;
+		b->cap = cap;
+	}
+	qd_buf_add(b, p, n);
+	return b->oom ? -1 : 0;
+}
+
+/* Whether the body announced by the headers cannot fit in what is left of
+ * --max-bodies-in-flight: refused now, before the client sends it.  A
+ * chunked body (no Content-Length) is refused only when nothing is left. */
+static bool bodies_full(server *srv, struct MHD_Connection *c)
+{
+	size_t used = conns_body_in_flight(&srv->conns), budget = srv->conns.body_budget;
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long want = cl ? strtoull(cl, NULL, 10) + 1 : 1;
+	return used >= budget || want > budget - used;
+}
+
 void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			  enum MHD_RequestTerminationCode toe)
 {
@@ -324,6 +374,8 @@ void qd_request_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	metrics_request(&srv->m, r->route_index, r->status, us);
 	if (srv->access_log)
 		access_log(srv, c, r, us, toe);
+	conn_request_done(r->conn);
+	body_drop(r);
 	request_free(r);
 	*req_cls = NULL;
 }
@@ -409,6 +461,8 @@ static enum MHD_Result answer(server *srv, struct MHD_Connection *c, request *r)
 			ret = respond_error(c, e, "no such list (list ids match [a-z][a-z0-9-]{0,47})");
 		} else if (e == E_QUEUE_FULL) {
 			ret = respond_error_retry(c, e, NULL, QD_QUEUE_RETRY_S);
+		} else if (e == E_BODIES_BUSY) {
+			ret = respond_error_retry(c, e, NULL, QD_BODIES_RETRY_S);
 		} else {
 			ret = respond_error(c, e, r->early_detail);
 		}
@@ -434,14 +488,14 @@ static enum MHD_Result answer(server *srv, struct MHD_Connection *c, request *r)
 static void run_job(void *arg)
 {
 	request *r = arg;
-	struct MHD_Connection *c = r->conn;
+	struct MHD_Connection *c = r->mhd;
 	/* Attempts answered before this request are written before its
 	 * change (or its read of the audit): the log keeps their order. */
 	if (r->route->access == ACCESS_ADMIN)
 		auditq_sync(r->srv->auditq);
 	r->job_ret = answer(r->srv, c, r);
 	r->job_state = JOB_DONE;
-	r->conn = NULL;
+	r->mhd = NULL;
 	MHD_resume_connection(c);
 }
 
@@ -474,6 +528,8 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			r->path[k++] = *u > 0x20 && *u < 0x7f ? *u : '?';
 		r->path[k] = '\0';
 		*req_cls = r;
+		r->conn = conn_of(c);
+		conn_head_done(r->conn);
 
 		bool bad_id = false;
 		enum MHD_Result ret;
@@ -490,12 +546,15 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			      : r->route->body == BODY_SMALL  ? srv->cfg.max_body_bytes : 0;
 		if (r->early_error < 0 && r->route->body != BODY_NONE)
 			check_body_headers(c, r);
-		/* A body that Content-Length already says is too large is refused
-		 * now, before the client sends it: waiting for the end would let a
-		 * client make us read gigabytes just to hear 413.  Answered below
-		 * like any request; libmicrohttpd then closes the connection
-		 * instead of reading the body. */
-		if (r->early_error != E_TOO_LARGE)
+		if (r->early_error < 0 && r->route->body != BODY_NONE && bodies_full(srv, c))
+			r->early_error = E_BODIES_BUSY;
+		/* A body that Content-Length already says is too large, or that
+		 * the budget of bodies cannot hold, is refused now, before the
+		 * client sends it: waiting for the end would let a client make us
+		 * read gigabytes just to hear 413.  Answered below like any
+		 * request; libmicrohttpd then closes the connection instead of
+		 * reading the body. */
+		if (r->early_error != E_TOO_LARGE && r->early_error != E_BODIES_BUSY)
 			return MHD_YES;
 	}
 
@@ -506,13 +565,19 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 			r->early_error = E_BAD_BODY;
 			r->early_detail = "this endpoint takes no request body";
 		}
+		conn_body_progress(r->conn, *upload_data_size);
 		if (r->early_error < 0 && !r->too_large) {
 			if (r->body.len + *upload_data_size > r->body_max) {
 				r->too_large = true;
-				qd_buf_free(&r->body);
+				body_drop(r);
 			} else {
-				qd_buf_add(&r->body, upload_data, *upload_data_size);
-				if (r->body.oom) {
+				int k = body_keep(srv, r, upload_data, *upload_data_size);
+				if (k > 0) {
+					/* Nothing can be answered before the end of
+					 * the body: the rest is read and dropped. */
+					r->early_error = E_BODIES_BUSY;
+					body_drop(r);
+				} else if (k < 0) {
 					*upload_data_size = 0;
 					return MHD_NO;
 				}
@@ -525,8 +590,9 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	/* Phase 3: the whole request is in. */
 	if (r->job_state == JOB_DONE)
 		return r->job_ret; /* resumed: the job has answered */
+	conn_request_in(r->conn);
 	if (r->route->job && r->early_error < 0 && !r->too_large) {
-		r->conn = c;
+		r->mhd = c;
 		r->job_state = JOB_QUEUED;
 		MHD_suspend_connection(c);
 		if (jobs_submit(srv->jobs, run_job, r))

@@ -265,16 +265,28 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out_logs;
 	}
-	struct MHD_Daemon *d = start_http(&srv, &su);
-	if (!d) {
+	/* Running until libmicrohttpd is stopped: connections keep their
+	 * deadlines through the shutdown grace. */
+	int err = conns_start(&srv.conns);
+	if (err) {
+		fprintf(stderr, "qingdand: cannot start the connection sweeper: %s\n", strerror(err));
 		status = 1;
 		workers_stop_jobs(&srv);
 		workers_stop_audit(&srv);
 		goto out_logs;
 	}
+	struct MHD_Daemon *d = start_http(&srv, &su);
+	if (!d) {
+		status = 1;
+		workers_stop_jobs(&srv);
+		workers_stop_audit(&srv);
+		goto out_sweeper;
+	}
 	wait_for_signals(&srv, &set);
 	stop_http(&srv, d, srv.cfg.shutdown_grace);
 	status = 0;
+out_sweeper:
+	conns_stop(&srv.conns);
 out_logs:
 	logq_close(srv.access_log);
 	logq_close(srv.decision_log);

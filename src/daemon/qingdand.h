@@ -15,6 +15,7 @@
 #include "qingdan/err.h"
 #include "qingdan/problems.h"
 #include "qingdan/store.h"
+#include "conn.h"
 #include "logq.h"
 #include "metrics.h"
 #include "snaps.h"
@@ -34,6 +35,18 @@
 #define QD_CONNECTIONS_MAX 1024
 #define QD_CONNECTIONS_PER_IP_MAX 256
 #define QD_CONNECTION_TIMEOUT 30                /* seconds a connection may idle */
+/* Deadlines libmicrohttpd's idle timeout does not give (conn.h): a client
+ * that sends a byte now and then is never idle. */
+#define QD_HEADER_TIMEOUT 10                    /* seconds to a complete request head */
+#define QD_BODY_TIMEOUT 10                      /* seconds of a body before QD_MIN_BODY_RATE applies */
+#define QD_MIN_BODY_RATE 1024                   /* bytes a second a body averages after that */
+/* Slots of QD_CONNECTIONS_MAX kept free for new clients by shutting down
+ * connections whose request is not in, the longest waiting first. */
+#define QD_CONNECTIONS_RESERVE 64
+/* Bytes of memory held by request bodies across all connections: without
+ * it 1 024 connections each stopping inside a 1 MiB body hold 1 GiB. */
+#define QD_BODIES_IN_FLIGHT_MAX ((size_t)256 << 20)
+#define QD_BODIES_RETRY_S 2                     /* Retry-After when they are used up */
 #define QD_REQUEST_HEADER_MAX (32 * 1024)       /* bytes of request line + headers */
 #define QD_JSON_DEPTH_MAX 64                    /* nesting of JSON request bodies */
 #define QD_SHUTDOWN_GRACE 10                    /* seconds for in-flight requests at exit */
@@ -78,6 +91,7 @@
 	X(E_NOT_READY, 503, "not_ready", "not ready") \
 	X(E_QUEUE_FULL, 503, "queue_full", "too many loads and other long requests are waiting (--max-queued-jobs): retry later") \
 	X(E_DOWNLOADS_BUSY, 503, "too_many_downloads", "too many version downloads in progress (--max-downloads): retry later") \
+	X(E_BODIES_BUSY, 503, "bodies_budget_exhausted", "request bodies in flight hold --max-bodies-in-flight bytes already: retry later") \
 	X(E_STORAGE_FULL, 507, "storage_full", "storage full: the change was not stored; the previous version stays current")
 
 enum qd_http_error {
@@ -145,6 +159,11 @@ typedef struct settings {
 	uint64_t map_size;
 	size_t max_document_bytes, max_body_bytes;
 	unsigned max_check_items, max_connections, max_connections_per_ip, connection_timeout;
+	unsigned header_timeout;     /* seconds to a complete request head */
+	unsigned body_timeout;       /* seconds of a body before min_body_rate applies */
+	size_t min_body_rate;        /* bytes a second; 0: bodies have no deadline */
+	unsigned reserve_connections; /* slots kept free for new clients */
+	size_t max_bodies_in_flight; /* bytes held by request bodies, all connections */
 	size_t max_header_bytes;
 	size_t max_check_response_bytes; /* bytes of one check's answer */
 	unsigned max_downloads;      /* version downloads streamed at once */
@@ -175,6 +194,7 @@ typedef struct server {
 	atomic_uint downloads;       /* version downloads in progress, <= cfg.max_downloads */
 	struct auditq *auditq;       /* attempts that changed nothing (auditq.h) */
 	struct jobs *jobs;           /* long requests (jobs.h) */
+	conns conns;                 /* open connections, their deadlines, the body budget (conn.h) */
 } server;
 
 /* Per-request state, hung off *req_cls and freed in the completion callback. */
@@ -190,6 +210,8 @@ typedef struct request {
 	char path[128];                  /* start of the URL path, for the access log */
 	qd_buf body;
 	size_t body_max;
+	size_t body_charged;             /* of the body budget (srv->conns), given back at the end */
+	conn *conn;                      /* the connection's tracking; NULL when untracked */
 	bool too_large;
 	bool body_is_csv;
 	char actor[QD_ACTOR_MAX + 1];    /* token name or "anonymous" */
@@ -209,7 +231,7 @@ typedef struct request {
 	 * from JOB_QUEUED until the job has queued the response. */
 	enum { JOB_NONE, JOB_QUEUED, JOB_DONE } job_state;
 	enum MHD_Result job_ret;         /* the handler's result, once JOB_DONE */
-	struct MHD_Connection *conn;     /* while JOB_QUEUED */
+	struct MHD_Connection *mhd;      /* while JOB_QUEUED */
 } request;
 
 typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, request *r);

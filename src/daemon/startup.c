@@ -176,12 +176,16 @@ void server_init(server *srv, qd_store *store)
 	srv->store = store;
 	snaps_init(&srv->snaps, store, srv->cfg.read_cache);
 	decisions_init(srv);
+	const settings *cfg = &srv->cfg;
+	conns_init(&srv->conns, cfg->header_timeout, cfg->connection_timeout, cfg->body_timeout, cfg->min_body_rate,
+		   cfg->max_connections, cfg->reserve_connections, cfg->max_bodies_in_flight);
 	srv->started = (int64_t)time(NULL);
 }
 
 void server_fini(server *srv)
 {
 	snaps_fini(&srv->snaps);
+	conns_fini(&srv->conns);
 	qd_store_close(srv->store);
 	srv->store = NULL;
 	pthread_rwlock_destroy(&srv->tokens_lock);
@@ -222,6 +226,9 @@ struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const c
 		MHD_OPTION_SOCK_ADDR, sa,
 		MHD_OPTION_ARRAY, pool_opts,
 		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, srv,
+		/* Deadlines for heads and bodies (conn.h): the timeout below
+		 * only closes connections that send nothing at all. */
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, &srv->conns,
 		MHD_OPTION_URI_LOG_CALLBACK, qd_uri_logged, srv,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,

@@ -126,22 +126,61 @@ bool robust_write_file(const char *path, const void *p, size_t len)
 	return fclose(f) == 0 && ok;
 }
 
+int robust_connect_from(const char *src, unsigned port, bool nonblock)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return -1;
+	if (src) {
+		struct sockaddr_in from = {.sin_family = AF_INET};
+		if (inet_pton(AF_INET, src, &from.sin_addr) != 1 || bind(fd, (struct sockaddr *)&from, sizeof from) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && !(nonblock && errno == EINPROGRESS)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+long robust_proc_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = strlen(field);
+	long v = -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
+			v = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 unsigned robust_raw(unsigned port, const void *req, size_t len, int timeout_ms, char **resp,
 		    const char **body)
+{
+	return robust_raw_from(NULL, port, req, len, timeout_ms, resp, body);
+}
+
+unsigned robust_raw_from(const char *src, unsigned port, const void *req, size_t len, int timeout_ms,
+			 char **resp, const char **body)
 {
 	if (resp)
 		*resp = NULL;
 	if (body)
 		*body = NULL;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = robust_connect_from(src, port, false);
 	if (fd < 0)
 		return 0;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		close(fd);
-		return 0;
-	}
 	long deadline = robust_now_ms() + timeout_ms;
 	const char *p = req;
 	size_t off = 0;

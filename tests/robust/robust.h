@@ -43,6 +43,19 @@ bool robust_write_file(const char *path, const void *p, size_t len);
 unsigned robust_raw(unsigned port, const void *req, size_t len, int timeout_ms, char **resp,
 		    const char **body);
 
+/* The same from source address src ("127.0.0.5"; NULL: the kernel's
+ * choice), for tests of per-address limits: 127.0.0.0/8 is all loopback. */
+unsigned robust_raw_from(const char *src, unsigned port, const void *req, size_t len, int timeout_ms,
+			 char **resp, const char **body);
+
+/* A TCP connection to 127.0.0.1:port from source address src (NULL: the
+ * kernel's choice).  nonblock: connect without waiting (the handshake may
+ * still be under way).  Returns the socket, or -1. */
+int robust_connect_from(const char *src, unsigned port, bool nonblock);
+
+/* A field of /proc/PID/status in KiB (VmHWM, VmRSS …); -1 when absent. */
+long robust_proc_kib(pid_t pid, const char *field);
+
 /* Start qingdand as a child on an existing store directory (unlike
  * harness_start, which makes a fresh one), with an admin tokens file
  * written next to it and the given extra arguments (NULL-terminated, may be
