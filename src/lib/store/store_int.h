@@ -501,12 +501,11 @@ typedef struct vread {
 	qd_buf json;
 } vread;
 
-/* Pre-rendered JSON of a document's clauses and entries. */
+/* Pre-rendered JSON of a document's clauses, and its entries compressed
+ * (their plain JSON is the document's own, qd_entry.json). */
 typedef struct rendered {
 	char **clause;   /* per clause */
 	size_t *clause_len;
-	char **entry;    /* per entry */
-	size_t *entry_len;
 	char **z;        /* per entry: compressed JSON, NULL to store it plain */
 	size_t *z_len;
 	void *dict;      /* the dictionary, when entries are compressed */
