@@ -156,6 +156,10 @@ void qd_listdoc_discard(qd_listdoc_builder *b);
 /* Has any problem (or out-of-memory) been found so far? */
 bool qd_listdoc_failed(const qd_listdoc_builder *b);
 
+/* Is id the id of an entry added so far (one that passed the id rules,
+ * the first with it)?  *index receives that entry's index. */
+bool qd_listdoc_find(const qd_listdoc_builder *b, const char *id, size_t *index);
+
 /* Entries added so far. */
 size_t qd_listdoc_count(const qd_listdoc_builder *b);
 

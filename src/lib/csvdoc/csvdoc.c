@@ -302,17 +302,74 @@ static void start(struct imp *im)
 	take_problems(im, 0);
 }
 
+static const char *other_id_of(const void *ctx, uint32_t val)
+{
+	const struct imp *im = ctx;
+
+	return im->others[val].id;
+}
+
+/* The current row brought a new id the builder did not take (not a
+ * valid id): remember it with its line. */
+static void keep_other_id(struct imp *im)
+{
+	size_t n = strlen(im->row_id);
+
+	if (im->n_others == im->cap_others) {
+		size_t ncap = im->cap_others ? im->cap_others * 2 : 16;
+		struct other_id *no = realloc(im->others, ncap * sizeof(*no));
+
+		if (no == NULL) {
+			im->oom = true;
+			return;
+		}
+		im->others = no;
+		im->cap_others = ncap;
+	}
+	if (im->id_text == NULL && (im->id_text = qd_pool_new()) == NULL) {
+		im->oom = true;
+		return;
+	}
+	im->others[im->n_others].id = qd_pool_strndup(im->id_text, im->row_id, n);
+	im->others[im->n_others].line = im->row_line;
+	im->other_ids.key_of = other_id_of;
+	im->other_ids.ctx = im;
+	if (im->others[im->n_others].id == NULL ||
+	    !qd_idmap_put(&im->other_ids, im->row_id, n, (uint32_t)im->n_others))
+		im->oom = true;
+	else
+		im->n_others++;
+}
+
 void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged)
 {
+	size_t k;
+
 	if (im->b == NULL && !im->oom)
 		start(im);
+	if (im->n == im->cap) {
+		size_t ncap = im->cap ? im->cap * 2 : 64;
+		unsigned *nl = realloc(im->lines, ncap * sizeof(*nl));
+
+		if (nl == NULL) {
+			im->oom = true;
+			json_decref(e);
+			return;
+		}
+		im->lines = nl;
+		im->cap = ncap;
+	}
+	im->lines[im->n] = im->row_line;
 	if (im->b != NULL) {
 		/* Invalid already: nothing built from here on is wanted. */
 		if (qd_problems_total(im->p) > 0)
 			qd_listdoc_discard(im->b);
 		qd_listdoc_add(im->b, e);
 		take_problems(im, flagged);
+		if (im->row_id != NULL && !(qd_listdoc_find(im->b, im->row_id, &k) && k == im->n))
+			keep_other_id(im);
 	}
+	im->row_id = NULL;
 	json_decref(e);
 	im->n++;
 }
@@ -364,7 +421,9 @@ static void imp_free(struct imp *im)
 	free(im->row.off);
 	qd_listdoc_finish(im->b, NULL);
 	qd_problems_free(&im->vp);
-	qd_idmap_free(&im->ids);
+	qd_idmap_free(&im->other_ids);
+	free(im->others);
+	free(im->lines);
 	qd_pool_free(im->id_text);
 }
 

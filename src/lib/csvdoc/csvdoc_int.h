@@ -93,9 +93,18 @@ struct imp {
 	 * and only its canonical bytes stay */
 	qd_listdoc_builder *b;   /* begun with the first entry */
 	qd_problems vp;          /* the builder's problems, taken out after each entry */
-	qd_idmap ids;            /* entry id -> line, for repeated ids */
-	qd_pool *id_text;        /* the ids' bytes */
-	size_t n;                /* entries built */
+	unsigned *lines;         /* the line of each entry built */
+	size_t n, cap;           /* entries built, lines allocated */
+	/* Repeated ids: an id the builder holds (qd_listdoc_find) is known
+	 * with its entry; any other id is kept here, in others[] by index. */
+	const char *row_id;      /* the current row's id, when new */
+	qd_idmap other_ids;      /* id -> index into others */
+	struct other_id {
+		const char *id;  /* in id_text */
+		unsigned line;
+	} *others;
+	size_t n_others, cap_others;
+	qd_pool *id_text;
 	size_t data_rows;        /* non-empty records after the header */
 };
 

@@ -224,26 +224,27 @@ static uint32_t required_cells(struct imp *im, const char **c)
  * fields reported. */
 static uint32_t id_cell(struct imp *im, json_t *e, const char *id)
 {
-	uint32_t prev;
-	size_t n;
-	char *copy;
+	uint32_t other;
+	size_t k, n;
+	unsigned prev;
 	char q[QBUF];
 
+	im->row_id = NULL;
 	if (id == NULL)
 		return 0;
 	n = strlen(id);
 	put(im, e, "id", str(im, id, n));
-	if (qd_idmap_get(&im->ids, id, n, &prev)) {
-		PROB_AT(im, im->row_line, im->col_of[F_ID], "%s %s is already used on line %u",
-			hd(im, F_ID), qd_quote(id, n, q), (unsigned)prev);
-		return BIT(F_ID);
+	if (qd_listdoc_find(im->b, id, &k))
+		prev = im->lines[k];
+	else if (qd_idmap_get(&im->other_ids, id, n, &other))
+		prev = im->others[other].line;
+	else {
+		im->row_id = id;
+		return 0;
 	}
-	if (im->id_text == NULL)
-		im->id_text = qd_pool_new();
-	copy = im->id_text ? qd_pool_strndup(im->id_text, id, n) : NULL;
-	if (copy == NULL || !qd_idmap_put(&im->ids, copy, n, im->row_line))
-		im->oom = true;
-	return 0;
+	PROB_AT(im, im->row_line, im->col_of[F_ID], "%s %s is already used on line %u",
+		hd(im, F_ID), qd_quote(id, n, q), prev);
+	return BIT(F_ID);
 }
 
 /* What the entry is: code, ciq, name (zh, en) and spec. */

@@ -129,6 +129,24 @@ struct qd_listdoc_builder {
 	qd_jarena *arena;      /* the head's trees live in it (NULL: malloc) */
 };
 
+/* The id of entry val, for the id map. */
+static const char *entry_id_of(const void *ctx, uint32_t val)
+{
+	const qd_listdoc_builder *b = ctx;
+
+	return b->doc->entries[val].id;
+}
+
+bool qd_listdoc_find(const qd_listdoc_builder *b, const char *id, size_t *index)
+{
+	uint32_t v;
+
+	if (b == NULL || !qd_idmap_get(&b->v.entry_ids, id, strlen(id), &v))
+		return false;
+	*index = v;
+	return true;
+}
+
 bool qd_listdoc_failed(const qd_listdoc_builder *b)
 {
 	return b->failed || b->v.oom || qd_problems_total(b->v.p) > b->before;
@@ -256,6 +274,8 @@ static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_probl
 	if (b == NULL)
 		return NULL;
 	v = &b->v;
+	v->entry_ids.key_of = entry_id_of;
+	v->entry_ids.ctx = b;
 	v->p = problems;
 	v->copy_strings = copy_strings;
 	b->before = qd_problems_total(problems);

@@ -97,9 +97,8 @@ void qd_pool_free(qd_pool *p)
 /* ---- string map ---------------------------------------------------------- */
 
 struct qd_idmap_slot {
-	const char *key;             /* NULL: empty */
 	uint32_t hash;
-	uint32_t val;
+	uint32_t val1;               /* value + 1; 0: empty */
 };
 
 static uint32_t hash_of(const char *s, size_t n)
@@ -111,11 +110,6 @@ static uint32_t hash_of(const char *s, size_t n)
 	return h;
 }
 
-static bool same(const struct qd_idmap_slot *s, uint32_t h, const char *key, size_t n)
-{
-	return s->hash == h && strncmp(s->key, key, n) == 0 && s->key[n] == '\0';
-}
-
 bool qd_idmap_get(const qd_idmap *m, const char *key, size_t n, uint32_t *val)
 {
 	uint32_t h = hash_of(key, n);
@@ -124,11 +118,15 @@ bool qd_idmap_get(const qd_idmap *m, const char *key, size_t n, uint32_t *val)
 		return false;
 	for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
 		const struct qd_idmap_slot *s = &m->slot[i];
+		const char *k;
 
-		if (s->key == NULL)
+		if (s->val1 == 0)
 			return false;
-		if (same(s, h, key, n)) {
-			*val = s->val;
+		if (s->hash != h)
+			continue;
+		k = m->key_of(m->ctx, s->val1 - 1);
+		if (strncmp(k, key, n) == 0 && k[n] == '\0') {
+			*val = s->val1 - 1;
 			return true;
 		}
 	}
@@ -138,7 +136,7 @@ static void place(struct qd_idmap_slot *t, size_t cap, struct qd_idmap_slot s)
 {
 	size_t i = s.hash & (cap - 1);
 
-	while (t[i].key != NULL)
+	while (t[i].val1 != 0)
 		i = (i + 1) & (cap - 1);
 	t[i] = s;
 }
@@ -153,13 +151,13 @@ bool qd_idmap_put(qd_idmap *m, const char *key, size_t n, uint32_t val)
 		if (t == NULL)
 			return false;
 		for (size_t i = 0; i < m->cap; i++)
-			if (m->slot[i].key != NULL)
+			if (m->slot[i].val1 != 0)
 				place(t, ncap, m->slot[i]);
 		free(m->slot);
 		m->slot = t;
 		m->cap = ncap;
 	}
-	place(m->slot, m->cap, (struct qd_idmap_slot){ .key = key, .hash = hash_of(key, n), .val = val });
+	place(m->slot, m->cap, (struct qd_idmap_slot){ .hash = hash_of(key, n), .val1 = val + 1 });
 	m->n++;
 	return true;
 }
@@ -167,5 +165,6 @@ bool qd_idmap_put(qd_idmap *m, const char *key, size_t n, uint32_t val)
 void qd_idmap_free(qd_idmap *m)
 {
 	free(m->slot);
-	memset(m, 0, sizeof(*m));
+	m->slot = NULL;
+	m->cap = m->n = 0;
 }

@@ -28,20 +28,27 @@ size_t qd_pool_size(const qd_pool *p);
 /* Release the pool and every byte it handed out; NULL is ignored. */
 void qd_pool_free(qd_pool *p);
 
-/* String -> value, open addressing.  Keys are borrowed: they must stay
- * valid and unchanged while the map is used. */
+/* String -> 32-bit value, open addressing, 8 bytes a slot: the keys are
+ * not stored but asked for (key_of(ctx, value), a NUL-terminated string
+ * that must stay valid and unchanged while the map is used), so a value
+ * must name its key, as an index into an array of them does. */
+typedef const char *(*qd_idmap_key_fn)(const void *ctx, uint32_t val);
+
 typedef struct qd_idmap {
 	struct qd_idmap_slot *slot;
-	size_t cap, n;   /* cap: 0 or a power of two */
+	size_t cap, n;           /* cap: 0 or a power of two */
+	qd_idmap_key_fn key_of;
+	const void *ctx;
 } qd_idmap;
 
 /* Look key[0, n) up: true and *val set when present. */
 bool qd_idmap_get(const qd_idmap *m, const char *key, size_t n, uint32_t *val);
 
-/* Add key[0, n) (not present) with val; false when out of memory. */
+/* Add key[0, n) (not present; key_of(ctx, val) must already give it) with
+ * val; false when out of memory. */
 bool qd_idmap_put(qd_idmap *m, const char *key, size_t n, uint32_t val);
 
-/* Release the map's table (not the keys); the map is left empty. */
+/* Release the map's table; the map is left empty (key_of and ctx kept). */
 void qd_idmap_free(qd_idmap *m);
 
 #endif

@@ -41,11 +41,9 @@ static json_t *entry_id(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 		return canon;
 	}
 	copy = qd_pool_strndup(v->doc->text, s, n);
-	if (copy == NULL || !qd_idmap_put(&v->entry_ids, copy, n, (uint32_t)i)) {
-		v->oom = true;
-		return canon;
-	}
 	e->id = copy;
+	if (copy == NULL || !qd_idmap_put(&v->entry_ids, copy, n, (uint32_t)i))
+		v->oom = true;
 	return canon;
 }
 
