@@ -160,9 +160,6 @@ bool qd_listdoc_failed(const qd_listdoc_builder *b);
  * the first with it)?  *index receives that entry's index. */
 bool qd_listdoc_find(const qd_listdoc_builder *b, const char *id, size_t *index);
 
-/* Entries added so far. */
-size_t qd_listdoc_count(const qd_listdoc_builder *b);
-
 /* Finish and free b.  out (may be NULL to discard) receives the document
  * when nothing was found wrong.  Returns 0, QD_EINVAL or QD_ENOMEM. */
 int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out);

@@ -158,11 +158,6 @@ void qd_listdoc_discard(qd_listdoc_builder *b)
 		b->failed = true;
 }
 
-size_t qd_listdoc_count(const qd_listdoc_builder *b)
-{
-	return b->doc ? b->doc->n_entries : 0;
-}
-
 /* Room for n entries in all. */
 static void reserve(qd_listdoc_builder *b, size_t n)
 {
@@ -400,12 +395,10 @@ static int validate(json_t *root, const char *expect_list, qd_listdoc **out, qd_
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-/* A jansson error err, found at byte offset `at` of buf with jansson's
- * line and column counted from there (shift: characters jansson read at
- * `at` that are not in buf, such as a '[' put in front), as the one
- * problem of an unparsable document. */
-static int report(const char *buf, size_t at, int shift, const json_error_t *err,
-		  qd_problems *problems)
+/* A jansson error err, found parsing buf from byte offset `at` (its line
+ * and column counted from there), as the one problem of an unparsable
+ * document, placed in the whole of buf. */
+static int report(const char *buf, size_t at, const json_error_t *err, qd_problems *problems)
 {
 	int line = err->line, column = err->column;
 
@@ -414,7 +407,7 @@ static int report(const char *buf, size_t at, int shift, const json_error_t *err
 
 		qd_ld_line_col(buf, at, &l0, &c0);
 		if (line <= 1)
-			column += c0 - shift;
+			column += c0;
 		line += l0 - 1;
 	}
 	switch (json_error_code(err)) {
@@ -445,7 +438,7 @@ static int parse_whole(const char *buf, size_t len, const char *expect_list,
 
 	qd_jarena_leave(prev);
 	if (root == NULL)
-		return report(buf, 0, 0, &err, problems);
+		return report(buf, 0, &err, problems);
 	rc = validate(root, expect_list, out, problems, arena, false);
 	/* In an arena the tree goes with it, unvisited. */
 	if (arena == NULL)
@@ -466,7 +459,7 @@ static int first_bad_entry(const char *buf, const struct qd_ld_scan *sc, qd_prob
 		json_t *e = json_loadb(buf + start, end - start, load_flags, &err);
 
 		if (e == NULL)
-			rc = report(buf, start, 0, &err, problems);
+			rc = report(buf, start, &err, problems);
 		json_decref(e);
 	}
 	qd_jarena_leave(prev);
@@ -495,7 +488,7 @@ static json_t *parse_head(const char *buf, size_t len, const struct qd_ld_scan *
 	if (root != NULL)
 		return root;
 	if ((size_t)err.position <= sc->open + 1) {
-		*rc = report(buf, 0, 0, &err, problems);
+		*rc = report(buf, 0, &err, problems);
 		return NULL;
 	}
 	/* After the array: an entry that is not JSON comes first. */
@@ -508,7 +501,7 @@ static json_t *parse_head(const char *buf, size_t len, const struct qd_ld_scan *
 	if (err.line == l0)
 		err.column += cb - c0;
 	err.line += lb - l0;
-	*rc = report(buf, 0, 0, &err, problems);
+	*rc = report(buf, 0, &err, problems);
 	return NULL;
 }
 
@@ -540,13 +533,15 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 		/* No entries array to take apart (or an odd one): the document
 		 * is small, or is broken where the whole parse says best. */
 		return parse_whole(buf, len, expect_list, out, problems, arena);
-	qd_problems_init(&mine);
 	prev = qd_jarena_enter(arena);
 	root = parse_head(buf, len, &sc, problems, &rc);
-	b = root ? qd_listdoc_begin(root, expect_list, &mine) : NULL;
-	qd_jarena_leave(prev);
-	if (root == NULL)
+	if (root == NULL) {
+		qd_jarena_leave(prev);
 		return rc;
+	}
+	qd_problems_init(&mine);
+	b = qd_listdoc_begin(root, expect_list, &mine);
+	qd_jarena_leave(prev);
 	if (arena == NULL)
 		json_decref(root);
 	if (b != NULL) {
@@ -562,7 +557,7 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 		if (e == NULL) {
 			qd_listdoc_finish(b, NULL);
 			qd_problems_free(&mine);
-			return report(buf, start, 0, &err, problems);
+			return report(buf, start, &err, problems);
 		}
 		qd_listdoc_add(b, e);
 		json_decref(e);

@@ -197,8 +197,8 @@ int qd_ld_scan_entries(const char *buf, size_t len, struct qd_ld_scan *sc);
 bool qd_ld_scan_next(const char *buf, const struct qd_ld_scan *sc, size_t *pos,
 		     size_t *start, size_t *end);
 
-/* jansson's line and column (1-based; the column counts characters) of
- * the character that ends at byte offset pos of buf, for placing an error
+/* Where byte offset pos of buf is as jansson counts: *line (1-based) and
+ * *column, the characters before pos on that line; for placing an error
  * found in a part of buf in the whole. */
 void qd_ld_line_col(const char *buf, size_t pos, int *line, int *column);
 

@@ -228,7 +228,8 @@ static int get_doc_in(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 		ret = QD_ENOMEM;
 		goto out;
 	}
-	qsort(ents, n, sizeof *ents, kv_seq_cmp);
+	if (n)
+		qsort(ents, n, sizeof *ents, kv_seq_cmp);
 	for (size_t i = 0; i < n && !qd_listdoc_failed(b); i++) {
 		json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
 		if (!e) {

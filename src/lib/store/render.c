@@ -30,8 +30,8 @@ typedef struct part {
 	int rc;
 } part;
 
-/* Documents at least this big render and compress their entries on two
- * threads (the writer only reads the tree; a CDict is shared read-only). */
+/* Documents at least this big compress their entries on two threads (the
+ * entries are only read; a CDict is shared read-only). */
 #define RENDER_SPLIT 4096
 
 /* Run body over entries [0, n) of p: in two halves on two threads when n

@@ -531,8 +531,8 @@ int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *l
 int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
 		      qd_list_info *li, MDB_val *rec);
 
-/* render.c: render the document's clauses and entries into r (two threads
- * for a big document).  Free r with qd_st_rendered_free() whatever this
+/* render.c: render the document's clauses into r (its entries' JSON is
+ * the document's own).  Free r with qd_st_rendered_free() whatever this
  * returns.  Returns 0 or QD_ENOMEM. */
 int qd_st_render_doc(const qd_listdoc *doc, rendered *r);
 
