@@ -51,26 +51,34 @@ typedef struct qd_member {
 	json_t *json;          /* canonical member object, borrowed */
 } qd_member;
 
-/* A list entry. */
+/* A list entry.  Everything it points to belongs to its document. */
 typedef struct qd_entry {
-	const char *id;          /* borrowed from json */
+	const char *id;          /* NUL-terminated */
 	qd_code code;            /* normalised code; code.ciq is the entry's ciq or "" */
 	enum qd_status status;
 	enum qd_effect effect;
 	qd_date valid_from;      /* QD_DATE_MIN when open */
 	qd_date valid_to;        /* QD_DATE_MAX when open */
-	const char **entities;   /* n_entities normalised ids, borrowed from json; owned array */
+	const char **entities;   /* n_entities normalised ids */
 	size_t n_entities;
-	size_t *clauses;         /* n_clauses indexes into qd_listdoc.clauses; owned array */
+	size_t *clauses;         /* n_clauses indexes into qd_listdoc.clauses */
 	size_t n_clauses;
-	json_t *json;            /* canonical entry object, borrowed */
+	const char *json;        /* the canonical entry object as compact JSON
+				  * (qd_listdoc_entry_json), NUL-terminated */
+	size_t json_len;
 } qd_entry;
 
-/* A validated document.  Everything borrowed points into `json`. */
+struct qd_pool;
+
+/* A validated document.  The head (everything but the entries) is a
+ * canonical json_t; each entry is kept as its canonical bytes, never as a
+ * tree, so a document takes a few times its size in memory. */
 typedef struct qd_listdoc {
-	json_t *json;            /* canonical document; owned (one reference) */
+	json_t *json;            /* canonical document without "entries"; owned
+				  * (one reference) */
 	qd_jarena *arena;        /* owned; when set, json and every node under it
 				  * live in it and go with it (no json_decref) */
+	struct qd_pool *text;    /* owned: the entries' bytes and arrays */
 	const char *list;        /* list id, borrowed */
 	enum qd_kind kind;
 	qd_clause *clauses;      /* owned array, document order */
@@ -98,23 +106,63 @@ bool qd_list_id_valid(const char *s);
 int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
 		     qd_listdoc **out, qd_problems *problems);
 
-/* Build a document from an already canonical json_t (as stored).  Runs the
- * same validation as qd_listdoc_parse.  doc is borrowed: the caller keeps
- * (and still releases) its reference; the result holds its own canonical
- * copy, so doc may be freed right after the call.
+/* Build a document from a json_t (as stored, or as a caller built it):
+ * the same validation as qd_listdoc_parse, each entry checked and
+ * rendered on its own.  doc is borrowed: the caller keeps (and still
+ * releases) its reference and may free it right after the call.
  * Returns 0, QD_EINVAL (problems filled), or QD_ENOMEM. */
 int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 			 qd_listdoc **out, qd_problems *problems);
 
 /* qd_listdoc_from_json() for a tree the caller built inside arena (with
- * qd_jarena_enter(arena), as the CSV import does): the canonical document
- * shares the tree's strings instead of copying them and, on success, takes
- * the arena over (qd_listdoc_free releases it).  On failure the caller
- * still owns the arena.  arena may be NULL (no arena could be had): the
- * tree is then an ordinary one and is only borrowed, as by
+ * qd_jarena_enter(arena)): the document's head shares the tree's strings
+ * and, on success, the document takes the arena over (qd_listdoc_free
+ * releases it).  On failure the caller still owns the arena.  arena may
+ * be NULL: the tree is then an ordinary one and is only borrowed, as by
  * qd_listdoc_from_json().  Returns as qd_listdoc_from_json(). */
 int qd_listdoc_from_arena(json_t *doc, qd_jarena *arena, const char *expect_list,
 			  qd_listdoc **out, qd_problems *problems);
+
+/* A document built entry by entry, so that no tree of all its entries is
+ * ever held: qd_listdoc_begin() with the head, qd_listdoc_add() for each
+ * entry in document order, qd_listdoc_finish().  Problems carry the JSON
+ * Pointers of the whole document (/entries/<i>/...). */
+typedef struct qd_listdoc_builder qd_listdoc_builder;
+
+/* Start a document.
+ *   head         the document object; the elements of its "entries"
+ *                array, if any, are added first (the array must be
+ *                there, "entries": [] when the entries come one by one);
+ *                borrowed, needed only during the call
+ *   expect_list  as for qd_listdoc_parse
+ *   problems     receives the violations (not NULL); kept by the builder
+ *                until qd_listdoc_finish
+ * Returns a builder (free it with qd_listdoc_finish), or NULL when out of
+ * memory. */
+qd_listdoc_builder *qd_listdoc_begin(json_t *head, const char *expect_list, qd_problems *problems);
+
+/* Validate the next entry (borrowed; any json_t, judged as
+ * /entries/<i>) and keep its canonical bytes.  Once a problem is known
+ * (qd_listdoc_failed) entries are still checked, so that every problem is
+ * counted, but no longer kept.  Between calls the caller may take the
+ * problems out of the collection (qd_problems_free): a document once
+ * failed stays failed. */
+void qd_listdoc_add(qd_listdoc_builder *b, json_t *entry);
+
+/* The caller has found the document invalid on its own grounds: keep
+ * checking entries, keep none, and finish with QD_EINVAL. */
+void qd_listdoc_discard(qd_listdoc_builder *b);
+
+/* Has any problem (or out-of-memory) been found so far? */
+bool qd_listdoc_failed(const qd_listdoc_builder *b);
+
+/* Is id the id of an entry added so far (one that passed the id rules,
+ * the first with it)?  *index receives that entry's index. */
+bool qd_listdoc_find(const qd_listdoc_builder *b, const char *id, size_t *index);
+
+/* Finish and free b.  out (may be NULL to discard) receives the document
+ * when nothing was found wrong.  Returns 0, QD_EINVAL or QD_ENOMEM. */
+int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out);
 
 /* Serialise the canonical document: fixed key order, UTF-8 unescaped, reals
  * with 15 significant digits (0.1, not 0.10000000000000001); everything but
@@ -126,8 +174,8 @@ int qd_listdoc_from_arena(json_t *doc, qd_jarena *arena, const char *expect_list
 char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len);
 
 /* The compact canonical JSON of entry i, as it appears on its line of the
- * dump: malloc()ed, NUL-terminated (caller frees), *len set; NULL on
- * out-of-memory. */
+ * dump: a malloc()ed copy of doc->entries[i].json, NUL-terminated (caller
+ * frees), *len set; NULL on out-of-memory. */
 char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len);
 
 /* The pieces of qd_listdoc_dump(), for writing a document piecewise
@@ -148,6 +196,11 @@ const char *qd_listdoc_dump_tail(size_t n_entries);
  * loader that stores them renders each entry once. */
 char *qd_listdoc_dump_with(const qd_listdoc *doc, char *const *entry_json, const size_t *entry_len,
 			   size_t *len);
+
+/* The sha256 of qd_listdoc_dump()'s bytes as 64 lowercase hex digits,
+ * computed piecewise (the dump is never held whole).  Returns 0 or
+ * QD_ENOMEM. */
+int qd_listdoc_sha256(const qd_listdoc *doc, char hex[65]);
 
 /* Free a document and everything it owns; NULL is ignored. */
 void qd_listdoc_free(qd_listdoc *doc);

@@ -338,7 +338,10 @@ START_TEST(listdoc_entries)
 		for (size_t i = 0; i < doc->n_entries; i++) {
 			size_t l;
 			char *mine = qd_listdoc_entry_json(doc, i, &l);
-			char *want = json_dumps(doc->entries[i].json, JSON_COMPACT | JSON_REAL_PRECISION(15));
+			json_t *tree = json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL);
+			char *want = json_dumps(tree, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+			json_decref(tree);
 
 			ck_assert_ptr_nonnull(mine);
 			ck_assert_ptr_nonnull(want);

@@ -10,6 +10,7 @@
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
+#include "qingdan/sha256.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -147,6 +148,31 @@ static const char *minimal_doc =
 
 /* ---- valid documents ---------------------------------------------------- */
 
+/* Entry i of doc as a tree, parsed from its canonical bytes; held until
+ * the test process exits. */
+static json_t *held_entries;
+
+static void release_held_entries(void)
+{
+	json_decref(held_entries);
+}
+
+static json_t *entry_tree(const qd_listdoc *doc, size_t i)
+{
+	json_t *e;
+
+	ck_assert_uint_lt(i, doc->n_entries);
+	ck_assert_uint_eq(strlen(doc->entries[i].json), doc->entries[i].json_len);
+	e = json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL);
+	ck_assert_ptr_nonnull(e);
+	if (held_entries == NULL) {
+		held_entries = json_array();
+		atexit(release_held_entries);
+	}
+	json_array_append_new(held_entries, e);
+	return e;
+}
+
 START_TEST(positive_fixture_model)
 {
 	size_t len;
@@ -192,7 +218,16 @@ START_TEST(positive_fixture_model)
 	ck_assert_uint_eq(e->n_entities, 0);
 	ck_assert_uint_eq(e->n_clauses, 1);
 	ck_assert_uint_eq(e->clauses[0], 0);
-	ck_assert_ptr_eq(e->json, json_array_get(json_object_get(doc->json, "entries"), 0));
+	/* The entry's bytes are its line of the dump. */
+	{
+		char *dump = qd_listdoc_dump(doc, NULL);
+		char *line = strstr(dump, e->json);
+
+		ck_assert_ptr_nonnull(line);
+		ck_assert(line[e->json_len] == ',' && strncmp(line - 5, "\n    ", 5) == 0);
+		ck_assert_str_eq(json_string_value(json_object_get(entry_tree(doc, 0), "id")), "PL-0001");
+		free(dump);
+	}
 
 	e = &doc->entries[1];
 	ck_assert_str_eq(e->code.digits, "3822190090");
@@ -205,13 +240,13 @@ START_TEST(positive_fixture_model)
 	ck_assert_uint_eq(e->n_clauses, 2);
 	ck_assert_uint_eq(e->clauses[0], 1);
 	ck_assert_uint_eq(e->clauses[1], 0);
-	ck_assert_str_eq(json_string_value(json_object_get(e->json, "code")), "3822190090");
+	ck_assert_str_eq(json_string_value(json_object_get(entry_tree(doc, 1), "code")), "3822190090");
 
 	e = &doc->entries[2];
 	ck_assert_str_eq(e->code.digits, "902780");
 	ck_assert_int_eq(e->status, QD_STATUS_REVOKED);
-	ck_assert(json_is_real(json_object_get(json_object_get(e->json, "quantity"), "limit")));
-	ck_assert(json_is_integer(json_object_get(json_object_get(doc->entries[0].json, "quantity"),
+	ck_assert(json_is_real(json_object_get(json_object_get(entry_tree(doc, 2), "quantity"), "limit")));
+	ck_assert(json_is_integer(json_object_get(json_object_get(entry_tree(doc, 0), "quantity"),
 						  "limit")));
 
 	qd_listdoc_free(doc);
@@ -326,6 +361,18 @@ static const char *const fixture_text[] = {
 	"署综函〔2022〕143号", "沪商务发〔2023〕1号", "正面清单", "生物医药研发用物品进口“白名单”",
 };
 
+/* The whole canonical document as one tree: its head with the entries
+ * parsed from their canonical bytes (new reference). */
+static json_t *canonical_tree(const qd_listdoc *doc)
+{
+	json_t *t = json_copy(doc->json), *arr = json_array();
+
+	for (size_t i = 0; i < doc->n_entries; i++)
+		json_array_append_new(arr, json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL));
+	json_object_set_new(t, "entries", arr);
+	return t;
+}
+
 START_TEST(dump_idempotent)
 {
 	size_t len, len1, len2, len3;
@@ -347,7 +394,12 @@ START_TEST(dump_idempotent)
 	ck_assert_ptr_nonnull(strstr(s1, fixture_text[_i]));
 
 	/* reading back the stored canonical json gives the same bytes */
-	ck_assert_int_eq(qd_listdoc_from_json(d2->json, NULL, &d3, &p), 0);
+	{
+		json_t *stored = canonical_tree(d2);
+
+		ck_assert_int_eq(qd_listdoc_from_json(stored, NULL, &d3, &p), 0);
+		json_decref(stored);
+	}
 	s3 = qd_listdoc_dump(d3, &len3);
 	ck_assert_str_eq(s1, s3);
 
@@ -1131,7 +1183,7 @@ START_TEST(long_arrays_check_in_linear_time)
 	dt = now_s() - t0;
 	/* Pairwise comparison takes seconds for this entry; a set, milliseconds. */
 	ck_assert_msg(dt < 1.5, "40 000 waivers and 1 000 clauses took %.2f s to check", dt);
-	ck_assert_uint_eq(json_array_size(json_object_get(d->entries[0].json, "waives")), NW);
+	ck_assert_uint_eq(json_array_size(json_object_get(entry_tree(d, 0), "waives")), NW);
 	qd_listdoc_free(d);
 	qd_problems_free(&p);
 
@@ -1148,6 +1200,115 @@ START_TEST(long_arrays_check_in_linear_time)
 	ck_assert_uint_eq(p.count, 2);
 	json_decref(doc);
 	qd_problems_free(&p);
+}
+END_TEST
+
+/* ---- entry by entry ------------------------------------------------------- */
+
+#define SMALL_HEAD "{\"list\":\"a\",\"kind\":\"positive\",\"title\":{\"zh\":\"t\"}," \
+	"\"clauses\":[{\"id\":\"C1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
+
+static void expect_one(const char *doc, int rc, const char *message)
+{
+	qd_listdoc *d = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_listdoc_parse(doc, strlen(doc), NULL, &d, &p), rc);
+	ck_assert_ptr_null(d);
+	ck_assert_uint_eq(qd_problems_total(&p), 1);
+	ck_assert_str_eq(p.items[0].path, "");
+	ck_assert_str_eq(p.items[0].message, message);
+	qd_problems_free(&p);
+}
+
+/* Entries are parsed one at a time, yet an error is placed in the whole
+ * document, and the first one in it is the one reported. */
+START_TEST(errors_placed_in_whole_document)
+{
+	expect_one(SMALL_HEAD "\"entries\":[\n"
+		   "  {\"id\":\"E1\",\"code\":\"0101\",\"name\":{\"zh\":\"名\"},\"clauses\":[\"C1\"]},\n"
+		   "  {\"id\":\"E2\",\"code\":\"0101\",\"name\":{\"zh\":\"名\" \"clauses\":[\"C1\"]}]}",
+		   QD_ESYNTAX, "not valid JSON: '}' expected near '\"clauses\"' (line 3, column 53)");
+	/* after the entries, on the line where they end */
+	expect_one(SMALL_HEAD "\"entries\":[{\"id\":\"E1\",\"code\":\"0101\",\"name\":{\"zh\":\"名\"},"
+		   "\"clauses\":[\"C1\"]}], \"x\" 1}",
+		   QD_ESYNTAX, "not valid JSON: ':' expected near '1' (line 1, column 192)");
+	/* after the entries: an error inside them still comes first */
+	expect_one(SMALL_HEAD "\"entries\":[{\"id\":\"E1\",\"code\":\"0101\",\"name\":{\"zh\":\"名\"}\n"
+		   ",\"clauses\":[\"C1\"] 2}\n], \"x\" 1}",
+		   QD_ESYNTAX, "not valid JSON: '}' expected near '2' (line 2, column 19)");
+	/* a second "entries" is a repeated key, as any other */
+	expect_one(SMALL_HEAD "\"entries\":[\n{\"id\":\"E1\",\"code\":\"0101\",\"name\":{\"zh\":\"x\"},"
+		   "\"clauses\":[\"C1\"]}\n],\"entries\":[]}",
+		   QD_EINVAL, "duplicate object key near '\"entries\"' (line 3, column 11)");
+	/* a repeated key inside an entry */
+	expect_one(SMALL_HEAD "\"entries\":[{\"id\":\"E1\",\"id\":\"E2\"}]}",
+		   QD_EINVAL, "duplicate object key near '\"id\"' (line 1, column 139)");
+}
+END_TEST
+
+/* The builder gives what the parse of the whole document gives, and the
+ * dump's sha256 is taken piecewise. */
+START_TEST(builder_matches_parse)
+{
+	size_t len, dlen;
+	char *buf = read_fixture("positive.json", &len);
+	json_t *all = json_loadb(buf, len, 0, NULL), *head = json_copy(all);
+	json_t *entries = json_object_get(all, "entries"), *e;
+	qd_listdoc *d1 = NULL, *d2 = NULL;
+	qd_listdoc_builder *b;
+	qd_problems p;
+	char *s1, *s2, sha[65], want[65];
+	size_t i;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_listdoc_parse(buf, len, NULL, &d1, &p), 0);
+	json_object_set_new(head, "entries", json_array());
+	b = qd_listdoc_begin(head, NULL, &p);
+	ck_assert_ptr_nonnull(b);
+	json_array_foreach(entries, i, e) {
+		size_t at;
+
+		qd_listdoc_add(b, e);
+		ck_assert(qd_listdoc_find(b, json_string_value(json_object_get(e, "id")), &at));
+		ck_assert_uint_eq(at, i);
+	}
+	ck_assert(!qd_listdoc_failed(b));
+	ck_assert_int_eq(qd_listdoc_finish(b, &d2), 0);
+	s1 = qd_listdoc_dump(d1, &dlen);
+	s2 = qd_listdoc_dump(d2, NULL);
+	ck_assert_str_eq(s1, s2);
+	qd_sha256_hex(s1, dlen, want);
+	ck_assert_int_eq(qd_listdoc_sha256(d2, sha), 0);
+	ck_assert_str_eq(sha, want);
+
+	/* a repeated entry fails the document, and it stays failed */
+	b = qd_listdoc_begin(head, NULL, &p);
+	qd_listdoc_add(b, json_array_get(entries, 0));
+	qd_listdoc_add(b, json_array_get(entries, 0));
+	ck_assert(qd_listdoc_failed(b));
+	ck_assert_uint_eq(qd_problems_total(&p), 1);
+	ck_assert_str_eq(p.items[0].path, "/entries/1/id");
+	qd_problems_free(&p);
+	qd_listdoc_add(b, json_array_get(entries, 1));
+	ck_assert(qd_listdoc_failed(b));
+	ck_assert_int_eq(qd_listdoc_finish(b, NULL), QD_EINVAL);
+
+	/* the caller's own verdict */
+	b = qd_listdoc_begin(head, NULL, &p);
+	qd_listdoc_discard(b);
+	qd_listdoc_add(b, json_array_get(entries, 0));
+	ck_assert_uint_eq(qd_problems_total(&p), 0);
+	ck_assert_int_eq(qd_listdoc_finish(b, NULL), QD_EINVAL);
+
+	free(s1);
+	free(s2);
+	qd_listdoc_free(d1);
+	qd_listdoc_free(d2);
+	json_decref(head);
+	json_decref(all);
+	free(buf);
 }
 END_TEST
 
@@ -1182,6 +1343,8 @@ static Suite *listdoc_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, clauses_per_entry_cap);
 	tcase_add_test(tc, long_arrays_check_in_linear_time);
+	tcase_add_test(tc, errors_placed_in_whole_document);
+	tcase_add_test(tc, builder_matches_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

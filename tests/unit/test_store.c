@@ -723,7 +723,11 @@ static char *doc_ids(qd_store *st, const char *list, uint32_t version, int *rc)
 	if (*rc)
 		return NULL;
 	ck_assert_ptr_nonnull(doc);
-	char *ids = ids_of(json_object_get(doc->json, "entries"));
+	json_t *entries = json_array();
+	for (size_t i = 0; i < doc->n_entries; i++)
+		json_array_append_new(entries, json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL));
+	char *ids = ids_of(entries);
+	json_decref(entries);
 	qd_listdoc_free(doc);
 	return ids;
 }

@@ -23,10 +23,14 @@
  *    one stray '"' does not hide the problems of the rest of the file.
  *
  * 3. Build and validate.  Each record becomes an entry object (keys of the
- *    list document); the entries replace those of a copy of the base
- *    document, which qd_listdoc_from_json then validates with every loader
- *    rule.  Its problems (JSON Pointers /entries/<i>/<key>/...) are mapped
- *    back to the line of record i and the column holding <key>.
+ *    list document) as soon as it ends, and goes at once through the
+ *    document builder (qd_listdoc_begin with the base document's head),
+ *    which checks it with every loader rule and keeps only its canonical
+ *    bytes; the object is then dropped, so no tree of all the rows is
+ *    ever held.  The builder's problems (JSON Pointers
+ *    /entries/<i>/<key>/...) are mapped back to the record's line and the
+ *    column holding <key>.  Once the file is known invalid, rows are still
+ *    checked, so every problem is counted, but none is kept.
  *
  * Decisions beyond DESIGN.md:
  *  - A column "conditions" (备注要求) is accepted; a non-empty cell becomes
@@ -246,8 +250,9 @@ static int field_of_path(const char *rest)
 	return -1;
 }
 
-/* Report a validator problem at the line and column it concerns. */
-static void map_problem(struct imp *im, const qd_problem *vp)
+/* Report a validator problem of the current entry at the line and column
+ * it concerns; flagged: its fields already reported in CSV terms. */
+static void map_problem(struct imp *im, const qd_problem *vp, uint32_t flagged)
 {
 	const char *path = vp->path ? vp->path : "";
 	const char *prefix = "/entries/";
@@ -257,62 +262,116 @@ static void map_problem(struct imp *im, const qd_problem *vp)
 		char *rest;
 		unsigned long i = strtoul(path + plen, &rest, 10);
 
-		if (i < im->n) {
+		if (i == im->n) {
 			int f = field_of_path(rest);
 
 			/* Already said, in CSV terms: on the header or for this cell. */
-			if (f >= 0 && ((im->missing & BIT(f)) || (im->flagged[i] & BIT(f))))
+			if (f >= 0 && ((im->missing & BIT(f)) || (flagged & BIT(f))))
 				return;
-			PROB_AT(im, im->lines[i], f >= 0 ? im->col_of[f] : 0, "%s", vp->message);
+			PROB_AT(im, im->row_line, f >= 0 ? im->col_of[f] : 0, "%s", vp->message);
 			return;
 		}
 	}
 	PROB_AT(im, 0, 0, "%s: %s", path[0] ? path : "/", vp->message);
 }
 
-/* The base document with its entries replaced (a new reference).  Every
- * other member is deep-copied: the base may be shared. */
-static json_t *with_entries(struct imp *im)
+/* Take the builder's problems out, mapped to lines and columns. */
+static void take_problems(struct imp *im, uint32_t flagged)
 {
-	json_t *doc = json_object();
-	const char *key;
-	json_t *val;
-
-	if (doc == NULL)
-		return NULL;
-	json_object_foreach(im->base->json, key, val) {
-		json_t *v = strcmp(key, "entries") == 0 ? json_incref(im->entries) : json_deep_copy(val);
-
-		if (v == NULL || json_object_set_new(doc, key, v) != 0) {
-			json_decref(doc);
-			return NULL;
-		}
-	}
-	if (json_object_get(doc, "entries") == NULL &&
-	    json_object_set(doc, "entries", im->entries) != 0) {
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
+	for (size_t i = 0; i < im->vp.count; i++)
+		map_problem(im, &im->vp.items[i], flagged);
+	im->p->omitted += im->vp.omitted;
+	qd_problems_free(&im->vp);
 }
 
-static int validate(struct imp *im, qd_listdoc **out)
+/* Begin the document: the base document's head with no entries.  The
+ * head is copied: the base may be shared. */
+static void start(struct imp *im)
 {
-	qd_problems vp;
-	json_t *doc = with_entries(im);
-	int rc;
+	json_t *head = json_deep_copy(im->base->json);
 
-	if (doc == NULL)
-		return QD_ENOMEM;
-	qd_problems_init(&vp);
-	rc = qd_listdoc_from_arena(doc, im->arena, im->base->list, out, &vp);
-	if (im->arena == NULL)
-		json_decref(doc);
-	for (size_t i = 0; i < vp.count; i++)
-		map_problem(im, &vp.items[i]);
-	im->p->omitted += vp.omitted;
-	qd_problems_free(&vp);
-	return rc == QD_ENOMEM ? QD_ENOMEM : 0;
+	if (head == NULL || json_object_set_new(head, "entries", json_array()) != 0) {
+		json_decref(head);
+		im->oom = true;
+		return;
+	}
+	im->b = qd_listdoc_begin(head, im->base->list, &im->vp);
+	json_decref(head);
+	if (im->b == NULL)
+		im->oom = true;
+	take_problems(im, 0);
+}
+
+static const char *other_id_of(const void *ctx, uint32_t val)
+{
+	const struct imp *im = ctx;
+
+	return im->others[val].id;
+}
+
+/* The current row brought a new id the builder did not take (not a
+ * valid id): remember it with its line. */
+static void keep_other_id(struct imp *im)
+{
+	size_t n = strlen(im->row_id);
+
+	if (im->n_others == im->cap_others) {
+		size_t ncap = im->cap_others ? im->cap_others * 2 : 16;
+		struct other_id *no = realloc(im->others, ncap * sizeof(*no));
+
+		if (no == NULL) {
+			im->oom = true;
+			return;
+		}
+		im->others = no;
+		im->cap_others = ncap;
+	}
+	if (im->id_text == NULL && (im->id_text = qd_pool_new()) == NULL) {
+		im->oom = true;
+		return;
+	}
+	im->others[im->n_others].id = qd_pool_strndup(im->id_text, im->row_id, n);
+	im->others[im->n_others].line = im->row_line;
+	im->other_ids.key_of = other_id_of;
+	im->other_ids.ctx = im;
+	if (im->others[im->n_others].id == NULL ||
+	    !qd_idmap_put(&im->other_ids, im->row_id, n, (uint32_t)im->n_others))
+		im->oom = true;
+	else
+		im->n_others++;
+}
+
+void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged)
+{
+	size_t k;
+
+	if (im->b == NULL && !im->oom)
+		start(im);
+	if (im->n == im->cap) {
+		size_t ncap = im->cap ? im->cap * 2 : 64;
+		unsigned *nl = realloc(im->lines, ncap * sizeof(*nl));
+
+		if (nl == NULL) {
+			im->oom = true;
+			json_decref(e);
+			return;
+		}
+		im->lines = nl;
+		im->cap = ncap;
+	}
+	im->lines[im->n] = im->row_line;
+	if (im->b != NULL) {
+		/* Invalid already: nothing built from here on is wanted. */
+		if (qd_problems_total(im->p) > 0)
+			qd_listdoc_discard(im->b);
+		qd_listdoc_add(im->b, e);
+		take_problems(im, flagged);
+		if (im->row_id != NULL && !(qd_listdoc_find(im->b, im->row_id, &k) && k == im->n))
+			keep_other_id(im);
+	}
+	im->row_id = NULL;
+	json_decref(e);
+	im->n++;
 }
 
 /* ---- the entry point -------------------------------------------------------------- */
@@ -360,12 +419,12 @@ static void imp_free(struct imp *im)
 	free(im->col_field);
 	free(im->row.bytes);
 	free(im->row.off);
-	if (im->arena == NULL) {
-		json_decref(im->entries);
-		json_decref(im->ids);
-	}
+	qd_listdoc_finish(im->b, NULL);
+	qd_problems_free(&im->vp);
+	qd_idmap_free(&im->other_ids);
+	free(im->others);
 	free(im->lines);
-	free(im->flagged);
+	qd_pool_free(im->id_text);
 }
 
 int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
@@ -374,7 +433,6 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	qd_problems mine, scratch;
 	struct imp im = { .base = base, .p = &mine };
 	qd_listdoc *doc = NULL;
-	qd_jarena *prev = NULL;
 	const char *text = NULL;
 	char *owned = NULL;
 	size_t tlen = 0;
@@ -394,14 +452,6 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	rc = qd_csv_decode(&im, buf ? buf : "", len, charset, &text, &tlen, &owned);
 	if (rc != 0)
 		goto done;
-	im.arena = qd_jarena_new();
-	prev = qd_jarena_enter(im.arena);
-	im.entries = json_array();
-	im.ids = json_object();
-	if (im.entries == NULL || im.ids == NULL) {
-		rc = QD_ENOMEM;
-		goto done;
-	}
 	rc = tokenise(&im, text, tlen);
 	if (rc != 0)
 		goto done;
@@ -411,13 +461,16 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 		PROB_AT(&im, im.header_line, 0, "the file has a header but no entries; to remove every "
 			"entry load a JSON document with \"entries\": []");
 	if (im.header_ok) {
-		rc = validate(&im, &doc);
-		if (rc != 0)
+		if (im.b == NULL && !im.oom)
+			start(&im);
+		rc = qd_listdoc_finish(im.b, &doc);
+		im.b = NULL;
+		take_problems(&im, 0);
+		if (rc == QD_ENOMEM)
 			goto done;
 	}
 	rc = im.oom ? QD_ENOMEM : 0;
 done:
-	qd_jarena_leave(prev);
 	if (rc == 0 && qd_problems_total(&mine) > 0)
 		rc = QD_EINVAL;
 	if (rc == QD_EINVAL && transfer(&mine, problems) != 0)
@@ -427,10 +480,7 @@ done:
 		doc = NULL;
 	}
 out:
-	/* The tree goes with the arena: what points into it goes first. */
 	imp_free(&im);
-	if (doc == NULL && *out == NULL)
-		qd_jarena_free(im.arena);
 	qd_listdoc_free(doc);
 	free(owned);
 	qd_problems_free(&mine);

@@ -13,6 +13,8 @@
 
 #include "qingdan/csvdoc.h"
 
+#include "../listdoc/pool.h"
+
 /* A row wider than this is no list sheet (there are 17 fields); fields
  * beyond it are counted but not stored, so a line of a million commas
  * cannot make us allocate a million offsets. */
@@ -69,9 +71,6 @@ struct imp {
 	const qd_listdoc *base;
 	qd_problems *p;          /* every problem, CSV line/column form */
 	bool oom;
-	/* Where the entries are built (NULL: malloc()); the document made
-	 * from them takes it over.  Trees in it are never json_decref()ed. */
-	qd_jarena *arena;
 
 	/* tokeniser */
 	unsigned line;           /* physical line being fed to libcsv */
@@ -90,12 +89,22 @@ struct imp {
 	unsigned col_of[F_COUNT];
 	uint32_t missing;        /* fields whose absent column was reported on the header */
 
-	/* entries: lines[i] and flagged[i] belong to json entries[i] */
-	json_t *entries;
-	json_t *ids;             /* entry id -> line, for repeated ids */
-	unsigned *lines;
-	uint32_t *flagged;       /* fields of the entry with a CSV-level problem already */
-	size_t n, cap;
+	/* entries: each goes through the document builder as its row ends,
+	 * and only its canonical bytes stay */
+	qd_listdoc_builder *b;   /* begun with the first entry */
+	qd_problems vp;          /* the builder's problems, taken out after each entry */
+	unsigned *lines;         /* the line of each entry built */
+	size_t n, cap;           /* entries built, lines allocated */
+	/* Repeated ids: an id the builder holds (qd_listdoc_find) is known
+	 * with its entry; any other id is kept here, in others[] by index. */
+	const char *row_id;      /* the current row's id, when new */
+	qd_idmap other_ids;      /* id -> index into others */
+	struct other_id {
+		const char *id;  /* in id_text */
+		unsigned line;
+	} *others;
+	size_t n_others, cap_others;
+	qd_pool *id_text;
 	size_t data_rows;        /* non-empty records after the header */
 };
 
@@ -178,9 +187,15 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
  * Problems go to im; sets im->oom when out of memory. */
 void qd_csv_header(struct imp *im);
 
-/* A record after the header: one entry appended to im->entries unless it
- * is empty or has the wrong width (rows.c).  Sets im->oom when out of
+/* A record after the header: one entry for qd_csv_entry unless it is
+ * empty or has the wrong width (rows.c).  Sets im->oom when out of
  * memory. */
 void qd_csv_data_row(struct imp *im);
+
+/* Check the entry e (stolen) of the current row with every loader rule,
+ * its problems put at the row's line and the columns they concern;
+ * flagged: the fields of the row already reported in CSV terms
+ * (csvdoc.c). */
+void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged);
 
 #endif

@@ -224,22 +224,27 @@ static uint32_t required_cells(struct imp *im, const char **c)
  * fields reported. */
 static uint32_t id_cell(struct imp *im, json_t *e, const char *id)
 {
-	json_t *prev;
+	uint32_t other;
+	size_t k, n;
+	unsigned prev;
 	char q[QBUF];
 
+	im->row_id = NULL;
 	if (id == NULL)
 		return 0;
-	prev = json_object_get(im->ids, id);
-	put(im, e, "id", str(im, id, strlen(id)));
-	if (prev != NULL) {
-		PROB_AT(im, im->row_line, im->col_of[F_ID],
-			"%s %s is already used on line %" JSON_INTEGER_FORMAT,
-			hd(im, F_ID), qd_quote(id, strlen(id), q), json_integer_value(prev));
-		return BIT(F_ID);
+	n = strlen(id);
+	put(im, e, "id", str(im, id, n));
+	if (qd_listdoc_find(im->b, id, &k))
+		prev = im->lines[k];
+	else if (qd_idmap_get(&im->other_ids, id, n, &other))
+		prev = im->others[other].line;
+	else {
+		im->row_id = id;
+		return 0;
 	}
-	if (json_object_set_new(im->ids, id, json_integer(im->row_line)) != 0)
-		im->oom = true;
-	return 0;
+	PROB_AT(im, im->row_line, im->col_of[F_ID], "%s %s is already used on line %u",
+		hd(im, F_ID), qd_quote(id, n, q), prev);
+	return BIT(F_ID);
 }
 
 /* What the entry is: code, ciq, name (zh, en) and spec. */
@@ -358,36 +363,6 @@ static uint32_t quantity_cells(struct imp *im, json_t *e, const char **c)
 	return 0;
 }
 
-/* Append e (stolen) to the entries, with its line and the fields already
- * reported for it. */
-static void keep_entry(struct imp *im, json_t *e, uint32_t flagged)
-{
-	if (im->n == im->cap) {
-		size_t ncap = im->cap ? im->cap * 2 : 64;
-		unsigned *nl = realloc(im->lines, ncap * sizeof(*nl));
-		uint32_t *nf;
-
-		if (nl != NULL)
-			im->lines = nl;
-		nf = realloc(im->flagged, ncap * sizeof(*nf));
-		if (nf != NULL)
-			im->flagged = nf;
-		if (nl == NULL || nf == NULL) {
-			json_decref(e);
-			im->oom = true;
-			return;
-		}
-		im->cap = ncap;
-	}
-	if (json_array_append_new(im->entries, e) != 0) {
-		im->oom = true;
-		return;
-	}
-	im->lines[im->n] = im->row_line;
-	im->flagged[im->n] = flagged;
-	im->n++;
-}
-
 /* Build the entry of one data row; cells[] are the trimmed fields. */
 static void entry(struct imp *im, char **cells)
 {
@@ -410,7 +385,7 @@ static void entry(struct imp *im, char **cells)
 		put(im, e, "clauses", split(im, c[F_CLAUSES]));
 	if (c[F_BATCH] != NULL)
 		put(im, e, "batch", str(im, c[F_BATCH], strlen(c[F_BATCH])));
-	keep_entry(im, e, flagged);
+	qd_csv_entry(im, e, flagged);
 }
 
 void qd_csv_data_row(struct imp *im)

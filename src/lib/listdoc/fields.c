@@ -305,13 +305,12 @@ static bool id_valid(const char *s, size_t n)
 
 /* The "id" of a clause or entry, unique within `seen` (id -> index in the
  * array /<section>).  Returns the canonical id string. */
-json_t *qd_ld_id_field(struct vctx *v, json_t *obj, json_t *seen, const char *what,
-			const char *section, size_t index)
+json_t *qd_ld_id_field(struct vctx *v, json_t *obj, json_t **valid)
 {
 	json_t *val, *canon = qd_ld_str_field(v, obj, "id", true, STR_MAX, &val);
-	json_t *prev;
 	char q[QBUF];
 
+	*valid = NULL;
 	if (val == NULL)
 		return canon;
 	if (!id_valid(json_string_value(val), json_string_length(val))) {
@@ -320,15 +319,17 @@ json_t *qd_ld_id_field(struct vctx *v, json_t *obj, json_t *seen, const char *wh
 			 quote_json(val, q));
 		return canon;
 	}
-	prev = json_object_get(seen, json_string_value(val));
-	if (prev != NULL) {
-		PROB_KEY(v, "id", "%s id %s is already used by /%s/%" JSON_INTEGER_FORMAT,
-			 what, quote_json(val, q), section, json_integer_value(prev));
-		return canon;
-	}
-	if (json_object_set_new(seen, json_string_value(val), json_integer((json_int_t)index)) != 0)
-		v->oom = true;
+	*valid = val;
 	return canon;
+}
+
+void qd_ld_id_taken(struct vctx *v, json_t *val, const char *what, const char *section,
+		    size_t prev)
+{
+	char q[QBUF];
+
+	PROB_KEY(v, "id", "%s id %s is already used by /%s/%zu", what, quote_json(val, q),
+		 section, prev);
 }
 
 /* A {"zh", "en"} object (title, name); required, zh required. */

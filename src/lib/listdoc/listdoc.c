@@ -7,6 +7,8 @@
  * everything it borrows points into a canonical document that passed. */
 #include <stdio.h>
 
+#include <nettle/sha2.h>
+
 #include "qingdan/err.h"
 #include "qingdan/jsonw.h"
 
@@ -73,13 +75,10 @@ static void free_parts(qd_listdoc *doc)
 {
 	if (doc == NULL)
 		return;
-	for (size_t i = 0; i < doc->n_entries; i++) {
-		free(doc->entries[i].entities);
-		free(doc->entries[i].clauses);
-	}
 	free(doc->entries);
 	free(doc->members);
 	free(doc->clauses);
+	qd_pool_free(doc->text);
 	if (doc->arena != NULL)
 		qd_jarena_free(doc->arena);
 	else
@@ -87,13 +86,11 @@ static void free_parts(qd_listdoc *doc)
 	free(doc);
 }
 
-/* Point the borrowed fields of doc at its canonical json; the arrays of
- * entity pointers are allocated here, once everything is known valid. */
-static int link_doc(qd_listdoc *doc)
+/* Point the borrowed fields of doc at its canonical head. */
+static void link_doc(qd_listdoc *doc)
 {
 	json_t *clauses = json_object_get(doc->json, "clauses");
 	json_t *members = json_object_get(doc->json, "entities");
-	json_t *entries = json_object_get(doc->json, "entries");
 
 	doc->list = json_string_value(json_object_get(doc->json, "list"));
 	for (size_t i = 0; i < doc->n_clauses; i++) {
@@ -104,23 +101,6 @@ static int link_doc(qd_listdoc *doc)
 		doc->members[i].json = json_array_get(members, i);
 		doc->members[i].id = json_string_value(json_object_get(doc->members[i].json, "id"));
 	}
-	for (size_t i = 0; i < doc->n_entries; i++) {
-		qd_entry *e = &doc->entries[i];
-		json_t *ents;
-
-		e->json = json_array_get(entries, i);
-		e->id = json_string_value(json_object_get(e->json, "id"));
-		ents = json_object_get(e->json, "entities");
-		e->n_entities = json_array_size(ents);
-		if (e->n_entities > 0) {
-			e->entities = calloc(e->n_entities, sizeof(*e->entities));
-			if (e->entities == NULL)
-				return QD_ENOMEM;
-			for (size_t j = 0; j < e->n_entities; j++)
-				e->entities[j] = json_string_value(json_array_get(ents, j));
-		}
-	}
-	return 0;
 }
 
 static void *alloc_n(struct vctx *v, size_t n, size_t size)
@@ -135,136 +115,455 @@ static void *alloc_n(struct vctx *v, size_t n, size_t size)
 	return p;
 }
 
-/* The one validator behind qd_listdoc_parse and qd_listdoc_from_json.
- * arena is the calling thread's current arena (or NULL); on success the
- * document takes it over.  copy_strings: see struct vctx. */
-static int validate(json_t *root, const char *expect_list, qd_listdoc **out, qd_problems *problems,
-		    qd_jarena *arena, bool copy_strings)
+/* ---- building a document entry by entry ------------------------------------ */
+
+struct qd_listdoc_builder {
+	struct vctx v;
+	qd_listdoc *doc;
+	json_t *canon;         /* the canonical head */
+	size_t before;         /* problems found before the document */
+	size_t cap;            /* doc->entries allocated */
+	bool dead;             /* not an object: nothing more to check */
+	bool failed;           /* a problem was found (sticky) */
+	qd_buf out;            /* one entry's rendering */
+	qd_jarena *arena;      /* the head's trees live in it (NULL: malloc) */
+};
+
+/* The id of entry val, for the id map. */
+static const char *entry_id_of(const void *ctx, uint32_t val)
+{
+	const qd_listdoc_builder *b = ctx;
+
+	return b->doc->entries[val].id;
+}
+
+bool qd_listdoc_find(const qd_listdoc_builder *b, const char *id, size_t *index)
+{
+	uint32_t v;
+
+	if (b == NULL || !qd_idmap_get(&b->v.entry_ids, id, strlen(id), &v))
+		return false;
+	*index = v;
+	return true;
+}
+
+bool qd_listdoc_failed(const qd_listdoc_builder *b)
+{
+	return b->failed || b->v.oom || qd_problems_total(b->v.p) > b->before;
+}
+
+void qd_listdoc_discard(qd_listdoc_builder *b)
+{
+	if (b != NULL)
+		b->failed = true;
+}
+
+/* Room for n entries in all. */
+static void reserve(qd_listdoc_builder *b, size_t n)
+{
+	qd_entry *ne;
+
+	if (n <= b->cap || b->doc == NULL)
+		return;
+	ne = realloc(b->doc->entries, n * sizeof(*ne));
+	if (ne == NULL) {
+		b->v.oom = true;
+		return;
+	}
+	b->doc->entries = ne;
+	b->cap = n;
+}
+
+/* Keep the canonical entry c of e: its compact bytes, and its entities and
+ * clause indexes, all in the document's pool. */
+static void keep_entry(qd_listdoc_builder *b, qd_entry *e, json_t *c)
+{
+	struct vctx *v = &b->v;
+	qd_pool *pool = b->doc->text;
+	json_t *ents = json_object_get(c, "entities");
+	size_t *cl = e->clauses;
+
+	e->clauses = NULL;
+	qd_buf_reset(&b->out);
+	if (qd_json_write(&b->out, c, REAL_DIGITS) != 0 || b->out.oom) {
+		v->oom = true;
+		return;
+	}
+	e->json = qd_pool_strndup(pool, b->out.data, b->out.len);
+	e->json_len = b->out.len;
+	e->n_entities = json_array_size(ents);
+	if (e->n_entities > 0) {
+		e->entities = qd_pool_alloc(pool, e->n_entities * sizeof(*e->entities), sizeof(void *));
+		for (size_t j = 0; e->entities != NULL && j < e->n_entities; j++) {
+			json_t *id = json_array_get(ents, j);
+
+			e->entities[j] = qd_pool_strndup(pool, json_string_value(id), json_string_length(id));
+			if (e->entities[j] == NULL)
+				v->oom = true;
+		}
+		if (e->entities == NULL)
+			v->oom = true;
+	}
+	if (e->n_clauses > 0) {
+		e->clauses = qd_pool_alloc(pool, e->n_clauses * sizeof(*e->clauses), sizeof(size_t));
+		if (e->clauses == NULL)
+			v->oom = true;
+		else
+			memcpy(e->clauses, cl, e->n_clauses * sizeof(*cl));
+	}
+	if (e->json == NULL)
+		v->oom = true;
+}
+
+void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
+{
+	struct vctx *v = &b->v;
+	qd_listdoc *doc = b->doc;
+	qd_entry *e;
+	qd_jarena *prev;
+	size_t base, old, i;
+	json_t *c;
+
+	if (b->dead || doc == NULL)
+		return;
+	i = doc->n_entries;
+	if (i == b->cap)
+		reserve(b, b->cap ? b->cap * 2 : 64);
+	if (i == b->cap)
+		return;
+	e = &doc->entries[i];
+	memset(e, 0, sizeof(*e));
+	doc->n_entries++;
+	/* Each entry's trees are made and dropped here, outside any arena: an
+	 * arena would keep every one of them until the document goes. */
+	prev = qd_jarena_enter(NULL);
+	base = qd_ld_jp_key(v, "entries");
+	old = qd_ld_jp_idx(v, i);
+	c = qd_ld_entry(v, in, i, e);
+	jp_pop(v, old);
+	jp_pop(v, base);
+	b->failed = qd_listdoc_failed(b);
+	if (!b->failed)
+		keep_entry(b, e, c);
+	else
+		e->clauses = NULL;
+	json_decref(c);
+	qd_jarena_leave(prev);
+}
+
+static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_problems *problems,
+				 bool copy_strings)
 {
 	static const char *const keys[] = {
 		"list", "kind", "title", "issuer", "published", "source", "clauses", "entities",
 		"entries", NULL,
 	};
-	struct vctx v = { .p = problems, .copy_strings = copy_strings, .arena = arena != NULL };
-	size_t before = qd_problems_total(problems);
-	json_t *canon = NULL, *t, *clauses, *members, *entries;
-	qd_listdoc *doc = NULL;
+	qd_listdoc_builder *b = calloc(1, sizeof(*b));
+	struct vctx *v;
+	json_t *t, *clauses, *members, *entries;
 	qd_date published;
-	int kind, rc;
+	size_t i;
+	json_t *el;
+	int kind;
 
-	*out = NULL;
-	qd_ld_jp_putn(&v, "", 0);
+	if (b == NULL)
+		return NULL;
+	v = &b->v;
+	v->entry_ids.key_of = entry_id_of;
+	v->entry_ids.ctx = b;
+	v->p = problems;
+	v->copy_strings = copy_strings;
+	b->before = qd_problems_total(problems);
+	qd_buf_init(&b->out);
+	qd_ld_jp_putn(v, "", 0);
 	if (!json_is_object(root)) {
-		PROB(&v, "a list document must be a JSON object, not %s", qd_ld_type_name(root));
-		rc = QD_EINVAL;
-		goto out;
+		PROB(v, "a list document must be a JSON object, not %s", qd_ld_type_name(root));
+		b->dead = true;
+		return b;
 	}
-	v.clause_ids = json_object();
-	v.roster = json_object();
-	v.entry_ids = json_object();
-	canon = json_object();
-	doc = calloc(1, sizeof(*doc));
-	if (v.clause_ids == NULL || v.roster == NULL || v.entry_ids == NULL || canon == NULL ||
-	    doc == NULL) {
-		rc = QD_ENOMEM;
-		goto out;
+	v->clause_ids = json_object();
+	v->roster = json_object();
+	b->canon = json_object();
+	b->doc = v->doc = calloc(1, sizeof(*b->doc));
+	if (b->doc != NULL)
+		b->doc->text = qd_pool_new();
+	if (v->clause_ids == NULL || v->roster == NULL || b->canon == NULL || b->doc == NULL ||
+	    b->doc->text == NULL) {
+		v->oom = true;
+		b->dead = true;
+		return b;
 	}
-	qd_ld_check_keys(&v, root, keys);
-	list_field(&v, root, canon, expect_list);
-	kind = qd_ld_enum_field(&v, root, "kind", qd_ld_kind_names, 3, -1, &t);
-	v.kind = kind < 0 ? 0 : (enum qd_kind)kind;
-	put(&v, canon, "kind", t);
-	put(&v, canon, "title", qd_ld_name_field(&v, root, "title"));
-	put(&v, canon, "issuer", qd_ld_str_field(&v, root, "issuer", false, STR_MAX, NULL));
-	qd_ld_date_field(&v, root, "published", QD_DATE_MIN, &published, &t);
-	put(&v, canon, "published", t);
-	put(&v, canon, "source", qd_ld_str_field(&v, root, "source", false, STR_MAX, NULL));
+	qd_ld_check_keys(v, root, keys);
+	list_field(v, root, b->canon, expect_list);
+	kind = qd_ld_enum_field(v, root, "kind", qd_ld_kind_names, 3, -1, &t);
+	v->kind = kind < 0 ? 0 : (enum qd_kind)kind;
+	put(v, b->canon, "kind", t);
+	put(v, b->canon, "title", qd_ld_name_field(v, root, "title"));
+	put(v, b->canon, "issuer", qd_ld_str_field(v, root, "issuer", false, STR_MAX, NULL));
+	qd_ld_date_field(v, root, "published", QD_DATE_MIN, &published, &t);
+	put(v, b->canon, "published", t);
+	put(v, b->canon, "source", qd_ld_str_field(v, root, "source", false, STR_MAX, NULL));
 
-	clauses = qd_ld_array_field(&v, root, "clauses", true);
+	clauses = qd_ld_array_field(v, root, "clauses", true);
 	if (clauses != NULL && json_array_size(clauses) == 0)
-		PROB_KEY(&v, "clauses", "a list needs at least one clause for its entries to cite");
-	doc->clauses = alloc_n(&v, json_array_size(clauses), sizeof(*doc->clauses));
-	doc->n_clauses = doc->clauses ? json_array_size(clauses) : 0;
-	WALK(&v, clauses, "clauses", canon, res_ = qd_ld_clause(&v, el_, i_));
+		PROB_KEY(v, "clauses", "a list needs at least one clause for its entries to cite");
+	b->doc->clauses = alloc_n(v, json_array_size(clauses), sizeof(*b->doc->clauses));
+	b->doc->n_clauses = b->doc->clauses ? json_array_size(clauses) : 0;
+	WALK(v, clauses, "clauses", b->canon, res_ = qd_ld_clause(v, el_, i_));
 
-	members = qd_ld_array_field(&v, root, "entities", false);
-	v.n_roster = json_array_size(members);
-	doc->members = alloc_n(&v, v.n_roster, sizeof(*doc->members));
-	doc->n_members = doc->members ? v.n_roster : 0;
-	WALK(&v, members, "entities", canon,
+	members = qd_ld_array_field(v, root, "entities", false);
+	v->n_roster = json_array_size(members);
+	b->doc->members = alloc_n(v, v->n_roster, sizeof(*b->doc->members));
+	b->doc->n_members = b->doc->members ? v->n_roster : 0;
+	WALK(v, members, "entities", b->canon,
 	     qd_member scratch_;
-	     res_ = qd_ld_member(&v, el_, i_, doc->members ? &doc->members[i_] : &scratch_));
+	     res_ = qd_ld_member(v, el_, i_, b->doc->members ? &b->doc->members[i_] : &scratch_));
 
-	entries = qd_ld_array_field(&v, root, "entries", true);
-	doc->entries = alloc_n(&v, json_array_size(entries), sizeof(*doc->entries));
-	doc->n_entries = doc->entries ? json_array_size(entries) : 0;
-	WALK(&v, entries, "entries", canon,
-	     qd_entry scratch_ = { 0 };
-	     res_ = qd_ld_entry(&v, el_, i_, doc->entries ? &doc->entries[i_] : &scratch_);
-	     if (!doc->entries) free(scratch_.clauses));
+	entries = qd_ld_array_field(v, root, "entries", true);
+	b->failed = qd_listdoc_failed(b);
+	reserve(b, json_array_size(entries));
+	json_array_foreach(entries, i, el)
+		qd_listdoc_add(b, el);
+	return b;
+}
 
-	if (v.oom) {
+int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out)
+{
+	qd_listdoc *doc;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (b == NULL)
+		return QD_ENOMEM;
+	doc = b->doc;
+	if (b->v.oom)
 		rc = QD_ENOMEM;
-		goto out;
-	}
-	if (qd_problems_total(problems) > before) {
+	else if (qd_listdoc_failed(b))
 		rc = QD_EINVAL;
-		goto out;
+	else
+		rc = 0;
+	if (rc == 0 && out != NULL) {
+		doc->json = b->canon;
+		b->canon = NULL;
+		doc->kind = b->v.kind;
+		doc->arena = b->arena;
+		b->arena = NULL;
+		link_doc(doc);
+		*out = doc;
+		doc = NULL;
 	}
-	doc->json = canon;
-	canon = NULL;
-	doc->kind = v.kind;
-	rc = link_doc(doc);
-	if (rc != 0)
-		goto out;
-	doc->arena = arena;
-	*out = doc;
-	doc = NULL;
-out:
-	if (doc != NULL && v.arena)
+	if (doc != NULL && b->arena != NULL)
 		doc->json = NULL;      /* the arena's owner releases it */
 	free_parts(doc);
 	/* In an arena these go with it: walking them to free nothing is the
 	 * cost the arena is there to save. */
-	if (!v.arena) {
-		json_decref(canon);
-		json_decref(v.entry_ids);
-		json_decref(v.roster);
-		json_decref(v.clause_ids);
+	if (b->arena == NULL) {
+		json_decref(b->canon);
+		json_decref(b->v.roster);
+		json_decref(b->v.clause_ids);
 	}
-	free(v.path.s);
+	qd_idmap_free(&b->v.entry_ids);
+	free(b->v.cl);
+	free(b->v.path.s);
+	qd_buf_free(&b->out);
+	free(b);
 	return rc;
 }
 
-/* Parse and validate inside arena (the current one, or NULL). */
-static int parse_into(const char *buf, size_t len, const char *expect_list,
-		      qd_listdoc **out, qd_problems *problems, qd_jarena *arena)
+static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_problems *problems,
+				 bool copy_strings);
+
+qd_listdoc_builder *qd_listdoc_begin(json_t *root, const char *expect_list, qd_problems *problems)
+{
+	return begin(root, expect_list, problems, false);
+}
+
+/* Validate a whole tree: its head, then each of its entries; the head in
+ * arena (NULL: none), copy_strings as in struct vctx. */
+static int validate(json_t *root, const char *expect_list, qd_listdoc **out, qd_problems *problems,
+		    qd_jarena *arena, bool copy_strings)
+{
+	qd_jarena *prev = qd_jarena_enter(arena);
+	qd_listdoc_builder *b = begin(root, expect_list, problems, copy_strings);
+
+	if (b != NULL)
+		b->arena = arena;
+	qd_jarena_leave(prev);
+	return qd_listdoc_finish(b, out);
+}
+
+/* ---- parsing ------------------------------------------------------------------ */
+
+/* A jansson error err, found parsing buf from byte offset `at` (its line
+ * and column counted from there), as the one problem of an unparsable
+ * document, placed in the whole of buf. */
+static int report(const char *buf, size_t at, const json_error_t *err, qd_problems *problems)
+{
+	int line = err->line, column = err->column;
+
+	if (at > 0) {
+		int l0, c0;
+
+		qd_ld_line_col(buf, at, &l0, &c0);
+		if (line <= 1)
+			column += c0;
+		line += l0 - 1;
+	}
+	switch (json_error_code(err)) {
+	case json_error_out_of_memory:
+		return QD_ENOMEM;
+	case json_error_duplicate_key:
+		/* It parsed as JSON: this breaks a loader rule, so 422, not 400. */
+		qd_problems_add(problems, "", "%s (line %d, column %d)", err->text, line, column);
+		return QD_EINVAL;
+	default:
+		qd_problems_add(problems, "", "not valid JSON: %s (line %d, column %d)",
+				err->text, line, column);
+		return QD_ESYNTAX;
+	}
+}
+
+static const size_t load_flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
+
+/* The whole document as one tree: for what the scanner cannot follow.
+ * The tree is built in arena (NULL: none), which a document takes over. */
+static int parse_whole(const char *buf, size_t len, const char *expect_list,
+		       qd_listdoc **out, qd_problems *problems, qd_jarena *arena)
 {
 	json_error_t err;
-	json_t *root;
+	qd_jarena *prev = qd_jarena_enter(arena);
+	json_t *root = json_loadb(buf, len, load_flags, &err);
 	int rc;
 
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
-	if (root == NULL) {
-		switch (json_error_code(&err)) {
-		case json_error_out_of_memory:
-			return QD_ENOMEM;
-		case json_error_duplicate_key:
-			/* It parsed as JSON: this breaks a loader rule, so 422, not 400. */
-			qd_problems_add(problems, "", "%s (line %d, column %d)",
-					err.text, err.line, err.column);
-			return QD_EINVAL;
-		default:
-			qd_problems_add(problems, "", "not valid JSON: %s (line %d, column %d)",
-					err.text, err.line, err.column);
-			return QD_ESYNTAX;
-		}
-	}
+	qd_jarena_leave(prev);
+	if (root == NULL)
+		return report(buf, 0, &err, problems);
 	rc = validate(root, expect_list, out, problems, arena, false);
-	/* In an arena the parsed tree stays until the arena goes: the
-	 * canonical tree shares its strings. */
+	/* In an arena the tree goes with it, unvisited. */
 	if (arena == NULL)
 		json_decref(root);
+	return rc;
+}
+
+/* The first entry of sc that is not JSON, reported; 0 when all parse. */
+static int first_bad_entry(const char *buf, const struct qd_ld_scan *sc, qd_problems *problems)
+{
+	size_t pos = sc->open + 1, start, end;
+	json_error_t err;
+	/* Each entry's tree is dropped at once, not kept in an arena. */
+	qd_jarena *prev = qd_jarena_enter(NULL);
+	int rc = 0;
+
+	while (rc == 0 && qd_ld_scan_next(buf, sc, &pos, &start, &end)) {
+		json_t *e = json_loadb(buf + start, end - start, load_flags, &err);
+
+		if (e == NULL)
+			rc = report(buf, start, &err, problems);
+		json_decref(e);
+	}
+	qd_jarena_leave(prev);
+	return rc;
+}
+
+/* The document's head: buf without the elements of its entries array
+ * ("entries": []), parsed.  NULL after reporting why not (*rc set). */
+static json_t *parse_head(const char *buf, size_t len, const struct qd_ld_scan *sc,
+			  qd_problems *problems, int *rc)
+{
+	size_t cut = sc->close - (sc->open + 1), hlen = len - cut;
+	char *h = malloc(hlen ? hlen : 1);
+	json_error_t err;
+	json_t *root;
+	int l0, c0, lb, cb;
+
+	if (h == NULL) {
+		*rc = QD_ENOMEM;
+		return NULL;
+	}
+	memcpy(h, buf, sc->open + 1);
+	memcpy(h + sc->open + 1, buf + sc->close, len - sc->close);
+	root = json_loadb(h, hlen, load_flags, &err);
+	free(h);
+	if (root != NULL)
+		return root;
+	if ((size_t)err.position <= sc->open + 1) {
+		*rc = report(buf, 0, &err, problems);
+		return NULL;
+	}
+	/* After the array: an entry that is not JSON comes first. */
+	if ((*rc = first_bad_entry(buf, sc, problems)) != 0)
+		return NULL;
+	/* Put the place back where it is in the whole document: the lines
+	 * of the elements, and on the line of the ']' their characters. */
+	qd_ld_line_col(buf, sc->open + 1, &l0, &c0);     /* up to the '[' */
+	qd_ld_line_col(buf, sc->close, &lb, &cb);        /* before the ']' */
+	if (err.line == l0)
+		err.column += cb - c0;
+	err.line += lb - l0;
+	*rc = report(buf, 0, &err, problems);
+	return NULL;
+}
+
+/* Move the problems of from to the end of to. */
+static void move_problems(qd_problems *from, qd_problems *to)
+{
+	for (size_t i = 0; i < from->count; i++)
+		qd_problems_add(to, from->items[i].path, "%s", from->items[i].message);
+	to->omitted += from->omitted;
+	qd_problems_free(from);
+}
+
+/* Parse and check a document entry by entry, its head in arena (NULL:
+ * none), which the document takes over.  Problems go to a collection of
+ * their own first: an entry that is not JSON makes the document
+ * unparsable, and then that is its only problem. */
+static int parse_entries(const char *buf, size_t len, const char *expect_list,
+			 qd_listdoc **out, qd_problems *problems, qd_jarena *arena)
+{
+	struct qd_ld_scan sc;
+	qd_problems mine;
+	qd_listdoc_builder *b;
+	qd_jarena *prev;
+	json_t *root;
+	size_t pos, start, end;
+	int rc = 0;
+
+	if (qd_ld_scan_entries(buf, len, &sc) != 1)
+		/* No entries array to take apart (or an odd one): the document
+		 * is small, or is broken where the whole parse says best. */
+		return parse_whole(buf, len, expect_list, out, problems, arena);
+	prev = qd_jarena_enter(arena);
+	root = parse_head(buf, len, &sc, problems, &rc);
+	if (root == NULL) {
+		qd_jarena_leave(prev);
+		return rc;
+	}
+	qd_problems_init(&mine);
+	b = qd_listdoc_begin(root, expect_list, &mine);
+	qd_jarena_leave(prev);
+	if (arena == NULL)
+		json_decref(root);
+	if (b != NULL) {
+		b->arena = arena;
+		if (!b->dead)
+			reserve(b, sc.n);
+	}
+	pos = sc.open + 1;
+	while (b != NULL && qd_ld_scan_next(buf, &sc, &pos, &start, &end)) {
+		json_error_t err;
+		json_t *e = json_loadb(buf + start, end - start, load_flags, &err);
+
+		if (e == NULL) {
+			qd_listdoc_finish(b, NULL);
+			qd_problems_free(&mine);
+			return report(buf, start, &err, problems);
+		}
+		qd_listdoc_add(b, e);
+		json_decref(e);
+	}
+	rc = qd_listdoc_finish(b, out);
+	move_problems(&mine, problems);
 	return rc;
 }
 
@@ -272,29 +571,26 @@ int qd_listdoc_parse(const char *buf, size_t len, const char *expect_list,
 		     qd_listdoc **out, qd_problems *problems)
 {
 	qd_problems scratch;
+	qd_jarena *arena;
 	int rc;
-
-	qd_jarena *arena, *prev;
 
 	*out = NULL;
 	/* A caller that wants only the verdict may pass no collection. */
 	qd_problems_init(&scratch);
 	arena = qd_jarena_new();
-	prev = qd_jarena_enter(arena);
-	rc = parse_into(buf, len, expect_list, out, problems ? problems : &scratch, arena);
-	qd_jarena_leave(prev);
+	rc = parse_entries(buf, len, expect_list, out, problems ? problems : &scratch, arena);
 	if (*out == NULL)
 		qd_jarena_free(arena);
 	qd_problems_free(&scratch);
 	return rc;
 }
 
-/* Validate doc into arena (NULL: none); copy_strings as in struct vctx. */
+/* Validate doc, its head into arena (NULL: none); copy_strings as in
+ * struct vctx. */
 static int from_json(json_t *doc, const char *expect_list, qd_listdoc **out,
 		     qd_problems *problems, qd_jarena *arena, bool copy_strings)
 {
 	qd_problems scratch;
-	qd_jarena *prev;
 	int rc;
 
 	*out = NULL;
@@ -303,10 +599,8 @@ static int from_json(json_t *doc, const char *expect_list, qd_listdoc **out,
 		qd_problems_add(problems ? problems : &scratch, "", "no document");
 		rc = QD_EINVAL;
 	} else {
-		prev = qd_jarena_enter(arena);
 		rc = validate(doc, expect_list, out, problems ? problems : &scratch, arena,
 			      copy_strings);
-		qd_jarena_leave(prev);
 	}
 	qd_problems_free(&scratch);
 	return rc;
@@ -315,14 +609,9 @@ static int from_json(json_t *doc, const char *expect_list, qd_listdoc **out,
 int qd_listdoc_from_json(json_t *doc, const char *expect_list,
 			 qd_listdoc **out, qd_problems *problems)
 {
-	/* The caller's tree is not in the new arena, and the caller frees it:
-	 * the canonical tree must not share its strings. */
-	qd_jarena *arena = qd_jarena_new();
-	int rc = from_json(doc, expect_list, out, problems, arena, arena != NULL);
-
-	if (*out == NULL)
-		qd_jarena_free(arena);
-	return rc;
+	/* The caller's tree stays the caller's: the head gets copies of its
+	 * strings. */
+	return from_json(doc, expect_list, out, problems, NULL, true);
 }
 
 int qd_listdoc_from_arena(json_t *doc, qd_jarena *arena, const char *expect_list,
@@ -333,39 +622,24 @@ int qd_listdoc_from_arena(json_t *doc, qd_jarena *arena, const char *expect_list
 
 char *qd_listdoc_entry_json(const qd_listdoc *doc, size_t i, size_t *len)
 {
-	qd_buf b;
+	const qd_entry *e = &doc->entries[i];
+	char *r = malloc(e->json_len + 1);
 
-	qd_buf_init(&b);
-	/* An entry renders to a few hundred bytes: one allocation, mostly. */
-	qd_buf_reserve(&b, 1024);
-	if (qd_json_write(&b, doc->entries[i].json, REAL_DIGITS) != 0) {
-		qd_buf_free(&b);
+	if (r == NULL)
 		return NULL;
-	}
-	char *p = qd_buf_steal(&b, len);
-	/* A load keeps every entry's rendering until it commits: give back
-	 * the growth slack (often most of the block for a small entry). */
-	char *fit = p ? realloc(p, *len + 1) : NULL;
-	return fit ? fit : p;
+	memcpy(r, e->json, e->json_len + 1);
+	*len = e->json_len;
+	return r;
 }
 
 char *qd_listdoc_dump_head(const qd_listdoc *doc, size_t *len)
 {
-	/* The header: the document without "entries", which is its last key. */
-	json_t *head = json_object();
-	const char *key;
-	json_t *val;
+	/* The head is the document without "entries", which come last. */
 	char *h = NULL, *r = NULL;
 	qd_buf b;
 	qd_buf_init(&b);
 
-	if (head == NULL)
-		return NULL;
-	json_object_foreach(doc->json, key, val) {
-		if (strcmp(key, "entries") != 0 && json_object_set(head, key, val) != 0)
-			goto out;
-	}
-	h = json_dumps(head, JSON_INDENT(2) | JSON_REAL_PRECISION(REAL_DIGITS));
+	h = json_dumps(doc->json, JSON_INDENT(2) | JSON_REAL_PRECISION(REAL_DIGITS));
 	if (h == NULL)
 		goto out;
 	size_t hl = strlen(h);
@@ -379,7 +653,6 @@ char *qd_listdoc_dump_head(const qd_listdoc *doc, size_t *len)
 out:
 	qd_buf_free(&b);
 	free(h);
-	json_decref(head);
 	return r;
 }
 
@@ -437,19 +710,47 @@ char *qd_listdoc_dump(const qd_listdoc *doc, size_t *len)
 	size_t *el = calloc(n ? n : 1, sizeof *el);
 	char *r = NULL;
 
-	if (ej == NULL || el == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if ((ej[i] = qd_listdoc_entry_json(doc, i, &el[i])) == NULL)
-			goto out;
-	r = qd_listdoc_dump_with(doc, ej, el, len);
-out:
-	if (ej != NULL)
-		for (size_t i = 0; i < n; i++)
-			free(ej[i]);
+	if (ej != NULL && el != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			ej[i] = (char *)doc->entries[i].json;
+			el[i] = doc->entries[i].json_len;
+		}
+		r = qd_listdoc_dump_with(doc, ej, el, len);
+	}
 	free(ej);
 	free(el);
 	return r;
+}
+
+int qd_listdoc_sha256(const qd_listdoc *doc, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	size_t hl;
+	char *h = qd_listdoc_dump_head(doc, &hl);
+	const char *t;
+
+	if (h == NULL)
+		return QD_ENOMEM;
+	sha256_init(&ctx);
+	sha256_update(&ctx, hl, (const uint8_t *)h);
+	free(h);
+	for (size_t i = 0; i < doc->n_entries; i++) {
+		const char *sep = qd_listdoc_dump_sep(i);
+
+		sha256_update(&ctx, strlen(sep), (const uint8_t *)sep);
+		sha256_update(&ctx, doc->entries[i].json_len, (const uint8_t *)doc->entries[i].json);
+	}
+	t = qd_listdoc_dump_tail(doc->n_entries);
+	sha256_update(&ctx, strlen(t), (const uint8_t *)t);
+	sha256_digest(&ctx, sizeof d, d);
+	for (size_t i = 0; i < sizeof d; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[64] = '\0';
+	return 0;
 }
 
 void qd_listdoc_free(qd_listdoc *doc)

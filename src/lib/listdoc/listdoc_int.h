@@ -4,6 +4,8 @@
  *             linking, dump, free, kind/status/effect names
  * fields.c    JSON Pointer tracking, messages, the scalar fields
  * sections.c  clauses, roster members, entries and their parts
+ * scan.c      finding the entries of a JSON document without parsing it
+ * pool.c      the bytes and ids the entries are kept as
  *
  * Every check reports at the JSON Pointer in struct vctx's path and adds
  * its part of the canonical document; see listdoc.c for the design. */
@@ -15,6 +17,8 @@
 #include <string.h>
 
 #include "qingdan/listdoc.h"
+
+#include "pool.h"
 
 #define STR_MAX 2048       /* ordinary strings */
 #define TEXT_MAX 20000     /* clause text: whole articles are quoted */
@@ -42,14 +46,16 @@ struct vctx {
 	enum qd_kind kind;     /* 0 while unknown (missing or invalid) */
 	json_t *clause_ids;    /* clause id -> index, for references */
 	json_t *roster;        /* normalised entity id -> index */
-	json_t *entry_ids;     /* entry id -> index, for uniqueness */
+	qd_idmap entry_ids;    /* entry id (in doc->text) -> index, for uniqueness */
+	size_t *cl;            /* the clause indexes of the entry being checked */
+	size_t cl_cap;
 	size_t n_roster;       /* roster size as written (a bad member still makes it non-empty) */
 	qd_listdoc *doc;
 	/* Strings of the input are shared with the canonical tree, except when
-	 * the canonical tree goes into an arena the input is not in: then it
-	 * gets copies, so that nothing in the arena points out of it. */
+	 * the input stays the caller's (qd_listdoc_from_json): then the
+	 * document gets copies, so that nothing of it points into the
+	 * caller's tree. */
 	bool copy_strings;
-	bool arena;            /* the trees built live in an arena: no json_decref */
 };
 
 /* Indexed by enum qd_kind, qd_status and qd_effect (kind 0: unknown). */
@@ -152,8 +158,9 @@ int qd_ld_enum_field(struct vctx *v, json_t *obj, const char *key, const char *c
 bool qd_ld_date_field(struct vctx *v, json_t *obj, const char *key, qd_date open,
 		      qd_date *d, json_t **canon);
 void qd_ld_window_fields(struct vctx *v, json_t *obj, json_t *canon, qd_date *from, qd_date *to);
-json_t *qd_ld_id_field(struct vctx *v, json_t *obj, json_t *seen, const char *what,
-		       const char *section, size_t index);
+json_t *qd_ld_id_field(struct vctx *v, json_t *obj, json_t **valid);
+void qd_ld_id_taken(struct vctx *v, json_t *val, const char *what, const char *section,
+		    size_t prev);
 json_t *qd_ld_name_field(struct vctx *v, json_t *obj, const char *key);
 json_t *qd_ld_array_field(struct vctx *v, json_t *obj, const char *key, bool required);
 json_t *qd_ld_entity_id(struct vctx *v, json_t *val);
@@ -162,9 +169,37 @@ json_t *qd_ld_entity_id(struct vctx *v, json_t *val);
 
 /* The canonical form of /clauses/i, /entities/i and /entries/i (new
  * references, json null when not an object); m and e receive the parsed
- * fields the qd_listdoc keeps. */
+ * fields the qd_listdoc keeps (e->clauses points at v->cl, e->id into
+ * doc->text). */
 json_t *qd_ld_clause(struct vctx *v, json_t *in, size_t i);
 json_t *qd_ld_member(struct vctx *v, json_t *in, size_t i, qd_member *m);
 json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e);
+
+/* ---- scanning (scan.c) ------------------------------------------------------ */
+
+/* Where the top-level "entries" array of a JSON document lies. */
+struct qd_ld_scan {
+	size_t open, close;    /* offsets of its '[' and ']' */
+	size_t n;              /* its elements */
+};
+
+/* Find the first top-level "entries" array of buf, an object, by its
+ * structure only (strings, escapes and nesting; the bytes are not
+ * otherwise checked).  Returns 1 when found (*sc set), 0 when the
+ * document has no such array (or its top level is not an object), -1 when
+ * the structure is odd before the array ends (the caller parses the whole
+ * document instead). */
+int qd_ld_scan_entries(const char *buf, size_t len, struct qd_ld_scan *sc);
+
+/* The element of the entries array that starts at or after *pos
+ * (initially sc->open + 1): its span [*start, *end); *pos moves past it.
+ * Returns false after the last one. */
+bool qd_ld_scan_next(const char *buf, const struct qd_ld_scan *sc, size_t *pos,
+		     size_t *start, size_t *end);
+
+/* Where byte offset pos of buf is as jansson counts: *line (1-based) and
+ * *column, the characters before pos on that line; for placing an error
+ * found in a part of buf in the whole. */
+void qd_ld_line_col(const char *buf, size_t pos, int *line, int *column);
 
 #endif

@@ -5,6 +5,48 @@
 
 #include "listdoc_int.h"
 
+/* The clause's id, which no earlier clause may have. */
+static json_t *clause_id(struct vctx *v, json_t *in, size_t i)
+{
+	json_t *val, *canon = qd_ld_id_field(v, in, &val);
+	json_t *prev;
+
+	if (val == NULL)
+		return canon;
+	prev = json_object_get(v->clause_ids, json_string_value(val));
+	if (prev != NULL)
+		qd_ld_id_taken(v, val, "clause", "clauses", (size_t)json_integer_value(prev));
+	else if (json_object_set_new(v->clause_ids, json_string_value(val),
+				     json_integer((json_int_t)i)) != 0)
+		v->oom = true;
+	return canon;
+}
+
+/* The entry's id, which no earlier entry may have; a new one is copied
+ * into the document's pool (e->id) and remembered with its index. */
+static json_t *entry_id(struct vctx *v, json_t *in, size_t i, qd_entry *e)
+{
+	json_t *val, *canon = qd_ld_id_field(v, in, &val);
+	uint32_t prev;
+	const char *s;
+	size_t n;
+	char *copy;
+
+	if (val == NULL)
+		return canon;
+	s = json_string_value(val);
+	n = json_string_length(val);
+	if (qd_idmap_get(&v->entry_ids, s, n, &prev)) {
+		qd_ld_id_taken(v, val, "entry", "entries", prev);
+		return canon;
+	}
+	copy = qd_pool_strndup(v->doc->text, s, n);
+	e->id = copy;
+	if (copy == NULL || !qd_idmap_put(&v->entry_ids, copy, n, (uint32_t)i))
+		v->oom = true;
+	return canon;
+}
+
 json_t *qd_ld_clause(struct vctx *v, json_t *in, size_t i)
 {
 	static const char *const keys[] = { "id", "document", "article", "title", "text", "url", NULL };
@@ -16,7 +58,7 @@ json_t *qd_ld_clause(struct vctx *v, json_t *in, size_t i)
 	}
 	qd_ld_check_keys(v, in, keys);
 	c = new_object(v);
-	put(v, c, "id", qd_ld_id_field(v, in, v->clause_ids, "clause", "clauses", i));
+	put(v, c, "id", clause_id(v, in, i));
 	put(v, c, "document", qd_ld_str_field(v, in, "document", true, STR_MAX, NULL));
 	put(v, c, "article", qd_ld_str_field(v, in, "article", true, STR_MAX, NULL));
 	put(v, c, "title", qd_ld_str_field(v, in, "title", false, STR_MAX, NULL));
@@ -263,11 +305,18 @@ static json_t *entry_clauses(struct vctx *v, json_t *in, qd_entry *e)
 		jp_pop(v, base);
 		return out ? out : json_null();
 	}
-	if (arr != NULL && json_array_size(arr) > 0) {
-		e->clauses = calloc(json_array_size(arr), sizeof(*e->clauses));
-		if (e->clauses == NULL)
+	if (arr != NULL && json_array_size(arr) > v->cl_cap) {
+		size_t *ncl = realloc(v->cl, json_array_size(arr) * sizeof(*ncl));
+
+		if (ncl == NULL) {
 			v->oom = true;
+		} else {
+			v->cl = ncl;
+			v->cl_cap = json_array_size(arr);
+		}
 	}
+	if (arr != NULL && json_array_size(arr) > 0 && json_array_size(arr) <= v->cl_cap)
+		e->clauses = v->cl;
 	json_array_foreach(arr, j, val) {
 		json_t *idx;
 		bool dup;
@@ -309,7 +358,7 @@ json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 	}
 	qd_ld_check_keys(v, in, keys);
 	c = new_object(v);
-	put(v, c, "id", qd_ld_id_field(v, in, v->entry_ids, "entry", "entries", i));
+	put(v, c, "id", entry_id(v, in, i, e));
 
 	t = qd_ld_str_field(v, in, "code", true, STR_MAX, &code);
 	if (code != NULL) {

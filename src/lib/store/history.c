@@ -196,8 +196,8 @@ static int kv_seq_cmp(const void *a, const void *b)
 }
 
 /* The document of one version; with_entries false leaves "entries" empty.
- * The tree is built in an arena the document takes over, so a 100 000-entry
- * version is not freed node by node. */
+ * The entries go through the document builder one at a time, so a
+ * 100 000-entry version is never one tree. */
 static int get_doc_in(qd_store *st, MDB_txn *txn, const char *list, uint32_t version, bool with_entries,
 		      qd_listdoc **out, qd_list_info *li_out)
 {
@@ -207,8 +207,10 @@ static int get_doc_in(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 	kv *ents = NULL;
 	size_t n = 0;
 	vread vr = {0};
-	qd_jarena *arena = qd_jarena_new(), *prev = qd_jarena_enter(arena);
 	json_t *vj = NULL, *doc = NULL;
+	qd_listdoc_builder *b = NULL;
+	qd_problems pr;
+	qd_problems_init(&pr);
 	int ret = qd_st_get_version(st, txn, list, version, &li, &rec);
 	if (ret)
 		goto out;
@@ -219,35 +221,35 @@ static int get_doc_in(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 		ret = QD_EIO;
 		goto out;
 	}
-	if (with_entries) {
-		if ((ret = qd_st_read_version_entries(st, txn, list, li.version, &ents, &n, &vr)))
-			goto out;
-		qsort(ents, n, sizeof *ents, kv_seq_cmp);
-		for (size_t i = 0; i < n; i++) {
-			json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
-			if (!e || json_array_append_new(arr, e)) {
-				ret = QD_EIO;
-				goto out;
-			}
-		}
+	if (with_entries &&
+	    (ret = qd_st_read_version_entries(st, txn, list, li.version, &ents, &n, &vr)))
+		goto out;
+	if (!(b = qd_listdoc_begin(doc, list, &pr))) {
+		ret = QD_ENOMEM;
+		goto out;
 	}
-	qd_problems pr;
-	qd_problems_init(&pr);
-	ret = qd_listdoc_from_arena(doc, arena, list, out, &pr);
-	qd_problems_free(&pr);
+	if (n)
+		qsort(ents, n, sizeof *ents, kv_seq_cmp);
+	for (size_t i = 0; i < n && !qd_listdoc_failed(b); i++) {
+		json_t *e = json_loadb(ents[i].json, ents[i].len, 0, NULL);
+		if (!e) {
+			ret = QD_EIO;
+			goto out;
+		}
+		qd_listdoc_add(b, e);
+		json_decref(e);
+	}
+	ret = qd_listdoc_finish(b, out);
+	b = NULL;
 	if (ret == QD_EINVAL)
 		ret = QD_EIO; /* a stored version always passed validation */
 out:
+	qd_listdoc_finish(b, NULL);
+	qd_problems_free(&pr);
 	free(ents);
 	qd_st_vread_free(&vr);
-	qd_jarena_leave(prev);
-	if (!arena) {
-		/* No arena could be had: ordinary trees, only borrowed. */
-		json_decref(doc);
-		json_decref(vj);
-	} else if (ret) {
-		qd_jarena_free(arena); /* the trees go with it */
-	} /* else the document owns the arena and its trees */
+	json_decref(doc);
+	json_decref(vj);
 	if (!ret && li_out)
 		*li_out = li;
 	return ret;

@@ -1,7 +1,7 @@
 /* qingdan — rendering a version's records before they are written: the
- * clause and entry JSON (on two threads for a big document), the zstd
- * dictionary and the compressed entries, entry records and keys, and the
- * version record. */
+ * clause JSON, the zstd dictionary and the compressed entries (on two
+ * threads for a big document), entry records and keys, and the version
+ * record.  An entry's JSON is the document's canonical bytes as they are. */
 #include <pthread.h>
 
 #include "store_int.h"
@@ -11,13 +11,8 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
 	if (r->clause)
 		for (size_t i = 0; i < doc->n_clauses; i++)
 			free(r->clause[i]);
-	if (r->entry)
-		for (size_t i = 0; i < doc->n_entries; i++)
-			free(r->entry[i]);
 	free(r->clause);
 	free(r->clause_len);
-	free(r->entry);
-	free(r->entry_len);
 	if (r->z)
 		for (size_t i = 0; i < doc->n_entries; i++)
 			free(r->z[i]);
@@ -35,8 +30,8 @@ typedef struct part {
 	int rc;
 } part;
 
-/* Documents at least this big render and compress their entries on two
- * threads (the writer only reads the tree; a CDict is shared read-only). */
+/* Documents at least this big compress their entries on two threads (the
+ * entries are only read; a CDict is shared read-only). */
 #define RENDER_SPLIT 4096
 
 /* Run body over entries [0, n) of p: in two halves on two threads when n
@@ -60,29 +55,13 @@ static int run_parts(void *(*body)(void *), part p, size_t n)
 	return a.rc ? a.rc : two ? b.rc : 0;
 }
 
-/* Render entries [from, to) of a document. */
-static void *render_entries(void *arg)
-{
-	part *p = arg;
-	for (size_t i = p->from; i < p->to; i++) {
-		p->r->entry[i] = qd_listdoc_entry_json(p->doc, i, &p->r->entry_len[i]);
-		if (!p->r->entry[i]) {
-			p->rc = QD_ENOMEM;
-			break;
-		}
-	}
-	return NULL;
-}
-
 int qd_st_render_doc(const qd_listdoc *doc, rendered *r)
 {
 	memset(r, 0, sizeof *r);
-	size_t nc = doc->n_clauses ? doc->n_clauses : 1, ne = doc->n_entries ? doc->n_entries : 1;
+	size_t nc = doc->n_clauses ? doc->n_clauses : 1;
 	r->clause = calloc(nc, sizeof *r->clause);
 	r->clause_len = calloc(nc, sizeof *r->clause_len);
-	r->entry = calloc(ne, sizeof *r->entry);
-	r->entry_len = calloc(ne, sizeof *r->entry_len);
-	if (!r->clause || !r->clause_len || !r->entry || !r->entry_len)
+	if (!r->clause || !r->clause_len)
 		return QD_ENOMEM;
 	for (size_t i = 0; i < doc->n_clauses; i++) {
 		r->clause[i] = json_dumps(doc->clauses[i].json, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -90,7 +69,7 @@ int qd_st_render_doc(const qd_listdoc *doc, rendered *r)
 			return QD_ENOMEM;
 		r->clause_len[i] = strlen(r->clause[i]);
 	}
-	return run_parts(render_entries, (part){.doc = doc, .r = r}, doc->n_entries);
+	return 0;
 }
 
 /* Compress entries [from, to) with the version's dictionary. */
@@ -109,7 +88,8 @@ static void *compress_entries(void *arg)
 		goto out;
 	}
 	for (size_t i = p->from; i < p->to; i++) {
-		size_t len = r->entry_len[i], bound = ZSTD_compressBound(len);
+		const qd_entry *e = &p->doc->entries[i];
+		size_t len = e->json_len, bound = ZSTD_compressBound(len);
 		if (bound > cap) {
 			char *t = realloc(tmp, bound);
 			if (!t) {
@@ -119,7 +99,7 @@ static void *compress_entries(void *arg)
 			tmp = t;
 			cap = bound;
 		}
-		size_t zl = ZSTD_compress2(cc, tmp, cap, r->entry[i], len);
+		size_t zl = ZSTD_compress2(cc, tmp, cap, e->json, len);
 		if (ZSTD_isError(zl)) {
 			p->rc = QD_ENOMEM;
 			break;
@@ -146,12 +126,12 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 {
 	size_t n = doc->n_entries, all = 0;
 	for (size_t i = 0; i < n; i++)
-		all += r->entry_len[i];
+		all += doc->entries[i].json_len;
 	if (all <= min_bytes || n < Z_SAMPLES / 4)
 		return 0;
 	size_t step = (n + Z_SAMPLES - 1) / Z_SAMPLES, ns = (n + step - 1) / step, total = 0;
 	for (size_t i = 0; i < n; i += step)
-		total += r->entry_len[i];
+		total += doc->entries[i].json_len;
 	char *sb = malloc(total ? total : 1);
 	size_t *ss = malloc(ns * sizeof *ss);
 	r->dict = malloc(Z_DICT_MAX);
@@ -162,9 +142,9 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 	}
 	size_t o = 0, k = 0;
 	for (size_t i = 0; i < n; i += step) {
-		memcpy(sb + o, r->entry[i], r->entry_len[i]);
-		o += r->entry_len[i];
-		ss[k++] = r->entry_len[i];
+		memcpy(sb + o, doc->entries[i].json, doc->entries[i].json_len);
+		o += doc->entries[i].json_len;
+		ss[k++] = doc->entries[i].json_len;
 	}
 	size_t dl = ZDICT_trainFromBuffer(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns);
 	free(sb);
@@ -197,8 +177,8 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 		entlen += strlen(e->entities[j]) + 1;
 	for (size_t j = 0; j < e->n_clauses; j++)
 		cllen += strlen(doc->clauses[e->clauses[j]].id) + 1;
-	const char *js = r->entry[i];
-	size_t jl = r->entry_len[i];
+	const char *js = e->json;
+	size_t jl = e->json_len;
 	unsigned char comp = COMP_NONE;
 	if (r->z && r->z[i]) {
 		js = r->z[i];
@@ -285,15 +265,9 @@ uint16_t qd_st_code_lengths(const qd_listdoc *doc)
 int qd_st_version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t version,
 			  const char *sha, qd_buf *b)
 {
-	json_t *hdr = json_object();
+	json_t *hdr = json_copy(doc->json);
 	if (!hdr)
 		return QD_ENOMEM;
-	const char *key;
-	json_t *val;
-	json_object_foreach(doc->json, key, val) {
-		if (strcmp(key, "entries") != 0)
-			json_object_set(hdr, key, val);
-	}
 	char ts[21];
 	qd_time_format(o->now, ts);
 	json_t *rec = json_pack("{s:I, s:s, s:s?, s:s?, s:s, s:I, s:s?, s:o}",

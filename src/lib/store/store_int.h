@@ -504,12 +504,11 @@ typedef struct vread {
 	qd_buf json;
 } vread;
 
-/* Pre-rendered JSON of a document's clauses and entries. */
+/* Pre-rendered JSON of a document's clauses, and its entries compressed
+ * (their plain JSON is the document's own, qd_entry.json). */
 typedef struct rendered {
 	char **clause;   /* per clause */
 	size_t *clause_len;
-	char **entry;    /* per entry */
-	size_t *entry_len;
 	char **z;        /* per entry: compressed JSON, NULL to store it plain */
 	size_t *z_len;
 	void *dict;      /* the dictionary, when entries are compressed */
@@ -535,8 +534,8 @@ int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *l
 int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
 		      qd_list_info *li, MDB_val *rec);
 
-/* render.c: render the document's clauses and entries into r (two threads
- * for a big document).  Free r with qd_st_rendered_free() whatever this
+/* render.c: render the document's clauses into r (its entries' JSON is
+ * the document's own).  Free r with qd_st_rendered_free() whatever this
  * returns.  Returns 0 or QD_ENOMEM. */
 int qd_st_render_doc(const qd_listdoc *doc, rendered *r);
 

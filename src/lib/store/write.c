@@ -67,25 +67,20 @@ static int put_render(put_ctx *p)
 	 * fail.  Refused whether or not this version is compressed, so that a
 	 * document is accepted or not whatever its neighbours' sizes. */
 	for (size_t i = 0; i < p->doc->n_entries; i++) {
-		if (p->r.entry_len[i] > QD_ENTRY_JSON_MAX) {
+		if (p->doc->entries[i].json_len > QD_ENTRY_JSON_MAX) {
 			char path[40];
 			snprintf(path, sizeof path, "/entries/%zu", i);
 			qd_problems_add(p->problems, path,
 					"entry \"%s\" renders to %zu bytes of JSON; at most %u allowed",
-					p->doc->entries[i].id, p->r.entry_len[i], QD_ENTRY_JSON_MAX);
+					p->doc->entries[i].id, p->doc->entries[i].json_len, QD_ENTRY_JSON_MAX);
 			ret = QD_EINVAL;
 		}
 	}
 	if (ret)
 		return ret;
-	/* The canonical bytes reuse the entry renderings the records store. */
-	size_t dumplen;
-	char *dump = qd_listdoc_dump_with(p->doc, p->r.entry, p->r.entry_len, &dumplen);
-	if (!dump)
-		return QD_ENOMEM;
-	qd_sha256_hex(dump, dumplen, p->res->sha256);
-	free(dump);
-	return 0;
+	/* The digest of the canonical bytes, taken piece by piece: the dump
+	 * is never held whole. */
+	return qd_listdoc_sha256(p->doc, p->res->sha256);
 }
 
 /* Read the list record and check the preconditions: If-Match, and a kind
@@ -138,8 +133,8 @@ static int put_diff(put_ctx *p)
 		goto out;
 	}
 	for (size_t i = 0; i < doc->n_entries; i++)
-		neu[i] = (kv){.id = doc->entries[i].id, .json = p->r.entry[i], .len = p->r.entry_len[i],
-			      .seq = (uint32_t)i};
+		neu[i] = (kv){.id = doc->entries[i].id, .json = doc->entries[i].json,
+			      .len = doc->entries[i].json_len, .seq = (uint32_t)i};
 	qsort(neu, doc->n_entries, sizeof *neu, qd_st_kv_cmp);
 	ret = qd_st_diff_sorted(old, nold, neu, doc->n_entries, p->res, p->o->changes);
 out:
