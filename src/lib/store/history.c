@@ -180,7 +180,8 @@ int qd_st_read_version_entries(qd_store *st, MDB_txn *txn, const char *list, uin
 	for (size_t i = 0; i < cnt; i++)
 		if (v[i].z)
 			v[i].json = vr->json.data + v[i].off;
-	qsort(v, cnt, sizeof *v, qd_st_kv_cmp);
+	if (cnt)
+		qsort(v, cnt, sizeof *v, qd_st_kv_cmp);
 	*out = v;
 	*n = cnt;
 	return 0;
