@@ -212,14 +212,17 @@ static void write_batch(auditq *q, batch *b, bool prune_only)
 	if (err) {
 		atomic_fetch_add(&q->failures, 1);
 		static log_limit audit_failed = LOG_LIMIT_INIT;
-		const qd_audit_rec *a = b->n ? &b->v[0] : NULL;
 		char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
-		if (a)
+		/* One line per record that was lost (the limit keeps it to one a
+		 * second, and the next line counts the ones left out). */
+		for (size_t i = 0; i < b->n; i++) {
+			const qd_audit_rec *a = &b->v[i];
 			log_limited(&audit_failed, "qingdand: cannot write audit record (%s %s by %s): %s",
 				    a->action, a->list ? log_escape(list, sizeof list, a->list) : "-",
 				    log_escape(actor, sizeof actor, a->actor ? a->actor : "anonymous"),
 				    qd_strerror(err));
-		else
+		}
+		if (!b->n)
 			log_limited(&audit_failed, "qingdand: cannot prune the audit log: %s", qd_strerror(err));
 	} else {
 		atomic_fetch_add(&q->records, b->n);

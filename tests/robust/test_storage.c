@@ -212,6 +212,23 @@ static unsigned log_count(const harness_daemon *d, const char *prefix, const cha
 	return n;
 }
 
+/* The value of an unlabelled counter or gauge in GET /metrics. */
+static unsigned metric_value(const char *name)
+{
+	http_response *r = http_get("/metrics");
+	ck_assert_int_eq(r->status, 200);
+	unsigned v = 0;
+	size_t n = strlen(name);
+	for (const char *p = r->body; p && (p = strstr(p, name)); p += n) {
+		if ((p == r->body || p[-1] == '\n') && p[n] == ' ') {
+			v = (unsigned)strtoul(p + n + 1, NULL, 10);
+			break;
+		}
+	}
+	http_response_free(r);
+	return v;
+}
+
 START_TEST(audit_failure_log)
 {
 	/* One-second audit windows: the repeats of an attempt are written
@@ -244,6 +261,7 @@ START_TEST(audit_failure_log)
 	}
 	const char *fail = "qingdand: cannot write audit record";
 	unsigned sent = 0;
+	long t0 = robust_now_ms(); /* failure lines may start from here */
 	while (log_count(&d, fail, NULL, NULL) == 0) {
 		ck_assert_msg(sent < 20000, "the audit kept writing after %u refused requests", sent);
 		for (int i = 0; i < 50; i++, sent++) {
@@ -254,14 +272,36 @@ START_TEST(audit_failure_log)
 			http_response_free(r);
 		}
 	}
+	/* A batch of records failed; now until one record alone does not fit
+	 * either (each refusal a new kind, written alone: the failure counter
+	 * of /metrics tells). */
+	robust_sleep_ms(1100); /* a new audit window: the last one's kinds are all taken */
+	unsigned fails = metric_value("qingdan_audit_write_failures_total");
+	for (unsigned k = 0;; k++) {
+		ck_assert_msg(k < 2000, "single audit records still fit after %u more refusals", k);
+		char path[64];
+		snprintf(path, sizeof path, "/v1/lists/alone-%u", k);
+		http_response *r = http_request("PUT", path, NULL, "{}", 2);
+		ck_assert_int_eq(r->status, 401);
+		http_response_free(r);
+		unsigned done = metric_value("qingdan_audit_attempt_records_written_total") +
+				metric_value("qingdan_audit_write_failures_total");
+		for (int w = 0; w < 200 && done == metric_value("qingdan_audit_attempt_records_written_total") +
+								metric_value("qingdan_audit_write_failures_total");
+		     w++)
+			robust_sleep_ms(5);
+		if (metric_value("qingdan_audit_write_failures_total") > fails)
+			break;
+	}
 	/* The store is full now; forged lines in the list id segment, in a
-	 * new audit window (the last one's kinds are all taken by the names
-	 * above: these would be counted with the rest, their path unnamed). */
+	 * new audit window. */
 	robust_sleep_ms(1100);
-	long t0 = robust_now_ms();
 	unsigned forged = 0;
 	for (; forged < 300; forged++) {
-		http_response *r = http_request("PUT", "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens%0d%0a",
+		/* two kinds, so that the window's repeats are two records whose
+		 * failures come within one second */
+		http_response *r = http_request("PUT", forged % 2 ? "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens%0d%0a"
+							       : "/v1/lists/x%0aqingdand:%20SIGHUP:%20reloaded%209%20tokens%0a",
 						NULL, "{}", 2);
 		ck_assert_int_eq(r->status, 401);
 		http_response_free(r);
