@@ -23,6 +23,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/bench/lib.sh"
 SMOKE=0 PROFILE=0 KEEP=0 SPLIT=1
 ROUNDS=5 DURATION=10 CONNS=64 WRK_THREADS=2
 while (($#)); do
@@ -74,35 +75,15 @@ finish() { # print the Check-style line and exit
 }
 
 # ---- packages -------------------------------------------------------------
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx-light)
-command -v valgrind >/dev/null || need+=(valgrind)
-command -v curl >/dev/null || need+=(curl)
-command -v python3 >/dev/null || need+=(python3)
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
 if ((SMOKE)); then
-	if ((${#need[@]})); then
-		say "installing ${need[*]}"
-		$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-			--no-install-recommends "${need[@]}" >/dev/null
-	fi
+	[ -x /usr/sbin/nginx ] && NGINX_CMD=/usr/sbin/nginx || NGINX_CMD=nginx
+	bench_install wrk:wrk "$NGINX_CMD:nginx-light" valgrind:valgrind curl:curl python3:python3
 	BUILD=${QD_BUILD_ROOT:-$ROOT/build}
 else
 	# deploy/setup.sh installs the build dependencies and builds; the
 	# benchmark tools come with it.
-	# A tree someone is editing may fail to build for a moment: retry.
 	BUILD=$ROOT/build-bench
-	for try in 1 2 3 4 5 0; do
-		((try)) || { echo "run.sh: setup/build failed" >&2; exit 1; }
-		QD_EXTRA_PKGS="wrk nginx-light valgrind" QD_BUILD_DIR=$BUILD \
-			QD_MESON_ARGS="-Dbuildtype=release -Db_ndebug=true" "$ROOT/deploy/setup.sh" >&2 &&
-			meson configure "$BUILD" -Dbuildtype=release -Db_ndebug=true >/dev/null &&
-			ninja -C "$BUILD" >/dev/null && break
-		echo "run.sh: build failed (try $try); retrying in 30 s" >&2
-		sleep 30
-	done
+	bench_build_release "$ROOT" "$BUILD" "wrk nginx-light valgrind" || exit 1
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 QD=$BUILD/src/daemon/qingdand
@@ -130,11 +111,8 @@ emit() { echo "$1" >>"$RES"; } # one JSON object per line, collected by the summ
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { python3 -c "print(round($2 - $1, 3))"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss() { # rss PID → JSON of the memory lines of /proc/PID/status, in KiB
-	awk '/^(VmRSS|VmHWM|RssAnon|RssFile|RssShmem):/ {printf "%s\"%s_kib\":%s", n++ ? "," : "{", $1, $2}
-	     END {print "}"}' "/proc/$1/status" | sed 's/:_kib/_kib/g'
-}
+free_port() { bench_free_port; }
+rss() { bench_rss "$1"; }
 wait_http() { # wait_http URL — up to 10 s
 	for _ in $(seq 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
@@ -191,8 +169,7 @@ sleep 0.2
 emit "{\"section\":\"rss\",\"store\":\"small\",\"lookups\":0,\"when\":\"after start (lists loaded)\",\"status\":$(rss $QD_PID)}"
 
 # The lookups, as URL paths (code, entity, date).
-awk -F'\t' -v d="$DATE" '{printf "/v1/lookup?code=%s&entity=%s&date=%s\n", $1, $2, d}' \
-	"$D/pairs-$N_SMALL.tsv" >"$WORK/paths.txt"
+bench_paths "$D/pairs-$N_SMALL.tsv" "$DATE" >"$WORK/paths.txt"
 mkdir "$WORK/bodies"
 bad=0 i=0
 while read -r path; do
@@ -232,46 +209,8 @@ mkdir -p "$WORK/www" "$WORK/nginx"
 cp "$WORK/bodies/$MED_I.json" "$WORK/www/lookup.json"
 chmod 644 "$WORK/www/lookup.json"
 
-NUSER=""
-[ "$(id -u)" -eq 0 ] && NUSER="user root;"
 nginx_conf() { # nginx_conf DIR PORT WORKERS — one lookup response as a static file
-	mkdir -p "$1"
-	cat >"$1/nginx.conf" <<EOF
-# qingdan benchmark: nginx serving one lookup response as a static file.
-$NUSER
-worker_processes $3;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	server_tokens off;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 100000000;
-	keepalive_timeout 65;
-	open_file_cache max=16 inactive=600s;
-	open_file_cache_valid 600s;
-	client_body_temp_path $1/body;
-	proxy_temp_path $1/proxy;
-	fastcgi_temp_path $1/fastcgi;
-	uwsgi_temp_path $1/uwsgi;
-	scgi_temp_path $1/scgi;
-	types { }
-	server {
-		listen 127.0.0.1:$2;
-		location = /v1/lookup {
-			# the query string is ignored: every request gets this body
-			alias $WORK/www/lookup.json;
-			default_type "application/json; charset=utf-8";
-			etag off;
-			add_header X-Content-Type-Options nosniff;
-			add_header Cache-Control no-store;
-		}
-	}
-}
-EOF
+	bench_nginx_conf "$ROOT/tests/bench/nginx.conf.in" "$1" "$2" "$3" "$WORK/www/lookup.json"
 }
 NPORT=$(free_port)
 nginx_conf "$WORK/nginx" "$NPORT" 2
@@ -293,40 +232,7 @@ check "same Content-Type ($(ctype "$WORK/q.h"))" test "$(ctype "$WORK/q.h")" = "
 emit "{\"section\":\"headers\",\"qingdand_bytes\":$(stat -c %s "$WORK/q.h"),\"nginx_bytes\":$(stat -c %s "$WORK/n.h"),\"body_bytes\":$MED_SIZE}"
 
 # ---- wrk ---------------------------------------------------------------------------
-cat >"$WORK/report.lua" <<'EOF'
--- Print the run as one JSON line (latencies in microseconds).
-function done(s, lat, req)
-	local e = s.errors
-	io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
-		'"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d,' ..
-		'"lat_mean_us":%.1f,"lat_p50_us":%d,"lat_p90_us":%d,"lat_p99_us":%d,"lat_p999_us":%d,"lat_max_us":%d}\n',
-		s.requests, s.duration, s.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-		lat.mean, lat:percentile(50), lat:percentile(90), lat:percentile(99), lat:percentile(99.9), lat.max))
-end
-EOF
-# Rotate over the lookup paths; each thread starts elsewhere in the list.
-cat "$WORK/report.lua" - >"$WORK/rotate.lua" <<'EOF'
-local n = 0
-function setup(thread) thread:set("tid", n); n = n + 1 end
-local paths, idx = {}, 0
-function init(args)
-	for line in io.lines(args[1]) do paths[#paths + 1] = line end
-	idx = ((tid or 0) * 97) % #paths
-end
-function request()
-	idx = idx % #paths + 1
-	return wrk.format(nil, paths[idx])
-end
-EOF
-for body in check check-distinct; do
-	cat "$WORK/report.lua" - >"$WORK/post-$body.lua" <<EOF
-local f = assert(io.open("$D/$body-$N_SMALL.json", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-EOF
-done
+bench_lua "$WORK"
 
 wrk_run() { # wrk_run SECTION TARGET ROUND CONNS DURATION SCRIPT URL [ARGS...]
 	local section=$1 target=$2 round=$3 c=$4 d=$5 script=$6 url=$7
@@ -446,8 +352,8 @@ sys.exit(0 if code == "200" and s["allow"] + s["deny"] == n and len(j["items"]) 
 PY
 done
 for r in $(seq "$CHECK_ROUNDS"); do
-	wrk_run check qingdand "$r" 4 "$DURATION" "$WORK/post-check.lua" "$QURL/v1/check"
-	wrk_run check_distinct qingdand "$r" 4 "$DURATION" "$WORK/post-check-distinct.lua" "$QURL/v1/check"
+	wrk_run check qingdand "$r" 4 "$DURATION" "$WORK/post.lua" "$QURL/v1/check" "$D/check-$N_SMALL.json"
+	wrk_run check_distinct qingdand "$r" 4 "$DURATION" "$WORK/post.lua" "$QURL/v1/check" "$D/check-distinct-$N_SMALL.json"
 done
 emit "{\"section\":\"rss\",\"store\":\"small\",\"lookups\":-1,\"when\":\"at the end (after every round and the checks)\",\"status\":$(rss $QD_PID)}"
 
@@ -479,8 +385,7 @@ kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
 NGINX_PID=""
 
 # ---- RSS with the big lists ($N_BIG entries each) ----------------------------------------
-awk -F'\t' -v d="$DATE" '{printf "/v1/lookup?code=%s&entity=%s&date=%s\n", $1, $2, d}' \
-	"$D/pairs-$N_BIG.tsv" >"$WORK/paths-big.txt"
+bench_paths "$D/pairs-$N_BIG.tsv" "$DATE" >"$WORK/paths-big.txt"
 BPORT=$(free_port)
 "$QD" --db "$WORK/dbload" --listen "127.0.0.1:$BPORT" --threads 2 --access-log off 2>"$WORK/qingdand-big.log" &
 QD_PID=$!
