@@ -466,7 +466,8 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 			break;
 		o.allow ? k->allow++ : k->deny++;
 		/* The log names the ref only when the item has one. */
-		record_decision(r->srv, lines, id, cr->client_ref, &q, &o, ref ? b->data + ref_at : NULL, ref_len);
+		record_decision(r->srv, lines, id, cr->client_ref, &q, &o, ref && !b->oom ? b->data + ref_at : NULL,
+				ref_len);
 	}
 	if (!err && b->len > max) {
 		*stop = cr->n - 1;
