@@ -36,6 +36,13 @@ const char qingdand_usage[] =
 	"                                read (default 2M; 0 turns it off)\n"
 	"  --access-log FILE|-|off       one JSON line per request (default -: stderr)\n"
 	"  --decision-log FILE           one JSON line per decision (default: none)\n"
+	"  --decision-log-mode best-effort|lossless\n"
+	"                                best-effort drops lines the disk cannot take (counted);\n"
+	"                                lossless fsyncs them in batches and answers 503\n"
+	"                                log_unavailable when a decision cannot be recorded\n"
+	"                                (default best-effort)\n"
+	"  --decision-log-wait MS        lossless: how long a decision waits for room in the\n"
+	"                                log before it is answered 503 (default 200)\n"
 	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	"  --tls-key FILE                PEM private key for --tls-cert (not readable by\n"
 	"                                group or others)\n"
@@ -78,7 +85,7 @@ const char qingdand_usage[] =
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
-enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH };
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE };
 
 typedef struct opt {
 	const char *name;
@@ -101,6 +108,8 @@ static const opt opts[] = {
 	{"read-cache", O_SIZE, F(read_cache), 0, 1ull << 30},
 	{"access-log", O_STR, F(access_log), 0, 0},
 	{"decision-log", O_STR, F(decision_log), 0, 0},
+	{"decision-log-mode", O_LOG_MODE, F(decision_log_lossless), 0, 0},
+	{"decision-log-wait", O_UINT, F(decision_log_wait), 1, 60000},
 	{"tls-cert", O_STR, F(tls_cert), 0, 0},
 	{"tls-key", O_STR, F(tls_key), 0, 0},
 	{"tls-priorities", O_STR, F(tls_priorities), 0, 0},
@@ -160,6 +169,7 @@ void settings_default(settings *s)
 	s->audit_window = QD_AUDIT_WINDOW_S;
 	s->audit_retain = QD_AUDIT_RETAIN_DAYS;
 	s->audit_max_attempts = QD_AUDIT_MAX_ATTEMPTS;
+	s->decision_log_wait = QD_DECISION_LOG_WAIT_MS;
 }
 
 void settings_free(settings *s)
@@ -203,6 +213,16 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 			*(bool *)field = true;
 		else {
 			snprintf(err, errlen, "%s: expected read or open, got \"%s\"", o->name, v);
+			return -1;
+		}
+		return 0;
+	case O_LOG_MODE:
+		if (strcmp(v, "best-effort") == 0)
+			*(bool *)field = false;
+		else if (strcmp(v, "lossless") == 0)
+			*(bool *)field = true;
+		else {
+			snprintf(err, errlen, "%s: expected best-effort or lossless, got \"%s\"", o->name, v);
 			return -1;
 		}
 		return 0;
@@ -370,6 +390,10 @@ int settings_parse(settings *s, int argc, char **argv, bool *check_only)
 		fprintf(stderr, "qingdand: --max-bodies-in-flight (%zu) must be larger than --max-document-bytes "
 				"(%zu) and --max-body-bytes (%zu)\n",
 			s->max_bodies_in_flight, s->max_document_bytes, s->max_body_bytes);
+		return -1;
+	}
+	if (s->decision_log_lossless && !s->decision_log) {
+		fprintf(stderr, "qingdand: --decision-log-mode lossless needs --decision-log FILE\n");
 		return -1;
 	}
 	if (s->access_log && strcmp(s->access_log, "off") == 0) {

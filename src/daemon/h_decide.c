@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "qingdan/clientref.h"
 #include "qingdan/err.h"
 #include "decisions.h"
 #include "handlers.h"
@@ -86,6 +87,12 @@ static const char *parse_context(server *srv, const char *entity, size_t entity_
 	return NULL;
 }
 
+/* Answer a decision that could not be recorded in a lossless decision log. */
+static enum MHD_Result log_unavailable(struct MHD_Connection *c)
+{
+	return respond_error_retry(c, E_LOG_UNAVAILABLE, NULL, QD_LOG_RETRY_S);
+}
+
 /* Answer a decision's library error: which list or version is unknown
  * (or pruned) is said in the terms of the query that named it. */
 static enum MHD_Result decide_error(struct MHD_Connection *c, int err, const qd_query *q)
@@ -102,11 +109,11 @@ static enum MHD_Result decide_error(struct MHD_Connection *c, int err, const qd_
 
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 {
-	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_COUNT };
+	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_CLIENT_REF, P_COUNT };
 	param p[P_COUNT] = {
 		[P_CODE] = {.name = "code"}, [P_CIQ] = {.name = "ciq"}, [P_ENTITY] = {.name = "entity"},
 		[P_DATE] = {.name = "date"}, [P_LIST] = {.name = "list"}, [P_VERSION] = {.name = "version"},
-		[P_AT] = {.name = "at"},
+		[P_AT] = {.name = "at"}, [P_CLIENT_REF] = {.name = "client_ref"},
 	};
 	enum MHD_Result res;
 	if (!get_params(c, p, P_COUNT, &res))
@@ -141,6 +148,11 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		if (!p[P_DATE].value)
 			q.date = qd_date_at(q.at, r->srv->utc_offset);
 	}
+	const char *cref = p[P_CLIENT_REF].value, *why;
+	if (cref && !qd_client_ref_valid(cref, p[P_CLIENT_REF].len, &why)) {
+		snprintf(msg, sizeof msg, "client_ref: %s", why);
+		return respond_error(c, E_BAD_PARAMETER, msg);
+	}
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s)
@@ -159,9 +171,23 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	}
 	char id[40];
 	size_t id_len = next_decision_id(r->srv, id);
-	record_decision(r->srv, id, &q, &o, NULL);
+	decision_lines lines;
+	decision_lines_init(&lines);
+	record_decision(r->srv, &lines, id, cref, &q, &o, NULL, 0);
+	/* The line is queued before the answer: an answer a lossless log
+	 * could not record is not given. */
+	bool recorded = commit_decisions(r->srv, &lines);
+	decision_lines_free(&lines);
+	if (!recorded) {
+		qd_buf_free(&b);
+		return log_unavailable(c);
+	}
 	qd_buf_puts(&b, ",\"decision_id\":\"");
 	qd_buf_add(&b, id, id_len);
+	if (cref) {
+		qd_buf_puts(&b, "\",\"client_ref\":\"");
+		qd_buf_puts(&b, cref);
+	}
 	qd_buf_puts(&b, "\"}");
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
@@ -199,8 +225,9 @@ static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, cons
 }
 
 /* Room kept in front of a check response for its head (decision, summary,
- * decision_id), which is written last; the longest head is about 190 bytes. */
-#define CHECK_HEAD_MAX 256
+ * decision_id, client_ref), which is written last; the longest head is
+ * about 270 bytes. */
+#define CHECK_HEAD_MAX 384
 
 /* Append an item's ref as json_dumps() would write it (absent: null). */
 static void put_ref(qd_buf *b, json_t *ref)
@@ -243,6 +270,7 @@ static void put_ref(qd_buf *b, json_t *ref)
 typedef struct check_req {
 	json_t *items;                /* borrowed from the body */
 	size_t n;
+	const char *client_ref;       /* validated, borrowed from the body; NULL: none */
 	qd_query base;
 	char ent[QD_ENTITY_MAX + 1];
 } check_req;
@@ -255,6 +283,7 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 	const char *entity = NULL, *date = NULL, *list = NULL;
 	size_t entity_len = 0, date_len = 0, list_len = 0;
 	cr->items = NULL;
+	cr->client_ref = NULL;
 	if (!json_is_object(body)) {
 		*res = bad_body(c, "", "%s", "the body must be a JSON object");
 		return false;
@@ -271,7 +300,15 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 			ok = opt_string(v, &list, &list_len);
 		else if (strcmp(key, "items") == 0)
 			cr->items = v;
-		else {
+		else if (strcmp(key, "client_ref") == 0) {
+			const char *why = "must be a string";
+			if (!json_is_string(v) ||
+			    !qd_client_ref_valid(json_string_value(v), json_string_length(v), &why)) {
+				*res = bad_body(c, "/client_ref", "client_ref %s", why);
+				return false;
+			}
+			cr->client_ref = json_string_value(v);
+		} else {
 			char path[80];
 			snprintf(path, sizeof path, "/%.60s", key);
 			*res = bad_body(c, path, "unknown key \"%.60s\"", key);
@@ -384,14 +421,14 @@ static void put_bad_item(qd_buf *b, size_t i, const char *field, const char *msg
 #define CHECK_TOO_LARGE 1
 
 /* Decide every item into b, in request order, each as {"ref":…,…};
- * count them in *k and log each decision under id.  Returns 0, the
+ * count them in *k and record each decision under id in lines.  Returns 0, the
  * library error that stopped it (an unknown list or version: every item
  * shares them), or CHECK_TOO_LARGE with the item that passed the bound in
  * *stop.  The bound is checked after each item, so b holds at most the
  * bound plus one item's answer (its entries are at most QD_ENTRY_JSON_MAX
  * each): a few items repeating a huge entry cannot grow it without end. */
 static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf *b, const char *id,
-			check_counts *k, size_t *stop)
+			decision_lines *lines, check_counts *k, size_t *stop)
 {
 	char msg[200];
 	int err = 0;
@@ -428,15 +465,9 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 		if (err)
 			break;
 		o.allow ? k->allow++ : k->deny++;
-		if (r->srv->decision_log && ref) {
-			/* The log wants the ref as a string of its own (and
-			 * none when the item has no ref). */
-			char *refs = strndup(b->data + ref_at, ref_len);
-			record_decision(r->srv, id, &q, &o, refs ? refs : "null");
-			free(refs);
-		} else {
-			record_decision(r->srv, id, &q, &o, NULL);
-		}
+		/* The log names the ref only when the item has one. */
+		record_decision(r->srv, lines, id, cr->client_ref, &q, &o, ref && !b->oom ? b->data + ref_at : NULL,
+				ref_len);
 	}
 	if (!err && b->len > max) {
 		*stop = cr->n - 1;
@@ -463,16 +494,17 @@ static enum MHD_Result check_too_large(struct MHD_Connection *c, size_t max, siz
 	return ret;
 }
 
-/* Write the head (decision, summary, decision_id) into the room kept in
- * front of b's items, close the body and queue it. */
-static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const char *id, size_t n,
-				   const check_counts *k)
+/* Write the head (decision, summary, decision_id, client_ref) into the
+ * room kept in front of b's items, close the body and queue it. */
+static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const char *id, const char *client_ref,
+				   size_t n, const check_counts *k)
 {
 	char head[CHECK_HEAD_MAX];
 	int hl = snprintf(head, sizeof head,
 			  "{\"decision\":\"%s\",\"summary\":{\"allow\":%zu,\"deny\":%zu,\"invalid\":%zu},"
-			  "\"decision_id\":\"%s\",\"items\":[",
-			  k->allow == n ? "allow" : "deny", k->allow, k->deny, k->invalid, id);
+			  "\"decision_id\":\"%s\"%s%s%s,\"items\":[",
+			  k->allow == n ? "allow" : "deny", k->allow, k->deny, k->invalid, id,
+			  client_ref ? ",\"client_ref\":\"" : "", client_ref ? client_ref : "", client_ref ? "\"" : "");
 	if (hl < 0 || hl >= CHECK_HEAD_MAX) {
 		qd_buf_free(b);
 		return respond_error(c, E_INTERNAL, "check response head too long");
@@ -519,20 +551,31 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	next_decision_id(r->srv, id);
 	check_counts k = {0, 0, 0};
 	size_t stop = 0;
-	int err = check_decide(r, &cr, batch, &b, id, &k, &stop);
+	decision_lines lines;
+	decision_lines_init(&lines);
+	int err = check_decide(r, &cr, batch, &b, id, &lines, &k, &stop);
 	qd_snap_close(s);
 	qd_batch_free(batch);
 	if (err == CHECK_TOO_LARGE) {
 		qd_buf_free(&b);
 		res = check_too_large(c, r->srv->cfg.max_check_response_bytes, stop);
-		goto out;
+		goto out_lines;
 	}
 	if (err || b.oom) {
 		qd_buf_free(&b);
 		res = decide_error(c, err ? err : QD_ENOMEM, &cr.base);
-		goto out;
+		goto out_lines;
 	}
-	res = check_reply(c, &b, id, cr.n, &k);
+	/* Every item's line is queued before the answer: an answer a
+	 * lossless log could not record is not given. */
+	if (!commit_decisions(r->srv, &lines)) {
+		qd_buf_free(&b);
+		res = log_unavailable(c);
+		goto out_lines;
+	}
+	res = check_reply(c, &b, id, cr.client_ref, cr.n, &k);
+out_lines:
+	decision_lines_free(&lines);
 out:
 	json_decref(body);
 	return res;

@@ -58,9 +58,23 @@ static void write_all(logq *q, const char *p, size_t n)
 	}
 }
 
-static void *writer(void *arg)
+/* Reopen the file after logrotate moved it; the old one stays on failure. */
+static void reopen_log(logq *q)
 {
-	logq *q = arg;
+	if (q->fd == STDERR_FILENO)
+		return;
+	int fd = open_log(q->path);
+	if (fd < 0) {
+		fprintf(stderr, "qingdand: cannot reopen log %s: %s (keeping the old file)\n", q->path, strerror(errno));
+		return;
+	}
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = fd;
+}
+
+static void *writer_best_effort(logq *q)
+{
 	char *out = malloc(LOGQ_CAP);
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
@@ -79,16 +93,8 @@ static void *writer(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		if (n)
 			write_all(q, out ? out : "", out ? n : 0);
-		if (reopen && q->fd != STDERR_FILENO) {
-			int fd = open_log(q->path);
-			if (fd < 0) {
-				fprintf(stderr, "qingdand: cannot reopen log %s: %s (keeping the old file)\n",
-					q->path, strerror(errno));
-			} else {
-				close(q->fd);
-				q->fd = fd;
-			}
-		}
+		if (reopen)
+			reopen_log(q);
 		pthread_mutex_lock(&q->mu);
 		if (stop && !q->len)
 			break;
@@ -98,13 +104,133 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-logq *logq_open(const char *path, char *err, size_t errlen)
+static unsigned count_lines(const char *p, size_t n)
+{
+	unsigned k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += p[i] == '\n';
+	return k;
+}
+
+/* Write out[*done..n) and fsync.  *done advances over what was written,
+ * so a retry after a short write (a full disk) goes on where it stopped
+ * rather than writing a line twice.  Returns 0 or the errno of the
+ * failure. */
+static int write_sync(logq *q, const char *out, size_t n, size_t *done)
+{
+	while (*done < n) {
+		if (q->fd < 0)
+			return EBADF;
+		ssize_t w = write(q->fd, out + *done, n - *done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno;
+		if (w == 0)
+			return ENOSPC;
+		*done += (size_t)w;
+	}
+	/* stderr may be a pipe or a terminal, which cannot be synced. */
+	if (fsync(q->fd) != 0 && errno != EINVAL && errno != EROFS)
+		return errno;
+	return 0;
+}
+
+static void *writer_lossless(logq *q)
+{
+	static log_limit failing = LOG_LIMIT_INIT;
+	char *out = malloc(LOGQ_CAP);
+	size_t n = 0, done = 0;        /* the batch in out, and how much of it is written */
+	long pause_ms = 0;             /* after a failure: wait before the retry */
+	unsigned long long failures = 0, stop_tries = 0;
+	if (!out) {
+		fprintf(stderr, "qingdand: log %s: out of memory for the writer: no line is written\n", q->path);
+		return writer_best_effort(q);
+	}
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		if (pause_ms) {
+			/* New lines may still come in (and fill the room) meanwhile;
+			 * at shutdown the few last tries come quicker. */
+			struct timespec ts;
+			deadline(&ts, q->stop ? LOGQ_RETRY_MS : pause_ms);
+			while (!q->reopen)
+				if (pthread_cond_timedwait(&q->has_data, &q->mu, &ts) == ETIMEDOUT)
+					break;
+		} else {
+			while (!q->len && !q->stop && !q->reopen) {
+				struct timespec ts;
+				deadline(&ts, LOGQ_FLUSH_MS);
+				pthread_cond_timedwait(&q->has_data, &q->mu, &ts);
+			}
+		}
+		/* len + held <= LOGQ_CAP and held == n: buf fits behind the batch. */
+		memcpy(out + n, q->buf, q->len);
+		n += q->len;
+		q->len = 0;
+		q->held = n;
+		bool reopen = q->reopen, stop = q->stop;
+		q->reopen = false;
+		pthread_mutex_unlock(&q->mu);
+		if (reopen)
+			reopen_log(q);
+		int e = n ? write_sync(q, out, n, &done) : 0;
+		if (e) {
+			atomic_fetch_add(&q->write_failures, 1);
+			failures++;
+			/* After a failed fsync the kernel may have dropped the pages
+			 * it could not write back: write the whole batch again. */
+			if (done == n)
+				done = 0;
+			log_limited(&failing,
+				    "qingdand: cannot write log %s: %s (%zu bytes kept, retrying; decisions are "
+				    "answered 503 log_unavailable while its buffer is full)",
+				    q->path, strerror(e), n);
+			pause_ms = pause_ms ? pause_ms * 2 : LOGQ_RETRY_MS;
+			if (pause_ms > LOGQ_RETRY_MAX_MS)
+				pause_ms = LOGQ_RETRY_MAX_MS;
+		} else {
+			if (n)
+				atomic_fetch_add(&q->syncs, 1);
+			if (failures)
+				fprintf(stderr, "qingdand: log %s is written again (after %llu failed attempts)\n",
+					q->path, failures);
+			failures = 0;
+			pause_ms = 0;
+			n = done = 0;
+		}
+		pthread_mutex_lock(&q->mu);
+		q->held = n;
+		pthread_cond_broadcast(&q->has_room);
+		if (stop && !q->len && (!n || ++stop_tries > LOGQ_STOP_RETRIES))
+			break;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (n) {
+		unsigned lost = count_lines(out + done, n - done);
+		atomic_fetch_add(&q->errors, lost);
+		fprintf(stderr, "qingdand: log %s: stopping with %u lines that could not be written\n", q->path,
+			lost);
+	}
+	free(out);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	logq *q = arg;
+	return q->mode == LOGQ_LOSSLESS ? writer_lossless(q) : writer_best_effort(q);
+}
+
+logq *logq_open(const char *path, enum logq_mode mode, unsigned wait_ms, char *err, size_t errlen)
 {
 	logq *q = calloc(1, sizeof *q);
 	if (!q || !(q->path = strdup(path)) || !(q->buf = malloc(LOGQ_CAP))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	q->mode = mode;
+	q->wait_ms = mode == LOGQ_LOSSLESS ? (long)wait_ms : LOGQ_WAIT_MS;
 	q->fd = open_log(path);
 	if (q->fd < 0) {
 		snprintf(err, errlen, "cannot open log %s: %s", path, strerror(errno));
@@ -129,34 +255,53 @@ fail:
 	return NULL;
 }
 
-void logq_write(logq *q, const char *line, size_t len)
+static void refuse(logq *q, unsigned nlines)
 {
-	if (len + 1 > LOGQ_CAP) {
-		atomic_fetch_add(&q->dropped, 1);
+	if (q->mode == LOGQ_LOSSLESS) {
+		atomic_fetch_add(&q->refused, 1);
 		return;
 	}
+	uint_fast64_t d = atomic_fetch_add(&q->dropped, nlines);
+	/* The 1st, 2nd, 4th, 8th … drop: say so without flooding. */
+	for (uint_fast64_t k = d + 1; k <= d + nlines; k++)
+		if ((k & (k - 1)) == 0) {
+			fprintf(stderr, "qingdand: log %s cannot keep up: %llu lines dropped\n", q->path,
+				(unsigned long long)k);
+			break;
+		}
+}
+
+bool logq_put(logq *q, const char *data, size_t len, unsigned nlines)
+{
+	if (len + 1 > LOGQ_CAP) {
+		refuse(q, nlines);
+		return false;
+	}
 	pthread_mutex_lock(&q->mu);
-	if (q->len + len + 1 > LOGQ_CAP) {
+	if (q->len + q->held + len + 1 > LOGQ_CAP) {
 		struct timespec ts;
-		deadline(&ts, LOGQ_WAIT_MS);
-		while (q->len + len + 1 > LOGQ_CAP && !q->stop)
+		deadline(&ts, q->wait_ms);
+		while (q->len + q->held + len + 1 > LOGQ_CAP && !q->stop)
 			if (pthread_cond_timedwait(&q->has_room, &q->mu, &ts) == ETIMEDOUT)
 				break;
 	}
-	if (q->len + len + 1 > LOGQ_CAP) {
+	if (q->len + q->held + len + 1 > LOGQ_CAP) {
 		pthread_mutex_unlock(&q->mu);
-		uint_fast64_t d = atomic_fetch_add(&q->dropped, 1);
-		if ((d & (d + 1)) == 0) /* 1st, 2nd, 4th, 8th … drop: say so without flooding */
-			fprintf(stderr, "qingdand: log %s cannot keep up: %llu lines dropped\n", q->path,
-				(unsigned long long)d + 1);
-		return;
+		refuse(q, nlines);
+		return false;
 	}
-	memcpy(q->buf + q->len, line, len);
+	memcpy(q->buf + q->len, data, len);
 	q->buf[q->len + len] = '\n';
 	q->len += len + 1;
 	pthread_cond_signal(&q->has_data);
 	pthread_mutex_unlock(&q->mu);
-	atomic_fetch_add(&q->lines, 1);
+	atomic_fetch_add(&q->lines, nlines);
+	return true;
+}
+
+void logq_write(logq *q, const char *line, size_t len)
+{
+	logq_put(q, line, len, 1);
 }
 
 void logq_reopen(logq *q)

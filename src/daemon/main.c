@@ -140,11 +140,13 @@ static bool start_logs(server *srv)
 {
 	const settings *cfg = &srv->cfg;
 	char err[512];
-	if (cfg->access_log && !(srv->access_log = logq_open(cfg->access_log, err, sizeof err))) {
+	if (cfg->access_log && !(srv->access_log = logq_open(cfg->access_log, LOGQ_BEST_EFFORT, 0, err, sizeof err))) {
 		fprintf(stderr, "qingdand: access-log: %s\n", err);
 		return false;
 	}
-	if (cfg->decision_log && !(srv->decision_log = logq_open(cfg->decision_log, err, sizeof err))) {
+	if (cfg->decision_log &&
+	    !(srv->decision_log = logq_open(cfg->decision_log, cfg->decision_log_lossless ? LOGQ_LOSSLESS : LOGQ_BEST_EFFORT,
+					    cfg->decision_log_wait, err, sizeof err))) {
 		fprintf(stderr, "qingdand: decision-log: %s\n", err);
 		return false;
 	}

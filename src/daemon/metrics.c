@@ -228,6 +228,19 @@ static void render_logs(const metrics_inputs *in, qd_buf *b)
 		qd_buf_printf(b, "qingdan_log_errors_total{log=\"%s\"} %llu\n", names[i],
 			      (unsigned long long)atomic_load(&logs[i]->errors));
 	}
+	const logq *d = in->decision_log;
+	if (!d || d->mode != LOGQ_LOSSLESS)
+		return;
+	help(b, "qingdan_decision_log_unavailable_total", "counter",
+	     "Decisions answered 503 log_unavailable: the lossless decision log could not take their lines.");
+	qd_buf_printf(b, "qingdan_decision_log_unavailable_total %llu\n", (unsigned long long)atomic_load(&d->refused));
+	help(b, "qingdan_decision_log_syncs_total", "counter",
+	     "Batches of lines written and fsynced to the lossless decision log.");
+	qd_buf_printf(b, "qingdan_decision_log_syncs_total %llu\n", (unsigned long long)atomic_load(&d->syncs));
+	help(b, "qingdan_decision_log_write_failures_total", "counter",
+	     "Failed write or fsync attempts of the lossless decision log (its lines are kept and retried).");
+	qd_buf_printf(b, "qingdan_decision_log_write_failures_total %llu\n",
+		      (unsigned long long)atomic_load(&d->write_failures));
 }
 
 void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b)

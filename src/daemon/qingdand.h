@@ -63,6 +63,12 @@
 #define QD_AUDIT_RETAIN_DAYS QD_AUDIT_RETAIN_DAYS_DEFAULT   /* older attempt records are pruned */
 #define QD_AUDIT_MAX_ATTEMPTS QD_AUDIT_MAX_ATTEMPTS_DEFAULT /* attempt records kept at most (~45 MB) */
 
+/* The decision log (logq.h): how long a decision waits for room in a
+ * lossless log before it is answered 503 log_unavailable, and the
+ * Retry-After of that answer. */
+#define QD_DECISION_LOG_WAIT_MS 200
+#define QD_LOG_RETRY_S 1
+
 /* GnuTLS priorities of the built-in TLS: TLS 1.2 and 1.3 only. */
 #define QD_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -92,6 +98,7 @@
 	X(E_QUEUE_FULL, 503, "queue_full", "too many loads and other long requests are waiting (--max-queued-jobs): retry later") \
 	X(E_DOWNLOADS_BUSY, 503, "too_many_downloads", "too many version downloads in progress (--max-downloads): retry later") \
 	X(E_BODIES_BUSY, 503, "bodies_budget_exhausted", "request bodies in flight hold --max-bodies-in-flight bytes already: retry later") \
+	X(E_LOG_UNAVAILABLE, 503, "log_unavailable", "the decision could not be recorded in the decision log (--decision-log-mode lossless): retry later") \
 	X(E_STORAGE_FULL, 507, "storage_full", "storage full: the change was not stored; the previous version stays current")
 
 enum qd_http_error {
@@ -150,6 +157,8 @@ void tokens_free(tokens *t);
 /* ---- settings: every option, from the command line or --config ---- */
 typedef struct settings {
 	char *db, *listen, *tokens, *access_log, *decision_log, *tls_cert, *tls_key;
+	bool decision_log_lossless;  /* --decision-log-mode lossless */
+	unsigned decision_log_wait;  /* ms a decision waits for room in a lossless decision log */
 	char *tls_priorities;        /* GnuTLS priority string of the built-in TLS */
 	bool read_auth;
 	bool metrics_open;           /* --metrics-auth open: /metrics needs no token */

@@ -1570,6 +1570,92 @@ START_TEST(test_check_bad_bodies)
 }
 END_TEST
 
+/* client_ref: echoed in the lookup answer; an invalid one is 400 naming it. */
+START_TEST(test_lookup_client_ref)
+{
+	http_response *a = http_get("/v1/lookup?code=3822190090&entity=" ENT "&date=" DAY "&client_ref=DEC-2026/0001.a_b:c");
+	http_response *b = http_get("/v1/lookup?code=3822190090&entity=" ENT "&date=" DAY);
+	assert_status(a, 200);
+	assert_status(b, 200);
+	assert_jstr(a->json, "/client_ref", "DEC-2026/0001.a_b:c");
+	ck_assert_ptr_null(jptr(b->json, "/client_ref"));
+	/* Nothing else changes. */
+	json_object_del(a->json, "decision_id");
+	json_object_del(b->json, "decision_id");
+	json_object_del(a->json, "client_ref");
+	ck_assert(json_equal(a->json, b->json));
+	http_response_free(a);
+	http_response_free(b);
+
+	char longest[65], too_long[66];
+	memset(longest, 'x', 64);
+	longest[64] = '\0';
+	memset(too_long, 'x', 65);
+	too_long[65] = '\0';
+	http_response *r = http_get("/v1/lookup?code=3822&client_ref=%s", longest);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/client_ref", longest);
+	http_response_free(r);
+	const char *bad[] = {"", too_long, "a%20b", "a%22b", "%E6%8A%A5", "a%00b", "a+b", "a%0Ab"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = http_get("/v1/lookup?code=3822&client_ref=%s", bad[i]);
+		assert_error(r, 400, "bad_parameter");
+		assert_error_mentions(r, "client_ref");
+		http_response_free(r);
+	}
+	r = http_get("/v1/lookup?code=3822&client_ref=a&client_ref=b");
+	assert_error(r, 400, "repeated_parameter");
+	http_response_free(r);
+}
+END_TEST
+
+/* client_ref in a check body: echoed at the top of the answer; an invalid
+ * one is 400 bad_body naming /client_ref. */
+START_TEST(test_check_client_ref)
+{
+	http_response *r = post_check("{\"client_ref\":\"MSG:4711\",\"entity\":\"" ENT "\",\"date\":\"" DAY
+				      "\",\"items\":[{\"ref\":1,\"code\":\"3822190090\"}]}");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/client_ref", "MSG:4711");
+	ck_assert_ptr_nonnull(jptr_str(r->json, "/decision_id"));
+	ck_assert_int_eq(json_array_size(jptr(r->json, "/items")), 1);
+	http_response_free(r);
+	r = post_check("{\"items\":[{\"code\":\"3822190090\"}]}");
+	assert_status(r, 200);
+	ck_assert_ptr_null(jptr(r->json, "/client_ref"));
+	http_response_free(r);
+	/* The longest client_ref with the longest summary still fits the head. */
+	char body[512];
+	snprintf(body, sizeof body, "{\"client_ref\":\"%064d\",\"items\":[{\"code\":\"3822190090\"}]}", 7);
+	r = post_check(body);
+	assert_status(r, 200);
+	ck_assert_uint_eq(strlen(jptr_str(r->json, "/client_ref")), 64);
+	http_response_free(r);
+
+	const char *bad[] = {
+		"{\"client_ref\":\"\",\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":\"x2345678901234567890123456789012345678901234567890123456789012345\",\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":\"has space\",\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":\"a\\tb\",\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":\"\u62a5\u5173\",\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":42,\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":null,\"items\":[{\"code\":\"3822\"}]}",
+		"{\"client_ref\":[\"a\"],\"items\":[{\"code\":\"3822\"}]}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = post_check(bad[i]);
+		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bad[i], r->status);
+		assert_jstr(r->json, "/error/code", "bad_body");
+		char why[300];
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", bad[i], why);
+		ck_assert_msg(details_have_path(r->json, "/client_ref"), "%s: no detail with path /client_ref: %s", bad[i],
+			      r->body);
+		assert_error_mentions(r, "client_ref");
+		http_response_free(r);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* TCase lists. */
 
@@ -1984,12 +2070,14 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_lookup_decision_id);
 	tcase_add_loop_test(tc, test_lookup_bad_queries, 0, (int)(sizeof bad_queries / sizeof bad_queries[0]));
 	tcase_add_test(tc, test_lookup_overlong_param);
+	tcase_add_test(tc, test_lookup_client_ref);
 
 	tc = ht_tcase(s, "check", setup_check, teardown_check);
 	tcase_add_test(tc, test_check_mixed);
 	tcase_add_test(tc, test_check_all_allowed);
 	tcase_add_test(tc, test_check_list_and_context);
 	tcase_add_test(tc, test_check_bad_bodies);
+	tcase_add_test(tc, test_check_client_ref);
 
 	tc = ht_tcase(s, "lists", setup_lists, teardown_lists);
 	tcase_add_test(tc, test_lists_index);

@@ -1027,6 +1027,58 @@ START_TEST(test_sighup_tokens)
 }
 END_TEST
 
+/* client_ref goes into every decision log line of its request: the
+ * lookup's, and each item's of a check. */
+START_TEST(test_decision_log_client_ref)
+{
+	http_response *r = http_get("/v1/lookup?" LOOKUP_Q "&client_ref=DEC-2026/77");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/client_ref", "DEC-2026/77");
+	char needle[100];
+	snprintf(needle, sizeof needle, "\"decision_id\":\"%s\"", jptr_str(r->json, "/decision_id"));
+	char *text = wait_for_text(decision_path, needle, 3000);
+	ck_assert_msg(text != NULL, "lookup %s never reached %s", needle, decision_path);
+	free(text);
+	http_response_free(r);
+
+	const char *chk = "{\"client_ref\":\"MSG:4711\",\"entity\":\"" ENT "\",\"date\":\"" DAY
+			  "\",\"items\":[{\"ref\":\"cr-a\",\"code\":\"" CODE "\"},{\"code\":\"0101210010\"}]}";
+	r = http_request("POST", "/v1/check", NULL, chk, strlen(chk));
+	assert_status(r, 200);
+	assert_jstr(r->json, "/client_ref", "MSG:4711");
+	char check_id[64];
+	snprintf(check_id, sizeof check_id, "%s", jptr_str(r->json, "/decision_id"));
+	snprintf(needle, sizeof needle, "\"decision_id\":\"%s\"", check_id);
+	http_response_free(r);
+	long deadline = now_ms() + 3000;
+	json_t *lines = NULL;
+	int n_check = 0, n_lookup = 0;
+	while (now_ms() < deadline) {
+		json_decref(lines);
+		lines = log_lines(decision_path);
+		n_check = n_lookup = 0;
+		size_t i;
+		json_t *l;
+		json_array_foreach(lines, i, l) {
+			const char *cr = jptr_str(l, "/client_ref");
+			if (strcmp(jptr_str(l, "/decision_id"), check_id) == 0) {
+				ck_assert_msg(cr && strcmp(cr, "MSG:4711") == 0, "a check line without its client_ref");
+				n_check++;
+			} else if (cr && strcmp(cr, "DEC-2026/77") == 0) {
+				assert_jstr(l, "/query/code", CODE);
+				n_lookup++;
+			}
+		}
+		if (n_check == 2)
+			break;
+		sleep_ms(20);
+	}
+	json_decref(lines);
+	ck_assert_msg(n_check == 2, "%d check lines with client_ref, expected 2", n_check);
+	ck_assert_msg(n_lookup == 1, "%d lookup lines with client_ref, expected 1", n_lookup);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* TCase shutdown: SIGTERM while a request is in flight. */
 
@@ -1482,6 +1534,7 @@ static Suite *ops_suite(void)
 	tcase_add_test(tc, test_decision_log);
 	tcase_add_test(tc, test_sighup_reopens_logs);
 	tcase_add_test(tc, test_sighup_tokens);
+	tcase_add_test(tc, test_decision_log_client_ref);
 
 	tc = ht_tcase(s, "shutdown", NULL, NULL);
 	tcase_add_test(tc, test_sigterm_inflight);
