@@ -246,6 +246,46 @@ static void *load_thread(void *arg)
 /* Entries in the big load: seconds of work under every build. */
 #define BIG_ENTRIES 60000
 
+/* One big load (list "big", n entries, variant v) while lookups and refused
+ * calls run on the two keep-alive clients; returns the load's time and
+ * the slowest of each. */
+static long stall_round(client *look, client *refuse, unsigned n, unsigned v, long *worst_lookup,
+			long *worst_refusal)
+{
+	loader l = {.list = "big"};
+	unsigned ne;
+	l.doc = robust_doc("big", n, v, &l.len, &ne);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, load_thread, &l), 0);
+	*worst_lookup = *worst_refusal = 0;
+	unsigned rounds = 0;
+	long t0 = robust_now_ms();
+	/* until the load has answered (its thread sets status) */
+	while (__atomic_load_n(&l.status, __ATOMIC_SEQ_CST) == 0 && robust_now_ms() - t0 < 240000) {
+		long ms;
+		long st = client_do(look, "GET", "/v1/lookup?code=" ROBUST_CODE_FLIP, NULL, NULL, &ms);
+		ck_assert_msg(st == 200 || st == 404, "lookup: %ld", st);
+		if (ms > *worst_lookup)
+			*worst_lookup = ms;
+		st = client_do(refuse, "PUT", "/v1/lists/big", "wrong-token", "{}", &ms);
+		ck_assert_int_eq(st, 401);
+		if (ms > *worst_refusal)
+			*worst_refusal = ms;
+		rounds++;
+		robust_sleep_ms(5);
+	}
+	pthread_join(t, NULL);
+	printf("writer stall: a %zu-byte, %u-entry load took %ld ms; meanwhile %u lookups and refusals on "
+	       "one event thread, slowest lookup %ld ms, slowest refusal %ld ms\n",
+	       l.len, ne, l.ms, rounds, *worst_lookup, *worst_refusal);
+	ck_assert_msg(l.status == 200 || l.status == 201, "the load: %ld", l.status);
+	ck_assert_msg(*worst_lookup < 500 && *worst_refusal < 500,
+		      "a lookup waited %ld ms, a refusal %ld ms, during a %ld ms load", *worst_lookup,
+		      *worst_refusal, l.ms);
+	free(l.doc);
+	return l.ms;
+}
+
 START_TEST(no_wait_for_writer)
 {
 	static const char *const extra[] = {"--threads", "1", "--access-log", "off", NULL};
@@ -253,46 +293,22 @@ START_TEST(no_wait_for_writer)
 	harness_daemon d;
 	char err[512];
 	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "%s", err);
-	loader l = {.list = "big"};
-	unsigned ne;
-	l.doc = robust_doc("big", BIG_ENTRIES, 0, &l.len, &ne);
 	client look, refuse;
 	client_init(&look, NULL);
 	client_init(&refuse, NULL);
 	/* the connections exist before the load starts (keep-alive) */
 	ck_assert_int_eq(client_do(&look, "GET", "/healthz", NULL, NULL, NULL), 200);
 	ck_assert_int_eq(client_do(&refuse, "GET", "/healthz", NULL, NULL, NULL), 200);
-	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, load_thread, &l), 0);
-	long worst_lookup = 0, worst_refusal = 0;
-	unsigned lookups = 0;
-	long t0 = robust_now_ms();
-	/* until the load has answered (its thread sets status) */
-	while (__atomic_load_n(&l.status, __ATOMIC_SEQ_CST) == 0 && robust_now_ms() - t0 < 240000) {
-		long ms;
-		long st = client_do(&look, "GET", "/v1/lookup?code=" ROBUST_CODE_FLIP, NULL, NULL, &ms);
-		ck_assert_msg(st == 200 || st == 404, "lookup: %ld", st);
-		if (ms > worst_lookup)
-			worst_lookup = ms;
-		st = client_do(&refuse, "PUT", "/v1/lists/big", "wrong-token", "{}", &ms);
-		ck_assert_int_eq(st, 401);
-		if (ms > worst_refusal)
-			worst_refusal = ms;
-		lookups++;
-		robust_sleep_ms(5);
-	}
-	pthread_join(t, NULL);
-	printf("writer stall: a %zu-byte, %u-entry load took %ld ms; meanwhile %u lookups and refusals on "
-	       "one event thread, slowest lookup %ld ms, slowest refusal %ld ms\n",
-	       l.len, ne, l.ms, lookups, worst_lookup, worst_refusal);
-	ck_assert_int_eq(l.status, 201);
-	ck_assert_msg(l.ms >= 1000, "the load took %ld ms: too short to show a stall", l.ms);
-	ck_assert_msg(worst_lookup < 500 && worst_refusal < 500,
-		      "a lookup waited %ld ms, a refusal %ld ms, during a %ld ms load", worst_lookup,
-		      worst_refusal, l.ms);
+	/* Loads of growing size until one lasts a second: long enough that a
+	 * lookup waiting for it would be seen (a fast machine loads the first
+	 * size in less). */
+	long took = 0, wl, wr;
+	unsigned n = BIG_ENTRIES;
+	for (unsigned v = 0; v < 4 && took < 1000; v++, n *= 2)
+		took = stall_round(&look, &refuse, n, v, &wl, &wr);
+	ck_assert_msg(took >= 1000, "the longest load took %ld ms: too short to show a stall", took);
 	client_free(&look);
 	client_free(&refuse);
-	free(l.doc);
 	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
 }
 END_TEST
@@ -311,11 +327,11 @@ START_TEST(job_queue_full)
 	unsigned ne;
 	for (int i = 0; i < 3; i++) {
 		l[i] = (loader){.list = names[i]};
-		l[i].doc = robust_doc(names[i], BIG_ENTRIES, (unsigned)i, &l[i].len, &ne);
+		l[i].doc = robust_doc(names[i], 2 * BIG_ENTRIES, (unsigned)i, &l[i].len, &ne);
 	}
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(pthread_create(&t[i], NULL, load_thread, &l[i]), 0);
-		robust_sleep_ms(300); /* in this order into the queue */
+		robust_sleep_ms(150); /* in this order into the queue, well within one load */
 	}
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
