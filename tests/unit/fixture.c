@@ -149,3 +149,25 @@ void fx_put_doc_ok(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	ck_assert_uint_eq(pr.count, 0);
 	qd_problems_free(&pr);
 }
+
+/* Every entry tree fx_entry_tree() handed out, freed at exit. */
+static json_t *held_entries;
+
+static void release_held_entries(void)
+{
+	json_decref(held_entries);
+}
+
+json_t *fx_entry_tree(const qd_listdoc *doc, size_t i)
+{
+	ck_assert_uint_lt(i, doc->n_entries);
+	ck_assert_uint_eq(strlen(doc->entries[i].json), doc->entries[i].json_len);
+	json_t *e = json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL);
+	ck_assert_ptr_nonnull(e);
+	if (held_entries == NULL) {
+		held_entries = json_array();
+		atexit(release_held_entries);
+	}
+	json_array_append_new(held_entries, e);
+	return e;
+}

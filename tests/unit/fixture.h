@@ -64,4 +64,8 @@ qd_put_opts fx_put_opts(const char *actor, const char *action, const char *sourc
 void fx_put_doc_ok(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		   qd_put_result *res);
 
+/* Entry i of doc as a jansson tree, parsed from its canonical bytes
+ * (which must be NUL-terminated); held until the test process exits. */
+json_t *fx_entry_tree(const qd_listdoc *doc, size_t i);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "qingdan/csvdoc.h"
 #include "qingdan/err.h"
+#include "fixture.h"
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
 
@@ -158,34 +159,10 @@ static void expect_invalid(int rc, qd_listdoc *doc, qd_problems *p, size_t n)
 	ASSERT_COUNT(p, n);
 }
 
-/* Entry i of doc as a tree, parsed from its canonical bytes; held until
- * the test process exits. */
-static json_t *held_entries;
-
-static void release_held_entries(void)
-{
-	json_decref(held_entries);
-}
-
-static json_t *entry_tree(const qd_listdoc *doc, size_t i)
-{
-	json_t *e;
-
-	ck_assert_uint_lt(i, doc->n_entries);
-	ck_assert_uint_eq(strlen(doc->entries[i].json), doc->entries[i].json_len);
-	e = json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL);
-	ck_assert_ptr_nonnull(e);
-	if (held_entries == NULL) {
-		held_entries = json_array();
-		atexit(release_held_entries);
-	}
-	json_array_append_new(held_entries, e);
-	return e;
-}
 
 static json_t *entry_json(const qd_listdoc *doc, size_t i)
 {
-	return entry_tree(doc, i);
+	return fx_entry_tree(doc, i);
 }
 
 static const char *sval(json_t *obj, const char *key)

@@ -497,34 +497,10 @@ END_TEST
 	"{'id':'R-6','code':'9019','name':{'zh':'载体'},"                                    \
 	"'quantity':{'limit':0.30000000000000004,'unit':'克'},'clauses':['C-1']}]}"
 
-/* Entry i of doc as a tree, parsed from its canonical bytes; held until
- * the test process exits. */
-static json_t *held_entries;
-
-static void release_held_entries(void)
-{
-	json_decref(held_entries);
-}
-
-static json_t *entry_tree(const qd_listdoc *doc, size_t i)
-{
-	json_t *e;
-
-	ck_assert_uint_lt(i, doc->n_entries);
-	ck_assert_uint_eq(strlen(doc->entries[i].json), doc->entries[i].json_len);
-	e = json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL);
-	ck_assert_ptr_nonnull(e);
-	if (held_entries == NULL) {
-		held_entries = json_array();
-		atexit(release_held_entries);
-	}
-	json_array_append_new(held_entries, e);
-	return e;
-}
 
 static json_t *entry_quantity(const qd_listdoc *doc, size_t i)
 {
-	json_t *e = entry_tree(doc, i);
+	json_t *e = fx_entry_tree(doc, i);
 	return json_object_get(json_object_get(e, "quantity"), "limit");
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "qingdan/err.h"
+#include "fixture.h"
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
 #include "qingdan/sha256.h"
@@ -148,30 +149,6 @@ static const char *minimal_doc =
 
 /* ---- valid documents ---------------------------------------------------- */
 
-/* Entry i of doc as a tree, parsed from its canonical bytes; held until
- * the test process exits. */
-static json_t *held_entries;
-
-static void release_held_entries(void)
-{
-	json_decref(held_entries);
-}
-
-static json_t *entry_tree(const qd_listdoc *doc, size_t i)
-{
-	json_t *e;
-
-	ck_assert_uint_lt(i, doc->n_entries);
-	ck_assert_uint_eq(strlen(doc->entries[i].json), doc->entries[i].json_len);
-	e = json_loadb(doc->entries[i].json, doc->entries[i].json_len, 0, NULL);
-	ck_assert_ptr_nonnull(e);
-	if (held_entries == NULL) {
-		held_entries = json_array();
-		atexit(release_held_entries);
-	}
-	json_array_append_new(held_entries, e);
-	return e;
-}
 
 START_TEST(positive_fixture_model)
 {
@@ -225,7 +202,7 @@ START_TEST(positive_fixture_model)
 
 		ck_assert_ptr_nonnull(line);
 		ck_assert(line[e->json_len] == ',' && strncmp(line - 5, "\n    ", 5) == 0);
-		ck_assert_str_eq(json_string_value(json_object_get(entry_tree(doc, 0), "id")), "PL-0001");
+		ck_assert_str_eq(json_string_value(json_object_get(fx_entry_tree(doc, 0), "id")), "PL-0001");
 		free(dump);
 	}
 
@@ -240,13 +217,13 @@ START_TEST(positive_fixture_model)
 	ck_assert_uint_eq(e->n_clauses, 2);
 	ck_assert_uint_eq(e->clauses[0], 1);
 	ck_assert_uint_eq(e->clauses[1], 0);
-	ck_assert_str_eq(json_string_value(json_object_get(entry_tree(doc, 1), "code")), "3822190090");
+	ck_assert_str_eq(json_string_value(json_object_get(fx_entry_tree(doc, 1), "code")), "3822190090");
 
 	e = &doc->entries[2];
 	ck_assert_str_eq(e->code.digits, "902780");
 	ck_assert_int_eq(e->status, QD_STATUS_REVOKED);
-	ck_assert(json_is_real(json_object_get(json_object_get(entry_tree(doc, 2), "quantity"), "limit")));
-	ck_assert(json_is_integer(json_object_get(json_object_get(entry_tree(doc, 0), "quantity"),
+	ck_assert(json_is_real(json_object_get(json_object_get(fx_entry_tree(doc, 2), "quantity"), "limit")));
+	ck_assert(json_is_integer(json_object_get(json_object_get(fx_entry_tree(doc, 0), "quantity"),
 						  "limit")));
 
 	qd_listdoc_free(doc);
@@ -1183,7 +1160,7 @@ START_TEST(long_arrays_check_in_linear_time)
 	dt = now_s() - t0;
 	/* Pairwise comparison takes seconds for this entry; a set, milliseconds. */
 	ck_assert_msg(dt < 1.5, "40 000 waivers and 1 000 clauses took %.2f s to check", dt);
-	ck_assert_uint_eq(json_array_size(json_object_get(entry_tree(d, 0), "waives")), NW);
+	ck_assert_uint_eq(json_array_size(json_object_get(fx_entry_tree(d, 0), "waives")), NW);
 	qd_listdoc_free(d);
 	qd_problems_free(&p);
 
