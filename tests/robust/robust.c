@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,4 +426,26 @@ char *robust_entry_doc(const char *id, unsigned nclauses, unsigned nwaives, unsi
 	fputs("]}]}", f);
 	ck_assert_int_eq(fclose(f), 0);
 	return buf;
+}
+
+/* Mount a tmpfs of size bytes on dir, in a mount namespace of this
+ * process alone (Check runs each test in a child of its own).  Returns
+ * false with the reason in why when that is impossible here. */
+bool robust_private_tmpfs(const char *dir, const char *size, char *why, size_t len)
+{
+	if (unshare(CLONE_NEWNS) != 0) {
+		snprintf(why, len, "unshare(CLONE_NEWNS): %s", strerror(errno));
+		return false;
+	}
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		snprintf(why, len, "making / private: %s", strerror(errno));
+		return false;
+	}
+	char opts[64];
+	snprintf(opts, sizeof opts, "size=%s,mode=0700", size);
+	if (mount("qd-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+		snprintf(why, len, "mount -t tmpfs: %s", strerror(errno));
+		return false;
+	}
+	return true;
 }

@@ -85,4 +85,9 @@ void robust_sleep_ms(long ms);
  * remarks of 2 000 bytes.  malloc()ed, *len set. */
 char *robust_entry_doc(const char *id, unsigned nclauses, unsigned nwaives, unsigned nconds, size_t *len);
 
+/* Mount a tmpfs of size bytes (e.g. "8M") on dir, in a mount namespace of
+ * this process alone (Check runs each test in a child of its own).
+ * Returns false with the reason in why when that is impossible here. */
+bool robust_private_tmpfs(const char *dir, const char *size, char *why, size_t len);
+
 #endif

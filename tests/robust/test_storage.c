@@ -119,34 +119,12 @@ START_TEST(storage_full)
 }
 END_TEST
 
-/* Mount a tmpfs of size bytes on dir, in a mount namespace of this
- * process alone (Check runs each test in a child of its own).  Returns
- * false with the reason in why when that is impossible here. */
-static bool private_tmpfs(const char *dir, const char *size, char *why, size_t len)
-{
-	if (unshare(CLONE_NEWNS) != 0) {
-		snprintf(why, len, "unshare(CLONE_NEWNS): %s", strerror(errno));
-		return false;
-	}
-	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-		snprintf(why, len, "making / private: %s", strerror(errno));
-		return false;
-	}
-	char opts[64];
-	snprintf(opts, sizeof opts, "size=%s,mode=0700", size);
-	if (mount("qd-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
-		snprintf(why, len, "mount -t tmpfs: %s", strerror(errno));
-		return false;
-	}
-	return true;
-}
-
 START_TEST(disk_full)
 {
 	char dir[256], db[300], why[160];
 	snprintf(dir, sizeof dir, "%s/qd-diskfull-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	if (!private_tmpfs(dir, "8m", why, sizeof why)) {
+	if (!robust_private_tmpfs(dir, "8m", why, sizeof why)) {
 		printf("SKIP disk_full: cannot mount a small tmpfs here (%s)\n", why);
 		robust_rmtree(dir);
 		return;
