@@ -510,6 +510,13 @@ static int cmd_verify(const char *db)
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc = qd_store_verify(st, &pr);
+	/* The feed too: its chain, and how its records are signed. */
+	qd_feed_summary sum;
+	int frc = rc && rc != QD_EINVAL ? 0 : qd_store_feed_verify(st, NULL, NULL, &sum, &pr);
+	if (frc && frc != QD_EINVAL)
+		rc = frc;
+	else if (frc == QD_EINVAL && !rc)
+		rc = QD_EINVAL;
 	qd_store_close(st);
 	if (rc == QD_EINVAL) {
 		print_problems(db, &pr);
@@ -523,6 +530,8 @@ static int cmd_verify(const char *db)
 		return ex_for(rc);
 	}
 	printf("verify: %s is consistent\n", db);
+	printf("feed: %llu records chained (%llu signed, %llu unsigned)\n", (unsigned long long)sum.records,
+	       (unsigned long long)(sum.signed_valid + sum.unknown_kid), (unsigned long long)sum.unsigned_records);
 	return 0;
 }
 

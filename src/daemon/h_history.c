@@ -95,15 +95,10 @@ static void doc_stream_free(void *cls)
 	free(ds);
 }
 
-enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
+enum MHD_Result send_version_doc(struct MHD_Connection *c, server *srv, const char *list, uint32_t v,
+				 int *err)
 {
-	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
-	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
-	if (!v)
-		return respond_error(c, E_BAD_PARAMETER, "version: expected a positive integer in the path");
-	server *srv = r->srv;
+	*err = 0;
 	/* A download holds a reader slot for as long as its client reads:
 	 * past the cap, refuse rather than let slow clients take the slots
 	 * the lookups need. */
@@ -119,17 +114,30 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 	ds->srv = srv;
 	/* Read piecewise while the client takes it: a version of many MiB is
 	 * never held whole, and no event thread spends its time building it. */
-	int err = qd_store_doc_reader_open(srv->store, r->list_id, v, &ds->r);
-	if (err) {
+	*err = qd_store_doc_reader_open(srv->store, list, v, &ds->r);
+	if (*err) {
 		free(ds);
 		atomic_fetch_sub(&srv->downloads, 1);
-		return version_error(c, r, err, v);
+		return MHD_NO;
 	}
 	char etag[24];
 	snprintf(etag, sizeof etag, "\"%u\"", v);
 	/* The canonical bytes as they are: loading them again must reproduce them. */
 	return respond_stream(c, MHD_HTTP_OK, qd_store_doc_reader_size(ds->r), doc_stream_read, ds, doc_stream_free, "application/json; charset=utf-8",
 			      "no-store", MHD_HTTP_HEADER_ETAG, etag);
+}
+
+enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	if (!no_params(c, &res))
+		return res;
+	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
+	if (!v)
+		return respond_error(c, E_BAD_PARAMETER, "version: expected a positive integer in the path");
+	int err;
+	res = send_version_doc(c, r->srv, r->list_id, v, &err);
+	return err ? version_error(c, r, err, v) : res;
 }
 
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r)

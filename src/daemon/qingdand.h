@@ -88,6 +88,7 @@
 	X(E_LIST_NOT_FOUND, 404, "list_not_found", "no such list") \
 	X(E_VERSION_NOT_FOUND, 404, "version_not_found", "no such version of the list") \
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
+	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
@@ -203,6 +204,7 @@ typedef struct server {
 	atomic_uint downloads;       /* version downloads in progress, <= cfg.max_downloads */
 	struct auditq *auditq;       /* attempts that changed nothing (auditq.h) */
 	struct jobs *jobs;           /* long requests (jobs.h) */
+	struct feedwait *feedwait;   /* parked long polls of the feed (feedwait.h) */
 	conns conns;                 /* open connections, their deadlines, the body budget (conn.h) */
 } server;
 
@@ -241,6 +243,7 @@ typedef struct request {
 	enum { JOB_NONE, JOB_QUEUED, JOB_DONE } job_state;
 	enum MHD_Result job_ret;         /* the handler's result, once JOB_DONE */
 	struct MHD_Connection *mhd;      /* while JOB_QUEUED */
+	bool feed_resumed;               /* a long poll of the feed, parked and resumed: answer now */
 } request;
 
 typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, request *r);

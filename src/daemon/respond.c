@@ -14,6 +14,7 @@
 #include "qingdan/err.h"
 #include "qingdand.h"
 #include "render.h"
+#include "feedwait.h"
 #include "respond.h"
 
 static const struct {
@@ -546,8 +547,10 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 		r->audit_outcome = "dry_run";
 		r->audit_source = source;
 	}
-	else
+	else {
 		r->audited = true; /* the store wrote the record with the change */
+		feedwait_notify(r->srv->feedwait); /* and its feed record: wake long polls */
+	}
 	char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
 	fprintf(stderr, "qingdand: %s %s %s version %u (%zu entries, +%zu -%zu ~%zu) by %s\n",
 		dry ? "dry run:" : "stored", action, log_escape(list, sizeof list, doc->list), pres.version,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "auditq.h"
+#include "feedwait.h"
 #include "jobs.h"
 #include "workers.h"
 
@@ -11,7 +12,10 @@ bool workers_start(server *srv)
 			  .max_attempts = srv->cfg.audit_max_attempts};
 	srv->auditq = auditq_start(srv->store, &ao);
 	srv->jobs = srv->auditq ? jobs_start(srv->cfg.job_threads, srv->cfg.max_queued_jobs) : NULL;
-	if (!srv->jobs) {
+	srv->feedwait = srv->jobs ? feedwait_start(srv->store) : NULL;
+	if (!srv->feedwait) {
+		jobs_stop(srv->jobs);
+		srv->jobs = NULL;
 		fprintf(stderr, "qingdand: cannot start the audit and job threads\n");
 		workers_stop_audit(srv);
 		return false;
@@ -21,6 +25,8 @@ bool workers_start(server *srv)
 
 void workers_stop_jobs(server *srv)
 {
+	feedwait_stop(srv->feedwait);
+	srv->feedwait = NULL;
 	jobs_stop(srv->jobs);
 	srv->jobs = NULL;
 }

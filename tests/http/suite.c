@@ -95,6 +95,23 @@ char *ht_sample_text(const char *file, size_t *len)
 	return s;
 }
 
+http_response *ht_put_sample(const char *id, const char *file, const char *token)
+{
+	size_t len;
+	char *s = ht_sample_text(file, &len);
+	http_response *r = ht_put_list(id, NULL, token, NULL, s, len);
+	free(s);
+	return r;
+}
+
+http_response *ht_get_ok(const char *path)
+{
+	http_response *r = http_get("%s", path);
+	assert_status(r, 200);
+	assert_json_ct(r);
+	return r;
+}
+
 json_t *ht_sample_json(const char *file)
 {
 	json_t *j = harness_load_json(file);

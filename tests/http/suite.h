@@ -79,6 +79,12 @@ bool ht_is_rfc3339(const char *s);
 char *ht_sample_text(const char *file, size_t *len);
 json_t *ht_sample_json(const char *file);
 
+/* PUT the sample document file (under QD_SOURCE_ROOT) as list id. */
+http_response *ht_put_sample(const char *id, const char *file, const char *token);
+
+/* GET path; fails the test unless it answers 200 with JSON. */
+http_response *ht_get_ok(const char *path);
+
 /* PUT /v1/lists/{id}[?query] with a token and an optional extra header. */
 http_response *ht_put_list(const char *id, const char *query, const char *token, const char *extra_header,
 			      const char *body, size_t len);

@@ -8,6 +8,7 @@
  * snap.c      read snapshots for decisions (the lookup path)
  * snapcache.c a snapshot's read cache
  * verify.c    integrity check and backup
+ * feed.c      the feed: chained, signed records of committed versions
  *
  * No MDB_* type appears outside these files.
  *
@@ -22,6 +23,8 @@
  *   audit     be64(sequence)                       → audit record (JSON)
  *   attempts  be64(sequence)                       → be64(unix time): the audit records of
  *                                                  attempts that changed nothing (prunable)
+ *   feed      be64(seq)                            → feed record: fmt | hash (64 hex) |
+ *                                                  be32(length) | canonical JSON | signature JSON
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
@@ -118,8 +121,9 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 1
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts;
-	bool has_dicts, has_attempts;
+	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts, feed;
+	bool has_dicts, has_attempts, has_feed;
+	qd_feed_signer signer;   /* .sign NULL: records are not signed; set before use */
 	unsigned retain;
 	bool read_only;
 	uint64_t compress_min_bytes;
@@ -244,6 +248,20 @@ static inline void put_be32(unsigned char *p, uint32_t v)
 	p[1] = (unsigned char)(v >> 16);
 	p[2] = (unsigned char)(v >> 8);
 	p[3] = (unsigned char)v;
+}
+
+static inline void be64_put(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t be64_read(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
 }
 
 /* Writes id|\0|be32(version) into k; returns its length. */
@@ -596,6 +614,24 @@ int qd_st_audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a, bool atte
  * "attempts" database existed, in txn (once, when it is created).
  * Returns 0, QD_ENOMEM or QD_EIO. */
 int qd_st_attempts_build(qd_store *st, MDB_txn *txn);
+
+/* feed.c: what a committed version's feed record says. */
+typedef struct feed_fields {
+	const char *list, *action, *sha256, *actor; /* sha256, actor may be NULL */
+	uint32_t version;
+	long entries;                               /* -1: unknown (null) */
+	int64_t committed_at, effective_at;
+} feed_fields;
+
+/* feed.c: append the feed record of f in txn, chained to the last one and
+ * signed when the store has a signer.  Returns 0, QD_ENOSPC, QD_ENOMEM,
+ * QD_EIO (also when signing fails: nothing unsigned slips in while a key
+ * is set). */
+int qd_st_feed_put(qd_store *st, MDB_txn *txn, const feed_fields *f);
+
+/* feed.c: build the feed of a store that predates it from its audit log's
+ * records of stored changes (unsigned), in txn. */
+int qd_st_feed_build(qd_store *st, MDB_txn *txn);
 
 /* snapcache.c: forget every answer (keeps the memory). */
 void qd_st_sc_reset(snap_cache *c);

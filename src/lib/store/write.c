@@ -288,6 +288,18 @@ static int put_audit(put_ctx *p)
 	return qd_st_audit_put(p->st, p->txn, &a, false);
 }
 
+/* The version's feed record, chained and signed, in the same transaction:
+ * no version is committed without one. */
+static int put_feed(put_ctx *p)
+{
+	feed_fields f = {
+		.list = p->doc->list, .action = p->o->action, .sha256 = p->res->sha256,
+		.actor = p->o->actor, .version = p->res->version, .entries = (long)p->res->entries,
+		.committed_at = p->o->now, .effective_at = p->o->now,
+	};
+	return qd_st_feed_put(p->st, p->txn, &f);
+}
+
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		 qd_put_result *res, qd_problems *problems)
 {
@@ -310,7 +322,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		goto out;
 	if ((ret = qd_st_compress_doc(doc, &p.r, st->compress_min_bytes)) || (ret = put_entries(&p)) ||
 	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_prune(&p)) ||
-	    (ret = put_list_record(&p)) || (ret = put_audit(&p)))
+	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)))
 		goto out;
 	ret = qd_st_commit(st, p.txn);
 	p.txn = NULL;
