@@ -28,12 +28,20 @@
 	X(QD_ESYNTAX,    -7, "bad_json",            400, 65 /* EX_DATAERR */,     "not valid JSON") \
 	X(QD_EGONE,      -8, "version_gone",        404, 69 /* EX_UNAVAILABLE */, "version no longer retained") \
 	X(QD_ENOVERSION, -9, "version_not_found",   404, 69 /* EX_UNAVAILABLE */, "no such version") \
-	X(QD_ENOENT,    -10, "not_found",           404, 69 /* EX_UNAVAILABLE */, "no such record")
+	X(QD_ENOENT,    -10, "not_found",           404, 69 /* EX_UNAVAILABLE */, "no such record") \
+	X(QD_EEXIST,    -11, "already_exists",      409, 73 /* EX_CANTCREAT */,   "file already exists") \
+	X(QD_EKEYPERM,  -12, "key_permissions",     403, 77 /* EX_NOPERM */,      "key file is readable or writable by group or others") \
+	X(QD_EBADKEY,   -13, "bad_key",             422, 65 /* EX_DATAERR */,     "not a key of a supported algorithm") \
+	X(QD_EBADSIG,   -14, "bad_signature",       422, 65 /* EX_DATAERR */,     "signature does not verify") \
+	X(QD_EBASE64,   -15, "bad_encoding",        400, 65 /* EX_DATAERR */,     "malformed base64")
 
 /* QD_ENOLIST: the list was never stored.  QD_ENOVERSION: the list exists
  * but never had that version.  QD_EGONE: the version existed but is no
  * longer retained.  QD_ENOENT: some other record is absent (an entity not
- * on a roster). */
+ * on a roster).  QD_EEXIST: a file that must be new exists.  QD_EKEYPERM: a
+ * private key file others may read.  QD_EBADKEY: a key file or PEM text
+ * that holds no usable key.  QD_EBADSIG: a well-formed signature that does
+ * not verify.  QD_EBASE64: text that is not strict base64. */
 enum qd_err {
 #define QD_ERR_ENUM_(name, value, code, http, exit, msg) name = value,
 	QD_ERRORS(QD_ERR_ENUM_)

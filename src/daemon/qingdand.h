@@ -88,11 +88,14 @@
 	X(E_LIST_NOT_FOUND, 404, "list_not_found", "no such list") \
 	X(E_VERSION_NOT_FOUND, 404, "version_not_found", "no such version of the list") \
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
+	X(E_ALREADY_EXISTS, 409, "already_exists", "the resource already exists") \
 	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
 	X(E_INVALID_DOCUMENT, 422, "invalid_document", "the list document breaks the loader rules") \
+	X(E_BAD_KEY, 422, "bad_key", "not a key of a supported algorithm (ed25519, sm2)") \
+	X(E_BAD_SIGNATURE, 422, "bad_signature", "the signature does not verify") \
 	X(E_RESPONSE_TOO_LARGE, 422, "response_too_large", "the answer would exceed --max-check-response-bytes: send fewer items per check") \
 	X(E_INTERNAL, 500, "internal_error", "internal error") \
 	X(E_NOT_READY, 503, "not_ready", "not ready") \
@@ -127,7 +130,12 @@ enum qd_http_error {
 	X(QD_ESYNTAX, E_BAD_JSON) \
 	X(QD_EGONE, E_VERSION_NOT_FOUND) \
 	X(QD_ENOVERSION, E_VERSION_NOT_FOUND) \
-	X(QD_ENOENT, E_NOT_FOUND)
+	X(QD_ENOENT, E_NOT_FOUND) \
+	X(QD_EEXIST, E_ALREADY_EXISTS) \
+	X(QD_EKEYPERM, E_FORBIDDEN) \
+	X(QD_EBADKEY, E_BAD_KEY) \
+	X(QD_EBADSIG, E_BAD_SIGNATURE) \
+	X(QD_EBASE64, E_BAD_BODY)
 
 /* ACCESS_METRICS: as ACCESS_READ, unless --metrics-auth open. */
 enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN, ACCESS_METRICS };
