@@ -118,6 +118,9 @@ typedef struct qd_put_opts {
 	qd_changes *changes; /* NULL, or an empty qd_changes that receives the
 			      * entry-level changes (first QD_CHANGES_MAX, by id);
 			      * the caller frees it with qd_changes_free() */
+	/* A follower applying a primary's version (qd_store_apply()); NULL
+	 * for a change made here. */
+	const struct qd_feed_rec *applying;
 } qd_put_opts;
 
 /* What a list change did (or would do, for a dry run). */
@@ -421,6 +424,40 @@ typedef struct qd_feed_summary {
 	uint64_t unsigned_records;    /* records without a signature */
 	uint64_t unknown_kid;         /* signed by a key verify did not know */
 } qd_feed_summary;
+
+/* A follower's write: store doc as the version the primary's feed record
+ * rec names, in one write transaction, keeping the primary's version
+ * number, committed_at (as loaded_at) and its record — bytes, hash and
+ * signature — as this store's record of the same seq.  The caller has
+ * checked rec's signature and that doc's canonical bytes hash to rec's
+ * sha256; the store checks, inside the transaction, that rec follows its
+ * own head (seq, prev), that rec's version is newer than the list's last,
+ * and that the document's digest is rec's.  Older versions beyond the
+ * store's retention are pruned as a qd_store_put() prunes them.
+ *   o    actor, action, source and client of the audit record (now,
+ *        if_match, dry_run, changes and applying are ignored)
+ * Returns 0; QD_ECONFLICT (rec does not follow the head: nothing changed);
+ * QD_EINVAL (problems filled: digest, version or kind); QD_ENOSPC;
+ * QD_ENOMEM; QD_EIO. */
+int qd_store_apply(qd_store *st, const qd_listdoc *doc, const qd_feed_rec *rec, const qd_put_opts *o,
+		   qd_put_result *res, qd_problems *problems);
+
+/* The members of a feed record's canonical JSON a follower needs. */
+typedef struct qd_feed_fields {
+	uint64_t seq;
+	char list[QD_LIST_ID_MAX + 1];
+	uint32_t version;
+	char action[16];
+	char sha256[QD_SHA256_HEX];   /* "" when null */
+	char prev[QD_FEED_HASH_HEX];
+	char actor[64];               /* "" when null; longer names are cut (audit only) */
+	int64_t committed_at, effective_at;
+} qd_feed_fields;
+
+/* Read the members of a record's canonical JSON (json, len).
+ * Returns 0 or QD_EINVAL (not a feed record: a member missing or of the
+ * wrong type, a list id or hash that is not one). */
+int qd_feed_fields_parse(const char *json, size_t len, qd_feed_fields *out);
 
 /* Check the feed in one read snapshot: sequence numbers follow on from 1,
  * each record's bytes are canonical and hash to what is stored, prev is

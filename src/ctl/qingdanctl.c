@@ -20,6 +20,7 @@
 #include "qingdan/sha256.h"
 #include "qingdan/size.h"
 #include "qingdan/store.h"
+#include "ctl.h"
 
 /* Exit codes, sysexits(3) style.  A library error exits with the status
  * the library's error table gives it (ex_for()): 65 invalid data, 69 no
@@ -64,6 +65,11 @@ static int ex_for(int err)
 	return qd_err_exit(err);
 }
 
+int ctl_ex_for(int err)
+{
+	return ex_for(err);
+}
+
 static const char *actor_name(void)
 {
 	const char *u = getenv("SUDO_USER");
@@ -101,6 +107,11 @@ static int open_store(const char *db, bool ro, qd_store **st)
 		return ex_for(rc);
 	}
 	return 0;
+}
+
+int ctl_open_store(const char *db, bool ro, qd_store **st)
+{
+	return open_store(db, ro, st);
 }
 
 static int cmd_init(const char *db)
@@ -796,6 +807,20 @@ static int run_stats(const globals *g, int argc, char **argv)
 	return cmd_stats(g->db);
 }
 
+static int run_publish(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	return ctl_publish(g->db, argv[1]);
+}
+
+/* follow-once SOURCE --key FILE */
+static int run_follow_once(const globals *g, int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[2], "--key") != 0)
+		return synopsis_error("follow-once SOURCE --key FILE");
+	return ctl_follow_once(g->db, argv[1], argv[3]);
+}
+
 static int run_token(const globals *g, int argc, char **argv)
 {
 	(void)g;
@@ -840,6 +865,15 @@ static const command commands[] = {
 	{"backup", 1, 1, true, run_backup, NULL,
 	 "  backup DIR                write a compacted, consistent copy into DIR\n"
 	 "                            (safe while qingdand runs)\n"},
+	{"publish", 1, 1, true, run_publish, NULL,
+	 "  publish DIR               write the feed's records and documents as files into\n"
+	 "                            DIR/feed (incremental; each file replaced atomically)\n"
+	 "                            for followers to read from a web server or a disk\n"},
+	{"follow-once", 3, 3, true, run_follow_once, "follow-once SOURCE --key FILE",
+	 "  follow-once SOURCE --key FILE\n"
+	 "                            apply the signed versions SOURCE (http://primary:port,\n"
+	 "                            or a directory written by publish) has and this store\n"
+	 "                            lacks, checked against the public keys in FILE; exits\n"},
 	{"stats", 0, 0, true, run_stats, NULL,
 	 "  stats                     store size, map use, readers, record counts\n"},
 	{"token", 2, 2, false, run_token, "token NAME ROLE",

@@ -125,6 +125,86 @@ out:
 	return ret;
 }
 
+int qd_st_feed_put_rec(qd_store *st, MDB_txn *txn, const qd_feed_rec *rec, const qd_feed_fields *f)
+{
+	if (!st->has_feed)
+		return QD_EIO;
+	uint64_t last;
+	char head[QD_FEED_HASH_HEX];
+	int ret = feed_last(st, txn, &last, head);
+	if (ret)
+		return ret;
+	if (f->seq != last + 1 || strcmp(f->prev, head) != 0)
+		return QD_ECONFLICT;
+	char hash[QD_SHA256_HEX];
+	qd_sha256_hex(rec->json, rec->json_len, hash);
+	qd_buf b;
+	qd_buf_init(&b);
+	unsigned char h[FR_JSON];
+	h[FR_FMT] = FEED_REC_FMT;
+	memcpy(h + FR_HASH, hash, 64);
+	put_be32(h + FR_LEN, (uint32_t)rec->json_len);
+	qd_buf_add(&b, h, sizeof h);
+	qd_buf_add(&b, rec->json, rec->json_len);
+	if (rec->sig)
+		qd_buf_puts(&b, rec->sig);
+	if (b.oom) {
+		qd_buf_free(&b);
+		return QD_ENOMEM;
+	}
+	unsigned char key[8];
+	be64_put(key, f->seq);
+	MDB_val k = {8, key}, d = {b.len, b.data};
+	ret = map_err(mdb_put(txn, st->feed, &k, &d, MDB_APPEND));
+	qd_buf_free(&b);
+	return ret;
+}
+
+static bool is_hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int qd_feed_fields_parse(const char *json, size_t len, qd_feed_fields *out)
+{
+	memset(out, 0, sizeof *out);
+	json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *seq = json_object_get(o, "seq"), *ver = json_object_get(o, "version");
+	json_t *sha = json_object_get(o, "sha256"), *actor = json_object_get(o, "actor");
+	const char *list = json_string_value(json_object_get(o, "list"));
+	const char *action = json_string_value(json_object_get(o, "action"));
+	const char *prev = json_string_value(json_object_get(o, "prev"));
+	const char *ca = json_string_value(json_object_get(o, "committed_at"));
+	const char *ea = json_string_value(json_object_get(o, "effective_at"));
+	int ret = QD_EINVAL;
+	if (!json_is_object(o) || !json_is_integer(seq) || json_integer_value(seq) < 1 ||
+	    !json_is_integer(ver) || json_integer_value(ver) < 1 || json_integer_value(ver) > 0x7fffffff ||
+	    !list || !qd_list_id_valid(list) || !action || strlen(action) >= sizeof out->action ||
+	    !is_hex64(prev) || !ca || !ea || qd_time_parse(ca, strlen(ca), &out->committed_at) ||
+	    qd_time_parse(ea, strlen(ea), &out->effective_at) ||
+	    !(json_is_null(sha) || is_hex64(json_string_value(sha))) ||
+	    !(json_is_null(actor) || json_is_string(actor)))
+		goto out;
+	out->seq = (uint64_t)json_integer_value(seq);
+	out->version = (uint32_t)json_integer_value(ver);
+	snprintf(out->list, sizeof out->list, "%s", list);
+	snprintf(out->action, sizeof out->action, "%s", action);
+	snprintf(out->prev, sizeof out->prev, "%s", prev);
+	if (json_is_string(sha))
+		snprintf(out->sha256, sizeof out->sha256, "%s", json_string_value(sha));
+	if (json_is_string(actor))
+		snprintf(out->actor, sizeof out->actor, "%s", json_string_value(actor));
+	ret = 0;
+out:
+	json_decref(o);
+	return ret;
+}
+
 int qd_st_feed_build(qd_store *st, MDB_txn *txn)
 {
 	MDB_cursor *cur;

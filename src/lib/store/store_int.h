@@ -629,6 +629,11 @@ typedef struct feed_fields {
  * is set). */
 int qd_st_feed_put(qd_store *st, MDB_txn *txn, const feed_fields *f);
 
+/* feed.c: append a record made elsewhere (a follower applying its
+ * primary's), verbatim, in txn: its seq must follow the head and its prev
+ * be the head's hash (else QD_ECONFLICT).  f holds rec's members. */
+int qd_st_feed_put_rec(qd_store *st, MDB_txn *txn, const qd_feed_rec *rec, const qd_feed_fields *f);
+
 /* feed.c: build the feed of a store that predates it from its audit log's
  * records of stored changes (unsigned), in txn. */
 int qd_st_feed_build(qd_store *st, MDB_txn *txn);
