@@ -36,6 +36,16 @@ enum qd_reason {
 /* "listed", "excluded" …; static strings. */
 const char *qd_reason_name(enum qd_reason r);
 
+/* A list at a version: what a receipt names, and what deciding it again
+ * consults. */
+typedef struct qd_pin {
+	const char *list;
+	uint32_t version;
+} qd_pin;
+
+/* Pins one query may carry. */
+#define QD_PINS_MAX 64
+
 typedef struct qd_query {
 	qd_code code;        /* normalised; code.ciq "" or the queried CIQ */
 	const char *entity;  /* normalised entity id, or NULL */
@@ -44,6 +54,11 @@ typedef struct qd_query {
 	uint32_t version;    /* with list: answer from this version (0: current) */
 	bool has_at;         /* answer from the versions current at `at` */
 	int64_t at;          /* unix seconds, when has_at */
+	/* With n_pins > 0: consult exactly these lists at these versions, in
+	 * this order (list, version and at are then not used for choosing
+	 * lists).  Borrowed for the call. */
+	const qd_pin *pins;
+	size_t n_pins;
 } qd_query;
 
 #define QD_OUTCOME_LISTS_MAX 16
@@ -71,14 +86,15 @@ typedef struct qd_outcome {
  * Returns 0; QD_ENOLIST when q->list names no list (or, with q->at, none
  * that existed then); QD_ENOVERSION when q->version was never a version of
  * it; QD_EGONE when the version asked for (or current at q->at) is no
- * longer retained; QD_ENOMEM; QD_EIO. */
+ * longer retained; the same three for a pin; QD_EINVAL for more than
+ * QD_PINS_MAX pins; QD_ENOMEM; QD_EIO. */
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
 /* A batch of decisions on one snapshot: the items of one check.  An item
  * asked again in the batch (same code, CIQ, entity, date, list, version and
  * instant) is decided once: each repeat appends a copy of the bytes its
  * first decision appended and gets the same outcome, as deciding it alone
- * would.  The batch also keeps the renderings of entries that many items
+ * would (a query with pins is decided each time).  The batch also keeps the renderings of entries that many items
  * share (decompressed entries of big versions).  One thread at a time. */
 typedef struct qd_batch qd_batch;
 

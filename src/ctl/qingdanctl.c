@@ -17,6 +17,7 @@
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
+#include "qingdan/receipt.h"
 #include "qingdan/sha256.h"
 #include "qingdan/size.h"
 #include "qingdan/store.h"
@@ -50,6 +51,9 @@ static const char usage_tail[] =
 	"  --retain-versions N       versions kept per list when this command stores one\n"
 	"                            (default 50; use the daemon's value)\n"
 	"  --map-size BYTES          maximum store size (default 8G; use the daemon's value)\n"
+	"  --signing-key FILE        sign the feed records of versions this command stores\n"
+	"                            (use the daemon's --signing-key: followers apply\n"
+	"                            signed records only)\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n"
 	"\n"
@@ -96,6 +100,15 @@ static void print_problems(const char *file, const qd_problems *p)
  * they must match the daemon's, or a load here prunes by other rules. */
 static qd_store_opts g_store_opts;
 
+/* --signing-key: the key feed records of versions stored here are signed
+ * with (as qingdand signs its own), or NULL. */
+static qd_key *g_sign_key;
+
+static int ctl_feed_sign(void *ctx, const void *msg, size_t len, qd_buf *out)
+{
+	return qd_sign(ctx, msg, len, out);
+}
+
 static int open_store(const char *db, bool ro, qd_store **st)
 {
 	char err[512];
@@ -105,6 +118,11 @@ static int open_store(const char *db, bool ro, qd_store **st)
 	if (rc) {
 		fprintf(stderr, "qingdanctl: %s\n", err);
 		return ex_for(rc);
+	}
+	if (!ro && g_sign_key) {
+		qd_feed_signer fs = {.sign = ctl_feed_sign, .ctx = g_sign_key, .alg = qd_key_alg(g_sign_key),
+				     .kid = qd_key_kid(g_sign_key)};
+		qd_store_set_signer(*st, &fs);
 	}
 	return 0;
 }
@@ -821,6 +839,156 @@ static int run_follow_once(const globals *g, int argc, char **argv)
 	return ctl_follow_once(g->db, argv[1], argv[3]);
 }
 
+#define KEYGEN_SYNOPSIS "keygen --alg ed25519|sm2 --out FILE"
+#define VERIFY_RECEIPT_SYNOPSIS "verify-receipt FILE --key PUB [--db DIR]"
+
+/* keygen --alg ed25519|sm2 --out FILE */
+static int cmd_keygen(int argc, char **argv)
+{
+	const char *alg = NULL, *out = NULL;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--alg") == 0)
+			alg = argv[i + 1];
+		else if (strcmp(argv[i], "--out") == 0)
+			out = argv[i + 1];
+	}
+	if (argc != 5 || !alg || !out)
+		return synopsis_error(KEYGEN_SYNOPSIS);
+	enum qd_alg a = qd_alg_from_name(alg);
+	if (!a) {
+		fprintf(stderr, "qingdanctl: keygen: --alg must be ed25519 or sm2, got \"%s\"\n", alg);
+		return EX_USAGE_;
+	}
+	qd_key *k;
+	int rc = qd_key_generate(a, &k);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: keygen: %s\n", qd_strerror(rc));
+		return ex_for(rc);
+	}
+	qd_buf pem;
+	qd_buf_init(&pem);
+	rc = qd_key_write_private(k, out);
+	if (rc == QD_EEXIST)
+		fprintf(stderr, "qingdanctl: keygen: %s exists: a key file is never overwritten\n", out);
+	else if (rc)
+		fprintf(stderr, "qingdanctl: keygen: cannot write %s: %s\n", out, strerror(errno));
+	else if ((rc = qd_key_public_pem(k, &pem)) == 0)
+		printf("%skid: %s\nalg: %s\nprivate key: %s (mode 0600)\n", qd_buf_cstr(&pem), qd_key_kid(k),
+		       qd_key_alg(k), out);
+	qd_buf_free(&pem);
+	qd_key_free(k);
+	return rc == QD_EIO ? EX_CANTCREAT_ : ex_for(rc);
+}
+
+/* The receipt object of a file: the receipt itself, or an answer (or
+ * {"receipt": …}) that holds one. */
+static json_t *receipt_of(json_t *doc)
+{
+	json_t *r = json_object_get(doc, "receipt");
+	return json_is_object(r) ? r : doc;
+}
+
+/* Decide the payload again on the store in db; prints the outcome.
+ * Returns the exit status. */
+static int reproduce_receipt(const char *db, const qd_receipt *r)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_snap *s = qd_snap_new(st);
+	int rc = s ? qd_snap_open(s) : QD_ENOMEM;
+	enum qd_reproduced rep = QD_REPRO_DIFFERS;
+	char why[256] = "";
+	if (!rc)
+		rc = qd_receipt_reproduce(s, r->payload, r->payload_len, &rep, why, sizeof why);
+	qd_snap_free(s);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: verify-receipt: payload: %s\n", rc == QD_EINVAL ? why : qd_strerror(rc));
+		return ex_for(rc);
+	}
+	if (rep == QD_REPRO_SAME) {
+		printf("reproduced: yes (the same decision and reason on the receipt's list versions)\n");
+		return 0;
+	}
+	printf("reproduced: %s: %s\n", rep == QD_REPRO_GONE ? "unknown" : "no", why);
+	return rep == QD_REPRO_GONE ? 0 : EX_FAIL;
+}
+
+/* verify-receipt FILE --key PUB [--db DIR] */
+static int cmd_verify_receipt(const char *gdb, int argc, char **argv)
+{
+	const char *file = NULL, *keyfile = NULL, *db = gdb;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			keyfile = argv[++i];
+		else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			return synopsis_error(VERIFY_RECEIPT_SYNOPSIS);
+	}
+	if (!file || !keyfile)
+		return synopsis_error(VERIFY_RECEIPT_SYNOPSIS);
+	qd_key **keys = NULL;
+	size_t n = 0;
+	int rc = qd_keys_load_file(keyfile, &keys, &n);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: verify-receipt: %s: %s\n", keyfile,
+			rc == QD_EIO ? strerror(errno) : "not one or more Ed25519 or SM2 keys in PEM");
+		return rc == QD_EIO ? EX_NOINPUT_ : ex_for(rc);
+	}
+	json_error_t je;
+	json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	qd_receipt r;
+	const char *member = "";
+	int ex = 0;
+	if (!doc && access(file, R_OK) != 0) {
+		fprintf(stderr, "qingdanctl: verify-receipt: cannot read %s: %s\n", file, strerror(errno));
+		ex = EX_NOINPUT_;
+	} else if (!doc) {
+		fprintf(stderr, "qingdanctl: verify-receipt: %s:%d:%d: %s\n", file, je.line, je.column, je.text);
+		ex = ex_for(QD_ESYNTAX);
+	} else if (qd_receipt_read(receipt_of(doc), &r, &member)) {
+		fprintf(stderr, "qingdanctl: verify-receipt: %s: receipt.%s: missing, or not a string\n", file,
+			*member ? member : "payload");
+		ex = ex_for(QD_EINVAL);
+	} else {
+		const char *why = NULL;
+		rc = qd_receipt_verify(&r, keys, n, &why);
+		if (rc == QD_EBASE64) {
+			fprintf(stderr, "qingdanctl: verify-receipt: %s: receipt.sig: %s\n", file, why);
+			ex = ex_for(rc);
+		} else if (rc) {
+			printf("signature: INVALID (kid %s): %s\n", r.kid, why ? why : qd_strerror(rc));
+			ex = EX_FAIL;
+		} else {
+			printf("signature: valid (%s key %s)\n", r.alg, r.kid);
+			ex = db ? reproduce_receipt(db, &r) : 0;
+			if (!db)
+				printf("reproduced: not checked (give --db DIR to decide the query again)\n");
+		}
+	}
+	json_decref(doc);
+	for (size_t i = 0; i < n; i++)
+		qd_key_free(keys[i]);
+	free(keys);
+	return ex;
+}
+
+static int run_keygen(const globals *g, int argc, char **argv)
+{
+	(void)g;
+	return cmd_keygen(argc, argv);
+}
+
+static int run_verify_receipt(const globals *g, int argc, char **argv)
+{
+	return cmd_verify_receipt(g->db, argc, argv);
+}
+
 static int run_token(const globals *g, int argc, char **argv)
 {
 	(void)g;
@@ -876,6 +1044,16 @@ static const command commands[] = {
 	 "                            lacks, checked against the public keys in FILE; exits\n"},
 	{"stats", 0, 0, true, run_stats, NULL,
 	 "  stats                     store size, map use, readers, record counts\n"},
+	{"keygen", 4, 4, false, run_keygen, KEYGEN_SYNOPSIS,
+	 "  keygen --alg ed25519|sm2 --out FILE\n"
+	 "                            make a receipt signing key: writes the private key\n"
+	 "                            to FILE (mode 0600, never overwritten), prints the\n"
+	 "                            public key and its kid (no --db needed)\n"},
+	{"verify-receipt", 3, 5, false, run_verify_receipt, VERIFY_RECEIPT_SYNOPSIS,
+	 "  verify-receipt FILE --key PUB [--db DIR]\n"
+	 "                            check a receipt's signature with the public key(s)\n"
+	 "                            in PUB (exit 1 when invalid); with --db, decide its\n"
+	 "                            query again on the versions it names\n"},
 	{"token", 2, 2, false, run_token, "token NAME ROLE",
 	 "  token NAME ROLE           make a new random bearer token (ROLE admin or\n"
 	 "                            reader): prints the token once, then its\n"
@@ -932,6 +1110,14 @@ static int parse_globals(int argc, char **argv, globals *g, int *cmd)
 				fprintf(stderr, "qingdanctl: %s: expected a size from 1M to 1024G (suffixes K, M, G)\n", a);
 				return EX_USAGE_;
 			}
+		} else if (strcmp(a, "--signing-key") == 0 && i + 1 < argc) {
+			const char *path = argv[++i];
+			int rc = qd_key_load_private(path, &g_sign_key);
+			if (rc) {
+				fprintf(stderr, "qingdanctl: --signing-key %s: %s\n", path,
+					rc == QD_EIO ? strerror(errno) : qd_strerror(rc));
+				return ex_for(rc);
+			}
 		} else if (strcmp(a, "--utc-offset") == 0 && i + 1 < argc) {
 			if (qd_utc_offset_parse(argv[++i], &g->offset)) {
 				fprintf(stderr, "qingdanctl: --utc-offset: expected +HH:MM\n");
@@ -959,7 +1145,7 @@ int main(int argc, char **argv)
 {
 	globals g = {.db = getenv("QINGDAN_DB"), .offset = QD_UTC_OFFSET_DEFAULT};
 	qd_store_opts_default(&g_store_opts);
-	int i, ex = parse_globals(argc, argv, &g, &i);
+	int i = 0, ex = parse_globals(argc, argv, &g, &i);
 	if (ex >= 0)
 		return ex;
 	if (i >= argc) {
@@ -978,5 +1164,7 @@ int main(int argc, char **argv)
 	int words = argc - i - 1;
 	if (words < c->min_args || (c->max_args >= 0 && words > c->max_args))
 		return c->synopsis ? synopsis_error(c->synopsis) : wrong_args(c->name);
-	return c->run(&g, argc - i, argv + i);
+	ex = c->run(&g, argc - i, argv + i);
+	qd_key_free(g_sign_key);
+	return ex;
 }

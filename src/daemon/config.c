@@ -43,6 +43,10 @@ const char qingdand_usage[] =
 	"                                (default best-effort)\n"
 	"  --decision-log-wait MS        lossless: how long a decision waits for room in the\n"
 	"                                log before it is answered 503 (default 200)\n"
+	"  --signing-key FILE            sign receipts with this private key (PEM, from\n"
+	"                                qingdanctl keygen; not readable by group or others)\n"
+	"  --verify-keys FILE            retired public keys (PEM, one or more) receipts\n"
+	"                                signed earlier are still checked against\n"
 	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	"  --tls-key FILE                PEM private key for --tls-cert (not readable by\n"
 	"                                group or others)\n"
@@ -110,6 +114,8 @@ static const opt opts[] = {
 	{"decision-log", O_STR, F(decision_log), 0, 0},
 	{"decision-log-mode", O_LOG_MODE, F(decision_log_lossless), 0, 0},
 	{"decision-log-wait", O_UINT, F(decision_log_wait), 1, 60000},
+	{"signing-key", O_STR, F(signing_key), 0, 0},
+	{"verify-keys", O_STR, F(verify_keys), 0, 0},
 	{"tls-cert", O_STR, F(tls_cert), 0, 0},
 	{"tls-key", O_STR, F(tls_key), 0, 0},
 	{"tls-priorities", O_STR, F(tls_priorities), 0, 0},
@@ -175,7 +181,7 @@ void settings_default(settings *s)
 void settings_free(settings *s)
 {
 	char **strs[] = {&s->db, &s->listen, &s->tokens, &s->access_log, &s->decision_log, &s->tls_cert, &s->tls_key,
-			 &s->tls_priorities};
+			 &s->tls_priorities, &s->signing_key, &s->verify_keys};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

@@ -13,6 +13,7 @@
 #include "decisions.h"
 #include "handlers.h"
 #include "qingdand.h"
+#include "receipts.h"
 #include "respond.h"
 #include "snaps.h"
 
@@ -109,11 +110,11 @@ static enum MHD_Result decide_error(struct MHD_Connection *c, int err, const qd_
 
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 {
-	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_CLIENT_REF, P_COUNT };
+	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_CLIENT_REF, P_RECEIPT, P_COUNT };
 	param p[P_COUNT] = {
 		[P_CODE] = {.name = "code"}, [P_CIQ] = {.name = "ciq"}, [P_ENTITY] = {.name = "entity"},
 		[P_DATE] = {.name = "date"}, [P_LIST] = {.name = "list"}, [P_VERSION] = {.name = "version"},
-		[P_AT] = {.name = "at"}, [P_CLIENT_REF] = {.name = "client_ref"},
+		[P_AT] = {.name = "at"}, [P_CLIENT_REF] = {.name = "client_ref"}, [P_RECEIPT] = {.name = "receipt"},
 	};
 	enum MHD_Result res;
 	if (!get_params(c, p, P_COUNT, &res))
@@ -153,6 +154,11 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		snprintf(msg, sizeof msg, "client_ref: %s", why);
 		return respond_error(c, E_BAD_PARAMETER, msg);
 	}
+	bool want_receipt = false;
+	if (p[P_RECEIPT].value && !receipt_param(p[P_RECEIPT].value, p[P_RECEIPT].len, &want_receipt))
+		return respond_error(c, E_BAD_PARAMETER, "receipt: expected true or false");
+	if (want_receipt && !r->srv->sign_key)
+		return receipt_disabled(c);
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s)
@@ -164,13 +170,23 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	qd_buf_putc(&b, '{');
 	qd_outcome o;
 	int err = qd_decide(s, &q, &b, &o);
-	qd_snap_close(s);
 	if (err) {
+		qd_snap_close(s);
 		qd_buf_free(&b);
 		return decide_error(c, err, &q);
 	}
 	char id[40];
 	size_t id_len = next_decision_id(r->srv, id);
+	/* The receipt reads each consulted version's sha256 from the snapshot
+	 * the decision was made on. */
+	qd_buf receipt;
+	qd_buf_init(&receipt);
+	err = want_receipt ? receipt_lookup(r->srv, s, &b, id, cref, &receipt) : 0;
+	qd_snap_close(s);
+	if (err) {
+		qd_buf_free(&b);
+		return receipt_failed(c, err);
+	}
 	decision_lines lines;
 	decision_lines_init(&lines);
 	record_decision(r->srv, &lines, id, cref, &q, &o, NULL, 0);
@@ -180,6 +196,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	decision_lines_free(&lines);
 	if (!recorded) {
 		qd_buf_free(&b);
+		qd_buf_free(&receipt);
 		return log_unavailable(c);
 	}
 	qd_buf_puts(&b, ",\"decision_id\":\"");
@@ -188,7 +205,10 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		qd_buf_puts(&b, "\",\"client_ref\":\"");
 		qd_buf_puts(&b, cref);
 	}
-	qd_buf_puts(&b, "\"}");
+	qd_buf_putc(&b, '"');
+	qd_buf_add(&b, receipt.data, receipt.len);
+	qd_buf_free(&receipt);
+	qd_buf_putc(&b, '}');
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
@@ -271,6 +291,7 @@ typedef struct check_req {
 	json_t *items;                /* borrowed from the body */
 	size_t n;
 	const char *client_ref;       /* validated, borrowed from the body; NULL: none */
+	bool receipt;                 /* "receipt": true */
 	qd_query base;
 	char ent[QD_ENTITY_MAX + 1];
 } check_req;
@@ -284,6 +305,7 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 	size_t entity_len = 0, date_len = 0, list_len = 0;
 	cr->items = NULL;
 	cr->client_ref = NULL;
+	cr->receipt = false;
 	if (!json_is_object(body)) {
 		*res = bad_body(c, "", "%s", "the body must be a JSON object");
 		return false;
@@ -308,6 +330,12 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 				return false;
 			}
 			cr->client_ref = json_string_value(v);
+		} else if (strcmp(key, "receipt") == 0) {
+			if (!json_is_boolean(v)) {
+				*res = bad_body(c, "/receipt", "%s", "receipt must be true or false");
+				return false;
+			}
+			cr->receipt = json_is_true(v);
 		} else {
 			char path[80];
 			snprintf(path, sizeof path, "/%.60s", key);
@@ -497,7 +525,7 @@ static enum MHD_Result check_too_large(struct MHD_Connection *c, size_t max, siz
 /* Write the head (decision, summary, decision_id, client_ref) into the
  * room kept in front of b's items, close the body and queue it. */
 static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const char *id, const char *client_ref,
-				   size_t n, const check_counts *k)
+				   size_t n, const check_counts *k, const qd_buf *receipt)
 {
 	char head[CHECK_HEAD_MAX];
 	int hl = snprintf(head, sizeof head,
@@ -510,7 +538,9 @@ static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const ch
 		return respond_error(c, E_INTERNAL, "check response head too long");
 	}
 	memcpy(b->data + CHECK_HEAD_MAX - hl, head, (size_t)hl);
-	qd_buf_puts(b, "]}");
+	qd_buf_putc(b, ']');
+	qd_buf_add(b, receipt->data, receipt->len);
+	qd_buf_putc(b, '}');
 	return respond_json_from(c, MHD_HTTP_OK, b, CHECK_HEAD_MAX - (size_t)hl);
 }
 
@@ -525,6 +555,10 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	check_req cr;
 	if (!check_context(c, r, body, &cr, &res) || !check_item_shapes(c, &cr, &res))
 		goto out;
+	if (cr.receipt && !r->srv->sign_key) {
+		res = receipt_disabled(c);
+		goto out;
+	}
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s) {
@@ -554,8 +588,18 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	decision_lines lines;
 	decision_lines_init(&lines);
 	int err = check_decide(r, &cr, batch, &b, id, &lines, &k, &stop);
+	qd_buf receipt;
+	qd_buf_init(&receipt);
+	int rerr = !err && !b.oom && cr.receipt ? receipt_check(r->srv, s, &cr.base, b.data + CHECK_HEAD_MAX,
+								 b.len - CHECK_HEAD_MAX, id, cr.client_ref, &receipt)
+						 : 0;
 	qd_snap_close(s);
 	qd_batch_free(batch);
+	if (rerr) {
+		qd_buf_free(&b);
+		res = receipt_failed(c, rerr);
+		goto out_lines;
+	}
 	if (err == CHECK_TOO_LARGE) {
 		qd_buf_free(&b);
 		res = check_too_large(c, r->srv->cfg.max_check_response_bytes, stop);
@@ -573,8 +617,9 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		res = log_unavailable(c);
 		goto out_lines;
 	}
-	res = check_reply(c, &b, id, cr.client_ref, cr.n, &k);
+	res = check_reply(c, &b, id, cr.client_ref, cr.n, &k, &receipt);
 out_lines:
+	qd_buf_free(&receipt);
 	decision_lines_free(&lines);
 out:
 	json_decref(body);

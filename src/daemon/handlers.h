@@ -33,6 +33,10 @@ enum MHD_Result send_version_doc(struct MHD_Connection *c, server *srv, const ch
 enum MHD_Result h_feed(struct MHD_Connection *c, request *r);
 enum MHD_Result h_feed_doc(struct MHD_Connection *c, request *r);
 
+/* h_receipts.c: GET /v1/keys, POST /v1/receipts/verify. */
+enum MHD_Result h_keys(struct MHD_Connection *c, request *r);
+enum MHD_Result h_receipt_verify(struct MHD_Connection *c, request *r);
+
 /* h_ui.c: static pages, GET /ui, /ui/ and /ui/{file} (r->arg_n holds the
  * file name). */
 enum MHD_Result h_ui(struct MHD_Connection *c, request *r);

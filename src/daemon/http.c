@@ -36,6 +36,8 @@ static const route routes[] = {
 	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true},
 	{"/v1/feed", "GET", h_feed, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/v1/feed/{n}", "GET", h_feed_doc, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/keys", "GET", h_keys, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/receipts/verify", "POST", h_receipt_verify, ACCESS_READ, BODY_SMALL, false, NULL, false},
 	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
 	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},

@@ -55,7 +55,7 @@ static int parse_settings(server *srv, startup *su, int argc, char **argv)
 }
 
 /* Read what the settings name besides the store: the listening address,
- * the tokens file and the TLS key pair.  Returns false after a message. */
+ * the tokens file, the signing and verification keys and the TLS key pair.  Returns false after a message. */
 static bool read_settings_files(server *srv, startup *su)
 {
 	const settings *cfg = &srv->cfg;
@@ -68,12 +68,16 @@ static bool read_settings_files(server *srv, startup *su)
 		fprintf(stderr, "qingdand: %s\n", err);
 		return false;
 	}
+	if (!server_load_keys(srv, err, sizeof err)) {
+		fprintf(stderr, "qingdand: %s\n", err);
+		return false;
+	}
 	if (cfg->tls_cert) {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			fprintf(stderr, "qingdand: this libmicrohttpd has no TLS support; use the nginx front instead\n");
 			return false;
 		}
-		if (!check_key_mode(cfg->tls_key, err, sizeof err) ||
+		if (!check_key_mode(cfg->tls_key, "TLS key", err, sizeof err) ||
 		    !(su->tls_cert = read_pem(cfg->tls_cert, err, sizeof err)) ||
 		    !(su->tls_key = read_pem(cfg->tls_key, err, sizeof err)) ||
 		    !check_tls(su->tls_cert, su->tls_key, cfg->tls_priorities, err, sizeof err)) {
@@ -168,6 +172,9 @@ static struct MHD_Daemon *start_http(server *srv, const startup *su)
 	fprintf(stderr, "qingdand %s: serving %s on %s://%s (port %u, %u threads, admin %s, reads %s)\n",
 		QD_VERSION, cfg->db, su->tls_cert ? "https" : "http", cfg->listen, pi ? pi->port : 0, cfg->threads,
 		srv->tokens_path ? "by token" : "disabled (no --tokens)", srv->read_auth ? "need a token" : "open");
+	if (srv->sign_key)
+		fprintf(stderr, "qingdand: receipts and feed records are signed with the %s key %s (%zu retired keys)\n",
+			qd_key_alg(srv->sign_key), qd_key_kid(srv->sign_key), srv->n_verify_keys);
 	notify("READY=1");
 	return d;
 }
@@ -294,6 +301,7 @@ out_logs:
 	logq_close(srv.decision_log);
 	server_fini(&srv);
 out_cfg:
+	server_keys_free(&srv);
 	tokens_free(&srv.tokens);
 	free(su.tls_cert);
 	free(su.tls_key);

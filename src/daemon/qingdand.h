@@ -14,6 +14,7 @@
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
 #include "qingdan/problems.h"
+#include "qingdan/sign.h"
 #include "qingdan/store.h"
 #include "conn.h"
 #include "logq.h"
@@ -89,12 +90,14 @@
 	X(E_VERSION_NOT_FOUND, 404, "version_not_found", "no such version of the list") \
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
 	X(E_ALREADY_EXISTS, 409, "already_exists", "the resource already exists") \
+	X(E_SIGNING_DISABLED, 409, "signing_disabled", "receipts need a signing key: qingdand runs without --signing-key") \
 	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
 	X(E_INVALID_DOCUMENT, 422, "invalid_document", "the list document breaks the loader rules") \
 	X(E_BAD_KEY, 422, "bad_key", "not a key of a supported algorithm (ed25519, sm2)") \
+	X(E_INVALID_RECEIPT, 422, "invalid_receipt", "the receipt's payload is not a receipt payload") \
 	X(E_BAD_SIGNATURE, 422, "bad_signature", "the signature does not verify") \
 	X(E_RESPONSE_TOO_LARGE, 422, "response_too_large", "the answer would exceed --max-check-response-bytes: send fewer items per check") \
 	X(E_INTERNAL, 500, "internal_error", "internal error") \
@@ -169,6 +172,8 @@ typedef struct settings {
 	bool decision_log_lossless;  /* --decision-log-mode lossless */
 	unsigned decision_log_wait;  /* ms a decision waits for room in a lossless decision log */
 	char *tls_priorities;        /* GnuTLS priority string of the built-in TLS */
+	char *signing_key;           /* private key file receipts are signed with; NULL: none */
+	char *verify_keys;           /* file of retired public keys; NULL: none */
 	bool read_auth;
 	bool metrics_open;           /* --metrics-auth open: /metrics needs no token */
 	unsigned threads;
@@ -214,6 +219,11 @@ typedef struct server {
 	struct jobs *jobs;           /* long requests (jobs.h) */
 	struct feedwait *feedwait;   /* parked long polls of the feed (feedwait.h) */
 	conns conns;                 /* open connections, their deadlines, the body budget (conn.h) */
+	/* Loaded at start-up and never changed: any thread signs and verifies
+	 * with them at once (sign.h). */
+	qd_key *sign_key;            /* --signing-key; NULL: receipts are refused (409) */
+	qd_key **verify_keys;        /* --verify-keys, retired keys */
+	size_t n_verify_keys;
 } server;
 
 /* Per-request state, hung off *req_cls and freed in the completion callback. */

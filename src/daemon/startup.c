@@ -62,7 +62,7 @@ char *read_pem(const char *path, char *err, size_t errlen)
 	return qd_buf_steal(&b, NULL);
 }
 
-bool check_key_mode(const char *path, char *err, size_t errlen)
+bool check_key_mode(const char *path, const char *what, char *err, size_t errlen)
 {
 	struct stat st;
 	if (stat(path, &st) != 0) {
@@ -70,7 +70,7 @@ bool check_key_mode(const char *path, char *err, size_t errlen)
 		return false;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "TLS key %s is open to %s (mode %04o): chmod go-rwx %s", path,
+		snprintf(err, errlen, "%s %s is open to %s (mode %04o): chmod go-rwx %s", what, path,
 			 (st.st_mode & S_IRWXG) && (st.st_mode & S_IRWXO) ? "group and others"
 			 : st.st_mode & S_IRWXG                          ? "group"
 									 : "others",
@@ -78,6 +78,57 @@ bool check_key_mode(const char *path, char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+bool server_load_keys(server *srv, char *err, size_t errlen)
+{
+	const settings *cfg = &srv->cfg;
+	if (cfg->signing_key) {
+		if (!check_key_mode(cfg->signing_key, "signing-key: the signing key", err, errlen))
+			return false;
+		errno = 0;
+		int rc = qd_key_load_private(cfg->signing_key, &srv->sign_key);
+		if (rc == QD_EBADKEY) {
+			snprintf(err, errlen,
+				 "signing-key: %s holds no Ed25519 or SM2 private key in PEM (make one with "
+				 "qingdanctl keygen)",
+				 cfg->signing_key);
+			return false;
+		}
+		if (rc) {
+			snprintf(err, errlen, "signing-key: cannot read %s: %s", cfg->signing_key,
+				 rc == QD_EKEYPERM ? qd_strerror(rc) : errno ? strerror(errno) : qd_strerror(rc));
+			return false;
+		}
+	}
+	if (cfg->verify_keys) {
+		errno = 0;
+		int rc = qd_keys_load_file(cfg->verify_keys, &srv->verify_keys, &srv->n_verify_keys);
+		if (rc == QD_EBADKEY) {
+			snprintf(err, errlen,
+				 "verify-keys: %s must hold one or more Ed25519 or SM2 keys in PEM, and nothing "
+				 "else between BEGIN and END lines",
+				 cfg->verify_keys);
+			return false;
+		}
+		if (rc) {
+			snprintf(err, errlen, "verify-keys: cannot read %s: %s", cfg->verify_keys,
+				 errno ? strerror(errno) : qd_strerror(rc));
+			return false;
+		}
+	}
+	return true;
+}
+
+void server_keys_free(server *srv)
+{
+	qd_key_free(srv->sign_key);
+	srv->sign_key = NULL;
+	for (size_t i = 0; i < srv->n_verify_keys; i++)
+		qd_key_free(srv->verify_keys[i]);
+	free(srv->verify_keys);
+	srv->verify_keys = NULL;
+	srv->n_verify_keys = 0;
 }
 
 typedef struct log_capture {
@@ -164,6 +215,12 @@ bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *e
 	return true;
 }
 
+/* The feed's signer: the daemon's signing key. */
+static int feed_sign(void *ctx, const void *msg, size_t len, qd_buf *out)
+{
+	return qd_sign(ctx, msg, len, out);
+}
+
 void server_init(server *srv, qd_store *store)
 {
 	srv->tokens_path = srv->cfg.tokens;
@@ -174,6 +231,12 @@ void server_init(server *srv, qd_store *store)
 	metrics_route labels[METRICS_ROUTES_MAX];
 	metrics_init(&srv->m, labels, route_labels(labels, METRICS_ROUTES_MAX));
 	srv->store = store;
+	/* Every version committed from now on gets a signed feed record. */
+	if (srv->sign_key) {
+		qd_feed_signer fs = {.sign = feed_sign, .ctx = srv->sign_key, .alg = qd_key_alg(srv->sign_key),
+				     .kid = qd_key_kid(srv->sign_key)};
+		qd_store_set_signer(store, &fs);
+	}
 	snaps_init(&srv->snaps, store, srv->cfg.read_cache);
 	decisions_init(srv);
 	const settings *cfg = &srv->cfg;

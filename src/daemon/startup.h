@@ -21,11 +21,21 @@ bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
  * NULL with an English message in err. */
 char *read_pem(const char *path, char *err, size_t errlen);
 
-/* Is the TLS key at path private to its owner?  A key that group or
- * others may read, write or run is refused.
+/* Is the key at path private to its owner?  A key that group or others
+ * may read, write or run is refused.
+ *   what  the key's name in the message ("TLS key", "signing key")
  * Returns true, or false with an English message in err naming the mode
  * and the chmod that fixes it. */
-bool check_key_mode(const char *path, char *err, size_t errlen);
+bool check_key_mode(const char *path, const char *what, char *err, size_t errlen);
+
+/* Load --signing-key and --verify-keys into srv->sign_key and
+ * srv->verify_keys (each left NULL when its option is not set).
+ * Returns true, or false with an English message in err naming the option
+ * and the file; what was loaded stays for server_keys_free(). */
+bool server_load_keys(server *srv, char *err, size_t errlen);
+
+/* Free the keys server_load_keys() loaded. */
+void server_keys_free(server *srv);
 
 /* Try the built-in TLS set-up without listening: the GnuTLS priority
  * string and the key pair, as libmicrohttpd will use them.

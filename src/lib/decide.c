@@ -398,9 +398,17 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 {
 	const qd_list_info *lists;
 	size_t nlists;
-	qd_list_info one;
+	qd_list_info one, pinned[QD_PINS_MAX];
 	int ret;
-	if (q->list && q->version) {
+	if (q->n_pins) {
+		if (q->n_pins > QD_PINS_MAX)
+			return QD_EINVAL;
+		for (size_t i = 0; i < q->n_pins; i++)
+			if ((ret = qd_snap_list_version(s, q->pins[i].list, q->pins[i].version, &pinned[i])))
+				return ret;
+		lists = pinned;
+		nlists = q->n_pins;
+	} else if (q->list && q->version) {
 		if ((ret = qd_snap_list_version(s, q->list, q->version, &one)))
 			return ret;
 		lists = &one;
@@ -417,7 +425,7 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 	}
 	if (ret)
 		return ret;
-	if (q->list && !q->version && !q->has_at) {
+	if (q->list && !q->version && !q->has_at && !q->n_pins) {
 		size_t i;
 		for (i = 0; i < nlists; i++)
 			if (strcmp(lists[i].id, q->list) == 0)
@@ -602,12 +610,14 @@ static bool ctx_is(const batch_ctx *c, const qd_query *q)
 }
 
 /* The index of q's context, added when new; -1 when it cannot be kept
- * (a string too long to be a normalised one, or out of memory): the item is
+ * (pins, a string too long to be a normalised one, or out of memory): the item is
  * then decided without the table. */
 static long batch_ctx_of(qd_batch *b, const qd_query *q)
 {
 	/* The items of one check share their context: the last one found
 	 * answers nearly always, and the scan is for mixed batches only. */
+	if (q->n_pins)
+		return -1;
 	if (b->n_ctxs && ctx_is(&b->ctxs[b->last_ctx], q))
 		return b->last_ctx;
 	for (uint32_t i = 0; i < b->n_ctxs; i++) {

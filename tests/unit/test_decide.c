@@ -1338,6 +1338,116 @@ START_TEST(batch_buffer_cut_back)
 }
 END_TEST
 
+/* ---- pins: the lists and versions a receipt names ---- */
+
+/* Decide code for E_OK on s pinned to pins; the decision parsed into *j
+ * when it succeeds. */
+static int decide_pinned(qd_snap *s, const qd_pin *pins, size_t n, qd_outcome *o, json_t **j)
+{
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why;
+	ck_assert_int_eq(qd_code_parse("3822900000", 10, &q.code, &why), 0);
+	q.entity = E_OK;
+	ck_assert_int_eq(qd_date_parse(TODAY, 10, &q.date), 0);
+	q.pins = pins;
+	q.n_pins = n;
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_putc(&b, '{');
+	int rc = qd_decide(s, &q, &b, o);
+	qd_buf_putc(&b, '}');
+	*j = rc ? NULL : json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert(rc || *j);
+	qd_buf_free(&b);
+	return rc;
+}
+
+static const char *basis_entry(json_t *j)
+{
+	json_t *basis = json_object_get(j, "basis");
+	return json_is_null(basis) ? NULL : json_string_value(json_object_get(json_object_get(basis, "entry"), "id"));
+}
+
+START_TEST(decide_pins)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_retain(dir, 2);
+	put_ok(st, "pin-pos", "positive", POS_CLAUSES, POS_ROSTER, "[" PI("P-A", "3822", "") "]", 1);
+	put_ok(st, "pin-pos", "positive", POS_CLAUSES, POS_ROSTER, "[" PI("P-B", "9027", "") "]", 2);
+	put_ok(st, "pin-z", "positive", POS_CLAUSES, POS_ROSTER, "[" PI("P-Z", "3822.90", "") "]", 1);
+	qd_snap *s = qd_snap_new(st);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+	qd_outcome o;
+	json_t *j;
+
+	/* Version 1 allowed what the current version 2 does not list. */
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-pos", 1}}, 1, &o, &j), 0);
+	ck_assert(o.allow);
+	ck_assert_uint_eq(o.n_lists, 1);
+	ck_assert_uint_eq(o.lists[0].version, 1);
+	ck_assert_str_eq(basis_entry(j), "P-A");
+	json_decref(j);
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-pos", 2}}, 1, &o, &j), 0);
+	ck_assert(!o.allow);
+	ck_assert_int_eq(o.reason, QD_REASON_NOT_LISTED);
+	json_decref(j);
+
+	/* Exactly the pinned lists, in the pins' order: pin-z's version 1
+	 * decides though pin-pos comes first by id. */
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-z", 1}, {"pin-pos", 2}}, 2, &o, &j), 0);
+	ck_assert(o.allow);
+	ck_assert_uint_eq(o.n_lists, 2);
+	ck_assert_str_eq(o.lists[0].id, "pin-z");
+	ck_assert_str_eq(o.lists[1].id, "pin-pos");
+	ck_assert_str_eq(basis_entry(j), "P-Z");
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "results")), 2);
+	json_decref(j);
+
+	/* Unknown list, a version never stored, too many pins. */
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-z", 1}, {"no-such", 1}}, 2, &o, &j), QD_ENOLIST);
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-pos", 9}}, 1, &o, &j), QD_ENOVERSION);
+	qd_pin many[QD_PINS_MAX + 1];
+	for (size_t i = 0; i < QD_PINS_MAX + 1; i++)
+		many[i] = (qd_pin){"pin-z", 1};
+	ck_assert_int_eq(decide_pinned(s, many, QD_PINS_MAX + 1, &o, &j), QD_EINVAL);
+
+	/* A batch decides a pinned item each time: the same code under other
+	 * pins gets its own answer. */
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_batch *batch = qd_batch_new(s, &b, 4);
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why;
+	ck_assert_int_eq(qd_code_parse("3822900000", 10, &q.code, &why), 0);
+	q.entity = E_OK;
+	ck_assert_int_eq(qd_date_parse(TODAY, 10, &q.date), 0);
+	q.pins = (qd_pin[]){{"pin-pos", 1}};
+	q.n_pins = 1;
+	ck_assert_int_eq(qd_batch_decide(batch, &q, &o), 0);
+	ck_assert(o.allow);
+	q.pins = (qd_pin[]){{"pin-pos", 2}};
+	ck_assert_int_eq(qd_batch_decide(batch, &q, &o), 0);
+	ck_assert(!o.allow);
+	qd_batch_free(batch);
+	qd_buf_free(&b);
+
+	/* Version 1 pruned (two versions kept): gone. */
+	qd_snap_close(s);
+	put_ok(st, "pin-pos", "positive", POS_CLAUSES, POS_ROSTER, "[" PI("P-B", "9027", "") "]", 3);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-pos", 1}}, 1, &o, &j), QD_EGONE);
+	ck_assert_int_eq(decide_pinned(s, (qd_pin[]){{"pin-pos", 2}}, 1, &o, &j), 0);
+	json_decref(j);
+
+	qd_snap_free(s);
+	qd_store_close(st);
+	fx_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *decide_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1356,6 +1466,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tm, empty_store);
 	tcase_add_test(tm, near_misses_ordered_and_capped);
 	tcase_add_test(tm, read_cache_agrees);
+	tcase_add_test(tm, decide_pins);
 	suite_add_tcase(s, tm);
 
 	TCase *tb = tcase_create("batch");

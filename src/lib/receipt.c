@@ -1,0 +1,407 @@
+/* Decision receipts: payloads built from decisions as rendered, signed,
+ * checked and decided again. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qingdan/date.h"
+#include "qingdan/err.h"
+#include "qingdan/jcs.h"
+#include "qingdan/receipt.h"
+
+/* json_object_set_new() that remembers a failure in *ok. */
+static void set(json_t *o, const char *key, json_t *v, bool *ok)
+{
+	if (!v || json_object_set_new(o, key, v))
+		*ok = false;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* The members every payload has. */
+static json_t *payload_new(const char *kind, const qd_receipt_head *h, bool *ok)
+{
+	json_t *p = json_object();
+	if (!p) {
+		*ok = false;
+		return NULL;
+	}
+	char at[21];
+	qd_time_format(h->issued_at, at);
+	set(p, "kind", json_string(kind), ok);
+	set(p, "decision_id", json_string(h->decision_id), ok);
+	set(p, "issued_at", json_string(at), ok);
+	set(p, "client_ref", str_or_null(h->client_ref), ok);
+	return p;
+}
+
+/* Add the lists of one decision's "results" to lists ({list, version,
+ * sha256}, each list once, in the order met), reading each version's
+ * sha256 from s.  Returns 0, QD_EINVAL, what qd_snap_list_version()
+ * returns, QD_ENOMEM. */
+static int add_lists(qd_snap *s, json_t *results, json_t *lists)
+{
+	size_t i;
+	json_t *r;
+	if (!json_is_array(results))
+		return QD_EINVAL;
+	json_array_foreach(results, i, r) {
+		const char *id = json_string_value(json_object_get(r, "list"));
+		json_t *ver = json_object_get(r, "version");
+		if (!id || !json_is_integer(ver))
+			return QD_EINVAL;
+		size_t j;
+		json_t *l;
+		bool seen = false;
+		json_array_foreach(lists, j, l)
+			seen = seen || strcmp(json_string_value(json_object_get(l, "list")), id) == 0;
+		if (seen)
+			continue;
+		qd_list_info info;
+		int rc = qd_snap_list_version(s, id, (uint32_t)json_integer_value(ver), &info);
+		if (rc)
+			return rc;
+		json_t *o = json_pack("{s:s,s:I,s:s}", "list", id, "version", json_integer_value(ver), "sha256",
+				      info.sha256);
+		if (!o || json_array_append_new(lists, o))
+			return QD_ENOMEM;
+	}
+	return 0;
+}
+
+/* The deciding entry of a decision's basis: {list, version, entry,
+ * clauses: [ids]}, or null. */
+static json_t *basis_of(json_t *basis)
+{
+	if (!json_is_object(basis))
+		return json_null();
+	json_t *clauses = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(basis, "clauses"), i, c)
+		json_array_append(clauses, json_object_get(c, "id"));
+	return json_pack("{s:O,s:O,s:O,s:o}", "list", json_object_get(basis, "list"), "version",
+			 json_object_get(basis, "version"), "entry", json_object_get(json_object_get(basis, "entry"), "id"),
+			 "clauses", clauses);
+}
+
+/* Dump p as JCS into out and free it.  Returns 0 or QD_ENOMEM. */
+static int finish(json_t *p, bool ok, int rc, qd_buf *out)
+{
+	if (!rc && !ok)
+		rc = QD_ENOMEM;
+	if (!rc)
+		rc = qd_jcs_dump(p, out);
+	json_decref(p);
+	return rc;
+}
+
+int qd_receipt_lookup_payload(qd_snap *s, const char *decision, size_t len, const qd_receipt_head *h, qd_buf *out)
+{
+	json_t *d = json_loadb(decision, len, 0, NULL);
+	if (!json_is_object(d)) {
+		json_decref(d);
+		return QD_EINVAL;
+	}
+	bool ok = true;
+	json_t *p = payload_new("lookup", h, &ok);
+	json_t *lists = json_array();
+	int rc = p && lists ? add_lists(s, json_object_get(d, "results"), lists) : QD_ENOMEM;
+	if (p) {
+		set(p, "query", json_deep_copy(json_object_get(d, "query")), &ok);
+		set(p, "decision", json_deep_copy(json_object_get(d, "decision")), &ok);
+		set(p, "reason", json_deep_copy(json_object_get(d, "reason")), &ok);
+		set(p, "basis", basis_of(json_object_get(d, "basis")), &ok);
+		set(p, "lists", json_incref(lists), &ok);
+	}
+	json_decref(lists);
+	json_decref(d);
+	return finish(p, ok, rc, out);
+}
+
+/* One check item's entry in the payload. */
+static json_t *check_item(json_t *it)
+{
+	json_t *ref = json_object_get(it, "ref");
+	if (json_object_get(it, "error"))
+		return json_pack("{s:O,s:s}", "ref", ref ? ref : json_null(), "error", "bad_item");
+	json_t *q = json_object_get(it, "query"), *basis = json_object_get(it, "basis");
+	json_t *b = json_is_object(basis) ? basis : NULL;
+	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "ref", ref ? ref : json_null(), "code",
+			 json_object_get(q, "code"), "ciq", json_object_get(q, "ciq"), "decision",
+			 json_object_get(it, "decision"), "reason", json_object_get(it, "reason"), "list",
+			 b ? json_object_get(b, "list") : json_null(), "version",
+			 b ? json_object_get(b, "version") : json_null(), "entry",
+			 b ? json_object_get(json_object_get(b, "entry"), "id") : json_null());
+}
+
+int qd_receipt_check_payload(qd_snap *s, const qd_query *base, const char *items, size_t len,
+			     const qd_receipt_head *h, qd_buf *out)
+{
+	bool ok = true;
+	json_t *p = payload_new("check", h, &ok);
+	json_t *lists = json_array(), *arr = json_array();
+	int rc = p && lists && arr ? 0 : QD_ENOMEM;
+	bool all_allow = true;
+	/* The items are read one at a time where they lie in the response,
+	 * never copied into one array text. */
+	for (size_t pos = 0; !rc && pos < len;) {
+		json_error_t je;
+		json_t *it = json_loadb(items + pos, len - pos, JSON_DISABLE_EOF_CHECK, &je);
+		if (!json_is_object(it)) {
+			json_decref(it);
+			rc = QD_EINVAL;
+			break;
+		}
+		pos += (size_t)je.position;
+		if (pos < len && items[pos] == ',')
+			pos++;
+		json_t *results = json_object_get(it, "results");
+		if (results)
+			rc = add_lists(s, results, lists);
+		const char *dec = json_string_value(json_object_get(it, "decision"));
+		all_allow = all_allow && dec && strcmp(dec, "allow") == 0;
+		json_t *e = rc ? NULL : check_item(it);
+		if (!rc && (!e || json_array_append_new(arr, e)))
+			rc = QD_ENOMEM;
+		json_decref(it);
+	}
+	if (p) {
+		char date[11];
+		qd_date_format(base->date, date);
+		set(p, "query",
+		    json_pack("{s:o,s:s,s:o}", "entity", str_or_null(base->entity), "date", date, "list",
+			      str_or_null(base->list)),
+		    &ok);
+		set(p, "decision", json_string(all_allow ? "allow" : "deny"), &ok);
+		set(p, "lists", json_incref(lists), &ok);
+		set(p, "items", json_incref(arr), &ok);
+	}
+	json_decref(lists);
+	json_decref(arr);
+	return finish(p, ok, rc, out);
+}
+
+int qd_receipt_sign(const qd_key *k, const char *payload, size_t len, qd_buf *out)
+{
+	qd_buf sig;
+	qd_buf_init(&sig);
+	int rc = qd_sign(k, payload, len, &sig);
+	if (!rc) {
+		qd_buf_puts(out, "{\"payload\":");
+		qd_buf_json_str(out, payload, len);
+		qd_buf_puts(out, ",\"alg\":\"");
+		qd_buf_puts(out, qd_key_alg(k));
+		qd_buf_puts(out, "\",\"kid\":\"");
+		qd_buf_puts(out, qd_key_kid(k));
+		qd_buf_puts(out, "\",\"sig\":\"");
+		qd_buf_add(out, sig.data, sig.len);
+		qd_buf_puts(out, "\"}");
+		rc = out->oom ? QD_ENOMEM : 0;
+	}
+	qd_buf_free(&sig);
+	return rc;
+}
+
+int qd_receipt_read(const json_t *receipt, qd_receipt *out, const char **member)
+{
+	*member = "";
+	if (!json_is_object(receipt))
+		return QD_EINVAL;
+	static const char *const names[] = {"payload", "alg", "kid", "sig"};
+	const char *v[4];
+	size_t n[4];
+	for (size_t i = 0; i < 4; i++) {
+		json_t *m = json_object_get(receipt, names[i]);
+		if (!json_is_string(m)) {
+			*member = names[i];
+			return QD_EINVAL;
+		}
+		v[i] = json_string_value(m);
+		n[i] = json_string_length(m);
+	}
+	*out = (qd_receipt){v[0], n[0], v[1], v[2], v[3], n[3]};
+	return 0;
+}
+
+int qd_receipt_verify(const qd_receipt *r, qd_key *const *keys, size_t n, const char **why)
+{
+	const qd_key *k = NULL;
+	for (size_t i = 0; i < n && !k; i++)
+		if (strcmp(qd_key_kid(keys[i]), r->kid) == 0)
+			k = keys[i];
+	if (!k) {
+		*why = "no known key has this kid";
+		return QD_ENOENT;
+	}
+	if (strcmp(qd_key_alg(k), r->alg) != 0) {
+		*why = "the key with this kid is of another algorithm";
+		return QD_ENOENT;
+	}
+	int rc = qd_verify(k, r->payload, r->payload_len, r->sig, r->sig_len);
+	*why = rc == QD_EBADSIG ? "the signature does not verify: the payload or the signature was altered"
+	       : rc == QD_EBASE64 ? "sig is not base64 (RFC 4648, with padding)"
+				  : NULL;
+	return rc;
+}
+
+/* ---- reproduction ---- */
+
+/* The query of a payload, parsed back.  Strings point into the payload's
+ * JSON; entity into ent. */
+typedef struct repro {
+	qd_query q;
+	char ent[QD_ENTITY_MAX + 1];
+	qd_pin pins[QD_PINS_MAX];
+} repro;
+
+static int bad(char *why, size_t whylen, const char *msg)
+{
+	snprintf(why, whylen, "%s", msg);
+	return QD_EINVAL;
+}
+
+/* The shared context (entity, date, list) and the pins of a payload. */
+static int repro_context(json_t *p, repro *r, char *why, size_t whylen)
+{
+	memset(&r->q, 0, sizeof r->q);
+	json_t *q = json_object_get(p, "query"), *lists = json_object_get(p, "lists");
+	if (!json_is_object(q) || !json_is_array(lists))
+		return bad(why, whylen, "the payload has no query or lists");
+	const char *ent = json_string_value(json_object_get(q, "entity"));
+	const char *date = json_string_value(json_object_get(q, "date"));
+	const char *list = json_string_value(json_object_get(q, "list"));
+	const char *w;
+	if (ent && qd_entity_parse(ent, strlen(ent), r->ent, &w))
+		return bad(why, whylen, "query.entity is not an institution id");
+	r->q.entity = ent ? r->ent : NULL;
+	if (!date || qd_date_parse(date, strlen(date), &r->q.date))
+		return bad(why, whylen, "query.date is not a date");
+	if (list && !qd_list_id_valid(list))
+		return bad(why, whylen, "query.list is not a list id");
+	r->q.list = list;
+	if (json_array_size(lists) > QD_PINS_MAX)
+		return bad(why, whylen, "the payload names too many lists");
+	size_t i;
+	json_t *l;
+	json_array_foreach(lists, i, l) {
+		const char *id = json_string_value(json_object_get(l, "list"));
+		json_t *v = json_object_get(l, "version");
+		if (!id || !qd_list_id_valid(id) || !json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > UINT32_MAX || !json_is_string(json_object_get(l, "sha256")))
+			return bad(why, whylen, "each of lists must be {list, version, sha256}");
+		r->pins[i] = (qd_pin){id, (uint32_t)json_integer_value(v)};
+	}
+	r->q.pins = r->pins;
+	r->q.n_pins = json_array_size(lists);
+	return 0;
+}
+
+/* Is every pinned version in this store, with the payload's sha256? */
+static int repro_versions(qd_snap *s, json_t *lists, const repro *r, enum qd_reproduced *out, char *why,
+			  size_t whylen)
+{
+	for (size_t i = 0; i < r->q.n_pins; i++) {
+		const qd_pin *pin = &r->pins[i];
+		qd_list_info info;
+		int rc = qd_snap_list_version(s, pin->list, pin->version, &info);
+		if (rc == QD_EGONE || rc == QD_ENOLIST || rc == QD_ENOVERSION) {
+			*out = rc == QD_EGONE ? QD_REPRO_GONE : QD_REPRO_DIFFERS;
+			snprintf(why, whylen, "%s version %u %s", pin->list, pin->version,
+				 rc == QD_EGONE ? "is no longer retained" : "is not in this store");
+			return 1;
+		}
+		if (rc)
+			return rc;
+		const char *sha = json_string_value(json_object_get(json_array_get(lists, i), "sha256"));
+		if (strcmp(sha, info.sha256) != 0) {
+			*out = QD_REPRO_DIFFERS;
+			snprintf(why, whylen, "%s version %u in this store has another sha256", pin->list, pin->version);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Decide r->q with the code and CIQ of obj (a payload's query or item)
+ * and compare with obj's decision and reason.  Returns 0 with *same set,
+ * QD_EINVAL (why), or what qd_decide() returns. */
+static int repro_one(qd_snap *s, repro *r, json_t *obj, json_t *expect, qd_buf *scratch, bool *same, char *why,
+		     size_t whylen)
+{
+	const char *code = json_string_value(json_object_get(obj, "code"));
+	const char *ciq = json_string_value(json_object_get(obj, "ciq"));
+	const char *dec = json_string_value(json_object_get(expect, "decision"));
+	const char *reason = json_string_value(json_object_get(expect, "reason"));
+	const char *w;
+	memset(&r->q.code, 0, sizeof r->q.code);
+	if (!code || qd_code_parse(code, strlen(code), &r->q.code, &w) || !dec || !reason)
+		return bad(why, whylen, "a decision without a valid code, decision or reason");
+	if (ciq && qd_ciq_parse(ciq, strlen(ciq), r->q.code.ciq, &w))
+		return bad(why, whylen, "a decision with an invalid ciq");
+	qd_outcome o;
+	qd_buf_reset(scratch);
+	int rc = qd_decide(s, &r->q, scratch, &o);
+	if (rc)
+		return rc;
+	const char *now_dec = o.allow ? "allow" : "deny", *now_reason = qd_reason_name(o.reason);
+	*same = strcmp(dec, now_dec) == 0 && strcmp(reason, now_reason) == 0;
+	if (!*same)
+		snprintf(why, whylen, "%s: the receipt says %s (%s), deciding again gives %s (%s)", code, dec, reason,
+			 now_dec, now_reason);
+	return 0;
+}
+
+int qd_receipt_reproduce(qd_snap *s, const char *payload, size_t len, enum qd_reproduced *out, char *why,
+			 size_t whylen)
+{
+	*why = '\0';
+	json_t *p = json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	repro *r = malloc(sizeof *r);
+	qd_buf scratch;
+	qd_buf_init(&scratch);
+	int rc;
+	if (!r) {
+		rc = QD_ENOMEM;
+		goto out;
+	}
+	if (!kind || (strcmp(kind, "lookup") != 0 && strcmp(kind, "check") != 0)) {
+		rc = bad(why, whylen, "the payload is not a receipt payload (kind lookup or check)");
+		goto out;
+	}
+	if ((rc = repro_context(p, r, why, whylen)))
+		goto out;
+	rc = repro_versions(s, json_object_get(p, "lists"), r, out, why, whylen);
+	if (rc) {
+		rc = rc == 1 ? 0 : rc;
+		goto out;
+	}
+	bool same = true;
+	if (strcmp(kind, "lookup") == 0) {
+		json_t *q = json_object_get(p, "query");
+		rc = repro_one(s, r, q, p, &scratch, &same, why, whylen);
+	} else {
+		json_t *items = json_object_get(p, "items"), *it;
+		size_t i;
+		if (!json_is_array(items))
+			rc = bad(why, whylen, "the check payload has no items");
+		json_array_foreach(items, i, it) {
+			if (rc || !same)
+				break;
+			if (json_object_get(it, "error"))
+				continue;
+			rc = repro_one(s, r, it, it, &scratch, &same, why, whylen);
+		}
+	}
+	if (!rc)
+		*out = same ? QD_REPRO_SAME : QD_REPRO_DIFFERS;
+out:
+	qd_buf_free(&scratch);
+	free(r);
+	json_decref(p);
+	return rc;
+}
