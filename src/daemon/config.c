@@ -47,6 +47,15 @@ const char qingdand_usage[] =
 	"                                qingdanctl keygen; not readable by group or others)\n"
 	"  --verify-keys FILE            retired public keys (PEM, one or more) receipts\n"
 	"                                signed earlier are still checked against\n"
+	"  --follow URL                  be a read-only replica of a primary: apply the signed\n"
+	"                                versions of its feed (http://HOST:PORT, https://…,\n"
+	"                                or file:///DIR written by qingdanctl publish)\n"
+	"  --follow-key FILE             the primary's public key(s), PEM: records signed by\n"
+	"                                any other key are not applied (required with --follow)\n"
+	"  --follow-interval S           seconds between polls of a directory, and the least\n"
+	"                                wait after an error (default 2)\n"
+	"  --max-staleness S             /readyz answers 503 stale when the feed was last read\n"
+	"                                and applied longer ago than this (default 60)\n"
 	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	"  --tls-key FILE                PEM private key for --tls-cert (not readable by\n"
 	"                                group or others)\n"
@@ -116,6 +125,10 @@ static const opt opts[] = {
 	{"decision-log-wait", O_UINT, F(decision_log_wait), 1, 60000},
 	{"signing-key", O_STR, F(signing_key), 0, 0},
 	{"verify-keys", O_STR, F(verify_keys), 0, 0},
+	{"follow", O_STR, F(follow), 0, 0},
+	{"follow-key", O_STR, F(follow_key), 0, 0},
+	{"follow-interval", O_UINT, F(follow_interval), 1, 3600},
+	{"max-staleness", O_UINT, F(max_staleness), 1, 86400},
 	{"tls-cert", O_STR, F(tls_cert), 0, 0},
 	{"tls-key", O_STR, F(tls_key), 0, 0},
 	{"tls-priorities", O_STR, F(tls_priorities), 0, 0},
@@ -176,12 +189,14 @@ void settings_default(settings *s)
 	s->audit_retain = QD_AUDIT_RETAIN_DAYS;
 	s->audit_max_attempts = QD_AUDIT_MAX_ATTEMPTS;
 	s->decision_log_wait = QD_DECISION_LOG_WAIT_MS;
+	s->follow_interval = QD_FOLLOW_INTERVAL_S;
+	s->max_staleness = QD_MAX_STALENESS_S;
 }
 
 void settings_free(settings *s)
 {
 	char **strs[] = {&s->db, &s->listen, &s->tokens, &s->access_log, &s->decision_log, &s->tls_cert, &s->tls_key,
-			 &s->tls_priorities, &s->signing_key, &s->verify_keys};
+			 &s->tls_priorities, &s->signing_key, &s->verify_keys, &s->follow, &s->follow_key};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -396,6 +411,17 @@ int settings_parse(settings *s, int argc, char **argv, bool *check_only)
 		fprintf(stderr, "qingdand: --max-bodies-in-flight (%zu) must be larger than --max-document-bytes "
 				"(%zu) and --max-body-bytes (%zu)\n",
 			s->max_bodies_in_flight, s->max_document_bytes, s->max_body_bytes);
+		return -1;
+	}
+	/* Fail closed: a follower without the primary's key would have to
+	 * apply whatever the source serves. */
+	if (s->follow && !s->follow_key) {
+		fprintf(stderr, "qingdand: --follow needs --follow-key FILE (the primary's public key): a "
+				"replica applies only versions signed by it\n");
+		return -1;
+	}
+	if (s->follow_key && !s->follow) {
+		fprintf(stderr, "qingdand: --follow-key applies to --follow, which is not given\n");
 		return -1;
 	}
 	if (s->decision_log_lossless && !s->decision_log) {

@@ -176,7 +176,12 @@ static void authorize(server *srv, struct MHD_Connection *c, request *r)
 	if (r->route->access == ACCESS_ADMIN && t.role != ROLE_ADMIN) {
 		r->early_error = E_FORBIDDEN;
 		r->early_detail = "this endpoint needs a token with role admin";
+		return;
 	}
+	/* A replica's lists are its primary's: a change made here would fork
+	 * its feed from the one it follows. */
+	if (srv->following && r->route->access == ACCESS_ADMIN && strcmp(r->method, "GET") != 0)
+		r->early_error = E_READ_ONLY_REPLICA;
 }
 
 static bool content_type_is(const char *ct, const char *want)

@@ -1,6 +1,7 @@
 /* qingdan — following a primary's feed (see follow.h). */
 #include "follow.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct follower {
 	size_t nkeys;
 	size_t max_bytes;
 	CURL *curl;
+	const _Atomic bool *stop;   /* NULL, or ends transfers when true */
 };
 
 follower *follower_new(const char *source, qd_key *const *keys, size_t n, size_t max_bytes, char *err,
@@ -93,7 +95,21 @@ bool follower_long_polls(const follower *f)
 	return f->http;
 }
 
+void follower_set_stop(follower *f, const _Atomic bool *stop)
+{
+	f->stop = stop;
+}
+
 /* ---- transfers ---- */
+
+/* libcurl's progress callback, called about once a second even while a
+ * long poll receives nothing: a non-zero return ends the transfer. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	const follower *f = arg;
+	return f->stop && *f->stop;
+}
 
 typedef struct sink {
 	qd_buf *b;
@@ -133,6 +149,9 @@ static enum qd_replica_fault get(follower *f, const char *path, long timeout_s, 
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, f->http ? "http,https" : "file");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "qingdan-follower");
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
 	CURLcode rc = curl_easy_perform(c);
 	*status = 0;
 	if (rc == CURLE_FILE_COULDNT_READ_FILE) {

@@ -6,6 +6,7 @@
 #ifndef QINGDAN_FOLLOW_H
 #define QINGDAN_FOLLOW_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,10 @@ void follower_free(follower *f);
  * comes (an HTTP primary can; a directory cannot). */
 const char *follower_source(const follower *f);
 bool follower_long_polls(const follower *f);
+
+/* Make every transfer of f end (as a fetch fault) soon after *stop turns
+ * true: a daemon stopping must not wait out a long poll. */
+void follower_set_stop(follower *f, const _Atomic bool *stop);
 
 /* What one step did. */
 typedef struct follow_step {
