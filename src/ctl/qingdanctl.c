@@ -799,7 +799,7 @@ static const command commands[] = {
 	{"init", 0, 0, true, run_init, NULL,
 	 "  init                      create an empty store in DIR\n"},
 	{"load", 2, -1, true, run_load, LOAD_SYNOPSIS,
-	 "  load LIST FILE [--dry-run]\n"
+	 "  load LIST FILE [--dry-run] [--charset NAME]\n"
 	 "                            validate FILE and store it as LIST's new version:\n"
 	 "                            a JSON list document, or a .csv file of entries that\n"
 	 "                            replaces the entries of an existing list (UTF-8 or\n"
@@ -817,7 +817,8 @@ static const command commands[] = {
 	 "  export LIST [--version N] print a version (default: current) as a canonical\n"
 	 "                            list document\n"},
 	{"diff", 2, -1, true, run_diff, DIFF_SYNOPSIS,
-	 "  diff LIST FILE            what loading FILE would change (dry run)\n"},
+	 "  diff LIST FILE [--charset NAME]\n"
+	 "                            what loading FILE would change (dry run)\n"},
 	{"rollback", 2, 2, true, run_rollback, NULL,
 	 "  rollback LIST N           store version N's content as a new version\n"},
 	{"audit", 0, 5, true, run_audit, NULL,

@@ -358,6 +358,12 @@ run --bogus-option lists
 expect_rc 64 "unknown option: usage error (64)"
 run_nodb --help
 if [ "$RC" -eq 0 ] && out_has "Usage: qingdanctl" && out_has "Exit status"; then pass "--help: usage on stdout, exit 0"; else fail "--help" "exit $RC"; fi
+# Every option a command takes is in --help, where users look for it.
+if out_has "load LIST FILE [--dry-run] [--charset NAME]" && out_has "diff LIST FILE [--charset NAME]"; then
+	pass "--help names --charset for load and diff"
+else
+	fail "--help lacks --charset for load or diff" "$(grep -E '^  (load|diff) ' "$TMP/out")"
+fi
 run_nodb --version
 if [ "$RC" -eq 0 ] && grep -qE '^qingdanctl [0-9]+\.[0-9]+' "$TMP/out"; then pass "--version, exit 0"; else fail "--version" "exit $RC"; fi
 run versions $GBA
