@@ -71,7 +71,7 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 			if (ch == '.' || ch == ' ' || ch == '-')
 				continue;
 			if (ch < '0' || ch > '9' || k == QD_CODE_MAX)
-				return respond_error(c, E_BAD_PARAMETER,
+				return respond_param_error(c, E_BAD_PARAMETER, NULL,
 						     "prefix: expected up to 10 digits of a commodity code");
 			prefix[k++] = ch;
 		}
@@ -84,7 +84,7 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 		unsigned long v = pl->len && pl->len <= 5 ? strtoul(pl->value, &end, 10) : 0;
 		if (!pl->len || pl->len > 5 || *end || v < 1 || v > QD_ENTRIES_LIMIT_MAX || pl->value[0] == '+' ||
 		    pl->value[0] == '-' || pl->value[0] == ' ')
-			return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to 1000");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "limit: expected an integer from 1 to 1000");
 		limit = v;
 	}
 	qd_entries_page page;
@@ -92,7 +92,7 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 	/* The prefix and the list id are checked already: the rule the store
 	 * can find broken is the cursor's, a query parameter (400, not 422). */
 	if (err == QD_EINVAL)
-		return respond_error(c, E_BAD_PARAMETER, "cursor: not a cursor returned by this endpoint");
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "cursor: not a cursor returned by this endpoint");
 	if (err)
 		return respond_lib_error(c, err, NULL);
 	qd_buf b;
@@ -140,7 +140,7 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		if (strcmp(dv, "true") == 0 || strcmp(dv, "1") == 0)
 			dry = true;
 		else if (strcmp(dv, "false") != 0 && strcmp(dv, "0") != 0)
-			return respond_error(c, E_BAD_PARAMETER, "dry_run: expected true or false");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "dry_run: expected true or false");
 	}
 
 	qd_problems pr;
