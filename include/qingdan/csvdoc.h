@@ -17,7 +17,8 @@
  * of a CSV file.
  *   buf, len  the CSV bytes
  *   charset   "utf-8", "gb18030" (also "gbk", "gb2312": read as GB18030), or
- *             NULL to detect (UTF-8 when the bytes are valid UTF-8, else GB18030)
+ *             NULL to detect (UTF-8 when the bytes are valid UTF-8, else GB18030;
+ *             refused when both readings work and only GB18030 gives Chinese text)
  *   base      the list's current document, its entries not needed
  *             (qd_store_get_head); borrowed
  *   out       on success, a new validated document; free with qd_listdoc_free()

@@ -5,7 +5,11 @@
  * 1. Decode.  The bytes become UTF-8 text: UTF-8 is checked (a BOM is
  *    dropped), GB18030 is converted with iconv(3), never by hand.  When no
  *    charset is named, a UTF-8 BOM or valid UTF-8 means UTF-8, and anything
- *    else is converted from GB18030 (what a Chinese Excel writes).  If neither
+ *    else is converted from GB18030 (what a Chinese Excel writes).  Bytes
+ *    that are valid both ways, where the UTF-8 reading holds characters no
+ *    Chinese list has (Cyrillic, Latin Extended: GB18030 "芯片" is UTF-8
+ *    "оƬ") and the GB18030 reading none, are refused until the charset is
+ *    named: mojibake is never stored silently.  If neither
  *    decoding works, the problem names the line where the decoding that got
  *    further failed: that is the encoding the file most likely is in.  GBK
  *    and GB2312 are subsets of GB18030, so they are read as GB18030.
@@ -204,6 +208,10 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 			if (!im->have_header) {
 				im->have_header = true;
 				im->header_line = im->row_line;
+			} else {
+				/* A data row, though unreadable: the file is not
+				 * "a header but no entries". */
+				im->data_rows++;
 			}
 			row_reset(&im->row);
 			im->in_row = false;
@@ -216,10 +224,12 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 		pos = end;
 	}
 	if (!im->oom && csv_fini(&cp, on_field, on_row, im) != 0) {
-		if (csv_error(&cp) == CSV_EPARSE)
+		if (csv_error(&cp) == CSV_EPARSE) {
 			PROB_AT(im, im->row_line, (unsigned)im->row.nf + 1,
 				"the quoted field begun here is never closed (a '\"' is missing)");
-		else
+			if (im->have_header)
+				im->data_rows++;
+		} else
 			im->oom = true;
 	}
 	csv_free(&cp);
