@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(gcc libc6-dev pkg-config meson ninja-build python3
       libmicrohttpd-dev liblmdb-dev lmdb-utils libjansson-dev nettle-dev libzstd-dev
-      check libcurl4-openssl-dev libcsv-dev libsystemd-dev curl openssl man-db groff-base ${QD_EXTRA_PKGS:-})
+      check libcurl4-openssl-dev libcsv-dev libzip-dev libxml2-dev libsystemd-dev curl openssl man-db groff-base ${QD_EXTRA_PKGS:-})
 
 missing=()
 for p in "${PKGS[@]}"; do

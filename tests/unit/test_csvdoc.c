@@ -810,7 +810,6 @@ START_TEST(gb18030_that_is_also_utf8)
 		json_t *e = entry_json(doc, i);
 
 		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "name"), "zh")), names[i]);
-		json_decref(e);
 	}
 	qd_listdoc_free(doc);
 
