@@ -18,6 +18,10 @@
 /* Parts (files) a workbook's zip may hold: more is no workbook of a list. */
 #define QD_XLSX_PARTS_MAX 10000
 
+/* Set up the XML parser once, before threads may import workbooks at
+ * the same time (libxml2's own set-up is not safe to race).  Idempotent. */
+void qd_xlsx_init(void);
+
 /* Does buf start like a zip file (a workbook sent as something else)? */
 int qd_xlsx_looks_like(const char *buf, size_t len);
 

@@ -11,6 +11,7 @@
  * Limits: a zip of more than QD_XLSX_PARTS_MAX parts is refused; the
  * parts read may inflate to max_bytes all together — the size each part
  * declares is checked before it is inflated, and inflating stops at it. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,11 @@ struct wb {
 	size_t max_bytes;
 	qd_problems *p;        /* problems of the workbook as a whole */
 };
+
+void qd_xlsx_init(void)
+{
+	xmlInitParser();
+}
 
 int qd_xlsx_looks_like(const char *buf, size_t len)
 {
@@ -53,8 +59,9 @@ static int read_part(struct wb *w, const char *name, char **out, size_t *len)
 		qd_problems_add_at(w->p, 0, 0, "the workbook's part %s is damaged", name);
 		return QD_EINVAL;
 	}
-	/* Before inflating anything: a zip bomb declares its size too. */
-	if (st.size > w->budget) {
+	/* Before inflating anything: a zip bomb declares its size too.  The
+	 * XML reader takes an int length. */
+	if (st.size > w->budget || st.size > INT_MAX) {
 		qd_problems_add_at(w->p, 0, 0, "the workbook inflates to more than %zu bytes (part %s "
 				   "alone is %llu bytes); that is the limit of a list file", w->max_bytes,
 				   name, (unsigned long long)st.size);
