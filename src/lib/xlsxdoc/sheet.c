@@ -88,8 +88,8 @@ static void problem(struct sheet *sh, unsigned row, unsigned col, const char *fm
 }
 
 /* The text inside the current element (reader on its start tag),
- * leaving the reader on its end tag; *skip_rph leaves out phonetic
- * runs (<rPh>).  Returns a malloc()ed string, or NULL when out of memory. */
+ * leaving the reader on its end tag; phonetic runs (<rPh>) are left
+ * out.  Returns a malloc()ed string, or NULL when out of memory. */
 static char *element_text(struct sheet *sh)
 {
 	int depth = xmlTextReaderDepth(sh->rd), rph = -1;
