@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "qd_config.h"
+#include "qingdan/xlsx.h"
 #include "qingdan/csvdoc.h"
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
@@ -157,7 +158,7 @@ static bool ends_with(const char *s, const char *suffix)
  * document, or (.csv) the current version with its entries replaced.
  * Prints problems; returns 0 or an exit code. */
 static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
-		    qd_listdoc **doc)
+		    const char *sheet, qd_listdoc **doc)
 {
 	qd_buf in;
 	qd_buf_init(&in);
@@ -174,16 +175,31 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc;
-	if (ends_with(file, ".csv") || charset) {
+	bool xlsx = ends_with(file, ".xlsx");
+	if (sheet && !xlsx) {
+		fprintf(stderr, "qingdanctl: --sheet names a sheet of an .xlsx file\n");
+		free(buf);
+		return EX_USAGE_;
+	}
+	if (!xlsx && qd_xlsx_looks_like(buf, len)) {
+		fprintf(stderr, "qingdanctl: %s is an .xlsx spreadsheet (a zip), not %s: name it FILE.xlsx\n",
+			file, ends_with(file, ".csv") || charset ? "CSV text" : "a JSON document");
+		free(buf);
+		return ex_for(QD_EINVAL);
+	}
+	if (xlsx || ends_with(file, ".csv") || charset) {
 		qd_listdoc *base = NULL;
 		rc = qd_store_get_head(st, list, 0, &base);
 		if (rc == QD_ENOLIST) {
-			fprintf(stderr, "qingdanctl: %s: a CSV file replaces the entries of an existing list; "
-				"load a JSON list document for %s first\n", file, list);
+			fprintf(stderr, "qingdanctl: %s: a %s replaces the entries of an existing list; "
+				"load a JSON list document for %s first\n", file, xlsx ? "spreadsheet" : "CSV file",
+				list);
 			free(buf);
 			return ex_for(rc);
 		}
-		if (!rc)
+		if (!rc && xlsx)
+			rc = qd_xlsx_to_listdoc(buf, len, sheet, (size_t)1 << 32, base, doc, &pr);
+		else if (!rc)
 			rc = qd_csv_to_listdoc(buf, len, charset, base, doc, &pr);
 		qd_listdoc_free(base);
 	} else {
@@ -234,7 +250,7 @@ static int put_doc(qd_store *st, const qd_listdoc *doc, const char *action, cons
 }
 
 static int cmd_load(const char *db, const char *list, const char *file, const char *charset,
-		    bool dry, bool show_changes)
+		    const char *sheet, bool dry, bool show_changes)
 {
 	if (!qd_list_id_valid(list)) {
 		fprintf(stderr, "qingdanctl: \"%s\" is not a list id ([a-z][a-z0-9-]{0,47})\n", list);
@@ -245,10 +261,10 @@ static int cmd_load(const char *db, const char *list, const char *file, const ch
 	if (ex)
 		return ex;
 	qd_listdoc *doc = NULL;
-	ex = read_doc(st, list, file, charset, &doc);
+	ex = read_doc(st, list, file, charset, sheet, &doc);
 	if (!ex) {
 		const char *base = strrchr(file, '/');
-		ex = put_doc(st, doc, ends_with(file, ".csv") || charset ? "import" : "load",
+		ex = put_doc(st, doc, ends_with(file, ".csv") || ends_with(file, ".xlsx") || charset ? "import" : "load",
 			     base ? base + 1 : file, dry, show_changes);
 	}
 	qd_listdoc_free(doc);
@@ -673,7 +689,7 @@ static int run_init(const globals *g, int argc, char **argv)
 /* load and diff: LIST FILE with options anywhere among them. */
 static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, const char *synopsis)
 {
-	const char *pos[2], *charset = NULL;
+	const char *pos[2], *charset = NULL, *sheet = NULL;
 	int np = 0;
 	bool dry = false, bad = false;
 	for (int k = 1; k < argc; k++) {
@@ -681,6 +697,8 @@ static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, c
 			dry = true;
 		else if (strcmp(argv[k], "--charset") == 0 && k + 1 < argc)
 			charset = argv[++k];
+		else if (strcmp(argv[k], "--sheet") == 0 && k + 1 < argc)
+			sheet = argv[++k];
 		else if (argv[k][0] == '-' && argv[k][1])
 			bad = true;
 		else if (np < 2)
@@ -690,11 +708,11 @@ static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, c
 	}
 	if (np != 2 || bad)
 		return synopsis_error(synopsis);
-	return cmd_load(g->db, pos[0], pos[1], charset, dry || is_diff, dry || is_diff);
+	return cmd_load(g->db, pos[0], pos[1], charset, sheet, dry || is_diff, dry || is_diff);
 }
 
-#define LOAD_SYNOPSIS "load LIST FILE [--dry-run] [--charset NAME]"
-#define DIFF_SYNOPSIS "diff LIST FILE [--charset NAME]"
+#define LOAD_SYNOPSIS "load LIST FILE [--dry-run] [--charset NAME] [--sheet NAME]"
+#define DIFF_SYNOPSIS "diff LIST FILE [--charset NAME] [--sheet NAME]"
 
 static int run_load(const globals *g, int argc, char **argv)
 {
@@ -1001,11 +1019,13 @@ static const command commands[] = {
 	{"init", 0, 0, true, run_init, NULL,
 	 "  init                      create an empty store in DIR\n"},
 	{"load", 2, -1, true, run_load, LOAD_SYNOPSIS,
-	 "  load LIST FILE [--dry-run]\n"
+	 "  load LIST FILE [--dry-run] [--charset NAME] [--sheet NAME]\n"
 	 "                            validate FILE and store it as LIST's new version:\n"
 	 "                            a JSON list document, or a .csv file of entries that\n"
 	 "                            replaces the entries of an existing list (UTF-8 or\n"
-	 "                            GB18030, detected; --charset NAME to force)\n"},
+	 "                            GB18030, detected; --charset NAME to force), or an\n"
+	 "                            .xlsx workbook whose first sheet (or --sheet NAME)\n"
+	 "                            holds them with the CSV's headings\n"},
 	/* lookup says itself what is wrong with its words. */
 	{"lookup", 0, -1, true, run_lookup, NULL,
 	 "  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
@@ -1019,7 +1039,8 @@ static const command commands[] = {
 	 "  export LIST [--version N] print a version (default: current) as a canonical\n"
 	 "                            list document\n"},
 	{"diff", 2, -1, true, run_diff, DIFF_SYNOPSIS,
-	 "  diff LIST FILE            what loading FILE would change (dry run)\n"},
+	 "  diff LIST FILE [--charset NAME] [--sheet NAME]\n"
+	 "                            what loading FILE would change (dry run)\n"},
 	{"rollback", 2, 2, true, run_rollback, NULL,
 	 "  rollback LIST N           store version N's content as a new version\n"},
 	{"audit", 0, 5, true, run_audit, NULL,

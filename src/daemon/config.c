@@ -318,10 +318,18 @@ static int load_file(settings *s, const char *path)
 		}
 		*eq = '\0';
 		char *key = trim(p), *val = trim(eq + 1);
-		/* A value may be quoted to keep spaces or a '#'. */
-		size_t vl = strlen(val);
-		if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
-			val[vl - 1] = '\0';
+		/* A value may be quoted to keep spaces or a '#'; a comment may
+		 * follow the closing quote. */
+		if (val[0] == '"') {
+			char *close = strchr(val + 1, '"'), *rest = close ? trim(close + 1) : NULL;
+			if (!close || (*rest && *rest != '#')) {
+				fprintf(stderr, "qingdand: %s:%u: %s\n", path, lineno,
+					close ? "text after the closing quote (only a # comment may follow)"
+					      : "the quote is never closed");
+				ret = -1;
+				continue;
+			}
+			*close = '\0';
 			val++;
 		} else {
 			char *hash = strstr(val, " #");

@@ -120,29 +120,34 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	if (!get_params(c, p, P_COUNT, &res))
 		return res;
 	if (!p[P_CODE].value)
-		return respond_error(c, E_MISSING_PARAMETER, "missing required query parameter \"code\"");
+		return respond_param_error(c, E_MISSING_PARAMETER, "code",
+					   "missing required query parameter \"code\"");
 	char msg[200];
 	qd_query q;
 	memset(&q, 0, sizeof q);
 	raw_query rq = {p[P_CODE].value, p[P_CODE].len, p[P_CIQ].value, p[P_CIQ].len};
-	if (parse_code(&rq, &q, msg, sizeof msg))
-		return respond_error(c, E_BAD_PARAMETER, msg);
+	const char *bad = parse_code(&rq, &q, msg, sizeof msg);
+	if (bad)
+		return respond_param_error(c, E_BAD_PARAMETER, bad, msg);
 	char entity[QD_ENTITY_MAX + 1];
-	if (parse_context(r->srv, p[P_ENTITY].value, p[P_ENTITY].len, p[P_DATE].value, p[P_DATE].len,
-			  p[P_LIST].value, entity, &q, msg, sizeof msg))
-		return respond_error(c, E_BAD_PARAMETER, msg);
+	bad = parse_context(r->srv, p[P_ENTITY].value, p[P_ENTITY].len, p[P_DATE].value, p[P_DATE].len,
+			    p[P_LIST].value, entity, &q, msg, sizeof msg);
+	if (bad)
+		return respond_param_error(c, E_BAD_PARAMETER, bad, msg);
 	if (p[P_VERSION].value) {
 		q.version = parse_version(p[P_VERSION].value, p[P_VERSION].len);
 		if (!q.version)
-			return respond_error(c, E_BAD_PARAMETER, "version: expected a version number (1, 2, …)");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL,
+						   "version: expected a version number (1, 2, …)");
 		if (!q.list)
-			return respond_error(c, E_BAD_PARAMETER, "version: needs list= (versions are numbered per list)");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL,
+						   "version: needs list= (versions are numbered per list)");
 	}
 	if (p[P_AT].value) {
 		if (q.version)
-			return respond_error(c, E_BAD_PARAMETER, "at: give either version or at, not both");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "at: give either version or at, not both");
 		if (qd_time_parse(p[P_AT].value, p[P_AT].len, &q.at))
-			return respond_error(c, E_BAD_PARAMETER,
+			return respond_param_error(c, E_BAD_PARAMETER, NULL,
 					     "at: expected an RFC 3339 time such as 2026-11-26T10:00:00+08:00");
 		q.has_at = true;
 		/* Without date=, the decision is for the civil day of that instant. */
@@ -152,7 +157,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	const char *cref = p[P_CLIENT_REF].value, *why;
 	if (cref && !qd_client_ref_valid(cref, p[P_CLIENT_REF].len, &why)) {
 		snprintf(msg, sizeof msg, "client_ref: %s", why);
-		return respond_error(c, E_BAD_PARAMETER, msg);
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, msg);
 	}
 	bool want_receipt = false;
 	if (p[P_RECEIPT].value && !receipt_param(p[P_RECEIPT].value, p[P_RECEIPT].len, &want_receipt))

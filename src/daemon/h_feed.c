@@ -48,13 +48,13 @@ enum MHD_Result h_feed(struct MHD_Connection *c, request *r)
 		return res;
 	uint64_t after = 0, limit = 100, wait = 0;
 	if (p[P_AFTER].value && !parse_seq(p[P_AFTER].value, p[P_AFTER].len, &after))
-		return respond_error(c, E_BAD_PARAMETER, "after: expected a record seq (0, 1, 2, …)");
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "after: expected a record seq (0, 1, 2, …)");
 	if (p[P_LIMIT].value &&
 	    (!parse_seq(p[P_LIMIT].value, p[P_LIMIT].len, &limit) || limit < 1 || limit > QD_FEED_PAGE_MAX))
-		return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to " STR(QD_FEED_PAGE_MAX));
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "limit: expected an integer from 1 to " STR(QD_FEED_PAGE_MAX));
 	if (p[P_WAIT].value &&
 	    (!parse_seq(p[P_WAIT].value, p[P_WAIT].len, &wait) || wait > QD_FEED_WAIT_MAX))
-		return respond_error(c, E_BAD_PARAMETER, "wait: expected seconds from 0 to " STR(QD_FEED_WAIT_MAX));
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "wait: expected seconds from 0 to " STR(QD_FEED_WAIT_MAX));
 	qd_feed_page page;
 	int err = qd_store_feed_page(r->srv->store, after, (size_t)limit, &page);
 	if (err)
@@ -93,7 +93,7 @@ enum MHD_Result h_feed_doc(struct MHD_Connection *c, request *r)
 		return res;
 	uint64_t seq;
 	if (!parse_seq(r->arg_n, strlen(r->arg_n), &seq) || seq == 0)
-		return respond_error(c, E_BAD_PARAMETER, "seq: expected a record seq (1, 2, …) in the path");
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "seq: expected a record seq (1, 2, …) in the path");
 	qd_feed_rec rec;
 	int err = qd_store_feed_get(r->srv->store, seq, &rec);
 	if (err == QD_ENOENT) {

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "qingdan/xlsx.h"
 #include "qingdan/err.h"
 #include "qingdan/sha256.h"
 #include "auditq.h"
@@ -202,14 +203,17 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 	if (ct && r->route->csv && content_type_is(ct, "text/csv")) {
 		/* The charset (utf-8, gb18030 …) is the CSV importer's business. */
 		r->body_is_csv = true;
+	} else if (ct && r->route->csv && content_type_is(ct, QD_XLSX_TYPE)) {
+		r->body_is_xlsx = true;
 	} else if (!ct || !content_type_is(ct, "application/json")) {
 		r->early_error = E_UNSUPPORTED_MEDIA;
-		r->early_detail = r->route->csv ? "Content-Type must be application/json or text/csv"
+		r->early_detail = r->route->csv ? "Content-Type must be application/json, text/csv or "
+						  QD_XLSX_TYPE " (.xlsx)"
 						: "Content-Type must be application/json";
 		return;
 	}
 	/* A JSON body in another charset cannot be a list document. */
-	const char *cs = r->body_is_csv ? NULL : strcasestr(ct, "charset=");
+	const char *cs = r->body_is_csv || r->body_is_xlsx ? NULL : strcasestr(ct, "charset=");
 	if (cs) {
 		cs += 8;
 		if (*cs == '"')

@@ -252,6 +252,7 @@ typedef struct request {
 	conn *conn;                      /* the connection's tracking; NULL when untracked */
 	bool too_large;
 	bool body_is_csv;
+	bool body_is_xlsx;               /* a spreadsheet (PUT of a list's entries) */
 	char actor[QD_ACTOR_MAX + 1];    /* token name or "anonymous" */
 	bool authorized;
 	int early_error;                 /* error found at header time, answered at the end; -1 none */
@@ -281,7 +282,7 @@ typedef struct route {
 	handler_fn handler;
 	enum access access;
 	enum body_kind { BODY_NONE, BODY_SMALL, BODY_DOCUMENT } body; /* limit: none, max_body_bytes, max_document_bytes */
-	bool csv;             /* also accepts text/csv bodies */
+	bool csv;             /* also accepts text/csv and .xlsx bodies */
 	const char *action;   /* audit action name for admin routes */
 	bool job;             /* answered on a job thread (jobs.h): long, or waits for the writer */
 } route;

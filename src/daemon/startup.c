@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qingdan/xlsx.h"
 #include "decisions.h"
 #include "snaps.h"
 #include "startup.h"
@@ -242,6 +243,7 @@ void server_init(server *srv, qd_store *store)
 	const settings *cfg = &srv->cfg;
 	conns_init(&srv->conns, cfg->header_timeout, cfg->connection_timeout, cfg->body_timeout, cfg->min_body_rate,
 		   cfg->max_connections, cfg->reserve_connections, cfg->max_bodies_in_flight);
+	qd_xlsx_init();
 	srv->started = (int64_t)time(NULL);
 }
 

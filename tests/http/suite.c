@@ -43,8 +43,10 @@ bool ht_error_body_ok(const http_response *r, const char *code, char *why, size_
 		bool has_path = json_is_string(json_object_get(d, "path"));
 		bool has_lc = json_is_integer(json_object_get(d, "line")) &&
 			      json_is_integer(json_object_get(d, "column"));
-		if (!json_is_object(d) || !json_is_string(json_object_get(d, "message")) || !(has_path || has_lc)) {
-			snprintf(why, n, "error.details[%zu] lacks message and path (or line and column)", i);
+		bool has_param = json_is_string(json_object_get(d, "parameter"));
+		if (!json_is_object(d) || !json_is_string(json_object_get(d, "message")) ||
+		    !(has_path || has_lc || has_param)) {
+			snprintf(why, n, "error.details[%zu] lacks message and path (or line and column, or parameter)", i);
 			return false;
 		}
 	}

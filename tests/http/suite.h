@@ -17,7 +17,7 @@
 
 /* Does r carry the JSON error object ({"error": {"code" (snake_case, equal
  * to code unless NULL), "message" (non-empty), "details": [{"message",
- * "path" | "line"+"column"}]}}) with a JSON Content-Type?  Returns false
+ * "path" | "line"+"column" | "parameter"}]}}) with a JSON Content-Type?  Returns false
  * with the reason in why. */
 bool ht_error_body_ok(const http_response *r, const char *code, char *why, size_t n);
 /* 64 lowercase hex digits (a SHA-256). */

@@ -676,6 +676,20 @@ START_TEST(quoting_errors)
 }
 END_TEST
 
+/* The only data row is broken: its error alone, not "no entries" first. */
+START_TEST(only_row_malformed)
+{
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_str("id,code,name_zh,clauses\nPL-1,38\"22,试剂,GACC-2022-143-1-1\n", GBA,
+				  &doc, &p), doc, &p, 1);
+	ASSERT_PROBLEM(&p, 2, 2, "misplaced '\"'");
+	qd_problems_free(&p);
+}
+END_TEST
+
 START_TEST(blank_heading_with_value)
 {
 	const char *csv = "id,code,name_zh,,clauses\n"
@@ -768,6 +782,41 @@ START_TEST(invalid_bytes)
 	expect_invalid(import_buf(BYTES("id\nPL\0-1\n"), NULL, GBA, &doc, &p), doc, &p, 1);
 	ASSERT_PROBLEM(&p, 2, 0, "NUL byte");
 	qd_problems_free(&p);
+}
+END_TEST
+
+/* GB18030 bytes that are valid UTF-8 as well: 芯片 石墨 血液 in GB18030
+ * read as UTF-8 are "оƬ", "ʯī", "ѪҺ".  Refused unless the charset is
+ * named, never stored as mojibake. */
+START_TEST(gb18030_that_is_also_utf8)
+{
+	static const char csv[] = "id,code,name_zh,clauses\n"
+				  "PL-1,3822,\xd0\xbe\xc6\xac,GACC-2022-143-1-1\n"
+				  "PL-2,3801,\xca\xaf\xc4\xab,GACC-2022-143-1-1\n"
+				  "PL-3,3002,\xd1\xaa\xd2\xba,GACC-2022-143-1-1\n";
+	static const char *const names[] = { "芯片", "石墨", "血液" };
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_buf(BYTES(csv), NULL, GBA, &doc, &p), doc, &p, 1);
+	ASSERT_PROBLEM(&p, 2, 0, "\"芯片\" as GB18030");
+	ASSERT_PROBLEM(&p, 2, 0, "charset=gb18030");
+	qd_problems_free(&p);
+
+	doc = NULL;
+	ck_assert_int_eq(import_buf(BYTES(csv), "gb18030", GBA, &doc, NULL), 0);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *e = entry_json(doc, i);
+
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "name"), "zh")), names[i]);
+	}
+	qd_listdoc_free(doc);
+
+	/* Named UTF-8: the caller said so. */
+	doc = NULL;
+	ck_assert_int_eq(import_buf(BYTES(csv), "utf-8", GBA, &doc, NULL), 0);
+	qd_listdoc_free(doc);
 }
 END_TEST
 
@@ -864,6 +913,8 @@ static Suite *csvdoc_suite(void)
 	tcase_add_test(tc, quantity_rules);
 	tcase_add_test(tc, enum_values);
 	tcase_add_test(tc, quoting_errors);
+	tcase_add_test(tc, only_row_malformed);
+	tcase_add_test(tc, gb18030_that_is_also_utf8);
 	tcase_add_test(tc, blank_heading_with_value);
 	tcase_add_test(tc, empty_files);
 	tcase_add_test(tc, invalid_bytes);

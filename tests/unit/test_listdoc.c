@@ -772,7 +772,7 @@ static const struct rule_case rule_cases[] = {
 	{ P, "/entries/0/waives", "[1]", "/entries/0/waives/0", "expected a string", 1 },
 	{ P, "/entries/0/waives",
 	  "[\"12345678901234567890123456789012345678901234567890123456789012345\"]",
-	  "/entries/0/waives/0", "65 bytes long; at most 64", 1 },
+	  "/entries/0/waives/0", "65 characters long; at most 64", 1 },
 	{ P, "/entries/0/conditions/0/type", "\"warning\"", "/entries/0/conditions/0/type",
 	  "type \"warning\" is not one of remark, note", 1 },
 	{ P, "/entries/0/conditions/0/type", NULL, "/entries/0/conditions/0/type", "\"type\" is required", 1 },
@@ -839,7 +839,7 @@ START_TEST(string_limits)
 	memset(big, 'a', 20001);
 	big[20001] = '\0';
 
-	/* clause text: 20000 bytes accepted, 20001 not */
+	/* clause text: 20000 characters accepted, 20001 not */
 	qd_problems_init(&p);
 	j = fixture_json("positive.json");
 	jset(j, "/clauses/0/text", json_stringn(big, 20000));
@@ -847,7 +847,7 @@ START_TEST(string_limits)
 	qd_listdoc_free(doc);
 	jset(j, "/clauses/0/text", json_stringn(big, 20001));
 	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
-	ASSERT_PROBLEM(&p, "/clauses/0/text", "20001 bytes long; at most 20000 allowed");
+	ASSERT_PROBLEM(&p, "/clauses/0/text", "20001 characters long; at most 20000 allowed");
 	ck_assert_uint_eq(p.count, 1);
 	qd_problems_free(&p);
 
@@ -884,6 +884,69 @@ START_TEST(string_limits)
 	qd_problems_free(&p);
 	json_decref(j);
 	free(big);
+}
+END_TEST
+
+/* Limits count characters as the schema's maxLength does: Chinese text,
+ * three bytes a character in UTF-8, gets the same room as ASCII. */
+START_TEST(string_limits_count_characters)
+{
+	json_t *j = fixture_json("whitelist.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	size_t unit = strlen("血"), n;
+	char *zh = malloc(2049 * unit + 1);
+
+	for (size_t i = 0; i < 2049; i++)
+		memcpy(zh + i * unit, "血", unit);
+	zh[2049 * unit] = '\0';
+	qd_problems_init(&p);
+	/* 25 characters, 75 bytes: a waiver the 64-character rule admits */
+	jset(j, "/entries/0/waives", json_pack("[s#]", zh, (int)(25 * unit)));
+	/* 1000 characters, 3000 bytes: a name under 2048 characters */
+	jset(j, "/entries/0/name/zh", json_stringn(zh, 1000 * unit));
+	jset(j, "/clauses/0/text", json_stringn(zh, 2049 * unit));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	doc = NULL;
+	jset(j, "/entries/0/waives", json_pack("[s#]", zh, (int)(65 * unit)));
+	jset(j, "/entries/0/name/zh", json_stringn(zh, 2049 * unit));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/entries/0/waives/0", "65 characters long; at most 64 allowed");
+	ASSERT_PROBLEM(&p, "/entries/0/name/zh", "2049 characters long; at most 2048 allowed");
+	n = p.count;
+	ck_assert_uint_eq(n, 2);
+	qd_problems_free(&p);
+	json_decref(j);
+	free(zh);
+}
+END_TEST
+
+/* null stands for "absent" wherever the schema allows it. */
+START_TEST(nulls_mean_absent)
+{
+	static const char *const paths[] = {
+		"/entries/0/effect", "/entries/0/status", "/entries/0/waives",
+		"/entries/0/conditions", "/entities/0/status", "/entries/0/spec",
+	};
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		jset(j, paths[i], json_null());
+	jset(j, "/entries/1/entities", json_null());
+	qd_problems_init(&p);
+	if (run(j, NULL, &doc, &p) != 0)
+		dump_problems(&p);
+	ck_assert_ptr_nonnull(doc);
+	qd_listdoc_free(doc);
+	doc = NULL;
+	jset(j, "/entities", json_null());
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+	json_decref(j);
 }
 END_TEST
 
@@ -1308,6 +1371,8 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, root_not_object);
 	tcase_add_loop_test(tc, rule, 0, (int)(sizeof(rule_cases) / sizeof(rule_cases[0])));
 	tcase_add_test(tc, string_limits);
+	tcase_add_test(tc, string_limits_count_characters);
+	tcase_add_test(tc, nulls_mean_absent);
 	tcase_add_test(tc, unknown_keys);
 	tcase_add_test(tc, all_violations_at_once);
 	tcase_add_test(tc, problem_cap);
