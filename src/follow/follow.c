@@ -212,6 +212,8 @@ static enum qd_replica_fault read_page(follower *f, uint64_t after, unsigned wai
 			return fault;
 		json_t *rec = status == 200 ? json_loadb(b->data, b->len, 0, NULL) : NULL;
 		if (!rec) {
+			/* The records before it are still applied; this one is
+			 * the step's fault. */
 			snprintf(why, whylen, "%s%s: %s", f->base, path,
 				 status == 200 ? "not JSON" : "missing (the index names a record that is not there)");
 			return status == 200 ? QD_RF_FORMAT : QD_RF_CHAIN;
@@ -288,9 +290,11 @@ void follower_step(follower *f, qd_store *st, unsigned wait_s, follow_step *out)
 		json_t *records;
 		/* Only the first read of a step waits: later pages are read
 		 * while catching up. */
-		out->fault = read_page(f, after, out->polled ? 0 : wait_s, &records, &out->head_seq, &b, out->why,
-				       sizeof out->why);
-		if (!out->fault)
+		enum qd_replica_fault page_fault = read_page(f, after, out->polled ? 0 : wait_s, &records,
+							      &out->head_seq, &b, out->why, sizeof out->why);
+		char page_why[sizeof out->why];
+		memcpy(page_why, out->why, sizeof page_why);
+		if (!page_fault)
 			out->polled = true;
 		size_t n = json_array_size(records);
 		for (size_t i = 0; !out->fault && i < n; i++) {
@@ -301,6 +305,10 @@ void follower_step(follower *f, qd_store *st, unsigned wait_s, follow_step *out)
 			}
 		}
 		json_decref(records);
+		if (!out->fault && page_fault) {
+			out->fault = page_fault;
+			memcpy(out->why, page_why, sizeof page_why);
+		}
 		if (out->fault || !n || out->applied_seq >= out->head_seq)
 			break;
 	}
