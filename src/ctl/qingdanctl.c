@@ -546,8 +546,33 @@ static int cmd_audit(const char *db, size_t limit)
 	return 0;
 }
 
-static int cmd_verify(const char *db)
+/* Feed signatures checked against the keys of verify --key. */
+typedef struct keyring {
+	qd_key **k;
+	size_t n;
+} keyring;
+
+static int verify_feed_sig(void *ctx, const char *alg, const char *kid, const void *msg, size_t len,
+			   const char *sig, size_t sig_len)
 {
+	const keyring *kr = ctx;
+	for (size_t i = 0; i < kr->n; i++)
+		if (strcmp(qd_key_kid(kr->k[i]), kid) == 0)
+			return strcmp(qd_key_alg(kr->k[i]), alg) == 0 ? qd_verify(kr->k[i], msg, len, sig, sig_len)
+								       : QD_EBADSIG;
+	return QD_ENOENT;
+}
+
+static int cmd_verify(const char *db, const char *keyfile)
+{
+	keyring kr = {0};
+	if (keyfile) {
+		int krc = qd_keys_load_file(keyfile, &kr.k, &kr.n);
+		if (krc) {
+			fprintf(stderr, "qingdanctl: verify: --key %s: %s\n", keyfile, qd_strerror(krc));
+			return ex_for(krc);
+		}
+	}
 	qd_store *st;
 	int ex = open_store(db, true, &st);
 	if (ex)
@@ -557,7 +582,11 @@ static int cmd_verify(const char *db)
 	int rc = qd_store_verify(st, &pr);
 	/* The feed too: its chain, and how its records are signed. */
 	qd_feed_summary sum;
-	int frc = rc && rc != QD_EINVAL ? 0 : qd_store_feed_verify(st, NULL, NULL, &sum, &pr);
+	int frc = rc && rc != QD_EINVAL ? 0
+		  : qd_store_feed_verify(st, keyfile ? verify_feed_sig : NULL, &kr, &sum, &pr);
+	for (size_t i = 0; i < kr.n; i++)
+		qd_key_free(kr.k[i]);
+	free(kr.k);
 	if (frc && frc != QD_EINVAL)
 		rc = frc;
 	else if (frc == QD_EINVAL && !rc)
@@ -577,6 +606,9 @@ static int cmd_verify(const char *db)
 	printf("verify: %s is consistent\n", db);
 	printf("feed: %llu records chained (%llu signed, %llu unsigned)\n", (unsigned long long)sum.records,
 	       (unsigned long long)(sum.signed_valid + sum.unknown_kid), (unsigned long long)sum.unsigned_records);
+	if (keyfile)
+		printf("feed signatures: %llu valid, %llu by keys not in %s\n", (unsigned long long)sum.signed_valid,
+		       (unsigned long long)sum.unknown_kid, keyfile);
 	return 0;
 }
 
@@ -823,11 +855,12 @@ static int run_audit(const globals *g, int argc, char **argv)
 	return cmd_audit(g->db, n);
 }
 
+/* verify [--key FILE] */
 static int run_verify(const globals *g, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_verify(g->db);
+	if (argc != 1 && (argc != 3 || strcmp(argv[1], "--key") != 0))
+		return synopsis_error("verify [--key FILE]");
+	return cmd_verify(g->db, argc == 3 ? argv[2] : NULL);
 }
 
 static int run_backup(const globals *g, int argc, char **argv)
@@ -1049,8 +1082,9 @@ static const command commands[] = {
 	 "                            remove audit records of attempts that changed nothing\n"
 	 "                            (refusals, failures, dry runs) older than DAYS or beyond\n"
 	 "                            the newest N (default: as qingdand, 365 days, 100000)\n"},
-	{"verify", 0, 0, true, run_verify, NULL,
-	 "  verify                    check the store's integrity (exit 1 on findings)\n"},
+	{"verify", 0, 2, true, run_verify, "verify [--key FILE]",
+	 "  verify [--key FILE]       check the store's integrity and its feed's chain (exit 1\n"
+	 "                            on findings); with --key, the feed's signatures too\n"},
 	{"backup", 1, 1, true, run_backup, NULL,
 	 "  backup DIR                write a compacted, consistent copy into DIR\n"
 	 "                            (safe while qingdand runs)\n"},
