@@ -19,7 +19,8 @@
 struct follower {
 	char *source;           /* as given */
 	char *base;             /* URL without a trailing slash */
-	bool http;              /* an HTTP primary (else a published directory) */
+	bool http;              /* a primary's API (else a published directory) */
+	bool web;               /* read over http(s) (else file://) */
 	qd_key *const *keys;
 	size_t nkeys;
 	size_t max_bytes;
@@ -41,7 +42,12 @@ follower *follower_new(const char *source, qd_key *const *keys, size_t n, size_t
 	f->source = strdup(source);
 	size_t sl = strlen(source);
 	if (strncmp(source, "http://", 7) == 0 || strncmp(source, "https://", 8) == 0) {
-		f->http = true;
+		/* http://HOST:PORT is a primary; a URL with a path names a
+		 * published directory that a web server, object storage or a
+		 * CDN serves as files. */
+		const char *path = strchr(source + (source[4] == 's' ? 8 : 7), '/');
+		f->web = true;
+		f->http = !path || !path[strspn(path, "/")];
 		f->base = strdup(source);
 	} else if (strncmp(source, "file:///", 8) == 0) {
 		f->base = strdup(source);
@@ -147,7 +153,7 @@ static enum qd_replica_fault get(follower *f, const char *path, long timeout_s, 
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)FOLLOW_CONNECT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, f->http ? "http,https" : "file");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, f->web ? "http,https" : "file");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "qingdan-follower");
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -163,7 +169,7 @@ static enum qd_replica_fault get(follower *f, const char *path, long timeout_s, 
 						      : curl_easy_strerror(rc));
 		return QD_RF_FETCH;
 	}
-	if (f->http)
+	if (f->web)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	else
 		*status = 200;

@@ -20,9 +20,10 @@ typedef struct follower follower;
 /* Records asked for per page of the feed. */
 #define FOLLOW_PAGE 100
 
-/* A follower of source: "http://HOST:PORT" or "https://…" (a primary's
- * base URL), "file:///DIR" or a directory path (what qingdanctl publish
- * wrote into DIR).
+/* A follower of source: "http://HOST:PORT" or "https://HOST:PORT" (a
+ * primary's base URL, without a path), a URL with a path (a directory
+ * written by qingdanctl publish, served as files by a web server, object
+ * storage or a CDN), "file:///DIR" or a directory path.
  *   keys, n    the public keys records must be signed with (borrowed)
  *   max_bytes  the largest document accepted
  * Returns the follower, or NULL with a sentence in err (a source that is

@@ -250,6 +250,18 @@ cp -r "$TMP/pub" "$TMP/good"
 "$CTL" --db "$TMP/b-good" follow-once "$TMP/good" --key "$TMP/pub.pem" >"$TMP/out" 2>&1
 check "follow-once applies a whole published feed" 'grep -q "this store is at record $(head_of "$URL_P")" "$TMP/out"' "$(cat "$TMP/out")"
 
+# The same directory served by a web server: a URL with a path.
+WPORT=$(free_port)
+(cd "$TMP" && exec python3 -m http.server --bind 127.0.0.1 "$WPORT" >/dev/null 2>&1) &
+WEB=$!
+PIDS+=("$WEB")
+wait_until "the web server serves the directory" 'curl -sf "http://127.0.0.1:$WPORT/good/feed/index.json" >/dev/null'
+"$CTL" --db "$TMP/b-web" init >/dev/null
+"$CTL" --db "$TMP/b-web" follow-once "http://127.0.0.1:$WPORT/good/" --key "$TMP/pub.pem" >"$TMP/out" 2>&1
+check "follow-once reads a published directory over HTTP (a URL with a path)" \
+	'grep -q "this store is at record $(head_of "$URL_P")" "$TMP/out"' "$(cat "$TMP/out")"
+kill "$WEB"
+
 cp -r "$TMP/pub" "$TMP/t1"
 python3 -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); open(p, "wb").write(b.replace(b"\"title\"", b"\"title\" ", 1))' "$TMP/t1/feed/docs/2.json"
 follow_bad doc "$TMP/t1" "$TMP/pub.pem"
