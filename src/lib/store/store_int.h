@@ -15,8 +15,10 @@
  * uint32 so versions sort numerically, \0 a zero byte):
  *
  *   lists     id                                   → list record (binary header + title JSON)
- *   versions  id|\0|be32(version)                  → version record (binary header + JSON: metadata, document without entries)
- *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON)
+ *   versions  id|\0|be32(version)                  → version record (binary header + JSON: metadata, document without
+ *                                                  entries; then the list's decision terms, when it has any)
+ *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON;
+ *                                                  then the entry's decision terms, formats 4 and 5)
  *   members   id|\0|be32(version)|entity-id        → roster record (binary)
  *   clauses   id|\0|be32(version)|clause-id        → clause object (compact JSON)
  *   audit     be64(sequence)                       → audit record (JSON)
