@@ -68,6 +68,20 @@ typedef struct declared {
 	char name_buf[QD_DECLARED_MAX + 1], spec_buf[QD_DECLARED_MAX + 1];
 } declared;
 
+/* The normal form of the declared value s (NULL: none) into buf; *out
+ * points at it, or is NULL.  Returns 0, or -1 when s is not acceptable. */
+static int declare(const char *s, char buf[QD_DECLARED_MAX + 1], const char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	size_t n = strlen(s);
+	if (!qd_declared_valid(s, n, NULL) || qd_name_norm(s, n, buf, QD_DECLARED_MAX + 1) < 0)
+		return -1;
+	*out = buf;
+	return 0;
+}
+
 /* Is code (4 digits) under one of the n prefixes at p? */
 static bool customs_in(const char *p, unsigned n, const char *code)
 {
@@ -555,21 +569,8 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 	if (ret)
 		return ret;
 	declared d;
-	d.name = d.spec = NULL;
-	if (q->name) {
-		size_t nl = strlen(q->name);
-		if (!qd_declared_valid(q->name, nl, NULL) ||
-		    qd_name_norm(q->name, nl, d.name_buf, sizeof d.name_buf) < 0)
-			return QD_EINVAL;
-		d.name = d.name_buf;
-	}
-	if (q->spec) {
-		size_t sl = strlen(q->spec);
-		if (!qd_declared_valid(q->spec, sl, NULL) ||
-		    qd_name_norm(q->spec, sl, d.spec_buf, sizeof d.spec_buf) < 0)
-			return QD_EINVAL;
-		d.spec = d.spec_buf;
-	}
+	if (declare(q->name, d.name_buf, &d.name) || declare(q->spec, d.spec_buf, &d.spec))
+		return QD_EINVAL;
 	if (q->list && !q->version && !q->has_at) {
 		size_t i;
 		for (i = 0; i < nlists; i++)

@@ -1386,6 +1386,20 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* TCase check. */
 
+/* A check's decided item (borrowed) is what GET path answers, but for its
+ * ref and the lookup's decision_id. */
+static void assert_item_is_lookup(json_t *item, const char *path)
+{
+	http_response *l = http_get("%s", path);
+	assert_status(l, 200);
+	json_t *it = json_copy(item);
+	json_object_del(it, "ref");
+	json_object_del(l->json, "decision_id");
+	ck_assert_msg(json_equal(it, l->json), "check item differs from the lookup");
+	json_decref(it);
+	http_response_free(l);
+}
+
 START_TEST(test_check_mixed)
 {
 	const char *body = "{\"entity\":\"" ENT "\",\"date\":\"" DAY "\",\"items\":["
@@ -1452,14 +1466,7 @@ START_TEST(test_check_mixed)
 	assert_jstr(j, "/items/5/error/details/0/path", "/items/5/ciq");
 
 	/* Each decided item says what the lookup says. */
-	http_response *l = http_get("/v1/lookup?code=3002901000&entity=" ENT "&date=" DAY);
-	assert_status(l, 200);
-	json_t *it = json_copy(json_array_get(items, 1));
-	json_object_del(it, "ref");
-	json_object_del(l->json, "decision_id");
-	ck_assert_msg(json_equal(it, l->json), "check item differs from the lookup");
-	json_decref(it);
-	http_response_free(l);
+	assert_item_is_lookup(json_array_get(items, 1), "/v1/lookup?code=3002901000&entity=" ENT "&date=" DAY);
 	http_response_free(r);
 }
 END_TEST
@@ -1592,12 +1599,20 @@ END_TEST
 #define WL_ENT "91440115MA9W3K7C66"
 #define WL_Q "/v1/lookup?code=3002510000&entity=" WL_ENT "&date=" DAY "&list=biomed-rd-whitelist"
 
+/* GET path (a lookup), which must answer 200 with decision and reason. */
+static http_response *lookup_says(const char *path, const char *decision, const char *reason)
+{
+	http_response *r = http_get("%s", path);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/decision", decision);
+	assert_jstr(r->json, "/reason", reason);
+	return r;
+}
+
 START_TEST(test_lookup_jurisdiction_item)
 {
 	/* No customs, no name: allowed, with what the allow depends on. */
-	http_response *r = http_get(WL_Q);
-	assert_status(r, 200);
-	assert_jstr(r->json, "/decision", "allow");
+	http_response *r = lookup_says(WL_Q, "allow", "listed");
 	assert_jnull(r->json, "/query/customs");
 	assert_jnull(r->json, "/query/name");
 	assert_jstr(r->json, "/basis/entry/id", "WL-0008");
@@ -1613,15 +1628,10 @@ START_TEST(test_lookup_jurisdiction_item)
 	http_response_free(r);
 
 	/* The office of declaration inside and outside the entry's scope. */
-	r = http_get(WL_Q "&customs=5101");
-	assert_status(r, 200);
-	assert_jstr(r->json, "/decision", "allow");
+	r = lookup_says(WL_Q "&customs=5101", "allow", "listed");
 	assert_jstr(r->json, "/query/customs", "5101");
 	http_response_free(r);
-	r = http_get(WL_Q "&customs=2201");
-	assert_status(r, 200);
-	assert_jstr(r->json, "/decision", "deny");
-	assert_jstr(r->json, "/reason", "outside_jurisdiction");
+	r = lookup_says(WL_Q "&customs=2201", "deny", "outside_jurisdiction");
 	assert_jnull(r->json, "/basis");
 	assert_jstr(r->json, "/results/0/near_misses/0/entry/id", "WL-0008");
 	assert_jstr(r->json, "/results/0/near_misses/0/reason", "outside_jurisdiction");
@@ -1631,22 +1641,16 @@ START_TEST(test_lookup_jurisdiction_item)
 
 	/* Declared goods: the name written another way matches; another
 	 * product under the code does not. */
-	r = http_get(WL_Q "&name=%%E7%%BB%%86%%E8%%83%%9E%%E6%%B2%%BB%%E7%%96%%97%%E4%%BA%%A7%%E5%%93%%81"
-		     "(%%E7%%A0%%94%%E5%%8F%%91%%E7%%94%%A8%%E5%%AF%%B9%%E7%%85%%A7%%E5%%93%%81)");
-	assert_status(r, 200);
-	assert_jstr(r->json, "/decision", "allow");
+	r = lookup_says(WL_Q "&name=%E7%BB%86%E8%83%9E%E6%B2%BB%E7%96%97%E4%BA%A7%E5%93%81"
+		     "(%E7%A0%94%E5%8F%91%E7%94%A8%E5%AF%B9%E7%85%A7%E5%93%81)", "allow", "listed");
 	assert_jstr(r->json, "/query/name", "细胞治疗产品(研发用对照品)");
 	assert_jstr(r->json, "/basis/item_check/checked/0", "name");
 	http_response_free(r);
-	r = http_get(WL_Q "&name=%%E7%%BB%%86%%E8%%83%%9E%%E6%%B2%%BB%%E7%%96%%97%%E4%%BA%%A7%%E5%%93%%81");
-	assert_status(r, 200);
-	assert_jstr(r->json, "/decision", "deny");
-	assert_jstr(r->json, "/reason", "item_differs");
+	r = lookup_says(WL_Q "&name=%E7%BB%86%E8%83%9E%E6%B2%BB%E7%96%97%E4%BA%A7%E5%93%81", "deny",
+			"item_differs");
 	http_response_free(r);
 	/* Item before jurisdiction. */
-	r = http_get(WL_Q "&customs=2201&name=x");
-	assert_status(r, 200);
-	assert_jstr(r->json, "/reason", "item_differs");
+	r = lookup_says(WL_Q "&customs=2201&name=x", "deny", "item_differs");
 	http_response_free(r);
 
 	/* A declared name over 256 bytes is refused, naming it. */
@@ -1690,14 +1694,7 @@ START_TEST(test_check_goods)
 	assert_jstr(j, "/items/4/error/details/0/path", "/items/4/customs");
 	assert_jstr(j, "/items/5/error/details/0/path", "/items/5/name");
 	/* An item says what the lookup says. */
-	http_response *l = http_get(WL_Q "&customs=2201");
-	assert_status(l, 200);
-	json_t *it = json_copy(jptr(j, "/items/1"));
-	json_object_del(it, "ref");
-	json_object_del(l->json, "decision_id");
-	ck_assert_msg(json_equal(it, l->json), "check item differs from the lookup");
-	json_decref(it);
-	http_response_free(l);
+	assert_item_is_lookup(jptr(j, "/items/1"), WL_Q "&customs=2201");
 	http_response_free(r);
 }
 END_TEST

@@ -352,24 +352,53 @@ static void root_teardown(void)
 
 /* ---- documents and the store ---- */
 
-static qd_listdoc *mkdoc(const char *list, const char *kind, const char *clauses,
+/* A list document; head: more top-level members, each followed by a
+ * comma ("" for none). */
+static qd_listdoc *mkdoc(const char *list, const char *kind, const char *head, const char *clauses,
 			 const char *roster, const char *entries)
 {
 	return fx_mkdoc(list,
-			"{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},"
+			"{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},%s"
 			"'clauses':%s,'entities':%s,'entries':%s}",
-			list, kind, list, clauses, roster, entries);
+			list, kind, list, head, clauses, roster, entries);
 }
 
-static void put_ok(qd_store *st, const char *list, const char *kind, const char *clauses,
-		   const char *roster, const char *entries, uint32_t want_version)
+static void put_head_ok(qd_store *st, const char *list, const char *kind, const char *head,
+			const char *clauses, const char *roster, const char *entries, uint32_t want_version)
 {
-	qd_listdoc *doc = mkdoc(list, kind, clauses, roster, entries);
+	qd_listdoc *doc = mkdoc(list, kind, head, clauses, roster, entries);
 	qd_put_opts o = fx_put_opts("tester", "load", "unit", 1795000000);
 	qd_put_result res;
 	fx_put_doc_ok(st, doc, &o, &res);
 	ck_assert_uint_eq(res.version, want_version);
 	qd_listdoc_free(doc);
+}
+
+static void put_ok(qd_store *st, const char *list, const char *kind, const char *clauses,
+		   const char *roster, const char *entries, uint32_t want_version)
+{
+	put_head_ok(st, list, kind, "", clauses, roster, entries, want_version);
+}
+
+/* A snapshot of st, open. */
+static qd_snap *open_snap(qd_store *st)
+{
+	qd_snap *s = qd_snap_new(st);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+	return s;
+}
+
+/* Free the snapshot, close the store and remove its directory. */
+static void drop_store(qd_snap **s, qd_store **st, char **dir)
+{
+	qd_snap_free(*s);
+	*s = NULL;
+	qd_store_close(*st);
+	*st = NULL;
+	fx_rm_rf(*dir);
+	free(*dir);
+	*dir = NULL;
 }
 
 static qd_store *open_store(const char *dir)
@@ -390,20 +419,12 @@ static void lists_setup(void)
 	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 1);
 	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 2);
 	put_ok(g_st, "sh-wl", "whitelist", WL_CLAUSES, "[]", WL_ENTRIES, 1);
-	g_snap = qd_snap_new(g_st);
-	ck_assert_ptr_nonnull(g_snap);
-	ck_assert_int_eq(qd_snap_open(g_snap), 0);
+	g_snap = open_snap(g_st);
 }
 
 static void lists_teardown(void)
 {
-	qd_snap_free(g_snap);
-	g_snap = NULL;
-	qd_store_close(g_st);
-	g_st = NULL;
-	fx_rm_rf(g_dir);
-	free(g_dir);
-	g_dir = NULL;
+	drop_store(&g_snap, &g_st, &g_dir);
 }
 
 /* ---- queries and their JSON ---- */
@@ -778,39 +799,20 @@ static char *v2_dir;
 static qd_store *v2_st;
 static qd_snap *v2_snap;
 
-static void v2_put(const char *list, const char *head, const char *entries)
-{
-	qd_listdoc *doc = fx_mkdoc(list,
-				   "{'list':'%s','kind':'whitelist','title':{'zh':'区域白名单 %s'},%s"
-				   "'clauses':%s,'entities':[],'entries':%s}",
-				   list, list, head, WL_CLAUSES, entries);
-	qd_put_opts o = fx_put_opts("tester", "load", "unit", 1795000000);
-	qd_put_result res;
-	fx_put_doc_ok(v2_st, doc, &o, &res);
-	qd_listdoc_free(doc);
-}
-
 static void v2_setup(void)
 {
 	v2_dir = fx_fresh_dir();
 	v2_st = open_store(v2_dir);
-	v2_put("gz-wl", GZ_HEAD, GZ_ENTRIES);
-	v2_put("sc-wl", "'scope':{'customs':['79'],'region':'成都'},", SC_ENTRIES);
+	put_head_ok(v2_st, "gz-wl", "whitelist", GZ_HEAD, WL_CLAUSES, "[]", GZ_ENTRIES, 1);
+	put_head_ok(v2_st, "sc-wl", "whitelist", "'scope':{'customs':['79'],'region':'成都'},", WL_CLAUSES, "[]",
+		    SC_ENTRIES, 1);
 	put_ok(v2_st, "v1-pos", "positive", POS_CLAUSES, "[]", V1_ENTRIES, 1);
-	v2_snap = qd_snap_new(v2_st);
-	ck_assert_ptr_nonnull(v2_snap);
-	ck_assert_int_eq(qd_snap_open(v2_snap), 0);
+	v2_snap = open_snap(v2_st);
 }
 
 static void v2_teardown(void)
 {
-	qd_snap_free(v2_snap);
-	v2_snap = NULL;
-	qd_store_close(v2_st);
-	v2_st = NULL;
-	fx_rm_rf(v2_dir);
-	free(v2_dir);
-	v2_dir = NULL;
+	drop_store(&v2_snap, &v2_st, &v2_dir);
 }
 
 /* The strings of array a joined by ','; free() it. */
@@ -924,14 +926,21 @@ START_TEST(decide_v2_table)
 }
 END_TEST
 
-/* Declared goods that are not acceptable are refused, not decided. */
-START_TEST(decide_v2_bad_declared)
+/* A query for code 2941000000 today, nothing else set. */
+static qd_query v2_query(void)
 {
 	qd_query q;
 	memset(&q, 0, sizeof q);
 	const char *why;
 	ck_assert_int_eq(qd_code_parse("2941000000", 10, &q.code, &why), 0);
 	ck_assert_int_eq(qd_date_parse(TODAY, strlen(TODAY), &q.date), 0);
+	return q;
+}
+
+/* Declared goods that are not acceptable are refused, not decided. */
+START_TEST(decide_v2_bad_declared)
+{
+	qd_query q = v2_query();
 	char big[QD_DECLARED_MAX + 2];
 	memset(big, 'a', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
@@ -963,11 +972,7 @@ START_TEST(decide_v2_batch_declared)
 	const char *names[] = {"环孢素A", "他克莫司", "环孢素A", NULL, "他克莫司"};
 	char customs[] = "5201";
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		qd_query q;
-		memset(&q, 0, sizeof q);
-		const char *why;
-		ck_assert_int_eq(qd_code_parse("2941000000", 10, &q.code, &why), 0);
-		ck_assert_int_eq(qd_date_parse(TODAY, strlen(TODAY), &q.date), 0);
+		qd_query q = v2_query();
 		q.entity = E_OK;
 		q.customs = customs;
 		q.name = names[i];

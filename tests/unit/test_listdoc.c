@@ -876,17 +876,22 @@ END_TEST
 
 /* ---- v2: rules across members, and what the canonical form keeps ---------- */
 
+/* A whitelist document's head up to its v2 members, its clauses, and an
+ * entry without its closing brace. */
+#define V2_HEAD "{\"list\":\"m\",\"kind\":\"whitelist\",\"title\":{\"zh\":\"标题\"},"
+#define V2_CLAUSES "\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
+#define V2_ENTRY(id, code)                                                                        \
+	"{\"id\":\"" #id "\",\"code\":\"" #code "\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"c1\"]," \
+	"\"entities\":[\"91110000600037341L\"]"
+
 /* An entry's customs must overlap its list's scope; the list's term must
  * not be empty. */
 START_TEST(v2_cross_rules)
 {
 	static const char *doc =
-		"{\"list\":\"m\",\"kind\":\"whitelist\",\"title\":{\"zh\":\"标题\"},"
-		"\"valid_from\":\"2027-01-01\",\"valid_to\":\"2026-12-31\","
-		"\"scope\":{\"customs\":[\"52\",\"5101\"]},"
-		"\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
-		"\"entries\":[{\"id\":\"e1\",\"code\":\"2941\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"c1\"],"
-		"\"entities\":[\"91110000600037341L\"],\"customs\":[\"5201\",\"51\",\"22\"]}]}";
+		V2_HEAD "\"valid_from\":\"2027-01-01\",\"valid_to\":\"2026-12-31\","
+		"\"scope\":{\"customs\":[\"52\",\"5101\"]}," V2_CLAUSES
+		"\"entries\":[" V2_ENTRY(e1, 2941) ",\"customs\":[\"5201\",\"51\",\"22\"]}]}";
 	qd_listdoc *d = NULL;
 	qd_problems p;
 
@@ -905,14 +910,9 @@ END_TEST
 START_TEST(v2_canonical_form)
 {
 	static const char *wl =
-		"{\"list\":\"m\",\"kind\":\"whitelist\",\"title\":{\"zh\":\"标题\"},"
-		"\"scope\":{\"customs\":[],\"region\":null},\"batches\":[{\"id\":\"第一批\"}],"
-		"\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
-		"\"entries\":[{\"id\":\"e1\",\"code\":\"2941\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"c1\"],"
-		"\"entities\":[\"91110000600037341L\"],\"identity\":\"item\",\"aliases\":[],\"customs\":[],"
-		"\"batch\":\"第一批\"},"
-		"{\"id\":\"e2\",\"code\":\"3822\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"c1\"],"
-		"\"entities\":[\"91110000600037341L\"],\"identity\":\"category\"}]}";
+		V2_HEAD "\"scope\":{\"customs\":[],\"region\":null},\"batches\":[{\"id\":\"第一批\"}]," V2_CLAUSES
+		"\"entries\":[" V2_ENTRY(e1, 2941) ",\"identity\":\"item\",\"aliases\":[],\"customs\":[],"
+		"\"batch\":\"第一批\"}," V2_ENTRY(e2, 3822) ",\"identity\":\"category\"}]}";
 	qd_listdoc *d = NULL, *m = NULL;
 	qd_problems p;
 
