@@ -926,6 +926,12 @@ START_TEST(decide_v2_table)
 }
 END_TEST
 
+/* results[i].key of a decision. */
+static json_t *jptr_of(json_t *j, const char *arr, size_t i, const char *key)
+{
+	return json_object_get(json_array_get(json_object_get(j, arr), i), key);
+}
+
 /* A query for code 2941000000 today, nothing else set. */
 static qd_query v2_query(void)
 {
@@ -936,6 +942,57 @@ static qd_query v2_query(void)
 	ck_assert_int_eq(qd_date_parse(TODAY, strlen(TODAY), &q.date), 0);
 	return q;
 }
+
+/* As-of lookups across a version that adds a scope: each instant is
+ * decided by the terms of the version current then. */
+START_TEST(decide_v2_as_of_scope)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = open_store(dir);
+	qd_listdoc *v1 = mkdoc("gz-wl", "whitelist", "", WL_CLAUSES, "[]", SC_ENTRIES);
+	qd_listdoc *v2 = mkdoc("gz-wl", "whitelist", "'scope':{'customs':['51']},", WL_CLAUSES, "[]", SC_ENTRIES);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", 1795000000);
+	qd_put_result res;
+	fx_put_doc_ok(st, v1, &o, &res);
+	o.now = 1795000100;
+	fx_put_doc_ok(st, v2, &o, &res);
+	ck_assert_uint_eq(res.version, 2);
+	qd_snap *s = open_snap(st);
+	static const struct {
+		bool has_at;
+		int64_t at;
+		uint32_t version;
+		const char *reason;
+	} cases[] = {
+		{true, 1795000050, 0, "listed"},                 /* v1 current then: no scope */
+		{true, 1795000150, 0, "outside_jurisdiction"},   /* v2 */
+		{false, 0, 1, "listed"},
+		{false, 0, 2, "outside_jurisdiction"},
+		{false, 0, 0, "outside_jurisdiction"},           /* current */
+	};
+	char customs[] = "2201";
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		qd_query q = v2_query();
+		q.entity = E_OK;
+		q.customs = customs;
+		q.has_at = cases[i].has_at;
+		q.at = cases[i].at;
+		q.version = cases[i].version;
+		q.list = cases[i].version ? "gz-wl" : NULL;
+		decided d;
+		memset(&d, 0, sizeof d);
+		decide_into(s, &q, &d);
+		ck_assert_int_eq(d.rc, 0);
+		expect_str("as of", "reason", jstr("as of", d.json, "reason"), cases[i].reason);
+		json_t *sc = jptr_of(d.json, "results", 0, "scope");
+		ck_assert_msg(i == 0 || i == 2 ? json_is_null(sc) : json_is_object(sc), "case %zu: scope", i);
+		json_decref(d.json);
+	}
+	drop_store(&s, &st, &dir);
+	qd_listdoc_free(v1);
+	qd_listdoc_free(v2);
+}
+END_TEST
 
 /* Declared goods that are not acceptable are refused, not decided. */
 START_TEST(decide_v2_bad_declared)
@@ -1748,6 +1805,7 @@ static Suite *decide_suite(void)
 	tcase_add_checked_fixture(tv, v2_setup, v2_teardown);
 	tcase_add_loop_test(tv, decide_v2_table, 0, NV2ROWS);
 	tcase_add_test(tv, decide_v2_bad_declared);
+	tcase_add_test(tv, decide_v2_as_of_scope);
 	tcase_add_test(tv, decide_v2_batch_declared);
 	suite_add_tcase(s, tv);
 	return s;
