@@ -38,6 +38,10 @@ const char *qd_reason_name(enum qd_reason r)
 	return (unsigned)r < QD_REASON_COUNT ? reason_names[r] : "unknown";
 }
 
+/* Append a string literal: its length is known here, no strlen on the
+ * lookup path. */
+#define PUT_LIT(b, lit) qd_buf_add((b), (lit), sizeof(lit) - 1)
+
 /* The outcome of one list for the query. */
 typedef struct list_result {
 	const qd_list_info *list;
@@ -152,7 +156,7 @@ static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const de
 	qd_entry_terms t;
 	bool has_t = c && c->terms;
 	if (!lt->present && !has_t) {
-		qd_buf_puts(out, ",\"scope\":null,\"item_check\":null,\"batch\":null");
+		PUT_LIT(out, ",\"scope\":null,\"item_check\":null,\"batch\":null");
 		return 0;
 	}
 	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
@@ -503,13 +507,19 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, con
 		}
 		qd_buf_add(out, basis->data + tail, basis->len - tail);
 		qd_buf_putc(basis, '}');
+	} else if (!l->terms.present) {
+		PUT_LIT(out, ",\"entry\":null,\"clauses\":[],\"scope\":null,\"item_check\":null,\"batch\":null");
 	} else {
 		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
 		put_v2(out, l, NULL, d);
 	}
-	qd_buf_puts(out, ",\"terms\":");
-	qd_buf_puts(out, l->terms.present ? l->terms.terms_json : "null");
-	qd_buf_puts(out, ",\"near_misses\":[");
+	if (l->terms.present) {
+		PUT_LIT(out, ",\"terms\":");
+		qd_buf_puts(out, l->terms.terms_json);
+		PUT_LIT(out, ",\"near_misses\":[");
+	} else {
+		PUT_LIT(out, ",\"terms\":null,\"near_misses\":[");
+	}
 	if (!best && nmiss) {
 		qsort(misses, nmiss, sizeof *misses, miss_cmp);
 		size_t shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
@@ -634,13 +644,17 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 	qd_buf_puts(out, date);
 	qd_buf_puts(out, "\",\"list\":");
 	qd_buf_json_cstr(out, q->list);
-	qd_buf_puts(out, ",\"customs\":");
-	qd_buf_json_cstr(out, q->customs);
-	qd_buf_puts(out, ",\"name\":");
-	qd_buf_json_cstr(out, q->name);
-	qd_buf_puts(out, ",\"spec\":");
-	qd_buf_json_cstr(out, q->spec);
-	qd_buf_puts(out, "},\"basis\":");
+	if (!q->customs && !q->name && !q->spec) {
+		PUT_LIT(out, ",\"customs\":null,\"name\":null,\"spec\":null},\"basis\":");
+	} else {
+		PUT_LIT(out, ",\"customs\":");
+		qd_buf_json_cstr(out, q->customs);
+		PUT_LIT(out, ",\"name\":");
+		qd_buf_json_cstr(out, q->name);
+		PUT_LIT(out, ",\"spec\":");
+		qd_buf_json_cstr(out, q->spec);
+		PUT_LIT(out, "},\"basis\":");
+	}
 	if (have_basis)
 		qd_buf_add(out, basis->data, basis->len);
 	else
