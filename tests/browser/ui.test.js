@@ -453,7 +453,7 @@ test('pre-check: customs office (remembered per browser), declared names and spe
   const r2 = await row(page, 2);
   assert.equal(r2.decision, 'deny');
   assert.equal(r2.reason, 'item_differs');
-  assert.match(r2.reasonText, /品名或规格与批准的商品不一致/);
+  assert.match(r2.reasonText, /商品名称或规格与批准的商品不一致/);
   assert.match(r2.notes, /批准的商品为：细胞治疗产品（研发用对照品）/, 'near miss names the approved product');
   assert.match(await page.innerText('#context'), /申报地海关：5101/);
 

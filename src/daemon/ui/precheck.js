@@ -383,11 +383,10 @@
     var what = name + (ic.spec ? ' · ' + t('basis.spec') + ' ' + ic.spec : '') +
       (ic.aliases && ic.aliases.length ? ' · ' + t('basis.item.aliases') + ' ' + ic.aliases.join('、') : '');
     var checked = ic.checked || [];
-    var key = checked.length ? 'basis.item.checked' : 'basis.item.unchecked';
-    var vars = { fields: checked.map(function (f) { return t('basis.item.' + f); }).join(QD.lang === 'en' ? ' and ' : '、') };
+    var key = checked.length ? 'basis.item.checked.' + checked.join('_') : 'basis.item.unchecked';
     return el('div', { class: 'basis-item', 'data-checked': checked.join(',') },
       el('span', { class: 'k', text: lbl('basis.item') }), what,
-      el('div', { class: 'hint' }, both(key, vars)));
+      el('div', { class: 'hint' }, both(key)));
   }
 
   function basisCell(a) {
