@@ -31,7 +31,8 @@ long qd_name_norm(const char *s, size_t n, char *out, size_t cap);
 bool qd_name_same(const char *a, const char *b);
 
 /* Is s (n bytes) acceptable as a declared name or spec: 1 to
- * QD_DECLARED_MAX bytes of well-formed UTF-8 without control characters?
+ * QD_DECLARED_MAX bytes of well-formed UTF-8 without control characters,
+ * whose normal form is not empty?
  *   why  on false, a static English sentence saying why (may be NULL) */
 bool qd_declared_valid(const char *s, size_t n, const char **why);
 

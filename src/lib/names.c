@@ -157,5 +157,12 @@ bool qd_declared_valid(const char *s, size_t n, const char **why)
 		}
 		i += len;
 	}
+	/* A value of nothing but spaces and punctuation would match an
+	 * approval whose name is the same nothing. */
+	char norm[QD_DECLARED_MAX + 1];
+	if (qd_name_norm(s, n, norm, sizeof norm) <= 0) {
+		*why = "has nothing but spaces and punctuation";
+		return false;
+	}
 	return true;
 }

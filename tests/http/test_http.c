@@ -1351,6 +1351,7 @@ static const struct bad_query {
 	{"code=3822&name=", 400, "bad_parameter", "name"},
 	{"code=3822&name=%FF%FE", 400, "bad_parameter", "name"},
 	{"code=3822&name=a%0Ab", 400, "bad_parameter", "name"},
+	{"code=3822&name=(%20)", 400, "bad_parameter", "name"},
 	{"code=3822&spec=%E7%8E", 400, "bad_parameter", "spec"},
 	{"code=3822&spec=", 400, "bad_parameter", "spec"},
 	{"code=3822&list=nope", 404, "list_not_found", "list"},

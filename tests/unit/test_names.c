@@ -85,6 +85,8 @@ START_TEST(names_declared)
 	ck_assert(!qd_declared_valid("a\nb", 3, &why));
 	ck_assert_ptr_nonnull(strstr(why, "control"));
 	ck_assert(!qd_declared_valid("a\0b", 3, NULL));
+	ck_assert(!qd_declared_valid("（ ）-", strlen("（ ）-"), &why));
+	ck_assert_ptr_nonnull(strstr(why, "punctuation"));
 }
 END_TEST
 
