@@ -64,6 +64,9 @@ typedef struct qd_list_info {
 	char sha256[QD_SHA256_HEX]; /* of the canonical document */
 	uint16_t code_lengths;      /* bit L set: some entry has an L-digit code (0: unknown, all) */
 	char *title;                /* canonical title object as JSON; malloc()ed, or NULL in snapshots */
+	qd_list_terms terms;        /* the version's list terms: filled by the qd_snap_*
+				     * calls (pointers valid while the snapshot is open);
+				     * present is false elsewhere */
 } qd_list_info;
 
 /* Free the title strings of n infos and the array itself; NULL is ignored. */
@@ -518,6 +521,8 @@ typedef struct qd_cand {
 	unsigned entry_json_comp;   /* how it is stored (plain or compressed) */
 	const char *clause_ids;     /* n_clauses NUL-terminated clause ids, back to back */
 	unsigned n_clauses;
+	const char *terms;          /* the entry's decision terms (qd_entry_terms_decode), */
+	size_t terms_len;           /* or NULL: none */
 } qd_cand;
 
 /* A roster member as stored. */

@@ -281,9 +281,13 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		{"ciq", required_argument, NULL, 'c'},
 		{"version", required_argument, NULL, 'v'},
 		{"at", required_argument, NULL, 'a'},
+		{"customs", required_argument, NULL, 'u'},
+		{"name", required_argument, NULL, 'n'},
+		{"spec", required_argument, NULL, 's'},
 		{0},
 	};
 	const char *entity = NULL, *date = NULL, *list = NULL, *ciq = NULL, *version = NULL, *at = NULL;
+	const char *customs = NULL, *name = NULL, *spec = NULL;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -294,6 +298,9 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		case 'c': ciq = optarg; break;
 		case 'v': version = optarg; break;
 		case 'a': at = optarg; break;
+		case 'u': customs = optarg; break;
+		case 'n': name = optarg; break;
+		case 's': spec = optarg; break;
 		default: return EX_USAGE_;
 		}
 	}
@@ -343,6 +350,24 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		return EX_USAGE_;
 	}
 	q.list = list;
+	char cu[QD_CUSTOMS_LEN + 1];
+	if (customs) {
+		if (qd_customs_parse(customs, strlen(customs), cu, &why)) {
+			fprintf(stderr, "qingdanctl: customs: %s\n", why);
+			return EX_USAGE_;
+		}
+		q.customs = cu;
+	}
+	if (name && !qd_declared_valid(name, strlen(name), &why)) {
+		fprintf(stderr, "qingdanctl: name: the declared name %s\n", why);
+		return EX_USAGE_;
+	}
+	if (spec && !qd_declared_valid(spec, strlen(spec), &why)) {
+		fprintf(stderr, "qingdanctl: spec: the declared spec %s\n", why);
+		return EX_USAGE_;
+	}
+	q.name = name;
+	q.spec = spec;
 	if (version) {
 		char *end;
 		unsigned long v = strtoul(version, &end, 10);
@@ -1062,7 +1087,8 @@ static const command commands[] = {
 	/* lookup says itself what is wrong with its words. */
 	{"lookup", 0, -1, true, run_lookup, NULL,
 	 "  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
-	 "              [--version N | --at RFC3339]\n"
+	 "              [--version N | --at RFC3339] [--customs NNNN]\n"
+	 "              [--name NAME] [--spec SPEC]\n"
 	 "                            decide CODE as GET /v1/lookup would; prints JSON\n"},
 	{"lists", 0, 0, true, run_lists, NULL,
 	 "  lists                     the lists with their current versions\n"},

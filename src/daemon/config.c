@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "qd_config.h"
+#include "qingdan/code.h"
 #include "qingdan/date.h"
 #include "qingdan/size.h"
 
@@ -30,6 +31,9 @@ const char qingdand_usage[] =
 	"                                (default read: as the read endpoints)\n"
 	"  --threads N                   worker threads (default: number of CPUs)\n"
 	"  --utc-offset +HH:MM           offset for \"today\" (default +08:00, China time)\n"
+	"  --customs CODE                4-digit customs code (关区代码) lookups and checks\n"
+	"                                are decided for when they name none (default: none,\n"
+	"                                customs scopes are shown, not checked)\n"
 	"  --retain-versions N           versions kept per list (default 50)\n"
 	"  --map-size BYTES              maximum store size (default 8G; suffixes K, M, G)\n"
 	"  --read-cache BYTES            bound of each worker thread's cache of what lookups\n"
@@ -98,7 +102,7 @@ const char qingdand_usage[] =
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
-enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE };
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE, O_CUSTOMS };
 
 typedef struct opt {
 	const char *name;
@@ -116,6 +120,7 @@ static const opt opts[] = {
 	{"metrics-auth", O_METRICS_AUTH, F(metrics_open), 0, 0},
 	{"threads", O_UINT, F(threads), 1, 256},
 	{"utc-offset", O_OFFSET, F(utc_offset), 0, 0},
+	{"customs", O_CUSTOMS, F(customs), 0, 0},
 	{"retain-versions", O_UINT, F(retain), 1, 100000},
 	{"map-size", O_SIZE, F(map_size), 1ull << 20, 1ull << 40},
 	{"read-cache", O_SIZE, F(read_cache), 0, 1ull << 30},
@@ -247,6 +252,14 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 			return -1;
 		}
 		return 0;
+	case O_CUSTOMS: {
+		const char *why;
+		if (qd_customs_parse(v, strlen(v), (char *)field, &why)) {
+			snprintf(err, errlen, "%s: %s, got \"%s\"", o->name, why, v);
+			return -1;
+		}
+		return 0;
+	}
 	case O_OFFSET:
 		if (qd_utc_offset_parse(v, (int *)field)) {
 			snprintf(err, errlen, "%s: expected +HH:MM within ±14:00 (e.g. +08:00), got \"%s\"", o->name, v);

@@ -186,6 +186,7 @@ typedef struct settings {
 	bool metrics_open;           /* --metrics-auth open: /metrics needs no token */
 	unsigned threads;
 	int utc_offset;
+	char customs[QD_CUSTOMS_LEN + 1]; /* --customs: default office of declaration; "" none */
 	unsigned retain;
 	uint64_t map_size;
 	size_t max_document_bytes, max_body_bytes;

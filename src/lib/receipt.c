@@ -8,6 +8,7 @@
 #include "qingdan/err.h"
 #include "qingdan/jcs.h"
 #include "qingdan/receipt.h"
+#include "qingdan/names.h"
 
 /* json_object_set_new() that remembers a failure in *ok. */
 static void set(json_t *o, const char *key, json_t *v, bool *ok)
@@ -130,10 +131,13 @@ static json_t *check_item(json_t *it)
 		return json_pack("{s:O,s:s}", "ref", ref ? ref : json_null(), "error", "bad_item");
 	json_t *q = json_object_get(it, "query"), *basis = json_object_get(it, "basis");
 	json_t *b = json_is_object(basis) ? basis : NULL;
-	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "ref", ref ? ref : json_null(), "code",
-			 json_object_get(q, "code"), "ciq", json_object_get(q, "ciq"), "decision",
-			 json_object_get(it, "decision"), "reason", json_object_get(it, "reason"), "list",
-			 b ? json_object_get(b, "list") : json_null(), "version",
+	json_t *customs = json_object_get(q, "customs"), *name = json_object_get(q, "name");
+	json_t *spec = json_object_get(q, "spec");
+	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "ref", ref ? ref : json_null(), "code",
+			 json_object_get(q, "code"), "ciq", json_object_get(q, "ciq"), "customs",
+			 customs ? customs : json_null(), "name", name ? name : json_null(), "spec",
+			 spec ? spec : json_null(), "decision", json_object_get(it, "decision"), "reason",
+			 json_object_get(it, "reason"), "list", b ? json_object_get(b, "list") : json_null(), "version",
 			 b ? json_object_get(b, "version") : json_null(), "entry",
 			 b ? json_object_get(json_object_get(b, "entry"), "id") : json_null());
 }
@@ -255,6 +259,7 @@ int qd_receipt_verify(const qd_receipt *r, qd_key *const *keys, size_t n, const 
 typedef struct repro {
 	qd_query q;
 	char ent[QD_ENTITY_MAX + 1];
+	char customs[QD_CUSTOMS_LEN + 1];
 	qd_pin pins[QD_PINS_MAX];
 } repro;
 
@@ -340,6 +345,18 @@ static int repro_one(qd_snap *s, repro *r, json_t *obj, json_t *expect, qd_buf *
 	memset(&r->q.code, 0, sizeof r->q.code);
 	if (!code || qd_code_parse(code, strlen(code), &r->q.code, &w) || !dec || !reason)
 		return bad(why, whylen, "a decision without a valid code, decision or reason");
+	/* The office of declaration and the declared goods, as the decision
+	 * had them (a lookup's query, a check item). */
+	const char *customs = json_string_value(json_object_get(obj, "customs"));
+	const char *name = json_string_value(json_object_get(obj, "name"));
+	const char *spec = json_string_value(json_object_get(obj, "spec"));
+	if (customs && qd_customs_parse(customs, strlen(customs), r->customs, &w))
+		return bad(why, whylen, "a decision with an invalid customs code");
+	if ((name && !qd_declared_valid(name, strlen(name), &w)) || (spec && !qd_declared_valid(spec, strlen(spec), &w)))
+		return bad(why, whylen, "a decision with an invalid declared name or spec");
+	r->q.customs = customs ? r->customs : NULL;
+	r->q.name = name;
+	r->q.spec = spec;
 	if (ciq && qd_ciq_parse(ciq, strlen(ciq), r->q.code.ciq, &w))
 		return bad(why, whylen, "a decision with an invalid ciq");
 	qd_outcome o;

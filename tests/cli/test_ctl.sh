@@ -236,6 +236,30 @@ run lookup $CODE --list no-such-list
 expect_rc 69 "lookup --list of an unknown list: 69"
 run lookup 38A2
 expect_rc 64 "lookup of a malformed code: usage error (64)"
+# The office of declaration and the declared goods (WL-0008: customs 51).
+WLQ=(3002510000 --entity 91440115MA9W3K7C66 --date $DAY --list $WL)
+run lookup "${WLQ[@]}" --customs 5101 --name '细胞治疗产品（研发用对照品）'
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" '[d["decision"], d["query"]["customs"], d["basis"]["item_check"]["checked"]]')" = '["allow","5101",["name"]]' ]; then
+	pass "lookup --customs --name: allowed, the name checked"
+else
+	fail "lookup --customs --name" "exit $RC; $(head -c 400 "$TMP/out")"
+fi
+run lookup "${WLQ[@]}" --customs 2201
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" 'd["reason"]')" = "outside_jurisdiction" ]; then
+	pass "lookup --customs outside the entry's scope: outside_jurisdiction"
+else
+	fail "lookup --customs 2201" "exit $RC; $(head -c 400 "$TMP/out")"
+fi
+run lookup "${WLQ[@]}" --spec '1mL' --name '抗体'
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" 'd["reason"]')" = "item_differs" ]; then
+	pass "lookup --name of another product: item_differs"
+else
+	fail "lookup --name 抗体" "exit $RC; $(head -c 400 "$TMP/out")"
+fi
+run lookup $CODE --customs 52
+expect_rc 64 "lookup --customs not 4 digits: usage error (64)"
+run lookup $CODE --name ''
+expect_rc 64 "lookup --name empty: usage error (64)"
 
 # ---- export round trip -----------------------------------------------
 

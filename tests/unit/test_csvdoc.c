@@ -635,6 +635,66 @@ START_TEST(quantity_rules)
 }
 END_TEST
 
+/* The v2 columns: 认定方式, 别名, 关区代码 (and 批次 against the batches
+ * table), in Chinese and English headings. */
+START_TEST(v2_columns)
+{
+	const char *csv = "编号,商品编码,商品名称,规格型号,认定方式,别名,统一社会信用代码,关区代码,依据条款,批次\n"
+			  "WL-9001,2941100000,环孢菌素A,500mg/瓶,单品,环孢素A；Cyclosporin A,91310115MA1K8N6D88,"
+			  "22,SAMPLE-WL-1,第二批\n"
+			  "WL-9002,3822,诊断试剂,,类别,,91310115MA1K8N6D88,2201|01,SAMPLE-WL-1,\n";
+	const char *en = "id,code,name_zh,spec,identity,aliases,entities,customs,clauses,batch\n"
+			 "WL-9001,2941100000,环孢菌素A,500mg/瓶,item,环孢素A|Cyclosporin A,91310115MA1K8N6D88,"
+			 "22,SAMPLE-WL-1,第二批\n"
+			 "WL-9002,3822,诊断试剂,,category,,91310115MA1K8N6D88,2201;01,SAMPLE-WL-1,\n";
+	qd_listdoc *doc = NULL, *doc2 = NULL;
+	qd_problems p;
+	json_t *e;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(import_str(csv, BIOMED, &doc, &p), 0);
+	ck_assert_int_eq(import_str(en, BIOMED, &doc2, &p), 0);
+	assert_same_doc(doc, doc2);
+	ck_assert_uint_eq(doc->n_entries, 2);
+	e = entry_json(doc, 0);
+	/* item is a whitelist's default: not written */
+	ck_assert_ptr_null(json_object_get(e, "identity"));
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "aliases")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "aliases"), 1)), "Cyclosporin A");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "customs"), 0)), "22");
+	ck_assert_str_eq(sval(e, "batch"), "第二批");
+	/* the batch's window is the entry's default */
+	qd_date d;
+	ck_assert_int_eq(qd_date_from_ymd(2026, 9, 1, &d), 0);
+	ck_assert_int_eq(doc->entries[0].valid_from, d);
+	ck_assert_ptr_nonnull(doc->entries[0].terms);
+	e = entry_json(doc, 1);
+	ck_assert_str_eq(sval(e, "identity"), "category");
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "customs")), 2);
+	qd_listdoc_free(doc);
+	qd_listdoc_free(doc2);
+	qd_problems_free(&p);
+}
+END_TEST
+
+/* Bad v2 cells name their line and column. */
+START_TEST(v2_bad_cells)
+{
+	const char *csv = "编号,商品编码,商品名称,认定方式,统一社会信用代码,关区代码,依据条款,批次\n"
+			  "WL-9001,2941,环孢菌素A,单个,91310115MA1K8N6D88,22,SAMPLE-WL-1,第一批\n"
+			  "WL-9002,2941,环孢菌素A,单品,91310115MA1K8N6D88,221,SAMPLE-WL-1,第九批\n";
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_str(csv, BIOMED, &doc, &p), doc, &p, 3);
+	ASSERT_PROBLEM(&p, 2, 4, "认定方式 \"单个\" is not one of item, category, 单品, 类别");
+	ASSERT_PROBLEM(&p, 3, 6, "customs code \"221\" must be 2 or 4 digits");
+	ASSERT_PROBLEM(&p, 3, 8, "batch \"第九批\" is not defined in /batches");
+	qd_problems_free(&p);
+}
+END_TEST
+
 START_TEST(enum_values)
 {
 	const char *csv = "id,code,name_zh,clauses,类型,状态,valid_from,valid_to\n"
@@ -912,6 +972,8 @@ static Suite *csvdoc_suite(void)
 	tcase_add_test(tc, undefined_clause_and_bad_entity);
 	tcase_add_test(tc, quantity_rules);
 	tcase_add_test(tc, enum_values);
+	tcase_add_test(tc, v2_columns);
+	tcase_add_test(tc, v2_bad_cells);
 	tcase_add_test(tc, quoting_errors);
 	tcase_add_test(tc, only_row_malformed);
 	tcase_add_test(tc, gb18030_that_is_also_utf8);

@@ -74,7 +74,8 @@ static const struct key_field {
 	{ "spec", F_SPEC }, { "effect", F_EFFECT }, { "entities", F_ENTITIES },
 	{ "valid_from", F_VALID_FROM }, { "valid_to", F_VALID_TO }, { "status", F_STATUS },
 	{ "waives", F_WAIVES }, { "conditions", F_CONDITIONS }, { "quantity", F_QTY_LIMIT },
-	{ "clauses", F_CLAUSES }, { "batch", F_BATCH },
+	{ "clauses", F_CLAUSES }, { "batch", F_BATCH }, { "identity", F_IDENTITY },
+	{ "aliases", F_ALIASES }, { "customs", F_CUSTOMS },
 };
 
 /* Trim every stored field in place; returns an array of n pointers to

@@ -277,7 +277,7 @@ int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 	memcpy(&li->loaded_at, p + VR_LOADED, 8);
 	memcpy(li->sha256, p + VR_SHA, 64);
 	li->sha256[64] = '\0';
-	return 0;
+	return version_rec_terms(rec, &li->terms);
 }
 
 /* ---- operations ---- */
