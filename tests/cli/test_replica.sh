@@ -188,6 +188,17 @@ mv "$TMP/pub.away" "$TMP/pub"
 wait_until "readyz recovers" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL_F2/readyz")" = 200 ]' &&
 	pass "readyz recovers when the source returns"
 
+# ---- a replica started from a backup of the primary ----
+mkdir -p "$TMP/f5"
+"$CTL" --db "$TMP/p" backup "$TMP/f5" >"$TMP/out" 2>&1 || fail "qingdanctl backup of the primary" "$(cat "$TMP/out")"
+start F5 "$TMP/f5" --follow "$URL_P" --follow-key "$TMP/pub.pem" || exit 1
+code=$(put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$WL")
+HEAD=$(head_of "$URL_P")
+wait_until "a replica started from a backup continues" '[ "$(applied_of "$URL_F5")" = "$HEAD" ]' &&
+	pass "a replica started from a qingdanctl backup continues from the backup's last record"
+check "the replica from a backup agrees with the primary" '[ "$(feed "$URL_P")" = "$(feed "$URL_F5")" ]'
+kill "$PID_F5"; wait "$PID_F5" 2>/dev/null
+
 # ---- SIGKILL while applying ----
 start F3 "$TMP/f3" --follow "$URL_P" --follow-key "$TMP/pub.pem" || exit 1
 for i in $(seq 20); do
