@@ -231,17 +231,12 @@ static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, cons
 
 static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, const char *fmt, ...)
 {
-	qd_problems pr;
-	qd_problems_init(&pr);
 	char msg[200];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	qd_problems_add(&pr, path, "%s", msg);
-	enum MHD_Result ret = respond_problems(c, E_BAD_BODY, msg, &pr);
-	qd_problems_free(&pr);
-	return ret;
+	return respond_problem(c, E_BAD_BODY, path, msg);
 }
 
 /* Room kept in front of a check response for its head (decision, summary,
@@ -514,12 +509,7 @@ static enum MHD_Result check_too_large(struct MHD_Connection *c, size_t max, siz
 		 max, i);
 	char path[40];
 	snprintf(path, sizeof path, "/items/%zu", i);
-	qd_problems pr;
-	qd_problems_init(&pr);
-	qd_problems_add(&pr, path, "%s", msg);
-	enum MHD_Result ret = respond_problems(c, E_RESPONSE_TOO_LARGE, msg, &pr);
-	qd_problems_free(&pr);
-	return ret;
+	return respond_problem(c, E_RESPONSE_TOO_LARGE, path, msg);
 }
 
 /* Write the head (decision, summary, decision_id, client_ref) into the
@@ -547,10 +537,8 @@ static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const ch
 enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
 	json_t *body;
-	if (!parse_json_body(c, r, &body, &res))
+	if (!parse_json_only(c, r, &body, &res))
 		return res;
 	check_req cr;
 	if (!check_context(c, r, body, &cr, &res) || !check_item_shapes(c, &cr, &res))
