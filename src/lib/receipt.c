@@ -132,35 +132,50 @@ static bool next(span v, size_t *pos, span *key, span *val)
 	return true;
 }
 
-/* The members names[0 … n-1] of the object v into out (an empty span for
- * one absent), in one pass. */
-static void members(span v, const char *const *names, span *out, size_t n)
+/* The members names[0 … n-1] of the object at the start of v into out
+ * (an empty span for one absent), in one pass.  With all, every member is
+ * passed (not only up to the last one wanted) and the offset just past the
+ * object is returned (0 when it does not end there); without, 0. */
+static size_t members(span v, const char *const *names, span *out, size_t n, bool all)
 {
 	size_t pos = 0, found = 0;
 	span k, val;
 	for (size_t i = 0; i < n; i++)
 		out[i] = (span){NULL, 0};
-	if (v.n && v.p[0] == '{')
-		while (found < n && next(v, &pos, &k, &val))
-			for (size_t i = 0; i < n; i++)
-				if (!out[i].n && k.n == strlen(names[i]) && memcmp(k.p, names[i], k.n) == 0) {
-					out[i] = val;
-					found++;
-				}
+	if (!v.n || v.p[0] != '{')
+		return 0;
+	while ((all || found < n) && next(v, &pos, &k, &val))
+		for (size_t i = 0; i < n; i++)
+			if (!out[i].n && strncmp(k.p, names[i], k.n) == 0 && names[i][k.n] == '\0') {
+				out[i] = val;
+				found++;
+			}
+	if (!all)
+		return 0;
+	pos = ws(v, pos ? pos : 1);
+	return pos < v.n && v.p[pos] == '}' ? pos + 1 : 0;
 }
 
 /* The member name of the object v; an empty span when absent. */
 static span get(span v, const char *name)
 {
 	span out;
-	members(v, &name, &out, 1);
+	members(v, &name, &out, 1, false);
 	return out;
 }
 
-/* The value v parsed (a new reference); NULL when absent or not JSON. */
+/* The value v parsed (a new reference); NULL when absent or not JSON.
+ * The values taken are ids, codes, names of decisions and reasons, version
+ * numbers and null: the common shapes are made directly. */
 static json_t *value(span v)
 {
-	return v.n ? json_loadb(v.p, v.n, JSON_DECODE_ANY, NULL) : NULL;
+	if (!v.n)
+		return NULL;
+	if (v.n >= 2 && v.p[0] == '"' && v.p[v.n - 1] == '"' && !memchr(v.p, '\\', v.n))
+		return json_stringn(v.p + 1, v.n - 2);
+	if (v.n == 4 && memcmp(v.p, "null", 4) == 0)
+		return json_null();
+	return json_loadb(v.p, v.n, JSON_DECODE_ANY, NULL);
 }
 
 /* The unsigned integer v; 0 when it is none. */
@@ -251,7 +266,7 @@ int qd_receipt_lookup_payload(qd_snap *s, const char *decision, size_t len, cons
 	enum { M_DECISION, M_REASON, M_QUERY, M_BASIS, M_RESULTS, M_COUNT };
 	static const char *const names[M_COUNT] = {"decision", "reason", "query", "basis", "results"};
 	span m[M_COUNT];
-	members(d, names, m, M_COUNT);
+	members(d, names, m, M_COUNT, false);
 	bool ok = true;
 	json_t *p = payload_new("lookup", h, &ok);
 	json_t *lists = json_array();
@@ -292,21 +307,20 @@ int qd_receipt_check_payload(qd_snap *s, const qd_query *base, const char *items
 	json_t *lists = json_array(), *arr = json_array();
 	int rc = p && lists && arr ? 0 : QD_ENOMEM;
 	bool all_allow = true;
-	/* The items lie in the response separated by commas: read as the
-	 * elements of an array whose brackets are implied. */
-	span all = {items, len};
+	/* The items lie in the response separated by commas. */
 	for (size_t pos = 0; !rc && pos < len;) {
-		size_t e = skip(all, pos);
-		if (!e || items[pos] != '{') {
-			rc = QD_EINVAL;
-			break;
-		}
-		span it = {items + pos, e - pos};
-		pos = e < len && items[e] == ',' ? e + 1 : e;
 		static const char *const names[I_COUNT] = {"ref", "error", "decision", "reason", "query", "basis",
 							   "results"};
 		span m[I_COUNT];
-		members(it, names, m, I_COUNT);
+		/* One pass over each item, which also finds where it ends. */
+		size_t e = members((span){items + pos, len - pos}, names, m, I_COUNT, true);
+		if (!e) {
+			rc = QD_EINVAL;
+			break;
+		}
+		pos += e;
+		if (pos < len && items[pos] == ',')
+			pos++;
 		/* The items of one check share entity, date and list, and so
 		 * the lists consulted: the first decided item names them. */
 		if (m[I_RESULTS].n && !json_array_size(lists))
