@@ -206,7 +206,8 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		qd_buf_puts(&b, cref);
 	}
 	qd_buf_putc(&b, '"');
-	qd_buf_add(&b, receipt.data, receipt.len);
+	if (receipt.len)
+		qd_buf_add(&b, receipt.data, receipt.len);
 	qd_buf_free(&receipt);
 	qd_buf_putc(&b, '}');
 	return respond_json(c, MHD_HTTP_OK, &b);
@@ -529,7 +530,8 @@ static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const ch
 	}
 	memcpy(b->data + CHECK_HEAD_MAX - hl, head, (size_t)hl);
 	qd_buf_putc(b, ']');
-	qd_buf_add(b, receipt->data, receipt->len);
+	if (receipt->len)
+		qd_buf_add(b, receipt->data, receipt->len);
 	qd_buf_putc(b, '}');
 	return respond_json_from(c, MHD_HTTP_OK, b, CHECK_HEAD_MAX - (size_t)hl);
 }
