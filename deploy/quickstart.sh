@@ -50,6 +50,12 @@ Try, in another terminal:
   curl -s '$URL/v1/lookup?code=3002901000&entity=91440115MA9W3K7C66'
   curl -s '$URL/v1/lookup?code=8471300000&entity=91440115MA9W3K7C66'
 
+  # a whitelisted product where it is declared: at 南沙 (5101) it holds, at 上海 (2201)
+  # it is outside the approval's customs scope; another product's name: item_differs
+  curl -s '$URL/v1/lookup?code=3002510000&entity=91440115MA9W3K7C66&date=2026-11-26&list=biomed-rd-whitelist&customs=5101'
+  curl -s '$URL/v1/lookup?code=3002510000&entity=91440115MA9W3K7C66&date=2026-11-26&list=biomed-rd-whitelist&customs=2201'
+  curl -s '$URL/v1/lookup?code=3002510000&entity=91440115MA9W3K7C66&date=2026-11-26&list=biomed-rd-whitelist&name=%E6%8A%97%E4%BD%93'
+
   # pre-check a whole shipment
   curl -s -H 'Content-Type: application/json' -d '{"entity":"91440115MA9W3K7C66","items":[{"ref":"1","code":"3822190090"},{"ref":"2","code":"3002901000"},{"ref":"3","code":"8471"}]}' $URL/v1/check
 

@@ -16,7 +16,9 @@ logs=("$BUILD/meson-logs/testlog.json")
 
 # The whole suite again in an AddressSanitizer + UndefinedBehaviorSanitizer
 # build (the daemons the HTTP tests start are that build's too): any
-# sanitizer finding or leak aborts the program and fails its test.  Leak
+# sanitizer finding or leak aborts the program and fails its test.  The
+# contract suite (tests/contract/) validates what the daemon answers, not
+# how: it runs once.  Leak
 # suppressions (tests/lsan.supp) are for third-party code only.  The
 # browser suite does not run twice, nor the benchmark smoke run (timings
 # under ASan measure nothing, and its callgrind step cannot run ASan
@@ -28,7 +30,7 @@ if [ "${QD_SKIP_ASAN:-0}" != 1 ]; then
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 			meson test -C "$ASAN_BUILD" --print-errorlogs --num-processes 2 \
-			--no-suite browser --no-suite bench "$@" || status=1
+			--no-suite browser --no-suite bench --no-suite contract "$@" || status=1
 		logs+=("$ASAN_BUILD/meson-logs/testlog.json")
 	else
 		echo "run.sh: cannot build the sanitizer build in $ASAN_BUILD" >&2

@@ -7,6 +7,7 @@
 #ifndef QINGDAN_CODE_H
 #define QINGDAN_CODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define QD_CODE_MIN 2
@@ -40,5 +41,19 @@ int qd_code_parse_entry(const char *s, size_t n, qd_code *out, const char **why)
  *   out  receives the 3 digits and a NUL.
  * Returns 0, or QD_EINVAL with *why set. */
 int qd_ciq_parse(const char *s, size_t n, char out[QD_CIQ_LEN + 1], const char **why);
+
+/* Customs codes (关区代码): the 4-digit code of the office of declaration
+ * (2 digits for the directly administered customs, e.g. 52 黄埔海关, 2 more
+ * for the subordinate office).  A list or entry scope names 2- or 4-digit
+ * prefixes of them. */
+#define QD_CUSTOMS_LEN 4
+
+/* Parse the customs code of a query: exactly 4 ASCII digits.
+ *   out  receives the 4 digits and a NUL
+ * Returns 0, or QD_EINVAL with *why set (a static English sentence). */
+int qd_customs_parse(const char *s, size_t n, char out[QD_CUSTOMS_LEN + 1], const char **why);
+
+/* Is s (n bytes) a scope prefix: exactly 2 or 4 ASCII digits? */
+bool qd_customs_prefix_valid(const char *s, size_t n);
 
 #endif

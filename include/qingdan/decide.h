@@ -1,7 +1,10 @@
 /* qingdan — the decision engine.
  *
- * Rules (DESIGN.md, "Decision rules"): per list, candidates by code prefix
- * and CIQ; applicability by entity scope and roster, status and window;
+ * Rules (DESIGN.md, "Decision rules" and "v2: jurisdiction and item
+ * identity"): per list, candidates by code prefix and CIQ; applicability
+ * by entity scope and roster, item identity (declared name and spec),
+ * jurisdiction (customs scope), status and window (the entry's, its
+ * batch's and the list's term);
  * the most specific applicable entry decides (longest code, then CIQ,
  * then exclude over include); across lists, allow when any list allows.
  * deny means "not covered by the lists", never "prohibited". */
@@ -14,6 +17,7 @@
 #include "qingdan/code.h"
 #include "qingdan/date.h"
 #include "qingdan/entity.h"
+#include "qingdan/names.h"
 #include "qingdan/store.h"
 
 /* Reasons, in "reason order" (most informative deny first) after listed. */
@@ -24,6 +28,8 @@ enum qd_reason {
 	QD_REASON_NOT_YET_EFFECTIVE,
 	QD_REASON_SUSPENDED,
 	QD_REASON_REVOKED,
+	QD_REASON_OUTSIDE_JURISDICTION,
+	QD_REASON_ITEM_DIFFERS,
 	QD_REASON_ENTITY_NOT_ELIGIBLE,
 	QD_REASON_ENTITY_REQUIRED,
 	QD_REASON_NOT_LISTED,
@@ -51,6 +57,10 @@ typedef struct qd_query {
 	const char *entity;  /* normalised entity id, or NULL */
 	qd_date date;        /* civil date the decision is for */
 	const char *list;    /* consult only this list, or NULL for every list */
+	const char *customs; /* the office of declaration, 4 digits (qd_customs_parse),
+			      * or NULL: customs scopes are shown, not checked */
+	const char *name;    /* the declared name (qd_declared_valid), or NULL */
+	const char *spec;    /* the declared spec (qd_declared_valid), or NULL */
 	uint32_t version;    /* with list: answer from this version (0: current) */
 	bool has_at;         /* answer from the versions current at `at` */
 	int64_t at;          /* unix seconds, when has_at */
@@ -83,16 +93,24 @@ typedef struct qd_outcome {
  * members (decision_id, ref).
  *   s    an open snapshot (every list read from this one snapshot)
  *   res  receives the outcome (may be NULL)
+ * Each result also carries "scope" (the customs scope that applies to its
+ * deciding entry, or to the list; null: everywhere), "item_check" (what
+ * the declared goods must be for an item entry's allow, and which
+ * declared fields were "checked"; null for a category entry), "batch"
+ * (the deciding entry's batch object, or null) and "terms" (the list's
+ * valid_from, valid_to and superseded_by, or null); the basis carries the
+ * same scope, item_check and batch.
  * Returns 0; QD_ENOLIST when q->list names no list (or, with q->at, none
  * that existed then); QD_ENOVERSION when q->version was never a version of
  * it; QD_EGONE when the version asked for (or current at q->at) is no
  * longer retained; the same three for a pin; QD_EINVAL for more than
- * QD_PINS_MAX pins; QD_ENOMEM; QD_EIO. */
+ * QD_PINS_MAX pins, or when q->name or q->spec is not acceptable
+ * (qd_declared_valid); QD_ENOMEM; QD_EIO. */
 int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
 /* A batch of decisions on one snapshot: the items of one check.  An item
- * asked again in the batch (same code, CIQ, entity, date, list, version and
- * instant) is decided once: each repeat appends a copy of the bytes its
+ * asked again in the batch (same code, CIQ, entity, date, list, version,
+ * instant and customs code, with no declared name or spec) is decided once: each repeat appends a copy of the bytes its
  * first decision appended and gets the same outcome, as deciding it alone
  * would (a query with pins is decided each time).  The batch also keeps the renderings of entries that many items
  * share (decompressed entries of big versions).  One thread at a time. */

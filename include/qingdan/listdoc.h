@@ -32,7 +32,16 @@
  * inflate a stored entry past it, so every stored entry can be read. */
 #define QD_ENTRY_JSON_MAX (16u << 20)
 
+/* Rules of the v2 fields (DESIGN.md, "v2: jurisdiction and item identity"). */
+#define QD_SCOPE_CUSTOMS_MAX 64   /* customs prefixes of a list or entry scope */
+#define QD_BATCHES_MAX 1000       /* rows of a list's batches table */
+#define QD_ALIASES_MAX 32         /* aliases of one item entry */
+#define QD_BATCH_ID_MAX 64        /* bytes of a batch id ("第一批") */
+
 enum qd_kind { QD_KIND_POSITIVE = 1, QD_KIND_WHITELIST = 2 };
+/* What an entry approves: one product (item: a declared name and spec
+ * must match it) or everything under its code (category). */
+enum qd_identity { QD_IDENTITY_ITEM = 0, QD_IDENTITY_CATEGORY = 1 };
 enum qd_status { QD_STATUS_ACTIVE = 0, QD_STATUS_SUSPENDED = 1, QD_STATUS_REVOKED = 2 };
 enum qd_effect { QD_EFFECT_INCLUDE = 0, QD_EFFECT_EXCLUDE = 1 };
 
@@ -66,7 +75,57 @@ typedef struct qd_entry {
 	const char *json;        /* the canonical entry object as compact JSON
 				  * (qd_listdoc_entry_json), NUL-terminated */
 	size_t json_len;
+	const char *terms;       /* the entry's decision terms (qd_entry_terms_decode),
+				  * or NULL: none (terms_len 0) */
+	size_t terms_len;
 } qd_entry;
+
+/* An entry's decision terms, decoded from the compact form the store keeps
+ * beside its JSON (qd_entry.terms): what a decision reads of the v2
+ * fields without parsing the entry.  Pointers are into the decoded bytes.
+ * The form: flags (1 byte: 1 item, 2 batch), customs count (1), batch
+ * index (2, little-endian), name count (1); then each customs prefix, the
+ * normalised spec ("" when none), each normalised name (name.zh, name.en,
+ * aliases) and the item_check JSON object ("" for a category entry), all
+ * NUL-terminated. */
+typedef struct qd_entry_terms {
+	bool item;                /* identity item */
+	bool has_batch;           /* batch names a row of the batches table */
+	unsigned batch;           /* its index */
+	unsigned n_customs;
+	const char *customs;      /* n_customs NUL-terminated prefixes, back to back */
+	const char *spec;         /* normalised spec, "" when none */
+	unsigned n_names;
+	const char *names;        /* n_names NUL-terminated normalised names */
+	const char *item_check;   /* {"name":{…},"spec":…,"aliases":[…]} or "" */
+} qd_entry_terms;
+
+/* Decode n bytes of entry terms.  Returns 0, or -1 when they are malformed. */
+int qd_entry_terms_decode(const char *p, size_t n, qd_entry_terms *out);
+
+/* A list version's decision terms (qd_listdoc.terms): the list's term of
+ * validity, its customs scope and its batches.  The form: customs count
+ * (1 byte), 0 (1), batch count (2, little-endian), valid_from and
+ * valid_to (4 each, host order); then each customs prefix, the scope JSON
+ * (object or null), the region JSON (string or null), the terms JSON
+ * ({"valid_from","valid_to","superseded_by"} or null) and each batch
+ * object, all NUL-terminated. */
+typedef struct qd_list_terms {
+	bool present;             /* false: a list without v2 terms (all open) */
+	qd_date valid_from;       /* QD_DATE_MIN when open */
+	qd_date valid_to;         /* QD_DATE_MAX when open */
+	unsigned n_customs;
+	const char *customs;      /* n_customs NUL-terminated prefixes */
+	const char *scope_json;
+	const char *region_json;
+	const char *terms_json;
+	unsigned n_batches;
+	const char *batches;      /* n_batches NUL-terminated JSON objects */
+} qd_list_terms;
+
+/* Decode n bytes of list terms into out (n 0: out->present false).
+ * Returns 0, or -1 when they are malformed. */
+int qd_list_terms_decode(const char *p, size_t n, qd_list_terms *out);
 
 struct qd_pool;
 
@@ -87,6 +146,9 @@ typedef struct qd_listdoc {
 	size_t n_members;
 	qd_entry *entries;       /* owned array, document order */
 	size_t n_entries;
+	char *terms;             /* the list's decision terms (qd_list_terms_decode),
+				  * malloc()ed; NULL when it has none */
+	size_t terms_len;
 } qd_listdoc;
 
 /* Is s a well-formed list id: [a-z][a-z0-9-]{0,47}? */
@@ -209,5 +271,6 @@ void qd_listdoc_free(qd_listdoc *doc);
 const char *qd_kind_name(enum qd_kind k);
 const char *qd_status_name(enum qd_status s);
 const char *qd_effect_name(enum qd_effect e);
+const char *qd_identity_name(enum qd_identity i);
 
 #endif

@@ -64,6 +64,9 @@ typedef struct qd_list_info {
 	char sha256[QD_SHA256_HEX]; /* of the canonical document */
 	uint16_t code_lengths;      /* bit L set: some entry has an L-digit code (0: unknown, all) */
 	char *title;                /* canonical title object as JSON; malloc()ed, or NULL in snapshots */
+	qd_list_terms terms;        /* the version's list terms: filled by the qd_snap_*
+				     * calls (pointers valid while the snapshot is open);
+				     * present is false elsewhere */
 } qd_list_info;
 
 /* Free the title strings of n infos and the array itself; NULL is ignored. */
@@ -118,6 +121,9 @@ typedef struct qd_put_opts {
 	qd_changes *changes; /* NULL, or an empty qd_changes that receives the
 			      * entry-level changes (first QD_CHANGES_MAX, by id);
 			      * the caller frees it with qd_changes_free() */
+	/* A follower applying a primary's version (qd_store_apply()); NULL
+	 * for a change made here. */
+	const struct qd_feed_rec *applying;
 } qd_put_opts;
 
 /* What a list change did (or would do, for a dry run). */
@@ -337,6 +343,135 @@ void qd_entries_page_free(qd_entries_page *p);
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			  const char *cursor, size_t limit, qd_entries_page *out);
 
+/* ---- the feed: a signed chain of every committed version ----
+ *
+ * Every version a qd_store_put() commits (load, import, rollback) appends
+ * one feed record in the same write transaction: the members
+ *   seq, list, version, action, sha256 (of the canonical document),
+ *   entries, committed_at, effective_at (RFC 3339 UTC), actor, prev
+ * (strings, integers and null), where prev is the hash of the record
+ * before it (64 zeros for record 1) and a record's hash is the SHA-256 of
+ * its canonical JSON (RFC 8785, jcs.h).  With a signer, each record also
+ * carries a signature over those canonical bytes.  A store that predates
+ * the feed gets it built once, unsigned, from its audit log's records of
+ * stored changes, by the first read-write open (the signed records that
+ * follow chain over them). */
+
+#define QD_FEED_HASH_HEX 65          /* 64 hex digits and a NUL */
+#define QD_FEED_PAGE_MAX 1000        /* records one qd_store_feed_page() returns at most */
+
+/* How records are signed: the store calls sign(ctx, msg, len, out) with a
+ * record's canonical bytes, and it appends the base64 signature to out;
+ * alg and kid name the key.  The signer's strings and ctx are borrowed
+ * for as long as the store uses them. */
+typedef struct qd_feed_signer {
+	int (*sign)(void *ctx, const void *msg, size_t len, qd_buf *out);
+	void *ctx;
+	const char *alg, *kid;
+} qd_feed_signer;
+
+/* Sign the records committed from now on with s (NULL: stop signing).
+ * Call before the store is shared between threads. */
+void qd_store_set_signer(qd_store *st, const qd_feed_signer *s);
+
+/* One feed record. */
+typedef struct qd_feed_rec {
+	uint64_t seq;
+	char hash[QD_FEED_HASH_HEX];  /* sha256 of json */
+	char *json;                   /* the canonical JSON, without sig; malloc()ed */
+	size_t json_len;
+	char *sig;                    /* {"alg","kid","value"} compact, or NULL (unsigned); malloc()ed */
+	char list[QD_LIST_ID_MAX + 1];
+	uint32_t version;
+} qd_feed_rec;
+
+/* Free what r holds; NULL is ignored. */
+void qd_feed_rec_free(qd_feed_rec *r);
+
+/* Append r to b as the feed shows it: its canonical members and "sig"
+ * (null when unsigned).  b->oom on allocation failure. */
+void qd_feed_rec_json(qd_buf *b, const qd_feed_rec *r);
+
+/* A page of the feed. */
+typedef struct qd_feed_page {
+	qd_feed_rec *recs;            /* n records, oldest first; malloc()ed */
+	size_t n;
+	uint64_t head;                /* the last record's seq (0: the feed is empty) */
+} qd_feed_page;
+
+/* Free what p holds and leave it empty; NULL is ignored. */
+void qd_feed_page_free(qd_feed_page *p);
+
+/* The last record's seq (0 when none) and hash (64 zeros when none).
+ * hash may be NULL.  Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_store_feed_head(qd_store *st, uint64_t *seq, char hash[QD_FEED_HASH_HEX]);
+
+/* Up to limit (at most QD_FEED_PAGE_MAX) records with seq > after, oldest
+ * first, and the head, read in one snapshot.
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_store_feed_page(qd_store *st, uint64_t after, size_t limit, qd_feed_page *out);
+
+/* Record seq.  Returns 0; QD_ENOENT (no such record); QD_ENOMEM; QD_EIO. */
+int qd_store_feed_get(qd_store *st, uint64_t seq, qd_feed_rec *out);
+
+/* How qd_store_feed_verify() checks a signature: verify(ctx, alg, kid,
+ * msg, len, sig, sig_len) returns 0 when valid, QD_ENOENT when it knows
+ * no key kid, anything else when the signature is bad. */
+typedef int (*qd_feed_verify_fn)(void *ctx, const char *alg, const char *kid, const void *msg,
+				 size_t len, const char *sig, size_t sig_len);
+
+/* What qd_store_feed_verify() found. */
+typedef struct qd_feed_summary {
+	uint64_t records;             /* records read */
+	uint64_t signed_valid;        /* signatures checked and valid */
+	uint64_t unsigned_records;    /* records without a signature */
+	uint64_t unknown_kid;         /* signed by a key verify did not know */
+} qd_feed_summary;
+
+/* A follower's write: store doc as the version the primary's feed record
+ * rec names, in one write transaction, keeping the primary's version
+ * number, committed_at (as loaded_at) and its record — bytes, hash and
+ * signature — as this store's record of the same seq.  The caller has
+ * checked rec's signature and that doc's canonical bytes hash to rec's
+ * sha256; the store checks, inside the transaction, that rec follows its
+ * own head (seq, prev), that rec's version is newer than the list's last,
+ * and that the document's digest is rec's.  Older versions beyond the
+ * store's retention are pruned as a qd_store_put() prunes them.
+ *   o    actor, action, source and client of the audit record (now,
+ *        if_match, dry_run, changes and applying are ignored)
+ * Returns 0; QD_ECONFLICT (rec does not follow the head: nothing changed);
+ * QD_EINVAL (problems filled: digest, version or kind); QD_ENOSPC;
+ * QD_ENOMEM; QD_EIO. */
+int qd_store_apply(qd_store *st, const qd_listdoc *doc, const qd_feed_rec *rec, const qd_put_opts *o,
+		   qd_put_result *res, qd_problems *problems);
+
+/* The members of a feed record's canonical JSON a follower needs. */
+typedef struct qd_feed_fields {
+	uint64_t seq;
+	char list[QD_LIST_ID_MAX + 1];
+	uint32_t version;
+	char action[16];
+	char sha256[QD_SHA256_HEX];   /* "" when null */
+	char prev[QD_FEED_HASH_HEX];
+	char actor[64];               /* "" when null; longer names are cut (audit only) */
+	int64_t committed_at, effective_at;
+} qd_feed_fields;
+
+/* Read the members of a record's canonical JSON (json, len).
+ * Returns 0 or QD_EINVAL (not a feed record: a member missing or of the
+ * wrong type, a list id or hash that is not one). */
+int qd_feed_fields_parse(const char *json, size_t len, qd_feed_fields *out);
+
+/* Check the feed in one read snapshot: sequence numbers follow on from 1,
+ * each record's bytes are canonical and hash to what is stored, prev is
+ * the hash of the record before, a record of a retained version agrees
+ * with its version record (sha256), every version the history holds has a
+ * record, and each signature verifies (when verify is not NULL).  Each
+ * finding is a problem at "/feed/SEQ".
+ * Returns 0 when clean, QD_EINVAL with problems, QD_ENOMEM, QD_EIO. */
+int qd_store_feed_verify(qd_store *st, qd_feed_verify_fn verify, void *ctx,
+			 qd_feed_summary *sum, qd_problems *problems);
+
 /* ---- operations ---- */
 
 typedef struct qd_store_stats {
@@ -386,6 +521,8 @@ typedef struct qd_cand {
 	unsigned entry_json_comp;   /* how it is stored (plain or compressed) */
 	const char *clause_ids;     /* n_clauses NUL-terminated clause ids, back to back */
 	unsigned n_clauses;
+	const char *terms;          /* the entry's decision terms (qd_entry_terms_decode), */
+	size_t terms_len;           /* or NULL: none */
 } qd_cand;
 
 /* A roster member as stored. */

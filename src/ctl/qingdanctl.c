@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "qd_config.h"
+#include "qingdan/xlsx.h"
 #include "qingdan/csvdoc.h"
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
@@ -21,6 +22,7 @@
 #include "qingdan/sha256.h"
 #include "qingdan/size.h"
 #include "qingdan/store.h"
+#include "ctl.h"
 
 /* Exit codes, sysexits(3) style.  A library error exits with the status
  * the library's error table gives it (ex_for()): 65 invalid data, 69 no
@@ -50,6 +52,9 @@ static const char usage_tail[] =
 	"  --retain-versions N       versions kept per list when this command stores one\n"
 	"                            (default 50; use the daemon's value)\n"
 	"  --map-size BYTES          maximum store size (default 8G; use the daemon's value)\n"
+	"  --signing-key FILE        sign the feed records of versions this command stores\n"
+	"                            (use the daemon's --signing-key: followers apply\n"
+	"                            signed records only)\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n"
 	"\n"
@@ -63,6 +68,11 @@ static const char usage_tail[] =
 static int ex_for(int err)
 {
 	return qd_err_exit(err);
+}
+
+int ctl_ex_for(int err)
+{
+	return ex_for(err);
 }
 
 static const char *actor_name(void)
@@ -91,6 +101,15 @@ static void print_problems(const char *file, const qd_problems *p)
  * they must match the daemon's, or a load here prunes by other rules. */
 static qd_store_opts g_store_opts;
 
+/* --signing-key: the key feed records of versions stored here are signed
+ * with (as qingdand signs its own), or NULL. */
+static qd_key *g_sign_key;
+
+static int ctl_feed_sign(void *ctx, const void *msg, size_t len, qd_buf *out)
+{
+	return qd_sign(ctx, msg, len, out);
+}
+
 static int open_store(const char *db, bool ro, qd_store **st)
 {
 	char err[512];
@@ -101,7 +120,17 @@ static int open_store(const char *db, bool ro, qd_store **st)
 		fprintf(stderr, "qingdanctl: %s\n", err);
 		return ex_for(rc);
 	}
+	if (!ro && g_sign_key) {
+		qd_feed_signer fs = {.sign = ctl_feed_sign, .ctx = g_sign_key, .alg = qd_key_alg(g_sign_key),
+				     .kid = qd_key_kid(g_sign_key)};
+		qd_store_set_signer(*st, &fs);
+	}
 	return 0;
+}
+
+int ctl_open_store(const char *db, bool ro, qd_store **st)
+{
+	return open_store(db, ro, st);
 }
 
 static int cmd_init(const char *db)
@@ -129,7 +158,7 @@ static bool ends_with(const char *s, const char *suffix)
  * document, or (.csv) the current version with its entries replaced.
  * Prints problems; returns 0 or an exit code. */
 static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
-		    qd_listdoc **doc)
+		    const char *sheet, qd_listdoc **doc)
 {
 	qd_buf in;
 	qd_buf_init(&in);
@@ -146,16 +175,31 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc;
-	if (ends_with(file, ".csv") || charset) {
+	bool xlsx = ends_with(file, ".xlsx");
+	if (sheet && !xlsx) {
+		fprintf(stderr, "qingdanctl: --sheet names a sheet of an .xlsx file\n");
+		free(buf);
+		return EX_USAGE_;
+	}
+	if (!xlsx && qd_xlsx_looks_like(buf, len)) {
+		fprintf(stderr, "qingdanctl: %s is an .xlsx spreadsheet (a zip), not %s: name it FILE.xlsx\n",
+			file, ends_with(file, ".csv") || charset ? "CSV text" : "a JSON document");
+		free(buf);
+		return ex_for(QD_EINVAL);
+	}
+	if (xlsx || ends_with(file, ".csv") || charset) {
 		qd_listdoc *base = NULL;
 		rc = qd_store_get_head(st, list, 0, &base);
 		if (rc == QD_ENOLIST) {
-			fprintf(stderr, "qingdanctl: %s: a CSV file replaces the entries of an existing list; "
-				"load a JSON list document for %s first\n", file, list);
+			fprintf(stderr, "qingdanctl: %s: a %s replaces the entries of an existing list; "
+				"load a JSON list document for %s first\n", file, xlsx ? "spreadsheet" : "CSV file",
+				list);
 			free(buf);
 			return ex_for(rc);
 		}
-		if (!rc)
+		if (!rc && xlsx)
+			rc = qd_xlsx_to_listdoc(buf, len, sheet, (size_t)1 << 32, base, doc, &pr);
+		else if (!rc)
 			rc = qd_csv_to_listdoc(buf, len, charset, base, doc, &pr);
 		qd_listdoc_free(base);
 	} else {
@@ -206,7 +250,7 @@ static int put_doc(qd_store *st, const qd_listdoc *doc, const char *action, cons
 }
 
 static int cmd_load(const char *db, const char *list, const char *file, const char *charset,
-		    bool dry, bool show_changes)
+		    const char *sheet, bool dry, bool show_changes)
 {
 	if (!qd_list_id_valid(list)) {
 		fprintf(stderr, "qingdanctl: \"%s\" is not a list id ([a-z][a-z0-9-]{0,47})\n", list);
@@ -217,10 +261,10 @@ static int cmd_load(const char *db, const char *list, const char *file, const ch
 	if (ex)
 		return ex;
 	qd_listdoc *doc = NULL;
-	ex = read_doc(st, list, file, charset, &doc);
+	ex = read_doc(st, list, file, charset, sheet, &doc);
 	if (!ex) {
 		const char *base = strrchr(file, '/');
-		ex = put_doc(st, doc, ends_with(file, ".csv") || charset ? "import" : "load",
+		ex = put_doc(st, doc, ends_with(file, ".csv") || ends_with(file, ".xlsx") || charset ? "import" : "load",
 			     base ? base + 1 : file, dry, show_changes);
 	}
 	qd_listdoc_free(doc);
@@ -237,9 +281,13 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		{"ciq", required_argument, NULL, 'c'},
 		{"version", required_argument, NULL, 'v'},
 		{"at", required_argument, NULL, 'a'},
+		{"customs", required_argument, NULL, 'u'},
+		{"name", required_argument, NULL, 'n'},
+		{"spec", required_argument, NULL, 's'},
 		{0},
 	};
 	const char *entity = NULL, *date = NULL, *list = NULL, *ciq = NULL, *version = NULL, *at = NULL;
+	const char *customs = NULL, *name = NULL, *spec = NULL;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -250,6 +298,9 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		case 'c': ciq = optarg; break;
 		case 'v': version = optarg; break;
 		case 'a': at = optarg; break;
+		case 'u': customs = optarg; break;
+		case 'n': name = optarg; break;
+		case 's': spec = optarg; break;
 		default: return EX_USAGE_;
 		}
 	}
@@ -299,6 +350,24 @@ static int cmd_lookup(const char *db, int argc, char **argv, int offset)
 		return EX_USAGE_;
 	}
 	q.list = list;
+	char cu[QD_CUSTOMS_LEN + 1];
+	if (customs) {
+		if (qd_customs_parse(customs, strlen(customs), cu, &why)) {
+			fprintf(stderr, "qingdanctl: customs: %s\n", why);
+			return EX_USAGE_;
+		}
+		q.customs = cu;
+	}
+	if (name && !qd_declared_valid(name, strlen(name), &why)) {
+		fprintf(stderr, "qingdanctl: name: the declared name %s\n", why);
+		return EX_USAGE_;
+	}
+	if (spec && !qd_declared_valid(spec, strlen(spec), &why)) {
+		fprintf(stderr, "qingdanctl: spec: the declared spec %s\n", why);
+		return EX_USAGE_;
+	}
+	q.name = name;
+	q.spec = spec;
 	if (version) {
 		char *end;
 		unsigned long v = strtoul(version, &end, 10);
@@ -502,8 +571,33 @@ static int cmd_audit(const char *db, size_t limit)
 	return 0;
 }
 
-static int cmd_verify(const char *db)
+/* Feed signatures checked against the keys of verify --key. */
+typedef struct keyring {
+	qd_key **k;
+	size_t n;
+} keyring;
+
+static int verify_feed_sig(void *ctx, const char *alg, const char *kid, const void *msg, size_t len,
+			   const char *sig, size_t sig_len)
 {
+	const keyring *kr = ctx;
+	for (size_t i = 0; i < kr->n; i++)
+		if (strcmp(qd_key_kid(kr->k[i]), kid) == 0)
+			return strcmp(qd_key_alg(kr->k[i]), alg) == 0 ? qd_verify(kr->k[i], msg, len, sig, sig_len)
+								       : QD_EBADSIG;
+	return QD_ENOENT;
+}
+
+static int cmd_verify(const char *db, const char *keyfile)
+{
+	keyring kr = {0};
+	if (keyfile) {
+		int krc = qd_keys_load_file(keyfile, &kr.k, &kr.n);
+		if (krc) {
+			fprintf(stderr, "qingdanctl: verify: --key %s: %s\n", keyfile, qd_strerror(krc));
+			return ex_for(krc);
+		}
+	}
 	qd_store *st;
 	int ex = open_store(db, true, &st);
 	if (ex)
@@ -511,6 +605,17 @@ static int cmd_verify(const char *db)
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc = qd_store_verify(st, &pr);
+	/* The feed too: its chain, and how its records are signed. */
+	qd_feed_summary sum;
+	int frc = rc && rc != QD_EINVAL ? 0
+		  : qd_store_feed_verify(st, keyfile ? verify_feed_sig : NULL, &kr, &sum, &pr);
+	for (size_t i = 0; i < kr.n; i++)
+		qd_key_free(kr.k[i]);
+	free(kr.k);
+	if (frc && frc != QD_EINVAL)
+		rc = frc;
+	else if (frc == QD_EINVAL && !rc)
+		rc = QD_EINVAL;
 	qd_store_close(st);
 	if (rc == QD_EINVAL) {
 		print_problems(db, &pr);
@@ -524,6 +629,11 @@ static int cmd_verify(const char *db)
 		return ex_for(rc);
 	}
 	printf("verify: %s is consistent\n", db);
+	printf("feed: %llu records chained (%llu signed, %llu unsigned)\n", (unsigned long long)sum.records,
+	       (unsigned long long)(sum.signed_valid + sum.unknown_kid), (unsigned long long)sum.unsigned_records);
+	if (keyfile)
+		printf("feed signatures: %llu valid, %llu by keys not in %s\n", (unsigned long long)sum.signed_valid,
+		       (unsigned long long)sum.unknown_kid, keyfile);
 	return 0;
 }
 
@@ -636,7 +746,7 @@ static int run_init(const globals *g, int argc, char **argv)
 /* load and diff: LIST FILE with options anywhere among them. */
 static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, const char *synopsis)
 {
-	const char *pos[2], *charset = NULL;
+	const char *pos[2], *charset = NULL, *sheet = NULL;
 	int np = 0;
 	bool dry = false, bad = false;
 	for (int k = 1; k < argc; k++) {
@@ -644,6 +754,8 @@ static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, c
 			dry = true;
 		else if (strcmp(argv[k], "--charset") == 0 && k + 1 < argc)
 			charset = argv[++k];
+		else if (strcmp(argv[k], "--sheet") == 0 && k + 1 < argc)
+			sheet = argv[++k];
 		else if (argv[k][0] == '-' && argv[k][1])
 			bad = true;
 		else if (np < 2)
@@ -653,11 +765,11 @@ static int load_or_diff(const globals *g, int argc, char **argv, bool is_diff, c
 	}
 	if (np != 2 || bad)
 		return synopsis_error(synopsis);
-	return cmd_load(g->db, pos[0], pos[1], charset, dry || is_diff, dry || is_diff);
+	return cmd_load(g->db, pos[0], pos[1], charset, sheet, dry || is_diff, dry || is_diff);
 }
 
-#define LOAD_SYNOPSIS "load LIST FILE [--dry-run] [--charset NAME]"
-#define DIFF_SYNOPSIS "diff LIST FILE [--charset NAME]"
+#define LOAD_SYNOPSIS "load LIST FILE [--dry-run] [--charset NAME] [--sheet NAME]"
+#define DIFF_SYNOPSIS "diff LIST FILE [--charset NAME] [--sheet NAME]"
 
 static int run_load(const globals *g, int argc, char **argv)
 {
@@ -768,11 +880,12 @@ static int run_audit(const globals *g, int argc, char **argv)
 	return cmd_audit(g->db, n);
 }
 
+/* verify [--key FILE] */
 static int run_verify(const globals *g, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_verify(g->db);
+	if (argc != 1 && (argc != 3 || strcmp(argv[1], "--key") != 0))
+		return synopsis_error("verify [--key FILE]");
+	return cmd_verify(g->db, argc == 3 ? argv[2] : NULL);
 }
 
 static int run_backup(const globals *g, int argc, char **argv)
@@ -786,6 +899,20 @@ static int run_stats(const globals *g, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	return cmd_stats(g->db);
+}
+
+static int run_publish(const globals *g, int argc, char **argv)
+{
+	(void)argc;
+	return ctl_publish(g->db, argv[1]);
+}
+
+/* follow-once SOURCE --key FILE */
+static int run_follow_once(const globals *g, int argc, char **argv)
+{
+	if (argc != 4 || strcmp(argv[2], "--key") != 0)
+		return synopsis_error("follow-once SOURCE --key FILE");
+	return ctl_follow_once(g->db, argv[1], argv[3]);
 }
 
 #define KEYGEN_SYNOPSIS "keygen --alg ed25519|sm2 --out FILE"
@@ -950,15 +1077,18 @@ static const command commands[] = {
 	{"init", 0, 0, true, run_init, NULL,
 	 "  init                      create an empty store in DIR\n"},
 	{"load", 2, -1, true, run_load, LOAD_SYNOPSIS,
-	 "  load LIST FILE [--dry-run]\n"
+	 "  load LIST FILE [--dry-run] [--charset NAME] [--sheet NAME]\n"
 	 "                            validate FILE and store it as LIST's new version:\n"
 	 "                            a JSON list document, or a .csv file of entries that\n"
 	 "                            replaces the entries of an existing list (UTF-8 or\n"
-	 "                            GB18030, detected; --charset NAME to force)\n"},
+	 "                            GB18030, detected; --charset NAME to force), or an\n"
+	 "                            .xlsx workbook whose first sheet (or --sheet NAME)\n"
+	 "                            holds them with the CSV's headings\n"},
 	/* lookup says itself what is wrong with its words. */
 	{"lookup", 0, -1, true, run_lookup, NULL,
 	 "  lookup CODE [--entity E] [--date YYYY-MM-DD] [--list L] [--ciq NNN]\n"
-	 "              [--version N | --at RFC3339]\n"
+	 "              [--version N | --at RFC3339] [--customs NNNN]\n"
+	 "              [--name NAME] [--spec SPEC]\n"
 	 "                            decide CODE as GET /v1/lookup would; prints JSON\n"},
 	{"lists", 0, 0, true, run_lists, NULL,
 	 "  lists                     the lists with their current versions\n"},
@@ -968,7 +1098,8 @@ static const command commands[] = {
 	 "  export LIST [--version N] print a version (default: current) as a canonical\n"
 	 "                            list document\n"},
 	{"diff", 2, -1, true, run_diff, DIFF_SYNOPSIS,
-	 "  diff LIST FILE            what loading FILE would change (dry run)\n"},
+	 "  diff LIST FILE [--charset NAME] [--sheet NAME]\n"
+	 "                            what loading FILE would change (dry run)\n"},
 	{"rollback", 2, 2, true, run_rollback, NULL,
 	 "  rollback LIST N           store version N's content as a new version\n"},
 	{"audit", 0, 5, true, run_audit, NULL,
@@ -977,11 +1108,21 @@ static const command commands[] = {
 	 "                            remove audit records of attempts that changed nothing\n"
 	 "                            (refusals, failures, dry runs) older than DAYS or beyond\n"
 	 "                            the newest N (default: as qingdand, 365 days, 100000)\n"},
-	{"verify", 0, 0, true, run_verify, NULL,
-	 "  verify                    check the store's integrity (exit 1 on findings)\n"},
+	{"verify", 0, 2, true, run_verify, "verify [--key FILE]",
+	 "  verify [--key FILE]       check the store's integrity and its feed's chain (exit 1\n"
+	 "                            on findings); with --key, the feed's signatures too\n"},
 	{"backup", 1, 1, true, run_backup, NULL,
 	 "  backup DIR                write a compacted, consistent copy into DIR\n"
 	 "                            (safe while qingdand runs)\n"},
+	{"publish", 1, 1, true, run_publish, NULL,
+	 "  publish DIR               write the feed's records and documents as files into\n"
+	 "                            DIR/feed (incremental; each file replaced atomically)\n"
+	 "                            for followers to read from a web server or a disk\n"},
+	{"follow-once", 3, 3, true, run_follow_once, "follow-once SOURCE --key FILE",
+	 "  follow-once SOURCE --key FILE\n"
+	 "                            apply the signed versions SOURCE (http://primary:port,\n"
+	 "                            or a directory written by publish) has and this store\n"
+	 "                            lacks, checked against the public keys in FILE; exits\n"},
 	{"stats", 0, 0, true, run_stats, NULL,
 	 "  stats                     store size, map use, readers, record counts\n"},
 	{"keygen", 4, 4, false, run_keygen, KEYGEN_SYNOPSIS,
@@ -1050,6 +1191,14 @@ static int parse_globals(int argc, char **argv, globals *g, int *cmd)
 				fprintf(stderr, "qingdanctl: %s: expected a size from 1M to 1024G (suffixes K, M, G)\n", a);
 				return EX_USAGE_;
 			}
+		} else if (strcmp(a, "--signing-key") == 0 && i + 1 < argc) {
+			const char *path = argv[++i];
+			int rc = qd_key_load_private(path, &g_sign_key);
+			if (rc) {
+				fprintf(stderr, "qingdanctl: --signing-key %s: %s\n", path,
+					rc == QD_EIO ? strerror(errno) : qd_strerror(rc));
+				return ex_for(rc);
+			}
 		} else if (strcmp(a, "--utc-offset") == 0 && i + 1 < argc) {
 			if (qd_utc_offset_parse(argv[++i], &g->offset)) {
 				fprintf(stderr, "qingdanctl: --utc-offset: expected +HH:MM\n");
@@ -1077,7 +1226,7 @@ int main(int argc, char **argv)
 {
 	globals g = {.db = getenv("QINGDAN_DB"), .offset = QD_UTC_OFFSET_DEFAULT};
 	qd_store_opts_default(&g_store_opts);
-	int i, ex = parse_globals(argc, argv, &g, &i);
+	int i = 0, ex = parse_globals(argc, argv, &g, &i);
 	if (ex >= 0)
 		return ex;
 	if (i >= argc) {
@@ -1096,5 +1245,7 @@ int main(int argc, char **argv)
 	int words = argc - i - 1;
 	if (words < c->min_args || (c->max_args >= 0 && words > c->max_args))
 		return c->synopsis ? synopsis_error(c->synopsis) : wrong_args(c->name);
-	return c->run(&g, argc - i, argv + i);
+	ex = c->run(&g, argc - i, argv + i);
+	qd_key_free(g_sign_key);
+	return ex;
 }

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "qd_config.h"
+#include "qingdan/code.h"
 #include "qingdan/date.h"
 #include "qingdan/size.h"
 
@@ -30,6 +31,9 @@ const char qingdand_usage[] =
 	"                                (default read: as the read endpoints)\n"
 	"  --threads N                   worker threads (default: number of CPUs)\n"
 	"  --utc-offset +HH:MM           offset for \"today\" (default +08:00, China time)\n"
+	"  --customs CODE                4-digit customs code (关区代码) lookups and checks\n"
+	"                                are decided for when they name none (default: none,\n"
+	"                                customs scopes are shown, not checked)\n"
 	"  --retain-versions N           versions kept per list (default 50)\n"
 	"  --map-size BYTES              maximum store size (default 8G; suffixes K, M, G)\n"
 	"  --read-cache BYTES            bound of each worker thread's cache of what lookups\n"
@@ -47,6 +51,15 @@ const char qingdand_usage[] =
 	"                                qingdanctl keygen; not readable by group or others)\n"
 	"  --verify-keys FILE            retired public keys (PEM, one or more) receipts\n"
 	"                                signed earlier are still checked against\n"
+	"  --follow URL                  be a read-only replica of a primary: apply the signed\n"
+	"                                versions of its feed (http://HOST:PORT, https://…,\n"
+	"                                or file:///DIR written by qingdanctl publish)\n"
+	"  --follow-key FILE             the primary's public key(s), PEM: records signed by\n"
+	"                                any other key are not applied (required with --follow)\n"
+	"  --follow-interval S           seconds between polls of a directory, and the least\n"
+	"                                wait after an error (default 2)\n"
+	"  --max-staleness S             /readyz answers 503 stale when the feed was last read\n"
+	"                                and applied longer ago than this (default 60)\n"
 	"  --tls-cert FILE               serve HTTPS with this PEM certificate (needs --tls-key)\n"
 	"  --tls-key FILE                PEM private key for --tls-cert (not readable by\n"
 	"                                group or others)\n"
@@ -89,7 +102,7 @@ const char qingdand_usage[] =
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
-enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE };
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE, O_CUSTOMS };
 
 typedef struct opt {
 	const char *name;
@@ -107,6 +120,7 @@ static const opt opts[] = {
 	{"metrics-auth", O_METRICS_AUTH, F(metrics_open), 0, 0},
 	{"threads", O_UINT, F(threads), 1, 256},
 	{"utc-offset", O_OFFSET, F(utc_offset), 0, 0},
+	{"customs", O_CUSTOMS, F(customs), 0, 0},
 	{"retain-versions", O_UINT, F(retain), 1, 100000},
 	{"map-size", O_SIZE, F(map_size), 1ull << 20, 1ull << 40},
 	{"read-cache", O_SIZE, F(read_cache), 0, 1ull << 30},
@@ -116,6 +130,10 @@ static const opt opts[] = {
 	{"decision-log-wait", O_UINT, F(decision_log_wait), 1, 60000},
 	{"signing-key", O_STR, F(signing_key), 0, 0},
 	{"verify-keys", O_STR, F(verify_keys), 0, 0},
+	{"follow", O_STR, F(follow), 0, 0},
+	{"follow-key", O_STR, F(follow_key), 0, 0},
+	{"follow-interval", O_UINT, F(follow_interval), 1, 3600},
+	{"max-staleness", O_UINT, F(max_staleness), 1, 86400},
 	{"tls-cert", O_STR, F(tls_cert), 0, 0},
 	{"tls-key", O_STR, F(tls_key), 0, 0},
 	{"tls-priorities", O_STR, F(tls_priorities), 0, 0},
@@ -176,12 +194,14 @@ void settings_default(settings *s)
 	s->audit_retain = QD_AUDIT_RETAIN_DAYS;
 	s->audit_max_attempts = QD_AUDIT_MAX_ATTEMPTS;
 	s->decision_log_wait = QD_DECISION_LOG_WAIT_MS;
+	s->follow_interval = QD_FOLLOW_INTERVAL_S;
+	s->max_staleness = QD_MAX_STALENESS_S;
 }
 
 void settings_free(settings *s)
 {
 	char **strs[] = {&s->db, &s->listen, &s->tokens, &s->access_log, &s->decision_log, &s->tls_cert, &s->tls_key,
-			 &s->tls_priorities, &s->signing_key, &s->verify_keys};
+			 &s->tls_priorities, &s->signing_key, &s->verify_keys, &s->follow, &s->follow_key};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -232,6 +252,14 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 			return -1;
 		}
 		return 0;
+	case O_CUSTOMS: {
+		const char *why;
+		if (qd_customs_parse(v, strlen(v), (char *)field, &why)) {
+			snprintf(err, errlen, "%s: %s, got \"%s\"", o->name, why, v);
+			return -1;
+		}
+		return 0;
+	}
 	case O_OFFSET:
 		if (qd_utc_offset_parse(v, (int *)field)) {
 			snprintf(err, errlen, "%s: expected +HH:MM within ±14:00 (e.g. +08:00), got \"%s\"", o->name, v);
@@ -303,10 +331,18 @@ static int load_file(settings *s, const char *path)
 		}
 		*eq = '\0';
 		char *key = trim(p), *val = trim(eq + 1);
-		/* A value may be quoted to keep spaces or a '#'. */
-		size_t vl = strlen(val);
-		if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
-			val[vl - 1] = '\0';
+		/* A value may be quoted to keep spaces or a '#'; a comment may
+		 * follow the closing quote. */
+		if (val[0] == '"') {
+			char *close = strchr(val + 1, '"'), *rest = close ? trim(close + 1) : NULL;
+			if (!close || (*rest && *rest != '#')) {
+				fprintf(stderr, "qingdand: %s:%u: %s\n", path, lineno,
+					close ? "text after the closing quote (only a # comment may follow)"
+					      : "the quote is never closed");
+				ret = -1;
+				continue;
+			}
+			*close = '\0';
 			val++;
 		} else {
 			char *hash = strstr(val, " #");
@@ -396,6 +432,17 @@ int settings_parse(settings *s, int argc, char **argv, bool *check_only)
 		fprintf(stderr, "qingdand: --max-bodies-in-flight (%zu) must be larger than --max-document-bytes "
 				"(%zu) and --max-body-bytes (%zu)\n",
 			s->max_bodies_in_flight, s->max_document_bytes, s->max_body_bytes);
+		return -1;
+	}
+	/* Fail closed: a follower without the primary's key would have to
+	 * apply whatever the source serves. */
+	if (s->follow && !s->follow_key) {
+		fprintf(stderr, "qingdand: --follow needs --follow-key FILE (the primary's public key): a "
+				"replica applies only versions signed by it\n");
+		return -1;
+	}
+	if (s->follow_key && !s->follow) {
+		fprintf(stderr, "qingdand: --follow-key applies to --follow, which is not given\n");
 		return -1;
 	}
 	if (s->decision_log_lossless && !s->decision_log) {

@@ -104,6 +104,21 @@ void record_decision(server *srv, decision_lines *l, const char *decision_id, co
 		qd_buf_puts(b, at);
 		qd_buf_putc(b, '"');
 	}
+	/* The goods and office an answer was given for, when the query
+	 * named them: what it decided depends on them. */
+	if (q->customs) {
+		qd_buf_puts(b, ",\"customs\":\"");
+		qd_buf_puts(b, q->customs);
+		qd_buf_putc(b, '"');
+	}
+	if (q->name) {
+		qd_buf_puts(b, ",\"name\":");
+		qd_buf_json_cstr(b, q->name);
+	}
+	if (q->spec) {
+		qd_buf_puts(b, ",\"spec\":");
+		qd_buf_json_cstr(b, q->spec);
+	}
 	qd_buf_puts(b, "},\"decision\":\"");
 	qd_buf_puts(b, o->allow ? "allow" : "deny");
 	qd_buf_puts(b, "\",\"reason\":\"");

@@ -88,6 +88,41 @@ static const char *parse_context(server *srv, const char *entity, size_t entity_
 	return NULL;
 }
 
+/* Validate the office of declaration and the declared goods into q:
+ * customs (4 digits; absent: the --customs default, if any) into
+ * customs_out, name and spec (qd_declared_valid).  Returns the name of the
+ * bad field (message in msg) or NULL. */
+static const char *parse_goods(server *srv, const char *customs, size_t customs_len, const char *name,
+			       size_t name_len, const char *spec, size_t spec_len,
+			       char customs_out[QD_CUSTOMS_LEN + 1], qd_query *q, char *msg, size_t msglen)
+{
+	const char *why;
+	q->customs = srv->cfg.customs[0] ? srv->cfg.customs : NULL;
+	if (customs) {
+		if (qd_customs_parse(customs, customs_len, customs_out, &why)) {
+			snprintf(msg, msglen, "customs: %s", why);
+			return "customs";
+		}
+		q->customs = customs_out;
+	}
+	q->name = q->spec = NULL;
+	if (name) {
+		if (!qd_declared_valid(name, name_len, &why)) {
+			snprintf(msg, msglen, "name: the declared name %s", why);
+			return "name";
+		}
+		q->name = name;
+	}
+	if (spec) {
+		if (!qd_declared_valid(spec, spec_len, &why)) {
+			snprintf(msg, msglen, "spec: the declared spec %s", why);
+			return "spec";
+		}
+		q->spec = spec;
+	}
+	return NULL;
+}
+
 /* Answer a decision that could not be recorded in a lossless decision log. */
 static enum MHD_Result log_unavailable(struct MHD_Connection *c)
 {
@@ -110,39 +145,51 @@ static enum MHD_Result decide_error(struct MHD_Connection *c, int err, const qd_
 
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 {
-	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_CLIENT_REF, P_RECEIPT, P_COUNT };
+	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_CLIENT_REF, P_CUSTOMS, P_NAME, P_SPEC,
+	       P_RECEIPT, P_COUNT };
 	param p[P_COUNT] = {
 		[P_CODE] = {.name = "code"}, [P_CIQ] = {.name = "ciq"}, [P_ENTITY] = {.name = "entity"},
 		[P_DATE] = {.name = "date"}, [P_LIST] = {.name = "list"}, [P_VERSION] = {.name = "version"},
-		[P_AT] = {.name = "at"}, [P_CLIENT_REF] = {.name = "client_ref"}, [P_RECEIPT] = {.name = "receipt"},
+		[P_AT] = {.name = "at"}, [P_CLIENT_REF] = {.name = "client_ref"}, [P_CUSTOMS] = {.name = "customs"},
+		[P_NAME] = {.name = "name"}, [P_SPEC] = {.name = "spec"}, [P_RECEIPT] = {.name = "receipt"},
 	};
 	enum MHD_Result res;
 	if (!get_params(c, p, P_COUNT, &res))
 		return res;
 	if (!p[P_CODE].value)
-		return respond_error(c, E_MISSING_PARAMETER, "missing required query parameter \"code\"");
+		return respond_param_error(c, E_MISSING_PARAMETER, "code",
+					   "missing required query parameter \"code\"");
 	char msg[200];
 	qd_query q;
 	memset(&q, 0, sizeof q);
 	raw_query rq = {p[P_CODE].value, p[P_CODE].len, p[P_CIQ].value, p[P_CIQ].len};
-	if (parse_code(&rq, &q, msg, sizeof msg))
-		return respond_error(c, E_BAD_PARAMETER, msg);
+	const char *bad = parse_code(&rq, &q, msg, sizeof msg);
+	if (bad)
+		return respond_param_error(c, E_BAD_PARAMETER, bad, msg);
 	char entity[QD_ENTITY_MAX + 1];
-	if (parse_context(r->srv, p[P_ENTITY].value, p[P_ENTITY].len, p[P_DATE].value, p[P_DATE].len,
-			  p[P_LIST].value, entity, &q, msg, sizeof msg))
-		return respond_error(c, E_BAD_PARAMETER, msg);
+	bad = parse_context(r->srv, p[P_ENTITY].value, p[P_ENTITY].len, p[P_DATE].value, p[P_DATE].len,
+			    p[P_LIST].value, entity, &q, msg, sizeof msg);
+	if (bad)
+		return respond_param_error(c, E_BAD_PARAMETER, bad, msg);
+	char customs[QD_CUSTOMS_LEN + 1];
+	bad = parse_goods(r->srv, p[P_CUSTOMS].value, p[P_CUSTOMS].len, p[P_NAME].value, p[P_NAME].len,
+			  p[P_SPEC].value, p[P_SPEC].len, customs, &q, msg, sizeof msg);
+	if (bad)
+		return respond_param_error(c, E_BAD_PARAMETER, bad, msg);
 	if (p[P_VERSION].value) {
 		q.version = parse_version(p[P_VERSION].value, p[P_VERSION].len);
 		if (!q.version)
-			return respond_error(c, E_BAD_PARAMETER, "version: expected a version number (1, 2, …)");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL,
+						   "version: expected a version number (1, 2, …)");
 		if (!q.list)
-			return respond_error(c, E_BAD_PARAMETER, "version: needs list= (versions are numbered per list)");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL,
+						   "version: needs list= (versions are numbered per list)");
 	}
 	if (p[P_AT].value) {
 		if (q.version)
-			return respond_error(c, E_BAD_PARAMETER, "at: give either version or at, not both");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "at: give either version or at, not both");
 		if (qd_time_parse(p[P_AT].value, p[P_AT].len, &q.at))
-			return respond_error(c, E_BAD_PARAMETER,
+			return respond_param_error(c, E_BAD_PARAMETER, NULL,
 					     "at: expected an RFC 3339 time such as 2026-11-26T10:00:00+08:00");
 		q.has_at = true;
 		/* Without date=, the decision is for the civil day of that instant. */
@@ -152,7 +199,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	const char *cref = p[P_CLIENT_REF].value, *why;
 	if (cref && !qd_client_ref_valid(cref, p[P_CLIENT_REF].len, &why)) {
 		snprintf(msg, sizeof msg, "client_ref: %s", why);
-		return respond_error(c, E_BAD_PARAMETER, msg);
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, msg);
 	}
 	bool want_receipt = false;
 	if (p[P_RECEIPT].value && !receipt_param(p[P_RECEIPT].value, p[P_RECEIPT].len, &want_receipt))
@@ -290,6 +337,7 @@ typedef struct check_req {
 	bool receipt;                 /* "receipt": true */
 	qd_query base;
 	char ent[QD_ENTITY_MAX + 1];
+	char customs[QD_CUSTOMS_LEN + 1];
 } check_req;
 
 /* Read the body's top-level members into cr.  Answers 400 naming the
@@ -297,8 +345,8 @@ typedef struct check_req {
 static bool check_context(struct MHD_Connection *c, request *r, json_t *body, check_req *cr,
 			  enum MHD_Result *res)
 {
-	const char *entity = NULL, *date = NULL, *list = NULL;
-	size_t entity_len = 0, date_len = 0, list_len = 0;
+	const char *entity = NULL, *date = NULL, *list = NULL, *customs = NULL;
+	size_t entity_len = 0, date_len = 0, list_len = 0, customs_len = 0;
 	cr->items = NULL;
 	cr->client_ref = NULL;
 	cr->receipt = false;
@@ -316,6 +364,8 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 			ok = opt_string(v, &date, &date_len);
 		else if (strcmp(key, "list") == 0)
 			ok = opt_string(v, &list, &list_len);
+		else if (strcmp(key, "customs") == 0)
+			ok = opt_string(v, &customs, &customs_len);
 		else if (strcmp(key, "items") == 0)
 			cr->items = v;
 		else if (strcmp(key, "client_ref") == 0) {
@@ -369,6 +419,8 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 	memset(&cr->base, 0, sizeof cr->base);
 	const char *bad = parse_context(r->srv, entity, entity_len, date, date_len, list, cr->ent, &cr->base,
 					msg, sizeof msg);
+	if (!bad)
+		bad = parse_goods(r->srv, customs, customs_len, NULL, 0, NULL, 0, cr->customs, &cr->base, msg, sizeof msg);
 	if (bad) {
 		char path[16];
 		snprintf(path, sizeof path, "/%s", bad);
@@ -392,6 +444,7 @@ static bool check_item_shapes(struct MHD_Connection *c, const check_req *cr, enu
 		}
 		const char *key;
 		json_t *v;
+		char wbuf[64];
 		json_object_foreach(it, key, v) {
 			const char *why = NULL;
 			if (strcmp(key, "ref") == 0) {
@@ -403,6 +456,12 @@ static bool check_item_shapes(struct MHD_Connection *c, const check_req *cr, enu
 			} else if (strcmp(key, "ciq") == 0) {
 				if (!json_is_string(v) && !json_is_null(v))
 					why = "ciq must be a string or null";
+			} else if (strcmp(key, "customs") == 0 || strcmp(key, "name") == 0 ||
+				   strcmp(key, "spec") == 0) {
+				if (!json_is_string(v) && !json_is_null(v)) {
+					snprintf(wbuf, sizeof wbuf, "%s must be a string or null", key);
+					why = wbuf;
+				}
 			} else {
 				why = "";
 			}
@@ -441,6 +500,25 @@ static void put_bad_item(qd_buf *b, size_t i, const char *field, const char *msg
 	qd_buf_printf(b, ",\"path\":\"/items/%zu/%s\"}]}}", i, field);
 }
 
+/* An item's own customs code (over the request's), name and spec into q
+ * (customs into customs_out).  Returns the bad field (message in msg) or
+ * NULL. */
+static const char *item_goods(server *srv, json_t *it, qd_query *q, char customs_out[QD_CUSTOMS_LEN + 1],
+			      char *msg, size_t msglen)
+{
+	json_t *cu = json_object_get(it, "customs"), *na = json_object_get(it, "name"),
+	       *sp = json_object_get(it, "spec");
+	if (!json_is_string(cu) && !json_is_string(na) && !json_is_string(sp))
+		return NULL;
+	const char *base = q->customs;
+	const char *bad = parse_goods(srv, json_string_value(cu), json_string_length(cu), json_string_value(na),
+				      json_string_length(na), json_string_value(sp), json_string_length(sp),
+				      customs_out, q, msg, msglen);
+	if (!json_is_string(cu))
+		q->customs = base;
+	return bad;
+}
+
 /* check_decide()'s answer when the response passes its bound. */
 #define CHECK_TOO_LARGE 1
 
@@ -455,6 +533,7 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 			decision_lines *lines, check_counts *k, size_t *stop)
 {
 	char msg[200];
+	char customs[QD_CUSTOMS_LEN + 1];
 	int err = 0;
 	size_t max = r->srv->cfg.max_check_response_bytes;
 	for (size_t i = 0; i < cr->n && !err; i++) {
@@ -477,6 +556,8 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 				ciq && json_is_string(ciq) ? json_string_value(ciq) : NULL,
 				ciq && json_is_string(ciq) ? json_string_length(ciq) : 0};
 		const char *field = parse_code(&rq, &q, msg, sizeof msg);
+		if (!field)
+			field = item_goods(r->srv, it, &q, customs, msg, sizeof msg);
 		if (field) {
 			k->invalid++;
 			put_bad_item(b, i, field, msg);

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "qingdand.h"
 #include "render.h"
+#include "following.h"
 #include "respond.h"
 #include "snaps.h"
 
@@ -30,6 +31,24 @@ enum MHD_Result h_readyz(struct MHD_Connection *c, request *r)
 	if (err)
 		return respond_error(c, E_NOT_READY, "the store cannot be read");
 	qd_list_infos_free(v, n);
+	if (r->srv->following) {
+		/* A replica is ready while what it serves is known to be the
+		 * primary's, give or take --max-staleness. */
+		following_state fs;
+		following_get(r->srv->following, &fs);
+		int64_t now = (int64_t)time(NULL);
+		char msg[700];
+		if (fs.fault == QD_RF_GONE) {
+			snprintf(msg, sizeof msg, "cannot follow the primary: %s", fs.last_error);
+			return respond_error(c, E_NOT_READY, msg);
+		}
+		if (!fs.last_ok || now - fs.last_ok > (int64_t)r->srv->cfg.max_staleness) {
+			snprintf(msg, sizeof msg, "the primary's feed was %s (--max-staleness %u s)%s%s",
+				 fs.last_ok ? "last read and applied longer ago than allowed" : "not read and applied yet",
+				 r->srv->cfg.max_staleness, fs.last_error[0] ? "; last error: " : "", fs.last_error);
+			return respond_error(c, E_STALE, msg);
+		}
+	}
 	if (n == 0)
 		return respond_error(c, E_NOT_READY, "no list is loaded yet");
 	qd_buf b;
@@ -57,6 +76,11 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 		auditq_counts(srv->auditq, &in.audit_attempts, &in.audit_records, &in.audit_failures);
 	if (srv->jobs)
 		in.jobs_pending = jobs_pending(srv->jobs);
+	following_state fs;
+	if (srv->following) {
+		following_get(srv->following, &fs);
+		in.follow = &fs;
+	}
 	qd_buf b;
 	qd_buf_init(&b);
 	metrics_render(&srv->m, &in, &b);
@@ -68,6 +92,43 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 		return MHD_NO;
 	return respond_raw(c, MHD_HTTP_OK, data, len, "text/plain; version=0.0.4; charset=utf-8", "no-store",
 			   NULL, NULL);
+}
+
+/* "follow": null, or what the replica knows of its primary. */
+static void render_following(qd_buf *b, following *fw)
+{
+	if (!fw) {
+		qd_buf_puts(b, "null");
+		return;
+	}
+	following_state fs;
+	following_get(fw, &fs);
+	qd_buf_puts(b, "{\"source\":");
+	qd_buf_json_cstr(b, fs.source);
+	qd_buf_printf(b, ",\"applied_seq\":%llu,\"head_seq\":%llu,\"lag_seconds\":", (unsigned long long)fs.applied_seq,
+		      (unsigned long long)fs.head_seq);
+	if (fs.lag_seconds >= 0)
+		qd_buf_printf(b, "%lld", (long long)fs.lag_seconds);
+	else
+		qd_buf_puts(b, "null");
+	char t[21];
+	qd_buf_puts(b, ",\"last_ok\":");
+	if (fs.last_ok) {
+		qd_time_format(fs.last_ok, t);
+		qd_buf_printf(b, "\"%s\"", t);
+	} else {
+		qd_buf_puts(b, "null");
+	}
+	qd_buf_puts(b, ",\"last_error\":");
+	if (fs.last_error[0]) {
+		qd_time_format(fs.last_error_at, t);
+		qd_buf_printf(b, "{\"reason\":\"%s\",\"message\":", qd_replica_fault_name(fs.last_error_reason));
+		qd_buf_json_cstr(b, fs.last_error);
+		qd_buf_printf(b, ",\"at\":\"%s\",\"current\":%s}", t, fs.fault ? "true" : "false");
+	} else {
+		qd_buf_puts(b, "null");
+	}
+	qd_buf_putc(b, '}');
 }
 
 enum MHD_Result h_status(struct MHD_Connection *c, request *r)
@@ -109,5 +170,16 @@ enum MHD_Result h_status(struct MHD_Connection *c, request *r)
 		      st.map_size ? 100.0 * (double)st.map_used / (double)st.map_size : 0.0, st.readers_used,
 		      st.readers_max, (unsigned long long)st.versions, (unsigned long long)st.entries,
 		      (unsigned long long)st.audit, (unsigned long long)st.audit_attempts);
+	b.len--; /* reopen the object for "feed" and "follow" */
+	uint64_t head = 0;
+	qd_store_feed_head(srv->store, &head, NULL);
+	qd_buf_printf(&b, ",\"feed\":{\"head\":%llu,\"signing_kid\":", (unsigned long long)head);
+	if (srv->sign_key)
+		qd_buf_printf(&b, "\"%s\"}", qd_key_kid(srv->sign_key));
+	else
+		qd_buf_puts(&b, "null}");
+	qd_buf_puts(&b, ",\"follow\":");
+	render_following(&b, srv->following);
+	qd_buf_putc(&b, '}');
 	return respond_json(c, MHD_HTTP_OK, &b);
 }

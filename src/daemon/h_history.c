@@ -95,15 +95,10 @@ static void doc_stream_free(void *cls)
 	free(ds);
 }
 
-enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
+enum MHD_Result send_version_doc(struct MHD_Connection *c, server *srv, const char *list, uint32_t v,
+				 int *err)
 {
-	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
-	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
-	if (!v)
-		return respond_error(c, E_BAD_PARAMETER, "version: expected a positive integer in the path");
-	server *srv = r->srv;
+	*err = 0;
 	/* A download holds a reader slot for as long as its client reads:
 	 * past the cap, refuse rather than let slow clients take the slots
 	 * the lookups need. */
@@ -119,17 +114,30 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 	ds->srv = srv;
 	/* Read piecewise while the client takes it: a version of many MiB is
 	 * never held whole, and no event thread spends its time building it. */
-	int err = qd_store_doc_reader_open(srv->store, r->list_id, v, &ds->r);
-	if (err) {
+	*err = qd_store_doc_reader_open(srv->store, list, v, &ds->r);
+	if (*err) {
 		free(ds);
 		atomic_fetch_sub(&srv->downloads, 1);
-		return version_error(c, r, err, v);
+		return MHD_NO;
 	}
 	char etag[24];
 	snprintf(etag, sizeof etag, "\"%u\"", v);
 	/* The canonical bytes as they are: loading them again must reproduce them. */
 	return respond_stream(c, MHD_HTTP_OK, qd_store_doc_reader_size(ds->r), doc_stream_read, ds, doc_stream_free, "application/json; charset=utf-8",
 			      "no-store", MHD_HTTP_HEADER_ETAG, etag);
+}
+
+enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
+{
+	enum MHD_Result res;
+	if (!no_params(c, &res))
+		return res;
+	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
+	if (!v)
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "version: expected a positive integer in the path");
+	int err;
+	res = send_version_doc(c, r->srv, r->list_id, v, &err);
+	return err ? version_error(c, r, err, v) : res;
 }
 
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
@@ -142,11 +150,11 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 	uint32_t from = parse_version(p[P_FROM].value, p[P_FROM].len);
 	uint32_t to = p[P_TO].value ? parse_version(p[P_TO].value, p[P_TO].len) : 0;
 	if (!p[P_FROM].value)
-		return respond_error(c, E_MISSING_PARAMETER, "missing required query parameter \"from\"");
+		return respond_param_error(c, E_MISSING_PARAMETER, "from", "missing required query parameter \"from\"");
 	if (!from)
-		return respond_error(c, E_BAD_PARAMETER, "from: expected a version number (1, 2, …)");
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "from: expected a version number (1, 2, …)");
 	if (p[P_TO].value && !to)
-		return respond_error(c, E_BAD_PARAMETER, "to: expected a version number (1, 2, …)");
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "to: expected a version number (1, 2, …)");
 	qd_diff d;
 	int err = qd_store_diff(r->srv->store, r->list_id, from, to, &d);
 	if (err)
@@ -200,14 +208,14 @@ enum MHD_Result h_audit(struct MHD_Connection *c, request *r)
 	if (p[P_LIMIT].value) {
 		uint32_t v = parse_version(p[P_LIMIT].value, p[P_LIMIT].len);
 		if (!v || v > 1000)
-			return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to 1000");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "limit: expected an integer from 1 to 1000");
 		limit = v;
 	}
 	uint64_t before = 0;
 	if (p[P_BEFORE].value) {
 		before = parse_version(p[P_BEFORE].value, p[P_BEFORE].len);
 		if (!before)
-			return respond_error(c, E_BAD_PARAMETER, "before: expected a record id (a positive integer)");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "before: expected a record id (a positive integer)");
 	}
 	qd_audit_page page;
 	int err = qd_store_audit_page(r->srv->store, before, limit, &page);

@@ -9,6 +9,7 @@
 #include "qingdan/err.h"
 #include "qingdan/csvdoc.h"
 #include "qingdan/listdoc.h"
+#include "qingdan/xlsx.h"
 #include "handlers.h"
 #include "qingdand.h"
 #include "render.h"
@@ -71,7 +72,7 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 			if (ch == '.' || ch == ' ' || ch == '-')
 				continue;
 			if (ch < '0' || ch > '9' || k == QD_CODE_MAX)
-				return respond_error(c, E_BAD_PARAMETER,
+				return respond_param_error(c, E_BAD_PARAMETER, NULL,
 						     "prefix: expected up to 10 digits of a commodity code");
 			prefix[k++] = ch;
 		}
@@ -84,7 +85,7 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 		unsigned long v = pl->len && pl->len <= 5 ? strtoul(pl->value, &end, 10) : 0;
 		if (!pl->len || pl->len > 5 || *end || v < 1 || v > QD_ENTRIES_LIMIT_MAX || pl->value[0] == '+' ||
 		    pl->value[0] == '-' || pl->value[0] == ' ')
-			return respond_error(c, E_BAD_PARAMETER, "limit: expected an integer from 1 to 1000");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "limit: expected an integer from 1 to 1000");
 		limit = v;
 	}
 	qd_entries_page page;
@@ -92,7 +93,7 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 	/* The prefix and the list id are checked already: the rule the store
 	 * can find broken is the cursor's, a query parameter (400, not 422). */
 	if (err == QD_EINVAL)
-		return respond_error(c, E_BAD_PARAMETER, "cursor: not a cursor returned by this endpoint");
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "cursor: not a cursor returned by this endpoint");
 	if (err)
 		return respond_lib_error(c, err, NULL);
 	qd_buf b;
@@ -128,19 +129,23 @@ static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
-	enum { P_DRY_RUN, P_COUNT };
-	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}};
+	enum { P_DRY_RUN, P_SHEET, P_COUNT };
+	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"}};
 	enum MHD_Result res;
-	r->audit_action = r->body_is_csv ? "import" : "load";
+	bool rows = r->body_is_csv || r->body_is_xlsx;
+	r->audit_action = rows ? "import" : "load";
 	if (!get_params(c, p, P_COUNT, &res))
 		return res;
+	if (p[P_SHEET].value && !r->body_is_xlsx)
+		return respond_param_error(c, E_BAD_PARAMETER, NULL,
+					   "sheet: names a sheet of an .xlsx body (Content-Type " QD_XLSX_TYPE ")");
 	bool dry = false;
 	const char *dv = p[P_DRY_RUN].value;
 	if (dv) {
 		if (strcmp(dv, "true") == 0 || strcmp(dv, "1") == 0)
 			dry = true;
 		else if (strcmp(dv, "false") != 0 && strcmp(dv, "0") != 0)
-			return respond_error(c, E_BAD_PARAMETER, "dry_run: expected true or false");
+			return respond_param_error(c, E_BAD_PARAMETER, NULL, "dry_run: expected true or false");
 	}
 
 	qd_problems pr;
@@ -148,15 +153,27 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 	qd_listdoc *doc = NULL, *base = NULL;
 	int err;
 	const char *body = r->body.data ? r->body.data : "";
-	if (r->body_is_csv) {
+	if (r->body_is_csv && qd_xlsx_looks_like(body, r->body.len)) {
+		res = respond_error(c, E_UNSUPPORTED_MEDIA, "the body is an .xlsx spreadsheet (a zip), not CSV "
+				    "text: send it as it is with Content-Type: " QD_XLSX_TYPE
+				    " (qingdanctl load LIST FILE.xlsx), or save it as CSV");
+		goto out;
+	}
+	if (rows) {
 		err = qd_store_get_head(r->srv->store, r->list_id, 0, &base);
 		if (err) {
 			res = respond_lib_error(c, err,
-						err == QD_ENOLIST ? "CSV replaces the entries of an existing list: load a "
-								    "JSON list document for this list first"
+						err == QD_ENOLIST ? "CSV and spreadsheets replace the entries of an "
+								    "existing list: load a JSON list document for "
+								    "this list first"
 								  : NULL);
 			goto out;
 		}
+	}
+	if (r->body_is_xlsx) {
+		err = qd_xlsx_to_listdoc(body, r->body.len, p[P_SHEET].value, r->srv->cfg.max_document_bytes,
+					 base, &doc, &pr);
+	} else if (r->body_is_csv) {
 		char csbuf[32];
 		err = qd_csv_to_listdoc(body, r->body.len, csv_charset(c, csbuf, sizeof csbuf), base, &doc, &pr);
 	} else {
@@ -167,15 +184,17 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		const char *m = NULL;
 		if (err == QD_EINVAL) {
 			snprintf(msg, sizeof msg, "the list %s breaks %zu loader rule%s; nothing was stored",
-				 r->body_is_csv ? "CSV file" : "document", qd_problems_total(&pr),
+				 r->body_is_csv ? "CSV file" : r->body_is_xlsx ? "spreadsheet" : "document",
+				 qd_problems_total(&pr),
 				 qd_problems_total(&pr) == 1 ? "" : "s");
 			m = msg;
 		}
 		res = respond_lib_problems(c, err, m, &pr);
 		goto out;
 	}
-	res = store_and_reply(c, r, doc, r->body_is_csv ? "import" : "load",
-			      r->body_is_csv ? "http (text/csv)" : "http (application/json)", dry);
+	res = store_and_reply(c, r, doc, rows ? "import" : "load",
+			      r->body_is_csv ? "http (text/csv)" : r->body_is_xlsx ? "http (xlsx)" : "http (application/json)",
+			      dry);
 out:
 	qd_listdoc_free(doc);
 	qd_listdoc_free(base);

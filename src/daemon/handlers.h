@@ -23,6 +23,15 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r);
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r);
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r);
 enum MHD_Result h_audit(struct MHD_Connection *c, request *r);
+/* Answer with version v of list, streamed as its canonical bytes.  *err
+ * receives the store error that kept the version from being read (0 when
+ * it is sent or another answer was queued); the caller then answers it. */
+enum MHD_Result send_version_doc(struct MHD_Connection *c, server *srv, const char *list, uint32_t v,
+				 int *err);
+
+/* h_feed.c: GET /v1/feed (with long polls, feedwait.h), GET /v1/feed/{n}. */
+enum MHD_Result h_feed(struct MHD_Connection *c, request *r);
+enum MHD_Result h_feed_doc(struct MHD_Connection *c, request *r);
 
 /* h_receipts.c: GET /v1/keys, POST /v1/receipts/verify. */
 enum MHD_Result h_keys(struct MHD_Connection *c, request *r);

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "qingdan/xlsx.h"
 #include "qingdan/err.h"
 #include "qingdan/sha256.h"
 #include "auditq.h"
@@ -34,6 +35,8 @@ static const route routes[] = {
 	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true},
 	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true},
 	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true},
+	{"/v1/feed", "GET", h_feed, ACCESS_READ, BODY_NONE, false, NULL, false},
+	{"/v1/feed/{n}", "GET", h_feed_doc, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/v1/keys", "GET", h_keys, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/v1/receipts/verify", "POST", h_receipt_verify, ACCESS_READ, BODY_SMALL, false, NULL, false},
 	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false},
@@ -174,7 +177,12 @@ static void authorize(server *srv, struct MHD_Connection *c, request *r)
 	if (r->route->access == ACCESS_ADMIN && t.role != ROLE_ADMIN) {
 		r->early_error = E_FORBIDDEN;
 		r->early_detail = "this endpoint needs a token with role admin";
+		return;
 	}
+	/* A replica's lists are its primary's: a change made here would fork
+	 * its feed from the one it follows. */
+	if (srv->following && r->route->access == ACCESS_ADMIN && strcmp(r->method, "GET") != 0)
+		r->early_error = E_READ_ONLY_REPLICA;
 }
 
 static bool content_type_is(const char *ct, const char *want)
@@ -195,14 +203,17 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 	if (ct && r->route->csv && content_type_is(ct, "text/csv")) {
 		/* The charset (utf-8, gb18030 …) is the CSV importer's business. */
 		r->body_is_csv = true;
+	} else if (ct && r->route->csv && content_type_is(ct, QD_XLSX_TYPE)) {
+		r->body_is_xlsx = true;
 	} else if (!ct || !content_type_is(ct, "application/json")) {
 		r->early_error = E_UNSUPPORTED_MEDIA;
-		r->early_detail = r->route->csv ? "Content-Type must be application/json or text/csv"
+		r->early_detail = r->route->csv ? "Content-Type must be application/json, text/csv or "
+						  QD_XLSX_TYPE " (.xlsx)"
 						: "Content-Type must be application/json";
 		return;
 	}
 	/* A JSON body in another charset cannot be a list document. */
-	const char *cs = r->body_is_csv ? NULL : strcasestr(ct, "charset=");
+	const char *cs = r->body_is_csv || r->body_is_xlsx ? NULL : strcasestr(ct, "charset=");
 	if (cs) {
 		cs += 8;
 		if (*cs == '"')

@@ -173,7 +173,7 @@ static struct MHD_Daemon *start_http(server *srv, const startup *su)
 		QD_VERSION, cfg->db, su->tls_cert ? "https" : "http", cfg->listen, pi ? pi->port : 0, cfg->threads,
 		srv->tokens_path ? "by token" : "disabled (no --tokens)", srv->read_auth ? "need a token" : "open");
 	if (srv->sign_key)
-		fprintf(stderr, "qingdand: receipts are signed with the %s key %s (%zu retired keys)\n",
+		fprintf(stderr, "qingdand: receipts and feed records are signed with the %s key %s (%zu retired keys)\n",
 			qd_key_alg(srv->sign_key), qd_key_kid(srv->sign_key), srv->n_verify_keys);
 	notify("READY=1");
 	return d;

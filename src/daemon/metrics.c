@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "qd_config.h"
+#include "following.h"
 #include "metrics.h"
 
 static const unsigned statuses[METRICS_STATUSES] = {
@@ -198,6 +199,20 @@ static void render_store(const metrics_inputs *in, qd_buf *b)
 	qd_buf_printf(b, "qingdan_audit_write_failures_total %llu\n", (unsigned long long)in->audit_failures);
 	help(b, "qingdan_jobs_pending", "gauge", "Loads, rollbacks, diffs and audit reads queued or running.");
 	qd_buf_printf(b, "qingdan_jobs_pending %u\n", in->jobs_pending);
+	if (in->follow) {
+		const following_state *f = in->follow;
+		help(b, "qingdan_follow_applied_seq", "gauge", "The last feed record of the primary this replica applied.");
+		qd_buf_printf(b, "qingdan_follow_applied_seq %llu\n", (unsigned long long)f->applied_seq);
+		help(b, "qingdan_follow_head_seq", "gauge", "The primary's last feed record, as last read.");
+		qd_buf_printf(b, "qingdan_follow_head_seq %llu\n", (unsigned long long)f->head_seq);
+		help(b, "qingdan_follow_lag_seconds", "gauge",
+		     "Seconds since this replica last had every record its primary had (-1: never).");
+		qd_buf_printf(b, "qingdan_follow_lag_seconds %lld\n", (long long)f->lag_seconds);
+		help(b, "qingdan_follow_errors_total", "counter", "Failed attempts to follow the primary, by reason.");
+		for (int r = QD_RF_NONE + 1; r < QD_RF_COUNT; r++)
+			qd_buf_printf(b, "qingdan_follow_errors_total{reason=\"%s\"} %llu\n",
+				      qd_replica_fault_name((enum qd_replica_fault)r), (unsigned long long)f->errors[r]);
+	}
 
 	const qd_snap_cache_stats *cs = &in->cache;
 	help(b, "qingdan_read_cache_hits_total", "counter",

@@ -79,6 +79,7 @@ typedef struct metrics_inputs {
 	/* The audit of attempts (auditq.h) and the job threads (jobs.h). */
 	uint64_t audit_attempts, audit_records, audit_failures;
 	unsigned jobs_pending;
+	const struct following_state *follow; /* NULL: not a replica */
 } metrics_inputs;
 
 /* Render the counters of m and the figures in in, in Prometheus text

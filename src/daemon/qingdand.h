@@ -68,6 +68,8 @@
  * lossless log before it is answered 503 log_unavailable, and the
  * Retry-After of that answer. */
 #define QD_DECISION_LOG_WAIT_MS 200
+#define QD_FOLLOW_INTERVAL_S 2       /* --follow-interval */
+#define QD_MAX_STALENESS_S 60        /* --max-staleness */
 #define QD_LOG_RETRY_S 1
 
 /* GnuTLS priorities of the built-in TLS: TLS 1.2 and 1.3 only. */
@@ -91,6 +93,8 @@
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
 	X(E_ALREADY_EXISTS, 409, "already_exists", "the resource already exists") \
 	X(E_SIGNING_DISABLED, 409, "signing_disabled", "receipts need a signing key: qingdand runs without --signing-key") \
+	X(E_READ_ONLY_REPLICA, 409, "read_only_replica", "this qingdand follows a primary (--follow): change lists on the primary") \
+	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
@@ -101,6 +105,7 @@
 	X(E_RESPONSE_TOO_LARGE, 422, "response_too_large", "the answer would exceed --max-check-response-bytes: send fewer items per check") \
 	X(E_INTERNAL, 500, "internal_error", "internal error") \
 	X(E_NOT_READY, 503, "not_ready", "not ready") \
+	X(E_STALE, 503, "stale", "this replica has not read its primary's feed for longer than --max-staleness") \
 	X(E_QUEUE_FULL, 503, "queue_full", "too many loads and other long requests are waiting (--max-queued-jobs): retry later") \
 	X(E_DOWNLOADS_BUSY, 503, "too_many_downloads", "too many version downloads in progress (--max-downloads): retry later") \
 	X(E_BODIES_BUSY, 503, "bodies_budget_exhausted", "request bodies in flight hold --max-bodies-in-flight bytes already: retry later") \
@@ -173,10 +178,15 @@ typedef struct settings {
 	char *tls_priorities;        /* GnuTLS priority string of the built-in TLS */
 	char *signing_key;           /* private key file receipts are signed with; NULL: none */
 	char *verify_keys;           /* file of retired public keys; NULL: none */
+	char *follow;                /* --follow: the primary or directory; NULL: not a replica */
+	char *follow_key;            /* --follow-key: the primary's public key(s) */
+	unsigned follow_interval;    /* seconds between polls of a directory, least backoff */
+	unsigned max_staleness;      /* seconds after which /readyz answers stale */
 	bool read_auth;
 	bool metrics_open;           /* --metrics-auth open: /metrics needs no token */
 	unsigned threads;
 	int utc_offset;
+	char customs[QD_CUSTOMS_LEN + 1]; /* --customs: default office of declaration; "" none */
 	unsigned retain;
 	uint64_t map_size;
 	size_t max_document_bytes, max_body_bytes;
@@ -216,6 +226,8 @@ typedef struct server {
 	atomic_uint downloads;       /* version downloads in progress, <= cfg.max_downloads */
 	struct auditq *auditq;       /* attempts that changed nothing (auditq.h) */
 	struct jobs *jobs;           /* long requests (jobs.h) */
+	struct feedwait *feedwait;   /* parked long polls of the feed (feedwait.h) */
+	struct following *following; /* --follow: the thread applying the primary's feed (following.h) */
 	conns conns;                 /* open connections, their deadlines, the body budget (conn.h) */
 	/* Loaded at start-up and never changed: any thread signs and verifies
 	 * with them at once (sign.h). */
@@ -241,6 +253,7 @@ typedef struct request {
 	conn *conn;                      /* the connection's tracking; NULL when untracked */
 	bool too_large;
 	bool body_is_csv;
+	bool body_is_xlsx;               /* a spreadsheet (PUT of a list's entries) */
 	char actor[QD_ACTOR_MAX + 1];    /* token name or "anonymous" */
 	bool authorized;
 	int early_error;                 /* error found at header time, answered at the end; -1 none */
@@ -259,6 +272,7 @@ typedef struct request {
 	enum { JOB_NONE, JOB_QUEUED, JOB_DONE } job_state;
 	enum MHD_Result job_ret;         /* the handler's result, once JOB_DONE */
 	struct MHD_Connection *mhd;      /* while JOB_QUEUED */
+	bool feed_resumed;               /* a long poll of the feed, parked and resumed: answer now */
 } request;
 
 typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *c, request *r);
@@ -269,7 +283,7 @@ typedef struct route {
 	handler_fn handler;
 	enum access access;
 	enum body_kind { BODY_NONE, BODY_SMALL, BODY_DOCUMENT } body; /* limit: none, max_body_bytes, max_document_bytes */
-	bool csv;             /* also accepts text/csv bodies */
+	bool csv;             /* also accepts text/csv and .xlsx bodies */
 	const char *action;   /* audit action name for admin routes */
 	bool job;             /* answered on a job thread (jobs.h): long, or waits for the writer */
 } route;

@@ -14,6 +14,7 @@
 #include "qingdan/err.h"
 #include "qingdand.h"
 #include "render.h"
+#include "feedwait.h"
 #include "respond.h"
 
 static const struct {
@@ -296,6 +297,23 @@ enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, co
 	return respond_json(c, errors[e].status, &b);
 }
 
+enum MHD_Result respond_param_error(struct MHD_Connection *c, enum qd_http_error e, const char *name,
+				    const char *message)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	error_head(&b, e, message);
+	qd_buf_puts(&b, ",\"details\":[{\"parameter\":");
+	if (name)
+		qd_buf_json_cstr(&b, name);
+	else
+		qd_buf_json_str(&b, message, strcspn(message, ": "));
+	qd_buf_puts(&b, ",\"message\":");
+	qd_buf_json_cstr(&b, message);
+	qd_buf_puts(&b, "}]}}");
+	return respond_json(c, errors[e].status, &b);
+}
+
 enum MHD_Result respond_error_retry(struct MHD_Connection *c, enum qd_http_error e, const char *message,
 				    unsigned seconds)
 {
@@ -418,6 +436,7 @@ typedef struct param_ctx {
 	param *params;
 	size_t n;
 	char msg[160];
+	char name[40];  /* the parameter concerned; empty when it cannot be shown */
 	enum qd_http_error err;
 	bool failed;
 } param_ctx;
@@ -437,15 +456,17 @@ static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *
 		bool show = key_size <= 32;
 		for (size_t j = 0; show && j < key_size; j++)
 			show = key[j] > 0x20 && key[j] < 0x7f && key[j] != '"' && key[j] != '\\';
-		if (show)
+		if (show) {
 			snprintf(x->msg, sizeof x->msg, "unknown query parameter \"%.*s\"", (int)key_size, key);
-		else
+			snprintf(x->name, sizeof x->name, "%.*s", (int)key_size, key);
+		} else
 			snprintf(x->msg, sizeof x->msg, "unknown query parameter");
 		x->err = E_UNKNOWN_PARAMETER;
 		x->failed = true;
 		return MHD_NO;
 	}
 	param *p = &x->params[i];
+	snprintf(x->name, sizeof x->name, "%s", p->name);
 	if (p->value) {
 		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is repeated", p->name);
 		x->err = E_REPEATED_PARAMETER;
@@ -473,7 +494,7 @@ bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Resu
 		params[i].value = NULL;
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, param_it, &x);
 	if (x.failed) {
-		*result = respond_error(c, x.err, x.msg);
+		*result = x.name[0] ? respond_param_error(c, x.err, x.name, x.msg) : respond_error(c, x.err, x.msg);
 		return false;
 	}
 	return true;
@@ -557,8 +578,10 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 		r->audit_outcome = "dry_run";
 		r->audit_source = source;
 	}
-	else
+	else {
 		r->audited = true; /* the store wrote the record with the change */
+		feedwait_notify(r->srv->feedwait); /* and its feed record: wake long polls */
+	}
 	char list[4 * QD_LIST_ID_MAX + 1], actor[4 * QD_ACTOR_MAX + 1];
 	fprintf(stderr, "qingdand: %s %s %s version %u (%zu entries, +%zu -%zu ~%zu) by %s\n",
 		dry ? "dry run:" : "stored", action, log_escape(list, sizeof list, doc->list), pres.version,

@@ -54,6 +54,11 @@ enum MHD_Result respond_error(struct MHD_Connection *c, enum qd_http_error e, co
 /* Same, with Retry-After: seconds (a 503 of a server too busy for now). */
 enum MHD_Result respond_error_retry(struct MHD_Connection *c, enum qd_http_error e, const char *message,
 				    unsigned seconds);
+/* A query parameter error: details [{"parameter": name, "message"}].
+ * name NULL: the message's first word, up to ':' or ' ' (every message
+ * about a parameter starts with its name: "date: expected …"). */
+enum MHD_Result respond_param_error(struct MHD_Connection *c, enum qd_http_error e, const char *name,
+				    const char *message);
 /* Same, with a "details" array of problems (p only read). */
 enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
 				 const char *message, const qd_problems *p);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qingdan/xlsx.h"
 #include "decisions.h"
 #include "snaps.h"
 #include "startup.h"
@@ -215,6 +216,12 @@ bool check_store(const char *db, const qd_store_opts *opts, bool *fresh, char *e
 	return true;
 }
 
+/* The feed's signer: the daemon's signing key. */
+static int feed_sign(void *ctx, const void *msg, size_t len, qd_buf *out)
+{
+	return qd_sign(ctx, msg, len, out);
+}
+
 void server_init(server *srv, qd_store *store)
 {
 	srv->tokens_path = srv->cfg.tokens;
@@ -225,11 +232,18 @@ void server_init(server *srv, qd_store *store)
 	metrics_route labels[METRICS_ROUTES_MAX];
 	metrics_init(&srv->m, labels, route_labels(labels, METRICS_ROUTES_MAX));
 	srv->store = store;
+	/* Every version committed from now on gets a signed feed record. */
+	if (srv->sign_key) {
+		qd_feed_signer fs = {.sign = feed_sign, .ctx = srv->sign_key, .alg = qd_key_alg(srv->sign_key),
+				     .kid = qd_key_kid(srv->sign_key)};
+		qd_store_set_signer(store, &fs);
+	}
 	snaps_init(&srv->snaps, store, srv->cfg.read_cache);
 	decisions_init(srv);
 	const settings *cfg = &srv->cfg;
 	conns_init(&srv->conns, cfg->header_timeout, cfg->connection_timeout, cfg->body_timeout, cfg->min_body_rate,
 		   cfg->max_connections, cfg->reserve_connections, cfg->max_bodies_in_flight);
+	qd_xlsx_init();
 	srv->started = (int64_t)time(NULL);
 }
 

@@ -1,5 +1,6 @@
 /* qingdand — the threads beside libmicrohttpd's: the audit queue's writer
- * (auditq.h) and the job threads (jobs.h). */
+ * (auditq.h), the job threads (jobs.h) and the watcher of parked long
+ * polls of the feed (feedwait.h). */
 #ifndef QINGDAND_WORKERS_H
 #define QINGDAND_WORKERS_H
 
@@ -12,7 +13,8 @@
  * said why on stderr) when a thread cannot be had. */
 bool workers_start(server *srv);
 
-/* Run the queued jobs to their end and stop the job threads: after
+/* Answer the parked long polls, run the queued jobs to their end and stop
+ * the job threads: after
  * libmicrohttpd stopped accepting, before MHD_stop_daemon() (a suspended
  * connection must be handed back first). */
 void workers_stop_jobs(server *srv);

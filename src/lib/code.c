@@ -177,3 +177,27 @@ int qd_ciq_parse(const char *s, size_t n, char out[QD_CIQ_LEN + 1], const char *
 	out[QD_CIQ_LEN] = '\0';
 	return 0;
 }
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+int qd_customs_parse(const char *s, size_t n, char out[QD_CUSTOMS_LEN + 1], const char **why)
+{
+	if (n != QD_CUSTOMS_LEN || !all_digits(s, n)) {
+		*why = "customs code must be exactly 4 digits (关区代码, e.g. 5201)";
+		return QD_EINVAL;
+	}
+	memcpy(out, s, QD_CUSTOMS_LEN);
+	out[QD_CUSTOMS_LEN] = '\0';
+	return 0;
+}
+
+bool qd_customs_prefix_valid(const char *s, size_t n)
+{
+	return (n == 2 || n == QD_CUSTOMS_LEN) && all_digits(s, n);
+}

@@ -2,7 +2,8 @@
  *
  * Per list: candidates are the entries whose code is a prefix of the
  * queried code and whose CIQ is absent or equal; each candidate either
- * applies or fails its first check in the order entity, status, window.
+ * applies or fails its first check in the order entity, item,
+ * jurisdiction, status, window.
  * The most specific applicable entry decides; when none applies, the list
  * denies with the most informative failure.  Across lists, any allow wins.
  *
@@ -25,6 +26,8 @@ static const char *const reason_names[QD_REASON_COUNT] = {
 	[QD_REASON_NOT_YET_EFFECTIVE] = "not_yet_effective",
 	[QD_REASON_SUSPENDED] = "suspended",
 	[QD_REASON_REVOKED] = "revoked",
+	[QD_REASON_OUTSIDE_JURISDICTION] = "outside_jurisdiction",
+	[QD_REASON_ITEM_DIFFERS] = "item_differs",
 	[QD_REASON_ENTITY_NOT_ELIGIBLE] = "entity_not_eligible",
 	[QD_REASON_ENTITY_REQUIRED] = "entity_required",
 	[QD_REASON_NOT_LISTED] = "not_listed",
@@ -34,6 +37,10 @@ const char *qd_reason_name(enum qd_reason r)
 {
 	return (unsigned)r < QD_REASON_COUNT ? reason_names[r] : "unknown";
 }
+
+/* Append a string literal: its length is known here, no strlen on the
+ * lookup path. */
+#define PUT_LIT(b, lit) qd_buf_add((b), (lit), sizeof(lit) - 1)
 
 /* The outcome of one list for the query. */
 typedef struct list_result {
@@ -57,8 +64,56 @@ static bool entity_in(const qd_cand *c, const char *entity)
 /* Roster state of the queried entity on one list, looked up once. */
 enum roster { ROSTER_NONE, ROSTER_OK, ROSTER_BAD };
 
-/* First failed check of candidate c, or -1 when it applies. */
-static int candidate_failure(const qd_cand *c, const qd_query *q, enum roster roster)
+/* What a query declares of its goods, in normal form (qd_name_norm),
+ * made once per query. */
+typedef struct declared {
+	const char *name;    /* NULL: not declared */
+	const char *spec;
+	char name_buf[QD_DECLARED_MAX + 1], spec_buf[QD_DECLARED_MAX + 1];
+} declared;
+
+/* The normal form of the declared value s (NULL: none) into buf; *out
+ * points at it, or is NULL.  Returns 0, or -1 when s is not acceptable. */
+static int declare(const char *s, char buf[QD_DECLARED_MAX + 1], const char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	size_t n = strlen(s);
+	if (!qd_declared_valid(s, n, NULL) || qd_name_norm(s, n, buf, QD_DECLARED_MAX + 1) < 0)
+		return -1;
+	*out = buf;
+	return 0;
+}
+
+/* Is code (4 digits) under one of the n prefixes at p? */
+static bool customs_in(const char *p, unsigned n, const char *code)
+{
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = strlen(p);
+		if (strncmp(p, code, l) == 0)
+			return true;
+		p += l + 1;
+	}
+	return false;
+}
+
+/* Is the normal form name one of the n names at p? */
+static bool name_in(const char *p, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(p, name) == 0)
+			return true;
+		p += strlen(p) + 1;
+	}
+	return false;
+}
+
+/* First failed check of candidate c of list l, or -1 when it applies.
+ * t: c's decision terms, decoded when the query needs them (a customs
+ * code or declared goods), else NULL. */
+static int candidate_failure(const qd_cand *c, const qd_list_info *l, const qd_query *q, enum roster roster,
+			     const qd_entry_terms *t, const declared *d)
 {
 	if (c->n_entities > 0 || roster != ROSTER_NONE) {
 		if (!q->entity)
@@ -68,15 +123,101 @@ static int candidate_failure(const qd_cand *c, const qd_query *q, enum roster ro
 		if (roster == ROSTER_BAD)
 			return QD_REASON_ENTITY_NOT_ELIGIBLE;
 	}
+	if (t && t->item) {
+		if (d->name && !name_in(t->names, t->n_names, d->name))
+			return QD_REASON_ITEM_DIFFERS;
+		if (d->spec && t->spec[0] && strcmp(t->spec, d->spec) != 0)
+			return QD_REASON_ITEM_DIFFERS;
+	}
+	if (q->customs) {
+		const qd_list_terms *lt = &l->terms;
+		if (lt->present && lt->n_customs && !customs_in(lt->customs, lt->n_customs, q->customs))
+			return QD_REASON_OUTSIDE_JURISDICTION;
+		if (t && t->n_customs && !customs_in(t->customs, t->n_customs, q->customs))
+			return QD_REASON_OUTSIDE_JURISDICTION;
+	}
 	if (c->status == QD_STATUS_REVOKED)
 		return QD_REASON_REVOKED;
 	if (c->status == QD_STATUS_SUSPENDED)
 		return QD_REASON_SUSPENDED;
-	if (q->date < c->valid_from)
+	/* The list's term bounds every entry's window. */
+	if (q->date < c->valid_from || (l->terms.present && q->date < l->terms.valid_from))
 		return QD_REASON_NOT_YET_EFFECTIVE;
-	if (q->date > c->valid_to)
+	if (q->date > c->valid_to || (l->terms.present && q->date > l->terms.valid_to))
 		return QD_REASON_EXPIRED;
 	return -1;
+}
+
+/* Append ,"scope":…,"item_check":…,"batch":… for list l and its deciding
+ * entry c (NULL: none) to out.  Returns 0 or QD_EIO (malformed terms). */
+static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
+{
+	const qd_list_terms *lt = &l->terms;
+	qd_entry_terms t;
+	bool has_t = c && c->terms;
+	if (!lt->present && !has_t) {
+		PUT_LIT(out, ",\"scope\":null,\"item_check\":null,\"batch\":null");
+		return 0;
+	}
+	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
+		return QD_EIO;
+	qd_buf_puts(out, ",\"scope\":");
+	if (has_t && t.n_customs) {
+		/* The entry's scope narrows its list's: the longer of each
+		 * overlapping pair. */
+		qd_buf_puts(out, "{\"customs\":[");
+		unsigned shown = 0;
+		const char *e = t.customs;
+		for (unsigned i = 0; i < t.n_customs; i++, e += strlen(e) + 1) {
+			const char *lp = lt->present ? lt->customs : NULL;
+			unsigned nl = lt->present ? lt->n_customs : 0;
+			for (unsigned j = 0; j < (nl ? nl : 1); j++) {
+				const char *m = e;
+				if (nl) {
+					size_t a = strlen(e), b = strlen(lp);
+					if (strncmp(e, lp, a < b ? a : b) != 0) {
+						lp += b + 1;
+						continue;
+					}
+					m = a >= b ? e : lp;
+					lp += b + 1;
+				}
+				if (shown++)
+					qd_buf_putc(out, ',');
+				qd_buf_json_cstr(out, m);
+			}
+		}
+		qd_buf_puts(out, "],\"region\":");
+		qd_buf_puts(out, lt->present ? lt->region_json : "null");
+		qd_buf_putc(out, '}');
+	} else {
+		qd_buf_puts(out, lt->present ? lt->scope_json : "null");
+	}
+	qd_buf_puts(out, ",\"item_check\":");
+	if (has_t && t.item && t.item_check[0]) {
+		size_t n = strlen(t.item_check);
+		/* The stored object, with which declared fields were compared
+		 * (and matched: this entry decides). */
+		qd_buf_add(out, t.item_check, n - 1);
+		qd_buf_puts(out, ",\"checked\":[");
+		if (d->name)
+			qd_buf_puts(out, "\"name\"");
+		if (d->spec && t.spec[0])
+			qd_buf_puts(out, d->name ? ",\"spec\"" : "\"spec\"");
+		qd_buf_puts(out, "]}");
+	} else {
+		qd_buf_puts(out, "null");
+	}
+	qd_buf_puts(out, ",\"batch\":");
+	const char *b = lt->present ? lt->batches : NULL;
+	if (has_t && t.has_batch && b && t.batch < lt->n_batches) {
+		for (unsigned i = 0; i < t.batch; i++)
+			b += strlen(b) + 1;
+		qd_buf_puts(out, b);
+	} else {
+		qd_buf_puts(out, "null");
+	}
+	return 0;
 }
 
 /* Is a more specific than b? Longest code, then CIQ, then exclude. */
@@ -266,8 +407,8 @@ static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_bu
 }
 
 /* Decide one list and render its result object into out. */
-static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_buf *out,
-		       list_result *lr, qd_buf *basis, entry_cache *ec)
+static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, const declared *d,
+		       qd_buf *out, list_result *lr, qd_buf *basis, entry_cache *ec)
 {
 	const qd_cand *cands;
 	size_t n;
@@ -300,9 +441,18 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 			return QD_ENOMEM;
 	}
 	enum qd_reason worst = QD_REASON_NOT_LISTED;
+	/* An entry's terms are read only when the query asks what they
+	 * answer: most lookups name no customs code and no goods. */
+	bool need_terms = q->customs || d->name || d->spec;
 	for (size_t i = 0; i < n; i++) {
 		const qd_cand *c = &cands[i];
-		int f = candidate_failure(c, q, roster);
+		qd_entry_terms t;
+		if (need_terms && c->terms && qd_entry_terms_decode(c->terms, c->terms_len, &t)) {
+			if (misses != small)
+				free(misses);
+			return QD_EIO;
+		}
+		int f = candidate_failure(c, l, q, roster, need_terms && c->terms ? &t : NULL, d);
 		if (f < 0) {
 			if (!best || more_specific(c, best))
 				best = c;
@@ -348,6 +498,8 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 			qd_buf_puts(basis, ",\"clauses\":");
 			ret = qd_snap_clauses_json(s, l, best, basis);
 		}
+		if (!ret)
+			ret = put_v2(basis, l, best, d);
 		if (ret) {
 			if (misses != small)
 				free(misses);
@@ -355,10 +507,19 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, qd_
 		}
 		qd_buf_add(out, basis->data + tail, basis->len - tail);
 		qd_buf_putc(basis, '}');
+	} else if (!l->terms.present) {
+		PUT_LIT(out, ",\"entry\":null,\"clauses\":[],\"scope\":null,\"item_check\":null,\"batch\":null");
 	} else {
 		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
+		put_v2(out, l, NULL, d);
 	}
-	qd_buf_puts(out, ",\"near_misses\":[");
+	if (l->terms.present) {
+		PUT_LIT(out, ",\"terms\":");
+		qd_buf_puts(out, l->terms.terms_json);
+		PUT_LIT(out, ",\"near_misses\":[");
+	} else {
+		PUT_LIT(out, ",\"terms\":null,\"near_misses\":[");
+	}
 	if (!best && nmiss) {
 		qsort(misses, nmiss, sizeof *misses, miss_cmp);
 		size_t shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
@@ -425,6 +586,9 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 	}
 	if (ret)
 		return ret;
+	declared d;
+	if (declare(q->name, d.name_buf, &d.name) || declare(q->spec, d.spec_buf, &d.spec))
+		return QD_EINVAL;
 	if (q->list && !q->version && !q->has_at && !q->n_pins) {
 		size_t i;
 		for (i = 0; i < nlists; i++)
@@ -449,7 +613,7 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 		list_result lr;
 		if (i)
 			qd_buf_putc(results, ',');
-		ret = decide_list(s, &lists[i], q, results, &lr, cur_basis, ec);
+		ret = decide_list(s, &lists[i], q, &d, results, &lr, cur_basis, ec);
 		if (ret)
 			goto out;
 		if (res && res->n_lists < QD_OUTCOME_LISTS_MAX) {
@@ -488,7 +652,17 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 	qd_buf_puts(out, date);
 	qd_buf_puts(out, "\",\"list\":");
 	qd_buf_json_cstr(out, q->list);
-	qd_buf_puts(out, "},\"basis\":");
+	if (!q->customs && !q->name && !q->spec) {
+		PUT_LIT(out, ",\"customs\":null,\"name\":null,\"spec\":null},\"basis\":");
+	} else {
+		PUT_LIT(out, ",\"customs\":");
+		qd_buf_json_cstr(out, q->customs);
+		PUT_LIT(out, ",\"name\":");
+		qd_buf_json_cstr(out, q->name);
+		PUT_LIT(out, ",\"spec\":");
+		qd_buf_json_cstr(out, q->spec);
+		PUT_LIT(out, "},\"basis\":");
+	}
 	if (have_basis)
 		qd_buf_add(out, basis->data, basis->len);
 	else
@@ -520,7 +694,8 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res)
 typedef struct batch_ctx {
 	char entity[QD_ENTITY_MAX + 1];
 	char list[QD_LIST_ID_MAX + 1];
-	bool has_entity, has_list;
+	char customs[QD_CUSTOMS_LEN + 1];
+	bool has_entity, has_list, has_customs;
 	bool has_at;
 	qd_date date;
 	uint32_t version;
@@ -606,7 +781,7 @@ static bool ctx_is(const batch_ctx *c, const qd_query *q)
 {
 	return c->date == q->date && c->version == q->version && c->has_at == q->has_at &&
 	       (!q->has_at || c->at == q->at) && same_str(c->has_entity, c->entity, q->entity) &&
-	       same_str(c->has_list, c->list, q->list);
+	       same_str(c->has_list, c->list, q->list) && same_str(c->has_customs, c->customs, q->customs);
 }
 
 /* The index of q's context, added when new; -1 when it cannot be kept
@@ -614,6 +789,10 @@ static bool ctx_is(const batch_ctx *c, const qd_query *q)
  * then decided without the table. */
 static long batch_ctx_of(qd_batch *b, const qd_query *q)
 {
+	/* Declared goods differ item by item: such an item is decided on
+	 * its own. */
+	if (q->name || q->spec)
+		return -1;
 	/* The items of one check share their context: the last one found
 	 * answers nearly always, and the scan is for mixed batches only. */
 	if (q->n_pins)
@@ -626,7 +805,8 @@ static long batch_ctx_of(qd_batch *b, const qd_query *q)
 			return i;
 		}
 	}
-	if ((q->entity && strlen(q->entity) > QD_ENTITY_MAX) || (q->list && strlen(q->list) > QD_LIST_ID_MAX))
+	if ((q->entity && strlen(q->entity) > QD_ENTITY_MAX) || (q->list && strlen(q->list) > QD_LIST_ID_MAX) ||
+	    (q->customs && strlen(q->customs) > QD_CUSTOMS_LEN))
 		return -1;
 	if (b->n_ctxs == b->cap_ctxs) {
 		/* Past the item bound no context is worth adding: no more
@@ -649,6 +829,10 @@ static long batch_ctx_of(qd_batch *b, const qd_query *q)
 	if (q->list) {
 		c->has_list = true;
 		strcpy(c->list, q->list);
+	}
+	if (q->customs) {
+		c->has_customs = true;
+		strcpy(c->customs, q->customs);
 	}
 	c->date = q->date;
 	c->version = q->version;

@@ -8,6 +8,7 @@
 #include "qingdan/err.h"
 #include "qingdan/jcs.h"
 #include "qingdan/receipt.h"
+#include "qingdan/names.h"
 
 /* json_object_set_new() that remembers a failure in *ok. */
 static void set(json_t *o, const char *key, json_t *v, bool *ok)
@@ -292,8 +293,15 @@ static json_t *check_item(const span *m)
 		return json_pack("{s:o,s:s}", "ref", r, "error", "bad_item");
 	span basis = m[I_BASIS];
 	bool b = basis.n && basis.p[0] == '{';
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ref", r, "code", value(get(m[I_QUERY], "code")),
-			 "ciq", value(get(m[I_QUERY], "ciq")), "decision", value(m[I_DECISION]), "reason",
+	enum { Q_CODE, Q_CIQ, Q_CUSTOMS, Q_NAME, Q_SPEC, Q_COUNT };
+	static const char *const names[Q_COUNT] = {"code", "ciq", "customs", "name", "spec"};
+	span q[Q_COUNT];
+	members(m[I_QUERY], names, q, Q_COUNT, false);
+	/* customs, name and spec are in a query only when it had them. */
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ref", r, "code", value(q[Q_CODE]), "ciq",
+			 value(q[Q_CIQ]), "customs", q[Q_CUSTOMS].n ? value(q[Q_CUSTOMS]) : json_null(), "name",
+			 q[Q_NAME].n ? value(q[Q_NAME]) : json_null(), "spec",
+			 q[Q_SPEC].n ? value(q[Q_SPEC]) : json_null(), "decision", value(m[I_DECISION]), "reason",
 			 value(m[I_REASON]), "list", b ? value(get(basis, "list")) : json_null(), "version",
 			 b ? value(get(basis, "version")) : json_null(), "entry",
 			 b ? value(get(get(basis, "entry"), "id")) : json_null());
@@ -417,6 +425,7 @@ int qd_receipt_verify(const qd_receipt *r, qd_key *const *keys, size_t n, const 
 typedef struct repro {
 	qd_query q;
 	char ent[QD_ENTITY_MAX + 1];
+	char customs[QD_CUSTOMS_LEN + 1];
 	qd_pin pins[QD_PINS_MAX];
 } repro;
 
@@ -502,6 +511,18 @@ static int repro_one(qd_snap *s, repro *r, json_t *obj, json_t *expect, qd_buf *
 	memset(&r->q.code, 0, sizeof r->q.code);
 	if (!code || qd_code_parse(code, strlen(code), &r->q.code, &w) || !dec || !reason)
 		return bad(why, whylen, "a decision without a valid code, decision or reason");
+	/* The office of declaration and the declared goods, as the decision
+	 * had them (a lookup's query, a check item). */
+	const char *customs = json_string_value(json_object_get(obj, "customs"));
+	const char *name = json_string_value(json_object_get(obj, "name"));
+	const char *spec = json_string_value(json_object_get(obj, "spec"));
+	if (customs && qd_customs_parse(customs, strlen(customs), r->customs, &w))
+		return bad(why, whylen, "a decision with an invalid customs code");
+	if ((name && !qd_declared_valid(name, strlen(name), &w)) || (spec && !qd_declared_valid(spec, strlen(spec), &w)))
+		return bad(why, whylen, "a decision with an invalid declared name or spec");
+	r->q.customs = customs ? r->customs : NULL;
+	r->q.name = name;
+	r->q.spec = spec;
 	if (ciq && qd_ciq_parse(ciq, strlen(ciq), r->q.code.ciq, &w))
 		return bad(why, whylen, "a decision with an invalid ciq");
 	qd_outcome o;

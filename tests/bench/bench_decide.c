@@ -1,6 +1,7 @@
 /* qingdan benchmark — in-process lookups, for instruction counts.
  *
  *   bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]
+ *                [--customs NNNN] [--name NAME]
  *
  * Opens the store read-only and runs K lookups the way GET /v1/lookup does
  * them, without HTTP: parse the code and the entity, open the thread's read
@@ -8,7 +9,9 @@
  * free the buffer.  The lookups cycle through the "CODE<TAB>ENTITY" lines of
  * FILE (gen's pairs-N.tsv), in order, so the workload is fixed.  The
  * snapshot's read cache has its default size unless --read-cache says
- * otherwise (0: off, so every lookup searches the store).
+ * otherwise (0: off, so every lookup searches the store).  --customs and
+ * --name give every lookup an office of declaration and a declared name
+ * (the jurisdiction and item checks then run for every candidate).
  *
  * Run it under `valgrind --tool=callgrind` twice, with K1 and K2 lookups:
  * (Ir(K2) − Ir(K1)) / (K2 − K1) is the instruction count of one lookup, with
@@ -73,12 +76,11 @@ static pair *read_pairs(const char *path, size_t *n)
 
 /* Kept out of line so a profile shows the workload as one function. */
 __attribute__((noinline)) static int run_lookups(qd_snap *s, const pair *pairs, size_t npairs, long k,
-						 qd_date date, size_t *bytes, long *allow)
+						 const qd_query *base, size_t *bytes, long *allow)
 {
 	for (long i = 0; i < k; i++) {
 		const pair *p = &pairs[(size_t)i % npairs];
-		qd_query q;
-		memset(&q, 0, sizeof q);
+		qd_query q = *base;
 		const char *why;
 		char ent[QD_ENTITY_MAX + 1];
 		if (qd_code_parse(p->code, strlen(p->code), &q.code, &why) ||
@@ -87,7 +89,6 @@ __attribute__((noinline)) static int run_lookups(qd_snap *s, const pair *pairs, 
 			return QD_EINVAL;
 		}
 		q.entity = ent;
-		q.date = date;
 		int rc = qd_snap_open(s);
 		if (rc)
 			return rc;
@@ -115,9 +116,11 @@ int main(int argc, char **argv)
 		{"date", required_argument, NULL, 'D'},
 		{"lookups", required_argument, NULL, 'n'},
 		{"read-cache", required_argument, NULL, 'c'},
+		{"customs", required_argument, NULL, 'u'},
+		{"name", required_argument, NULL, 'N'},
 		{0},
 	};
-	const char *db = NULL, *pairs_path = NULL, *date_s = "2026-03-16";
+	const char *db = NULL, *pairs_path = NULL, *date_s = "2026-03-16", *customs = NULL, *name = NULL;
 	long k = 10000;
 	long long cache = QD_SNAP_CACHE_DEFAULT;
 	int ch;
@@ -128,16 +131,27 @@ int main(int argc, char **argv)
 		case 'D': date_s = optarg; break;
 		case 'n': k = strtol(optarg, NULL, 10); break;
 		case 'c': cache = strtoll(optarg, NULL, 10); break;
+		case 'u': customs = optarg; break;
+		case 'N': name = optarg; break;
 		default: goto usage;
 		}
 	}
 	if (!db || !pairs_path || k < 0 || cache < 0 || optind != argc)
 		goto usage;
-	qd_date date;
-	if (qd_date_parse(date_s, strlen(date_s), &date)) {
+	qd_query base;
+	memset(&base, 0, sizeof base);
+	char cu[QD_CUSTOMS_LEN + 1];
+	const char *why;
+	if (qd_date_parse(date_s, strlen(date_s), &base.date)) {
 		fprintf(stderr, "bench_decide: bad date %s\n", date_s);
 		return 64;
 	}
+	if (customs && qd_customs_parse(customs, strlen(customs), cu, &why)) {
+		fprintf(stderr, "bench_decide: customs: %s\n", why);
+		return 64;
+	}
+	base.customs = customs ? cu : NULL;
+	base.name = name;
 	size_t npairs;
 	pair *pairs = read_pairs(pairs_path, &npairs);
 	if (!pairs || !npairs) {
@@ -161,7 +175,7 @@ int main(int argc, char **argv)
 	long allow = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = run_lookups(s, pairs, npairs, k, date, &bytes, &allow);
+	int rc = run_lookups(s, pairs, npairs, k, &base, &bytes, &allow);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	qd_snap_free(s);
 	qd_store_close(st);
@@ -176,7 +190,8 @@ int main(int argc, char **argv)
 	       k, npairs, cache, bytes, allow, k - allow, k ? ns / (double)k : 0.0);
 	return 0;
 usage:
-	fputs("Usage: bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]\n",
+	fputs("Usage: bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]\n"
+	      "                    [--customs NNNN] [--name NAME]\n",
 	      stderr);
 	return 64;
 }

@@ -497,6 +497,72 @@ test('pre-check: without a signing key no receipt is asked for and none is offer
   assert.equal(await page.isHidden('#receipt-download'), true);
   assert.equal(bodies.length, 1);
   assert.equal(bodies[0].receipt, undefined);
+test('pre-check: customs office (remembered per browser), declared names and specs, scope and item check in words', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&list=biomed-rd-whitelist`);
+  assert.equal(await page.inputValue('#customs'), '', 'no office remembered yet');
+  // A customs code that is not 4 digits stops the check, naming the field.
+  await page.fill('#customs', '52');
+  await page.fill('#codes', '3002510000');
+  await page.click('#submit');
+  await page.locator('#form-error').waitFor();
+  assert.match(await page.innerText('#form-error'), /关区代码/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'customs');
+
+  // Declared at 南沙 (5101), by name: WL-0008 holds at customs 51.
+  await page.fill('#customs', '5101');
+  await page.check('#goods');
+  await page.fill('#codes', ['3002510000,细胞治疗产品(研发用对照品),1支', '3002510000,别的产品'].join('\n'));
+  await page.click('#submit');
+  await page.locator('#result-body tr[data-ref="2"]').waitFor();
+  const r1 = await row(page, 1);
+  assert.equal(r1.decision, 'allow');
+  assert.match(r1.basis, /WL-0008/);
+  assert.match(r1.basis, /适用关区：51/, 'scope in words');
+  assert.equal(await r1.tr.locator('.basis-scope').getAttribute('data-customs'), '51');
+  assert.equal(await r1.tr.locator('.basis-item').getAttribute('data-checked'), 'name', 'the declared name was checked');
+  assert.match(r1.basis, /已按申报品名核对/);
+  assert.match(r1.basis, /checked by declared name/, 'item check in both languages');
+  assert.match(r1.basis, /第二批（示例公告〔2026〕8号（非官方文本），2026-08-25 发布）/, 'batch with its notice');
+  const r2 = await row(page, 2);
+  assert.equal(r2.decision, 'deny');
+  assert.equal(r2.reason, 'item_differs');
+  assert.match(r2.reasonText, /商品名称或规格与批准的商品不一致/);
+  assert.match(r2.notes, /批准的商品为：细胞治疗产品（研发用对照品）/, 'near miss names the approved product');
+  assert.match(await page.innerText('#context'), /申报地海关：5101/);
+
+  // The office is remembered by this browser; another office is outside the scope.
+  await page.reload();
+  assert.equal(await page.inputValue('#customs'), '5101', 'customs office remembered');
+  await page.fill('#customs', '2201');
+  await page.fill('#codes', '3002510000');
+  await page.click('#submit');
+  await page.locator('#result-body tr[data-ref="1"]').waitFor();
+  const r3 = await row(page, 1);
+  assert.equal(r3.reason, 'outside_jurisdiction');
+  assert.match(r3.reasonText, /申报地海关不在该批准的适用关区内/);
+  assert.match(r3.reasonText, /outside where the approval holds/);
+  assert.match(r3.notes, /只适用于关区 51/);
+  assert.equal(await page.evaluate(() => window.localStorage.getItem('qd.customs')), '2201');
+  assert.match(await page.getAttribute('#share-link', 'href'), /customs=2201/);
+
+  // Without "check by name" the name is not sent: the item check says what must hold.
+  await page.fill('#customs', '');
+  await page.uncheck('#goods');
+  await page.fill('#codes', '3002510000,别的产品');
+  await page.click('#submit');
+  await page.waitForFunction(() => !document.querySelector('#context').textContent.includes('申报地海关'));
+  const r4 = await row(page, 1);
+  assert.equal(r4.decision, 'allow');
+  assert.equal(await r4.tr.locator('.basis-item').getAttribute('data-checked'), '');
+  assert.match(r4.basis, /未核对品名/);
+  assert.equal(await page.evaluate(() => window.localStorage.getItem('qd.customs')), null, 'an empty office is forgotten');
+
+  // A CSV file's 商品名称 and 规格型号 columns become name and spec.
+  const csvFile = '商品编号,商品名称,规格型号\r\n3002510000,"细胞治疗产品, 对照品",1支\r\n';
+  await page.setInputFiles('#file', { name: 'goods.csv', mimeType: 'text/csv', buffer: Buffer.from(csvFile, 'utf8') });
+  await page.waitForFunction(() => document.querySelector('#codes').value.startsWith('3002'));
+  assert.equal(await page.inputValue('#codes'), '3002510000,细胞治疗产品  对照品,1支');
   await page.close();
 });
 

@@ -220,6 +220,30 @@ run lookup $CODE --list no-such-list
 expect_rc 69 "lookup --list of an unknown list: 69"
 run lookup 38A2
 expect_rc 64 "lookup of a malformed code: usage error (64)"
+# The office of declaration and the declared goods (WL-0008: customs 51).
+WLQ=(3002510000 --entity 91440115MA9W3K7C66 --date $DAY --list $WL)
+run lookup "${WLQ[@]}" --customs 5101 --name '细胞治疗产品（研发用对照品）'
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" '[d["decision"], d["query"]["customs"], d["basis"]["item_check"]["checked"]]')" = '["allow","5101",["name"]]' ]; then
+	pass "lookup --customs --name: allowed, the name checked"
+else
+	fail "lookup --customs --name" "exit $RC; $(head -c 400 "$TMP/out")"
+fi
+run lookup "${WLQ[@]}" --customs 2201
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" 'd["reason"]')" = "outside_jurisdiction" ]; then
+	pass "lookup --customs outside the entry's scope: outside_jurisdiction"
+else
+	fail "lookup --customs 2201" "exit $RC; $(head -c 400 "$TMP/out")"
+fi
+run lookup "${WLQ[@]}" --spec '1mL' --name '抗体'
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" 'd["reason"]')" = "item_differs" ]; then
+	pass "lookup --name of another product: item_differs"
+else
+	fail "lookup --name 抗体" "exit $RC; $(head -c 400 "$TMP/out")"
+fi
+run lookup $CODE --customs 52
+expect_rc 64 "lookup --customs not 4 digits: usage error (64)"
+run lookup $CODE --name ''
+expect_rc 64 "lookup --name empty: usage error (64)"
 
 # ---- export round trip -----------------------------------------------
 
@@ -313,6 +337,32 @@ if out_has "(current version 6)"; then pass "refused CSV loads stored nothing"; 
 run load no-such-list "$CSV/$GBA.csv"
 if [ "$RC" -eq 69 ] && err_has "load a JSON list document"; then pass "CSV for an unknown list: 69, load a JSON document first"; else fail "CSV for an unknown list" "exit $RC"; fi
 
+# ---- spreadsheets (.xlsx) ------------------------------------------------
+# The workbook is written by tests/data/xlsx/make_xlsx.py from its
+# description: a notes sheet first, then sheet 清单 with the CSV's entries
+# under Chinese headings (codes as numbers, dates as date cells).
+
+python3 "$SRC/tests/data/xlsx/make_xlsx.py" "$TMP/$GBA.xlsx" <"$SRC/tests/data/xlsx/$GBA.json"
+run diff $GBA "$TMP/$GBA.xlsx" --sheet 清单
+if [ "$RC" -eq 0 ] && out_has "5 entries, 0 added, 0 removed, 0 changed"; then
+	pass "diff of an .xlsx sheet with the CSV's entries: no change"
+else
+	fail "diff .xlsx --sheet" "exit $RC; $(cat "$TMP/out")"
+fi
+run load $GBA "$TMP/$GBA.xlsx"
+if [ "$RC" -eq 65 ] && err_has "$GBA.xlsx:1:0: 说明!1: the first line is not a header row"; then
+	pass "the first sheet is read by default, its problems named by sheet and row"
+else
+	fail "load .xlsx, first sheet" "exit $RC"
+fi
+run load $GBA "$TMP/$GBA.xlsx" --sheet 第三页
+if [ "$RC" -eq 65 ] && err_has 'no sheet "第三页"; its sheets are "说明", "清单"'; then pass "--sheet of a sheet the workbook lacks: 65 naming its sheets"; else fail "--sheet unknown" "exit $RC"; fi
+cp "$TMP/$GBA.xlsx" "$TMP/saved-as.csv"
+run load $GBA "$TMP/saved-as.csv"
+if [ "$RC" -eq 65 ] && err_has "is an .xlsx spreadsheet"; then pass "a workbook named .csv: says it is a spreadsheet"; else fail "workbook named .csv" "exit $RC"; fi
+run versions $GBA
+if out_has "(current version 6)"; then pass "refused spreadsheet loads stored nothing"; else fail "refused spreadsheet loads stored nothing" "$(head -1 "$TMP/out")"; fi
+
 # ---- other exit codes ---------------------------------------------------
 
 run load $GBA "$TMP/gba-invalid.json"
@@ -342,6 +392,13 @@ run --bogus-option lists
 expect_rc 64 "unknown option: usage error (64)"
 run_nodb --help
 if [ "$RC" -eq 0 ] && out_has "Usage: qingdanctl" && out_has "Exit status"; then pass "--help: usage on stdout, exit 0"; else fail "--help" "exit $RC"; fi
+# Every option a command takes is in --help, where users look for it.
+if out_has "load LIST FILE [--dry-run] [--charset NAME] [--sheet NAME]" &&
+	out_has "diff LIST FILE [--charset NAME] [--sheet NAME]"; then
+	pass "--help names --charset for load and diff"
+else
+	fail "--help lacks --charset for load or diff" "$(grep -E '^  (load|diff) ' "$TMP/out")"
+fi
 run_nodb --version
 if [ "$RC" -eq 0 ] && grep -qE '^qingdanctl [0-9]+\.[0-9]+' "$TMP/out"; then pass "--version, exit 0"; else fail "--version" "exit $RC"; fi
 run versions $GBA

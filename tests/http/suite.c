@@ -43,8 +43,10 @@ bool ht_error_body_ok(const http_response *r, const char *code, char *why, size_
 		bool has_path = json_is_string(json_object_get(d, "path"));
 		bool has_lc = json_is_integer(json_object_get(d, "line")) &&
 			      json_is_integer(json_object_get(d, "column"));
-		if (!json_is_object(d) || !json_is_string(json_object_get(d, "message")) || !(has_path || has_lc)) {
-			snprintf(why, n, "error.details[%zu] lacks message and path (or line and column)", i);
+		bool has_param = json_is_string(json_object_get(d, "parameter"));
+		if (!json_is_object(d) || !json_is_string(json_object_get(d, "message")) ||
+		    !(has_path || has_lc || has_param)) {
+			snprintf(why, n, "error.details[%zu] lacks message and path (or line and column, or parameter)", i);
 			return false;
 		}
 	}
@@ -93,6 +95,23 @@ char *ht_sample_text(const char *file, size_t *len)
 	char *s = harness_read_source(file, len);
 	ck_assert_msg(s != NULL, "cannot read %s under QD_SOURCE_ROOT", file);
 	return s;
+}
+
+http_response *ht_put_sample(const char *id, const char *file, const char *token)
+{
+	size_t len;
+	char *s = ht_sample_text(file, &len);
+	http_response *r = ht_put_list(id, NULL, token, NULL, s, len);
+	free(s);
+	return r;
+}
+
+http_response *ht_get_ok(const char *path)
+{
+	http_response *r = http_get("%s", path);
+	assert_status(r, 200);
+	assert_json_ct(r);
+	return r;
 }
 
 json_t *ht_sample_json(const char *file)

@@ -31,7 +31,7 @@
 
 /* Does r carry the JSON error object ({"error": {"code" (snake_case, equal
  * to code unless NULL), "message" (non-empty), "details": [{"message",
- * "path" | "line"+"column"}]}}) with a JSON Content-Type?  Returns false
+ * "path" | "line"+"column" | "parameter"}]}}) with a JSON Content-Type?  Returns false
  * with the reason in why. */
 bool ht_error_body_ok(const http_response *r, const char *code, char *why, size_t n);
 /* 64 lowercase hex digits (a SHA-256). */
@@ -92,6 +92,12 @@ bool ht_is_rfc3339(const char *s);
 /* A file under QD_SOURCE_ROOT, as bytes or parsed; fails the test if absent. */
 char *ht_sample_text(const char *file, size_t *len);
 json_t *ht_sample_json(const char *file);
+
+/* PUT the sample document file (under QD_SOURCE_ROOT) as list id. */
+http_response *ht_put_sample(const char *id, const char *file, const char *token);
+
+/* GET path; fails the test unless it answers 200 with JSON. */
+http_response *ht_get_ok(const char *path);
 
 /* PUT /v1/lists/{id}[?query] with a token and an optional extra header. */
 http_response *ht_put_list(const char *id, const char *query, const char *token, const char *extra_header,

@@ -516,6 +516,24 @@ START_TEST(test_reject_bad_json)
 		assert_error(r, 400, "bad_json");
 		http_response_free(r);
 	}
+	/* JSON that RFC 8259 lets a parser accept but no value here can hold
+	 * exactly: bad_json, as the API documents, naming what and where. */
+	const struct {
+		const char *body, *says;
+	} unrepresentable[] = {
+		{"{\"list\": \"a\\u0000b\"}", "\\u0000"},
+		{"{\"list\": \"" GBA "\", \"n\": 1e400}", "overflow"},
+		{"{\"list\": \"\\ud800\"}", "unicode"},
+	};
+	for (size_t i = 0; i < sizeof unrepresentable / sizeof unrepresentable[0]; i++) {
+		const char *b = unrepresentable[i].body;
+		http_response *r = ht_put_list(GBA, NULL, HARNESS_ADMIN_TOKEN, NULL, b, strlen(b));
+		assert_error(r, 400, "bad_json");
+		const char *d = jptr_str(r->json, "/error/details/0/message");
+		ck_assert_msg(d && strcasestr(d, unrepresentable[i].says) && strstr(d, "(line 1, column"),
+			      "details[0] of %s: %s", b, r->body);
+		http_response_free(r);
+	}
 	assert_unchanged(&s);
 	free_snapshot(&s);
 }
@@ -1333,6 +1351,17 @@ static const struct bad_query {
 	{"code=0106190090&ciq=1x1", 400, "bad_parameter", "ciq"},
 	{"code=0106190090&ciq=1010", 400, "bad_parameter", "ciq"},
 	{"code=3822&list=UPPER", 400, "bad_parameter", "list"},
+	{"code=3822&customs=52", 400, "bad_parameter", "customs"},
+	{"code=3822&customs=52011", 400, "bad_parameter", "customs"},
+	{"code=3822&customs=52a1", 400, "bad_parameter", "customs"},
+	{"code=3822&customs=", 400, "bad_parameter", "customs"},
+	{"code=3822&customs=5201&customs=5201", 400, "repeated_parameter", "customs"},
+	{"code=3822&name=", 400, "bad_parameter", "name"},
+	{"code=3822&name=%FF%FE", 400, "bad_parameter", "name"},
+	{"code=3822&name=a%0Ab", 400, "bad_parameter", "name"},
+	{"code=3822&name=(%20)", 400, "bad_parameter", "name"},
+	{"code=3822&spec=%E7%8E", 400, "bad_parameter", "spec"},
+	{"code=3822&spec=", 400, "bad_parameter", "spec"},
 	{"code=3822&list=nope", 404, "list_not_found", "list"},
 };
 
@@ -1342,6 +1371,12 @@ START_TEST(test_lookup_bad_queries)
 	http_response *r = http_get("/v1/lookup?%s", q->query);
 	assert_error(r, q->status, q->code);
 	assert_error_mentions(r, q->names);
+	/* A client learns the field from details, not by parsing prose. */
+	if (q->status == 400) {
+		assert_jstr(r->json, "/error/details/0/parameter", q->names);
+		ck_assert_str_eq(jptr_str(r->json, "/error/details/0/message"),
+				 jptr_str(r->json, "/error/message"));
+	}
 	http_response_free(r);
 }
 END_TEST
@@ -1365,6 +1400,20 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* TCase check. */
+
+/* A check's decided item (borrowed) is what GET path answers, but for its
+ * ref and the lookup's decision_id. */
+static void assert_item_is_lookup(json_t *item, const char *path)
+{
+	http_response *l = http_get("%s", path);
+	assert_status(l, 200);
+	json_t *it = json_copy(item);
+	json_object_del(it, "ref");
+	json_object_del(l->json, "decision_id");
+	ck_assert_msg(json_equal(it, l->json), "check item differs from the lookup");
+	json_decref(it);
+	http_response_free(l);
+}
 
 START_TEST(test_check_mixed)
 {
@@ -1432,14 +1481,7 @@ START_TEST(test_check_mixed)
 	assert_jstr(j, "/items/5/error/details/0/path", "/items/5/ciq");
 
 	/* Each decided item says what the lookup says. */
-	http_response *l = http_get("/v1/lookup?code=3002901000&entity=" ENT "&date=" DAY);
-	assert_status(l, 200);
-	json_t *it = json_copy(json_array_get(items, 1));
-	json_object_del(it, "ref");
-	json_object_del(l->json, "decision_id");
-	ck_assert_msg(json_equal(it, l->json), "check item differs from the lookup");
-	json_decref(it);
-	http_response_free(l);
+	assert_item_is_lookup(json_array_get(items, 1), "/v1/lookup?code=3002901000&entity=" ENT "&date=" DAY);
 	http_response_free(r);
 }
 END_TEST
@@ -1538,6 +1580,11 @@ START_TEST(test_check_bad_bodies)
 		{"{\"entity\":5,\"items\":[{\"code\":\"3822\"}]}", "/entity", "entity"},
 		{"{\"date\":true,\"items\":[{\"code\":\"3822\"}]}", "/date", "date"},
 		{"{\"items\":[]}", "/items", "items"},
+		{"{\"customs\":\"52\",\"items\":[{\"code\":\"3822\"}]}", "/customs", "customs"},
+		{"{\"customs\":5201,\"items\":[{\"code\":\"3822\"}]}", "/customs", "customs"},
+		{"{\"items\":[{\"code\":\"3822\",\"name\":1}]}", "/items/0/name", "name"},
+		{"{\"items\":[{\"code\":\"3822\",\"spec\":[]}]}", "/items/0/spec", "spec"},
+		{"{\"items\":[{\"code\":\"3822\",\"customs\":5201}]}", "/items/0/customs", "customs"},
 		{"{}", "/items", "items"},
 		{"[]", "", NULL},
 		{"{\"items\":[{\"code\":\"3822\"}],\"items\":[]}", NULL, NULL}, /* duplicate key */
@@ -1557,6 +1604,113 @@ START_TEST(test_check_bad_bodies)
 			assert_error_mentions(r, bad[i].names);
 		http_response_free(r);
 	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Jurisdiction and item identity (the sample whitelist: WL-0008 is
+ * approved for WL_ENT, customs 51, batch 第二批, term to 2028-12-31). */
+
+#define WL_ENT "91440115MA9W3K7C66"
+#define WL_Q "/v1/lookup?code=3002510000&entity=" WL_ENT "&date=" DAY "&list=biomed-rd-whitelist"
+
+/* GET path (a lookup), which must answer 200 with decision and reason. */
+static http_response *lookup_says(const char *path, const char *decision, const char *reason)
+{
+	http_response *r = http_get("%s", path);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/decision", decision);
+	assert_jstr(r->json, "/reason", reason);
+	return r;
+}
+
+START_TEST(test_lookup_jurisdiction_item)
+{
+	/* No customs, no name: allowed, with what the allow depends on. */
+	http_response *r = lookup_says(WL_Q, "allow", "listed");
+	assert_jnull(r->json, "/query/customs");
+	assert_jnull(r->json, "/query/name");
+	assert_jstr(r->json, "/basis/entry/id", "WL-0008");
+	assert_jstr(r->json, "/basis/scope/customs/0", "51");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/basis/scope/customs")), 1);
+	assert_jstr(r->json, "/basis/batch/id", "第二批");
+	assert_jstr(r->json, "/basis/batch/published", "2026-08-25");
+	assert_jstr(r->json, "/basis/item_check/name/zh", "细胞治疗产品（研发用对照品）");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/basis/item_check/checked")), 0);
+	assert_jstr(r->json, "/results/0/terms/valid_to", "2028-12-31");
+	assert_jnull(r->json, "/results/0/terms/superseded_by");
+	assert_jstr(r->json, "/results/0/scope/customs/0", "51");
+	http_response_free(r);
+
+	/* The office of declaration inside and outside the entry's scope. */
+	r = lookup_says(WL_Q "&customs=5101", "allow", "listed");
+	assert_jstr(r->json, "/query/customs", "5101");
+	http_response_free(r);
+	r = lookup_says(WL_Q "&customs=2201", "deny", "outside_jurisdiction");
+	assert_jnull(r->json, "/basis");
+	assert_jstr(r->json, "/results/0/near_misses/0/entry/id", "WL-0008");
+	assert_jstr(r->json, "/results/0/near_misses/0/reason", "outside_jurisdiction");
+	/* the list's scope is still shown */
+	assert_jstr(r->json, "/results/0/scope/customs/0", "01");
+	http_response_free(r);
+
+	/* Declared goods: the name written another way matches; another
+	 * product under the code does not. */
+	r = lookup_says(WL_Q "&name=%E7%BB%86%E8%83%9E%E6%B2%BB%E7%96%97%E4%BA%A7%E5%93%81"
+		     "(%E7%A0%94%E5%8F%91%E7%94%A8%E5%AF%B9%E7%85%A7%E5%93%81)", "allow", "listed");
+	assert_jstr(r->json, "/query/name", "细胞治疗产品(研发用对照品)");
+	assert_jstr(r->json, "/basis/item_check/checked/0", "name");
+	http_response_free(r);
+	r = lookup_says(WL_Q "&name=%E7%BB%86%E8%83%9E%E6%B2%BB%E7%96%97%E4%BA%A7%E5%93%81", "deny",
+			"item_differs");
+	http_response_free(r);
+	/* Item before jurisdiction. */
+	r = lookup_says(WL_Q "&customs=2201&name=x", "deny", "item_differs");
+	http_response_free(r);
+
+	/* A declared name over 256 bytes is refused, naming it. */
+	char path[1024];
+	int n = snprintf(path, sizeof path, WL_Q "&name=");
+	memset(path + n, 'a', 257);
+	path[n + 257] = '\0';
+	r = http_get("%s", path);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "name");
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_check_goods)
+{
+	const char *body = "{\"entity\":\"" WL_ENT "\",\"date\":\"" DAY "\",\"list\":\"biomed-rd-whitelist\","
+			   "\"customs\":\"5101\",\"items\":["
+			   "{\"ref\":\"a\",\"code\":\"3002510000\"},"
+			   "{\"ref\":\"b\",\"code\":\"3002510000\",\"customs\":\"2201\"},"
+			   "{\"ref\":\"c\",\"code\":\"3002510000\",\"name\":\"别的产品\"},"
+			   "{\"ref\":\"d\",\"code\":\"3002510000\",\"name\":\"细胞治疗产品（研发用对照品）\",\"spec\":\"1mL\"},"
+			   "{\"ref\":\"e\",\"code\":\"3002510000\",\"customs\":\"22\"},"
+			   "{\"ref\":\"f\",\"code\":\"3002510000\",\"name\":\"\"}]}";
+	http_response *r = post_check(body);
+	assert_status(r, 200);
+	json_t *j = r->json;
+	assert_jint(j, "/summary/allow", 2);
+	assert_jint(j, "/summary/deny", 2);
+	assert_jint(j, "/summary/invalid", 2);
+	assert_jstr(j, "/items/0/reason", "listed");
+	assert_jstr(j, "/items/0/query/customs", "5101");
+	assert_jstr(j, "/items/1/reason", "outside_jurisdiction");
+	assert_jstr(j, "/items/1/query/customs", "2201");
+	assert_jstr(j, "/items/2/reason", "item_differs");
+	assert_jstr(j, "/items/2/query/name", "别的产品");
+	/* the entry has no spec: a declared spec is not compared */
+	assert_jstr(j, "/items/3/reason", "listed");
+	assert_jstr(j, "/items/3/basis/item_check/checked/0", "name");
+	ck_assert_uint_eq(json_array_size(jptr(j, "/items/3/basis/item_check/checked")), 1);
+	assert_jstr(j, "/items/4/error/details/0/path", "/items/4/customs");
+	assert_jstr(j, "/items/5/error/details/0/path", "/items/5/name");
+	/* An item says what the lookup says. */
+	assert_item_is_lookup(jptr(j, "/items/1"), WL_Q "&customs=2201");
+	http_response_free(r);
 }
 END_TEST
 
@@ -2061,6 +2215,8 @@ static Suite *http_suite(void)
 	tcase_add_loop_test(tc, test_lookup_bad_queries, 0, (int)(sizeof bad_queries / sizeof bad_queries[0]));
 	tcase_add_test(tc, test_lookup_overlong_param);
 	tcase_add_test(tc, test_lookup_client_ref);
+	tcase_add_test(tc, test_lookup_jurisdiction_item);
+	tcase_add_test(tc, test_check_goods);
 
 	tc = ht_tcase(s, "check", setup_check, teardown_check);
 	tcase_add_test(tc, test_check_mixed);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "qingdan/xlsx.h"
 #include "suite.h"
 
 #define CSV_DIR "tests/data/csv/"
@@ -1149,6 +1150,96 @@ START_TEST(test_csv_same_entries_every_encoding)
 }
 END_TEST
 
+/* A workbook written by tests/data/xlsx/make_xlsx.py from the JSON
+ * description spec (a file under QD_SOURCE_ROOT when it ends in .json,
+ * else the description itself); *len its size. */
+static char *make_workbook(const char *spec, size_t *len)
+{
+	const char *root = getenv("QD_SOURCE_ROOT");
+	char in[64] = "/tmp/qd-xlsx-spec.XXXXXX", out[64] = "/tmp/qd-xlsx.XXXXXX", cmd[1024], src[512];
+	int fi = mkstemp(in), fo = mkstemp(out);
+	ck_assert(fi >= 0 && fo >= 0 && root != NULL);
+	close(fo);
+	if (strstr(spec, ".json") == spec + strlen(spec) - 5) {
+		snprintf(src, sizeof src, "%s/%s", root, spec);
+	} else {
+		ck_assert_int_eq(write(fi, spec, strlen(spec)), (ssize_t)strlen(spec));
+		snprintf(src, sizeof src, "%s", in);
+	}
+	close(fi);
+	snprintf(cmd, sizeof cmd, "python3 '%s/tests/data/xlsx/make_xlsx.py' '%s' < '%s'", root, out, src);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	FILE *f = fopen(out, "rb");
+	ck_assert_ptr_nonnull(f);
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	unlink(in);
+	unlink(out);
+	return buf;
+}
+
+static http_response *put_xlsx(const char *id, const char *query, const char *ct, const char *buf, size_t len)
+{
+	char path[256], auth[128], cth[160];
+	snprintf(path, sizeof path, "/v1/lists/%s%s%s", id, query ? "?" : "", query ? query : "");
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", HARNESS_ADMIN_TOKEN);
+	snprintf(cth, sizeof cth, "Content-Type: %s", ct ? ct : QD_XLSX_TYPE);
+	const char *hs[] = {auth, cth, NULL};
+	return http_request("PUT", path, hs, buf, len);
+}
+
+/* A workbook's sheet holding the CSV's entries gives the same entries;
+ * its problems name sheet, cell and column; a workbook sent as CSV is
+ * named as one. */
+START_TEST(test_xlsx)
+{
+	char sha[65];
+	size_t len;
+	json_int_t v = list_version(GBA, sha);
+	char *wb = make_workbook("tests/data/xlsx/" GBA ".json", &len);
+
+	http_response *r = put_xlsx(GBA, "sheet=%E6%B8%85%E5%8D%95", NULL, wb, len); /* 清单 */
+	assert_status(r, 200);
+	check_put_reply(r->json, GBA, v + 1, v, 5, 0, 0, 0);
+	assert_jstr(r->json, "/sha256", sha);
+	assert_jstr(r->json, "/action", "import");
+	http_response_free(r);
+
+	/* The first sheet is notes, not a list. */
+	r = put_xlsx(GBA, NULL, NULL, wb, len);
+	assert_error(r, 422, "invalid_document");
+	assert_jint(r->json, "/error/details/0/line", 1);
+	ck_assert_msg(strstr(jptr_str(r->json, "/error/details/0/message"), "说明!1: ") != NULL, "%s", r->body);
+	http_response_free(r);
+
+	r = put_xlsx(GBA, NULL, "text/csv", wb, len);
+	assert_error(r, 415, "unsupported_media_type");
+	assert_error_mentions(r, "is an .xlsx spreadsheet");
+	assert_error_mentions(r, QD_XLSX_TYPE);
+	http_response_free(r);
+
+	r = put_xlsx(GBA, "sheet=x", "application/json", "{}", 2);
+	assert_error(r, 400, "bad_parameter");
+	assert_jstr(r->json, "/error/details/0/parameter", "sheet");
+	http_response_free(r);
+	free(wb);
+
+	/* 0106190090 typed into a number cell is 106190090. */
+	wb = make_workbook("{\"sheets\": [{\"name\": \"清单\", \"rows\": [[\"编号\", \"商品编码\", "
+			   "\"商品名称\", \"依据条款\"], [\"PL-1\", 106190090, \"小鼠\", \"GACC-2022-143-1-1\"]]}]}",
+			   &len);
+	r = put_xlsx(GBA, NULL, NULL, wb, len);
+	assert_error(r, 422, "invalid_document");
+	ck_assert_msg(strstr(jptr_str(r->json, "/error/details/0/message"),
+			     "清单!B2 (商品编码): the code is stored as the number 106190090") != NULL, "%s", r->body);
+	assert_jint(r->json, "/error/details/0/column", 2);
+	http_response_free(r);
+	free(wb);
+	ck_assert_int_eq(list_version(GBA, NULL), v + 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* TCase asof: WL v1; GBA v1 (sample), 1.1 s later GBA v2 (gba_changed). */
 
@@ -1383,6 +1474,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(tc, test_csv_bom);
 	tcase_add_test(tc, test_csv_zh_headings);
 	tcase_add_test(tc, test_csv_same_entries_every_encoding);
+	tcase_add_test(tc, test_xlsx);
 
 	tc = ht_tcase(s, "asof", setup_asof, teardown_asof);
 	tcase_add_test(tc, test_asof_current);

@@ -1361,8 +1361,9 @@ START_TEST(test_check_config)
 	ck_assert_int_eq(harness_run_ctl(init, NULL), 0);
 	token_line(tl, sizeof tl, "ops", "admin", "qd-some-token");
 	write_file(tokens, tl);
-	snprintf(text, sizeof text, "# good\ndb = %s\nlisten = 127.0.0.1:%u\ntokens = %s\nmap-size = 64M\n", db,
-		 harness_free_port(), tokens);
+	/* A quoted value may be followed by a comment (man 8 qingdand). */
+	snprintf(text, sizeof text, "# good\ndb = %s\nlisten = 127.0.0.1:%u\ntokens = %s\nmap-size = 64M\n"
+		 "max-body-bytes = \"64K\" # a quoted value, then a comment\n", db, harness_free_port(), tokens);
 	write_file(good, text);
 	char *out = NULL, *err = NULL;
 	const char *a_good[] = {"--config", good, "--check-config", NULL};
@@ -1383,6 +1384,8 @@ START_TEST(test_check_config)
 		{"readcache.conf", "db = DB\nlisten = 127.0.0.1:1\nread-cache = 2X\n", ":3:", "read-cache"},
 		{"noeq.conf", "db = DB\nlisten 127.0.0.1:1\n", ":2:", "key = value"},
 		{"config.conf", "db = DB\nlisten = 127.0.0.1:1\nconfig = other.conf\n", ":3:", "config"},
+		{"afterquote.conf", "db = DB\nlisten = 127.0.0.1:1\nmax-body-bytes = \"64K\" 1\n", ":3:", "closing quote"},
+		{"openquote.conf", "db = DB\nlisten = 127.0.0.1:1\nmax-body-bytes = \"64K\n", ":3:", "never closed"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char path[300], body[600];

@@ -368,6 +368,31 @@ START_TEST(lookup_receipt_deny_and_version)
 }
 END_TEST
 
+/* The office of declaration and the declared goods are part of the
+ * query: a receipt for an answer that depends on them reproduces with
+ * them (outside_jurisdiction, item_differs, and an allow). */
+START_TEST(lookup_receipt_customs_and_goods)
+{
+	harness_use(&g_ed.d);
+	static const char *const qs[] = {
+		"code=3002150000&entity=91310115MA1K8N6D88&date=" DAY "&customs=5201",
+		"code=3002150000&entity=91310115MA1K8N6D88&date=" DAY "&customs=2201&name=%E5%8D%95%E6%8A%97",
+		"code=3002150000&entity=91310115MA1K8N6D88&date=" DAY
+		"&customs=2201&name=%E5%8D%95%E5%85%8B%E9%9A%86%E6%8A%97%E4%BD%93%E6%B3%A8%E5%B0%84%E6%B6%B2%28%E7%A0%94%E5%8F%91%E7%94%A8%29",
+	};
+	static const char *const reasons[] = {"outside_jurisdiction", "item_differs", "listed"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *rc = lookup_receipt(qs[i]);
+		json_t *p = json_loads(jptr_str(rc, "/payload"), 0, NULL);
+		assert_jstr(p, "/reason", reasons[i]);
+		assert_jstr(p, "/query/customs", i ? "2201" : "5201");
+		assert_verified(rc, true, qd_key_kid(g_ed.sign), "true");
+		json_decref(p);
+		json_decref(rc);
+	}
+}
+END_TEST
+
 START_TEST(lookup_receipt_bad_param)
 {
 	harness_use(&g_ed.d);
@@ -694,6 +719,7 @@ int main(void)
 	tcase_add_test(tc, keys_listed_ed25519);
 	tcase_add_test(tc, lookup_receipt_ed25519);
 	tcase_add_test(tc, lookup_receipt_deny_and_version);
+	tcase_add_test(tc, lookup_receipt_customs_and_goods);
 	tcase_add_test(tc, lookup_receipt_bad_param);
 	tcase_add_test(tc, verify_refuses_tampering);
 	tcase_add_test(tc, verify_retired_key_and_reproduction);

@@ -635,6 +635,66 @@ START_TEST(quantity_rules)
 }
 END_TEST
 
+/* The v2 columns: 认定方式, 别名, 关区代码 (and 批次 against the batches
+ * table), in Chinese and English headings. */
+START_TEST(v2_columns)
+{
+	const char *csv = "编号,商品编码,商品名称,规格型号,认定方式,别名,统一社会信用代码,关区代码,依据条款,批次\n"
+			  "WL-9001,2941100000,环孢菌素A,500mg/瓶,单品,环孢素A；Cyclosporin A,91310115MA1K8N6D88,"
+			  "22,SAMPLE-WL-1,第二批\n"
+			  "WL-9002,3822,诊断试剂,,类别,,91310115MA1K8N6D88,2201|01,SAMPLE-WL-1,\n";
+	const char *en = "id,code,name_zh,spec,identity,aliases,entities,customs,clauses,batch\n"
+			 "WL-9001,2941100000,环孢菌素A,500mg/瓶,item,环孢素A|Cyclosporin A,91310115MA1K8N6D88,"
+			 "22,SAMPLE-WL-1,第二批\n"
+			 "WL-9002,3822,诊断试剂,,category,,91310115MA1K8N6D88,2201;01,SAMPLE-WL-1,\n";
+	qd_listdoc *doc = NULL, *doc2 = NULL;
+	qd_problems p;
+	json_t *e;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(import_str(csv, BIOMED, &doc, &p), 0);
+	ck_assert_int_eq(import_str(en, BIOMED, &doc2, &p), 0);
+	assert_same_doc(doc, doc2);
+	ck_assert_uint_eq(doc->n_entries, 2);
+	e = entry_json(doc, 0);
+	/* item is a whitelist's default: not written */
+	ck_assert_ptr_null(json_object_get(e, "identity"));
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "aliases")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "aliases"), 1)), "Cyclosporin A");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "customs"), 0)), "22");
+	ck_assert_str_eq(sval(e, "batch"), "第二批");
+	/* the batch's window is the entry's default */
+	qd_date d;
+	ck_assert_int_eq(qd_date_from_ymd(2026, 9, 1, &d), 0);
+	ck_assert_int_eq(doc->entries[0].valid_from, d);
+	ck_assert_ptr_nonnull(doc->entries[0].terms);
+	e = entry_json(doc, 1);
+	ck_assert_str_eq(sval(e, "identity"), "category");
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "customs")), 2);
+	qd_listdoc_free(doc);
+	qd_listdoc_free(doc2);
+	qd_problems_free(&p);
+}
+END_TEST
+
+/* Bad v2 cells name their line and column. */
+START_TEST(v2_bad_cells)
+{
+	const char *csv = "编号,商品编码,商品名称,认定方式,统一社会信用代码,关区代码,依据条款,批次\n"
+			  "WL-9001,2941,环孢菌素A,单个,91310115MA1K8N6D88,22,SAMPLE-WL-1,第一批\n"
+			  "WL-9002,2941,环孢菌素A,单品,91310115MA1K8N6D88,221,SAMPLE-WL-1,第九批\n";
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_str(csv, BIOMED, &doc, &p), doc, &p, 3);
+	ASSERT_PROBLEM(&p, 2, 4, "认定方式 \"单个\" is not one of item, category, 单品, 类别");
+	ASSERT_PROBLEM(&p, 3, 6, "customs code \"221\" must be 2 or 4 digits");
+	ASSERT_PROBLEM(&p, 3, 8, "batch \"第九批\" is not defined in /batches");
+	qd_problems_free(&p);
+}
+END_TEST
+
 START_TEST(enum_values)
 {
 	const char *csv = "id,code,name_zh,clauses,类型,状态,valid_from,valid_to\n"
@@ -672,6 +732,20 @@ START_TEST(quoting_errors)
 	ASSERT_PROBLEM(&p, 3, 2, "misplaced '\"'");
 	ASSERT_PROBLEM(&p, 4, 2, "code \"3822z\"");
 	ASSERT_PROBLEM(&p, 5, 3, "never closed");
+	qd_problems_free(&p);
+}
+END_TEST
+
+/* The only data row is broken: its error alone, not "no entries" first. */
+START_TEST(only_row_malformed)
+{
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_str("id,code,name_zh,clauses\nPL-1,38\"22,试剂,GACC-2022-143-1-1\n", GBA,
+				  &doc, &p), doc, &p, 1);
+	ASSERT_PROBLEM(&p, 2, 2, "misplaced '\"'");
 	qd_problems_free(&p);
 }
 END_TEST
@@ -771,6 +845,41 @@ START_TEST(invalid_bytes)
 }
 END_TEST
 
+/* GB18030 bytes that are valid UTF-8 as well: 芯片 石墨 血液 in GB18030
+ * read as UTF-8 are "оƬ", "ʯī", "ѪҺ".  Refused unless the charset is
+ * named, never stored as mojibake. */
+START_TEST(gb18030_that_is_also_utf8)
+{
+	static const char csv[] = "id,code,name_zh,clauses\n"
+				  "PL-1,3822,\xd0\xbe\xc6\xac,GACC-2022-143-1-1\n"
+				  "PL-2,3801,\xca\xaf\xc4\xab,GACC-2022-143-1-1\n"
+				  "PL-3,3002,\xd1\xaa\xd2\xba,GACC-2022-143-1-1\n";
+	static const char *const names[] = { "芯片", "石墨", "血液" };
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_buf(BYTES(csv), NULL, GBA, &doc, &p), doc, &p, 1);
+	ASSERT_PROBLEM(&p, 2, 0, "\"芯片\" as GB18030");
+	ASSERT_PROBLEM(&p, 2, 0, "charset=gb18030");
+	qd_problems_free(&p);
+
+	doc = NULL;
+	ck_assert_int_eq(import_buf(BYTES(csv), "gb18030", GBA, &doc, NULL), 0);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *e = entry_json(doc, i);
+
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "name"), "zh")), names[i]);
+	}
+	qd_listdoc_free(doc);
+
+	/* Named UTF-8: the caller said so. */
+	doc = NULL;
+	ck_assert_int_eq(import_buf(BYTES(csv), "utf-8", GBA, &doc, NULL), 0);
+	qd_listdoc_free(doc);
+}
+END_TEST
+
 START_TEST(unsupported_charset)
 {
 	size_t len;
@@ -863,7 +972,11 @@ static Suite *csvdoc_suite(void)
 	tcase_add_test(tc, undefined_clause_and_bad_entity);
 	tcase_add_test(tc, quantity_rules);
 	tcase_add_test(tc, enum_values);
+	tcase_add_test(tc, v2_columns);
+	tcase_add_test(tc, v2_bad_cells);
 	tcase_add_test(tc, quoting_errors);
+	tcase_add_test(tc, only_row_malformed);
+	tcase_add_test(tc, gb18030_that_is_also_utf8);
 	tcase_add_test(tc, blank_heading_with_value);
 	tcase_add_test(tc, empty_files);
 	tcase_add_test(tc, invalid_bytes);

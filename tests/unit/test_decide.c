@@ -352,24 +352,53 @@ static void root_teardown(void)
 
 /* ---- documents and the store ---- */
 
-static qd_listdoc *mkdoc(const char *list, const char *kind, const char *clauses,
+/* A list document; head: more top-level members, each followed by a
+ * comma ("" for none). */
+static qd_listdoc *mkdoc(const char *list, const char *kind, const char *head, const char *clauses,
 			 const char *roster, const char *entries)
 {
 	return fx_mkdoc(list,
-			"{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},"
+			"{'list':'%s','kind':'%s','title':{'zh':'测试清单 %s'},%s"
 			"'clauses':%s,'entities':%s,'entries':%s}",
-			list, kind, list, clauses, roster, entries);
+			list, kind, list, head, clauses, roster, entries);
 }
 
-static void put_ok(qd_store *st, const char *list, const char *kind, const char *clauses,
-		   const char *roster, const char *entries, uint32_t want_version)
+static void put_head_ok(qd_store *st, const char *list, const char *kind, const char *head,
+			const char *clauses, const char *roster, const char *entries, uint32_t want_version)
 {
-	qd_listdoc *doc = mkdoc(list, kind, clauses, roster, entries);
+	qd_listdoc *doc = mkdoc(list, kind, head, clauses, roster, entries);
 	qd_put_opts o = fx_put_opts("tester", "load", "unit", 1795000000);
 	qd_put_result res;
 	fx_put_doc_ok(st, doc, &o, &res);
 	ck_assert_uint_eq(res.version, want_version);
 	qd_listdoc_free(doc);
+}
+
+static void put_ok(qd_store *st, const char *list, const char *kind, const char *clauses,
+		   const char *roster, const char *entries, uint32_t want_version)
+{
+	put_head_ok(st, list, kind, "", clauses, roster, entries, want_version);
+}
+
+/* A snapshot of st, open. */
+static qd_snap *open_snap(qd_store *st)
+{
+	qd_snap *s = qd_snap_new(st);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(qd_snap_open(s), 0);
+	return s;
+}
+
+/* Free the snapshot, close the store and remove its directory. */
+static void drop_store(qd_snap **s, qd_store **st, char **dir)
+{
+	qd_snap_free(*s);
+	*s = NULL;
+	qd_store_close(*st);
+	*st = NULL;
+	fx_rm_rf(*dir);
+	free(*dir);
+	*dir = NULL;
 }
 
 static qd_store *open_store(const char *dir)
@@ -390,20 +419,12 @@ static void lists_setup(void)
 	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 1);
 	put_ok(g_st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 2);
 	put_ok(g_st, "sh-wl", "whitelist", WL_CLAUSES, "[]", WL_ENTRIES, 1);
-	g_snap = qd_snap_new(g_st);
-	ck_assert_ptr_nonnull(g_snap);
-	ck_assert_int_eq(qd_snap_open(g_snap), 0);
+	g_snap = open_snap(g_st);
 }
 
 static void lists_teardown(void)
 {
-	qd_snap_free(g_snap);
-	g_snap = NULL;
-	qd_store_close(g_st);
-	g_st = NULL;
-	fx_rm_rf(g_dir);
-	free(g_dir);
-	g_dir = NULL;
+	drop_store(&g_snap, &g_st, &g_dir);
 }
 
 /* ---- queries and their JSON ---- */
@@ -414,6 +435,8 @@ typedef struct decided {
 	qd_outcome outcome;
 	char entity[QD_ENTITY_MAX + 1];
 } decided;
+
+static void decide_into(qd_snap *s, const qd_query *q, decided *d);
 
 /* Run one query the way the daemon would: parse and normalise, decide,
  * wrap the members in braces and parse the result. */
@@ -438,23 +461,28 @@ static decided run_query(qd_snap *s, const char *code, const char *ciq, const ch
 	const char *ds = date ? date : TODAY;
 	ck_assert_int_eq(qd_date_parse(ds, strlen(ds), &q.date), 0);
 	q.list = list;
+	decide_into(s, &q, &d);
+	return d;
+}
 
+/* Decide q into d (rc, and the wrapped object when rc is 0). */
+static void decide_into(qd_snap *s, const qd_query *q, decided *d)
+{
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_putc(&b, '{');
-	d.outcome.allow = true;
-	d.outcome.reason = QD_REASON_COUNT;
-	d.rc = qd_decide(s, &q, &b, &d.outcome);
+	d->outcome.allow = true;
+	d->outcome.reason = QD_REASON_COUNT;
+	d->rc = qd_decide(s, q, &b, &d->outcome);
 	qd_buf_putc(&b, '}');
 	ck_assert(!b.oom);
-	if (d.rc == 0) {
+	if (d->rc == 0) {
 		json_error_t je;
-		d.json = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &je);
-		ck_assert_msg(d.json != NULL, "decision is not JSON (%s at %d): %s", je.text,
+		d->json = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &je);
+		ck_assert_msg(d->json != NULL, "decision is not JSON (%s at %d): %s", je.text,
 			      je.position, qd_buf_cstr(&b));
 	}
 	qd_buf_free(&b);
-	return d;
 }
 
 /* Member key of obj: a string, or NULL for JSON null; fails when absent or
@@ -623,7 +651,406 @@ START_TEST(decide_table)
 }
 END_TEST
 
-/* Every reason appears in the table (as an overall or per-list result). */
+
+/* ---- v2: jurisdiction, item identity, batches and list terms ---- */
+
+/* A second store: two regional whitelists and a v1 positive list.
+ *
+ *   gz-wl   whitelist, scope 51 + 5201 (广州), term 2026-01-01..2027-12-31,
+ *           superseded by gz-wl-2028; batch 第一批 valid 2026-01-10..2027-01-09
+ *   sc-wl   whitelist, scope 79 (成都)
+ *   v1-pos  a positive list in the v1 form (no v2 fields)
+ */
+#define GZ_HEAD                                                                      \
+	"'valid_from':'2026-01-01','valid_to':'2027-12-31','superseded_by':'gz-wl-2028',"  \
+	"'scope':{'customs':['51','5201'],'region':'广州'},"                                 \
+	"'batches':[{'id':'第一批','title':'第一批白名单','document':'穗示例〔2026〕1号',"       \
+	"'published':'2026-01-05','valid_from':'2026-01-10','valid_to':'2027-01-09'}],"
+
+/* A v2 whitelist entry for E_OK: id, code, name object, extra members. */
+#define VI(id, code, name, extra)                                                    \
+	"{'id':'" id "','code':'" code "','name':" name ",'entities':['" E_OK "'],"       \
+	"'clauses':['SH-2023-3']" extra "}"
+
+#define GZ_ENTRIES                                                                   \
+	"[" VI("V-ITEM", "2941", "{'zh':'环孢菌素A','en':'Cyclosporin A'}",                  \
+	       ",'spec':'500mg/瓶','aliases':['环孢素A'],'customs':['5201'],'batch':'第一批'") "," \
+	VI("V-CAT", "3822", "{'zh':'诊断试剂'}", ",'identity':'category'") ","                 \
+	VI("V-SUSP", "9027", "{'zh':'分析仪Y'}", ",'customs':['5201'],'status':'suspended'") "," \
+	VI("V-SUSP2", "902780", "{'zh':'分析仪Z'}", ",'status':'suspended'") ","               \
+	VI("V-J", "9018", "{'zh':'导管'}", ",'customs':['5201']") ","                          \
+	VI("V-I", "901839", "{'zh':'支架'}", "") ","                                          \
+	VI("V-LATE", "3004", "{'zh':'参比制剂'}", ",'batch':'第一批','valid_to':'2026-06-30'") "]"
+
+#define SC_ENTRIES "[" VI("V-SC", "2941", "{'zh':'环孢菌素A'}", "") "]"
+
+#define V1_ENTRIES "[" PI("P-V1", "8471", "") "]"
+
+typedef struct v2row {
+	const char *desc;
+	const char *code, *entity, *date, *customs, *name, *spec;   /* entity, date: NULL E_OK, TODAY */
+	const char *decision, *reason;
+	const char *basis;    /* deciding entry, or NULL: basis null */
+	const char *scope;    /* basis scope customs joined by ',' ("" empty), NULL: scope null */
+	const char *checked;  /* basis item_check.checked joined by ',', NULL: item_check null */
+	const char *batch;    /* basis batch id, or NULL: batch null */
+	/* per list, "reason[near misses]" (near misses as reason:id,…) */
+	const char *gz, *sc, *v1;
+} v2row;
+
+static const v2row v2table[] = {
+	/* ---- jurisdiction ---- */
+	{"no customs code: the scope is shown, not checked", "2941000000", NULL, NULL, NULL, NULL, NULL,
+	 "allow", "listed", "V-ITEM", "5201", "", "第一批",
+	 "listed[]", "listed[]", "not_listed[]"},
+	{"customs inside the entry's scope", "2941000000", NULL, NULL, "5201", NULL, NULL,
+	 "allow", "listed", "V-ITEM", "5201", "", "第一批",
+	 "listed[]", "outside_jurisdiction[outside_jurisdiction:V-SC]", "not_listed[]"},
+	{"customs in the list's scope but not the entry's: outside_jurisdiction", "2941000000", NULL, NULL,
+	 "5101", NULL, NULL, "deny", "outside_jurisdiction", NULL, NULL, NULL, NULL,
+	 "outside_jurisdiction[outside_jurisdiction:V-ITEM]",
+	 "outside_jurisdiction[outside_jurisdiction:V-SC]", "not_listed[]"},
+	{"another region's list allows; this one is outside its scope", "2941000000", NULL, NULL, "7901",
+	 NULL, NULL, "allow", "listed", "V-SC", "79", "", NULL,
+	 "outside_jurisdiction[outside_jurisdiction:V-ITEM]", "listed[]", "not_listed[]"},
+	{"entry without customs: the list's scope applies", "3822000000", NULL, NULL, "5101", NULL, NULL,
+	 "allow", "listed", "V-CAT", "51,5201", NULL, NULL,
+	 "listed[]", "not_listed[]", "not_listed[]"},
+	{"entry without customs, outside the list's scope", "3822000000", NULL, NULL, "2201", NULL, NULL,
+	 "deny", "outside_jurisdiction", NULL, NULL, NULL, NULL,
+	 "outside_jurisdiction[outside_jurisdiction:V-CAT]", "not_listed[]", "not_listed[]"},
+
+	/* ---- item identity ---- */
+	{"declared name: an alias", "2941000000", NULL, NULL, NULL, "环孢素A", NULL,
+	 "allow", "listed", "V-ITEM", "5201", "name", "第一批",
+	 "listed[]", "item_differs[item_differs:V-SC]", "not_listed[]"},
+	{"declared name: name.en in full-width capitals", "2941000000", NULL, NULL, NULL, "ＣＹＣＬＯＳＰＯＲＩＮ a", NULL,
+	 "allow", "listed", "V-ITEM", "5201", "name", "第一批",
+	 "listed[]", "item_differs[item_differs:V-SC]", "not_listed[]"},
+	{"declared name and spec, written differently", "2941000000", NULL, NULL, NULL, "环孢菌素 A", "500 MG／瓶",
+	 "allow", "listed", "V-ITEM", "5201", "name,spec", "第一批",
+	 "listed[]", "listed[]", "not_listed[]"},
+	{"another product under the same code: item_differs", "2941000000", NULL, NULL, NULL, "他克莫司", NULL,
+	 "deny", "item_differs", NULL, NULL, NULL, NULL,
+	 "item_differs[item_differs:V-ITEM]", "item_differs[item_differs:V-SC]", "not_listed[]"},
+	{"another spec: item_differs", "2941000000", NULL, NULL, NULL, NULL, "250mg/瓶",
+	 "allow", "listed", "V-SC", "79", "", NULL,
+	 "item_differs[item_differs:V-ITEM]", "listed[]", "not_listed[]"},
+	{"a category entry takes any name", "3822000000", NULL, NULL, NULL, "任意名称", "1L",
+	 "allow", "listed", "V-CAT", "51,5201", NULL, NULL,
+	 "listed[]", "not_listed[]", "not_listed[]"},
+
+	/* ---- check order on one candidate ---- */
+	{"entity before item", "2941000000", E_OUT, NULL, NULL, "他克莫司", NULL,
+	 "deny", "entity_not_eligible", NULL, NULL, NULL, NULL,
+	 "entity_not_eligible[entity_not_eligible:V-ITEM]", "entity_not_eligible[entity_not_eligible:V-SC]",
+	 "not_listed[]"},
+	{"item before jurisdiction (two failures, one reason)", "2941000000", NULL, NULL, "5101", "他克莫司", NULL,
+	 "deny", "item_differs", NULL, NULL, NULL, NULL,
+	 "item_differs[item_differs:V-ITEM]", "item_differs[item_differs:V-SC]", "not_listed[]"},
+	{"jurisdiction before status", "9027000000", NULL, NULL, "5101", NULL, NULL,
+	 "deny", "outside_jurisdiction", NULL, NULL, NULL, NULL,
+	 "outside_jurisdiction[outside_jurisdiction:V-SUSP]", "not_listed[]", "not_listed[]"},
+	{"inside the scope the status decides", "9027000000", NULL, NULL, "5201", NULL, NULL,
+	 "deny", "suspended", NULL, NULL, NULL, NULL,
+	 "suspended[suspended:V-SUSP]", "not_listed[]", "not_listed[]"},
+
+	/* ---- reason order across candidates ---- */
+	{"suspended beats item_differs", "9027800000", NULL, NULL, NULL, "分析仪Y", NULL,
+	 "deny", "suspended", NULL, NULL, NULL, NULL,
+	 "suspended[suspended:V-SUSP,item_differs:V-SUSP2]", "not_listed[]", "not_listed[]"},
+	{"outside_jurisdiction beats item_differs", "9018390000", NULL, NULL, "5101", "导管", NULL,
+	 "deny", "outside_jurisdiction", NULL, NULL, NULL, NULL,
+	 "outside_jurisdiction[outside_jurisdiction:V-J,item_differs:V-I]", "not_listed[]", "not_listed[]"},
+	{"both pass: the most specific decides", "9018390000", NULL, NULL, "5201", NULL, NULL,
+	 "allow", "listed", "V-I", "51,5201", "", NULL,
+	 "listed[]", "not_listed[]", "not_listed[]"},
+
+	/* ---- batch window and list term ---- */
+	{"the batch's window is the entry's: expired after it", "2941000000", NULL, "2027-01-10", NULL, NULL,
+	 NULL, "allow", "listed", "V-SC", "79", "", NULL,
+	 "expired[expired:V-ITEM]", "listed[]", "not_listed[]"},
+	{"the batch's window is the entry's: before it", "2941000000", NULL, "2026-01-09", "5201", NULL, NULL,
+	 "deny", "not_yet_effective", NULL, NULL, NULL, NULL,
+	 "not_yet_effective[not_yet_effective:V-ITEM]", "outside_jurisdiction[outside_jurisdiction:V-SC]",
+	 "not_listed[]"},
+	{"an entry's own valid_to beats its batch's", "3004000000", NULL, "2026-07-01", NULL, NULL, NULL,
+	 "deny", "expired", NULL, NULL, NULL, NULL,
+	 "expired[expired:V-LATE]", "not_listed[]", "not_listed[]"},
+	{"the batch's valid_from applies under the entry's valid_to", "3004000000", NULL, "2026-06-30", NULL,
+	 NULL, NULL, "allow", "listed", "V-LATE", "51,5201", "", "第一批",
+	 "listed[]", "not_listed[]", "not_listed[]"},
+	{"after the list's term: expired", "3822000000", NULL, "2028-01-05", NULL, NULL, NULL,
+	 "deny", "expired", NULL, NULL, NULL, NULL,
+	 "expired[expired:V-CAT]", "not_listed[]", "not_listed[]"},
+	{"before the list's term: not_yet_effective", "3822000000", NULL, "2025-12-31", NULL, NULL, NULL,
+	 "deny", "not_yet_effective", NULL, NULL, NULL, NULL,
+	 "not_yet_effective[not_yet_effective:V-CAT]", "not_listed[]", "not_listed[]"},
+
+	/* ---- a v1 list decides as before ---- */
+	{"v1 list: customs, name and spec change nothing", "8471300000", NULL, NULL, "2201", "任意", "x",
+	 "allow", "listed", "P-V1", NULL, NULL, NULL,
+	 "not_listed[]", "not_listed[]", "listed[]"},
+};
+
+#define NV2ROWS ((int)(sizeof v2table / sizeof v2table[0]))
+
+static char *v2_dir;
+static qd_store *v2_st;
+static qd_snap *v2_snap;
+
+static void v2_setup(void)
+{
+	v2_dir = fx_fresh_dir();
+	v2_st = open_store(v2_dir);
+	put_head_ok(v2_st, "gz-wl", "whitelist", GZ_HEAD, WL_CLAUSES, "[]", GZ_ENTRIES, 1);
+	put_head_ok(v2_st, "sc-wl", "whitelist", "'scope':{'customs':['79'],'region':'成都'},", WL_CLAUSES, "[]",
+		    SC_ENTRIES, 1);
+	put_ok(v2_st, "v1-pos", "positive", POS_CLAUSES, "[]", V1_ENTRIES, 1);
+	v2_snap = open_snap(v2_st);
+}
+
+static void v2_teardown(void)
+{
+	drop_store(&v2_snap, &v2_st, &v2_dir);
+}
+
+/* The strings of array a joined by ','; free() it. */
+static char *joined(json_t *a)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		if (i)
+			qd_buf_putc(&b, ',');
+		qd_buf_puts(&b, json_string_value(v));
+	}
+	char *r = strdup(qd_buf_cstr(&b));
+	qd_buf_free(&b);
+	return r;
+}
+
+/* Compare the joined strings of a with want (NULL: a must be absent). */
+static void expect_joined(const char *ctx, const char *what, json_t *a, const char *want)
+{
+	if (!want) {
+		ck_assert_msg(json_is_null(a), "%s: %s is not null", ctx, what);
+		return;
+	}
+	ck_assert_msg(json_is_array(a), "%s: %s is not an array", ctx, what);
+	char *got = joined(a);
+	ck_assert_msg(strcmp(got, want) == 0, "%s: %s is \"%s\", expected \"%s\"", ctx, what, got, want);
+	free(got);
+}
+
+START_TEST(decide_v2_table)
+{
+	const v2row *r = &v2table[_i];
+	const char *ctx = r->desc;
+	decided d;
+	memset(&d, 0, sizeof d);
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why;
+	ck_assert_int_eq(qd_code_parse(r->code, strlen(r->code), &q.code, &why), 0);
+	const char *ent = r->entity ? r->entity : E_OK, *ds = r->date ? r->date : TODAY;
+	ck_assert_int_eq(qd_entity_parse(ent, strlen(ent), d.entity, &why), 0);
+	q.entity = d.entity;
+	ck_assert_int_eq(qd_date_parse(ds, strlen(ds), &q.date), 0);
+	char customs[QD_CUSTOMS_LEN + 1];
+	if (r->customs) {
+		ck_assert_int_eq(qd_customs_parse(r->customs, strlen(r->customs), customs, &why), 0);
+		q.customs = customs;
+	}
+	q.name = r->name;
+	q.spec = r->spec;
+	decide_into(v2_snap, &q, &d);
+	ck_assert_int_eq(d.rc, 0);
+	json_t *j = d.json;
+	expect_str(ctx, "decision", jstr(ctx, j, "decision"), r->decision);
+	expect_str(ctx, "reason", jstr(ctx, j, "reason"), r->reason);
+	json_t *qj = json_object_get(j, "query");
+	expect_str(ctx, "query.customs", jstr(ctx, qj, "customs"), r->customs);
+	expect_str(ctx, "query.name", jstr(ctx, qj, "name"), r->name);
+	expect_str(ctx, "query.spec", jstr(ctx, qj, "spec"), r->spec);
+
+	json_t *basis = json_object_get(j, "basis");
+	if (!r->basis) {
+		ck_assert_msg(json_is_null(basis), "%s: basis is not null", ctx);
+	} else {
+		expect_str(ctx, "basis.entry.id", jstr(ctx, json_object_get(basis, "entry"), "id"), r->basis);
+		json_t *sc = json_object_get(basis, "scope");
+		ck_assert_msg(sc != NULL, "%s: basis.scope missing", ctx);
+		expect_joined(ctx, "basis.scope.customs", r->scope ? json_object_get(sc, "customs") : sc, r->scope);
+		json_t *ic = json_object_get(basis, "item_check");
+		ck_assert_msg(ic != NULL, "%s: basis.item_check missing", ctx);
+		expect_joined(ctx, "basis.item_check.checked", r->checked ? json_object_get(ic, "checked") : ic,
+			      r->checked);
+		json_t *bt = json_object_get(basis, "batch");
+		ck_assert_msg(bt != NULL, "%s: basis.batch missing", ctx);
+		expect_str(ctx, "basis.batch.id", json_is_null(bt) ? NULL : jstr(ctx, bt, "id"), r->batch);
+	}
+
+	const char *want[3] = {r->gz, r->sc, r->v1};
+	const char *ids[3] = {"gz-wl", "sc-wl", "v1-pos"};
+	json_t *results = json_object_get(j, "results");
+	ck_assert_msg(json_array_size(results) == 3, "%s: %zu results", ctx, json_array_size(results));
+	for (size_t i = 0; i < 3; i++) {
+		json_t *res = json_array_get(results, i);
+		char rctx[256], got[512];
+		snprintf(rctx, sizeof rctx, "%s [results %s]", ctx, ids[i]);
+		expect_str(rctx, "list", jstr(rctx, res, "list"), ids[i]);
+		char *m = misses_of(rctx, res);
+		snprintf(got, sizeof got, "%s[%s]", jstr(rctx, res, "reason"), m);
+		free(m);
+		ck_assert_msg(strcmp(got, want[i]) == 0, "%s: \"%s\", expected \"%s\"", rctx, got, want[i]);
+		/* Every result names the list's terms and the scope that applies. */
+		json_t *terms = json_object_get(res, "terms"), *scope = json_object_get(res, "scope");
+		ck_assert_msg(terms && scope && json_object_get(res, "item_check") && json_object_get(res, "batch"),
+			      "%s: terms, scope, item_check or batch missing", rctx);
+		if (i == 0) {
+			expect_str(rctx, "terms.superseded_by", jstr(rctx, terms, "superseded_by"), "gz-wl-2028");
+			expect_str(rctx, "terms.valid_to", jstr(rctx, terms, "valid_to"), "2027-12-31");
+			expect_str(rctx, "scope.region", jstr(rctx, scope, "region"), "广州");
+		} else {
+			ck_assert_msg(json_is_null(terms), "%s: terms of a list without a term", rctx);
+		}
+		if (i == 2)
+			ck_assert_msg(json_is_null(scope), "%s: a v1 list has a scope", rctx);
+	}
+	/* The outcome agrees with the rendering. */
+	expect_str(ctx, "outcome.reason", qd_reason_name(d.outcome.reason), r->reason);
+	json_decref(j);
+}
+END_TEST
+
+/* results[i].key of a decision. */
+static json_t *jptr_of(json_t *j, const char *arr, size_t i, const char *key)
+{
+	return json_object_get(json_array_get(json_object_get(j, arr), i), key);
+}
+
+/* A query for code 2941000000 today, nothing else set. */
+static qd_query v2_query(void)
+{
+	qd_query q;
+	memset(&q, 0, sizeof q);
+	const char *why;
+	ck_assert_int_eq(qd_code_parse("2941000000", 10, &q.code, &why), 0);
+	ck_assert_int_eq(qd_date_parse(TODAY, strlen(TODAY), &q.date), 0);
+	return q;
+}
+
+/* As-of lookups across a version that adds a scope: each instant is
+ * decided by the terms of the version current then. */
+START_TEST(decide_v2_as_of_scope)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = open_store(dir);
+	qd_listdoc *v1 = mkdoc("gz-wl", "whitelist", "", WL_CLAUSES, "[]", SC_ENTRIES);
+	qd_listdoc *v2 = mkdoc("gz-wl", "whitelist", "'scope':{'customs':['51']},", WL_CLAUSES, "[]", SC_ENTRIES);
+	qd_put_opts o = fx_put_opts("tester", "load", "unit", 1795000000);
+	qd_put_result res;
+	fx_put_doc_ok(st, v1, &o, &res);
+	o.now = 1795000100;
+	fx_put_doc_ok(st, v2, &o, &res);
+	ck_assert_uint_eq(res.version, 2);
+	qd_snap *s = open_snap(st);
+	static const struct {
+		bool has_at;
+		int64_t at;
+		uint32_t version;
+		const char *reason;
+	} cases[] = {
+		{true, 1795000050, 0, "listed"},                 /* v1 current then: no scope */
+		{true, 1795000150, 0, "outside_jurisdiction"},   /* v2 */
+		{false, 0, 1, "listed"},
+		{false, 0, 2, "outside_jurisdiction"},
+		{false, 0, 0, "outside_jurisdiction"},           /* current */
+	};
+	char customs[] = "2201";
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		qd_query q = v2_query();
+		q.entity = E_OK;
+		q.customs = customs;
+		q.has_at = cases[i].has_at;
+		q.at = cases[i].at;
+		q.version = cases[i].version;
+		q.list = cases[i].version ? "gz-wl" : NULL;
+		decided d;
+		memset(&d, 0, sizeof d);
+		decide_into(s, &q, &d);
+		ck_assert_int_eq(d.rc, 0);
+		expect_str("as of", "reason", jstr("as of", d.json, "reason"), cases[i].reason);
+		json_t *sc = jptr_of(d.json, "results", 0, "scope");
+		ck_assert_msg(i == 0 || i == 2 ? json_is_null(sc) : json_is_object(sc), "case %zu: scope", i);
+		json_decref(d.json);
+	}
+	drop_store(&s, &st, &dir);
+	qd_listdoc_free(v1);
+	qd_listdoc_free(v2);
+}
+END_TEST
+
+/* Declared goods that are not acceptable are refused, not decided. */
+START_TEST(decide_v2_bad_declared)
+{
+	qd_query q = v2_query();
+	char big[QD_DECLARED_MAX + 2];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	const char *bad[] = {big, "\xe7\x8e", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		decided d;
+		memset(&d, 0, sizeof d);
+		q.name = bad[i];
+		q.spec = NULL;
+		decide_into(v2_snap, &q, &d);
+		ck_assert_int_eq(d.rc, QD_EINVAL);
+		q.name = NULL;
+		q.spec = bad[i];
+		decide_into(v2_snap, &q, &d);
+		ck_assert_int_eq(d.rc, QD_EINVAL);
+	}
+}
+END_TEST
+
+/* A check's items with declared goods are each decided on their own: the
+ * batch answers as deciding each alone would. */
+START_TEST(decide_v2_batch_declared)
+{
+	qd_buf out, alone;
+	qd_buf_init(&out);
+	qd_buf_init(&alone);
+	qd_batch *b = qd_batch_new(v2_snap, &out, 8);
+	ck_assert_ptr_nonnull(b);
+	const char *names[] = {"环孢素A", "他克莫司", "环孢素A", NULL, "他克莫司"};
+	char customs[] = "5201";
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		qd_query q = v2_query();
+		q.entity = E_OK;
+		q.customs = customs;
+		q.name = names[i];
+		size_t at = out.len;
+		qd_outcome o1, o2;
+		ck_assert_int_eq(qd_batch_decide(b, &q, &o1), 0);
+		qd_buf_reset(&alone);
+		ck_assert_int_eq(qd_decide(v2_snap, &q, &alone, &o2), 0);
+		ck_assert_uint_eq(out.len - at, alone.len);
+		ck_assert(memcmp(out.data + at, alone.data, alone.len) == 0);
+		ck_assert_int_eq(o1.reason, o2.reason);
+		ck_assert_int_eq(o1.reason, names[i] && strcmp(names[i], "他克莫司") == 0 ? QD_REASON_ITEM_DIFFERS
+											 : QD_REASON_LISTED);
+	}
+	qd_batch_free(b);
+	qd_buf_free(&out);
+	qd_buf_free(&alone);
+}
+END_TEST
+
+/* Every reason appears in a table (as an overall or per-list result). */
 START_TEST(table_reaches_every_reason)
 {
 	bool seen[QD_REASON_COUNT] = {false};
@@ -634,6 +1061,11 @@ START_TEST(table_reaches_every_reason)
 				seen[r] = true;
 		}
 	}
+	/* The v2 reasons are reached by the v2 table. */
+	for (int i = 0; i < NV2ROWS; i++)
+		for (int r = 0; r < QD_REASON_COUNT; r++)
+			if (strcmp(v2table[i].reason, qd_reason_name((enum qd_reason)r)) == 0)
+				seen[r] = true;
 	for (int r = 0; r < QD_REASON_COUNT; r++)
 		ck_assert_msg(seen[r], "no table row decides with reason %s",
 			      qd_reason_name((enum qd_reason)r));
@@ -1475,6 +1907,15 @@ static Suite *decide_suite(void)
 	tcase_add_test(tb, batch_max_size);
 	tcase_add_test(tb, batch_buffer_cut_back);
 	suite_add_tcase(s, tb);
+
+	TCase *tv = tcase_create("decide-v2");
+	tcase_add_unchecked_fixture(tv, root_setup, root_teardown);
+	tcase_add_checked_fixture(tv, v2_setup, v2_teardown);
+	tcase_add_loop_test(tv, decide_v2_table, 0, NV2ROWS);
+	tcase_add_test(tv, decide_v2_bad_declared);
+	tcase_add_test(tv, decide_v2_as_of_scope);
+	tcase_add_test(tv, decide_v2_batch_declared);
+	suite_add_tcase(s, tv);
 	return s;
 }
 

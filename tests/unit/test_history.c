@@ -36,6 +36,7 @@
 #include "qingdan/store.h"
 
 #include "fixture.h"
+#include "rawdb.h"
 
 #define NOW 1795000000 /* unix seconds recorded as loaded_at */
 
@@ -1354,33 +1355,6 @@ static char *verify_fixture(void)
 	expect_verify_clean(st);
 	qd_store_close(st);
 	return dir;
-}
-
-/* LMDB access to a closed store (never while a qd_store has it open: LMDB
- * forbids opening one environment twice in a process). */
-typedef struct raw {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-} raw;
-
-static raw raw_open(const char *dir, const char *db)
-{
-	raw r;
-	ck_assert_int_eq(mdb_env_create(&r.env), 0);
-	ck_assert_int_eq(mdb_env_set_maxdbs(r.env, 8), 0);
-	int rc = mdb_env_open(r.env, dir, 0, 0640);
-	ck_assert_msg(rc == 0, "mdb_env_open: %s", mdb_strerror(rc));
-	ck_assert_int_eq(mdb_txn_begin(r.env, NULL, 0, &r.txn), 0);
-	rc = mdb_dbi_open(r.txn, db, 0, &r.dbi);
-	ck_assert_msg(rc == 0, "mdb_dbi_open(%s): %s", db, mdb_strerror(rc));
-	return r;
-}
-
-static void raw_commit(raw *r)
-{
-	ck_assert_int_eq(mdb_txn_commit(r->txn), 0);
-	mdb_env_close(r->env);
 }
 
 /* list|\0|be32(version) */

@@ -772,7 +772,7 @@ static const struct rule_case rule_cases[] = {
 	{ P, "/entries/0/waives", "[1]", "/entries/0/waives/0", "expected a string", 1 },
 	{ P, "/entries/0/waives",
 	  "[\"12345678901234567890123456789012345678901234567890123456789012345\"]",
-	  "/entries/0/waives/0", "65 bytes long; at most 64", 1 },
+	  "/entries/0/waives/0", "65 characters long; at most 64", 1 },
 	{ P, "/entries/0/conditions/0/type", "\"warning\"", "/entries/0/conditions/0/type",
 	  "type \"warning\" is not one of remark, note", 1 },
 	{ P, "/entries/0/conditions/0/type", NULL, "/entries/0/conditions/0/type", "\"type\" is required", 1 },
@@ -797,6 +797,51 @@ static const struct rule_case rule_cases[] = {
 	{ W, "/entries/0/entities/0", "\"91110000600037341L\"", "/entries/0/entities/0", "not on the list's roster", 1 },
 	{ W, "/entities", "[]", "", "", 0 }, /* no roster: any well-formed entity */
 	{ W, "/kind", "\"positive\"", "", "", 0 },
+	/* v2: the list's term, successor, scope and batches */
+	{ P, "/valid_from", "\"2023-02-30\"", "/valid_from", "valid_from \"2023-02-30\" is not a real calendar date", 1 },
+	{ P, "/valid_to", "20261231", "/valid_to", "expected a string for \"valid_to\"", 1 },
+	{ P, "/valid_to", "\"2026-12-31\"", "", "", 0 },
+	{ P, "/superseded_by", "\"Next_List\"", "/superseded_by", "superseded_by \"Next_List\" is not a list id", 1 },
+	{ P, "/superseded_by", "\"gba-research-positive\"", "/superseded_by", "cannot be superseded by itself", 1 },
+	{ P, "/superseded_by", "\"gba-research-positive-2027\"", "", "", 0 },
+	{ P, "/scope", "\"52\"", "/scope", "expected an object for \"scope\"", 1 },
+	{ P, "/scope", "{\"customs\": \"52\"}", "/scope/customs", "expected an array for \"customs\"", 1 },
+	{ P, "/scope", "{\"customs\": [\"521\"]}", "/scope/customs/0",
+	  "customs code \"521\" must be 2 or 4 digits", 1 },
+	{ P, "/scope", "{\"customs\": [\"52a1\"]}", "/scope/customs/0", "must be 2 or 4 digits", 1 },
+	{ P, "/scope", "{\"customs\": [52]}", "/scope/customs/0", "expected a string for a customs code", 1 },
+	{ P, "/scope", "{\"customs\": [\"52\", \"52\"]}", "/scope/customs/1", "customs code \"52\" is listed twice", 1 },
+	{ P, "/scope", "{\"customs\": [\"52\"], \"region\": 5}", "/scope/region", "expected a string", 1 },
+	{ P, "/scope", "{\"custom\": [\"52\"]}", "/scope/custom", "unknown key", 1 },
+	{ P, "/scope", "{\"customs\": [\"52\", \"5101\"], \"region\": \"广东\"}", "", "", 0 },
+	{ P, "/batches", "\"第一批\"", "/batches", "expected an array for \"batches\"", 1 },
+	{ P, "/batches", "[]", "/entries/0/batch", "batch \"第一批\" is not defined in /batches", 1 },
+	{ P, "/batches", "[{\"id\": \"第一批\"}]", "", "", 0 },
+	{ P, "/batches", "[{\"id\": \"第一批\"}, {\"id\": \"第一批\"}]", "/batches/1/id",
+	  "batch id \"第一批\" is already used by /batches/0", 1 },
+	{ P, "/batches", "[{\"id\": \"\"}, {\"id\": \"第一批\"}]", "/batches/0/id", "must not be empty", 1 },
+	{ P, "/batches", "[{\"id\": \"第一批\", \"published\": \"2022-02-30\"}]", "/batches/0/published",
+	  "not a real calendar date", 1 },
+	/* + the entry of that batch, whose window it empties */
+	{ P, "/batches", "[{\"id\": \"第一批\", \"valid_from\": \"2023-01-01\", \"valid_to\": \"2022-01-01\"}]",
+	  "/batches/0/valid_to", "valid_from 2023-01-01 is after valid_to 2022-01-01", 2 },
+	{ P, "/batches", "[{\"id\": \"第一批\", \"notice\": \"x\"}]", "/batches/0/notice", "unknown key", 1 },
+	/* the batch's window is the default of its entries': empty with the entry's own valid_from */
+	{ P, "/batches", "[{\"id\": \"第一批\", \"valid_to\": \"2022-01-01\"}]", "/entries/0/batch",
+	  "would be valid from 2022-09-20 to 2022-01-01", 1 },
+	/* v2: an entry's identity, aliases and customs */
+	{ P, "/entries/0/identity", "\"product\"", "/entries/0/identity",
+	  "identity \"product\" is not one of item, category", 1 },
+	{ P, "/entries/0/identity", "1", "/entries/0/identity", "expected a string for \"identity\"", 1 },
+	{ P, "/entries/0/identity", "\"item\"", "", "", 0 },
+	{ P, "/entries/0/aliases", "\"试剂\"", "/entries/0/aliases", "expected an array for \"aliases\"", 1 },
+	{ P, "/entries/0/aliases", "[\"\"]", "/entries/0/aliases/0", "\"aliases\" must not be empty", 1 },
+	{ P, "/entries/0/aliases", "[1]", "/entries/0/aliases/0", "expected a string", 1 },
+	{ P, "/entries/0/aliases", "[\"试剂\", \"试剂\"]", "/entries/0/aliases/1", "alias \"试剂\" is listed twice", 1 },
+	{ P, "/entries/0/customs", "[\"5\"]", "/entries/0/customs/0", "customs code \"5\" must be 2 or 4 digits", 1 },
+	{ P, "/entries/0/customs", "{}", "/entries/0/customs", "expected an array for \"customs\"", 1 },
+	{ P, "/entries/0/customs", "[\"5201\", \"52\"]", "", "", 0 },
+	{ W, "/entries/0/identity", "\"category\"", "", "", 0 },
 };
 
 START_TEST(rule)
@@ -829,6 +874,77 @@ START_TEST(rule)
 }
 END_TEST
 
+/* ---- v2: rules across members, and what the canonical form keeps ---------- */
+
+/* A whitelist document's head up to its v2 members, its clauses, and an
+ * entry without its closing brace. */
+#define V2_HEAD "{\"list\":\"m\",\"kind\":\"whitelist\",\"title\":{\"zh\":\"标题\"},"
+#define V2_CLAUSES "\"clauses\":[{\"id\":\"c1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
+#define V2_ENTRY(id, code)                                                                        \
+	"{\"id\":\"" #id "\",\"code\":\"" #code "\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"c1\"]," \
+	"\"entities\":[\"91110000600037341L\"]"
+
+/* An entry's customs must overlap its list's scope; the list's term must
+ * not be empty. */
+START_TEST(v2_cross_rules)
+{
+	static const char *doc =
+		V2_HEAD "\"valid_from\":\"2027-01-01\",\"valid_to\":\"2026-12-31\","
+		"\"scope\":{\"customs\":[\"52\",\"5101\"]}," V2_CLAUSES
+		"\"entries\":[" V2_ENTRY(e1, 2941) ",\"customs\":[\"5201\",\"51\",\"22\"]}]}";
+	qd_listdoc *d = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(parse_str(doc, &d, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/valid_to", "valid_from 2027-01-01 is after valid_to 2026-12-31");
+	/* 5201 is inside 52, 51 contains 5101: both overlap; 22 does not */
+	ASSERT_PROBLEM(&p, "/entries/0/customs/2", "customs code \"22\" is outside the list's scope");
+	ck_assert_uint_eq(p.count, 2);
+	qd_problems_free(&p);
+}
+END_TEST
+
+/* v2 members are written only when given, an identity only when it is not
+ * the kind's default; a document without them dumps as before. */
+START_TEST(v2_canonical_form)
+{
+	static const char *wl =
+		V2_HEAD "\"scope\":{\"customs\":[],\"region\":null},\"batches\":[{\"id\":\"第一批\"}]," V2_CLAUSES
+		"\"entries\":[" V2_ENTRY(e1, 2941) ",\"identity\":\"item\",\"aliases\":[],\"customs\":[],"
+		"\"batch\":\"第一批\"}," V2_ENTRY(e2, 3822) ",\"identity\":\"category\"}]}";
+	qd_listdoc *d = NULL, *m = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(parse_str(wl, &d, &p), 0);
+	/* an empty scope is no scope; the batches table stays */
+	ck_assert_ptr_null(json_object_get(d->json, "scope"));
+	ck_assert(json_is_array(json_object_get(d->json, "batches")));
+	ck_assert_ptr_nonnull(d->terms);
+	ck_assert_ptr_null(strstr(d->entries[0].json, "identity"));
+	ck_assert_ptr_null(strstr(d->entries[0].json, "aliases"));
+	ck_assert_ptr_null(strstr(d->entries[0].json, "customs"));
+	ck_assert_ptr_nonnull(strstr(d->entries[1].json, "\"identity\":\"category\""));
+	/* item entries carry decision terms; a category entry without customs or batch none */
+	qd_entry_terms t;
+	ck_assert_int_eq(qd_entry_terms_decode(d->entries[0].terms, d->entries[0].terms_len, &t), 0);
+	ck_assert(t.item && t.has_batch && t.batch == 0);
+	ck_assert_ptr_null(d->entries[1].terms);
+	/* a v1 document has no terms and no v2 member */
+	ck_assert_int_eq(parse_str(minimal_doc, &m, &p), 0);
+	ck_assert_ptr_null(m->terms);
+	size_t n;
+	char *dump = qd_listdoc_dump(m, &n);
+	ck_assert_ptr_null(strstr(dump, "scope"));
+	ck_assert_ptr_null(strstr(dump, "identity"));
+	free(dump);
+	qd_listdoc_free(m);
+	qd_listdoc_free(d);
+	qd_problems_free(&p);
+}
+END_TEST
+
 START_TEST(string_limits)
 {
 	json_t *j;
@@ -839,7 +955,7 @@ START_TEST(string_limits)
 	memset(big, 'a', 20001);
 	big[20001] = '\0';
 
-	/* clause text: 20000 bytes accepted, 20001 not */
+	/* clause text: 20000 characters accepted, 20001 not */
 	qd_problems_init(&p);
 	j = fixture_json("positive.json");
 	jset(j, "/clauses/0/text", json_stringn(big, 20000));
@@ -847,7 +963,7 @@ START_TEST(string_limits)
 	qd_listdoc_free(doc);
 	jset(j, "/clauses/0/text", json_stringn(big, 20001));
 	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
-	ASSERT_PROBLEM(&p, "/clauses/0/text", "20001 bytes long; at most 20000 allowed");
+	ASSERT_PROBLEM(&p, "/clauses/0/text", "20001 characters long; at most 20000 allowed");
 	ck_assert_uint_eq(p.count, 1);
 	qd_problems_free(&p);
 
@@ -884,6 +1000,69 @@ START_TEST(string_limits)
 	qd_problems_free(&p);
 	json_decref(j);
 	free(big);
+}
+END_TEST
+
+/* Limits count characters as the schema's maxLength does: Chinese text,
+ * three bytes a character in UTF-8, gets the same room as ASCII. */
+START_TEST(string_limits_count_characters)
+{
+	json_t *j = fixture_json("whitelist.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	size_t unit = strlen("血"), n;
+	char *zh = malloc(2049 * unit + 1);
+
+	for (size_t i = 0; i < 2049; i++)
+		memcpy(zh + i * unit, "血", unit);
+	zh[2049 * unit] = '\0';
+	qd_problems_init(&p);
+	/* 25 characters, 75 bytes: a waiver the 64-character rule admits */
+	jset(j, "/entries/0/waives", json_pack("[s#]", zh, (int)(25 * unit)));
+	/* 1000 characters, 3000 bytes: a name under 2048 characters */
+	jset(j, "/entries/0/name/zh", json_stringn(zh, 1000 * unit));
+	jset(j, "/clauses/0/text", json_stringn(zh, 2049 * unit));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	doc = NULL;
+	jset(j, "/entries/0/waives", json_pack("[s#]", zh, (int)(65 * unit)));
+	jset(j, "/entries/0/name/zh", json_stringn(zh, 2049 * unit));
+	ck_assert_int_eq(run(j, NULL, &doc, &p), QD_EINVAL);
+	ASSERT_PROBLEM(&p, "/entries/0/waives/0", "65 characters long; at most 64 allowed");
+	ASSERT_PROBLEM(&p, "/entries/0/name/zh", "2049 characters long; at most 2048 allowed");
+	n = p.count;
+	ck_assert_uint_eq(n, 2);
+	qd_problems_free(&p);
+	json_decref(j);
+	free(zh);
+}
+END_TEST
+
+/* null stands for "absent" wherever the schema allows it. */
+START_TEST(nulls_mean_absent)
+{
+	static const char *const paths[] = {
+		"/entries/0/effect", "/entries/0/status", "/entries/0/waives",
+		"/entries/0/conditions", "/entities/0/status", "/entries/0/spec",
+	};
+	json_t *j = fixture_json("positive.json");
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		jset(j, paths[i], json_null());
+	jset(j, "/entries/1/entities", json_null());
+	qd_problems_init(&p);
+	if (run(j, NULL, &doc, &p) != 0)
+		dump_problems(&p);
+	ck_assert_ptr_nonnull(doc);
+	qd_listdoc_free(doc);
+	doc = NULL;
+	jset(j, "/entities", json_null());
+	ck_assert_int_eq(run(j, NULL, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+	json_decref(j);
 }
 END_TEST
 
@@ -1306,8 +1485,12 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, syntax_errors);
 	tcase_add_test(tc, duplicate_key_is_einval);
 	tcase_add_test(tc, root_not_object);
+	tcase_add_test(tc, v2_cross_rules);
+	tcase_add_test(tc, v2_canonical_form);
 	tcase_add_loop_test(tc, rule, 0, (int)(sizeof(rule_cases) / sizeof(rule_cases[0])));
 	tcase_add_test(tc, string_limits);
+	tcase_add_test(tc, string_limits_count_characters);
+	tcase_add_test(tc, nulls_mean_absent);
 	tcase_add_test(tc, unknown_keys);
 	tcase_add_test(tc, all_violations_at_once);
 	tcase_add_test(tc, problem_cap);

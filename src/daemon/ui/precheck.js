@@ -3,9 +3,16 @@
  * Reads the institution id, date and item codes (typed, pasted or from a
  * CSV file), calls POST /v1/check (1000 items a call) and shows one row per
  * item with its decision, reason, basis, waived documents, conditions and
- * near misses.  ?entity=&date=&codes= (codes newline-separated; also list=
- * and lang=en) prefill the form and run the check on load, so a result can
- * be shared as a link.
+ * near misses.  ?entity=&date=&codes= (codes newline-separated; also list=,
+ * customs= and lang=en) prefill the form and run the check on load, so a
+ * result can be shared as a link.
+ *
+ * The customs office of declaration (4-digit 关区代码) is remembered per
+ * browser (localStorage): an officer or broker declares at the same office
+ * day after day.  With "check by declared name" ticked, each line's name
+ * and specification (code,name,spec) go with its item, so a whitelist's
+ * item entries are checked against them; the page shows each answer's
+ * scope and item check in words either way.
  *
  * With qingdand --read-auth token the reads answer 401 without a token: the
  * page then shows a token field.  The token lives in sessionStorage only
@@ -18,6 +25,7 @@
   var $ = QD.$, el = QD.el, t = QD.t;
   var BATCH = 1000;
   var TOKEN_KEY = 'qd.read.token';
+  var CUSTOMS_KEY = 'qd.customs';
 
   var lists = {};        // list id → metadata (titles), from GET /v1/lists
   var listsReady = null; // promise
@@ -99,8 +107,10 @@
 
   /* ---- input ---- */
 
-  /* The items of the codes box: one per non-empty line, "code" or
-   * "code,description" (also tab or full-width comma); '#' starts a comment. */
+  /* The items of the codes box: one per non-empty line, "code",
+   * "code,description" or "code,name,spec" (also tab or full-width comma);
+   * '#' starts a comment.  The description is the declared name, up to a
+   * second separator, and the specification after it. */
   function parseItems(text) {
     var out = [];
     text.split(/\r?\n/).forEach(function (raw, i) {
@@ -108,9 +118,22 @@
       if (!s || s.charAt(0) === '#') return;
       var m = /^([^\t,，]*)[\t,，](.*)$/.exec(s);
       var code = m ? m[1].trim() : s, desc = m ? m[2].trim() : '';
-      out.push({ ref: String(i + 1), line: i + 1, entered: code, desc: desc });
+      var g = /^([^\t,，]*)[\t,，](.*)$/.exec(desc);
+      out.push({ ref: String(i + 1), line: i + 1, entered: code, desc: desc,
+        name: (g ? g[1] : desc).trim(), spec: g ? g[2].trim() : '' });
     });
     return out;
+  }
+
+  /* The remembered customs office of this browser. */
+  function storedCustoms() {
+    try { return window.localStorage.getItem(CUSTOMS_KEY) || ''; } catch (e) { return ''; }
+  }
+  function storeCustoms(v) {
+    try {
+      if (v) window.localStorage.setItem(CUSTOMS_KEY, v);
+      else window.localStorage.removeItem(CUSTOMS_KEY);
+    } catch (e) { /* ignore */ }
   }
 
   function entityStatus() {
@@ -141,6 +164,7 @@
   var H_CODE = /^(code|hs|hscode|hs_code|commoditycode|商品编号|商品编码|hs编码|hs编号|税号|编码)$/;
   var H_DESC = /^(description|desc|name|name_zh|goods|品名|商品名称|物品名称|名称|货物名称|中文名称)$/;
   var H_CIQ = /^(ciq|ciqcode|检验检疫编码|检验检疫附加编号|ciq编码)$/;
+  var H_SPEC = /^(spec|specification|model|规格型号|规格|型号)$/;
 
   function importFile(file) {
     var st = $('file-status');
@@ -150,11 +174,12 @@
       var rows = QD.parseCSV(QD.decodeText(new Uint8Array(buf)));
       if (!rows.length) throw new Error(t('err.file.empty'));
       var head = rows[0].map(function (h) { return h.trim().toLowerCase().replace(/[\s（）()]/g, ''); });
-      var ci = -1, di = -1, qi = -1;
+      var ci = -1, di = -1, qi = -1, si = -1;
       head.forEach(function (h, i) {
         if (ci < 0 && H_CODE.test(h)) ci = i;
         else if (di < 0 && H_DESC.test(h)) di = i;
         else if (qi < 0 && H_CIQ.test(h)) qi = i;
+        else if (si < 0 && H_SPEC.test(h)) si = i;
       });
       if (ci >= 0) rows = rows.slice(1);
       else { ci = 0; di = rows[0].length > 1 ? 1 : -1; }
@@ -164,6 +189,10 @@
         if (!code) return;
         var ciq = qi >= 0 ? (r[qi] || '').trim() : '';
         var desc = di >= 0 ? (r[di] || '').trim().replace(/[\r\n]+/g, ' ') : '';
+        var spec = si >= 0 ? (r[si] || '').trim().replace(/[\r\n]+/g, ' ') : '';
+        /* A name that holds a separator would run into the spec: the
+         * spec column then goes with a name without commas. */
+        if (spec) desc = desc.replace(/[\t,，]/g, ' ') + ',' + spec;
         lines.push(code + (ciq ? ' ' + ciq : '') + (desc ? ',' + desc : ''));
       });
       if (!lines.length) throw new Error(t('err.file.empty'));
@@ -226,6 +255,15 @@
       $('codes').focus();
       return Promise.resolve();
     }
+    var customs = $('customs').value.trim();
+    if (customs && !/^[0-9]{4}$/.test(customs)) {
+      showError(t('err.customs'));
+      $('customs').focus();
+      return Promise.resolve();
+    }
+    storeCustoms(customs);
+    customs = customs || null;
+    var goods = $('goods').checked;
     var entity = $('entity').value.trim() || null;
     var list = $('list').value || wantList || null;
     var batches = [];
@@ -239,8 +277,13 @@
       chain = chain.then(function () {
         return api('POST', '/v1/check', {
           json: {
-            entity: entity, date: date, list: list, receipt: signing ? true : undefined,
-            items: b.map(function (it) { return { ref: it.ref, code: it.entered }; })
+            entity: entity, date: date, list: list, customs: customs, receipt: signing ? true : undefined,
+            items: b.map(function (it) {
+              var q = { ref: it.ref, code: it.entered };
+              if (goods && it.name) q.name = it.name;
+              if (goods && it.spec) q.spec = it.spec;
+              return q;
+            })
           }
         }).then(function (res) {
           if (tokenRefused(res)) {
@@ -266,7 +309,7 @@
       if (tokenState && tokenState.key === 'pc.token.ok.rerun') showTokenState('pc.token.ok', 'ok');
       last = {
         rows: items.map(function (it, k) { return { input: it, answer: answers[k] }; }),
-        summary: summary, entity: entity, date: date, ids: ids, receipts: receipts
+        summary: summary, entity: entity, date: date, ids: ids, customs: customs, goods: goods, receipts: receipts
       };
       render(true);
       updateLink();
@@ -310,6 +353,11 @@
       return e.entities && e.entities.length && (!entity || e.entities.indexOf(entity) < 0)
         ? ['near.other_entity'] : ['near.roster'];
     case 'entity_required': return ['near.entity_required'];
+    case 'outside_jurisdiction':
+      return e.customs && e.customs.length ? ['near.outside_jurisdiction', { customs: e.customs.join('、') }]
+        : ['near.outside_jurisdiction.list'];
+    case 'item_differs':
+      return ['near.item_differs', { item: entryName(e) + (e.spec ? ' ' + e.spec : '') }];
     case 'suspended': return ['near.suspended'];
     case 'revoked': return ['near.revoked'];
     default: return ['reason.' + nm.reason];
@@ -331,6 +379,27 @@
     return [badge, kind === 'deny' ? el('span', { class: 'sub', text: t('dec.deny.sub') }) : null];
   }
 
+  /* Where the answer holds: the customs prefixes (and region), both
+   * languages. */
+  function scopeLine(sc) {
+    var where = (sc.customs && sc.customs.length ? sc.customs.join('、') : '—') +
+      (sc.region ? t('basis.scope.region', { region: sc.region }) : '');
+    return el('div', { class: 'basis-scope', 'data-customs': (sc.customs || []).join(',') },
+      el('span', { class: 'k', text: lbl('basis.scope') }), where);
+  }
+
+  /* What the goods must be for the answer to hold, and what was checked. */
+  function itemLine(ic) {
+    var name = ic.name ? (QD.lang === 'en' && ic.name.en ? ic.name.en : ic.name.zh) : '';
+    var what = name + (ic.spec ? ' · ' + t('basis.spec') + ' ' + ic.spec : '') +
+      (ic.aliases && ic.aliases.length ? ' · ' + t('basis.item.aliases') + ' ' + ic.aliases.join('、') : '');
+    var checked = ic.checked || [];
+    var key = checked.length ? 'basis.item.checked.' + checked.join('_') : 'basis.item.unchecked';
+    return el('div', { class: 'basis-item', 'data-checked': checked.join(',') },
+      el('span', { class: 'k', text: lbl('basis.item') }), what,
+      el('div', { class: 'hint' }, both(key)));
+  }
+
   function basisCell(a) {
     var b = a.basis;
     if (!b) return el('span', { class: 'muted', text: t('basis.none') });
@@ -342,7 +411,15 @@
         el('code', { class: 'entry-id', text: e.id }), ' ', entryName(e), ' (', codeText(e.code, e.ciq), ')')
     ];
     if (e.spec) parts.push(el('div', {}, el('span', { class: 'k', text: lbl('basis.spec') }), e.spec));
-    if (e.batch) parts.push(el('div', {}, el('span', { class: 'k', text: lbl('basis.batch') }), e.batch));
+    if (b.batch) {
+      parts.push(el('div', { class: 'basis-batch' }, el('span', { class: 'k', text: lbl('basis.batch') }),
+        b.batch.document ? t('basis.batch.doc', { id: b.batch.id, document: b.batch.document,
+          published: b.batch.published || '—' }) : b.batch.id));
+    } else if (e.batch) {
+      parts.push(el('div', {}, el('span', { class: 'k', text: lbl('basis.batch') }), e.batch));
+    }
+    if (b.scope) parts.push(scopeLine(b.scope));
+    if (b.item_check) parts.push(itemLine(b.item_check));
     (b.clauses || []).forEach(function (c) {
       var d = el('details', { class: 'clause' },
         el('summary', {}, el('span', { class: 'k', text: lbl('basis.clause') }),
@@ -378,6 +455,12 @@
           e.quantity.limit + ' ' + e.quantity.unit));
       }
     }
+    (a.results || []).forEach(function (r) {
+      if (r.terms && r.terms.superseded_by) {
+        out.push(el('div', { class: 'note-superseded' }, both('notes.superseded',
+          { list: listName(r.list), next: r.terms.superseded_by })));
+      }
+    });
     if (a.decision !== 'allow') {
       var nms = nearMisses(a);
       if (nms.length) {
@@ -434,7 +517,7 @@
     $('overall').className = 'overall ' + (all ? 'dec-allow' : 'dec-deny');
     $('context').textContent = t('pc.context', {
       entity: last.entity || t('pc.context.noentity'), date: last.date, id: last.ids.join(', ')
-    });
+    }) + (last.customs ? t('pc.context.customs', { customs: last.customs }) : '');
     var body = QD.clear($('result-body'));
     last.rows.forEach(function (r) { body.appendChild(row(r)); });
     $('receipt-download').hidden = !last.receipts.length;
@@ -447,14 +530,16 @@
   function csv() {
     var head = ['line', 'code_entered', 'description', 'code', 'ciq', 'decision', 'reason', 'reason_zh', 'reason_en',
       'list', 'list_version', 'entry_id', 'entry_name_zh', 'entry_name_en', 'entry_code', 'clauses', 'waives',
-      'remark', 'near_misses', 'error', 'entity', 'date', 'decision_id'];
+      'remark', 'near_misses', 'error', 'entity', 'date', 'decision_id', 'customs', 'name_declared', 'spec_declared',
+      'scope', 'item_check', 'batch'];
     var rows = [head];
     last.rows.forEach(function (r) {
       var it = r.input, a = r.answer;
       if (a.error) {
         rows.push([it.ref, it.entered, it.desc, '', '', 'invalid', 'invalid', t('reason.invalid', null, 'zh'),
           t('reason.invalid', null, 'en'), '', '', '', '', '', '', '', '', '', '', a.error.message,
-          last.entity || '', last.date, last.ids.join(' ')]);
+          last.entity || '', last.date, last.ids.join(' '), last.customs || '',
+          last.goods ? it.name : '', last.goods ? it.spec : '', '', '', '']);
         return;
       }
       var b = a.basis, e = b ? b.entry : null;
@@ -470,7 +555,12 @@
         e && e.name.en ? e.name.en : '', e ? e.code + (e.ciq ? '/' + e.ciq : '') : '',
         b ? b.clauses.map(function (c) { return c.document + ' ' + (c.article || ''); }).join(' | ') : '',
         e && a.decision === 'allow' ? (e.waives || []).join(' | ') : '', remark, near, '',
-        last.entity || '', last.date, last.ids.join(' ')]);
+        last.entity || '', last.date, last.ids.join(' '), a.query.customs || '',
+        a.query.name || '', a.query.spec || '',
+        b && b.scope ? (b.scope.customs || []).join(' | ') : '',
+        b && b.item_check ? (b.item_check.name ? b.item_check.name.zh : '') + (b.item_check.spec ? ' / ' + b.item_check.spec : '') +
+          ' [' + (b.item_check.checked || []).join(',') + ']' : '',
+        b && b.batch ? b.batch.id + (b.batch.document ? ' ' + b.batch.document : '') : '']);
     });
     return '\ufeff' + QD.toCSV(rows);
   }
@@ -484,6 +574,7 @@
     if (date) p.set('date', date);
     if (codes && codes.length <= 4000) p.set('codes', codes);
     if ($('list').value) p.set('list', $('list').value);
+    if ($('customs').value.trim()) p.set('customs', $('customs').value.trim());
     if (QD.lang === 'en') p.set('lang', 'en');
     var q = p.toString();
     return window.location.pathname + (q ? '?' + q : '');
@@ -580,6 +671,7 @@
     var p = new URLSearchParams(window.location.search);
     $('date').value = QD.validDate(p.get('date') || '') ? p.get('date') : QD.todayChina();
     if (p.get('entity')) $('entity').value = p.get('entity');
+    $('customs').value = p.get('customs') || storedCustoms();
     var codes = p.getAll('codes').join('\n');
     if (codes) $('codes').value = codes;
     wantList = p.get('list') || '';

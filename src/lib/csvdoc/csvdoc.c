@@ -5,7 +5,11 @@
  * 1. Decode.  The bytes become UTF-8 text: UTF-8 is checked (a BOM is
  *    dropped), GB18030 is converted with iconv(3), never by hand.  When no
  *    charset is named, a UTF-8 BOM or valid UTF-8 means UTF-8, and anything
- *    else is converted from GB18030 (what a Chinese Excel writes).  If neither
+ *    else is converted from GB18030 (what a Chinese Excel writes).  Bytes
+ *    that are valid both ways, where the UTF-8 reading holds characters no
+ *    Chinese list has (Cyrillic, Latin Extended: GB18030 "芯片" is UTF-8
+ *    "оƬ") and the GB18030 reading none, are refused until the charset is
+ *    named: mojibake is never stored silently.  If neither
  *    decoding works, the problem names the line where the decoding that got
  *    further failed: that is the encoding the file most likely is in.  GBK
  *    and GB2312 are subsets of GB18030, so they are read as GB18030.
@@ -70,7 +74,8 @@ static const struct key_field {
 	{ "spec", F_SPEC }, { "effect", F_EFFECT }, { "entities", F_ENTITIES },
 	{ "valid_from", F_VALID_FROM }, { "valid_to", F_VALID_TO }, { "status", F_STATUS },
 	{ "waives", F_WAIVES }, { "conditions", F_CONDITIONS }, { "quantity", F_QTY_LIMIT },
-	{ "clauses", F_CLAUSES }, { "batch", F_BATCH },
+	{ "clauses", F_CLAUSES }, { "batch", F_BATCH }, { "identity", F_IDENTITY },
+	{ "aliases", F_ALIASES }, { "customs", F_CUSTOMS },
 };
 
 /* Trim every stored field in place; returns an array of n pointers to
@@ -204,6 +209,10 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 			if (!im->have_header) {
 				im->have_header = true;
 				im->header_line = im->row_line;
+			} else {
+				/* A data row, though unreadable: the file is not
+				 * "a header but no entries". */
+				im->data_rows++;
 			}
 			row_reset(&im->row);
 			im->in_row = false;
@@ -216,10 +225,12 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 		pos = end;
 	}
 	if (!im->oom && csv_fini(&cp, on_field, on_row, im) != 0) {
-		if (csv_error(&cp) == CSV_EPARSE)
+		if (csv_error(&cp) == CSV_EPARSE) {
 			PROB_AT(im, im->row_line, (unsigned)im->row.nf + 1,
 				"the quoted field begun here is never closed (a '\"' is missing)");
-		else
+			if (im->have_header)
+				im->data_rows++;
+		} else
 			im->oom = true;
 	}
 	csv_free(&cp);
@@ -427,6 +438,44 @@ static void imp_free(struct imp *im)
 	qd_pool_free(im->id_text);
 }
 
+/* After the last record: the checks of the file as a whole, and the
+ * document when every row was valid. */
+static int build(struct imp *im, qd_listdoc **doc)
+{
+	int rc;
+
+	if (!im->have_header)
+		PROB_AT(im, 1, 0, "the file is empty; a header row naming the columns is required");
+	else if (im->header_ok && im->data_rows == 0)
+		PROB_AT(im, im->header_line, 0, "the file has a header but no entries; to remove every "
+			"entry load a JSON document with \"entries\": []");
+	if (im->header_ok) {
+		if (im->b == NULL && !im->oom)
+			start(im);
+		rc = qd_listdoc_finish(im->b, doc);
+		im->b = NULL;
+		take_problems(im, 0);
+		if (rc == QD_ENOMEM)
+			return rc;
+	}
+	return im->oom ? QD_ENOMEM : 0;
+}
+
+/* The result: rc, made QD_EINVAL by any problem, whose problems go to
+ * the caller sorted; *doc moves to *out on success. */
+static int hand_over(int rc, qd_problems *mine, qd_problems *problems, qd_listdoc **doc, qd_listdoc **out)
+{
+	if (rc == 0 && qd_problems_total(mine) > 0)
+		rc = QD_EINVAL;
+	if (rc == QD_EINVAL && transfer(mine, problems) != 0)
+		rc = QD_ENOMEM;
+	if (rc == 0) {
+		*out = *doc;
+		*doc = NULL;
+	}
+	return rc;
+}
+
 int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 		      const qd_listdoc *base, qd_listdoc **out, qd_problems *problems)
 {
@@ -453,37 +502,87 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	if (rc != 0)
 		goto done;
 	rc = tokenise(&im, text, tlen);
-	if (rc != 0)
-		goto done;
-	if (!im.have_header)
-		PROB_AT(&im, 1, 0, "the file is empty; a header row naming the columns is required");
-	else if (im.header_ok && im.data_rows == 0)
-		PROB_AT(&im, im.header_line, 0, "the file has a header but no entries; to remove every "
-			"entry load a JSON document with \"entries\": []");
-	if (im.header_ok) {
-		if (im.b == NULL && !im.oom)
-			start(&im);
-		rc = qd_listdoc_finish(im.b, &doc);
-		im.b = NULL;
-		take_problems(&im, 0);
-		if (rc == QD_ENOMEM)
-			goto done;
-	}
-	rc = im.oom ? QD_ENOMEM : 0;
+	if (rc == 0)
+		rc = build(&im, &doc);
 done:
-	if (rc == 0 && qd_problems_total(&mine) > 0)
-		rc = QD_EINVAL;
-	if (rc == QD_EINVAL && transfer(&mine, problems) != 0)
-		rc = QD_ENOMEM;
-	if (rc == 0) {
-		*out = doc;
-		doc = NULL;
-	}
+	rc = hand_over(rc, &mine, problems, &doc, out);
 out:
 	imp_free(&im);
 	qd_listdoc_free(doc);
 	free(owned);
 	qd_problems_free(&mine);
 	qd_problems_free(&scratch);
+	return rc;
+}
+
+/* ---- rows from elsewhere (spreadsheets) ------------------------------------------- */
+
+struct qd_csv_rows {
+	struct imp im;
+	qd_problems mine;
+};
+
+qd_csv_rows *qd_csv_rows_begin(const qd_listdoc *base)
+{
+	qd_csv_rows *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	qd_problems_init(&r->mine);
+	r->im.base = base;
+	r->im.p = &r->mine;
+	return r;
+}
+
+void qd_csv_rows_add(qd_csv_rows *r, unsigned line, const char *const *cells, size_t n)
+{
+	struct imp *im = &r->im;
+
+	im->line = line;
+	im->row_line = line;
+	for (size_t j = 0; j < n && !im->oom; j++)
+		on_field((void *)cells[j], strlen(cells[j]), im);
+	on_row(0, im);
+}
+
+const char *qd_csv_rows_heading(const qd_csv_rows *r, unsigned column, const char **field)
+{
+	const struct imp *im = &r->im;
+	int f;
+
+	if (field != NULL)
+		*field = NULL;
+	if (!im->header_ok || column == 0 || column > im->ncols)
+		return NULL;
+	f = im->col_field[column - 1];
+	if (field != NULL && f >= 0)
+		*field = qd_csv_fields[f].name;
+	return im->heading[column - 1];
+}
+
+void qd_csv_rows_problem(qd_csv_rows *r, unsigned line, unsigned column, const char *message)
+{
+	PROB_AT(&r->im, line, column, "%s", message);
+}
+
+int qd_csv_rows_end(qd_csv_rows *r, int rc, qd_listdoc **out, qd_problems *problems)
+{
+	qd_listdoc *doc = NULL;
+	qd_problems scratch;
+
+	*out = NULL;
+	qd_problems_init(&scratch);
+	if (problems == NULL)
+		problems = &scratch;
+	if (r == NULL)
+		return QD_ENOMEM;
+	if (rc == 0 || rc == QD_EINVAL)
+		rc = build(&r->im, &doc);
+	rc = hand_over(rc, &r->mine, problems, &doc, out);
+	imp_free(&r->im);
+	qd_listdoc_free(doc);
+	qd_problems_free(&r->mine);
+	qd_problems_free(&scratch);
+	free(r);
 	return rc;
 }

@@ -39,6 +39,9 @@ enum field {
 	F_QTY_UNIT,
 	F_CLAUSES,
 	F_BATCH,
+	F_IDENTITY,
+	F_ALIASES,
+	F_CUSTOMS,
 	F_COUNT
 };
 

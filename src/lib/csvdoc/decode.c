@@ -96,6 +96,88 @@ out:
 	return rc;
 }
 
+/* The code point of the k-byte UTF-8 sequence at p (checked already). */
+static uint32_t utf8_cp(const unsigned char *p, size_t k)
+{
+	uint32_t c = p[0] & (k == 2 ? 0x1F : k == 3 ? 0x0F : 0x07);
+
+	for (size_t i = 1; i < k; i++)
+		c = (c << 6) | (p[i] & 0x3F);
+	return c;
+}
+
+/* Would a Chinese list hold this character?  Latin-1 (µ, °, ±, ×), Greek
+ * (α-淀粉酶), punctuation, letterlike and math symbols, enclosed numbers,
+ * CJK punctuation, kana, ideographs, full-width forms and the BOM.  GB18030
+ * bytes read as UTF-8 give Cyrillic, Latin Extended, Armenian, Hebrew… —
+ * never only these. */
+static bool plausible(uint32_t c)
+{
+	static const uint32_t ranges[][2] = {
+		{ 0x00A0, 0x00FF }, { 0x0370, 0x03FF }, { 0x2000, 0x22FF }, { 0x2460, 0x24FF },
+		{ 0x2500, 0x257F }, { 0x25A0, 0x26FF }, { 0x3000, 0x30FF }, { 0x3400, 0x4DBF },
+		{ 0x4E00, 0x9FFF }, { 0xF900, 0xFAFF }, { 0xFE30, 0xFE4F }, { 0xFEFF, 0xFEFF },
+		{ 0xFF00, 0xFFEF },
+	};
+
+	if (c < 0x80)
+		return true;
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		if (c >= ranges[i][0] && c <= ranges[i][1])
+			return true;
+	}
+	return false;
+}
+
+/* Offset of the first UTF-8 character of the valid UTF-8 text s that a
+ * Chinese list would not hold, or n when there is none. */
+static size_t implausible_at(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = u[i] < 0x80 ? 1 : qd_utf8_len(u + i, n - i);
+
+		if (k > 1 && !plausible(utf8_cp(u + i, k)))
+			return i;
+		i += k ? k : 1;
+	}
+	return n;
+}
+
+/* Bytes that are valid UTF-8 and valid GB18030 at once, with characters
+ * that only the GB18030 reading makes sense of (GB18030 "芯片" is UTF-8
+ * "оƬ"): refused, quoting the cell both ways, rather than stored as
+ * mojibake.  Returns true after reporting. */
+static bool ambiguous(struct imp *im, const char *buf, size_t len)
+{
+	size_t at = implausible_at(buf, len), from, to, glen = 0, gbad = 0;
+	char *gb = NULL, q1[QBUF], q2[QBUF];
+	bool refuse;
+
+	if (at == len)
+		return false;
+	/* GB18030's trail bytes are all >= 0x30: a cell's bounds (',', '"',
+	 * blanks, line breaks) never cut one of its characters. */
+	for (from = at; from > 0 && (unsigned char)buf[from - 1] >= 0x30; from--)
+		;
+	for (to = at; to < len && (unsigned char)buf[to] >= 0x30; to++)
+		;
+	if (gb18030_to_utf8(buf, len, &gb, &glen, &gbad) != 0)
+		return false;
+	refuse = implausible_at(gb, glen) == glen;
+	free(gb);
+	gb = NULL;
+	if (!refuse || gb18030_to_utf8(buf + from, to - from, &gb, &glen, &gbad) != 0)
+		return refuse;
+	PROB_AT(im, line_at(buf, at), 0, "the bytes are valid UTF-8 and valid GB18030, and only "
+		"GB18030 reads them as Chinese text (%s as UTF-8, %s as GB18030); name the charset: "
+		"charset=gb18030, or charset=utf-8 if the UTF-8 reading is right",
+		qd_quote(buf + from, to - from, q1), qd_quote(gb, glen, q2));
+	free(gb);
+	return true;
+}
+
 static void describe_byte(const char *buf, size_t len, size_t off, char *out, size_t size)
 {
 	if (off >= len)
@@ -145,6 +227,8 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
 			cs = CS_UTF8;
 		}
 		ubad = skip + utf8_bad((const unsigned char *)buf + skip, len - skip);
+		if (ubad == len && cs == CS_AUTO && ambiguous(im, buf, len))
+			return QD_EINVAL;
 		if (ubad == len) {
 			*text = buf + skip;
 			*tlen = len - skip;

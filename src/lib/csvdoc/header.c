@@ -24,6 +24,9 @@ const struct field_def qd_csv_fields[F_COUNT] = {
 	[F_QTY_UNIT] = { "quantity_unit", { "计量单位" } },
 	[F_CLAUSES] = { "clauses", { "依据条款" } },
 	[F_BATCH] = { "batch", { "批次" } },
+	[F_IDENTITY] = { "identity", { "认定方式" } },
+	[F_ALIASES] = { "aliases", { "别名", "其他名称" } },
+	[F_CUSTOMS] = { "customs", { "关区代码", "适用关区" } },
 };
 
 static int field_of_heading(const char *s, size_t n)

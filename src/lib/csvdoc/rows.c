@@ -20,6 +20,11 @@ static const struct alias effect_aliases[] = {
 	{ "纳入", "include" }, { "排除", "exclude" }, { NULL, NULL },
 };
 
+static const struct alias identity_aliases[] = {
+	{ "item", "item" }, { "category", "category" }, { "单品", "item" }, { "类别", "category" },
+	{ NULL, NULL },
+};
+
 static const struct alias status_aliases[] = {
 	{ "active", "active" }, { "suspended", "suspended" }, { "revoked", "revoked" },
 	{ "有效", "active" }, { "暂停", "suspended" }, { "撤销", "revoked" }, { NULL, NULL },
@@ -247,8 +252,9 @@ static uint32_t id_cell(struct imp *im, json_t *e, const char *id)
 	return BIT(F_ID);
 }
 
-/* What the entry is: code, ciq, name (zh, en) and spec. */
-static void goods_cells(struct imp *im, json_t *e, const char **c)
+/* What the entry is: code, ciq, name (zh, en), spec, identity and
+ * aliases.  Returns the fields reported. */
+static uint32_t goods_cells(struct imp *im, json_t *e, const char **c)
 {
 	if (c[F_CODE] != NULL)
 		put(im, e, "code", str(im, c[F_CODE], strlen(c[F_CODE])));
@@ -267,6 +273,16 @@ static void goods_cells(struct imp *im, json_t *e, const char **c)
 	}
 	if (c[F_SPEC] != NULL)
 		put(im, e, "spec", str(im, c[F_SPEC], strlen(c[F_SPEC])));
+	if (c[F_ALIASES] != NULL)
+		put(im, e, "aliases", split(im, c[F_ALIASES]));
+	if (c[F_IDENTITY] != NULL) {
+		const char *v = alias(im, identity_aliases, F_IDENTITY, c[F_IDENTITY]);
+
+		if (v == NULL)
+			return BIT(F_IDENTITY);
+		put(im, e, "identity", str(im, v, strlen(v)));
+	}
+	return 0;
 }
 
 /* Whom and when the entry applies to: effect, entities, valid_from,
@@ -285,6 +301,8 @@ static uint32_t scope_cells(struct imp *im, json_t *e, const char **c)
 	}
 	if (c[F_ENTITIES] != NULL)
 		put(im, e, "entities", split(im, c[F_ENTITIES]));
+	if (c[F_CUSTOMS] != NULL)
+		put(im, e, "customs", split(im, c[F_CUSTOMS]));
 	if (c[F_VALID_FROM] != NULL)
 		put(im, e, "valid_from", date_value(im, c[F_VALID_FROM]));
 	if (c[F_VALID_TO] != NULL)
@@ -377,7 +395,7 @@ static void entry(struct imp *im, char **cells)
 	cells_by_field(im, cells, c);
 	flagged = required_cells(im, c);
 	flagged |= id_cell(im, e, c[F_ID]);
-	goods_cells(im, e, c);
+	flagged |= goods_cells(im, e, c);
 	flagged |= scope_cells(im, e, c);
 	waiver_cells(im, e, c);
 	flagged |= quantity_cells(im, e, c);

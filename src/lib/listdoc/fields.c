@@ -139,8 +139,20 @@ void qd_ld_check_keys(struct vctx *v, json_t *obj, const char *const *allowed)
 
 /* ---- scalar fields ----------------------------------------------------- */
 
+/* Code points in the n bytes of UTF-8 at s: the bytes that do not
+ * continue a sequence (jansson has checked the encoding). */
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return k;
+}
+
 /* Check that val (at the current path) is a usable string for `label`.
- * required strings must be non-empty; every string has a byte limit. */
+ * required strings must be non-empty; every string has a limit in
+ * characters. */
 bool qd_ld_check_string(struct vctx *v, json_t *val, const char *label, bool required, size_t max)
 {
 	size_t len;
@@ -159,8 +171,10 @@ bool qd_ld_check_string(struct vctx *v, json_t *val, const char *label, bool req
 		PROB(v, "\"%s\" must not be empty", label);
 		return false;
 	}
-	if (len > max) {
-		PROB(v, "\"%s\" is %zu bytes long; at most %zu allowed", label, len, max);
+	/* Characters (code points), as JSON Schema's maxLength counts them:
+	 * Chinese text gets the room the schema promises. */
+	if (len > max && (len = utf8_chars(json_string_value(val), len)) > max) {
+		PROB(v, "\"%s\" is %zu characters long; at most %zu allowed", label, len, max);
 		return false;
 	}
 	return true;

@@ -78,6 +78,7 @@ static void free_parts(qd_listdoc *doc)
 	free(doc->entries);
 	free(doc->members);
 	free(doc->clauses);
+	free(doc->terms);
 	qd_pool_free(doc->text);
 	if (doc->arena != NULL)
 		qd_jarena_free(doc->arena);
@@ -211,6 +212,17 @@ static void keep_entry(qd_listdoc_builder *b, qd_entry *e, json_t *c)
 		else
 			memcpy(e->clauses, cl, e->n_clauses * sizeof(*cl));
 	}
+	if (v->eterms.len > 0) {
+		char *t = qd_pool_alloc(pool, v->eterms.len, 1);
+
+		if (t == NULL) {
+			v->oom = true;
+		} else {
+			memcpy(t, v->eterms.data, v->eterms.len);
+			e->terms = t;
+			e->terms_len = v->eterms.len;
+		}
+	}
 	if (e->json == NULL)
 		v->oom = true;
 }
@@ -256,7 +268,7 @@ static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_probl
 {
 	static const char *const keys[] = {
 		"list", "kind", "title", "issuer", "published", "source", "clauses", "entities",
-		"entries", NULL,
+		"entries", "valid_from", "valid_to", "superseded_by", "scope", "batches", NULL,
 	};
 	qd_listdoc_builder *b = calloc(1, sizeof(*b));
 	struct vctx *v;
@@ -303,6 +315,7 @@ static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_probl
 	qd_ld_date_field(v, root, "published", QD_DATE_MIN, &published, &t);
 	put(v, b->canon, "published", t);
 	put(v, b->canon, "source", qd_ld_str_field(v, root, "source", false, STR_MAX, NULL));
+	qd_ld_list_terms(v, root, b->canon);
 
 	clauses = qd_ld_array_field(v, root, "clauses", true);
 	if (clauses != NULL && json_array_size(clauses) == 0)
@@ -318,6 +331,7 @@ static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_probl
 	WALK(v, members, "entities", b->canon,
 	     qd_member scratch_;
 	     res_ = qd_ld_member(v, el_, i_, b->doc->members ? &b->doc->members[i_] : &scratch_));
+	qd_ld_batches(v, root, b->canon);
 
 	entries = qd_ld_array_field(v, root, "entries", true);
 	b->failed = qd_listdoc_failed(b);
@@ -350,8 +364,12 @@ int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out)
 		doc->arena = b->arena;
 		b->arena = NULL;
 		link_doc(doc);
-		*out = doc;
-		doc = NULL;
+		if (qd_ld_head_terms(doc) != 0) {
+			rc = QD_ENOMEM;
+		} else {
+			*out = doc;
+			doc = NULL;
+		}
 	}
 	if (doc != NULL && b->arena != NULL)
 		doc->json = NULL;      /* the arena's owner releases it */
@@ -364,6 +382,7 @@ int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out)
 		json_decref(b->v.clause_ids);
 	}
 	qd_idmap_free(&b->v.entry_ids);
+	qd_ld_terms_free(&b->v);
 	free(b->v.cl);
 	free(b->v.path.s);
 	qd_buf_free(&b->out);

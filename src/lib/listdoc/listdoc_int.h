@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qingdan/buf.h"
 #include "qingdan/listdoc.h"
 
 #include "pool.h"
@@ -56,6 +57,13 @@ struct vctx {
 	 * document gets copies, so that nothing of it points into the
 	 * caller's tree. */
 	bool copy_strings;
+	/* v2 (terms.c): the list's scope and batches table, for its entries. */
+	char (*scope)[QD_CUSTOMS_LEN + 1];  /* the list's customs prefixes */
+	size_t n_scope;
+	json_t *batch_ids;     /* batch id -> index; NULL: no batches table */
+	qd_date *batch_from, *batch_to;
+	size_t n_batches;
+	qd_buf eterms;         /* the terms of the entry being checked */
 };
 
 /* Indexed by enum qd_kind, qd_status and qd_effect (kind 0: unknown). */
@@ -174,6 +182,32 @@ json_t *qd_ld_entity_id(struct vctx *v, json_t *val);
 json_t *qd_ld_clause(struct vctx *v, json_t *in, size_t i);
 json_t *qd_ld_member(struct vctx *v, json_t *in, size_t i, qd_member *m);
 json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e);
+
+/* ---- v2 fields (terms.c) ------------------------------------------------- */
+
+/* The list's valid_from, valid_to, superseded_by and scope, checked and
+ * put into canon (each only when given). */
+void qd_ld_list_terms(struct vctx *v, json_t *root, json_t *canon);
+/* The batches table, checked and put into canon when given; remembered in
+ * v for the entries. */
+void qd_ld_batches(struct vctx *v, json_t *root, json_t *canon);
+/* The entry's identity and aliases (after "spec"): put into c when they
+ * differ from the defaults; returns the identity. */
+enum qd_identity qd_ld_entry_identity(struct vctx *v, json_t *in, json_t *c);
+/* The entry's customs (after "entities"): put into c when given. */
+void qd_ld_entry_customs(struct vctx *v, json_t *in, json_t *c);
+/* The entry's batch: checked against the batches table (when there is
+ * one), put into c, its window made the default of e's.  Returns the batch
+ * index, or -1. */
+long qd_ld_entry_batch(struct vctx *v, json_t *in, json_t *c, qd_entry *e);
+/* Render the terms of the canonical entry c into v->eterms (left empty
+ * when the entry has none). */
+void qd_ld_entry_terms(struct vctx *v, json_t *c, enum qd_identity id, long batch);
+/* Render the list terms of the canonical head into doc->terms.
+ * Returns 0 or QD_ENOMEM. */
+int qd_ld_head_terms(qd_listdoc *doc);
+/* Free what v holds for the v2 fields. */
+void qd_ld_terms_free(struct vctx *v);
 
 /* ---- scanning (scan.c) ------------------------------------------------------ */
 

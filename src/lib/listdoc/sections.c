@@ -346,12 +346,16 @@ json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 {
 	static const char *const keys[] = {
 		"id", "code", "ciq", "name", "spec", "effect", "entities", "valid_from", "valid_to",
-		"status", "waives", "conditions", "quantity", "clauses", "batch", NULL,
+		"status", "waives", "conditions", "quantity", "clauses", "batch",
+		"identity", "aliases", "customs", NULL,
 	};
 	json_t *c, *code, *ciq, *t;
+	enum qd_identity identity;
+	long batch;
 	bool code_ok = false;
 	char q[QBUF], q2[QBUF];
 
+	qd_buf_reset(&v->eterms);
 	if (!json_is_object(in)) {
 		PROB(v, "expected an object for an entry, got %s", qd_ld_type_name(in));
 		return json_null();
@@ -390,9 +394,11 @@ json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 
 	put(v, c, "name", qd_ld_name_field(v, in, "name"));
 	put(v, c, "spec", qd_ld_str_field(v, in, "spec", false, STR_MAX, NULL));
+	identity = qd_ld_entry_identity(v, in, c);
 	e->effect = (enum qd_effect)qd_ld_enum_field(v, in, "effect", qd_ld_effect_names, 2, QD_EFFECT_INCLUDE, &t);
 	put(v, c, "effect", t);
 	put(v, c, "entities", entry_entities(v, in));
+	qd_ld_entry_customs(v, in, c);
 	qd_ld_window_fields(v, in, c, &e->valid_from, &e->valid_to);
 	e->status = (enum qd_status)qd_ld_enum_field(v, in, "status", qd_ld_status_names, 3, QD_STATUS_ACTIVE, &t);
 	put(v, c, "status", t);
@@ -400,6 +406,7 @@ json_t *qd_ld_entry(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 	put(v, c, "conditions", conditions(v, in));
 	put(v, c, "quantity", quantity(v, in));
 	put(v, c, "clauses", entry_clauses(v, in, e));
-	put(v, c, "batch", qd_ld_str_field(v, in, "batch", false, STR_MAX, NULL));
+	batch = qd_ld_entry_batch(v, in, c, e);
+	qd_ld_entry_terms(v, c, identity, batch);
 	return c;
 }

@@ -6,20 +6,6 @@
 
 #include "store_int.h"
 
-static void be64_put(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
-static uint64_t be64_read(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* The record's JSON is what GET /v1/audit shows, and what audit_decode()
  * in pages.c reads back. */
 void qd_audit_rec_json(qd_buf *b, const qd_audit_rec *a)

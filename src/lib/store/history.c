@@ -215,7 +215,7 @@ static int get_doc_in(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 	int ret = qd_st_get_version(st, txn, list, version, &li, &rec);
 	if (ret)
 		goto out;
-	vj = json_loadb((const char *)rec.mv_data + VR_JSON, rec.mv_size - VR_JSON, 0, NULL);
+	vj = json_loadb((const char *)rec.mv_data + VR_JSON, version_rec_json_len(&rec), 0, NULL);
 	doc = vj ? json_deep_copy(json_object_get(vj, "header")) : NULL;
 	json_t *arr = json_array();
 	if (!doc || !json_is_object(doc) || !arr || json_object_set_new(doc, "entries", arr)) {
@@ -538,7 +538,7 @@ static int version_info_decode(const MDB_val *d, qd_version_info *vi)
 	if (!version_rec_valid(d))
 		return QD_EIO;
 	const unsigned char *p = d->mv_data;
-	json_t *vj = json_loadb((const char *)p + VR_JSON, d->mv_size - VR_JSON, 0, NULL);
+	json_t *vj = json_loadb((const char *)p + VR_JSON, version_rec_json_len(d), 0, NULL);
 	json_t *jv = json_object_get(vj, "version"), *je = json_object_get(vj, "entries");
 	const char *sha = json_string_value(json_object_get(vj, "sha256"));
 	if (!json_is_integer(jv) || !json_is_integer(je) || !sha || strlen(sha) != 64) {

@@ -124,6 +124,23 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 	}
 	if (rc)
 		goto fail;
+	/* A store written before the feed gets it built once, from its
+	 * audit log, by the first read-write open. */
+	rc = mdb_dbi_open(txn, "feed", 0, &st->feed);
+	if (rc == MDB_NOTFOUND && !opts->read_only) {
+		step = "build the feed from the audit log in";
+		if (!(rc = mdb_dbi_open(txn, "feed", MDB_CREATE, &st->feed))) {
+			st->has_feed = true;
+			if (qd_st_feed_build(st, txn))
+				rc = EIO;
+		}
+	} else {
+		st->has_feed = rc == 0;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc)
+		goto fail;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc)
@@ -260,7 +277,7 @@ int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t ver
 	memcpy(&li->loaded_at, p + VR_LOADED, 8);
 	memcpy(li->sha256, p + VR_SHA, 64);
 	li->sha256[64] = '\0';
-	return 0;
+	return version_rec_terms(rec, &li->terms);
 }
 
 /* ---- operations ---- */

@@ -188,7 +188,8 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 	bool f3 = e->n_entities <= 0xffff && entlen <= 0xffff && cllen <= 0xffff;
 	unsigned char h[ER_DATA];
 	memset(h, 0, sizeof h);
-	h[ER_FMT] = f3 ? ENTRY_REC_FMT3 : ENTRY_REC_FMT;
+	h[ER_FMT] = f3 ? (e->terms_len ? ENTRY_REC_FMT4 : ENTRY_REC_FMT3)
+		       : (e->terms_len ? ENTRY_REC_FMT5 : ENTRY_REC_FMT);
 	h[ER_STATUS] = (unsigned char)e->status;
 	h[ER_EFFECT] = (unsigned char)e->effect;
 	h[ER_CODELEN] = (unsigned char)e->code.len;
@@ -223,6 +224,8 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 		const char *cid = doc->clauses[e->clauses[j]].id;
 		qd_buf_add(b, cid, strlen(cid) + 1);
 	}
+	if (e->terms_len)
+		qd_buf_add(b, e->terms, e->terms_len);
 	return f3;
 }
 
@@ -291,9 +294,13 @@ int qd_st_version_record(const qd_listdoc *doc, const qd_put_opts *o, uint32_t v
 	put_u32(h + VR_MEMBERS, (uint32_t)doc->n_members);
 	memcpy(h + VR_LOADED, &o->now, 8);
 	memcpy(h + VR_SHA, sha, 64);
+	if (doc->terms_len)
+		put_u32(h + VR_TERMS, (uint32_t)(VR_JSON + strlen(js)));
 	qd_buf_reset(b);
 	qd_buf_add(b, h, sizeof h);
 	qd_buf_puts(b, js);
 	free(js);
+	if (doc->terms_len)
+		qd_buf_add(b, doc->terms, doc->terms_len);
 	return b->oom ? QD_ENOMEM : 0;
 }

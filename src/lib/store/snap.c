@@ -87,6 +87,19 @@ void qd_snap_free(qd_snap *s)
 	free(s);
 }
 
+/* Fill li->terms from the version record of li's current version. */
+static int list_terms(qd_snap *s, qd_list_info *li)
+{
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	MDB_val k = {vprefix(key, li->id, li->version), key}, d;
+	int rc = mdb_get(s->txn, s->st->versions, &k, &d);
+	if (rc)
+		return rc == MDB_NOTFOUND ? QD_EIO : map_err(rc);
+	if (!version_rec_valid(&d))
+		return QD_EIO;
+	return version_rec_terms(&d, &li->terms);
+}
+
 int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 {
 	if (!s->open)
@@ -113,7 +126,12 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 				s->lists = nv;
 				s->caplists = nc;
 			}
-			list_rec_decode(&k, &d, &s->lists[s->nlists++], NULL, NULL, false);
+			qd_list_info *li = &s->lists[s->nlists++];
+			list_rec_decode(&k, &d, li, NULL, NULL, false);
+			/* The terms are in the version record: one read per list,
+			 * kept with the lists until a write commits. */
+			if ((ret = list_terms(s, li)))
+				break;
 		}
 		if (!ret && rc != MDB_NOTFOUND)
 			ret = map_err(rc);

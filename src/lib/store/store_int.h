@@ -8,6 +8,7 @@
  * snap.c      read snapshots for decisions (the lookup path)
  * snapcache.c a snapshot's read cache
  * verify.c    integrity check and backup
+ * feed.c      the feed: chained, signed records of committed versions
  *
  * No MDB_* type appears outside these files.
  *
@@ -15,13 +16,17 @@
  * uint32 so versions sort numerically, \0 a zero byte):
  *
  *   lists     id                                   → list record (binary header + title JSON)
- *   versions  id|\0|be32(version)                  → version record (binary header + JSON: metadata, document without entries)
- *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON)
+ *   versions  id|\0|be32(version)                  → version record (binary header + JSON: metadata, document without
+ *                                                  entries; then the list's decision terms, when it has any)
+ *   entries   id|\0|be32(version)|code|\0|ciq|\0|entry-id → entry record (binary header + pre-rendered JSON;
+ *                                                  then the entry's decision terms, formats 4 and 5)
  *   members   id|\0|be32(version)|entity-id        → roster record (binary)
  *   clauses   id|\0|be32(version)|clause-id        → clause object (compact JSON)
  *   audit     be64(sequence)                       → audit record (JSON)
  *   attempts  be64(sequence)                       → be64(unix time): the audit records of
  *                                                  attempts that changed nothing (prunable)
+ *   feed      be64(seq)                            → feed record: fmt | hash (64 hex) |
+ *                                                  be32(length) | canonical JSON | signature JSON
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
@@ -73,6 +78,12 @@ enum {
 #define ENTRY_REC_FMT3 3
 enum { E3_NENT = 20, E3_ENTLEN = 22, E3_CLLEN = 24, E3_JSONLEN = 26, E3_DATA = 30 };
 
+/* Formats 4 and 5: formats 3 and 2 followed by the entry's decision terms
+ * (qd_entry.terms, the v2 fields a decision reads): the bytes after the
+ * clause ids.  Entries without terms keep formats 3 and 2. */
+#define ENTRY_REC_FMT4 4
+#define ENTRY_REC_FMT5 5
+
 /* ER_NCL counts an entry's clauses in 16 bits in both formats. */
 _Static_assert(QD_ENTRY_CLAUSES_MAX <= 0xffff, "an entry record cannot count that many clauses");
 
@@ -110,7 +121,10 @@ typedef struct zreader {
 } zreader;
 
 /* Fixed offsets of the version record header; JSON follows at VR_JSON. */
-enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 16, VR_SHA = 24, VR_JSON = 88 };
+enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_TERMS = 12, VR_LOADED = 16, VR_SHA = 24, VR_JSON = 88 };
+/* VR_TERMS: 0, or where the version's list terms (qd_listdoc.terms) start:
+ * they follow the JSON to the record's end.  Records written before v2
+ * have 0 there. */
 #define VERSION_REC_FMT 1
 
 /* Longest entry key: list id, version, code, ciq, entry id and separators. */
@@ -118,8 +132,9 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_LOADED = 1
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts;
-	bool has_dicts, has_attempts;
+	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts, feed;
+	bool has_dicts, has_attempts, has_feed;
+	qd_feed_signer signer;   /* .sign NULL: records are not signed; set before use */
 	unsigned retain;
 	bool read_only;
 	uint64_t compress_min_bytes;
@@ -246,6 +261,20 @@ static inline void put_be32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
+static inline void be64_put(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t be64_read(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 /* Writes id|\0|be32(version) into k; returns its length. */
 static inline size_t vprefix(unsigned char *k, const char *list, uint32_t version)
 {
@@ -338,7 +367,7 @@ static inline int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uin
 {
 	const unsigned char *p = d->mv_data;
 	uint64_t entlen, jl, cl, data;
-	if (d->mv_size >= ER_DATA && p[ER_FMT] == ENTRY_REC_FMT) {
+	if (d->mv_size >= ER_DATA && (p[ER_FMT] == ENTRY_REC_FMT || p[ER_FMT] == ENTRY_REC_FMT5)) {
 		uint32_t idlen = get_u32(p + ER_IDLEN);
 		entlen = get_u32(p + ER_ENTLEN);
 		jl = get_u32(p + ER_JSONLEN);
@@ -348,7 +377,7 @@ static inline int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uin
 			return QD_EIO;
 		c->n_entities = get_u32(p + ER_NENT);
 		c->id = (const char *)p + ER_DATA;
-	} else if (d->mv_size >= E3_DATA && p[ER_FMT] == ENTRY_REC_FMT3) {
+	} else if (d->mv_size >= E3_DATA && (p[ER_FMT] == ENTRY_REC_FMT3 || p[ER_FMT] == ENTRY_REC_FMT4)) {
 		entlen = get_u16(p + E3_ENTLEN);
 		jl = get_u32(p + E3_JSONLEN);
 		cl = get_u16(p + E3_CLLEN);
@@ -387,6 +416,15 @@ static inline int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uin
 		return QD_EIO;
 	c->clause_ids = c->entry_json + jl + 1;
 	c->n_clauses = get_u16(p + ER_NCL);
+	c->terms = NULL;
+	c->terms_len = 0;
+	if (p[ER_FMT] == ENTRY_REC_FMT4 || p[ER_FMT] == ENTRY_REC_FMT5) {
+		uint64_t at = data + entlen + jl + 1 + cl;
+		if (at >= d->mv_size)
+			return QD_EIO;
+		c->terms = (const char *)p + at;
+		c->terms_len = (size_t)(d->mv_size - at);
+	}
 	if (seq)
 		*seq = get_u32(p + ER_SEQ);
 	return 0;
@@ -425,7 +463,27 @@ static inline bool list_rec_valid(const MDB_val *val)
 
 static inline bool version_rec_valid(const MDB_val *d)
 {
-	return d->mv_size > VR_JSON && ((const unsigned char *)d->mv_data)[VR_FMT] == VERSION_REC_FMT;
+	if (d->mv_size <= VR_JSON || ((const unsigned char *)d->mv_data)[VR_FMT] != VERSION_REC_FMT)
+		return false;
+	uint32_t t = get_u32((const unsigned char *)d->mv_data + VR_TERMS);
+	return t == 0 || (t > VR_JSON && t <= d->mv_size);
+}
+
+/* The length of a valid version record's JSON. */
+static inline size_t version_rec_json_len(const MDB_val *d)
+{
+	uint32_t t = get_u32((const unsigned char *)d->mv_data + VR_TERMS);
+	return (t ? t : d->mv_size) - VR_JSON;
+}
+
+/* Decode a valid version record's list terms into out (present false when
+ * it has none).  Returns 0, or QD_EIO when they are malformed. */
+static inline int version_rec_terms(const MDB_val *d, qd_list_terms *out)
+{
+	uint32_t t = get_u32((const unsigned char *)d->mv_data + VR_TERMS);
+	if (!t)
+		return qd_list_terms_decode(NULL, 0, out);
+	return qd_list_terms_decode((const char *)d->mv_data + t, d->mv_size - t, out) ? QD_EIO : 0;
 }
 
 
@@ -596,6 +654,29 @@ int qd_st_audit_put(qd_store *st, MDB_txn *txn, const qd_audit_rec *a, bool atte
  * "attempts" database existed, in txn (once, when it is created).
  * Returns 0, QD_ENOMEM or QD_EIO. */
 int qd_st_attempts_build(qd_store *st, MDB_txn *txn);
+
+/* feed.c: what a committed version's feed record says. */
+typedef struct feed_fields {
+	const char *list, *action, *sha256, *actor; /* sha256, actor may be NULL */
+	uint32_t version;
+	long entries;                               /* -1: unknown (null) */
+	int64_t committed_at, effective_at;
+} feed_fields;
+
+/* feed.c: append the feed record of f in txn, chained to the last one and
+ * signed when the store has a signer.  Returns 0, QD_ENOSPC, QD_ENOMEM,
+ * QD_EIO (also when signing fails: nothing unsigned slips in while a key
+ * is set). */
+int qd_st_feed_put(qd_store *st, MDB_txn *txn, const feed_fields *f);
+
+/* feed.c: append a record made elsewhere (a follower applying its
+ * primary's), verbatim, in txn: its seq must follow the head and its prev
+ * be the head's hash (else QD_ECONFLICT).  f holds rec's members. */
+int qd_st_feed_put_rec(qd_store *st, MDB_txn *txn, const qd_feed_rec *rec, const qd_feed_fields *f);
+
+/* feed.c: build the feed of a store that predates it from its audit log's
+ * records of stored changes (unsigned), in txn. */
+int qd_st_feed_build(qd_store *st, MDB_txn *txn);
 
 /* snapcache.c: forget every answer (keeps the memory). */
 void qd_st_sc_reset(snap_cache *c);

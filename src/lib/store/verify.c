@@ -40,7 +40,9 @@ static void verify_entry(vctx *x, const char *id, uint32_t v, const char *path, 
 			 const MDB_val *ek, const MDB_val *ed, uint32_t members)
 {
 	qd_cand c;
-	if (rec_decode(ek, ed, &c, NULL, NULL)) {
+	qd_entry_terms et;
+	if (rec_decode(ek, ed, &c, NULL, NULL) ||
+	    (c.terms && qd_entry_terms_decode(c.terms, c.terms_len, &et))) {
 		qd_problems_add(x->p, path, "an entry record is malformed");
 		return;
 	}
@@ -52,7 +54,8 @@ static void verify_entry(vctx *x, const char *id, uint32_t v, const char *path, 
 	const char *z2 = z1 ? memchr(z1 + 1, 0, ktl - (size_t)(z1 + 1 - kt)) : NULL;
 	size_t cl = z1 ? (size_t)(z1 - kt) : 0;
 	size_t kidl = z2 ? ktl - (size_t)(z2 + 1 - kt) : 0;
-	if (((const unsigned char *)ed->mv_data)[ER_FMT] == ENTRY_REC_FMT3 && kidl)
+	unsigned fmt = ((const unsigned char *)ed->mv_data)[ER_FMT];
+	if ((fmt == ENTRY_REC_FMT3 || fmt == ENTRY_REC_FMT4) && kidl)
 		kidl--; /* the id's NUL */
 	if (!z2 || cl != c.code_len || (size_t)(z2 - z1 - 1) != (c.has_ciq ? 3u : 0u) ||
 	    strlen(c.id) != kidl || memcmp(z2 + 1, c.id, kidl) != 0) {

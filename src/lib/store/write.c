@@ -52,6 +52,7 @@ typedef struct put_ctx {
 	MDB_val lk;          /* the list's key in "lists" */
 	qd_list_info prev;   /* the list record before the change (unless res->created) */
 	uint32_t last, oldest; /* the list's newest and oldest retained versions */
+	qd_feed_fields af;   /* when o->applying: its members */
 	unsigned char key[KEY_MAX + 8];
 } put_ctx;
 
@@ -104,13 +105,19 @@ static int put_check(put_ctx *p)
 	}
 	if (p->o->if_match && p->o->if_match != res->previous)
 		return QD_ECONFLICT;
+	if (p->o->applying && p->af.version <= p->last) {
+		qd_problems_add(p->problems, "/version",
+				"the feed record names version %u of %s, but this store has version %u already",
+				p->af.version, doc->list, p->last);
+		return QD_EINVAL;
+	}
 	if (!res->created && p->prev.kind != doc->kind) {
 		qd_problems_add(p->problems, "/kind", "kind cannot change from \"%s\" to \"%s\"; "
 				"a list keeps its kind across versions",
 				qd_kind_name(p->prev.kind), qd_kind_name(doc->kind));
 		return QD_EINVAL;
 	}
-	res->version = p->last + 1;
+	res->version = p->o->applying ? p->af.version : p->last + 1;
 	return 0;
 }
 
@@ -288,6 +295,20 @@ static int put_audit(put_ctx *p)
 	return qd_st_audit_put(p->st, p->txn, &a, false);
 }
 
+/* The version's feed record, chained and signed, in the same transaction:
+ * no version is committed without one. */
+static int put_feed(put_ctx *p)
+{
+	if (p->o->applying)
+		return qd_st_feed_put_rec(p->st, p->txn, p->o->applying, &p->af);
+	feed_fields f = {
+		.list = p->doc->list, .action = p->o->action, .sha256 = p->res->sha256,
+		.actor = p->o->actor, .version = p->res->version, .entries = (long)p->res->entries,
+		.committed_at = p->o->now, .effective_at = p->o->now,
+	};
+	return qd_st_feed_put(p->st, p->txn, &f);
+}
+
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		 qd_put_result *res, qd_problems *problems)
 {
@@ -297,9 +318,20 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	res->entries = doc->n_entries;
 	put_ctx p = {.st = st, .doc = doc, .o = o, .res = res, .problems = problems};
 	qd_buf_init(&p.rec);
-	int ret = put_render(&p);
-	if (ret)
+	int ret = o->applying ? qd_feed_fields_parse(o->applying->json, o->applying->json_len, &p.af) : 0;
+	if (!ret && o->applying && strcmp(p.af.list, doc->list) != 0) {
+		qd_problems_add(problems, "/list", "the feed record is for list %s, the document for %s",
+				p.af.list, doc->list);
+		ret = QD_EINVAL;
+	}
+	if (ret || (ret = put_render(&p)))
 		goto out;
+	if (o->applying && strcmp(p.af.sha256, res->sha256) != 0) {
+		qd_problems_add(problems, "/sha256", "the document's digest is %s, the feed record says %s",
+				res->sha256, p.af.sha256[0] ? p.af.sha256 : "null");
+		ret = QD_EINVAL;
+		goto out;
+	}
 	int rc = mdb_txn_begin(st->env, NULL, 0, &p.txn);
 	if (rc) {
 		p.txn = NULL;
@@ -310,7 +342,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		goto out;
 	if ((ret = qd_st_compress_doc(doc, &p.r, st->compress_min_bytes)) || (ret = put_entries(&p)) ||
 	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_prune(&p)) ||
-	    (ret = put_list_record(&p)) || (ret = put_audit(&p)))
+	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)))
 		goto out;
 	ret = qd_st_commit(st, p.txn);
 	p.txn = NULL;
@@ -320,4 +352,18 @@ out:
 	qd_buf_free(&p.rec);
 	qd_st_rendered_free(&p.r, doc);
 	return ret;
+}
+
+int qd_store_apply(qd_store *st, const qd_listdoc *doc, const qd_feed_rec *rec, const qd_put_opts *o,
+		   qd_put_result *res, qd_problems *problems)
+{
+	qd_feed_fields f;
+	int ret = qd_feed_fields_parse(rec->json, rec->json_len, &f);
+	if (ret)
+		return ret;
+	qd_put_opts a = {
+		.actor = o->actor, .action = o->action, .source = o->source, .client = o->client,
+		.now = f.committed_at, .applying = rec,
+	};
+	return qd_store_put(st, doc, &a, res, problems);
 }

@@ -1,0 +1,442 @@
+/* qingdan — spreadsheet (.xlsx) import of list entries.
+ *
+ * A workbook is a zip (read with libzip) of XML parts (read with libxml2's
+ * streaming xmlTextReader, no network, no entity expansion):
+ * xl/workbook.xml names the sheets and the date system, its relationships
+ * (xl/_rels/workbook.xml.rels) the part of each sheet, xl/styles.xml which
+ * cell formats are dates, xl/sharedStrings.xml the text of most cells.
+ * The chosen sheet's rows go one by one to the CSV import (csvdoc.h), so
+ * its headings and rules are the CSV's.
+ *
+ * Limits: a zip of more than QD_XLSX_PARTS_MAX parts is refused; the
+ * parts read may inflate to max_bytes all together — the size each part
+ * declares is checked before it is inflated, and inflating stops at it. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlreader.h>
+#include <zip.h>
+
+#include "qingdan/err.h"
+#include "qingdan/xlsx.h"
+
+#include "xlsxdoc_int.h"
+
+struct wb {
+	zip_t *zip;
+	size_t budget;         /* bytes the parts may still inflate to */
+	size_t max_bytes;
+	qd_problems *p;        /* problems of the workbook as a whole */
+};
+
+void qd_xlsx_init(void)
+{
+	xmlInitParser();
+}
+
+int qd_xlsx_looks_like(const char *buf, size_t len)
+{
+	return len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0;
+}
+
+/* Inflate the part named name into *out (malloc()ed, NUL-terminated).
+ * Returns 0; QD_ENOENT when there is no such part; QD_EINVAL after a
+ * problem (too large, damaged); QD_ENOMEM. */
+static int read_part(struct wb *w, const char *name, char **out, size_t *len)
+{
+	zip_stat_t st;
+	zip_file_t *f;
+	zip_int64_t idx = zip_name_locate(w->zip, name, ZIP_FL_NOCASE), got = 0, n;
+	char *buf, extra;
+
+	*out = NULL;
+	if (idx < 0)
+		return QD_ENOENT;
+	zip_stat_init(&st);
+	if (zip_stat_index(w->zip, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) {
+		qd_problems_add_at(w->p, 0, 0, "the workbook's part %s is damaged", name);
+		return QD_EINVAL;
+	}
+	/* Before inflating anything: a zip bomb declares its size too.  The
+	 * XML reader takes an int length. */
+	if (st.size > w->budget || st.size > INT_MAX) {
+		qd_problems_add_at(w->p, 0, 0, "the workbook inflates to more than %zu bytes (part %s "
+				   "alone is %llu bytes); that is the limit of a list file", w->max_bytes,
+				   name, (unsigned long long)st.size);
+		return QD_EINVAL;
+	}
+	buf = malloc((size_t)st.size + 1);
+	if (buf == NULL)
+		return QD_ENOMEM;
+	f = zip_fopen_index(w->zip, (zip_uint64_t)idx, 0);
+	while (f != NULL && (zip_uint64_t)got < st.size &&
+	       (n = zip_fread(f, buf + got, st.size - (zip_uint64_t)got)) > 0)
+		got += n;
+	/* Inflating stops at the declared size: a part that claims less
+	 * than it holds is damaged, not read on. */
+	if (f == NULL || (zip_uint64_t)got != st.size || zip_fread(f, &extra, 1) != 0) {
+		if (f != NULL)
+			zip_fclose(f);
+		free(buf);
+		qd_problems_add_at(w->p, 0, 0, "the workbook's part %s is damaged (it does not inflate "
+				   "to the size it declares)", name);
+		return QD_EINVAL;
+	}
+	zip_fclose(f);
+	buf[got] = '\0';
+	w->budget -= (size_t)got;
+	*out = buf;
+	*len = (size_t)got;
+	return 0;
+}
+
+static xmlTextReaderPtr reader(const char *xml, size_t len)
+{
+	return xmlReaderForMemory(xml, (int)len, NULL, NULL,
+				  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+/* A part that must be there, inflated and under a reader: *xml and *rd
+ * to free on success.  Returns 0; QD_EINVAL after a problem (missing:
+ * the message given); QD_ENOMEM. */
+static int open_part(struct wb *w, const char *name, const char *missing, char **xml, size_t *len,
+		     xmlTextReaderPtr *rd)
+{
+	int rc = read_part(w, name, xml, len);
+
+	if (rc == QD_ENOENT) {
+		qd_problems_add_at(w->p, 0, 0, "%s", missing);
+		return QD_EINVAL;
+	}
+	if (rc != 0)
+		return rc;
+	*rd = reader(*xml, *len);
+	if (*rd == NULL) {
+		free(*xml);
+		return QD_ENOMEM;
+	}
+	return 0;
+}
+
+static bool is_element(xmlTextReaderPtr rd, const char *name)
+{
+	return xmlTextReaderNodeType(rd) == XML_READER_TYPE_ELEMENT &&
+	       strcmp((const char *)xmlTextReaderConstLocalName(rd), name) == 0;
+}
+
+/* The value of the attribute whose local name is local (any prefix):
+ * r:id is written with whatever prefix the file binds. */
+static char *attr_local(xmlTextReaderPtr rd, const char *local)
+{
+	char *v = NULL;
+
+	if (xmlTextReaderMoveToFirstAttribute(rd) != 1)
+		return NULL;
+	do {
+		if (strcmp((const char *)xmlTextReaderConstLocalName(rd), local) == 0) {
+			v = (char *)xmlTextReaderValue(rd);
+			break;
+		}
+	} while (xmlTextReaderMoveToNextAttribute(rd) == 1);
+	xmlTextReaderMoveToElement(rd);
+	return v;
+}
+
+/* The chosen sheet's name and relationship id, and the date system.
+ * sheet: the name wanted, or NULL for the first.  Returns 0; QD_EINVAL
+ * after a problem; QD_ENOMEM. */
+static int workbook(struct wb *w, struct book *bk, const char *sheet, char **name, char **rid)
+{
+	char *xml, names[512] = "";
+	size_t len, o = 0;
+	xmlTextReaderPtr rd;
+	int rc = open_part(w, "xl/workbook.xml", "the file is a zip but not an .xlsx workbook "
+			   "(it has no xl/workbook.xml)", &xml, &len, &rd);
+
+	if (rc != 0)
+		return rc;
+	while (*name == NULL && xmlTextReaderRead(rd) == 1) {
+		if (is_element(rd, "workbookPr")) {
+			char *d = attr_local(rd, "date1904");
+
+			bk->date1904 = d != NULL && (strcmp(d, "1") == 0 || strcmp(d, "true") == 0);
+			xmlFree(d);
+		} else if (is_element(rd, "sheet")) {
+			char *n = attr_local(rd, "name"), *id = attr_local(rd, "id");
+
+			if (n != NULL && o < sizeof(names))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s\"%s\"", o ? ", " : "", n);
+			if (n != NULL && id != NULL && (sheet == NULL || strcmp(sheet, n) == 0)) {
+				*name = strdup(n);
+				*rid = strdup(id);
+				if (*name == NULL || *rid == NULL)
+					rc = QD_ENOMEM;
+			}
+			xmlFree(n);
+			xmlFree(id);
+		}
+	}
+	xmlFreeTextReader(rd);
+	free(xml);
+	if (rc == 0 && *name == NULL) {
+		if (sheet != NULL)
+			qd_problems_add_at(w->p, 0, 0, "the workbook has no sheet \"%s\"; its sheets are %s",
+					   sheet, o ? names : "none");
+		else
+			qd_problems_add_at(w->p, 0, 0, "the workbook has no sheets");
+		rc = QD_EINVAL;
+	}
+	return rc;
+}
+
+/* The part of relationship rid: "xl/worksheets/sheet1.xml". */
+static int sheet_part(struct wb *w, const char *rid, char **part)
+{
+	char *xml;
+	size_t len;
+	xmlTextReaderPtr rd;
+	int rc = open_part(w, "xl/_rels/workbook.xml.rels", "the workbook lacks xl/_rels/workbook.xml.rels",
+			   &xml, &len, &rd);
+
+	if (rc != 0)
+		return rc;
+	while (*part == NULL && xmlTextReaderRead(rd) == 1) {
+		char *id, *target;
+
+		if (!is_element(rd, "Relationship"))
+			continue;
+		id = attr_local(rd, "Id");
+		target = attr_local(rd, "Target");
+		if (id != NULL && target != NULL && strcmp(id, rid) == 0) {
+			size_t n = strlen(target) + 4;
+
+			*part = malloc(n);
+			if (*part == NULL)
+				rc = QD_ENOMEM;
+			else if (target[0] == '/')
+				snprintf(*part, n, "%s", target + 1);
+			else
+				snprintf(*part, n, "xl/%s", target);
+		}
+		xmlFree(id);
+		xmlFree(target);
+	}
+	xmlFreeTextReader(rd);
+	free(xml);
+	if (rc == 0 && *part == NULL) {
+		qd_problems_add_at(w->p, 0, 0, "the workbook names no part for its sheet");
+		rc = QD_EINVAL;
+	}
+	return rc;
+}
+
+/* Is a number format a date?  The built-in date formats, or a code with
+ * y, d, 年 or 日 outside quotes and brackets. */
+static bool date_format(unsigned id, const char *code)
+{
+	if ((id >= 14 && id <= 17) || id == 22 || (id >= 27 && id <= 36) || (id >= 50 && id <= 58))
+		return true;
+	if (code == NULL)
+		return false;
+	for (const char *c = code; *c; c++) {
+		if (*c == '"') {
+			c = strchr(c + 1, '"');
+			if (c == NULL)
+				return false;
+		} else if (*c == '[') {
+			c = strchr(c + 1, ']');
+			if (c == NULL)
+				return false;
+		} else if (*c == '\\' && c[1]) {
+			c++;
+		} else if (*c == 'y' || *c == 'Y' || *c == 'd' || *c == 'D' || strncmp(c, "年", 3) == 0 ||
+			   strncmp(c, "日", 3) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Which cell formats (xf of cellXfs) are dates. */
+static int styles(struct wb *w, struct book *bk)
+{
+	struct fmt {
+		unsigned id;
+		char *code;
+	} fmts[256];
+	size_t nf = 0, cap = 0;
+	char *xml;
+	size_t len;
+	xmlTextReaderPtr rd;
+	int rc = read_part(w, "xl/styles.xml", &xml, &len), in_xfs = -1;
+
+	if (rc == QD_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rd = reader(xml, len);
+	if (rd == NULL) {
+		free(xml);
+		return QD_ENOMEM;
+	}
+	while (rc == 0 && xmlTextReaderRead(rd) == 1) {
+		if (is_element(rd, "numFmt") && nf < sizeof(fmts) / sizeof(fmts[0])) {
+			char *id = attr_local(rd, "numFmtId");
+
+			fmts[nf].id = id ? (unsigned)strtoul(id, NULL, 10) : 0;
+			fmts[nf].code = attr_local(rd, "formatCode");
+			nf++;
+			xmlFree(id);
+		} else if (is_element(rd, "cellXfs") && !xmlTextReaderIsEmptyElement(rd)) {
+			in_xfs = xmlTextReaderDepth(rd);
+		} else if (xmlTextReaderNodeType(rd) == XML_READER_TYPE_END_ELEMENT &&
+			   xmlTextReaderDepth(rd) == in_xfs) {
+			in_xfs = -1;
+		} else if (in_xfs >= 0 && is_element(rd, "xf") && xmlTextReaderDepth(rd) == in_xfs + 1) {
+			char *id = attr_local(rd, "numFmtId");
+			unsigned fid = id ? (unsigned)strtoul(id, NULL, 10) : 0;
+			const char *code = NULL;
+
+			xmlFree(id);
+			for (size_t i = 0; i < nf; i++) {
+				if (fmts[i].id == fid)
+					code = fmts[i].code;
+			}
+			if (bk->n_styles == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				bool *ns = realloc(bk->date_style, ncap * sizeof(*ns));
+
+				if (ns == NULL) {
+					rc = QD_ENOMEM;
+					break;
+				}
+				bk->date_style = ns;
+				cap = ncap;
+			}
+			bk->date_style[bk->n_styles++] = date_format(fid, code);
+		}
+	}
+	for (size_t i = 0; i < nf; i++)
+		xmlFree(fmts[i].code);
+	xmlFreeTextReader(rd);
+	free(xml);
+	return rc;
+}
+
+/* Each problem's message begins with where it is: 清单!B7 (商品编码): … */
+static int place_problems(qd_problems *p, const char *sheet, char **headings, size_t ncols)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		qd_problem *pr = &p->items[i];
+		char col[8], *m = NULL;
+		int n;
+
+		if (pr->line == 0) {
+			n = asprintf(&m, "sheet \"%s\": %s", sheet, pr->message);
+		} else if (pr->column == 0) {
+			n = asprintf(&m, "%s!%u: %s", sheet, pr->line, pr->message);
+		} else {
+			qd_xlsx_col_name(pr->column, col);
+			if (pr->column <= ncols && headings[pr->column - 1][0] != '\0')
+				n = asprintf(&m, "%s!%s%u (%s): %s", sheet, col, pr->line,
+					     headings[pr->column - 1], pr->message);
+			else
+				n = asprintf(&m, "%s!%s%u: %s", sheet, col, pr->line, pr->message);
+		}
+		if (n < 0)
+			return QD_ENOMEM;
+		free(pr->message);
+		pr->message = m;
+	}
+	return 0;
+}
+
+int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t max_bytes,
+		       const qd_listdoc *base, qd_listdoc **out, qd_problems *problems)
+{
+	qd_problems mine;
+	struct wb w = { .budget = max_bytes, .max_bytes = max_bytes, .p = &mine };
+	struct book bk = { 0 };
+	char *name = NULL, *rid = NULL, *part = NULL, *xml = NULL, **headings = NULL;
+	size_t xlen = 0, ncols = 0;
+	zip_source_t *src;
+	zip_error_t ze;
+	qd_csv_rows *rows = NULL;
+	int rc;
+
+	*out = NULL;
+	qd_problems_init(&mine);
+	zip_error_init(&ze);
+	src = zip_source_buffer_create(buf, len, 0, &ze);
+	if (src != NULL && (w.zip = zip_open_from_source(src, ZIP_RDONLY, &ze)) == NULL)
+		zip_source_free(src);
+	if (w.zip == NULL) {
+		qd_problems_add_at(&mine, 0, 0, "the file is not an .xlsx workbook (%s)", zip_error_strerror(&ze));
+		rc = QD_EINVAL;
+		goto done;
+	}
+	if (zip_get_num_entries(w.zip, 0) > QD_XLSX_PARTS_MAX) {
+		qd_problems_add_at(&mine, 0, 0, "the workbook has %lld parts; at most %d are read",
+				   (long long)zip_get_num_entries(w.zip, 0), QD_XLSX_PARTS_MAX);
+		rc = QD_EINVAL;
+		goto done;
+	}
+	rc = workbook(&w, &bk, sheet, &name, &rid);
+	if (rc == 0)
+		rc = sheet_part(&w, rid, &part);
+	if (rc == 0)
+		rc = styles(&w, &bk);
+	if (rc == 0) {
+		char *ss;
+		size_t sl;
+
+		rc = read_part(&w, "xl/sharedStrings.xml", &ss, &sl);
+		if (rc == 0) {
+			rc = qd_xlsx_shared_strings(&bk, ss, sl);
+			if (rc == QD_EINVAL)
+				qd_problems_add_at(&mine, 0, 0, "the workbook's shared strings are not well-formed XML");
+			free(ss);
+		} else if (rc == QD_ENOENT) {
+			rc = 0;
+		}
+	}
+	if (rc == 0) {
+		rc = read_part(&w, part, &xml, &xlen);
+		if (rc == QD_ENOENT) {
+			qd_problems_add_at(&mine, 0, 0, "the workbook lacks the part %s of sheet \"%s\"", part, name);
+			rc = QD_EINVAL;
+		}
+	}
+	if (rc != 0)
+		goto done;
+	bk.sheet = name;
+	rows = qd_csv_rows_begin(base);
+	rc = rows ? qd_xlsx_sheet(&bk, xml, xlen, rows, &headings, &ncols) : QD_ENOMEM;
+	rc = qd_csv_rows_end(rows, rc, out, &mine);
+	if (rc == QD_EINVAL && place_problems(&mine, name, headings, ncols) != 0)
+		rc = QD_ENOMEM;
+done:
+	if (rc == QD_EINVAL && problems != NULL) {
+		for (size_t i = 0; i < mine.count; i++)
+			qd_problems_add_at(problems, mine.items[i].line, mine.items[i].column, "%s",
+					   mine.items[i].message);
+		problems->omitted += mine.omitted;
+	}
+	for (size_t j = 0; j < ncols; j++)
+		free(headings[j]);
+	free(headings);
+	for (size_t i = 0; i < bk.n_strings; i++)
+		free(bk.strings[i]);
+	free(bk.strings);
+	free(bk.date_style);
+	free(name);
+	free(rid);
+	free(part);
+	free(xml);
+	if (w.zip != NULL)
+		zip_discard(w.zip);
+	qd_problems_free(&mine);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* qingdan — spreadsheet import: what its files share (not installed).
+ *
+ * xlsxdoc.c  the zip and its parts: workbook, relationships, styles,
+ *            shared strings; the entry point
+ * sheet.c    the chosen sheet, row by row, into the CSV import's rows */
+#ifndef QINGDAN_XLSXDOC_INT_H
+#define QINGDAN_XLSXDOC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "qingdan/csvdoc.h"
+#include "qingdan/problems.h"
+
+/* What the sheet's cells need from the rest of the workbook. */
+struct book {
+	char **strings;        /* shared strings, UTF-8 */
+	size_t n_strings;
+	bool *date_style;      /* per cell format (xf) index: a date format? */
+	size_t n_styles;
+	bool date1904;         /* the 1904 date system */
+	const char *sheet;     /* the sheet's name, for messages */
+};
+
+/* Read the sheet part (xml, len bytes) row by row into rows; problems of
+ * its own (unreadable cells, merged cells) go there too.  *headings gets
+ * the header row's headings (malloc()ed array of *ncols malloc()ed
+ * strings, NULL when no header was found) for messages.  Returns 0, QD_EINVAL (a problem was added) or
+ * QD_ENOMEM. */
+int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, qd_csv_rows *rows,
+		  char ***headings, size_t *ncols);
+
+/* Read the shared strings part into bk->strings.  Returns 0, QD_EINVAL
+ * (not XML) or QD_ENOMEM. */
+int qd_xlsx_shared_strings(struct book *bk, const char *xml, size_t len);
+
+/* "B" for column 2, "AA" for 27: out holds at least 8 bytes. */
+void qd_xlsx_col_name(unsigned col, char *out);
+
+#endif

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# qingdan — replicas, end to end with real processes on loopback: a primary
+# (qingdand --signing-key), a replica following it over HTTP and one
+# following a directory written by qingdanctl publish; loads, a CSV import
+# and a rollback converge to the same versions, sha256, feed and answers on
+# all three; a replica refuses changes; staleness turns /readyz to 503 and
+# back; a replica killed with SIGKILL while applying converges on restart;
+# 50 versions pushed while a replica answers lookups never give an answer
+# from a version the primary does not have; tampered, forged, reordered,
+# missing and unsigned records, and the wrong key, apply nothing
+# (qingdanctl follow-once).
+#
+# Every wait is bounded (wait_until: 20 s at most) and only orders events;
+# nothing here measures speed.
+#
+# Environment (set by meson): QD_BUILD_ROOT, QD_SOURCE_ROOT.  Needs curl
+# and python3.  Prints one line per check and a Check-style summary.
+set -u
+
+BUILD=${QD_BUILD_ROOT:-build}
+SRC=${QD_SOURCE_ROOT:-.}
+CTL=$BUILD/src/ctl/qingdanctl
+QINGDAND=$BUILD/src/daemon/qingdand
+GBA=gba-research-positive
+WL=biomed-rd-whitelist
+ADMIN=qd-replica-admin-token-1f2e3d
+LOOKUP="code=3822190090&entity=91440101MA5D7R2TX1&date=2026-11-26"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/qd-replica-XXXXXX")
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+CHECKS=0
+FAILURES=0
+pass() { CHECKS=$((CHECKS + 1)); echo "PASS: $1"; }
+fail() {
+	CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL: $1"
+	shift
+	for why in "$@"; do echo "      $why"; done
+}
+check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-}"; fi; }
+
+for tool in curl python3; do
+	command -v "$tool" >/dev/null || { echo "ERROR: $tool is needed"; echo "0%: Checks: 1, Failures: 0, Errors: 1"; exit 1; }
+done
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start NAME DB ARGS…: qingdand on a free port; sets URL_NAME and PID_NAME
+start() {
+	local name=$1 db=$2 port
+	shift 2
+	port=$(free_port)
+	[ -d "$db" ] || "$CTL" --db "$db" init >/dev/null
+	"$QINGDAND" --db "$db" --listen "127.0.0.1:$port" --tokens "$TMP/tokens" --access-log off "$@" \
+		>>"$TMP/$name.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	printf -v "URL_$name" '%s' "http://127.0.0.1:$port"
+	printf -v "PID_$name" '%s' "$pid"
+	for _ in $(seq 100); do
+		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+		sleep 0.1
+	done
+	echo "qingdand $name did not start:"; cat "$TMP/$name.log"
+	return 1
+}
+
+# wait_until DESCRIPTION COMMAND: run COMMAND every 0.2 s until it succeeds
+# (20 s at most); fails the check otherwise.
+wait_until() {
+	local what=$1
+	shift
+	for _ in $(seq 100); do
+		if eval "$1"; then return 0; fi
+		sleep 0.2
+	done
+	fail "$what" "still not true after 20 s: $1"
+	return 1
+}
+
+js() { python3 -c 'import json, sys; d = json.load(sys.stdin); r = eval(sys.argv[1]); print(r if isinstance(r, str) else json.dumps(r, sort_keys=True, ensure_ascii=False))' "$1"; }
+head_of() { curl -s "$1/v1/feed?after=999999999" | js 'd["head"]'; }
+applied_of() { curl -s "$1/v1/status" | js 'd["follow"]["applied_seq"]'; }
+put() { curl -s -o "$TMP/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $ADMIN" "$@"; }
+publish() { "$CTL" --db "$TMP/p" publish "$TMP/pub" >/dev/null; }
+
+# ---- keys and tokens ----
+"$CTL" keygen --alg ed25519 --out "$TMP/k.pem" | sed -n '/BEGIN/,/END/p' >"$TMP/pub.pem"
+"$CTL" keygen --alg sm2 --out "$TMP/k2.pem" | sed -n '/BEGIN/,/END/p' >"$TMP/pub2.pem"
+hash=$(printf '%s' "$ADMIN" | sha256sum | cut -d' ' -f1)
+echo "ops admin $hash" >"$TMP/tokens"
+chmod 600 "$TMP/tokens"
+
+# ---- fail closed ----
+"$QINGDAND" --db "$TMP/x" --listen 127.0.0.1:1 --follow http://127.0.0.1:1 >"$TMP/out" 2>&1
+rc=$?
+check "qingdand --follow without --follow-key refuses to start (exit 2)" \
+	'[ $rc -eq 2 ] && grep -q "follow-key" "$TMP/out"' "exit $rc: $(cat "$TMP/out")"
+
+# ---- primary and two replicas ----
+start P "$TMP/p" --signing-key "$TMP/k.pem" || exit 1
+mkdir -p "$TMP/pub"
+publish
+start F1 "$TMP/f1" --follow "$URL_P" --follow-key "$TMP/pub.pem" || exit 1
+start F2 "$TMP/f2" --follow "file://$TMP/pub" --follow-key "$TMP/pub.pem" --follow-interval 1 \
+	--max-staleness 3 || exit 1
+
+code=$(put --data-binary @"$SRC/schema/examples/$GBA.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$GBA")
+check "primary: load $GBA (201)" '[ "$code" = 201 ]' "HTTP $code"
+code=$(put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$WL")
+check "primary: load $WL (201)" '[ "$code" = 201 ]' "HTTP $code"
+code=$(put --data-binary @"$SRC/tests/data/csv/$GBA.csv" -H 'Content-Type: text/csv' "$URL_P/v1/lists/$GBA")
+check "primary: CSV import into $GBA (200)" '[ "$code" = 200 ]' "HTTP $code $(cat "$TMP/put.json")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
+	-H 'Content-Type: application/json' -d '{"version":1}' "$URL_P/v1/lists/$GBA/rollback")
+check "primary: rollback $GBA to 1 (200)" '[ "$code" = 200 ]' "HTTP $code"
+publish
+HEAD=$(head_of "$URL_P")
+check "primary: four feed records" '[ "$HEAD" = 4 ]' "head $HEAD"
+
+wait_until "replica over HTTP catches up" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]' &&
+	pass "replica over HTTP applied every record"
+wait_until "replica from a directory catches up" '[ "$(applied_of "$URL_F2")" = "$HEAD" ]' &&
+	pass "replica from a published directory applied every record"
+
+lists() { curl -s "$1/v1/lists" | js '[(l["id"], l["version"], l["sha256"], l["entries"]) for l in d["lists"]]'; }
+check "the same lists, versions and sha256 on all three" \
+	'[ "$(lists "$URL_P")" = "$(lists "$URL_F1")" ] && [ "$(lists "$URL_P")" = "$(lists "$URL_F2")" ]' \
+	"P $(lists "$URL_P") F1 $(lists "$URL_F1") F2 $(lists "$URL_F2")"
+versions() { curl -s "$1/v1/lists/$GBA/versions" | js '[(v["version"], v["sha256"], v["loaded_at"], v["action"]) for v in d["versions"]]'; }
+check "the same version history (numbers, sha256, loaded_at, action) on all three" \
+	'[ "$(versions "$URL_P")" = "$(versions "$URL_F1")" ] && [ "$(versions "$URL_P")" = "$(versions "$URL_F2")" ]' \
+	"P $(versions "$URL_P") F1 $(versions "$URL_F1")"
+feed() { curl -s "$1/v1/feed" | js 'd["records"]'; }
+check "the same feed records, signatures included, on all three" \
+	'[ "$(feed "$URL_P")" = "$(feed "$URL_F1")" ] && [ "$(feed "$URL_P")" = "$(feed "$URL_F2")" ]'
+answer() { curl -s "$1/v1/lookup?$2" | js '{k: v for k, v in d.items() if k != "decision_id"}'; }
+AT=$(curl -s "$URL_P/v1/feed" | js 'd["records"][0]["committed_at"]')
+for q in "$LOOKUP" "$LOOKUP&list=$GBA&version=2" "$LOOKUP&at=$AT" "code=9999999999"; do
+	check "the same answer on all three: $q" \
+		'[ "$(answer "$URL_P" "$q")" = "$(answer "$URL_F1" "$q")" ] && [ "$(answer "$URL_P" "$q")" = "$(answer "$URL_F2" "$q")" ]' \
+		"P $(answer "$URL_P" "$q")"
+done
+CHECK_BODY='{"entity":"91440101MA5D7R2TX1","date":"2026-11-26","items":[{"ref":"1","code":"3822190090"},{"ref":"2","code":"3002120000"},{"ref":"3","code":"9999999999"}]}'
+checked() { curl -s -H 'Content-Type: application/json' -d "$CHECK_BODY" "$1/v1/check" | js '[{k: v for k, v in i.items() if k != "decision_id"} for i in d["items"]]'; }
+check "the same check answer on all three" \
+	'[ "$(checked "$URL_P")" = "$(checked "$URL_F1")" ] && [ "$(checked "$URL_P")" = "$(checked "$URL_F2")" ]'
+
+code=$(put --data-binary @"$SRC/schema/examples/$GBA.json" -H 'Content-Type: application/json' "$URL_F1/v1/lists/$GBA")
+check "a replica refuses a load with 409 read_only_replica" \
+	'[ "$code" = 409 ] && grep -q read_only_replica "$TMP/put.json"' "HTTP $code $(cat "$TMP/put.json")"
+code=$(curl -s -o "$TMP/put.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
+	-H 'Content-Type: application/json' -d '{"version":1}' \
+	"$URL_F1/v1/lists/$GBA/rollback")
+check "a replica refuses a rollback with 409 read_only_replica" '[ "$code" = 409 ]' "HTTP $code"
+"$CTL" --db "$TMP/f2" verify >"$TMP/out" 2>&1
+check "the replica's store verifies, its feed signed throughout" \
+	'grep -q "feed: 4 records chained (4 signed, 0 unsigned)" "$TMP/out"' "$(cat "$TMP/out")"
+"$CTL" --db "$TMP/f2" verify --key "$TMP/pub.pem" >"$TMP/out" 2>&1
+check "verify --key checks every feed signature" 'grep -q "feed signatures: 4 valid, 0 by keys not in" "$TMP/out"' "$(cat "$TMP/out")"
+"$CTL" --db "$TMP/f2" verify --key "$TMP/pub2.pem" >"$TMP/out" 2>&1
+check "verify --key with another key counts the records it cannot check" \
+	'grep -q "feed signatures: 0 valid, 4 by keys not in" "$TMP/out"' "$(cat "$TMP/out")"
+st=$(curl -s "$URL_F1/v1/status" | js 'd["follow"]')
+check "status shows the follow state" \
+	'echo "$st" | grep -q "\"head_seq\": 4" && echo "$st" | grep -q "\"lag_seconds\": 0" && echo "$st" | grep -q "\"last_error\": null"' "$st"
+m=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL_F1/metrics")
+check "metrics show the applied seq and error counters" \
+	'echo "$m" | grep -q "^qingdan_follow_applied_seq 4$" && echo "$m" | grep -q "^qingdan_follow_errors_total{reason=\"signature\"} 0$"'
+
+# ---- staleness: the directory goes away, then comes back ----
+check "the directory replica is ready" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL_F2/readyz")" = 200 ]'
+mv "$TMP/pub" "$TMP/pub.away"
+wait_until "readyz turns 503 stale past --max-staleness" \
+	'curl -s "$URL_F2/readyz" | grep -q "\"stale\""' && pass "readyz answers 503 stale when the source is gone"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL_F2/v1/lookup?$LOOKUP")
+check "a stale replica keeps answering lookups" '[ "$code" = 200 ]' "HTTP $code"
+check "status names the error" 'curl -s "$URL_F2/v1/status" | js "d[\"follow\"][\"last_error\"][\"reason\"]" | grep -q fetch'
+mv "$TMP/pub.away" "$TMP/pub"
+wait_until "readyz recovers" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL_F2/readyz")" = 200 ]' &&
+	pass "readyz recovers when the source returns"
+
+# ---- SIGKILL while applying ----
+start F3 "$TMP/f3" --follow "$URL_P" --follow-key "$TMP/pub.pem" || exit 1
+for i in $(seq 20); do
+	put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$WL" >/dev/null
+	if [ $((i % 5)) = 0 ]; then
+		kill -9 "$PID_F3"
+		wait "$PID_F3" 2>/dev/null
+		start F3 "$TMP/f3" --follow "$URL_P" --follow-key "$TMP/pub.pem" || exit 1
+	fi
+done
+HEAD=$(head_of "$URL_P")
+wait_until "a replica killed while applying converges" '[ "$(applied_of "$URL_F3")" = "$HEAD" ]' &&
+	pass "a replica killed with SIGKILL four times converges after restart"
+kill "$PID_F3"; wait "$PID_F3" 2>/dev/null
+"$CTL" --db "$TMP/f3" verify >"$TMP/out" 2>&1
+check "the killed replica's store verifies" 'grep -q "is consistent" "$TMP/out"' "$(cat "$TMP/out")"
+
+# ---- 50 versions while a replica answers ----
+( for i in $(seq 50); do
+	put --data-binary @"$SRC/schema/examples/$GBA.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$GBA" >/dev/null
+done ) &
+LOADER=$!
+: >"$TMP/seen"
+while kill -0 "$LOADER" 2>/dev/null; do
+	curl -s "$URL_F1/v1/lookup?$LOOKUP" >>"$TMP/seen"
+	echo >>"$TMP/seen"
+done
+wait "$LOADER"
+HEAD=$(head_of "$URL_P")
+wait_until "the replica catches up with 50 versions" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]'
+# Versions the primary committed: its feed (some are pruned by now).
+curl -s "$URL_P/v1/feed?limit=1000" | js '" ".join("%s:%s" % (r["list"], r["version"]) for r in d["records"])' >"$TMP/pv"
+bad=$(python3 - "$TMP/seen" "$TMP/pv" <<'PY'
+import json, sys
+have = set(open(sys.argv[2]).read().split())
+for line in open(sys.argv[1]):
+    if line.strip():
+        for r in json.loads(line)["results"]:
+            if "%s:%s" % (r["list"], r["version"]) not in have:
+                print("%s:%s" % (r["list"], r["version"]))
+PY
+)
+n=$(wc -l <"$TMP/seen")
+check "every one of $n answers during 50 loads names versions the primary has" '[ -z "$bad" ] && [ "$n" -gt 0 ]' "unknown: $bad"
+check "after 50 loads the lists agree" '[ "$(lists "$URL_P")" = "$(lists "$URL_F1")" ]'
+
+# ---- bad records: follow-once on fresh stores ----
+publish
+kill "$PID_F2"; wait "$PID_F2" 2>/dev/null
+# follow_bad NAME DIR KEY: follow-once into a fresh store; status in $RC
+follow_bad() {
+	rm -rf "$TMP/b-$1"
+	"$CTL" --db "$TMP/b-$1" init >/dev/null
+	"$CTL" --db "$TMP/b-$1" follow-once "$2" --key "$3" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	BHEAD=$("$CTL" --db "$TMP/b-$1" verify 2>/dev/null | sed -n 's/^feed: \([0-9]*\) records.*/\1/p')
+}
+cp -r "$TMP/pub" "$TMP/good"
+"$CTL" --db "$TMP/b-good" init >/dev/null
+"$CTL" --db "$TMP/b-good" follow-once "$TMP/good" --key "$TMP/pub.pem" >"$TMP/out" 2>&1
+check "follow-once applies a whole published feed" 'grep -q "this store is at record $(head_of "$URL_P")" "$TMP/out"' "$(cat "$TMP/out")"
+
+# The same directory served by a web server: a URL with a path.
+WPORT=$(free_port)
+(cd "$TMP" && exec python3 -m http.server --bind 127.0.0.1 "$WPORT" >/dev/null 2>&1) &
+WEB=$!
+PIDS+=("$WEB")
+wait_until "the web server serves the directory" 'curl -sf "http://127.0.0.1:$WPORT/good/feed/index.json" >/dev/null'
+"$CTL" --db "$TMP/b-web" init >/dev/null
+"$CTL" --db "$TMP/b-web" follow-once "http://127.0.0.1:$WPORT/good/" --key "$TMP/pub.pem" >"$TMP/out" 2>&1
+check "follow-once reads a published directory over HTTP (a URL with a path)" \
+	'grep -q "this store is at record $(head_of "$URL_P")" "$TMP/out"' "$(cat "$TMP/out")"
+kill "$WEB"
+
+cp -r "$TMP/pub" "$TMP/t1"
+python3 -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); open(p, "wb").write(b.replace(b"\"title\"", b"\"title\" ", 1))' "$TMP/t1/feed/docs/2.json"
+follow_bad doc "$TMP/t1" "$TMP/pub.pem"
+check "a tampered document is not applied (exit 1, reason document; record 1 only)" \
+	'[ $RC -eq 1 ] && grep -q "(document)" "$TMP/err" && [ "$BHEAD" = 1 ]' "exit $RC head $BHEAD $(cat "$TMP/err")"
+
+cp -r "$TMP/pub" "$TMP/t2"
+python3 - "$TMP/t2/feed/records/1.json" <<'PY'
+import json, sys, base64
+d = json.load(open(sys.argv[1]))
+sig = bytearray(base64.b64decode(d["sig"]["value"])); sig[5] ^= 1
+d["sig"]["value"] = base64.b64encode(bytes(sig)).decode()
+json.dump(d, open(sys.argv[1], "w"))
+PY
+follow_bad sig "$TMP/t2" "$TMP/pub.pem"
+check "a forged signature applies nothing (reason signature)" \
+	'[ $RC -eq 1 ] && grep -q "(signature)" "$TMP/err" && [ "$BHEAD" = 0 ]' "exit $RC head $BHEAD $(cat "$TMP/err")"
+
+follow_bad key "$TMP/pub" "$TMP/pub2.pem"
+check "records signed by another key apply nothing" \
+	'[ $RC -eq 1 ] && grep -q "not among the --follow-key keys" "$TMP/err" && [ "$BHEAD" = 0 ]' "exit $RC $(cat "$TMP/err")"
+
+cp -r "$TMP/pub" "$TMP/t3"
+rm "$TMP/t3/feed/records/3.json"
+follow_bad missing "$TMP/t3" "$TMP/pub.pem"
+check "a missing record stops the replica before it (reason chain; records 1-2 applied)" \
+	'[ $RC -eq 1 ] && grep -q "(chain)" "$TMP/err" && [ "$BHEAD" = 2 ]' "exit $RC head $BHEAD $(cat "$TMP/err")"
+
+cp -r "$TMP/pub" "$TMP/t4"
+mv "$TMP/t4/feed/records/2.json" "$TMP/t4/x"; mv "$TMP/t4/feed/records/3.json" "$TMP/t4/feed/records/2.json"; mv "$TMP/t4/x" "$TMP/t4/feed/records/3.json"
+follow_bad reorder "$TMP/t4" "$TMP/pub.pem"
+check "reordered records apply only what comes in order (reason chain)" \
+	'[ $RC -eq 1 ] && grep -q "(chain)" "$TMP/err" && [ "$BHEAD" = 1 ]' "exit $RC head $BHEAD $(cat "$TMP/err")"
+
+"$CTL" --db "$TMP/u" init >/dev/null
+"$CTL" --db "$TMP/u" load $GBA "$SRC/schema/examples/$GBA.json" >/dev/null
+"$CTL" --db "$TMP/u" publish "$TMP/upub" >/dev/null
+follow_bad unsigned "$TMP/upub" "$TMP/pub.pem"
+check "an unsigned record is not applied" \
+	'[ $RC -eq 1 ] && grep -q "not signed" "$TMP/err" && [ "$BHEAD" = 0 ]' "exit $RC $(cat "$TMP/err")"
+"$CTL" --db "$TMP/u" --signing-key "$TMP/k.pem" load $WL "$SRC/schema/examples/$WL.json" >/dev/null
+"$CTL" --db "$TMP/u" publish "$TMP/upub" >"$TMP/out" 2>&1
+check "publish is incremental" 'grep -q "published records 2 to 2" "$TMP/out"' "$(cat "$TMP/out")"
+"$CTL" --db "$TMP/b-good" publish "$TMP/upub" >"$TMP/out" 2>&1
+rc=$?
+check "publish refuses a directory of another feed" '[ $rc -eq 1 ] && grep -q "another feed" "$TMP/out"' "exit $rc $(cat "$TMP/out")"
+
+echo "$((100 * (CHECKS - FAILURES) / (CHECKS ? CHECKS : 1)))%: Checks: $CHECKS, Failures: $FAILURES, Errors: 0"
+[ "$FAILURES" -eq 0 ]

@@ -1,0 +1,181 @@
+// Contract tests: the published contract as third-party validators see it.
+// Run by run.sh, which starts the daemon (QD_URL) with the sample lists.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const Ajv2020 = require('ajv/dist/2020');
+const addFormats = require('ajv-formats');
+const SwaggerParser = require('@apidevtools/swagger-parser');
+const { lint, createConfig } = require('@redocly/openapi-core');
+const YAML = require('yaml');
+
+const SRC = process.env.QD_SRC;
+const URL = process.env.QD_URL;
+const TOKEN = process.env.QD_ADMIN_TOKEN;
+const OPENAPI = path.join(SRC, 'schema/openapi.yaml');
+const LIST_SCHEMA = path.join(SRC, 'schema/list.schema.json');
+
+let checks = 0;
+let failures = 0;
+function check(name, ok, detail) {
+  checks++;
+  if (ok) {
+    console.log(`PASS: ${name}`);
+  } else {
+    failures++;
+    console.log(`FAIL: ${name}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+// ---- the list schema, as ajv in strict mode reads it ----
+function listSchemaValidator() {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats(ajv);
+  try {
+    return ajv.compile(JSON.parse(fs.readFileSync(LIST_SCHEMA, 'utf8')));
+  } catch (e) {
+    check('list.schema.json compiles in ajv strict mode', false, e.message);
+    return null;
+  }
+}
+
+function validateDoc(validate, name, doc) {
+  const ok = validate(doc);
+  check(`${name} is valid against list.schema.json`, ok, ok ? '' : JSON.stringify(validate.errors.slice(0, 3)));
+}
+
+// ---- the OpenAPI document ----
+async function openapiChecks() {
+  try {
+    await SwaggerParser.validate(OPENAPI);
+    check('openapi.yaml passes swagger-parser validation', true);
+  } catch (e) {
+    check('openapi.yaml passes swagger-parser validation', false, e.message);
+  }
+  // The recommended rules, less one that does not fit: GET /ui only
+  // redirects (302), it has no 2XX answer to declare.
+  const config = await createConfig({
+    extends: ['recommended'],
+    rules: { 'operation-2xx-response': 'off' },
+  });
+  const problems = await lint({ ref: OPENAPI, config });
+  const shown = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0].pointer}`);
+  check('openapi.yaml passes redocly lint (recommended) with no error or warning',
+        problems.length === 0, shown.join('; '));
+}
+
+// ---- real answers against the OpenAPI response schemas ----
+function responseValidator(doc) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  // Both under ids that make openapi.yaml's "./list.schema.json#/…" resolve.
+  ajv.addSchema({ ...JSON.parse(fs.readFileSync(LIST_SCHEMA, 'utf8')), $id: 'list.schema.json' });
+  ajv.addSchema({ ...doc, $id: 'openapi.json' });
+  const ops = [];
+  for (const [tpl, item] of Object.entries(doc.paths)) {
+    const rx = new RegExp('^' + tpl.replace(/\{[^}]+\}/g, '[^/]+') + '$');
+    for (const m of ['get', 'put', 'post', 'delete', 'patch']) {
+      if (item[m]) ops.push({ tpl, rx, method: m.toUpperCase(), op: item[m] });
+    }
+  }
+  const esc = (s) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+  return (method, urlPath, status, body) => {
+    const p = urlPath.split('?')[0];
+    const cands = ops.filter((o) => o.rx.test(p));
+    const o = cands.find((c) => c.method === method) || (status === 405 ? cands[0] : null);
+    // No route: the answers any request may get, at the document's root.
+    let ptr = o ? `#/paths/${esc(o.tpl)}/${o.method.toLowerCase()}/responses/${status}`
+                : `#/x-default-responses/${status}`;
+    let resp = o ? o.op.responses[String(status)] : (doc['x-default-responses'] || {})[String(status)];
+    if (!resp) return `${o ? `${o.method} ${o.tpl}` : `${method} ${p} (no route)`} does not declare ${status}`;
+    if (resp.$ref) {
+      ptr = resp.$ref;
+      resp = resp.$ref.split('/').slice(1).reduce((x, k) => x[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+    }
+    const media = resp.content && resp.content['application/json'];
+    if (!media) return body === '' ? null : `${o.tpl} ${status} declares no JSON body`;
+    const v = ajv.getSchema(`openapi.json${ptr}/content/application~1json/schema`);
+    if (!v) return `cannot compile the schema at ${ptr}`;
+    return v(JSON.parse(body)) ? null : JSON.stringify(v.errors.slice(0, 3));
+  };
+}
+
+async function request(method, p, body, headers = {}) {
+  const init = { method, headers: { ...headers }, redirect: 'manual' };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    if (!init.headers['Content-Type']) init.headers['Content-Type'] = 'application/json';
+  }
+  const r = await fetch(URL + p, init);
+  return { status: r.status, text: await r.text() };
+}
+
+async function responseChecks(validateList) {
+  const doc = YAML.parse(fs.readFileSync(OPENAPI, 'utf8'));
+  const validate = responseValidator(doc);
+  const admin = { Authorization: `Bearer ${TOKEN}` };
+  const gba = 'gba-research-positive';
+  const sample = JSON.parse(fs.readFileSync(path.join(SRC, `schema/examples/${gba}.json`), 'utf8'));
+  const cases = [
+    ['GET', '/v1/lookup?code=3822190090&entity=91440101MA5D7R2TX1&date=2026-11-26', undefined, {}, 200],
+    ['GET', '/v1/lookup?code=0106190090&date=2026-11-26', undefined, {}, 200],
+    ['GET', '/v1/lookup?code=38AB', undefined, {}, 400],
+    ['GET', '/v1/lookup', undefined, {}, 400],
+    ['GET', '/v1/lookup?code=3822&list=nope', undefined, {}, 404],
+    ['POST', '/v1/check', { date: '2026-11-26', items: [{ code: '3822190090' }, { code: 'x' }] }, {}, 200],
+    ['POST', '/v1/check', { items: [] }, {}, 400],
+    ['GET', '/v1/lists', undefined, {}, 200],
+    ['GET', `/v1/lists/${gba}`, undefined, {}, 200],
+    ['GET', `/v1/lists/${gba}/entries?limit=2`, undefined, {}, 200],
+    ['GET', `/v1/lists/${gba}/entries?limit=0`, undefined, {}, 400],
+    ['GET', `/v1/lists/${gba}/versions`, undefined, {}, 200],
+    ['GET', `/v1/lists/${gba}/versions/1`, undefined, {}, 200],
+    ['GET', `/v1/lists/${gba}/versions/99`, undefined, {}, 404],
+    ['PUT', `/v1/lists/${gba}?dry_run=true`, sample, admin, 200],
+    ['PUT', `/v1/lists/${gba}`, sample, {}, 401],
+    ['PUT', `/v1/lists/${gba}`, { ...sample, kind: 'whitelist' }, admin, 422],
+    ['PUT', `/v1/lists/${gba}`, '{not json', admin, 400],
+    ['GET', `/v1/lists/${gba}/diff?from=1&to=1`, undefined, {}, 200],
+    ['GET', '/v1/audit?limit=3', undefined, admin, 200],
+    ['GET', '/v1/status', undefined, {}, 200],
+    ['GET', '/healthz', undefined, {}, 200],
+    ['GET', '/readyz', undefined, {}, 200],
+    ['GET', '/v1/nowhere', undefined, {}, 404],
+    ['DELETE', '/v1/lookup?code=3822', undefined, {}, 405],
+    ['POST', '/v1/lists', {}, {}, 405],
+  ];
+  for (const [method, p, body, headers, want] of cases) {
+    const r = await request(method, p, body, headers);
+    const name = `${method} ${p} answers ${want}, as the OpenAPI document describes`;
+    if (r.status !== want) {
+      check(name, false, `got ${r.status}: ${r.text.slice(0, 300)}`);
+      continue;
+    }
+    const why = validate(method, p, r.status, r.text);
+    check(name, why === null, why);
+    if (validateList && p.includes('/versions/') && r.status === 200) {
+      validateDoc(validateList, `the export ${p}`, JSON.parse(r.text));
+    }
+  }
+}
+
+(async () => {
+  const v = listSchemaValidator();
+  if (v) {
+    check('list.schema.json compiles in ajv strict mode', true);
+    const files = [
+      ...fs.readdirSync(path.join(SRC, 'schema/examples')).map((f) => `schema/examples/${f}`),
+      ...fs.readdirSync(path.join(SRC, 'tests/data/listdoc')).map((f) => `tests/data/listdoc/${f}`),
+    ].filter((f) => f.endsWith('.json'));
+    for (const f of files) validateDoc(v, f, JSON.parse(fs.readFileSync(path.join(SRC, f), 'utf8')));
+  }
+  await openapiChecks();
+  await responseChecks(v);
+  const pct = checks ? Math.floor((100 * (checks - failures)) / checks) : 0;
+  console.log(`${pct}%: Checks: ${checks}, Failures: ${failures}, Errors: 0`);
+  process.exit(failures ? 1 : 0);
+})().catch((e) => {
+  console.log(`FAIL: ${e.stack}`);
+  console.log(`0%: Checks: ${checks + 1}, Failures: ${failures + 1}, Errors: 0`);
+  process.exit(1);
+});

@@ -1,0 +1,346 @@
+/* Unit tests: spreadsheet import (src/lib/xlsxdoc/).
+ *
+ * Every workbook is made here, part by part, with libzip: small sheets
+ * whose XML says what the test is about, no opaque binaries. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zip.h>
+
+#include "fixture.h"
+#include "qingdan/err.h"
+#include "qingdan/listdoc.h"
+#include "qingdan/problems.h"
+#include "qingdan/xlsx.h"
+
+#define GBA "gba-research-positive"
+#define CL "GACC-2022-143-1-1"
+#define NS "xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" " \
+	   "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\""
+
+/* ---- making workbooks ------------------------------------------------------ */
+
+struct part {
+	const char *name, *xml;
+};
+
+/* A zip of the parts (NULL-terminated), in memory; *len its size. */
+static char *zip_parts(const struct part *parts, size_t *len)
+{
+	zip_error_t ze;
+	zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &ze);
+	zip_t *z;
+	zip_stat_t st;
+	char *buf;
+
+	ck_assert_ptr_nonnull(src);
+	zip_source_keep(src);
+	z = zip_open_from_source(src, ZIP_TRUNCATE, &ze);
+	ck_assert_ptr_nonnull(z);
+	for (const struct part *p = parts; p->name; p++) {
+		zip_source_t *s = zip_source_buffer(z, p->xml, strlen(p->xml), 0);
+
+		ck_assert_int_ge(zip_file_add(z, p->name, s, ZIP_FL_ENC_UTF_8), 0);
+	}
+	ck_assert_int_eq(zip_close(z), 0);
+	ck_assert_int_eq(zip_source_stat(src, &st), 0);
+	buf = malloc(st.size);
+	ck_assert_int_eq(zip_source_open(src), 0);
+	ck_assert_int_eq(zip_source_read(src, buf, st.size), (zip_int64_t)st.size);
+	zip_source_close(src);
+	zip_source_free(src);
+	*len = (size_t)st.size;
+	return buf;
+}
+
+static const char rels[] =
+	"<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+	"<Relationship Id=\"rId1\" Target=\"worksheets/sheet1.xml\" Type=\"worksheet\"/>"
+	"<Relationship Id=\"rId2\" Target=\"/xl/worksheets/sheet2.xml\" Type=\"worksheet\"/>"
+	"</Relationships>";
+
+/* Style 0: general; 1: a built-in date (14); 2: a custom date format. */
+static const char styles[] =
+	"<styleSheet " NS "><numFmts count=\"1\"><numFmt numFmtId=\"164\" formatCode=\"yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;\"/></numFmts>"
+	"<cellStyleXfs count=\"1\"><xf numFmtId=\"14\"/></cellStyleXfs>"
+	"<cellXfs count=\"3\"><xf numFmtId=\"0\"/><xf numFmtId=\"14\"/><xf numFmtId=\"164\"/></cellXfs></styleSheet>";
+
+static const char shared[] =
+	"<sst " NS " count=\"6\">"
+	"<si><t>编号</t></si><si><t>商品编码</t></si><si><t>商品名称</t></si><si><t>依据条款</t></si>"
+	"<si><r><t>诊断</t></r><r><rPr><b/></rPr><t>试剂</t></r><rPh><t>しんだん</t></rPh></si>"
+	"<si><t>" CL "</t></si></sst>";
+
+/* A workbook of sheet1 "清单" (and sheet2 "其他" when sheet2 is given). */
+static char *workbook(const char *sheet1, const char *sheet2, bool date1904, size_t *len)
+{
+	char wb[1024];
+	struct part parts[8] = {
+		{ "[Content_Types].xml", "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>" },
+		{ "xl/workbook.xml", wb },
+		{ "xl/_rels/workbook.xml.rels", rels },
+		{ "xl/styles.xml", styles },
+		{ "xl/sharedStrings.xml", shared },
+		{ "xl/worksheets/sheet1.xml", sheet1 },
+		{ sheet2 ? "xl/worksheets/sheet2.xml" : NULL, sheet2 },
+	};
+
+	snprintf(wb, sizeof(wb), "<workbook " NS "><workbookPr%s/><sheets>"
+		 "<sheet name=\"清单\" sheetId=\"1\" r:id=\"rId1\"/>%s</sheets></workbook>",
+		 date1904 ? " date1904=\"1\"" : "",
+		 sheet2 ? "<sheet name=\"其他\" sheetId=\"2\" r:id=\"rId2\"/>" : "");
+	return zip_parts(parts, len);
+}
+
+/* The header row (shared strings 0-3) and then rows. */
+#define SHEET(rows) "<worksheet " NS "><sheetData>" \
+	"<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c><c r=\"B1\" t=\"s\"><v>1</v></c>" \
+	"<c r=\"C1\" t=\"s\"><v>2</v></c><c r=\"D1\" t=\"s\"><v>3</v></c></row>" rows "</sheetData></worksheet>"
+
+static qd_listdoc *base_doc(void)
+{
+	const char *root = getenv("QD_SOURCE_ROOT");
+	char path[1024];
+	json_t *j;
+	qd_listdoc *doc = NULL;
+
+	snprintf(path, sizeof(path), "%s/schema/examples/" GBA ".json", root ? root : ".");
+	j = json_load_file(path, 0, NULL);
+	ck_assert_msg(j != NULL, "cannot read %s (set QD_SOURCE_ROOT)", path);
+	ck_assert_int_eq(qd_listdoc_from_json(j, GBA, &doc, NULL), 0);
+	json_decref(j);
+	return doc;
+}
+
+static int import(const char *buf, size_t len, const char *sheet, size_t max, qd_listdoc **out,
+		  qd_problems *p)
+{
+	qd_listdoc *base = base_doc();
+	int rc = qd_xlsx_to_listdoc(buf, len, sheet, max, base, out, p);
+
+	qd_listdoc_free(base);
+	return rc;
+}
+
+static bool has(const qd_problems *p, const char *substr)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		if (strstr(p->items[i].message, substr) != NULL)
+			return true;
+	}
+	for (size_t i = 0; i < p->count; i++)
+		fprintf(stderr, "  problem: %u:%u %s\n", p->items[i].line, p->items[i].column, p->items[i].message);
+	return false;
+}
+
+static const char *entry_str(const qd_listdoc *doc, size_t i, const char *key, char *out, size_t size)
+{
+	json_t *e = fx_entry_tree(doc, i), *v = json_object_get(e, key);
+
+	snprintf(out, size, "%s", json_is_string(v) ? json_string_value(v) : "(not a string)");
+	if (strcmp(key, "name") == 0)
+		snprintf(out, size, "%s", json_string_value(json_object_get(v, "zh")));
+	return out;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+/* Shared, rich and inline strings; a code stored as a 10-digit number (in
+ * Excel's exponent form too); dates as serials in both date systems. */
+START_TEST(cells_read_as_text)
+{
+	static const char sheet[] = "<worksheet " NS "><sheetData>"
+		"<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c><c r=\"B1\" t=\"s\"><v>1</v></c>"
+		"<c r=\"C1\" t=\"s\"><v>2</v></c><c r=\"D1\" t=\"s\"><v>3</v></c>"
+		"<c r=\"E1\" t=\"inlineStr\"><is><t>有效期起</t></is></c>"
+		"<c r=\"F1\" t=\"inlineStr\"><is><t>有效期止</t></is></c></row>"
+		"<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>PL-1</t></is></c><c r=\"B2\"><v>3822190090</v></c>"
+		"<c r=\"C2\" t=\"s\"><v>4</v></c><c r=\"D2\" t=\"s\"><v>5</v></c>"
+		"<c r=\"E2\" s=\"1\"><v>45292</v></c><c r=\"F2\" s=\"2\"><v>46022</v></c></row>"
+		"<row r=\"4\"><c r=\"A4\"><v>2</v></c><c r=\"B4\"><v>3.82219009E9</v></c>"
+		"<c r=\"C4\" t=\"str\"><v>血液</v></c><c r=\"D4\" t=\"s\"><v>5</v></c></row>"
+		"</sheetData></worksheet>";
+	char *buf, v[256];
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	buf = workbook(sheet, NULL, false, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), 0);
+	ck_assert_uint_eq(doc->n_entries, 2);
+	ck_assert_str_eq(entry_str(doc, 0, "code", v, sizeof(v)), "3822190090");
+	ck_assert_str_eq(entry_str(doc, 0, "name", v, sizeof(v)), "诊断试剂");
+	ck_assert_str_eq(entry_str(doc, 0, "valid_from", v, sizeof(v)), "2024-01-01");
+	ck_assert_str_eq(entry_str(doc, 0, "valid_to", v, sizeof(v)), "2025-12-31");
+	ck_assert_str_eq(entry_str(doc, 1, "id", v, sizeof(v)), "2");
+	ck_assert_str_eq(entry_str(doc, 1, "code", v, sizeof(v)), "3822190090");
+	ck_assert_str_eq(entry_str(doc, 1, "name", v, sizeof(v)), "血液");
+	qd_listdoc_free(doc);
+	free(buf);
+
+	/* The 1904 date system: serial 43830 is 2024-01-01. */
+	doc = NULL;
+	buf = workbook(SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+			     "<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"), NULL, true, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), 0);
+	qd_listdoc_free(doc);
+	free(buf);
+	qd_problems_free(&p);
+}
+END_TEST
+
+START_TEST(date_1904)
+{
+	static const char sheet[] = "<worksheet " NS "><sheetData>"
+		"<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\"><v>1</v></c><c t=\"s\"><v>2</v></c>"
+		"<c t=\"s\"><v>3</v></c><c t=\"inlineStr\"><is><t>valid_from</t></is></c></row>"
+		"<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+		"<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c><c s=\"1\"><v>43830</v></c></row>"
+		"</sheetData></worksheet>";
+	char *buf, v[64];
+	size_t len;
+	qd_listdoc *doc = NULL;
+
+	buf = workbook(sheet, NULL, true, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, NULL), 0);
+	ck_assert_str_eq(entry_str(doc, 0, "valid_from", v, sizeof(v)), "2024-01-01");
+	qd_listdoc_free(doc);
+	free(buf);
+}
+END_TEST
+
+/* 0106190010 stored as a number is 106190010: refused, naming the cell
+ * and the column; a rule broken in a cell names it the same way. */
+START_TEST(errors_name_sheet_cell_column)
+{
+	char *buf;
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	buf = workbook(SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>106190010</v></c>"
+			     "<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"
+			     "<row r=\"7\"><c t=\"inlineStr\"><is><t>PL-2</t></is></c>"
+			     "<c t=\"inlineStr\"><is><t>38x2</t></is></c><c t=\"s\"><v>4</v></c>"
+			     "<c t=\"inlineStr\"><is><t>NOPE</t></is></c></row>"), NULL, false, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert_ptr_null(doc);
+	ck_assert(has(&p, "清单!B2 (商品编码): the code is stored as the number 106190010"));
+	ck_assert(has(&p, "清单!B7 (商品编码): "));
+	ck_assert(has(&p, "清单!D7 (依据条款): "));
+	ck_assert_uint_eq(p.items[0].line, 2);
+	ck_assert_uint_eq(p.items[0].column, 2);
+	qd_problems_free(&p);
+	free(buf);
+}
+END_TEST
+
+START_TEST(merged_header_refused)
+{
+	char *buf;
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	static const char sheet[] = "<worksheet " NS "><sheetData>"
+		"<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\"><v>1</v></c><c t=\"s\"><v>2</v></c>"
+		"<c t=\"s\"><v>3</v></c></row>"
+		"<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+		"<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"
+		"</sheetData><mergeCells count=\"1\"><mergeCell ref=\"B1:C1\"/></mergeCells></worksheet>";
+
+	qd_problems_init(&p);
+	buf = workbook(sheet, NULL, false, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "清单!B1 (商品编码): merged header cells B1:C1"));
+	qd_problems_free(&p);
+	free(buf);
+}
+END_TEST
+
+/* ?sheet=NAME: that sheet; a name the workbook lacks lists its sheets. */
+START_TEST(sheet_by_name)
+{
+	char *buf, v[64];
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	buf = workbook("<worksheet " NS "><sheetData/></worksheet>",
+		       SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-9</t></is></c><c><v>3822190090</v></c>"
+			     "<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"), false, &len);
+	ck_assert_int_eq(import(buf, len, "其他", 1 << 20, &doc, &p), 0);
+	ck_assert_str_eq(entry_str(doc, 0, "id", v, sizeof(v)), "PL-9");
+	qd_listdoc_free(doc);
+	doc = NULL;
+	ck_assert_int_eq(import(buf, len, "第三页", 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "no sheet \"第三页\"; its sheets are \"清单\", \"其他\""));
+	qd_problems_free(&p);
+	/* The first sheet is empty: said so, with the sheet's name. */
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "the file is empty"));
+	qd_problems_free(&p);
+	free(buf);
+}
+END_TEST
+
+/* A part that would inflate past the limit is refused from its declared
+ * size, before it is inflated; not a zip, or a zip that is no workbook,
+ * is said to be so. */
+START_TEST(limits_and_not_a_workbook)
+{
+	char *big = malloc(300001), *buf;
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	struct part parts[] = { { "xl/workbook.xml", big }, { NULL, NULL } };
+
+	memset(big, ' ', 300000);
+	memcpy(big, "<workbook>", 10);
+	big[300000] = '\0';
+	qd_problems_init(&p);
+	buf = zip_parts(parts, &len);
+	ck_assert_uint_lt(len, 10000);
+	ck_assert_int_eq(import(buf, len, NULL, 100000, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "inflates to more than 100000 bytes"));
+	qd_problems_free(&p);
+	free(buf);
+	free(big);
+
+	ck_assert_int_eq(import("id,code\n", 8, NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "not an .xlsx workbook"));
+	qd_problems_free(&p);
+	ck_assert(qd_xlsx_looks_like("PK\x03\x04rest", 8));
+	ck_assert(!qd_xlsx_looks_like("id,code\n", 8));
+}
+END_TEST
+
+static Suite *xlsx_suite(void)
+{
+	Suite *s = suite_create("unit");
+	TCase *tc = tcase_create("xlsx");
+
+	tcase_add_test(tc, cells_read_as_text);
+	tcase_add_test(tc, date_1904);
+	tcase_add_test(tc, errors_name_sheet_cell_column);
+	tcase_add_test(tc, merged_header_refused);
+	tcase_add_test(tc, sheet_by_name);
+	tcase_add_test(tc, limits_and_not_a_workbook);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(xlsx_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
