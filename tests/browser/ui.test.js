@@ -497,6 +497,9 @@ test('pre-check: without a signing key no receipt is asked for and none is offer
   assert.equal(await page.isHidden('#receipt-download'), true);
   assert.equal(bodies.length, 1);
   assert.equal(bodies[0].receipt, undefined);
+  await page.close();
+});
+
 test('pre-check: customs office (remembered per browser), declared names and specs, scope and item check in words', async (problems) => {
   const page = await newPage(problems);
   await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&list=biomed-rd-whitelist`);
