@@ -83,8 +83,10 @@ int qd_st_feed_put(qd_store *st, MDB_txn *txn, const feed_fields *f)
 	qd_buf rec, sig;
 	qd_buf_init(&rec);
 	qd_buf_init(&sig);
-	/* Room for the header, written once the canonical bytes are known. */
-	qd_buf_add(&rec, zero_hash, FR_JSON);
+	/* Room for the header, written once the canonical bytes are known
+	 * (zero_hash is shorter than the header). */
+	static const char header_room[FR_JSON];
+	qd_buf_add(&rec, header_room, FR_JSON);
 	if (json_object_size(o) != 10) {
 		ret = QD_EINVAL; /* a string member that is not UTF-8 */
 		goto out;
