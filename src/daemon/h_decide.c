@@ -253,7 +253,8 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		qd_buf_puts(&b, cref);
 	}
 	qd_buf_putc(&b, '"');
-	qd_buf_add(&b, receipt.data, receipt.len);
+	if (receipt.len)
+		qd_buf_add(&b, receipt.data, receipt.len);
 	qd_buf_free(&receipt);
 	qd_buf_putc(&b, '}');
 	return respond_json(c, MHD_HTTP_OK, &b);
@@ -278,17 +279,12 @@ static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, cons
 
 static enum MHD_Result bad_body(struct MHD_Connection *c, const char *path, const char *fmt, ...)
 {
-	qd_problems pr;
-	qd_problems_init(&pr);
 	char msg[200];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	qd_problems_add(&pr, path, "%s", msg);
-	enum MHD_Result ret = respond_problems(c, E_BAD_BODY, msg, &pr);
-	qd_problems_free(&pr);
-	return ret;
+	return respond_problem(c, E_BAD_BODY, path, msg);
 }
 
 /* Room kept in front of a check response for its head (decision, summary,
@@ -595,12 +591,7 @@ static enum MHD_Result check_too_large(struct MHD_Connection *c, size_t max, siz
 		 max, i);
 	char path[40];
 	snprintf(path, sizeof path, "/items/%zu", i);
-	qd_problems pr;
-	qd_problems_init(&pr);
-	qd_problems_add(&pr, path, "%s", msg);
-	enum MHD_Result ret = respond_problems(c, E_RESPONSE_TOO_LARGE, msg, &pr);
-	qd_problems_free(&pr);
-	return ret;
+	return respond_problem(c, E_RESPONSE_TOO_LARGE, path, msg);
 }
 
 /* Write the head (decision, summary, decision_id, client_ref) into the
@@ -620,7 +611,8 @@ static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const ch
 	}
 	memcpy(b->data + CHECK_HEAD_MAX - hl, head, (size_t)hl);
 	qd_buf_putc(b, ']');
-	qd_buf_add(b, receipt->data, receipt->len);
+	if (receipt->len)
+		qd_buf_add(b, receipt->data, receipt->len);
 	qd_buf_putc(b, '}');
 	return respond_json_from(c, MHD_HTTP_OK, b, CHECK_HEAD_MAX - (size_t)hl);
 }
@@ -628,10 +620,8 @@ static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const ch
 enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
 	json_t *body;
-	if (!parse_json_body(c, r, &body, &res))
+	if (!parse_json_only(c, r, &body, &res))
 		return res;
 	check_req cr;
 	if (!check_context(c, r, body, &cr, &res) || !check_item_shapes(c, &cr, &res))

@@ -169,10 +169,8 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
 	json_t *body;
-	if (!parse_json_body(c, r, &body, &res))
+	if (!parse_json_only(c, r, &body, &res))
 		return res;
 	json_t *jv = json_object_get(body, "version");
 	if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_integer(jv) ||

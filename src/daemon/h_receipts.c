@@ -122,18 +122,6 @@ enum MHD_Result h_keys(struct MHD_Connection *c, request *r)
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
-/* Answer e naming a member of the body. */
-static enum MHD_Result member_error(struct MHD_Connection *c, enum qd_http_error e, const char *path,
-				    const char *msg)
-{
-	qd_problems pr;
-	qd_problems_init(&pr);
-	qd_problems_add(&pr, path, "%s", msg);
-	enum MHD_Result ret = respond_problems(c, e, msg, &pr);
-	qd_problems_free(&pr);
-	return ret;
-}
-
 /* The keys a receipt may be signed with: the current one first. */
 static qd_key **known_keys(const server *srv, size_t *n)
 {
@@ -151,16 +139,14 @@ static qd_key **known_keys(const server *srv, size_t *n)
 enum MHD_Result h_receipt_verify(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	if (!no_params(c, &res))
-		return res;
 	json_t *body;
-	if (!parse_json_body(c, r, &body, &res))
+	if (!parse_json_only(c, r, &body, &res))
 		return res;
 	json_t *rj = json_is_object(body) ? json_object_get(body, "receipt") : NULL;
 	qd_receipt rc;
 	const char *member;
 	if (!json_is_object(body) || json_object_size(body) != 1 || !rj) {
-		res = member_error(c, E_BAD_BODY, "/receipt", "the body must be {\"receipt\": {payload, alg, kid, sig}}");
+		res = respond_problem(c, E_BAD_BODY, "/receipt", "the body must be {\"receipt\": {payload, alg, kid, sig}}");
 		goto out;
 	}
 	if (qd_receipt_read(rj, &rc, &member)) {
@@ -170,7 +156,7 @@ enum MHD_Result h_receipt_verify(struct MHD_Connection *c, request *r)
 			snprintf(msg, sizeof msg, "receipt.%s: missing, or not a string", member);
 		else
 			snprintf(msg, sizeof msg, "receipt must be an object {payload, alg, kid, sig}");
-		res = member_error(c, E_BAD_BODY, path, msg);
+		res = respond_problem(c, E_BAD_BODY, path, msg);
 		goto out;
 	}
 	size_t n;
@@ -183,7 +169,7 @@ enum MHD_Result h_receipt_verify(struct MHD_Connection *c, request *r)
 	int v = qd_receipt_verify(&rc, keys, n, &why);
 	free(keys);
 	if (v == QD_EBASE64) {
-		res = member_error(c, E_BAD_BODY, "/receipt/sig", "receipt.sig: not base64 (RFC 4648, with padding, no line breaks)");
+		res = respond_problem(c, E_BAD_BODY, "/receipt/sig", "receipt.sig: not base64 (RFC 4648, with padding, no line breaks)");
 		goto out;
 	}
 	if (v && v != QD_ENOENT && v != QD_EBADSIG) {
@@ -205,7 +191,7 @@ enum MHD_Result h_receipt_verify(struct MHD_Connection *c, request *r)
 		if (e == QD_EINVAL) {
 			char msg[300];
 			snprintf(msg, sizeof msg, "receipt.payload: %s", rwhy);
-			res = member_error(c, E_INVALID_RECEIPT, "/receipt/payload", msg);
+			res = respond_problem(c, E_INVALID_RECEIPT, "/receipt/payload", msg);
 			goto out;
 		}
 		if (e) {

@@ -410,6 +410,17 @@ enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err, const char 
 	return respond_lib_problems(c, err, message, NULL);
 }
 
+enum MHD_Result respond_problem(struct MHD_Connection *c, enum qd_http_error e, const char *path,
+				const char *message)
+{
+	qd_problems pr;
+	qd_problems_init(&pr);
+	qd_problems_add(&pr, path, "%s", message);
+	enum MHD_Result ret = respond_problems(c, e, message, &pr);
+	qd_problems_free(&pr);
+	return ret;
+}
+
 enum MHD_Result respond_method_not_allowed(struct MHD_Connection *c, const char *allow)
 {
 	qd_buf b;
@@ -618,4 +629,10 @@ bool parse_json_body(struct MHD_Connection *c, request *r, json_t **out, enum MH
 		return false;
 	}
 	return true;
+}
+
+bool parse_json_only(struct MHD_Connection *c, request *r, json_t **out, enum MHD_Result *result)
+{
+	*out = NULL;
+	return no_params(c, result) && parse_json_body(c, r, out, result);
 }

@@ -68,6 +68,10 @@ enum MHD_Result respond_problems(struct MHD_Connection *c, enum qd_http_error e,
  *            which library error it was (qd_strerror())
  * Returns what libmicrohttpd's access handler returns. */
 enum MHD_Result respond_lib_error(struct MHD_Connection *c, int err, const char *message);
+/* Answer e with message and one detail of that message at path (a JSON
+ * Pointer into the body). */
+enum MHD_Result respond_problem(struct MHD_Connection *c, enum qd_http_error e, const char *path,
+				const char *message);
 /* Same, with the problems the library filled (p only read; NULL: none). */
 enum MHD_Result respond_lib_problems(struct MHD_Connection *c, int err, const char *message,
 				     const qd_problems *p);
@@ -111,6 +115,9 @@ bool json_depth_within(const char *p, size_t n, unsigned max);
  *   result  on failure, what the 400 bad_json answer queued returned
  * Returns true on success; false when the answer has been queued. */
 bool parse_json_body(struct MHD_Connection *c, request *r, json_t **out, enum MHD_Result *result);
+/* The same for a route whose only input is its body: a query parameter is
+ * refused first (no_params()). */
+bool parse_json_only(struct MHD_Connection *c, request *r, json_t **out, enum MHD_Result *result);
 
 /* ---- stores ---- */
 

@@ -39,54 +39,213 @@ static json_t *payload_new(const char *kind, const qd_receipt_head *h, bool *ok)
 	return p;
 }
 
-/* Add the lists of one decision's "results" to lists ({list, version,
- * sha256}, each list once, in the order met), reading each version's
- * sha256 from s.  Returns 0, QD_EINVAL, what qd_snap_list_version()
- * returns, QD_ENOMEM. */
-static int add_lists(qd_snap *s, json_t *results, json_t *lists)
+/* ---- reading a rendered decision ----
+ *
+ * A receipt names a few members of a decision that is several KiB of
+ * JSON (entries, clause texts, near misses).  Parsing all of it for them
+ * costs more than signing, so the decision's bytes are walked by structure
+ * (strings and nesting) and only the small values wanted are parsed.  The
+ * text is qd_decide()'s own rendering: well-formed, no white space needed
+ * (but skipped). */
+
+typedef struct span {
+	const char *p;
+	size_t n;
+} span;
+
+static size_t ws(span v, size_t i)
 {
-	size_t i;
-	json_t *r;
-	if (!json_is_array(results))
-		return QD_EINVAL;
-	json_array_foreach(results, i, r) {
-		const char *id = json_string_value(json_object_get(r, "list"));
-		json_t *ver = json_object_get(r, "version");
-		if (!id || !json_is_integer(ver))
-			return QD_EINVAL;
-		size_t j;
-		json_t *l;
-		bool seen = false;
-		json_array_foreach(lists, j, l)
-			seen = seen || strcmp(json_string_value(json_object_get(l, "list")), id) == 0;
-		if (seen)
-			continue;
-		qd_list_info info;
-		int rc = qd_snap_list_version(s, id, (uint32_t)json_integer_value(ver), &info);
-		if (rc)
-			return rc;
-		json_t *o = json_pack("{s:s,s:I,s:s}", "list", id, "version", json_integer_value(ver), "sha256",
-				      info.sha256);
-		if (!o || json_array_append_new(lists, o))
-			return QD_ENOMEM;
+	while (i < v.n && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == '\n' || v.p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The offset just past the value at v.p[i]; 0 when it does not end. */
+static size_t skip(span v, size_t i)
+{
+	if (i >= v.n)
+		return 0;
+	if (v.p[i] != '"' && v.p[i] != '{' && v.p[i] != '[') {
+		size_t j = i;
+		while (j < v.n && !strchr(",}] \t\n\r", v.p[j]))
+			j++;
+		return j > i ? j : 0;
+	}
+	int depth = 0;
+	for (size_t j = i; j < v.n; j++) {
+		char c = v.p[j];
+		if (c == '"') {
+			/* Most of a decision's bytes are in strings (clause texts):
+			 * find each quote with memchr, and count the backslashes
+			 * before it to tell an escaped one. */
+			for (;;) {
+				const char *q = memchr(v.p + j + 1, '"', v.n - j - 1);
+				if (!q)
+					return 0;
+				j = (size_t)(q - v.p);
+				size_t b = 0;
+				while (v.p[j - 1 - b] == '\\')
+					b++;
+				if (b % 2 == 0)
+					break;
+			}
+			if (depth == 0)
+				return j + 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth == 0)
+				return j + 1;
+			if (depth < 0)
+				return 0;
+		}
 	}
 	return 0;
 }
 
+/* The next element of the array or member of the object v (v.p[0] is '['
+ * or '{'), from *pos (0 at first).  key (may be NULL) receives the
+ * member's name without quotes.  Returns false at the end or on bytes it
+ * cannot follow. */
+static bool next(span v, size_t *pos, span *key, span *val)
+{
+	size_t i = ws(v, *pos ? *pos : 1);
+	if (i < v.n && v.p[i] == ',')
+		i = ws(v, i + 1);
+	if (i >= v.n || v.p[i] == '}' || v.p[i] == ']')
+		return false;
+	if (v.p[0] == '{') {
+		size_t e = skip(v, i);
+		if (!e || v.p[i] != '"')
+			return false;
+		if (key)
+			*key = (span){v.p + i + 1, e - i - 2};
+		i = ws(v, e);
+		if (i >= v.n || v.p[i] != ':')
+			return false;
+		i = ws(v, i + 1);
+	}
+	size_t e = skip(v, i);
+	if (!e)
+		return false;
+	*val = (span){v.p + i, e - i};
+	*pos = e;
+	return true;
+}
+
+/* The members names[0 … n-1] of the object at the start of v into out
+ * (an empty span for one absent), in one pass.  With all, every member is
+ * passed (not only up to the last one wanted) and the offset just past the
+ * object is returned (0 when it does not end there); without, 0. */
+static size_t members(span v, const char *const *names, span *out, size_t n, bool all)
+{
+	size_t pos = 0, found = 0;
+	span k, val;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (span){NULL, 0};
+	if (!v.n || v.p[0] != '{')
+		return 0;
+	while ((all || found < n) && next(v, &pos, &k, &val))
+		for (size_t i = 0; i < n; i++)
+			if (!out[i].n && strncmp(k.p, names[i], k.n) == 0 && names[i][k.n] == '\0') {
+				out[i] = val;
+				found++;
+			}
+	if (!all)
+		return 0;
+	pos = ws(v, pos ? pos : 1);
+	return pos < v.n && v.p[pos] == '}' ? pos + 1 : 0;
+}
+
+/* The member name of the object v; an empty span when absent. */
+static span get(span v, const char *name)
+{
+	span out;
+	members(v, &name, &out, 1, false);
+	return out;
+}
+
+/* The value v parsed (a new reference); NULL when absent or not JSON.
+ * The values taken are ids, codes, names of decisions and reasons, version
+ * numbers and null: the common shapes are made directly. */
+static json_t *value(span v)
+{
+	if (!v.n)
+		return NULL;
+	if (v.n >= 2 && v.p[0] == '"' && v.p[v.n - 1] == '"' && !memchr(v.p, '\\', v.n))
+		return json_stringn(v.p + 1, v.n - 2);
+	if (v.n == 4 && memcmp(v.p, "null", 4) == 0)
+		return json_null();
+	return json_loadb(v.p, v.n, JSON_DECODE_ANY, NULL);
+}
+
+/* The unsigned integer v; 0 when it is none. */
+static uint32_t uint_of(span v)
+{
+	uint64_t x = 0;
+	size_t i;
+	for (i = 0; i < v.n && v.p[i] >= '0' && v.p[i] <= '9' && x <= UINT32_MAX; i++)
+		x = x * 10 + (uint64_t)(v.p[i] - '0');
+	return i == v.n && x <= UINT32_MAX ? (uint32_t)x : 0;
+}
+
+/* Add the lists of one decision's results (each {"list","version",…}) to
+ * lists ({list, version, sha256}, each list once, in the order met),
+ * reading each version's sha256 from s.  Returns 0, QD_EINVAL, what
+ * qd_snap_list_version() returns, QD_ENOMEM. */
+static int add_lists(qd_snap *s, span results, json_t *lists)
+{
+	size_t pos = 0;
+	span r;
+	if (!results.n || results.p[0] != '[')
+		return QD_EINVAL;
+	while (next(results, &pos, NULL, &r)) {
+		json_t *id = value(get(r, "list"));
+		uint32_t version = uint_of(get(r, "version"));
+		int rc = json_is_string(id) && version ? 0 : QD_EINVAL;
+		size_t j;
+		json_t *l;
+		bool seen = false;
+		json_array_foreach(lists, j, l)
+			seen = seen || (!rc && json_equal(json_object_get(l, "list"), id));
+		qd_list_info info;
+		if (!rc && !seen && !(rc = qd_snap_list_version(s, json_string_value(id), version, &info))) {
+			json_t *o = json_pack("{s:O,s:I,s:s}", "list", id, "version", (json_int_t)version, "sha256",
+					      info.sha256);
+			if (!o || json_array_append_new(lists, o))
+				rc = QD_ENOMEM;
+		}
+		json_decref(id);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The ids of the objects in the array v. */
+static json_t *ids_of(span v)
+{
+	json_t *a = json_array();
+	size_t pos = 0;
+	span o;
+	if (v.n && v.p[0] == '[')
+		while (a && next(v, &pos, NULL, &o))
+			if (json_array_append_new(a, value(get(o, "id")))) {
+				json_decref(a);
+				return NULL;
+			}
+	return a;
+}
+
 /* The deciding entry of a decision's basis: {list, version, entry,
  * clauses: [ids]}, or null. */
-static json_t *basis_of(json_t *basis)
+static json_t *basis_of(span basis)
 {
-	if (!json_is_object(basis))
+	if (!basis.n || basis.p[0] != '{')
 		return json_null();
-	json_t *clauses = json_array();
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(basis, "clauses"), i, c)
-		json_array_append(clauses, json_object_get(c, "id"));
-	return json_pack("{s:O,s:O,s:O,s:o}", "list", json_object_get(basis, "list"), "version",
-			 json_object_get(basis, "version"), "entry", json_object_get(json_object_get(basis, "entry"), "id"),
-			 "clauses", clauses);
+	return json_pack("{s:o,s:o,s:o,s:o}", "list", value(get(basis, "list")), "version",
+			 value(get(basis, "version")), "entry", value(get(get(basis, "entry"), "id")), "clauses",
+			 ids_of(get(basis, "clauses")));
 }
 
 /* Dump p as JCS into out and free it.  Returns 0 or QD_ENOMEM. */
@@ -102,44 +261,50 @@ static int finish(json_t *p, bool ok, int rc, qd_buf *out)
 
 int qd_receipt_lookup_payload(qd_snap *s, const char *decision, size_t len, const qd_receipt_head *h, qd_buf *out)
 {
-	json_t *d = json_loadb(decision, len, 0, NULL);
-	if (!json_is_object(d)) {
-		json_decref(d);
+	span d = {decision, len};
+	if (!len || decision[0] != '{' || skip(d, 0) != len)
 		return QD_EINVAL;
-	}
+	enum { M_DECISION, M_REASON, M_QUERY, M_BASIS, M_RESULTS, M_COUNT };
+	static const char *const names[M_COUNT] = {"decision", "reason", "query", "basis", "results"};
+	span m[M_COUNT];
+	members(d, names, m, M_COUNT, false);
 	bool ok = true;
 	json_t *p = payload_new("lookup", h, &ok);
 	json_t *lists = json_array();
-	int rc = p && lists ? add_lists(s, json_object_get(d, "results"), lists) : QD_ENOMEM;
+	int rc = p && lists ? add_lists(s, m[M_RESULTS], lists) : QD_ENOMEM;
 	if (p) {
-		set(p, "query", json_deep_copy(json_object_get(d, "query")), &ok);
-		set(p, "decision", json_deep_copy(json_object_get(d, "decision")), &ok);
-		set(p, "reason", json_deep_copy(json_object_get(d, "reason")), &ok);
-		set(p, "basis", basis_of(json_object_get(d, "basis")), &ok);
+		set(p, "query", value(m[M_QUERY]), &ok);
+		set(p, "decision", value(m[M_DECISION]), &ok);
+		set(p, "reason", value(m[M_REASON]), &ok);
+		set(p, "basis", basis_of(m[M_BASIS]), &ok);
 		set(p, "lists", json_incref(lists), &ok);
 	}
 	json_decref(lists);
-	json_decref(d);
 	return finish(p, ok, rc, out);
 }
 
 /* One check item's entry in the payload. */
-static json_t *check_item(json_t *it)
+enum { I_REF, I_ERROR, I_DECISION, I_REASON, I_QUERY, I_BASIS, I_RESULTS, I_COUNT };
+
+static json_t *check_item(const span *m)
 {
-	json_t *ref = json_object_get(it, "ref");
-	if (json_object_get(it, "error"))
-		return json_pack("{s:O,s:s}", "ref", ref ? ref : json_null(), "error", "bad_item");
-	json_t *q = json_object_get(it, "query"), *basis = json_object_get(it, "basis");
-	json_t *b = json_is_object(basis) ? basis : NULL;
-	json_t *customs = json_object_get(q, "customs"), *name = json_object_get(q, "name");
-	json_t *spec = json_object_get(q, "spec");
-	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "ref", ref ? ref : json_null(), "code",
-			 json_object_get(q, "code"), "ciq", json_object_get(q, "ciq"), "customs",
-			 customs ? customs : json_null(), "name", name ? name : json_null(), "spec",
-			 spec ? spec : json_null(), "decision", json_object_get(it, "decision"), "reason",
-			 json_object_get(it, "reason"), "list", b ? json_object_get(b, "list") : json_null(), "version",
-			 b ? json_object_get(b, "version") : json_null(), "entry",
-			 b ? json_object_get(json_object_get(b, "entry"), "id") : json_null());
+	json_t *r = m[I_REF].n ? value(m[I_REF]) : json_null();
+	if (m[I_ERROR].n)
+		return json_pack("{s:o,s:s}", "ref", r, "error", "bad_item");
+	span basis = m[I_BASIS];
+	bool b = basis.n && basis.p[0] == '{';
+	enum { Q_CODE, Q_CIQ, Q_CUSTOMS, Q_NAME, Q_SPEC, Q_COUNT };
+	static const char *const names[Q_COUNT] = {"code", "ciq", "customs", "name", "spec"};
+	span q[Q_COUNT];
+	members(m[I_QUERY], names, q, Q_COUNT, false);
+	/* customs, name and spec are in a query only when it had them. */
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ref", r, "code", value(q[Q_CODE]), "ciq",
+			 value(q[Q_CIQ]), "customs", q[Q_CUSTOMS].n ? value(q[Q_CUSTOMS]) : json_null(), "name",
+			 q[Q_NAME].n ? value(q[Q_NAME]) : json_null(), "spec",
+			 q[Q_SPEC].n ? value(q[Q_SPEC]) : json_null(), "decision", value(m[I_DECISION]), "reason",
+			 value(m[I_REASON]), "list", b ? value(get(basis, "list")) : json_null(), "version",
+			 b ? value(get(basis, "version")) : json_null(), "entry",
+			 b ? value(get(get(basis, "entry"), "id")) : json_null());
 }
 
 int qd_receipt_check_payload(qd_snap *s, const qd_query *base, const char *items, size_t len,
@@ -150,28 +315,29 @@ int qd_receipt_check_payload(qd_snap *s, const qd_query *base, const char *items
 	json_t *lists = json_array(), *arr = json_array();
 	int rc = p && lists && arr ? 0 : QD_ENOMEM;
 	bool all_allow = true;
-	/* The items are read one at a time where they lie in the response,
-	 * never copied into one array text. */
+	/* The items lie in the response separated by commas. */
 	for (size_t pos = 0; !rc && pos < len;) {
-		json_error_t je;
-		json_t *it = json_loadb(items + pos, len - pos, JSON_DISABLE_EOF_CHECK, &je);
-		if (!json_is_object(it)) {
-			json_decref(it);
+		static const char *const names[I_COUNT] = {"ref", "error", "decision", "reason", "query", "basis",
+							   "results"};
+		span m[I_COUNT];
+		/* One pass over each item, which also finds where it ends. */
+		size_t e = members((span){items + pos, len - pos}, names, m, I_COUNT, true);
+		if (!e) {
 			rc = QD_EINVAL;
 			break;
 		}
-		pos += (size_t)je.position;
+		pos += e;
 		if (pos < len && items[pos] == ',')
 			pos++;
-		json_t *results = json_object_get(it, "results");
-		if (results)
-			rc = add_lists(s, results, lists);
-		const char *dec = json_string_value(json_object_get(it, "decision"));
-		all_allow = all_allow && dec && strcmp(dec, "allow") == 0;
-		json_t *e = rc ? NULL : check_item(it);
-		if (!rc && (!e || json_array_append_new(arr, e)))
+		/* The items of one check share entity, date and list, and so
+		 * the lists consulted: the first decided item names them. */
+		if (m[I_RESULTS].n && !json_array_size(lists))
+			rc = add_lists(s, m[I_RESULTS], lists);
+		span dec = m[I_DECISION];
+		all_allow = all_allow && dec.n == 7 && memcmp(dec.p, "\"allow\"", 7) == 0;
+		json_t *entry = rc ? NULL : check_item(m);
+		if (!rc && (!entry || json_array_append_new(arr, entry)))
 			rc = QD_ENOMEM;
-		json_decref(it);
 	}
 	if (p) {
 		char date[11];

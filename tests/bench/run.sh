@@ -7,6 +7,10 @@
 #   tests/bench/run.sh --profile    full run plus profiles (callgrind of a
 #                                   lookup, of a 100 000-entry load and of
 #                                   qingdand under HTTP; perf if it works)
+#   tests/bench/run.sh --receipts-only
+#                                   only the receipts rounds: lookups with
+#                                   receipt=true and checks with a receipt
+#                                   (Ed25519, SM2) beside plain ones
 #
 # Options: --rounds N (5)  --duration S (10)  --connections C (64)
 #          --wrk-threads T (2)  --keep (keep the work directory)
@@ -24,7 +28,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/bench/lib.sh"
-SMOKE=0 PROFILE=0 KEEP=0 SPLIT=1
+SMOKE=0 PROFILE=0 KEEP=0 SPLIT=1 RECEIPTS_ONLY=0
 ROUNDS=5 DURATION=10 CONNS=64 WRK_THREADS=2
 while (($#)); do
 	case "$1" in
@@ -32,11 +36,12 @@ while (($#)); do
 	--profile) PROFILE=1 ;;
 	--keep) KEEP=1 ;;
 	--no-split) SPLIT=0 ;;
+	--receipts-only) RECEIPTS_ONLY=1 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--duration) DURATION=$2; shift ;;
 	--connections) CONNS=$2; shift ;;
 	--wrk-threads) WRK_THREADS=$2; shift ;;
-	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 64 ;;
 	esac
 	shift
@@ -99,9 +104,9 @@ WORK=$(mktemp -d /tmp/qingdan-bench.XXXXXX)
 chmod 755 "$WORK"
 RES=$WORK/results.jsonl
 : >"$RES"
-QD_PID="" NGINX_PID="" VG_PID=""
+QD_PID="" NGINX_PID="" VG_PID="" RC_PIDS=""
 cleanup() {
-	for p in $QD_PID $VG_PID; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for p in $QD_PID $VG_PID $RC_PIDS; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	[ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
 	if ((KEEP)); then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
@@ -129,6 +134,7 @@ check "gen is deterministic" bash -c "'$GEN' --roster $ROSTER --pairs $PAIRS --c
 rm -rf "$WORK/again"
 
 # ---- load times -------------------------------------------------------------------
+if ((!RECEIPTS_ONLY)); then
 timed_load() { # timed_load NAME DB LIST FILE → emits {"section":"load",...}
 	local name=$1 db=$2 list=$3 file=$4 t0 t1 rc
 	t0=$(now)
@@ -152,6 +158,7 @@ for rep in $(seq "$LOAD_REPS"); do
 done
 emit "{\"section\":\"store_size\",\"name\":\"two lists of $N_BIG, positive twice\",\"kib\":$(du -sk "$WORK/dbload" | cut -f1)}"
 rm -rf "$WORK/dbcsv"  # dbload stays for the RSS series with the big lists
+fi
 
 # ---- the benchmark store ------------------------------------------------------------
 DB=$WORK/db
@@ -285,6 +292,51 @@ print(n, max(1, min(60, math.ceil(min(int(sys.argv[3]), max(left, 1)) / max(rate
 		test "$(grep -c "\"section\":\"rss\",\"store\":\"$store\".*VmRSS_kib" "$RES")" -eq $((k + 2))
 	((done_lookups >= MILLION)) || say "only $done_lookups lookups in 5 minutes ($store store)"
 }
+receipts_section() {
+	# Lookups and checks with a signed receipt (Ed25519, SM2), each on a
+	# daemon of its own over the same store and with the same threads,
+	# beside the plain daemon: rounds alternate the three.
+	local alg port url r t
+	declare -gA RURL
+	for alg in ed25519 sm2; do
+		"$CTL" keygen --alg "$alg" --out "$WORK/receipt-$alg.key" >/dev/null
+		port=$(free_port)
+		"$QD" --db "$DB" --listen "127.0.0.1:$port" --threads 2 --access-log off \
+			--signing-key "$WORK/receipt-$alg.key" 2>"$WORK/qingdand-$alg.log" &
+		RC_PIDS="$RC_PIDS $!"
+		RURL[$alg]=http://127.0.0.1:$port
+		check "qingdand signing with $alg answers" wait_http "${RURL[$alg]}/healthz" || return 1
+	done
+	sed 's/$/\&receipt=true/' "$WORK/paths.txt" >"$WORK/paths-receipt.txt"
+	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["receipt"] = True; json.dump(d, open(sys.argv[2], "w"))' \
+		"$D/check-$N_SMALL.json" "$WORK/check-receipt.json"
+	for alg in ed25519 sm2; do
+		url=${RURL[$alg]}$(head -1 "$WORK/paths-receipt.txt")
+		check "a lookup signed with $alg carries its receipt" bash -c "curl -sS '$url' | grep -q '\"receipt\":{\"payload\"'"
+	done
+	say "receipts: $ROUNDS × ${DURATION}s lookups (plain, ed25519, sm2), $CONNS connections"
+	for r in $(seq "$ROUNDS"); do
+		case $((r % 3)) in 1) order="plain ed25519 sm2" ;; 2) order="ed25519 sm2 plain" ;; *) order="sm2 plain ed25519" ;; esac
+		for t in $order; do
+			if [ "$t" = plain ]; then
+				wrk_run lookup_receipt plain "$r" "$CONNS" "$DURATION" "$WORK/rotate.lua" "$QURL" "$WORK/paths.txt"
+			else
+				wrk_run lookup_receipt "$t" "$r" "$CONNS" "$DURATION" "$WORK/rotate.lua" "${RURL[$t]}" "$WORK/paths-receipt.txt"
+			fi
+		done
+	done
+	say "receipts: $CHECK_ROUNDS × ${DURATION}s checks of $CHECK_ITEMS items (plain, ed25519, sm2), 4 connections"
+	for r in $(seq "$CHECK_ROUNDS"); do
+		wrk_run check_receipt plain "$r" 4 "$DURATION" "$WORK/post.lua" "$QURL/v1/check" "$D/check-$N_SMALL.json"
+		for alg in ed25519 sm2; do
+			wrk_run check_receipt "$alg" "$r" 4 "$DURATION" "$WORK/post.lua" "${RURL[$alg]}/v1/check" "$WORK/check-receipt.json"
+		done
+	done
+	for p in $RC_PIDS; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	RC_PIDS=""
+}
+
+if ((!RECEIPTS_ONLY)); then
 rss_series small "$QD_PID" "$QURL" "$WORK/paths.txt"
 
 say "lookup rounds: $ROUNDS × ${DURATION}s, $CONNS connections, $WRK_THREADS wrk threads"
@@ -355,6 +407,8 @@ for r in $(seq "$CHECK_ROUNDS"); do
 	wrk_run check qingdand "$r" 4 "$DURATION" "$WORK/post.lua" "$QURL/v1/check" "$D/check-$N_SMALL.json"
 	wrk_run check_distinct qingdand "$r" 4 "$DURATION" "$WORK/post.lua" "$QURL/v1/check" "$D/check-distinct-$N_SMALL.json"
 done
+fi # not --receipts-only
+receipts_section
 emit "{\"section\":\"rss\",\"store\":\"small\",\"lookups\":-1,\"when\":\"at the end (after every round and the checks)\",\"status\":$(rss $QD_PID)}"
 
 # ---- profile: qingdand itself (perf, sampling on the CPU clock) ---------------------
@@ -384,6 +438,7 @@ QD_PID=""
 kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
 NGINX_PID=""
 
+if ((!RECEIPTS_ONLY)); then
 # ---- RSS with the big lists ($N_BIG entries each) ----------------------------------------
 bench_paths "$D/pairs-$N_BIG.tsv" "$DATE" >"$WORK/paths-big.txt"
 BPORT=$(free_port)
@@ -429,6 +484,7 @@ for cache in default 0; do
 	[ "$cache" = default ] && cp "$WORK/cg.$K2" "$WORK/cg.$K2.default"
 	emit "{\"section\":\"callgrind\",\"read_cache\":\"$cache\",\"k1\":$K1,\"k2\":$K2,\"ir1\":${IR1:-0},\"ir2\":${IR2:-0},\"bench_k2\":$(cat "$WORK/bd.$K2.json" 2>/dev/null || echo null),\"native\":${native:-null}}"
 done
+fi # not --receipts-only
 
 if ((PROFILE)); then
 	say "callgrind: profiles of a lookup, a $N_BIG-entry load and qingdand over HTTP (slow)"
@@ -562,6 +618,28 @@ for name, what in (("check", "a declaration"), ("check_distinct", "no code twice
     P(f"POST /v1/check, {cb['items']} items, {what} ({cb['distinct']} distinct codes; {cb['allow']} allow, {cb['deny']} deny; response {cb['response_bytes']} B), {chk[0]['connections']} connections:")
     P("  " + "; ".join(f"{p['item_decisions_per_s']} items/s (p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms)" for p in per) + f"  → median {m:.0f} item decisions/s")
     P("")
+def receipt_table(sect, title, unit, scale):
+    runs = sec(sect)
+    if not runs: return
+    P(title)
+    P(f"  {'round':>6} | " + " | ".join(f"{t + ' ' + unit:>16} {'p50 ms':>7} {'p99 ms':>7}" for t in ("plain", "ed25519", "sm2")))
+    per = []
+    for r in sorted({x["round"] for x in runs}):
+        row = {"round": r}
+        for t in ("plain", "ed25519", "sm2"):
+            x = next((x["run"] for x in runs if x["round"] == r and x["target"] == t), None)
+            if x: row[t] = {"rate": round(rps(x) * scale), "p50_ms": x["lat_p50_us"] / 1000, "p99_ms": x["lat_p99_us"] / 1000}
+        if len(row) < 4: continue
+        per.append(row)
+        P(f"  {r:>6} | " + " | ".join(f"{row[t]['rate']:>16} {row[t]['p50_ms']:>7.3f} {row[t]['p99_ms']:>7.3f}" for t in ("plain", "ed25519", "sm2")))
+    if not per: return
+    m = {t: {k: med([p[t][k] for p in per]) for k in ("rate", "p50_ms", "p99_ms")} for t in ("plain", "ed25519", "sm2")}
+    P(f"  {'median':>6} | " + " | ".join(f"{m[t]['rate']:>16.0f} {m[t]['p50_ms']:>7.3f} {m[t]['p99_ms']:>7.3f}" for t in ("plain", "ed25519", "sm2")))
+    P(f"  signed / plain: ed25519 {m['ed25519']['rate'] / m['plain']['rate']:.2f}, sm2 {m['sm2']['rate'] / m['plain']['rate']:.2f}")
+    S[sect] = {"rounds": per, "median": m}
+    P("")
+receipt_table("lookup_receipt", f"GET /v1/lookup with receipt=true (a daemon per key) beside plain lookups, rotating over {b['n']} pairs; {$CONNS} connections, {$DURATION} s per run", "req/s", 1)
+receipt_table("check_receipt", f"POST /v1/check, {$CHECK_ITEMS} items, with \"receipt\": true beside plain; 4 connections", "items/s", $CHECK_ITEMS)
 loads = sec("load")
 if loads:
     S["load"] = {}

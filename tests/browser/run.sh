@@ -7,7 +7,7 @@
 # Installs what it needs when missing (Debian chromium, a CJK font for the
 # screenshots, node/npm; playwright-core from the npm registry with npm ci —
 # never a browser download), starts qingdand on a free port with a fresh
-# store, the sample lists and an admin token, and a second one with
+# store, the sample lists, an admin token and an SM2 receipt signing key, and a second one with
 # --read-auth token (its own store) for the pre-check page's reader token,
 # runs tests/browser/ui.test.js and stops both daemons.  Screenshots go to
 # tests/artifacts/ (gitignored).
@@ -118,7 +118,9 @@ start_daemon() {
 	tail -20 "$log" >&2
 	fail "qingdand $* did not start"
 }
-start_daemon "$WORK/db" "$WORK/daemon.log"
+# The first daemon signs receipts (SM2); the second does not.
+"$QINGDANCTL" keygen --alg sm2 --out "$WORK/receipt.key" >/dev/null || fail "qingdanctl keygen failed"
+start_daemon "$WORK/db" "$WORK/daemon.log" --signing-key "$WORK/receipt.key"
 PID=$STARTED_PID PORT=$STARTED_PORT
 start_daemon "$WORK/db-auth" "$WORK/daemon-auth.log" --read-auth token
 PID_AUTH=$STARTED_PID PORT_AUTH=$STARTED_PORT

@@ -423,6 +423,83 @@ test('pre-check: results download as CSV', async (problems) => {
   await page.close();
 });
 
+test('pre-check: a signed receipt downloads, and the page verifies it (a changed one is refused)', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&codes=${encodeURIComponent(SHIPMENT)}`);
+  await page.locator('#result-body tr[data-ref="8"]').waitFor();
+  assert.equal(await page.isVisible('#receipt-download'), true, 'the server signs: the button shows');
+  assert.equal((await page.textContent('#receipt-download')).trim(), '下载签名回执');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#receipt-download')]);
+  assert.match(dl.suggestedFilename(), new RegExp(`^qingdan-receipt-${DATE}-[0-9a-f]+-[0-9a-f]+\\.json$`));
+  const text = fs.readFileSync(await dl.path(), 'utf8');
+  fs.writeFileSync(path.join(ARTIFACTS, 'precheck-receipt.json'), text);
+  const r = JSON.parse(text).receipt;
+  assert.equal(r.alg, 'sm2');
+  const keys = (await api('GET', '/v1/keys')).json.keys;
+  assert.equal(r.kid, keys.find((k) => k.current).kid);
+  const p = JSON.parse(r.payload);
+  assert.equal(p.kind, 'check');
+  assert.equal(p.query.entity, ENTITY);
+  assert.equal(p.query.date, DATE);
+  assert.equal(p.items.length, 7, 'every non-empty line');
+  assert.equal(p.items[0].entry, 'PL-0001');
+  assert.equal(p.items[3].error, 'bad_item');
+  assert.ok((await page.textContent('#context')).includes(p.decision_id), 'the receipt is of the check shown');
+
+  // Pasted into the page's own section: valid, decided again the same.
+  await page.fill('#rv-text', text);
+  await page.click('#rv-check');
+  await page.locator('#rv-result:not([hidden])').waitFor();
+  let verdict = await page.textContent('#rv-result');
+  assert.match(verdict, /签名有效（sm2 密钥 [0-9a-f]{16}）/);
+  assert.match(verdict, /重新判定一致/);
+  assert.ok(verdict.includes(p.decision_id));
+  await shot(page, 'precheck-receipt-verified.png');
+  // The same in English.
+  await page.click('#lang-toggle');
+  verdict = await page.textContent('#rv-result');
+  assert.match(verdict, /Signaturevalid \(sm2 key/);
+  await page.click('#lang-toggle');
+
+  // One word of the payload changed: the signature no longer holds.
+  const changed = JSON.parse(text);
+  changed.receipt.payload = changed.receipt.payload.replace('"allow"', '"deny"');
+  await page.fill('#rv-text', JSON.stringify(changed));
+  await page.click('#rv-check');
+  await page.waitForFunction(() => /签名无效/.test(document.getElementById('rv-result').textContent));
+  verdict = await page.textContent('#rv-result');
+  assert.match(verdict, /未进行/);
+
+  // Not JSON, and JSON without a receipt: said in the page, nothing sent.
+  await page.fill('#rv-text', '{"receipt": ');
+  await page.click('#rv-check');
+  await page.locator('#rv-status:not([hidden])').waitFor();
+  assert.match(await page.textContent('#rv-status'), /不是有效的 JSON/);
+  await page.fill('#rv-text', '{"hello": 1}');
+  await page.click('#rv-check');
+  await page.waitForFunction(() => /没有回执/.test(document.getElementById('rv-status').textContent));
+  // A malformed signature: the server's 400 names the member.
+  const badSig = JSON.parse(text);
+  badSig.receipt.sig = 'not base64';
+  await page.fill('#rv-text', JSON.stringify(badSig));
+  await page.click('#rv-check');
+  await page.waitForFunction(() => /\/receipt\/sig/.test(document.getElementById('rv-status').textContent));
+  await page.close();
+});
+
+test('pre-check: without a signing key no receipt is asked for and none is offered', async (problems) => {
+  const page = await newPage(problems);
+  await page.route('**/v1/keys', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{"keys":[]}' }));
+  const bodies = [];
+  page.on('request', (req) => { if (req.url().endsWith('/v1/check')) bodies.push(JSON.parse(req.postData())); });
+  await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&codes=${encodeURIComponent('3822.1900.90')}`);
+  await page.locator('#result-body tr[data-ref="1"]').waitFor();
+  assert.equal(await page.isHidden('#receipt-download'), true);
+  assert.equal(bodies.length, 1);
+  assert.equal(bodies[0].receipt, undefined);
+  await page.close();
+});
+
 test('pre-check: customs office (remembered per browser), declared names and specs, scope and item check in words', async (problems) => {
   const page = await newPage(problems);
   await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&list=biomed-rd-whitelist`);

@@ -30,16 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CHECKS=0
-FAILURES=0
-ERRORS=0
-pass() { CHECKS=$((CHECKS + 1)); echo "PASS: $1"; }
-fail() {
-	CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL: $1"
-	shift
-	for why in "$@"; do echo "      $why"; done
-	if [ -s "$TMP/err" ]; then sed 's/^/      stderr: /' "$TMP/err" | head -20; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # run ARGS…: qingdanctl --db "$DB" ARGS…; stdout in $TMP/out, stderr in $TMP/err, status in $RC
 run() {
@@ -71,16 +62,9 @@ print(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False, sort_keys=T
 }
 err_has() { grep -qF -- "$1" "$TMP/err"; }
 
-for tool in python3 sha256sum; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "ERROR: $tool is needed"; ERRORS=$((ERRORS + 1))
-	fi
-done
+need python3 sha256sum
 if [ ! -x "$CTL" ]; then echo "ERROR: $CTL is not built"; ERRORS=$((ERRORS + 1)); fi
-if [ "$ERRORS" -ne 0 ]; then
-	echo "0%: Checks: 0, Failures: 0, Errors: $ERRORS"
-	exit 1
-fi
+[ "$ERRORS" -ne 0 ] && summary
 
 # ---- documents ------------------------------------------------------
 
@@ -594,7 +578,4 @@ expect_rc 73 "backup into a directory that already holds a store: 73"
 
 # ---- summary ------------------------------------------------------------
 
-PCT=0
-[ "$CHECKS" -gt 0 ] && PCT=$(((CHECKS - FAILURES) * 100 / CHECKS))
-echo "$PCT%: Checks: $CHECKS, Failures: $FAILURES, Errors: $ERRORS"
-[ "$FAILURES" -eq 0 ] && [ "$ERRORS" -eq 0 ]
+summary

@@ -35,34 +35,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CHECKS=0
-FAILURES=0
-ERRORS=0
-pass() { CHECKS=$((CHECKS + 1)); echo "PASS: $1"; }
-fail() {
-	CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL: $1"
-	shift
-	for why in "$@"; do echo "      $why"; done
-}
+. "$(dirname "$0")/lib.sh"
 # check DESCRIPTION COMMAND…: one check that COMMAND succeeds
 check() {
 	local what=$1
 	shift
 	if "$@"; then pass "$what"; else fail "$what" "failed: $*"; fi
 }
-summary() {
-	local pct=100
-	((CHECKS)) && pct=$(((CHECKS - FAILURES - ERRORS) * 100 / CHECKS))
-	echo "$pct%: Checks: $CHECKS, Failures: $FAILURES, Errors: $ERRORS"
-	((FAILURES + ERRORS == 0))
-	exit $?
-}
 
-for tool in python3 curl openssl; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "ERROR: $tool is needed"; ERRORS=$((ERRORS + 1))
-	fi
-done
+need python3 curl openssl
 [ -x "$CTL" ] && [ -x "$QINGDAND" ] || { echo "ERROR: qingdand and qingdanctl are not built"; ERRORS=$((ERRORS + 1)); }
 ((ERRORS)) && summary
 

@@ -5,7 +5,8 @@
  * handlers, start-up helpers) runs in-process behind a real libmicrohttpd
  * daemon on an ephemeral loopback port, started once by the same
  * server_init() and server_listen() as qingdand, over a temporary store
- * holding the two sample lists.  Each input becomes one raw HTTP/1.1 request on a new
+ * holding the two sample lists, signing receipts with an Ed25519 key made
+ * at start.  Each input becomes one raw HTTP/1.1 request on a new
  * connection.  This keeps libmicrohttpd's own parsing (percent-decoding,
  * argument splitting, Content-Length) in the loop, so the handlers see
  * exactly what they see in production; no shim can drift from it.  Only
@@ -15,6 +16,7 @@
  * Input: a selector line, then the payload —
  *   "lookup\n<query string>"   GET /v1/lookup?<payload>
  *   "check\n<JSON body>"       POST /v1/check with that body
+ *   "verify\n<JSON body>"      POST /v1/receipts/verify with that body
  *   "get\n<path?query>"        GET <payload>
  * Bytes that cannot appear raw in a request line (controls, space, DEL)
  * are percent-encoded, so they still reach the handlers after decoding.
@@ -100,6 +102,7 @@ static void teardown(void)
 		server_fini(&srv);
 	if (dir[0])
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	server_keys_free(&srv);
 	settings_free(&srv.cfg);
 }
 
@@ -151,6 +154,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	server_init(&srv, store);
 	snprintf(srv.id_prefix, sizeof srv.id_prefix, "fuzz0000");
+	if (qd_key_generate(QD_ALG_ED25519, &srv.sign_key) != 0) {
+		fprintf(stderr, "fuzz_request: cannot make a signing key\n");
+		abort();
+	}
 	load_sample("schema/examples/gba-research-positive.json");
 	load_sample("schema/examples/biomed-rd-whitelist.json");
 	free(srv.cfg.db);
@@ -345,11 +352,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sb_puts(&req, "GET /v1/lookup?");
 		sb_target(&req, payload, plen);
 		sb_puts(&req, " HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n");
-	} else if (sl == 5 && memcmp(data, "check", 5) == 0) {
+	} else if ((sl == 5 && memcmp(data, "check", 5) == 0) || (sl == 6 && memcmp(data, "verify", 6) == 0)) {
 		char head[256];
 		snprintf(head, sizeof head,
-			 "POST /v1/check HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", plen);
+			 "POST %s HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 sl == 5 ? "/v1/check" : "/v1/receipts/verify", plen);
 		sb_puts(&req, head);
 		sb_add(&req, payload, plen);
 	} else if (sl == 3 && memcmp(data, "get", 3) == 0) {

@@ -13,6 +13,20 @@
 
 #include "harness.h"
 
+/* ---- the sample lists (schema/examples/) and a query they answer ---- */
+
+#define GBA "gba-research-positive"
+#define WL "biomed-rd-whitelist"
+#define GBA_FILE "schema/examples/gba-research-positive.json"
+#define WL_FILE "schema/examples/biomed-rd-whitelist.json"
+/* Decisions name their date, so the sample windows stay put. */
+#define DAY "2026-11-26"
+/* On the positive list's roster, active, valid from 2023-03-01; PL-0001
+ * (code 3822) covers CODE. */
+#define ENT "91440101MA5D7R2TX1"
+#define CODE "3822190090"
+#define LOOKUP_Q "code=" CODE "&entity=" ENT "&date=" DAY
+
 /* ---- assertions on answers ---- */
 
 /* Does r carry the JSON error object ({"error": {"code" (snake_case, equal

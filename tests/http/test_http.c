@@ -23,16 +23,6 @@
 #include "suite.h"
 #include "qingdan/sha256.h"
 
-#define GBA "gba-research-positive"
-#define WL "biomed-rd-whitelist"
-#define GBA_FILE "schema/examples/gba-research-positive.json"
-#define WL_FILE "schema/examples/biomed-rd-whitelist.json"
-
-/* Every decision test names its date, so the sample windows stay put. */
-#define DAY "2026-11-26"
-/* On the positive list's roster, active, valid from 2023-03-01. */
-#define ENT "91440101MA5D7R2TX1"
-
 #define GACC_DOC "署综函〔2022〕143号"
 
 /* ------------------------------------------------------------------ */

@@ -21,18 +21,7 @@
 #include "qingdan/xlsx.h"
 #include "suite.h"
 
-#define GBA "gba-research-positive"
-#define WL "biomed-rd-whitelist"
-#define GBA_FILE "schema/examples/gba-research-positive.json"
-#define WL_FILE "schema/examples/biomed-rd-whitelist.json"
 #define CSV_DIR "tests/data/csv/"
-
-/* Decisions name their date, so the sample windows stay put. */
-#define DAY "2026-11-26"
-/* On the positive list's roster, active; PL-0001 (code 3822) covers CODE. */
-#define ENT "91440101MA5D7R2TX1"
-#define CODE "3822190090"
-#define LOOKUP_Q "code=" CODE "&entity=" ENT "&date=" DAY
 
 /* ------------------------------------------------------------------ */
 /* assertions (the common ones are in suite.h) */

@@ -28,14 +28,6 @@
 #include "suite.h"
 #include "qingdan/sha256.h"
 
-#define GBA "gba-research-positive"
-#define WL "biomed-rd-whitelist"
-#define GBA_FILE "schema/examples/gba-research-positive.json"
-#define WL_FILE "schema/examples/biomed-rd-whitelist.json"
-#define DAY "2026-11-26"
-#define ENT "91440101MA5D7R2TX1"
-#define CODE "3822190090"
-#define LOOKUP_Q "code=" CODE "&entity=" ENT "&date=" DAY
 
 /* ------------------------------------------------------------------ */
 /* helpers */

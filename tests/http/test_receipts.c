@@ -21,15 +21,6 @@
 #include "qingdan/receipt.h"
 #include "qingdan/sign.h"
 
-#define GBA "gba-research-positive"
-#define WL "biomed-rd-whitelist"
-#define GBA_FILE "schema/examples/gba-research-positive.json"
-#define WL_FILE "schema/examples/biomed-rd-whitelist.json"
-#define DAY "2026-11-26"
-#define ENT "91440101MA5D7R2TX1"
-#define CODE "3822190090"
-#define LOOKUP_Q "code=" CODE "&entity=" ENT "&date=" DAY
-
 /* ---- fixtures ---- */
 
 /* A daemon and the keys it was given. */
@@ -194,6 +185,17 @@ static json_t *resign(const qd_key *k, const char *payload)
 	ck_assert_ptr_nonnull(j);
 	qd_buf_free(&b);
 	return j;
+}
+
+/* A receipt of the canonical JSON of payload, signed by k. */
+static json_t *resign_tree(const qd_key *k, const json_t *payload)
+{
+	qd_buf canon;
+	qd_buf_init(&canon);
+	ck_assert_int_eq(qd_jcs_dump(payload, &canon), 0);
+	json_t *t = resign(k, qd_buf_cstr(&canon));
+	qd_buf_free(&canon);
+	return t;
 }
 
 /* The receipt of a fresh lookup (a new reference). */
@@ -519,18 +521,13 @@ START_TEST(verify_retired_key_and_reproduction)
 	json_t *p = json_loads(payload, 0, NULL);
 	json_object_set_new(p, "decision", json_string("deny"));
 	json_object_set_new(p, "reason", json_string("not_listed"));
-	qd_buf canon;
-	qd_buf_init(&canon);
-	ck_assert_int_eq(qd_jcs_dump(p, &canon), 0);
-	t = resign(g_ed.retired, qd_buf_cstr(&canon));
+	t = resign_tree(g_ed.retired, p);
 	assert_verified(t, true, qd_key_kid(g_ed.retired), "false");
 	json_decref(t);
 
 	/* A version this store never had: not reproduced. */
 	json_object_set_new(json_array_get(json_object_get(p, "lists"), 0), "version", json_integer(7));
-	qd_buf_reset(&canon);
-	ck_assert_int_eq(qd_jcs_dump(p, &canon), 0);
-	t = resign(g_ed.retired, qd_buf_cstr(&canon));
+	t = resign_tree(g_ed.retired, p);
 	assert_verified(t, true, qd_key_kid(g_ed.retired), "false");
 	json_decref(t);
 
@@ -541,7 +538,6 @@ START_TEST(verify_retired_key_and_reproduction)
 	assert_jstr(v->json, "/error/details/0/path", "/receipt/payload");
 	http_response_free(v);
 	json_decref(t);
-	qd_buf_free(&canon);
 	json_decref(p);
 	json_decref(rc);
 }

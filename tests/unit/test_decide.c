@@ -1115,8 +1115,8 @@ START_TEST(empty_store)
 }
 END_TEST
 
-/* qd_decide appends members: whatever the caller wrote first stays. */
-START_TEST(decide_appends)
+/* The query of 3822900000 for E_OK on TODAY. */
+static qd_query query_3822(void)
 {
 	qd_query q;
 	memset(&q, 0, sizeof q);
@@ -1124,6 +1124,13 @@ START_TEST(decide_appends)
 	ck_assert_int_eq(qd_code_parse("3822900000", 10, &q.code, &why), 0);
 	q.entity = E_OK;
 	ck_assert_int_eq(qd_date_parse(TODAY, 10, &q.date), 0);
+	return q;
+}
+
+/* qd_decide appends members: whatever the caller wrote first stays. */
+START_TEST(decide_appends)
+{
+	qd_query q = query_3822();
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_puts(&b, "{\"ref\":\"line-1\",");
@@ -1776,12 +1783,7 @@ END_TEST
  * when it succeeds. */
 static int decide_pinned(qd_snap *s, const qd_pin *pins, size_t n, qd_outcome *o, json_t **j)
 {
-	qd_query q;
-	memset(&q, 0, sizeof q);
-	const char *why;
-	ck_assert_int_eq(qd_code_parse("3822900000", 10, &q.code, &why), 0);
-	q.entity = E_OK;
-	ck_assert_int_eq(qd_date_parse(TODAY, 10, &q.date), 0);
+	qd_query q = query_3822();
 	q.pins = pins;
 	q.n_pins = n;
 	qd_buf b;
@@ -1849,12 +1851,7 @@ START_TEST(decide_pins)
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_batch *batch = qd_batch_new(s, &b, 4);
-	qd_query q;
-	memset(&q, 0, sizeof q);
-	const char *why;
-	ck_assert_int_eq(qd_code_parse("3822900000", 10, &q.code, &why), 0);
-	q.entity = E_OK;
-	ck_assert_int_eq(qd_date_parse(TODAY, 10, &q.date), 0);
+	qd_query q = query_3822();
 	q.pins = (qd_pin[]){{"pin-pos", 1}};
 	q.n_pins = 1;
 	ck_assert_int_eq(qd_batch_decide(batch, &q, &o), 0);

@@ -34,6 +34,7 @@ static void dir_setup(void)
 
 static void dir_teardown(void)
 {
+	fx_drop_dir(dir);
 	dir = NULL;
 }
 

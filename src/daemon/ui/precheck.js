@@ -29,7 +29,8 @@
 
   var lists = {};        // list id → metadata (titles), from GET /v1/lists
   var listsReady = null; // promise
-  var last = null;       // the last check: {rows, summary, entity, date, ids}
+  var last = null;       // the last check: {rows, summary, entity, date, ids, receipts}
+  var signing = null;    // does the server sign receipts (GET /v1/keys)? null: not known yet
   var wantList = '';     // ?list= of a shared link, chosen once the lists are known
   var tokenState = null; // {key, state, vars} of the token message, re-rendered on language change
   var checkRefused = false; // the last check was refused for want of a token
@@ -224,6 +225,15 @@
     return listsReady;
   }
 
+  /* Whether the server signs receipts: it lists a current key.  Asked
+   * once; a refusal (a token still wanted) leaves it unknown. */
+  function loadKeys() {
+    if (signing !== null) return Promise.resolve();
+    return api('GET', '/v1/keys').then(function (res) {
+      if (res.ok && res.json && res.json.keys) signing = res.json.keys.some(function (k) { return k.current; });
+    });
+  }
+
   function run() {
     showError('');
     var ent = entityStatus();
@@ -261,13 +271,13 @@
 
     $('submit').disabled = true;
     $('busy').textContent = t('pc.checking');
-    var answers = [], ids = [], summary = { allow: 0, deny: 0, invalid: 0 };
-    var chain = listsReady || Promise.resolve();
+    var answers = [], ids = [], receipts = [], summary = { allow: 0, deny: 0, invalid: 0 };
+    var chain = (listsReady || Promise.resolve()).then(loadKeys);
     batches.forEach(function (b) {
       chain = chain.then(function () {
         return api('POST', '/v1/check', {
           json: {
-            entity: entity, date: date, list: list, customs: customs,
+            entity: entity, date: date, list: list, customs: customs, receipt: signing ? true : undefined,
             items: b.map(function (it) {
               var q = { ref: it.ref, code: it.entered };
               if (goods && it.name) q.name = it.name;
@@ -287,6 +297,7 @@
           }
           answers = answers.concat(res.json.items);
           ids.push(res.json.decision_id);
+          if (res.json.receipt) receipts.push({ id: res.json.decision_id, receipt: res.json.receipt });
           summary.allow += res.json.summary.allow;
           summary.deny += res.json.summary.deny;
           summary.invalid += res.json.summary.invalid;
@@ -298,7 +309,7 @@
       if (tokenState && tokenState.key === 'pc.token.ok.rerun') showTokenState('pc.token.ok', 'ok');
       last = {
         rows: items.map(function (it, k) { return { input: it, answer: answers[k] }; }),
-        summary: summary, entity: entity, date: date, ids: ids, customs: customs, goods: goods
+        summary: summary, entity: entity, date: date, ids: ids, customs: customs, goods: goods, receipts: receipts
       };
       render(true);
       updateLink();
@@ -509,6 +520,7 @@
     }) + (last.customs ? t('pc.context.customs', { customs: last.customs }) : '');
     var body = QD.clear($('result-body'));
     last.rows.forEach(function (r) { body.appendChild(row(r)); });
+    $('receipt-download').hidden = !last.receipts.length;
     $('results').hidden = false;
     if (focus) sum.focus();
   }
@@ -573,6 +585,85 @@
     try { window.history.replaceState(null, '', href); } catch (e) { /* ignore */ }
   }
 
+  /* ---- signed receipts ---- */
+
+  /* One file per check request (a shipment of more than BATCH items is
+   * several checks), as qingdanctl verify-receipt and the section below
+   * read it. */
+  function downloadReceipts() {
+    last.receipts.forEach(function (r) {
+      QD.download('qingdan-receipt-' + last.date + '-' + r.id + '.json',
+        JSON.stringify({ receipt: r.receipt }, null, 2) + '\n', 'application/json');
+    });
+  }
+
+  /* The receipt in pasted text: the receipt itself, or an answer (or a
+   * downloaded file) holding one. */
+  function receiptOf(text) {
+    var j = JSON.parse(text);
+    var r = j && typeof j === 'object' && j.receipt && typeof j.receipt === 'object' ? j.receipt : j;
+    return r && typeof r === 'object' && typeof r.payload === 'string' ? r : null;
+  }
+
+  function verdictRow(dl, key, text, cls) {
+    dl.appendChild(el('dt', { text: t(key) }));
+    dl.appendChild(el('dd', { text: text, class: cls || '' }));
+  }
+
+  var lastVerdict = null; // {v, receipt}, re-rendered on language change
+
+  function showVerdict(v, receipt) {
+    lastVerdict = { v: v, receipt: receipt };
+    var dl = QD.clear($('rv-result'));
+    verdictRow(dl, 'rv.sig', v.valid ? t('rv.sig.valid', { alg: receipt.alg, kid: v.kid })
+      : t('rv.sig.invalid', { reason: v.reason || '' }), v.valid ? 'dec-allow' : 'dec-deny');
+    var rep = !v.valid ? t('rv.repro.none')
+      : v.reproduced === true ? t('rv.repro.same')
+      : v.reproduced === false ? t('rv.repro.differs', { reason: v.reason || '' })
+      : t('rv.repro.gone', { reason: v.reason || '' });
+    verdictRow(dl, 'rv.repro', rep, v.valid && v.reproduced === true ? 'dec-allow' : 'dec-deny');
+    var p = null;
+    try { p = JSON.parse(receipt.payload); } catch (e) { p = null; }
+    if (p && typeof p === 'object') {
+      verdictRow(dl, 'rv.id', String(p.decision_id || ''));
+      verdictRow(dl, 'rv.issued', String(p.issued_at || ''));
+      if (p.client_ref) verdictRow(dl, 'rv.client_ref', String(p.client_ref));
+      var dec = t(p.decision === 'allow' ? 'dec.allow' : 'dec.deny');
+      if (Array.isArray(p.items)) dec += ' · ' + t('rv.items', { n: p.items.length });
+      verdictRow(dl, 'rv.decision', dec);
+    }
+    dl.hidden = false;
+  }
+
+  function verifyReceipt() {
+    var st = $('rv-status');
+    st.hidden = true;
+    $('rv-result').hidden = true;
+    var text = $('rv-text').value.trim();
+    if (!text) { st.textContent = t('rv.empty'); st.hidden = false; return Promise.resolve(); }
+    var receipt;
+    try {
+      receipt = receiptOf(text);
+    } catch (e) {
+      st.textContent = t('rv.notjson', { message: e.message });
+      st.hidden = false;
+      return Promise.resolve();
+    }
+    if (!receipt) { st.textContent = t('rv.noreceipt'); st.hidden = false; return Promise.resolve(); }
+    $('rv-check').disabled = true;
+    return api('POST', '/v1/receipts/verify', { json: { receipt: receipt } }).then(function (res) {
+      if (tokenRefused(res)) throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need.check'));
+      if (!res.ok || !res.json) {
+        var d = res.json && res.json.error && res.json.error.details;
+        throw new Error(QD.errorText(res) + (d && d.length ? ' — ' + QD.where(d[0]) : ''));
+      }
+      showVerdict(res.json, receipt);
+    }).catch(function (e) {
+      st.textContent = e instanceof TypeError ? t('err.network', { message: e.message }) : e.message;
+      st.hidden = false;
+    }).then(function () { $('rv-check').disabled = false; });
+  }
+
   /* ---- start ---- */
 
   document.addEventListener('DOMContentLoaded', function () {
@@ -609,6 +700,12 @@
     $('download').addEventListener('click', function () {
       if (last) QD.download('qingdan-precheck-' + last.date + '.csv', csv());
     });
+    $('receipt-download').addEventListener('click', function () { if (last) downloadReceipts(); });
+    $('verify-form').addEventListener('submit', function (ev) { ev.preventDefault(); verifyReceipt(); });
+    $('rv-file').addEventListener('change', function () {
+      var f = this.files && this.files[0];
+      if (f) f.text().then(function (s) { $('rv-text').value = s; verifyReceipt(); });
+    });
     $('share').addEventListener('click', function () {
       var url = new URL($('share-link').getAttribute('href'), window.location.href).href;
       var st = $('share-status');
@@ -629,6 +726,7 @@
       if (tokenState) showTokenState(tokenState.key, tokenState.state, tokenState.vars);
       render(false);
       if (last) updateLink();
+      if (lastVerdict && !$('rv-result').hidden) showVerdict(lastVerdict.v, lastVerdict.receipt);
     });
 
     if (token()) {
