@@ -18,6 +18,7 @@
 #include "jobs.h"
 #include "qingdand.h"
 #include "respond.h"
+#include "xlsx_out.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -604,7 +605,9 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	if (r->job_state == JOB_DONE)
 		return r->job_ret; /* resumed: the job has answered */
 	conn_request_in(r->conn);
-	if (r->route->job && r->early_error < 0 && !r->too_large) {
+	/* A workbook takes seconds to write for a large version: never on
+	 * the event thread that serves the lookups. */
+	if ((r->route->job || xlsx_requested(c)) && r->early_error < 0 && !r->too_large) {
 		r->mhd = c;
 		r->job_state = JOB_QUEUED;
 		MHD_suspend_connection(c);
