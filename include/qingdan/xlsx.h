@@ -53,6 +53,25 @@ int qd_xlsx_looks_like(const char *buf, size_t len);
 int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t max_bytes,
 		       const qd_listdoc *base, qd_listdoc **out, qd_problems *problems);
 
+/* Rows a sheet may give qd_xlsx_rows() (a shipment, not a list). */
+#define QD_XLSX_ROWS_MAX 100000
+
+/* Read the rows of a sheet as text: a shipment file, whose columns the
+ * caller makes sense of.
+ *   buf, len, sheet, max_bytes  as qd_xlsx_to_listdoc()
+ *   max_rows  the most non-empty rows taken; more is a problem
+ *   name      on success, the sheet's name (malloc()ed; caller frees)
+ *   rows      on success, a new array of {"line": row number, "cells":
+ *             [text, …]}, one per non-empty row, cells as the import reads
+ *             them (numbers as digits, dates as YYYY-MM-DD); the first row
+ *             is taken as the header, and a column headed code, 商品编号,
+ *             商品编码 or HS编码 (ciq, 检验检疫编码) has its number cells
+ *             judged as codes (a short one is refused, naming the cell)
+ *   problems  as qd_xlsx_to_listdoc()
+ * Returns 0; QD_EINVAL (problems filled); QD_ENOMEM. */
+int qd_xlsx_rows(const char *buf, size_t len, const char *sheet, size_t max_bytes, size_t max_rows,
+		 char **name, json_t **rows, qd_problems *problems);
+
 /* Write a version of a list as a workbook at path (created or truncated).
  * Sheets: 清单, the entries, one row each under the CSV import's first
  * Chinese heading of every field (so the workbook loads back into the

@@ -27,6 +27,7 @@
 static const route routes[] = {
 	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL, false},
+	{"/v1/sheet", "POST", h_sheet, ACCESS_READ, BODY_SMALL, true, NULL, true},
 	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL, false},
 	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load", true},
