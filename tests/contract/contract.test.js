@@ -134,6 +134,8 @@ async function responseChecks(validateList) {
     ['GET', `/v1/lists/${gba}/versions/1?format=pdf`, undefined, {}, 400],
     ['GET', `/v1/lists/${gba}/diff?from=1&format=pdf`, undefined, {}, 400],
     ['POST', '/v1/check?format=pdf', { items: [{ code: '3822190090' }] }, {}, 400],
+    ['POST', '/v1/sheet', 'not a zip', { 'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' }, 422],
+    ['POST', '/v1/sheet', 'code\n3822\n', { 'Content-Type': 'text/csv' }, 415],
     ['PUT', `/v1/lists/${gba}?dry_run=true`, sample, admin, 200],
     ['PUT', `/v1/lists/${gba}`, sample, {}, 401],
     ['PUT', `/v1/lists/${gba}`, { ...sample, kind: 'whitelist' }, admin, 422],

@@ -1,6 +1,8 @@
 /* qingdan — HTTP tests of the .xlsx downloads: a version (?format=xlsx or
  * Accept), its round trip through PUT, a check's answer and a diff.
  *
+ * POST /v1/sheet: a shipment workbook's rows for the pre-check page.
+ *
  * Workbooks are read back with tests/data/xlsx/read_xlsx.py (python3's
  * zipfile and xml.etree), not with the daemon's own reader.  One daemon
  * for the TCase (fresh store, the two samples loaded); the tests run in
@@ -156,6 +158,39 @@ static json_int_t list_version(const char *id, char sha[65])
 	snprintf(sha, 65, "%s", jptr_str(r->json, "/sha256"));
 	http_response_free(r);
 	return v;
+}
+
+/* A workbook written by tests/data/xlsx/make_xlsx.py from the JSON
+ * description spec; *len its size. */
+static char *make_workbook(const char *spec, size_t *len)
+{
+	const char *root = getenv("QD_SOURCE_ROOT");
+	char in[64] = "/tmp/qd-sheets-spec.XXXXXX", out[64] = "/tmp/qd-sheets-wb.XXXXXX", cmd[600];
+	int fi = mkstemp(in), fo = mkstemp(out);
+	ck_assert(fi >= 0 && fo >= 0 && root != NULL);
+	close(fo);
+	ck_assert_int_eq(write(fi, spec, strlen(spec)), (ssize_t)strlen(spec));
+	close(fi);
+	snprintf(cmd, sizeof cmd, "python3 '%s/tests/data/xlsx/make_xlsx.py' '%s' < '%s'", root, out, in);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	char *buf = harness_read_file(out);
+	ck_assert_ptr_nonnull(buf);
+	FILE *f = fopen(out, "rb");
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fclose(f);
+	unlink(in);
+	unlink(out);
+	return buf;
+}
+
+static http_response *post_sheet(const char *query, const char *ct, const char *buf, size_t len)
+{
+	char path[128], cth[160];
+	snprintf(path, sizeof path, "/v1/sheet%s%s", query ? "?" : "", query ? query : "");
+	snprintf(cth, sizeof cth, "Content-Type: %s", ct ? ct : QD_XLSX_TYPE);
+	const char *hs[] = {cth, NULL};
+	return http_request("POST", path, hs, buf, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -402,6 +437,65 @@ START_TEST(test_diff_xlsx)
 }
 END_TEST
 
+/* POST /v1/sheet gives a shipment workbook's rows as text: codes in text
+ * and 10-digit number cells as digits, dates as dates, rows as wide as
+ * the header, empty rows left out with the row numbers kept; a short code in a number cell, a missing
+ * sheet and a file that is no workbook are 422 naming what is wrong. */
+START_TEST(test_sheet_rows)
+{
+	size_t len;
+	char *wb = make_workbook("{\"sheets\": [{\"name\": \"说明\", \"rows\": [[\"见下一页\"]]},"
+				 "{\"name\": \"货物\", \"rows\": [[\"商品编号\", \"商品名称\", \"日期\"],"
+				 "[\"3822.1900.90\", \"试剂\"], [3002120000, {\"inline\": \"血清\"}], [],"
+				 "[\"0106190010\", \"小鼠\", {\"date\": \"2026-01-02\"}]]}]}", &len);
+	http_response *r = post_sheet("sheet=%E8%B4%A7%E7%89%A9", NULL, wb, len); /* 货物 */
+	assert_status(r, 200);
+	assert_json_ct(r);
+	assert_jstr(r->json, "/sheet", "货物");
+	json_t *want = json_loads("[{\"line\": 1, \"cells\": [\"商品编号\", \"商品名称\", \"日期\"]},"
+				  "{\"line\": 2, \"cells\": [\"3822.1900.90\", \"试剂\", \"\"]},"
+				  "{\"line\": 3, \"cells\": [\"3002120000\", \"血清\", \"\"]},"
+				  "{\"line\": 5, \"cells\": [\"0106190010\", \"小鼠\", \"2026-01-02\"]}]", 0, NULL);
+	ck_assert_msg(json_equal(jptr(r->json, "/rows"), want), "rows: %s", r->body);
+	json_decref(want);
+	http_response_free(r);
+
+	/* The first sheet by default. */
+	r = post_sheet(NULL, NULL, wb, len);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/sheet", "说明");
+	assert_jstr(r->json, "/rows/0/cells/0", "见下一页");
+	http_response_free(r);
+
+	r = post_sheet("sheet=x", NULL, wb, len);
+	assert_error(r, 422, "invalid_workbook");
+	ck_assert_msg(strstr(jptr_str(r->json, "/error/details/0/message"), "no sheet \"x\"") != NULL, "%s", r->body);
+	http_response_free(r);
+	r = post_sheet(NULL, "text/csv", "商品编号\n3822\n", strlen("商品编号\n3822\n"));
+	assert_error(r, 415, "unsupported_media_type");
+	http_response_free(r);
+	r = post_sheet(NULL, NULL, "not a zip", 9);
+	assert_error(r, 422, "invalid_workbook");
+	http_response_free(r);
+	r = post_sheet("format=xlsx", NULL, wb, len);
+	assert_error(r, 400, "unknown_parameter");
+	http_response_free(r);
+	free(wb);
+
+	/* 0106190010 typed into a number cell is 106190010: named, not guessed. */
+	wb = make_workbook("{\"sheets\": [{\"name\": \"货物\", \"rows\": [[\"品名\", \"HS编码\"],"
+			   "[\"小鼠\", 106190010]]}]}", &len);
+	r = post_sheet(NULL, NULL, wb, len);
+	assert_error(r, 422, "invalid_workbook");
+	assert_jint(r->json, "/error/details/0/line", 2);
+	assert_jint(r->json, "/error/details/0/column", 2);
+	ck_assert_msg(strstr(jptr_str(r->json, "/error/details/0/message"), "货物!B2 (HS编码): the code is stored as the number 106190010") != NULL,
+		      "%s", r->body);
+	http_response_free(r);
+	free(wb);
+}
+END_TEST
+
 static Suite *sheets_suite(void)
 {
 	Suite *s = suite_create("sheets");
@@ -411,6 +505,7 @@ static Suite *sheets_suite(void)
 	tcase_add_test(tc, test_version_roundtrip);
 	tcase_add_test(tc, test_check_xlsx);
 	tcase_add_test(tc, test_diff_xlsx);
+	tcase_add_test(tc, test_sheet_rows);
 	return s;
 }
 

@@ -1,9 +1,11 @@
 /* qingdan pages: the shipment pre-check (GET /ui/).
  *
- * Reads the institution id, date and item codes (typed, pasted or from a
- * CSV file), calls POST /v1/check (1000 items a call) and shows one row per
- * item with its decision, reason, basis, waived documents, conditions and
- * near misses.  ?entity=&date=&codes= (codes newline-separated; also list=
+ * Reads the institution id, date and item codes (typed, pasted, or from a
+ * CSV file read here or an .xlsx workbook whose rows POST /v1/sheet gives),
+ * calls POST /v1/check (1000 items a call) and shows one row per item with
+ * its decision, reason, basis, waived documents, conditions and near
+ * misses.  Results download as CSV (made here) or as Excel (the same
+ * check asked again with format=xlsx: the daemon writes the workbook).  ?entity=&date=&codes= (codes newline-separated; also list=
  * and lang=en) prefill the form and run the check on load, so a result can
  * be shared as a link.
  *
@@ -135,18 +137,38 @@
     e.hidden = false;
   }
 
-  /* ---- CSV file of a shipment ---- */
+  /* ---- CSV or Excel file of a shipment ---- */
 
   var H_CODE = /^(code|hs|hscode|hs_code|commoditycode|商品编号|商品编码|hs编码|hs编号|税号|编码)$/;
   var H_DESC = /^(description|desc|name|name_zh|goods|品名|商品名称|物品名称|名称|货物名称|中文名称)$/;
   var H_CIQ = /^(ciq|ciqcode|检验检疫编码|检验检疫附加编号|ciq编码)$/;
 
+  /* The rows of a workbook's first sheet, read by the daemon: resolves to
+   * {rows, sheet}; a workbook it cannot read rejects with its problems. */
+  function sheetRows(buf) {
+    return api('POST', '/v1/sheet', { body: buf, contentType: QD.XLSX }).then(function (res) {
+      if (tokenRefused(res)) throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need'));
+      if (!res.ok || !res.json) {
+        var err = new Error(QD.errorText(res));
+        err.details = res.json && res.json.error && res.json.error.details;
+        throw err;
+      }
+      return { sheet: res.json.sheet, rows: res.json.rows.map(function (r) { return r.cells; }) };
+    });
+  }
+
   function importFile(file) {
     var st = $('file-status');
+    var sheet = null;
     st.textContent = '';
     showError('');
     file.arrayBuffer().then(function (buf) {
-      var rows = QD.parseCSV(QD.decodeText(new Uint8Array(buf)));
+      var bytes = new Uint8Array(buf);
+      if (QD.isZip(bytes) || /\.xlsx$/i.test(file.name || '')) {
+        return sheetRows(buf).then(function (r) { sheet = r.sheet; return r.rows; });
+      }
+      return QD.parseCSV(QD.decodeText(bytes));
+    }).then(function (rows) {
       if (!rows.length) throw new Error(t('err.file.empty'));
       var head = rows[0].map(function (h) { return h.trim().toLowerCase().replace(/[\s（）()]/g, ''); });
       var ci = -1, di = -1, qi = -1;
@@ -167,9 +189,13 @@
       });
       if (!lines.length) throw new Error(t('err.file.empty'));
       $('codes').value = lines.join('\n');
-      st.textContent = t('file.loaded', { n: lines.length, name: file.name });
+      st.textContent = sheet !== null ? t('file.loaded.sheet', { n: lines.length, name: file.name, sheet: sheet })
+        : t('file.loaded', { n: lines.length, name: file.name });
     }).catch(function (e) {
-      showError(t('err.file', { message: e.message }));
+      var msg = e.message;
+      if (e.details && e.details.length) msg += ' — ' + e.details.map(function (d) { return d.message; }).join('; ');
+      if (e instanceof TypeError) msg = t('err.network', { message: e.message });
+      showError(t('err.file', { message: msg }));
     });
   }
 
@@ -225,14 +251,15 @@
     $('busy').textContent = t('pc.checking');
     var answers = [], ids = [], summary = { allow: 0, deny: 0, invalid: 0 };
     var chain = listsReady || Promise.resolve();
-    batches.forEach(function (b) {
+    var bodies = batches.map(function (b) {
+      return {
+        entity: entity, date: date, list: list,
+        items: b.map(function (it) { return { ref: it.ref, code: it.entered }; })
+      };
+    });
+    bodies.forEach(function (body) {
       chain = chain.then(function () {
-        return api('POST', '/v1/check', {
-          json: {
-            entity: entity, date: date, list: list,
-            items: b.map(function (it) { return { ref: it.ref, code: it.entered }; })
-          }
-        }).then(function (res) {
+        return api('POST', '/v1/check', { json: body }).then(function (res) {
           if (tokenRefused(res)) {
             checkRefused = true;
             throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need.check'));
@@ -255,7 +282,7 @@
       if (tokenState && tokenState.key === 'pc.token.ok.rerun') showTokenState('pc.token.ok', 'ok');
       last = {
         rows: items.map(function (it, k) { return { input: it, answer: answers[k] }; }),
-        summary: summary, entity: entity, date: date, ids: ids
+        summary: summary, entity: entity, date: date, ids: ids, bodies: bodies
       };
       render(true);
       updateLink();
@@ -463,6 +490,35 @@
     return '\ufeff' + QD.toCSV(rows);
   }
 
+  /* ---- results as Excel ---- */
+
+  /* The same check asked again with format=xlsx, one workbook per call of
+   * 1000 items: the daemon writes them (qingdan-precheck-DATE[-k].xlsx). */
+  function downloadXlsx() {
+    if (!last) return Promise.resolve();
+    var st = $('download-status'), btn = $('download-xlsx');
+    var n = last.bodies.length, date = last.date, chain = Promise.resolve();
+    btn.disabled = true;
+    st.textContent = t('pc.download.xlsx.busy');
+    showError('');
+    last.bodies.forEach(function (body, k) {
+      chain = chain.then(function () {
+        return api('POST', '/v1/check?format=xlsx', { body: JSON.stringify(body),
+          contentType: 'application/json; charset=utf-8', blob: true }).then(function (res) {
+          if (tokenRefused(res)) throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need.check'));
+          if (!res.ok || !res.blob) throw new Error(QD.errorText(res));
+          QD.download('qingdan-precheck-' + date + (n > 1 ? '-' + (k + 1) : '') + '.xlsx', res.blob);
+        });
+      });
+    });
+    return chain.catch(function (e) {
+      showError(e instanceof TypeError ? t('err.network', { message: e.message }) : e.message);
+    }).then(function () {
+      btn.disabled = false;
+      st.textContent = '';
+    });
+  }
+
   /* ---- shareable link ---- */
 
   function linkFor() {
@@ -517,6 +573,7 @@
     $('download').addEventListener('click', function () {
       if (last) QD.download('qingdan-precheck-' + last.date + '.csv', csv());
     });
+    $('download-xlsx').addEventListener('click', downloadXlsx);
     $('share').addEventListener('click', function () {
       var url = new URL($('share-link').getAttribute('href'), window.location.href).href;
       var st = $('share-status');
