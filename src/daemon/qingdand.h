@@ -286,6 +286,7 @@ typedef struct route {
 	bool csv;             /* also accepts text/csv and .xlsx bodies */
 	const char *action;   /* audit action name for admin routes */
 	bool job;             /* answered on a job thread (jobs.h): long, or waits for the writer */
+	bool xlsx;            /* may answer with a workbook (format=xlsx, Accept): then as a job */
 } route;
 
 /* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */

@@ -288,6 +288,11 @@ START_TEST(test_format_errors)
 	r = http_request("POST", "/v1/check?fmt=xlsx", NULL, body, strlen(body));
 	assert_error(r, 400, "unknown_parameter");
 	http_response_free(r);
+	/* Other answers stay JSON whatever Accept says. */
+	r = get_accept("/v1/lookup?code=" CODE "&date=" DAY, QD_XLSX_TYPE);
+	assert_status(r, 200);
+	assert_json_ct(r);
+	http_response_free(r);
 }
 END_TEST
 
