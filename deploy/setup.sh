@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(gcc libc6-dev pkg-config meson ninja-build python3
-      libmicrohttpd-dev liblmdb-dev lmdb-utils libjansson-dev nettle-dev libzstd-dev libssl-dev libzip-dev libxml2-dev
+      libmicrohttpd-dev liblmdb-dev lmdb-utils libjansson-dev nettle-dev libzstd-dev libssl-dev libzip-dev libxml2-dev libxlsxwriter-dev
       check libcurl4-openssl-dev libcsv-dev libsystemd-dev curl openssl man-db groff-base ${QD_EXTRA_PKGS:-})
 
 missing=()

@@ -25,7 +25,7 @@
  *   problems  every violation, each with its CSV line (1-based, header = 1) and
  *             column (1-based; 0 when it concerns the whole line)
  * A column "conditions" (备注要求) adds one {"type":"remark"} condition per
- * non-empty cell.  A header with no data rows is refused ("no entries"), so
+ * non-empty cell, a column "notes" (说明) one {"type":"note"} after it.  A header with no data rows is refused ("no entries"), so
  * a truncated upload cannot empty a list; load JSON with "entries": [] for that.
  * Returns 0; QD_EINVAL (problems filled: unknown or missing headers, ragged
  * rows, undecodable bytes, bad cells, rule violations); QD_ENOMEM; QD_EIO

@@ -1,16 +1,22 @@
-/* qingdan — spreadsheet (.xlsx) import of list entries.
+/* qingdan — spreadsheets (.xlsx): import of list entries, and downloads.
  *
  * The first sheet of a workbook (or the one named) is read with the CSV
  * import's headings and rules (csvdoc.h): its rows become the entries of
  * an existing list.  The zip is read with libzip, the XML with libxml2's
- * streaming reader. */
+ * streaming reader.  Downloads (a version, a diff, a check's answer) are
+ * written with libxlsxwriter. */
 #ifndef QINGDAN_XLSX_H
 #define QINGDAN_XLSX_H
 
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include <jansson.h>
+
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
+#include "qingdan/store.h"
 
 /* The Content-Type of an .xlsx workbook. */
 #define QD_XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,5 +52,58 @@ int qd_xlsx_looks_like(const char *buf, size_t len);
  * too large, bad cells, rule violations); QD_ENOMEM. */
 int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t max_bytes,
 		       const qd_listdoc *base, qd_listdoc **out, qd_problems *problems);
+
+/* Rows a sheet may give qd_xlsx_rows() (a shipment, not a list). */
+#define QD_XLSX_ROWS_MAX 100000
+
+/* Read the rows of a sheet as text: a shipment file, whose columns the
+ * caller makes sense of.
+ *   buf, len, sheet, max_bytes  as qd_xlsx_to_listdoc()
+ *   max_rows  the most non-empty rows taken; more is a problem
+ *   name      on success, the sheet's name (malloc()ed; caller frees)
+ *   rows      on success, a new array of {"line": row number, "cells":
+ *             [text, …]}, one per non-empty row, cells as the import reads
+ *             them (numbers as digits, dates as YYYY-MM-DD); the first row
+ *             is taken as the header, and a column headed code, 商品编号,
+ *             商品编码 or HS编码 (ciq, 检验检疫编码) has its number cells
+ *             judged as codes (a short one is refused, naming the cell)
+ *   problems  as qd_xlsx_to_listdoc()
+ * Returns 0; QD_EINVAL (problems filled); QD_ENOMEM. */
+int qd_xlsx_rows(const char *buf, size_t len, const char *sheet, size_t max_bytes, size_t max_rows,
+		 char **name, json_t **rows, qd_problems *problems);
+
+/* Write a version of a list as a workbook at path (created or truncated).
+ * Sheets: 清单, the entries, one row each under the CSV import's first
+ * Chinese heading of every field (so the workbook loads back into the
+ * same entries, but for an entry with more than one remark or note, which
+ * come back as one, their texts a line each); 条款, the clauses; 名录, the
+ * roster (when there is one); 版本, the list, its title and the version.
+ *   doc      the version's document (only read)
+ *   version  its number, for the 版本 sheet
+ * Returns 0, QD_ENOMEM or QD_EIO (the file or a temporary file cannot be
+ * written). */
+int qd_xlsx_write_list(const qd_listdoc *doc, uint32_t version, const char *path);
+
+/* Write the diff of two versions as a workbook at path: 变动, a row per
+ * added or removed entry and per changed field of a changed entry (its
+ * heading, old and new cell text), with the entry's code and name; 概要,
+ * the counts.
+ *   list      the list id
+ *   d         the diff (only read; its first QD_CHANGES_MAX changes)
+ *   from, to  the documents of d->from and d->to (only read)
+ * Returns as qd_xlsx_write_list(). */
+int qd_xlsx_write_diff(const char *list, const qd_diff *d, const qd_listdoc *from, const qd_listdoc *to,
+		       const char *path);
+
+/* Write a check's answer as a workbook at path: 预检结果, a row per item
+ * (its number, ref, code, CIQ code, decision and reason in words, the
+ * deciding list, version and entry, the clauses, waived documents,
+ * remark, note and quantity limit); 概要, the decision id, summary and
+ * context.
+ *   request  the check's request body, for the codes of invalid items
+ *            and the context (only read)
+ *   answer   the answer as rendered (POST /v1/check's JSON; only read)
+ * Returns as qd_xlsx_write_list(). */
+int qd_xlsx_write_check(const json_t *request, const json_t *answer, const char *path);
 
 #endif

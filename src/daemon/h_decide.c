@@ -16,6 +16,7 @@
 #include "receipts.h"
 #include "respond.h"
 #include "snaps.h"
+#include "xlsx_out.h"
 
 /* Query fields common to a lookup and a check item, before validation. */
 typedef struct raw_query {
@@ -595,9 +596,10 @@ static enum MHD_Result check_too_large(struct MHD_Connection *c, size_t max, siz
 }
 
 /* Write the head (decision, summary, decision_id, client_ref) into the
- * room kept in front of b's items, close the body and queue it. */
+ * room kept in front of b's items, close the body and queue it: as JSON,
+ * or as a workbook of xlsx_request's items when that is not NULL. */
 static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const char *id, const char *client_ref,
-				   size_t n, const check_counts *k, const qd_buf *receipt)
+				   size_t n, const check_counts *k, const qd_buf *receipt, const json_t *xlsx_request)
 {
 	char head[CHECK_HEAD_MAX];
 	int hl = snprintf(head, sizeof head,
@@ -614,12 +616,18 @@ static enum MHD_Result check_reply(struct MHD_Connection *c, qd_buf *b, const ch
 	if (receipt->len)
 		qd_buf_add(b, receipt->data, receipt->len);
 	qd_buf_putc(b, '}');
+	if (xlsx_request)
+		return xlsx_send_check(c, xlsx_request, b, CHECK_HEAD_MAX - (size_t)hl);
 	return respond_json_from(c, MHD_HTTP_OK, b, CHECK_HEAD_MAX - (size_t)hl);
 }
 
 enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
+	param format = {.name = "format"};
+	bool xlsx;
+	if (!get_params(c, &format, 1, &res) || !xlsx_format_param(c, &format, &xlsx, &res))
+		return res;
 	json_t *body;
 	if (!parse_json_only(c, r, &body, &res))
 		return res;
@@ -688,7 +696,7 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		res = log_unavailable(c);
 		goto out_lines;
 	}
-	res = check_reply(c, &b, id, cr.client_ref, cr.n, &k, &receipt);
+	res = check_reply(c, &b, id, cr.client_ref, cr.n, &k, &receipt, xlsx ? body : NULL);
 out_lines:
 	qd_buf_free(&receipt);
 	decision_lines_free(&lines);

@@ -11,6 +11,7 @@
 #include "qingdand.h"
 #include "render.h"
 #include "respond.h"
+#include "xlsx_out.h"
 
 /* Send a rendering of store data, or the error that cut it short. */
 static enum MHD_Result respond_rendered(struct MHD_Connection *c, int err, qd_buf *b)
@@ -130,22 +131,25 @@ enum MHD_Result send_version_doc(struct MHD_Connection *c, server *srv, const ch
 enum MHD_Result h_version_get(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
-	if (!no_params(c, &res))
+	param format = {.name = "format"};
+	bool xlsx;
+	if (!get_params(c, &format, 1, &res) || !xlsx_format_param(c, &format, &xlsx, &res))
 		return res;
 	uint32_t v = parse_version(r->arg_n, strlen(r->arg_n));
 	if (!v)
 		return respond_param_error(c, E_BAD_PARAMETER, NULL, "version: expected a positive integer in the path");
 	int err;
-	res = send_version_doc(c, r->srv, r->list_id, v, &err);
+	res = xlsx ? xlsx_send_version(c, r->srv, r->list_id, v, &err) : send_version_doc(c, r->srv, r->list_id, v, &err);
 	return err ? version_error(c, r, err, v) : res;
 }
 
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 {
-	enum { P_FROM, P_TO, P_COUNT };
-	param p[P_COUNT] = {[P_FROM] = {.name = "from"}, [P_TO] = {.name = "to"}};
+	enum { P_FROM, P_TO, P_FORMAT, P_COUNT };
+	param p[P_COUNT] = {[P_FROM] = {.name = "from"}, [P_TO] = {.name = "to"}, [P_FORMAT] = {.name = "format"}};
 	enum MHD_Result res;
-	if (!get_params(c, p, P_COUNT, &res))
+	bool xlsx;
+	if (!get_params(c, p, P_COUNT, &res) || !xlsx_format_param(c, &p[P_FORMAT], &xlsx, &res))
 		return res;
 	uint32_t from = parse_version(p[P_FROM].value, p[P_FROM].len);
 	uint32_t to = p[P_TO].value ? parse_version(p[P_TO].value, p[P_TO].len) : 0;
@@ -159,6 +163,12 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 	int err = qd_store_diff(r->srv->store, r->list_id, from, to, &d);
 	if (err)
 		return version_error(c, r, err, d.missing);
+	if (xlsx) {
+		res = xlsx_send_diff(c, r->srv, r->list_id, &d, &err);
+		uint32_t gone = err == QD_EGONE || err == QD_ENOVERSION ? d.to : 0;
+		qd_diff_free(&d);
+		return err ? version_error(c, r, err, gone) : res;
+	}
 	qd_buf b;
 	qd_buf_init(&b);
 	err = render_diff(&b, r->list_id, &d);

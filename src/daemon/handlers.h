@@ -11,6 +11,9 @@
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r);
 enum MHD_Result h_check(struct MHD_Connection *c, request *r);
 
+/* h_sheet.c: POST /v1/sheet (a workbook's rows as text, for the pages). */
+enum MHD_Result h_sheet(struct MHD_Connection *c, request *r);
+
 /* h_lists.c: GET /v1/lists, GET|PUT /v1/lists/{id}, GET /v1/lists/{id}/entries. */
 enum MHD_Result h_lists(struct MHD_Connection *c, request *r);
 enum MHD_Result h_list_get(struct MHD_Connection *c, request *r);

@@ -18,34 +18,36 @@
 #include "jobs.h"
 #include "qingdand.h"
 #include "respond.h"
+#include "xlsx_out.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
-	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL, false},
-	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load", true},
-	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true},
-	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true},
-	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true},
-	{"/v1/feed", "GET", h_feed, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/feed/{n}", "GET", h_feed_doc, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/keys", "GET", h_keys, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/v1/receipts/verify", "POST", h_receipt_verify, ACCESS_READ, BODY_SMALL, false, NULL, false},
-	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false},
-	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
-	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
-	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false},
-	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL, false},
-	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL, false},
-	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL, false},
+	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL, false, true},
+	{"/v1/sheet", "POST", h_sheet, ACCESS_READ, BODY_SMALL, true, NULL, true, false},
+	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load", true, false},
+	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL, false, true},
+	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true, true},
+	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true, false},
+	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true, false},
+	{"/v1/feed", "GET", h_feed, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/feed/{n}", "GET", h_feed_doc, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/keys", "GET", h_keys, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/v1/receipts/verify", "POST", h_receipt_verify, ACCESS_READ, BODY_SMALL, false, NULL, false, false},
+	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false, false},
+	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
+	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
+	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
+	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
+	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
+	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL, false, false},
 };
 
 #define NROUTES ((unsigned)(sizeof routes / sizeof routes[0]))
@@ -604,7 +606,9 @@ enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const cha
 	if (r->job_state == JOB_DONE)
 		return r->job_ret; /* resumed: the job has answered */
 	conn_request_in(r->conn);
-	if (r->route->job && r->early_error < 0 && !r->too_large) {
+	/* A workbook takes seconds to write for a large version: never on
+	 * the event thread that serves the lookups. */
+	if ((r->route->job || (r->route->xlsx && xlsx_requested(c))) && r->early_error < 0 && !r->too_large) {
 		r->mhd = c;
 		r->job_state = JOB_QUEUED;
 		MHD_suspend_connection(c);

@@ -99,6 +99,7 @@
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
 	X(E_INVALID_DOCUMENT, 422, "invalid_document", "the list document breaks the loader rules") \
+	X(E_INVALID_WORKBOOK, 422, "invalid_workbook", "the workbook cannot be read") \
 	X(E_BAD_KEY, 422, "bad_key", "not a key of a supported algorithm (ed25519, sm2)") \
 	X(E_INVALID_RECEIPT, 422, "invalid_receipt", "the receipt's payload is not a receipt payload") \
 	X(E_BAD_SIGNATURE, 422, "bad_signature", "the signature does not verify") \
@@ -286,6 +287,7 @@ typedef struct route {
 	bool csv;             /* also accepts text/csv and .xlsx bodies */
 	const char *action;   /* audit action name for admin routes */
 	bool job;             /* answered on a job thread (jobs.h): long, or waits for the writer */
+	bool xlsx;            /* may answer with a workbook (format=xlsx, Accept): then as a job */
 } route;
 
 /* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */

@@ -12,6 +12,7 @@
  *   QD_USER_DATA    a fresh Chromium profile directory
  * Prints one line per test and Check's summary line at the end. */
 const fs = require('fs');
+const { execFileSync } = require('child_process');
 const path = require('path');
 const assert = require('node:assert/strict');
 const { chromium } = require('playwright-core');
@@ -82,6 +83,24 @@ function parseCSV(text) {
   }
   if (cell || row.length) { row.push(cell); rows.push(row); }
   return rows;
+}
+/* An .xlsx workbook from a JSON description (tests/data/xlsx/make_xlsx.py). */
+function workbook(spec) {
+  const out = path.join(fs.mkdtempSync('/tmp/qd-ui-xlsx-'), 'w.xlsx');
+  execFileSync('python3', [path.join(__dirname, '../data/xlsx/make_xlsx.py'), out], { input: JSON.stringify(spec) });
+  return fs.readFileSync(out);
+}
+/* A workbook's sheets read back (tests/data/xlsx/read_xlsx.py): {name → rows}. */
+function readWorkbook(file) {
+  const wb = JSON.parse(execFileSync('python3', [path.join(__dirname, '../data/xlsx/read_xlsx.py'), file]));
+  const out = {};
+  for (const s of wb.sheets) out[s.name] = s.rows;
+  return out;
+}
+function readWorkbookBuffer(buf) {
+  const f = path.join(fs.mkdtempSync('/tmp/qd-ui-xlsx-'), 'r.xlsx');
+  fs.writeFileSync(f, buf);
+  return readWorkbook(f);
 }
 function sample(name) { return JSON.parse(fs.readFileSync(path.join(EXAMPLES, name + '.json'), 'utf8')); }
 
@@ -600,6 +619,55 @@ test('pre-check: the shipment can be a CSV file from disk (UTF-8 with header, GB
   await page.close();
 });
 
+test('pre-check: the shipment can be an Excel workbook; results download as Excel made by the daemon', async (problems) => {
+  const page = await newPage(problems);
+  await page.goto(BASE + '/ui/');
+  await page.fill('#entity', ENTITY);
+  await page.fill('#date', DATE);
+  // Codes as text and as a 10-digit number cell, a CIQ column, an empty row.
+  const xlsx = workbook({ sheets: [{ name: '货物', rows: [
+    ['商品编号', '品名', '检验检疫编码'],
+    ['3822.1900.90', '体外诊断试剂'],
+    [8471300000, { inline: '笔记本电脑' }],
+    [],
+    ['0106190090', '实验用小鼠', 101]] }] });
+  await page.setInputFiles('#file', { name: 'shipment.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: xlsx });
+  await page.waitForFunction(() => document.querySelector('#codes').value !== '');
+  assert.equal(await page.inputValue('#codes'), '3822.1900.90,体外诊断试剂\n8471300000,笔记本电脑\n0106190090 101,实验用小鼠');
+  assert.match(await page.innerText('#file-status'), /shipment\.xlsx/);
+  assert.match(await page.innerText('#file-status'), /货物/);
+  await page.click('#submit');
+  await page.locator('#result-body tr[data-ref="3"]').waitFor();
+  assert.equal((await row(page, 1)).decision, 'allow');
+  assert.equal((await row(page, 2)).reason, 'not_listed');
+
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-xlsx')]);
+  assert.equal(dl.suggestedFilename(), `qingdan-precheck-${DATE}.xlsx`);
+  const file = path.join(ARTIFACTS, 'precheck-results.xlsx');
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await dl.saveAs(file);
+  const wb = readWorkbook(file);
+  const rows = wb['预检结果'];
+  assert.ok(rows, 'sheet 预检结果');
+  assert.equal(rows.length, 4, 'header + 3 items');
+  assert.deepEqual(rows[0].slice(0, 6), ['序号', '参考号', '商品编号', '检验检疫编码', '结论', '原因']);
+  assert.equal(rows[1][2], '3822190090');
+  assert.equal(rows[1][4], '适用便利措施');
+  assert.equal(rows[1][8], 'PL-0001');
+  assert.equal(rows[2][4], '未纳入（按常规程序办理）');
+  assert.equal(rows[3][2], '0106190090');
+  assert.equal(rows[3][3], '101');
+  noProhibition(rows.map((r) => r.slice(4, 6).join(',')).join('\n'), 'Excel reasons');
+  assert.ok(wb['概要'], 'sheet 概要');
+
+  // A code the workbook holds as a short number is named, not guessed.
+  const bad = workbook({ sheets: [{ name: '货物', rows: [['商品编号'], [106190090]] }] });
+  await page.setInputFiles('#file', { name: 'bad.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: bad });
+  await page.locator('#form-error').waitFor({ state: 'visible' });
+  assert.match(await page.innerText('#form-error'), /货物!A2 \(商品编号\)/);
+  await page.close();
+});
+
 test('pages: every input is labelled and the language switch works on both pages', async (problems) => {
   const page = await newPage(problems);
   for (const p of ['/ui/', '/ui/admin']) {
@@ -769,8 +837,9 @@ async function current(id) {
   return r.json.version;
 }
 function upload(page, name, obj) {
-  const buffer = Buffer.from(typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2), 'utf8');
-  const type = name.endsWith('.csv') ? 'text/csv' : 'application/json';
+  const buffer = Buffer.isBuffer(obj) ? obj : Buffer.from(typeof obj === 'string' ? obj : JSON.stringify(obj, null, 2), 'utf8');
+  const type = name.endsWith('.csv') ? 'text/csv' : name.endsWith('.xlsx')
+    ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'application/json';
   return page.setInputFiles('#upload-file', { name, mimeType: type, buffer });
 }
 
@@ -962,6 +1031,40 @@ test('admin: a CSV import with Chinese headings goes through dry run and confirm
   const l = await api('GET', '/v1/lists/' + GBA);
   assert.equal(l.json.entries, 2);
   await page.click('#lang-toggle');
+  await page.close();
+});
+
+test('admin: an Excel workbook (a version downloaded as .xlsx, edited) goes through dry run and confirm', async (problems) => {
+  const page = await newPage(problems);
+  await login(page);
+  const v0 = await current(GBA);
+  const dlr = await fetch(`${BASE}/v1/lists/${GBA}/versions/${v0}?format=xlsx`);
+  assert.equal(dlr.status, 200);
+  const xlsx = Buffer.from(await dlr.arrayBuffer());
+  // Unchanged: the dry run finds nothing to change.
+  await page.selectOption('#target', GBA);
+  await upload(page, 'version.xlsx', xlsx);
+  await page.click('#dry-run');
+  await page.locator('#apply').waitFor({ state: 'visible' });
+  assert.equal(await page.getAttribute('#dry-counts', 'data-added'), '0');
+  assert.equal(await page.getAttribute('#dry-counts', 'data-changed'), '0');
+  assert.equal(await page.getAttribute('#dry-counts', 'data-removed'), '0');
+  await page.click('#cancel');
+  // One more row, written as an admin would: a new entry under the same headings.
+  const rows = readWorkbookBuffer(xlsx)['清单'];
+  const head = rows[0];
+  const added = head.map((h) => ({ 编号: 'PL-0200', 商品编码: '9027.80', 商品名称: '其他理化分析仪器', 依据条款: 'GACC-2022-143-1-1', 类型: '纳入', 状态: '有效' }[h] || null));
+  const edited = workbook({ sheets: [{ name: '清单', rows: rows.map((r) => r.map((c) => (c && typeof c === 'object' ? { date: c.date } : c))).concat([added]) }] });
+  await upload(page, 'edited.xlsx', edited);
+  await page.click('#dry-run');
+  await page.locator('#apply').waitFor({ state: 'visible' });
+  assert.equal(await page.getAttribute('#dry-counts', 'data-added'), '1');
+  assert.equal(await page.getAttribute('#dry-counts', 'data-changed'), '0');
+  await page.click('#apply');
+  await page.waitForFunction(() => document.querySelector('#admin-status').getAttribute('data-kind') === 'ok');
+  assert.equal(await current(GBA), v0 + 1);
+  const v = await api('GET', `/v1/lists/${GBA}/versions`);
+  assert.equal(v.json.versions[0].source, 'http (xlsx)');
   await page.close();
 });
 

@@ -190,6 +190,51 @@ static void assert_same_doc(const qd_listdoc *a, const qd_listdoc *b)
 #define EN_HEAD "id,code,ciq,name_zh,name_en,spec,effect,entities,valid_from,valid_to,status," \
 		"waives,conditions,quantity_limit,quantity_unit,clauses,batch\n"
 
+/* 说明 (notes) becomes a note after the 备注要求 remark; a problem of
+ * the note is placed in its own column. */
+START_TEST(notes_column)
+{
+	static const char head[] = "编号,商品编码,商品名称,备注要求,说明,依据条款\n";
+	char *csv = malloc(8192), *long_note = malloc(2200);
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	json_t *e, *c;
+	int rc;
+
+	qd_problems_init(&p);
+	snprintf(csv, 8192, "%sPL-1,3822,试剂,跨境科研用物资正面清单,仅限自用,GACC-2022-143-1-1\n"
+		 "PL-2,3821,培养基,,仅限自用,GACC-2022-143-1-1\n", head);
+	rc = import_str(csv, GBA, &doc, &p);
+	if (rc != 0)
+		dump_problems(&p);
+	ck_assert_int_eq(rc, 0);
+	e = entry_json(doc, 0);
+	c = json_object_get(e, "conditions");
+	ck_assert_uint_eq(json_array_size(c), 2);
+	ck_assert_str_eq(sval(json_array_get(c, 0), "type"), "remark");
+	ck_assert_str_eq(sval(json_array_get(c, 1), "type"), "note");
+	ck_assert_str_eq(sval(json_array_get(c, 1), "text"), "仅限自用");
+	e = entry_json(doc, 1);
+	c = json_object_get(e, "conditions");
+	ck_assert_uint_eq(json_array_size(c), 1);
+	ck_assert_str_eq(sval(json_array_get(c, 0), "type"), "note");
+	qd_listdoc_free(doc);
+	doc = NULL;
+
+	/* A note of 2 100 characters is too long: column 5, not 4. */
+	memset(long_note, 'x', 2100);
+	long_note[2100] = '\0';
+	snprintf(csv, 8192, "%sPL-1,3822,试剂,备注,%s,GACC-2022-143-1-1\n", head, long_note);
+	rc = import_str(csv, GBA, &doc, &p);
+	expect_invalid(rc, doc, &p, 1);
+	ck_assert_uint_eq(p.items[0].line, 2);
+	ck_assert_uint_eq(p.items[0].column, 5);
+	qd_problems_free(&p);
+	free(csv);
+	free(long_note);
+}
+END_TEST
+
 /* ---- valid files ------------------------------------------------------------ */
 
 START_TEST(english_headers)
@@ -951,6 +996,7 @@ static Suite *csvdoc_suite(void)
 	TCase *tc = tcase_create("csvdoc");
 
 	tcase_add_test(tc, english_headers);
+	tcase_add_test(tc, notes_column);
 	tcase_add_test(tc, keeps_title_clauses_roster);
 	tcase_add_test(tc, bom_equals_plain);
 	tcase_add_loop_test(tc, gb18030_equals_utf8, 0,

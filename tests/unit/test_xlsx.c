@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zip.h>
 
@@ -319,6 +320,76 @@ START_TEST(limits_and_not_a_workbook)
 }
 END_TEST
 
+/* The file at path, whole; *len its size. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	buf = malloc(*len + 1);
+	ck_assert_uint_eq(fread(buf, 1, *len, f), *len);
+	fclose(f);
+	return buf;
+}
+
+/* A version written as a workbook reads back into the same document:
+ * the samples, and entries with what a cell could spoil — codes with a
+ * leading zero, a 13-character id of digits, a limit with a fraction,
+ * dates before 1901 (text) and after, exclusions, revoked status, several
+ * entities and waivers, a remark and a note. */
+START_TEST(written_reads_back)
+{
+	static const char *const extra =
+		"{'id': '0001', 'code': '0106190010', 'ciq': '001', 'name': {'zh': '小鼠', 'en': null},"
+		" 'spec': '活体；SPF', 'effect': 'exclude', 'entities': [], 'valid_from': '1899-12-31',"
+		" 'valid_to': '9999-12-31', 'status': 'revoked', 'waives': ['Q', '许可证'],"
+		" 'conditions': [{'type': 'remark', 'text': '备注 1'}, {'type': 'note', 'text': '说明\\n两行'}],"
+		" 'quantity': {'limit': 0.125, 'unit': '只'}, 'clauses': ['GACC-2022-143-1-1'], 'batch': '1'}";
+	char path[] = "/tmp/qd-xlsx-write.XXXXXX";
+	int fd = mkstemp(path);
+	qd_listdoc *base = base_doc(), *doc, *back = NULL;
+	char *text, *da, *db;
+	json_t *j;
+	size_t len, la, lb;
+	qd_problems p;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	/* The sample with one more entry. */
+	da = qd_listdoc_dump(base, &la);
+	j = json_loads(da, 0, NULL);
+	free(da);
+	{
+		char *e = fx_dq(extra);
+
+		json_array_append_new(json_object_get(j, "entries"), json_loads(e, 0, NULL));
+		free(e);
+	}
+	ck_assert_int_eq(qd_listdoc_from_json(j, GBA, &doc, NULL), 0);
+	json_decref(j);
+
+	ck_assert_int_eq(qd_xlsx_write_list(doc, 7, path), 0);
+	text = slurp(path, &len);
+	unlink(path);
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_xlsx_to_listdoc(text, len, NULL, len * 100, base, &back, &p), 0);
+	da = qd_listdoc_dump(doc, &la);
+	db = qd_listdoc_dump(back, &lb);
+	ck_assert_str_eq(db, da);
+	free(da);
+	free(db);
+	free(text);
+	qd_problems_free(&p);
+	qd_listdoc_free(back);
+	qd_listdoc_free(doc);
+	qd_listdoc_free(base);
+}
+END_TEST
+
 static Suite *xlsx_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -330,6 +401,7 @@ static Suite *xlsx_suite(void)
 	tcase_add_test(tc, merged_header_refused);
 	tcase_add_test(tc, sheet_by_name);
 	tcase_add_test(tc, limits_and_not_a_workbook);
+	tcase_add_test(tc, written_reads_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

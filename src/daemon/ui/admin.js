@@ -191,8 +191,9 @@
 
   /* ---- upload: dry run, then confirm ---- */
 
-  function fileType(file, text) {
+  function fileType(file, text, bytes) {
     var n = (file.name || '').toLowerCase();
+    if (/\.xlsx$/.test(n) || QD.isZip(bytes)) return QD.XLSX;
     if (/\.csv$/.test(n)) return 'text/csv';
     if (/\.json$/.test(n)) return 'application/json';
     return /^\s*[{[]/.test(text) ? 'application/json' : 'text/csv';
@@ -213,8 +214,8 @@
     var f = $('upload-file').files && $('upload-file').files[0];
     if (!f) return Promise.resolve(null);
     return f.slice(0, 4 << 20).arrayBuffer().then(function (buf) {
-      var head = QD.decodeText(new Uint8Array(buf));
-      var type = fileType(f, head);
+      var bytes = new Uint8Array(buf);
+      var type = fileType(f, QD.isZip(bytes) ? '' : QD.decodeText(bytes), bytes);
       var info = { file: f, type: type, list: null, jsonError: null };
       if (type === 'application/json') {
         return f.text().then(function (txt) {

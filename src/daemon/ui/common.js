@@ -30,11 +30,19 @@
   QD.clear = function (e) { while (e.firstChild) e.removeChild(e.firstChild); return e; };
   QD.$ = function (id) { return document.getElementById(id); };
 
-  /* Call the API.  Resolves to {status, ok, json, headers}; rejects only on
-   * network failure. */
+  /* The Content-Type of an .xlsx workbook. */
+  QD.XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  /* Does the byte array start like a zip (an .xlsx workbook)? */
+  QD.isZip = function (bytes) {
+    return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4;
+  };
+
+  /* Call the API.  Resolves to {status, ok, json, headers}, and with
+   * opts.blob a 2xx body as res.blob (a workbook) instead of JSON; rejects
+   * only on network failure. */
   QD.api = function (method, path, opts) {
     opts = opts || {};
-    var h = { 'Accept': 'application/json' };
+    var h = { 'Accept': opts.blob ? QD.XLSX + ', application/json' : 'application/json' };
     if (opts.contentType) h['Content-Type'] = opts.contentType;
     if (opts.token) h['Authorization'] = 'Bearer ' + opts.token;
     if (opts.ifMatch !== undefined && opts.ifMatch !== null) h['If-Match'] = '"' + opts.ifMatch + '"';
@@ -45,6 +53,11 @@
     }
     return fetch(path, { method: method, headers: h, body: body, cache: 'no-store', credentials: 'omit' })
       .then(function (r) {
+        if (opts.blob && r.ok) {
+          return r.blob().then(function (b) {
+            return { status: r.status, ok: r.ok, json: null, blob: b, headers: r.headers };
+          });
+        }
         return r.text().then(function (t) {
           var j = null;
           try { j = t ? JSON.parse(t) : null; } catch (e) { j = null; }
@@ -196,9 +209,9 @@
       return new TextDecoder('gb18030').decode(buf);
     }
   };
-  /* Save text as a file. */
+  /* Save text (or a Blob) as a file. */
   QD.download = function (name, text, type) {
-    var blob = new Blob([text], { type: type || 'text/csv;charset=utf-8' });
+    var blob = text instanceof Blob ? text : new Blob([text], { type: type || 'text/csv;charset=utf-8' });
     var url = URL.createObjectURL(blob);
     var a = QD.el('a', { href: url, download: name, class: 'hidden-link' });
     document.body.appendChild(a);

@@ -1,11 +1,14 @@
 /* qingdan pages: the shipment pre-check (GET /ui/).
  *
- * Reads the institution id, date and item codes (typed, pasted or from a
- * CSV file), calls POST /v1/check (1000 items a call) and shows one row per
- * item with its decision, reason, basis, waived documents, conditions and
- * near misses.  ?entity=&date=&codes= (codes newline-separated; also list=,
- * customs= and lang=en) prefill the form and run the check on load, so a
- * result can be shared as a link.
+ * Reads the institution id, date and item codes (typed, pasted, or from a
+ * CSV file read here or an .xlsx workbook whose rows POST /v1/sheet gives),
+ * calls POST /v1/check (1000 items a call) and shows one row per item with
+ * its decision, reason, basis, waived documents, conditions and near
+ * misses.  Results download as CSV (made here) or as Excel (the same
+ * check asked again with format=xlsx: the daemon writes the workbook).
+ * ?entity=&date=&codes= (codes newline-separated; also list=, customs= and
+ * lang=en) prefill the form and run the check on load, so a result can be
+ * shared as a link.
  *
  * The customs office of declaration (4-digit 关区代码) is remembered per
  * browser (localStorage): an officer or broker declares at the same office
@@ -159,19 +162,39 @@
     e.hidden = false;
   }
 
-  /* ---- CSV file of a shipment ---- */
+  /* ---- CSV or Excel file of a shipment ---- */
 
   var H_CODE = /^(code|hs|hscode|hs_code|commoditycode|商品编号|商品编码|hs编码|hs编号|税号|编码)$/;
   var H_DESC = /^(description|desc|name|name_zh|goods|品名|商品名称|物品名称|名称|货物名称|中文名称)$/;
   var H_CIQ = /^(ciq|ciqcode|检验检疫编码|检验检疫附加编号|ciq编码)$/;
   var H_SPEC = /^(spec|specification|model|规格型号|规格|型号)$/;
 
+  /* The rows of a workbook's first sheet, read by the daemon: resolves to
+   * {rows, sheet}; a workbook it cannot read rejects with its problems. */
+  function sheetRows(buf) {
+    return api('POST', '/v1/sheet', { body: buf, contentType: QD.XLSX }).then(function (res) {
+      if (tokenRefused(res)) throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need'));
+      if (!res.ok || !res.json) {
+        var err = new Error(QD.errorText(res));
+        err.details = res.json && res.json.error && res.json.error.details;
+        throw err;
+      }
+      return { sheet: res.json.sheet, rows: res.json.rows.map(function (r) { return r.cells; }) };
+    });
+  }
+
   function importFile(file) {
     var st = $('file-status');
+    var sheet = null;
     st.textContent = '';
     showError('');
     file.arrayBuffer().then(function (buf) {
-      var rows = QD.parseCSV(QD.decodeText(new Uint8Array(buf)));
+      var bytes = new Uint8Array(buf);
+      if (QD.isZip(bytes) || /\.xlsx$/i.test(file.name || '')) {
+        return sheetRows(buf).then(function (r) { sheet = r.sheet; return r.rows; });
+      }
+      return QD.parseCSV(QD.decodeText(bytes));
+    }).then(function (rows) {
       if (!rows.length) throw new Error(t('err.file.empty'));
       var head = rows[0].map(function (h) { return h.trim().toLowerCase().replace(/[\s（）()]/g, ''); });
       var ci = -1, di = -1, qi = -1, si = -1;
@@ -197,9 +220,13 @@
       });
       if (!lines.length) throw new Error(t('err.file.empty'));
       $('codes').value = lines.join('\n');
-      st.textContent = t('file.loaded', { n: lines.length, name: file.name });
+      st.textContent = sheet !== null ? t('file.loaded.sheet', { n: lines.length, name: file.name, sheet: sheet })
+        : t('file.loaded', { n: lines.length, name: file.name });
     }).catch(function (e) {
-      showError(t('err.file', { message: e.message }));
+      var msg = e.message;
+      if (e.details && e.details.length) msg += ' — ' + e.details.map(function (d) { return d.message; }).join('; ');
+      if (e instanceof TypeError) msg = t('err.network', { message: e.message });
+      showError(t('err.file', { message: msg }));
     });
   }
 
@@ -273,18 +300,21 @@
     $('busy').textContent = t('pc.checking');
     var answers = [], ids = [], receipts = [], summary = { allow: 0, deny: 0, invalid: 0 };
     var chain = (listsReady || Promise.resolve()).then(loadKeys);
-    batches.forEach(function (b) {
+    var bodies = batches.map(function (b) {
+      return {
+        entity: entity, date: date, list: list, customs: customs,
+        items: b.map(function (it) {
+          var q = { ref: it.ref, code: it.entered };
+          if (goods && it.name) q.name = it.name;
+          if (goods && it.spec) q.spec = it.spec;
+          return q;
+        })
+      };
+    });
+    bodies.forEach(function (body) {
       chain = chain.then(function () {
         return api('POST', '/v1/check', {
-          json: {
-            entity: entity, date: date, list: list, customs: customs, receipt: signing ? true : undefined,
-            items: b.map(function (it) {
-              var q = { ref: it.ref, code: it.entered };
-              if (goods && it.name) q.name = it.name;
-              if (goods && it.spec) q.spec = it.spec;
-              return q;
-            })
-          }
+          json: Object.assign({ receipt: signing ? true : undefined }, body)
         }).then(function (res) {
           if (tokenRefused(res)) {
             checkRefused = true;
@@ -309,7 +339,7 @@
       if (tokenState && tokenState.key === 'pc.token.ok.rerun') showTokenState('pc.token.ok', 'ok');
       last = {
         rows: items.map(function (it, k) { return { input: it, answer: answers[k] }; }),
-        summary: summary, entity: entity, date: date, ids: ids, customs: customs, goods: goods, receipts: receipts
+        summary: summary, entity: entity, date: date, ids: ids, customs: customs, goods: goods, receipts: receipts, bodies: bodies
       };
       render(true);
       updateLink();
@@ -565,6 +595,35 @@
     return '\ufeff' + QD.toCSV(rows);
   }
 
+  /* ---- results as Excel ---- */
+
+  /* The same check asked again with format=xlsx, one workbook per call of
+   * 1000 items: the daemon writes them (qingdan-precheck-DATE[-k].xlsx). */
+  function downloadXlsx() {
+    if (!last) return Promise.resolve();
+    var st = $('download-status'), btn = $('download-xlsx');
+    var n = last.bodies.length, date = last.date, chain = Promise.resolve();
+    btn.disabled = true;
+    st.textContent = t('pc.download.xlsx.busy');
+    showError('');
+    last.bodies.forEach(function (body, k) {
+      chain = chain.then(function () {
+        return api('POST', '/v1/check?format=xlsx', { body: JSON.stringify(body),
+          contentType: 'application/json; charset=utf-8', blob: true }).then(function (res) {
+          if (tokenRefused(res)) throw new Error(t(res.sentToken ? 'pc.token.bad' : 'pc.token.need.check'));
+          if (!res.ok || !res.blob) throw new Error(QD.errorText(res));
+          QD.download('qingdan-precheck-' + date + (n > 1 ? '-' + (k + 1) : '') + '.xlsx', res.blob);
+        });
+      });
+    });
+    return chain.catch(function (e) {
+      showError(e instanceof TypeError ? t('err.network', { message: e.message }) : e.message);
+    }).then(function () {
+      btn.disabled = false;
+      st.textContent = '';
+    });
+  }
+
   /* ---- shareable link ---- */
 
   function linkFor() {
@@ -706,6 +765,7 @@
       var f = this.files && this.files[0];
       if (f) f.text().then(function (s) { $('rv-text').value = s; verifyReceipt(); });
     });
+    $('download-xlsx').addEventListener('click', downloadXlsx);
     $('share').addEventListener('click', function () {
       var url = new URL($('share-link').getAttribute('href'), window.location.href).href;
       var st = $('share-status');

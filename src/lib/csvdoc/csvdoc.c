@@ -38,7 +38,9 @@
  *
  * Decisions beyond DESIGN.md:
  *  - A column "conditions" (备注要求) is accepted; a non-empty cell becomes
- *    one condition {"type": "remark", "text": cell}.
+ *    one condition {"type": "remark", "text": cell}.  So is a column
+ *    "notes" (说明), whose cell becomes a {"type": "note"} after it: a
+ *    version downloaded as a workbook loads back with its conditions.
  *  - A header without data rows is a problem ("no entries"), not an empty
  *    list: an empty or truncated upload must not wipe a list.  To remove
  *    every entry, load a JSON document with "entries": [].
@@ -275,6 +277,11 @@ static void map_problem(struct imp *im, const qd_problem *vp, uint32_t flagged)
 
 		if (i == im->n) {
 			int f = field_of_path(rest);
+
+			/* The note (说明) is a condition of its own column. */
+			if (f == F_CONDITIONS && im->note_at >= 0 && rest[strlen("/conditions")] == '/' &&
+			    strtol(rest + strlen("/conditions/"), NULL, 10) == im->note_at)
+				f = F_NOTES;
 
 			/* Already said, in CSV terms: on the header or for this cell. */
 			if (f >= 0 && ((im->missing & BIT(f)) || (flagged & BIT(f))))

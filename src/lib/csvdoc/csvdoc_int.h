@@ -15,7 +15,7 @@
 
 #include "../listdoc/pool.h"
 
-/* A row wider than this is no list sheet (there are 17 fields); fields
+/* A row wider than this is no list sheet (there are 18 fields); fields
  * beyond it are counted but not stored, so a line of a million commas
  * cannot make us allocate a million offsets. */
 #define FIELDS_MAX 256
@@ -35,6 +35,7 @@ enum field {
 	F_STATUS,
 	F_WAIVES,
 	F_CONDITIONS,
+	F_NOTES,
 	F_QTY_LIMIT,
 	F_QTY_UNIT,
 	F_CLAUSES,
@@ -109,6 +110,8 @@ struct imp {
 	size_t n_others, cap_others;
 	qd_pool *id_text;
 	size_t data_rows;        /* non-empty records after the header */
+	int note_at;             /* index of the current row's note (说明) in its
+				  * conditions, -1 when it has none */
 };
 
 #define PROB_AT(im, line, col, ...) qd_problems_add_at((im)->p, (line), (col), __VA_ARGS__)

@@ -20,6 +20,7 @@ const struct field_def qd_csv_fields[F_COUNT] = {
 	[F_STATUS] = { "status", { "状态" } },
 	[F_WAIVES] = { "waives", { "免于提交单证" } },
 	[F_CONDITIONS] = { "conditions", { "备注要求" } },
+	[F_NOTES] = { "notes", { "说明" } },
 	[F_QTY_LIMIT] = { "quantity_limit", { "数量" } },
 	[F_QTY_UNIT] = { "quantity_unit", { "计量单位" } },
 	[F_CLAUSES] = { "clauses", { "依据条款" } },

@@ -318,25 +318,40 @@ static uint32_t scope_cells(struct imp *im, json_t *e, const char **c)
 	return flagged;
 }
 
-/* What the entry spares and asks for: waives and conditions. */
+/* One condition {"type": type, "text": text} appended to arr. */
+static void condition(struct imp *im, json_t *arr, const char *type, const char *text)
+{
+	json_t *cond = json_object();
+
+	if (cond == NULL || json_array_append_new(arr, cond) != 0) {
+		im->oom = true;
+		return;
+	}
+	put(im, cond, "type", str(im, type, strlen(type)));
+	put(im, cond, "text", str(im, text, strlen(text)));
+}
+
+/* What the entry spares and asks for: waives, and conditions — the
+ * remark (备注要求) first, then the note (说明). */
 static void waiver_cells(struct imp *im, json_t *e, const char **c)
 {
+	im->note_at = -1;
 	if (c[F_WAIVES] != NULL)
 		put(im, e, "waives", split(im, c[F_WAIVES]));
-	if (c[F_CONDITIONS] != NULL) {
-		json_t *arr = json_array(), *cond = json_object();
+	if (c[F_CONDITIONS] != NULL || c[F_NOTES] != NULL) {
+		json_t *arr = json_array();
 
-		if (arr == NULL || cond == NULL) {
-			json_decref(arr);
-			json_decref(cond);
+		if (arr == NULL) {
 			im->oom = true;
-		} else {
-			put(im, cond, "type", str(im, "remark", 6));
-			put(im, cond, "text", str(im, c[F_CONDITIONS], strlen(c[F_CONDITIONS])));
-			if (json_array_append_new(arr, cond) != 0)
-				im->oom = true;
-			put(im, e, "conditions", arr);
+			return;
 		}
+		if (c[F_CONDITIONS] != NULL)
+			condition(im, arr, "remark", c[F_CONDITIONS]);
+		if (c[F_NOTES] != NULL) {
+			im->note_at = (int)json_array_size(arr);
+			condition(im, arr, "note", c[F_NOTES]);
+		}
+		put(im, e, "conditions", arr);
 	}
 }
 

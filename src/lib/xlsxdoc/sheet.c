@@ -1,5 +1,6 @@
 /* qingdan — spreadsheet import: one sheet, streamed with libxml2's
- * xmlTextReader, each <row> handed to the CSV import as it ends. */
+ * xmlTextReader, each <row> handed to its sink (the CSV import, or plain
+ * rows) as it ends. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ struct cell {
 
 struct sheet {
 	const struct book *bk;
-	qd_csv_rows *rows;
+	const struct sink *rows;
 	xmlTextReaderPtr rd;
 	bool oom, bad;
 	unsigned row;              /* the current row's number */
@@ -83,7 +84,7 @@ static void problem(struct sheet *sh, unsigned row, unsigned col, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	qd_csv_rows_problem(sh->rows, row, col, msg);
+	sh->rows->problem(sh->rows->cls, row, col, msg);
 	sh->bad = true;
 }
 
@@ -285,9 +286,9 @@ static void take_headings(struct sheet *sh)
 {
 	size_t n = 0;
 
-	if (sh->headings != NULL || qd_csv_rows_heading(sh->rows, 1, NULL) == NULL)
+	if (sh->headings != NULL || sh->rows->heading(sh->rows->cls, 1, NULL) == NULL)
 		return;
-	while (qd_csv_rows_heading(sh->rows, (unsigned)n + 1, NULL) != NULL)
+	while (sh->rows->heading(sh->rows->cls, (unsigned)n + 1, NULL) != NULL)
 		n++;
 	sh->headings = calloc(n, sizeof(*sh->headings));
 	if (sh->headings == NULL) {
@@ -297,7 +298,7 @@ static void take_headings(struct sheet *sh)
 	sh->ncols = n;
 	sh->header_row = sh->row;
 	for (size_t j = 0; j < n; j++) {
-		sh->headings[j] = strdup(qd_csv_rows_heading(sh->rows, (unsigned)j + 1, NULL));
+		sh->headings[j] = strdup(sh->rows->heading(sh->rows->cls, (unsigned)j + 1, NULL));
 		if (sh->headings[j] == NULL)
 			sh->oom = true;
 	}
@@ -322,7 +323,7 @@ static void row_end(struct sheet *sh)
 		const char *field = NULL;
 		struct cell *c = &sh->cells[i];
 
-		qd_csv_rows_heading(sh->rows, c->col, &field);
+		sh->rows->heading(sh->rows->cls, c->col, &field);
 		if (texts[c->col - 1] != NULL)
 			continue; /* a repeated reference: the first stands */
 		texts[c->col - 1] = cell_text(sh, c, sh->headings ? field : NULL);
@@ -354,7 +355,7 @@ static void row_end(struct sheet *sh)
 			}
 		}
 		if (!sh->oom)
-			qd_csv_rows_add(sh->rows, sh->row, (const char *const *)texts, width);
+			sh->rows->add(sh->rows->cls, sh->row, (const char *const *)texts, width);
 		take_headings(sh);
 	}
 	for (unsigned j = 0; j < width; j++) {
@@ -454,7 +455,7 @@ static void merge_cell(struct sheet *sh)
 	xmlFree(ref);
 }
 
-int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, qd_csv_rows *rows,
+int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const struct sink *rows,
 		  char ***headings, size_t *ncols)
 {
 	struct sheet sh = { .bk = bk, .rows = rows };

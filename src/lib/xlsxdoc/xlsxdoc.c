@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/xmlreader.h>
 #include <zip.h>
@@ -353,90 +354,268 @@ static int place_problems(qd_problems *p, const char *sheet, char **headings, si
 	return 0;
 }
 
-int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t max_bytes,
-		       const qd_listdoc *base, qd_listdoc **out, qd_problems *problems)
+/* A workbook opened and its chosen sheet's part read, for a sink. */
+struct opened {
+	struct wb w;
+	struct book bk;
+	char *name, *rid, *part, *xml;  /* the sheet's name, relationship, part and XML */
+	size_t xlen;
+};
+
+/* Open the workbook buf and read the sheet named sheet (NULL: the first):
+ * its name, the date formats, the shared strings and the sheet's XML.
+ * Problems of the workbook as a whole go to p.  Returns 0, QD_EINVAL (a
+ * problem added) or QD_ENOMEM; o is to be closed with book_close() either
+ * way. */
+static int book_open(struct opened *o, const char *buf, size_t len, const char *sheet, size_t max_bytes,
+		     qd_problems *p)
 {
-	qd_problems mine;
-	struct wb w = { .budget = max_bytes, .max_bytes = max_bytes, .p = &mine };
-	struct book bk = { 0 };
-	char *name = NULL, *rid = NULL, *part = NULL, *xml = NULL, **headings = NULL;
-	size_t xlen = 0, ncols = 0;
 	zip_source_t *src;
 	zip_error_t ze;
-	qd_csv_rows *rows = NULL;
 	int rc;
 
-	*out = NULL;
-	qd_problems_init(&mine);
+	memset(o, 0, sizeof(*o));
+	o->w.budget = max_bytes;
+	o->w.max_bytes = max_bytes;
+	o->w.p = p;
 	zip_error_init(&ze);
 	src = zip_source_buffer_create(buf, len, 0, &ze);
-	if (src != NULL && (w.zip = zip_open_from_source(src, ZIP_RDONLY, &ze)) == NULL)
+	if (src != NULL && (o->w.zip = zip_open_from_source(src, ZIP_RDONLY, &ze)) == NULL)
 		zip_source_free(src);
-	if (w.zip == NULL) {
-		qd_problems_add_at(&mine, 0, 0, "the file is not an .xlsx workbook (%s)", zip_error_strerror(&ze));
-		rc = QD_EINVAL;
-		goto done;
+	if (o->w.zip == NULL) {
+		qd_problems_add_at(p, 0, 0, "the file is not an .xlsx workbook (%s)", zip_error_strerror(&ze));
+		zip_error_fini(&ze);
+		return QD_EINVAL;
 	}
-	if (zip_get_num_entries(w.zip, 0) > QD_XLSX_PARTS_MAX) {
-		qd_problems_add_at(&mine, 0, 0, "the workbook has %lld parts; at most %d are read",
-				   (long long)zip_get_num_entries(w.zip, 0), QD_XLSX_PARTS_MAX);
-		rc = QD_EINVAL;
-		goto done;
+	zip_error_fini(&ze);
+	if (zip_get_num_entries(o->w.zip, 0) > QD_XLSX_PARTS_MAX) {
+		qd_problems_add_at(p, 0, 0, "the workbook has %lld parts; at most %d are read",
+				   (long long)zip_get_num_entries(o->w.zip, 0), QD_XLSX_PARTS_MAX);
+		return QD_EINVAL;
 	}
-	rc = workbook(&w, &bk, sheet, &name, &rid);
+	rc = workbook(&o->w, &o->bk, sheet, &o->name, &o->rid);
 	if (rc == 0)
-		rc = sheet_part(&w, rid, &part);
+		rc = sheet_part(&o->w, o->rid, &o->part);
 	if (rc == 0)
-		rc = styles(&w, &bk);
+		rc = styles(&o->w, &o->bk);
 	if (rc == 0) {
 		char *ss;
 		size_t sl;
 
-		rc = read_part(&w, "xl/sharedStrings.xml", &ss, &sl);
+		rc = read_part(&o->w, "xl/sharedStrings.xml", &ss, &sl);
 		if (rc == 0) {
-			rc = qd_xlsx_shared_strings(&bk, ss, sl);
+			rc = qd_xlsx_shared_strings(&o->bk, ss, sl);
 			if (rc == QD_EINVAL)
-				qd_problems_add_at(&mine, 0, 0, "the workbook's shared strings are not well-formed XML");
+				qd_problems_add_at(p, 0, 0, "the workbook's shared strings are not well-formed XML");
 			free(ss);
 		} else if (rc == QD_ENOENT) {
 			rc = 0;
 		}
 	}
 	if (rc == 0) {
-		rc = read_part(&w, part, &xml, &xlen);
+		rc = read_part(&o->w, o->part, &o->xml, &o->xlen);
 		if (rc == QD_ENOENT) {
-			qd_problems_add_at(&mine, 0, 0, "the workbook lacks the part %s of sheet \"%s\"", part, name);
+			qd_problems_add_at(p, 0, 0, "the workbook lacks the part %s of sheet \"%s\"", o->part, o->name);
 			rc = QD_EINVAL;
 		}
 	}
-	if (rc != 0)
-		goto done;
-	bk.sheet = name;
-	rows = qd_csv_rows_begin(base);
-	rc = rows ? qd_xlsx_sheet(&bk, xml, xlen, rows, &headings, &ncols) : QD_ENOMEM;
-	rc = qd_csv_rows_end(rows, rc, out, &mine);
-	if (rc == QD_EINVAL && place_problems(&mine, name, headings, ncols) != 0)
-		rc = QD_ENOMEM;
-done:
+	o->bk.sheet = o->name;
+	return rc;
+}
+
+static void book_close(struct opened *o)
+{
+	for (size_t i = 0; i < o->bk.n_strings; i++)
+		free(o->bk.strings[i]);
+	free(o->bk.strings);
+	free(o->bk.date_style);
+	free(o->name);
+	free(o->rid);
+	free(o->part);
+	free(o->xml);
+	if (o->w.zip != NULL)
+		zip_discard(o->w.zip);
+}
+
+/* Hand over problems (mine, on QD_EINVAL) to the caller's; free headings. */
+static void book_done(int rc, qd_problems *mine, qd_problems *problems, char **headings, size_t ncols)
+{
 	if (rc == QD_EINVAL && problems != NULL) {
-		for (size_t i = 0; i < mine.count; i++)
-			qd_problems_add_at(problems, mine.items[i].line, mine.items[i].column, "%s",
-					   mine.items[i].message);
-		problems->omitted += mine.omitted;
+		for (size_t i = 0; i < mine->count; i++)
+			qd_problems_add_at(problems, mine->items[i].line, mine->items[i].column, "%s",
+					   mine->items[i].message);
+		problems->omitted += mine->omitted;
 	}
 	for (size_t j = 0; j < ncols; j++)
 		free(headings[j]);
 	free(headings);
-	for (size_t i = 0; i < bk.n_strings; i++)
-		free(bk.strings[i]);
-	free(bk.strings);
-	free(bk.date_style);
-	free(name);
-	free(rid);
-	free(part);
-	free(xml);
-	if (w.zip != NULL)
-		zip_discard(w.zip);
-	qd_problems_free(&mine);
+	qd_problems_free(mine);
+}
+
+/* The CSV import as a sink. */
+static void csv_add(void *cls, unsigned line, const char *const *cells, size_t n)
+{
+	qd_csv_rows_add(cls, line, cells, n);
+}
+
+static const char *csv_heading(const void *cls, unsigned column, const char **field)
+{
+	return qd_csv_rows_heading(cls, column, field);
+}
+
+static void csv_problem(void *cls, unsigned line, unsigned column, const char *message)
+{
+	qd_csv_rows_problem(cls, line, column, message);
+}
+
+int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t max_bytes,
+		       const qd_listdoc *base, qd_listdoc **out, qd_problems *problems)
+{
+	qd_problems mine;
+	struct opened o;
+	char **headings = NULL;
+	size_t ncols = 0;
+	int rc;
+
+	*out = NULL;
+	qd_problems_init(&mine);
+	rc = book_open(&o, buf, len, sheet, max_bytes, &mine);
+	if (rc == 0) {
+		qd_csv_rows *rows = qd_csv_rows_begin(base);
+		struct sink sk = { rows, csv_add, csv_heading, csv_problem };
+
+		rc = rows ? qd_xlsx_sheet(&o.bk, o.xml, o.xlen, &sk, &headings, &ncols) : QD_ENOMEM;
+		rc = qd_csv_rows_end(rows, rc, out, &mine);
+		if (rc == QD_EINVAL && place_problems(&mine, o.name, headings, ncols) != 0)
+			rc = QD_ENOMEM;
+	}
+	book_done(rc, &mine, problems, headings, ncols);
+	book_close(&o);
+	return rc;
+}
+
+/* ---- plain rows ---------------------------------------------------------------- */
+
+/* Rows of text: the first row is the header, whose headings name the
+ * columns of codes (so that a code in a number cell is judged as in an
+ * import). */
+struct plain {
+	json_t *rows;           /* [{"line", "cells"}] */
+	char **headings;        /* the first row's cells */
+	size_t ncols;
+	size_t max_rows;
+	size_t n;               /* rows seen */
+	qd_problems *p;
+	bool oom;
+};
+
+static const char *const code_headings[] = { "code", "商品编号", "商品编码", "HS编码", "hs_code", NULL };
+static const char *const ciq_headings[] = { "ciq", "检验检疫编码", NULL };
+
+static bool named(const char *h, const char *const *names)
+{
+	for (; *names; names++) {
+		if (strcasecmp(h, *names) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void plain_add(void *cls, unsigned line, const char *const *cells, size_t n)
+{
+	struct plain *pl = cls;
+	json_t *arr, *row;
+
+	if (pl->oom || pl->n++ > pl->max_rows)
+		return;
+	if (pl->n > pl->max_rows) {
+		qd_problems_add_at(pl->p, line, 0, "more than %zu rows: split the file", pl->max_rows);
+		return;
+	}
+	arr = json_array();
+	row = json_pack("{s:I, s:o}", "line", (json_int_t)line, "cells", arr);
+	if (row == NULL || json_array_append_new(pl->rows, row) != 0) {
+		pl->oom = true;
+		return;
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (json_array_append_new(arr, json_string(cells[j])) != 0)
+			pl->oom = true;
+	}
+	if (pl->headings == NULL) {
+		pl->headings = calloc(n ? n : 1, sizeof(*pl->headings));
+		if (pl->headings == NULL) {
+			pl->oom = true;
+			return;
+		}
+		pl->ncols = n;
+		for (size_t j = 0; j < n; j++) {
+			pl->headings[j] = strdup(cells[j]);
+			if (pl->headings[j] == NULL)
+				pl->oom = true;
+		}
+	}
+}
+
+static const char *plain_heading(const void *cls, unsigned column, const char **field)
+{
+	const struct plain *pl = cls;
+	const char *h;
+
+	if (field != NULL)
+		*field = NULL;
+	if (pl->headings == NULL || column == 0 || column > pl->ncols || pl->headings[column - 1] == NULL)
+		return NULL;
+	h = pl->headings[column - 1];
+	if (field != NULL)
+		*field = named(h, code_headings) ? "code" : named(h, ciq_headings) ? "ciq" : NULL;
+	return h;
+}
+
+static void plain_problem(void *cls, unsigned line, unsigned column, const char *message)
+{
+	struct plain *pl = cls;
+
+	qd_problems_add_at(pl->p, line, column, "%s", message);
+}
+
+int qd_xlsx_rows(const char *buf, size_t len, const char *sheet, size_t max_bytes, size_t max_rows,
+		 char **name, json_t **rows, qd_problems *problems)
+{
+	qd_problems mine;
+	struct opened o;
+	struct plain pl = { .max_rows = max_rows, .p = &mine };
+	char **headings = NULL;
+	size_t ncols = 0;
+	int rc;
+
+	*rows = NULL;
+	*name = NULL;
+	qd_problems_init(&mine);
+	rc = book_open(&o, buf, len, sheet, max_bytes, &mine);
+	if (rc == 0) {
+		struct sink sk = { &pl, plain_add, plain_heading, plain_problem };
+
+		pl.rows = json_array();
+		rc = pl.rows ? qd_xlsx_sheet(&o.bk, o.xml, o.xlen, &sk, &headings, &ncols) : QD_ENOMEM;
+		if (rc == 0 && pl.oom)
+			rc = QD_ENOMEM;
+		if (rc == 0 && mine.count + mine.omitted > 0)
+			rc = QD_EINVAL;
+		if (rc == QD_EINVAL && place_problems(&mine, o.name, pl.headings, pl.ncols) != 0)
+			rc = QD_ENOMEM;
+	}
+	if (rc == 0) {
+		*rows = pl.rows;
+		*name = o.name;
+		o.name = NULL;
+	} else {
+		json_decref(pl.rows);
+	}
+	book_done(rc, &mine, problems, headings, ncols);
+	for (size_t j = 0; j < pl.ncols; j++)
+		free(pl.headings[j]);
+	free(pl.headings);
+	book_close(&o);
 	return rc;
 }

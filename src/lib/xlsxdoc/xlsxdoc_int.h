@@ -22,12 +22,22 @@ struct book {
 	const char *sheet;     /* the sheet's name, for messages */
 };
 
-/* Read the sheet part (xml, len bytes) row by row into rows; problems of
- * its own (unreadable cells, merged cells) go there too.  *headings gets
+/* Where a sheet's rows go: the CSV import (qd_csv_rows_*), or plain rows
+ * of text (qd_xlsx_rows).  The calls are those of csvdoc.h's
+ * qd_csv_rows_add, _heading and _problem, with cls for the rows. */
+struct sink {
+	void *cls;
+	void (*add)(void *cls, unsigned line, const char *const *cells, size_t n);
+	const char *(*heading)(const void *cls, unsigned column, const char **field);
+	void (*problem)(void *cls, unsigned line, unsigned column, const char *message);
+};
+
+/* Read the sheet part (xml, len bytes) row by row into the sink; problems
+ * of its own (unreadable cells, merged cells) go there too.  *headings gets
  * the header row's headings (malloc()ed array of *ncols malloc()ed
  * strings, NULL when no header was found) for messages.  Returns 0, QD_EINVAL (a problem was added) or
  * QD_ENOMEM. */
-int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, qd_csv_rows *rows,
+int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const struct sink *rows,
 		  char ***headings, size_t *ncols);
 
 /* Read the shared strings part into bk->strings.  Returns 0, QD_EINVAL
