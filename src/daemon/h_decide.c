@@ -628,8 +628,9 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	bool xlsx;
 	if (!get_params(c, &format, 1, &res) || !xlsx_format_param(c, &format, &xlsx, &res))
 		return res;
-	json_t *body;
-	if (!parse_json_only(c, r, &body, &res))
+	json_t *body = NULL;
+	/* The query (format=) is checked above: only the body here. */
+	if (!parse_json_body(c, r, &body, &res))
 		return res;
 	check_req cr;
 	if (!check_context(c, r, body, &cr, &res) || !check_item_shapes(c, &cr, &res))

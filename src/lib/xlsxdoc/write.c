@@ -283,6 +283,15 @@ static void field_text(struct str *t, const json_t *e, enum field f)
 	case F_QTY_UNIT: str_add(t, jstr(q, "unit")); break;
 	case F_CLAUSES: joined(t, json_object_get(e, "clauses")); break;
 	case F_BATCH: str_add(t, jstr(e, "batch")); break;
+	case F_IDENTITY: {
+		/* Written only where the entry says it (the canonical form
+		 * omits the kind's default), in the words the import reads. */
+		const char *id = jstr(e, "identity");
+		str_add(t, strcmp(id, "item") == 0 ? "单品" : strcmp(id, "category") == 0 ? "类别" : "");
+		break;
+	}
+	case F_ALIASES: joined(t, json_object_get(e, "aliases")); break;
+	case F_CUSTOMS: joined(t, json_object_get(e, "customs")); break;
 	case F_COUNT: break;
 	}
 }
