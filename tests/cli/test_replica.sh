@@ -320,5 +320,26 @@ check "publish is incremental" 'grep -q "published records 2 to 2" "$TMP/out"' "
 rc=$?
 check "publish refuses a directory of another feed" '[ $rc -eq 1 ] && grep -q "another feed" "$TMP/out"' "exit $rc $(cat "$TMP/out")"
 
+# ---- a store made by the release before the feed ----
+cp -r "$SRC/tests/data/stores/pre-feed" "$TMP/old"
+rm -f "$TMP/old/README.md"
+"$CTL" --db "$TMP/old" verify >"$TMP/out" 2>&1
+rc=$?
+check "verify of a store never opened by this release says the feed is missing" \
+	'[ $rc -eq 1 ] && grep -q "/feed: the store has no feed" "$TMP/out"' "exit $rc $(cat "$TMP/out")"
+"$CTL" --db "$TMP/old" init >/dev/null 2>&1
+"$CTL" --db "$TMP/old" verify >"$TMP/out" 2>&1
+check "the first read-write open builds the feed from the audit log (4 stored changes, unsigned)" \
+	'grep -q "is consistent" "$TMP/out" && grep -q "feed: 4 records chained (0 signed, 4 unsigned)" "$TMP/out"' "$(cat "$TMP/out")"
+"$CTL" --db "$TMP/old" publish "$TMP/oldpub" >/dev/null
+r4=$(js '[d[k] for k in ("seq", "list", "version", "action", "actor", "sha256", "sig")]' <"$TMP/oldpub/feed/records/4.json")
+check "record 4 is the rollback as the audit log recorded it" \
+	'[ "$r4" = "[4, \"gba-research-positive\", 3, \"rollback\", \"root\", \"08dea6ad63fbcec2101958d5fe645c57599eaea24f3f322c98dc320a9a9dc526\", null]" ]' "$r4"
+"$CTL" --db "$TMP/old" init >/dev/null 2>&1
+"$CTL" --db "$TMP/old" --signing-key "$TMP/k.pem" load $WL "$SRC/schema/examples/$WL.json" >/dev/null
+"$CTL" --db "$TMP/old" verify --key "$TMP/pub.pem" >"$TMP/out" 2>&1
+check "the feed is built once; a new version chains onto it, signed" \
+	'grep -q "feed: 5 records chained (1 signed, 4 unsigned)" "$TMP/out" && grep -q "feed signatures: 1 valid" "$TMP/out"' "$(cat "$TMP/out")"
+
 echo "$((100 * (CHECKS - FAILURES) / (CHECKS ? CHECKS : 1)))%: Checks: $CHECKS, Failures: $FAILURES, Errors: 0"
 [ "$FAILURES" -eq 0 ]
