@@ -147,6 +147,7 @@ START_TEST(every_version_chained)
 	ck_assert_int_eq(qd_store_feed_head(st, &head, hash), 0);
 	ck_assert_uint_eq(head, 0);
 	ck_assert_str_eq(hash, ZEROS);
+	ck_assert_uint_eq(verify_clean(st).records, 0); /* an empty feed verifies */
 
 	qd_put_result r1, r2, r3, r4;
 	put(st, "fa", 2, "load", NOW, &r1);

@@ -551,7 +551,8 @@ int qd_store_feed_verify(qd_store *st, qd_feed_verify_fn verify, void *ctx,
 		ret = map_err(rc);
 		goto out;
 	}
-	qsort(cov, ncov, sizeof *cov, covered_cmp);
+	if (ncov)
+		qsort(cov, ncov, sizeof *cov, covered_cmp);
 	ret = verify_coverage(st, txn, cov, ncov, problems);
 out:
 	if (cur)
