@@ -135,14 +135,23 @@ void feedwait_notify(feedwait *fw)
 	pthread_mutex_unlock(&fw->mu);
 }
 
-void feedwait_stop(feedwait *fw)
+void feedwait_drain(feedwait *fw)
 {
 	if (!fw)
 		return;
 	pthread_mutex_lock(&fw->mu);
 	fw->stopping = true;
+	while (fw->n)
+		release(fw, 0);
 	pthread_cond_signal(&fw->cv);
 	pthread_mutex_unlock(&fw->mu);
+}
+
+void feedwait_stop(feedwait *fw)
+{
+	if (!fw)
+		return;
+	feedwait_drain(fw);
 	pthread_join(fw->thread, NULL);
 	pthread_cond_destroy(&fw->cv);
 	pthread_mutex_destroy(&fw->mu);

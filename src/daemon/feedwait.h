@@ -37,6 +37,12 @@ bool feedwait_park(feedwait *fw, struct MHD_Connection *c, bool *resumed, uint64
 /* A commit happened: look at the head now. */
 void feedwait_notify(feedwait *fw);
 
+/* Resume every parked connection now and park no more (each is answered
+ * with what it finds): when the daemon starts to stop, so that a long
+ * poll does not hold the shutdown grace.  fw stays valid.  NULL is
+ * ignored. */
+void feedwait_drain(feedwait *fw);
+
 /* Resume every parked connection, stop the thread and free fw: before
  * MHD_stop_daemon().  NULL is ignored. */
 void feedwait_stop(feedwait *fw);

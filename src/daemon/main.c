@@ -232,6 +232,7 @@ static void stop_http(server *srv, struct MHD_Daemon *d, unsigned grace_s)
 	MHD_socket ls = MHD_quiesce_daemon(d);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
+	workers_drain(srv);
 	for (unsigned i = 0; i < grace_s * 10; i++) {
 		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!ci || ci->num_connections == 0)

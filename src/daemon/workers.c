@@ -47,6 +47,11 @@ bool workers_start(server *srv)
 	return true;
 }
 
+void workers_drain(server *srv)
+{
+	feedwait_drain(srv->feedwait);
+}
+
 void workers_stop_jobs(server *srv)
 {
 	if (srv->following) {

@@ -13,6 +13,10 @@
  * said why on stderr) when a thread cannot be had. */
 bool workers_start(server *srv);
 
+/* Answer the parked long polls of the feed at once: when libmicrohttpd
+ * stops accepting, before the grace for requests in flight. */
+void workers_drain(server *srv);
+
 /* Answer the parked long polls, run the queued jobs to their end and stop
  * the job threads: after
  * libmicrohttpd stopped accepting, before MHD_stop_daemon() (a suspended
