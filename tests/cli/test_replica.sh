@@ -35,19 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CHECKS=0
-FAILURES=0
-pass() { CHECKS=$((CHECKS + 1)); echo "PASS: $1"; }
-fail() {
-	CHECKS=$((CHECKS + 1)); FAILURES=$((FAILURES + 1)); echo "FAIL: $1"
-	shift
-	for why in "$@"; do echo "      $why"; done
-}
+. "$SRC/tests/cli/lib.sh"
 check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-}"; fi; }
 
-for tool in curl python3; do
-	command -v "$tool" >/dev/null || { echo "ERROR: $tool is needed"; echo "0%: Checks: 1, Failures: 0, Errors: 1"; exit 1; }
-done
+need curl python3
+[ "$ERRORS" -eq 0 ] || summary
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -341,5 +333,4 @@ check "record 4 is the rollback as the audit log recorded it" \
 check "the feed is built once; a new version chains onto it, signed" \
 	'grep -q "feed: 5 records chained (1 signed, 4 unsigned)" "$TMP/out" && grep -q "feed signatures: 1 valid" "$TMP/out"' "$(cat "$TMP/out")"
 
-echo "$((100 * (CHECKS - FAILURES) / (CHECKS ? CHECKS : 1)))%: Checks: $CHECKS, Failures: $FAILURES, Errors: 0"
-[ "$FAILURES" -eq 0 ]
+summary
