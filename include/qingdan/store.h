@@ -343,6 +343,53 @@ void qd_entries_page_free(qd_entries_page *p);
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			  const char *cursor, size_t limit, qd_entries_page *out);
 
+/* ---- the expiry watch ---- */
+
+/* Items a qd_expiring lists at most; its counts go on past them. */
+#define QD_EXPIRING_MAX 10000
+/* The widest window qd_store_expiring() takes, in days (ten years). */
+#define QD_EXPIRING_DAYS_MAX 3660
+
+/* One entry or roster member whose validity ends within the window. */
+typedef struct qd_expiring_item {
+	bool member;                 /* a roster member; else an entry */
+	char *id;                    /* the entry id or the member's entity id; malloc()ed */
+	char code[QD_CODE_MAX + 1];  /* an entry's commodity code digits; "" for a member */
+	char ciq[QD_CIQ_LEN + 1];    /* an entry's CIQ code; "" when none, or for a member */
+	enum qd_status status;
+	qd_date valid_from, valid_to; /* valid_from QD_DATE_MIN when open */
+	char *json;                  /* an entry's canonical object as stored; malloc()ed,
+				      * NULL for a member and when counting only */
+	size_t json_len;
+} qd_expiring_item;
+
+/* What the expiry watch found in a list's current version. */
+typedef struct qd_expiring {
+	uint32_t version;            /* the version read */
+	size_t entries, members;     /* how many expire in the window (all of them) */
+	qd_expiring_item *v;         /* the first QD_EXPIRING_MAX of them, by valid_to,
+				      * then entries before members, then by id; malloc()ed */
+	size_t n;
+	bool truncated;              /* more expire than v holds */
+} qd_expiring;
+
+/* Free what e holds and leave it empty; NULL is ignored. */
+void qd_expiring_free(qd_expiring *e);
+
+/* The entries and roster members of list's current version whose valid_to
+ * falls on one of the `days` civil days starting with `today`
+ * (today <= valid_to < today + days).  Revoked entries and members are
+ * left out: they have ended already.  Entries and members whose window is
+ * open at the end never expire.
+ *   days        1 .. QD_EXPIRING_DAYS_MAX
+ *   count_only  fill the counts only (out->v stays empty)
+ *   out         filled on success; free with qd_expiring_free() (left
+ *               empty on error)
+ * Returns 0, QD_EINVAL (days out of range), QD_ENOLIST (no such list),
+ * QD_ENOMEM or QD_EIO. */
+int qd_store_expiring(qd_store *st, const char *list, qd_date today, unsigned days, bool count_only,
+		      qd_expiring *out);
+
 /* ---- the feed: a signed chain of every committed version ----
  *
  * Every version a qd_store_put() commits (load, import, rollback) appends

@@ -1,5 +1,5 @@
 /* qingdand — lists: GET /v1/lists, GET|PUT /v1/lists/{id},
- * GET /v1/lists/{id}/entries. */
+ * GET /v1/lists/{id}/entries, GET /v1/lists/{id}/expiring. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "qingdan/err.h"
 #include "qingdan/csvdoc.h"
 #include "qingdan/listdoc.h"
+#include "qingdan/size.h"
 #include "qingdan/xlsx.h"
 #include "handlers.h"
 #include "qingdand.h"
@@ -100,6 +101,33 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 	qd_buf_init(&b);
 	err = render_entries_page(&b, r->list_id, &page);
 	qd_entries_page_free(&page);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err, NULL);
+	}
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result h_expiring(struct MHD_Connection *c, request *r)
+{
+	enum { P_WITHIN, P_COUNT };
+	param p[P_COUNT] = {[P_WITHIN] = {.name = "within"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, P_COUNT, &res))
+		return res;
+	uint64_t within = QD_EXPIRING_WITHIN_DEFAULT;
+	if (p[P_WITHIN].value && qd_parse_uint(p[P_WITHIN].value, 1, QD_EXPIRING_DAYS_MAX, &within))
+		return respond_param_error(c, E_BAD_PARAMETER, NULL,
+					   "within: expected a number of days from 1 to 3660");
+	qd_date today = qd_date_at((int64_t)time(NULL), r->srv->utc_offset);
+	qd_expiring e;
+	int err = qd_store_expiring(r->srv->store, r->list_id, today, (unsigned)within, false, &e);
+	if (err)
+		return respond_lib_error(c, err, NULL);
+	qd_buf b;
+	qd_buf_init(&b);
+	err = render_expiring(&b, r->list_id, today, (unsigned)within, &e);
+	qd_expiring_free(&e);
 	if (err) {
 		qd_buf_free(&b);
 		return respond_lib_error(c, err, NULL);

@@ -52,6 +52,9 @@
 #define QD_JSON_DEPTH_MAX 64                    /* nesting of JSON request bodies */
 #define QD_SHUTDOWN_GRACE 10                    /* seconds for in-flight requests at exit */
 #define QD_ENTRIES_LIMIT_DEFAULT 100
+/* GET /v1/lists/{id}/expiring without ?within=, and the window of the
+ * qingdan_entries_expiring metric: days. */
+#define QD_EXPIRING_WITHIN_DEFAULT 30
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
 #define QD_QUERY_PARAMS_MAX 64                  /* query parameters of one request */

@@ -161,3 +161,54 @@ void render_list_meta(qd_buf *b, const qd_list_info *l)
 		      qd_kind_name(l->kind), l->title ? l->title : "null", l->version, l->entries, ts,
 		      l->sha256);
 }
+
+/* A date, or null for an open end. */
+static void put_date(qd_buf *b, qd_date d)
+{
+	if (d == QD_DATE_MIN || d == QD_DATE_MAX) {
+		qd_buf_puts(b, "null");
+		return;
+	}
+	char s[11];
+	qd_date_format(d, s);
+	qd_buf_printf(b, "\"%s\"", s);
+}
+
+int render_expiring(qd_buf *b, const char *list, qd_date today, unsigned within, const qd_expiring *e)
+{
+	qd_buf_puts(b, "{\"list\":");
+	qd_buf_json_cstr(b, list);
+	qd_buf_printf(b, ",\"version\":%u,\"today\":", e->version);
+	put_date(b, today);
+	qd_buf_printf(b, ",\"within\":%u,\"until\":", within);
+	put_date(b, today + (qd_date)within - 1);
+	qd_buf_printf(b, ",\"entries\":%zu,\"members\":%zu,\"truncated\":%s,\"items\":[", e->entries,
+		      e->members, e->truncated ? "true" : "false");
+	for (size_t i = 0; i < e->n; i++) {
+		const qd_expiring_item *it = &e->v[i];
+		qd_buf_printf(b, "%s{\"kind\":\"%s\",\"id\":", i ? "," : "", it->member ? "member" : "entry");
+		qd_buf_json_cstr(b, it->id);
+		qd_buf_puts(b, ",\"code\":");
+		if (it->member)
+			qd_buf_puts(b, "null");
+		else
+			qd_buf_json_cstr(b, it->code);
+		qd_buf_puts(b, ",\"ciq\":");
+		if (it->ciq[0])
+			qd_buf_json_cstr(b, it->ciq);
+		else
+			qd_buf_puts(b, "null");
+		qd_buf_printf(b, ",\"status\":\"%s\",\"valid_from\":", qd_status_name(it->status));
+		put_date(b, it->valid_from);
+		qd_buf_puts(b, ",\"valid_to\":");
+		put_date(b, it->valid_to);
+		qd_buf_puts(b, ",\"entry\":");
+		if (it->json)
+			qd_buf_add(b, it->json, it->json_len);
+		else
+			qd_buf_puts(b, "null");
+		qd_buf_putc(b, '}');
+	}
+	qd_buf_puts(b, "]}");
+	return done(b);
+}

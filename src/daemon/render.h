@@ -39,6 +39,13 @@ int render_audit_page(qd_buf *b, const qd_audit_page *p);
  * stored.  p is only read. */
 int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p);
 
+/* The expiry watch's answer: {"list","version","today","within","until",
+ * "entries","members","truncated","items":[{"kind":"entry"|"member","id",
+ * "code","ciq","status","valid_from","valid_to","entry"}…]}; "until" is
+ * the window's last day; a member's code, ciq and entry are null.  e is
+ * only read. */
+int render_expiring(qd_buf *b, const char *list, qd_date today, unsigned within, const qd_expiring *e);
+
 /* One list's metadata object: {"id","kind","title","version","entries",
  * "loaded_at","sha256"}.  l is only read.  Returns nothing: b->oom says
  * whether it fit. */
