@@ -168,9 +168,14 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 {
+	enum { P_PROPOSE, P_COUNT };
+	param p[P_COUNT] = {[P_PROPOSE] = {.name = "propose"}};
 	enum MHD_Result res;
-	if (!no_params(c, &res))
+	bool propose;
+	if (!get_params(c, p, P_COUNT, &res) || !bool_param(c, &p[P_PROPOSE], &propose, &res))
 		return res;
+	if (!propose && r->srv->cfg.require_approval)
+		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
 	json_t *body;
 	if (!parse_json_body(c, r, &body, &res))
 		return res;
@@ -194,7 +199,8 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 		return version_error(c, r, err, v);
 	char source[48];
 	snprintf(source, sizeof source, "rollback to version %u", v);
-	res = store_and_reply(c, r, doc, "rollback", source, false);
+	res = propose ? propose_and_reply(c, r, doc, "rollback", source)
+		      : store_and_reply(c, r, doc, "rollback", source, false);
 	qd_listdoc_free(doc);
 	return res;
 }

@@ -157,8 +157,9 @@ static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
-	enum { P_DRY_RUN, P_SHEET, P_COUNT };
-	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"}};
+	enum { P_DRY_RUN, P_SHEET, P_PROPOSE, P_COUNT };
+	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"},
+			    [P_PROPOSE] = {.name = "propose"}};
 	enum MHD_Result res;
 	bool rows = r->body_is_csv || r->body_is_xlsx;
 	r->audit_action = rows ? "import" : "load";
@@ -167,14 +168,15 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 	if (p[P_SHEET].value && !r->body_is_xlsx)
 		return respond_param_error(c, E_BAD_PARAMETER, NULL,
 					   "sheet: names a sheet of an .xlsx body (Content-Type " QD_XLSX_TYPE ")");
-	bool dry = false;
-	const char *dv = p[P_DRY_RUN].value;
-	if (dv) {
-		if (strcmp(dv, "true") == 0 || strcmp(dv, "1") == 0)
-			dry = true;
-		else if (strcmp(dv, "false") != 0 && strcmp(dv, "0") != 0)
-			return respond_param_error(c, E_BAD_PARAMETER, NULL, "dry_run: expected true or false");
-	}
+	bool dry, propose;
+	if (!bool_param(c, &p[P_DRY_RUN], &dry, &res) || !bool_param(c, &p[P_PROPOSE], &propose, &res))
+		return res;
+	if (dry && propose)
+		return respond_param_error(c, E_BAD_PARAMETER, NULL,
+					   "propose: a proposal is compared with the current version already; "
+					   "give dry_run or propose, not both");
+	if (!dry && !propose && r->srv->cfg.require_approval)
+		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
 
 	qd_problems pr;
 	qd_problems_init(&pr);
@@ -220,9 +222,9 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		res = respond_lib_problems(c, err, m, &pr);
 		goto out;
 	}
-	res = store_and_reply(c, r, doc, rows ? "import" : "load",
-			      r->body_is_csv ? "http (text/csv)" : r->body_is_xlsx ? "http (xlsx)" : "http (application/json)",
-			      dry);
+	const char *source = r->body_is_csv ? "http (text/csv)" : r->body_is_xlsx ? "http (xlsx)" : "http (application/json)";
+	res = propose ? propose_and_reply(c, r, doc, rows ? "import" : "load", source)
+		      : store_and_reply(c, r, doc, rows ? "import" : "load", source, dry);
 out:
 	qd_listdoc_free(doc);
 	qd_listdoc_free(base);

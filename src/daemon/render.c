@@ -212,3 +212,63 @@ int render_expiring(qd_buf *b, const char *list, qd_date today, unsigned within,
 	qd_buf_puts(b, "]}");
 	return done(b);
 }
+
+/* An instant, or null for 0. */
+static void put_time(qd_buf *b, int64_t t)
+{
+	if (!t) {
+		qd_buf_puts(b, "null");
+		return;
+	}
+	char ts[21];
+	qd_time_format(t, ts);
+	qd_buf_printf(b, "\"%s\"", ts);
+}
+
+int render_proposal(qd_buf *b, const qd_proposal *p, bool stale, bool with_changes)
+{
+	qd_buf_printf(b, "{\"proposal\":%llu,\"list\":", (unsigned long long)p->id);
+	qd_buf_json_cstr(b, p->list);
+	qd_buf_puts(b, ",\"base_version\":");
+	if (p->base_version)
+		qd_buf_printf(b, "%u", p->base_version);
+	else
+		qd_buf_puts(b, "null");
+	qd_buf_printf(b, ",\"state\":\"%s\",\"stale\":%s,\"action\":", qd_proposal_state_name(p->state),
+		      stale ? "true" : "false");
+	int ret = put_jstr(b, p->action);
+	const char *names[] = {",\"source\":", ",\"proposer\":", ",\"comment\":"};
+	const char *vals[] = {p->source, p->proposer, p->comment};
+	for (int i = 0; i < 3 && !ret; i++) {
+		qd_buf_puts(b, names[i]);
+		ret = put_jstr(b, vals[i]);
+	}
+	if (ret)
+		return ret;
+	qd_buf_puts(b, ",\"created_at\":");
+	put_time(b, p->created_at);
+	qd_buf_puts(b, ",\"expires_at\":");
+	put_time(b, p->expires_at);
+	qd_buf_puts(b, ",\"effective_at\":");
+	put_time(b, p->effective_at);
+	qd_buf_printf(b, ",\"sha256\":\"%s\",\"entries\":%ld,\"diff\":{\"added\":%ld,\"removed\":%ld,"
+		      "\"changed\":%ld},\"decided_by\":", p->sha256, p->entries, p->added, p->removed, p->changed);
+	if ((ret = put_jstr(b, p->decided_by)))
+		return ret;
+	qd_buf_puts(b, ",\"decided_at\":");
+	put_time(b, p->decided_at);
+	qd_buf_puts(b, ",\"decision_comment\":");
+	if ((ret = put_jstr(b, p->decision_comment)))
+		return ret;
+	qd_buf_puts(b, ",\"version\":");
+	if (p->version)
+		qd_buf_printf(b, "%u", p->version);
+	else
+		qd_buf_puts(b, "null");
+	if (with_changes) {
+		qd_buf_puts(b, ",\"changes\":");
+		qd_buf_puts(b, p->changes ? p->changes : "[]");
+	}
+	qd_buf_putc(b, '}');
+	return done(b);
+}

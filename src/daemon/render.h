@@ -46,6 +46,14 @@ int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p);
  * only read. */
 int render_expiring(qd_buf *b, const char *list, qd_date today, unsigned within, const qd_expiring *e);
 
+/* A proposal: {"proposal","list","base_version","state","stale","action",
+ * "source","proposer","comment","created_at","expires_at","effective_at",
+ * "sha256","entries","diff":{…},"decided_by","decided_at",
+ * "decision_comment","version"} and, with_changes, "changes":[…].
+ * stale: a pending proposal whose list has moved on from base_version.
+ * p is only read. */
+int render_proposal(qd_buf *b, const qd_proposal *p, bool stale, bool with_changes);
+
 /* One list's metadata object: {"id","kind","title","version","entries",
  * "loaded_at","sha256"}.  l is only read.  Returns nothing: b->oom says
  * whether it fit. */

@@ -523,6 +523,21 @@ const char *client_address(struct MHD_Connection *c, char out[46])
 	return out;
 }
 
+enum MHD_Result respond_put_error(struct MHD_Connection *c, int err, long if_match, const char *list,
+				  const qd_problems *pr)
+{
+	char msg[160];
+	const char *m = NULL;
+	if (err == QD_EINVAL) {
+		m = "the list document breaks a loader rule; nothing was stored";
+	} else if (err == QD_ECONFLICT) {
+		snprintf(msg, sizeof msg, "If-Match: \"%ld\" is not the current version of %s; nothing was stored",
+			 if_match, list);
+		m = msg;
+	}
+	return respond_lib_problems(c, err, m, pr);
+}
+
 enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
 				const char *action, const char *source, bool dry)
 {
@@ -548,17 +563,7 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 	r->audit_action = action;
 	int err = qd_store_put(r->srv->store, doc, &o, &pres, &pr);
 	if (err) {
-		char msg[160];
-		const char *m = NULL;
-		if (err == QD_EINVAL) {
-			m = "the list document breaks a loader rule; nothing was stored";
-		} else if (err == QD_ECONFLICT) {
-			snprintf(msg, sizeof msg,
-				 "If-Match: \"%ld\" is not the current version of %s; nothing was stored", if_match,
-				 doc->list);
-			m = msg;
-		}
-		res = respond_lib_problems(c, err, m, &pr);
+		res = respond_put_error(c, err, if_match, doc->list, &pr);
 		goto out;
 	}
 	r->audit_res = pres;
@@ -590,6 +595,23 @@ out:
 }
 
 /* ---- query parameters and request bodies ---- */
+
+bool bool_param(struct MHD_Connection *c, const param *p, bool *out, enum MHD_Result *result)
+{
+	*out = false;
+	if (!p->value)
+		return true;
+	if (strcmp(p->value, "true") == 0 || strcmp(p->value, "1") == 0) {
+		*out = true;
+		return true;
+	}
+	if (strcmp(p->value, "false") == 0 || strcmp(p->value, "0") == 0)
+		return true;
+	char msg[96];
+	snprintf(msg, sizeof msg, "%s: expected true or false", p->name);
+	*result = respond_param_error(c, E_BAD_PARAMETER, p->name, msg);
+	return false;
+}
 
 bool no_params(struct MHD_Connection *c, enum MHD_Result *result)
 {

@@ -117,7 +117,8 @@ test('serving: redirect, content types, Cache-Control, ETag and security headers
   const want = {
     '/ui/': 'text/html', '/ui/admin': 'text/html', '/ui/index.html': 'text/html', '/ui/app.css': 'text/css',
     '/ui/i18n.js': 'text/javascript', '/ui/common.js': 'text/javascript',
-    '/ui/precheck.js': 'text/javascript', '/ui/admin.js': 'text/javascript'
+    '/ui/precheck.js': 'text/javascript', '/ui/admin.js': 'text/javascript',
+    '/ui/governance.js': 'text/javascript'
   };
   for (const [p, type] of Object.entries(want)) {
     r = await api('GET', p);
@@ -884,6 +885,54 @@ test('admin: a CSV import with Chinese headings goes through dry run and confirm
   assert.match(await page.innerText('#admin-status'), new RegExp(`Stored: ${GBA} is now at version ${v0 + 1}`));
   const l = await api('GET', '/v1/lists/' + GBA);
   assert.equal(l.json.entries, 2);
+  await page.click('#lang-toggle');
+  await page.close();
+});
+
+/* ---- governed publication ---- */
+
+function dayFromToday(n) {
+  return new Date(Date.now() + 8 * 3600 * 1000 + n * 86400 * 1000).toISOString().slice(0, 10);
+}
+
+test('admin: the expiring-soon panel lists what ends within the chosen days, by date', async (problems) => {
+  const W = 'expiry-watch';
+  const clause = { id: 'C-1', document: '署综函〔2022〕143号', article: '一', text: '免于提交。' };
+  const doc = {
+    list: W, kind: 'positive', title: { zh: '到期提醒', en: 'Expiry watch' }, clauses: [clause],
+    entities: [{ id: '91110000600037341L', name: { zh: '示例研究院' }, valid_to: dayFromToday(10) }],
+    entries: [
+      { id: 'E-40', code: '3822', name: { zh: '试剂', en: 'Reagent' }, clauses: ['C-1'], valid_to: dayFromToday(40) },
+      { id: 'E-2', code: '3002', name: { zh: '血清', en: 'Serum' }, clauses: ['C-1'], valid_to: dayFromToday(2) },
+      { id: 'E-R', code: '3003', name: { zh: '撤销' }, clauses: ['C-1'], status: 'revoked', valid_to: dayFromToday(3) }
+    ]
+  };
+  const put = await api('PUT', '/v1/lists/' + W, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc) });
+  assert.ok(put.status === 201 || put.status === 200, 'PUT ' + put.status + ' ' + put.text);
+  const page = await newPage(problems);
+  await login(page);
+  await page.locator(`#exp-list option[value="${W}"]`).waitFor({ state: 'attached' });
+  await page.selectOption('#exp-list', W);
+  await page.fill('#exp-within', '30');
+  await page.click('#exp-show');
+  await page.locator('#exp-body tr[data-id="E-2"]').waitFor();
+  const rows = await page.$$eval('#exp-body tr', (trs) => trs.map((tr) => tr.getAttribute('data-id')));
+  assert.deepEqual(rows, ['E-2', '91110000600037341L'], 'by date; not the revoked one, not day 40');
+  assert.match(await page.innerText('#exp-summary'), /到期 1 个条目、1 个名单单位/);
+  assert.match(await page.innerText('#exp-body tr[data-id="E-2"]'), /血清/);
+  await shot(page, 'admin-expiring.png');
+  // A longer window reaches day 40; English names the kinds in English.
+  await page.click('#lang-toggle');
+  await page.fill('#exp-within', '60');
+  await page.click('#exp-show');
+  await page.locator('#exp-body tr[data-id="E-40"]').waitFor();
+  assert.match(await page.innerText('#exp-body tr[data-id="E-40"]'), /entry[\s\S]*Reagent/);
+  assert.match(await page.innerText('#exp-summary'), /2 entries and 1 roster members end/);
+  // Out of range: said next to the form, nothing asked of the server.
+  await page.fill('#exp-within', '0');
+  await page.click('#exp-show');
+  await page.waitForFunction(() => /1 to 3660/.test(document.querySelector('#exp-summary').textContent));
+  assert.equal(await page.isHidden('#exp-table'), true);
   await page.click('#lang-toggle');
   await page.close();
 });

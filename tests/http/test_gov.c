@@ -1,11 +1,13 @@
 /* qingdan — HTTP tests of governed publication: the expiry watch
- * (GET /v1/lists/{id}/expiring and its metric).
+ * (GET /v1/lists/{id}/expiring and its metric) and proposals approved by
+ * a second admin (four eyes), across a restart too.
  *
  * The daemon's "today" is the real China-time date, so fixture documents
  * are written relative to it.  Every window a test asks about is chosen
  * so that the answer stays the same if the day turns between the load
  * and the question. */
 #include <check.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "qingdan/buf.h"
 #include "harness.h"
 #include "suite.h"
 
@@ -29,13 +32,19 @@ static void date_from_today(int days, char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+/* Start a fixture's daemon with tokens and extra arguments (may be NULL). */
+static void start(harness_daemon *d, const char *const *extra)
+{
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	char err[512];
+	ck_assert_msg(harness_start(d, &o, err, sizeof err), "cannot start qingdand: %s", err);
+}
+
 static harness_daemon d_watch;
 
 static void setup_watch(void)
 {
-	harness_opts o = {.tokens = true};
-	char err[512];
-	ck_assert_msg(harness_start(&d_watch, &o, err, sizeof err), "cannot start qingdand: %s", err);
+	start(&d_watch, NULL);
 }
 
 static void teardown_watch(void)
@@ -168,6 +177,470 @@ START_TEST(test_expiring_bad_input)
 }
 END_TEST
 
+/* ---- proposals ---- */
+
+#define PROP "four-eyes"
+#define ADMIN HARNESS_ADMIN_TOKEN
+#define APPROVER HARNESS_ADMIN2_TOKEN
+
+/* A small list document of PROP whose entries are E-1 … E-n. */
+static char *prop_doc(unsigned n)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":\"" PROP "\",\"kind\":\"positive\",\"title\":{\"zh\":\"双人复核\"},"
+		    "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
+		    "\"text\":\"免于提交。\"}],\"entities\":[],\"entries\":[");
+	for (unsigned i = 1; i <= n; i++)
+		qd_buf_printf(&b, "%s{\"id\":\"E-%u\",\"code\":\"38%02u\",\"name\":{\"zh\":\"物品 %u\"},"
+			      "\"clauses\":[\"C-1\"]}", i > 1 ? "," : "", i, i, i);
+	qd_buf_puts(&b, "]}");
+	return qd_buf_steal(&b, NULL);
+}
+
+static http_response *put_doc(const char *query, const char *token, unsigned n)
+{
+	char *doc = prop_doc(n);
+	http_response *r = ht_put_list(PROP, query, token, NULL, doc, strlen(doc));
+	free(doc);
+	return r;
+}
+
+static http_response *post(const char *path, const char *token, const char *body)
+{
+	return http_request_auth("POST", path, token, body ? "Content-Type: application/json" : NULL, body,
+				 body ? strlen(body) : 0);
+}
+
+static http_response *get_admin(const char *path)
+{
+	return http_request_auth("GET", path, ADMIN, NULL, NULL, 0);
+}
+
+static long list_version(void)
+{
+	http_response *r = http_get("/v1/lists/" PROP);
+	long v = r->status == 200 ? (long)json_integer_value(jptr(r->json, "/version")) : 0;
+	http_response_free(r);
+	return v;
+}
+
+/* Propose n entries; returns the proposal number. */
+static long propose(unsigned n, const char *extra_query)
+{
+	char q[128];
+	snprintf(q, sizeof q, "propose=true%s%s", extra_query ? "&" : "", extra_query ? extra_query : "");
+	http_response *r = put_doc(q, ADMIN, n);
+	assert_status(r, 202);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	ck_assert_int_gt(id, 0);
+	http_response_free(r);
+	return id;
+}
+
+static void approve_path(long id, char *out, size_t n, const char *what)
+{
+	snprintf(out, n, "/v1/proposals/%ld/%s", id, what);
+}
+
+/* The newest audit records as a JSON array (a new reference). */
+static json_t *audit_records(void)
+{
+	http_response *r = get_admin("/v1/audit?limit=20");
+	assert_status(r, 200);
+	json_t *a = json_incref(jptr(r->json, "/records"));
+	http_response_free(r);
+	return a;
+}
+
+/* The newest audit record with this action. */
+static json_t *audit_find(json_t *recs, const char *action)
+{
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *rec = json_array_get(recs, i);
+		const char *a = json_string_value(json_object_get(rec, "action"));
+		if (a && strcmp(a, action) == 0)
+			return rec;
+	}
+	return NULL;
+}
+
+static harness_daemon d_prop, d_require;
+
+static void setup_prop(void)
+{
+	start(&d_prop, NULL);
+}
+
+static void teardown_prop(void)
+{
+	ht_stop_fixture(&d_prop);
+}
+
+static const char *const require_args[] = {"--require-approval", "yes", NULL};
+
+static void setup_require(void)
+{
+	start(&d_require, require_args);
+}
+
+static void teardown_require(void)
+{
+	ht_stop_fixture(&d_require);
+}
+
+START_TEST(test_propose_then_approve)
+{
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_status(r, 201);
+	http_response_free(r);
+
+	/* A proposal: compared with version 1, nothing stored in the list. */
+	r = put_doc("propose=true", ADMIN, 3);
+	assert_status(r, 202);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	assert_jstr(r->json, "/list", PROP);
+	assert_jint(r->json, "/base_version", 1);
+	assert_jstr(r->json, "/state", "pending");
+	assert_jstr(r->json, "/proposer", HARNESS_ADMIN_NAME);
+	assert_jstr(r->json, "/action", "load");
+	assert_jint(r->json, "/diff/added", 1);
+	assert_jint(r->json, "/entries", 3);
+	assert_jstr(r->json, "/changes/0/id", "E-3");
+	assert_jstr(r->json, "/changes/0/kind", "added");
+	ck_assert(ht_is_hex64(jptr_str(r->json, "/sha256")));
+	ck_assert(ht_is_rfc3339(jptr_str(r->json, "/expires_at")));
+	char sha[65];
+	snprintf(sha, sizeof sha, "%s", jptr_str(r->json, "/sha256"));
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+
+	/* Listed, admins only. */
+	r = get_admin("/v1/proposals?state=pending");
+	assert_status(r, 200);
+	assert_jint(r->json, "/proposals/0/proposal", id);
+	assert_jint(r->json, "/proposals/0/diff/added", 1);
+	ck_assert_ptr_null(jptr(r->json, "/proposals/0/changes"));
+	http_response_free(r);
+	r = http_request_auth("GET", "/v1/proposals", HARNESS_READER_TOKEN, NULL, NULL, 0);
+	assert_error(r, 403, "forbidden");
+	http_response_free(r);
+
+	/* Its proposer cannot approve it, nor reject it. */
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, ADMIN, NULL);
+	assert_error(r, 403, "same_person");
+	assert_error_mentions(r, HARNESS_ADMIN_NAME);
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, ADMIN, "{\"comment\":\"自己驳回\"}");
+	assert_error(r, 403, "same_person");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+
+	/* A second admin approves: version 2 is the proposed document. */
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, "{\"comment\":\"已核对批文\"}");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "approved");
+	assert_jstr(r->json, "/decided_by", HARNESS_ADMIN2_NAME);
+	assert_jstr(r->json, "/decision_comment", "已核对批文");
+	assert_jint(r->json, "/version", 2);
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", 2);
+	assert_jint(r->json, "/entries", 3);
+	assert_jstr(r->json, "/sha256", sha);
+	http_response_free(r);
+
+	/* The history and the audit name both. */
+	r = ht_get_ok("/v1/lists/" PROP "/versions");
+	assert_jstr(r->json, "/versions/0/action", "approve");
+	assert_jstr(r->json, "/versions/0/actor", HARNESS_ADMIN2_NAME);
+	http_response_free(r);
+	json_t *recs = audit_records();
+	json_t *ap = audit_find(recs, "approve"), *pp = audit_find(recs, "propose");
+	ck_assert_ptr_nonnull(ap);
+	ck_assert_ptr_nonnull(pp);
+	assert_jstr(ap, "/actor", HARNESS_ADMIN2_NAME);
+	assert_jstr(ap, "/proposer", HARNESS_ADMIN_NAME);
+	assert_jstr(ap, "/comment", "已核对批文");
+	assert_jint(ap, "/proposal", id);
+	assert_jint(ap, "/version", 2);
+	assert_jstr(ap, "/outcome", "stored");
+	assert_jstr(pp, "/actor", HARNESS_ADMIN_NAME);
+	assert_jstr(pp, "/outcome", "proposed");
+	assert_jint(pp, "/status", 202);
+	json_t *same = NULL;
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *rec = json_array_get(recs, i);
+		const char *code = jptr_str(rec, "/message");
+		if (jptr_str(rec, "/outcome") && strcmp(jptr_str(rec, "/outcome"), "refused") == 0 && code &&
+		    strstr(code, "another admin"))
+			same = rec;
+	}
+	ck_assert_msg(same != NULL, "the refused self-approval is audited");
+	json_decref(recs);
+
+	/* Decided: no second decision. */
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "proposal_decided");
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "proposal_decided");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 2);
+}
+END_TEST
+
+START_TEST(test_stale_then_reject)
+{
+	long v = list_version();
+	long id = propose(5, NULL);
+	/* Someone changes the list directly meanwhile. */
+	http_response *r = put_doc(NULL, ADMIN, 1);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 412, "precondition_failed");
+	assert_error_mentions(r, "stale");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "pending");
+	ck_assert(json_is_true(jptr(r->json, "/stale")));
+	ck_assert(json_is_array(jptr(r->json, "/changes")));
+	http_response_free(r);
+
+	/* Rejected with a comment; then nothing more. */
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, APPROVER, "{\"comment\":\"清单已更新，请重新提交\"}");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "rejected");
+	assert_jstr(r->json, "/decision_comment", "清单已更新，请重新提交");
+	ck_assert(json_is_false(jptr(r->json, "/stale")));
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "proposal_decided");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+	json_t *recs = audit_records();
+	json_t *rj = audit_find(recs, "reject");
+	ck_assert_ptr_nonnull(rj);
+	assert_jstr(rj, "/actor", HARNESS_ADMIN2_NAME);
+	assert_jstr(rj, "/proposer", HARNESS_ADMIN_NAME);
+	assert_jstr(rj, "/outcome", "rejected");
+	json_decref(recs);
+}
+END_TEST
+
+START_TEST(test_propose_rollback_and_csv)
+{
+	long v = list_version();
+	http_response *r = http_get("/v1/lists/" PROP "/versions/1");
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback?propose=true", ADMIN,
+			      "Content-Type: application/json", "{\"version\":1}", 13);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "rollback");
+	assert_jstr(r->json, "/source", "rollback to version 1");
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/entries", 2);
+	http_response_free(r);
+
+	/* A CSV batch proposed: an import, approved as such. */
+	const char *csv = "id,code,name_zh,clauses\nE-1,3801,物品 1,C-1\nE-9,3809,物品 9,C-1\n";
+	r = ht_put_list(PROP, "propose=true", ADMIN, "Content-Type: text/csv", csv, strlen(csv));
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "import");
+	assert_jint(r->json, "/entries", 2);
+	id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_get("/v1/lists/" PROP "/entries");
+	assert_jstr(r->json, "/entries/1/id", "E-9");
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_proposal_bad_input)
+{
+	http_response *r = get_admin("/v1/proposals");
+	size_t before = json_array_size(jptr(r->json, "/proposals"));
+	http_response_free(r);
+	long v = list_version();
+
+	const char *paths[] = {"/v1/proposals/999/approve", "/v1/proposals/abc/approve", "/v1/proposals/0/reject",
+			       "/v1/proposals/99999999999999999999/approve"};
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+		r = post(paths[i], APPROVER, NULL);
+		assert_error(r, 404, "proposal_not_found");
+		http_response_free(r);
+	}
+	r = get_admin("/v1/proposals/999");
+	assert_error(r, 404, "proposal_not_found");
+	http_response_free(r);
+	r = get_admin("/v1/proposals?state=open");
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "state");
+	http_response_free(r);
+
+	/* propose and dry_run together; propose not a boolean. */
+	r = put_doc("propose=true&dry_run=true", ADMIN, 2);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "propose");
+	http_response_free(r);
+	r = put_doc("propose=maybe", ADMIN, 2);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "propose");
+	http_response_free(r);
+	/* A document that breaks a rule is no proposal. */
+	const char *bad = "{\"list\":\"" PROP "\",\"kind\":\"positive\",\"title\":{\"zh\":\"坏\"},"
+			  "\"clauses\":[],\"entities\":[],\"entries\":[{\"id\":\"E-1\",\"code\":\"38AB\"}]}";
+	r = ht_put_list(PROP, "propose=true", ADMIN, NULL, bad, strlen(bad));
+	assert_error(r, 422, "invalid_document");
+	http_response_free(r);
+	/* If-Match is honoured when proposing. */
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, "If-Match: \"1\"", "{}", 2);
+	ck_assert_int_ge(r->status, 400);
+	http_response_free(r);
+
+	/* Bodies of a decision. */
+	long id = propose(4, NULL);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	const char *bodies[] = {"{\"comment\":5}", "{\"note\":\"x\"}", "[]", "{\"comment\":\"x\"", "\"x\""};
+	for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+		r = post(path, APPROVER, bodies[i]);
+		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bodies[i], r->status);
+		char why[300];
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", bodies[i], why);
+		http_response_free(r);
+	}
+	r = post(path, HARNESS_READER_TOKEN, NULL);
+	assert_error(r, 403, "forbidden");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+
+	r = get_admin("/v1/proposals");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before + 1);
+	assert_jstr(r->json, "/proposals/0/state", "pending");
+	http_response_free(r);
+	/* Rejected now, so that it stays out of the tests after this one. */
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_require_approval)
+{
+	/* Direct changes are refused, dry runs are not. */
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_error(r, 403, "approval_required");
+	assert_error_mentions(r, "propose=true");
+	http_response_free(r);
+	r = put_doc("dry_run=true", ADMIN, 2);
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_get("/v1/lists/" PROP);
+	assert_error(r, 404, "list_not_found");
+	http_response_free(r);
+
+	/* A new list through a proposal. */
+	r = put_doc("propose=true", ADMIN, 2);
+	assert_status(r, 202);
+	assert_jnull(r->json, "/base_version");
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 201);
+	assert_jint(r->json, "/version", 1);
+	http_response_free(r);
+
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN, "Content-Type: application/json",
+			      "{\"version\":1}", 13);
+	assert_error(r, 403, "approval_required");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+	json_t *recs = audit_records();
+	json_t *refused = audit_find(recs, "rollback");
+	ck_assert_ptr_nonnull(refused);
+	assert_jint(refused, "/status", 403);
+	json_decref(recs);
+}
+END_TEST
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Proposed on one daemon, approved on the next one over the same store. */
+START_TEST(test_proposal_survives_restart)
+{
+	char dir[] = "/tmp/qd-gov-restart-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *args[] = {"--db", dir, NULL};
+	harness_opts o = {.tokens = true, .extra_args = args};
+	harness_daemon a, b;
+	char err[512];
+	ck_assert_msg(harness_start(&a, &o, err, sizeof err), "start: %s", err);
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_status(r, 201);
+	http_response_free(r);
+	long id = propose(6, NULL);
+	ck_assert_msg(harness_stop(&a, err, sizeof err), "stop: %s", err);
+
+	ck_assert_msg(harness_start(&b, &o, err, sizeof err), "restart: %s", err);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "pending");
+	assert_jint(r->json, "/entries", 6);
+	http_response_free(r);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	assert_jint(r->json, "/version", 2);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 2);
+	ck_assert_msg(harness_stop(&b, err, sizeof err), "stop: %s", err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
 static Suite *gov_suite(void)
 {
 	Suite *s = suite_create("gov");
@@ -175,6 +648,18 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_expiring_window);
 	tcase_add_test(tc, test_expiring_metric);
 	tcase_add_test(tc, test_expiring_bad_input);
+
+	tc = ht_tcase(s, "proposals", setup_prop, teardown_prop);
+	tcase_add_test(tc, test_propose_then_approve);
+	tcase_add_test(tc, test_stale_then_reject);
+	tcase_add_test(tc, test_propose_rollback_and_csv);
+	tcase_add_test(tc, test_proposal_bad_input);
+
+	tc = ht_tcase(s, "require", setup_require, teardown_require);
+	tcase_add_test(tc, test_require_approval);
+
+	tc = ht_tcase(s, "restart", NULL, NULL);
+	tcase_add_test(tc, test_proposal_survives_restart);
 	return s;
 }
 

@@ -107,6 +107,13 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 		rc = 0;
 	if (rc)
 		goto fail;
+	/* A store written before proposals has no "proposals" yet. */
+	rc = mdb_dbi_open(txn, "proposals", flags, &st->proposals);
+	st->has_proposals = rc == 0;
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		rc = 0;
+	if (rc)
+		goto fail;
 	/* A store written before attempt records were indexed gets its index
 	 * built once, by the first read-write open. */
 	rc = mdb_dbi_open(txn, "attempts", 0, &st->attempts);

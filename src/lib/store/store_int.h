@@ -27,6 +27,12 @@
  *                                                  attempts that changed nothing (prunable)
  *   feed      be64(seq)                            → feed record: fmt | hash (64 hex) |
  *                                                  be32(length) | canonical JSON | signature JSON
+ *   proposals be64(id)                             → proposal record: fmt (1) | 3 zero bytes |
+ *                                                  u32(length of the JSON) | JSON (the
+ *                                                  proposal's fields, times as unix seconds,
+ *                                                  the summary as an object) | the canonical
+ *                                                  document, while pending (dropped when it
+ *                                                  is decided or found expired)
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
@@ -132,8 +138,8 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_TERMS = 12
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts, feed;
-	bool has_dicts, has_attempts, has_feed;
+	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts, feed, proposals;
+	bool has_dicts, has_attempts, has_feed, has_proposals;
 	qd_feed_signer signer;   /* .sign NULL: records are not signed; set before use */
 	unsigned retain;
 	bool read_only;
@@ -677,6 +683,26 @@ int qd_st_feed_put_rec(qd_store *st, MDB_txn *txn, const qd_feed_rec *rec, const
 /* feed.c: build the feed of a store that predates it from its audit log's
  * records of stored changes (unsigned), in txn. */
 int qd_st_feed_build(qd_store *st, MDB_txn *txn);
+
+/* proposals.c: read proposal id in txn at `now` into out (strings
+ * malloc()ed), doc (may be NULL) pointing at its document in the map
+ * (size 0 when it has none).  Returns 0, QD_ENOPROPOSAL, QD_ENOMEM or
+ * QD_EIO. */
+int qd_st_proposal_read(qd_store *st, MDB_txn *txn, uint64_t id, int64_t now, qd_proposal *out, MDB_val *doc);
+
+/* proposals.c: check, in txn, that proposal id may be approved by actor
+ * at now as a change of list from version `current` (0: no list yet);
+ * out receives it.  Returns 0, QD_ENOPROPOSAL, QD_EDECIDED, QD_EEXPIRED,
+ * QD_ESAMEPERSON, QD_ECONFLICT (another list, or the list is no longer at
+ * the base version), QD_ENOMEM or QD_EIO. */
+int qd_st_proposal_check(qd_store *st, MDB_txn *txn, uint64_t id, const char *actor, int64_t now,
+			 const char *list, uint32_t current, qd_proposal *out);
+
+/* proposals.c: rewrite proposal p in txn as decided (state, decided_by
+ * actor, decision_comment comment, decided_at now, version), without its
+ * document.  Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
+int qd_st_proposal_close(qd_store *st, MDB_txn *txn, qd_proposal *p, enum qd_proposal_state state,
+			 const char *actor, const char *comment, int64_t now, uint32_t version);
 
 /* snapcache.c: forget every answer (keeps the memory). */
 void qd_st_sc_reset(snap_cache *c);

@@ -53,6 +53,7 @@ typedef struct put_ctx {
 	qd_list_info prev;   /* the list record before the change (unless res->created) */
 	uint32_t last, oldest; /* the list's newest and oldest retained versions */
 	qd_feed_fields af;   /* when o->applying: its members */
+	qd_proposal prop;    /* when o->proposal: the proposal approved */
 	unsigned char key[KEY_MAX + 8];
 } put_ctx;
 
@@ -102,6 +103,14 @@ static int put_check(put_ctx *p)
 		res->created = true;
 	} else {
 		return map_err(rc);
+	}
+	if (p->o->proposal) {
+		int ret = qd_st_proposal_check(p->st, p->txn, p->o->proposal, p->o->actor, p->o->now, doc->list,
+					       res->created ? 0 : res->previous, &p->prop);
+		if (ret)
+			return ret;
+		if (strcmp(p->prop.sha256, res->sha256) != 0)
+			return QD_EIO; /* the stored document is not the one proposed */
 	}
 	if (p->o->if_match && p->o->if_match != res->previous)
 		return QD_ECONFLICT;
@@ -292,6 +301,11 @@ static int put_audit(put_ctx *p)
 		.changed = (long)res->changed, .status = res->created ? 201 : 200,
 		.outcome = "stored", .source = o->source, .client = o->client,
 	};
+	if (o->proposal) {
+		a.proposal = o->proposal;
+		a.proposer = p->prop.proposer;
+		a.comment = o->comment;
+	}
 	return qd_st_audit_put(p->st, p->txn, &a, false);
 }
 
@@ -307,6 +321,15 @@ static int put_feed(put_ctx *p)
 		.committed_at = p->o->now, .effective_at = p->o->now,
 	};
 	return qd_st_feed_put(p->st, p->txn, &f);
+}
+
+/* The proposal approved, closed in the same transaction as its version. */
+static int put_proposal(put_ctx *p)
+{
+	if (!p->o->proposal)
+		return 0;
+	return qd_st_proposal_close(p->st, p->txn, &p->prop, QD_PROPOSAL_APPROVED, p->o->actor, p->o->comment,
+				    p->o->now, p->res->version);
 }
 
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
@@ -342,7 +365,8 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 		goto out;
 	if ((ret = qd_st_compress_doc(doc, &p.r, st->compress_min_bytes)) || (ret = put_entries(&p)) ||
 	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_prune(&p)) ||
-	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)))
+	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)) ||
+	    (ret = put_proposal(&p)))
 		goto out;
 	ret = qd_st_commit(st, p.txn);
 	p.txn = NULL;
@@ -351,6 +375,7 @@ out:
 		mdb_txn_abort(p.txn);
 	qd_buf_free(&p.rec);
 	qd_st_rendered_free(&p.r, doc);
+	qd_proposal_free(&p.prop);
 	return ret;
 }
 
