@@ -67,6 +67,10 @@ typedef struct qd_list_info {
 	qd_list_terms terms;        /* the version's list terms: filled by the qd_snap_*
 				     * calls (pointers valid while the snapshot is open);
 				     * present is false elsewhere */
+	int64_t next_at;            /* a version scheduled to take effect then (unix
+				     * seconds) was pending when the list was last
+				     * written; 0: none */
+	bool has_schedule;          /* some version of the list was ever scheduled */
 } qd_list_info;
 
 /* Free the title strings of n infos and the array itself; NULL is ignored. */
@@ -131,6 +135,12 @@ typedef struct qd_put_opts {
 	 * (decided_by actor, decision_comment comment, may be NULL). */
 	uint64_t proposal;
 	const char *comment;
+	/* Unix seconds at which the new version takes effect; 0 (or not
+	 * after now): at once.  A later one stores the version now and makes
+	 * it current at that instant, for lookups now and as of then alike
+	 * (qd_st_current_at()); a new list cannot be scheduled (QD_EINVAL,
+	 * at /effective_at). */
+	int64_t effective_at;
 } qd_put_opts;
 
 /* What a list change did (or would do, for a dry run). */
@@ -141,6 +151,7 @@ typedef struct qd_put_result {
 	size_t entries;      /* entries in the new version */
 	size_t added, removed, changed; /* by entry id, against the previous version */
 	char sha256[QD_SHA256_HEX];     /* of the canonical document */
+	int64_t effective_at;           /* a scheduled version: when it takes effect; else 0 */
 } qd_put_result;
 
 /* Store a validated document as the list's new current version, in one
@@ -355,6 +366,35 @@ void qd_entries_page_free(qd_entries_page *p);
  * Returns 0, QD_ENOLIST (no such list), QD_EINVAL (bad cursor), QD_ENOMEM, QD_EIO. */
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			  const char *cursor, size_t limit, qd_entries_page *out);
+
+/* ---- scheduled versions ---- */
+
+/* One version stored ahead of the instant it takes effect. */
+typedef struct qd_sched_item {
+	uint32_t version;
+	int64_t effective_at;        /* unix seconds */
+} qd_sched_item;
+
+/* The scheduled versions of list still to take effect after `now`,
+ * earliest first.
+ *   out  a new array of *n (free() it; NULL when none)
+ * Returns 0, QD_ENOLIST, QD_ENOMEM or QD_EIO. */
+int qd_store_scheduled(qd_store *st, const char *list, int64_t now, qd_sched_item **out, size_t *n);
+
+/* Cancel list's scheduled versions still to come at `now`: version (0:
+ * every one).  One write transaction: each gets a feed record (action
+ * "cancel", its version, effective_at the instant it would have taken
+ * effect) and an audit record.
+ *   out, n  the versions cancelled (a new array; free() it)
+ * Returns 0; QD_ENOLIST; QD_ENOENT (nothing of that is scheduled);
+ * QD_ENOSPC; QD_ENOMEM; QD_EIO. */
+int qd_store_cancel_scheduled(qd_store *st, const char *list, uint32_t version, const char *actor,
+			      const char *client, int64_t now, qd_sched_item **out, size_t *n);
+
+/* Make the store's clock read `now` (unix seconds) instead of the time:
+ * which version is current "now" follows it (tests of scheduling).  0
+ * goes back to the time.  Call before the store is shared. */
+void qd_store_set_time(qd_store *st, int64_t now);
 
 /* ---- proposals: changes a second admin approves (four eyes) ----
  *

@@ -179,14 +179,26 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 	json_t *body;
 	if (!parse_json_body(c, r, &body, &res))
 		return res;
-	json_t *jv = json_object_get(body, "version");
-	if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_integer(jv) ||
+	json_t *jv = json_object_get(body, "version"), *je = json_object_get(body, "effective_at");
+	const char *why = NULL;
+	if (je && (!json_is_string(je) ||
+		   (why = check_effective_at(json_string_value(je), json_string_length(je), &r->effective_at)))) {
+		json_decref(body);
+		qd_problems pr;
+		qd_problems_init(&pr);
+		qd_problems_add(&pr, "/effective_at", "%s", why ? why : "effective_at: expected an RFC 3339 date-time");
+		res = respond_problems(c, E_BAD_BODY, why ? why : "effective_at: expected an RFC 3339 date-time", &pr);
+		qd_problems_free(&pr);
+		return res;
+	}
+	if (!json_is_object(body) || json_object_size(body) != (je ? 2u : 1u) || !json_is_integer(jv) ||
 	    json_integer_value(jv) < 1 || json_integer_value(jv) > 0x7fffffff) {
 		const char *path = jv ? "/version" : "";
 		json_decref(body);
 		qd_problems pr;
 		qd_problems_init(&pr);
-		qd_problems_add(&pr, path, "the body must be {\"version\": N} with N a stored version number");
+		qd_problems_add(&pr, path, "the body must be {\"version\": N} with N a stored version number "
+				"(and optionally \"effective_at\")");
 		res = respond_problems(c, E_BAD_BODY, "the body must be {\"version\": N}", &pr);
 		qd_problems_free(&pr);
 		return res;

@@ -11,6 +11,7 @@
 #include "qingdan/listdoc.h"
 #include "qingdan/size.h"
 #include "qingdan/xlsx.h"
+#include "feedwait.h"
 #include "handlers.h"
 #include "qingdand.h"
 #include "render.h"
@@ -48,10 +49,22 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 	int err = qd_store_list(r->srv->store, r->list_id, &l);
 	if (err)
 		return respond_lib_error(c, err, NULL);
+	qd_sched_item *sv;
+	size_t ns;
+	err = qd_store_scheduled(r->srv->store, r->list_id, (int64_t)time(NULL), &sv, &ns);
+	if (err) {
+		free(l.title);
+		return respond_lib_error(c, err, NULL);
+	}
 	qd_buf b;
 	qd_buf_init(&b);
 	render_list_meta(&b, &l);
 	free(l.title);
+	if (b.len && !b.oom)
+		b.len--; /* the object goes on: its schedule */
+	render_schedule(&b, sv, ns);
+	qd_buf_putc(&b, '}');
+	free(sv);
 	return respond_etag(c, &b, l.version);
 }
 
@@ -108,6 +121,50 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
+enum MHD_Result h_cancel_scheduled(struct MHD_Connection *c, request *r)
+{
+	enum { P_VERSION, P_COUNT };
+	param p[P_COUNT] = {[P_VERSION] = {.name = "version"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, P_COUNT, &res))
+		return res;
+	uint32_t v = 0;
+	if (p[P_VERSION].value && !(v = parse_version(p[P_VERSION].value, p[P_VERSION].len)))
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "version: expected a version number");
+	char client[46];
+	qd_sched_item *sv;
+	size_t n;
+	int err = qd_store_cancel_scheduled(r->srv->store, r->list_id, v, r->actor, client_address(c, client),
+					    (int64_t)time(NULL), &sv, &n);
+	if (err == QD_ENOENT) {
+		char msg[160];
+		if (v)
+			snprintf(msg, sizeof msg, "version %u of %s is not scheduled to take effect later; "
+				 "nothing was cancelled", v, r->list_id);
+		else
+			snprintf(msg, sizeof msg, "no version of %s is scheduled to take effect later; "
+				 "nothing was cancelled", r->list_id);
+		return respond_error(c, E_NOT_FOUND, msg);
+	}
+	if (err)
+		return respond_lib_error(c, err, NULL);
+	r->audited = true; /* with the cancellation, as its feed records */
+	feedwait_notify(r->srv->feedwait);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":");
+	qd_buf_json_cstr(&b, r->list_id);
+	qd_buf_puts(&b, ",\"cancelled\":[");
+	for (size_t i = 0; i < n; i++) {
+		char ts[21];
+		qd_time_format(sv[i].effective_at, ts);
+		qd_buf_printf(&b, "%s{\"version\":%u,\"effective_at\":\"%s\"}", i ? "," : "", sv[i].version, ts);
+	}
+	qd_buf_puts(&b, "]}");
+	free(sv);
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
 enum MHD_Result h_expiring(struct MHD_Connection *c, request *r)
 {
 	enum { P_WITHIN, P_COUNT };
@@ -157,9 +214,9 @@ static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
-	enum { P_DRY_RUN, P_SHEET, P_PROPOSE, P_COUNT };
+	enum { P_DRY_RUN, P_SHEET, P_PROPOSE, P_EFFECTIVE, P_COUNT };
 	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"},
-			    [P_PROPOSE] = {.name = "propose"}};
+			    [P_PROPOSE] = {.name = "propose"}, [P_EFFECTIVE] = {.name = "effective_at"}};
 	enum MHD_Result res;
 	bool rows = r->body_is_csv || r->body_is_xlsx;
 	r->audit_action = rows ? "import" : "load";
@@ -177,6 +234,10 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 					   "give dry_run or propose, not both");
 	if (!dry && !propose && r->srv->cfg.require_approval)
 		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
+	const char *why;
+	if (p[P_EFFECTIVE].value &&
+	    (why = check_effective_at(p[P_EFFECTIVE].value, p[P_EFFECTIVE].len, &r->effective_at)))
+		return respond_param_error(c, E_BAD_PARAMETER, "effective_at", why);
 
 	qd_problems pr;
 	qd_problems_init(&pr);

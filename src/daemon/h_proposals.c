@@ -59,6 +59,7 @@ enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd
 	qd_put_opts o = {
 		.actor = r->actor, .action = action, .source = source, .client = client_address(c, client),
 		.now = now, .if_match = (uint32_t)if_match, .dry_run = true, .changes = &changes,
+		.effective_at = r->effective_at,
 	};
 	qd_put_result pres;
 	enum MHD_Result res;
@@ -81,7 +82,7 @@ enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd
 		.source = (char *)source, .proposer = r->actor, .created_at = now,
 		.expires_at = now + (int64_t)srv->cfg.proposal_ttl * 86400, .entries = (long)pres.entries,
 		.added = (long)pres.added, .removed = (long)pres.removed, .changed = (long)pres.changed,
-		.changes = ch.data,
+		.changes = ch.data, .effective_at = r->effective_at,
 	};
 	snprintf(p.list, sizeof p.list, "%s", doc->list);
 	memcpy(p.sha256, pres.sha256, sizeof p.sha256);
@@ -209,6 +210,7 @@ static bool decision_body(struct MHD_Connection *c, request *r, json_t **body, c
 {
 	*body = NULL;
 	*comment = NULL;
+	bool approve = strcmp(r->route->action, "approve") == 0;
 	if (!r->body.len)
 		return true;
 	if (!parse_json_body(c, r, body, res))
@@ -220,8 +222,19 @@ static bool decision_body(struct MHD_Connection *c, request *r, json_t **body, c
 		const char *key;
 		json_t *v;
 		json_object_foreach(*body, key, v) {
+			if (approve && strcmp(key, "effective_at") == 0) {
+				if (!json_is_string(v) ||
+				    (bad = check_effective_at(json_string_value(v), json_string_length(v), &r->effective_at)))
+					bad = bad ? bad : "effective_at: expected an RFC 3339 date-time";
+				if (bad) {
+					path = key;
+					break;
+				}
+				continue;
+			}
 			if (strcmp(key, "comment") != 0) {
-				bad = "unknown member: the body may hold \"comment\" only";
+				bad = approve ? "unknown member: the body may hold \"comment\" and \"effective_at\" only"
+					      : "unknown member: the body may hold \"comment\" only";
 				path = key;
 				break;
 			}
@@ -294,9 +307,12 @@ enum MHD_Result h_proposal_approve(struct MHD_Connection *c, request *r)
 		goto out;
 	}
 	char client[INET6_ADDRSTRLEN];
+	/* The approver's instant, else the proposer's (at once when it has
+	 * passed meanwhile). */
 	qd_put_opts o = {
 		.actor = r->actor, .action = "approve", .source = p.source, .client = client_address(c, client),
 		.now = now, .proposal = id, .comment = comment,
+		.effective_at = r->effective_at ? r->effective_at : p.effective_at,
 	};
 	qd_put_result pres;
 	err = qd_store_put(srv->store, doc, &o, &pres, &pr);

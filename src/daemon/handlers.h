@@ -17,6 +17,7 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r);
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r);
 enum MHD_Result h_entries(struct MHD_Connection *c, request *r);
 enum MHD_Result h_expiring(struct MHD_Connection *c, request *r);
+enum MHD_Result h_cancel_scheduled(struct MHD_Connection *c, request *r);
 
 /* h_history.c: versions, export, diff, rollback, audit. */
 enum MHD_Result h_versions(struct MHD_Connection *c, request *r);

@@ -34,6 +34,7 @@ static const route routes[] = {
 	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL, false, false},
 	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL, false, false},
 	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true, false},
+	{"/v1/lists/{id}/scheduled", "DELETE", h_cancel_scheduled, ACCESS_ADMIN, BODY_NONE, false, "cancel", true, false},
 	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true, false},
 	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true, false},
 	{"/v1/proposals", "GET", h_proposals, ACCESS_ADMIN, BODY_NONE, false, "proposals", false, false},

@@ -280,6 +280,7 @@ typedef struct request {
 	const char *audit_action;        /* "load", "import", "rollback", "audit" */
 	const char *audit_outcome;       /* NULL: derived from the status */
 	const char *audit_source;        /* the change's source label, for dry runs */
+	int64_t effective_at;            /* a change to take effect then (unix seconds); 0: at once */
 	qd_put_result audit_res;         /* counts when audit_res_set */
 	bool audit_res_set;
 	/* A request answered on a job thread: its connection is suspended

@@ -13,6 +13,8 @@ static int done(const qd_buf *b)
 	return b->oom ? QD_ENOMEM : 0;
 }
 
+static void put_time(qd_buf *b, int64_t t);
+
 /* A string as jansson escapes it (the version history is stored as JSON
  * that jansson wrote), or null. */
 static int put_jstr(qd_buf *b, const char *s)
@@ -105,6 +107,10 @@ int render_put_result(qd_buf *b, const char *list, const qd_put_result *res, con
 		      "\"sha256\":\"%s\",\"action\":\"%s\",\"changes\":",
 		      res->entries, res->added, res->removed, res->changed, res->sha256, action);
 	render_changes(b, changes);
+	if (res->effective_at) {
+		qd_buf_puts(b, ",\"effective_at\":");
+		put_time(b, res->effective_at);
+	}
 	if (dry)
 		qd_buf_puts(b, ",\"dry_run\":true");
 	qd_buf_putc(b, '}');
@@ -147,6 +153,30 @@ int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p)
 	qd_buf_puts(b, "],\"next_cursor\":");
 	qd_buf_json_cstr(b, p->next);
 	qd_buf_putc(b, '}');
+	return done(b);
+}
+
+static void put_sched_item(qd_buf *b, const qd_sched_item *it)
+{
+	qd_buf_printf(b, "{\"version\":%u,\"effective_at\":", it->version);
+	put_time(b, it->effective_at);
+	qd_buf_putc(b, '}');
+}
+
+int render_schedule(qd_buf *b, const qd_sched_item *v, size_t n)
+{
+	qd_buf_puts(b, ",\"scheduled\":");
+	if (n)
+		put_sched_item(b, &v[0]);
+	else
+		qd_buf_puts(b, "null");
+	qd_buf_puts(b, ",\"schedule\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			qd_buf_putc(b, ',');
+		put_sched_item(b, &v[i]);
+	}
+	qd_buf_putc(b, ']');
 	return done(b);
 }
 

@@ -54,6 +54,11 @@ int render_expiring(qd_buf *b, const char *list, qd_date today, unsigned within,
  * p is only read. */
 int render_proposal(qd_buf *b, const qd_proposal *p, bool stale, bool with_changes);
 
+/* The scheduled versions of a list: "scheduled": the next one
+ * ({"version","effective_at"}) or null, "schedule": every one, earliest
+ * first; appended inside an object (starts with a comma). */
+int render_schedule(qd_buf *b, const qd_sched_item *v, size_t n);
+
 /* One list's metadata object: {"id","kind","title","version","entries",
  * "loaded_at","sha256"}.  l is only read.  Returns nothing: b->oom says
  * whether it fit. */

@@ -557,6 +557,7 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 		.if_match = (uint32_t)if_match,
 		.dry_run = dry,
 		.changes = &changes,
+		.effective_at = r->effective_at,
 	};
 	qd_put_result pres;
 	enum MHD_Result res;
@@ -611,6 +612,15 @@ bool bool_param(struct MHD_Connection *c, const param *p, bool *out, enum MHD_Re
 	snprintf(msg, sizeof msg, "%s: expected true or false", p->name);
 	*result = respond_param_error(c, E_BAD_PARAMETER, p->name, msg);
 	return false;
+}
+
+const char *check_effective_at(const char *s, size_t n, int64_t *out)
+{
+	if (qd_time_parse(s, n, out))
+		return "effective_at: expected an RFC 3339 date-time with its offset, e.g. 2026-12-01T00:00:00+08:00";
+	if (*out <= (int64_t)time(NULL))
+		return "effective_at: must be in the future (a change that takes effect now needs none)";
+	return NULL;
 }
 
 bool no_params(struct MHD_Connection *c, enum MHD_Result *result)

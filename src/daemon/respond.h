@@ -96,6 +96,9 @@ bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Resu
  * *out.  Anything else is answered with 400 naming it and false is
  * returned (*result holds the MHD result to return). */
 bool bool_param(struct MHD_Connection *c, const param *p, bool *out, enum MHD_Result *result);
+/* Check an effective_at value (RFC 3339, after now) of n bytes into *out.
+ * Returns NULL, or what is wrong with it ("effective_at: …"). */
+const char *check_effective_at(const char *s, size_t n, int64_t *out);
 /* The same for an endpoint that takes no query parameters: any is answered
  * with 400 (unknown_parameter) and false is returned. */
 bool no_params(struct MHD_Connection *c, enum MHD_Result *result);

@@ -212,7 +212,10 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 		goto out;
 	}
 	qd_list_info li;
-	list_rec_decode(&lk, &ld, &li, NULL, NULL, false);
+	uint32_t last, oldest;
+	list_rec_decode(&lk, &ld, &li, &last, &oldest, false);
+	if ((ret = qd_st_list_due(st, txn, &li, last, oldest, qd_st_now(st), NULL)))
+		goto out;
 	size_t vl = vprefix(key, list, li.version);
 	memcpy(key + vl, prefix, pfl);
 	size_t match_len = vl + pfl;
