@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -641,6 +642,239 @@ START_TEST(test_proposal_survives_restart)
 }
 END_TEST
 
+/* ---- scheduled versions ---- */
+
+/* The instant `secs` from now, RFC 3339 UTC, into out (21 bytes). */
+static void instant(long secs, char out[21], time_t *t)
+{
+	*t = time(NULL) + secs;
+	struct tm tm;
+	gmtime_r(t, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The version of PROP a lookup of 3801 uses at instant t (0: now). */
+static long lookup_version(time_t t)
+{
+	char path[160], q[40] = "";
+	if (t) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(q, sizeof q, "&at=%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	snprintf(path, sizeof path, "/v1/lookup?code=3801&list=" PROP "%s", q);
+	http_response *r = http_get("%s", path);
+	assert_status(r, 200);
+	long v = (long)json_integer_value(jptr(r->json, "/results/0/version"));
+	http_response_free(r);
+	return v;
+}
+
+static harness_daemon d_sched;
+
+static void setup_sched(void)
+{
+	start(&d_sched, NULL);
+}
+
+static void teardown_sched(void)
+{
+	ht_stop_fixture(&d_sched);
+}
+
+START_TEST(test_schedule_switches_exactly)
+{
+	http_response *r = put_doc(NULL, ADMIN, 1);
+	assert_status(r, 201);
+	http_response_free(r);
+	char eff[21], q[64];
+	time_t te;
+	instant(3600, eff, &te);
+
+	/* Stored now as version 2, current from the instant on. */
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	r = put_doc(q, ADMIN, 3);
+	assert_status(r, 200);
+	assert_jint(r->json, "/version", 2);
+	assert_jstr(r->json, "/effective_at", eff);
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", 1);
+	assert_jint(r->json, "/entries", 1);
+	assert_jint(r->json, "/scheduled/version", 2);
+	assert_jstr(r->json, "/scheduled/effective_at", eff);
+	assert_jint(r->json, "/schedule/0/version", 2);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(0), 1);
+	ck_assert_int_eq(lookup_version(te - 1), 1);
+	ck_assert_int_eq(lookup_version(te), 2);
+	ck_assert_int_eq(lookup_version(te + 86400), 2);
+
+	/* The feed says when it takes effect. */
+	r = http_get("/v1/feed");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/records/1/effective_at", eff);
+	http_response_free(r);
+
+	/* A second one after it; cancelling one leaves the other. */
+	char eff2[21];
+	time_t te2;
+	instant(7200, eff2, &te2);
+	snprintf(q, sizeof q, "effective_at=%s", eff2);
+	r = put_doc(q, ADMIN, 4);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te2), 3);
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled?version=3", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	assert_jint(r->json, "/cancelled/0/version", 3);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te2), 2);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/scheduled/version", 2);
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/schedule")), 1);
+	http_response_free(r);
+	r = http_get("/v1/feed");
+	assert_jstr(r->json, "/records/3/action", "cancel");
+	assert_jint(r->json, "/records/3/version", 3);
+	assert_jstr(r->json, "/records/3/effective_at", eff2);
+	http_response_free(r);
+
+	/* Cancel the rest; then there is nothing to cancel. */
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	assert_jint(r->json, "/cancelled/0/version", 2);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te + 86400), 1);
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_error(r, 404, "not_found");
+	assert_error_mentions(r, "nothing was cancelled");
+	http_response_free(r);
+	/* Audited: each cancellation, and the refusal. */
+	json_t *recs = audit_records();
+	json_t *c = audit_find(recs, "cancel");
+	ck_assert_ptr_nonnull(c);
+	assert_jstr(c, "/outcome", "refused");
+	assert_jint(c, "/status", 404);
+	json_t *done = NULL;
+	for (size_t i = 0; i < json_array_size(recs) && !done; i++) {
+		const char *oc = jptr_str(json_array_get(recs, i), "/outcome");
+		if (oc && strcmp(oc, "cancelled") == 0)
+			done = json_array_get(recs, i);
+	}
+	ck_assert_ptr_nonnull(done);
+	assert_jstr(done, "/actor", HARNESS_ADMIN_NAME);
+	assert_jint(done, "/version", 2);
+	json_decref(recs);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jnull(r->json, "/scheduled");
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_schedule_bad_input)
+{
+	const char *bad[] = {"effective_at=2020-01-01T00:00:00Z", "effective_at=tomorrow", "effective_at=",
+			     "effective_at=2026-13-01T00:00:00Z"};
+	long v = list_version();
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		http_response *r = put_doc(bad[i], ADMIN, 2);
+		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bad[i], r->status);
+		assert_error_mentions(r, "effective_at");
+		http_response_free(r);
+	}
+	ck_assert_int_eq(list_version(), v);
+	/* A new list cannot wait. */
+	char eff[21], q[64];
+	time_t te;
+	instant(3600, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	const char *doc = "{\"list\":\"not-yet\",\"kind\":\"positive\",\"title\":{\"zh\":\"新\"},"
+			  "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
+			  "\"text\":\"免于提交。\"}],\"entities\":[],\"entries\":[{\"id\":\"E-1\",\"code\":\"3801\","
+			  "\"name\":{\"zh\":\"物品\"},\"clauses\":[\"C-1\"]}]}";
+	http_response *r = ht_put_list("not-yet", q, ADMIN, NULL, doc, strlen(doc));
+	assert_error(r, 422, "invalid_document");
+	ck_assert_str_eq(jptr_str(r->json, "/error/details/0/path"), "/effective_at");
+	http_response_free(r);
+	/* A rollback's instant in the past. */
+	const char *body = "{\"version\":1,\"effective_at\":\"2020-01-01T00:00:00+08:00\"}";
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN, "Content-Type: application/json", body,
+			      strlen(body));
+	assert_error(r, 400, "bad_body");
+	assert_error_mentions(r, "effective_at");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+}
+END_TEST
+
+/* A proposal to take effect later: approved now, current at its instant. */
+START_TEST(test_schedule_through_a_proposal)
+{
+	char eff[21], q[64];
+	time_t te;
+	instant(5000, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	long v = list_version();
+	long id = propose(7, q);
+	char path[64], one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	http_response *r = get_admin(one);
+	assert_jstr(r->json, "/effective_at", eff);
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	long stored = (long)json_integer_value(jptr(r->json, "/version"));
+	ck_assert_int_gt(stored, v);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	ck_assert_int_eq(lookup_version(te - 1), v);
+	ck_assert_int_eq(lookup_version(te), stored);
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	http_response_free(r);
+}
+END_TEST
+
+/* Scheduled a moment ahead, the daemon stopped, started after the instant:
+ * it serves the scheduled version at once. */
+START_TEST(test_schedule_crosses_a_restart)
+{
+	char dir[] = "/tmp/qd-gov-sched-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *args[] = {"--db", dir, NULL};
+	harness_opts o = {.tokens = true, .extra_args = args};
+	harness_daemon a, b;
+	char err[512];
+	ck_assert_msg(harness_start(&a, &o, err, sizeof err), "start: %s", err);
+	http_response *r = put_doc(NULL, ADMIN, 1);
+	assert_status(r, 201);
+	http_response_free(r);
+	char eff[21], q[64];
+	time_t te;
+	instant(2, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	r = put_doc(q, ADMIN, 3);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+	ck_assert_msg(harness_stop(&a, err, sizeof err), "stop: %s", err);
+	/* Down across the instant (waiting for the clock, not for a thread). */
+	while (time(NULL) <= te)
+		usleep(200000);
+	ck_assert_msg(harness_start(&b, &o, err, sizeof err), "restart: %s", err);
+	ck_assert_int_eq(list_version(), 2);
+	ck_assert_int_eq(lookup_version(0), 2);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jnull(r->json, "/scheduled");
+	assert_jint(r->json, "/entries", 3);
+	http_response_free(r);
+	ck_assert_msg(harness_stop(&b, err, sizeof err), "stop: %s", err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
 static Suite *gov_suite(void)
 {
 	Suite *s = suite_create("gov");
@@ -658,8 +892,14 @@ static Suite *gov_suite(void)
 	tc = ht_tcase(s, "require", setup_require, teardown_require);
 	tcase_add_test(tc, test_require_approval);
 
+	tc = ht_tcase(s, "schedule", setup_sched, teardown_sched);
+	tcase_add_test(tc, test_schedule_switches_exactly);
+	tcase_add_test(tc, test_schedule_bad_input);
+	tcase_add_test(tc, test_schedule_through_a_proposal);
+
 	tc = ht_tcase(s, "restart", NULL, NULL);
 	tcase_add_test(tc, test_proposal_survives_restart);
+	tcase_add_test(tc, test_schedule_crosses_a_restart);
 	return s;
 }
 
