@@ -212,6 +212,53 @@ START_TEST(refused_and_kept)
 }
 END_TEST
 
+/* A follower applying the primary's feed keeps its schedule and its
+ * cancellations: the same version is current at every instant. */
+START_TEST(follower_applies_schedule_and_cancel)
+{
+	char *pd = fx_fresh_dir(), *fd = fx_fresh_dir();
+	qd_store *pst = fx_open_store(pd, NULL), *fst = fx_open_store(fd, NULL);
+	put_ok_at(pst, 1, T0, 0);
+	put_ok_at(pst, 2, T1, TE);
+	put_ok_at(pst, 3, T1 + 1, TE + 100);
+	qd_sched_item *v;
+	size_t n;
+	ck_assert_int_eq(qd_store_cancel_scheduled(pst, "sched", 3, "tester", NULL, T1 + 2, &v, &n), 0);
+	free(v);
+	qd_feed_page fp;
+	ck_assert_int_eq(qd_store_feed_page(pst, 0, 100, &fp), 0);
+	ck_assert_uint_eq(fp.n, 4);
+	for (size_t i = 0; i < fp.n; i++) {
+		qd_listdoc *doc;
+		ck_assert_int_eq(qd_store_get_doc(pst, "sched", fp.recs[i].version, &doc), 0);
+		qd_put_opts o = fx_put_opts("follower", "load", "feed", 0);
+		qd_put_result res;
+		qd_problems pr;
+		qd_problems_init(&pr);
+		int rc = qd_store_apply(fst, doc, &fp.recs[i], &o, &res, &pr);
+		ck_assert_msg(rc == 0, "record %zu: %d %s", i, rc, pr.count ? pr.items[0].message : "");
+		qd_problems_free(&pr);
+		qd_listdoc_free(doc);
+	}
+	qd_feed_page_free(&fp);
+	qd_snap *ps = qd_snap_new(pst), *fs = qd_snap_new(fst);
+	const int64_t at[] = {T0, T1 + 5, TE - 1, TE, TE + 100, TE + 1000};
+	for (size_t i = 0; i < sizeof at / sizeof *at; i++)
+		ck_assert_uint_eq(version_at(fs, at[i]), version_at(ps, at[i]));
+	ck_assert_uint_eq(version_at(fs, TE + 1000), 2);
+	ck_assert_int_eq(qd_store_scheduled(fst, "sched", T1 + 5, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(v[0].version, 2);
+	free(v);
+	qd_snap_free(ps);
+	qd_snap_free(fs);
+	qd_store_close(pst);
+	qd_store_close(fst);
+	fx_drop_dir(pd);
+	fx_drop_dir(fd);
+}
+END_TEST
+
 static Suite *schedule_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -220,6 +267,7 @@ static Suite *schedule_suite(void)
 	tcase_add_test(tc, switches_at_the_instant);
 	tcase_add_test(tc, several_in_order_and_cancel);
 	tcase_add_test(tc, refused_and_kept);
+	tcase_add_test(tc, follower_applies_schedule_and_cancel);
 	suite_add_tcase(s, tc);
 	return s;
 }
