@@ -20,6 +20,7 @@ const BASE = process.env.QD_URL || 'http://127.0.0.1:8080';
 const TOKEN = process.env.QD_ADMIN_TOKEN || '';
 const AUTH = process.env.QD_AUTH_URL || '';
 const READER = process.env.QD_READER_TOKEN || '';
+const APPROVER = process.env.QD_APPROVER_TOKEN || '';
 const EXAMPLES = process.env.QD_EXAMPLES || path.join(__dirname, '../../schema/examples');
 const UI_SRC = process.env.QD_UI_SRC || path.join(__dirname, '../../src/daemon/ui');
 const ARTIFACTS = process.env.QD_ARTIFACTS || path.join(__dirname, '../artifacts');
@@ -934,6 +935,73 @@ test('admin: the expiring-soon panel lists what ends within the chosen days, by 
   await page.waitForFunction(() => /1 to 3660/.test(document.querySelector('#exp-summary').textContent));
   assert.equal(await page.isHidden('#exp-table'), true);
   await page.click('#lang-toggle');
+  await page.close();
+});
+
+test('admin: four eyes in two browsers - one admin proposes a change to take effect later, the other reads the diff and approves; the schedule can be cancelled', async (problems) => {
+  const W = 'four-eyes-ui';
+  const clause = { id: 'C-1', document: '署综函〔2022〕143号', article: '一', text: '免于提交。' };
+  const doc = (n) => ({
+    list: W, kind: 'positive', title: { zh: '双人复核', en: 'Four eyes' }, clauses: [clause], entities: [],
+    entries: Array.from({ length: n }, (_, i) => ({ id: `E-${i + 1}`, code: `38${String(i + 1).padStart(2, '0')}`,
+      name: { zh: '物品' }, clauses: ['C-1'] }))
+  });
+  let r = await api('PUT', '/v1/lists/' + W, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc(1)) });
+  assert.equal(r.status, 201, r.text);
+
+  // The proposer, in this browser.
+  const page = await newPage(problems);
+  await login(page);
+  await page.locator(`#prop-list option[value="${W}"]`).waitFor({ state: 'attached' });
+  await page.selectOption('#prop-list', W);
+  await page.setInputFiles('#prop-file', { name: 'batch.json', mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(doc(3)), 'utf8') });
+  const later = new Date(Date.now() + 8 * 3600e3 + 2 * 86400e3).toISOString().slice(0, 16); // China time, in 2 days
+  await page.fill('#prop-effective', later);
+  await page.click('#prop-submit');
+  await page.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page.innerText('#prop-status'), /等待另一名管理员复核/);
+  const n = Number(await page.getAttribute('#prop-body tr[data-state="pending"]', 'data-proposal'));
+  assert.ok(n > 0);
+  // Its proposer cannot approve it.
+  await page.click(`#prop-body button[data-proposal="${n}"]`);
+  await page.locator('#prop-approve').waitFor({ state: 'visible' });
+  await page.click('#prop-approve');
+  await page.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'error');
+  assert.match(await page.innerText('#prop-status'), /403/);
+  assert.equal(await current(W), 1);
+
+  // The approver, in a second browser with its own session.
+  const other = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const octx = await other.newContext({ locale: 'zh-CN' });
+  const page2 = await octx.newPage();
+  page2.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  await page2.goto(BASE + '/ui/admin');
+  assert.equal(await page2.evaluate(() => sessionStorage.getItem('qd.admin.token')), null, 'not the first admin\'s session');
+  await page2.fill('#token', APPROVER);
+  await page2.click('#token-use');
+  await page2.locator(`#prop-body tr[data-proposal="${n}"]`).waitFor();
+  await page2.click(`#prop-body button[data-proposal="${n}"]`);
+  await page2.locator('#prop-changes-body tr[data-id="E-2"]').waitFor();
+  const kinds = await page2.$$eval('#prop-changes-body tr', (trs) => trs.map((tr) => tr.getAttribute('data-kind')));
+  assert.deepEqual(kinds, ['added', 'added']);
+  await page2.fill('#prop-comment', '已核对');
+  await page2.click('#prop-approve');
+  await page2.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page2.innerText('#prop-status'), new RegExp(`已批准第 ${n} 号提案`));
+  await shot(page2, 'admin-approved.png');
+  // Stored, not yet current: the schedule shows it, and it can be cancelled.
+  assert.equal(await current(W), 1);
+  await page2.selectOption('#sched-list', W);
+  await page2.locator('#sched-body tr[data-version="2"]').waitFor();
+  await shot(page2, 'admin-schedule.png');
+  await page2.click('#sched-body button[data-version="2"]');
+  await page2.waitForFunction(() => /已取消第 2 版/.test(document.querySelector('#sched-summary').textContent));
+  assert.equal(await page2.isHidden('#sched-table'), true);
+  r = await api('GET', '/v1/lists/' + W);
+  assert.equal(r.json.scheduled, null);
+  await other.close();
   await page.close();
 });
 

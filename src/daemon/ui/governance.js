@@ -1,6 +1,9 @@
 /* qingdan pages: governed publication on the list update page (GET
- * /ui/admin) — the "expiring soon" panel (GET /v1/lists/{id}/expiring).
- * Its strings are kept here and added to the page's (QD.addStrings). */
+ * /ui/admin) — proposals (four eyes: one admin proposes, another approves
+ * or rejects after reading the diff), versions scheduled to take effect
+ * later (with cancel), and the "expiring soon" panel.  The admin token is
+ * the page's (sessionStorage, this tab only).  Its strings are kept here
+ * and added to the page's (QD.addStrings). */
 (function () {
   'use strict';
   var QD = window.QD;
@@ -27,7 +30,43 @@
       'gv.exp.more': '只列出最早到期的 {n} 项。',
       'gv.exp.badwithin': '天数须为 1 至 3660 的整数。',
       'gv.status.active': '有效',
-      'gv.status.suspended': '暂停'
+      'gv.status.suspended': '暂停',
+      'gv.prop': '双人复核',
+      'gv.prop.hint': '一名管理员提交变更，另一名管理员核对差异后批准，才会保存；可指定生效时间。',
+      'gv.prop.list': '目标清单',
+      'gv.prop.file': '清单文件（JSON、CSV 或 .xlsx）',
+      'gv.prop.effective': '生效时间（北京时间，可不填）',
+      'gv.prop.effective.hint': '不填则批准后立即生效。',
+      'gv.prop.submit': '提交复核',
+      'gv.prop.no': '编号',
+      'gv.prop.by': '提交人',
+      'gv.prop.when': '提交时间',
+      'gv.prop.diff': '差异',
+      'gv.prop.eff': '生效时间',
+      'gv.prop.state': '状态',
+      'gv.prop.show': '查看',
+      'gv.prop.now': '批准后立即',
+      'gv.prop.comment': '复核意见（可不填）',
+      'gv.prop.approve': '批准',
+      'gv.prop.reject': '驳回',
+      'gv.prop.none': '没有变更提案。',
+      'gv.prop.nofile': '请选择目标清单和文件。',
+      'gv.prop.made': '已提交第 {n} 号提案：{list}（新增 {a}、删除 {r}、修改 {c}），等待另一名管理员复核。',
+      'gv.prop.detail': '第 {n} 号提案：{list}，由 {by} 提交，基于第 {base} 版，{entries} 个条目。',
+      'gv.prop.stale': '清单在提交后已被更改，此提案已过时，无法批准；请重新提交。',
+      'gv.prop.approved': '已批准第 {n} 号提案：{list} 第 {v} 版。',
+      'gv.prop.rejected': '已驳回第 {n} 号提案。',
+      'gv.state.pending': '待复核',
+      'gv.state.approved': '已批准',
+      'gv.state.rejected': '已驳回',
+      'gv.state.expired': '已过期',
+      'gv.sched': '定时生效',
+      'gv.sched.hint': '已保存、将在指定时间生效的版本；生效之前可以取消。',
+      'gv.sched.cancel': '取消',
+      'gv.sched.cancel.label': '取消第 {v} 版的定时生效',
+      'gv.sched.none': '{list} 没有定时生效的版本。',
+      'gv.sched.some': '{list} 当前为第 {v} 版；以下版本将按时生效：',
+      'gv.sched.cancelled': '已取消第 {v} 版的定时生效。'
     },
     en: {
       'gv.exp': 'Expiring soon',
@@ -48,7 +87,43 @@
       'gv.exp.more': 'Only the {n} that end first are listed.',
       'gv.exp.badwithin': 'Days must be a whole number from 1 to 3660.',
       'gv.status.active': 'active',
-      'gv.status.suspended': 'suspended'
+      'gv.status.suspended': 'suspended',
+      'gv.prop': 'Four eyes',
+      'gv.prop.hint': 'One admin proposes a change; it is stored only when another admin has read the diff and approves it. It may take effect at a later time.',
+      'gv.prop.list': 'Target list',
+      'gv.prop.file': 'List file (JSON, CSV or .xlsx)',
+      'gv.prop.effective': 'Takes effect at (China time, optional)',
+      'gv.prop.effective.hint': 'Empty: as soon as it is approved.',
+      'gv.prop.submit': 'Propose',
+      'gv.prop.no': 'No.',
+      'gv.prop.by': 'Proposed by',
+      'gv.prop.when': 'Proposed at',
+      'gv.prop.diff': 'Changes',
+      'gv.prop.eff': 'Takes effect',
+      'gv.prop.state': 'State',
+      'gv.prop.show': 'Show',
+      'gv.prop.now': 'on approval',
+      'gv.prop.comment': 'Review comment (optional)',
+      'gv.prop.approve': 'Approve',
+      'gv.prop.reject': 'Reject',
+      'gv.prop.none': 'No proposals.',
+      'gv.prop.nofile': 'Choose a target list and a file.',
+      'gv.prop.made': 'Proposal {n} made: {list} (+{a} −{r} ~{c}); another admin reviews it.',
+      'gv.prop.detail': 'Proposal {n}: {list}, by {by}, against version {base}, {entries} entries.',
+      'gv.prop.stale': 'The list has changed since: this proposal is stale and cannot be approved; propose again.',
+      'gv.prop.approved': 'Proposal {n} approved: {list} version {v}.',
+      'gv.prop.rejected': 'Proposal {n} rejected.',
+      'gv.state.pending': 'pending',
+      'gv.state.approved': 'approved',
+      'gv.state.rejected': 'rejected',
+      'gv.state.expired': 'expired',
+      'gv.sched': 'Scheduled versions',
+      'gv.sched.hint': 'Versions stored now that take effect at a later time; they can be cancelled until then.',
+      'gv.sched.cancel': 'Cancel',
+      'gv.sched.cancel.label': 'Cancel the scheduled version {v}',
+      'gv.sched.none': '{list}: no version is scheduled.',
+      'gv.sched.some': '{list} is at version {v}; these take effect at their time:',
+      'gv.sched.cancelled': 'Version {v} will not take effect.'
     }
   });
 
@@ -62,13 +137,169 @@
   function fillListChoice() {
     return QD.api('GET', '/v1/lists', { token: token() || undefined }).then(function (res) {
       if (!res.ok || !res.json) return;
-      var sel = $('exp-list'), keep = sel.value;
-      QD.clear(sel);
-      res.json.lists.forEach(function (l) {
-        sel.appendChild(el('option', { value: l.id, text: l.id + ' — ' + QD.title(l.title, l.id) }));
+      ['exp-list', 'prop-list', 'sched-list'].forEach(function (id) {
+        var sel = $(id), keep = sel.value;
+        QD.clear(sel);
+        res.json.lists.forEach(function (l) {
+          sel.appendChild(el('option', { value: l.id, text: l.id + ' — ' + QD.title(l.title, l.id) }));
+        });
+        if (keep) sel.value = keep;
       });
-      if (keep) sel.value = keep;
     }, function () { /* the lists table reports it */ });
+  }
+
+  /* A status line of a panel: {key, vars} or {text}, kind ok | error. */
+  function status(id, kind, msg) {
+    var p = $(id);
+    p.setAttribute('data-kind', kind || '');
+    p.className = 'status' + (kind === 'error' ? ' error' : '');
+    p.textContent = !msg ? '' : msg.key ? t(msg.key, msg.vars) : msg.text;
+  }
+  function failed(id, res) { status(id, 'error', { text: QD.errorText(res) }); }
+  function offline(id, e) { status(id, 'error', { text: t('err.network', { message: e.message }) }); }
+  function changed() { document.dispatchEvent(new Event('qd:lists-changed')); }
+
+  /* ---- proposals ---- */
+
+  var proposals = [];   // GET /v1/proposals
+  var shown = null;     // GET /v1/proposals/{n} of the one shown
+
+  function loadProposals() {
+    if (!token()) return Promise.resolve();
+    return QD.api('GET', '/v1/proposals?limit=50', { token: token() }).then(function (res) {
+      if (!res.ok || !res.json) return;
+      proposals = res.json.proposals;
+      renderProposals();
+    }, function () { /* reported by the token check */ });
+  }
+
+  function diffText(d) { return '+' + d.added + ' −' + d.removed + ' ~' + d.changed; }
+
+  function renderProposals() {
+    var body = QD.clear($('prop-body'));
+    proposals.forEach(function (p) {
+      var td = function (key, content) { return el('td', { 'data-label': t(key) }, content); };
+      body.appendChild(el('tr', { 'data-proposal': p.proposal, 'data-state': p.state },
+        td('gv.prop.no', String(p.proposal)),
+        td('gv.prop.list', el('code', { text: p.list })),
+        td('gv.prop.by', p.proposer),
+        td('gv.prop.when', QD.chinaTime(p.created_at)),
+        td('gv.prop.diff', diffText(p.diff)),
+        td('gv.prop.eff', p.effective_at ? QD.chinaTime(p.effective_at) : t('gv.prop.now')),
+        td('gv.prop.state', t('gv.state.' + p.state) + (p.stale ? ' ⚠' : '')),
+        el('td', {}, el('button', { type: 'button', class: 'show-proposal', 'data-proposal': p.proposal,
+          text: t('gv.prop.show'), 'aria-label': t('gv.prop.show') + ' ' + p.proposal }))));
+    });
+    $('prop-table').hidden = !proposals.length;
+    renderShown();
+  }
+
+  function showProposal(n) {
+    return QD.api('GET', '/v1/proposals/' + n, { token: token() }).then(function (res) {
+      if (!res.ok || !res.json) { failed('prop-status', res); return; }
+      shown = res.json;
+      renderShown();
+      $('prop-detail').focus();
+    }, function (e) { offline('prop-status', e); });
+  }
+
+  function renderShown() {
+    var box = $('prop-detail');
+    if (!shown) { box.hidden = true; return; }
+    box.hidden = false;
+    box.setAttribute('data-proposal', shown.proposal);
+    var p = shown;
+    $('prop-summary').textContent = t('gv.prop.detail', { n: p.proposal, list: p.list, by: p.proposer,
+      base: p.base_version === null ? '—' : p.base_version, entries: p.entries }) + ' ' + diffText(p.diff) +
+      (p.stale ? ' ' + t('gv.prop.stale') : '');
+    var body = QD.clear($('prop-changes-body'));
+    (p.changes || []).forEach(function (c) {
+      body.appendChild(el('tr', { 'data-id': c.id, 'data-kind': c.kind },
+        el('td', { 'data-label': t('ad.diff.id') }, el('code', { text: c.id })),
+        el('td', { 'data-label': t('ad.diff.kind') }, t('diff.' + c.kind)),
+        el('td', { 'data-label': t('ad.diff.fields') }, (c.fields || []).join(', '))));
+    });
+    var open = p.state === 'pending';
+    $('prop-approve').hidden = !open || p.stale;
+    $('prop-reject').hidden = !open;
+  }
+
+  function decide(what) {
+    if (!shown) return Promise.resolve();
+    var n = shown.proposal, comment = $('prop-comment').value.trim();
+    return QD.api('POST', '/v1/proposals/' + n + '/' + what, { token: token(), json: comment ? { comment: comment } : {} })
+      .then(function (res) {
+        if (!res.ok || !res.json) { failed('prop-status', res); return; }
+        shown = res.json;
+        $('prop-comment').value = '';
+        status('prop-status', 'ok', what === 'approve'
+          ? { key: 'gv.prop.approved', vars: { n: n, list: shown.list, v: shown.version } }
+          : { key: 'gv.prop.rejected', vars: { n: n } });
+        changed();
+        return loadProposals();
+      }, function (e) { offline('prop-status', e); });
+  }
+
+  function fileType(name) {
+    if (/\.xlsx$/i.test(name)) return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+    return /\.csv$/i.test(name) ? 'text/csv' : 'application/json';
+  }
+
+  function propose() {
+    var list = $('prop-list').value, f = $('prop-file').files[0], eff = $('prop-effective').value;
+    if (!list || !f) { status('prop-status', 'error', { key: 'gv.prop.nofile' }); return Promise.resolve(); }
+    var q = '?propose=true';
+    if (eff) q += '&effective_at=' + encodeURIComponent((eff.length === 16 ? eff + ':00' : eff) + '+08:00');
+    return f.arrayBuffer().then(function (buf) {
+      return QD.api('PUT', '/v1/lists/' + encodeURIComponent(list) + q,
+        { token: token(), contentType: fileType(f.name), body: buf });
+    }).then(function (res) {
+      if (res.status !== 202 || !res.json) { failed('prop-status', res); return; }
+      var p = res.json;
+      status('prop-status', 'ok', { key: 'gv.prop.made', vars: { n: p.proposal, list: p.list, a: p.diff.added,
+        r: p.diff.removed, c: p.diff.changed } });
+      return loadProposals();
+    }, function (e) { offline('prop-status', e); });
+  }
+
+  /* ---- scheduled versions ---- */
+
+  var sched = null; // GET /v1/lists/{id} of the list shown
+
+  function loadSchedule() {
+    var list = $('sched-list').value;
+    if (!list) return Promise.resolve();
+    return QD.api('GET', '/v1/lists/' + encodeURIComponent(list), { token: token() || undefined }).then(function (res) {
+      sched = res.ok && res.json ? res.json : null;
+      renderSchedule();
+    }, function () { /* the lists table reports it */ });
+  }
+
+  function renderSchedule() {
+    var body = QD.clear($('sched-body'));
+    if (!sched) { $('sched-summary').textContent = ''; $('sched-table').hidden = true; return; }
+    var items = sched.schedule || [];
+    $('sched-summary').textContent = t(items.length ? 'gv.sched.some' : 'gv.sched.none', { list: sched.id, v: sched.version });
+    items.forEach(function (it) {
+      body.appendChild(el('tr', { 'data-version': it.version },
+        el('td', { 'data-label': t('ad.h.version') }, String(it.version)),
+        el('td', { 'data-label': t('gv.prop.eff') }, QD.chinaTime(it.effective_at)),
+        el('td', {}, el('button', { type: 'button', class: 'danger cancel-schedule', 'data-version': it.version,
+          text: t('gv.sched.cancel'), 'aria-label': t('gv.sched.cancel.label', { v: it.version }) }))));
+    });
+    $('sched-table').hidden = !items.length;
+  }
+
+  function cancelSchedule(v) {
+    var list = sched.id;
+    return QD.api('DELETE', '/v1/lists/' + encodeURIComponent(list) + '/scheduled?version=' + v, { token: token() })
+      .then(function (res) {
+        if (!res.ok) { $('sched-summary').textContent = QD.errorText(res); return; }
+        changed();
+        return loadSchedule().then(function () {
+          $('sched-summary').textContent += ' ' + t('gv.sched.cancelled', { v: v });
+        });
+      }, function (e) { $('sched-summary').textContent = t('err.network', { message: e.message }); });
   }
 
   function showExpiring() {
@@ -127,7 +358,22 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     $('exp-form').addEventListener('submit', function (ev) { ev.preventDefault(); showExpiring(); });
-    QD.onLang(renderExpiring);
-    fillListChoice().then(showExpiring);
+    $('prop-form').addEventListener('submit', function (ev) { ev.preventDefault(); propose(); });
+    $('prop-body').addEventListener('click', function (ev) {
+      var b = ev.target.closest('button.show-proposal');
+      if (b) showProposal(b.getAttribute('data-proposal'));
+    });
+    $('prop-approve').addEventListener('click', function () { decide('approve'); });
+    $('prop-reject').addEventListener('click', function () { decide('reject'); });
+    $('sched-list').addEventListener('change', loadSchedule);
+    $('sched-body').addEventListener('click', function (ev) {
+      var b = ev.target.closest('button.cancel-schedule');
+      if (b) cancelSchedule(Number(b.getAttribute('data-version')));
+    });
+    // The token is checked by the page: proposals follow it.
+    $('token-form').addEventListener('submit', function () { setTimeout(loadProposals, 0); });
+    document.addEventListener('qd:lists-changed', loadSchedule);
+    QD.onLang(function () { renderExpiring(); renderProposals(); renderSchedule(); });
+    fillListChoice().then(function () { showExpiring(); loadSchedule(); loadProposals(); });
   });
 }());
