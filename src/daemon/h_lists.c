@@ -17,6 +17,24 @@
 #include "render.h"
 #include "respond.h"
 
+/* A list's metadata object with its schedule (render_list_meta(),
+ * render_schedule()).  Returns 0 or the store's error. */
+static int render_list_scheduled(qd_buf *b, qd_store *st, const qd_list_info *l)
+{
+	qd_sched_item *sv;
+	size_t ns;
+	int err = qd_store_scheduled(st, l->id, (int64_t)time(NULL), &sv, &ns);
+	if (err)
+		return err;
+	render_list_meta(b, l);
+	if (b->len && !b->oom)
+		b->len--; /* the object goes on: its schedule */
+	render_schedule(b, sv, ns);
+	qd_buf_putc(b, '}');
+	free(sv);
+	return b->oom ? QD_ENOMEM : 0;
+}
+
 enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 {
 	enum MHD_Result res;
@@ -30,13 +48,17 @@ enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_puts(&b, "{\"lists\":[");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !err; i++) {
 		if (i)
 			qd_buf_putc(&b, ',');
-		render_list_meta(&b, &v[i]);
+		err = render_list_scheduled(&b, r->srv->store, &v[i]);
 	}
 	qd_buf_puts(&b, "]}");
 	qd_list_infos_free(v, n);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err, NULL);
+	}
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
@@ -49,22 +71,14 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 	int err = qd_store_list(r->srv->store, r->list_id, &l);
 	if (err)
 		return respond_lib_error(c, err, NULL);
-	qd_sched_item *sv;
-	size_t ns;
-	err = qd_store_scheduled(r->srv->store, r->list_id, (int64_t)time(NULL), &sv, &ns);
-	if (err) {
-		free(l.title);
-		return respond_lib_error(c, err, NULL);
-	}
 	qd_buf b;
 	qd_buf_init(&b);
-	render_list_meta(&b, &l);
+	err = render_list_scheduled(&b, r->srv->store, &l);
 	free(l.title);
-	if (b.len && !b.oom)
-		b.len--; /* the object goes on: its schedule */
-	render_schedule(&b, sv, ns);
-	qd_buf_putc(&b, '}');
-	free(sv);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err, NULL);
+	}
 	return respond_etag(c, &b, l.version);
 }
 
