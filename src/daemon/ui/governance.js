@@ -264,7 +264,8 @@
 
   /* ---- scheduled versions ---- */
 
-  var sched = null; // GET /v1/lists/{id} of the list shown
+  var sched = null;     // GET /v1/lists/{id} of the list shown
+  var schedNote = null; // the version just cancelled in it, said after the schedule
 
   function loadSchedule() {
     var list = $('sched-list').value;
@@ -279,7 +280,8 @@
     var body = QD.clear($('sched-body'));
     if (!sched) { $('sched-summary').textContent = ''; $('sched-table').hidden = true; return; }
     var items = sched.schedule || [];
-    $('sched-summary').textContent = t(items.length ? 'gv.sched.some' : 'gv.sched.none', { list: sched.id, v: sched.version });
+    $('sched-summary').textContent = t(items.length ? 'gv.sched.some' : 'gv.sched.none', { list: sched.id, v: sched.version }) +
+      (schedNote && schedNote.list === sched.id ? ' ' + t('gv.sched.cancelled', { v: schedNote.v }) : '');
     items.forEach(function (it) {
       body.appendChild(el('tr', { 'data-version': it.version },
         el('td', { 'data-label': t('ad.h.version') }, String(it.version)),
@@ -295,10 +297,8 @@
     return QD.api('DELETE', '/v1/lists/' + encodeURIComponent(list) + '/scheduled?version=' + v, { token: token() })
       .then(function (res) {
         if (!res.ok) { $('sched-summary').textContent = QD.errorText(res); return; }
-        changed();
-        return loadSchedule().then(function () {
-          $('sched-summary').textContent += ' ' + t('gv.sched.cancelled', { v: v });
-        });
+        schedNote = { list: list, v: v };
+        changed(); // reloads the lists, and this schedule with the note
       }, function (e) { $('sched-summary').textContent = t('err.network', { message: e.message }); });
   }
 
@@ -365,7 +365,7 @@
     });
     $('prop-approve').addEventListener('click', function () { decide('approve'); });
     $('prop-reject').addEventListener('click', function () { decide('reject'); });
-    $('sched-list').addEventListener('change', loadSchedule);
+    $('sched-list').addEventListener('change', function () { schedNote = null; loadSchedule(); });
     $('sched-body').addEventListener('click', function (ev) {
       var b = ev.target.closest('button.cancel-schedule');
       if (b) cancelSchedule(Number(b.getAttribute('data-version')));
