@@ -33,7 +33,11 @@
 	X(QD_EKEYPERM,  -12, "key_permissions",     403, 77 /* EX_NOPERM */,      "key file is readable or writable by group or others") \
 	X(QD_EBADKEY,   -13, "bad_key",             422, 65 /* EX_DATAERR */,     "not a key of a supported algorithm") \
 	X(QD_EBADSIG,   -14, "bad_signature",       422, 65 /* EX_DATAERR */,     "signature does not verify") \
-	X(QD_EBASE64,   -15, "bad_encoding",        400, 65 /* EX_DATAERR */,     "malformed base64")
+	X(QD_EBASE64,   -15, "bad_encoding",        400, 65 /* EX_DATAERR */,     "malformed base64") \
+	X(QD_ENOPROPOSAL, -16, "proposal_not_found", 404, 69 /* EX_UNAVAILABLE */, "no such proposal") \
+	X(QD_EEXPIRED,  -17, "proposal_expired",    410, 69 /* EX_UNAVAILABLE */, "the proposal has expired") \
+	X(QD_EDECIDED,  -18, "proposal_decided",    409, 75 /* EX_TEMPFAIL */,    "the proposal was approved or rejected already") \
+	X(QD_ESAMEPERSON, -19, "same_person",       403, 77 /* EX_NOPERM */,      "a proposal is approved or rejected by someone other than its proposer")
 
 /* QD_ENOLIST: the list was never stored.  QD_ENOVERSION: the list exists
  * but never had that version.  QD_EGONE: the version existed but is no
@@ -41,7 +45,10 @@
  * on a roster).  QD_EEXIST: a file that must be new exists.  QD_EKEYPERM: a
  * private key file others may read.  QD_EBADKEY: a key file or PEM text
  * that holds no usable key.  QD_EBADSIG: a well-formed signature that does
- * not verify.  QD_EBASE64: text that is not strict base64. */
+ * not verify.  QD_EBASE64: text that is not strict base64.
+ * QD_ENOPROPOSAL: no proposal has that number.  QD_EEXPIRED: a pending
+ * proposal past its expiry.  QD_EDECIDED: a proposal approved or rejected
+ * already.  QD_ESAMEPERSON: its proposer asked to approve or reject it. */
 enum qd_err {
 #define QD_ERR_ENUM_(name, value, code, http, exit, msg) name = value,
 	QD_ERRORS(QD_ERR_ENUM_)

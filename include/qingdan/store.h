@@ -67,6 +67,10 @@ typedef struct qd_list_info {
 	qd_list_terms terms;        /* the version's list terms: filled by the qd_snap_*
 				     * calls (pointers valid while the snapshot is open);
 				     * present is false elsewhere */
+	int64_t next_at;            /* a version scheduled to take effect then (unix
+				     * seconds) was pending when the list was last
+				     * written; 0: none */
+	bool has_schedule;          /* some version of the list was ever scheduled */
 } qd_list_info;
 
 /* Free the title strings of n infos and the array itself; NULL is ignored. */
@@ -124,6 +128,19 @@ typedef struct qd_put_opts {
 	/* A follower applying a primary's version (qd_store_apply()); NULL
 	 * for a change made here. */
 	const struct qd_feed_rec *applying;
+	/* Approving proposal number `proposal` (0: none) with doc, its
+	 * document: in the same transaction the store checks that it is
+	 * pending and not expired at now, that actor is not its proposer and
+	 * that the list is still at its base version, then marks it approved
+	 * (decided_by actor, decision_comment comment, may be NULL). */
+	uint64_t proposal;
+	const char *comment;
+	/* Unix seconds at which the new version takes effect; 0 (or not
+	 * after now): at once.  A later one stores the version now and makes
+	 * it current at that instant, for lookups now and as of then alike
+	 * (qd_st_current_at()); a new list cannot be scheduled (QD_EINVAL,
+	 * at /effective_at). */
+	int64_t effective_at;
 } qd_put_opts;
 
 /* What a list change did (or would do, for a dry run). */
@@ -134,6 +151,7 @@ typedef struct qd_put_result {
 	size_t entries;      /* entries in the new version */
 	size_t added, removed, changed; /* by entry id, against the previous version */
 	char sha256[QD_SHA256_HEX];     /* of the canonical document */
+	int64_t effective_at;           /* a scheduled version: when it takes effect; else 0 */
 } qd_put_result;
 
 /* Store a validated document as the list's new current version, in one
@@ -259,6 +277,12 @@ typedef struct qd_audit_rec {
 	const char *client;     /* the client's address; may be NULL */
 	uint64_t count;         /* attempts this record stands for (0 is read as 1) */
 	int64_t last_time;      /* when count > 1: the time of the last of them */
+	/* A record of a proposal (made, approved, rejected): its number, its
+	 * proposer and the comment given with this step (may be NULL); 0 and
+	 * NULL for every other record. */
+	uint64_t proposal;
+	const char *proposer;
+	const char *comment;
 } qd_audit_rec;
 
 /* Append rec to b as the JSON object GET /v1/audit shows (b->oom on
@@ -342,6 +366,164 @@ void qd_entries_page_free(qd_entries_page *p);
  * Returns 0, QD_ENOLIST (no such list), QD_EINVAL (bad cursor), QD_ENOMEM, QD_EIO. */
 int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 			  const char *cursor, size_t limit, qd_entries_page *out);
+
+/* ---- scheduled versions ---- */
+
+/* One version stored ahead of the instant it takes effect. */
+typedef struct qd_sched_item {
+	uint32_t version;
+	int64_t effective_at;        /* unix seconds */
+} qd_sched_item;
+
+/* The scheduled versions of list still to take effect after `now`,
+ * earliest first.
+ *   out  a new array of *n (free() it; NULL when none)
+ * Returns 0, QD_ENOLIST, QD_ENOMEM or QD_EIO. */
+int qd_store_scheduled(qd_store *st, const char *list, int64_t now, qd_sched_item **out, size_t *n);
+
+/* Cancel list's scheduled versions still to come at `now`: version (0:
+ * every one).  One write transaction: each gets a feed record (action
+ * "cancel", its version, effective_at the instant it would have taken
+ * effect) and an audit record.
+ *   out, n  the versions cancelled (a new array; free() it)
+ * Returns 0; QD_ENOLIST; QD_ENOENT (nothing of that is scheduled);
+ * QD_ENOSPC; QD_ENOMEM; QD_EIO. */
+int qd_store_cancel_scheduled(qd_store *st, const char *list, uint32_t version, const char *actor,
+			      const char *client, int64_t now, qd_sched_item **out, size_t *n);
+
+/* Make the store's clock read `now` (unix seconds) instead of the time:
+ * which version is current "now" follows it (tests of scheduling).  0
+ * goes back to the time.  Call before the store is shared. */
+void qd_store_set_time(qd_store *st, int64_t now);
+
+/* ---- proposals: changes a second admin approves (four eyes) ----
+ *
+ * A proposal holds a validated list document (its canonical bytes) and
+ * the list's version it was compared with.  Approving it stores the
+ * document through qd_store_put() (qd_put_opts.proposal), which checks
+ * and closes the proposal in the same transaction as the new version. */
+
+#define QD_PROPOSALS_MAX 1000       /* proposals one qd_store_proposals() returns at most */
+#define QD_COMMENT_MAX 1000         /* bytes of a proposal's or a decision's comment */
+
+enum qd_proposal_state {
+	QD_PROPOSAL_PENDING, QD_PROPOSAL_APPROVED, QD_PROPOSAL_REJECTED, QD_PROPOSAL_EXPIRED,
+};
+
+/* "pending", "approved", "rejected", "expired" (a static string). */
+const char *qd_proposal_state_name(enum qd_proposal_state s);
+
+/* One proposal.  Strings are malloc()ed (free with qd_proposal_free())
+ * when the store returns it; qd_store_proposal_add() only reads them. */
+typedef struct qd_proposal {
+	uint64_t id;                 /* 1, 2, 3 … (set by qd_store_proposal_add()) */
+	char list[QD_LIST_ID_MAX + 1];
+	uint32_t base_version;       /* the version the document was compared with; 0: a new list */
+	enum qd_proposal_state state; /* a pending one past expires_at reads as expired */
+	char *action;                /* what approving stores: "load", "import", "rollback" */
+	char *source;                /* the change's source label; may be NULL */
+	char *proposer;              /* token name */
+	char *comment;               /* the proposer's; may be NULL */
+	int64_t created_at, expires_at;  /* unix seconds */
+	int64_t effective_at;        /* when the version is to take effect; 0: at approval */
+	char sha256[QD_SHA256_HEX];  /* of the canonical document */
+	long entries;
+	long added, removed, changed; /* against base_version */
+	char *changes;               /* the entry-level changes as the proposer's caller
+				      * rendered them: a JSON array; may be NULL */
+	char *decided_by;            /* approved or rejected: who; else NULL */
+	char *decision_comment;      /* may be NULL */
+	int64_t decided_at;          /* 0 while pending */
+	uint32_t version;            /* approved: the version stored; else 0 */
+} qd_proposal;
+
+/* Free the strings p holds and leave it zeroed; NULL is ignored. */
+void qd_proposal_free(qd_proposal *p);
+
+/* Free n proposals and the array; NULL is ignored. */
+void qd_proposals_free(qd_proposal *v, size_t n);
+
+/* Store a new pending proposal with its document's canonical bytes, in
+ * one write transaction with its audit record (action "propose", outcome
+ * "proposed", status 202).  The caller has validated the document and
+ * compared it with base_version (a dry run).  Documents of proposals that
+ * expired meanwhile are dropped in the same transaction (their records
+ * stay, as expired).
+ *   p       list, base_version, action, source, proposer, comment,
+ *           created_at, expires_at, effective_at, sha256, entries, the
+ *           counts and changes are read; p->id receives the new number
+ *   client  the client's address for the audit record; may be NULL
+ * Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
+int qd_store_proposal_add(qd_store *st, qd_proposal *p, const char *doc, size_t len, const char *client);
+
+/* Up to limit (at most QD_PROPOSALS_MAX) proposals, newest first, those in
+ * state `state` only (-1: every state); `now` decides which pending ones
+ * read as expired.
+ *   out  a new array of *n; free with qd_proposals_free()
+ * Returns 0, QD_ENOMEM or QD_EIO. */
+int qd_store_proposals(qd_store *st, int64_t now, int state, size_t limit, qd_proposal **out, size_t *n);
+
+/* Proposal id, read at `now`.
+ *   doc, len  when doc is not NULL: a malloc()ed copy of its document
+ *             while it is pending and not expired, else NULL
+ * Returns 0, QD_ENOPROPOSAL, QD_ENOMEM or QD_EIO. */
+int qd_store_proposal_get(qd_store *st, uint64_t id, int64_t now, qd_proposal *out, char **doc, size_t *len);
+
+/* Reject proposal id, in one write transaction with its audit record
+ * (action "reject", outcome "rejected").  Its document is dropped.
+ *   out  when not NULL, receives the proposal as it now stands
+ * Returns 0; QD_ENOPROPOSAL; QD_EDECIDED (approved or rejected already);
+ * QD_EEXPIRED; QD_ESAMEPERSON (actor proposed it); QD_ENOSPC; QD_ENOMEM;
+ * QD_EIO. */
+int qd_store_proposal_reject(qd_store *st, uint64_t id, const char *actor, const char *comment,
+			     const char *client, int64_t now, qd_proposal *out);
+
+/* ---- the expiry watch ---- */
+
+/* Items a qd_expiring lists at most; its counts go on past them. */
+#define QD_EXPIRING_MAX 10000
+/* The widest window qd_store_expiring() takes, in days (ten years). */
+#define QD_EXPIRING_DAYS_MAX 3660
+
+/* One entry or roster member whose validity ends within the window. */
+typedef struct qd_expiring_item {
+	bool member;                 /* a roster member; else an entry */
+	char *id;                    /* the entry id or the member's entity id; malloc()ed */
+	char code[QD_CODE_MAX + 1];  /* an entry's commodity code digits; "" for a member */
+	char ciq[QD_CIQ_LEN + 1];    /* an entry's CIQ code; "" when none, or for a member */
+	enum qd_status status;
+	qd_date valid_from, valid_to; /* valid_from QD_DATE_MIN when open */
+	char *json;                  /* an entry's canonical object as stored; malloc()ed,
+				      * NULL for a member and when counting only */
+	size_t json_len;
+} qd_expiring_item;
+
+/* What the expiry watch found in a list's current version. */
+typedef struct qd_expiring {
+	uint32_t version;            /* the version read */
+	size_t entries, members;     /* how many expire in the window (all of them) */
+	qd_expiring_item *v;         /* the first QD_EXPIRING_MAX of them, by valid_to,
+				      * then entries before members, then by id; malloc()ed */
+	size_t n;
+	bool truncated;              /* more expire than v holds */
+} qd_expiring;
+
+/* Free what e holds and leave it empty; NULL is ignored. */
+void qd_expiring_free(qd_expiring *e);
+
+/* The entries and roster members of list's current version whose valid_to
+ * falls on one of the `days` civil days starting with `today`
+ * (today <= valid_to < today + days).  Revoked entries and members are
+ * left out: they have ended already.  Entries and members whose window is
+ * open at the end never expire.
+ *   days        1 .. QD_EXPIRING_DAYS_MAX
+ *   count_only  fill the counts only (out->v stays empty)
+ *   out         filled on success; free with qd_expiring_free() (left
+ *               empty on error)
+ * Returns 0, QD_EINVAL (days out of range), QD_ENOLIST (no such list),
+ * QD_ENOMEM or QD_EIO. */
+int qd_store_expiring(qd_store *st, const char *list, qd_date today, unsigned days, bool count_only,
+		      qd_expiring *out);
 
 /* ---- the feed: a signed chain of every committed version ----
  *

@@ -492,6 +492,41 @@ static int cmd_versions(const char *db, const char *list)
 	return 0;
 }
 
+static int cmd_expiring(const char *db, const char *list, unsigned within, int offset)
+{
+	qd_store *st;
+	int ex = open_store(db, true, &st);
+	if (ex)
+		return ex;
+	qd_date today = qd_date_at((int64_t)time(NULL), offset);
+	qd_expiring e;
+	int rc = qd_store_expiring(st, list, today, within, false, &e);
+	qd_store_close(st);
+	if (rc) {
+		fprintf(stderr, "qingdanctl: %s: %s\n", list, qd_strerror(rc));
+		return ex_for(rc);
+	}
+	char from[11], until[11];
+	qd_date_format(today, from);
+	qd_date_format(today + (qd_date)within - 1, until);
+	printf("%s v%u: %zu entries and %zu roster members end from %s to %s\n", list, e.version, e.entries,
+	       e.members, from, until);
+	for (size_t i = 0; i < e.n; i++) {
+		const qd_expiring_item *it = &e.v[i];
+		char to[11];
+		qd_date_format(it->valid_to, to);
+		if (it->member)
+			printf("  %s  member %-24s %s\n", to, it->id, qd_status_name(it->status));
+		else
+			printf("  %s  entry  %-24s %-10s%s%-3s %s\n", to, it->id, it->code, it->ciq[0] ? " ciq " : "",
+			       it->ciq, qd_status_name(it->status));
+	}
+	if (e.truncated)
+		printf("  … the first %d of them are shown\n", QD_EXPIRING_MAX);
+	qd_expiring_free(&e);
+	return 0;
+}
+
 static int cmd_export(const char *db, const char *list, uint32_t version)
 {
 	qd_store *st;
@@ -799,6 +834,22 @@ static int run_versions(const globals *g, int argc, char **argv)
 	return cmd_versions(g->db, argv[1]);
 }
 
+/* expiring LIST [--within DAYS] */
+static int run_expiring(const globals *g, int argc, char **argv)
+{
+	uint64_t within = 30;
+	if (argc == 4 && strcmp(argv[2], "--within") == 0) {
+		if (qd_parse_uint(argv[3], 1, QD_EXPIRING_DAYS_MAX, &within)) {
+			fprintf(stderr, "qingdanctl: expiring: --within must be a number of days from 1 to %d\n",
+				QD_EXPIRING_DAYS_MAX);
+			return EX_USAGE_;
+		}
+	} else if (argc != 2) {
+		return synopsis_error("expiring LIST [--within DAYS]");
+	}
+	return cmd_expiring(g->db, argv[1], (unsigned)within, g->offset);
+}
+
 /* export LIST [--version N] */
 static int run_export(const globals *g, int argc, char **argv)
 {
@@ -1094,6 +1145,10 @@ static const command commands[] = {
 	 "  lists                     the lists with their current versions\n"},
 	{"versions", 1, 1, true, run_versions, NULL,
 	 "  versions LIST             LIST's version history, newest first\n"},
+	{"expiring", 1, 3, true, run_expiring, "expiring LIST [--within DAYS]",
+	 "  expiring LIST [--within DAYS]\n"
+	 "                            the entries and roster members of LIST whose validity\n"
+	 "                            ends within DAYS days (default 30), today included\n"},
 	{"export", 1, 3, true, run_export, NULL,
 	 "  export LIST [--version N] print a version (default: current) as a canonical\n"
 	 "                            list document\n"},

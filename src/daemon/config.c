@@ -99,10 +99,13 @@ const char qingdand_usage[] =
 	"                                pruned after DAYS (default 365; 0 keeps them)\n"
 	"  --audit-max-attempts N        at most N such records are kept, the newest\n"
 	"                                (default 100000)\n"
+	"  --require-approval yes|no     every list change goes through a proposal that\n"
+	"                                another admin approves (default no)\n"
+	"  --proposal-ttl DAYS           pending proposals expire after DAYS (default 14)\n"
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
-enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE, O_CUSTOMS };
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE, O_CUSTOMS, O_YES_NO };
 
 typedef struct opt {
 	const char *name;
@@ -158,6 +161,8 @@ static const opt opts[] = {
 	{"audit-window", O_UINT, F(audit_window), 1, 86400},
 	{"audit-retain", O_UINT, F(audit_retain), 0, 36500},
 	{"audit-max-attempts", O_UINT, F(audit_max_attempts), 1000, 100000000},
+	{"require-approval", O_YES_NO, F(require_approval), 0, 0},
+	{"proposal-ttl", O_UINT, F(proposal_ttl), 1, 365},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -196,6 +201,7 @@ void settings_default(settings *s)
 	s->decision_log_wait = QD_DECISION_LOG_WAIT_MS;
 	s->follow_interval = QD_FOLLOW_INTERVAL_S;
 	s->max_staleness = QD_MAX_STALENESS_S;
+	s->proposal_ttl = QD_PROPOSAL_TTL_DAYS;
 }
 
 void settings_free(settings *s)
@@ -239,6 +245,16 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 			*(bool *)field = true;
 		else {
 			snprintf(err, errlen, "%s: expected read or open, got \"%s\"", o->name, v);
+			return -1;
+		}
+		return 0;
+	case O_YES_NO:
+		if (strcmp(v, "no") == 0)
+			*(bool *)field = false;
+		else if (strcmp(v, "yes") == 0)
+			*(bool *)field = true;
+		else {
+			snprintf(err, errlen, "%s: expected yes or no, got \"%s\"", o->name, v);
 			return -1;
 		}
 		return 0;

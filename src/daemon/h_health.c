@@ -57,6 +57,26 @@ enum MHD_Result h_readyz(struct MHD_Connection *c, request *r)
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
+/* qingdan_entries_expiring of each list, through the metrics' cache. */
+static void count_expiring(server *srv, const qd_list_info *lists, size_t n, uint64_t *out)
+{
+	qd_date today = qd_date_at((int64_t)time(NULL), srv->utc_offset);
+	for (size_t i = 0; i < n; i++) {
+		const qd_list_info *l = &lists[i];
+		if (metrics_expiring_get(&srv->m, l->id, l->version, today, &out[i]))
+			continue;
+		qd_expiring e;
+		out[i] = UINT64_MAX;
+		if (qd_store_expiring(srv->store, l->id, today, QD_EXPIRING_WITHIN_DEFAULT, true, &e))
+			continue;
+		/* The version counted is the one the store read, which a load
+		 * may have moved on from since lists were read. */
+		out[i] = e.entries + e.members;
+		metrics_expiring_put(&srv->m, l->id, e.version, today, out[i]);
+		qd_expiring_free(&e);
+	}
+}
+
 enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 {
 	server *srv = r->srv;
@@ -70,6 +90,12 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 	in.has_lists = qd_store_lists(srv->store, &lists, &n_lists) == 0;
 	in.lists = lists;
 	in.n_lists = n_lists;
+	uint64_t *expiring = in.has_lists && n_lists ? malloc(n_lists * sizeof *expiring) : NULL;
+	if (expiring) {
+		count_expiring(srv, lists, n_lists, expiring);
+		in.expiring = expiring;
+		in.expiring_days = QD_EXPIRING_WITHIN_DEFAULT;
+	}
 	in.has_store = qd_store_stats_get(srv->store, &in.store) == 0;
 	snaps_cache_stats(&srv->snaps, &in.cache);
 	if (srv->auditq)
@@ -86,6 +112,7 @@ enum MHD_Result h_metrics(struct MHD_Connection *c, request *r)
 	metrics_render(&srv->m, &in, &b);
 	if (in.has_lists)
 		qd_list_infos_free(lists, n_lists);
+	free(expiring);
 	size_t len;
 	char *data = qd_buf_steal(&b, &len);
 	if (!data)

@@ -178,18 +178,37 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 {
+	enum { P_PROPOSE, P_COUNT };
+	param p[P_COUNT] = {[P_PROPOSE] = {.name = "propose"}};
 	enum MHD_Result res;
-	json_t *body;
-	if (!parse_json_only(c, r, &body, &res))
+	bool propose;
+	if (!get_params(c, p, P_COUNT, &res) || !bool_param(c, &p[P_PROPOSE], &propose, &res))
 		return res;
-	json_t *jv = json_object_get(body, "version");
-	if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_integer(jv) ||
+	if (!propose && r->srv->cfg.require_approval)
+		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
+	json_t *body = NULL;
+	if (!parse_json_body(c, r, &body, &res))
+		return res;
+	json_t *jv = json_object_get(body, "version"), *je = json_object_get(body, "effective_at");
+	const char *why = NULL;
+	if (je && (!json_is_string(je) ||
+		   (why = check_effective_at(json_string_value(je), json_string_length(je), &r->effective_at)))) {
+		json_decref(body);
+		qd_problems pr;
+		qd_problems_init(&pr);
+		qd_problems_add(&pr, "/effective_at", "%s", why ? why : "effective_at: expected an RFC 3339 date-time");
+		res = respond_problems(c, E_BAD_BODY, why ? why : "effective_at: expected an RFC 3339 date-time", &pr);
+		qd_problems_free(&pr);
+		return res;
+	}
+	if (!json_is_object(body) || json_object_size(body) != (je ? 2u : 1u) || !json_is_integer(jv) ||
 	    json_integer_value(jv) < 1 || json_integer_value(jv) > 0x7fffffff) {
 		const char *path = jv ? "/version" : "";
 		json_decref(body);
 		qd_problems pr;
 		qd_problems_init(&pr);
-		qd_problems_add(&pr, path, "the body must be {\"version\": N} with N a stored version number");
+		qd_problems_add(&pr, path, "the body must be {\"version\": N} with N a stored version number "
+				"(and optionally \"effective_at\")");
 		res = respond_problems(c, E_BAD_BODY, "the body must be {\"version\": N}", &pr);
 		qd_problems_free(&pr);
 		return res;
@@ -202,7 +221,8 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 		return version_error(c, r, err, v);
 	char source[48];
 	snprintf(source, sizeof source, "rollback to version %u", v);
-	res = store_and_reply(c, r, doc, "rollback", source, false);
+	res = propose ? propose_and_reply(c, r, doc, "rollback", source)
+		      : store_and_reply(c, r, doc, "rollback", source, false);
 	qd_listdoc_free(doc);
 	return res;
 }

@@ -1,5 +1,5 @@
 /* qingdand — lists: GET /v1/lists, GET|PUT /v1/lists/{id},
- * GET /v1/lists/{id}/entries. */
+ * GET /v1/lists/{id}/entries, GET /v1/lists/{id}/expiring. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +9,31 @@
 #include "qingdan/err.h"
 #include "qingdan/csvdoc.h"
 #include "qingdan/listdoc.h"
+#include "qingdan/size.h"
 #include "qingdan/xlsx.h"
+#include "feedwait.h"
 #include "handlers.h"
 #include "qingdand.h"
 #include "render.h"
 #include "respond.h"
+
+/* A list's metadata object with its schedule (render_list_meta(),
+ * render_schedule()).  Returns 0 or the store's error. */
+static int render_list_scheduled(qd_buf *b, qd_store *st, const qd_list_info *l)
+{
+	qd_sched_item *sv;
+	size_t ns;
+	int err = qd_store_scheduled(st, l->id, (int64_t)time(NULL), &sv, &ns);
+	if (err)
+		return err;
+	render_list_meta(b, l);
+	if (b->len && !b->oom)
+		b->len--; /* the object goes on: its schedule */
+	render_schedule(b, sv, ns);
+	qd_buf_putc(b, '}');
+	free(sv);
+	return b->oom ? QD_ENOMEM : 0;
+}
 
 enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 {
@@ -28,13 +48,17 @@ enum MHD_Result h_lists(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	qd_buf_init(&b);
 	qd_buf_puts(&b, "{\"lists\":[");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !err; i++) {
 		if (i)
 			qd_buf_putc(&b, ',');
-		render_list_meta(&b, &v[i]);
+		err = render_list_scheduled(&b, r->srv->store, &v[i]);
 	}
 	qd_buf_puts(&b, "]}");
 	qd_list_infos_free(v, n);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err, NULL);
+	}
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
@@ -49,8 +73,12 @@ enum MHD_Result h_list_get(struct MHD_Connection *c, request *r)
 		return respond_lib_error(c, err, NULL);
 	qd_buf b;
 	qd_buf_init(&b);
-	render_list_meta(&b, &l);
+	err = render_list_scheduled(&b, r->srv->store, &l);
 	free(l.title);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err, NULL);
+	}
 	return respond_etag(c, &b, l.version);
 }
 
@@ -107,6 +135,77 @@ enum MHD_Result h_entries(struct MHD_Connection *c, request *r)
 	return respond_json(c, MHD_HTTP_OK, &b);
 }
 
+enum MHD_Result h_cancel_scheduled(struct MHD_Connection *c, request *r)
+{
+	enum { P_VERSION, P_COUNT };
+	param p[P_COUNT] = {[P_VERSION] = {.name = "version"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, P_COUNT, &res))
+		return res;
+	uint32_t v = 0;
+	if (p[P_VERSION].value && !(v = parse_version(p[P_VERSION].value, p[P_VERSION].len)))
+		return respond_param_error(c, E_BAD_PARAMETER, NULL, "version: expected a version number");
+	char client[46];
+	qd_sched_item *sv;
+	size_t n;
+	int err = qd_store_cancel_scheduled(r->srv->store, r->list_id, v, r->actor, client_address(c, client),
+					    (int64_t)time(NULL), &sv, &n);
+	if (err == QD_ENOENT) {
+		char msg[160];
+		if (v)
+			snprintf(msg, sizeof msg, "version %u of %s is not scheduled to take effect later; "
+				 "nothing was cancelled", v, r->list_id);
+		else
+			snprintf(msg, sizeof msg, "no version of %s is scheduled to take effect later; "
+				 "nothing was cancelled", r->list_id);
+		return respond_error(c, E_NOT_FOUND, msg);
+	}
+	if (err)
+		return respond_lib_error(c, err, NULL);
+	r->audited = true; /* with the cancellation, as its feed records */
+	feedwait_notify(r->srv->feedwait);
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":");
+	qd_buf_json_cstr(&b, r->list_id);
+	qd_buf_puts(&b, ",\"cancelled\":[");
+	for (size_t i = 0; i < n; i++) {
+		char ts[21];
+		qd_time_format(sv[i].effective_at, ts);
+		qd_buf_printf(&b, "%s{\"version\":%u,\"effective_at\":\"%s\"}", i ? "," : "", sv[i].version, ts);
+	}
+	qd_buf_puts(&b, "]}");
+	free(sv);
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result h_expiring(struct MHD_Connection *c, request *r)
+{
+	enum { P_WITHIN, P_COUNT };
+	param p[P_COUNT] = {[P_WITHIN] = {.name = "within"}};
+	enum MHD_Result res;
+	if (!get_params(c, p, P_COUNT, &res))
+		return res;
+	uint64_t within = QD_EXPIRING_WITHIN_DEFAULT;
+	if (p[P_WITHIN].value && qd_parse_uint(p[P_WITHIN].value, 1, QD_EXPIRING_DAYS_MAX, &within))
+		return respond_param_error(c, E_BAD_PARAMETER, NULL,
+					   "within: expected a number of days from 1 to 3660");
+	qd_date today = qd_date_at((int64_t)time(NULL), r->srv->utc_offset);
+	qd_expiring e;
+	int err = qd_store_expiring(r->srv->store, r->list_id, today, (unsigned)within, false, &e);
+	if (err)
+		return respond_lib_error(c, err, NULL);
+	qd_buf b;
+	qd_buf_init(&b);
+	err = render_expiring(&b, r->list_id, today, (unsigned)within, &e);
+	qd_expiring_free(&e);
+	if (err) {
+		qd_buf_free(&b);
+		return respond_lib_error(c, err, NULL);
+	}
+	return respond_json(c, MHD_HTTP_OK, &b);
+}
+
 /* The charset parameter of a text/csv Content-Type, or NULL (detect). */
 static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 {
@@ -129,8 +228,9 @@ static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
-	enum { P_DRY_RUN, P_SHEET, P_COUNT };
-	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"}};
+	enum { P_DRY_RUN, P_SHEET, P_PROPOSE, P_EFFECTIVE, P_COUNT };
+	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"},
+			    [P_PROPOSE] = {.name = "propose"}, [P_EFFECTIVE] = {.name = "effective_at"}};
 	enum MHD_Result res;
 	bool rows = r->body_is_csv || r->body_is_xlsx;
 	r->audit_action = rows ? "import" : "load";
@@ -139,14 +239,19 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 	if (p[P_SHEET].value && !r->body_is_xlsx)
 		return respond_param_error(c, E_BAD_PARAMETER, NULL,
 					   "sheet: names a sheet of an .xlsx body (Content-Type " QD_XLSX_TYPE ")");
-	bool dry = false;
-	const char *dv = p[P_DRY_RUN].value;
-	if (dv) {
-		if (strcmp(dv, "true") == 0 || strcmp(dv, "1") == 0)
-			dry = true;
-		else if (strcmp(dv, "false") != 0 && strcmp(dv, "0") != 0)
-			return respond_param_error(c, E_BAD_PARAMETER, NULL, "dry_run: expected true or false");
-	}
+	bool dry, propose;
+	if (!bool_param(c, &p[P_DRY_RUN], &dry, &res) || !bool_param(c, &p[P_PROPOSE], &propose, &res))
+		return res;
+	if (dry && propose)
+		return respond_param_error(c, E_BAD_PARAMETER, NULL,
+					   "propose: a proposal is compared with the current version already; "
+					   "give dry_run or propose, not both");
+	if (!dry && !propose && r->srv->cfg.require_approval)
+		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
+	const char *why;
+	if (p[P_EFFECTIVE].value &&
+	    (why = check_effective_at(p[P_EFFECTIVE].value, p[P_EFFECTIVE].len, &r->effective_at)))
+		return respond_param_error(c, E_BAD_PARAMETER, "effective_at", why);
 
 	qd_problems pr;
 	qd_problems_init(&pr);
@@ -192,9 +297,9 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		res = respond_lib_problems(c, err, m, &pr);
 		goto out;
 	}
-	res = store_and_reply(c, r, doc, rows ? "import" : "load",
-			      r->body_is_csv ? "http (text/csv)" : r->body_is_xlsx ? "http (xlsx)" : "http (application/json)",
-			      dry);
+	const char *source = r->body_is_csv ? "http (text/csv)" : r->body_is_xlsx ? "http (xlsx)" : "http (application/json)";
+	res = propose ? propose_and_reply(c, r, doc, rows ? "import" : "load", source)
+		      : store_and_reply(c, r, doc, rows ? "import" : "load", source, dry);
 out:
 	qd_listdoc_free(doc);
 	qd_listdoc_free(base);

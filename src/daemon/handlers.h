@@ -19,6 +19,8 @@ enum MHD_Result h_lists(struct MHD_Connection *c, request *r);
 enum MHD_Result h_list_get(struct MHD_Connection *c, request *r);
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r);
 enum MHD_Result h_entries(struct MHD_Connection *c, request *r);
+enum MHD_Result h_expiring(struct MHD_Connection *c, request *r);
+enum MHD_Result h_cancel_scheduled(struct MHD_Connection *c, request *r);
 
 /* h_history.c: versions, export, diff, rollback, audit. */
 enum MHD_Result h_versions(struct MHD_Connection *c, request *r);
@@ -26,6 +28,11 @@ enum MHD_Result h_version_get(struct MHD_Connection *c, request *r);
 enum MHD_Result h_diff(struct MHD_Connection *c, request *r);
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r);
 enum MHD_Result h_audit(struct MHD_Connection *c, request *r);
+/* h_proposals.c */
+enum MHD_Result h_proposals(struct MHD_Connection *c, request *r);
+enum MHD_Result h_proposal_get(struct MHD_Connection *c, request *r);
+enum MHD_Result h_proposal_approve(struct MHD_Connection *c, request *r);
+enum MHD_Result h_proposal_reject(struct MHD_Connection *c, request *r);
 /* Answer with version v of list, streamed as its canonical bytes.  *err
  * receives the store error that kept the version from being read (0 when
  * it is sent or another answer was queued); the caller then answers it. */

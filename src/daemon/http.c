@@ -25,29 +25,35 @@
 
 /* The map of the API: every endpoint, in one place. */
 static const route routes[] = {
-	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL, false, true},
-	{"/v1/sheet", "POST", h_sheet, ACCESS_READ, BODY_SMALL, true, NULL, true, false},
-	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load", true, false},
-	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL, false, true},
-	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true, true},
-	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true, false},
-	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true, false},
-	{"/v1/feed", "GET", h_feed, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/feed/{n}", "GET", h_feed_doc, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/keys", "GET", h_keys, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/v1/receipts/verify", "POST", h_receipt_verify, ACCESS_READ, BODY_SMALL, false, NULL, false, false},
-	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false, false},
-	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
-	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
-	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
-	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
-	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL, false, false},
-	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL, false, false},
+	{"/v1/lookup", "GET", h_lookup, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/check", "POST", h_check, ACCESS_READ, BODY_SMALL, false, NULL, false, true, false},
+	{"/v1/sheet", "POST", h_sheet, ACCESS_READ, BODY_SMALL, true, NULL, true, false, false},
+	{"/v1/lists", "GET", h_lists, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/lists/{id}", "GET", h_list_get, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/lists/{id}", "PUT", h_list_put, ACCESS_ADMIN, BODY_DOCUMENT, true, "load", true, false, false},
+	{"/v1/lists/{id}/entries", "GET", h_entries, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/lists/{id}/expiring", "GET", h_expiring, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/lists/{id}/versions", "GET", h_versions, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/lists/{id}/versions/{n}", "GET", h_version_get, ACCESS_READ, BODY_NONE, false, NULL, false, true, false},
+	{"/v1/lists/{id}/diff", "GET", h_diff, ACCESS_READ, BODY_NONE, false, NULL, true, true, false},
+	{"/v1/lists/{id}/scheduled", "DELETE", h_cancel_scheduled, ACCESS_ADMIN, BODY_NONE, false, "cancel", true, false, false},
+	{"/v1/lists/{id}/rollback", "POST", h_rollback, ACCESS_ADMIN, BODY_SMALL, false, "rollback", true, false, false},
+	{"/v1/audit", "GET", h_audit, ACCESS_ADMIN, BODY_NONE, false, "audit", true, false, false},
+	{"/v1/proposals", "GET", h_proposals, ACCESS_ADMIN, BODY_NONE, false, "proposals", false, false, false},
+	{"/v1/proposals/{n}", "GET", h_proposal_get, ACCESS_ADMIN, BODY_NONE, false, "proposals", false, false, false},
+	{"/v1/proposals/{n}/approve", "POST", h_proposal_approve, ACCESS_ADMIN, BODY_SMALL, false, "approve", true, false, true},
+	{"/v1/proposals/{n}/reject", "POST", h_proposal_reject, ACCESS_ADMIN, BODY_SMALL, false, "reject", true, false, true},
+	{"/v1/feed", "GET", h_feed, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/feed/{n}", "GET", h_feed_doc, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/keys", "GET", h_keys, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/v1/receipts/verify", "POST", h_receipt_verify, ACCESS_READ, BODY_SMALL, false, NULL, false, false, false},
+	{"/v1/status", "GET", h_status, ACCESS_READ, BODY_NONE, false, NULL, false, false, false},
+	{"/ui", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false, false},
+	{"/ui/", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false, false},
+	{"/ui/{n}", "GET", h_ui, ACCESS_OPEN, BODY_NONE, false, NULL, false, false, false},
+	{"/healthz", "GET", h_healthz, ACCESS_OPEN, BODY_NONE, false, NULL, false, false, false},
+	{"/readyz", "GET", h_readyz, ACCESS_OPEN, BODY_NONE, false, NULL, false, false, false},
+	{"/metrics", "GET", h_metrics, ACCESS_METRICS, BODY_NONE, false, NULL, false, false, false},
 };
 
 #define NROUTES ((unsigned)(sizeof routes / sizeof routes[0]))
@@ -202,6 +208,10 @@ static bool content_type_is(const char *ct, const char *want)
 static void check_body_headers(struct MHD_Connection *c, request *r)
 {
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!ct && r->route->body_optional && (!cl || strcmp(cl, "0") == 0) &&
+	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return; /* no body at all */
 	if (ct && r->route->csv && content_type_is(ct, "text/csv")) {
 		/* The charset (utf-8, gb18030 …) is the CSV importer's business. */
 		r->body_is_csv = true;
@@ -226,7 +236,6 @@ static void check_body_headers(struct MHD_Connection *c, request *r)
 			return;
 		}
 	}
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		unsigned long long v = strtoull(cl, NULL, 10);
 		if (v > r->body_max) {
@@ -492,7 +501,8 @@ static enum MHD_Result answer(server *srv, struct MHD_Connection *c, request *r)
 		r->status = last_status();
 	if (r->route->access == ACCESS_ADMIN && !r->audited)
 		audit_request(srv, c, r);
-	if (r->route->access == ACCESS_ADMIN && strcmp(r->route->action, "audit") != 0)
+	/* Reads of admin data (the audit, proposals) change no list. */
+	if (r->route->access == ACCESS_ADMIN && strcmp(r->route->method, "GET") != 0)
 		metrics_load(&srv->m, r->status >= 500 ? LOAD_FAILED : r->status >= 400 ? LOAD_REFUSED
 				      : r->audit_outcome ? LOAD_DRY_RUN : LOAD_STORED, (int64_t)time(NULL));
 	return ret;

@@ -28,6 +28,37 @@ void metrics_fini(metrics *m)
 	pthread_mutex_destroy(&m->mu);
 }
 
+bool metrics_expiring_get(metrics *m, const char *list, uint32_t version, qd_date day, uint64_t *count)
+{
+	bool found = false;
+	pthread_mutex_lock(&m->mu);
+	for (unsigned i = 0; i < m->n_expiring && !found; i++)
+		if (strcmp(m->expiring[i].id, list) == 0) {
+			found = m->expiring[i].version == version && m->expiring[i].day == day;
+			*count = m->expiring[i].count;
+		}
+	pthread_mutex_unlock(&m->mu);
+	return found;
+}
+
+void metrics_expiring_put(metrics *m, const char *list, uint32_t version, qd_date day, uint64_t count)
+{
+	pthread_mutex_lock(&m->mu);
+	unsigned i = 0;
+	while (i < m->n_expiring && strcmp(m->expiring[i].id, list) != 0)
+		i++;
+	if (i == m->n_expiring && i < METRICS_LISTS_MAX) {
+		snprintf(m->expiring[i].id, sizeof m->expiring[i].id, "%s", list);
+		m->n_expiring++;
+	}
+	if (i < m->n_expiring) {
+		m->expiring[i].version = version;
+		m->expiring[i].day = day;
+		m->expiring[i].count = count;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
 void metrics_request(metrics *m, unsigned ri, unsigned status, uint64_t us)
 {
 	unsigned si = METRICS_STATUSES;
@@ -176,6 +207,16 @@ static void render_store(const metrics_inputs *in, qd_buf *b)
 		for (size_t i = 0; i < n; i++)
 			qd_buf_printf(b, "qingdan_list_loaded_time_seconds{list=\"%s\"} %lld\n", lists[i].id,
 				      (long long)lists[i].loaded_at);
+		if (in->expiring) {
+			help(b, "qingdan_entries_expiring", "gauge",
+			     "Entries and roster members of each list's current version (revoked ones aside) "
+			     "whose valid_to falls within the next days (China time), today included.");
+			for (size_t i = 0; i < n; i++)
+				if (in->expiring[i] != UINT64_MAX)
+					qd_buf_printf(b, "qingdan_entries_expiring{list=\"%s\",within=\"%ud\"} %llu\n",
+						      lists[i].id, in->expiring_days,
+						      (unsigned long long)in->expiring[i]);
+		}
 	}
 	if (in->has_store) {
 		const qd_store_stats *st = &in->store;

@@ -47,6 +47,16 @@ typedef struct metrics {
 		uint64_t n[2][QD_REASON_COUNT];                 /* [allow][reason] */
 	} lists[METRICS_LISTS_MAX];
 	atomic_uint_fast64_t decisions_overall[2][QD_REASON_COUNT];
+	/* The last counts of qingdan_entries_expiring, guarded by mu: a
+	 * version's count changes only with the day, so a scrape reads a
+	 * list's records once per version and day. */
+	unsigned n_expiring;
+	struct {
+		char id[QD_LIST_ID_MAX + 1];
+		uint32_t version;
+		qd_date day;
+		uint64_t count;
+	} expiring[METRICS_LISTS_MAX];
 } metrics;
 
 /* Start with every counter at 0.
@@ -62,6 +72,13 @@ void metrics_request(metrics *m, unsigned route, unsigned status, uint64_t durat
 void metrics_decision(metrics *m, const qd_outcome *o);
 /* Count a list change by outcome; a stored one also sets the last load time to now. */
 void metrics_load(metrics *m, enum load_outcome o, int64_t now);
+
+/* The count of qingdan_entries_expiring kept for list at version on day:
+ * true and *count set when there is one. */
+bool metrics_expiring_get(metrics *m, const char *list, uint32_t version, qd_date day, uint64_t *count);
+/* Keep a count for metrics_expiring_get() (the first METRICS_LISTS_MAX
+ * lists only; the others are counted at every scrape). */
+void metrics_expiring_put(metrics *m, const char *list, uint32_t version, qd_date day, uint64_t count);
 
 /* What /metrics shows besides the counters: the caller reads it from the
  * store, the read caches and the logs just before rendering.  Every
@@ -80,6 +97,11 @@ typedef struct metrics_inputs {
 	uint64_t audit_attempts, audit_records, audit_failures;
 	unsigned jobs_pending;
 	const struct following_state *follow; /* NULL: not a replica */
+	/* Per list (as lists): entries and roster members whose validity
+	 * ends within QD_EXPIRING_WITHIN_DEFAULT days, UINT64_MAX when they
+	 * could not be counted; NULL: none shown. */
+	const uint64_t *expiring;
+	unsigned expiring_days;
 } metrics_inputs;
 
 /* Render the counters of m and the figures in in, in Prometheus text

@@ -52,6 +52,10 @@
 #define QD_JSON_DEPTH_MAX 64                    /* nesting of JSON request bodies */
 #define QD_SHUTDOWN_GRACE 10                    /* seconds for in-flight requests at exit */
 #define QD_ENTRIES_LIMIT_DEFAULT 100
+/* GET /v1/lists/{id}/expiring without ?within=, and the window of the
+ * qingdan_entries_expiring metric: days. */
+#define QD_EXPIRING_WITHIN_DEFAULT 30
+#define QD_PROPOSAL_TTL_DAYS 14                 /* --proposal-ttl */
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
 #define QD_QUERY_PARAMS_MAX 64                  /* query parameters of one request */
@@ -87,14 +91,19 @@
 	X(E_UNAUTHORIZED, 401, "unauthorized", "a valid bearer token is required") \
 	X(E_FORBIDDEN, 403, "forbidden", "the token lacks the required role") \
 	X(E_ADMIN_DISABLED, 403, "admin_disabled", "admin endpoints are disabled: the daemon runs without a tokens file") \
+	X(E_SAME_PERSON, 403, "same_person", "a proposal is approved or rejected by another admin than its proposer") \
+	X(E_APPROVAL_REQUIRED, 403, "approval_required", "changes go through proposals here (--require-approval): PUT or roll back with ?propose=true, and have another admin approve") \
 	X(E_NOT_FOUND, 404, "not_found", "no such resource") \
+	X(E_PROPOSAL_NOT_FOUND, 404, "proposal_not_found", "no such proposal") \
 	X(E_LIST_NOT_FOUND, 404, "list_not_found", "no such list") \
 	X(E_VERSION_NOT_FOUND, 404, "version_not_found", "no such version of the list") \
 	X(E_METHOD_NOT_ALLOWED, 405, "method_not_allowed", "method not allowed on this resource") \
 	X(E_ALREADY_EXISTS, 409, "already_exists", "the resource already exists") \
 	X(E_SIGNING_DISABLED, 409, "signing_disabled", "receipts need a signing key: qingdand runs without --signing-key") \
 	X(E_READ_ONLY_REPLICA, 409, "read_only_replica", "this qingdand follows a primary (--follow): change lists on the primary") \
+	X(E_PROPOSAL_DECIDED, 409, "proposal_decided", "the proposal was approved or rejected already") \
 	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
+	X(E_PROPOSAL_EXPIRED, 410, "proposal_expired", "the proposal has expired (--proposal-ttl): propose the change again") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
 	X(E_TOO_LARGE, 413, "payload_too_large", "the request body is too large") \
 	X(E_UNSUPPORTED_MEDIA, 415, "unsupported_media_type", "unsupported Content-Type") \
@@ -143,7 +152,11 @@ enum qd_http_error {
 	X(QD_EKEYPERM, E_FORBIDDEN) \
 	X(QD_EBADKEY, E_BAD_KEY) \
 	X(QD_EBADSIG, E_BAD_SIGNATURE) \
-	X(QD_EBASE64, E_BAD_BODY)
+	X(QD_EBASE64, E_BAD_BODY) \
+	X(QD_ENOPROPOSAL, E_PROPOSAL_NOT_FOUND) \
+	X(QD_EEXPIRED, E_PROPOSAL_EXPIRED) \
+	X(QD_EDECIDED, E_PROPOSAL_DECIDED) \
+	X(QD_ESAMEPERSON, E_SAME_PERSON)
 
 /* ACCESS_METRICS: as ACCESS_READ, unless --metrics-auth open. */
 enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN, ACCESS_METRICS };
@@ -205,6 +218,8 @@ typedef struct settings {
 	size_t read_cache;           /* bound of each worker thread's read cache; 0: off */
 	unsigned job_threads, max_queued_jobs;
 	unsigned audit_window, audit_retain, audit_max_attempts;
+	bool require_approval;       /* --require-approval yes: changes go through proposals */
+	unsigned proposal_ttl;       /* days a pending proposal lives */
 } settings;
 
 /* ---- server ---- */
@@ -266,6 +281,7 @@ typedef struct request {
 	const char *audit_action;        /* "load", "import", "rollback", "audit" */
 	const char *audit_outcome;       /* NULL: derived from the status */
 	const char *audit_source;        /* the change's source label, for dry runs */
+	int64_t effective_at;            /* a change to take effect then (unix seconds); 0: at once */
 	qd_put_result audit_res;         /* counts when audit_res_set */
 	bool audit_res_set;
 	/* A request answered on a job thread: its connection is suspended
@@ -288,6 +304,7 @@ typedef struct route {
 	const char *action;   /* audit action name for admin routes */
 	bool job;             /* answered on a job thread (jobs.h): long, or waits for the writer */
 	bool xlsx;            /* may answer with a workbook (format=xlsx, Accept): then as a job */
+	bool body_optional;   /* a POST that may come without a body (and then without Content-Type) */
 } route;
 
 /* ---- dispatch (http.c): libmicrohttpd's callbacks, cls being the server ---- */

@@ -39,6 +39,26 @@ int render_audit_page(qd_buf *b, const qd_audit_page *p);
  * stored.  p is only read. */
 int render_entries_page(qd_buf *b, const char *list, const qd_entries_page *p);
 
+/* The expiry watch's answer: {"list","version","today","within","until",
+ * "entries","members","truncated","items":[{"kind":"entry"|"member","id",
+ * "code","ciq","status","valid_from","valid_to","entry"}…]}; "until" is
+ * the window's last day; a member's code, ciq and entry are null.  e is
+ * only read. */
+int render_expiring(qd_buf *b, const char *list, qd_date today, unsigned within, const qd_expiring *e);
+
+/* A proposal: {"proposal","list","base_version","state","stale","action",
+ * "source","proposer","comment","created_at","expires_at","effective_at",
+ * "sha256","entries","diff":{…},"decided_by","decided_at",
+ * "decision_comment","version"} and, with_changes, "changes":[…].
+ * stale: a pending proposal whose list has moved on from base_version.
+ * p is only read. */
+int render_proposal(qd_buf *b, const qd_proposal *p, bool stale, bool with_changes);
+
+/* The scheduled versions of a list: "scheduled": the next one
+ * ({"version","effective_at"}) or null, "schedule": every one, earliest
+ * first; appended inside an object (starts with a comma). */
+int render_schedule(qd_buf *b, const qd_sched_item *v, size_t n);
+
 /* One list's metadata object: {"id","kind","title","version","entries",
  * "loaded_at","sha256"}.  l is only read.  Returns nothing: b->oom says
  * whether it fit. */

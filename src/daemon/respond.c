@@ -534,6 +534,21 @@ const char *client_address(struct MHD_Connection *c, char out[46])
 	return out;
 }
 
+enum MHD_Result respond_put_error(struct MHD_Connection *c, int err, long if_match, const char *list,
+				  const qd_problems *pr)
+{
+	char msg[160];
+	const char *m = NULL;
+	if (err == QD_EINVAL) {
+		m = "the list document breaks a loader rule; nothing was stored";
+	} else if (err == QD_ECONFLICT) {
+		snprintf(msg, sizeof msg, "If-Match: \"%ld\" is not the current version of %s; nothing was stored",
+			 if_match, list);
+		m = msg;
+	}
+	return respond_lib_problems(c, err, m, pr);
+}
+
 enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
 				const char *action, const char *source, bool dry)
 {
@@ -553,23 +568,14 @@ enum MHD_Result store_and_reply(struct MHD_Connection *c, request *r, const qd_l
 		.if_match = (uint32_t)if_match,
 		.dry_run = dry,
 		.changes = &changes,
+		.effective_at = r->effective_at,
 	};
 	qd_put_result pres;
 	enum MHD_Result res;
 	r->audit_action = action;
 	int err = qd_store_put(r->srv->store, doc, &o, &pres, &pr);
 	if (err) {
-		char msg[160];
-		const char *m = NULL;
-		if (err == QD_EINVAL) {
-			m = "the list document breaks a loader rule; nothing was stored";
-		} else if (err == QD_ECONFLICT) {
-			snprintf(msg, sizeof msg,
-				 "If-Match: \"%ld\" is not the current version of %s; nothing was stored", if_match,
-				 doc->list);
-			m = msg;
-		}
-		res = respond_lib_problems(c, err, m, &pr);
+		res = respond_put_error(c, err, if_match, doc->list, &pr);
 		goto out;
 	}
 	r->audit_res = pres;
@@ -601,6 +607,32 @@ out:
 }
 
 /* ---- query parameters and request bodies ---- */
+
+bool bool_param(struct MHD_Connection *c, const param *p, bool *out, enum MHD_Result *result)
+{
+	*out = false;
+	if (!p->value)
+		return true;
+	if (strcmp(p->value, "true") == 0 || strcmp(p->value, "1") == 0) {
+		*out = true;
+		return true;
+	}
+	if (strcmp(p->value, "false") == 0 || strcmp(p->value, "0") == 0)
+		return true;
+	char msg[96];
+	snprintf(msg, sizeof msg, "%s: expected true or false", p->name);
+	*result = respond_param_error(c, E_BAD_PARAMETER, p->name, msg);
+	return false;
+}
+
+const char *check_effective_at(const char *s, size_t n, int64_t *out)
+{
+	if (qd_time_parse(s, n, out))
+		return "effective_at: expected an RFC 3339 date-time with its offset, e.g. 2026-12-01T00:00:00+08:00";
+	if (*out <= (int64_t)time(NULL))
+		return "effective_at: must be in the future (a change that takes effect now needs none)";
+	return NULL;
+}
 
 bool no_params(struct MHD_Connection *c, enum MHD_Result *result)
 {

@@ -96,6 +96,13 @@ typedef struct param {
  * repeated, overlong or NUL-containing parameters are answered with 400 and
  * false is returned (*result holds the MHD result to return). */
 bool get_params(struct MHD_Connection *c, param *params, size_t n, enum MHD_Result *result);
+/* A true/false parameter ("true", "1", "false", "0"; absent: false) into
+ * *out.  Anything else is answered with 400 naming it and false is
+ * returned (*result holds the MHD result to return). */
+bool bool_param(struct MHD_Connection *c, const param *p, bool *out, enum MHD_Result *result);
+/* Check an effective_at value (RFC 3339, after now) of n bytes into *out.
+ * Returns NULL, or what is wrong with it ("effective_at: …"). */
+const char *check_effective_at(const char *s, size_t n, int64_t *out);
 /* The same for an endpoint that takes no query parameters: any is answered
  * with 400 (unknown_parameter) and false is returned. */
 bool no_params(struct MHD_Connection *c, enum MHD_Result *result);
@@ -123,6 +130,18 @@ bool parse_json_only(struct MHD_Connection *c, request *r, json_t **out, enum MH
 
 /* The client's address of c as text into out ("-" when unknown); returns out. */
 const char *client_address(struct MHD_Connection *c, char out[46]);
+
+/* Answer a qd_store_put() of list that failed with err under If-Match
+ * if_match (0: none), with the problems it filled (pr only read). */
+enum MHD_Result respond_put_error(struct MHD_Connection *c, int err, long if_match, const char *list,
+				  const qd_problems *pr);
+
+/* Keep doc as a proposal of a change to its list (compared now with the
+ * current version, If-Match honoured, nothing stored in the list) and
+ * answer 202 with it; the store audits it.  doc is only read.
+ * (h_proposals.c) */
+enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
+				  const char *action, const char *source);
 
 /* Store doc as the list's new version (or dry-run it) and answer with the
  * load reply; records what happened for the audit.  doc is only read. */

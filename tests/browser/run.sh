@@ -79,6 +79,11 @@ mkdir -p "$WORK/db" "$WORK/db-auth"
 TOKEN=$(sed -n 's/^token: //p' "$WORK/token.out")
 grep -v '^token:' "$WORK/token.out" >"$WORK/tokens"
 [ -n "$TOKEN" ] && [ -s "$WORK/tokens" ] || fail "cannot make an admin token"
+# A second admin, who approves what the first proposes (four eyes).
+"$QINGDANCTL" token ui-approver admin >"$WORK/approver.out" || fail "qingdanctl token failed"
+APPROVER_TOKEN=$(sed -n 's/^token: //p' "$WORK/approver.out")
+grep -v '^token:' "$WORK/approver.out" >>"$WORK/tokens"
+[ -n "$APPROVER_TOKEN" ] || fail "cannot make a second admin token"
 "$QINGDANCTL" token ui-reader reader >"$WORK/reader.out" || fail "qingdanctl token failed"
 READER_TOKEN=$(sed -n 's/^token: //p' "$WORK/reader.out")
 grep -v '^token:' "$WORK/reader.out" >>"$WORK/tokens"
@@ -128,7 +133,7 @@ PID_AUTH=$STARTED_PID PORT_AUTH=$STARTED_PORT
 ARTIFACTS="$SRC/tests/artifacts"
 mkdir -p "$ARTIFACTS"
 rm -f "$ARTIFACTS"/FAILED-*.png
-QD_URL="http://127.0.0.1:$PORT" QD_ADMIN_TOKEN="$TOKEN" QD_EXAMPLES="$SRC/schema/examples" \
+QD_URL="http://127.0.0.1:$PORT" QD_ADMIN_TOKEN="$TOKEN" QD_APPROVER_TOKEN="$APPROVER_TOKEN" QD_EXAMPLES="$SRC/schema/examples" \
 	QD_AUTH_URL="http://127.0.0.1:$PORT_AUTH" QD_READER_TOKEN="$READER_TOKEN" \
 	QD_UI_SRC="$SRC/src/daemon/ui" QD_ARTIFACTS="$ARTIFACTS" QD_USER_DATA="$WORK/chromium" \
 	node "$HERE/ui.test.js"

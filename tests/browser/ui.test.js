@@ -21,6 +21,7 @@ const BASE = process.env.QD_URL || 'http://127.0.0.1:8080';
 const TOKEN = process.env.QD_ADMIN_TOKEN || '';
 const AUTH = process.env.QD_AUTH_URL || '';
 const READER = process.env.QD_READER_TOKEN || '';
+const APPROVER = process.env.QD_APPROVER_TOKEN || '';
 const EXAMPLES = process.env.QD_EXAMPLES || path.join(__dirname, '../../schema/examples');
 const UI_SRC = process.env.QD_UI_SRC || path.join(__dirname, '../../src/daemon/ui');
 const ARTIFACTS = process.env.QD_ARTIFACTS || path.join(__dirname, '../artifacts');
@@ -136,7 +137,8 @@ test('serving: redirect, content types, Cache-Control, ETag and security headers
   const want = {
     '/ui/': 'text/html', '/ui/admin': 'text/html', '/ui/index.html': 'text/html', '/ui/app.css': 'text/css',
     '/ui/i18n.js': 'text/javascript', '/ui/common.js': 'text/javascript',
-    '/ui/precheck.js': 'text/javascript', '/ui/admin.js': 'text/javascript'
+    '/ui/precheck.js': 'text/javascript', '/ui/admin.js': 'text/javascript',
+    '/ui/governance.js': 'text/javascript'
   };
   for (const [p, type] of Object.entries(want)) {
     r = await api('GET', p);
@@ -1065,6 +1067,121 @@ test('admin: an Excel workbook (a version downloaded as .xlsx, edited) goes thro
   assert.equal(await current(GBA), v0 + 1);
   const v = await api('GET', `/v1/lists/${GBA}/versions`);
   assert.equal(v.json.versions[0].source, 'http (xlsx)');
+  await page.close();
+});
+
+/* ---- governed publication ---- */
+
+function dayFromToday(n) {
+  return new Date(Date.now() + 8 * 3600 * 1000 + n * 86400 * 1000).toISOString().slice(0, 10);
+}
+
+test('admin: the expiring-soon panel lists what ends within the chosen days, by date', async (problems) => {
+  const W = 'expiry-watch';
+  const clause = { id: 'C-1', document: '署综函〔2022〕143号', article: '一', text: '免于提交。' };
+  const doc = {
+    list: W, kind: 'positive', title: { zh: '到期提醒', en: 'Expiry watch' }, clauses: [clause],
+    entities: [{ id: '91110000600037341L', name: { zh: '示例研究院' }, valid_to: dayFromToday(10) }],
+    entries: [
+      { id: 'E-40', code: '3822', name: { zh: '试剂', en: 'Reagent' }, clauses: ['C-1'], valid_to: dayFromToday(40) },
+      { id: 'E-2', code: '3002', name: { zh: '血清', en: 'Serum' }, clauses: ['C-1'], valid_to: dayFromToday(2) },
+      { id: 'E-R', code: '3003', name: { zh: '撤销' }, clauses: ['C-1'], status: 'revoked', valid_to: dayFromToday(3) }
+    ]
+  };
+  const put = await api('PUT', '/v1/lists/' + W, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc) });
+  assert.ok(put.status === 201 || put.status === 200, 'PUT ' + put.status + ' ' + put.text);
+  const page = await newPage(problems);
+  await login(page);
+  await page.locator(`#exp-list option[value="${W}"]`).waitFor({ state: 'attached' });
+  await page.selectOption('#exp-list', W);
+  await page.fill('#exp-within', '30');
+  await page.click('#exp-show');
+  await page.locator('#exp-body tr[data-id="E-2"]').waitFor();
+  const rows = await page.$$eval('#exp-body tr', (trs) => trs.map((tr) => tr.getAttribute('data-id')));
+  assert.deepEqual(rows, ['E-2', '91110000600037341L'], 'by date; not the revoked one, not day 40');
+  assert.match(await page.innerText('#exp-summary'), /到期 1 个条目、1 个名单单位/);
+  assert.match(await page.innerText('#exp-body tr[data-id="E-2"]'), /血清/);
+  await shot(page, 'admin-expiring.png');
+  // A longer window reaches day 40; English names the kinds in English.
+  await page.click('#lang-toggle');
+  await page.fill('#exp-within', '60');
+  await page.click('#exp-show');
+  await page.locator('#exp-body tr[data-id="E-40"]').waitFor();
+  assert.match(await page.innerText('#exp-body tr[data-id="E-40"]'), /entry[\s\S]*Reagent/);
+  assert.match(await page.innerText('#exp-summary'), /2 entries and 1 roster members end/);
+  // Out of range: said next to the form, nothing asked of the server.
+  await page.fill('#exp-within', '0');
+  await page.click('#exp-show');
+  await page.waitForFunction(() => /1 to 3660/.test(document.querySelector('#exp-summary').textContent));
+  assert.equal(await page.isHidden('#exp-table'), true);
+  await page.click('#lang-toggle');
+  await page.close();
+});
+
+test('admin: four eyes in two browsers - one admin proposes a change to take effect later, the other reads the diff and approves; the schedule can be cancelled', async (problems) => {
+  const W = 'four-eyes-ui';
+  const clause = { id: 'C-1', document: '署综函〔2022〕143号', article: '一', text: '免于提交。' };
+  const doc = (n) => ({
+    list: W, kind: 'positive', title: { zh: '双人复核', en: 'Four eyes' }, clauses: [clause], entities: [],
+    entries: Array.from({ length: n }, (_, i) => ({ id: `E-${i + 1}`, code: `38${String(i + 1).padStart(2, '0')}`,
+      name: { zh: '物品' }, clauses: ['C-1'] }))
+  });
+  let r = await api('PUT', '/v1/lists/' + W, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc(1)) });
+  assert.equal(r.status, 201, r.text);
+
+  // The proposer, in this browser.
+  const page = await newPage(problems);
+  await login(page);
+  await page.locator(`#prop-list option[value="${W}"]`).waitFor({ state: 'attached' });
+  await page.selectOption('#prop-list', W);
+  await page.setInputFiles('#prop-file', { name: 'batch.json', mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(doc(3)), 'utf8') });
+  const later = new Date(Date.now() + 8 * 3600e3 + 2 * 86400e3).toISOString().slice(0, 16); // China time, in 2 days
+  await page.fill('#prop-effective', later);
+  await page.click('#prop-submit');
+  await page.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page.innerText('#prop-status'), /等待另一名管理员复核/);
+  const n = Number(await page.getAttribute('#prop-body tr[data-state="pending"]', 'data-proposal'));
+  assert.ok(n > 0);
+  // Its proposer cannot approve it.
+  await page.click(`#prop-body button[data-proposal="${n}"]`);
+  await page.locator('#prop-approve').waitFor({ state: 'visible' });
+  await page.click('#prop-approve');
+  await page.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'error');
+  assert.match(await page.innerText('#prop-status'), /403/);
+  assert.equal(await current(W), 1);
+
+  // The approver, in a second browser with its own session.
+  const other = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const octx = await other.newContext({ locale: 'zh-CN' });
+  const page2 = await octx.newPage();
+  page2.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  await page2.goto(BASE + '/ui/admin');
+  assert.equal(await page2.evaluate(() => sessionStorage.getItem('qd.admin.token')), null, 'not the first admin\'s session');
+  await page2.fill('#token', APPROVER);
+  await page2.click('#token-use');
+  await page2.locator(`#prop-body tr[data-proposal="${n}"]`).waitFor();
+  await page2.click(`#prop-body button[data-proposal="${n}"]`);
+  await page2.locator('#prop-changes-body tr[data-id="E-2"]').waitFor();
+  const kinds = await page2.$$eval('#prop-changes-body tr', (trs) => trs.map((tr) => tr.getAttribute('data-kind')));
+  assert.deepEqual(kinds, ['added', 'added']);
+  await page2.fill('#prop-comment', '已核对');
+  await page2.click('#prop-approve');
+  await page2.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'ok');
+  assert.match(await page2.innerText('#prop-status'), new RegExp(`已批准第 ${n} 号提案`));
+  await shot(page2, 'admin-approved.png');
+  // Stored, not yet current: the schedule shows it, and it can be cancelled.
+  assert.equal(await current(W), 1);
+  await page2.selectOption('#sched-list', W);
+  await page2.locator('#sched-body tr[data-version="2"]').waitFor();
+  await shot(page2, 'admin-schedule.png');
+  await page2.click('#sched-body button[data-version="2"]');
+  await page2.waitForFunction(() => /已取消第 2 版/.test(document.querySelector('#sched-summary').textContent));
+  assert.equal(await page2.isHidden('#sched-table'), true);
+  r = await api('GET', '/v1/lists/' + W);
+  assert.equal(r.json.scheduled, null);
+  await other.close();
   await page.close();
 });
 

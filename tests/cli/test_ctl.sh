@@ -576,6 +576,47 @@ DB=$TMP/bk-db
 run backup "$TMP/bk1"
 expect_rc 73 "backup into a directory that already holds a store: 73"
 
+# ---- expiring: what ends within DAYS China-time days --------------------
+
+DB=$TMP/exp-db
+mkdir -p "$DB"
+run init
+python3 - "$TMP/exp.json" <<'PY'
+import datetime, json, sys
+today = (datetime.datetime.utcnow() + datetime.timedelta(hours=8)).date()
+day = lambda n: (today + datetime.timedelta(days=n)).isoformat()
+clause = {"id": "C-1", "document": "署综函〔2022〕143号", "article": "一", "text": "免于提交。"}
+entry = lambda i, code, to, **kw: dict(id=i, code=code, name={"zh": "物品"}, clauses=["C-1"], valid_to=to, **kw)
+doc = {"list": "exp", "kind": "positive", "title": {"zh": "到期"}, "clauses": [clause],
+       "entities": [{"id": "91110000600037341L", "name": {"zh": "示例研究院"}, "valid_to": day(10)}],
+       "entries": [entry("E-2", "3002", day(2)), entry("E-40", "3822", day(40)),
+                   entry("E-R", "3003", day(3), status="revoked"), entry("E-PAST", "3004", day(-5))]}
+json.dump(doc, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+run load exp "$TMP/exp.json"
+expect_rc 0 "expiring: load the list"
+run expiring exp --within 30
+D2=$(python3 -c 'import datetime;print(((datetime.datetime.utcnow()+datetime.timedelta(hours=8)).date()+datetime.timedelta(days=2)).isoformat())')
+if [ "$RC" -eq 0 ] && out_has "exp v1: 1 entries and 1 roster members end" && [ "$(grep -c '^  ' "$TMP/out")" -eq 2 ] &&
+	sed -n 2p "$TMP/out" | grep -qE "^  $D2  entry  E-2 +3002 +active$" &&
+	sed -n 3p "$TMP/out" | grep -qE "^  [0-9-]{10}  member 91110000600037341L +active$"; then
+	pass "expiring LIST --within 30: by date, entries and members, not the revoked, the past or day 40"
+else
+	fail "expiring LIST --within 30" "exit $RC; stdout: $(cat "$TMP/out")"
+fi
+run expiring exp
+if [ "$RC" -eq 0 ] && out_has "1 entries and 1 roster members"; then pass "expiring: 30 days by default"; else fail "expiring: 30 days by default" "$(cat "$TMP/out")"; fi
+run expiring exp --within 3660
+if [ "$RC" -eq 0 ] && out_has "2 entries and 1 roster members"; then pass "expiring --within 3660 reaches day 40"; else fail "expiring --within 3660" "$(cat "$TMP/out")"; fi
+for bad in 0 3661 abc -1; do
+	run expiring exp --within "$bad"
+	if [ "$RC" -eq 64 ] && grep -q -- "--within" "$TMP/err"; then pass "expiring --within $bad: 64 naming --within"; else fail "expiring --within $bad" "exit $RC"; fi
+done
+run expiring nosuch
+expect_rc 69 "expiring of an unknown list: 69"
+run expiring
+expect_rc 64 "expiring without a list: 64"
+
 # ---- summary ------------------------------------------------------------
 
 summary

@@ -121,11 +121,13 @@ static bool write_tokens(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return false;
 	}
-	char a[QD_SHA256_HEX], r[QD_SHA256_HEX];
+	char a[QD_SHA256_HEX], a2[QD_SHA256_HEX], r[QD_SHA256_HEX];
 	qd_sha256_hex(HARNESS_ADMIN_TOKEN, strlen(HARNESS_ADMIN_TOKEN), a);
+	qd_sha256_hex(HARNESS_ADMIN2_TOKEN, strlen(HARNESS_ADMIN2_TOKEN), a2);
 	qd_sha256_hex(HARNESS_READER_TOKEN, strlen(HARNESS_READER_TOKEN), r);
 	fprintf(f, "# qingdan test tokens: NAME ROLE SHA256HEX\n");
 	fprintf(f, "%s admin %s\n", HARNESS_ADMIN_NAME, a);
+	fprintf(f, "%s admin %s\n", HARNESS_ADMIN2_NAME, a2);
 	fprintf(f, "\n%s reader %s  # the reader\n", HARNESS_READER_NAME, r);
 	if (fclose(f) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));

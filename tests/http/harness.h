@@ -22,6 +22,9 @@
 /* Tokens written to the tokens file when harness_opts.tokens is set. */
 #define HARNESS_ADMIN_NAME "test-admin"
 #define HARNESS_ADMIN_TOKEN "qd-test-admin-7f3c9e21b84d"
+/* A second admin, to approve what the first proposes. */
+#define HARNESS_ADMIN2_NAME "test-approver"
+#define HARNESS_ADMIN2_TOKEN "qd-test-approver-2b8e61f04ad9"
 #define HARNESS_READER_NAME "test-reader"
 #define HARNESS_READER_TOKEN "qd-test-reader-5a06d1e9c372"
 

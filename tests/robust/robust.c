@@ -289,6 +289,8 @@ bool robust_start_on(harness_daemon *d, const char *dbdir, const char *const *ex
 	char hex[QD_SHA256_HEX];
 	qd_sha256_hex(HARNESS_ADMIN_TOKEN, strlen(HARNESS_ADMIN_TOKEN), hex);
 	fprintf(f, "%s admin %s\n", HARNESS_ADMIN_NAME, hex);
+	qd_sha256_hex(HARNESS_ADMIN2_TOKEN, strlen(HARNESS_ADMIN2_TOKEN), hex);
+	fprintf(f, "%s admin %s\n", HARNESS_ADMIN2_NAME, hex);
 	fclose(f);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		d->port = harness_free_port();

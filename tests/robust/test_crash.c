@@ -5,9 +5,12 @@
  * load was writing (its exported canonical form hashes to that document's
  * sha256, its entry count and version number match).
  *
- * The writer alternates between `qingdanctl load` (killed mid-load) and
- * qingdand serving a PUT (the daemon killed mid-request, then restarted on
- * the same store).  Kill moments are drawn over the measured duration of a
+ * The writer takes turns: `qingdanctl load` (killed mid-load), qingdand
+ * serving a PUT (the daemon killed mid-request, then restarted on the
+ * same store), and qingdand approving a proposal (proposed first, the
+ * daemon killed while a second admin's approval is stored): after a kill
+ * the proposal is approved exactly when its version is current, and
+ * pending otherwise.  Kill moments are drawn over the measured duration of a
  * load, half of them in its second half, where the write transaction runs;
  * the duration estimate adapts so that kills keep landing before the
  * writer finishes.  Set QD_ROBUST_SEED to replay a sequence. */
@@ -91,8 +94,11 @@ static state check_store(const char *when)
 	return s;
 }
 
+/* A writer's request on its own thread: the PUT of document doc, or
+ * (id > 0) the second admin's approval of proposal id. */
 typedef struct put_job {
 	int doc;
+	long id;
 	long status;
 	pthread_t th;
 } put_job;
@@ -100,11 +106,25 @@ typedef struct put_job {
 static void *put_thread(void *p)
 {
 	put_job *j = p;
-	http_response *r = http_request_auth("PUT", "/v1/lists/" LIST, HARNESS_ADMIN_TOKEN, NULL, docs[j->doc],
-					     lens[j->doc]);
+	char path[64];
+	snprintf(path, sizeof path, "/v1/proposals/%ld/approve", j->id);
+	http_response *r = j->id ? http_request_auth("POST", path, HARNESS_ADMIN2_TOKEN, NULL, NULL, 0)
+				 : http_request_auth("PUT", "/v1/lists/" LIST, HARNESS_ADMIN_TOKEN, NULL, docs[j->doc],
+						     lens[j->doc]);
 	j->status = r->status;
 	http_response_free(r);
 	return NULL;
+}
+
+/* Propose document doc to the running daemon; returns the proposal. */
+static long propose_doc(int doc, const char *when)
+{
+	http_response *r = http_request_auth("PUT", "/v1/lists/" LIST "?propose=true", HARNESS_ADMIN_TOKEN, NULL,
+					     docs[doc], lens[doc]);
+	ck_assert_msg(r->status == 202, "%s: proposing answered %ld", when, r->status);
+	long id = (long)json_integer_value(json_object_get(r->json, "proposal"));
+	http_response_free(r);
+	return id;
 }
 
 /* Few versions kept, so that verify stays quick as rounds add versions. */
@@ -161,21 +181,56 @@ START_TEST(kill_writer_at_random)
 	ck_assert_int_eq(cur.doc, 1);
 	ck_assert_int_eq(cur.version, 2);
 
-	long t_ctl0 = t_ctl, t_put0 = t_put;
+	long t_ctl0 = t_ctl, t_put0 = t_put, t_approve = t_put;
 	long start = robust_now_ms();
-	int rounds = 0, kept_old = 0, got_new = 0, finished = 0, by_ctl = 0, by_daemon = 0;
+	int rounds = 0, kept_old = 0, got_new = 0, finished = 0, by_ctl = 0, by_daemon = 0, by_approval = 0;
 	for (; rounds < ROUNDS && (robust_now_ms() - start < BUDGET_MS || rounds < MIN_ROUNDS); rounds++) {
 		int next = (cur.doc + 1 + rand() % (NDOCS - 1)) % NDOCS;
-		bool daemon = rounds % 2 == 1;
-		long *span = daemon ? &t_put : &t_ctl;
+		int mode = rounds % 3; /* 0: qingdanctl load, 1: PUT, 2: an approval */
+		bool daemon = mode == 1;
+		long *span = mode == 2 ? &t_approve : daemon ? &t_put : &t_ctl;
 		/* Half the kills anywhere in the load, half in its second half,
 		 * where the write transaction runs and commits. */
 		long delay = rounds % 4 < 2 ? rand() % (*span + 1) : *span / 2 + rand() % (*span * 6 / 10 + 1);
 		char when[96];
 		snprintf(when, sizeof when, "round %d (%s killed after %ld ms)", rounds,
-			 daemon ? "qingdand" : "qingdanctl load", delay);
+			 mode == 2 ? "qingdand approving" : daemon ? "qingdand" : "qingdanctl load", delay);
 		bool completed = false;
-		if (!daemon) {
+		if (mode == 2) {
+			by_approval++;
+			harness_daemon d = {0};
+			char err[512];
+			ck_assert_msg(robust_start_on(&d, db, daemon_args, err, sizeof err), "%s: %s", when, err);
+			put_job j = {.id = propose_doc(next, when)};
+			pthread_create(&j.th, NULL, put_thread, &j);
+			robust_sleep_ms(delay);
+			robust_kill9(d.pid);
+			pthread_join(j.th, NULL);
+			completed = j.status == 200;
+			ck_assert_msg(robust_start_on(&d, db, daemon_args, err, sizeof err),
+				      "%s: the daemon does not start again: %s", when, err);
+			http_response *r = http_get("/v1/lists/" LIST);
+			const char *sha = json_string_value(json_object_get(r->json, "sha256"));
+			int doc = sha ? doc_by_sha(sha) : -1;
+			http_response_free(r);
+			char path[64];
+			snprintf(path, sizeof path, "/v1/proposals/%ld", j.id);
+			r = http_request_auth("GET", path, HARNESS_ADMIN_TOKEN, NULL, NULL, 0);
+			ck_assert_msg(r->status == 200, "%s: the proposal after restart: %ld", when, r->status);
+			const char *pstate = json_string_value(json_object_get(r->json, "state"));
+			ck_assert_msg(pstate && strcmp(pstate, doc == next ? "approved" : "pending") == 0,
+				      "%s: the list is document %d (new: %d), the proposal is %s", when, doc, next,
+				      pstate ? pstate : "(none)");
+			http_response_free(r);
+			if (doc != next) {
+				/* Rejected, so that it does not linger as pending. */
+				snprintf(path, sizeof path, "/v1/proposals/%ld/reject", j.id);
+				r = http_request_auth("POST", path, HARNESS_ADMIN2_TOKEN, NULL, NULL, 0);
+				ck_assert_msg(r->status == 200, "%s: rejecting it: %ld", when, r->status);
+				http_response_free(r);
+			}
+			robust_kill9(d.pid);
+		} else if (!daemon) {
 			by_ctl++;
 			const char *args[] = {"--db", db, "--retain-versions", "3", "load", LIST, paths[next], NULL};
 			pid_t pid = robust_spawn_ctl(args);
@@ -237,11 +292,12 @@ START_TEST(kill_writer_at_random)
 		cur = now;
 	}
 	long took = robust_now_ms() - start;
-	printf("crash consistency: %d SIGKILL rounds in %.1f s (%d qingdanctl load, %d qingdand PUT; "
+	printf("crash consistency: %d SIGKILL rounds in %.1f s (%d qingdanctl load, %d qingdand PUT, "
+	       "%d approvals; "
 	       "%d-entry documents; first loads took %ld ms by qingdanctl, %ld ms by PUT): %d writers killed "
 	       "before they finished (%d left the old version, %d had committed the new one), %d after; "
 	       "verify passed and the list was one complete version every time\n",
-	       rounds, (double)took / 1000, by_ctl, by_daemon, ENTRIES, t_ctl0, t_put0, rounds - finished, kept_old,
+	       rounds, (double)took / 1000, by_ctl, by_daemon, by_approval, ENTRIES, t_ctl0, t_put0, rounds - finished, kept_old,
 	       got_new - finished, finished);
 	ck_assert_int_ge(rounds, MIN_ROUNDS);
 	for (int i = 0; i < NDOCS; i++)

@@ -390,6 +390,8 @@
       var b = ev.target.closest('button.rollback');
       if (b) askRollback(Number(b.getAttribute('data-version')));
     });
+    // A proposal approved or a schedule cancelled (governance.js) changes the lists.
+    document.addEventListener('qd:lists-changed', function () { reload(); });
     $('rollback-yes').addEventListener('click', doRollback);
     $('rollback-no').addEventListener('click', hideRollback);
     QD.onLang(function () {

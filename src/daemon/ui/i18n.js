@@ -534,6 +534,12 @@
   };
   QD.other = function () { return QD.lang === 'zh' ? 'en' : 'zh'; };
   QD.has = function (key) { return S.zh[key] !== undefined; };
+  /* More strings, from a page script that keeps its own: {zh: {…}, en: {…}}. */
+  QD.addStrings = function (more) {
+    ['zh', 'en'].forEach(function (l) {
+      Object.keys(more[l] || {}).forEach(function (k) { S[l][k] = more[l][k]; });
+    });
+  };
 
   /* Apply the current language to the static text of the page. */
   QD.applyLang = function (root) {

@@ -49,6 +49,12 @@ void qd_audit_rec_json(qd_buf *b, const qd_audit_rec *a)
 	} else {
 		qd_buf_puts(b, "null");
 	}
+	if (a->proposal) {
+		qd_buf_printf(b, ",\"proposal\":%llu,\"proposer\":", (unsigned long long)a->proposal);
+		qd_buf_json_cstr(b, a->proposer);
+		qd_buf_puts(b, ",\"comment\":");
+		qd_buf_json_cstr(b, a->comment);
+	}
 	qd_buf_putc(b, '}');
 }
 

@@ -107,6 +107,20 @@ int qd_store_open(const char *dir, const qd_store_opts *opts, qd_store **out,
 		rc = 0;
 	if (rc)
 		goto fail;
+	/* A store written before scheduled versions has no "schedule" yet. */
+	rc = mdb_dbi_open(txn, "schedule", flags, &st->schedule);
+	st->has_schedule = rc == 0;
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		rc = 0;
+	if (rc)
+		goto fail;
+	/* A store written before proposals has no "proposals" yet. */
+	rc = mdb_dbi_open(txn, "proposals", flags, &st->proposals);
+	st->has_proposals = rc == 0;
+	if (rc == MDB_NOTFOUND && opts->read_only)
+		rc = 0;
+	if (rc)
+		goto fail;
 	/* A store written before attempt records were indexed gets its index
 	 * built once, by the first read-write open. */
 	rc = mdb_dbi_open(txn, "attempts", 0, &st->attempts);
@@ -198,8 +212,11 @@ int qd_store_lists(qd_store *st, qd_list_info **out, size_t *n)
 			v = nv;
 			cap = nc;
 		}
-		list_rec_decode(&k, &d, &v[cnt], NULL, NULL, true);
+		uint32_t last, oldest;
+		list_rec_decode(&k, &d, &v[cnt], &last, &oldest, true);
 		cnt++;
+		if ((ret = qd_st_list_due(st, txn, &v[cnt - 1], last, oldest, qd_st_now(st), NULL)))
+			goto out;
 	}
 	if (rc != MDB_NOTFOUND)
 		ret = map_err(rc);
@@ -226,16 +243,25 @@ int qd_store_list(qd_store *st, const char *id, qd_list_info *out)
 	rc = mdb_get(txn, st->lists, &k, &d);
 	if (rc == 0 && !list_rec_valid(&d))
 		rc = MDB_NOTFOUND;
-	if (rc == 0)
-		list_rec_decode(&k, &d, out, NULL, NULL, true);
+	int ret = 0;
+	if (rc == 0) {
+		uint32_t last, oldest;
+		list_rec_decode(&k, &d, out, &last, &oldest, true);
+		if ((ret = qd_st_list_due(st, txn, out, last, oldest, qd_st_now(st), NULL))) {
+			free(out->title);
+			out->title = NULL;
+		}
+	}
 	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? QD_ENOLIST : map_err(rc);
+	return ret ? ret : rc == MDB_NOTFOUND ? QD_ENOLIST : map_err(rc);
 }
 
 /* ---- list and version records in a transaction ---- */
 
-int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,
-		   uint32_t *last, uint32_t *oldest)
+/* The list record as written (its current version may have been overtaken
+ * by a scheduled one since: see qd_st_get_list()). */
+static int get_list_raw(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li, uint32_t *last,
+			uint32_t *oldest)
 {
 	if (strlen(list) > QD_LIST_ID_MAX)
 		return QD_ENOLIST;
@@ -249,11 +275,28 @@ int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *l
 	return 0;
 }
 
+int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,
+		   uint32_t *last, uint32_t *oldest)
+{
+	uint32_t l, o;
+	int ret = get_list_raw(st, txn, list, li, &l, &o);
+	if (!ret)
+		ret = qd_st_list_due(st, txn, li, l, o, qd_st_now(st), NULL);
+	if (last)
+		*last = l;
+	if (oldest)
+		*oldest = o;
+	return ret;
+}
+
 int qd_st_get_version(qd_store *st, MDB_txn *txn, const char *list, uint32_t version,
 		      qd_list_info *li, MDB_val *rec)
 {
 	uint32_t last, oldest;
-	int ret = qd_st_get_list(st, txn, list, li, &last, &oldest);
+	/* A version asked by number needs the record as written only (and
+	 * the current one is worked out from versions asked by number). */
+	int ret = version ? get_list_raw(st, txn, list, li, &last, &oldest)
+			  : qd_st_get_list(st, txn, list, li, &last, &oldest);
 	if (ret)
 		return ret;
 	if (version == 0)

@@ -12,8 +12,8 @@ void qd_audit_page_free(qd_audit_page *p)
 		return;
 	for (size_t i = 0; i < p->n; i++) {
 		qd_audit_rec *r = &p->recs[i];
-		const char *s[] = {r->actor,   r->action,  r->list,   r->sha256,
-				   r->outcome, r->message, r->source, r->client};
+		const char *s[] = {r->actor,   r->action,  r->list,   r->sha256, r->outcome,
+				   r->message, r->source, r->client, r->proposer, r->comment};
 		for (size_t k = 0; k < sizeof s / sizeof *s; k++)
 			free((char *)s[k]);
 	}
@@ -64,6 +64,13 @@ static int audit_decode(uint64_t id, const MDB_val *d, qd_audit_rec *r)
 	/* Records written before attempts were aggregated have no client,
 	 * count or last_time: one attempt, from an unknown address. */
 	r->client = qd_st_jstr_dup(j, "client", &mem);
+	/* Records of proposals name it, its proposer and a comment. */
+	json_t *jp = json_object_get(j, "proposal");
+	if (jp && (!json_is_integer(jp) || json_integer_value(jp) < 1))
+		ok = false;
+	r->proposal = jp ? (uint64_t)json_integer_value(jp) : 0;
+	r->proposer = qd_st_jstr_dup(j, "proposer", &mem);
+	r->comment = qd_st_jstr_dup(j, "comment", &mem);
 	json_t *jc = json_object_get(j, "count");
 	r->count = json_is_integer(jc) && json_integer_value(jc) > 0 ? (uint64_t)json_integer_value(jc) : 1;
 	const char *lt = json_string_value(json_object_get(j, "last_time"));
@@ -205,7 +212,10 @@ int qd_store_entries_page(qd_store *st, const char *list, const char *prefix,
 		goto out;
 	}
 	qd_list_info li;
-	list_rec_decode(&lk, &ld, &li, NULL, NULL, false);
+	uint32_t last, oldest;
+	list_rec_decode(&lk, &ld, &li, &last, &oldest, false);
+	if ((ret = qd_st_list_due(st, txn, &li, last, oldest, qd_st_now(st), NULL)))
+		goto out;
 	size_t vl = vprefix(key, list, li.version);
 	memcpy(key + vl, prefix, pfl);
 	size_t match_len = vl + pfl;

@@ -52,6 +52,10 @@ int qd_snap_open(qd_snap *s)
 	size_t txnid = mdb_txn_id(s->txn);
 	if (s->lists_loaded && txnid != s->lists_txnid)
 		s->lists_loaded = false;
+	/* … and until a scheduled version takes effect: the clock is read
+	 * only while one is to come. */
+	if (s->lists_loaded && s->lists_until != INT64_MAX && qd_st_now(s->st) >= s->lists_until)
+		s->lists_loaded = false;
 	/* The cache's map references hold only for the state they were read
 	 * at: pages a later write freed may have been reused. */
 	if (s->cache.txnid != txnid) {
@@ -110,6 +114,8 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 		if (rc)
 			return map_err(rc);
 		s->nlists = 0;
+		s->lists_until = INT64_MAX;
+		int64_t now = 0;
 		MDB_val k, d;
 		int ret = 0;
 		for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
@@ -127,7 +133,14 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 				s->caplists = nc;
 			}
 			qd_list_info *li = &s->lists[s->nlists++];
-			list_rec_decode(&k, &d, li, NULL, NULL, false);
+			uint32_t last, oldest;
+			list_rec_decode(&k, &d, li, &last, &oldest, false);
+			if (li->next_at) {
+				if (!now)
+					now = qd_st_now(s->st);
+				if ((ret = qd_st_list_due(s->st, s->txn, li, last, oldest, now, &s->lists_until)))
+					break;
+			}
 			/* The terms are in the version record: one read per list,
 			 * kept with the lists until a write commits. */
 			if ((ret = list_terms(s, li)))
@@ -256,21 +269,7 @@ int qd_snap_list_at(qd_snap *s, const char *list, int64_t at, qd_list_info *out)
 	int ret = qd_st_get_list(s->st, s->txn, list, &li, &last, &oldest);
 	if (ret)
 		return ret;
-	/* Versions are stored in time order, so the one current at `at` is
-	 * the newest stored at or before it. */
-	for (uint32_t v = last; v >= oldest && v > 0; v--) {
-		MDB_val rec;
-		ret = qd_st_get_version(s->st, s->txn, list, v, out, &rec);
-		if (ret == QD_ENOVERSION || ret == QD_EGONE)
-			continue;
-		if (ret)
-			return ret;
-		if (out->loaded_at <= at)
-			return 0;
-	}
-	/* Older than every retained version: it did not exist yet, unless
-	 * versions were pruned, one of which may have been current then. */
-	return oldest > 1 ? QD_EGONE : QD_ENOLIST;
+	return qd_st_current_at(s->st, s->txn, list, last, oldest, li.has_schedule, at, out);
 }
 
 int qd_snap_lists_at(qd_snap *s, int64_t at, const qd_list_info **out, size_t *n)

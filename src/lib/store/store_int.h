@@ -27,6 +27,16 @@
  *                                                  attempts that changed nothing (prunable)
  *   feed      be64(seq)                            → feed record: fmt | hash (64 hex) |
  *                                                  be32(length) | canonical JSON | signature JSON
+ *   schedule  id|\0|be32(version)                  → schedule record (SCHED_REC_LEN): when a
+ *                                                  version stored ahead of time takes effect,
+ *                                                  and whether it was cancelled; versions
+ *                                                  without one took effect when stored
+ *   proposals be64(id)                             → proposal record: fmt (1) | 3 zero bytes |
+ *                                                  u32(length of the JSON) | JSON (the
+ *                                                  proposal's fields, times as unix seconds,
+ *                                                  the summary as an object) | the canonical
+ *                                                  document, while pending (dropped when it
+ *                                                  is decided or found expired)
  *
  * Entry keys sort by code, so the candidates for a queried code are found
  * with one range seek per prefix length ("3822\0" … ) and entry pages by
@@ -63,6 +73,21 @@ enum {
 	LR_FMT = 0, LR_KIND = 1, LR_LENGTHS = 2, LR_CURRENT = 4, LR_LAST = 8, LR_ENTRIES = 12,
 	LR_MEMBERS = 16, LR_OLDEST = 20, LR_LOADED = 24, LR_SHA = 32, LR_TITLE = 96,
 };
+
+/* List record format 2, written since versions can be scheduled: format
+ * 1's header, then LR_NEXT, the earliest effective_at of a scheduled
+ * version still to come when the record was written (0: none), and
+ * LR_FLAGS; the title follows at LR_TITLE2.  LR_CURRENT and the counts
+ * are the version current when the record was written: once LR_NEXT has
+ * passed, readers work out the current version from the "schedule"
+ * database (qd_st_list_due()).  Both formats are read. */
+#define LIST_REC_FMT2 2
+enum { LR_NEXT = 96, LR_FLAGS = 104, LR_TITLE2 = 112 };
+enum { LRF_SCHEDULED = 1 }; /* some version of the list was ever scheduled */
+
+/* A schedule record: effective_at (8, host order), state (1). */
+#define SCHED_REC_LEN 16
+enum { SCHED_PENDING = 0, SCHED_CANCELLED = 1 };
 
 /* Fixed offsets of the entry record header. */
 enum {
@@ -132,8 +157,9 @@ enum { VR_FMT = 0, VR_LENGTHS = 2, VR_ENTRIES = 4, VR_MEMBERS = 8, VR_TERMS = 12
 
 struct qd_store {
 	MDB_env *env;
-	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts, feed;
-	bool has_dicts, has_attempts, has_feed;
+	MDB_dbi lists, versions, entries, members, clauses, audit, dicts, attempts, feed, proposals, schedule;
+	bool has_dicts, has_attempts, has_feed, has_proposals, has_schedule;
+	int64_t fixed_now;       /* qd_store_set_time(): the clock "now" reads; 0: the real one */
 	qd_feed_signer signer;   /* .sign NULL: records are not signed; set before use */
 	unsigned retain;
 	bool read_only;
@@ -191,6 +217,7 @@ struct qd_snap {
 	size_t nlists, caplists;
 	bool lists_loaded;
 	size_t lists_txnid;  /* the snapshot (last committed write) lists were read at */
+	int64_t lists_until; /* … and the instant a scheduled version changes them (INT64_MAX: none) */
 	qd_cand *cands;
 	size_t capcands;
 	qd_list_info *at_lists; /* results of qd_snap_lists_at(), valid while open */
@@ -448,17 +475,24 @@ static inline void list_rec_decode(const MDB_val *key, const MDB_val *val, qd_li
 	memcpy(&out->loaded_at, p + LR_LOADED, 8);
 	memcpy(out->sha256, p + LR_SHA, 64);
 	out->sha256[64] = '\0';
+	size_t title = LR_TITLE;
+	if (p[LR_FMT] == LIST_REC_FMT2) {
+		memcpy(&out->next_at, p + LR_NEXT, 8);
+		out->has_schedule = (get_u32(p + LR_FLAGS) & LRF_SCHEDULED) != 0;
+		title = LR_TITLE2;
+	}
 	if (last)
 		*last = get_u32(p + LR_LAST);
 	if (oldest)
 		*oldest = get_u32(p + LR_OLDEST);
-	if (want_title && val->mv_size > LR_TITLE)
-		out->title = strndup((const char *)p + LR_TITLE, val->mv_size - LR_TITLE);
+	if (want_title && val->mv_size > title)
+		out->title = strndup((const char *)p + title, val->mv_size - title);
 }
 
 static inline bool list_rec_valid(const MDB_val *val)
 {
-	return val->mv_size > LR_TITLE && ((const unsigned char *)val->mv_data)[LR_FMT] == LIST_REC_FMT;
+	unsigned fmt = val->mv_size ? ((const unsigned char *)val->mv_data)[LR_FMT] : 0;
+	return (fmt == LIST_REC_FMT && val->mv_size > LR_TITLE) || (fmt == LIST_REC_FMT2 && val->mv_size > LR_TITLE2);
 }
 
 static inline bool version_rec_valid(const MDB_val *d)
@@ -677,6 +711,68 @@ int qd_st_feed_put_rec(qd_store *st, MDB_txn *txn, const qd_feed_rec *rec, const
 /* feed.c: build the feed of a store that predates it from its audit log's
  * records of stored changes (unsigned), in txn. */
 int qd_st_feed_build(qd_store *st, MDB_txn *txn);
+
+/* proposals.c: read proposal id in txn at `now` into out (strings
+ * malloc()ed), doc (may be NULL) pointing at its document in the map
+ * (size 0 when it has none).  Returns 0, QD_ENOPROPOSAL, QD_ENOMEM or
+ * QD_EIO. */
+int qd_st_proposal_read(qd_store *st, MDB_txn *txn, uint64_t id, int64_t now, qd_proposal *out, MDB_val *doc);
+
+/* proposals.c: check, in txn, that proposal id may be approved by actor
+ * at now as a change of list from version `current` (0: no list yet);
+ * out receives it.  Returns 0, QD_ENOPROPOSAL, QD_EDECIDED, QD_EEXPIRED,
+ * QD_ESAMEPERSON, QD_ECONFLICT (another list, or the list is no longer at
+ * the base version), QD_ENOMEM or QD_EIO. */
+int qd_st_proposal_check(qd_store *st, MDB_txn *txn, uint64_t id, const char *actor, int64_t now,
+			 const char *list, uint32_t current, qd_proposal *out);
+
+/* proposals.c: rewrite proposal p in txn as decided (state, decided_by
+ * actor, decision_comment comment, decided_at now, version), without its
+ * document.  Returns 0, QD_ENOSPC, QD_ENOMEM or QD_EIO. */
+int qd_st_proposal_close(qd_store *st, MDB_txn *txn, qd_proposal *p, enum qd_proposal_state state,
+			 const char *actor, const char *comment, int64_t now, uint32_t version);
+
+/* schedule.c: the clock: qd_store_set_time()'s instant, or the time. */
+int64_t qd_st_now(const qd_store *st);
+
+/* schedule.c: the version of list current at instant `at` into out (as
+ * qd_st_get_version() fills it): the one with the latest effective time
+ * at or before `at` (a scheduled version's effective_at, any other's
+ * loaded_at; cancelled ones never), the higher version on a tie.
+ * last, oldest: the list record's; has_schedule: its LRF_SCHEDULED.
+ * Returns 0; QD_ENOLIST (none yet); QD_EGONE (pruned); QD_EIO. */
+int qd_st_current_at(qd_store *st, MDB_txn *txn, const char *list, uint32_t last, uint32_t oldest,
+		     bool has_schedule, int64_t at, qd_list_info *out);
+
+/* schedule.c: li was decoded from a list record (last, oldest its own):
+ * when a scheduled version has taken effect by `now` since the record was
+ * written, make li describe the version current now.  until (may be NULL)
+ * is lowered to the next instant at which that changes (kept when none).
+ * Returns 0 or as qd_st_current_at(). */
+int qd_st_list_due(qd_store *st, MDB_txn *txn, qd_list_info *li, uint32_t last, uint32_t oldest, int64_t now,
+		   int64_t *until);
+
+/* schedule.c: the earliest effective_at after `after` of list's pending
+ * scheduled versions into *out (0: none).  Returns 0 or QD_EIO. */
+int qd_st_next_at(qd_store *st, MDB_txn *txn, const char *list, int64_t after, int64_t *out);
+
+/* schedule.c: write version's schedule record (pending, effective_at).
+ * Returns 0, QD_ENOSPC, QD_ENOMEM, QD_EIO. */
+int qd_st_sched_put(qd_store *st, MDB_txn *txn, const char *list, uint32_t version, int64_t effective_at,
+		    unsigned state);
+
+/* schedule.c: version's schedule record: 0 with *eff and *state, or
+ * QD_ENOENT (it took effect when stored), QD_EIO. */
+int qd_st_sched_get(qd_store *st, MDB_txn *txn, const char *list, uint32_t version, int64_t *eff,
+		    unsigned *state);
+
+/* schedule.c: cancel version of list (pending at `now`) in txn, as the
+ * feed record rec says (a follower) or as actor does here (rec NULL):
+ * its schedule record, the list record's LR_NEXT, the feed and audit
+ * records.  Returns 0, QD_ENOENT (nothing pending to cancel), QD_ECONFLICT
+ * (rec does not follow the head), QD_ENOSPC, QD_ENOMEM, QD_EIO. */
+int qd_st_cancel(qd_store *st, MDB_txn *txn, const char *list, uint32_t version, int64_t now, const char *actor,
+		 const char *client, const qd_feed_rec *rec, const qd_feed_fields *f);
 
 /* snapcache.c: forget every answer (keeps the memory). */
 void qd_st_sc_reset(snap_cache *c);

@@ -53,6 +53,10 @@ typedef struct put_ctx {
 	qd_list_info prev;   /* the list record before the change (unless res->created) */
 	uint32_t last, oldest; /* the list's newest and oldest retained versions */
 	qd_feed_fields af;   /* when o->applying: its members */
+	qd_proposal prop;    /* when o->proposal: the proposal approved */
+	int64_t effective_at; /* a scheduled version: when it takes effect; else 0 */
+	unsigned char *old_rec; /* a copy of the list record before the change (NULL: none) */
+	size_t old_len;
 	unsigned char key[KEY_MAX + 8];
 } put_ctx;
 
@@ -97,11 +101,36 @@ static int put_check(put_ctx *p)
 	int rc = mdb_get(p->txn, p->st->lists, &p->lk, &ld);
 	if (rc == 0 && list_rec_valid(&ld)) {
 		list_rec_decode(&p->lk, &ld, &p->prev, &p->last, &p->oldest, false);
+		if (!(p->old_rec = malloc(ld.mv_size)))
+			return QD_ENOMEM;
+		memcpy(p->old_rec, ld.mv_data, ld.mv_size);
+		p->old_len = ld.mv_size;
+		/* The version current now, which a scheduled one may have
+		 * become since the record was written. */
+		int ret = qd_st_list_due(p->st, p->txn, &p->prev, p->last, p->oldest, p->o->now, NULL);
+		if (ret)
+			return ret;
 		res->previous = p->prev.version;
 	} else if (rc == 0 || rc == MDB_NOTFOUND) {
 		res->created = true;
 	} else {
 		return map_err(rc);
+	}
+	int64_t eff = p->o->applying ? (p->af.effective_at > p->af.committed_at ? p->af.effective_at : 0)
+				     : p->o->effective_at > p->o->now ? p->o->effective_at : 0;
+	if (eff && res->created) {
+		qd_problems_add(p->problems, "/effective_at", "a new list takes effect when it is stored: "
+				"load it first, then schedule its later versions");
+		return QD_EINVAL;
+	}
+	p->effective_at = res->effective_at = eff;
+	if (p->o->proposal) {
+		int ret = qd_st_proposal_check(p->st, p->txn, p->o->proposal, p->o->actor, p->o->now, doc->list,
+					       res->created ? 0 : res->previous, &p->prop);
+		if (ret)
+			return ret;
+		if (strcmp(p->prop.sha256, res->sha256) != 0)
+			return QD_EIO; /* the stored document is not the one proposed */
 	}
 	if (p->o->if_match && p->o->if_match != res->previous)
 		return QD_ECONFLICT;
@@ -225,13 +254,24 @@ static int put_version(put_ctx *p)
 	return map_err(mdb_put(p->txn, p->st->versions, &k, &d, 0));
 }
 
+/* The new version's schedule record, when it takes effect later. */
+static int put_schedule(put_ctx *p)
+{
+	if (!p->effective_at)
+		return 0;
+	return qd_st_sched_put(p->st, p->txn, p->doc->list, p->res->version, p->effective_at, SCHED_PENDING);
+}
+
 /* Prune the versions that fall out of the retention window. */
 static int put_prune(put_ctx *p)
 {
 	uint32_t version = p->res->version, retain = p->st->retain;
 	if (p->res->created)
 		p->oldest = version;
-	while (version >= retain && p->oldest <= version - retain) {
+	/* Never the version current now, nor a later one (still to take
+	 * effect) when the new one waits for its instant. */
+	uint32_t floor = p->effective_at ? p->prev.version : version;
+	while (version >= retain && p->oldest <= version - retain && p->oldest < floor) {
 		size_t n = vprefix(p->key, p->doc->list, p->oldest);
 		MDB_val k = {n, p->key};
 		int rc;
@@ -243,36 +283,67 @@ static int put_prune(put_ctx *p)
 		rc = mdb_del(p->txn, p->st->versions, &k, NULL);
 		if (rc && rc != MDB_NOTFOUND)
 			return map_err(rc);
+		if (p->st->has_schedule && (rc = mdb_del(p->txn, p->st->schedule, &k, NULL)) && rc != MDB_NOTFOUND)
+			return map_err(rc);
 		p->oldest++;
 	}
 	return 0;
 }
 
-/* Rewrite the list record: the current pointer moves to the new version. */
+/* Rewrite the list record: the current pointer moves to the new version,
+ * or — a version that takes effect later — stays on the version current
+ * now, with LR_NEXT saying when that changes. */
 static int put_list_record(put_ctx *p)
 {
 	const qd_listdoc *doc = p->doc;
-	json_t *title = json_object_get(doc->json, "title");
-	char *tj = json_dumps(title, JSON_COMPACT);
-	if (!tj)
-		return QD_ENOMEM;
+	char *tj = NULL;
+	const char *title;
+	size_t tl;
+	if (p->effective_at) {
+		/* The title is the current version's: the old record's. */
+		size_t at = p->old_rec[LR_FMT] == LIST_REC_FMT2 ? LR_TITLE2 : LR_TITLE;
+		title = (const char *)p->old_rec + at;
+		tl = p->old_len - at;
+	} else {
+		if (!(tj = json_dumps(json_object_get(doc->json, "title"), JSON_COMPACT)))
+			return QD_ENOMEM;
+		title = tj;
+		tl = strlen(tj);
+	}
+	bool sched = p->effective_at || (p->prev.has_schedule && !p->res->created);
+	int64_t next = 0;
+	int ret = sched ? qd_st_next_at(p->st, p->txn, doc->list, p->o->now, &next) : 0;
+	if (ret) {
+		free(tj);
+		return ret;
+	}
 	qd_buf_reset(&p->rec);
-	unsigned char h[LR_TITLE];
+	unsigned char h[LR_TITLE2];
 	memset(h, 0, sizeof h);
-	h[LR_FMT] = LIST_REC_FMT;
+	h[LR_FMT] = LIST_REC_FMT2;
 	h[LR_KIND] = (unsigned char)doc->kind;
-	uint16_t lengths = qd_st_code_lengths(doc);
+	uint16_t lengths = p->effective_at ? p->prev.code_lengths : qd_st_code_lengths(doc);
 	h[LR_LENGTHS] = (unsigned char)lengths;
 	h[LR_LENGTHS + 1] = (unsigned char)(lengths >> 8);
-	put_u32(h + LR_CURRENT, p->res->version);
 	put_u32(h + LR_LAST, p->res->version);
-	put_u32(h + LR_ENTRIES, (uint32_t)doc->n_entries);
-	put_u32(h + LR_MEMBERS, (uint32_t)doc->n_members);
 	put_u32(h + LR_OLDEST, p->oldest);
-	memcpy(h + LR_LOADED, &p->o->now, 8);
-	memcpy(h + LR_SHA, p->res->sha256, 64);
+	if (p->effective_at) {
+		put_u32(h + LR_CURRENT, p->prev.version);
+		put_u32(h + LR_ENTRIES, p->prev.entries);
+		put_u32(h + LR_MEMBERS, p->prev.members);
+		memcpy(h + LR_LOADED, &p->prev.loaded_at, 8);
+		memcpy(h + LR_SHA, p->prev.sha256, 64);
+	} else {
+		put_u32(h + LR_CURRENT, p->res->version);
+		put_u32(h + LR_ENTRIES, (uint32_t)doc->n_entries);
+		put_u32(h + LR_MEMBERS, (uint32_t)doc->n_members);
+		memcpy(h + LR_LOADED, &p->o->now, 8);
+		memcpy(h + LR_SHA, p->res->sha256, 64);
+	}
+	memcpy(h + LR_NEXT, &next, 8);
+	put_u32(h + LR_FLAGS, sched ? LRF_SCHEDULED : 0);
 	qd_buf_add(&p->rec, h, sizeof h);
-	qd_buf_add(&p->rec, tj, strlen(tj));
+	qd_buf_add(&p->rec, title, tl);
 	free(tj);
 	if (p->rec.oom)
 		return QD_ENOMEM;
@@ -292,6 +363,11 @@ static int put_audit(put_ctx *p)
 		.changed = (long)res->changed, .status = res->created ? 201 : 200,
 		.outcome = "stored", .source = o->source, .client = o->client,
 	};
+	if (o->proposal) {
+		a.proposal = o->proposal;
+		a.proposer = p->prop.proposer;
+		a.comment = o->comment;
+	}
 	return qd_st_audit_put(p->st, p->txn, &a, false);
 }
 
@@ -304,9 +380,18 @@ static int put_feed(put_ctx *p)
 	feed_fields f = {
 		.list = p->doc->list, .action = p->o->action, .sha256 = p->res->sha256,
 		.actor = p->o->actor, .version = p->res->version, .entries = (long)p->res->entries,
-		.committed_at = p->o->now, .effective_at = p->o->now,
+		.committed_at = p->o->now, .effective_at = p->effective_at ? p->effective_at : p->o->now,
 	};
 	return qd_st_feed_put(p->st, p->txn, &f);
+}
+
+/* The proposal approved, closed in the same transaction as its version. */
+static int put_proposal(put_ctx *p)
+{
+	if (!p->o->proposal)
+		return 0;
+	return qd_st_proposal_close(p->st, p->txn, &p->prop, QD_PROPOSAL_APPROVED, p->o->actor, p->o->comment,
+				    p->o->now, p->res->version);
 }
 
 int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
@@ -341,8 +426,10 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	if ((ret = put_check(&p)) || (ret = put_diff(&p)) || o->dry_run)
 		goto out;
 	if ((ret = qd_st_compress_doc(doc, &p.r, st->compress_min_bytes)) || (ret = put_entries(&p)) ||
-	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_prune(&p)) ||
-	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)))
+	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_schedule(&p)) ||
+	    (ret = put_prune(&p)) ||
+	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)) ||
+	    (ret = put_proposal(&p)))
 		goto out;
 	ret = qd_st_commit(st, p.txn);
 	p.txn = NULL;
@@ -351,6 +438,8 @@ out:
 		mdb_txn_abort(p.txn);
 	qd_buf_free(&p.rec);
 	qd_st_rendered_free(&p.r, doc);
+	qd_proposal_free(&p.prop);
+	free(p.old_rec);
 	return ret;
 }
 
@@ -361,6 +450,26 @@ int qd_store_apply(qd_store *st, const qd_listdoc *doc, const qd_feed_rec *rec, 
 	int ret = qd_feed_fields_parse(rec->json, rec->json_len, &f);
 	if (ret)
 		return ret;
+	if (strcmp(f.action, "cancel") == 0) {
+		/* A cancellation: the version stays, it never takes effect. */
+		memset(res, 0, sizeof *res);
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+		if (rc)
+			return map_err(rc);
+		ret = qd_st_cancel(st, txn, f.list, f.version, f.committed_at, o->actor, o->client, rec, &f);
+		if (ret == QD_ENOENT) {
+			qd_problems_add(problems, "/version", "the feed record cancels version %u of %s, which is not "
+					"scheduled here", f.version, f.list);
+			ret = QD_EINVAL;
+		}
+		if (ret) {
+			mdb_txn_abort(txn);
+			return ret;
+		}
+		res->version = f.version;
+		return qd_st_commit(st, txn);
+	}
 	qd_put_opts a = {
 		.actor = o->actor, .action = o->action, .source = o->source, .client = o->client,
 		.now = f.committed_at, .applying = rec,

@@ -1,0 +1,909 @@
+/* qingdan — HTTP tests of governed publication: the expiry watch
+ * (GET /v1/lists/{id}/expiring and its metric) and proposals approved by
+ * a second admin (four eyes), across a restart too.
+ *
+ * The daemon's "today" is the real China-time date, so fixture documents
+ * are written relative to it.  Every window a test asks about is chosen
+ * so that the answer stays the same if the day turns between the load
+ * and the question. */
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qingdan/buf.h"
+#include "harness.h"
+#include "suite.h"
+
+#define WATCH "expiry-watch"
+#define E_OK "91110000600037341L"
+#define E_HK "HK:12345678"
+
+/* The civil date `days` from today in China time, "YYYY-MM-DD". */
+static void date_from_today(int days, char out[11])
+{
+	time_t t = time(NULL) + 8 * 3600 + (time_t)days * 86400;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* Start a fixture's daemon with tokens and extra arguments (may be NULL). */
+static void start(harness_daemon *d, const char *const *extra)
+{
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	char err[512];
+	ck_assert_msg(harness_start(d, &o, err, sizeof err), "cannot start qingdand: %s", err);
+}
+
+static harness_daemon d_watch;
+
+static void setup_watch(void)
+{
+	start(&d_watch, NULL);
+}
+
+static void teardown_watch(void)
+{
+	ht_stop_fixture(&d_watch);
+}
+
+/* PUT a list whose entries end 5 days ago, in 2, 10 and 40 days, and
+ * never; one revoked entry in 3 days; a roster member in 10 days. */
+static void put_watch_list(void)
+{
+	char past[11], d2[11], d3[11], d10[11], d40[11];
+	date_from_today(-5, past);
+	date_from_today(2, d2);
+	date_from_today(3, d3);
+	date_from_today(10, d10);
+	date_from_today(40, d40);
+	char doc[4096];
+	snprintf(doc, sizeof doc,
+		 "{\"list\":\"" WATCH "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\",\"en\":\"Expiry watch\"},"
+		 "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\",\"text\":\"免于提交。\"}],"
+		 "\"entities\":[{\"id\":\"" E_OK "\",\"name\":{\"zh\":\"示例研究院\"},\"valid_to\":\"%s\"},"
+		 "{\"id\":\"" E_HK "\",\"name\":{\"zh\":\"香港示例大学\"}}],"
+		 "\"entries\":["
+		 "{\"id\":\"E-40\",\"code\":\"3822\",\"name\":{\"zh\":\"试剂\"},\"clauses\":[\"C-1\"],\"valid_to\":\"%s\"},"
+		 "{\"id\":\"E-10\",\"code\":\"9027\",\"name\":{\"zh\":\"仪器\"},\"clauses\":[\"C-1\"],\"valid_to\":\"%s\"},"
+		 "{\"id\":\"E-2\",\"code\":\"3002\",\"name\":{\"zh\":\"血清\"},\"clauses\":[\"C-1\"],\"valid_to\":\"%s\"},"
+		 "{\"id\":\"E-R\",\"code\":\"3003\",\"name\":{\"zh\":\"撤销\"},\"clauses\":[\"C-1\"],\"status\":\"revoked\","
+		 "\"valid_to\":\"%s\"},"
+		 "{\"id\":\"E-PAST\",\"code\":\"3004\",\"name\":{\"zh\":\"过期\"},\"clauses\":[\"C-1\"],\"valid_to\":\"%s\"},"
+		 "{\"id\":\"E-OPEN\",\"code\":\"3005\",\"name\":{\"zh\":\"长期\"},\"clauses\":[\"C-1\"]}]}",
+		 d10, d40, d10, d2, d3, past);
+	http_response *r = ht_put_list(WATCH, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
+	assert_status(r, 201);
+	http_response_free(r);
+}
+
+START_TEST(test_expiring_window)
+{
+	put_watch_list();
+	char d2[11], d10[11], before[11], after[11];
+	date_from_today(2, d2);
+	date_from_today(10, d10);
+	date_from_today(0, before);
+
+	/* The default window is 30 days: E-2, then on day 10 the entry
+	 * before the member; not the past, the revoked, the open or day 40. */
+	http_response *r = ht_get_ok("/v1/lists/" WATCH "/expiring");
+	date_from_today(0, after);
+	const char *today = jptr_str(r->json, "/today");
+	ck_assert_msg(today && (strcmp(today, before) == 0 || strcmp(today, after) == 0),
+		      "today is %s, not China time's %s", today ? today : "(none)", before);
+	assert_jstr(r->json, "/list", WATCH);
+	assert_jint(r->json, "/version", 1);
+	assert_jint(r->json, "/within", 30);
+	assert_jint(r->json, "/entries", 2);
+	assert_jint(r->json, "/members", 1);
+	ck_assert(json_is_false(jptr(r->json, "/truncated")));
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/items")), 3);
+	assert_jstr(r->json, "/items/0/kind", "entry");
+	assert_jstr(r->json, "/items/0/id", "E-2");
+	assert_jstr(r->json, "/items/0/code", "3002");
+	assert_jstr(r->json, "/items/0/status", "active");
+	assert_jstr(r->json, "/items/0/valid_to", d2);
+	assert_jnull(r->json, "/items/0/valid_from");
+	assert_jnull(r->json, "/items/0/ciq");
+	assert_jstr(r->json, "/items/0/entry/name/zh", "血清");
+	assert_jstr(r->json, "/items/1/id", "E-10");
+	assert_jstr(r->json, "/items/1/valid_to", d10);
+	assert_jstr(r->json, "/items/2/kind", "member");
+	assert_jstr(r->json, "/items/2/id", E_OK);
+	assert_jstr(r->json, "/items/2/valid_to", d10);
+	assert_jnull(r->json, "/items/2/code");
+	assert_jnull(r->json, "/items/2/entry");
+	http_response_free(r);
+
+	/* Five days: E-2 alone; a year: day 40 too. */
+	r = ht_get_ok("/v1/lists/" WATCH "/expiring?within=5");
+	assert_jint(r->json, "/entries", 1);
+	assert_jint(r->json, "/members", 0);
+	assert_jstr(r->json, "/items/0/id", "E-2");
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" WATCH "/expiring?within=3660");
+	assert_jint(r->json, "/entries", 3);
+	assert_jstr(r->json, "/items/3/id", "E-40");
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_expiring_metric)
+{
+	/* The list of test_expiring_window: 2 entries and 1 member in 30 days. */
+	http_response *r = http_get("/metrics");
+	assert_status(r, 200);
+	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH "\",within=\"30d\"} 3\n"),
+		      "no expiring gauge of 3 in:\n%.4000s", r->body);
+	http_response_free(r);
+	/* A new version that renews everything: the gauge follows it. */
+	const char *doc = "{\"list\":\"" WATCH "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\"},"
+			  "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
+			  "\"text\":\"免于提交。\"}],\"entities\":[],"
+			  "\"entries\":[{\"id\":\"E-2\",\"code\":\"3002\",\"name\":{\"zh\":\"血清\"},\"clauses\":[\"C-1\"]}]}";
+	r = ht_put_list(WATCH, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_get("/metrics");
+	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH "\",within=\"30d\"} 0\n"),
+		      "no expiring gauge of 0 in:\n%.4000s", r->body);
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_expiring_bad_input)
+{
+	const char *bad[] = {"within=0", "within=3661", "within=-1", "within=abc", "within=", "within=1.5",
+			     "within=30&within=30", "days=30"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		http_response *r = http_get("/v1/lists/" WATCH "/expiring?%s", bad[i]);
+		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bad[i], r->status);
+		char why[300];
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", bad[i], why);
+		char name[16];
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(bad[i], "="), bad[i]);
+		assert_error_mentions(r, name);
+		http_response_free(r);
+	}
+	http_response *r = http_get("/v1/lists/nope/expiring?within=30");
+	assert_error(r, 404, "list_not_found");
+	http_response_free(r);
+}
+END_TEST
+
+/* ---- proposals ---- */
+
+#define PROP "four-eyes"
+#define ADMIN HARNESS_ADMIN_TOKEN
+#define APPROVER HARNESS_ADMIN2_TOKEN
+
+/* A small list document of PROP whose entries are E-1 … E-n. */
+static char *prop_doc(unsigned n)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"list\":\"" PROP "\",\"kind\":\"positive\",\"title\":{\"zh\":\"双人复核\"},"
+		    "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
+		    "\"text\":\"免于提交。\"}],\"entities\":[],\"entries\":[");
+	for (unsigned i = 1; i <= n; i++)
+		qd_buf_printf(&b, "%s{\"id\":\"E-%u\",\"code\":\"38%02u\",\"name\":{\"zh\":\"物品 %u\"},"
+			      "\"clauses\":[\"C-1\"]}", i > 1 ? "," : "", i, i, i);
+	qd_buf_puts(&b, "]}");
+	return qd_buf_steal(&b, NULL);
+}
+
+static http_response *put_doc(const char *query, const char *token, unsigned n)
+{
+	char *doc = prop_doc(n);
+	http_response *r = ht_put_list(PROP, query, token, NULL, doc, strlen(doc));
+	free(doc);
+	return r;
+}
+
+static http_response *post(const char *path, const char *token, const char *body)
+{
+	return http_request_auth("POST", path, token, body ? "Content-Type: application/json" : NULL, body,
+				 body ? strlen(body) : 0);
+}
+
+static http_response *get_admin(const char *path)
+{
+	return http_request_auth("GET", path, ADMIN, NULL, NULL, 0);
+}
+
+static long list_version(void)
+{
+	http_response *r = http_get("/v1/lists/" PROP);
+	long v = r->status == 200 ? (long)json_integer_value(jptr(r->json, "/version")) : 0;
+	http_response_free(r);
+	return v;
+}
+
+/* Propose n entries; returns the proposal number. */
+static long propose(unsigned n, const char *extra_query)
+{
+	char q[128];
+	snprintf(q, sizeof q, "propose=true%s%s", extra_query ? "&" : "", extra_query ? extra_query : "");
+	http_response *r = put_doc(q, ADMIN, n);
+	assert_status(r, 202);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	ck_assert_int_gt(id, 0);
+	http_response_free(r);
+	return id;
+}
+
+static void approve_path(long id, char *out, size_t n, const char *what)
+{
+	snprintf(out, n, "/v1/proposals/%ld/%s", id, what);
+}
+
+/* The newest audit records as a JSON array (a new reference). */
+static json_t *audit_records(void)
+{
+	http_response *r = get_admin("/v1/audit?limit=20");
+	assert_status(r, 200);
+	json_t *a = json_incref(jptr(r->json, "/records"));
+	http_response_free(r);
+	return a;
+}
+
+/* The newest audit record with this action. */
+static json_t *audit_find(json_t *recs, const char *action)
+{
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *rec = json_array_get(recs, i);
+		const char *a = json_string_value(json_object_get(rec, "action"));
+		if (a && strcmp(a, action) == 0)
+			return rec;
+	}
+	return NULL;
+}
+
+static harness_daemon d_prop, d_require;
+
+static void setup_prop(void)
+{
+	start(&d_prop, NULL);
+}
+
+static void teardown_prop(void)
+{
+	ht_stop_fixture(&d_prop);
+}
+
+static const char *const require_args[] = {"--require-approval", "yes", NULL};
+
+static void setup_require(void)
+{
+	start(&d_require, require_args);
+}
+
+static void teardown_require(void)
+{
+	ht_stop_fixture(&d_require);
+}
+
+START_TEST(test_propose_then_approve)
+{
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_status(r, 201);
+	http_response_free(r);
+
+	/* A proposal: compared with version 1, nothing stored in the list. */
+	r = put_doc("propose=true", ADMIN, 3);
+	assert_status(r, 202);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	assert_jstr(r->json, "/list", PROP);
+	assert_jint(r->json, "/base_version", 1);
+	assert_jstr(r->json, "/state", "pending");
+	assert_jstr(r->json, "/proposer", HARNESS_ADMIN_NAME);
+	assert_jstr(r->json, "/action", "load");
+	assert_jint(r->json, "/diff/added", 1);
+	assert_jint(r->json, "/entries", 3);
+	assert_jstr(r->json, "/changes/0/id", "E-3");
+	assert_jstr(r->json, "/changes/0/kind", "added");
+	ck_assert(ht_is_hex64(jptr_str(r->json, "/sha256")));
+	ck_assert(ht_is_rfc3339(jptr_str(r->json, "/expires_at")));
+	char sha[65];
+	snprintf(sha, sizeof sha, "%s", jptr_str(r->json, "/sha256"));
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+
+	/* Listed, admins only. */
+	r = get_admin("/v1/proposals?state=pending");
+	assert_status(r, 200);
+	assert_jint(r->json, "/proposals/0/proposal", id);
+	assert_jint(r->json, "/proposals/0/diff/added", 1);
+	ck_assert_ptr_null(jptr(r->json, "/proposals/0/changes"));
+	http_response_free(r);
+	r = http_request_auth("GET", "/v1/proposals", HARNESS_READER_TOKEN, NULL, NULL, 0);
+	assert_error(r, 403, "forbidden");
+	http_response_free(r);
+
+	/* Its proposer cannot approve it, nor reject it. */
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, ADMIN, NULL);
+	assert_error(r, 403, "same_person");
+	assert_error_mentions(r, HARNESS_ADMIN_NAME);
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, ADMIN, "{\"comment\":\"自己驳回\"}");
+	assert_error(r, 403, "same_person");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+
+	/* A second admin approves: version 2 is the proposed document. */
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, "{\"comment\":\"已核对批文\"}");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "approved");
+	assert_jstr(r->json, "/decided_by", HARNESS_ADMIN2_NAME);
+	assert_jstr(r->json, "/decision_comment", "已核对批文");
+	assert_jint(r->json, "/version", 2);
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", 2);
+	assert_jint(r->json, "/entries", 3);
+	assert_jstr(r->json, "/sha256", sha);
+	http_response_free(r);
+
+	/* The history and the audit name both. */
+	r = ht_get_ok("/v1/lists/" PROP "/versions");
+	assert_jstr(r->json, "/versions/0/action", "approve");
+	assert_jstr(r->json, "/versions/0/actor", HARNESS_ADMIN2_NAME);
+	http_response_free(r);
+	json_t *recs = audit_records();
+	json_t *ap = audit_find(recs, "approve"), *pp = audit_find(recs, "propose");
+	ck_assert_ptr_nonnull(ap);
+	ck_assert_ptr_nonnull(pp);
+	assert_jstr(ap, "/actor", HARNESS_ADMIN2_NAME);
+	assert_jstr(ap, "/proposer", HARNESS_ADMIN_NAME);
+	assert_jstr(ap, "/comment", "已核对批文");
+	assert_jint(ap, "/proposal", id);
+	assert_jint(ap, "/version", 2);
+	assert_jstr(ap, "/outcome", "stored");
+	assert_jstr(pp, "/actor", HARNESS_ADMIN_NAME);
+	assert_jstr(pp, "/outcome", "proposed");
+	assert_jint(pp, "/status", 202);
+	json_t *same = NULL;
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *rec = json_array_get(recs, i);
+		const char *code = jptr_str(rec, "/message");
+		if (jptr_str(rec, "/outcome") && strcmp(jptr_str(rec, "/outcome"), "refused") == 0 && code &&
+		    strstr(code, "another admin"))
+			same = rec;
+	}
+	ck_assert_msg(same != NULL, "the refused self-approval is audited");
+	json_decref(recs);
+
+	/* Decided: no second decision. */
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "proposal_decided");
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "proposal_decided");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 2);
+}
+END_TEST
+
+START_TEST(test_stale_then_reject)
+{
+	long v = list_version();
+	long id = propose(5, NULL);
+	/* Someone changes the list directly meanwhile. */
+	http_response *r = put_doc(NULL, ADMIN, 1);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 412, "precondition_failed");
+	assert_error_mentions(r, "stale");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "pending");
+	ck_assert(json_is_true(jptr(r->json, "/stale")));
+	ck_assert(json_is_array(jptr(r->json, "/changes")));
+	http_response_free(r);
+
+	/* Rejected with a comment; then nothing more. */
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, APPROVER, "{\"comment\":\"清单已更新，请重新提交\"}");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "rejected");
+	assert_jstr(r->json, "/decision_comment", "清单已更新，请重新提交");
+	ck_assert(json_is_false(jptr(r->json, "/stale")));
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "proposal_decided");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+	json_t *recs = audit_records();
+	json_t *rj = audit_find(recs, "reject");
+	ck_assert_ptr_nonnull(rj);
+	assert_jstr(rj, "/actor", HARNESS_ADMIN2_NAME);
+	assert_jstr(rj, "/proposer", HARNESS_ADMIN_NAME);
+	assert_jstr(rj, "/outcome", "rejected");
+	json_decref(recs);
+}
+END_TEST
+
+START_TEST(test_propose_rollback_and_csv)
+{
+	long v = list_version();
+	http_response *r = http_get("/v1/lists/" PROP "/versions/1");
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback?propose=true", ADMIN,
+			      "Content-Type: application/json", "{\"version\":1}", 13);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "rollback");
+	assert_jstr(r->json, "/source", "rollback to version 1");
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v + 1);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/entries", 2);
+	http_response_free(r);
+
+	/* A CSV batch proposed: an import, approved as such. */
+	const char *csv = "id,code,name_zh,clauses\nE-1,3801,物品 1,C-1\nE-9,3809,物品 9,C-1\n";
+	r = ht_put_list(PROP, "propose=true", ADMIN, "Content-Type: text/csv", csv, strlen(csv));
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "import");
+	assert_jint(r->json, "/entries", 2);
+	id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_get("/v1/lists/" PROP "/entries");
+	assert_jstr(r->json, "/entries/1/id", "E-9");
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_proposal_bad_input)
+{
+	http_response *r = get_admin("/v1/proposals");
+	size_t before = json_array_size(jptr(r->json, "/proposals"));
+	http_response_free(r);
+	long v = list_version();
+
+	const char *paths[] = {"/v1/proposals/999/approve", "/v1/proposals/abc/approve", "/v1/proposals/0/reject",
+			       "/v1/proposals/99999999999999999999/approve"};
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+		r = post(paths[i], APPROVER, NULL);
+		assert_error(r, 404, "proposal_not_found");
+		http_response_free(r);
+	}
+	r = get_admin("/v1/proposals/999");
+	assert_error(r, 404, "proposal_not_found");
+	http_response_free(r);
+	r = get_admin("/v1/proposals?state=open");
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "state");
+	http_response_free(r);
+
+	/* propose and dry_run together; propose not a boolean. */
+	r = put_doc("propose=true&dry_run=true", ADMIN, 2);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "propose");
+	http_response_free(r);
+	r = put_doc("propose=maybe", ADMIN, 2);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "propose");
+	http_response_free(r);
+	/* A document that breaks a rule is no proposal. */
+	const char *bad = "{\"list\":\"" PROP "\",\"kind\":\"positive\",\"title\":{\"zh\":\"坏\"},"
+			  "\"clauses\":[],\"entities\":[],\"entries\":[{\"id\":\"E-1\",\"code\":\"38AB\"}]}";
+	r = ht_put_list(PROP, "propose=true", ADMIN, NULL, bad, strlen(bad));
+	assert_error(r, 422, "invalid_document");
+	http_response_free(r);
+	/* If-Match is honoured when proposing. */
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, "If-Match: \"1\"", "{}", 2);
+	ck_assert_int_ge(r->status, 400);
+	http_response_free(r);
+
+	/* Bodies of a decision. */
+	long id = propose(4, NULL);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	const char *bodies[] = {"{\"comment\":5}", "{\"note\":\"x\"}", "[]", "{\"comment\":\"x\"", "\"x\""};
+	for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+		r = post(path, APPROVER, bodies[i]);
+		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bodies[i], r->status);
+		char why[300];
+		ck_assert_msg(ht_error_body_ok(r, NULL, why, sizeof why), "%s: %s", bodies[i], why);
+		http_response_free(r);
+	}
+	r = post(path, HARNESS_READER_TOKEN, NULL);
+	assert_error(r, 403, "forbidden");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+
+	r = get_admin("/v1/proposals");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before + 1);
+	assert_jstr(r->json, "/proposals/0/state", "pending");
+	http_response_free(r);
+	/* Rejected now, so that it stays out of the tests after this one. */
+	approve_path(id, path, sizeof path, "reject");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_require_approval)
+{
+	/* Direct changes are refused, dry runs are not. */
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_error(r, 403, "approval_required");
+	assert_error_mentions(r, "propose=true");
+	http_response_free(r);
+	r = put_doc("dry_run=true", ADMIN, 2);
+	assert_status(r, 200);
+	http_response_free(r);
+	r = http_get("/v1/lists/" PROP);
+	assert_error(r, 404, "list_not_found");
+	http_response_free(r);
+
+	/* A new list through a proposal. */
+	r = put_doc("propose=true", ADMIN, 2);
+	assert_status(r, 202);
+	assert_jnull(r->json, "/base_version");
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 201);
+	assert_jint(r->json, "/version", 1);
+	http_response_free(r);
+
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN, "Content-Type: application/json",
+			      "{\"version\":1}", 13);
+	assert_error(r, 403, "approval_required");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+	json_t *recs = audit_records();
+	json_t *refused = audit_find(recs, "rollback");
+	ck_assert_ptr_nonnull(refused);
+	assert_jint(refused, "/status", 403);
+	json_decref(recs);
+}
+END_TEST
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Proposed on one daemon, approved on the next one over the same store. */
+START_TEST(test_proposal_survives_restart)
+{
+	char dir[] = "/tmp/qd-gov-restart-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *args[] = {"--db", dir, NULL};
+	harness_opts o = {.tokens = true, .extra_args = args};
+	harness_daemon a, b;
+	char err[512];
+	ck_assert_msg(harness_start(&a, &o, err, sizeof err), "start: %s", err);
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_status(r, 201);
+	http_response_free(r);
+	long id = propose(6, NULL);
+	ck_assert_msg(harness_stop(&a, err, sizeof err), "stop: %s", err);
+
+	ck_assert_msg(harness_start(&b, &o, err, sizeof err), "restart: %s", err);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "pending");
+	assert_jint(r->json, "/entries", 6);
+	http_response_free(r);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	assert_jint(r->json, "/version", 2);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 2);
+	ck_assert_msg(harness_stop(&b, err, sizeof err), "stop: %s", err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+/* ---- scheduled versions ---- */
+
+/* The instant `secs` from now, RFC 3339 UTC, into out (21 bytes). */
+static void instant(long secs, char out[21], time_t *t)
+{
+	*t = time(NULL) + secs;
+	struct tm tm;
+	gmtime_r(t, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The version of PROP a lookup of 3801 uses at instant t (0: now). */
+static long lookup_version(time_t t)
+{
+	char path[160], q[40] = "";
+	if (t) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(q, sizeof q, "&at=%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	snprintf(path, sizeof path, "/v1/lookup?code=3801&list=" PROP "%s", q);
+	http_response *r = http_get("%s", path);
+	assert_status(r, 200);
+	long v = (long)json_integer_value(jptr(r->json, "/results/0/version"));
+	http_response_free(r);
+	return v;
+}
+
+static harness_daemon d_sched;
+
+static void setup_sched(void)
+{
+	start(&d_sched, NULL);
+}
+
+static void teardown_sched(void)
+{
+	ht_stop_fixture(&d_sched);
+}
+
+START_TEST(test_schedule_switches_exactly)
+{
+	http_response *r = put_doc(NULL, ADMIN, 1);
+	assert_status(r, 201);
+	http_response_free(r);
+	char eff[21], q[64];
+	time_t te;
+	instant(3600, eff, &te);
+
+	/* Stored now as version 2, current from the instant on. */
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	r = put_doc(q, ADMIN, 3);
+	assert_status(r, 200);
+	assert_jint(r->json, "/version", 2);
+	assert_jstr(r->json, "/effective_at", eff);
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", 1);
+	assert_jint(r->json, "/entries", 1);
+	assert_jint(r->json, "/scheduled/version", 2);
+	assert_jstr(r->json, "/scheduled/effective_at", eff);
+	assert_jint(r->json, "/schedule/0/version", 2);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(0), 1);
+	ck_assert_int_eq(lookup_version(te - 1), 1);
+	ck_assert_int_eq(lookup_version(te), 2);
+	ck_assert_int_eq(lookup_version(te + 86400), 2);
+
+	/* The feed says when it takes effect. */
+	r = http_get("/v1/feed");
+	assert_status(r, 200);
+	assert_jstr(r->json, "/records/1/effective_at", eff);
+	http_response_free(r);
+
+	/* A second one after it; cancelling one leaves the other. */
+	char eff2[21];
+	time_t te2;
+	instant(7200, eff2, &te2);
+	snprintf(q, sizeof q, "effective_at=%s", eff2);
+	r = put_doc(q, ADMIN, 4);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te2), 3);
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled?version=3", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	assert_jint(r->json, "/cancelled/0/version", 3);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te2), 2);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/scheduled/version", 2);
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/schedule")), 1);
+	http_response_free(r);
+	r = http_get("/v1/feed");
+	assert_jstr(r->json, "/records/3/action", "cancel");
+	assert_jint(r->json, "/records/3/version", 3);
+	assert_jstr(r->json, "/records/3/effective_at", eff2);
+	http_response_free(r);
+
+	/* Cancel the rest; then there is nothing to cancel. */
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	assert_jint(r->json, "/cancelled/0/version", 2);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te + 86400), 1);
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_error(r, 404, "not_found");
+	assert_error_mentions(r, "nothing was cancelled");
+	http_response_free(r);
+	/* Audited: each cancellation, and the refusal. */
+	json_t *recs = audit_records();
+	json_t *c = audit_find(recs, "cancel");
+	ck_assert_ptr_nonnull(c);
+	assert_jstr(c, "/outcome", "refused");
+	assert_jint(c, "/status", 404);
+	json_t *done = NULL;
+	for (size_t i = 0; i < json_array_size(recs) && !done; i++) {
+		const char *oc = jptr_str(json_array_get(recs, i), "/outcome");
+		if (oc && strcmp(oc, "cancelled") == 0)
+			done = json_array_get(recs, i);
+	}
+	ck_assert_ptr_nonnull(done);
+	assert_jstr(done, "/actor", HARNESS_ADMIN_NAME);
+	assert_jint(done, "/version", 2);
+	json_decref(recs);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jnull(r->json, "/scheduled");
+	http_response_free(r);
+}
+END_TEST
+
+START_TEST(test_schedule_bad_input)
+{
+	const char *bad[] = {"effective_at=2020-01-01T00:00:00Z", "effective_at=tomorrow", "effective_at=",
+			     "effective_at=2026-13-01T00:00:00Z"};
+	long v = list_version();
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		http_response *r = put_doc(bad[i], ADMIN, 2);
+		ck_assert_msg(r->status == 400, "%s: expected 400, got %ld", bad[i], r->status);
+		assert_error_mentions(r, "effective_at");
+		http_response_free(r);
+	}
+	ck_assert_int_eq(list_version(), v);
+	/* A new list cannot wait. */
+	char eff[21], q[64];
+	time_t te;
+	instant(3600, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	const char *doc = "{\"list\":\"not-yet\",\"kind\":\"positive\",\"title\":{\"zh\":\"新\"},"
+			  "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
+			  "\"text\":\"免于提交。\"}],\"entities\":[],\"entries\":[{\"id\":\"E-1\",\"code\":\"3801\","
+			  "\"name\":{\"zh\":\"物品\"},\"clauses\":[\"C-1\"]}]}";
+	http_response *r = ht_put_list("not-yet", q, ADMIN, NULL, doc, strlen(doc));
+	assert_error(r, 422, "invalid_document");
+	ck_assert_str_eq(jptr_str(r->json, "/error/details/0/path"), "/effective_at");
+	http_response_free(r);
+	/* A rollback's instant in the past. */
+	const char *body = "{\"version\":1,\"effective_at\":\"2020-01-01T00:00:00+08:00\"}";
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN, "Content-Type: application/json", body,
+			      strlen(body));
+	assert_error(r, 400, "bad_body");
+	assert_error_mentions(r, "effective_at");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+}
+END_TEST
+
+/* A proposal to take effect later: approved now, current at its instant. */
+START_TEST(test_schedule_through_a_proposal)
+{
+	char eff[21], q[64];
+	time_t te;
+	instant(5000, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	long v = list_version();
+	long id = propose(7, q);
+	char path[64], one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	http_response *r = get_admin(one);
+	assert_jstr(r->json, "/effective_at", eff);
+	http_response_free(r);
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	long stored = (long)json_integer_value(jptr(r->json, "/version"));
+	ck_assert_int_gt(stored, v);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	ck_assert_int_eq(lookup_version(te - 1), v);
+	ck_assert_int_eq(lookup_version(te), stored);
+	r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	http_response_free(r);
+}
+END_TEST
+
+/* Scheduled a moment ahead, the daemon stopped, started after the instant:
+ * it serves the scheduled version at once. */
+START_TEST(test_schedule_crosses_a_restart)
+{
+	char dir[] = "/tmp/qd-gov-sched-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *args[] = {"--db", dir, NULL};
+	harness_opts o = {.tokens = true, .extra_args = args};
+	harness_daemon a, b;
+	char err[512];
+	ck_assert_msg(harness_start(&a, &o, err, sizeof err), "start: %s", err);
+	http_response *r = put_doc(NULL, ADMIN, 1);
+	assert_status(r, 201);
+	http_response_free(r);
+	char eff[21], q[64];
+	time_t te;
+	instant(2, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	r = put_doc(q, ADMIN, 3);
+	assert_status(r, 200);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), 1);
+	ck_assert_msg(harness_stop(&a, err, sizeof err), "stop: %s", err);
+	/* Down across the instant (waiting for the clock, not for a thread). */
+	while (time(NULL) <= te)
+		usleep(200000);
+	ck_assert_msg(harness_start(&b, &o, err, sizeof err), "restart: %s", err);
+	ck_assert_int_eq(list_version(), 2);
+	ck_assert_int_eq(lookup_version(0), 2);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jnull(r->json, "/scheduled");
+	assert_jint(r->json, "/entries", 3);
+	http_response_free(r);
+	ck_assert_msg(harness_stop(&b, err, sizeof err), "stop: %s", err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+static Suite *gov_suite(void)
+{
+	Suite *s = suite_create("gov");
+	TCase *tc = ht_tcase(s, "expiring", setup_watch, teardown_watch);
+	tcase_add_test(tc, test_expiring_window);
+	tcase_add_test(tc, test_expiring_metric);
+	tcase_add_test(tc, test_expiring_bad_input);
+
+	tc = ht_tcase(s, "proposals", setup_prop, teardown_prop);
+	tcase_add_test(tc, test_propose_then_approve);
+	tcase_add_test(tc, test_stale_then_reject);
+	tcase_add_test(tc, test_propose_rollback_and_csv);
+	tcase_add_test(tc, test_proposal_bad_input);
+
+	tc = ht_tcase(s, "require", setup_require, teardown_require);
+	tcase_add_test(tc, test_require_approval);
+
+	tc = ht_tcase(s, "schedule", setup_sched, teardown_sched);
+	tcase_add_test(tc, test_schedule_switches_exactly);
+	tcase_add_test(tc, test_schedule_bad_input);
+	tcase_add_test(tc, test_schedule_through_a_proposal);
+
+	tc = ht_tcase(s, "restart", NULL, NULL);
+	tcase_add_test(tc, test_proposal_survives_restart);
+	tcase_add_test(tc, test_schedule_crosses_a_restart);
+	return s;
+}
+
+int main(void)
+{
+	return ht_run(gov_suite());
+}
