@@ -237,6 +237,23 @@ n=$(wc -l <"$TMP/seen")
 check "every one of $n answers during 50 loads names versions the primary has" '[ -z "$bad" ] && [ "$n" -gt 0 ]' "unknown: $bad"
 check "after 50 loads the lists agree" '[ "$(lists "$URL_P")" = "$(lists "$URL_F1")" ]'
 
+# ---- a scheduled version and its cancellation reach the replica ----
+EA=$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+code=$(put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$WL?effective_at=$EA")
+check "primary: a version scheduled an hour ahead (200)" '[ "$code" = 200 ]' "HTTP $code $(cat "$TMP/put.json")"
+HEAD=$(head_of "$URL_P")
+sched() { curl -s "$1/v1/lists/$WL" | js '[d["version"], d.get("scheduled")]'; }
+wait_until "the replica applies the scheduled version" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]'
+check "the replica shows the same current and scheduled versions" \
+	'[ "$(sched "$URL_P")" = "$(sched "$URL_F1")" ] && sched "$URL_F1" | grep -q "$EA"' "P $(sched "$URL_P") F1 $(sched "$URL_F1")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $ADMIN" "$URL_P/v1/lists/$WL/scheduled")
+check "primary: cancel the scheduled version (200)" '[ "$code" = 200 ]' "HTTP $code"
+HEAD=$(head_of "$URL_P")
+wait_until "the replica applies the cancellation" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]'
+check "the cancellation reaches the replica (nothing scheduled, same feed)" \
+	'[ "$(sched "$URL_P")" = "$(sched "$URL_F1")" ] && sched "$URL_F1" | grep -q "null" && [ "$(feed "$URL_P")" = "$(feed "$URL_F1")" ]' \
+	"P $(sched "$URL_P") F1 $(sched "$URL_F1")"
+
 # ---- bad records: follow-once on fresh stores ----
 publish
 kill "$PID_F2"; wait "$PID_F2" 2>/dev/null
