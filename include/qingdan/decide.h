@@ -105,7 +105,8 @@ typedef struct qd_outcome {
  * need the verdict, not the texts —
  *   "decision":…,"reason":…,"basis":{"list","version","entry":id,
  *   "clauses":[ids],"scope"?,"item_check"?}|null,"results":[{"list",
- *   "version","decision","reason","entry":id|null,"scope"?,"item_check"?,
+ *   "version","decision","reason","entry":id|null,"clauses":[ids],
+ *   "scope"?,"item_check"?,
  *   "near_misses":[{"entry":id,"reason"}…]}…]
  * (no query; scope and item_check only where not null; no batch or
  * terms).  Both views decide the same: only the rendering differs.

@@ -486,7 +486,7 @@ static int brief_list(const qd_list_info *l, const list_result *lr, const declar
 		qd_buf_add(out, basis->data + tail, basis->len - tail);
 		qd_buf_putc(basis, '}');
 	} else {
-		qd_buf_puts(out, ",\"entry\":null");
+		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
 		if ((ret = put_v2_brief(out, l, NULL, d)))
 			return ret;
 	}
