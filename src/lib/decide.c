@@ -400,15 +400,10 @@ static uint32_t ec_hash(const char *key, size_t n)
 	return (uint32_t)(h ^ h >> 29);
 }
 
-/* Append candidate c's entry JSON to out, from the cache when it holds it
- * (only compressed entries are kept). */
-static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
-		      entry_cache *ec)
+/* entry_json() of a compressed entry with a cache. */
+static int entry_json_kept(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
+			   entry_cache *ec)
 {
-	/* A plain entry is one copy out of the map, no dearer than one out of
-	 * the cache: only decompressions are worth keeping. */
-	if (!ec || !c->entry_json_comp)
-		return qd_snap_entry_json(s, l, c, out);
 	char key[EC_KEY_MAX];
 	size_t il = strlen(l->id), el = strlen(c->id);
 	if (il + el + 6 > sizeof key)
@@ -447,12 +442,26 @@ static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_bu
 	return 0;
 }
 
+/* Append candidate c's entry JSON to out, from the cache when it holds it
+ * (only compressed entries are kept).  The test for a plain entry is
+ * inlined into decide_list(), apart from the rest: it is most calls. */
+static inline int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
+			     entry_cache *ec)
+{
+	/* A plain entry is one copy out of the map, no dearer than one out of
+	 * the cache: only decompressions are worth keeping. */
+	if (!ec || !c->entry_json_comp)
+		return qd_snap_entry_json(s, l, c, out);
+	return entry_json_kept(s, l, c, out, ec);
+}
+
 /* Render list l's result in the brief view into out: ids in place of the
  * entry and clause objects, near misses as ids and reasons, scope and
  * item_check only where present, no batch or terms.  best, misses as
  * decide_list() found them (misses sorted here); the basis goes to basis
- * as in the full view. */
-static int brief_list(const qd_list_info *l, const list_result *lr, const declared *d, miss *misses,
+ * as in the full view.  Not inlined: decide_list() stays as compact as
+ * the full view alone makes it. */
+__attribute__((noinline)) static int brief_list(const qd_list_info *l, const list_result *lr, const declared *d, miss *misses,
 		      size_t nmiss, qd_buf *out, qd_buf *basis)
 {
 	const qd_cand *best = lr->decider;
