@@ -734,10 +734,10 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	/* One buffer for the whole response: the head (decision and summary)
 	 * is known only at the end and goes into room kept in front, so a
-	 * body of several MiB is never copied.  A decided item is about 6 KiB;
-	 * past 10 000 items the buffer grows as it goes. */
+	 * body of several MiB is never copied.  A decided item is about 6 KiB
+	 * (under 1 KiB brief); past 10 000 items the buffer grows as it goes. */
 	static const char head_room[CHECK_HEAD_MAX];
-	response_buf_init(&b, CHECK_HEAD_MAX + (cr.n < 10000 ? cr.n : 10000) * 6144);
+	response_buf_init(&b, CHECK_HEAD_MAX + (cr.n < 10000 ? cr.n : 10000) * (cr.base.brief ? 1024 : 6144));
 	qd_buf_add(&b, head_room, sizeof head_room);
 	/* The batch decides an item repeated in the request once. */
 	qd_batch *batch = qd_batch_new(s, &b, cr.n);
