@@ -69,6 +69,7 @@ typedef struct qd_query {
 	 * lists).  Borrowed for the call. */
 	const qd_pin *pins;
 	size_t n_pins;
+	bool brief;          /* render the brief view (see qd_decide) */
 } qd_query;
 
 #define QD_OUTCOME_LISTS_MAX 16
@@ -100,6 +101,15 @@ typedef struct qd_outcome {
  * (the deciding entry's batch object, or null) and "terms" (the list's
  * valid_from, valid_to and superseded_by, or null); the basis carries the
  * same scope, item_check and batch.
+ * With q->brief, the brief view — the same decision, for callers that
+ * need the verdict, not the texts —
+ *   "decision":…,"reason":…,"basis":{"list","version","entry":id,
+ *   "clauses":[ids],"scope"?,"item_check"?}|null,"results":[{"list",
+ *   "version","decision","reason","entry":id|null,"clauses":[ids],
+ *   "scope"?,"item_check"?,
+ *   "near_misses":[{"entry":id,"reason"}…]}…]
+ * (no query; scope and item_check only where not null; no batch or
+ * terms).  Both views decide the same: only the rendering differs.
  * Returns 0; QD_ENOLIST when q->list names no list (or, with q->at, none
  * that existed then); QD_ENOVERSION when q->version was never a version of
  * it; QD_EGONE when the version asked for (or current at q->at) is no
@@ -110,7 +120,7 @@ int qd_decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res);
 
 /* A batch of decisions on one snapshot: the items of one check.  An item
  * asked again in the batch (same code, CIQ, entity, date, list, version,
- * instant and customs code, with no declared name or spec) is decided once: each repeat appends a copy of the bytes its
+ * instant, customs code and view, with no declared name or spec) is decided once: each repeat appends a copy of the bytes its
  * first decision appended and gets the same outcome, as deciding it alone
  * would (a query with pins is decided each time).  The batch also keeps the renderings of entries that many items
  * share (decompressed entries of big versions).  One thread at a time. */

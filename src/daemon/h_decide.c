@@ -124,6 +124,19 @@ static const char *parse_goods(server *srv, const char *customs, size_t customs_
 	return NULL;
 }
 
+/* Parse a view value: "brief" (*brief true) or "full".  Returns false for
+ * anything else. */
+static bool view_value(const char *v, size_t n, bool *brief)
+{
+	if (n == 5 && memcmp(v, "brief", 5) == 0)
+		*brief = true;
+	else if (n == 4 && memcmp(v, "full", 4) == 0)
+		*brief = false;
+	else
+		return false;
+	return true;
+}
+
 /* Answer a decision that could not be recorded in a lossless decision log. */
 static enum MHD_Result log_unavailable(struct MHD_Connection *c)
 {
@@ -144,15 +157,37 @@ static enum MHD_Result decide_error(struct MHD_Connection *c, int err, const qd_
 	return respond_lib_error(c, err, m);
 }
 
+/* A lookup's receipt into out.  A receipt names what the full view shows
+ * (the query, the basis's entry and clauses), so for a brief answer its
+ * payload is made from the same query decided in the full view on the same
+ * snapshot.  Returns as receipt_lookup(). */
+static int lookup_receipt(server *srv, qd_snap *s, const qd_query *q, qd_buf *b, const char *id,
+			  const char *cref, qd_buf *out)
+{
+	if (!q->brief)
+		return receipt_lookup(srv, s, b, id, cref, out);
+	qd_query fq = *q;
+	fq.brief = false;
+	qd_buf full;
+	qd_buf_init(&full);
+	qd_buf_putc(&full, '{');
+	int err = qd_decide(s, &fq, &full, NULL);
+	if (!err)
+		err = receipt_lookup(srv, s, &full, id, cref, out);
+	qd_buf_free(&full);
+	return err;
+}
+
 enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 {
 	enum { P_CODE, P_CIQ, P_ENTITY, P_DATE, P_LIST, P_VERSION, P_AT, P_CLIENT_REF, P_CUSTOMS, P_NAME, P_SPEC,
-	       P_RECEIPT, P_COUNT };
+	       P_RECEIPT, P_VIEW, P_COUNT };
 	param p[P_COUNT] = {
 		[P_CODE] = {.name = "code"}, [P_CIQ] = {.name = "ciq"}, [P_ENTITY] = {.name = "entity"},
 		[P_DATE] = {.name = "date"}, [P_LIST] = {.name = "list"}, [P_VERSION] = {.name = "version"},
 		[P_AT] = {.name = "at"}, [P_CLIENT_REF] = {.name = "client_ref"}, [P_CUSTOMS] = {.name = "customs"},
 		[P_NAME] = {.name = "name"}, [P_SPEC] = {.name = "spec"}, [P_RECEIPT] = {.name = "receipt"},
+		[P_VIEW] = {.name = "view"},
 	};
 	enum MHD_Result res;
 	if (!get_params(c, p, P_COUNT, &res))
@@ -207,6 +242,8 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 		return respond_error(c, E_BAD_PARAMETER, "receipt: expected true or false");
 	if (want_receipt && !r->srv->sign_key)
 		return receipt_disabled(c);
+	if (p[P_VIEW].value && !view_value(p[P_VIEW].value, p[P_VIEW].len, &q.brief))
+		return respond_param_error(c, E_BAD_PARAMETER, "view", "view: expected brief or full");
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s)
@@ -229,7 +266,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	 * the decision was made on. */
 	qd_buf receipt;
 	qd_buf_init(&receipt);
-	err = want_receipt ? receipt_lookup(r->srv, s, &b, id, cref, &receipt) : 0;
+	err = want_receipt ? lookup_receipt(r->srv, s, &q, &b, id, cref, &receipt) : 0;
 	qd_snap_close(s);
 	if (err) {
 		qd_buf_free(&b);
@@ -336,6 +373,7 @@ typedef struct check_req {
 	size_t n;
 	const char *client_ref;       /* validated, borrowed from the body; NULL: none */
 	bool receipt;                 /* "receipt": true */
+	bool brief;                   /* "view": "brief" */
 	qd_query base;
 	char ent[QD_ENTITY_MAX + 1];
 	char customs[QD_CUSTOMS_LEN + 1];
@@ -351,6 +389,7 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 	cr->items = NULL;
 	cr->client_ref = NULL;
 	cr->receipt = false;
+	cr->brief = false;
 	if (!json_is_object(body)) {
 		*res = bad_body(c, "", "%s", "the body must be a JSON object");
 		return false;
@@ -383,6 +422,11 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 				return false;
 			}
 			cr->receipt = json_is_true(v);
+		} else if (strcmp(key, "view") == 0) {
+			if (!json_is_string(v) || !view_value(json_string_value(v), json_string_length(v), &cr->brief)) {
+				*res = bad_body(c, "/view", "%s", "view must be \"brief\" or \"full\"");
+				return false;
+			}
 		} else {
 			char path[80];
 			snprintf(path, sizeof path, "/%.60s", key);
@@ -428,6 +472,7 @@ static bool check_context(struct MHD_Connection *c, request *r, json_t *body, ch
 		*res = bad_body(c, path, "%s", msg);
 		return false;
 	}
+	cr->base.brief = cr->brief;
 	return true;
 }
 
@@ -523,22 +568,55 @@ static const char *item_goods(server *srv, json_t *it, qd_query *q, char customs
 /* check_decide()'s answer when the response passes its bound. */
 #define CHECK_TOO_LARGE 1
 
-/* Decide every item into b, in request order, each as {"ref":…,…};
+/* The full view's items a receipt of a brief check is made from: a second
+ * batch on the same snapshot, deciding each item again into its own buffer. */
+typedef struct full_items {
+	qd_batch *batch;
+	qd_buf buf;
+} full_items;
+
+/* Append item i's answer in the full view to f (NULL: no receipt, or the
+ * answer is already in the full view): the ref as written at ref..ref_len,
+ * then the bad item's error (field, msg) or q decided.  Returns 0 or what
+ * qd_batch_decide() returns. */
+static int full_item(full_items *f, size_t i, const char *ref, size_t ref_len, const char *field,
+		     const char *msg, const qd_query *q)
+{
+	if (!f)
+		return 0;
+	qd_buf *fb = &f->buf;
+	qd_buf_puts(fb, i ? ",{\"ref\":" : "{\"ref\":");
+	qd_buf_add(fb, ref, ref_len);
+	if (field) {
+		put_bad_item(fb, i, field, msg);
+		return 0;
+	}
+	qd_buf_putc(fb, ',');
+	qd_query fq = *q;
+	fq.brief = false;
+	int err = qd_batch_decide(f->batch, &fq, NULL);
+	qd_buf_putc(fb, '}');
+	return err;
+}
+
+/* Decide every item into b, in request order, each as {"ref":…,…} (and
+ * into f in the full view when f is not NULL);
  * count them in *k and record each decision under id in lines.  Returns 0, the
  * library error that stopped it (an unknown list or version: every item
  * shares them), or CHECK_TOO_LARGE with the item that passed the bound in
  * *stop.  The bound is checked after each item, so b holds at most the
  * bound plus one item's answer (its entries are at most QD_ENTRY_JSON_MAX
- * each): a few items repeating a huge entry cannot grow it without end. */
-static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf *b, const char *id,
-			decision_lines *lines, check_counts *k, size_t *stop)
+ * each): a few items repeating a huge entry cannot grow it without end.
+ * f's buffer is bound the same way. */
+static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf *b, full_items *f,
+			const char *id, decision_lines *lines, check_counts *k, size_t *stop)
 {
 	char msg[200];
 	char customs[QD_CUSTOMS_LEN + 1];
 	int err = 0;
 	size_t max = r->srv->cfg.max_check_response_bytes;
 	for (size_t i = 0; i < cr->n && !err; i++) {
-		if (b->len > max) {
+		if (b->len > max || (f && f->buf.len > max)) {
 			*stop = i - 1;
 			return CHECK_TOO_LARGE;
 		}
@@ -562,12 +640,16 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 		if (field) {
 			k->invalid++;
 			put_bad_item(b, i, field, msg);
+			if (!b->oom)
+				full_item(f, i, b->data + ref_at, ref_len, field, msg, &q);
 			continue;
 		}
 		qd_buf_putc(b, ',');
 		qd_outcome o;
 		err = qd_batch_decide(batch, &q, &o);
 		qd_buf_putc(b, '}');
+		if (!err && !b->oom)
+			err = full_item(f, i, b->data + ref_at, ref_len, NULL, NULL, &q);
 		if (err)
 			break;
 		o.allow ? k->allow++ : k->deny++;
@@ -575,7 +657,7 @@ static int check_decide(request *r, const check_req *cr, qd_batch *batch, qd_buf
 		record_decision(r->srv, lines, id, cr->client_ref, &q, &o, ref && !b->oom ? b->data + ref_at : NULL,
 				ref_len);
 	}
-	if (!err && b->len > max) {
+	if (!err && (b->len > max || (f && f->buf.len > max))) {
 		*stop = cr->n - 1;
 		return CHECK_TOO_LARGE;
 	}
@@ -639,6 +721,10 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 		res = receipt_disabled(c);
 		goto out;
 	}
+	/* A workbook shows each item's entry and clauses: it is made from the
+	 * full view whatever the view asked. */
+	if (xlsx)
+		cr.base.brief = false;
 
 	qd_snap *s = thread_snap(r->srv);
 	if (!s) {
@@ -648,15 +734,22 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	qd_buf b;
 	/* One buffer for the whole response: the head (decision and summary)
 	 * is known only at the end and goes into room kept in front, so a
-	 * body of several MiB is never copied.  A decided item is about 6 KiB;
-	 * past 10 000 items the buffer grows as it goes. */
+	 * body of several MiB is never copied.  A decided item is about 6 KiB
+	 * (under 1 KiB brief); past 10 000 items the buffer grows as it goes. */
 	static const char head_room[CHECK_HEAD_MAX];
-	response_buf_init(&b, CHECK_HEAD_MAX + (cr.n < 10000 ? cr.n : 10000) * 6144);
+	response_buf_init(&b, CHECK_HEAD_MAX + (cr.n < 10000 ? cr.n : 10000) * (cr.base.brief ? 1024 : 6144));
 	qd_buf_add(&b, head_room, sizeof head_room);
 	/* The batch decides an item repeated in the request once. */
 	qd_batch *batch = qd_batch_new(s, &b, cr.n);
-	if (!batch) {
+	full_items full = {0}, *f = NULL;
+	if (batch && cr.receipt && cr.base.brief) {
+		f = &full;
+		full.batch = qd_batch_new(s, &full.buf, cr.n);
+	}
+	if (!batch || (f && !full.batch)) {
 		qd_snap_close(s);
+		qd_batch_free(batch);
+		qd_batch_free(full.batch);
 		qd_buf_free(&b);
 		res = respond_lib_error(c, QD_ENOMEM, NULL);
 		goto out;
@@ -667,14 +760,21 @@ enum MHD_Result h_check(struct MHD_Connection *c, request *r)
 	size_t stop = 0;
 	decision_lines lines;
 	decision_lines_init(&lines);
-	int err = check_decide(r, &cr, batch, &b, id, &lines, &k, &stop);
+	int err = check_decide(r, &cr, batch, &b, f, id, &lines, &k, &stop);
 	qd_buf receipt;
 	qd_buf_init(&receipt);
-	int rerr = !err && !b.oom && cr.receipt ? receipt_check(r->srv, s, &cr.base, b.data + CHECK_HEAD_MAX,
-								 b.len - CHECK_HEAD_MAX, id, cr.client_ref, &receipt)
-						 : 0;
+	/* The receipt is made from the full view's items (see full_items). */
+	const char *items = f ? full.buf.data : b.data + CHECK_HEAD_MAX;
+	size_t items_len = f ? full.buf.len : b.len - CHECK_HEAD_MAX;
+	int rerr = !err && !b.oom && cr.receipt
+			   ? (f && full.buf.oom ? QD_ENOMEM
+						: receipt_check(r->srv, s, &cr.base, items, items_len, id, cr.client_ref,
+								&receipt))
+			   : 0;
 	qd_snap_close(s);
 	qd_batch_free(batch);
+	qd_batch_free(full.batch);
+	qd_buf_free(&full.buf);
 	if (rerr) {
 		qd_buf_free(&b);
 		res = receipt_failed(c, rerr);

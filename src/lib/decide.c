@@ -148,27 +148,17 @@ static int candidate_failure(const qd_cand *c, const qd_list_info *l, const qd_q
 	return -1;
 }
 
-/* Append ,"scope":…,"item_check":…,"batch":… for list l and its deciding
- * entry c (NULL: none) to out.  Returns 0 or QD_EIO (malformed terms). */
-static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
+/* Append the customs scope that applies to list lt's entry with terms t
+ * (has_t false: none) to out. */
+static void put_scope(qd_buf *out, const qd_list_terms *lt, bool has_t, const qd_entry_terms *t)
 {
-	const qd_list_terms *lt = &l->terms;
-	qd_entry_terms t;
-	bool has_t = c && c->terms;
-	if (!lt->present && !has_t) {
-		PUT_LIT(out, ",\"scope\":null,\"item_check\":null,\"batch\":null");
-		return 0;
-	}
-	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
-		return QD_EIO;
-	qd_buf_puts(out, ",\"scope\":");
-	if (has_t && t.n_customs) {
+	if (has_t && t->n_customs) {
 		/* The entry's scope narrows its list's: the longer of each
 		 * overlapping pair. */
 		qd_buf_puts(out, "{\"customs\":[");
 		unsigned shown = 0;
-		const char *e = t.customs;
-		for (unsigned i = 0; i < t.n_customs; i++, e += strlen(e) + 1) {
+		const char *e = t->customs;
+		for (unsigned i = 0; i < t->n_customs; i++, e += strlen(e) + 1) {
 			const char *lp = lt->present ? lt->customs : NULL;
 			unsigned nl = lt->present ? lt->n_customs : 0;
 			for (unsigned j = 0; j < (nl ? nl : 1); j++) {
@@ -193,21 +183,72 @@ static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const de
 	} else {
 		qd_buf_puts(out, lt->present ? lt->scope_json : "null");
 	}
-	qd_buf_puts(out, ",\"item_check\":");
-	if (has_t && t.item && t.item_check[0]) {
-		size_t n = strlen(t.item_check);
-		/* The stored object, with which declared fields were compared
-		 * (and matched: this entry decides). */
-		qd_buf_add(out, t.item_check, n - 1);
-		qd_buf_puts(out, ",\"checked\":[");
-		if (d->name)
-			qd_buf_puts(out, "\"name\"");
-		if (d->spec && t.spec[0])
-			qd_buf_puts(out, d->name ? ",\"spec\"" : "\"spec\"");
-		qd_buf_puts(out, "]}");
-	} else {
-		qd_buf_puts(out, "null");
+}
+
+/* Does an entry with terms t (has_t false: none) check the declared goods? */
+static bool checks_item(bool has_t, const qd_entry_terms *t)
+{
+	return has_t && t->item && t->item_check[0];
+}
+
+/* Append an item entry's item_check object (checks_item() true) to out. */
+static void put_item_check(qd_buf *out, const qd_entry_terms *t, const declared *d)
+{
+	size_t n = strlen(t->item_check);
+	/* The stored object, with which declared fields were compared (and
+	 * matched: this entry decides). */
+	qd_buf_add(out, t->item_check, n - 1);
+	qd_buf_puts(out, ",\"checked\":[");
+	if (d->name)
+		qd_buf_puts(out, "\"name\"");
+	if (d->spec && t->spec[0])
+		qd_buf_puts(out, d->name ? ",\"spec\"" : "\"spec\"");
+	qd_buf_puts(out, "]}");
+}
+
+/* The brief view's ,"scope":…,"item_check":… for list l and its deciding
+ * entry c (NULL: none): each only where it says something (not null).
+ * Returns 0 or QD_EIO (malformed terms). */
+static int put_v2_brief(qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
+{
+	const qd_list_terms *lt = &l->terms;
+	qd_entry_terms t;
+	bool has_t = c && c->terms;
+	if (!lt->present && !has_t)
+		return 0;
+	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
+		return QD_EIO;
+	if ((has_t && t.n_customs) || (lt->present && strcmp(lt->scope_json, "null") != 0)) {
+		qd_buf_puts(out, ",\"scope\":");
+		put_scope(out, lt, has_t, &t);
 	}
+	if (checks_item(has_t, &t)) {
+		qd_buf_puts(out, ",\"item_check\":");
+		put_item_check(out, &t, d);
+	}
+	return 0;
+}
+
+/* Append ,"scope":…,"item_check":…,"batch":… for list l and its deciding
+ * entry c (NULL: none) to out.  Returns 0 or QD_EIO (malformed terms). */
+static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
+{
+	const qd_list_terms *lt = &l->terms;
+	qd_entry_terms t;
+	bool has_t = c && c->terms;
+	if (!lt->present && !has_t) {
+		PUT_LIT(out, ",\"scope\":null,\"item_check\":null,\"batch\":null");
+		return 0;
+	}
+	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
+		return QD_EIO;
+	qd_buf_puts(out, ",\"scope\":");
+	put_scope(out, lt, has_t, &t);
+	qd_buf_puts(out, ",\"item_check\":");
+	if (checks_item(has_t, &t))
+		put_item_check(out, &t, d);
+	else
+		qd_buf_puts(out, "null");
 	qd_buf_puts(out, ",\"batch\":");
 	const char *b = lt->present ? lt->batches : NULL;
 	if (has_t && t.has_batch && b && t.batch < lt->n_batches) {
@@ -359,15 +400,10 @@ static uint32_t ec_hash(const char *key, size_t n)
 	return (uint32_t)(h ^ h >> 29);
 }
 
-/* Append candidate c's entry JSON to out, from the cache when it holds it
- * (only compressed entries are kept). */
-static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
-		      entry_cache *ec)
+/* entry_json() of a compressed entry with a cache. */
+static int entry_json_kept(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
+			   entry_cache *ec)
 {
-	/* A plain entry is one copy out of the map, no dearer than one out of
-	 * the cache: only decompressions are worth keeping. */
-	if (!ec || !c->entry_json_comp)
-		return qd_snap_entry_json(s, l, c, out);
 	char key[EC_KEY_MAX];
 	size_t il = strlen(l->id), el = strlen(c->id);
 	if (il + el + 6 > sizeof key)
@@ -403,6 +439,79 @@ static int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_bu
 					       (uint32_t)(out->len - at)};
 	sl->hash = h;
 	sl->ent = (uint32_t)++ec->n_ents;
+	return 0;
+}
+
+/* Append candidate c's entry JSON to out, from the cache when it holds it
+ * (only compressed entries are kept).  The test for a plain entry is
+ * inlined into decide_list(), apart from the rest: it is most calls. */
+static inline int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
+			     entry_cache *ec)
+{
+	/* A plain entry is one copy out of the map, no dearer than one out of
+	 * the cache: only decompressions are worth keeping. */
+	if (!ec || !c->entry_json_comp)
+		return qd_snap_entry_json(s, l, c, out);
+	return entry_json_kept(s, l, c, out, ec);
+}
+
+/* Render list l's result in the brief view into out: ids in place of the
+ * entry and clause objects, near misses as ids and reasons, scope and
+ * item_check only where present, no batch or terms.  best, misses as
+ * decide_list() found them (misses sorted here); the basis goes to basis
+ * as in the full view.  Not inlined: decide_list() stays as compact as
+ * the full view alone makes it. */
+__attribute__((noinline)) static int brief_list(const qd_list_info *l, const list_result *lr, const declared *d, miss *misses,
+		      size_t nmiss, qd_buf *out, qd_buf *basis)
+{
+	const qd_cand *best = lr->decider;
+	int ret = 0;
+	qd_buf_puts(out, "{\"list\":");
+	qd_buf_json_cstr(out, l->id);
+	qd_buf_puts(out, ",\"version\":");
+	qd_buf_put_uint(out, l->version);
+	qd_buf_puts(out, lr->allow ? ",\"decision\":\"allow\",\"reason\":\"" : ",\"decision\":\"deny\",\"reason\":\"");
+	qd_buf_puts(out, qd_reason_name(lr->reason));
+	qd_buf_putc(out, '"');
+	if (best) {
+		qd_buf_reset(basis);
+		qd_buf_puts(basis, "{\"list\":");
+		qd_buf_json_cstr(basis, l->id);
+		qd_buf_puts(basis, ",\"version\":");
+		qd_buf_put_uint(basis, l->version);
+		size_t tail = basis->len;
+		qd_buf_puts(basis, ",\"entry\":");
+		qd_buf_json_cstr(basis, best->id);
+		qd_buf_puts(basis, ",\"clauses\":[");
+		const char *id = best->clause_ids;
+		for (unsigned i = 0; i < best->n_clauses; i++, id += strlen(id) + 1) {
+			if (i)
+				qd_buf_putc(basis, ',');
+			qd_buf_json_cstr(basis, id);
+		}
+		qd_buf_putc(basis, ']');
+		if ((ret = put_v2_brief(basis, l, best, d)))
+			return ret;
+		qd_buf_add(out, basis->data + tail, basis->len - tail);
+		qd_buf_putc(basis, '}');
+	} else {
+		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
+		if ((ret = put_v2_brief(out, l, NULL, d)))
+			return ret;
+	}
+	qd_buf_puts(out, ",\"near_misses\":[");
+	if (!best && nmiss) {
+		qsort(misses, nmiss, sizeof *misses, miss_cmp);
+		size_t shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
+		for (size_t i = 0; i < shown; i++) {
+			qd_buf_puts(out, i ? ",{\"entry\":" : "{\"entry\":");
+			qd_buf_json_cstr(out, misses[i].c->id);
+			qd_buf_puts(out, ",\"reason\":\"");
+			qd_buf_puts(out, qd_reason_name(misses[i].reason));
+			qd_buf_puts(out, "\"}");
+		}
+	}
+	qd_buf_puts(out, "]}");
 	return 0;
 }
 
@@ -471,6 +580,12 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, con
 	} else {
 		lr->allow = false;
 		lr->reason = worst;
+	}
+	if (q->brief) {
+		ret = brief_list(l, lr, d, misses, nmiss, out, basis);
+		if (misses != small)
+			free(misses);
+		return ret;
 	}
 
 	qd_buf_puts(out, "{\"list\":");
@@ -551,6 +666,35 @@ static void swap(qd_buf **a, qd_buf **b)
 	qd_buf *t = *a;
 	*a = *b;
 	*b = t;
+}
+
+/* Append the full view's ","query":{…},"basis":" (closing the reason's
+ * string) to out. */
+static void put_query(qd_buf *out, const qd_query *q)
+{
+	char date[11];
+	qd_date_format(q->date, date);
+	qd_buf_puts(out, "\",\"query\":{\"code\":");
+	qd_buf_json_cstr(out, q->code.digits);
+	qd_buf_puts(out, ",\"ciq\":");
+	qd_buf_json_cstr(out, q->code.ciq[0] ? q->code.ciq : NULL);
+	qd_buf_puts(out, ",\"entity\":");
+	qd_buf_json_cstr(out, q->entity);
+	qd_buf_puts(out, ",\"date\":\"");
+	qd_buf_puts(out, date);
+	qd_buf_puts(out, "\",\"list\":");
+	qd_buf_json_cstr(out, q->list);
+	if (!q->customs && !q->name && !q->spec) {
+		PUT_LIT(out, ",\"customs\":null,\"name\":null,\"spec\":null},\"basis\":");
+	} else {
+		PUT_LIT(out, ",\"customs\":");
+		qd_buf_json_cstr(out, q->customs);
+		PUT_LIT(out, ",\"name\":");
+		qd_buf_json_cstr(out, q->name);
+		PUT_LIT(out, ",\"spec\":");
+		qd_buf_json_cstr(out, q->spec);
+		PUT_LIT(out, "},\"basis\":");
+	}
 }
 
 /* qd_decide(), reading entry renderings from ec and keeping new ones there
@@ -638,31 +782,12 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 		}
 	}
 
-	char date[11];
-	qd_date_format(q->date, date);
 	qd_buf_puts(out, allow ? "\"decision\":\"allow\",\"reason\":\"" : "\"decision\":\"deny\",\"reason\":\"");
 	qd_buf_puts(out, qd_reason_name(reason));
-	qd_buf_puts(out, "\",\"query\":{\"code\":");
-	qd_buf_json_cstr(out, q->code.digits);
-	qd_buf_puts(out, ",\"ciq\":");
-	qd_buf_json_cstr(out, q->code.ciq[0] ? q->code.ciq : NULL);
-	qd_buf_puts(out, ",\"entity\":");
-	qd_buf_json_cstr(out, q->entity);
-	qd_buf_puts(out, ",\"date\":\"");
-	qd_buf_puts(out, date);
-	qd_buf_puts(out, "\",\"list\":");
-	qd_buf_json_cstr(out, q->list);
-	if (!q->customs && !q->name && !q->spec) {
-		PUT_LIT(out, ",\"customs\":null,\"name\":null,\"spec\":null},\"basis\":");
-	} else {
-		PUT_LIT(out, ",\"customs\":");
-		qd_buf_json_cstr(out, q->customs);
-		PUT_LIT(out, ",\"name\":");
-		qd_buf_json_cstr(out, q->name);
-		PUT_LIT(out, ",\"spec\":");
-		qd_buf_json_cstr(out, q->spec);
-		PUT_LIT(out, "},\"basis\":");
-	}
+	if (q->brief)
+		PUT_LIT(out, "\",\"basis\":");
+	else
+		put_query(out, q);
 	if (have_basis)
 		qd_buf_add(out, basis->data, basis->len);
 	else
@@ -697,6 +822,7 @@ typedef struct batch_ctx {
 	char customs[QD_CUSTOMS_LEN + 1];
 	bool has_entity, has_list, has_customs;
 	bool has_at;
+	bool brief;          /* rendered in the brief view */
 	qd_date date;
 	uint32_t version;
 	int64_t at;
@@ -779,7 +905,7 @@ static bool same_str(bool has, const char *kept, const char *s)
 
 static bool ctx_is(const batch_ctx *c, const qd_query *q)
 {
-	return c->date == q->date && c->version == q->version && c->has_at == q->has_at &&
+	return c->date == q->date && c->version == q->version && c->has_at == q->has_at && c->brief == q->brief &&
 	       (!q->has_at || c->at == q->at) && same_str(c->has_entity, c->entity, q->entity) &&
 	       same_str(c->has_list, c->list, q->list) && same_str(c->has_customs, c->customs, q->customs);
 }
@@ -837,6 +963,7 @@ static long batch_ctx_of(qd_batch *b, const qd_query *q)
 	c->date = q->date;
 	c->version = q->version;
 	c->has_at = q->has_at;
+	c->brief = q->brief;
 	c->at = q->has_at ? q->at : 0;
 	b->last_ctx = b->n_ctxs;
 	return b->n_ctxs++;

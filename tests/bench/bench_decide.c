@@ -1,7 +1,7 @@
 /* qingdan benchmark — in-process lookups, for instruction counts.
  *
  *   bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]
- *                [--customs NNNN] [--name NAME]
+ *                [--customs NNNN] [--name NAME] [--brief]
  *
  * Opens the store read-only and runs K lookups the way GET /v1/lookup does
  * them, without HTTP: parse the code and the entity, open the thread's read
@@ -12,6 +12,7 @@
  * otherwise (0: off, so every lookup searches the store).  --customs and
  * --name give every lookup an office of declaration and a declared name
  * (the jurisdiction and item checks then run for every candidate).
+ * --brief renders every decision in the brief view (view=brief).
  *
  * Run it under `valgrind --tool=callgrind` twice, with K1 and K2 lookups:
  * (Ir(K2) − Ir(K1)) / (K2 − K1) is the instruction count of one lookup, with
@@ -118,12 +119,14 @@ int main(int argc, char **argv)
 		{"read-cache", required_argument, NULL, 'c'},
 		{"customs", required_argument, NULL, 'u'},
 		{"name", required_argument, NULL, 'N'},
+		{"brief", no_argument, NULL, 'b'},
 		{0},
 	};
 	const char *db = NULL, *pairs_path = NULL, *date_s = "2026-03-16", *customs = NULL, *name = NULL;
 	long k = 10000;
 	long long cache = QD_SNAP_CACHE_DEFAULT;
 	int ch;
+	bool brief = false;
 	while ((ch = getopt_long(argc, argv, "n:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'd': db = optarg; break;
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
 		case 'c': cache = strtoll(optarg, NULL, 10); break;
 		case 'u': customs = optarg; break;
 		case 'N': name = optarg; break;
+		case 'b': brief = true; break;
 		default: goto usage;
 		}
 	}
@@ -152,6 +156,7 @@ int main(int argc, char **argv)
 	}
 	base.customs = customs ? cu : NULL;
 	base.name = name;
+	base.brief = brief;
 	size_t npairs;
 	pair *pairs = read_pairs(pairs_path, &npairs);
 	if (!pairs || !npairs) {
@@ -191,7 +196,7 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fputs("Usage: bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]\n"
-	      "                    [--customs NNNN] [--name NAME]\n",
+	      "                    [--customs NNNN] [--name NAME] [--brief]\n",
 	      stderr);
 	return 64;
 }

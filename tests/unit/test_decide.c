@@ -1777,6 +1777,46 @@ START_TEST(batch_buffer_cut_back)
 }
 END_TEST
 
+/* One batch asked the same item in both views: each answer is what
+ * deciding it alone in that view gives — a repeat is never the other
+ * view's bytes — and both views come to the same outcome. */
+START_TEST(batch_views)
+{
+	pq a;
+	ck_assert(parse_bq(&distinct[0], &a));
+	qd_query brief = a.q;
+	brief.brief = true;
+	single full_alone = decide_alone(g_snap, &a.q);
+	single brief_alone = decide_alone(g_snap, &brief);
+	ck_assert_int_eq(full_alone.rc, 0);
+	ck_assert_int_eq(brief_alone.rc, 0);
+	size_t lf = strlen(full_alone.bytes), lb = strlen(brief_alone.bytes);
+	ck_assert_msg(lb < lf && !strstr(brief_alone.bytes, "\"query\""), "not a brief rendering: %s",
+		      brief_alone.bytes);
+	expect_same_outcome("brief alone", &brief_alone.o, &full_alone.o);
+	qd_buf out;
+	qd_buf_init(&out);
+	qd_batch *b = qd_batch_new(g_snap, &out, 8);
+	ck_assert_ptr_nonnull(b);
+	qd_outcome o;
+	const qd_query *order[] = {&brief, &a.q, &brief, &a.q};
+	size_t at = 0;
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_int_eq(qd_batch_decide(b, order[i], &o), 0);
+		expect_same_outcome("batch", &o, &full_alone.o);
+		const single *want = order[i] == &brief ? &brief_alone : &full_alone;
+		size_t n = order[i] == &brief ? lb : lf;
+		ck_assert_uint_eq(out.len, at + n);
+		ck_assert_msg(memcmp(out.data + at, want->bytes, n) == 0, "item %zu: not its view's rendering", i);
+		at += n;
+	}
+	qd_batch_free(b);
+	qd_buf_free(&out);
+	free(full_alone.bytes);
+	free(brief_alone.bytes);
+}
+END_TEST
+
 /* ---- pins: the lists and versions a receipt names ---- */
 
 /* Decide code for E_OK on s pinned to pins; the decision parsed into *j
@@ -1906,6 +1946,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tb, batch_errors_per_item);
 	tcase_add_test(tb, batch_max_size);
 	tcase_add_test(tb, batch_buffer_cut_back);
+	tcase_add_test(tb, batch_views);
 	suite_add_tcase(s, tb);
 
 	TCase *tv = tcase_create("decide-v2");
