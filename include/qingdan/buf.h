@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 typedef struct qd_buf {
 	char *data;  /* owned; NUL-terminated whenever len > 0 or after qd_buf_cstr() */
@@ -25,6 +27,47 @@ void qd_buf_add(qd_buf *b, const void *p, size_t n);
 void qd_buf_puts(qd_buf *b, const char *s);
 /* Append one byte. */
 void qd_buf_putc(qd_buf *b, char c);
+/* qd_buf_add() and qd_buf_putc() inline, for the many short appends of a
+ * renderer on the lookup path: with room in the buffer they cost a compare
+ * and the copy (a few moves when n is a constant), not a call. */
+static inline void qd_buf_add_inline(qd_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 <= b->cap && !b->oom) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else {
+		qd_buf_add(b, p, n);
+	}
+}
+static inline void qd_buf_putc_inline(qd_buf *b, char c)
+{
+	if (b->len + 2 <= b->cap && !b->oom) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+	} else {
+		qd_buf_putc(b, c);
+	}
+}
+/* A 32-bit hash of n bytes at p, for the hash tables of the lookup path
+ * (a snapshot's read cache, a batch's decisions and entries): eight bytes
+ * at a time, since keys are some 30 bytes and a byte loop is a long chain
+ * of multiplies. */
+static inline uint32_t qd_hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *k = p;
+	uint64_t h = n * 0x9e3779b97f4a7c15ULL, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, k + i, n - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return (uint32_t)(h ^ h >> 29);
+}
 /* Append an unsigned integer in decimal (no printf on hot paths). */
 void qd_buf_put_uint(qd_buf *b, unsigned long long v);
 /* Append printf-formatted text. */

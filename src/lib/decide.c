@@ -19,28 +19,55 @@
 #include "qingdan/decide.h"
 #include "qingdan/err.h"
 
-static const char *const reason_names[QD_REASON_COUNT] = {
-	[QD_REASON_LISTED] = "listed",
-	[QD_REASON_EXCLUDED] = "excluded",
-	[QD_REASON_EXPIRED] = "expired",
-	[QD_REASON_NOT_YET_EFFECTIVE] = "not_yet_effective",
-	[QD_REASON_SUSPENDED] = "suspended",
-	[QD_REASON_REVOKED] = "revoked",
-	[QD_REASON_OUTSIDE_JURISDICTION] = "outside_jurisdiction",
-	[QD_REASON_ITEM_DIFFERS] = "item_differs",
-	[QD_REASON_ENTITY_NOT_ELIGIBLE] = "entity_not_eligible",
-	[QD_REASON_ENTITY_REQUIRED] = "entity_required",
-	[QD_REASON_NOT_LISTED] = "not_listed",
+/* Each reason's name and its length: the lookup path appends names
+ * without a strlen. */
+#define REASON(name) {name, sizeof(name) - 1}
+static const struct reason_name {
+	const char *s;
+	size_t n;
+} reason_names[QD_REASON_COUNT] = {
+	[QD_REASON_LISTED] = REASON("listed"),
+	[QD_REASON_EXCLUDED] = REASON("excluded"),
+	[QD_REASON_EXPIRED] = REASON("expired"),
+	[QD_REASON_NOT_YET_EFFECTIVE] = REASON("not_yet_effective"),
+	[QD_REASON_SUSPENDED] = REASON("suspended"),
+	[QD_REASON_REVOKED] = REASON("revoked"),
+	[QD_REASON_OUTSIDE_JURISDICTION] = REASON("outside_jurisdiction"),
+	[QD_REASON_ITEM_DIFFERS] = REASON("item_differs"),
+	[QD_REASON_ENTITY_NOT_ELIGIBLE] = REASON("entity_not_eligible"),
+	[QD_REASON_ENTITY_REQUIRED] = REASON("entity_required"),
+	[QD_REASON_NOT_LISTED] = REASON("not_listed"),
 };
 
 const char *qd_reason_name(enum qd_reason r)
 {
-	return (unsigned)r < QD_REASON_COUNT ? reason_names[r] : "unknown";
+	return (unsigned)r < QD_REASON_COUNT ? reason_names[r].s : "unknown";
 }
 
 /* Append a string literal: its length is known here, no strlen on the
  * lookup path. */
-#define PUT_LIT(b, lit) qd_buf_add((b), (lit), sizeof(lit) - 1)
+#define PUT_LIT(b, lit) qd_buf_add_inline((b), (lit), sizeof(lit) - 1)
+
+/* Append r's name (unquoted). */
+static void put_reason(qd_buf *out, enum qd_reason r)
+{
+	if ((unsigned)r < QD_REASON_COUNT)
+		qd_buf_add(out, reason_names[r].s, reason_names[r].n);
+	else
+		PUT_LIT(out, "unknown");
+}
+
+/* Append "decision":…,"reason":"NAME (the reason's string left open),
+ * after a comma when comma is true. */
+static void put_verdict(qd_buf *out, bool comma, bool allow, enum qd_reason r)
+{
+	static const char a[] = ",\"decision\":\"allow\",\"reason\":\"", d[] = ",\"decision\":\"deny\",\"reason\":\"";
+	if (allow)
+		qd_buf_add(out, a + !comma, sizeof a - 1 - !comma);
+	else
+		qd_buf_add(out, d + !comma, sizeof d - 1 - !comma);
+	put_reason(out, r);
+}
 
 /* The outcome of one list for the query. */
 typedef struct list_result {
@@ -48,6 +75,10 @@ typedef struct list_result {
 	bool allow;
 	enum qd_reason reason;
 	const qd_cand *decider;   /* the deciding entry (allow / excluded), else NULL */
+	/* With a decider, once put_decider() has written its ,"entry":…,
+	 * "clauses":… (up to the result's terms): where they lie in the
+	 * answer, for the result to repeat them (basis_len 0: not yet). */
+	size_t basis_off, basis_len;
 } list_result;
 
 static bool entity_in(const qd_cand *c, const char *entity)
@@ -155,7 +186,7 @@ static void put_scope(qd_buf *out, const qd_list_terms *lt, bool has_t, const qd
 	if (has_t && t->n_customs) {
 		/* The entry's scope narrows its list's: the longer of each
 		 * overlapping pair. */
-		qd_buf_puts(out, "{\"customs\":[");
+		PUT_LIT(out, "{\"customs\":[");
 		unsigned shown = 0;
 		const char *e = t->customs;
 		for (unsigned i = 0; i < t->n_customs; i++, e += strlen(e) + 1) {
@@ -173,13 +204,13 @@ static void put_scope(qd_buf *out, const qd_list_terms *lt, bool has_t, const qd
 					lp += b + 1;
 				}
 				if (shown++)
-					qd_buf_putc(out, ',');
+					qd_buf_putc_inline(out, ',');
 				qd_buf_json_cstr(out, m);
 			}
 		}
-		qd_buf_puts(out, "],\"region\":");
+		PUT_LIT(out, "],\"region\":");
 		qd_buf_puts(out, lt->present ? lt->region_json : "null");
-		qd_buf_putc(out, '}');
+		qd_buf_putc_inline(out, '}');
 	} else {
 		qd_buf_puts(out, lt->present ? lt->scope_json : "null");
 	}
@@ -198,12 +229,15 @@ static void put_item_check(qd_buf *out, const qd_entry_terms *t, const declared 
 	/* The stored object, with which declared fields were compared (and
 	 * matched: this entry decides). */
 	qd_buf_add(out, t->item_check, n - 1);
-	qd_buf_puts(out, ",\"checked\":[");
+	PUT_LIT(out, ",\"checked\":[");
 	if (d->name)
-		qd_buf_puts(out, "\"name\"");
-	if (d->spec && t->spec[0])
-		qd_buf_puts(out, d->name ? ",\"spec\"" : "\"spec\"");
-	qd_buf_puts(out, "]}");
+		PUT_LIT(out, "\"name\"");
+	if (d->spec && t->spec[0]) {
+		if (d->name)
+			qd_buf_putc_inline(out, ',');
+		PUT_LIT(out, "\"spec\"");
+	}
+	PUT_LIT(out, "]}");
 }
 
 /* The brief view's ,"scope":…,"item_check":… for list l and its deciding
@@ -219,11 +253,11 @@ static int put_v2_brief(qd_buf *out, const qd_list_info *l, const qd_cand *c, co
 	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
 		return QD_EIO;
 	if ((has_t && t.n_customs) || (lt->present && strcmp(lt->scope_json, "null") != 0)) {
-		qd_buf_puts(out, ",\"scope\":");
+		PUT_LIT(out, ",\"scope\":");
 		put_scope(out, lt, has_t, &t);
 	}
 	if (checks_item(has_t, &t)) {
-		qd_buf_puts(out, ",\"item_check\":");
+		PUT_LIT(out, ",\"item_check\":");
 		put_item_check(out, &t, d);
 	}
 	return 0;
@@ -242,21 +276,21 @@ static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const de
 	}
 	if (has_t && qd_entry_terms_decode(c->terms, c->terms_len, &t))
 		return QD_EIO;
-	qd_buf_puts(out, ",\"scope\":");
+	PUT_LIT(out, ",\"scope\":");
 	put_scope(out, lt, has_t, &t);
-	qd_buf_puts(out, ",\"item_check\":");
+	PUT_LIT(out, ",\"item_check\":");
 	if (checks_item(has_t, &t))
 		put_item_check(out, &t, d);
 	else
-		qd_buf_puts(out, "null");
-	qd_buf_puts(out, ",\"batch\":");
+		PUT_LIT(out, "null");
+	PUT_LIT(out, ",\"batch\":");
 	const char *b = lt->present ? lt->batches : NULL;
 	if (has_t && t.has_batch && b && t.batch < lt->n_batches) {
 		for (unsigned i = 0; i < t.batch; i++)
 			b += strlen(b) + 1;
 		qd_buf_puts(out, b);
 	} else {
-		qd_buf_puts(out, "null");
+		PUT_LIT(out, "null");
 	}
 	return 0;
 }
@@ -285,6 +319,24 @@ static int miss_cmp(const void *a, const void *b)
 	if (x->c->code_len != y->c->code_len)
 		return (int)y->c->code_len - (int)x->c->code_len;
 	return x->c < y->c ? -1 : x->c > y->c;
+}
+
+/* Sort misses by miss_cmp(): by insertion when they are few, as they are
+ * for nearly every code (qsort's set-up costs more than the sort); a total
+ * order, so either way gives the same sequence. */
+static void sort_misses(miss *m, size_t n)
+{
+	if (n > 32) {
+		qsort(m, n, sizeof *m, miss_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		miss x = m[i];
+		size_t j = i;
+		for (; j > 0 && miss_cmp(&m[j - 1], &x) > 0; j--)
+			m[j] = m[j - 1];
+		m[j] = x;
+	}
 }
 
 /* Renderings of entries kept across the decisions of one batch: the same
@@ -382,24 +434,6 @@ static bool ec_room(entry_cache *ec)
 	return true;
 }
 
-/* Hash of a key, eight bytes at a time (a byte loop is a long chain of
- * multiplies, and keys are some 30 bytes). */
-static uint32_t ec_hash(const char *key, size_t n)
-{
-	uint64_t h = n * 0x9e3779b97f4a7c15ULL;
-	uint64_t w;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, key + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	w = 0;
-	memcpy(&w, key + i, n - i);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	return (uint32_t)(h ^ h >> 29);
-}
-
 /* entry_json() of a compressed entry with a cache. */
 static int entry_json_kept(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
 			   entry_cache *ec)
@@ -414,7 +448,7 @@ static int entry_json_kept(qd_snap *s, const qd_list_info *l, const qd_cand *c, 
 	memcpy(key + il + 1, &l->version, 4);
 	memcpy(key + il + 5, c->id, el);
 	size_t kl = il + 5 + el;
-	uint32_t h = ec_hash(key, kl);
+	uint32_t h = qd_hash_bytes(key, kl);
 	struct ec_slot *sl = ec_find(ec, h, key, kl);
 	if (sl->ent) {
 		const struct ec_ent *e = &ec->ents[sl->ent - 1];
@@ -444,7 +478,7 @@ static int entry_json_kept(qd_snap *s, const qd_list_info *l, const qd_cand *c, 
 
 /* Append candidate c's entry JSON to out, from the cache when it holds it
  * (only compressed entries are kept).  The test for a plain entry is
- * inlined into decide_list(), apart from the rest: it is most calls. */
+ * inlined into its callers, apart from the rest: it is most calls. */
 static inline int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
 			     entry_cache *ec)
 {
@@ -455,69 +489,22 @@ static inline int entry_json(qd_snap *s, const qd_list_info *l, const qd_cand *c
 	return entry_json_kept(s, l, c, out, ec);
 }
 
-/* Render list l's result in the brief view into out: ids in place of the
- * entry and clause objects, near misses as ids and reasons, scope and
- * item_check only where present, no batch or terms.  best, misses as
- * decide_list() found them (misses sorted here); the basis goes to basis
- * as in the full view.  Not inlined: decide_list() stays as compact as
- * the full view alone makes it. */
-__attribute__((noinline)) static int brief_list(const qd_list_info *l, const list_result *lr, const declared *d, miss *misses,
-		      size_t nmiss, qd_buf *out, qd_buf *basis)
-{
-	const qd_cand *best = lr->decider;
-	int ret = 0;
-	qd_buf_puts(out, "{\"list\":");
-	qd_buf_json_cstr(out, l->id);
-	qd_buf_puts(out, ",\"version\":");
-	qd_buf_put_uint(out, l->version);
-	qd_buf_puts(out, lr->allow ? ",\"decision\":\"allow\",\"reason\":\"" : ",\"decision\":\"deny\",\"reason\":\"");
-	qd_buf_puts(out, qd_reason_name(lr->reason));
-	qd_buf_putc(out, '"');
-	if (best) {
-		qd_buf_reset(basis);
-		qd_buf_puts(basis, "{\"list\":");
-		qd_buf_json_cstr(basis, l->id);
-		qd_buf_puts(basis, ",\"version\":");
-		qd_buf_put_uint(basis, l->version);
-		size_t tail = basis->len;
-		qd_buf_puts(basis, ",\"entry\":");
-		qd_buf_json_cstr(basis, best->id);
-		qd_buf_puts(basis, ",\"clauses\":[");
-		const char *id = best->clause_ids;
-		for (unsigned i = 0; i < best->n_clauses; i++, id += strlen(id) + 1) {
-			if (i)
-				qd_buf_putc(basis, ',');
-			qd_buf_json_cstr(basis, id);
-		}
-		qd_buf_putc(basis, ']');
-		if ((ret = put_v2_brief(basis, l, best, d)))
-			return ret;
-		qd_buf_add(out, basis->data + tail, basis->len - tail);
-		qd_buf_putc(basis, '}');
-	} else {
-		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
-		if ((ret = put_v2_brief(out, l, NULL, d)))
-			return ret;
-	}
-	qd_buf_puts(out, ",\"near_misses\":[");
-	if (!best && nmiss) {
-		qsort(misses, nmiss, sizeof *misses, miss_cmp);
-		size_t shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
-		for (size_t i = 0; i < shown; i++) {
-			qd_buf_puts(out, i ? ",{\"entry\":" : "{\"entry\":");
-			qd_buf_json_cstr(out, misses[i].c->id);
-			qd_buf_puts(out, ",\"reason\":\"");
-			qd_buf_puts(out, qd_reason_name(misses[i].reason));
-			qd_buf_puts(out, "\"}");
-		}
-	}
-	qd_buf_puts(out, "]}");
-	return 0;
-}
+/* What one list decided, kept until the decision is rendered: the
+ * snapshot's candidates are read again for the next list, so the deciding
+ * entry and the near misses shown are copies (their texts stay in the map
+ * for the snapshot's life). */
+typedef struct picked {
+	list_result lr;                           /* lr.decider: &best, or NULL */
+	qd_cand best;
+	size_t n_shown;                           /* near misses shown (no decider) */
+	miss shown[QD_NEAR_MISSES_MAX];           /* their .c point into cands */
+	qd_cand cands[QD_NEAR_MISSES_MAX];
+} picked;
 
-/* Decide one list and render its result object into out. */
-static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, const declared *d,
-		       qd_buf *out, list_result *lr, qd_buf *basis, entry_cache *ec)
+/* Decide list l for the query into *p: its candidates, the roster, each
+ * candidate's first failed check, the most specific entry that applies,
+ * else the near misses in the order they are shown. */
+static int pick_list(qd_snap *s, const qd_list_info *l, const qd_query *q, const declared *d, picked *p)
 {
 	const qd_cand *cands;
 	size_t n;
@@ -572,100 +559,131 @@ static int decide_list(qd_snap *s, const qd_list_info *l, const qd_query *q, con
 		}
 	}
 
+	list_result *lr = &p->lr;
 	lr->list = l;
-	lr->decider = best;
+	lr->basis_off = lr->basis_len = 0;
+	p->n_shown = 0;
 	if (best) {
+		p->best = *best;
+		lr->decider = &p->best;
 		lr->allow = best->effect == QD_EFFECT_INCLUDE;
 		lr->reason = lr->allow ? QD_REASON_LISTED : QD_REASON_EXCLUDED;
 	} else {
+		lr->decider = NULL;
 		lr->allow = false;
 		lr->reason = worst;
+		/* Only a list that nothing decides shows its near misses. */
+		sort_misses(misses, nmiss);
+		p->n_shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
+		for (size_t i = 0; i < p->n_shown; i++) {
+			p->cands[i] = *misses[i].c;
+			p->shown[i] = (miss){&p->cands[i], misses[i].reason};
+		}
 	}
-	if (q->brief) {
-		ret = brief_list(l, lr, d, misses, nmiss, out, basis);
-		if (misses != small)
-			free(misses);
-		return ret;
-	}
+	if (misses != small)
+		free(misses);
+	return 0;
+}
 
-	qd_buf_puts(out, "{\"list\":");
-	qd_buf_json_cstr(out, l->id);
-	/* Plain appends, not printf: this runs once per list per decision. */
-	qd_buf_puts(out, ",\"kind\":\"");
-	qd_buf_puts(out, qd_kind_name(l->kind));
-	qd_buf_puts(out, "\",\"version\":");
-	qd_buf_put_uint(out, l->version);
-	qd_buf_puts(out, lr->allow ? ",\"decision\":\"allow\",\"reason\":\"" : ",\"decision\":\"deny\",\"reason\":\"");
-	qd_buf_puts(out, qd_reason_name(lr->reason));
-	qd_buf_putc(out, '"');
-	if (best) {
-		/* The basis is rendered now because the candidates die with the
-		 * next list's lookup; the result repeats its entry and clauses. */
-		qd_buf_reset(basis);
-		qd_buf_puts(basis, "{\"list\":");
-		qd_buf_json_cstr(basis, l->id);
-		qd_buf_puts(basis, ",\"version\":");
-		qd_buf_put_uint(basis, l->version);
-		size_t tail = basis->len;
-		qd_buf_puts(basis, ",\"entry\":");
-		ret = entry_json(s, l, best, basis, ec);
+/* Append the deciding entry's part of a result — ,"entry":…,"clauses":…
+ * and scope, item_check, batch (the full view) or only scope and
+ * item_check where present (the brief view) — to out, and note where it
+ * lies (the basis repeats it). */
+static int put_decider(qd_snap *s, const qd_query *q, const declared *d, list_result *lr, qd_buf *out,
+		       entry_cache *ec)
+{
+	const qd_list_info *l = lr->list;
+	const qd_cand *best = lr->decider;
+	int ret;
+	lr->basis_off = out->len;
+	PUT_LIT(out, ",\"entry\":");
+	if (q->brief) {
+		qd_buf_json_cstr(out, best->id);
+		PUT_LIT(out, ",\"clauses\":[");
+		const char *id = best->clause_ids;
+		for (unsigned i = 0; i < best->n_clauses; i++, id += strlen(id) + 1) {
+			if (i)
+				qd_buf_putc_inline(out, ',');
+			qd_buf_json_cstr(out, id);
+		}
+		qd_buf_putc_inline(out, ']');
+		ret = put_v2_brief(out, l, best, d);
+	} else {
+		ret = entry_json(s, l, best, out, ec);
 		if (!ret) {
-			qd_buf_puts(basis, ",\"clauses\":");
-			ret = qd_snap_clauses_json(s, l, best, basis);
+			PUT_LIT(out, ",\"clauses\":");
+			ret = qd_snap_clauses_json(s, l, best, out);
 		}
 		if (!ret)
-			ret = put_v2(basis, l, best, d);
-		if (ret) {
-			if (misses != small)
-				free(misses);
+			ret = put_v2(out, l, best, d);
+	}
+	lr->basis_len = out->len - lr->basis_off;
+	return ret;
+}
+
+/* Append list p's result object to out.  Its deciding entry's part is
+ * copied from out when the basis already holds it (lr.basis_len set). */
+static int put_result(qd_snap *s, const qd_query *q, const declared *d, picked *p, qd_buf *out,
+		      entry_cache *ec)
+{
+	list_result *lr = &p->lr;
+	const qd_list_info *l = lr->list;
+	int ret = 0;
+	PUT_LIT(out, "{\"list\":");
+	qd_buf_json_cstr(out, l->id);
+	if (!q->brief) {
+		/* Plain appends, not printf: this runs once per list per decision. */
+		PUT_LIT(out, ",\"kind\":\"");
+		qd_buf_puts(out, qd_kind_name(l->kind));
+		qd_buf_putc_inline(out, '"');
+	}
+	PUT_LIT(out, ",\"version\":");
+	qd_buf_put_uint(out, l->version);
+	put_verdict(out, true, lr->allow, lr->reason);
+	qd_buf_putc_inline(out, '"');
+	if (lr->decider && lr->basis_len) {
+		/* Reserve first: the bytes are copied from the buffer itself,
+		 * which must not move under the copy. */
+		qd_buf_reserve(out, lr->basis_len);
+		if (out->oom)
+			return QD_ENOMEM;
+		qd_buf_add_inline(out, out->data + lr->basis_off, lr->basis_len);
+	} else if (lr->decider) {
+		if ((ret = put_decider(s, q, d, lr, out, ec)))
 			return ret;
-		}
-		qd_buf_add(out, basis->data + tail, basis->len - tail);
-		qd_buf_putc(basis, '}');
+	} else if (q->brief) {
+		PUT_LIT(out, ",\"entry\":null,\"clauses\":[]");
+		if ((ret = put_v2_brief(out, l, NULL, d)))
+			return ret;
 	} else if (!l->terms.present) {
 		PUT_LIT(out, ",\"entry\":null,\"clauses\":[],\"scope\":null,\"item_check\":null,\"batch\":null");
 	} else {
-		qd_buf_puts(out, ",\"entry\":null,\"clauses\":[]");
+		PUT_LIT(out, ",\"entry\":null,\"clauses\":[]");
 		put_v2(out, l, NULL, d);
 	}
-	if (l->terms.present) {
+	if (q->brief) {
+		PUT_LIT(out, ",\"near_misses\":[");
+	} else if (l->terms.present) {
 		PUT_LIT(out, ",\"terms\":");
 		qd_buf_puts(out, l->terms.terms_json);
 		PUT_LIT(out, ",\"near_misses\":[");
 	} else {
 		PUT_LIT(out, ",\"terms\":null,\"near_misses\":[");
 	}
-	if (!best && nmiss) {
-		qsort(misses, nmiss, sizeof *misses, miss_cmp);
-		size_t shown = nmiss < QD_NEAR_MISSES_MAX ? nmiss : QD_NEAR_MISSES_MAX;
-		for (size_t i = 0; i < shown; i++) {
-			if (i)
-				qd_buf_putc(out, ',');
-			qd_buf_puts(out, "{\"entry\":");
-			if ((ret = entry_json(s, l, misses[i].c, out, ec))) {
-				if (misses != small)
-					free(misses);
-				return ret;
-			}
-			qd_buf_puts(out, ",\"reason\":\"");
-			qd_buf_puts(out, qd_reason_name(misses[i].reason));
-			qd_buf_puts(out, "\"}");
-		}
+	for (size_t i = 0; i < p->n_shown; i++) {
+		if (i)
+			qd_buf_putc_inline(out, ',');
+		PUT_LIT(out, "{\"entry\":");
+		if (q->brief)
+			qd_buf_json_cstr(out, p->shown[i].c->id);
+		else if ((ret = entry_json(s, l, p->shown[i].c, out, ec)))
+			return ret;
+		PUT_LIT(out, ",\"reason\":\"");
+		put_reason(out, p->shown[i].reason);
+		PUT_LIT(out, "\"}");
 	}
-	qd_buf_putc(out, ']');
-	qd_buf_putc(out, '}');
-	if (misses != small)
-		free(misses);
+	PUT_LIT(out, "]}");
 	return 0;
-}
-
-/* Take the basis just rendered without copying it: decide_list() renders
- * into the other buffer from now on (it empties it before use). */
-static void swap(qd_buf **a, qd_buf **b)
-{
-	qd_buf *t = *a;
-	*a = *b;
-	*b = t;
 }
 
 /* Append the full view's ","query":{…},"basis":" (closing the reason's
@@ -674,15 +692,15 @@ static void put_query(qd_buf *out, const qd_query *q)
 {
 	char date[11];
 	qd_date_format(q->date, date);
-	qd_buf_puts(out, "\",\"query\":{\"code\":");
+	PUT_LIT(out, "\",\"query\":{\"code\":");
 	qd_buf_json_cstr(out, q->code.digits);
-	qd_buf_puts(out, ",\"ciq\":");
+	PUT_LIT(out, ",\"ciq\":");
 	qd_buf_json_cstr(out, q->code.ciq[0] ? q->code.ciq : NULL);
-	qd_buf_puts(out, ",\"entity\":");
+	PUT_LIT(out, ",\"entity\":");
 	qd_buf_json_cstr(out, q->entity);
-	qd_buf_puts(out, ",\"date\":\"");
+	PUT_LIT(out, ",\"date\":\"");
 	qd_buf_puts(out, date);
-	qd_buf_puts(out, "\",\"list\":");
+	PUT_LIT(out, "\",\"list\":");
 	qd_buf_json_cstr(out, q->list);
 	if (!q->customs && !q->name && !q->spec) {
 		PUT_LIT(out, ",\"customs\":null,\"name\":null,\"spec\":null},\"basis\":");
@@ -744,64 +762,95 @@ static int decide(qd_snap *s, const qd_query *q, qd_buf *out, qd_outcome *res, e
 		nlists = 1;
 	}
 
-	/* Results go to a side buffer: the overall decision comes first in
-	 * the object but is known only after every list is decided. */
-	qd_buf *results = qd_snap_scratch(s, 0), *basis = qd_snap_scratch(s, 1),
-	       *cur_basis = qd_snap_scratch(s, 2);
+	/* Every list is decided first, since the overall decision comes
+	 * first in the object; then the answer is written in its order,
+	 * straight into out.  The lists' picks live in a scratch buffer of
+	 * the snapshot (malloc()ed, so aligned for the struct). */
+	qd_buf *mem = qd_snap_scratch(s, 0);
+	qd_buf_reserve(mem, nlists * sizeof(picked));
+	if (mem->oom)
+		return QD_ENOMEM;
+	picked *pk = (picked *)(void *)mem->data;
 	bool allow = false;
 	enum qd_reason reason = QD_REASON_NOT_LISTED;
-	bool have_basis = false;
+	picked *basis = NULL;
 	if (res)
 		res->n_lists = 0;
 	for (size_t i = 0; i < nlists; i++) {
-		list_result lr;
-		if (i)
-			qd_buf_putc(results, ',');
-		ret = decide_list(s, &lists[i], q, &d, results, &lr, cur_basis, ec);
-		if (ret)
-			goto out;
+		if ((ret = pick_list(s, &lists[i], q, &d, &pk[i])))
+			return ret;
+		const list_result *lr = &pk[i].lr;
 		if (res && res->n_lists < QD_OUTCOME_LISTS_MAX) {
 			struct qd_list_outcome *lo = &res->lists[res->n_lists];
 			memcpy(lo->id, lists[i].id, sizeof lo->id);
 			lo->version = lists[i].version;
-			lo->allow = lr.allow;
-			lo->reason = lr.reason;
+			lo->allow = lr->allow;
+			lo->reason = lr->reason;
 		}
 		if (res)
 			res->n_lists++;
-		if (lr.allow && !allow) {
+		if (lr->allow && !allow) {
 			allow = true;
 			reason = QD_REASON_LISTED;
-			swap(&basis, &cur_basis);
-			have_basis = true;
-		} else if (!allow && lr.reason < reason) {
-			reason = lr.reason;
-			have_basis = lr.reason == QD_REASON_EXCLUDED;
-			if (have_basis)
-				swap(&basis, &cur_basis);
+			basis = &pk[i];
+		} else if (!allow && lr->reason < reason) {
+			reason = lr->reason;
+			basis = lr->reason == QD_REASON_EXCLUDED ? &pk[i] : NULL;
 		}
 	}
 
-	qd_buf_puts(out, allow ? "\"decision\":\"allow\",\"reason\":\"" : "\"decision\":\"deny\",\"reason\":\"");
-	qd_buf_puts(out, qd_reason_name(reason));
+	/* One allocation for most answers: a result without its entry's
+	 * texts is a few hundred bytes, each entry shown a copy of its
+	 * stored JSON, and a clause's text about a paragraph (not read yet:
+	 * a longer one makes the buffer grow once more). */
+	size_t at = out->len, need = 512 + 512 * nlists;
+	for (size_t i = 0; i < nlists; i++) {
+		const qd_cand *c = pk[i].lr.decider;
+		if (c)
+			need += (c->entry_json_len + 256 + 2048 * (size_t)c->n_clauses) * (&pk[i] == basis ? 2 : 1);
+		for (size_t j = 0; j < pk[i].n_shown; j++)
+			need += pk[i].cands[j].entry_json_len + 64;
+	}
+	qd_buf_reserve(out, need);
+	put_verdict(out, false, allow, reason);
 	if (q->brief)
 		PUT_LIT(out, "\",\"basis\":");
 	else
 		put_query(out, q);
-	if (have_basis)
-		qd_buf_add(out, basis->data, basis->len);
-	else
-		qd_buf_puts(out, "null");
-	qd_buf_puts(out, ",\"results\":[");
-	qd_buf_add(out, results->data ? results->data : "", results->len);
-	qd_buf_putc(out, ']');
-	if (out->oom || results->oom || basis->oom || cur_basis->oom)
+	if (basis) {
+		PUT_LIT(out, "{\"list\":");
+		qd_buf_json_cstr(out, basis->lr.list->id);
+		PUT_LIT(out, ",\"version\":");
+		qd_buf_put_uint(out, basis->lr.list->version);
+		if ((ret = put_decider(s, q, &d, &basis->lr, out, ec)))
+			goto fail;
+		qd_buf_putc_inline(out, '}');
+	} else {
+		PUT_LIT(out, "null");
+	}
+	PUT_LIT(out, ",\"results\":[");
+	for (size_t i = 0; i < nlists; i++) {
+		if (i)
+			qd_buf_putc_inline(out, ',');
+		if ((ret = put_result(s, q, &d, &pk[i], out, ec)))
+			goto fail;
+	}
+	qd_buf_putc_inline(out, ']');
+	if (out->oom) {
 		ret = QD_ENOMEM;
+		goto fail;
+	}
 	if (res) {
 		res->allow = allow;
 		res->reason = reason;
 	}
-out:
+	return 0;
+fail:
+	/* Nothing of a decision that failed is left in out. */
+	if (!out->oom && out->data) {
+		out->len = at;
+		out->data[at] = '\0';
+	}
 	return ret;
 }
 
@@ -984,7 +1033,7 @@ static batch_slot *batch_find(qd_batch *b, const qd_code *code, uint32_t ctx)
 	batch_key(code, key);
 	/* Word at a time, as for entry keys: a byte loop is most of what a
 	 * repeated item costs besides the copy. */
-	uint32_t h = ec_hash(key, sizeof key) ^ ctx * 0x9e3779b9u;
+	uint32_t h = qd_hash_bytes(key, sizeof key) ^ ctx * 0x9e3779b9u;
 	for (size_t i = h & b->mask;; i = (i + 1) & b->mask) {
 		batch_slot *sl = &b->slots[i];
 		if (!sl->len || (sl->ctx == ctx && memcmp(sl->key, key, sizeof key) == 0))

@@ -30,17 +30,24 @@ static int is_id_char(char c)
 	return is_alpha(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+/* Each USCC character's value + 1, either case; 0: outside the alphabet
+ * (a table, not a search of uscc_alphabet: every lookup that names an
+ * institution parses its id). */
+static const unsigned char uscc_values[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['A'] = 11, ['a'] = 11, ['B'] = 12, ['b'] = 12, ['C'] = 13, ['c'] = 13,
+	['D'] = 14, ['d'] = 14, ['E'] = 15, ['e'] = 15, ['F'] = 16, ['f'] = 16,
+	['G'] = 17, ['g'] = 17, ['H'] = 18, ['h'] = 18, ['J'] = 19, ['j'] = 19,
+	['K'] = 20, ['k'] = 20, ['L'] = 21, ['l'] = 21, ['M'] = 22, ['m'] = 22,
+	['N'] = 23, ['n'] = 23, ['P'] = 24, ['p'] = 24, ['Q'] = 25, ['q'] = 25,
+	['R'] = 26, ['r'] = 26, ['T'] = 27, ['t'] = 27, ['U'] = 28, ['u'] = 28,
+	['W'] = 29, ['w'] = 29, ['X'] = 30, ['x'] = 30, ['Y'] = 31, ['y'] = 31,
+};
+
 /* Value of a USCC character (either case), or -1 when outside the alphabet. */
 static int uscc_value(char c)
 {
-	const char *p;
-
-	c = ascii_upper(c);
-	/* strchr would match the terminating NUL, which is not a character. */
-	if (c == '\0')
-		return -1;
-	p = strchr(uscc_alphabet, c);
-	return p ? (int)(p - uscc_alphabet) : -1;
+	return (int)uscc_values[(unsigned char)c] - 1;
 }
 
 char qd_uscc_check_char(const char first17[17])

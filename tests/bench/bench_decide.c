@@ -1,7 +1,7 @@
 /* qingdan benchmark — in-process lookups, for instruction counts.
  *
  *   bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]
- *                [--customs NNNN] [--name NAME] [--brief]
+ *                [--customs NNNN] [--name NAME] [--brief] [--answers FILE]
  *
  * Opens the store read-only and runs K lookups the way GET /v1/lookup does
  * them, without HTTP: parse the code and the entity, open the thread's read
@@ -13,6 +13,8 @@
  * --name give every lookup an office of declaration and a declared name
  * (the jurisdiction and item checks then run for every candidate).
  * --brief renders every decision in the brief view (view=brief).
+ * --answers writes every answer to FILE, one a line, so that two builds'
+ * answers can be compared byte for byte.
  *
  * Run it under `valgrind --tool=callgrind` twice, with K1 and K2 lookups:
  * (Ir(K2) − Ir(K1)) / (K2 − K1) is the instruction count of one lookup, with
@@ -77,7 +79,7 @@ static pair *read_pairs(const char *path, size_t *n)
 
 /* Kept out of line so a profile shows the workload as one function. */
 __attribute__((noinline)) static int run_lookups(qd_snap *s, const pair *pairs, size_t npairs, long k,
-						 const qd_query *base, size_t *bytes, long *allow)
+						 const qd_query *base, size_t *bytes, long *allow, FILE *answers)
 {
 	for (long i = 0; i < k; i++) {
 		const pair *p = &pairs[(size_t)i % npairs];
@@ -101,6 +103,8 @@ __attribute__((noinline)) static int run_lookups(qd_snap *s, const pair *pairs, 
 		qd_snap_close(s);
 		qd_buf_putc(&b, '}');
 		*bytes += b.len;
+		if (answers)
+			fprintf(answers, "%s\n", qd_buf_cstr(&b));
 		*allow += o.allow;
 		qd_buf_free(&b);
 		if (rc)
@@ -120,8 +124,10 @@ int main(int argc, char **argv)
 		{"customs", required_argument, NULL, 'u'},
 		{"name", required_argument, NULL, 'N'},
 		{"brief", no_argument, NULL, 'b'},
+		{"answers", required_argument, NULL, 'a'},
 		{0},
 	};
+	const char *answers_path = NULL;
 	const char *db = NULL, *pairs_path = NULL, *date_s = "2026-03-16", *customs = NULL, *name = NULL;
 	long k = 10000;
 	long long cache = QD_SNAP_CACHE_DEFAULT;
@@ -137,6 +143,7 @@ int main(int argc, char **argv)
 		case 'u': customs = optarg; break;
 		case 'N': name = optarg; break;
 		case 'b': brief = true; break;
+		case 'a': answers_path = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -176,12 +183,21 @@ int main(int argc, char **argv)
 	if (!s)
 		return 70;
 	qd_snap_set_cache(s, (size_t)cache);
+	FILE *answers = NULL;
+	if (answers_path && !(answers = fopen(answers_path, "w"))) {
+		perror(answers_path);
+		return 73;
+	}
 	size_t bytes = 0;
 	long allow = 0;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = run_lookups(s, pairs, npairs, k, &base, &bytes, &allow);
+	int rc = run_lookups(s, pairs, npairs, k, &base, &bytes, &allow, answers);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (answers && fclose(answers) != 0) {
+		perror(answers_path);
+		rc = rc ? rc : QD_EIO;
+	}
 	qd_snap_free(s);
 	qd_store_close(st);
 	free(pairs);
@@ -196,7 +212,7 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fputs("Usage: bench_decide --db DIR --pairs FILE [-n K] [--date YYYY-MM-DD] [--read-cache BYTES]\n"
-	      "                    [--customs NNNN] [--name NAME] [--brief]\n",
+	      "                    [--customs NNNN] [--name NAME] [--brief] [--answers FILE]\n",
 	      stderr);
 	return 64;
 }

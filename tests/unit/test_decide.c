@@ -1314,6 +1314,74 @@ static char *decide_raw(qd_snap *s, const row *r, int *rc)
 	return out;
 }
 
+/* The deciding entry's clause texts are kept in the read cache too (by
+ * list, version and clause id): a snapshot that answers from it gives the
+ * bytes the store holds, and after a write commits (here a new version
+ * whose clause says something else) it gives the new text, not the kept
+ * one. */
+START_TEST(read_cache_clause_texts)
+{
+	static const char *const old_text = "对列入正面清单的科研物资，免于提交进口药品通关单。";
+	static const char *const new_text = "正面清单所列科研物资，凭清单通关。";
+	char *dir = fx_fresh_dir();
+	qd_store *st = open_store(dir);
+	put_ok(st, "gba-pos", "positive", POS_CLAUSES, POS_ROSTER, POS_ENTRIES, 1);
+	qd_snap *cached = qd_snap_new(st), *plain = qd_snap_new(st);
+	ck_assert_ptr_nonnull(cached);
+	ck_assert_ptr_nonnull(plain);
+	qd_snap_set_cache(plain, 0);
+	const row r = {.desc = "P-FULL cites GACC-143-1", .code = "3822.1990.00", .entity = E_OK};
+	char *clauses = strdup(POS_CLAUSES);
+	for (int version = 1; version <= 2; version++) {
+		const char *text = version == 1 ? old_text : new_text;
+		ck_assert_int_eq(qd_snap_open(cached), 0);
+		ck_assert_int_eq(qd_snap_open(plain), 0);
+		qd_snap_cache_stats held;
+		qd_snap_cache_stats_get(cached, &held);
+		ck_assert_uint_eq(held.entries, 0); /* nothing kept from before the write */
+		int rc = -1;
+		char *want = decide_raw(plain, &r, &rc);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_ptr_nonnull(want);
+		/* Twice: read from the store and kept, then from the cache. */
+		for (int pass = 0; pass < 2; pass++) {
+			char *got = decide_raw(cached, &r, &rc);
+			ck_assert_int_eq(rc, 0);
+			ck_assert_ptr_nonnull(got);
+			ck_assert_str_eq(got, want);
+			/* in the basis and in the list's result */
+			const char *at = strstr(got, text);
+			ck_assert_msg(at && strstr(at + 1, text), "version %d pass %d: %s", version, pass, got);
+			if (version == 2)
+				ck_assert_msg(!strstr(got, old_text), "kept clause text after a write: %s", got);
+			free(got);
+		}
+		qd_snap_cache_stats_get(cached, &held);
+		ck_assert_uint_gt(held.entries, 0);
+		free(want);
+		qd_snap_close(cached);
+		qd_snap_close(plain);
+		if (version == 1) {
+			/* Version 2: the same clause id with another text. */
+			char *at = strstr(clauses, old_text);
+			ck_assert_ptr_nonnull(at);
+			char *doc = NULL;
+			ck_assert_int_gt(asprintf(&doc, "%.*s%s%s", (int)(at - clauses), clauses, new_text,
+						  at + strlen(old_text)),
+					 0);
+			put_ok(st, "gba-pos", "positive", doc, POS_ROSTER, POS_ENTRIES, 2);
+			free(doc);
+		}
+	}
+	free(clauses);
+	qd_snap_free(cached);
+	qd_snap_free(plain);
+	qd_store_close(st);
+	fx_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* Every table query, decided by snapshots with the cache off, at its
  * default size and so small that it keeps emptying itself, three times
  * over: the same bytes each time.  Then a write changes the answers: the
@@ -1935,6 +2003,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tm, empty_store);
 	tcase_add_test(tm, near_misses_ordered_and_capped);
 	tcase_add_test(tm, read_cache_agrees);
+	tcase_add_test(tm, read_cache_clause_texts);
 	tcase_add_test(tm, decide_pins);
 	suite_add_tcase(s, tm);
 

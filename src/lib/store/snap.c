@@ -33,10 +33,10 @@ int qd_snap_open(qd_snap *s)
 			return map_err(rc);
 		}
 		rc = mdb_cursor_open(s->txn, s->st->entries, &s->cur);
+		s->cur_ready = true;
 	} else {
 		rc = mdb_txn_renew(s->txn);
-		if (!rc)
-			rc = mdb_cursor_renew(s->txn, s->cur);
+		s->cur_ready = false;
 	}
 	if (rc) {
 		if (s->cur)
@@ -159,6 +159,19 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 	return 0;
 }
 
+/* Steps forward tried before a seek: a step within a page costs about a
+ * tenth of a seek from the root. */
+#define SEEK_STEPS 4
+
+/* Does key sort before the n bytes at p, in LMDB's default order (bytes,
+ * then length)? */
+static inline bool key_below(const MDB_val *key, const unsigned char *p, size_t n)
+{
+	size_t m = key->mv_size < n ? key->mv_size : n;
+	int c = memcmp(key->mv_data, p, m);
+	return c < 0 || (c == 0 && key->mv_size < n);
+}
+
 static int cands_room(qd_snap *s, size_t n)
 {
 	return grow_array((void **)&s->cands, &s->capcands, n, sizeof *s->cands) ? 0 : QD_ENOMEM;
@@ -206,17 +219,44 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		c->n_pending = 0;
 	}
 
-	/* One range seek per prefix length: entries at "38", "382", "3822" … */
+	if (!s->cur_ready) {
+		int rc = mdb_cursor_renew(s->txn, s->cur);
+		if (rc)
+			return map_err(rc);
+		s->cur_ready = true;
+	}
+	/* One range per prefix length: entries at "3822", "382219", … in key
+	 * order, since a shorter prefix ends with the NUL ("3822\0…" sorts
+	 * before "382219\0…").  So where one range ends the cursor is at the
+	 * first key past it, and every key before that sorts before the next
+	 * range: when that key is already at or past the next range's start
+	 * (as most often, the codes of a list being sparse), or a few steps
+	 * get it there, the cursor is where a seek would put it, and the seek
+	 * from the root (four levels for 10 000 entries) is saved. */
+	MDB_val k, d;
+	int rc = 0;
+	bool placed = false;  /* the cursor is at k, the first key past the last range (rc: none) */
 	for (unsigned len = QD_CODE_MIN; len <= q->len; len++) {
 		if (l->code_lengths && !(l->code_lengths & (1u << len)))
 			continue;
 		memcpy(key + vl, q->digits, len);
 		key[vl + len] = 0;
 		size_t pl = vl + len + 1;
-		MDB_val k = {pl, key}, d;
-		int rc;
-		for (rc = mdb_cursor_get(s->cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, key, pl);
-		     rc = mdb_cursor_get(s->cur, &k, &d, MDB_NEXT)) {
+		if (placed) {
+			unsigned step = 0;
+			while (rc == 0 && key_below(&k, key, pl) && step++ < SEEK_STEPS)
+				rc = mdb_cursor_get(s->cur, &k, &d, MDB_NEXT);
+			if (rc == MDB_NOTFOUND)
+				break; /* no key at or past this range's start: none in it or any further one */
+			if (rc)
+				return map_err(rc);
+			placed = !key_below(&k, key, pl);
+		}
+		if (!placed) {
+			k = (MDB_val){pl, key};
+			rc = mdb_cursor_get(s->cur, &k, &d, MDB_SET_RANGE);
+		}
+		for (; rc == 0 && has_prefix(&k, key, pl); rc = mdb_cursor_get(s->cur, &k, &d, MDB_NEXT)) {
 			/* Key tail after the code: ciq|\0|entry-id. */
 			const unsigned char *t = (const unsigned char *)k.mv_data + pl;
 			size_t tl = k.mv_size - pl;
@@ -244,6 +284,7 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		}
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return map_err(rc);
+		placed = true;
 	}
 	if (keep)
 		qd_st_sc_add(c, ck, ckl, h, c->pending, c->n_pending);
@@ -304,25 +345,45 @@ int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd
 {
 	if (!s->open)
 		return QD_EIO;
-	unsigned char key[KEY_MAX + 8];
-	size_t vl = vprefix(key, l->id, l->version);
+	/* key[0] is the cache key's kind; the store's key follows it. */
+	unsigned char key[1 + KEY_MAX + 8];
+	size_t vl = vprefix(key + 1, l->id, l->version);
+	key[0] = SC_CLAUSE;
+	snap_cache *sc = &s->cache;
 	const char *id = c->clause_ids;
-	qd_buf_putc(out, '[');
-	for (unsigned i = 0; i < c->n_clauses; i++) {
+	qd_buf_putc_inline(out, '[');
+	for (unsigned i = 0; i < c->n_clauses; i++, id += strlen(id) + 1) {
 		size_t il = strlen(id);
-		if (vl + il > sizeof key)
+		if (vl + il > KEY_MAX + 8)
 			return QD_EIO;
-		memcpy(key + vl, id, il);
-		MDB_val k = {vl + il, key}, d;
+		memcpy(key + 1 + vl, id, il);
+		if (i)
+			qd_buf_putc_inline(out, ',');
+		/* The deciding entry's clauses, on every lookup that allows:
+		 * kept like candidates (not counted as hits or misses, which
+		 * say how often a code or an entity was asked again). */
+		uint32_t h = 0;
+		if (sc->limit) {
+			struct sc_slot *sl;
+			h = sc_hash(key, 1 + vl + il);
+			const sc_ent *e = sc->slots ? sc_find(sc, key, 1 + vl + il, h, &sl) : NULL;
+			if (e) {
+				const sc_ref *r = &sc->refs[e->ref_off];
+				qd_buf_add(out, r->d, r->dl);
+				continue;
+			}
+		}
+		MDB_val k = {vl + il, key + 1}, d;
 		int rc = mdb_get(s->txn, s->st->clauses, &k, &d);
 		if (rc)
 			return rc == MDB_NOTFOUND ? QD_EIO : map_err(rc);
-		if (i)
-			qd_buf_putc(out, ',');
 		qd_buf_add(out, d.mv_data, d.mv_size);
-		id += il + 1;
+		if (sc->limit && d.mv_size <= UINT32_MAX) {
+			sc_ref r = {NULL, d.mv_data, 0, 0, (uint32_t)d.mv_size};
+			qd_st_sc_add(sc, key, 1 + vl + il, h, &r, 1);
+		}
 	}
-	qd_buf_putc(out, ']');
+	qd_buf_putc_inline(out, ']');
 	return out->oom ? QD_ENOMEM : 0;
 }
 

@@ -168,13 +168,14 @@ struct qd_store {
 
 /* A snapshot handle's read cache (see qd_snap_set_cache()).  It maps a key
  * — SC_CANDS: list, version, code digits, CIQ; SC_MEMBER: list, version,
- * entity — to what the B-tree said for the committed state `txnid`: the
- * candidate records, as references into the map, or the roster record.
- * Map pages of that state stay put until a later write commits, and the
- * cache is emptied as soon as the handle sees one (qd_snap_open()). */
-enum { SC_CANDS = 'c', SC_MEMBER = 'm' };
+ * entity; SC_CLAUSE: list, version, clause id — to what the B-tree said for
+ * the committed state `txnid`: the candidate records or the clause's JSON,
+ * as references into the map, or the roster record.  Map pages of that
+ * state stay put until a later write commits, and the cache is emptied as
+ * soon as the handle sees one (qd_snap_open()). */
+enum { SC_CANDS = 'c', SC_MEMBER = 'm', SC_CLAUSE = 'l' };
 
-typedef struct sc_ref {            /* one candidate record in the map */
+typedef struct sc_ref {            /* one candidate record in the map (SC_CLAUSE: d, dl only) */
 	const unsigned char *k;
 	const void *d;
 	uint16_t kl, kid;               /* key length, offset of the entry id in it */
@@ -183,7 +184,7 @@ typedef struct sc_ref {            /* one candidate record in the map */
 
 typedef struct sc_ent {
 	uint32_t key_off, key_len;      /* in keys */
-	uint32_t ref_off, n_ref;        /* SC_CANDS: refs[ref_off, ref_off + n_ref) */
+	uint32_t ref_off, n_ref;        /* SC_CANDS, SC_CLAUSE: refs[ref_off, ref_off + n_ref) */
 	int32_t from, to;               /* SC_MEMBER: the roster record … */
 	uint8_t status, found;          /* … or found == 0: not on the roster */
 } sc_ent;
@@ -212,7 +213,9 @@ struct qd_snap {
 	qd_store *st;
 	MDB_txn *txn;        /* NULL until first open; reset (not freed) when closed */
 	bool open;
-	MDB_cursor *cur;     /* cursor on entries, renewed with the transaction */
+	MDB_cursor *cur;     /* cursor on entries; bound to the open transaction only while cur_ready */
+	bool cur_ready;      /* cur renewed for this transaction: done at its first search, since
+			      * a lookup the read cache answers needs no cursor */
 	qd_list_info *lists; /* cached for the open transaction; valid while open */
 	size_t nlists, caplists;
 	bool lists_loaded;
@@ -530,10 +533,7 @@ static inline void sc_count(_Atomic uint64_t *n)
 
 static inline uint32_t sc_hash(const unsigned char *k, size_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h;
+	return qd_hash_bytes(k, n);
 }
 
 /* The entry under key, or NULL with *slot the free slot where it goes. */
