@@ -132,7 +132,13 @@ void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	conns *cs = sh->cs;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		conn *k = calloc(1, sizeof *k);
+		/* On cache lines of its own: its worker thread writes the
+		 * phase a few times a request, and two connections of two
+		 * threads must not share a line. */
+		size_t size = (sizeof(conn) + 63) / 64 * 64;
+		conn *k = aligned_alloc(64, size);
+		if (k)
+			memset(k, 0, size);
 		/* Untracked, the connection only has libmicrohttpd's idle
 		 * timeout: out of memory is no reason to refuse it. */
 		if (!k || !ci) {
