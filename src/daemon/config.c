@@ -30,6 +30,10 @@ const char qingdand_usage[] =
 	"  --metrics-auth read|open      whether /metrics needs a token when reads do\n"
 	"                                (default read: as the read endpoints)\n"
 	"  --threads N                   worker threads (default: number of CPUs)\n"
+	"  --listen-per-thread yes|no    each worker thread its own listening socket on\n"
+	"                                the address (SO_REUSEPORT), the kernel spreading\n"
+	"                                new connections evenly (default yes); no: one\n"
+	"                                socket the threads share\n"
 	"  --utc-offset +HH:MM           offset for \"today\" (default +08:00, China time)\n"
 	"  --customs CODE                4-digit customs code (关区代码) lookups and checks\n"
 	"                                are decided for when they name none (default: none,\n"
@@ -122,6 +126,7 @@ static const opt opts[] = {
 	{"read-auth", O_READ_AUTH, F(read_auth), 0, 0},
 	{"metrics-auth", O_METRICS_AUTH, F(metrics_open), 0, 0},
 	{"threads", O_UINT, F(threads), 1, 256},
+	{"listen-per-thread", O_YES_NO, F(listen_per_thread), 0, 0},
 	{"utc-offset", O_OFFSET, F(utc_offset), 0, 0},
 	{"customs", O_CUSTOMS, F(customs), 0, 0},
 	{"retain-versions", O_UINT, F(retain), 1, 100000},
@@ -171,6 +176,7 @@ void settings_default(settings *s)
 	memset(s, 0, sizeof *s);
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	s->threads = n > 0 && n <= 256 ? (unsigned)n : 2;
+	s->listen_per_thread = true;
 	s->utc_offset = QD_UTC_OFFSET_DEFAULT;
 	s->retain = QD_RETAIN_DEFAULT;
 	s->map_size = QD_MAP_SIZE_DEFAULT;

@@ -1,8 +1,10 @@
 /* qingdand — connection deadlines and the budget of request bodies in
  * flight (see conn.h). */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -16,8 +18,10 @@ enum phase { PHASE_HEAD, PHASE_NEXT, PHASE_BODY, PHASE_BUSY };
 
 struct conn {
 	conn *prev, *next;           /* in conns' list, under its lock */
+	conns_share *share;          /* the daemon's share it counts in */
 	int fd;                      /* open until the CLOSED notification returns */
 	bool doomed;                 /* shut down already, under the lock */
+	unsigned char addr[17];      /* the client's address: family, then its bytes (zero-padded) */
 	/* Written by the connection's worker thread without the lock, read by
 	 * the sweeper: the phase in the low 2 bits, the monotonic millisecond
 	 * it began above them, in one word so that both are seen together. */
@@ -38,8 +42,10 @@ static void set_phase(conn *k, enum phase p)
 }
 
 void conns_init(conns *cs, unsigned header_s, unsigned idle_s, unsigned body_grace_s, size_t min_body_rate,
-		unsigned max_connections, unsigned reserve, size_t body_budget)
+		unsigned max_connections, unsigned reserve, unsigned per_ip, size_t body_budget, unsigned shares)
 {
+	shares = shares < 1 ? 1 : shares > QD_CONNS_SHARES_MAX ? QD_CONNS_SHARES_MAX : shares;
+	cs->n_shares = shares;
 	pthread_mutex_init(&cs->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -57,11 +63,19 @@ void conns_init(conns *cs, unsigned header_s, unsigned idle_s, unsigned body_gra
 	/* A reserve of more than half would shed clients for nothing but
 	 * being slow to arrive. */
 	cs->reserve = reserve < max_connections / 2 ? reserve : max_connections / 2;
+	for (unsigned i = 0; i < shares; i++) {
+		conns_share *sh = &cs->shares[i];
+		*sh = (conns_share){.cs = cs};
+		sh->max = max_connections / shares + (i < max_connections % shares);
+		sh->reserve = cs->reserve / shares + (i < cs->reserve % shares);
+	}
+	cs->per_ip = per_ip;
 	cs->body_budget = body_budget;
 	atomic_init(&cs->body_bytes, 0);
 	atomic_init(&cs->closed_head, 0);
 	atomic_init(&cs->closed_body, 0);
 	atomic_init(&cs->closed_reserve, 0);
+	atomic_init(&cs->closed_per_ip, 0);
 }
 
 void conns_fini(conns *cs)
@@ -72,17 +86,59 @@ void conns_fini(conns *cs)
 	}
 	cs->head = cs->tail = NULL;
 	cs->n = 0;
+	cs->n_shares = 0;
 	pthread_cond_destroy(&cs->wake);
 	pthread_mutex_destroy(&cs->lock);
+}
+
+/* The client address of c as a key: the family, then the address bytes
+ * (the port left out, as libmicrohttpd's per-address limit does). */
+static void addr_key(struct MHD_Connection *c, unsigned char key[17])
+{
+	memset(key, 0, 17);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
+}
+
+static void doom(conns *cs, conn *k);
+
+/* Whether k's address already holds the most connections it may (under
+ * the lock, k not yet listed).  Only counted when there are more open
+ * connections than the limit: below it no address can be over. */
+static bool over_per_ip(const conns *cs, const conn *k)
+{
+	if (!cs->per_ip || !k->addr[0] || cs->n - cs->doomed < cs->per_ip)
+		return false;
+	unsigned same = 0;
+	for (const conn *o = cs->head; o; o = o->next)
+		if (!o->doomed && memcmp(o->addr, k->addr, sizeof k->addr) == 0 && ++same >= cs->per_ip)
+			return true;
+	return false;
 }
 
 void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		  enum MHD_ConnectionNotificationCode code)
 {
-	conns *cs = cls;
+	conns_share *sh = cls;
+	conns *cs = sh->cs;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		conn *k = calloc(1, sizeof *k);
+		/* On cache lines of its own: its worker thread writes the
+		 * phase a few times a request, and two connections of two
+		 * threads must not share a line. */
+		size_t size = (sizeof(conn) + 63) / 64 * 64;
+		conn *k = aligned_alloc(64, size);
+		if (k)
+			memset(k, 0, size);
 		/* Untracked, the connection only has libmicrohttpd's idle
 		 * timeout: out of memory is no reason to refuse it. */
 		if (!k || !ci) {
@@ -91,8 +147,11 @@ void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			return;
 		}
 		k->fd = ci->connect_fd;
+		k->share = sh;
+		addr_key(c, k->addr);
 		set_phase(k, PHASE_HEAD);
 		pthread_mutex_lock(&cs->lock);
+		bool over = over_per_ip(cs, k);
 		k->prev = cs->tail;
 		if (cs->tail)
 			cs->tail->next = k;
@@ -100,6 +159,11 @@ void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			cs->head = k;
 		cs->tail = k;
 		cs->n++;
+		sh->n++;
+		if (over) {
+			doom(cs, k);
+			atomic_fetch_add(&cs->closed_per_ip, 1);
+		}
 		pthread_mutex_unlock(&cs->lock);
 		*socket_context = k;
 		return;
@@ -117,8 +181,11 @@ void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 	else
 		cs->tail = k->prev;
 	cs->n--;
-	if (k->doomed)
+	k->share->n--;
+	if (k->doomed) {
 		cs->doomed--;
+		k->share->doomed--;
+	}
 	pthread_mutex_unlock(&cs->lock);
 	free(k);
 	*socket_context = NULL;
@@ -163,6 +230,7 @@ static void doom(conns *cs, conn *k)
 	shutdown(k->fd, SHUT_RDWR);
 	k->doomed = true;
 	cs->doomed++;
+	k->share->doomed++;
 }
 
 /* Whether k has missed its head or body deadline at now. */
@@ -188,23 +256,24 @@ static int shed_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Shut down connections whose request is not in until `reserve` slots
- * are free (under the lock).  Those that began their phase within the
- * last sweep are spared: a client that has just arrived is the one the
- * reserve is for. */
-static void shed(conns *cs, uint64_t now)
+/* Shut down connections of share sh whose request is not in until its
+ * reserve of slots is free (under the lock).  Those that began their
+ * phase within the last sweep are spared: a client that has just arrived
+ * is the one the reserve is for. */
+static void shed(conns *cs, conns_share *sh, uint64_t now)
 {
-	unsigned open = cs->n - cs->doomed;
-	if (!cs->reserve || open + cs->reserve <= cs->max_connections)
+	unsigned open = sh->n - sh->doomed;
+	if (!sh->reserve || open + sh->reserve <= sh->max)
 		return;
-	unsigned want = open + cs->reserve - cs->max_connections;
+	unsigned want = open + sh->reserve - sh->max;
 	conn **v = malloc((size_t)open * sizeof *v);
 	if (!v)
 		return;
 	size_t m = 0;
 	for (conn *k = cs->head; k; k = k->next) {
 		uint64_t st = atomic_load(&k->state);
-		if (!k->doomed && (st & 3) != PHASE_BUSY && (st >> 2) + QD_SWEEP_MS <= now && m < open)
+		if (k->share == sh && !k->doomed && (st & 3) != PHASE_BUSY && (st >> 2) + QD_SWEEP_MS <= now &&
+		    m < open)
 			v[m++] = k;
 	}
 	qsort(v, m, sizeof *v, shed_cmp);
@@ -228,7 +297,8 @@ void conns_sweep(conns *cs, uint64_t now)
 		doom(cs, k);
 		atomic_fetch_add(head ? &cs->closed_head : &cs->closed_body, 1);
 	}
-	shed(cs, now);
+	for (unsigned i = 0; i < cs->n_shares; i++)
+		shed(cs, &cs->shares[i], now);
 	pthread_mutex_unlock(&cs->lock);
 	unsigned long h = atomic_load(&cs->closed_head) - h0, b = atomic_load(&cs->closed_body) - b0,
 		      r = atomic_load(&cs->closed_reserve) - r0;

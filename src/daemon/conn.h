@@ -19,7 +19,10 @@
  *   - reserve: when fewer than --reserve-connections slots of
  *     --max-connections are free, connections whose request is not in
  *     (heads first, then bodies; the longest waiting first) are shut down
- *     until they are, so that a new client is accepted and answered.
+ *     until they are, so that a new client is accepted and answered.  With
+ *     a listening socket per thread each socket's daemon holds its own
+ *     share of the connections (a new connection waits for a slot of the
+ *     socket the kernel gave it to), so the reserve is kept per share.
  * The sweeper only calls shutdown(2); libmicrohttpd then sees the end of
  * the stream, finishes the request (the completion callback runs) and
  * closes the connection itself.
@@ -38,13 +41,26 @@
 
 #include <microhttpd.h>
 
+/* The most libmicrohttpd daemons the connections are shared among: one a
+ * thread at most (--threads is 1–256). */
+#define QD_CONNS_SHARES_MAX 256
+
 /* Milliseconds between two sweeps: how late a deadline may be enforced. */
 #define QD_SWEEP_MS 500
 
 /* One open connection; hangs off libmicrohttpd's socket context. */
 typedef struct conn conn;
+typedef struct conns conns;
 
-typedef struct conns {
+/* One libmicrohttpd daemon's part of the connections: the cls of its
+ * MHD_OPTION_NOTIFY_CONNECTION. */
+typedef struct conns_share {
+	conns *cs;
+	unsigned max, reserve;       /* its connection limit and reserve; fixed */
+	unsigned n, doomed;          /* open and shut down of them, under cs->lock */
+} conns_share;
+
+struct conns {
 	/* Guards the list, n, doomed and every conn's links and fd.  Held by
 	 * the CLOSED notification, which libmicrohttpd sends before it closes
 	 * the socket: while the sweeper holds it, every fd in the list is
@@ -53,6 +69,8 @@ typedef struct conns {
 	pthread_cond_t wake;         /* signalled (under lock) to stop the sweeper */
 	conn *head, *tail;           /* open connections, in the order accepted */
 	unsigned n;                  /* in the list */
+	conns_share shares[QD_CONNS_SHARES_MAX]; /* one per libmicrohttpd daemon */
+	unsigned n_shares;
 	unsigned doomed;             /* of them, shut down and not yet closed */
 	bool sweeping;               /* the sweeper thread runs */
 	bool stop;                   /* asks it to end */
@@ -63,11 +81,14 @@ typedef struct conns {
 	uint64_t body_grace_ms;
 	uint64_t min_body_rate;      /* bytes a second; 0: no body deadline */
 	unsigned max_connections, reserve;
+	/* Open connections one client address may hold, over every
+	 * listening socket (libmicrohttpd counts per daemon); 0: no limit. */
+	unsigned per_ip;
 	size_t body_budget;
 	atomic_size_t body_bytes;    /* charged by bodies in flight, <= body_budget */
 	/* Connections shut down, by reason (for the tests and the log). */
-	atomic_ulong closed_head, closed_body, closed_reserve;
-} conns;
+	atomic_ulong closed_head, closed_body, closed_reserve, closed_per_ip;
+};
 
 /* Set up the tracking and the budget (the sweeper is not started).
  *   header_s       --header-timeout
@@ -76,9 +97,15 @@ typedef struct conns {
  *   min_body_rate  --min-body-rate (0: bodies have no deadline)
  *   max_connections, reserve  --max-connections, --reserve-connections
  *                  (reserve is cut to half of max_connections)
- *   body_budget    --max-bodies-in-flight */
+ *   per_ip         --max-connections-per-ip: a connection beyond it is shut
+ *                  down as it starts (0: no limit)
+ *   body_budget    --max-bodies-in-flight
+ *   shares         libmicrohttpd daemons the connections are shared out
+ *                  among (1 to QD_CONNS_SHARES_MAX), max_connections and
+ *                  reserve split as evenly as they go: the first ones get
+ *                  the remainders */
 void conns_init(conns *cs, unsigned header_s, unsigned idle_s, unsigned body_grace_s, size_t min_body_rate,
-		unsigned max_connections, unsigned reserve, size_t body_budget);
+		unsigned max_connections, unsigned reserve, unsigned per_ip, size_t body_budget, unsigned shares);
 /* Free what is left; the sweeper must be stopped and libmicrohttpd gone. */
 void conns_fini(conns *cs);
 
@@ -93,7 +120,8 @@ void conns_sweep(conns *cs, uint64_t now_ms);
 uint64_t conns_now_ms(void);
 
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback, cls being the
- * conns: tracks the connection from STARTED to CLOSED in *socket_context. */
+ * daemon's conns_share: tracks the connection from STARTED to CLOSED in
+ * *socket_context. */
 void conns_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		  enum MHD_ConnectionNotificationCode code);
 

@@ -157,26 +157,25 @@ static bool start_logs(server *srv)
 	return true;
 }
 
-/* Start serving and say so; NULL after a message. */
-static struct MHD_Daemon *start_http(server *srv, const startup *su)
+/* Start serving and say so; false after a message. */
+static bool start_http(server *srv, const startup *su, listeners *l)
 {
 	const settings *cfg = &srv->cfg;
-	struct MHD_Daemon *d = server_listen(srv, (const struct sockaddr *)&su->listen, su->tls_cert, su->tls_key,
-					     NULL, NULL);
-	if (!d) {
+	errno = 0;
+	if (!server_listen(srv, (const struct sockaddr *)&su->listen, su->tls_cert, su->tls_key, NULL, NULL, l)) {
 		fprintf(stderr, "qingdand: cannot listen on %s: %s\n", cfg->listen,
 			errno ? strerror(errno) : "libmicrohttpd failed to start");
-		return NULL;
+		return false;
 	}
-	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	fprintf(stderr, "qingdand %s: serving %s on %s://%s (port %u, %u threads, admin %s, reads %s)\n",
-		QD_VERSION, cfg->db, su->tls_cert ? "https" : "http", cfg->listen, pi ? pi->port : 0, cfg->threads,
+	fprintf(stderr, "qingdand %s: serving %s on %s://%s (port %u, %u threads, %u listening %s, admin %s, reads %s)\n",
+		QD_VERSION, cfg->db, su->tls_cert ? "https" : "http", cfg->listen, l->port, cfg->threads, l->n,
+		l->n == 1 ? "socket" : "sockets",
 		srv->tokens_path ? "by token" : "disabled (no --tokens)", srv->read_auth ? "need a token" : "open");
 	if (srv->sign_key)
 		fprintf(stderr, "qingdand: receipts and feed records are signed with the %s key %s (%zu retired keys)\n",
 			qd_key_alg(srv->sign_key), qd_key_kid(srv->sign_key), srv->n_verify_keys);
 	notify("READY=1");
-	return d;
+	return true;
 }
 
 static void reload_tokens(server *srv)
@@ -226,22 +225,19 @@ static void wait_for_signals(server *srv, const sigset_t *set)
  * still running then (a load) is waited for: it commits whole or not at
  * all, and its connection must be handed back before libmicrohttpd
  * stops. */
-static void stop_http(server *srv, struct MHD_Daemon *d, unsigned grace_s)
+static void stop_http(server *srv, listeners *l, unsigned grace_s)
 {
 	notify("STOPPING=1");
-	MHD_socket ls = MHD_quiesce_daemon(d);
-	if (ls != MHD_INVALID_SOCKET)
-		close(ls);
+	listeners_quiesce(l);
 	workers_drain(srv);
 	for (unsigned i = 0; i < grace_s * 10; i++) {
-		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!ci || ci->num_connections == 0)
+		if (listeners_connections(l) == 0)
 			break;
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	workers_stop_jobs(srv);
-	MHD_stop_daemon(d);
+	listeners_stop(l);
 	workers_stop_audit(srv);
 	response_pool_free();
 	fprintf(stderr, "qingdand: stopped\n");
@@ -285,15 +281,15 @@ int main(int argc, char **argv)
 		workers_stop_audit(&srv);
 		goto out_logs;
 	}
-	struct MHD_Daemon *d = start_http(&srv, &su);
-	if (!d) {
+	listeners l;
+	if (!start_http(&srv, &su, &l)) {
 		status = 1;
 		workers_stop_jobs(&srv);
 		workers_stop_audit(&srv);
 		goto out_sweeper;
 	}
 	wait_for_signals(&srv, &set);
-	stop_http(&srv, d, srv.cfg.shutdown_grace);
+	stop_http(&srv, &l, srv.cfg.shutdown_grace);
 	status = 0;
 out_sweeper:
 	conns_stop(&srv.conns);

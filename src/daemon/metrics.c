@@ -1,4 +1,5 @@
 /* qingdand — Prometheus metrics (text exposition format 0.0.4). */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +18,14 @@ static const double buckets[METRICS_BUCKETS] = {
 void metrics_init(metrics *m, const metrics_route *routes, unsigned n)
 {
 	memset(m, 0, sizeof *m);
+	m->shards = aligned_alloc(_Alignof(metrics_shard), METRICS_SHARDS * sizeof *m->shards);
+	m->n_shards = METRICS_SHARDS;
+	if (m->shards) {
+		memset(m->shards, 0, METRICS_SHARDS * sizeof *m->shards);
+	} else {
+		m->shards = &m->one;
+		m->n_shards = 1;
+	}
 	pthread_mutex_init(&m->mu, NULL);
 	m->n_routes = n < METRICS_ROUTES_MAX ? n : METRICS_ROUTES_MAX;
 	if (m->n_routes)
@@ -25,7 +34,54 @@ void metrics_init(metrics *m, const metrics_route *routes, unsigned n)
 
 void metrics_fini(metrics *m)
 {
+	if (m->shards != &m->one)
+		free(m->shards);
+	m->shards = NULL;
 	pthread_mutex_destroy(&m->mu);
+}
+
+/* This thread's shard of m: the threads are dealt the shards in turn. */
+static metrics_shard *shard(metrics *m)
+{
+	static atomic_uint dealt;
+	static _Thread_local unsigned mine; /* 1 + the thread's turn; 0: none yet */
+	if (!mine)
+		mine = atomic_fetch_add_explicit(&dealt, 1, memory_order_relaxed) % METRICS_SHARDS + 1;
+	return &m->shards[(mine - 1) % m->n_shards];
+}
+
+/* The index of list id in the shards' per-list counters, naming it if it
+ * is new; METRICS_LISTS_MAX when every slot is taken.  The names are
+ * written once under the lock before n_lists counts them, so they are
+ * read without it. */
+static unsigned list_index(metrics *m, const char *id)
+{
+	unsigned n = atomic_load_explicit(&m->n_lists, memory_order_acquire);
+	for (unsigned k = 0; k < n; k++)
+		if (strcmp(m->list_ids[k], id) == 0)
+			return k;
+	pthread_mutex_lock(&m->mu);
+	unsigned k = n;
+	n = atomic_load_explicit(&m->n_lists, memory_order_relaxed);
+	while (k < n && strcmp(m->list_ids[k], id) != 0)
+		k++;
+	if (k == n && k < METRICS_LISTS_MAX) {
+		snprintf(m->list_ids[k], sizeof m->list_ids[k], "%s", id);
+		atomic_store_explicit(&m->n_lists, k + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return k;
+}
+
+/* The sum over the shards of the counter at offset off of a shard. */
+static uint64_t sum(const metrics *m, const atomic_uint_fast64_t *c0)
+{
+	size_t off = (size_t)((const char *)c0 - (const char *)&m->shards[0]);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < m->n_shards; i++)
+		v += atomic_load_explicit((const atomic_uint_fast64_t *)((const char *)&m->shards[i] + off),
+					  memory_order_relaxed);
+	return v;
 }
 
 bool metrics_expiring_get(metrics *m, const char *list, uint32_t version, qd_date day, uint64_t *count)
@@ -69,36 +125,28 @@ void metrics_request(metrics *m, unsigned ri, unsigned status, uint64_t us)
 		}
 	if (ri > METRICS_ROUTES_MAX)
 		ri = METRICS_ROUTES_MAX;
-	atomic_fetch_add_explicit(&m->requests[ri][si], 1, memory_order_relaxed);
+	metrics_shard *sh = shard(m);
+	atomic_fetch_add_explicit(&sh->requests[ri][si], 1, memory_order_relaxed);
 	double sec = (double)us / 1e6;
 	unsigned b = 0;
 	while (b < METRICS_BUCKETS && sec > buckets[b])
 		b++;
-	atomic_fetch_add_explicit(&m->latency[b], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->latency_us_sum, us, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sh->latency[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sh->latency_us_sum, us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sh->latency_count, 1, memory_order_relaxed);
 }
 
 void metrics_decision(metrics *m, const qd_outcome *o)
 {
-	atomic_fetch_add_explicit(&m->decisions_overall[o->allow][o->reason], 1, memory_order_relaxed);
+	metrics_shard *sh = shard(m);
+	atomic_fetch_add_explicit(&sh->decisions_overall[o->allow][o->reason], 1, memory_order_relaxed);
 	unsigned n = o->n_lists < QD_OUTCOME_LISTS_MAX ? o->n_lists : QD_OUTCOME_LISTS_MAX;
-	pthread_mutex_lock(&m->mu);
 	for (unsigned i = 0; i < n; i++) {
 		const struct qd_list_outcome *lo = &o->lists[i];
-		unsigned k;
-		for (k = 0; k < m->n_lists; k++)
-			if (strcmp(m->lists[k].id, lo->id) == 0)
-				break;
-		if (k == m->n_lists) {
-			if (k == METRICS_LISTS_MAX)
-				continue;
-			memcpy(m->lists[k].id, lo->id, sizeof m->lists[k].id);
-			m->n_lists++;
-		}
-		m->lists[k].n[lo->allow][lo->reason]++;
+		unsigned k = list_index(m, lo->id);
+		if (k < METRICS_LISTS_MAX)
+			atomic_fetch_add_explicit(&sh->lists[k][lo->allow][lo->reason], 1, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&m->mu);
 }
 
 void metrics_load(metrics *m, enum load_outcome o, int64_t now)
@@ -126,7 +174,7 @@ static void render_http(metrics *m, qd_buf *b)
 			method = m->routes[r].method;
 		}
 		for (unsigned s = 0; s <= METRICS_STATUSES; s++) {
-			uint64_t v = atomic_load_explicit(&m->requests[r][s], memory_order_relaxed);
+			uint64_t v = sum(m, &m->shards[0].requests[r][s]);
 			if (!v)
 				continue;
 			char st[16] = "other";
@@ -141,7 +189,7 @@ static void render_http(metrics *m, qd_buf *b)
 	     "Time from request headers to response completion.");
 	uint64_t cum = 0;
 	for (unsigned i = 0; i <= METRICS_BUCKETS; i++) {
-		cum += atomic_load_explicit(&m->latency[i], memory_order_relaxed);
+		cum += sum(m, &m->shards[0].latency[i]);
 		if (i < METRICS_BUCKETS)
 			qd_buf_printf(b, "qingdan_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[i],
 				      (unsigned long long)cum);
@@ -150,9 +198,9 @@ static void render_http(metrics *m, qd_buf *b)
 				      (unsigned long long)cum);
 	}
 	qd_buf_printf(b, "qingdan_http_request_duration_seconds_sum %.6f\n",
-		      (double)atomic_load(&m->latency_us_sum) / 1e6);
+		      (double)sum(m, &m->shards[0].latency_us_sum) / 1e6);
 	qd_buf_printf(b, "qingdan_http_request_duration_seconds_count %llu\n",
-		      (unsigned long long)atomic_load(&m->latency_count));
+		      (unsigned long long)sum(m, &m->shards[0].latency_count));
 }
 
 /* Decisions per list and overall, and list changes. */
@@ -160,20 +208,20 @@ static void render_decisions(metrics *m, qd_buf *b)
 {
 	help(b, "qingdan_decisions_total", "counter",
 	     "Decisions by list result: list, decision and reason (one per consulted list).");
-	pthread_mutex_lock(&m->mu);
-	for (unsigned k = 0; k < m->n_lists; k++)
+	unsigned n_lists = atomic_load_explicit(&m->n_lists, memory_order_acquire);
+	for (unsigned k = 0; k < n_lists; k++)
 		for (int a = 0; a < 2; a++)
-			for (int r = 0; r < QD_REASON_COUNT; r++)
-				if (m->lists[k].n[a][r])
+			for (int r = 0; r < QD_REASON_COUNT; r++) {
+				uint64_t v = sum(m, &m->shards[0].lists[k][a][r]);
+				if (v)
 					qd_buf_printf(b, "qingdan_decisions_total{list=\"%s\",decision=\"%s\",reason=\"%s\"} %llu\n",
-						      m->lists[k].id, a ? "allow" : "deny",
-						      qd_reason_name((enum qd_reason)r),
-						      (unsigned long long)m->lists[k].n[a][r]);
-	pthread_mutex_unlock(&m->mu);
+						      m->list_ids[k], a ? "allow" : "deny",
+						      qd_reason_name((enum qd_reason)r), (unsigned long long)v);
+			}
 	help(b, "qingdan_answers_total", "counter", "Overall answers (across lists) by decision and reason.");
 	for (int a = 0; a < 2; a++)
 		for (int r = 0; r < QD_REASON_COUNT; r++) {
-			uint64_t v = atomic_load(&m->decisions_overall[a][r]);
+			uint64_t v = sum(m, &m->shards[0].decisions_overall[a][r]);
 			if (v)
 				qd_buf_printf(b, "qingdan_answers_total{decision=\"%s\",reason=\"%s\"} %llu\n",
 					      a ? "allow" : "deny", qd_reason_name((enum qd_reason)r),

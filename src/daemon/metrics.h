@@ -1,8 +1,10 @@
 /* qingdand — Prometheus metrics.
  *
- * Counters are atomics bumped on the request path; the per-list decision
- * counters sit behind a mutex because lists come and go at run time (the
- * critical section is a short linear search over a handful of lists). */
+ * The counters bumped on the request path are kept in shards: each thread
+ * counts in its own (threads are dealt shards in turn as they first count),
+ * so no cache line is written by two threads on the way of a request, and a
+ * scrape sums the shards.  The lists the per-list decision counters are for
+ * are named once each, under a mutex; a decision only reads the names. */
 #ifndef QINGDAND_METRICS_H
 #define QINGDAND_METRICS_H
 
@@ -32,21 +34,29 @@ typedef struct metrics_route {
 
 enum load_outcome { LOAD_STORED, LOAD_DRY_RUN, LOAD_REFUSED, LOAD_FAILED, LOAD_OUTCOMES };
 
+/* Shards of the request path's counters: threads beyond it share. */
+#define METRICS_SHARDS 64
+
+/* One shard's counters, on cache lines of its own. */
+typedef struct metrics_shard {
+	_Alignas(64) atomic_uint_fast64_t requests[METRICS_ROUTES_MAX + 1][METRICS_STATUSES + 1];
+	atomic_uint_fast64_t latency[METRICS_BUCKETS + 1]; /* last: +Inf */
+	atomic_uint_fast64_t latency_us_sum, latency_count;
+	atomic_uint_fast64_t decisions_overall[2][QD_REASON_COUNT];
+	atomic_uint_fast64_t lists[METRICS_LISTS_MAX][2][QD_REASON_COUNT]; /* [list][allow][reason] */
+} metrics_shard;
+
 typedef struct metrics {
 	unsigned n_routes;
 	metrics_route routes[METRICS_ROUTES_MAX];          /* labels by route index; strings borrowed */
-	atomic_uint_fast64_t requests[METRICS_ROUTES_MAX + 1][METRICS_STATUSES + 1];
-	atomic_uint_fast64_t latency[METRICS_BUCKETS + 1]; /* last: +Inf */
-	atomic_uint_fast64_t latency_us_sum, latency_count;
+	metrics_shard *shards;                             /* METRICS_SHARDS, or &one alone */
+	unsigned n_shards;
+	metrics_shard one;                                 /* when the shards could not be allocated */
 	atomic_uint_fast64_t loads[LOAD_OUTCOMES];
 	atomic_int_fast64_t last_load_time;                /* unix seconds of the last stored change */
-	pthread_mutex_t mu;                                /* guards the per-list decision counters */
-	unsigned n_lists;
-	struct {
-		char id[QD_LIST_ID_MAX + 1];
-		uint64_t n[2][QD_REASON_COUNT];                 /* [allow][reason] */
-	} lists[METRICS_LISTS_MAX];
-	atomic_uint_fast64_t decisions_overall[2][QD_REASON_COUNT];
+	pthread_mutex_t mu;                                /* guards naming a list, and the expiry counts */
+	atomic_uint n_lists;                               /* named lists: the index in a shard's lists */
+	char list_ids[METRICS_LISTS_MAX][QD_LIST_ID_MAX + 1]; /* written once, before n_lists counts it */
 	/* The last counts of qingdan_entries_expiring, guarded by mu: a
 	 * version's count changes only with the day, so a scrape reads a
 	 * list's records once per version and day. */
@@ -104,9 +114,9 @@ typedef struct metrics_inputs {
 	unsigned expiring_days;
 } metrics_inputs;
 
-/* Render the counters of m and the figures in in, in Prometheus text
- * format (exposition format 0.0.4), appended to b.  m is only read (its
- * lock is taken for the per-list decision counters). */
+/* Render the counters of m (summed over its shards) and the figures in
+ * in, in Prometheus text format (exposition format 0.0.4), appended to b.
+ * m is only read. */
 void metrics_render(metrics *m, const metrics_inputs *in, qd_buf *b);
 
 #endif

@@ -199,6 +199,7 @@ typedef struct settings {
 	bool read_auth;
 	bool metrics_open;           /* --metrics-auth open: /metrics needs no token */
 	unsigned threads;
+	bool listen_per_thread;      /* --listen-per-thread: a listening socket (and daemon) per thread */
 	int utc_offset;
 	char customs[QD_CUSTOMS_LEN + 1]; /* --customs: default office of declaration; "" none */
 	unsigned retain;

@@ -466,8 +466,10 @@ static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *
 		return MHD_NO;
 	}
 	param *p = &x->params[i];
-	snprintf(x->name, sizeof x->name, "%s", p->name);
+	/* The name is copied for the error alone: no printf on the way of a
+	 * good parameter. */
 	if (p->value) {
+		snprintf(x->name, sizeof x->name, "%s", p->name);
 		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is repeated", p->name);
 		x->err = E_REPEATED_PARAMETER;
 		x->failed = true;
@@ -476,6 +478,7 @@ static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *
 	if (!value)
 		value = "";
 	if (value_size > QD_PARAM_MAX || memchr(value, 0, value_size)) {
+		snprintf(x->name, sizeof x->name, "%s", p->name);
 		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is %s", p->name,
 			 value_size > QD_PARAM_MAX ? "too long" : "not text (contains NUL)");
 		x->err = E_BAD_PARAMETER;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <libgen.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,7 +243,8 @@ void server_init(server *srv, qd_store *store)
 	decisions_init(srv);
 	const settings *cfg = &srv->cfg;
 	conns_init(&srv->conns, cfg->header_timeout, cfg->connection_timeout, cfg->body_timeout, cfg->min_body_rate,
-		   cfg->max_connections, cfg->reserve_connections, cfg->max_bodies_in_flight);
+		   cfg->max_connections, cfg->reserve_connections, cfg->max_connections_per_ip,
+		   cfg->max_bodies_in_flight, server_listeners(cfg));
 	qd_xlsx_init();
 	srv->started = (int64_t)time(NULL);
 }
@@ -257,8 +259,53 @@ void server_fini(server *srv)
 	metrics_fini(&srv->m);
 }
 
-struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
-				 const char *tls_key, MHD_LogCallback log, void *log_cls)
+/* A listening socket on sa with SO_REUSEPORT, so that each worker thread
+ * has one of its own on the same address and the kernel spreads new
+ * connections over them; port overrides sa's (0: sa's own).  Returns the
+ * socket, or -1 with errno set. */
+static int reuseport_socket(const struct sockaddr *sa, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memcpy(&ss, sa, len);
+	if (port && ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	else if (port)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int on = 1;
+	/* As libmicrohttpd sets up its own: an IPv6 address is IPv6 only. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) ||
+	    bind(fd, (const struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* The bound port of a listening socket; 0 when it cannot be read. */
+static uint16_t socket_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* One libmicrohttpd daemon: on fd (one worker thread) when fd >= 0, else
+ * binding sa itself with a pool of pool threads sharing its socket.
+ *   share       its share of the connections (and of --max-connections) */
+static struct MHD_Daemon *start_one(server *srv, const struct sockaddr *sa, int fd, unsigned pool,
+				    conns_share *share, const char *tls_cert, const char *tls_key,
+				    MHD_LogCallback log, void *log_cls)
 {
 	const settings *cfg = &srv->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -275,7 +322,7 @@ struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const c
 	/* A pool of one thread is not a pool: libmicrohttpd ignores it with a
 	 * warning, and runs its one internal thread either way. */
 	struct MHD_OptionItem pool_opts[] = {
-		{cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)cfg->threads, NULL},
+		{pool > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)pool, NULL},
 		{MHD_OPTION_END, 0, NULL},
 	};
 	/* libmicrohttpd calls the logger it is given unchecked: without one,
@@ -288,20 +335,102 @@ struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const c
 	return MHD_start_daemon(
 		flags, 0, NULL, NULL, qd_access_handler, srv,
 		MHD_OPTION_ARRAY, log_opts,
+		/* A socket given (fd >= 0) is used as it is; sa and the reuse
+		 * of the address are for the one libmicrohttpd binds itself. */
 		MHD_OPTION_SOCK_ADDR, sa,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_ARRAY, pool_opts,
 		MHD_OPTION_NOTIFY_COMPLETED, qd_request_completed, srv,
 		/* Deadlines for heads and bodies (conn.h): the timeout below
 		 * only closes connections that send nothing at all. */
-		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, &srv->conns,
+		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, share,
 		MHD_OPTION_URI_LOG_CALLBACK, qd_uri_logged, srv,
-		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		MHD_OPTION_CONNECTION_LIMIT, share->max,
+		/* Per daemon; conns_notify() holds every address to it over all
+		 * the daemons together. */
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
 		/* The per-connection pool holds the request line and headers; a
 		 * request that does not fit is answered 431 by libmicrohttpd. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header_bytes,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 		MHD_OPTION_ARRAY, tls_opts,
 		MHD_OPTION_END);
+}
+
+unsigned server_listeners(const settings *cfg)
+{
+	return cfg->listen_per_thread && cfg->threads > 1 ? cfg->threads : 1;
+}
+
+bool server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert, const char *tls_key,
+		   MHD_LogCallback log, void *log_cls, listeners *out)
+{
+	const settings *cfg = &srv->cfg;
+	unsigned n = srv->conns.n_shares;
+	*out = (listeners){calloc(n, sizeof *out->d), 0, 0};
+	if (!out->d)
+		return false;
+	if (n == 1) {
+		out->d[0] = start_one(srv, sa, -1, cfg->threads, &srv->conns.shares[0], tls_cert, tls_key, log, log_cls);
+		if (!out->d[0]) {
+			int e = errno;
+			free(out->d);
+			out->d = NULL;
+			errno = e;
+			return false;
+		}
+		out->n = 1;
+		const union MHD_DaemonInfo *pi = MHD_get_daemon_info(out->d[0], MHD_DAEMON_INFO_BIND_PORT);
+		out->port = pi ? pi->port : 0;
+		return true;
+	}
+	/* --max-connections shared out (conns_init()) as libmicrohttpd's own
+	 * pool does: the remainder one each to the first daemons. */
+	for (unsigned i = 0; i < n; i++) {
+		conns_share *share = &srv->conns.shares[i];
+		int fd = reuseport_socket(sa, out->port);
+		struct MHD_Daemon *d = fd < 0 || share->max == 0
+					       ? NULL
+					       : start_one(srv, sa, fd, 1, share, tls_cert, tls_key, log, log_cls);
+		if (!d) {
+			int e = fd >= 0 && share->max == 0 ? EINVAL : errno;
+			if (fd >= 0)
+				close(fd);
+			listeners_stop(out);
+			errno = e;
+			return false;
+		}
+		if (!out->port)
+			out->port = socket_port(fd);
+		out->d[out->n++] = d;
+	}
+	return true;
+}
+
+void listeners_quiesce(listeners *l)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		MHD_socket ls = MHD_quiesce_daemon(l->d[i]);
+		if (ls != MHD_INVALID_SOCKET)
+			close(ls);
+	}
+}
+
+unsigned listeners_connections(const listeners *l)
+{
+	unsigned sum = 0;
+	for (unsigned i = 0; i < l->n; i++) {
+		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(l->d[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		sum += ci ? ci->num_connections : 0;
+	}
+	return sum;
+}
+
+void listeners_stop(listeners *l)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		MHD_stop_daemon(l->d[i]);
+	free(l->d);
+	*l = (listeners){NULL, 0, 0};
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "qingdand.h"
@@ -64,16 +65,37 @@ void server_init(server *srv, qd_store *store);
 /* Undo server_init() and close the store; after libmicrohttpd has stopped. */
 void server_fini(server *srv);
 
+/* The libmicrohttpd daemons qingdand serves with: with
+ * --listen-per-thread yes and more than one thread, one per worker thread,
+ * each with its own listening socket on the address (SO_REUSEPORT), so the
+ * kernel spreads new connections evenly; else one daemon whose pool of
+ * --threads threads shares one socket. */
+typedef struct listeners {
+	struct MHD_Daemon **d;
+	unsigned n;
+	uint16_t port;               /* the bound port (the one asked, or the kernel's for 0) */
+} listeners;
+
+/* How many libmicrohttpd daemons server_listen() starts for cfg. */
+unsigned server_listeners(const settings *cfg);
+
 /* Start libmicrohttpd on sa with qingdand's options and limits from
- * srv->cfg (thread pool, connection limits, timeout, header memory, TLS
- * priorities),
+ * srv->cfg (threads and listening sockets, connection limits — shared out
+ * among the daemons —, timeout, header memory, TLS priorities),
  * dispatching to qd_access_handler() with srv.
- *   tls_cert, tls_key  PEM text (borrowed, kept until the daemon stops);
+ *   tls_cert, tls_key  PEM text (borrowed, kept until the daemons stop);
  *                      NULL: plain HTTP
  *   log, log_cls       libmicrohttpd's error logger; NULL: its own (stderr)
- * Returns the running daemon (stop with MHD_stop_daemon()), or NULL with
- * errno set where libmicrohttpd set it. */
-struct MHD_Daemon *server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
-				 const char *tls_key, MHD_LogCallback log, void *log_cls);
+ *   out                the running daemons (stop with listeners_stop())
+ * Returns true, or false with nothing running and errno set where the
+ * socket calls or libmicrohttpd set it. */
+bool server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert, const char *tls_key,
+		   MHD_LogCallback log, void *log_cls, listeners *out);
+/* Stop accepting: every daemon's listening socket closed. */
+void listeners_quiesce(listeners *l);
+/* Open connections over every daemon. */
+unsigned listeners_connections(const listeners *l);
+/* Stop every daemon (MHD_stop_daemon()) and free l's array. */
+void listeners_stop(listeners *l);
 
 #endif

@@ -78,7 +78,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static server srv;
-static struct MHD_Daemon *daemon_;
+static listeners daemons_;
 static unsigned port;
 static char dir[256];
 
@@ -94,9 +94,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static void teardown(void)
 {
 	workers_stop_jobs(&srv);
-	if (daemon_)
-		MHD_stop_daemon(daemon_);
-	daemon_ = NULL;
+	listeners_stop(&daemons_);
 	workers_stop_audit(&srv);
 	if (srv.store)
 		server_fini(&srv);
@@ -128,7 +126,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (daemon_)
+	if (daemons_.n)
 		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	settings_default(&srv.cfg);
@@ -167,13 +165,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	daemon_ = server_listen(&srv, (const struct sockaddr *)&sa, NULL, NULL, mhd_log, NULL);
-	if (!daemon_) {
+	if (!server_listen(&srv, (const struct sockaddr *)&sa, NULL, NULL, mhd_log, NULL, &daemons_)) {
 		fprintf(stderr, "fuzz_request: MHD_start_daemon failed\n");
 		abort();
 	}
-	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-	port = pi ? pi->port : 0;
+	port = daemons_.port;
 	if (!port)
 		abort();
 	atexit(teardown);
@@ -337,7 +333,7 @@ static void check_response(const sbuf *resp, const sbuf *req)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!daemon_)
+	if (!daemons_.n)
 		LLVMFuzzerInitialize(NULL, NULL);
 	const uint8_t *nl = memchr(data, '\n', size < 16 ? size : 16);
 	if (!nl)

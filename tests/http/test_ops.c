@@ -1210,6 +1210,7 @@ START_TEST(test_config_file_only)
 		 "listen = 127.0.0.1:%u   # loopback only\n"
 		 "  tokens=%s\n"
 		 "threads = 2\n"
+		 "listen-per-thread = no\n"
 		 "access-log = \"%s\"\n"
 		 "decision-log = %s\n"
 		 "retain-versions = 2\n"
@@ -1271,6 +1272,11 @@ START_TEST(test_config_file_only)
 	free(t);
 	t = wait_for_text(acc, "\"route\":\"/v1/lookup\"", 3000);
 	ck_assert_msg(t != NULL, "access-log (a quoted value with a space) from the file not written");
+	free(t);
+	/* listen-per-thread = no: the two threads share one socket. */
+	t = harness_read_file(logp);
+	ck_assert_msg(t && strstr(t, "2 threads, 1 listening socket,"), "listen-per-thread = no not applied: %s",
+		      t ? t : "");
 	free(t);
 	harness_use(NULL);
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
@@ -1378,6 +1384,8 @@ START_TEST(test_check_config)
 	} bad[] = {
 		{"unknown.conf", "db = DB\nlisten = 127.0.0.1:1\n\nbogus-key = 3\n", ":4:", "bogus-key"},
 		{"threads.conf", "db = DB\nlisten = 127.0.0.1:1\nthreads = lots\n", ":3:", "threads"},
+		{"perthread.conf", "db = DB\nlisten = 127.0.0.1:1\nlisten-per-thread = maybe\n", ":3:",
+		 "listen-per-thread"},
 		{"readauth.conf", "db = DB\nread-auth = maybe\nlisten = 127.0.0.1:1\n", ":2:", "read-auth"},
 		{"mapsize.conf", "# x\n# y\ndb = DB\nlisten = 127.0.0.1:1\nmap-size = 12Q\n", ":5:", "map-size"},
 		{"offset.conf", "utc-offset = +25:00\ndb = DB\nlisten = 127.0.0.1:1\n", ":1:", "utc-offset"},

@@ -8,8 +8,10 @@
  *   - connections that stop inside their bodies use up
  *     --max-bodies-in-flight: the next body is answered 503 with
  *     Retry-After, the daemon's peak memory stays near the budget, and
- *     once they are gone the budget is whole again.
- * Source addresses 127.0.0.2 … 127.0.0.6 are all loopback. */
+ *     once they are gone the budget is whole again;
+ *   - --max-connections-per-ip holds for an address over all the
+ *     listening sockets of --threads 4 (one per thread) together.
+ * Source addresses 127.0.0.2 … 127.0.0.8 are all loopback. */
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
@@ -186,6 +188,27 @@ static bool closed_by_daemon(int fd)
 	}
 }
 
+/* Read from fd into buf (cap bytes, NUL-terminated) until the end of a
+ * response head, the daemon closes, or timeout_ms pass. */
+static void read_head(int fd, char *buf, size_t cap, long timeout_ms)
+{
+	size_t n = 0;
+	long deadline = robust_now_ms() + timeout_ms;
+	buf[0] = '\0';
+	while (n < cap - 1 && robust_now_ms() < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			break;
+	}
+}
+
 START_TEST(dripping_body_cut_off)
 {
 	static const char *const extra[] = {"--body-timeout", "2", "--min-body-rate", "1K", "--access-log", "off",
@@ -222,21 +245,7 @@ START_TEST(dripping_body_cut_off)
 
 	/* The honest one is answered. */
 	char buf[8192];
-	size_t n = 0;
-	long deadline = robust_now_ms() + 5000;
-	while (n < sizeof buf - 1 && robust_now_ms() < deadline) {
-		struct pollfd p = {.fd = hfd, .events = POLLIN};
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		ssize_t r = recv(hfd, buf + n, sizeof buf - 1 - n, 0);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (strstr(buf, "\r\n\r\n"))
-			break;
-	}
-	buf[n] = '\0';
+	read_head(hfd, buf, sizeof buf, 5000);
 	close(hfd);
 	free(honest);
 	ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "the honest body was answered: %.80s", buf);
@@ -331,6 +340,60 @@ START_TEST(bodies_budget)
 }
 END_TEST
 
+/* ---- the per-address limit over every listening socket ---- */
+
+/* Send GET /healthz on fd (keep-alive) and read the answer's head.
+ * Returns the status, 0 when the daemon closed the connection first. */
+static unsigned healthz_on(int fd)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+	if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+		return 0;
+	char buf[2048];
+	read_head(fd, buf, sizeof buf, 10000);
+	unsigned st = 0;
+	return sscanf(buf, "HTTP/1.1 %u", &st) == 1 ? st : 0;
+}
+
+#define PI_LIMIT 3
+#define PI_EXTRA 8
+
+START_TEST(per_ip_limit_over_listeners)
+{
+	static const char *const extra[] = {"--threads", "4", "--listen-per-thread", "yes",
+					    "--max-connections-per-ip", "3", "--access-log", "off", NULL};
+	_Static_assert(PI_LIMIT == 3, "the argument matches");
+	harness_daemon d;
+	start(&d, extra);
+	/* The address's allowance, held open and answered. */
+	int held[PI_LIMIT];
+	for (unsigned i = 0; i < PI_LIMIT; i++) {
+		held[i] = robust_connect_from("127.0.0.7", d.port, false);
+		ck_assert_int_ge(held[i], 0);
+		ck_assert_uint_eq(healthz_on(held[i]), 200);
+	}
+	/* Each connection more is closed unanswered, whichever of the four
+	 * sockets the kernel gives it to. */
+	for (unsigned i = 0; i < PI_EXTRA; i++) {
+		int fd = robust_connect_from("127.0.0.7", d.port, false);
+		ck_assert_int_ge(fd, 0);
+		unsigned st = healthz_on(fd);
+		close(fd);
+		ck_assert_msg(st == 0, "connection %u past the limit of %u for one address got HTTP %u", i + 1,
+			      PI_LIMIT, st);
+	}
+	/* Another address is not held to the first one's count, and the
+	 * connections within the limit still serve. */
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+	ck_assert_uint_eq(robust_raw_from("127.0.0.8", d.port, req, sizeof req - 1, 10000, NULL, NULL), 200);
+	for (unsigned i = 0; i < PI_LIMIT; i++) {
+		ck_assert_uint_eq(healthz_on(held[i]), 200);
+		close(held[i]);
+	}
+	stop(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("robust-limits");
@@ -339,6 +402,7 @@ int main(void)
 	tcase_add_test(tc, slowloris_fifth_address_answered);
 	tcase_add_test(tc, dripping_body_cut_off);
 	tcase_add_test(tc, bodies_budget);
+	tcase_add_test(tc, per_ip_limit_over_listeners);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
