@@ -289,6 +289,35 @@ static int reuseport_socket(const struct sockaddr *sa, uint16_t port)
 	return fd;
 }
 
+/* Whether sa's port is free to listen on: a socket bound there without
+ * SO_REUSEPORT fails with EADDRINUSE while any other socket listens on it,
+ * even one that allows sharing.  The listeners set SO_REUSEPORT (their own,
+ * and libmicrohttpd's with address reuse), which a second qingdand of the
+ * same user would otherwise join silently, taking half the connections to
+ * another store.  Port 0 (any free port) is always free.  Returns false
+ * with errno set when the port is taken or the probe cannot be made. */
+static bool port_free(const struct sockaddr *sa)
+{
+	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	uint16_t port = sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+						 : ((const struct sockaddr_in *)sa)->sin_port;
+	if (!port)
+		return true;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	int on = 1;
+	/* SO_REUSEADDR lets the probe past connections of a stopped daemon
+	 * in TIME_WAIT, never past a socket that listens. */
+	bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+		  (sa->sa_family != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0) &&
+		  bind(fd, sa, len) == 0;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return ok;
+}
+
 /* The bound port of a listening socket; 0 when it cannot be read. */
 static uint16_t socket_port(int fd)
 {
@@ -368,6 +397,9 @@ bool server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
 {
 	const settings *cfg = &srv->cfg;
 	unsigned n = srv->conns.n_shares;
+	*out = (listeners){NULL, 0, 0};
+	if (!port_free(sa))
+		return false;
 	*out = (listeners){calloc(n, sizeof *out->d), 0, 0};
 	if (!out->d)
 		return false;

@@ -1486,6 +1486,43 @@ START_TEST(test_check_config)
 }
 END_TEST
 
+/* A second daemon on an address another already listens on refuses to
+ * start, whichever way either listens: the sockets allow sharing a port
+ * (SO_REUSEPORT), so without the check it would take part of the
+ * connections to its own store.  The first keeps answering. */
+START_TEST(test_port_in_use)
+{
+	char err[512];
+	harness_daemon d;
+	const char *first[] = {"--threads", "2", NULL};
+	harness_opts o = {.extra_args = first};
+	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "cannot start qingdand: %s", err);
+	char dir[256], db[300], listen[64];
+	make_tmpdir(dir, sizeof dir, "port");
+	snprintf(db, sizeof db, "%s/db", dir);
+	const char *init[] = {"--db", db, "init", NULL};
+	ck_assert_int_eq(harness_run_ctl(init, NULL), 0);
+	snprintf(listen, sizeof listen, "127.0.0.1:%u", d.port);
+	static const char *const modes[][4] = {{"--threads", "2", "--listen-per-thread", "yes"},
+					       {"--threads", "2", "--listen-per-thread", "no"},
+					       {"--threads", "1", "--listen-per-thread", "yes"}};
+	for (size_t i = 0; i < 3; i++) {
+		const char *args[] = {"--db", db, "--listen", listen, modes[i][0], modes[i][1], modes[i][2], modes[i][3], NULL};
+		char *out = NULL, *e = NULL;
+		int rc = harness_run_daemon(args, 10000, &out, &e);
+		ck_assert_msg(rc != 0 && rc != -1, "a second daemon on %s (%s %s) exited %d", listen, modes[i][1], modes[i][3], rc);
+		ck_assert_msg(e && strstr(e, "cannot listen on") && strstr(e, "in use"),
+			      "the refusal does not say the address is in use: %s", e ? e : "");
+		free(out);
+		free(e);
+	}
+	http_response *r = http_get("/healthz");
+	ck_assert_msg(r && r->status == 200, "the first daemon no longer answers");
+	http_response_free(r);
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
+}
+END_TEST
+
 START_TEST(test_help_version)
 {
 	const char *const helps[] = {"--help", "-h"};
@@ -1548,6 +1585,7 @@ static Suite *ops_suite(void)
 	tcase_add_test(tc, test_config_command_line_wins);
 	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_help_version);
+	tcase_add_test(tc, test_port_in_use);
 	return s;
 }
 
