@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -157,9 +160,29 @@ static bool ends_with(const char *s, const char *suffix)
 /* Read FILE and build the document it describes for LIST: a JSON list
  * document, or (.csv) the current version with its entries replaced.
  * Prints problems; returns 0 or an exit code. */
-static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
-		    const char *sheet, qd_listdoc **doc)
+/* The bytes of file ("-": standard input), at most 4 GiB: a regular file
+ * is mapped (no copy of a big document), anything else read.  *mapped is
+ * the length of the mapping, 0 for a buffer of our own.  The bytes are
+ * followed by a NUL either way: a file whose size is a whole number of
+ * pages is read, as a mapping would end exactly at its last byte. */
+static int read_input(const char *file, char **buf, size_t *len, size_t *mapped)
 {
+	struct stat sb;
+	int fd = strcmp(file, "-") == 0 ? -1 : open(file, O_RDONLY | O_CLOEXEC);
+	long page = sysconf(_SC_PAGESIZE);
+	*mapped = 0;
+	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	    (uint64_t)sb.st_size <= (uint64_t)1 << 32 && page > 0 && sb.st_size % page != 0) {
+		void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (p != MAP_FAILED) {
+			close(fd);
+			*buf = p;
+			*len = *mapped = (size_t)sb.st_size;
+			return 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
 	qd_buf in;
 	qd_buf_init(&in);
 	int err = qd_buf_read_file(&in, file, (size_t)1 << 32);
@@ -168,23 +191,39 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 		qd_buf_free(&in);
 		return EX_NOINPUT_;
 	}
-	size_t len;
-	char *buf = qd_buf_steal(&in, &len);
-	if (!buf)
-		return EX_SOFTWARE_;
+	*buf = qd_buf_steal(&in, len);
+	return *buf ? 0 : EX_SOFTWARE_;
+}
+
+static void release_input(char *buf, size_t mapped)
+{
+	if (mapped)
+		munmap(buf, mapped);
+	else
+		free(buf);
+}
+
+static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
+		    const char *sheet, qd_listdoc **doc)
+{
+	size_t len, mapped;
+	char *buf;
+	int ex = read_input(file, &buf, &len, &mapped);
+	if (ex)
+		return ex;
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc;
 	bool xlsx = ends_with(file, ".xlsx");
 	if (sheet && !xlsx) {
 		fprintf(stderr, "qingdanctl: --sheet names a sheet of an .xlsx file\n");
-		free(buf);
+		release_input(buf, mapped);
 		return EX_USAGE_;
 	}
 	if (!xlsx && qd_xlsx_looks_like(buf, len)) {
 		fprintf(stderr, "qingdanctl: %s is an .xlsx spreadsheet (a zip), not %s: name it FILE.xlsx\n",
 			file, ends_with(file, ".csv") || charset ? "CSV text" : "a JSON document");
-		free(buf);
+		release_input(buf, mapped);
 		return ex_for(QD_EINVAL);
 	}
 	if (xlsx || ends_with(file, ".csv") || charset) {
@@ -194,7 +233,7 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 			fprintf(stderr, "qingdanctl: %s: a %s replaces the entries of an existing list; "
 				"load a JSON list document for %s first\n", file, xlsx ? "spreadsheet" : "CSV file",
 				list);
-			free(buf);
+			release_input(buf, mapped);
 			return ex_for(rc);
 		}
 		if (!rc && xlsx)
@@ -205,7 +244,7 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 	} else {
 		rc = qd_listdoc_parse(buf, len, list, doc, &pr);
 	}
-	free(buf);
+	release_input(buf, mapped);
 	if (rc) {
 		print_problems(file, &pr);
 		if (rc == QD_EINVAL || rc == QD_ESYNTAX)

@@ -544,8 +544,10 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 	qd_problems mine;
 	qd_listdoc_builder *b;
 	qd_jarena *prev;
+	qd_ld_ahead *ahead;
+	struct qd_ld_parsed el;
+	const json_error_t *err;
 	json_t *root;
-	size_t pos, start, end;
 	int rc = 0;
 
 	if (qd_ld_scan_entries(buf, len, &sc) != 1)
@@ -568,19 +570,25 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 		if (!b->dead)
 			reserve(b, sc.n);
 	}
-	pos = sc.open + 1;
-	while (b != NULL && qd_ld_scan_next(buf, &sc, &pos, &start, &end)) {
-		json_error_t err;
-		json_t *e = json_loadb(buf + start, end - start, load_flags, &err);
-
-		if (e == NULL) {
+	/* The entries are parsed ahead, on a second thread for a big
+	 * document, while this one checks and renders them. */
+	ahead = b != NULL ? qd_ld_ahead_start(buf, &sc, load_flags) : NULL;
+	if (b != NULL && ahead == NULL) {
+		qd_listdoc_finish(b, NULL);
+		qd_problems_free(&mine);
+		return QD_ENOMEM;
+	}
+	while (ahead != NULL && qd_ld_ahead_next(ahead, &el, &err)) {
+		if (el.e == NULL) {
+			rc = report(buf, el.start, err, problems);
+			qd_ld_ahead_end(ahead);
 			qd_listdoc_finish(b, NULL);
 			qd_problems_free(&mine);
-			return report(buf, start, &err, problems);
+			return rc;
 		}
-		qd_listdoc_add(b, e);
-		json_decref(e);
+		qd_listdoc_add(b, el.e);
 	}
+	qd_ld_ahead_end(ahead);
 	rc = qd_listdoc_finish(b, out);
 	move_problems(&mine, problems);
 	return rc;
