@@ -128,6 +128,7 @@ struct qd_listdoc_builder {
 	bool failed;           /* a problem was found (sticky) */
 	qd_buf out;            /* one entry's rendering */
 	qd_jarena *arena;      /* the head's trees live in it (NULL: malloc) */
+	qd_jarena *scratch;    /* one entry's trees, reset after each (NULL: malloc) */
 };
 
 /* The id of entry val, for the id map. */
@@ -246,9 +247,10 @@ void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
 	e = &doc->entries[i];
 	memset(e, 0, sizeof(*e));
 	doc->n_entries++;
-	/* Each entry's trees are made and dropped here, outside any arena: an
-	 * arena would keep every one of them until the document goes. */
-	prev = qd_jarena_enter(NULL);
+	/* Each entry's trees are made and dropped here, in an arena of their
+	 * own that is reset after each entry (the document's arena would keep
+	 * every one of them until the document goes). */
+	prev = qd_jarena_enter(b->scratch);
 	base = qd_ld_jp_key(v, "entries");
 	old = qd_ld_jp_idx(v, i);
 	c = qd_ld_entry(v, in, i, e);
@@ -259,8 +261,10 @@ void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
 		keep_entry(b, e, c);
 	else
 		e->clauses = NULL;
+	/* The walk still gives back what c holds of the caller's tree. */
 	json_decref(c);
 	qd_jarena_leave(prev);
+	qd_jarena_reset(b->scratch);
 }
 
 static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_problems *problems,
@@ -287,6 +291,7 @@ static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_probl
 	v->copy_strings = copy_strings;
 	b->before = qd_problems_total(problems);
 	qd_buf_init(&b->out);
+	b->scratch = qd_jarena_new();
 	qd_ld_jp_putn(v, "", 0);
 	if (!json_is_object(root)) {
 		PROB(v, "a list document must be a JSON object, not %s", qd_ld_type_name(root));
@@ -386,6 +391,7 @@ int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out)
 	free(b->v.cl);
 	free(b->v.path.s);
 	qd_buf_free(&b->out);
+	qd_jarena_free(b->scratch);
 	free(b);
 	return rc;
 }
