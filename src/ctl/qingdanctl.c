@@ -164,7 +164,9 @@ static bool ends_with(const char *s, const char *suffix)
  * is mapped (no copy of a big document), anything else read.  *mapped is
  * the length of the mapping, 0 for a buffer of our own.  The bytes are
  * followed by a NUL either way: a file whose size is a whole number of
- * pages is read, as a mapping would end exactly at its last byte. */
+ * pages is read, as a mapping would end exactly at its last byte.  (A file
+ * cut short by someone else while it loads ends qingdanctl with SIGBUS;
+ * the store is untouched, as nothing is written before it is read.) */
 static int read_input(const char *file, char **buf, size_t *len, size_t *mapped)
 {
 	struct stat sb;
