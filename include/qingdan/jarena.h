@@ -42,6 +42,12 @@ void qd_jarena_leave(qd_jarena *prev);
 /* Does p (a block jansson allocated) lie in arena a?  false for a NULL. */
 bool qd_jarena_owns(const qd_jarena *a, const void *p);
 
+/* Release every block of a, keeping a and the memory of its newest run
+ * for the blocks to come: an arena filled and emptied again and again
+ * touches no fresh pages.  No tree of a may be used after it.  NULL is
+ * ignored. */
+void qd_jarena_reset(qd_jarena *a);
+
 /* Release every block of a and a itself; the address range is unmapped, so
  * a stale pointer faults instead of reading reused memory.  NULL is
  * ignored.  No thread may have a as its current arena. */

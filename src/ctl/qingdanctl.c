@@ -154,11 +154,10 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* Read FILE and build the document it describes for LIST: a JSON list
- * document, or (.csv) the current version with its entries replaced.
- * Prints problems; returns 0 or an exit code. */
-static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
-		    const char *sheet, qd_listdoc **doc)
+/* The bytes of file ("-": standard input), at most 4 GiB, followed by a
+ * NUL, in a buffer of our own: read, not mapped, so that a file cut short
+ * by someone else while it loads is an error and not a SIGBUS. */
+static int read_input(const char *file, char **buf, size_t *len)
 {
 	qd_buf in;
 	qd_buf_init(&in);
@@ -168,10 +167,21 @@ static int read_doc(qd_store *st, const char *list, const char *file, const char
 		qd_buf_free(&in);
 		return EX_NOINPUT_;
 	}
+	*buf = qd_buf_steal(&in, len);
+	return *buf ? 0 : EX_SOFTWARE_;
+}
+
+/* Read FILE and build the document it describes for LIST: a JSON list
+ * document, or (.csv) the current version with its entries replaced.
+ * Prints problems; returns 0 or an exit code. */
+static int read_doc(qd_store *st, const char *list, const char *file, const char *charset,
+		    const char *sheet, qd_listdoc **doc)
+{
 	size_t len;
-	char *buf = qd_buf_steal(&in, &len);
-	if (!buf)
-		return EX_SOFTWARE_;
+	char *buf;
+	int ex = read_input(file, &buf, &len);
+	if (ex)
+		return ex;
 	qd_problems pr;
 	qd_problems_init(&pr);
 	int rc;

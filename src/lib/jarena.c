@@ -230,3 +230,28 @@ void qd_jarena_free(qd_jarena *a)
 	free(a->runs);
 	free(a);
 }
+
+void qd_jarena_reset(qd_jarena *a)
+{
+	struct run keep = { 0, 0 };
+
+	if (a == NULL)
+		return;
+	/* The newest regular run (the one a->end closes) stays, written
+	 * pages and all; every other run goes back. */
+	for (size_t i = 0; i < a->nruns; i++) {
+		struct run r = a->runs[i];
+
+		if (a->end != NULL && region + ((r.first + r.n) << CHUNK_SHIFT) == a->end)
+			keep = r;
+		else
+			put_run(r.first, r.n);
+	}
+	a->nruns = 0;
+	if (keep.n == 0) {
+		a->next = a->end = NULL;
+		return;
+	}
+	a->runs[a->nruns++] = keep;
+	a->next = region + (keep.first << CHUNK_SHIFT);
+}

@@ -188,6 +188,41 @@ START_TEST(large_blocks)
 }
 END_TEST
 
+/* A reset arena is empty and takes blocks again from the start of the
+ * run it kept; its large blocks' runs are given back. */
+START_TEST(reset_reuses_memory)
+{
+	qd_jarena *a = arena();
+	char *text = malloc((3 << 20) + 1);
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'r', 3 << 20);
+	text[3 << 20] = '\0';
+	qd_jarena *prev = qd_jarena_enter(a);
+	json_t *first = json_integer(7);
+	json_t *t = tree(2000);
+	json_t *big = json_string_nocheck(text);
+	qd_jarena_leave(prev);
+	ck_assert(qd_jarena_owns(a, t));
+	ck_assert(qd_jarena_owns(a, json_string_value(big)));
+	const char *big_text = json_string_value(big);
+	for (int round = 0; round < 3; round++) {
+		qd_jarena_reset(a);
+		ck_assert(!qd_jarena_owns(a, big_text));
+		prev = qd_jarena_enter(a);
+		json_t *again = json_integer(round);
+		json_t *t2 = tree(2000);
+		qd_jarena_leave(prev);
+		ck_assert_ptr_eq(again, first);
+		ck_assert(qd_jarena_owns(a, t2));
+		check_tree(t2, 2000);
+		ck_assert_int_eq(json_integer_value(again), round);
+	}
+	qd_jarena_reset(NULL);
+	free(text);
+	qd_jarena_free(a);
+}
+END_TEST
+
 START_TEST(hooks_align_and_tell_blocks_apart)
 {
 	json_malloc_t m;
@@ -358,6 +393,7 @@ static Suite *jarena_suite(void)
 	tcase_add_test(tc, owns_edge_cases);
 	tcase_add_test(tc, tree_in_arena_is_sound);
 	tcase_add_test(tc, large_blocks);
+	tcase_add_test(tc, reset_reuses_memory);
 	tcase_add_test(tc, hooks_align_and_tell_blocks_apart);
 	tcase_add_test(tc, arena_is_per_thread);
 	tcase_add_test(tc, many_arenas_reuse);

@@ -1468,6 +1468,97 @@ START_TEST(builder_matches_parse)
 }
 END_TEST
 
+/* A document of n entries, one a line after a head line; entry bad (or
+ * none, when n) written as given instead. */
+static char *many_entries(size_t n, size_t bad, const char *instead, size_t *len)
+{
+	size_t cap = 256 + n * 128 + (instead ? strlen(instead) : 0), o;
+	char *d = malloc(cap);
+
+	ck_assert_ptr_nonnull(d);
+	o = (size_t)snprintf(d, cap, "%s\"entries\":[\n", SMALL_HEAD);
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i + 1 < n ? ",\n" : "\n";
+
+		if (i == bad)
+			o += (size_t)snprintf(d + o, cap - o, "%s%s", instead, sep);
+		else
+			o += (size_t)snprintf(d + o, cap - o, "{\"id\":\"E%zu\",\"code\":\"%04zu\","
+					      "\"name\":{\"zh\":\"名%zu\"},\"clauses\":[\"C1\"]}%s",
+					      i, 101 + i % 9000, i, sep);
+	}
+	o += (size_t)snprintf(d + o, cap - o, "]}");
+	*len = o;
+	return d;
+}
+
+/* A big document's entries are parsed ahead on a second thread: the
+ * document, its digest and every problem (in document order, the first
+ * syntax error alone, placed in the whole document) are those of a parse
+ * in one piece. */
+START_TEST(big_document_parsed_ahead)
+{
+	const size_t n = 6000;
+	size_t len, wlen;
+	char *doc = many_entries(n, n, NULL, &len), *bad, sha[65], want[65];
+	json_t *whole = json_loadb(doc, len, 0, NULL);
+	qd_listdoc *d = NULL, *w = NULL;
+	qd_problems p;
+	char *dump;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(qd_listdoc_parse(doc, len, "a", &d, &p), 0);
+	ck_assert_uint_eq(d->n_entries, n);
+	ck_assert_str_eq(d->entries[5999].id, "E5999");
+	/* the tree of the whole document goes through no parsing thread */
+	ck_assert_int_eq(qd_listdoc_from_json(whole, "a", &w, &p), 0);
+	dump = qd_listdoc_dump(w, &wlen);
+	qd_sha256_hex(dump, wlen, want);
+	ck_assert_int_eq(qd_listdoc_sha256(d, sha), 0);
+	ck_assert_str_eq(sha, want);
+	free(dump);
+	qd_listdoc_free(d);
+	qd_listdoc_free(w);
+	json_decref(whole);
+	free(doc);
+
+	/* rule violations of late entries, in order, and nothing kept */
+	doc = many_entries(n, 4800, "{\"id\":\"E4800\",\"code\":\"12345678901\",\"name\":{\"zh\":\"x\"},"
+			   "\"clauses\":[\"C1\"]}", &len);
+	bad = strstr(doc, "{\"id\":\"E4200\"");
+	ck_assert_ptr_nonnull(bad);
+	memcpy(bad + 8, "10\",  ", 6);  /* E4200 becomes a second E10 */
+	d = NULL;
+	ck_assert_int_eq(qd_listdoc_parse(doc, len, "a", &d, &p), QD_EINVAL);
+	ck_assert_ptr_null(d);
+	ck_assert_uint_eq(qd_problems_total(&p), 2);
+	ck_assert_str_eq(p.items[0].path, "/entries/4200/id");
+	ck_assert_str_eq(p.items[1].path, "/entries/4800/code");
+	qd_problems_free(&p);
+	free(doc);
+
+	/* a syntax error late, and one early while the entries after it are
+	 * being parsed ahead: the first is the only problem */
+	for (size_t at = 5000; at > 0; at = at == 5000 ? 3 : 0) {
+		char want_msg[200];
+		json_error_t err;
+
+		doc = many_entries(n, at, "{\"id\":\"EX\" \"code\":\"0101\"}", &len);
+		/* where jansson places it in the whole document */
+		ck_assert_ptr_null(json_loadb(doc, len, 0, &err));
+		ck_assert_int_eq(err.line, (int)at + 2);
+		snprintf(want_msg, sizeof want_msg, "not valid JSON: %s (line %d, column %d)",
+			 err.text, err.line, err.column);
+		ck_assert_int_eq(qd_listdoc_parse(doc, len, "a", &d, &p), QD_ESYNTAX);
+		ck_assert_ptr_null(d);
+		ck_assert_uint_eq(qd_problems_total(&p), 1);
+		ck_assert_str_eq(p.items[0].message, want_msg);
+		qd_problems_free(&p);
+		free(doc);
+	}
+}
+END_TEST
+
 static Suite *listdoc_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1505,6 +1596,7 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, long_arrays_check_in_linear_time);
 	tcase_add_test(tc, errors_placed_in_whole_document);
 	tcase_add_test(tc, builder_matches_parse);
+	tcase_add_test(tc, big_document_parsed_ahead);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -128,6 +128,7 @@ struct qd_listdoc_builder {
 	bool failed;           /* a problem was found (sticky) */
 	qd_buf out;            /* one entry's rendering */
 	qd_jarena *arena;      /* the head's trees live in it (NULL: malloc) */
+	qd_jarena *scratch;    /* one entry's trees, reset after each (NULL: malloc) */
 };
 
 /* The id of entry val, for the id map. */
@@ -246,9 +247,10 @@ void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
 	e = &doc->entries[i];
 	memset(e, 0, sizeof(*e));
 	doc->n_entries++;
-	/* Each entry's trees are made and dropped here, outside any arena: an
-	 * arena would keep every one of them until the document goes. */
-	prev = qd_jarena_enter(NULL);
+	/* Each entry's trees are made and dropped here, in an arena of their
+	 * own that is reset after each entry (the document's arena would keep
+	 * every one of them until the document goes). */
+	prev = qd_jarena_enter(b->scratch);
 	base = qd_ld_jp_key(v, "entries");
 	old = qd_ld_jp_idx(v, i);
 	c = qd_ld_entry(v, in, i, e);
@@ -259,8 +261,10 @@ void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
 		keep_entry(b, e, c);
 	else
 		e->clauses = NULL;
+	/* The walk still gives back what c holds of the caller's tree. */
 	json_decref(c);
 	qd_jarena_leave(prev);
+	qd_jarena_reset(b->scratch);
 }
 
 static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_problems *problems,
@@ -287,6 +291,7 @@ static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_probl
 	v->copy_strings = copy_strings;
 	b->before = qd_problems_total(problems);
 	qd_buf_init(&b->out);
+	b->scratch = qd_jarena_new();
 	qd_ld_jp_putn(v, "", 0);
 	if (!json_is_object(root)) {
 		PROB(v, "a list document must be a JSON object, not %s", qd_ld_type_name(root));
@@ -386,6 +391,7 @@ int qd_listdoc_finish(qd_listdoc_builder *b, qd_listdoc **out)
 	free(b->v.cl);
 	free(b->v.path.s);
 	qd_buf_free(&b->out);
+	qd_jarena_free(b->scratch);
 	free(b);
 	return rc;
 }
@@ -544,8 +550,10 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 	qd_problems mine;
 	qd_listdoc_builder *b;
 	qd_jarena *prev;
+	qd_ld_ahead *ahead;
+	struct qd_ld_parsed el;
+	const json_error_t *err;
 	json_t *root;
-	size_t pos, start, end;
 	int rc = 0;
 
 	if (qd_ld_scan_entries(buf, len, &sc) != 1)
@@ -568,19 +576,25 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 		if (!b->dead)
 			reserve(b, sc.n);
 	}
-	pos = sc.open + 1;
-	while (b != NULL && qd_ld_scan_next(buf, &sc, &pos, &start, &end)) {
-		json_error_t err;
-		json_t *e = json_loadb(buf + start, end - start, load_flags, &err);
-
-		if (e == NULL) {
+	/* The entries are parsed ahead, on a second thread for a big
+	 * document, while this one checks and renders them. */
+	ahead = b != NULL ? qd_ld_ahead_start(buf, &sc, load_flags) : NULL;
+	if (b != NULL && ahead == NULL) {
+		qd_listdoc_finish(b, NULL);
+		qd_problems_free(&mine);
+		return QD_ENOMEM;
+	}
+	while (ahead != NULL && qd_ld_ahead_next(ahead, &el, &err)) {
+		if (el.e == NULL) {
+			rc = report(buf, el.start, err, problems);
+			qd_ld_ahead_end(ahead);
 			qd_listdoc_finish(b, NULL);
 			qd_problems_free(&mine);
-			return report(buf, start, &err, problems);
+			return rc;
 		}
-		qd_listdoc_add(b, e);
-		json_decref(e);
+		qd_listdoc_add(b, el.e);
 	}
+	qd_ld_ahead_end(ahead);
 	rc = qd_listdoc_finish(b, out);
 	move_problems(&mine, problems);
 	return rc;

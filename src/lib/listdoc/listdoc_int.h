@@ -231,6 +231,26 @@ int qd_ld_scan_entries(const char *buf, size_t len, struct qd_ld_scan *sc);
 bool qd_ld_scan_next(const char *buf, const struct qd_ld_scan *sc, size_t *pos,
 		     size_t *start, size_t *end);
 
+/* ---- entries parsed ahead (ahead.c) ------------------------------------------ */
+
+/* One element of the entries array, parsed: e is NULL when it is not JSON. */
+struct qd_ld_parsed {
+	json_t *e;             /* borrowed: valid until the next element is asked for */
+	size_t start;          /* where it starts in buf */
+};
+
+typedef struct qd_ld_ahead qd_ld_ahead;
+
+/* Begin parsing the elements of sc's array in buf (jansson flags), on a
+ * second thread when there are many.  buf and sc must outlive it.  NULL
+ * when out of memory. */
+qd_ld_ahead *qd_ld_ahead_start(const char *buf, const struct qd_ld_scan *sc, size_t flags);
+/* The next element in document order; false after the last.  One with
+ * out->e NULL is the last: *err says why it is not JSON. */
+bool qd_ld_ahead_next(qd_ld_ahead *a, struct qd_ld_parsed *out, const json_error_t **err);
+/* Stop, and release what was parsed and not taken. */
+void qd_ld_ahead_end(qd_ld_ahead *a);
+
 /* Where byte offset pos of buf is as jansson counts: *line (1-based) and
  * *column, the characters before pos on that line; for placing an error
  * found in a part of buf in the whole. */

@@ -21,16 +21,24 @@ static size_t ws(const char *s, size_t n, size_t i)
 	return i;
 }
 
-/* s[i] is '"': the offset just past the closing quote, or 0. */
+/* s[i] is '"': the offset just past the closing quote, or 0.  A quote
+ * after an odd run of backslashes is escaped. */
 static size_t str_end(const char *s, size_t n, size_t i)
 {
-	for (i++; i < n; i++) {
-		if (s[i] == '\\')
-			i++;
-		else if (s[i] == '"')
-			return i + 1;
+	const char *from = s + i + 1, *p = from, *stop = s + n;
+
+	for (;;) {
+		const char *q = memchr(p, '"', (size_t)(stop - p));
+		const char *b;
+
+		if (q == NULL)
+			return 0;
+		for (b = q; b > from && b[-1] == '\\'; b--)
+			;
+		if (((q - b) & 1) == 0)
+			return (size_t)(q - s) + 1;
+		p = q + 1;
 	}
-	return 0;
 }
 
 static bool delimiter(char c)
@@ -38,6 +46,11 @@ static bool delimiter(char c)
 	return c == ',' || c == ']' || c == '}' || c == ':' || c == ' ' || c == '\t' ||
 	       c == '\n' || c == '\r' || c == '"' || c == '[' || c == '{';
 }
+
+/* The bytes skip_value() stops at inside an object or array. */
+static const bool structural[256] = {
+	['"'] = true, ['{'] = true, ['['] = true, ['}'] = true, [']'] = true,
+};
 
 /* The offset just past the value starting at s[i], nested depth levels
  * deep; 0 when odd. */
@@ -58,6 +71,8 @@ static size_t skip_value(const char *s, size_t n, size_t i, int depth)
 	for (j = i; j < n; j++) {
 		char c = s[j];
 
+		if (!structural[(unsigned char)c])
+			continue;
 		if (c == '"') {
 			size_t e = str_end(s, n, j);
 

@@ -167,6 +167,31 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 	return ret;
 }
 
+static void *compress_job_run(void *arg)
+{
+	compress_job *j = arg;
+	j->rc = qd_st_compress_doc(j->doc, j->r, j->min_bytes);
+	return NULL;
+}
+
+void qd_st_compress_begin(compress_job *j, const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
+{
+	*j = (compress_job){.doc = doc, .r = r, .min_bytes = min_bytes, .begun = true};
+	j->threaded = pthread_create(&j->thread, NULL, compress_job_run, j) == 0;
+}
+
+int qd_st_compress_finish(compress_job *j)
+{
+	if (!j->begun)
+		return 0;
+	j->begun = false;
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	else
+		compress_job_run(j);
+	return j->rc;
+}
+
 /* Build the entry record for entry i into b; true when it is in format 3
  * (its key then ends in a NUL, see entry_key). */
 bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)

@@ -51,6 +51,7 @@
 #define QINGDAN_STORE_INT_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -638,6 +639,22 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc);
  * them into r->z (left NULL for a version that stays plain).
  * Returns 0 or QD_ENOMEM. */
 int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
+
+/* render.c: qd_st_compress_doc() begun on a thread of its own, so that
+ * the digest, the checks and the diff run beside it; finished (joined,
+ * its result returned) by qd_st_compress_finish(), which runs it there
+ * and then when no thread could be had.  Finish every job begun, before
+ * its r is freed. */
+typedef struct compress_job {
+	const qd_listdoc *doc;
+	rendered *r;
+	uint64_t min_bytes;
+	int rc;
+	bool begun, threaded;
+	pthread_t thread;
+} compress_job;
+void qd_st_compress_begin(compress_job *j, const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
+int qd_st_compress_finish(compress_job *j);
 
 /* render.c: build the entry record of entry i into b; true when it is in
  * format 3 (its key then ends in a NUL, see qd_st_entry_key()). */

@@ -47,6 +47,7 @@ typedef struct put_ctx {
 	qd_put_result *res;
 	qd_problems *problems;
 	rendered r;          /* the document's records, rendered before txn begins */
+	compress_job z;      /* r's compressed entries, made beside the checks */
 	qd_buf rec;          /* the record being written */
 	MDB_txn *txn;
 	MDB_val lk;          /* the list's key in "lists" */
@@ -83,6 +84,10 @@ static int put_render(put_ctx *p)
 	}
 	if (ret)
 		return ret;
+	/* A version to be written has its entries compressed (when big) on
+	 * another thread while the digest is taken and the write checked. */
+	if (!p->o->dry_run)
+		qd_st_compress_begin(&p->z, p->doc, &p->r, p->st->compress_min_bytes);
 	/* The digest of the canonical bytes, taken piece by piece: the dump
 	 * is never held whole. */
 	return qd_listdoc_sha256(p->doc, p->res->sha256);
@@ -425,7 +430,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 	}
 	if ((ret = put_check(&p)) || (ret = put_diff(&p)) || o->dry_run)
 		goto out;
-	if ((ret = qd_st_compress_doc(doc, &p.r, st->compress_min_bytes)) || (ret = put_entries(&p)) ||
+	if ((ret = qd_st_compress_finish(&p.z)) || (ret = put_entries(&p)) ||
 	    (ret = put_clauses_members(&p)) || (ret = put_version(&p)) || (ret = put_schedule(&p)) ||
 	    (ret = put_prune(&p)) ||
 	    (ret = put_list_record(&p)) || (ret = put_audit(&p)) || (ret = put_feed(&p)) ||
@@ -436,6 +441,7 @@ int qd_store_put(qd_store *st, const qd_listdoc *doc, const qd_put_opts *o,
 out:
 	if (p.txn)
 		mdb_txn_abort(p.txn);
+	qd_st_compress_finish(&p.z);
 	qd_buf_free(&p.rec);
 	qd_st_rendered_free(&p.r, doc);
 	qd_proposal_free(&p.prop);
