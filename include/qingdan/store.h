@@ -173,6 +173,9 @@ typedef struct qd_version_info {
 	char sha256[QD_SHA256_HEX]; /* of the canonical document */
 	uint32_t entries;
 	char *source;               /* the change's source label; malloc()ed, or NULL */
+	int64_t effective_at;       /* a version stored ahead of its instant: that instant
+				     * (unix seconds); 0: it took effect when stored */
+	bool cancelled;             /* its schedule was cancelled: it never takes effect */
 } qd_version_info;
 
 /* A list's version history. */

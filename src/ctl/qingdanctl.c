@@ -495,8 +495,13 @@ static int cmd_versions(const char *db, const char *list)
 		const qd_version_info *v = &vs.v[i];
 		char ts[21];
 		qd_time_format(v->loaded_at, ts);
-		printf("  v%-5u %s  %-9s %-12s %6u entries  sha256 %.16s…  %s\n", v->version, ts, v->action,
+		printf("  v%-5u %s  %-9s %-12s %6u entries  sha256 %.16s…  %s", v->version, ts, v->action,
 		       v->actor, v->entries, v->sha256, v->source ? v->source : "");
+		if (v->effective_at) {
+			qd_time_format(v->effective_at, ts);
+			printf("  %s %s", v->cancelled ? "cancelled, was to take effect" : "effective", ts);
+		}
+		putchar('\n');
 	}
 	qd_versions_free(&vs);
 	return 0;

@@ -51,7 +51,13 @@ int render_versions(qd_buf *b, const char *list, const qd_versions *vs)
 		qd_buf_printf(b, ",\"entries\":%u,\"source\":", v->entries);
 		if ((ret = put_jstr(b, v->source)))
 			break;
-		qd_buf_putc(b, '}');
+		if (v->effective_at) {
+			qd_time_format(v->effective_at, ts);
+			qd_buf_printf(b, ",\"effective_at\":\"%s\"", ts);
+		} else {
+			qd_buf_puts(b, ",\"effective_at\":null");
+		}
+		qd_buf_printf(b, ",\"cancelled\":%s}", v->cancelled ? "true" : "false");
 	}
 	qd_buf_puts(b, "]}");
 	return ret ? ret : done(b);

@@ -769,6 +769,19 @@ START_TEST(test_schedule_switches_exactly)
 	r = ht_get_ok("/v1/lists/" PROP);
 	assert_jnull(r->json, "/scheduled");
 	http_response_free(r);
+	/* The history keeps each version's instant and its cancellation,
+	 * newest first; the first version took effect when stored. */
+	r = ht_get_ok("/v1/lists/" PROP "/versions");
+	assert_jint(r->json, "/versions/0/version", 3);
+	assert_jstr(r->json, "/versions/0/effective_at", eff2);
+	ck_assert(json_is_true(jptr(r->json, "/versions/0/cancelled")));
+	assert_jint(r->json, "/versions/1/version", 2);
+	assert_jstr(r->json, "/versions/1/effective_at", eff);
+	ck_assert(json_is_true(jptr(r->json, "/versions/1/cancelled")));
+	assert_jint(r->json, "/versions/2/version", 1);
+	assert_jnull(r->json, "/versions/2/effective_at");
+	ck_assert(json_is_false(jptr(r->json, "/versions/2/cancelled")));
+	http_response_free(r);
 }
 END_TEST
 
@@ -869,6 +882,12 @@ START_TEST(test_schedule_crosses_a_restart)
 	r = ht_get_ok("/v1/lists/" PROP);
 	assert_jnull(r->json, "/scheduled");
 	assert_jint(r->json, "/entries", 3);
+	http_response_free(r);
+	/* A version that has taken effect still shows its instant. */
+	r = ht_get_ok("/v1/lists/" PROP "/versions");
+	assert_jint(r->json, "/versions/0/version", 2);
+	assert_jstr(r->json, "/versions/0/effective_at", eff);
+	ck_assert(json_is_false(jptr(r->json, "/versions/0/cancelled")));
 	http_response_free(r);
 	ck_assert_msg(harness_stop(&b, err, sizeof err), "stop: %s", err);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -596,7 +596,17 @@ int qd_store_versions(qd_store *st, const char *list, qd_versions *out)
 		}
 		if ((ret = version_info_decode(&d, &out->v[out->n])))
 			break;
-		out->n++;
+		qd_version_info *vi = &out->v[out->n++];
+		int64_t eff;
+		unsigned state;
+		int sr = qd_st_sched_get(st, txn, list, vi->version, &eff, &state);
+		if (sr == 0) {
+			vi->effective_at = eff;
+			vi->cancelled = state == SCHED_CANCELLED;
+		} else if (sr != QD_ENOENT) {
+			ret = sr;
+			break;
+		}
 	}
 	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
 		ret = map_err(rc);
