@@ -257,7 +257,8 @@ START_TEST(test_versions_fields)
 	json_t *vs = jptr(r->json, "/versions");
 	ck_assert_msg(json_is_array(vs) && json_array_size(vs) == 1, "expected one version: %s", r->body);
 	json_t *v = json_array_get(vs, 0);
-	static const char *const keys[] = {"version", "loaded_at", "actor", "action", "sha256", "entries", "source"};
+	static const char *const keys[] = {"version", "loaded_at", "actor", "action", "sha256",
+					   "entries", "source", "effective_at", "cancelled"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		ck_assert_msg(json_object_get(v, keys[i]) != NULL, "versions[0] has no \"%s\": %s", keys[i], r->body);
 	ck_assert_uint_eq(json_object_size(v), sizeof keys / sizeof keys[0]);
@@ -273,6 +274,9 @@ START_TEST(test_versions_fields)
 	assert_jint(v, "/entries", json_array_size(json_object_get(doc, "entries")));
 	json_decref(doc);
 	ck_assert_msg(jptr_str(v, "/source") && *jptr_str(v, "/source"), "source is not a label: %s", r->body);
+	/* Loaded at once: no instant of its own, nothing cancelled. */
+	ck_assert_msg(json_is_null(jptr(v, "/effective_at")), "effective_at of a version loaded at once: %s", r->body);
+	ck_assert_msg(json_is_false(jptr(v, "/cancelled")), "cancelled of a version loaded at once: %s", r->body);
 	ck_assert_msg(strstr(r->body, HARNESS_ADMIN_TOKEN) == NULL, "the versions list shows a token");
 	http_response_free(r);
 
