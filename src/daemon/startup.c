@@ -397,18 +397,24 @@ bool server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
 {
 	const settings *cfg = &srv->cfg;
 	unsigned n = srv->conns.n_shares;
-	*out = (listeners){NULL, 0, 0};
+	*out = (listeners){NULL, NULL, 0, 0};
 	if (!port_free(sa))
 		return false;
-	*out = (listeners){calloc(n, sizeof *out->d), 0, 0};
-	if (!out->d)
+	*out = (listeners){calloc(n, sizeof *out->d), malloc(n * sizeof *out->quiesced), 0, 0};
+	if (!out->d || !out->quiesced) {
+		free(out->d);
+		free(out->quiesced);
+		*out = (listeners){NULL, NULL, 0, 0};
+		errno = ENOMEM;
 		return false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		out->quiesced[i] = MHD_INVALID_SOCKET;
 	if (n == 1) {
 		out->d[0] = start_one(srv, sa, -1, cfg->threads, &srv->conns.shares[0], tls_cert, tls_key, log, log_cls);
 		if (!out->d[0]) {
 			int e = errno;
-			free(out->d);
-			out->d = NULL;
+			listeners_stop(out);
 			errno = e;
 			return false;
 		}
@@ -440,13 +446,22 @@ bool server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert,
 	return true;
 }
 
+/* The socket MHD_quiesce_daemon() hands back is still in the daemon's
+ * epoll set until its thread takes it out, a moment later: closed at once,
+ * that thread's epoll_ctl() fails and libmicrohttpd aborts the process
+ * ("Failed to remove listen FD from epoll set").  So it is only shut
+ * down now (it stops listening: a new connection is refused at once, and
+ * one waiting in its backlog is reset, as a balancer expects of a server
+ * going away) and closed once the daemon has stopped (which leaves a
+ * quiesced daemon's socket alone). */
 void listeners_quiesce(listeners *l)
 {
-	for (unsigned i = 0; i < l->n; i++) {
-		MHD_socket ls = MHD_quiesce_daemon(l->d[i]);
-		if (ls != MHD_INVALID_SOCKET)
-			close(ls);
-	}
+	for (unsigned i = 0; i < l->n; i++)
+		if (l->quiesced[i] == MHD_INVALID_SOCKET) {
+			l->quiesced[i] = MHD_quiesce_daemon(l->d[i]);
+			if (l->quiesced[i] != MHD_INVALID_SOCKET)
+				shutdown(l->quiesced[i], SHUT_RDWR);
+		}
 }
 
 unsigned listeners_connections(const listeners *l)
@@ -461,8 +476,12 @@ unsigned listeners_connections(const listeners *l)
 
 void listeners_stop(listeners *l)
 {
-	for (unsigned i = 0; i < l->n; i++)
+	for (unsigned i = 0; i < l->n; i++) {
 		MHD_stop_daemon(l->d[i]);
+		if (l->quiesced[i] != MHD_INVALID_SOCKET)
+			close(l->quiesced[i]);
+	}
 	free(l->d);
-	*l = (listeners){NULL, 0, 0};
+	free(l->quiesced);
+	*l = (listeners){NULL, NULL, 0, 0};
 }

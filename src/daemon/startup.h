@@ -72,6 +72,7 @@ void server_fini(server *srv);
  * --threads threads shares one socket. */
 typedef struct listeners {
 	struct MHD_Daemon **d;
+	MHD_socket *quiesced;        /* per daemon: its listening socket once quiesced, closed after it stops */
 	unsigned n;
 	uint16_t port;               /* the bound port (the one asked, or the kernel's for 0) */
 } listeners;
@@ -91,7 +92,8 @@ unsigned server_listeners(const settings *cfg);
  * socket calls or libmicrohttpd set it. */
 bool server_listen(server *srv, const struct sockaddr *sa, const char *tls_cert, const char *tls_key,
 		   MHD_LogCallback log, void *log_cls, listeners *out);
-/* Stop accepting: every daemon's listening socket closed. */
+/* Stop accepting: every daemon's listening socket shut down (closed by
+ * listeners_stop()). */
 void listeners_quiesce(listeners *l);
 /* Open connections over every daemon. */
 unsigned listeners_connections(const listeners *l);
