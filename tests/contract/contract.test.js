@@ -64,6 +64,43 @@ async function openapiChecks() {
         problems.length === 0, shown.join('; '));
 }
 
+// ---- the error codes: openapi's ErrorCode against the daemon's table ----
+// src/daemon/qingdand.h holds one row per error, X(E_NAME, status, "code",
+// message); ErrorCode's enum must hold exactly those codes and its
+// description give each under its status, so a code added on either side
+// alone fails here.
+function errorCodeChecks(doc) {
+  const h = fs.readFileSync(path.join(SRC, 'src/daemon/qingdand.h'), 'utf8');
+  const table = new Map();
+  for (const m of h.matchAll(/X\(E_\w+,\s*(\d{3}),\s*"([a-z_]+)"/g)) table.set(m[2], Number(m[1]));
+  check('qingdand.h has an error table that the contract test can read', table.size >= 30,
+        `${table.size} rows read`);
+  const ec = doc.components.schemas.ErrorCode;
+  const en = new Set(ec.enum);
+  const missing = [...table.keys()].filter((c) => !en.has(c));
+  const extra = [...en].filter((c) => !table.has(c));
+  check('ErrorCode.enum holds every code of the error table in qingdand.h', missing.length === 0,
+        `missing: ${missing.join(', ')}`);
+  check('ErrorCode.enum holds no code the error table lacks', extra.length === 0,
+        `not in qingdand.h: ${extra.join(', ')}`);
+  // "`409` `already_exists`, `signing_disabled`, …;" — the statuses as the
+  // description gives them, up to its note on bad_item.
+  const text = ec.description.split('(`bad_item`')[0];
+  const described = new Map();
+  for (const m of text.matchAll(/`(\d{3})`((?:[\s,]*`[a-z_]+`)+)/g)) {
+    for (const c of m[2].matchAll(/`([a-z_]+)`/g)) described.set(c[1], Number(m[1]));
+  }
+  const wrong = [];
+  for (const [code, status] of table) {
+    if (described.get(code) !== status) wrong.push(`${code}: table ${status}, description ${described.get(code) ?? 'none'}`);
+  }
+  for (const [code, status] of described) {
+    if (!table.has(code)) wrong.push(`${code}: description ${status}, not in the table`);
+  }
+  check('ErrorCode.description gives every code under the status of the error table, and no other',
+        wrong.length === 0, wrong.join('; '));
+}
+
 // ---- real answers against the OpenAPI response schemas ----
 function responseValidator(doc) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -201,6 +238,7 @@ async function responseChecks(validateList) {
     for (const f of files) validateDoc(v, f, JSON.parse(fs.readFileSync(path.join(SRC, f), 'utf8')));
   }
   await openapiChecks();
+  errorCodeChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
   await responseChecks(v);
   const pct = checks ? Math.floor((100 * (checks - failures)) / checks) : 0;
   console.log(`${pct}%: Checks: ${checks}, Failures: ${failures}, Errors: 0`);
