@@ -64,6 +64,20 @@ async function openapiChecks() {
         problems.length === 0, shown.join('; '));
 }
 
+// The document's own claim (info, Conventions): every operation declares
+// 404 and 405, the answers any request may meet.
+function defaultResponseChecks(doc) {
+  const lacking = [];
+  for (const [tpl, item] of Object.entries(doc.paths)) {
+    for (const m of ['get', 'put', 'post', 'delete', 'patch']) {
+      if (!item[m]) continue;
+      for (const s of ['404', '405']) if (!item[m].responses[s]) lacking.push(`${m.toUpperCase()} ${tpl} ${s}`);
+    }
+  }
+  check('every operation declares 404 and 405, as the OpenAPI document says', lacking.length === 0,
+        `missing: ${lacking.join(', ')}`);
+}
+
 // ---- the error codes: openapi's ErrorCode against the daemon's table ----
 // src/daemon/qingdand.h holds one row per error, X(E_NAME, status, "code",
 // message); ErrorCode's enum must hold exactly those codes and its
@@ -239,6 +253,7 @@ async function responseChecks(validateList) {
   }
   await openapiChecks();
   errorCodeChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
+  defaultResponseChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
   await responseChecks(v);
   const pct = checks ? Math.floor((100 * (checks - failures)) / checks) : 0;
   console.log(`${pct}%: Checks: ${checks}, Failures: ${failures}, Errors: 0`);
