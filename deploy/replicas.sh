@@ -39,8 +39,12 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 "$DAEMON" --db "$VAR/primary" --listen 127.0.0.1:8090 --tokens "$VAR/tokens" \
 	--signing-key "$VAR/primary.key" --access-log off 2>"$VAR/primary.log" &
 pids+=($!)
+# replica1 keeps the primary's tokens file, as a replica built from the
+# same configuration would: its reads need no token, and a change sent
+# with the admin token is refused as read-only (409), not for want of
+# tokens (403 admin_disabled).
 "$DAEMON" --db "$VAR/replica1" --listen 127.0.0.1:8091 --follow http://127.0.0.1:8090 \
-	--follow-key "$VAR/primary.pub" --access-log off 2>"$VAR/replica1.log" &
+	--follow-key "$VAR/primary.pub" --tokens "$VAR/tokens" --access-log off 2>"$VAR/replica1.log" &
 pids+=($!)
 "$DAEMON" --db "$VAR/replica2" --listen 127.0.0.1:8092 --follow "file://$PWD/$VAR/feed" \
 	--follow-key "$VAR/primary.pub" --follow-interval 2 --access-log off 2>"$VAR/replica2.log" &
@@ -61,8 +65,9 @@ Change a list on the primary, then watch both replicas apply it:
        --data-binary @schema/examples/gba-research-positive.json http://127.0.0.1:8090/v1/lists/gba-research-positive
   for p in 8090 8091 8092; do curl -s http://127.0.0.1:\$p/v1/lists | head -c 300; echo; done
   curl -s http://127.0.0.1:8091/v1/status | python3 -m json.tool | grep -A8 '"follow"'
-A replica refuses changes (409 read_only_replica):
-  curl -s -X PUT --data-binary @schema/examples/gba-research-positive.json http://127.0.0.1:8091/v1/lists/gba-research-positive
+A replica refuses changes, even with the admin token (409 read_only_replica):
+  curl -s -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       --data-binary @schema/examples/gba-research-positive.json http://127.0.0.1:8091/v1/lists/gba-research-positive
 Ctrl-C stops all three.
 MSG
 wait

@@ -64,6 +64,57 @@ async function openapiChecks() {
         problems.length === 0, shown.join('; '));
 }
 
+// The document's own claim (info, Conventions): every operation declares
+// 404 and 405, the answers any request may meet.
+function defaultResponseChecks(doc) {
+  const lacking = [];
+  for (const [tpl, item] of Object.entries(doc.paths)) {
+    for (const m of ['get', 'put', 'post', 'delete', 'patch']) {
+      if (!item[m]) continue;
+      for (const s of ['404', '405']) if (!item[m].responses[s]) lacking.push(`${m.toUpperCase()} ${tpl} ${s}`);
+    }
+  }
+  check('every operation declares 404 and 405, as the OpenAPI document says', lacking.length === 0,
+        `missing: ${lacking.join(', ')}`);
+}
+
+// ---- the error codes: openapi's ErrorCode against the daemon's table ----
+// src/daemon/qingdand.h holds one row per error, X(E_NAME, status, "code",
+// message); ErrorCode's enum must hold exactly those codes and its
+// description give each under its status, so a code added on either side
+// alone fails here.
+function errorCodeChecks(doc) {
+  const h = fs.readFileSync(path.join(SRC, 'src/daemon/qingdand.h'), 'utf8');
+  const table = new Map();
+  for (const m of h.matchAll(/X\(E_\w+,\s*(\d{3}),\s*"([a-z_]+)"/g)) table.set(m[2], Number(m[1]));
+  check('qingdand.h has an error table that the contract test can read', table.size >= 30,
+        `${table.size} rows read`);
+  const ec = doc.components.schemas.ErrorCode;
+  const en = new Set(ec.enum);
+  const missing = [...table.keys()].filter((c) => !en.has(c));
+  const extra = [...en].filter((c) => !table.has(c));
+  check('ErrorCode.enum holds every code of the error table in qingdand.h', missing.length === 0,
+        `missing: ${missing.join(', ')}`);
+  check('ErrorCode.enum holds no code the error table lacks', extra.length === 0,
+        `not in qingdand.h: ${extra.join(', ')}`);
+  // "`409` `already_exists`, `signing_disabled`, …;" — the statuses as the
+  // description gives them, up to its note on bad_item.
+  const text = ec.description.split('(`bad_item`')[0];
+  const described = new Map();
+  for (const m of text.matchAll(/`(\d{3})`((?:[\s,]*`[a-z_]+`)+)/g)) {
+    for (const c of m[2].matchAll(/`([a-z_]+)`/g)) described.set(c[1], Number(m[1]));
+  }
+  const wrong = [];
+  for (const [code, status] of table) {
+    if (described.get(code) !== status) wrong.push(`${code}: table ${status}, description ${described.get(code) ?? 'none'}`);
+  }
+  for (const [code, status] of described) {
+    if (!table.has(code)) wrong.push(`${code}: description ${status}, not in the table`);
+  }
+  check('ErrorCode.description gives every code under the status of the error table, and no other',
+        wrong.length === 0, wrong.join('; '));
+}
+
 // ---- real answers against the OpenAPI response schemas ----
 function responseValidator(doc) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -142,6 +193,7 @@ async function responseChecks(validateList) {
     ['GET', '/v1/lists/nope/expiring', undefined, {}, 404],
     ['GET', `/v1/lists/${gba}/versions`, undefined, {}, 200],
     ['GET', `/v1/lists/${gba}/versions/1`, undefined, {}, 200],
+    ['GET', '/v1/lists/biomed-rd-whitelist/versions/1', undefined, {}, 200],
     ['GET', `/v1/lists/${gba}/versions/99`, undefined, {}, 404],
     ['GET', `/v1/lists/${gba}/versions/1?format=pdf`, undefined, {}, 400],
     ['GET', `/v1/lists/${gba}/diff?from=1&format=pdf`, undefined, {}, 400],
@@ -190,6 +242,59 @@ async function responseChecks(validateList) {
   }
 }
 
+// ---- null where the loader takes it ----
+// The loader reads null as "absent" for many optional members. For every
+// optional member of the whitelist sample's objects (its own schema's
+// properties less its required ones), the member set to null is sent to the
+// loader (a dry run); where the loader takes it the schema must too, and a
+// document with all those nulls at once must both load and validate.
+async function nullChecks(validateList) {
+  const schema = JSON.parse(fs.readFileSync(LIST_SCHEMA, 'utf8'));
+  const defs = schema.$defs;
+  const id = 'biomed-rd-whitelist';
+  const sample = JSON.parse(fs.readFileSync(path.join(SRC, `schema/examples/${id}.json`), 'utf8'));
+  const admin = { Authorization: `Bearer ${TOKEN}` };
+  // The objects whose members are set to null, with their schema.
+  const objects = [
+    ['', schema], ['/title', defs.text2], ['/scope', defs.scope], ['/clauses/0', defs.clause],
+    ['/entities/0', defs.member], ['/batches/0', defs.batch], ['/entries/0', defs.entry],
+    ['/entries/0/name', defs.text2], ['/entries/0/conditions/0', defs.condition],
+    ['/entries/0/quantity', defs.quantity],
+  ];
+  const at = (doc, ptr) => ptr.split('/').slice(1).reduce((x, k) => x[k], doc);
+  const loads = async (doc) => (await request('PUT', `/v1/lists/${id}?dry_run=true`, doc, admin)).status;
+  const taken = [];
+  for (const [ptr, def] of objects) {
+    const required = new Set(def.required || []);
+    for (const key of Object.keys(def.properties)) {
+      if (required.has(key)) continue;
+      const doc = structuredClone(sample);
+      at(doc, ptr)[key] = null;
+      const status = await loads(doc);
+      if (status !== 200) {
+        check(`the loader answers 200 or 422 to null at ${ptr}/${key}`, status === 422, `got ${status}`);
+        continue;
+      }
+      taken.push([ptr, key]);
+      const ok = validateList(doc);
+      check(`null at ${ptr}/${key}, which the loader takes, is valid against list.schema.json`, ok,
+            ok ? '' : JSON.stringify(validateList.errors.slice(0, 3)));
+    }
+  }
+  for (const key of ['identity', 'aliases', 'customs']) {
+    check(`the loader takes null for the entry's ${key}`, taken.some(([p, k]) => p === '/entries/0' && k === key));
+  }
+  check("the loader takes null for the scope's customs", taken.some(([p, k]) => p === '/scope' && k === 'customs'));
+  // All at once, but for the objects whose own members were nulled above.
+  const holds = (m) => objects.some(([p]) => p === m || p.startsWith(`${m}/`));
+  const all = structuredClone(sample);
+  for (const [ptr, key] of taken) if (!holds(`${ptr}/${key}`)) at(all, ptr)[key] = null;
+  const status = await loads(all);
+  check(`a document with null for every optional member the loader takes (${taken.length}) loads`, status === 200,
+        `dry run answered ${status}`);
+  validateDoc(validateList, 'a document with null for every optional member the loader takes', all);
+}
+
 (async () => {
   const v = listSchemaValidator();
   if (v) {
@@ -201,7 +306,10 @@ async function responseChecks(validateList) {
     for (const f of files) validateDoc(v, f, JSON.parse(fs.readFileSync(path.join(SRC, f), 'utf8')));
   }
   await openapiChecks();
+  errorCodeChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
+  defaultResponseChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
   await responseChecks(v);
+  if (v) await nullChecks(v);
   const pct = checks ? Math.floor((100 * (checks - failures)) / checks) : 0;
   console.log(`${pct}%: Checks: ${checks}, Failures: ${failures}, Errors: 0`);
   process.exit(failures ? 1 : 0);
