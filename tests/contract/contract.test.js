@@ -295,6 +295,67 @@ async function nullChecks(validateList) {
   validateDoc(validateList, 'a document with null for every optional member the loader takes', all);
 }
 
+// ---- every answer the HTTP suites got (run.sh records them) ----
+// Grouped by operation and status: one check per group, failing with the
+// first answers that do not match what the document declares (the status
+// itself, the media type, and for JSON the response schema).
+function recordedChecks(doc) {
+  const file = process.env.QD_RECORDED;
+  if (!file) return;
+  const validate = responseValidator(doc);
+  const ops = [];
+  for (const [tpl, item] of Object.entries(doc.paths)) {
+    const rx = new RegExp('^' + tpl.replace(/\{[^}]+\}/g, '[^/]+') + '$');
+    for (const m of ['get', 'put', 'post', 'delete', 'patch', 'head']) {
+      if (item[m]) ops.push({ tpl, rx, method: m.toUpperCase(), op: item[m] });
+    }
+  }
+  const deref = (r) => (r && r.$ref ? r.$ref.split('/').slice(1).reduce((x, k) => x[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc) : r);
+  const groups = new Map();
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l);
+  for (const line of lines) {
+    const a = JSON.parse(line);
+    const p = a.path.split('?')[0];
+    const cands = ops.filter((o) => o.rx.test(p));
+    // HEAD answers as GET does, without the body.
+    const m = a.method === 'HEAD' ? 'GET' : a.method;
+    const o = cands.find((c) => c.method === m);
+    const key = `${a.method} ${o ? o.tpl : '(no route)'} ${a.status}`;
+    if (!groups.has(key)) groups.set(key, { n: 0, bad: [] });
+    const g = groups.get(key);
+    g.n++;
+    // An operation's own responses, else the document's defaults for any route.
+    const own = o ? o.op.responses[String(a.status)] : (cands.length && a.status === 405 ? cands[0].op.responses['405'] : undefined);
+    const resp = deref(own || (doc['x-default-responses'] || {})[String(a.status)]);
+    let why = null;
+    const media = (a.content_type || '').split(';')[0].trim().toLowerCase();
+    const body = a.body === undefined ? null : a.body;
+    if (!resp) {
+      why = 'status not declared';
+    } else if (a.method === 'HEAD' || body === '' || (body === null && !media)) {
+      why = null;
+    } else if (media === 'application/json') {
+      why = body === null ? 'JSON body that is not UTF-8' : validate(m, a.path, a.status, body);
+    } else if (!media) {
+      // Only what the HTTP library answers by itself has no Content-Type;
+      // the document says so by declaring no JSON body for it.
+      why = resp.content && resp.content['application/json'] ? 'no Content-Type where JSON is declared' : null;
+    } else if (!resp.content || !Object.keys(resp.content).some((k) => {
+      const km = k.split(';')[0].trim().toLowerCase();
+      return km === media || km === '*/*' || (km.endsWith('/*') && media.startsWith(km.slice(0, -1)));
+    })) {
+      why = `media type ${media || '(none)'} not declared (declared: ${Object.keys(resp.content || {}).join(', ') || 'none'})`;
+    }
+    if (why && g.bad.length < 3) g.bad.push(`${a.method} ${a.path.slice(0, 120)}: ${String(why).slice(0, 300)}`);
+    else if (why) g.bad.push('');
+  }
+  check(`the HTTP suites' answers were recorded (${lines.length} answers, ${groups.size} operation and status pairs)`, lines.length > 0);
+  for (const [key, g] of [...groups.entries()].sort()) {
+    check(`${key}: the ${g.n} answers the HTTP suites got match the OpenAPI document`, g.bad.length === 0,
+          `${g.bad.length} do not, e.g. ${g.bad.filter((b) => b).join(' | ')}`);
+  }
+}
+
 (async () => {
   const v = listSchemaValidator();
   if (v) {
@@ -310,6 +371,7 @@ async function nullChecks(validateList) {
   defaultResponseChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
   await responseChecks(v);
   if (v) await nullChecks(v);
+  recordedChecks(YAML.parse(fs.readFileSync(OPENAPI, 'utf8')));
   const pct = checks ? Math.floor((100 * (checks - failures)) / checks) : 0;
   console.log(`${pct}%: Checks: ${checks}, Failures: ${failures}, Errors: 0`);
   process.exit(failures ? 1 : 0);

@@ -9,7 +9,10 @@
 # and runs contract.test.js: the list schema compiled by ajv in strict mode
 # and every sample, fixture and export validated against it; the OpenAPI
 # document validated and linted; a range of real answers (successes and
-# errors) validated against the OpenAPI response schemas of their status.
+# errors) validated against the OpenAPI response schemas of their status;
+# then every answer the HTTP suites (tests/http/test_*.c) get, recorded by
+# their harness (QD_RECORD_RESPONSES) while they run here once more, is
+# validated the same way.
 # Ends with Check's summary line "NN%: Checks: N, Failures: F, Errors: 0".
 set -uo pipefail
 
@@ -80,7 +83,21 @@ for attempt in 1 2 3 4 5; do
 done
 [ -n "$PID" ] || { tail -20 "$WORK/daemon.log" >&2; fail "qingdand did not start"; }
 
-QD_URL="http://127.0.0.1:$PORT" QD_ADMIN_TOKEN="$TOKEN" QD_SRC="$SRC" node "$HERE/contract.test.js"
+# The HTTP suites, run again with their answers recorded; their own
+# pass or fail is counted by their meson tests, so only the recording
+# matters here (a suite that cannot run at all is a failure).
+RECORDED="$WORK/recorded.jsonl"
+: >"$RECORDED"
+for src in "$SRC"/tests/http/test_*.c; do
+	exe="$BUILD/tests/$(basename "$src" .c)"
+	[ -x "$exe" ] || fail "$exe is not built (ninja -C $BUILD)"
+	QD_RECORD_RESPONSES="$RECORDED" QD_SOURCE_ROOT="$SRC" QD_BUILD_ROOT="$BUILD" CK_DEFAULT_TIMEOUT=60 \
+		"$exe" >"$WORK/suite.log" 2>&1 || echo "contract: $(basename "$exe") failed while recording (its own test reports it)" >&2
+done
+[ -s "$RECORDED" ] || fail "the HTTP suites recorded no answer"
+
+QD_URL="http://127.0.0.1:$PORT" QD_ADMIN_TOKEN="$TOKEN" QD_SRC="$SRC" QD_RECORDED="$RECORDED" \
+	node "$HERE/contract.test.js"
 rc=$?
 [ $rc -eq 0 ] || { echo "contract: daemon log (last lines):" >&2; tail -20 "$WORK/daemon.log" >&2; }
 exit $rc
