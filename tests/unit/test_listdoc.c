@@ -838,6 +838,10 @@ static const struct rule_case rule_cases[] = {
 	{ P, "/entries/0/aliases", "[\"\"]", "/entries/0/aliases/0", "\"aliases\" must not be empty", 1 },
 	{ P, "/entries/0/aliases", "[1]", "/entries/0/aliases/0", "expected a string", 1 },
 	{ P, "/entries/0/aliases", "[\"试剂\", \"试剂\"]", "/entries/0/aliases/1", "alias \"试剂\" is listed twice", 1 },
+	/* an alias that normalises to nothing could never match a declared name */
+	{ P, "/entries/0/aliases", "[\"（）\"]", "/entries/0/aliases/0", "alias \"（）\" is only spaces and punctuation", 1 },
+	{ W, "/entries/0/aliases", "[\"试剂\", \" 【-】、\u3000. \"]", "/entries/0/aliases/1", "is only spaces and punctuation", 1 },
+	{ W, "/entries/0/aliases", "[\"（1.5）\", \"。A。\"]", "", "", 0 },
 	{ P, "/entries/0/customs", "[\"5\"]", "/entries/0/customs/0", "customs code \"5\" must be 2 or 4 digits", 1 },
 	{ P, "/entries/0/customs", "{}", "/entries/0/customs", "expected an array for \"customs\"", 1 },
 	{ P, "/entries/0/customs", "[\"5201\", \"52\"]", "", "", 0 },

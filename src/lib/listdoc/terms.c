@@ -247,7 +247,26 @@ void qd_ld_batches(struct vctx *v, json_t *root, json_t *canon)
 	put(v, canon, "batches", out);
 }
 
-/* The entry's aliases: non-empty strings, unique, at most QD_ALIASES_MAX. */
+/* Does string s normalise to nothing (only spaces and punctuation)?  Such
+ * an alias could never match a declared name, which must normalise to
+ * something (qd_declared_valid).  Sets v->oom when it cannot tell. */
+static bool norm_empty(struct vctx *v, json_t *s)
+{
+	size_t n = json_string_length(s);
+	char *buf = malloc(n + 1);
+	long len;
+
+	if (buf == NULL) {
+		v->oom = true;
+		return false;
+	}
+	len = qd_name_norm(json_string_value(s), n, buf, n + 1);
+	free(buf);
+	return len == 0;
+}
+
+/* The entry's aliases: strings with something besides spaces and
+ * punctuation, unique, at most QD_ALIASES_MAX. */
 static json_t *aliases(struct vctx *v, json_t *in)
 {
 	json_t *arr = qd_ld_array_field(v, in, "aliases", false);
@@ -272,6 +291,9 @@ static json_t *aliases(struct vctx *v, json_t *in)
 					break;
 			if (k < j)
 				PROB(v, "alias %s is listed twice", quote_json(val, q));
+			else if (norm_empty(v, val))
+				PROB(v, "alias %s is only spaces and punctuation, which names are compared "
+					"without: it would match no declared name", quote_json(val, q));
 			append(v, out, share(v, val));
 		}
 		jp_pop(v, old);
