@@ -36,7 +36,7 @@
 #define QD_SCOPE_CUSTOMS_MAX 64   /* customs prefixes of a list or entry scope */
 #define QD_BATCHES_MAX 1000       /* rows of a list's batches table */
 #define QD_ALIASES_MAX 32         /* aliases of one item entry */
-#define QD_BATCH_ID_MAX 64        /* bytes of a batch id ("第一批") */
+#define QD_BATCH_ID_MAX 64        /* characters of a batch id ("第一批" is 3) */
 
 enum qd_kind { QD_KIND_POSITIVE = 1, QD_KIND_WHITELIST = 2 };
 /* What an entry approves: one product (item: a declared name and spec

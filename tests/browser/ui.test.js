@@ -590,6 +590,39 @@ test('pre-check: customs office (remembered per browser), declared names and spe
   await page.close();
 });
 
+test('pre-check: in English, the scope line names the customs offices; a successor list is named in both languages', async (problems) => {
+  const WL = 'biomed-rd-whitelist';
+  const original = sample(WL);
+  // A version of the whitelist that names its successor; the sample comes back at the end.
+  const next = Object.assign({}, original, { superseded_by: 'biomed-rd-whitelist-2027' });
+  let r = await api('PUT', '/v1/lists/' + WL, { token: TOKEN, type: 'application/json', body: JSON.stringify(next) });
+  assert.equal(r.status, 200, r.text);
+  try {
+    const page = await newPage(problems);
+    await page.goto(`${BASE}/ui/?entity=${ENTITY}&date=${DATE}&list=${WL}&customs=5101&codes=3002510000&lang=en`);
+    await page.locator('#result-body tr[data-ref="1"]').waitFor();
+    const r1 = await row(page, 1);
+    assert.equal(r1.decision, 'allow');
+    const scope = await r1.tr.locator('.basis-scope').innerText();
+    assert.match(scope, /^Customs offices: 51 \(示例：/, 'the scope line in English, with the region as written');
+    assert.doesNotMatch(scope, /适用关区/);
+    assert.equal(await r1.tr.locator('.basis-scope').getAttribute('data-customs'), '51');
+    const note = r1.tr.locator('.note-superseded');
+    assert.equal(await note.count(), 1, 'one note for the one list consulted');
+    assert.equal(await note.locator('.primary-lang').innerText(),
+      'List Whitelist for importing biomedical R&D items (illustrative sample) is superseded by biomed-rd-whitelist-2027');
+    assert.match(await note.locator('.alt').innerText(), /^清单 生物医药研发用物品进口“白名单”（示例） 已由 biomed-rd-whitelist-2027 取代$/);
+    assert.equal(await note.locator('.alt').getAttribute('lang'), 'zh-CN');
+    await shot(page, 'precheck-superseded-en.png');
+    await page.close();
+  } finally {
+    r = await api('PUT', '/v1/lists/' + WL, { token: TOKEN, type: 'application/json', body: JSON.stringify(original) });
+    assert.equal(r.status, 200, r.text);
+  }
+  const again = await api('GET', `/v1/lookup?code=3002510000&entity=${ENTITY}&date=${DATE}&list=${WL}`);
+  assert.equal(again.json.results[0].terms.superseded_by, null, 'the sample is current again');
+});
+
 test('pre-check: the shipment can be a CSV file from disk (UTF-8 with header, GB18030)', async (problems) => {
   const page = await newPage(problems);
   await page.goto(BASE + '/ui/');
@@ -667,6 +700,32 @@ test('pre-check: the shipment can be an Excel workbook; results download as Exce
   await page.setInputFiles('#file', { name: 'bad.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: bad });
   await page.locator('#form-error').waitFor({ state: 'visible' });
   assert.match(await page.innerText('#form-error'), /货物!A2 \(商品编号\)/);
+  await page.close();
+});
+
+test('pre-check: an Excel shipment with 商品名称 and 规格型号 columns checks name and spec', async (problems) => {
+  const page = await newPage(problems);
+  // WL-0001 approves 单克隆抗体注射液（研发用）, spec 100 mg/10 mL/瓶, for this institution.
+  await page.goto(`${BASE}/ui/?entity=91310115MA1K8N6D88&date=${DATE}&list=biomed-rd-whitelist`);
+  const xlsx = workbook({ sheets: [{ name: '报关单', rows: [
+    ['商品编号', '商品名称', '规格型号'],
+    ['3002150000', '单抗注射液(研发用)', '100MG／10ML／瓶'],
+    ['3002150000', '单克隆抗体注射液（研发用）', '200 mg/10 mL/瓶']] }] });
+  await page.setInputFiles('#file', { name: 'declared.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: xlsx });
+  await page.waitForFunction(() => document.querySelector('#codes').value !== '');
+  assert.equal(await page.inputValue('#codes'),
+    '3002150000,单抗注射液(研发用),100MG／10ML／瓶\n3002150000,单克隆抗体注射液（研发用）,200 mg/10 mL/瓶');
+  await page.check('#goods');
+  await page.click('#submit');
+  await page.locator('#result-body tr[data-ref="2"]').waitFor();
+  const r1 = await row(page, 1);
+  assert.equal(r1.decision, 'allow', 'an alias and the spec written another way');
+  assert.match(r1.basis, /WL-0001/);
+  assert.equal(await r1.tr.locator('.basis-item').getAttribute('data-checked'), 'name,spec', 'name and spec both checked');
+  const r2 = await row(page, 2);
+  assert.equal(r2.decision, 'deny');
+  assert.equal(r2.reason, 'item_differs', 'another spec');
+  assert.match(r2.notes, /100 mg\/10 mL\/瓶/, 'the near miss names the approved spec');
   await page.close();
 });
 
@@ -1118,14 +1177,19 @@ test('admin: the expiring-soon panel lists what ends within the chosen days, by 
   await page.close();
 });
 
-test('admin: four eyes in two browsers - one admin proposes a change to take effect later, the other reads the diff and approves; the schedule can be cancelled', async (problems) => {
-  const W = 'four-eyes-ui';
+/* A positive list W of n entries E-1… (codes 3801…), for the proposal tests. */
+function smallList(W, title, n) {
   const clause = { id: 'C-1', document: '署综函〔2022〕143号', article: '一', text: '免于提交。' };
-  const doc = (n) => ({
-    list: W, kind: 'positive', title: { zh: '双人复核', en: 'Four eyes' }, clauses: [clause], entities: [],
+  return {
+    list: W, kind: 'positive', title, clauses: [clause], entities: [],
     entries: Array.from({ length: n }, (_, i) => ({ id: `E-${i + 1}`, code: `38${String(i + 1).padStart(2, '0')}`,
       name: { zh: '物品' }, clauses: ['C-1'] }))
-  });
+  };
+}
+
+test('admin: four eyes in two browsers - one admin proposes a change to take effect later, the other reads the diff and approves; the schedule can be cancelled', async (problems) => {
+  const W = 'four-eyes-ui';
+  const doc = (n) => smallList(W, { zh: '双人复核', en: 'Four eyes' }, n);
   let r = await api('PUT', '/v1/lists/' + W, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc(1)) });
   assert.equal(r.status, 201, r.text);
 
@@ -1182,6 +1246,37 @@ test('admin: four eyes in two browsers - one admin proposes a change to take eff
   r = await api('GET', '/v1/lists/' + W);
   assert.equal(r.json.scheduled, null);
   await other.close();
+  await page.close();
+});
+
+test('admin: a second admin rejects a proposal; it shows as rejected and nothing is stored', async (problems) => {
+  const W = 'reject-ui';
+  const doc = (n) => smallList(W, { zh: '驳回', en: 'Reject' }, n);
+  let r = await api('PUT', '/v1/lists/' + W, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc(1)) });
+  assert.equal(r.status, 201, r.text);
+  r = await api('PUT', `/v1/lists/${W}?propose=true`, { token: TOKEN, type: 'application/json', body: JSON.stringify(doc(2)) });
+  assert.equal(r.status, 202, r.text);
+  const n = r.json.proposal;
+
+  const page = await newPage(problems);
+  await login(page, APPROVER);
+  await page.locator(`#prop-body tr[data-proposal="${n}"][data-state="pending"]`).waitFor();
+  await page.click(`#prop-body button[data-proposal="${n}"]`);
+  await page.locator('#prop-reject').waitFor({ state: 'visible' });
+  await page.fill('#prop-comment', '依据不足');
+  await page.click('#prop-reject');
+  await page.waitForFunction(() => document.querySelector('#prop-status').getAttribute('data-kind') === 'ok');
+  assert.equal(await page.innerText('#prop-status'), `已驳回第 ${n} 号提案。`);
+  const tr = page.locator(`#prop-body tr[data-proposal="${n}"]`);
+  await page.locator(`#prop-body tr[data-proposal="${n}"][data-state="rejected"]`).waitFor();
+  assert.match(await tr.innerText(), /已驳回/, 'the state cell says rejected');
+  assert.equal(await page.isHidden('#prop-reject'), true, 'a decided proposal offers no reject');
+  assert.equal(await page.isHidden('#prop-approve'), true, 'nor approve');
+  await shot(page, 'admin-rejected.png');
+  r = await api('GET', '/v1/proposals/' + n, { token: TOKEN });
+  assert.equal(r.json.state, 'rejected');
+  assert.equal(r.json.decided_by, 'ui-approver');
+  assert.equal(await current(W), 1, 'nothing stored');
   await page.close();
 });
 

@@ -244,6 +244,17 @@ run lookup $CODE --customs 52
 expect_rc 64 "lookup --customs not 4 digits: usage error (64)"
 run lookup $CODE --name ''
 expect_rc 64 "lookup --name empty: usage error (64)"
+A256=$(printf '%0256d' 0 | tr 0 a)
+run lookup "${WLQ[@]}" --spec "$A256"
+if [ "$RC" -eq 0 ] && [ "$(pj "$TMP/out" 'd["query"]["spec"]')" = "$A256" ]; then pass "lookup --spec of 256 bytes: taken"; else fail "lookup --spec of 256 bytes" "exit $RC; $(cat "$TMP/err")"; fi
+run lookup "${WLQ[@]}" --spec "${A256}a"
+if [ "$RC" -eq 64 ] && err_has "spec" && err_has "256 bytes" && [ ! -s "$TMP/out" ]; then
+	pass "lookup --spec over 256 bytes: usage error (64) naming spec"
+else
+	fail "lookup --spec over 256 bytes" "exit $RC; $(cat "$TMP/err")"
+fi
+run lookup "${WLQ[@]}" --name $'\xff\xfe'
+if [ "$RC" -eq 64 ] && err_has "name" && err_has "UTF-8"; then pass "lookup --name not UTF-8: usage error (64) naming name"; else fail "lookup --name not UTF-8" "exit $RC; $(cat "$TMP/err")"; fi
 
 # ---- export round trip -----------------------------------------------
 
@@ -367,6 +378,31 @@ if out_has "(current version 6)"; then pass "refused spreadsheet loads stored no
 
 run load $GBA "$TMP/gba-invalid.json"
 if [ "$RC" -eq 65 ] && err_has "/entries/0/code"; then pass "invalid JSON document: 65 naming the JSON path"; else fail "invalid document: 65" "exit $RC"; fi
+# A v2 document with one bad member: 65 naming it, and nothing stored.
+run versions $WL
+cp "$TMP/out" "$TMP/wl-versions-before"
+python3 - "$WL_FILE" "$TMP" <<'EOF2'
+import copy, json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+def bad(name, change):
+    b = copy.deepcopy(d)
+    change(b)
+    json.dump(b, open(sys.argv[2] + "/wl-bad-" + name + ".json", "w", encoding="utf-8"), ensure_ascii=False)
+bad("scope", lambda b: b["scope"]["customs"].append("520"))
+bad("batch", lambda b: b["entries"][0].update(batch="第九批"))
+bad("identity", lambda b: b["entries"][0].update(identity="product"))
+bad("alias-empty", lambda b: b["entries"][0].update(aliases=[""]))
+bad("aliases-string", lambda b: b["entries"][0].update(aliases="x"))
+bad("alias-punct", lambda b: b["entries"][0].update(aliases=["（）"]))
+EOF2
+for c in "scope /scope/customs/7" "batch /entries/0/batch" "identity /entries/0/identity" \
+	"alias-empty /entries/0/aliases/0" "aliases-string /entries/0/aliases" "alias-punct /entries/0/aliases/0"; do
+	set -- $c
+	run load $WL "$TMP/wl-bad-$1.json"
+	if [ "$RC" -eq 65 ] && err_has "$2:"; then pass "v2 document, bad $1: 65 naming $2"; else fail "v2 document, bad $1" "exit $RC; $(head -c 400 "$TMP/err")"; fi
+done
+run versions $WL
+if cmp -s "$TMP/out" "$TMP/wl-versions-before"; then pass "refused v2 documents stored nothing"; else fail "refused v2 documents stored nothing" "$(diff "$TMP/wl-versions-before" "$TMP/out")"; fi
 printf '{"list": ' >"$TMP/broken.json"
 run load $GBA "$TMP/broken.json"
 expect_rc 65 "unparseable JSON: 65"

@@ -106,6 +106,25 @@ http_response *ht_put_sample(const char *id, const char *file, const char *token
 	return r;
 }
 
+void ht_start_with_samples(harness_daemon *d, const harness_opts *o)
+{
+	char err[512];
+	if (!harness_start(d, o, err, sizeof err)) {
+		fprintf(stderr, "cannot start qingdand: %s\n", err);
+		abort();
+	}
+	const char *const lists[][2] = {{GBA, GBA_FILE}, {WL, WL_FILE}};
+	for (size_t i = 0; i < 2; i++) {
+		http_response *r = ht_put_sample(lists[i][0], lists[i][1], HARNESS_ADMIN_TOKEN);
+		if (r->status != 201) {
+			fprintf(stderr, "loading %s: HTTP %ld: %s\n", lists[i][0], r->status, r->body);
+			harness_stop(d, err, sizeof err);
+			abort();
+		}
+		http_response_free(r);
+	}
+}
+
 http_response *ht_get_ok(const char *path)
 {
 	http_response *r = http_get("%s", path);

@@ -96,6 +96,11 @@ json_t *ht_sample_json(const char *file);
 /* PUT the sample document file (under QD_SOURCE_ROOT) as list id. */
 http_response *ht_put_sample(const char *id, const char *file, const char *token);
 
+/* Start d with options o and load both sample lists (GBA, WL) as the
+ * admin.  For unchecked fixtures, which cannot assert: on a failure it
+ * says why on stderr, stops the daemon and abort()s. */
+void ht_start_with_samples(harness_daemon *d, const harness_opts *o);
+
 /* GET path; fails the test unless it answers 200 with JSON. */
 http_response *ht_get_ok(const char *path);
 

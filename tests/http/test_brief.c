@@ -44,20 +44,7 @@ static void setup(void)
 	qd_key_free(k);
 	const char *args[] = {"--signing-key", key, NULL};
 	harness_opts o = {.tokens = true, .extra_args = args};
-	char err[512];
-	if (!harness_start(&g_d, &o, err, sizeof err)) {
-		fprintf(stderr, "cannot start qingdand: %s\n", err);
-		abort();
-	}
-	const char *const lists[][2] = {{GBA, GBA_FILE}, {WL, WL_FILE}};
-	for (size_t i = 0; i < 2; i++) {
-		http_response *r = ht_put_sample(lists[i][0], lists[i][1], HARNESS_ADMIN_TOKEN);
-		if (r->status != 201 && r->status != 200) {
-			fprintf(stderr, "loading %s: HTTP %ld: %s\n", lists[i][0], r->status, r->body);
-			abort();
-		}
-		http_response_free(r);
-	}
+	ht_start_with_samples(&g_d, &o);
 }
 
 static void teardown(void)

@@ -792,6 +792,14 @@ START_TEST(only_row_malformed)
 				  &doc, &p), doc, &p, 1);
 	ASSERT_PROBLEM(&p, 2, 2, "misplaced '\"'");
 	qd_problems_free(&p);
+
+	/* A quoted field never closed swallows the rest of the file: still
+	 * one data row, reported where its quote opens, not "no entries". */
+	qd_problems_init(&p);
+	expect_invalid(import_str("id,code,name_zh,clauses\nPL-1,3822,\"试剂,GACC-2022-143-1-1\n", GBA, &doc, &p),
+		       doc, &p, 1);
+	ASSERT_PROBLEM(&p, 2, 3, "never closed");
+	qd_problems_free(&p);
 }
 END_TEST
 

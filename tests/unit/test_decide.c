@@ -680,7 +680,11 @@ END_TEST
 	VI("V-SUSP2", "902780", "{'zh':'分析仪Z'}", ",'status':'suspended'") ","               \
 	VI("V-J", "9018", "{'zh':'导管'}", ",'customs':['5201']") ","                          \
 	VI("V-I", "901839", "{'zh':'支架'}", "") ","                                          \
-	VI("V-LATE", "3004", "{'zh':'参比制剂'}", ",'batch':'第一批','valid_to':'2026-06-30'") "]"
+	VI("V-LATE", "3004", "{'zh':'参比制剂'}", ",'batch':'第一批','valid_to':'2026-06-30'") ","   \
+	VI("V-REV", "8501", "{'zh':'电动机'}", ",'status':'revoked'") ","                      \
+	VI("V-RJ", "850110", "{'zh':'微电机'}", ",'customs':['5201']") ","                     \
+	"{'id':'V-W2','code':'8502','name':{'zh':'发电机组'},'entities':['" W2 "'],"            \
+	"'clauses':['SH-2023-3']}," VI("V-ID", "850220", "{'zh':'柴油发电机组'}", "") "]"
 
 #define SC_ENTRIES "[" VI("V-SC", "2941", "{'zh':'环孢菌素A'}", "") "]"
 
@@ -755,7 +759,24 @@ static const v2row v2table[] = {
 	 "deny", "suspended", NULL, NULL, NULL, NULL,
 	 "suspended[suspended:V-SUSP]", "not_listed[]", "not_listed[]"},
 
+	{"item before window (two failures, one reason)", "3004000000", NULL, "2026-07-01", NULL, "别的制剂", NULL,
+	 "deny", "item_differs", NULL, NULL, NULL, NULL,
+	 "item_differs[item_differs:V-LATE]", "not_listed[]", "not_listed[]"},
+	{"jurisdiction before window (two failures, one reason)", "2941000000", NULL, "2027-01-10", "5101", NULL,
+	 NULL, "deny", "outside_jurisdiction", NULL, NULL, NULL, NULL,
+	 "outside_jurisdiction[outside_jurisdiction:V-ITEM]", "outside_jurisdiction[outside_jurisdiction:V-SC]",
+	 "not_listed[]"},
+
 	/* ---- reason order across candidates ---- */
+	{"revoked beats outside_jurisdiction", "8501100000", NULL, NULL, "5101", NULL, NULL,
+	 "deny", "revoked", NULL, NULL, NULL, NULL,
+	 "revoked[revoked:V-REV,outside_jurisdiction:V-RJ]", "not_listed[]", "not_listed[]"},
+	{"inside both scopes the narrower entry allows over the revoked one", "8501100000", NULL, NULL, "5201",
+	 NULL, NULL, "allow", "listed", "V-RJ", "5201", "", NULL,
+	 "listed[]", "not_listed[]", "not_listed[]"},
+	{"item_differs beats entity_not_eligible on one list", "8502200000", NULL, NULL, NULL, "汽油发电机组", NULL,
+	 "deny", "item_differs", NULL, NULL, NULL, NULL,
+	 "item_differs[item_differs:V-ID,entity_not_eligible:V-W2]", "not_listed[]", "not_listed[]"},
 	{"suspended beats item_differs", "9027800000", NULL, NULL, NULL, "分析仪Y", NULL,
 	 "deny", "suspended", NULL, NULL, NULL, NULL,
 	 "suspended[suspended:V-SUSP,item_differs:V-SUSP2]", "not_listed[]", "not_listed[]"},

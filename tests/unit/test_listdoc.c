@@ -820,6 +820,11 @@ static const struct rule_case rule_cases[] = {
 	{ P, "/batches", "[{\"id\": \"第一批\"}, {\"id\": \"第一批\"}]", "/batches/1/id",
 	  "batch id \"第一批\" is already used by /batches/0", 1 },
 	{ P, "/batches", "[{\"id\": \"\"}, {\"id\": \"第一批\"}]", "/batches/0/id", "must not be empty", 1 },
+	/* batch ids count characters, as the schema's maxLength does: 64 Chinese
+	 * characters (192 bytes) are taken, 65 are not */
+	{ P, "/batches", "[{\"id\": \"第一批\"}, {\"id\": \"批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批\"}]", "", "", 0 },
+	{ P, "/batches", "[{\"id\": \"第一批\"}, {\"id\": \"批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批批\"}]", "/batches/1/id",
+	  "must be 1 to 64 characters", 1 },
 	{ P, "/batches", "[{\"id\": \"第一批\", \"published\": \"2022-02-30\"}]", "/batches/0/published",
 	  "not a real calendar date", 1 },
 	/* + the entry of that batch, whose window it empties */
@@ -838,6 +843,10 @@ static const struct rule_case rule_cases[] = {
 	{ P, "/entries/0/aliases", "[\"\"]", "/entries/0/aliases/0", "\"aliases\" must not be empty", 1 },
 	{ P, "/entries/0/aliases", "[1]", "/entries/0/aliases/0", "expected a string", 1 },
 	{ P, "/entries/0/aliases", "[\"试剂\", \"试剂\"]", "/entries/0/aliases/1", "alias \"试剂\" is listed twice", 1 },
+	/* an alias that normalises to nothing could never match a declared name */
+	{ P, "/entries/0/aliases", "[\"（）\"]", "/entries/0/aliases/0", "alias \"（）\" is only spaces and punctuation", 1 },
+	{ W, "/entries/0/aliases", "[\"试剂\", \" 【-】、\u3000. \"]", "/entries/0/aliases/1", "is only spaces and punctuation", 1 },
+	{ W, "/entries/0/aliases", "[\"（1.5）\", \"。A。\"]", "", "", 0 },
 	{ P, "/entries/0/customs", "[\"5\"]", "/entries/0/customs/0", "customs code \"5\" must be 2 or 4 digits", 1 },
 	{ P, "/entries/0/customs", "{}", "/entries/0/customs", "expected an array for \"customs\"", 1 },
 	{ P, "/entries/0/customs", "[\"5201\", \"52\"]", "", "", 0 },

@@ -29,6 +29,10 @@ static const struct {
 	{"500mg/瓶", "50mg/瓶", false},
 	{"10×10mL", "10×10ML", true},                    /* × (U+00D7) is not a letter */
 	{"ÉTOPOSIDE", "étoposide", true},                /* Latin-1 capitals fold */
+	{"ÅÑÖ", "åñö", true},
+	{"ß", "ss", false},                              /* no case mapping beyond one letter */
+	{"ŁÓDŹ", "łódź", false},                         /* only Latin-1 folds: Ł, Ź stay */
+	{"ΑΒΓ", "αβγ", false},                           /* Greek is not folded */
 	{"1.5 mL", "1.5ML", true},
 	{"1.5 mL", "１．５ｍＬ", true},                     /* full-width decimal point */
 	{"1.5 mL", "15ml", false},                       /* a decimal point is kept */

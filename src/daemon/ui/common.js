@@ -218,9 +218,9 @@
     a.click();
     setTimeout(function () { URL.revokeObjectURL(url); a.remove(); }, 1000);
   };
-  /* A list's title in the current language. */
-  QD.title = function (t, id) {
+  /* A list's title in lang ('zh' or 'en'; default: the current language). */
+  QD.title = function (t, id, lang) {
     if (!t) return id || '';
-    return (QD.lang === 'en' && t.en) ? t.en : (t.zh || t.en || id || '');
+    return ((lang || QD.lang) === 'en' && t.en) ? t.en : (t.zh || t.en || id || '');
   };
 }());

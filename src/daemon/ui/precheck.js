@@ -362,13 +362,15 @@
   }
   function codeText(code, ciq) { return code + (ciq ? ' / ' + t('code.ciq') + ' ' + ciq : ''); }
   function lbl(key) { return t(key) + t('colon'); }
-  function listName(id) { return QD.title(lists[id] && lists[id].title, id); }
+  function listName(id, lang) { return QD.title(lists[id] && lists[id].title, id, lang); }
 
-  /* Both languages: the current one first, the other one smaller. */
+  /* Both languages: the current one first, the other one smaller.  vars
+   * may be a function of the language, for values that have one each
+   * (a list's title). */
   function both(key, vars) {
-    var o = QD.other();
-    return [el('span', { class: 'primary-lang', text: t(key, vars) }),
-            el('span', { class: 'alt', lang: o === 'zh' ? 'zh-CN' : 'en', text: t(key, vars, o) })];
+    var o = QD.other(), v = typeof vars === 'function' ? vars : function () { return vars; };
+    return [el('span', { class: 'primary-lang', text: t(key, v(QD.lang)) }),
+            el('span', { class: 'alt', lang: o === 'zh' ? 'zh-CN' : 'en', text: t(key, v(o), o) })];
   }
 
   /* Why a near miss did not apply, as a message key and its values. */
@@ -487,8 +489,9 @@
     }
     (a.results || []).forEach(function (r) {
       if (r.terms && r.terms.superseded_by) {
-        out.push(el('div', { class: 'note-superseded' }, both('notes.superseded',
-          { list: listName(r.list), next: r.terms.superseded_by })));
+        out.push(el('div', { class: 'note-superseded' }, both('notes.superseded', function (lang) {
+          return { list: listName(r.list, lang), next: r.terms.superseded_by };
+        })));
       }
     });
     if (a.decision !== 'allow') {

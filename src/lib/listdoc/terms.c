@@ -164,16 +164,21 @@ void qd_ld_list_terms(struct vctx *v, json_t *root, json_t *canon)
 	put_given(v, canon, "scope", scope(v, root));
 }
 
-/* A batch id: 1 to QD_BATCH_ID_MAX bytes, no control characters (ids
- * such as "第一批" are written in Chinese). */
+/* A batch id: 1 to QD_BATCH_ID_MAX characters (code points, as JSON
+ * Schema's maxLength counts them: "第一批" is 3), no control characters
+ * and no NUL (ids are keys of an object and parts of messages). */
 static bool batch_id_ok(const char *s, size_t n)
 {
-	if (n == 0 || n > QD_BATCH_ID_MAX || strlen(s) != n)
+	size_t chars = 0;
+
+	if (n == 0 || strlen(s) != n)
 		return false;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
-	return true;
+		chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+	}
+	return chars <= QD_BATCH_ID_MAX;
 }
 
 static json_t *batch(struct vctx *v, json_t *in, size_t i)
@@ -195,7 +200,7 @@ static json_t *batch(struct vctx *v, json_t *in, size_t i)
 		json_t *prev = json_object_get(v->batch_ids, json_string_value(val));
 
 		if (!batch_id_ok(json_string_value(val), json_string_length(val)))
-			PROB_KEY(v, "id", "batch id %s must be 1 to %d bytes without control characters",
+			PROB_KEY(v, "id", "batch id %s must be 1 to %d characters without control characters",
 				 quote_json(val, q), QD_BATCH_ID_MAX);
 		else if (prev != NULL)
 			PROB_KEY(v, "id", "batch id %s is already used by /batches/%" JSON_INTEGER_FORMAT,
@@ -247,7 +252,26 @@ void qd_ld_batches(struct vctx *v, json_t *root, json_t *canon)
 	put(v, canon, "batches", out);
 }
 
-/* The entry's aliases: non-empty strings, unique, at most QD_ALIASES_MAX. */
+/* Does string s normalise to nothing (only spaces and punctuation)?  Such
+ * an alias could never match a declared name, which must normalise to
+ * something (qd_declared_valid).  Sets v->oom when it cannot tell. */
+static bool norm_empty(struct vctx *v, json_t *s)
+{
+	size_t n = json_string_length(s);
+	char *buf = malloc(n + 1);
+	long len;
+
+	if (buf == NULL) {
+		v->oom = true;
+		return false;
+	}
+	len = qd_name_norm(json_string_value(s), n, buf, n + 1);
+	free(buf);
+	return len == 0;
+}
+
+/* The entry's aliases: strings with something besides spaces and
+ * punctuation, unique, at most QD_ALIASES_MAX. */
 static json_t *aliases(struct vctx *v, json_t *in)
 {
 	json_t *arr = qd_ld_array_field(v, in, "aliases", false);
@@ -272,6 +296,9 @@ static json_t *aliases(struct vctx *v, json_t *in)
 					break;
 			if (k < j)
 				PROB(v, "alias %s is listed twice", quote_json(val, q));
+			else if (norm_empty(v, val))
+				PROB(v, "alias %s is only spaces and punctuation, which names are compared "
+					"without: it would match no declared name", quote_json(val, q));
 			append(v, out, share(v, val));
 		}
 		jp_pop(v, old);
