@@ -325,6 +325,46 @@ check "an unsigned record is not applied" \
 "$CTL" --db "$TMP/u" --signing-key "$TMP/k.pem" load $WL "$SRC/schema/examples/$WL.json" >/dev/null
 "$CTL" --db "$TMP/u" publish "$TMP/upub" >"$TMP/out" 2>&1
 check "publish is incremental" 'grep -q "published records 2 to 2" "$TMP/out"' "$(cat "$TMP/out")"
+if strace -f -o /dev/null true 2>/dev/null; then
+	"$CTL" --db "$TMP/u" --signing-key "$TMP/k.pem" load $WL "$SRC/schema/examples/$WL.json" >/dev/null
+	strace -f -s 4096 -e trace=openat,fsync,rename,renameat,renameat2 -o "$TMP/strace" \
+		"$CTL" --db "$TMP/u" publish "$TMP/upub" >/dev/null 2>&1
+	synced=$(python3 - "$TMP/strace" "$TMP/upub" <<'PY'
+import re, sys
+trace, pub = sys.argv[1:3]
+fds, renamed, synced, order = {}, {}, {}, []
+for n, line in enumerate(open(trace)):
+    m = re.search(r'openat\(AT_FDCWD, "([^"]*)", ([^)]*)\)\s+= (\d+)', line)
+    if m and "O_DIRECTORY" in m.group(2):
+        fds[m.group(3)] = m.group(1).rstrip("/")
+    elif m:
+        fds.pop(m.group(3), None)
+    m = re.search(r'fsync\((\d+)\)\s+= 0', line)
+    if m and m.group(1) in fds:
+        synced.setdefault(fds.pop(m.group(1)), []).append(n)
+    m = re.search(r'rename\w*\(.*"([^"]*)"\)?[^"]*= 0', line)
+    if m:
+        d, _, f = m.group(1).rpartition("/")
+        renamed[d] = n
+        if f == "index.json":
+            order.append(n)
+bad = []
+for d in ("docs", "records", ""):
+    path = pub + "/feed" + ("/" + d if d else "")
+    if path not in renamed:
+        bad.append("nothing renamed into " + path)
+    elif not any(s > renamed[path] for s in synced.get(path, [])):
+        bad.append(path + " not flushed after its last rename")
+    elif d and order and not any(renamed[path] < s < order[-1] for s in synced.get(path, [])):
+        bad.append(path + " not flushed before the index names its files")
+print("; ".join(bad) or "ok")
+PY
+)
+	check "publish flushes docs/ and records/ before the index names them, and feed/ after the index" \
+		'[ "$synced" = ok ]' "$synced"
+else
+	echo "SKIP: publish flushes its directories (strace cannot trace here)"
+fi
 "$CTL" --db "$TMP/b-good" publish "$TMP/upub" >"$TMP/out" 2>&1
 rc=$?
 check "publish refuses a directory of another feed" '[ $rc -eq 1 ] && grep -q "another feed" "$TMP/out"' "exit $rc $(cat "$TMP/out")"
