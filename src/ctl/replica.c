@@ -54,6 +54,18 @@ static int write_atomic(const char *path, const void *p, size_t n)
 	return 0;
 }
 
+/* Flush dir's entries to disk: the renames into it survive a crash or a
+ * removable disk pulled out once publish has said it is done. */
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int e = fsync(fd) != 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
 static int mkdir_p(const char *dir)
 {
 	return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -errno;
@@ -180,6 +192,16 @@ int ctl_publish(const char *db, const char *dir)
 			break;
 		qd_feed_page_free(&page);
 	}
+	/* The documents and records are on disk before the index names
+	 * them. */
+	if (!rc && after != from) {
+		snprintf(sub, sizeof sub, "%s/feed/docs", dir);
+		if (fsync_dir(sub))
+			rc = QD_EIO;
+		snprintf(sub, sizeof sub, "%s/feed/records", dir);
+		if (!rc && fsync_dir(sub))
+			rc = QD_EIO;
+	}
 	if (!rc && after != from) {
 		qd_feed_rec r;
 		if (!(rc = qd_store_feed_get(st, after, &r))) {
@@ -190,6 +212,11 @@ int ctl_publish(const char *db, const char *dir)
 				      (unsigned long long)after, r.hash, now);
 			snprintf(sub, sizeof sub, "%s/feed/index.json", dir);
 			if (b.oom || write_atomic(sub, b.data, b.len))
+				rc = QD_EIO;
+			/* The index's rename, and feed/ itself when this
+			 * publish made it. */
+			snprintf(sub, sizeof sub, "%s/feed", dir);
+			if (!rc && (fsync_dir(sub) || fsync_dir(dir)))
 				rc = QD_EIO;
 			qd_feed_rec_free(&r);
 		}

@@ -18,6 +18,7 @@ struct following {
 	qd_key **keys;
 	size_t nkeys;
 	unsigned interval_s;
+	unsigned wait_s;          /* how long a primary may hold a poll (following_poll_wait_s) */
 	void (*notify)(void *);
 	void *arg;
 	pthread_t thread;
@@ -40,6 +41,13 @@ static void pause_s(following *f, unsigned s)
 	pthread_mutex_unlock(&f->mu);
 }
 
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static void *run(void *arg)
 {
 	following *f = arg;
@@ -47,12 +55,16 @@ static void *run(void *arg)
 	bool polls = follower_long_polls(f->fw);
 	while (!atomic_load(&f->stop)) {
 		follow_step s;
-		/* A primary holds the request until it has something (25 s at
-		 * most, under its limit of 30); a directory is read again after
-		 * the interval. */
-		follower_step(f->fw, f->st, polls ? 25 : 0, &s);
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		/* A primary holds the request until it has something, or
+		 * f->wait_s; a directory is read again after the interval. */
+		follower_step(f->fw, f->st, polls ? f->wait_s : 0, &s);
 		if (atomic_load(&f->stop))
 			break;
+		/* Before the lock: a step that ended early is one the primary
+		 * did not hold. */
+		bool early = ms_since(&t0) < (int64_t)f->wait_s * 1000;
 		int64_t now = (int64_t)time(NULL);
 		pthread_mutex_lock(&f->mu);
 		following_state *st = &f->state;
@@ -68,6 +80,8 @@ static void *run(void *arg)
 			st->last_error_reason = s.fault;
 			st->last_error_at = now;
 		} else {
+			/* Any answer counts, "nothing new" included: the
+			 * source was read and this store has all it showed. */
 			st->last_ok = now;
 		}
 		pthread_mutex_unlock(&f->mu);
@@ -87,15 +101,25 @@ static void *run(void *arg)
 			pause_s(f, backoff);
 		} else {
 			backoff = 0;
-			if (!polls || !s.polled)
+			/* After records, poll again at once.  A poll answered
+			 * before its wait with nothing new was not held (the
+			 * primary holds too many polls already, or is stopping):
+			 * polling again at once would be a busy loop. */
+			if (!polls || !s.polled || (!s.applied && early))
 				pause_s(f, f->interval_s);
 		}
 	}
 	return NULL;
 }
 
+unsigned following_poll_wait_s(unsigned max_staleness_s)
+{
+	unsigned w = max_staleness_s / 2;
+	return w < 1 ? 1 : w > FOLLOWING_POLL_MAX_S ? FOLLOWING_POLL_MAX_S : w;
+}
+
 following *following_start(qd_store *st, const char *source, const char *key_file, unsigned interval_s,
-			   size_t max_bytes, void (*notify)(void *), void *arg, char *err, size_t errlen)
+			   unsigned max_staleness_s, size_t max_bytes, void (*notify)(void *), void *arg, char *err, size_t errlen)
 {
 	following *f = calloc(1, sizeof *f);
 	if (!f) {
@@ -104,6 +128,7 @@ following *following_start(qd_store *st, const char *source, const char *key_fil
 	}
 	f->st = st;
 	f->interval_s = interval_s;
+	f->wait_s = following_poll_wait_s(max_staleness_s);
 	f->notify = notify;
 	f->arg = arg;
 	int rc = qd_keys_load_file(key_file, &f->keys, &f->nkeys);

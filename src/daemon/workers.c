@@ -34,7 +34,8 @@ bool workers_start(server *srv)
 		char err[600];
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		srv->following = following_start(srv->store, srv->cfg.follow, srv->cfg.follow_key,
-						 srv->cfg.follow_interval, srv->cfg.max_document_bytes,
+						 srv->cfg.follow_interval, srv->cfg.max_staleness,
+						 srv->cfg.max_document_bytes,
 						 wake_feed, srv, err, sizeof err);
 		if (!srv->following) {
 			fprintf(stderr, "qingdand: --%s\n", err);

@@ -3,18 +3,24 @@
 # (qingdand --signing-key), a replica following it over HTTP and one
 # following a directory written by qingdanctl publish; loads, a CSV import
 # and a rollback converge to the same versions, sha256, feed and answers on
-# all three; a replica refuses changes; staleness turns /readyz to 503 and
-# back; a replica killed with SIGKILL while applying converges on restart;
-# 50 versions pushed while a replica answers lookups never give an answer
-# from a version the primary does not have; tampered, forged, reordered,
-# missing and unsigned records, and the wrong key, apply nothing
-# (qingdanctl follow-once).
+# all three; a replica refuses changes; an idle, in-sync HTTP replica stays
+# ready under a --max-staleness shorter than a long poll; staleness turns
+# /readyz to 503 and back (a directory gone, the primary stopped and
+# started again); a replica killed with SIGKILL while applying converges on
+# restart; 50 distinct versions pushed while both replicas answer lookups
+# never give an answer that is not one of the primary's versions; a
+# running replica given a bad record applies nothing, keeps serving,
+# reports it and recovers; a replica does not poll a primary that holds
+# too many polls in a loop; a replica that needs a pruned version is not
+# ready and says why; tampered, forged, reordered, missing and unsigned
+# records, and the wrong key, apply nothing (qingdanctl follow-once);
+# publish flushes its directories.
 #
 # Every wait is bounded (wait_until: 20 s at most) and only orders events;
 # nothing here measures speed.
 #
 # Environment (set by meson): QD_BUILD_ROOT, QD_SOURCE_ROOT.  Needs curl
-# and python3.  Prints one line per check and a Check-style summary.
+# and python3; strace where it can trace (else that check is skipped).  Prints one line per check and a Check-style summary.
 set -u
 
 BUILD=${QD_BUILD_ROOT:-build}
@@ -45,11 +51,12 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start NAME DB ARGS…: qingdand on a free port; sets URL_NAME and PID_NAME
+# start NAME DB ARGS…: qingdand on a free port (or on $START_PORT); sets
+# URL_NAME and PID_NAME
 start() {
 	local name=$1 db=$2 port
 	shift 2
-	port=$(free_port)
+	port=${START_PORT:-$(free_port)}
 	[ -d "$db" ] || "$CTL" --db "$db" init >/dev/null
 	"$QINGDAND" --db "$db" --listen "127.0.0.1:$port" --tokens "$TMP/tokens" --access-log off "$@" \
 		>>"$TMP/$name.log" 2>&1 &
@@ -101,7 +108,7 @@ check "qingdand --follow without --follow-key refuses to start (exit 2)" \
 start P "$TMP/p" --signing-key "$TMP/k.pem" || exit 1
 mkdir -p "$TMP/pub"
 publish
-start F1 "$TMP/f1" --follow "$URL_P" --follow-key "$TMP/pub.pem" || exit 1
+start F1 "$TMP/f1" --follow "$URL_P" --follow-key "$TMP/pub.pem" --follow-interval 1 --max-staleness 3 || exit 1
 start F2 "$TMP/f2" --follow "file://$TMP/pub" --follow-key "$TMP/pub.pem" --follow-interval 1 \
 	--max-staleness 3 || exit 1
 
@@ -168,6 +175,25 @@ m=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL_F1/metrics")
 check "metrics show the applied seq and error counters" \
 	'echo "$m" | grep -q "^qingdan_follow_applied_seq 4$" && echo "$m" | grep -q "^qingdan_follow_errors_total{reason=\"signature\"} 0$"'
 
+# follow-once from a primary's base URL (its API, not a published directory)
+"$CTL" --db "$TMP/b-api" init >/dev/null
+"$CTL" --db "$TMP/b-api" follow-once "$URL_P" --key "$TMP/pub.pem" >"$TMP/out" 2>&1
+rc=$?
+"$CTL" --db "$TMP/b-api" verify >>"$TMP/out" 2>&1
+check "follow-once reads a primary's feed at its base URL (every record, signed)" \
+	'[ $rc -eq 0 ] && grep -q "this store is at record 4, the source at 4" "$TMP/out" && grep -q "feed: 4 records chained (4 signed, 0 unsigned)" "$TMP/out"' \
+	"exit $rc $(cat "$TMP/out")"
+
+# ---- an idle primary: the HTTP replica (--max-staleness 3) stays ready ----
+# Its polls are held half of --max-staleness at most, and a poll answered
+# with nothing new counts as contact.  Runs beside the directory test
+# below, which leaves the primary idle.
+( for _ in $(seq 16); do
+	curl -s -o /dev/null -w '%{http_code}\n' "$URL_F1/readyz"
+	sleep 0.5
+done ) >"$TMP/ready-idle" &
+IDLE=$!
+
 # ---- staleness: the directory goes away, then comes back ----
 check "the directory replica is ready" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL_F2/readyz")" = 200 ]'
 mv "$TMP/pub" "$TMP/pub.away"
@@ -179,6 +205,33 @@ check "status names the error" 'curl -s "$URL_F2/v1/status" | js "d[\"follow\"][
 mv "$TMP/pub.away" "$TMP/pub"
 wait_until "readyz recovers" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL_F2/readyz")" = 200 ]' &&
 	pass "readyz recovers when the source returns"
+wait "$IDLE"
+check "an idle, in-sync HTTP replica with --max-staleness 3 stays ready (16 readyz over 8 s, all 200)" \
+	'[ "$(grep -c "^200$" "$TMP/ready-idle")" = 16 ]' "answers: $(sort "$TMP/ready-idle" | uniq -c | tr -s " \n" " ")"
+
+# ---- the primary stops (SIGTERM), then comes back on the same port and store ----
+P_PORT=${URL_P##*:}
+kill -TERM "$PID_P"
+wait "$PID_P" 2>/dev/null
+wait_until "the HTTP replica turns stale without its primary" 'curl -s "$URL_F1/readyz" | grep -q "\"stale\""' &&
+	pass "readyz of the HTTP replica answers stale past --max-staleness once the primary is stopped"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL_F1/readyz")
+check "readyz of the stale HTTP replica is 503" '[ "$code" = 503 ]' "HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL_F1/v1/lookup?$LOOKUP")
+check "the HTTP replica keeps answering lookups without its primary (200)" '[ "$code" = 200 ]' "HTTP $code"
+le=$(curl -s "$URL_F1/v1/status" | js 'd["follow"]["last_error"]')
+check "status names the fault reaching the primary (reason fetch, current)" \
+	'echo "$le" | grep -q "\"reason\": \"fetch\"" && echo "$le" | grep -q "\"current\": true"' "$le"
+START_PORT=$P_PORT start P "$TMP/p" --signing-key "$TMP/k.pem" || exit 1
+wait_until "the HTTP replica is ready again" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL_F1/readyz")" = 200 ]' &&
+	pass "the HTTP replica is ready again when the primary returns on the same port and store"
+code=$(put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$WL")
+check "primary, back: load $WL (200)" '[ "$code" = 200 ]' "HTTP $code"
+HEAD=$(head_of "$URL_P")
+wait_until "the HTTP replica applies a version loaded after the primary's return" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]' &&
+	pass "the HTTP replica applies a version loaded after the primary's return"
+check "the primary and the HTTP replica agree after the restart" '[ "$(lists "$URL_P")" = "$(lists "$URL_F1")" ]' \
+	"P $(lists "$URL_P") F1 $(lists "$URL_F1")"
 
 # ---- a replica started from a backup of the primary ----
 mkdir -p "$TMP/f5"
@@ -208,34 +261,84 @@ kill "$PID_F3"; wait "$PID_F3" 2>/dev/null
 "$CTL" --db "$TMP/f3" verify >"$TMP/out" 2>&1
 check "the killed replica's store verifies" 'grep -q "is consistent" "$TMP/out"' "$(cat "$TMP/out")"
 
-# ---- 50 versions while a replica answers ----
+# ---- 50 distinct versions while both replicas answer ----
+# Version i of the loader differs from every other in the remark
+# "run i" of the entry the lookup finds, so an answer naming one version
+# with another's content shows.
+python3 - "$SRC/schema/examples/$GBA.json" "$TMP/v" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+os.makedirs(sys.argv[2])
+e = next(e for e in d["entries"] if e["id"] == "PL-0001")
+base = e["conditions"]
+for i in range(1, 51):
+    e["conditions"] = base + [{"type": "remark", "text": "run %d" % i}]
+    json.dump(d, open("%s/%d.json" % (sys.argv[2], i), "w"), ensure_ascii=False)
+PY
+: >"$TMP/loaded"
 ( for i in $(seq 50); do
-	put --data-binary @"$SRC/schema/examples/$GBA.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$GBA" >/dev/null
+	put --data-binary @"$TMP/v/$i.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$GBA" >/dev/null
+	echo "$i $(js 'd["version"], d["sha256"]' <"$TMP/put.json" | tr -d '[]",')" >>"$TMP/loaded"
+	publish
 done ) &
 LOADER=$!
 : >"$TMP/seen"
 while kill -0 "$LOADER" 2>/dev/null; do
-	curl -s "$URL_F1/v1/lookup?$LOOKUP" >>"$TMP/seen"
-	echo >>"$TMP/seen"
+	for f in F1 F2; do
+		u=URL_$f
+		printf '%s ' "$f" >>"$TMP/seen"
+		curl -s "${!u}/v1/lookup?$LOOKUP" | tr -d '\n' >>"$TMP/seen"
+		echo >>"$TMP/seen"
+	done
 done
 wait "$LOADER"
 HEAD=$(head_of "$URL_P")
-wait_until "the replica catches up with 50 versions" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]'
-# Versions the primary committed: its feed (some are pruned by now).
-curl -s "$URL_P/v1/feed?limit=1000" | js '" ".join("%s:%s" % (r["list"], r["version"]) for r in d["records"])' >"$TMP/pv"
-bad=$(python3 - "$TMP/seen" "$TMP/pv" <<'PY'
+wait_until "the HTTP replica catches up with 50 versions" '[ "$(applied_of "$URL_F1")" = "$HEAD" ]'
+wait_until "the directory replica catches up with 50 versions" '[ "$(applied_of "$URL_F2")" = "$HEAD" ]'
+# The primary's history: its feed (every version committed, pruned or not)
+# and what each load answered.
+curl -s "$URL_P/v1/feed?after=0&limit=1000" >"$TMP/pfeed"
+bad=$(python3 - "$TMP/seen" "$TMP/pfeed" "$TMP/loaded" "$GBA" <<'PY'
 import json, sys
-have = set(open(sys.argv[2]).read().split())
-for line in open(sys.argv[1]):
-    if line.strip():
-        for r in json.loads(line)["results"]:
-            if "%s:%s" % (r["list"], r["version"]) not in have:
-                print("%s:%s" % (r["list"], r["version"]))
+seen, feed, loaded, gba = sys.argv[1:5]
+have = {(r["list"], r["version"]): r["sha256"] for r in json.load(open(feed))["records"]}
+run = {}
+for line in open(loaded):
+    i, v, sha = line.split()
+    run[int(v)] = "run " + i
+    if have.get((gba, int(v))) != sha:
+        print("load %s: version %s sha256 %s is not the feed's %s" % (i, v, sha, have.get((gba, int(v)))))
+n = {}
+for line in open(seen):
+    who, _, body = line.rstrip("\n").partition(" ")
+    try:
+        d = json.loads(body)
+        results = d["results"]
+        if d["decision"] not in ("allow", "deny") or not any(r["list"] == gba for r in results):
+            raise ValueError
+    except Exception:
+        print("%s: not a decision from %s: %.200s" % (who, gba, body))
+        continue
+    n[who] = n.get(who, 0) + 1
+    for r in results:
+        if (r["list"], r["version"]) not in have:
+            print("%s: %s version %s is not the primary's" % (who, r["list"], r["version"]))
+        if r["list"] == gba:
+            got = [c["text"] for c in r["entry"]["conditions"] if c["type"] == "remark" and c["text"].startswith("run ")]
+            want = [run[r["version"]]] if r["version"] in run else []
+            if got != want:
+                print("%s: version %s answered with %s, its content has %s" % (who, r["version"], got, want))
+if not n.get("F1") or not n.get("F2"):
+    print("answers: %s (both replicas must answer)" % n)
 PY
 )
 n=$(wc -l <"$TMP/seen")
-check "every one of $n answers during 50 loads names versions the primary has" '[ -z "$bad" ] && [ "$n" -gt 0 ]' "unknown: $bad"
-check "after 50 loads the lists agree" '[ "$(lists "$URL_P")" = "$(lists "$URL_F1")" ]'
+check "every one of $n answers of both replicas during 50 loads is a decision from a version the primary has, with that version's content" \
+	'[ -z "$bad" ] && [ "$n" -gt 0 ]' "$(echo "$bad" | head -20)"
+check "after 50 loads the lists agree on all three" \
+	'[ "$(lists "$URL_P")" = "$(lists "$URL_F1")" ] && [ "$(lists "$URL_P")" = "$(lists "$URL_F2")" ]'
+check "after 50 loads the version history (numbers, sha256) agrees on all three" \
+	'[ "$(versions "$URL_P")" = "$(versions "$URL_F1")" ] && [ "$(versions "$URL_P")" = "$(versions "$URL_F2")" ]'
 
 # ---- a scheduled version and its cancellation reach the replica ----
 EA=$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
@@ -253,6 +356,83 @@ wait_until "the replica applies the cancellation" '[ "$(applied_of "$URL_F1")" =
 check "the cancellation reaches the replica (nothing scheduled, same feed)" \
 	'[ "$(sched "$URL_P")" = "$(sched "$URL_F1")" ] && sched "$URL_F1" | grep -q "null" && [ "$(feed "$URL_P")" = "$(feed "$URL_F1")" ]' \
 	"P $(sched "$URL_P") F1 $(sched "$URL_F1")"
+
+# ---- a bad record reaches a running replica ----
+publish
+cp -r "$TMP/pub" "$TMP/live"
+start F6 "$TMP/f6" --follow "file://$TMP/live" --follow-key "$TMP/pub.pem" --follow-interval 1 || exit 1
+HEAD=$(head_of "$URL_P")
+wait_until "the replica of a live directory catches up" '[ "$(applied_of "$URL_F6")" = "$HEAD" ]'
+before=$(lists "$URL_F6")
+code=$(put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P/v1/lists/$WL")
+publish
+N=$((HEAD + 1))
+cp "$TMP/pub/feed/docs/$N.json" "$TMP/bad-doc"
+python3 -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); open(p, "wb").write(b.replace(b"\"title\"", b"\"title\" ", 1))' "$TMP/bad-doc"
+# place FILE PATH: FILE as live/feed/PATH, renamed in as publish does
+place() { cp "$1" "$TMP/live/feed/$2.part" && mv "$TMP/live/feed/$2.part" "$TMP/live/feed/$2"; }
+place "$TMP/bad-doc" "docs/$N.json"
+place "$TMP/pub/feed/records/$N.json" "records/$N.json"
+place "$TMP/pub/feed/index.json" index.json
+reason_of() { curl -s "$1/v1/status" | js 'd["follow"]["last_error"] and d["follow"]["last_error"]["reason"]'; }
+wait_until "the running replica reports the tampered document" '[ "$(reason_of "$URL_F6")" = document ]' &&
+	pass "a running replica given a tampered document reports it (last_error.reason document)"
+check "the running replica applied nothing of it (its head and versions unchanged)" \
+	'[ "$(applied_of "$URL_F6")" = "$HEAD" ] && [ "$(lists "$URL_F6")" = "$before" ]' "applied $(applied_of "$URL_F6") $(lists "$URL_F6")"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL_F6/v1/lookup?$LOOKUP")
+check "the running replica keeps answering lookups (200)" '[ "$code" = 200 ]' "HTTP $code"
+ne=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL_F6/metrics" | sed -n 's/^qingdan_follow_errors_total{reason="document"} //p')
+check "qingdan_follow_errors_total{reason=\"document\"} counts it" '[ "${ne:-0}" -gt 0 ]' "value: $ne"
+place "$TMP/pub/feed/docs/$N.json" "docs/$N.json"
+wait_until "the running replica applies the mended record" '[ "$(applied_of "$URL_F6")" = "$N" ]' &&
+	pass "once the document is mended the running replica applies it"
+le=$(curl -s "$URL_F6/v1/status" | js 'd["follow"]["last_error"]')
+check "the error is no longer current, and the replica agrees with the primary" \
+	'echo "$le" | grep -q "\"current\": false" && [ "$(lists "$URL_P")" = "$(lists "$URL_F6")" ]' "$le"
+kill "$PID_F6"; wait "$PID_F6" 2>/dev/null
+
+# ---- a primary that holds too many polls already; a pruned version ----
+start P2 "$TMP/p2" --signing-key "$TMP/k.pem" --retain-versions 2 --max-connections-per-ip 1024 \
+	--access-log "$TMP/p2.access" || exit 1
+code=$(put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P2/v1/lists/$WL")
+check "second primary: load $WL (201)" '[ "$code" = 201 ]' "HTTP $code"
+# 256 long polls from 127.0.0.2 fill the primary's parking: it answers
+# any more at once, with nothing new.
+python3 - "${URL_P2##*:}" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(256):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), source_address=("127.0.0.2", 0))
+    s.sendall(b"GET /v1/feed?after=1&wait=30 HTTP/1.1\r\nHost: qingdan\r\n\r\n")
+    socks.append(s)
+time.sleep(120)
+PY
+HOLD=$!
+PIDS+=("$HOLD")
+wait_until "the second primary holds as many polls as it can" \
+	'curl -s -m 1 --interface 127.0.0.3 "$URL_P2/v1/feed?after=1&wait=30" | grep -q "\"head\":1"'
+start FB "$TMP/fb" --follow "$URL_P2" --follow-key "$TMP/pub.pem" --follow-interval 3600 || exit 1
+wait_until "the replica of the busy primary applies its record" '[ "$(applied_of "$URL_FB")" = 1 ]'
+# Its first poll read record 1; its second was answered at once with
+# nothing new.  Polling again without the pause would be a loop of
+# thousands here.
+sleep 2
+polls=$(grep '"route":"/v1/feed"' "$TMP/p2.access" | grep -c '"client":"127.0.0.1"')
+check "a poll answered at once with nothing new is not repeated before --follow-interval (2 polls)" \
+	'[ "$polls" -le 2 ]' "$polls polls of the feed"
+kill "$PID_FB" "$HOLD"; wait "$PID_FB" "$HOLD" 2>/dev/null
+for _ in 1 2; do
+	put --data-binary @"$SRC/schema/examples/$WL.json" -H 'Content-Type: application/json' "$URL_P2/v1/lists/$WL" >/dev/null
+done
+start FG "$TMP/fg" --follow "$URL_P2" --follow-key "$TMP/pub.pem" || exit 1
+wait_until "a replica that needs a pruned version says so" 'curl -s "$URL_FG/readyz" | grep -q "no longer retains"' &&
+	pass "a replica that needs a pruned version says so on /readyz"
+code=$(curl -s -o "$TMP/out" -w '%{http_code}' "$URL_FG/readyz")
+check "readyz of that replica is 503 and names the version" \
+	'[ "$code" = 503 ] && grep -q "version 1 of $WL" "$TMP/out"' "HTTP $code $(cat "$TMP/out")"
+check "its status says the version is gone, nothing applied" \
+	'[ "$(reason_of "$URL_FG")" = gone ] && [ "$(applied_of "$URL_FG")" = 0 ]' "$(curl -s "$URL_FG/v1/status" | js 'd["follow"]')"
+kill "$PID_FG" "$PID_P2"; wait "$PID_FG" "$PID_P2" 2>/dev/null
 
 # ---- bad records: follow-once on fresh stores ----
 publish
@@ -325,6 +505,46 @@ check "an unsigned record is not applied" \
 "$CTL" --db "$TMP/u" --signing-key "$TMP/k.pem" load $WL "$SRC/schema/examples/$WL.json" >/dev/null
 "$CTL" --db "$TMP/u" publish "$TMP/upub" >"$TMP/out" 2>&1
 check "publish is incremental" 'grep -q "published records 2 to 2" "$TMP/out"' "$(cat "$TMP/out")"
+if strace -f -o /dev/null true 2>/dev/null; then
+	"$CTL" --db "$TMP/u" --signing-key "$TMP/k.pem" load $WL "$SRC/schema/examples/$WL.json" >/dev/null
+	strace -f -s 4096 -e trace=openat,fsync,rename,renameat,renameat2 -o "$TMP/strace" \
+		"$CTL" --db "$TMP/u" publish "$TMP/upub" >/dev/null 2>&1
+	synced=$(python3 - "$TMP/strace" "$TMP/upub" <<'PY'
+import re, sys
+trace, pub = sys.argv[1:3]
+fds, renamed, synced, order = {}, {}, {}, []
+for n, line in enumerate(open(trace)):
+    m = re.search(r'openat\(AT_FDCWD, "([^"]*)", ([^)]*)\)\s+= (\d+)', line)
+    if m and "O_DIRECTORY" in m.group(2):
+        fds[m.group(3)] = m.group(1).rstrip("/")
+    elif m:
+        fds.pop(m.group(3), None)
+    m = re.search(r'fsync\((\d+)\)\s+= 0', line)
+    if m and m.group(1) in fds:
+        synced.setdefault(fds.pop(m.group(1)), []).append(n)
+    m = re.search(r'rename\w*\(.*"([^"]*)"\)?[^"]*= 0', line)
+    if m:
+        d, _, f = m.group(1).rpartition("/")
+        renamed[d] = n
+        if f == "index.json":
+            order.append(n)
+bad = []
+for d in ("docs", "records", ""):
+    path = pub + "/feed" + ("/" + d if d else "")
+    if path not in renamed:
+        bad.append("nothing renamed into " + path)
+    elif not any(s > renamed[path] for s in synced.get(path, [])):
+        bad.append(path + " not flushed after its last rename")
+    elif d and order and not any(renamed[path] < s < order[-1] for s in synced.get(path, [])):
+        bad.append(path + " not flushed before the index names its files")
+print("; ".join(bad) or "ok")
+PY
+)
+	check "publish flushes docs/ and records/ before the index names them, and feed/ after the index" \
+		'[ "$synced" = ok ]' "$synced"
+else
+	echo "SKIP: publish flushes its directories (strace cannot trace here)"
+fi
 "$CTL" --db "$TMP/b-good" publish "$TMP/upub" >"$TMP/out" 2>&1
 rc=$?
 check "publish refuses a directory of another feed" '[ $rc -eq 1 ] && grep -q "another feed" "$TMP/out"' "exit $rc $(cat "$TMP/out")"
