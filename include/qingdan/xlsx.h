@@ -24,12 +24,32 @@
 /* Parts (files) a workbook's zip may hold: more is no workbook of a list. */
 #define QD_XLSX_PARTS_MAX 10000
 
+/* Memory follows the bytes: a workbook within max_bytes (below) cannot
+ * make a request hold more than a small multiple of them.  Shared strings
+ * (xl/sharedStrings.xml) are kept in one block, a byte and an offset for
+ * an empty one; a sheet gives at most this many cells, in rows of at most
+ * 16384 cells (column XFD), and at most Excel's own 1 048 576 rows; the
+ * text of its cells — a shared string counted once for every cell that
+ * names it — comes to max_bytes at most.  Past any of these the workbook
+ * is refused, naming the part. */
+#define QD_XLSX_STRINGS_MAX 4194304
+#define QD_XLSX_CELLS_MAX 4194304
+#define QD_XLSX_SHEET_ROWS_MAX 1048576
+
+/* What a legacy Excel 97–2003 workbook (.xls) sent as CSV or .xlsx is told. */
+#define QD_XLSX_LEGACY_ADVICE "the file is an Excel 97–2003 workbook (.xls), which is not read: " \
+	"open it in Excel or WPS and save it as an Excel workbook (.xlsx) or as CSV UTF-8, then send that"
+
 /* Set up the XML parser once, before threads may import workbooks at
  * the same time (libxml2's own set-up is not safe to race).  Idempotent. */
 void qd_xlsx_init(void);
 
 /* Does buf start like a zip file (a workbook sent as something else)? */
 int qd_xlsx_looks_like(const char *buf, size_t len);
+
+/* Does buf start like a legacy Excel 97–2003 workbook (.xls): an OLE2
+ * compound file, D0 CF 11 E0 A1 B1 1A E1? */
+int qd_xlsx_looks_like_xls(const char *buf, size_t len);
 
 /* Build a new list document from base with its entries replaced by the
  * rows of a sheet.
@@ -46,8 +66,14 @@ int qd_xlsx_looks_like(const char *buf, size_t len);
  * stored as a number is taken only with 10 digits, where no leading zero
  * can have been lost; shorter ones are refused, naming the cell.  A CIQ
  * code stored as a number is padded to its 3 digits.  Cells formatted as
- * dates (1900 or 1904 date system) become YYYY-MM-DD.  Merged cells are
- * refused.
+ * dates (1900 or 1904 date system) become YYYY-MM-DD.  A number cell in a
+ * column of identifiers that are not codes is refused where its digits
+ * cannot be what was typed: always under entities (a 统一社会信用代码 has
+ * 18 characters, more than a number keeps), under customs unless it has
+ * 4 digits (0100 becomes 100), under id, batch and aliases when it is
+ * not a whole number below 10^15.  Merged cells are refused, in the
+ * header or not.  A legacy .xls workbook is named as one
+ * (QD_XLSX_LEGACY_ADVICE).
  * Returns 0; QD_EINVAL (problems filled: not a workbook, no such sheet,
  * too large, bad cells, rule violations); QD_ENOMEM. */
 int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t max_bytes,
@@ -66,7 +92,9 @@ int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t ma
  *             them (numbers as digits, dates as YYYY-MM-DD); the first row
  *             is taken as the header, and a column headed code, 商品编号,
  *             商品编码 or HS编码 (ciq, 检验检疫编码) has its number cells
- *             judged as codes (a short one is refused, naming the cell)
+ *             judged as codes (a short one is refused, naming the cell),
+ *             and one headed entity, 统一社会信用代码 or 单位代码 has its
+ *             number cells refused as in an import
  *   problems  as qd_xlsx_to_listdoc()
  * Returns 0; QD_EINVAL (problems filled); QD_ENOMEM. */
 int qd_xlsx_rows(const char *buf, size_t len, const char *sheet, size_t max_bytes, size_t max_rows,

@@ -1378,6 +1378,28 @@ START_TEST(test_check_config)
 	ck_assert_msg(out && strstr(out, "configuration OK"), "--check-config printed: %s", out ? out : "");
 	free(out);
 	free(err);
+	/* The value read is 64K = 65536 (the default is 1M): a body of 65536
+	 * bytes is read, one of 65537 is a 413. */
+	{
+		const char *extra[] = {"--config", good, NULL};
+		harness_daemon hd;
+		char auth[128], *body = malloc(65537 + 1);
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", HARNESS_READER_TOKEN);
+		const char *hs[] = {auth, "Content-Type: application/json", NULL};
+		start_daemon(&hd, extra);
+		for (size_t n = 65536; n <= 65537; n++) {
+			int k = snprintf(body, n + 1, "{\"date\":\"" DAY "\",\"items\":[{\"code\":\"" CODE "\"}]}");
+			memset(body + k, ' ', n - (size_t)k);
+			http_response *r = http_request("POST", "/v1/check", hs, body, n);
+			if (n == 65536)
+				assert_status(r, 200);
+			else
+				assert_error(r, 413, "payload_too_large");
+			http_response_free(r);
+		}
+		free(body);
+		ht_stop_fixture(&hd);
+	}
 
 	static const struct {
 		const char *name, *body, *line, *key;

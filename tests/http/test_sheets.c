@@ -193,6 +193,22 @@ static http_response *post_sheet(const char *query, const char *ct, const char *
 	return http_request("POST", path, hs, buf, len);
 }
 
+/* PUT body (Content-Type ct) as the next version of list id, as admin. */
+static http_response *put_list(const char *id, const char *ct, const char *body, size_t len)
+{
+	char path[160], auth[128], cth[160];
+	snprintf(path, sizeof path, "/v1/lists/%s", id);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", HARNESS_ADMIN_TOKEN);
+	snprintf(cth, sizeof cth, "Content-Type: %s", ct);
+	const char *hs[] = {auth, cth, NULL};
+	return http_request("PUT", path, hs, body, len);
+}
+
+/* The message of r's first problem contains want. */
+#define assert_detail(r, want)                                                                    \
+	ck_assert_msg(strstr(jptr_str((r)->json, "/error/details/0/message"), want) != NULL,      \
+		      "expected a problem saying \"%s\": %s", want, (r)->body)
+
 /* ------------------------------------------------------------------ */
 
 /* A version as a workbook: the entries under the CSV's Chinese headings,
@@ -302,15 +318,12 @@ START_TEST(test_version_roundtrip)
 {
 	const char *ids[] = {GBA, WL};
 	for (int k = 0; k < 2; k++) {
-		char sha[65], path[160], auth[128];
+		char sha[65], path[160];
 		json_int_t v = list_version(ids[k], sha);
 		snprintf(path, sizeof path, "/v1/lists/%s/versions/%lld?format=xlsx", ids[k], (long long)v);
 		http_response *wb = http_get("%s", path);
 		assert_status(wb, 200);
-		snprintf(path, sizeof path, "/v1/lists/%s", ids[k]);
-		snprintf(auth, sizeof auth, "Authorization: Bearer %s", HARNESS_ADMIN_TOKEN);
-		const char *hs[] = {auth, "Content-Type: " QD_XLSX_TYPE, NULL};
-		http_response *r = http_request("PUT", path, hs, wb->body, wb->body_len);
+		http_response *r = put_list(ids[k], QD_XLSX_TYPE, wb->body, wb->body_len);
 		assert_status(r, 200);
 		assert_jint(r->json, "/version", v + 1);
 		assert_jstr(r->json, "/sha256", sha);
@@ -501,6 +514,55 @@ START_TEST(test_sheet_rows)
 }
 END_TEST
 
+/* What a hostile or mistaken workbook gets: a zip bomb (a sheet that
+ * declares more than --max-document-bytes, 64 MiB here, in a zip under
+ * 1 MiB) is a 422 from the declared size, naming the part, and nothing
+ * is stored; an Excel 97–2003 workbook sent as CSV or as .xlsx is a 422
+ * that says what it is; an 18-digit 统一社会信用代码 typed into a number
+ * cell names the cell and asks for a text column. */
+START_TEST(test_hostile_workbooks)
+{
+	char sha[65], sha2[65];
+	size_t len;
+	json_int_t v = list_version(GBA, sha);
+	char *wb = make_workbook("{\"sheets\": [{\"name\": \"清单\", \"rows\": [[\"编号\", \"商品编码\"],"
+				 "[\"PL-1\", \"3822190090\"]], \"pad\": 68157440}]}", &len);
+	ck_assert_uint_lt(len, 1 << 20);
+	http_response *r = put_list(GBA, QD_XLSX_TYPE, wb, len);
+	assert_error(r, 422, "invalid_document");
+	assert_detail(r, "the workbook inflates to more than 67108864 bytes (part xl/worksheets/sheet1.xml alone is");
+	http_response_free(r);
+	free(wb);
+	ck_assert_int_eq(list_version(GBA, sha2), v);
+	ck_assert_str_eq(sha2, sha);
+
+	char xls[512] = "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+	memset(xls + 8, 0, sizeof xls - 8);
+	const char *types[] = {"text/csv", QD_XLSX_TYPE};
+	for (int k = 0; k < 2; k++) {
+		r = put_list(GBA, types[k], xls, sizeof xls);
+		assert_error(r, 422, "invalid_document");
+		assert_detail(r, "the file is an Excel 97–2003 workbook (.xls)");
+		assert_detail(r, "save it as an Excel workbook (.xlsx) or as CSV UTF-8");
+		http_response_free(r);
+	}
+	r = post_sheet(NULL, NULL, xls, sizeof xls);
+	assert_error(r, 422, "invalid_workbook");
+	assert_detail(r, "Excel 97–2003 workbook (.xls)");
+	http_response_free(r);
+	ck_assert_int_eq(list_version(GBA, sha2), v);
+
+	wb = make_workbook("{\"sheets\": [{\"name\": \"货物\", \"rows\": [[\"品名\", \"统一社会信用代码\"],"
+			   "[\"小鼠\", 911101087226452000]]}]}", &len);
+	r = post_sheet(NULL, NULL, wb, len);
+	assert_error(r, 422, "invalid_workbook");
+	assert_detail(r, "货物!B2 (统一社会信用代码): the cell holds the number 9.11101087226452e+17, not text");
+	assert_detail(r, "format the column as text (文本)");
+	http_response_free(r);
+	free(wb);
+}
+END_TEST
+
 static Suite *sheets_suite(void)
 {
 	Suite *s = suite_create("sheets");
@@ -511,6 +573,7 @@ static Suite *sheets_suite(void)
 	tcase_add_test(tc, test_check_xlsx);
 	tcase_add_test(tc, test_diff_xlsx);
 	tcase_add_test(tc, test_sheet_rows);
+	tcase_add_test(tc, test_hostile_workbooks);
 	return s;
 }
 

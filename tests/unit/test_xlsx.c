@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <zip.h>
 
 #include "fixture.h"
+#include "qingdan/csvdoc.h"
 #include "qingdan/err.h"
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
@@ -74,8 +76,9 @@ static const char shared[] =
 	"<si><r><t>诊断</t></r><r><rPr><b/></rPr><t>试剂</t></r><rPh><t>しんだん</t></rPh></si>"
 	"<si><t>" CL "</t></si></sst>";
 
-/* A workbook of sheet1 "清单" (and sheet2 "其他" when sheet2 is given). */
-static char *workbook(const char *sheet1, const char *sheet2, bool date1904, size_t *len)
+/* A workbook of sheet1 "清单" (and sheet2 "其他" when sheet2 is given),
+ * with the shared strings ss. */
+static char *workbook_ss(const char *sheet1, const char *sheet2, const char *ss, bool date1904, size_t *len)
 {
 	char wb[1024];
 	struct part parts[8] = {
@@ -83,7 +86,7 @@ static char *workbook(const char *sheet1, const char *sheet2, bool date1904, siz
 		{ "xl/workbook.xml", wb },
 		{ "xl/_rels/workbook.xml.rels", rels },
 		{ "xl/styles.xml", styles },
-		{ "xl/sharedStrings.xml", shared },
+		{ "xl/sharedStrings.xml", ss },
 		{ "xl/worksheets/sheet1.xml", sheet1 },
 		{ sheet2 ? "xl/worksheets/sheet2.xml" : NULL, sheet2 },
 	};
@@ -93,6 +96,35 @@ static char *workbook(const char *sheet1, const char *sheet2, bool date1904, siz
 		 date1904 ? " date1904=\"1\"" : "",
 		 sheet2 ? "<sheet name=\"其他\" sheetId=\"2\" r:id=\"rId2\"/>" : "");
 	return zip_parts(parts, len);
+}
+
+static char *workbook(const char *sheet1, const char *sheet2, bool date1904, size_t *len)
+{
+	return workbook_ss(sheet1, sheet2, shared, date1904, len);
+}
+
+/* head, then n times each, then tail: a part too large to write out. */
+static char *repeat(const char *head, const char *each, size_t n, const char *tail)
+{
+	size_t h = strlen(head), e = strlen(each), t = strlen(tail);
+	char *s = malloc(h + n * e + t + 1), *o = s;
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(o, head, h);
+	o += h;
+	for (size_t i = 0; i < n; i++, o += e)
+		memcpy(o, each, e);
+	memcpy(o, tail, t + 1);
+	return s;
+}
+
+/* The peak resident set so far, in bytes (a sanity bound, not a timing). */
+static long peak_rss(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss * 1024L;
 }
 
 /* The header row (shared strings 0-3) and then rows. */
@@ -182,13 +214,23 @@ START_TEST(cells_read_as_text)
 	qd_listdoc_free(doc);
 	free(buf);
 
-	/* The 1904 date system: serial 43830 is 2024-01-01. */
-	doc = NULL;
-	buf = workbook(SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
-			     "<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"), NULL, true, &len);
-	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), 0);
-	qd_listdoc_free(doc);
-	free(buf);
+	/* The date system is the workbook's: serial 43830 is 2024-01-01 in
+	 * the 1904 system and 2019-12-31 in the 1900 one. */
+	for (int d1904 = 1; d1904 >= 0; d1904--) {
+		static const char dated[] = "<worksheet " NS "><sheetData>"
+			"<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\"><v>1</v></c><c t=\"s\"><v>2</v></c>"
+			"<c t=\"s\"><v>3</v></c><c t=\"inlineStr\"><is><t>有效期起</t></is></c></row>"
+			"<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+			"<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c><c s=\"1\"><v>43830</v></c></row>"
+			"</sheetData></worksheet>";
+
+		doc = NULL;
+		buf = workbook(dated, NULL, d1904, &len);
+		ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), 0);
+		ck_assert_str_eq(entry_str(doc, 0, "valid_from", v, sizeof(v)), d1904 ? "2024-01-01" : "2019-12-31");
+		qd_listdoc_free(doc);
+		free(buf);
+	}
 	qd_problems_free(&p);
 }
 END_TEST
@@ -320,6 +362,264 @@ START_TEST(limits_and_not_a_workbook)
 }
 END_TEST
 
+/* The workbook buf is refused (nothing made) with a problem holding substr. */
+static void refused(const char *buf, size_t len, size_t max, const char *substr)
+{
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	ck_assert_int_eq(import(buf, len, NULL, max, &doc, &p), QD_EINVAL);
+	ck_assert_ptr_null(doc);
+	ck_assert_msg(has(&p, substr), "no problem says: %s", substr);
+	qd_problems_free(&p);
+}
+
+/* Shared strings cost their bytes, not an allocation each: a million
+ * empty <si/> are read in a small multiple of their 5 MB, and more than
+ * QD_XLSX_STRINGS_MAX are refused naming the part. */
+START_TEST(shared_strings_bounded)
+{
+	static const size_t counts[] = { 1000000, QD_XLSX_STRINGS_MAX + 300000 };
+
+	for (size_t k = 0; k < 2; k++) {
+		char *ss = repeat("<sst " NS "><si><t>编号</t></si><si><t>商品编码</t></si><si><t>商品名称</t></si>"
+				  "<si><t>依据条款</t></si>", "<si/>", counts[k] - 4, "</sst>"), *buf;
+		size_t inflated = strlen(ss), len;
+		qd_listdoc *doc = NULL;
+		qd_problems p;
+		long before, grown;
+
+		buf = workbook_ss(SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+					"<c t=\"inlineStr\"><is><t>试剂</t></is></c>"
+					"<c t=\"inlineStr\"><is><t>" CL "</t></is></c></row>"),
+				  NULL, ss, false, &len);
+		free(ss);
+		qd_problems_init(&p);
+		before = peak_rss();
+		if (k == 0) {
+			ck_assert_int_eq(import(buf, len, NULL, 64 << 20, &doc, &p), 0);
+			ck_assert_uint_eq(doc->n_entries, 1);
+			qd_listdoc_free(doc);
+		} else {
+			ck_assert_int_eq(import(buf, len, NULL, 64 << 20, &doc, &p), QD_EINVAL);
+			ck_assert(has(&p, "the workbook's shared strings (xl/sharedStrings.xml) are more than 4194304"));
+		}
+		grown = peak_rss() - before;
+		ck_assert_msg(grown < 8 * (long)inflated, "%zu shared strings (%zu bytes) took %ld bytes",
+			      counts[k], inflated, grown);
+		qd_problems_free(&p);
+		free(buf);
+	}
+}
+END_TEST
+
+/* One shared string named by many cells is counted once per cell: the
+ * cells' text may not pass the byte limit; nor may a row pass column
+ * XFD, nor the sheet QD_XLSX_CELLS_MAX cells. */
+START_TEST(cells_bounded)
+{
+	char *big = repeat("<sst " NS "><si><t>", "试剂", 2000, "</t></si></sst>"), *sheet, *buf;
+	size_t len;
+
+	/* 6 000 bytes named by 100 cells: 600 000 bytes past a 100 000 limit. */
+	sheet = repeat("<worksheet " NS "><sheetData><row r=\"1\">", "<c t=\"s\"><v>0</v></c>", 100,
+		       "</row></sheetData></worksheet>");
+	buf = workbook_ss(sheet, NULL, big, false, &len);
+	refused(buf, len, 100000, "sheet \"清单\": the cells of the sheet (xl/worksheets/sheet1.xml) hold more than "
+		      "100000 bytes of text");
+	free(buf);
+	free(sheet);
+	free(big);
+
+	sheet = repeat("<worksheet " NS "><sheetData><row r=\"1\">", "<c r=\"A1\"/>", 16385,
+		       "</row></sheetData></worksheet>");
+	buf = workbook(sheet, NULL, false, &len);
+	refused(buf, len, 1 << 20, "row 1 of the sheet (xl/worksheets/sheet1.xml) has more than 16384 cells");
+	free(buf);
+	free(sheet);
+
+	/* Rows of 16384 cells, one cell more than QD_XLSX_CELLS_MAX in all. */
+	big = repeat("<row>", "<c/>", 16384, "</row>");
+	sheet = repeat("<worksheet " NS "><sheetData>", big, QD_XLSX_CELLS_MAX / 16384,
+		       "<row><c/></row></sheetData></worksheet>");
+	buf = workbook(sheet, NULL, false, &len);
+	free(big);
+	refused(buf, len, 64 << 20, "the sheet (xl/worksheets/sheet1.xml) has more than 4194304 cells");
+	free(buf);
+	free(sheet);
+}
+END_TEST
+
+/* A number cell under 统一社会信用代码 is refused saying it holds a
+ * number and to format the column as text, naming the cell; so is a
+ * 关区代码 that lost its leading zero.  A whole number under 编号 reads. */
+START_TEST(identifier_in_number_cell)
+{
+	char *buf, v[64];
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	static const char sheet[] = "<worksheet " NS "><sheetData>"
+		"<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\"><v>1</v></c><c t=\"s\"><v>2</v></c>"
+		"<c t=\"s\"><v>3</v></c><c t=\"inlineStr\"><is><t>统一社会信用代码</t></is></c>"
+		"<c t=\"inlineStr\"><is><t>关区代码</t></is></c></row>"
+		"<row r=\"7\"><c><v>12</v></c><c><v>3822190090</v></c>"
+		"<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c><c><v>9.11101087226452E+17</v></c>"
+		"<c><v>100</v></c></row>"
+		"</sheetData></worksheet>";
+
+	qd_problems_init(&p);
+	buf = workbook(sheet, NULL, false, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "清单!E7 (统一社会信用代码): the cell holds the number 9.11101087226452e+17, not text"));
+	ck_assert(has(&p, "format the column as text (文本)"));
+	ck_assert(has(&p, "清单!F7 (关区代码): the cell holds the number 100, not text"));
+	ck_assert(!has(&p, "清单!A7"));
+	qd_problems_free(&p);
+	free(buf);
+
+	/* A 4-digit customs code and a whole-number id read as their digits. */
+	buf = workbook(SHEET("<row r=\"2\"><c><v>12</v></c><c><v>3822190090</v></c>"
+			     "<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"), NULL, false, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), 0);
+	ck_assert_str_eq(entry_str(doc, 0, "id", v, sizeof(v)), "12");
+	qd_listdoc_free(doc);
+	qd_problems_free(&p);
+	free(buf);
+}
+END_TEST
+
+/* An Excel 97–2003 workbook (.xls) sent as .xlsx or as CSV is named as
+ * one, with what to do. */
+START_TEST(legacy_xls_named)
+{
+	char xls[512] = "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+	qd_listdoc *doc = NULL, *base = base_doc();
+	qd_problems p;
+
+	memset(xls + 8, 0, sizeof(xls) - 8);
+	qd_problems_init(&p);
+	ck_assert(qd_xlsx_looks_like_xls(xls, sizeof(xls)));
+	ck_assert(!qd_xlsx_looks_like_xls("PK\x03\x04rest", 8));
+	ck_assert_int_eq(import(xls, sizeof(xls), NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "Excel 97–2003 workbook (.xls)"));
+	ck_assert(has(&p, "save it as an Excel workbook (.xlsx) or as CSV UTF-8"));
+	ck_assert_uint_eq(p.count, 1);
+	qd_problems_free(&p);
+	ck_assert_int_eq(qd_csv_to_listdoc(xls, sizeof(xls), NULL, base, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "Excel 97–2003 workbook (.xls)"));
+	ck_assert_uint_eq(p.count, 1);
+	qd_problems_free(&p);
+	ck_assert_int_eq(qd_csv_to_listdoc(xls, sizeof(xls), "gb18030", base, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "Excel 97–2003 workbook (.xls)"));
+	qd_problems_free(&p);
+	qd_listdoc_free(base);
+}
+END_TEST
+
+/* More than QD_XLSX_PARTS_MAX parts: refused before any is read. */
+START_TEST(too_many_parts)
+{
+	size_t n = QD_XLSX_PARTS_MAX + 1, len;
+	struct part *parts = calloc(n + 1, sizeof(*parts));
+	char (*names)[16] = malloc(n * sizeof(*names)), *buf;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "p/%zu", i);
+		parts[i].name = names[i];
+		parts[i].xml = "";
+	}
+	buf = zip_parts(parts, &len);
+	refused(buf, len, 1 << 20, "the workbook has 10001 parts; at most 10000 are read");
+	free(buf);
+	free(parts);
+	free(names);
+}
+END_TEST
+
+/* Merged cells below the header are refused too (only the first cell of
+ * a merged range holds its value); a formula error names its cell; a
+ * sheet that is not well-formed XML names its part. */
+START_TEST(merged_error_malformed)
+{
+	char *buf;
+	size_t len;
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+	static const char merged[] = "<worksheet " NS "><sheetData>"
+		"<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\"><v>1</v></c><c t=\"s\"><v>2</v></c>"
+		"<c t=\"s\"><v>3</v></c></row>"
+		"<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+		"<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"
+		"<row r=\"3\"><c t=\"inlineStr\"><is><t>PL-2</t></is></c><c><v>3822190090</v></c>"
+		"<c t=\"s\"><v>4</v></c><c t=\"s\"><v>5</v></c></row>"
+		"</sheetData><mergeCells count=\"1\"><mergeCell ref=\"D2:D3\"/></mergeCells></worksheet>";
+
+	buf = workbook(merged, NULL, false, &len);
+	refused(buf, len, 1 << 20, "清单!D2 (依据条款): merged cells D2:D3: only the first of them holds the value");
+	free(buf);
+	qd_problems_init(&p);
+
+	buf = workbook(SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></c>"
+			     "<c r=\"C2\" t=\"e\"><v>#N/A</v></c><c t=\"s\"><v>5</v></c></row>"), NULL, false, &len);
+	ck_assert_int_eq(import(buf, len, NULL, 1 << 20, &doc, &p), QD_EINVAL);
+	ck_assert(has(&p, "清单!C2 (商品名称): cell C2 holds the formula error #N/A"));
+	ck_assert_uint_eq(p.items[0].line, 2);
+	ck_assert_uint_eq(p.items[0].column, 3);
+	qd_problems_free(&p);
+	free(buf);
+
+	buf = workbook(SHEET("<row r=\"2\"><c t=\"inlineStr\"><is><t>PL-1</t></is></c><c><v>3822190090</v></row>"),
+		       NULL, false, &len);
+	refused(buf, len, 1 << 20, "the sheet (xl/worksheets/sheet1.xml) is not well-formed XML");
+	free(buf);
+}
+END_TEST
+
+/* Set the uncompressed size that the zip's local and central headers
+ * declare for the entry name. */
+static void declare_size(char *zip, size_t len, const char *name, uint32_t size)
+{
+	size_t nl = strlen(name);
+	int patched = 0;
+
+	for (size_t i = 0; i + 46 + nl <= len; i++) {
+		unsigned char *h = (unsigned char *)zip + i;
+		size_t at;
+
+		if (memcmp(h, "PK\x03\x04", 4) == 0 && h[26] + 256u * h[27] == nl && memcmp(h + 30, name, nl) == 0)
+			at = 22;
+		else if (memcmp(h, "PK\x01\x02", 4) == 0 && h[28] + 256u * h[29] == nl && memcmp(h + 46, name, nl) == 0)
+			at = 24;
+		else
+			continue;
+		for (int b = 0; b < 4; b++)
+			h[at + b] = (unsigned char)(size >> (8 * b));
+		patched++;
+	}
+	ck_assert_int_eq(patched, 2);
+}
+
+/* A part whose declared size lies is refused: inflating stops at the
+ * size it declares (less than it holds), or finds less than declared. */
+START_TEST(declared_size_lies)
+{
+	char *sheet = repeat("<worksheet " NS "><sheetData>", "<row><c t=\"inlineStr\"><is><t>PL-1</t></is></c></row>",
+			     2000, "</sheetData></worksheet>"), *buf;
+	size_t len, real = strlen(sheet);
+	const uint32_t lies[] = { 100, (uint32_t)real + 50000 };
+
+	for (int k = 0; k < 2; k++) {
+		buf = workbook(sheet, NULL, false, &len);
+		declare_size(buf, len, "xl/worksheets/sheet1.xml", lies[k]);
+		refused(buf, len, 1 << 20, "the workbook's part xl/worksheets/sheet1.xml is damaged");
+		free(buf);
+	}
+	free(sheet);
+}
+END_TEST
+
 /* The file at path, whole; *len its size. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -402,6 +702,13 @@ static Suite *xlsx_suite(void)
 	tcase_add_test(tc, sheet_by_name);
 	tcase_add_test(tc, limits_and_not_a_workbook);
 	tcase_add_test(tc, written_reads_back);
+	tcase_add_test(tc, shared_strings_bounded);
+	tcase_add_test(tc, cells_bounded);
+	tcase_add_test(tc, identifier_in_number_cell);
+	tcase_add_test(tc, legacy_xls_named);
+	tcase_add_test(tc, too_many_parts);
+	tcase_add_test(tc, merged_error_malformed);
+	tcase_add_test(tc, declared_size_lies);
 	suite_add_tcase(s, tc);
 	return s;
 }

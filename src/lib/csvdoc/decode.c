@@ -7,6 +7,7 @@
 
 #include "qingdan/buf.h"
 #include "qingdan/err.h"
+#include "qingdan/xlsx.h"
 
 #include "csvdoc_int.h"
 
@@ -214,6 +215,17 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
 				"(gbk and gb2312 are read as gb18030)", qd_quote(charset, n, q));
 			return QD_EINVAL;
 		}
+	}
+	/* A workbook is no text at all: say what it is rather than which
+	 * byte fails to decode. */
+	if (qd_xlsx_looks_like_xls(buf, len)) {
+		PROB_AT(im, 0, 0, "%s", QD_XLSX_LEGACY_ADVICE);
+		return QD_EINVAL;
+	}
+	if (qd_xlsx_looks_like(buf, len)) {
+		PROB_AT(im, 0, 0, "the file is an Excel workbook (.xlsx, a zip), not CSV text: send it as "
+			"a workbook (Content-Type " QD_XLSX_TYPE ", or qingdanctl load LIST FILE.xlsx)");
+		return QD_EINVAL;
 	}
 	/* Excel's "Unicode text" is UTF-16: say so instead of "not UTF-8". */
 	if (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') || (buf[0] == '\xfe' && buf[1] == '\xff'))) {

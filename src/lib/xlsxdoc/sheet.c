@@ -9,8 +9,10 @@
 
 #include <libxml/xmlreader.h>
 
+#include "qingdan/buf.h"
 #include "qingdan/date.h"
 #include "qingdan/err.h"
+#include "qingdan/xlsx.h"
 
 #include "xlsxdoc_int.h"
 
@@ -31,7 +33,10 @@ struct sheet {
 	const struct sink *rows;
 	xmlTextReaderPtr rd;
 	bool oom, bad;
+	bool stop;                 /* a limit was passed: read no further */
 	unsigned row;              /* the current row's number */
+	size_t n_cells, n_rows;    /* <c> and <row> elements so far */
+	size_t text_left;          /* bytes of cell text still allowed (bk->max_bytes at first) */
 	struct cell *cells;
 	size_t n, cap;
 	char **headings;           /* the header row's, once it is in */
@@ -88,96 +93,104 @@ static void problem(struct sheet *sh, unsigned row, unsigned col, const char *fm
 	sh->bad = true;
 }
 
-/* The text inside the current element (reader on its start tag),
- * leaving the reader on its end tag; phonetic runs (<rPh>) are left
- * out.  Returns a malloc()ed string, or NULL when out of memory. */
-static char *element_text(struct sheet *sh)
+/* Append the text inside the current element (reader on its start tag)
+ * and a NUL to b, leaving the reader on its end tag; phonetic runs
+ * (<rPh>) are left out.  Returns 0 or QD_ENOMEM. */
+static int element_text(xmlTextReaderPtr rd, qd_buf *b)
 {
-	int depth = xmlTextReaderDepth(sh->rd), rph = -1;
-	size_t len = 0, cap = 64;
-	char *s = malloc(cap);
+	int depth = xmlTextReaderDepth(rd), rph = -1;
 
-	if (s == NULL)
-		return NULL;
-	s[0] = '\0';
-	if (xmlTextReaderIsEmptyElement(sh->rd))
-		return s;
-	while (xmlTextReaderRead(sh->rd) == 1) {
-		int t = xmlTextReaderNodeType(sh->rd), d = xmlTextReaderDepth(sh->rd);
-		const char *name = (const char *)xmlTextReaderConstLocalName(sh->rd);
+	qd_buf_add(b, "", 0);
+	if (xmlTextReaderIsEmptyElement(rd))
+		return b->oom ? QD_ENOMEM : 0;
+	while (xmlTextReaderRead(rd) == 1) {
+		int t = xmlTextReaderNodeType(rd), d = xmlTextReaderDepth(rd);
+		const char *name = (const char *)xmlTextReaderConstLocalName(rd);
 
 		if (t == XML_READER_TYPE_END_ELEMENT && d == depth)
 			break;
-		if (t == XML_READER_TYPE_ELEMENT && strcmp(name, "rPh") == 0 &&
-		    !xmlTextReaderIsEmptyElement(sh->rd))
+		if (t == XML_READER_TYPE_ELEMENT && strcmp(name, "rPh") == 0 && !xmlTextReaderIsEmptyElement(rd))
 			rph = d;
 		else if (t == XML_READER_TYPE_END_ELEMENT && d == rph)
 			rph = -1;
 		if (rph < 0 && (t == XML_READER_TYPE_TEXT || t == XML_READER_TYPE_CDATA ||
 				t == XML_READER_TYPE_SIGNIFICANT_WHITESPACE || t == XML_READER_TYPE_WHITESPACE)) {
-			const char *v = (const char *)xmlTextReaderConstValue(sh->rd);
-			size_t k = v ? strlen(v) : 0;
+			const char *v = (const char *)xmlTextReaderConstValue(rd);
 
-			if (len + k + 1 > cap) {
-				char *ns;
-
-				while (len + k + 1 > cap)
-					cap *= 2;
-				ns = realloc(s, cap);
-				if (ns == NULL) {
-					free(s);
-					return NULL;
-				}
-				s = ns;
-			}
-			memcpy(s + len, v, k);
-			len += k;
-			s[len] = '\0';
+			if (v != NULL)
+				qd_buf_puts(b, v);
 		}
 	}
-	return s;
+	return b->oom ? QD_ENOMEM : 0;
 }
 
 /* The shared strings part: every <si>, rich runs joined, phonetic runs
- * left out. */
-int qd_xlsx_shared_strings(struct book *bk, const char *xml, size_t len)
+ * left out, into one block (the pool) with an offset each. */
+int qd_xlsx_shared_strings(struct book *bk, const char *part, const char *xml, size_t len, qd_problems *p)
 {
-	struct sheet sh = { .bk = bk };
+	qd_buf pool = { 0 };
+	xmlTextReaderPtr rd;
 	size_t cap = 0;
 	int rc = 0, r;
 
-	sh.rd = xmlReaderForMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-				   XML_PARSE_NOWARNING);
-	if (sh.rd == NULL)
+	rd = xmlReaderForMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+				XML_PARSE_NOWARNING);
+	if (rd == NULL)
 		return QD_ENOMEM;
-	while ((r = xmlTextReaderRead(sh.rd)) == 1) {
-		char *s;
+	while ((r = xmlTextReaderRead(rd)) == 1) {
+		size_t at = pool.len;
 
-		if (xmlTextReaderNodeType(sh.rd) != XML_READER_TYPE_ELEMENT ||
-		    strcmp((const char *)xmlTextReaderConstLocalName(sh.rd), "si") != 0)
+		if (xmlTextReaderNodeType(rd) != XML_READER_TYPE_ELEMENT ||
+		    strcmp((const char *)xmlTextReaderConstLocalName(rd), "si") != 0)
 			continue;
-		s = element_text(&sh);
-		if (s == NULL) {
-			rc = QD_ENOMEM;
+		if (bk->n_strings == QD_XLSX_STRINGS_MAX) {
+			qd_problems_add_at(p, 0, 0, "the workbook's shared strings (%s) are more than %d; at "
+					   "most %d are read", part, QD_XLSX_STRINGS_MAX, QD_XLSX_STRINGS_MAX);
+			rc = QD_EINVAL;
+			break;
+		}
+		rc = element_text(rd, &pool);
+		if (rc != 0)
+			break;
+		pool.len++; /* keep the NUL: the next string starts after it */
+		if (at > UINT32_MAX) {
+			qd_problems_add_at(p, 0, 0, "the workbook's shared strings (%s) hold more than %u bytes",
+					   part, UINT32_MAX);
+			rc = QD_EINVAL;
 			break;
 		}
 		if (bk->n_strings == cap) {
 			size_t ncap = cap ? cap * 2 : 256;
-			char **ns = realloc(bk->strings, ncap * sizeof(*ns));
+			uint32_t *no = realloc(bk->str_off, ncap * sizeof(*no));
 
-			if (ns == NULL) {
-				free(s);
+			if (no == NULL) {
 				rc = QD_ENOMEM;
 				break;
 			}
-			bk->strings = ns;
+			bk->str_off = no;
 			cap = ncap;
 		}
-		bk->strings[bk->n_strings++] = s;
+		bk->str_off[bk->n_strings++] = (uint32_t)at;
 	}
-	if (rc == 0 && r < 0)
+	if (rc == 0 && r < 0) {
+		qd_problems_add_at(p, 0, 0, "the workbook's shared strings (%s) are not well-formed XML", part);
 		rc = QD_EINVAL;
-	xmlFreeTextReader(sh.rd);
+	}
+	xmlFreeTextReader(rd);
+	/* The doubling's slack goes back: what stays is the strings' size. */
+	if (rc == 0 && pool.cap > pool.len && pool.len > 0) {
+		char *np = realloc(pool.data, pool.len);
+
+		if (np != NULL)
+			pool.data = np;
+	}
+	if (rc == 0 && cap > bk->n_strings && bk->n_strings > 0) {
+		uint32_t *no = realloc(bk->str_off, bk->n_strings * sizeof(*no));
+
+		if (no != NULL)
+			bk->str_off = no;
+	}
+	bk->pool = pool.data;
 	return rc;
 }
 
@@ -215,6 +228,32 @@ static bool serial_date(const struct book *bk, double v, char out[11])
 	return true;
 }
 
+/* A number cell under a column of identifiers that are not codes: can
+ * its digits (text) be what was typed?  Not under entities: a
+ * 统一社会信用代码 has 18 characters and a number cell keeps 15 digits
+ * (and no letters).  Under customs only with 4 digits: 0100 was typed
+ * as 100.  Under id, batch and aliases, a whole number below 10^15 (no
+ * exponent).  Reports the problem and returns false when not. */
+static bool identifier_number(struct sheet *sh, const struct cell *c, const char *field, double v,
+			      const char *text)
+{
+	bool ok;
+
+	if (strcmp(field, "entities") == 0)
+		ok = false;
+	else if (strcmp(field, "customs") == 0)
+		ok = v == floor(v) && v >= 1000 && v <= 9999;
+	else if (strcmp(field, "id") == 0 || strcmp(field, "batch") == 0 || strcmp(field, "aliases") == 0)
+		ok = v == floor(v) && fabs(v) < 1e15;
+	else
+		return true;
+	if (!ok)
+		problem(sh, sh->row, c->col, "the cell holds the number %s, not text: a number cell "
+			"keeps at most 15 digits, no letters and no leading zeros, so the identifier "
+			"typed cannot be told; format the column as text (文本) and enter it again", text);
+	return ok;
+}
+
 /* The text of one cell; a malloc()ed string or NULL (out of memory, or
  * a problem reported, *bad set). */
 static char *cell_text(struct sheet *sh, const struct cell *c, const char *field)
@@ -234,7 +273,7 @@ static char *cell_text(struct sheet *sh, const struct cell *c, const char *field
 				ref, c->text);
 			return NULL;
 		}
-		return strdup(sh->bk->strings[i]);
+		return strdup(sh->bk->pool + sh->bk->str_off[i]);
 	}
 	case C_INLINE:
 	case C_STR:
@@ -267,6 +306,8 @@ static char *cell_text(struct sheet *sh, const struct cell *c, const char *field
 			"codes: format the column as text (文本) and enter the code again", buf);
 		return NULL;
 	}
+	if (field != NULL && !identifier_number(sh, c, field, v, buf))
+		return NULL;
 	if (field != NULL && strcmp(field, "ciq") == 0 && v == floor(v) && v >= 0 && v < 1000)
 		snprintf(buf, sizeof(buf), "%03.0f", v); /* always 3 digits: 1 was 001 */
 	return strdup(buf);
@@ -304,6 +345,21 @@ static void take_headings(struct sheet *sh)
 	}
 }
 
+/* Count k bytes of cell text against the budget: a shared string named
+ * by a million cells is a million copies on their way to the sink. */
+static bool text_allowed(struct sheet *sh, size_t k)
+{
+	if (k + 1 <= sh->text_left) {
+		sh->text_left -= k + 1;
+		return true;
+	}
+	problem(sh, 0, 0, "the cells of the sheet (%s) hold more than %zu bytes of text (a shared "
+		"string counts once for every cell that names it); that is the limit of a list file",
+		sh->bk->part, sh->bk->max_bytes);
+	sh->stop = true;
+	return false;
+}
+
 static void row_end(struct sheet *sh)
 {
 	unsigned width = 0;
@@ -329,6 +385,8 @@ static void row_end(struct sheet *sh)
 		texts[c->col - 1] = cell_text(sh, c, sh->headings ? field : NULL);
 		if (texts[c->col - 1] == NULL && !sh->bad)
 			sh->oom = true;
+		if (texts[c->col - 1] != NULL && !text_allowed(sh, strlen(texts[c->col - 1])))
+			break;
 		if (texts[c->col - 1] == NULL)
 			texts[c->col - 1] = strdup(c->text); /* reported: checked no further */
 		if (texts[c->col - 1] == NULL)
@@ -337,7 +395,7 @@ static void row_end(struct sheet *sh)
 	/* Trailing empty cells are what a sheet leaves off anyway. */
 	while (width > 0 && (texts[width - 1] == NULL || texts[width - 1][0] == '\0'))
 		free(texts[--width]);
-	if (!sh->oom && width > 0) {
+	if (!sh->oom && !sh->stop && width > 0) {
 		for (unsigned j = 0; j < width; j++) {
 			if (texts[j] == NULL)
 				texts[j] = (char *)empty;
@@ -386,6 +444,20 @@ static void cell_start(struct sheet *sh)
 	}
 	if (col > COLS_MAX)
 		col = 0;
+	/* Each cell costs memory until its row ends, and each row's cells
+	 * go on to the sink: both are counted, not only the bytes. */
+	if (++sh->n_cells > QD_XLSX_CELLS_MAX) {
+		problem(sh, 0, 0, "the sheet (%s) has more than %d cells; at most %d are read", sh->bk->part,
+			QD_XLSX_CELLS_MAX, QD_XLSX_CELLS_MAX);
+		sh->stop = true;
+		goto out;
+	}
+	if (sh->n == COLS_MAX) {
+		problem(sh, sh->row, 0, "row %u of the sheet (%s) has more than %d cells (column XFD)",
+			sh->row, sh->bk->part, COLS_MAX);
+		sh->stop = true;
+		goto out;
+	}
 	if (sh->n == sh->cap) {
 		size_t ncap = sh->cap ? sh->cap * 2 : 32;
 		struct cell *nc = realloc(sh->cells, ncap * sizeof(*nc));
@@ -414,7 +486,10 @@ static void cell_start(struct sheet *sh)
 			if (nt != XML_READER_TYPE_ELEMENT || c->text != NULL)
 				continue;
 			if (strcmp(name, "v") == 0 || strcmp(name, "is") == 0) {
-				c->text = element_text(sh);
+				qd_buf b = { 0 };
+
+				element_text(sh->rd, &b);
+				c->text = qd_buf_steal(&b, NULL);
 				if (c->text == NULL)
 					sh->oom = true;
 			}
@@ -458,14 +533,14 @@ static void merge_cell(struct sheet *sh)
 int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const struct sink *rows,
 		  char ***headings, size_t *ncols)
 {
-	struct sheet sh = { .bk = bk, .rows = rows };
-	int r;
+	struct sheet sh = { .bk = bk, .rows = rows, .text_left = bk->max_bytes };
+	int r = 1;
 
 	sh.rd = xmlReaderForMemory(xml, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 				   XML_PARSE_NOWARNING);
 	if (sh.rd == NULL)
 		return QD_ENOMEM;
-	while (!sh.oom && (r = xmlTextReaderRead(sh.rd)) == 1) {
+	while (!sh.oom && !sh.stop && (r = xmlTextReaderRead(sh.rd)) == 1) {
 		int t = xmlTextReaderNodeType(sh.rd);
 		const char *name = (const char *)xmlTextReaderConstLocalName(sh.rd);
 
@@ -476,6 +551,11 @@ int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const stru
 			cells_clear(&sh);
 			sh.row = n > sh.row && n <= 10000000 ? (unsigned)n : sh.row + 1;
 			xmlFree(rn);
+			if (++sh.n_rows > QD_XLSX_SHEET_ROWS_MAX) {
+				problem(&sh, 0, 0, "the sheet (%s) has more than %d rows, Excel's own limit",
+					bk->part, QD_XLSX_SHEET_ROWS_MAX);
+				break;
+			}
 			if (xmlTextReaderIsEmptyElement(sh.rd))
 				row_end(&sh);
 		} else if (t == XML_READER_TYPE_END_ELEMENT && strcmp(name, "row") == 0) {
@@ -486,8 +566,12 @@ int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const stru
 			merge_cell(&sh);
 		}
 	}
-	if (!sh.oom && r < 0)
-		problem(&sh, sh.row, 0, "sheet \"%s\" is not well-formed XML after row %u", bk->sheet, sh.row);
+	/* The reader parses ahead of the rows it gives: the fault lies
+	 * somewhere after the last row given, if any was. */
+	if (!sh.oom && !sh.stop && r < 0 && sh.row > 0)
+		problem(&sh, sh.row, 0, "the sheet (%s) is not well-formed XML after row %u", bk->part, sh.row);
+	else if (!sh.oom && !sh.stop && r < 0)
+		problem(&sh, 0, 0, "the sheet (%s) is not well-formed XML", bk->part);
 	cells_clear(&sh);
 	free(sh.cells);
 	xmlFreeTextReader(sh.rd);

@@ -42,6 +42,11 @@ int qd_xlsx_looks_like(const char *buf, size_t len)
 	return len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0;
 }
 
+int qd_xlsx_looks_like_xls(const char *buf, size_t len)
+{
+	return len >= 8 && memcmp(buf, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) == 0;
+}
+
 /* Inflate the part named name into *out (malloc()ed, NUL-terminated).
  * Returns 0; QD_ENOENT when there is no such part; QD_EINVAL after a
  * problem (too large, damaged); QD_ENOMEM. */
@@ -375,9 +380,14 @@ static int book_open(struct opened *o, const char *buf, size_t len, const char *
 	int rc;
 
 	memset(o, 0, sizeof(*o));
+	o->bk.max_bytes = max_bytes;
 	o->w.budget = max_bytes;
 	o->w.max_bytes = max_bytes;
 	o->w.p = p;
+	if (qd_xlsx_looks_like_xls(buf, len)) {
+		qd_problems_add_at(p, 0, 0, "%s", QD_XLSX_LEGACY_ADVICE);
+		return QD_EINVAL;
+	}
 	zip_error_init(&ze);
 	src = zip_source_buffer_create(buf, len, 0, &ze);
 	if (src != NULL && (o->w.zip = zip_open_from_source(src, ZIP_RDONLY, &ze)) == NULL)
@@ -404,9 +414,7 @@ static int book_open(struct opened *o, const char *buf, size_t len, const char *
 
 		rc = read_part(&o->w, "xl/sharedStrings.xml", &ss, &sl);
 		if (rc == 0) {
-			rc = qd_xlsx_shared_strings(&o->bk, ss, sl);
-			if (rc == QD_EINVAL)
-				qd_problems_add_at(p, 0, 0, "the workbook's shared strings are not well-formed XML");
+			rc = qd_xlsx_shared_strings(&o->bk, "xl/sharedStrings.xml", ss, sl, p);
 			free(ss);
 		} else if (rc == QD_ENOENT) {
 			rc = 0;
@@ -420,14 +428,14 @@ static int book_open(struct opened *o, const char *buf, size_t len, const char *
 		}
 	}
 	o->bk.sheet = o->name;
+	o->bk.part = o->part;
 	return rc;
 }
 
 static void book_close(struct opened *o)
 {
-	for (size_t i = 0; i < o->bk.n_strings; i++)
-		free(o->bk.strings[i]);
-	free(o->bk.strings);
+	free(o->bk.pool);
+	free(o->bk.str_off);
 	free(o->bk.date_style);
 	free(o->name);
 	free(o->rid);
@@ -497,8 +505,8 @@ int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t ma
 /* ---- plain rows ---------------------------------------------------------------- */
 
 /* Rows of text: the first row is the header, whose headings name the
- * columns of codes (so that a code in a number cell is judged as in an
- * import). */
+ * columns of codes and of entities (so that a number cell there is
+ * judged as in an import). */
 struct plain {
 	json_t *rows;           /* [{"line", "cells"}] */
 	char **headings;        /* the first row's cells */
@@ -511,6 +519,7 @@ struct plain {
 
 static const char *const code_headings[] = { "code", "商品编号", "商品编码", "HS编码", "hs_code", NULL };
 static const char *const ciq_headings[] = { "ciq", "检验检疫编码", NULL };
+static const char *const entity_headings[] = { "entity", "entities", "统一社会信用代码", "单位代码", NULL };
 
 static bool named(const char *h, const char *const *names)
 {
@@ -568,7 +577,8 @@ static const char *plain_heading(const void *cls, unsigned column, const char **
 		return NULL;
 	h = pl->headings[column - 1];
 	if (field != NULL)
-		*field = named(h, code_headings) ? "code" : named(h, ciq_headings) ? "ciq" : NULL;
+		*field = named(h, code_headings) ? "code" : named(h, ciq_headings) ? "ciq"
+			: named(h, entity_headings) ? "entities" : NULL;
 	return h;
 }
 

@@ -3,8 +3,11 @@
 
     make_xlsx.py OUT.xlsx < spec.json
 
-spec: {"sheets": [{"name": "清单", "rows": [[cell, …], …], "merge": ["B1:C1"]}, …],
+spec: {"sheets": [{"name": "清单", "rows": [[cell, …], …], "merge": ["B1:C1"],
+                   "pad": 0}, …],
        "date1904": false}
+pad: that many spaces at the end of the sheet's XML (a part that inflates far
+beyond its compressed size, as a zip bomb does).
 A cell is a string (a shared string), a number (a number cell), null (no
 cell), {"inline": "text"} (an inline string) or {"date": "YYYY-MM-DD"} (a
 date serial in the workbook's date system, formatted as a date).
@@ -69,7 +72,8 @@ def main():
             rows.append(f'<row r="{r}">{"".join(cells)}</row>')
         merge = "".join(f'<mergeCell ref="{m}"/>' for m in sh.get("merge", []))
         merge = f'<mergeCells count="{len(sh.get("merge", []))}">{merge}</mergeCells>' if merge else ""
-        sheets.append(f'<worksheet {NS}><sheetData>{"".join(rows)}</sheetData>{merge}</worksheet>')
+        pad = " " * sh.get("pad", 0)
+        sheets.append(f'<worksheet {NS}><sheetData>{"".join(rows)}</sheetData>{merge}{pad}</worksheet>')
 
     names = "".join(f'<sheet name="{escape(s["name"])}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
                     for i, s in enumerate(spec["sheets"]))
