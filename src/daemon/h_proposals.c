@@ -80,7 +80,7 @@ enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd
 	qd_proposal p = {
 		.base_version = pres.created ? 0 : pres.previous, .action = (char *)action,
 		.source = (char *)source, .proposer = r->actor, .created_at = now,
-		.expires_at = now + (int64_t)srv->cfg.proposal_ttl * 86400, .entries = (long)pres.entries,
+		.expires_at = now + (int64_t)srv->cfg.proposal_ttl, .entries = (long)pres.entries,
 		.added = (long)pres.added, .removed = (long)pres.removed, .changed = (long)pres.changed,
 		.changes = ch.data, .effective_at = r->effective_at,
 	};

@@ -55,7 +55,8 @@
 /* GET /v1/lists/{id}/expiring without ?within=, and the window of the
  * qingdan_entries_expiring metric: days. */
 #define QD_EXPIRING_WITHIN_DEFAULT 30
-#define QD_PROPOSAL_TTL_DAYS 14                 /* --proposal-ttl */
+#define QD_PROPOSAL_TTL_S (14 * 86400)          /* --proposal-ttl: seconds */
+#define QD_PROPOSAL_TTL_MAX_S (365 * 86400)
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
 #define QD_QUERY_PARAMS_MAX 64                  /* query parameters of one request */
@@ -220,7 +221,7 @@ typedef struct settings {
 	unsigned job_threads, max_queued_jobs;
 	unsigned audit_window, audit_retain, audit_max_attempts;
 	bool require_approval;       /* --require-approval yes: changes go through proposals */
-	unsigned proposal_ttl;       /* days a pending proposal lives */
+	unsigned proposal_ttl;       /* seconds a pending proposal lives */
 } settings;
 
 /* ---- server ---- */

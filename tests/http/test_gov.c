@@ -226,6 +226,26 @@ static long list_version(void)
 	return v;
 }
 
+/* Unix seconds of an RFC 3339 UTC instant as the daemon writes it
+ * ("2026-12-01T00:00:00Z"); -1 when it is not one. */
+static time_t utc_seconds(const char *s)
+{
+	struct tm tm = {0};
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+	return end && !*end ? timegm(&tm) : (time_t)-1;
+}
+
+/* Load PROP with 2 entries (a new list), then propose 3: the 202 answer. */
+static http_response *load_then_propose(void)
+{
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_status(r, 201);
+	http_response_free(r);
+	r = put_doc("propose=true", ADMIN, 3);
+	assert_status(r, 202);
+	return r;
+}
+
 /* Propose n entries; returns the proposal number. */
 static long propose(unsigned n, const char *extra_query)
 {
@@ -266,6 +286,20 @@ static json_t *audit_find(json_t *recs, const char *action)
 	return NULL;
 }
 
+/* Approving and rejecting proposal id (by the second admin) both answer
+ * status and code. */
+static void assert_undecidable(long id, long status, const char *code)
+{
+	const char *what[] = {"approve", "reject"};
+	for (size_t i = 0; i < 2; i++) {
+		char path[64];
+		approve_path(id, path, sizeof path, what[i]);
+		http_response *r = post(path, APPROVER, NULL);
+		assert_error(r, status, code);
+		http_response_free(r);
+	}
+}
+
 static harness_daemon d_prop, d_require;
 
 static void setup_prop(void)
@@ -292,13 +326,8 @@ static void teardown_require(void)
 
 START_TEST(test_propose_then_approve)
 {
-	http_response *r = put_doc(NULL, ADMIN, 2);
-	assert_status(r, 201);
-	http_response_free(r);
-
 	/* A proposal: compared with version 1, nothing stored in the list. */
-	r = put_doc("propose=true", ADMIN, 3);
-	assert_status(r, 202);
+	http_response *r = load_then_propose();
 	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
 	assert_jstr(r->json, "/list", PROP);
 	assert_jint(r->json, "/base_version", 1);
@@ -311,6 +340,10 @@ START_TEST(test_propose_then_approve)
 	assert_jstr(r->json, "/changes/0/kind", "added");
 	ck_assert(ht_is_hex64(jptr_str(r->json, "/sha256")));
 	ck_assert(ht_is_rfc3339(jptr_str(r->json, "/expires_at")));
+	/* The default --proposal-ttl: 14 days. */
+	time_t created = utc_seconds(jptr_str(r->json, "/created_at"));
+	ck_assert_int_gt(created, 0);
+	ck_assert_int_eq(utc_seconds(jptr_str(r->json, "/expires_at")), created + 14 * 86400);
 	char sha[65];
 	snprintf(sha, sizeof sha, "%s", jptr_str(r->json, "/sha256"));
 	http_response_free(r);
@@ -385,13 +418,7 @@ START_TEST(test_propose_then_approve)
 	json_decref(recs);
 
 	/* Decided: no second decision. */
-	r = post(path, APPROVER, NULL);
-	assert_error(r, 409, "proposal_decided");
-	http_response_free(r);
-	approve_path(id, path, sizeof path, "reject");
-	r = post(path, APPROVER, NULL);
-	assert_error(r, 409, "proposal_decided");
-	http_response_free(r);
+	assert_undecidable(id, 409, "proposal_decided");
 	ck_assert_int_eq(list_version(), 2);
 }
 END_TEST
@@ -639,6 +666,129 @@ START_TEST(test_proposal_survives_restart)
 	ck_assert_int_eq(list_version(), 2);
 	ck_assert_msg(harness_stop(&b, err, sizeof err), "stop: %s", err);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+/* ---- expiry of proposals (--proposal-ttl) ---- */
+
+static harness_daemon d_ttl;
+static const char *const ttl_args[] = {"--proposal-ttl", "2s", NULL};
+
+static void setup_ttl(void)
+{
+	start(&d_ttl, ttl_args);
+}
+
+static void teardown_ttl(void)
+{
+	ht_stop_fixture(&d_ttl);
+}
+
+/* The audit record of a refused decision of proposal id (status 410). */
+static json_t *audit_refused(json_t *recs, const char *action, long id)
+{
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *rec = json_array_get(recs, i);
+		const char *a = jptr_str(rec, "/action"), *oc = jptr_str(rec, "/outcome");
+		char path[64];
+		snprintf(path, sizeof path, "/v1/proposals/%ld/%s", id, action);
+		if (a && oc && strcmp(oc, "refused") == 0 && json_integer_value(jptr(rec, "/status")) == 410 &&
+		    (strcmp(a, action) == 0 || (jptr_str(rec, "/path") && strcmp(jptr_str(rec, "/path"), path) == 0)))
+			return rec;
+	}
+	return NULL;
+}
+
+/* --proposal-ttl 2s: a proposal left pending past its expiry can be
+ * neither approved nor rejected, and is listed as expired. */
+START_TEST(test_proposal_expires)
+{
+	http_response *r = load_then_propose();
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	time_t created = utc_seconds(jptr_str(r->json, "/created_at"));
+	time_t expires = utc_seconds(jptr_str(r->json, "/expires_at"));
+	ck_assert_int_gt(created, 0);
+	ck_assert_int_eq(expires, created + 2);
+	http_response_free(r);
+
+	/* Past the instant (waiting for the clock, not for the daemon). */
+	while (time(NULL) < expires + 1)
+		usleep(100000);
+	char path[64], one[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, "{\"comment\":\"迟了\"}");
+	assert_error(r, 410, "proposal_expired");
+	assert_error_mentions(r, "expired");
+	http_response_free(r);
+	assert_undecidable(id, 410, "proposal_expired");
+	ck_assert_int_eq(list_version(), 1);
+
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "expired");
+	assert_jnull(r->json, "/decided_by");
+	http_response_free(r);
+	r = get_admin("/v1/proposals?state=expired");
+	assert_status(r, 200);
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), 1);
+	assert_jint(r->json, "/proposals/0/proposal", id);
+	assert_jstr(r->json, "/proposals/0/state", "expired");
+	http_response_free(r);
+	r = get_admin("/v1/proposals?state=pending");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), 0);
+	http_response_free(r);
+
+	/* Both refusals are audited. */
+	json_t *recs = audit_records();
+	ck_assert_msg(audit_refused(recs, "approve", id), "the refused approval is audited");
+	ck_assert_msg(audit_refused(recs, "reject", id), "the refused rejection is audited");
+	json_decref(recs);
+}
+END_TEST
+
+/* --proposal-ttl values refused at start, naming the option; units and
+ * a bare number of days accepted. */
+START_TEST(test_proposal_ttl_values)
+{
+	char dir[] = "/tmp/qd-gov-ttl-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *bad[] = {"0", "0s", "2w", "12H", "1.5d", "-1d", "d", "", "366d", "31536001s", "10 d", "1dd",
+			     "99999999999"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *args[] = {"--db", dir, "--listen", "127.0.0.1:1", "--proposal-ttl", bad[i],
+				      "--check-config", NULL};
+		char *err = NULL;
+		int rc = harness_run_daemon(args, 10000, NULL, &err);
+		ck_assert_msg(rc != 0, "--proposal-ttl \"%s\" accepted", bad[i]);
+		ck_assert_msg(err && strstr(err, "proposal-ttl"), "--proposal-ttl \"%s\": %s", bad[i], err ? err : "");
+		free(err);
+	}
+	const char *good[] = {"14d", "12h", "30m", "90s", "14", "365d", "1s"};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		const char *args[] = {"--db", dir, "--listen", "127.0.0.1:1", "--proposal-ttl", good[i],
+				      "--check-config", NULL};
+		char *err = NULL;
+		int rc = harness_run_daemon(args, 10000, NULL, &err);
+		ck_assert_msg(rc == 0, "--proposal-ttl \"%s\" refused: %s", good[i], err ? err : "");
+		free(err);
+	}
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+/* A bare number is days, as before units. */
+START_TEST(test_proposal_ttl_bare_days)
+{
+	const char *args[] = {"--proposal-ttl", "3", NULL};
+	harness_daemon d;
+	start(&d, args);
+	http_response *r = load_then_propose();
+	ck_assert_int_eq(utc_seconds(jptr_str(r->json, "/expires_at")),
+			 utc_seconds(jptr_str(r->json, "/created_at")) + 3 * 86400);
+	http_response_free(r);
+	char err[512];
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "stop: %s", err);
 }
 END_TEST
 
@@ -916,7 +1066,12 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_schedule_bad_input);
 	tcase_add_test(tc, test_schedule_through_a_proposal);
 
+	tc = ht_tcase(s, "ttl", setup_ttl, teardown_ttl);
+	tcase_add_test(tc, test_proposal_expires);
+
 	tc = ht_tcase(s, "restart", NULL, NULL);
+	tcase_add_test(tc, test_proposal_ttl_values);
+	tcase_add_test(tc, test_proposal_ttl_bare_days);
 	tcase_add_test(tc, test_proposal_survives_restart);
 	tcase_add_test(tc, test_schedule_crosses_a_restart);
 	return s;
