@@ -199,10 +199,15 @@ static char *prop_doc(unsigned n)
 	return qd_buf_steal(&b, NULL);
 }
 
+/* PUT prop_doc(n) with a query (may be NULL) of any length. */
 static http_response *put_doc(const char *query, const char *token, unsigned n)
 {
 	char *doc = prop_doc(n);
-	http_response *r = ht_put_list(PROP, query, token, NULL, doc, strlen(doc));
+	qd_buf path;
+	qd_buf_init(&path);
+	qd_buf_printf(&path, "/v1/lists/" PROP "%s%s", query ? "?" : "", query ? query : "");
+	http_response *r = http_request_auth("PUT", path.data, token, NULL, doc, strlen(doc));
+	qd_buf_free(&path);
 	free(doc);
 	return r;
 }
@@ -510,6 +515,105 @@ START_TEST(test_propose_rollback_and_csv)
 	http_response_free(r);
 	r = http_get("/v1/lists/" PROP "/entries");
 	assert_jstr(r->json, "/entries/1/id", "E-9");
+	http_response_free(r);
+}
+END_TEST
+
+/* Percent-encode s for a query string into a new string. */
+static char *query_escape(const char *s)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-')
+			qd_buf_putc(&b, (char)*p);
+		else
+			qd_buf_printf(&b, "%%%02X", *p);
+	}
+	return qd_buf_steal(&b, NULL);
+}
+
+/* The proposer's comment (comment= with propose=true), on a PUT and on a
+ * rollback: kept with the proposal and in the audit. */
+START_TEST(test_proposer_comment)
+{
+	long v = list_version();
+	const char *note = "新批次 2026-12：据署综函〔2022〕143号";
+	char *esc = query_escape(note), q[512];
+	snprintf(q, sizeof q, "propose=true&comment=%s", esc);
+	http_response *r = put_doc(q, ADMIN, 5);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/comment", note);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/comment", note);
+	http_response_free(r);
+	json_t *recs = audit_records();
+	json_t *pp = audit_find(recs, "propose");
+	ck_assert_ptr_nonnull(pp);
+	assert_jint(pp, "/proposal", id);
+	assert_jstr(pp, "/comment", note);
+	json_decref(recs);
+
+	/* A rollback proposed with its reason. */
+	char path[600];
+	snprintf(path, sizeof path, "/v1/lists/" PROP "/rollback?propose=true&comment=%s", esc);
+	r = http_request_auth("POST", path, ADMIN, "Content-Type: application/json", "{\"version\":1}", 13);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "rollback");
+	assert_jstr(r->json, "/comment", note);
+	long rb = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	snprintf(one, sizeof one, "/v1/proposals/%ld", rb);
+	r = get_admin(one);
+	assert_jstr(r->json, "/comment", note);
+	http_response_free(r);
+	free(esc);
+
+	/* Without one: null.  1 000 bytes are taken. */
+	r = put_doc("propose=true", ADMIN, 5);
+	assert_status(r, 202);
+	assert_jnull(r->json, "/comment");
+	http_response_free(r);
+	char big[1100];
+	memset(big, 'a', 1000);
+	big[1000] = '\0';
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_printf(&b, "propose=true&comment=%s", big);
+	r = put_doc(b.data, ADMIN, 5);
+	assert_status(r, 202);
+	ck_assert_uint_eq(strlen(jptr_str(r->json, "/comment")), 1000);
+	http_response_free(r);
+
+	/* Refused, naming comment, nothing proposed: too long, not UTF-8,
+	 * without propose=true. */
+	r = get_admin("/v1/proposals");
+	size_t before = json_array_size(jptr(r->json, "/proposals"));
+	http_response_free(r);
+	qd_buf_reset(&b);
+	qd_buf_printf(&b, "propose=true&comment=%sa", big);
+	const char *bad[] = {b.data, "propose=true&comment=%FF%FE", "propose=true&comment=%E6%96",
+			     "comment=x", "dry_run=true&comment=x"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		r = put_doc(bad[i], ADMIN, 6);
+		ck_assert_msg(r->status == 400, "%.60s: expected 400, got %ld", bad[i], r->status);
+		assert_error_mentions(r, "comment");
+		http_response_free(r);
+	}
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback?comment=x", ADMIN, "Content-Type: application/json",
+			      "{\"version\":1}", 13);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "comment");
+	http_response_free(r);
+	qd_buf_free(&b);
+	ck_assert_int_eq(list_version(), v);
+	r = get_admin("/v1/proposals");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before);
 	http_response_free(r);
 }
 END_TEST
@@ -1056,6 +1160,7 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_propose_then_approve);
 	tcase_add_test(tc, test_stale_then_reject);
 	tcase_add_test(tc, test_propose_rollback_and_csv);
+	tcase_add_test(tc, test_proposer_comment);
 	tcase_add_test(tc, test_proposal_bad_input);
 
 	tc = ht_tcase(s, "require", setup_require, teardown_require);
