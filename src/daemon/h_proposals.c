@@ -355,7 +355,8 @@ enum MHD_Result h_proposal_approve(struct MHD_Connection *c, request *r)
 		goto out;
 	}
 	if (err) {
-		res = err == QD_EINVAL ? respond_put_error(c, err, 0, p.list, &pr) : proposal_error(c, err, id, &p);
+		res = err == QD_EINVAL || err == QD_ESCHEDULE ? respond_put_error(c, err, 0, p.list, &pr)
+							      : proposal_error(c, err, id, &p);
 		goto out;
 	}
 	r->audited = true; /* with the version, in its transaction */

@@ -103,6 +103,7 @@
 	X(E_SIGNING_DISABLED, 409, "signing_disabled", "receipts need a signing key: qingdand runs without --signing-key") \
 	X(E_READ_ONLY_REPLICA, 409, "read_only_replica", "this qingdand follows a primary (--follow): change lists on the primary") \
 	X(E_PROPOSAL_DECIDED, 409, "proposal_decided", "the proposal was approved or rejected already") \
+	X(E_SCHEDULE_CONFLICT, 409, "schedule_conflict", "a later version of the list is scheduled already: cancel it first") \
 	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
 	X(E_PROPOSAL_EXPIRED, 410, "proposal_expired", "the proposal has expired (--proposal-ttl): propose the change again") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
@@ -157,7 +158,8 @@ enum qd_http_error {
 	X(QD_ENOPROPOSAL, E_PROPOSAL_NOT_FOUND) \
 	X(QD_EEXPIRED, E_PROPOSAL_EXPIRED) \
 	X(QD_EDECIDED, E_PROPOSAL_DECIDED) \
-	X(QD_ESAMEPERSON, E_SAME_PERSON)
+	X(QD_ESAMEPERSON, E_SAME_PERSON) \
+	X(QD_ESCHEDULE, E_SCHEDULE_CONFLICT)
 
 /* ACCESS_METRICS: as ACCESS_READ, unless --metrics-auth open. */
 enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN, ACCESS_METRICS };

@@ -552,6 +552,8 @@ enum MHD_Result respond_put_error(struct MHD_Connection *c, int err, long if_mat
 		snprintf(msg, sizeof msg, "If-Match: \"%ld\" is not the current version of %s; nothing was stored",
 			 if_match, list);
 		m = msg;
+	} else if (err == QD_ESCHEDULE && pr && pr->count) {
+		m = pr->items[0].message; /* names the later version and its instant */
 	}
 	return respond_lib_problems(c, err, m, pr);
 }

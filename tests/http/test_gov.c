@@ -291,6 +291,20 @@ static json_t *audit_find(json_t *recs, const char *action)
 	return NULL;
 }
 
+/* The second admin approves proposal id with body (may be NULL): 200;
+ * returns the version stored. */
+static long approve_ok(long id, const char *body)
+{
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	http_response *r = post(path, APPROVER, body);
+	assert_status(r, 200);
+	long v = (long)json_integer_value(jptr(r->json, "/version"));
+	ck_assert_int_gt(v, 0);
+	http_response_free(r);
+	return v;
+}
+
 /* Approving and rejecting proposal id (by the second admin) both answer
  * status and code. */
 static void assert_undecidable(long id, long status, const char *code)
@@ -1104,6 +1118,148 @@ START_TEST(test_schedule_through_a_proposal)
 }
 END_TEST
 
+/* The versions PROP has scheduled, as GET /v1/lists/{id} shows them. */
+static size_t scheduled_count(void)
+{
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	size_t n = json_array_size(jptr(r->json, "/schedule"));
+	http_response_free(r);
+	return n;
+}
+
+static void cancel_all(void)
+{
+	http_response *r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	http_response_free(r);
+}
+
+/* PROP is at version v and has version `version` scheduled for eff (te):
+ * lookups switch at te.  Then cancel it. */
+static void assert_scheduled_then_cancel(long v, long version, const char *eff, time_t te)
+{
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", v);
+	assert_jint(r->json, "/scheduled/version", version);
+	assert_jstr(r->json, "/scheduled/effective_at", eff);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te - 1), v);
+	ck_assert_int_eq(lookup_version(te), version);
+	cancel_all();
+}
+
+/* A version to take effect before one scheduled already is refused (the
+ * older would take over at its instant): on PUT, on a proposal and on an
+ * approval, until the later one is cancelled. */
+START_TEST(test_schedule_out_of_order)
+{
+	long v = list_version();
+	char early[21], mid[21], late[21], q[96];
+	time_t t_early, t_mid, t_late;
+	instant(3000, early, &t_early);
+	instant(3600, mid, &t_mid);
+	instant(7200, late, &t_late);
+	snprintf(q, sizeof q, "effective_at=%s", early);
+	long id = propose(3, q);
+	snprintf(q, sizeof q, "effective_at=%s", late);
+	http_response *r = put_doc(q, ADMIN, 4);
+	assert_status(r, 200);
+	long later = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
+
+	char name[32];
+	snprintf(name, sizeof name, "version %ld", later);
+	snprintf(q, sizeof q, "effective_at=%s", mid);
+	r = put_doc(q, ADMIN, 5);
+	assert_error(r, 409, "schedule_conflict");
+	assert_error_mentions(r, name);
+	assert_error_mentions(r, late);
+	assert_error_mentions(r, "cancel it first");
+	ck_assert_str_eq(jptr_str(r->json, "/error/details/0/path"), "/effective_at");
+	http_response_free(r);
+	snprintf(q, sizeof q, "propose=true&effective_at=%s", mid);
+	r = put_doc(q, ADMIN, 5);
+	assert_error(r, 409, "schedule_conflict");
+	http_response_free(r);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "schedule_conflict");
+	assert_error_mentions(r, name);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	ck_assert_uint_eq(scheduled_count(), 1);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_jstr(r->json, "/state", "pending");
+	http_response_free(r);
+	json_t *recs = audit_records();
+	json_t *refused = NULL;
+	for (size_t i = 0; i < json_array_size(recs) && !refused; i++)
+		if (json_integer_value(jptr(json_array_get(recs, i), "/status")) == 409)
+			refused = json_array_get(recs, i);
+	ck_assert_msg(refused != NULL, "the refused schedule is audited");
+	json_decref(recs);
+
+	/* The same instant, or a later one, is in order. */
+	snprintf(q, sizeof q, "effective_at=%s", late);
+	r = put_doc(q, ADMIN, 5);
+	assert_status(r, 200);
+	http_response_free(r);
+
+	/* Cancelled: the earlier one is approved, scheduled for its instant. */
+	cancel_all();
+	assert_scheduled_then_cancel(v, approve_ok(id, NULL), early, t_early);
+}
+END_TEST
+
+/* effective_at given by the approver, and on a rollback that succeeds. */
+START_TEST(test_schedule_on_approval_and_rollback)
+{
+	long v = list_version();
+	char eff[21], body[96];
+	time_t te;
+	instant(4000, eff, &te);
+	long id = propose(8, NULL);
+	snprintf(body, sizeof body, "{\"effective_at\":\"%s\",\"comment\":\"元旦生效\"}", eff);
+	assert_scheduled_then_cancel(v, approve_ok(id, body), eff, te);
+
+	/* A rollback to version 1, scheduled. */
+	snprintf(body, sizeof body, "{\"version\":1,\"effective_at\":\"%s\"}", eff);
+	http_response *r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN,
+					     "Content-Type: application/json", body, strlen(body));
+	assert_status(r, 200);
+	assert_jstr(r->json, "/action", "rollback");
+	assert_jstr(r->json, "/effective_at", eff);
+	long rolled = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
+	assert_scheduled_then_cancel(v, rolled, eff, te);
+}
+END_TEST
+
+/* A proposal whose instant passed before it was approved takes effect at
+ * approval (as documented for the approve body's effective_at). */
+START_TEST(test_schedule_passed_before_approval)
+{
+	long v = list_version();
+	char eff[21], q[64];
+	time_t te;
+	instant(2, eff, &te);
+	snprintf(q, sizeof q, "effective_at=%s", eff);
+	long id = propose(9, q);
+	while (time(NULL) <= te)
+		usleep(100000);
+	long stored = approve_ok(id, NULL);
+	ck_assert_int_gt(stored, v);
+	ck_assert_int_eq(list_version(), stored);
+	ck_assert_int_eq(lookup_version(0), stored);
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	assert_jnull(r->json, "/scheduled");
+	http_response_free(r);
+}
+END_TEST
+
 /* Scheduled a moment ahead, the daemon stopped, started after the instant:
  * it serves the scheduled version at once. */
 START_TEST(test_schedule_crosses_a_restart)
@@ -1170,6 +1326,9 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_schedule_switches_exactly);
 	tcase_add_test(tc, test_schedule_bad_input);
 	tcase_add_test(tc, test_schedule_through_a_proposal);
+	tcase_add_test(tc, test_schedule_out_of_order);
+	tcase_add_test(tc, test_schedule_on_approval_and_rollback);
+	tcase_add_test(tc, test_schedule_passed_before_approval);
 
 	tc = ht_tcase(s, "ttl", setup_ttl, teardown_ttl);
 	tcase_add_test(tc, test_proposal_expires);
