@@ -21,6 +21,7 @@
 #include "suite.h"
 
 #define WATCH "expiry-watch"
+#define WATCH_METRIC "expiry-metric"
 #define E_OK "91110000600037341L"
 #define E_HK "HK:12345678"
 
@@ -53,9 +54,9 @@ static void teardown_watch(void)
 	ht_stop_fixture(&d_watch);
 }
 
-/* PUT a list whose entries end 5 days ago, in 2, 10 and 40 days, and
- * never; one revoked entry in 3 days; a roster member in 10 days. */
-static void put_watch_list(void)
+/* PUT a new list `id` whose entries end 5 days ago, in 2, 10 and 40 days,
+ * and never; one revoked entry in 3 days; a roster member in 10 days. */
+static void put_watch_list(const char *id)
 {
 	char past[11], d2[11], d3[11], d10[11], d40[11];
 	date_from_today(-5, past);
@@ -65,7 +66,7 @@ static void put_watch_list(void)
 	date_from_today(40, d40);
 	char doc[4096];
 	snprintf(doc, sizeof doc,
-		 "{\"list\":\"" WATCH "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\",\"en\":\"Expiry watch\"},"
+		 "{\"list\":\"%s\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\",\"en\":\"Expiry watch\"},"
 		 "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\",\"text\":\"免于提交。\"}],"
 		 "\"entities\":[{\"id\":\"" E_OK "\",\"name\":{\"zh\":\"示例研究院\"},\"valid_to\":\"%s\"},"
 		 "{\"id\":\"" E_HK "\",\"name\":{\"zh\":\"香港示例大学\"}}],"
@@ -77,15 +78,15 @@ static void put_watch_list(void)
 		 "\"valid_to\":\"%s\"},"
 		 "{\"id\":\"E-PAST\",\"code\":\"3004\",\"name\":{\"zh\":\"过期\"},\"clauses\":[\"C-1\"],\"valid_to\":\"%s\"},"
 		 "{\"id\":\"E-OPEN\",\"code\":\"3005\",\"name\":{\"zh\":\"长期\"},\"clauses\":[\"C-1\"]}]}",
-		 d10, d40, d10, d2, d3, past);
-	http_response *r = ht_put_list(WATCH, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
+		 id, d10, d40, d10, d2, d3, past);
+	http_response *r = ht_put_list(id, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
 	assert_status(r, 201);
 	http_response_free(r);
 }
 
 START_TEST(test_expiring_window)
 {
-	put_watch_list();
+	put_watch_list(WATCH);
 	char d2[11], d10[11], before[11], after[11];
 	date_from_today(2, d2);
 	date_from_today(10, d10);
@@ -137,22 +138,23 @@ END_TEST
 
 START_TEST(test_expiring_metric)
 {
-	/* The list of test_expiring_window: 2 entries and 1 member in 30 days. */
+	/* A list of its own: 2 entries and 1 member in 30 days. */
+	put_watch_list(WATCH_METRIC);
 	http_response *r = http_get("/metrics");
 	assert_status(r, 200);
-	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH "\",within=\"30d\"} 3\n"),
+	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH_METRIC "\",within=\"30d\"} 3\n"),
 		      "no expiring gauge of 3 in:\n%.4000s", r->body);
 	http_response_free(r);
 	/* A new version that renews everything: the gauge follows it. */
-	const char *doc = "{\"list\":\"" WATCH "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\"},"
+	const char *doc = "{\"list\":\"" WATCH_METRIC "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\"},"
 			  "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
 			  "\"text\":\"免于提交。\"}],\"entities\":[],"
 			  "\"entries\":[{\"id\":\"E-2\",\"code\":\"3002\",\"name\":{\"zh\":\"血清\"},\"clauses\":[\"C-1\"]}]}";
-	r = ht_put_list(WATCH, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
+	r = ht_put_list(WATCH_METRIC, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
 	assert_status(r, 200);
 	http_response_free(r);
 	r = http_get("/metrics");
-	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH "\",within=\"30d\"} 0\n"),
+	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH_METRIC "\",within=\"30d\"} 0\n"),
 		      "no expiring gauge of 0 in:\n%.4000s", r->body);
 	http_response_free(r);
 }
@@ -533,6 +535,40 @@ START_TEST(test_propose_rollback_and_csv)
 }
 END_TEST
 
+/* A workbook proposed: version 1 of PROP downloaded as .xlsx and sent
+ * back with ?propose=true is an import of its entries, approved as such. */
+START_TEST(test_propose_xlsx)
+{
+	http_response *r = ht_get_ok("/v1/lists/" PROP "/versions/1");
+	long entries = (long)json_array_size(jptr(r->json, "/entries"));
+	http_response_free(r);
+	ck_assert_int_gt(entries, 0);
+	long v = list_version();
+	http_response *x = http_get("/v1/lists/" PROP "/versions/1?format=xlsx");
+	assert_status(x, 200);
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN,
+			      "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", x->body,
+			      x->body_len);
+	http_response_free(x);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "import");
+	assert_jstr(r->json, "/source", "http (xlsx)");
+	assert_jint(r->json, "/base_version", v);
+	assert_jint(r->json, "/entries", entries);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	ck_assert_int_eq(approve_ok(id, NULL), v + 1);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/entries", entries);
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" PROP "/versions");
+	assert_jstr(r->json, "/versions/0/action", "approve");
+	assert_jstr(r->json, "/versions/0/source", "http (xlsx)");
+	http_response_free(r);
+}
+END_TEST
+
 /* Percent-encode s for a query string into a new string. */
 static char *query_escape(const char *s)
 {
@@ -669,14 +705,32 @@ START_TEST(test_proposal_bad_input)
 	r = ht_put_list(PROP, "propose=true", ADMIN, NULL, bad, strlen(bad));
 	assert_error(r, 422, "invalid_document");
 	http_response_free(r);
-	/* If-Match is honoured when proposing. */
-	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, "If-Match: \"1\"", "{}", 2);
-	ck_assert_int_ge(r->status, 400);
+	/* If-Match is honoured when proposing: a valid document against
+	 * another version is no proposal; against the current one it is. */
+	char *doc = prop_doc(3), im[40];
+	snprintf(im, sizeof im, "If-Match: \"%ld\"", v + 1);
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, im, doc, strlen(doc));
+	assert_error(r, 412, "precondition_failed");
+	assert_error_mentions(r, "If-Match");
+	http_response_free(r);
+	r = get_admin("/v1/proposals");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before);
+	http_response_free(r);
+	snprintf(im, sizeof im, "If-Match: \"%ld\"", v);
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, im, doc, strlen(doc));
+	assert_status(r, 202);
+	assert_jint(r->json, "/base_version", v);
+	long matched = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	free(doc);
+	char path[64];
+	approve_path(matched, path, sizeof path, "reject");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
 	http_response_free(r);
 
 	/* Bodies of a decision. */
 	long id = propose(4, NULL);
-	char path[64];
 	approve_path(id, path, sizeof path, "approve");
 	const char *bodies[] = {"{\"comment\":5}", "{\"note\":\"x\"}", "[]", "{\"comment\":\"x\"", "\"x\""};
 	for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
@@ -692,7 +746,7 @@ START_TEST(test_proposal_bad_input)
 	ck_assert_int_eq(list_version(), v);
 
 	r = get_admin("/v1/proposals");
-	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before + 1);
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before + 2);
 	assert_jstr(r->json, "/proposals/0/state", "pending");
 	http_response_free(r);
 	/* Rejected now, so that it stays out of the tests after this one. */
@@ -732,6 +786,11 @@ START_TEST(test_require_approval)
 
 	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN, "Content-Type: application/json",
 			      "{\"version\":1}", 13);
+	assert_error(r, 403, "approval_required");
+	http_response_free(r);
+	/* A CSV batch too. */
+	const char *csv = "id,code,name_zh,clauses\nE-1,3801,物品 1,C-1\nE-9,3809,物品 9,C-1\n";
+	r = ht_put_list(PROP, NULL, ADMIN, "Content-Type: text/csv", csv, strlen(csv));
 	assert_error(r, 403, "approval_required");
 	http_response_free(r);
 	ck_assert_int_eq(list_version(), 1);
@@ -919,6 +978,14 @@ static void instant(long secs, char out[21], time_t *t)
 	struct tm tm;
 	gmtime_r(t, &tm);
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The instant `secs` from now into eff and *t, and the query
+ * "effective_at=…" of it into q. */
+static void effective_query(long secs, char q[64], char eff[21], time_t *t)
+{
+	instant(secs, eff, t);
+	snprintf(q, 64, "effective_at=%s", eff);
 }
 
 /* The version of PROP a lookup of 3801 uses at instant t (0: now). */
@@ -1148,6 +1215,97 @@ static void assert_scheduled_then_cancel(long v, long version, const char *eff, 
 	cancel_all();
 }
 
+/* Schedule prop_doc(n) a few seconds ahead (3; further when a slow run
+ * sent it after that instant): its instant into eff and *te.  Returns the
+ * version stored. */
+static long schedule_soon(unsigned n, char eff[21], time_t *te)
+{
+	long stored = 0;
+	for (long lead = 3; !stored && lead <= 48; lead *= 2) {
+		char q[64];
+		instant(lead, eff, te);
+		snprintf(q, sizeof q, "effective_at=%s", eff);
+		http_response *r = put_doc(q, ADMIN, n);
+		if (r->status == 200)
+			stored = (long)json_integer_value(jptr(r->json, "/version"));
+		else
+			assert_error_mentions(r, "in the future");
+		http_response_free(r);
+	}
+	ck_assert_int_gt(stored, 0);
+	return stored;
+}
+
+/* A running daemon switches at the instant: plain lookups (no at=) polled
+ * across it answer the old version until the instant and the new one from
+ * then on, never the old one again.  Only the order is asserted: an answer
+ * whose request left before effective_at − 1 s is the old version, one
+ * whose request left after effective_at + 1 s the new one. */
+START_TEST(test_schedule_switches_live)
+{
+	long v = list_version();
+	char eff[21];
+	time_t te;
+	long stored = schedule_soon(2, eff, &te);
+	time_t ready = time(NULL);
+	ck_assert_int_gt(stored, v);
+	bool switched = false;
+	unsigned olds = 0, news = 0;
+	for (;;) {
+		time_t sent = time(NULL);
+		long got = lookup_version(0);
+		time_t back = time(NULL);
+		ck_assert_msg(got == v || got == stored, "a lookup answered version %ld", got);
+		if (got == stored)
+			switched = true;
+		else
+			ck_assert_msg(!switched, "version %ld answered again after version %ld", v, stored);
+		if (back < te - 1) {
+			ck_assert_int_eq(got, v);
+			olds++;
+		}
+		if (sent > te + 1) {
+			ck_assert_int_eq(got, stored);
+			if (++news >= 3)
+				break;
+		}
+		usleep(50000);
+	}
+	/* The old version was seen, unless a slow run left no second for it. */
+	ck_assert(olds > 0 || ready + 2 >= te - 1);
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", stored);
+	assert_jnull(r->json, "/scheduled");
+	http_response_free(r);
+}
+END_TEST
+
+/* date= asks about the validity of entries, not which version is current:
+ * a version scheduled for an instant before that date does not answer it. */
+START_TEST(test_schedule_leaves_date_alone)
+{
+	long v = list_version();
+	char eff[21], q[64];
+	time_t te;
+	effective_query(3600, q, eff, &te);
+	http_response *r = put_doc(q, ADMIN, 1);
+	assert_status(r, 200);
+	long stored = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
+	char day[11];
+	date_from_today(30, day);
+	const char *codes[] = {"3801", "3802"};
+	for (size_t i = 0; i < 2; i++) {
+		r = http_get("/v1/lookup?code=%s&list=" PROP "&date=%s", codes[i], day);
+		assert_status(r, 200);
+		assert_jint(r->json, "/results/0/version", v);
+		http_response_free(r);
+	}
+	ck_assert_int_eq(lookup_version(te), stored);
+	cancel_all();
+}
+END_TEST
+
 /* A version to take effect before one scheduled already is refused (the
  * older would take over at its instant): on PUT, on a proposal and on an
  * approval, until the later one is cancelled. */
@@ -1245,8 +1403,7 @@ START_TEST(test_schedule_passed_before_approval)
 	long v = list_version();
 	char eff[21], q[64];
 	time_t te;
-	instant(2, eff, &te);
-	snprintf(q, sizeof q, "effective_at=%s", eff);
+	effective_query(2, q, eff, &te);
 	long id = propose(9, q);
 	while (time(NULL) <= te)
 		usleep(100000);
@@ -1274,13 +1431,9 @@ START_TEST(test_schedule_crosses_a_restart)
 	http_response *r = put_doc(NULL, ADMIN, 1);
 	assert_status(r, 201);
 	http_response_free(r);
-	char eff[21], q[64];
+	char eff[21];
 	time_t te;
-	instant(2, eff, &te);
-	snprintf(q, sizeof q, "effective_at=%s", eff);
-	r = put_doc(q, ADMIN, 3);
-	assert_status(r, 200);
-	http_response_free(r);
+	schedule_soon(3, eff, &te);
 	ck_assert_int_eq(list_version(), 1);
 	ck_assert_msg(harness_stop(&a, err, sizeof err), "stop: %s", err);
 	/* Down across the instant (waiting for the clock, not for a thread). */
@@ -1316,6 +1469,7 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_propose_then_approve);
 	tcase_add_test(tc, test_stale_then_reject);
 	tcase_add_test(tc, test_propose_rollback_and_csv);
+	tcase_add_test(tc, test_propose_xlsx);
 	tcase_add_test(tc, test_proposer_comment);
 	tcase_add_test(tc, test_proposal_bad_input);
 
@@ -1329,6 +1483,8 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_schedule_out_of_order);
 	tcase_add_test(tc, test_schedule_on_approval_and_rollback);
 	tcase_add_test(tc, test_schedule_passed_before_approval);
+	tcase_add_test(tc, test_schedule_switches_live);
+	tcase_add_test(tc, test_schedule_leaves_date_alone);
 
 	tc = ht_tcase(s, "ttl", setup_ttl, teardown_ttl);
 	tcase_add_test(tc, test_proposal_expires);
