@@ -37,7 +37,8 @@
 	X(QD_ENOPROPOSAL, -16, "proposal_not_found", 404, 69 /* EX_UNAVAILABLE */, "no such proposal") \
 	X(QD_EEXPIRED,  -17, "proposal_expired",    410, 69 /* EX_UNAVAILABLE */, "the proposal has expired") \
 	X(QD_EDECIDED,  -18, "proposal_decided",    409, 75 /* EX_TEMPFAIL */,    "the proposal was approved or rejected already") \
-	X(QD_ESAMEPERSON, -19, "same_person",       403, 77 /* EX_NOPERM */,      "a proposal is approved or rejected by someone other than its proposer")
+	X(QD_ESAMEPERSON, -19, "same_person",       403, 77 /* EX_NOPERM */,      "a proposal is approved or rejected by someone other than its proposer") \
+	X(QD_ESCHEDULE, -20, "schedule_conflict",   409, 75 /* EX_TEMPFAIL */,    "a later instant is scheduled already")
 
 /* QD_ENOLIST: the list was never stored.  QD_ENOVERSION: the list exists
  * but never had that version.  QD_EGONE: the version existed but is no
@@ -48,7 +49,9 @@
  * not verify.  QD_EBASE64: text that is not strict base64.
  * QD_ENOPROPOSAL: no proposal has that number.  QD_EEXPIRED: a pending
  * proposal past its expiry.  QD_EDECIDED: a proposal approved or rejected
- * already.  QD_ESAMEPERSON: its proposer asked to approve or reject it. */
+ * already.  QD_ESAMEPERSON: its proposer asked to approve or reject it.
+ * QD_ESCHEDULE: a version to take effect before one of the list's versions
+ * already scheduled (which would then take over from it). */
 enum qd_err {
 #define QD_ERR_ENUM_(name, value, code, http, exit, msg) name = value,
 	QD_ERRORS(QD_ERR_ENUM_)

@@ -105,17 +105,20 @@ const char qingdand_usage[] =
 	"                                (default 100000)\n"
 	"  --require-approval yes|no     every list change goes through a proposal that\n"
 	"                                another admin approves (default no)\n"
-	"  --proposal-ttl DAYS           pending proposals expire after DAYS (default 14)\n"
+	"  --proposal-ttl DURATION       pending proposals expire after DURATION: 14d,\n"
+	"                                12h, 30m or 90s; a bare number is days\n"
+	"                                (default 14d, at most 365d)\n"
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n";
 
-enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE, O_CUSTOMS, O_YES_NO };
+enum opt_kind { O_STR, O_UINT, O_SIZE, O_OFFSET, O_READ_AUTH, O_METRICS_AUTH, O_LOG_MODE, O_CUSTOMS, O_YES_NO,
+		O_DURATION };
 
 typedef struct opt {
 	const char *name;
 	enum opt_kind kind;
 	size_t off;                  /* offset of the field in settings */
-	unsigned long long min, max; /* for O_UINT / O_SIZE */
+	unsigned long long min, max; /* for O_UINT / O_SIZE; seconds for O_DURATION */
 } opt;
 
 #define F(field) offsetof(settings, field)
@@ -167,7 +170,7 @@ static const opt opts[] = {
 	{"audit-retain", O_UINT, F(audit_retain), 0, 36500},
 	{"audit-max-attempts", O_UINT, F(audit_max_attempts), 1000, 100000000},
 	{"require-approval", O_YES_NO, F(require_approval), 0, 0},
-	{"proposal-ttl", O_UINT, F(proposal_ttl), 1, 365},
+	{"proposal-ttl", O_DURATION, F(proposal_ttl), 1, QD_PROPOSAL_TTL_MAX_S},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -207,7 +210,7 @@ void settings_default(settings *s)
 	s->decision_log_wait = QD_DECISION_LOG_WAIT_MS;
 	s->follow_interval = QD_FOLLOW_INTERVAL_S;
 	s->max_staleness = QD_MAX_STALENESS_S;
-	s->proposal_ttl = QD_PROPOSAL_TTL_DAYS;
+	s->proposal_ttl = QD_PROPOSAL_TTL_S;
 }
 
 void settings_free(settings *s)
@@ -218,6 +221,31 @@ void settings_free(settings *s)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+}
+
+/* Parse a duration: decimal digits and one unit, d (days), h, m or s; a
+ * bare number is days (what --proposal-ttl took before it had units).
+ * Returns 0 with the seconds in *out, or -1 when s is malformed, does not
+ * fit, or lies outside [min, max] seconds. */
+static int parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 9 || (s[n] && s[n + 1]))
+		return -1;
+	uint64_t unit;
+	switch (s[n]) {
+	case '\0':
+	case 'd': unit = 86400; break;
+	case 'h': unit = 3600; break;
+	case 'm': unit = 60; break;
+	case 's': unit = 1; break;
+	default: return -1;
+	}
+	uint64_t v = strtoull(s, NULL, 10) * unit; /* at most 9 digits: no overflow */
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 /* Apply one option; on error write why into err and return -1. */
@@ -287,6 +315,15 @@ static int apply(settings *s, const opt *o, const char *v, char *err, size_t err
 			snprintf(err, errlen, "%s: expected +HH:MM within ±14:00 (e.g. +08:00), got \"%s\"", o->name, v);
 			return -1;
 		}
+		return 0;
+	case O_DURATION:
+		if (parse_duration(v, o->min, o->max, &n)) {
+			snprintf(err, errlen, "%s: expected a duration from %llus to %llud: digits and a unit, "
+				 "d, h, m or s (14d, 12h, 30m, 90s; a bare number is days), got \"%s\"",
+				 o->name, o->min, o->max / 86400, v);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case O_UINT:
 	case O_SIZE:

@@ -178,11 +178,13 @@ enum MHD_Result h_diff(struct MHD_Connection *c, request *r)
 
 enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 {
-	enum { P_PROPOSE, P_COUNT };
-	param p[P_COUNT] = {[P_PROPOSE] = {.name = "propose"}};
+	enum { P_PROPOSE, P_COMMENT, P_COUNT };
+	param p[P_COUNT] = {[P_PROPOSE] = {.name = "propose"}, [P_COMMENT] = {.name = "comment", .max = QD_COMMENT_MAX}};
 	enum MHD_Result res;
 	bool propose;
-	if (!get_params(c, p, P_COUNT, &res) || !bool_param(c, &p[P_PROPOSE], &propose, &res))
+	const char *comment;
+	if (!get_params(c, p, P_COUNT, &res) || !bool_param(c, &p[P_PROPOSE], &propose, &res) ||
+	    !proposal_comment(c, &p[P_COMMENT], propose, &comment, &res))
 		return res;
 	if (!propose && r->srv->cfg.require_approval)
 		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
@@ -221,7 +223,7 @@ enum MHD_Result h_rollback(struct MHD_Connection *c, request *r)
 		return version_error(c, r, err, v);
 	char source[48];
 	snprintf(source, sizeof source, "rollback to version %u", v);
-	res = propose ? propose_and_reply(c, r, doc, "rollback", source)
+	res = propose ? propose_and_reply(c, r, doc, "rollback", source, comment)
 		      : store_and_reply(c, r, doc, "rollback", source, false);
 	qd_listdoc_free(doc);
 	return res;

@@ -228,9 +228,10 @@ static const char *csv_charset(struct MHD_Connection *c, char *buf, size_t len)
 
 enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 {
-	enum { P_DRY_RUN, P_SHEET, P_PROPOSE, P_EFFECTIVE, P_COUNT };
+	enum { P_DRY_RUN, P_SHEET, P_PROPOSE, P_EFFECTIVE, P_COMMENT, P_COUNT };
 	param p[P_COUNT] = {[P_DRY_RUN] = {.name = "dry_run"}, [P_SHEET] = {.name = "sheet"},
-			    [P_PROPOSE] = {.name = "propose"}, [P_EFFECTIVE] = {.name = "effective_at"}};
+			    [P_PROPOSE] = {.name = "propose"}, [P_EFFECTIVE] = {.name = "effective_at"},
+			    [P_COMMENT] = {.name = "comment", .max = QD_COMMENT_MAX}};
 	enum MHD_Result res;
 	bool rows = r->body_is_csv || r->body_is_xlsx;
 	r->audit_action = rows ? "import" : "load";
@@ -246,6 +247,9 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		return respond_param_error(c, E_BAD_PARAMETER, NULL,
 					   "propose: a proposal is compared with the current version already; "
 					   "give dry_run or propose, not both");
+	const char *comment;
+	if (!proposal_comment(c, &p[P_COMMENT], propose, &comment, &res))
+		return res;
 	if (!dry && !propose && r->srv->cfg.require_approval)
 		return respond_error(c, E_APPROVAL_REQUIRED, NULL);
 	const char *why;
@@ -298,7 +302,7 @@ enum MHD_Result h_list_put(struct MHD_Connection *c, request *r)
 		goto out;
 	}
 	const char *source = r->body_is_csv ? "http (text/csv)" : r->body_is_xlsx ? "http (xlsx)" : "http (application/json)";
-	res = propose ? propose_and_reply(c, r, doc, rows ? "import" : "load", source)
+	res = propose ? propose_and_reply(c, r, doc, rows ? "import" : "load", source, comment)
 		      : store_and_reply(c, r, doc, rows ? "import" : "load", source, dry);
 out:
 	qd_listdoc_free(doc);

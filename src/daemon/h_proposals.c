@@ -44,8 +44,33 @@ static enum MHD_Result reply_proposal(struct MHD_Connection *c, request *r, unsi
 	return respond_json(c, status, &b);
 }
 
+bool proposal_comment(struct MHD_Connection *c, const param *p, bool propose, const char **out,
+		      enum MHD_Result *res)
+{
+	*out = NULL;
+	if (!p->value)
+		return true;
+	const char *why = NULL;
+	/* Its length was checked by get_params() (param.max). */
+	if (!propose)
+		why = "comment: the proposer's comment goes with propose=true";
+	for (size_t i = 0; !why && i < p->len;) {
+		size_t n = (unsigned char)p->value[i] < 0x80 ? 1
+			 : qd_utf8_len((const unsigned char *)p->value + i, p->len - i);
+		if (!n)
+			why = "comment: not UTF-8 text";
+		i += n;
+	}
+	if (!why) {
+		*out = p->value;
+		return true;
+	}
+	*res = respond_param_error(c, E_BAD_PARAMETER, "comment", why);
+	return false;
+}
+
 enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
-				  const char *action, const char *source)
+				  const char *action, const char *source, const char *comment)
 {
 	long if_match = parse_if_match(c);
 	if (if_match < 0)
@@ -80,9 +105,9 @@ enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd
 	qd_proposal p = {
 		.base_version = pres.created ? 0 : pres.previous, .action = (char *)action,
 		.source = (char *)source, .proposer = r->actor, .created_at = now,
-		.expires_at = now + (int64_t)srv->cfg.proposal_ttl * 86400, .entries = (long)pres.entries,
+		.expires_at = now + (int64_t)srv->cfg.proposal_ttl, .entries = (long)pres.entries,
 		.added = (long)pres.added, .removed = (long)pres.removed, .changed = (long)pres.changed,
-		.changes = ch.data, .effective_at = r->effective_at,
+		.changes = ch.data, .effective_at = r->effective_at, .comment = (char *)comment,
 	};
 	snprintf(p.list, sizeof p.list, "%s", doc->list);
 	memcpy(p.sha256, pres.sha256, sizeof p.sha256);
@@ -330,7 +355,8 @@ enum MHD_Result h_proposal_approve(struct MHD_Connection *c, request *r)
 		goto out;
 	}
 	if (err) {
-		res = err == QD_EINVAL ? respond_put_error(c, err, 0, p.list, &pr) : proposal_error(c, err, id, &p);
+		res = err == QD_EINVAL || err == QD_ESCHEDULE ? respond_put_error(c, err, 0, p.list, &pr)
+							      : proposal_error(c, err, id, &p);
 		goto out;
 	}
 	r->audited = true; /* with the version, in its transaction */

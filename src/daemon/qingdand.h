@@ -55,7 +55,8 @@
 /* GET /v1/lists/{id}/expiring without ?within=, and the window of the
  * qingdan_entries_expiring metric: days. */
 #define QD_EXPIRING_WITHIN_DEFAULT 30
-#define QD_PROPOSAL_TTL_DAYS 14                 /* --proposal-ttl */
+#define QD_PROPOSAL_TTL_S (14 * 86400)          /* --proposal-ttl: seconds */
+#define QD_PROPOSAL_TTL_MAX_S (365 * 86400)
 #define QD_ENTRIES_LIMIT_MAX 1000
 #define QD_PARAM_MAX 512                        /* bytes of one query value */
 #define QD_QUERY_PARAMS_MAX 64                  /* query parameters of one request */
@@ -102,6 +103,7 @@
 	X(E_SIGNING_DISABLED, 409, "signing_disabled", "receipts need a signing key: qingdand runs without --signing-key") \
 	X(E_READ_ONLY_REPLICA, 409, "read_only_replica", "this qingdand follows a primary (--follow): change lists on the primary") \
 	X(E_PROPOSAL_DECIDED, 409, "proposal_decided", "the proposal was approved or rejected already") \
+	X(E_SCHEDULE_CONFLICT, 409, "schedule_conflict", "a later version of the list is scheduled already: cancel it first") \
 	X(E_GONE, 410, "gone", "the version this feed record names is no longer retained") \
 	X(E_PROPOSAL_EXPIRED, 410, "proposal_expired", "the proposal has expired (--proposal-ttl): propose the change again") \
 	X(E_PRECONDITION_FAILED, 412, "precondition_failed", "If-Match does not match the list's current version") \
@@ -156,7 +158,8 @@ enum qd_http_error {
 	X(QD_ENOPROPOSAL, E_PROPOSAL_NOT_FOUND) \
 	X(QD_EEXPIRED, E_PROPOSAL_EXPIRED) \
 	X(QD_EDECIDED, E_PROPOSAL_DECIDED) \
-	X(QD_ESAMEPERSON, E_SAME_PERSON)
+	X(QD_ESAMEPERSON, E_SAME_PERSON) \
+	X(QD_ESCHEDULE, E_SCHEDULE_CONFLICT)
 
 /* ACCESS_METRICS: as ACCESS_READ, unless --metrics-auth open. */
 enum access { ACCESS_OPEN, ACCESS_READ, ACCESS_ADMIN, ACCESS_METRICS };
@@ -220,7 +223,7 @@ typedef struct settings {
 	unsigned job_threads, max_queued_jobs;
 	unsigned audit_window, audit_retain, audit_max_attempts;
 	bool require_approval;       /* --require-approval yes: changes go through proposals */
-	unsigned proposal_ttl;       /* days a pending proposal lives */
+	unsigned proposal_ttl;       /* seconds a pending proposal lives */
 } settings;
 
 /* ---- server ---- */

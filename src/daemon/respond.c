@@ -477,10 +477,14 @@ static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *
 	}
 	if (!value)
 		value = "";
-	if (value_size > QD_PARAM_MAX || memchr(value, 0, value_size)) {
+	size_t max = p->max ? p->max : QD_PARAM_MAX;
+	if (value_size > max || memchr(value, 0, value_size)) {
 		snprintf(x->name, sizeof x->name, "%s", p->name);
-		snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is %s", p->name,
-			 value_size > QD_PARAM_MAX ? "too long" : "not text (contains NUL)");
+		if (value_size > max)
+			snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is too long (at most %zu bytes)",
+				 p->name, max);
+		else
+			snprintf(x->msg, sizeof x->msg, "query parameter \"%s\" is not text (contains NUL)", p->name);
 		x->err = E_BAD_PARAMETER;
 		x->failed = true;
 		return MHD_NO;
@@ -548,6 +552,8 @@ enum MHD_Result respond_put_error(struct MHD_Connection *c, int err, long if_mat
 		snprintf(msg, sizeof msg, "If-Match: \"%ld\" is not the current version of %s; nothing was stored",
 			 if_match, list);
 		m = msg;
+	} else if (err == QD_ESCHEDULE && pr && pr->count) {
+		m = pr->items[0].message; /* names the later version and its instant */
 	}
 	return respond_lib_problems(c, err, m, pr);
 }

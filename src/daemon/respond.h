@@ -90,6 +90,7 @@ typedef struct param {
 	const char *name;
 	const char *value;  /* NULL when absent; borrowed from libmicrohttpd */
 	size_t len;
+	size_t max;         /* bytes the value may have; 0: QD_PARAM_MAX */
 } param;
 
 /* Collect the query string into params (names given, values NULL).  Unknown,
@@ -141,7 +142,14 @@ enum MHD_Result respond_put_error(struct MHD_Connection *c, int err, long if_mat
  * answer 202 with it; the store audits it.  doc is only read.
  * (h_proposals.c) */
 enum MHD_Result propose_and_reply(struct MHD_Connection *c, request *r, const qd_listdoc *doc,
-				  const char *action, const char *source);
+				  const char *action, const char *source, const char *comment);
+
+/* The proposer's comment= query parameter p of a change (its param.max
+ * QD_COMMENT_MAX): absent (*out NULL), or with propose=true, UTF-8 text
+ * (*out borrowed from p).  Returns true, or false with a 400 naming
+ * comment answered in *res.  (h_proposals.c) */
+bool proposal_comment(struct MHD_Connection *c, const param *p, bool propose, const char **out,
+		      enum MHD_Result *res);
 
 /* Store doc as the list's new version (or dry-run it) and answer with the
  * load reply; records what happened for the audit.  doc is only read. */

@@ -21,6 +21,7 @@
 #include "suite.h"
 
 #define WATCH "expiry-watch"
+#define WATCH_METRIC "expiry-metric"
 #define E_OK "91110000600037341L"
 #define E_HK "HK:12345678"
 
@@ -53,9 +54,9 @@ static void teardown_watch(void)
 	ht_stop_fixture(&d_watch);
 }
 
-/* PUT a list whose entries end 5 days ago, in 2, 10 and 40 days, and
- * never; one revoked entry in 3 days; a roster member in 10 days. */
-static void put_watch_list(void)
+/* PUT a new list `id` whose entries end 5 days ago, in 2, 10 and 40 days,
+ * and never; one revoked entry in 3 days; a roster member in 10 days. */
+static void put_watch_list(const char *id)
 {
 	char past[11], d2[11], d3[11], d10[11], d40[11];
 	date_from_today(-5, past);
@@ -65,7 +66,7 @@ static void put_watch_list(void)
 	date_from_today(40, d40);
 	char doc[4096];
 	snprintf(doc, sizeof doc,
-		 "{\"list\":\"" WATCH "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\",\"en\":\"Expiry watch\"},"
+		 "{\"list\":\"%s\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\",\"en\":\"Expiry watch\"},"
 		 "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\",\"text\":\"免于提交。\"}],"
 		 "\"entities\":[{\"id\":\"" E_OK "\",\"name\":{\"zh\":\"示例研究院\"},\"valid_to\":\"%s\"},"
 		 "{\"id\":\"" E_HK "\",\"name\":{\"zh\":\"香港示例大学\"}}],"
@@ -77,15 +78,15 @@ static void put_watch_list(void)
 		 "\"valid_to\":\"%s\"},"
 		 "{\"id\":\"E-PAST\",\"code\":\"3004\",\"name\":{\"zh\":\"过期\"},\"clauses\":[\"C-1\"],\"valid_to\":\"%s\"},"
 		 "{\"id\":\"E-OPEN\",\"code\":\"3005\",\"name\":{\"zh\":\"长期\"},\"clauses\":[\"C-1\"]}]}",
-		 d10, d40, d10, d2, d3, past);
-	http_response *r = ht_put_list(WATCH, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
+		 id, d10, d40, d10, d2, d3, past);
+	http_response *r = ht_put_list(id, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
 	assert_status(r, 201);
 	http_response_free(r);
 }
 
 START_TEST(test_expiring_window)
 {
-	put_watch_list();
+	put_watch_list(WATCH);
 	char d2[11], d10[11], before[11], after[11];
 	date_from_today(2, d2);
 	date_from_today(10, d10);
@@ -137,22 +138,23 @@ END_TEST
 
 START_TEST(test_expiring_metric)
 {
-	/* The list of test_expiring_window: 2 entries and 1 member in 30 days. */
+	/* A list of its own: 2 entries and 1 member in 30 days. */
+	put_watch_list(WATCH_METRIC);
 	http_response *r = http_get("/metrics");
 	assert_status(r, 200);
-	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH "\",within=\"30d\"} 3\n"),
+	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH_METRIC "\",within=\"30d\"} 3\n"),
 		      "no expiring gauge of 3 in:\n%.4000s", r->body);
 	http_response_free(r);
 	/* A new version that renews everything: the gauge follows it. */
-	const char *doc = "{\"list\":\"" WATCH "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\"},"
+	const char *doc = "{\"list\":\"" WATCH_METRIC "\",\"kind\":\"positive\",\"title\":{\"zh\":\"到期提醒\"},"
 			  "\"clauses\":[{\"id\":\"C-1\",\"document\":\"署综函〔2022〕143号\",\"article\":\"一\","
 			  "\"text\":\"免于提交。\"}],\"entities\":[],"
 			  "\"entries\":[{\"id\":\"E-2\",\"code\":\"3002\",\"name\":{\"zh\":\"血清\"},\"clauses\":[\"C-1\"]}]}";
-	r = ht_put_list(WATCH, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
+	r = ht_put_list(WATCH_METRIC, NULL, HARNESS_ADMIN_TOKEN, NULL, doc, strlen(doc));
 	assert_status(r, 200);
 	http_response_free(r);
 	r = http_get("/metrics");
-	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH "\",within=\"30d\"} 0\n"),
+	ck_assert_msg(strstr(r->body, "qingdan_entries_expiring{list=\"" WATCH_METRIC "\",within=\"30d\"} 0\n"),
 		      "no expiring gauge of 0 in:\n%.4000s", r->body);
 	http_response_free(r);
 }
@@ -199,10 +201,15 @@ static char *prop_doc(unsigned n)
 	return qd_buf_steal(&b, NULL);
 }
 
+/* PUT prop_doc(n) with a query (may be NULL) of any length. */
 static http_response *put_doc(const char *query, const char *token, unsigned n)
 {
 	char *doc = prop_doc(n);
-	http_response *r = ht_put_list(PROP, query, token, NULL, doc, strlen(doc));
+	qd_buf path;
+	qd_buf_init(&path);
+	qd_buf_printf(&path, "/v1/lists/" PROP "%s%s", query ? "?" : "", query ? query : "");
+	http_response *r = http_request_auth("PUT", path.data, token, NULL, doc, strlen(doc));
+	qd_buf_free(&path);
 	free(doc);
 	return r;
 }
@@ -224,6 +231,26 @@ static long list_version(void)
 	long v = r->status == 200 ? (long)json_integer_value(jptr(r->json, "/version")) : 0;
 	http_response_free(r);
 	return v;
+}
+
+/* Unix seconds of an RFC 3339 UTC instant as the daemon writes it
+ * ("2026-12-01T00:00:00Z"); -1 when it is not one. */
+static time_t utc_seconds(const char *s)
+{
+	struct tm tm = {0};
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+	return end && !*end ? timegm(&tm) : (time_t)-1;
+}
+
+/* Load PROP with 2 entries (a new list), then propose 3: the 202 answer. */
+static http_response *load_then_propose(void)
+{
+	http_response *r = put_doc(NULL, ADMIN, 2);
+	assert_status(r, 201);
+	http_response_free(r);
+	r = put_doc("propose=true", ADMIN, 3);
+	assert_status(r, 202);
+	return r;
 }
 
 /* Propose n entries; returns the proposal number. */
@@ -266,6 +293,34 @@ static json_t *audit_find(json_t *recs, const char *action)
 	return NULL;
 }
 
+/* The second admin approves proposal id with body (may be NULL): 200;
+ * returns the version stored. */
+static long approve_ok(long id, const char *body)
+{
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	http_response *r = post(path, APPROVER, body);
+	assert_status(r, 200);
+	long v = (long)json_integer_value(jptr(r->json, "/version"));
+	ck_assert_int_gt(v, 0);
+	http_response_free(r);
+	return v;
+}
+
+/* Approving and rejecting proposal id (by the second admin) both answer
+ * status and code. */
+static void assert_undecidable(long id, long status, const char *code)
+{
+	const char *what[] = {"approve", "reject"};
+	for (size_t i = 0; i < 2; i++) {
+		char path[64];
+		approve_path(id, path, sizeof path, what[i]);
+		http_response *r = post(path, APPROVER, NULL);
+		assert_error(r, status, code);
+		http_response_free(r);
+	}
+}
+
 static harness_daemon d_prop, d_require;
 
 static void setup_prop(void)
@@ -292,13 +347,8 @@ static void teardown_require(void)
 
 START_TEST(test_propose_then_approve)
 {
-	http_response *r = put_doc(NULL, ADMIN, 2);
-	assert_status(r, 201);
-	http_response_free(r);
-
 	/* A proposal: compared with version 1, nothing stored in the list. */
-	r = put_doc("propose=true", ADMIN, 3);
-	assert_status(r, 202);
+	http_response *r = load_then_propose();
 	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
 	assert_jstr(r->json, "/list", PROP);
 	assert_jint(r->json, "/base_version", 1);
@@ -311,6 +361,10 @@ START_TEST(test_propose_then_approve)
 	assert_jstr(r->json, "/changes/0/kind", "added");
 	ck_assert(ht_is_hex64(jptr_str(r->json, "/sha256")));
 	ck_assert(ht_is_rfc3339(jptr_str(r->json, "/expires_at")));
+	/* The default --proposal-ttl: 14 days. */
+	time_t created = utc_seconds(jptr_str(r->json, "/created_at"));
+	ck_assert_int_gt(created, 0);
+	ck_assert_int_eq(utc_seconds(jptr_str(r->json, "/expires_at")), created + 14 * 86400);
 	char sha[65];
 	snprintf(sha, sizeof sha, "%s", jptr_str(r->json, "/sha256"));
 	http_response_free(r);
@@ -385,13 +439,7 @@ START_TEST(test_propose_then_approve)
 	json_decref(recs);
 
 	/* Decided: no second decision. */
-	r = post(path, APPROVER, NULL);
-	assert_error(r, 409, "proposal_decided");
-	http_response_free(r);
-	approve_path(id, path, sizeof path, "reject");
-	r = post(path, APPROVER, NULL);
-	assert_error(r, 409, "proposal_decided");
-	http_response_free(r);
+	assert_undecidable(id, 409, "proposal_decided");
 	ck_assert_int_eq(list_version(), 2);
 }
 END_TEST
@@ -487,6 +535,139 @@ START_TEST(test_propose_rollback_and_csv)
 }
 END_TEST
 
+/* A workbook proposed: version 1 of PROP downloaded as .xlsx and sent
+ * back with ?propose=true is an import of its entries, approved as such. */
+START_TEST(test_propose_xlsx)
+{
+	http_response *r = ht_get_ok("/v1/lists/" PROP "/versions/1");
+	long entries = (long)json_array_size(jptr(r->json, "/entries"));
+	http_response_free(r);
+	ck_assert_int_gt(entries, 0);
+	long v = list_version();
+	http_response *x = http_get("/v1/lists/" PROP "/versions/1?format=xlsx");
+	assert_status(x, 200);
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN,
+			      "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", x->body,
+			      x->body_len);
+	http_response_free(x);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "import");
+	assert_jstr(r->json, "/source", "http (xlsx)");
+	assert_jint(r->json, "/base_version", v);
+	assert_jint(r->json, "/entries", entries);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	ck_assert_int_eq(approve_ok(id, NULL), v + 1);
+	r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/entries", entries);
+	http_response_free(r);
+	r = ht_get_ok("/v1/lists/" PROP "/versions");
+	assert_jstr(r->json, "/versions/0/action", "approve");
+	assert_jstr(r->json, "/versions/0/source", "http (xlsx)");
+	http_response_free(r);
+}
+END_TEST
+
+/* Percent-encode s for a query string into a new string. */
+static char *query_escape(const char *s)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-')
+			qd_buf_putc(&b, (char)*p);
+		else
+			qd_buf_printf(&b, "%%%02X", *p);
+	}
+	return qd_buf_steal(&b, NULL);
+}
+
+/* The proposer's comment (comment= with propose=true), on a PUT and on a
+ * rollback: kept with the proposal and in the audit. */
+START_TEST(test_proposer_comment)
+{
+	long v = list_version();
+	const char *note = "新批次 2026-12：据署综函〔2022〕143号";
+	char *esc = query_escape(note), q[512];
+	snprintf(q, sizeof q, "propose=true&comment=%s", esc);
+	http_response *r = put_doc(q, ADMIN, 5);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/comment", note);
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/comment", note);
+	http_response_free(r);
+	json_t *recs = audit_records();
+	json_t *pp = audit_find(recs, "propose");
+	ck_assert_ptr_nonnull(pp);
+	assert_jint(pp, "/proposal", id);
+	assert_jstr(pp, "/comment", note);
+	json_decref(recs);
+
+	/* A rollback proposed with its reason. */
+	char path[600];
+	snprintf(path, sizeof path, "/v1/lists/" PROP "/rollback?propose=true&comment=%s", esc);
+	r = http_request_auth("POST", path, ADMIN, "Content-Type: application/json", "{\"version\":1}", 13);
+	assert_status(r, 202);
+	assert_jstr(r->json, "/action", "rollback");
+	assert_jstr(r->json, "/comment", note);
+	long rb = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	snprintf(one, sizeof one, "/v1/proposals/%ld", rb);
+	r = get_admin(one);
+	assert_jstr(r->json, "/comment", note);
+	http_response_free(r);
+	free(esc);
+
+	/* Without one: null.  1 000 bytes are taken. */
+	r = put_doc("propose=true", ADMIN, 5);
+	assert_status(r, 202);
+	assert_jnull(r->json, "/comment");
+	http_response_free(r);
+	char big[1100];
+	memset(big, 'a', 1000);
+	big[1000] = '\0';
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_printf(&b, "propose=true&comment=%s", big);
+	r = put_doc(b.data, ADMIN, 5);
+	assert_status(r, 202);
+	ck_assert_uint_eq(strlen(jptr_str(r->json, "/comment")), 1000);
+	http_response_free(r);
+
+	/* Refused, naming comment, nothing proposed: too long, not UTF-8,
+	 * without propose=true. */
+	r = get_admin("/v1/proposals");
+	size_t before = json_array_size(jptr(r->json, "/proposals"));
+	http_response_free(r);
+	qd_buf_reset(&b);
+	qd_buf_printf(&b, "propose=true&comment=%sa", big);
+	const char *bad[] = {b.data, "propose=true&comment=%FF%FE", "propose=true&comment=%E6%96",
+			     "comment=x", "dry_run=true&comment=x"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		r = put_doc(bad[i], ADMIN, 6);
+		ck_assert_msg(r->status == 400, "%.60s: expected 400, got %ld", bad[i], r->status);
+		assert_error_mentions(r, "comment");
+		http_response_free(r);
+	}
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback?comment=x", ADMIN, "Content-Type: application/json",
+			      "{\"version\":1}", 13);
+	assert_error(r, 400, "bad_parameter");
+	assert_error_mentions(r, "comment");
+	http_response_free(r);
+	qd_buf_free(&b);
+	ck_assert_int_eq(list_version(), v);
+	r = get_admin("/v1/proposals");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before);
+	http_response_free(r);
+}
+END_TEST
+
 START_TEST(test_proposal_bad_input)
 {
 	http_response *r = get_admin("/v1/proposals");
@@ -524,14 +705,32 @@ START_TEST(test_proposal_bad_input)
 	r = ht_put_list(PROP, "propose=true", ADMIN, NULL, bad, strlen(bad));
 	assert_error(r, 422, "invalid_document");
 	http_response_free(r);
-	/* If-Match is honoured when proposing. */
-	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, "If-Match: \"1\"", "{}", 2);
-	ck_assert_int_ge(r->status, 400);
+	/* If-Match is honoured when proposing: a valid document against
+	 * another version is no proposal; against the current one it is. */
+	char *doc = prop_doc(3), im[40];
+	snprintf(im, sizeof im, "If-Match: \"%ld\"", v + 1);
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, im, doc, strlen(doc));
+	assert_error(r, 412, "precondition_failed");
+	assert_error_mentions(r, "If-Match");
+	http_response_free(r);
+	r = get_admin("/v1/proposals");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before);
+	http_response_free(r);
+	snprintf(im, sizeof im, "If-Match: \"%ld\"", v);
+	r = http_request_auth("PUT", "/v1/lists/" PROP "?propose=true", ADMIN, im, doc, strlen(doc));
+	assert_status(r, 202);
+	assert_jint(r->json, "/base_version", v);
+	long matched = (long)json_integer_value(jptr(r->json, "/proposal"));
+	http_response_free(r);
+	free(doc);
+	char path[64];
+	approve_path(matched, path, sizeof path, "reject");
+	r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
 	http_response_free(r);
 
 	/* Bodies of a decision. */
 	long id = propose(4, NULL);
-	char path[64];
 	approve_path(id, path, sizeof path, "approve");
 	const char *bodies[] = {"{\"comment\":5}", "{\"note\":\"x\"}", "[]", "{\"comment\":\"x\"", "\"x\""};
 	for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
@@ -547,7 +746,7 @@ START_TEST(test_proposal_bad_input)
 	ck_assert_int_eq(list_version(), v);
 
 	r = get_admin("/v1/proposals");
-	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before + 1);
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), before + 2);
 	assert_jstr(r->json, "/proposals/0/state", "pending");
 	http_response_free(r);
 	/* Rejected now, so that it stays out of the tests after this one. */
@@ -587,6 +786,11 @@ START_TEST(test_require_approval)
 
 	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN, "Content-Type: application/json",
 			      "{\"version\":1}", 13);
+	assert_error(r, 403, "approval_required");
+	http_response_free(r);
+	/* A CSV batch too. */
+	const char *csv = "id,code,name_zh,clauses\nE-1,3801,物品 1,C-1\nE-9,3809,物品 9,C-1\n";
+	r = ht_put_list(PROP, NULL, ADMIN, "Content-Type: text/csv", csv, strlen(csv));
 	assert_error(r, 403, "approval_required");
 	http_response_free(r);
 	ck_assert_int_eq(list_version(), 1);
@@ -642,6 +846,129 @@ START_TEST(test_proposal_survives_restart)
 }
 END_TEST
 
+/* ---- expiry of proposals (--proposal-ttl) ---- */
+
+static harness_daemon d_ttl;
+static const char *const ttl_args[] = {"--proposal-ttl", "2s", NULL};
+
+static void setup_ttl(void)
+{
+	start(&d_ttl, ttl_args);
+}
+
+static void teardown_ttl(void)
+{
+	ht_stop_fixture(&d_ttl);
+}
+
+/* The audit record of a refused decision of proposal id (status 410). */
+static json_t *audit_refused(json_t *recs, const char *action, long id)
+{
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		json_t *rec = json_array_get(recs, i);
+		const char *a = jptr_str(rec, "/action"), *oc = jptr_str(rec, "/outcome");
+		char path[64];
+		snprintf(path, sizeof path, "/v1/proposals/%ld/%s", id, action);
+		if (a && oc && strcmp(oc, "refused") == 0 && json_integer_value(jptr(rec, "/status")) == 410 &&
+		    (strcmp(a, action) == 0 || (jptr_str(rec, "/path") && strcmp(jptr_str(rec, "/path"), path) == 0)))
+			return rec;
+	}
+	return NULL;
+}
+
+/* --proposal-ttl 2s: a proposal left pending past its expiry can be
+ * neither approved nor rejected, and is listed as expired. */
+START_TEST(test_proposal_expires)
+{
+	http_response *r = load_then_propose();
+	long id = (long)json_integer_value(jptr(r->json, "/proposal"));
+	time_t created = utc_seconds(jptr_str(r->json, "/created_at"));
+	time_t expires = utc_seconds(jptr_str(r->json, "/expires_at"));
+	ck_assert_int_gt(created, 0);
+	ck_assert_int_eq(expires, created + 2);
+	http_response_free(r);
+
+	/* Past the instant (waiting for the clock, not for the daemon). */
+	while (time(NULL) < expires + 1)
+		usleep(100000);
+	char path[64], one[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, "{\"comment\":\"迟了\"}");
+	assert_error(r, 410, "proposal_expired");
+	assert_error_mentions(r, "expired");
+	http_response_free(r);
+	assert_undecidable(id, 410, "proposal_expired");
+	ck_assert_int_eq(list_version(), 1);
+
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/state", "expired");
+	assert_jnull(r->json, "/decided_by");
+	http_response_free(r);
+	r = get_admin("/v1/proposals?state=expired");
+	assert_status(r, 200);
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), 1);
+	assert_jint(r->json, "/proposals/0/proposal", id);
+	assert_jstr(r->json, "/proposals/0/state", "expired");
+	http_response_free(r);
+	r = get_admin("/v1/proposals?state=pending");
+	ck_assert_uint_eq(json_array_size(jptr(r->json, "/proposals")), 0);
+	http_response_free(r);
+
+	/* Both refusals are audited. */
+	json_t *recs = audit_records();
+	ck_assert_msg(audit_refused(recs, "approve", id), "the refused approval is audited");
+	ck_assert_msg(audit_refused(recs, "reject", id), "the refused rejection is audited");
+	json_decref(recs);
+}
+END_TEST
+
+/* --proposal-ttl values refused at start, naming the option; units and
+ * a bare number of days accepted. */
+START_TEST(test_proposal_ttl_values)
+{
+	char dir[] = "/tmp/qd-gov-ttl-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *bad[] = {"0", "0s", "2w", "12H", "1.5d", "-1d", "d", "", "366d", "31536001s", "10 d", "1dd",
+			     "99999999999"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *args[] = {"--db", dir, "--listen", "127.0.0.1:1", "--proposal-ttl", bad[i],
+				      "--check-config", NULL};
+		char *err = NULL;
+		int rc = harness_run_daemon(args, 10000, NULL, &err);
+		ck_assert_msg(rc != 0, "--proposal-ttl \"%s\" accepted", bad[i]);
+		ck_assert_msg(err && strstr(err, "proposal-ttl"), "--proposal-ttl \"%s\": %s", bad[i], err ? err : "");
+		free(err);
+	}
+	const char *good[] = {"14d", "12h", "30m", "90s", "14", "365d", "1s"};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		const char *args[] = {"--db", dir, "--listen", "127.0.0.1:1", "--proposal-ttl", good[i],
+				      "--check-config", NULL};
+		char *err = NULL;
+		int rc = harness_run_daemon(args, 10000, NULL, &err);
+		ck_assert_msg(rc == 0, "--proposal-ttl \"%s\" refused: %s", good[i], err ? err : "");
+		free(err);
+	}
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+/* A bare number is days, as before units. */
+START_TEST(test_proposal_ttl_bare_days)
+{
+	const char *args[] = {"--proposal-ttl", "3", NULL};
+	harness_daemon d;
+	start(&d, args);
+	http_response *r = load_then_propose();
+	ck_assert_int_eq(utc_seconds(jptr_str(r->json, "/expires_at")),
+			 utc_seconds(jptr_str(r->json, "/created_at")) + 3 * 86400);
+	http_response_free(r);
+	char err[512];
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "stop: %s", err);
+}
+END_TEST
+
 /* ---- scheduled versions ---- */
 
 /* The instant `secs` from now, RFC 3339 UTC, into out (21 bytes). */
@@ -651,6 +978,14 @@ static void instant(long secs, char out[21], time_t *t)
 	struct tm tm;
 	gmtime_r(t, &tm);
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The instant `secs` from now into eff and *t, and the query
+ * "effective_at=…" of it into q. */
+static void effective_query(long secs, char q[64], char eff[21], time_t *t)
+{
+	instant(secs, eff, t);
+	snprintf(q, 64, "effective_at=%s", eff);
 }
 
 /* The version of PROP a lookup of 3801 uses at instant t (0: now). */
@@ -850,6 +1185,238 @@ START_TEST(test_schedule_through_a_proposal)
 }
 END_TEST
 
+/* The versions PROP has scheduled, as GET /v1/lists/{id} shows them. */
+static size_t scheduled_count(void)
+{
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	size_t n = json_array_size(jptr(r->json, "/schedule"));
+	http_response_free(r);
+	return n;
+}
+
+static void cancel_all(void)
+{
+	http_response *r = http_request_auth("DELETE", "/v1/lists/" PROP "/scheduled", ADMIN, NULL, NULL, 0);
+	assert_status(r, 200);
+	http_response_free(r);
+}
+
+/* PROP is at version v and has version `version` scheduled for eff (te):
+ * lookups switch at te.  Then cancel it. */
+static void assert_scheduled_then_cancel(long v, long version, const char *eff, time_t te)
+{
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", v);
+	assert_jint(r->json, "/scheduled/version", version);
+	assert_jstr(r->json, "/scheduled/effective_at", eff);
+	http_response_free(r);
+	ck_assert_int_eq(lookup_version(te - 1), v);
+	ck_assert_int_eq(lookup_version(te), version);
+	cancel_all();
+}
+
+/* Schedule prop_doc(n) a few seconds ahead (3; further when a slow run
+ * sent it after that instant): its instant into eff and *te.  Returns the
+ * version stored. */
+static long schedule_soon(unsigned n, char eff[21], time_t *te)
+{
+	long stored = 0;
+	for (long lead = 3; !stored && lead <= 48; lead *= 2) {
+		char q[64];
+		instant(lead, eff, te);
+		snprintf(q, sizeof q, "effective_at=%s", eff);
+		http_response *r = put_doc(q, ADMIN, n);
+		if (r->status == 200)
+			stored = (long)json_integer_value(jptr(r->json, "/version"));
+		else
+			assert_error_mentions(r, "in the future");
+		http_response_free(r);
+	}
+	ck_assert_int_gt(stored, 0);
+	return stored;
+}
+
+/* A running daemon switches at the instant: plain lookups (no at=) polled
+ * across it answer the old version until the instant and the new one from
+ * then on, never the old one again.  Only the order is asserted: an answer
+ * whose request left before effective_at − 1 s is the old version, one
+ * whose request left after effective_at + 1 s the new one. */
+START_TEST(test_schedule_switches_live)
+{
+	long v = list_version();
+	char eff[21];
+	time_t te;
+	long stored = schedule_soon(2, eff, &te);
+	time_t ready = time(NULL);
+	ck_assert_int_gt(stored, v);
+	bool switched = false;
+	unsigned olds = 0, news = 0;
+	for (;;) {
+		time_t sent = time(NULL);
+		long got = lookup_version(0);
+		time_t back = time(NULL);
+		ck_assert_msg(got == v || got == stored, "a lookup answered version %ld", got);
+		if (got == stored)
+			switched = true;
+		else
+			ck_assert_msg(!switched, "version %ld answered again after version %ld", v, stored);
+		if (back < te - 1) {
+			ck_assert_int_eq(got, v);
+			olds++;
+		}
+		if (sent > te + 1) {
+			ck_assert_int_eq(got, stored);
+			if (++news >= 3)
+				break;
+		}
+		usleep(50000);
+	}
+	/* The old version was seen, unless a slow run left no second for it. */
+	ck_assert(olds > 0 || ready + 2 >= te - 1);
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	assert_jint(r->json, "/version", stored);
+	assert_jnull(r->json, "/scheduled");
+	http_response_free(r);
+}
+END_TEST
+
+/* date= asks about the validity of entries, not which version is current:
+ * a version scheduled for an instant before that date does not answer it. */
+START_TEST(test_schedule_leaves_date_alone)
+{
+	long v = list_version();
+	char eff[21], q[64];
+	time_t te;
+	effective_query(3600, q, eff, &te);
+	http_response *r = put_doc(q, ADMIN, 1);
+	assert_status(r, 200);
+	long stored = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
+	char day[11];
+	date_from_today(30, day);
+	const char *codes[] = {"3801", "3802"};
+	for (size_t i = 0; i < 2; i++) {
+		r = http_get("/v1/lookup?code=%s&list=" PROP "&date=%s", codes[i], day);
+		assert_status(r, 200);
+		assert_jint(r->json, "/results/0/version", v);
+		http_response_free(r);
+	}
+	ck_assert_int_eq(lookup_version(te), stored);
+	cancel_all();
+}
+END_TEST
+
+/* A version to take effect before one scheduled already is refused (the
+ * older would take over at its instant): on PUT, on a proposal and on an
+ * approval, until the later one is cancelled. */
+START_TEST(test_schedule_out_of_order)
+{
+	long v = list_version();
+	char early[21], mid[21], late[21], q[96];
+	time_t t_early, t_mid, t_late;
+	instant(3000, early, &t_early);
+	instant(3600, mid, &t_mid);
+	instant(7200, late, &t_late);
+	snprintf(q, sizeof q, "effective_at=%s", early);
+	long id = propose(3, q);
+	snprintf(q, sizeof q, "effective_at=%s", late);
+	http_response *r = put_doc(q, ADMIN, 4);
+	assert_status(r, 200);
+	long later = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
+
+	char name[32];
+	snprintf(name, sizeof name, "version %ld", later);
+	snprintf(q, sizeof q, "effective_at=%s", mid);
+	r = put_doc(q, ADMIN, 5);
+	assert_error(r, 409, "schedule_conflict");
+	assert_error_mentions(r, name);
+	assert_error_mentions(r, late);
+	assert_error_mentions(r, "cancel it first");
+	ck_assert_str_eq(jptr_str(r->json, "/error/details/0/path"), "/effective_at");
+	http_response_free(r);
+	snprintf(q, sizeof q, "propose=true&effective_at=%s", mid);
+	r = put_doc(q, ADMIN, 5);
+	assert_error(r, 409, "schedule_conflict");
+	http_response_free(r);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	r = post(path, APPROVER, NULL);
+	assert_error(r, 409, "schedule_conflict");
+	assert_error_mentions(r, name);
+	http_response_free(r);
+	ck_assert_int_eq(list_version(), v);
+	ck_assert_uint_eq(scheduled_count(), 1);
+	char one[64];
+	snprintf(one, sizeof one, "/v1/proposals/%ld", id);
+	r = get_admin(one);
+	assert_jstr(r->json, "/state", "pending");
+	http_response_free(r);
+	json_t *recs = audit_records();
+	json_t *refused = NULL;
+	for (size_t i = 0; i < json_array_size(recs) && !refused; i++)
+		if (json_integer_value(jptr(json_array_get(recs, i), "/status")) == 409)
+			refused = json_array_get(recs, i);
+	ck_assert_msg(refused != NULL, "the refused schedule is audited");
+	json_decref(recs);
+
+	/* The same instant, or a later one, is in order. */
+	snprintf(q, sizeof q, "effective_at=%s", late);
+	r = put_doc(q, ADMIN, 5);
+	assert_status(r, 200);
+	http_response_free(r);
+
+	/* Cancelled: the earlier one is approved, scheduled for its instant. */
+	cancel_all();
+	assert_scheduled_then_cancel(v, approve_ok(id, NULL), early, t_early);
+}
+END_TEST
+
+/* effective_at given by the approver, and on a rollback that succeeds. */
+START_TEST(test_schedule_on_approval_and_rollback)
+{
+	long v = list_version();
+	char eff[21], body[96];
+	time_t te;
+	instant(4000, eff, &te);
+	long id = propose(8, NULL);
+	snprintf(body, sizeof body, "{\"effective_at\":\"%s\",\"comment\":\"元旦生效\"}", eff);
+	assert_scheduled_then_cancel(v, approve_ok(id, body), eff, te);
+
+	/* A rollback to version 1, scheduled. */
+	snprintf(body, sizeof body, "{\"version\":1,\"effective_at\":\"%s\"}", eff);
+	http_response *r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN,
+					     "Content-Type: application/json", body, strlen(body));
+	assert_status(r, 200);
+	assert_jstr(r->json, "/action", "rollback");
+	assert_jstr(r->json, "/effective_at", eff);
+	long rolled = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
+	assert_scheduled_then_cancel(v, rolled, eff, te);
+}
+END_TEST
+
+/* A proposal whose instant passed before it was approved takes effect at
+ * approval (as documented for the approve body's effective_at). */
+START_TEST(test_schedule_passed_before_approval)
+{
+	long v = list_version();
+	char eff[21], q[64];
+	time_t te;
+	effective_query(2, q, eff, &te);
+	long id = propose(9, q);
+	while (time(NULL) <= te)
+		usleep(100000);
+	long stored = approve_ok(id, NULL);
+	ck_assert_int_gt(stored, v);
+	ck_assert_int_eq(list_version(), stored);
+	ck_assert_int_eq(lookup_version(0), stored);
+	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	assert_jnull(r->json, "/scheduled");
+	http_response_free(r);
+}
+END_TEST
+
 /* Scheduled a moment ahead, the daemon stopped, started after the instant:
  * it serves the scheduled version at once. */
 START_TEST(test_schedule_crosses_a_restart)
@@ -864,13 +1431,9 @@ START_TEST(test_schedule_crosses_a_restart)
 	http_response *r = put_doc(NULL, ADMIN, 1);
 	assert_status(r, 201);
 	http_response_free(r);
-	char eff[21], q[64];
+	char eff[21];
 	time_t te;
-	instant(2, eff, &te);
-	snprintf(q, sizeof q, "effective_at=%s", eff);
-	r = put_doc(q, ADMIN, 3);
-	assert_status(r, 200);
-	http_response_free(r);
+	schedule_soon(3, eff, &te);
 	ck_assert_int_eq(list_version(), 1);
 	ck_assert_msg(harness_stop(&a, err, sizeof err), "stop: %s", err);
 	/* Down across the instant (waiting for the clock, not for a thread). */
@@ -906,6 +1469,8 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_propose_then_approve);
 	tcase_add_test(tc, test_stale_then_reject);
 	tcase_add_test(tc, test_propose_rollback_and_csv);
+	tcase_add_test(tc, test_propose_xlsx);
+	tcase_add_test(tc, test_proposer_comment);
 	tcase_add_test(tc, test_proposal_bad_input);
 
 	tc = ht_tcase(s, "require", setup_require, teardown_require);
@@ -915,8 +1480,18 @@ static Suite *gov_suite(void)
 	tcase_add_test(tc, test_schedule_switches_exactly);
 	tcase_add_test(tc, test_schedule_bad_input);
 	tcase_add_test(tc, test_schedule_through_a_proposal);
+	tcase_add_test(tc, test_schedule_out_of_order);
+	tcase_add_test(tc, test_schedule_on_approval_and_rollback);
+	tcase_add_test(tc, test_schedule_passed_before_approval);
+	tcase_add_test(tc, test_schedule_switches_live);
+	tcase_add_test(tc, test_schedule_leaves_date_alone);
+
+	tc = ht_tcase(s, "ttl", setup_ttl, teardown_ttl);
+	tcase_add_test(tc, test_proposal_expires);
 
 	tc = ht_tcase(s, "restart", NULL, NULL);
+	tcase_add_test(tc, test_proposal_ttl_values);
+	tcase_add_test(tc, test_proposal_ttl_bare_days);
 	tcase_add_test(tc, test_proposal_survives_restart);
 	tcase_add_test(tc, test_schedule_crosses_a_restart);
 	return s;

@@ -78,6 +78,15 @@ static uint32_t current(qd_store *st, qd_snap *s)
 	return l.version;
 }
 
+/* The version current at t1, then at t2. */
+static void assert_current(qd_store *st, qd_snap *s, int64_t t1, uint32_t v1, int64_t t2, uint32_t v2)
+{
+	qd_store_set_time(st, t1);
+	ck_assert_uint_eq(current(st, s), v1);
+	qd_store_set_time(st, t2);
+	ck_assert_uint_eq(current(st, s), v2);
+}
+
 static uint32_t version_at(qd_snap *s, int64_t at)
 {
 	ck_assert_int_eq(qd_snap_open(s), 0);
@@ -202,10 +211,64 @@ START_TEST(refused_and_kept)
 	qd_snap *s = qd_snap_new(st);
 	put_ok_at(st, 1, T0, 0);
 	put_ok_at(st, 2, T1, TE);
-	qd_store_set_time(st, T1);
-	ck_assert_uint_eq(current(st, s), 1);
-	qd_store_set_time(st, TE);
-	ck_assert_uint_eq(current(st, s), 2);
+	assert_current(st, s, T1, 1, TE, 2);
+	qd_snap_free(s);
+	qd_store_close(st);
+	fx_drop_dir(dir);
+}
+END_TEST
+
+/* A version to take effect before one scheduled already would be taken
+ * over by that older one at its instant: refused, naming it, until it is
+ * cancelled.  The same instant or a later one is in order. */
+START_TEST(out_of_order_refused)
+{
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_store(dir, NULL);
+	qd_snap *s = qd_snap_new(st);
+	put_ok_at(st, 1, T0, 0);
+	put_ok_at(st, 2, T1, TE + 100);
+	qd_put_result res;
+	qd_problems pr;
+	qd_problems_init(&pr);
+	ck_assert_int_eq(put_at(st, 3, T1 + 1, TE, &res, &pr), QD_ESCHEDULE);
+	ck_assert_uint_eq(pr.count, 1);
+	ck_assert_str_eq(pr.items[0].path, "/effective_at");
+	ck_assert_msg(strstr(pr.items[0].message, "version 2 of sched is scheduled for 2026-11-19T11:08:20Z, after "
+						      "2026-11-19T11:06:40Z"),
+		      "%s", pr.items[0].message);
+	ck_assert_msg(strstr(pr.items[0].message, "cancel it first"), "%s", pr.items[0].message);
+	qd_problems_free(&pr);
+	/* A dry run says the same. */
+	qd_problems_init(&pr);
+	qd_listdoc *doc = fx_mkdoc("sched", "{'list':'sched','kind':'positive','title':{'zh':'排期'},"
+				   "'clauses':[" CLAUSE "],'entities':[],'entries':[]}");
+	qd_put_opts o = fx_put_opts("tester", "load", "test", T1 + 1);
+	o.effective_at = TE;
+	o.dry_run = true;
+	ck_assert_int_eq(qd_store_put(st, doc, &o, &res, &pr), QD_ESCHEDULE);
+	qd_listdoc_free(doc);
+	qd_problems_free(&pr);
+	/* Nothing was stored. */
+	qd_sched_item *v;
+	size_t n;
+	ck_assert_int_eq(qd_store_scheduled(st, "sched", T1 + 2, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(v[0].version, 2);
+	free(v);
+
+	/* The same instant: the newer takes effect then; a later one after it. */
+	put_ok_at(st, 3, T1 + 2, TE + 100);
+	put_ok_at(st, 4, T1 + 3, TE + 200);
+	assert_current(st, s, TE + 100, 3, TE + 200, 4);
+
+	/* Once the later ones are cancelled, the earlier instant is taken. */
+	qd_store_set_time(st, 0);
+	ck_assert_int_eq(qd_store_cancel_scheduled(st, "sched", 0, "tester", NULL, T1 + 4, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	free(v);
+	put_ok_at(st, 5, T1 + 5, TE);
+	assert_current(st, s, TE - 1, 1, TE, 5);
 	qd_snap_free(s);
 	qd_store_close(st);
 	fx_drop_dir(dir);
@@ -267,6 +330,7 @@ static Suite *schedule_suite(void)
 	tcase_add_test(tc, switches_at_the_instant);
 	tcase_add_test(tc, several_in_order_and_cancel);
 	tcase_add_test(tc, refused_and_kept);
+	tcase_add_test(tc, out_of_order_refused);
 	tcase_add_test(tc, follower_applies_schedule_and_cancel);
 	suite_add_tcase(s, tc);
 	return s;

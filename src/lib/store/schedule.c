@@ -86,9 +86,14 @@ int qd_st_current_at(qd_store *st, MDB_txn *txn, const char *list, uint32_t last
 	return oldest > 1 ? QD_EGONE : QD_ENOLIST;
 }
 
-int qd_st_next_at(qd_store *st, MDB_txn *txn, const char *list, int64_t after, int64_t *out)
+/* Scan list's pending scheduled versions whose instant is after `after`:
+ * the earliest instant into *first, the latest into *last with its version
+ * into *last_version (0 and 0 when there is none). */
+static int sched_scan(qd_store *st, MDB_txn *txn, const char *list, int64_t after, int64_t *first, int64_t *last,
+		      uint32_t *last_version)
 {
-	*out = 0;
+	*first = *last = 0;
+	*last_version = 0;
 	if (!st->has_schedule)
 		return 0;
 	unsigned char key[QD_LIST_ID_MAX + 2];
@@ -103,19 +108,40 @@ int qd_st_next_at(qd_store *st, MDB_txn *txn, const char *list, int64_t after, i
 	int ret = 0;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, key, n);
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (d.mv_size != SCHED_REC_LEN) {
+		if (d.mv_size != SCHED_REC_LEN || k.mv_size != n + 4) {
 			ret = QD_EIO;
 			break;
 		}
 		int64_t eff;
 		memcpy(&eff, d.mv_data, 8);
-		if (((const unsigned char *)d.mv_data)[8] == SCHED_PENDING && eff > after && (!*out || eff < *out))
-			*out = eff;
+		if (((const unsigned char *)d.mv_data)[8] != SCHED_PENDING || eff <= after)
+			continue;
+		if (!*first || eff < *first)
+			*first = eff;
+		if (eff > *last) {
+			const unsigned char *v = (const unsigned char *)k.mv_data + n;
+			*last = eff;
+			*last_version = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+		}
 	}
 	if (!ret && rc && rc != MDB_NOTFOUND)
 		ret = map_err(rc);
 	mdb_cursor_close(cur);
 	return ret;
+}
+
+int qd_st_next_at(qd_store *st, MDB_txn *txn, const char *list, int64_t after, int64_t *out)
+{
+	int64_t last;
+	uint32_t version;
+	return sched_scan(st, txn, list, after, out, &last, &version);
+}
+
+int qd_st_sched_after(qd_store *st, MDB_txn *txn, const char *list, int64_t after, uint32_t *version,
+		      int64_t *eff)
+{
+	int64_t first;
+	return sched_scan(st, txn, list, after, &first, eff, version);
 }
 
 int qd_st_list_due(qd_store *st, MDB_txn *txn, qd_list_info *li, uint32_t last, uint32_t oldest, int64_t now,

@@ -773,6 +773,12 @@ int qd_st_list_due(qd_store *st, MDB_txn *txn, qd_list_info *li, uint32_t last, 
  * scheduled versions into *out (0: none).  Returns 0 or QD_EIO. */
 int qd_st_next_at(qd_store *st, MDB_txn *txn, const char *list, int64_t after, int64_t *out);
 
+/* schedule.c: of list's pending scheduled versions to take effect after
+ * `after`, the one with the latest instant: its version and instant into
+ * *version and *eff (0 and 0: none).  Returns 0 or QD_EIO. */
+int qd_st_sched_after(qd_store *st, MDB_txn *txn, const char *list, int64_t after, uint32_t *version,
+		      int64_t *eff);
+
 /* schedule.c: write version's schedule record (pending, effective_at).
  * Returns 0, QD_ENOSPC, QD_ENOMEM, QD_EIO. */
 int qd_st_sched_put(qd_store *st, MDB_txn *txn, const char *list, uint32_t version, int64_t effective_at,

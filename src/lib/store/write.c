@@ -129,6 +129,26 @@ static int put_check(put_ctx *p)
 		return QD_EINVAL;
 	}
 	p->effective_at = res->effective_at = eff;
+	/* A version already scheduled for a later instant would take over
+	 * from this one then: whoever schedules out of order means the
+	 * later one to go, and says so by cancelling it. */
+	if (eff && !p->o->applying) {
+		uint32_t later;
+		int64_t later_at;
+		int ret = qd_st_sched_after(p->st, p->txn, doc->list, eff, &later, &later_at);
+		if (ret)
+			return ret;
+		if (later) {
+			char a[21], b[21];
+			qd_time_format(later_at, a);
+			qd_time_format(eff, b);
+			qd_problems_add(p->problems, "/effective_at",
+					"version %u of %s is scheduled for %s, after %s: it would take over from "
+					"this version then; cancel it first, or schedule this one at or after it",
+					later, doc->list, a, b);
+			return QD_ESCHEDULE;
+		}
+	}
 	if (p->o->proposal) {
 		int ret = qd_st_proposal_check(p->st, p->txn, p->o->proposal, p->o->actor, p->o->now, doc->list,
 					       res->created ? 0 : res->previous, &p->prop);
