@@ -204,8 +204,9 @@ START_TEST(lossless_burst)
 	ck_assert_msg(metric("qingdan_decision_log_syncs_total") >= 1, "no fsync batch counted");
 	ck_assert_msg(metric("qingdan_decision_log_unavailable_total") == 0, "a decision was refused");
 	printf("burst: %.0f fsync batches for %u requests\n", metric("qingdan_decision_log_syncs_total"), n_refs);
-	/* The lines are on disk before the answers, but read them after a
-	 * clean stop anyway, so nothing depends on timing. */
+	/* An answer is sent once its lines are queued, not once they are
+	 * written: a clean stop writes and fsyncs everything queued, so the
+	 * log is read after it. */
 	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
 	match_log(log);
 	robust_rmtree(dir);
