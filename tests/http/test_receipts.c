@@ -401,6 +401,7 @@ START_TEST(lookup_receipt_bad_param)
 		http_response *r = http_get("/v1/lookup?" LOOKUP_Q "&receipt=%s", bad[i]);
 		assert_error(r, 400, "bad_parameter");
 		assert_error_mentions(r, "receipt");
+		assert_jstr(r->json, "/error/details/0/parameter", "receipt");
 		http_response_free(r);
 	}
 	http_response *r = http_get("/v1/lookup?" LOOKUP_Q "&receipt=true&receipt=true");
