@@ -239,7 +239,7 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	}
 	bool want_receipt = false;
 	if (p[P_RECEIPT].value && !receipt_param(p[P_RECEIPT].value, p[P_RECEIPT].len, &want_receipt))
-		return respond_error(c, E_BAD_PARAMETER, "receipt: expected true or false");
+		return respond_param_error(c, E_BAD_PARAMETER, "receipt", "receipt: expected true or false");
 	if (want_receipt && !r->srv->sign_key)
 		return receipt_disabled(c);
 	if (p[P_VIEW].value && !view_value(p[P_VIEW].value, p[P_VIEW].len, &q.brief))

@@ -20,6 +20,7 @@
 #include "qingdan/jcs.h"
 #include "qingdan/receipt.h"
 #include "qingdan/sign.h"
+#include "qingdan/xlsx.h"
 
 /* ---- fixtures ---- */
 
@@ -117,7 +118,7 @@ static void stop_signed(signed_daemon *sd)
 	rm_rf(sd->dir);
 }
 
-static signed_daemon g_ed, g_sm2, g_prune;
+static signed_daemon g_ed, g_sm2, g_prune, g_feed;
 static harness_daemon g_plain;
 
 static void setup_ed(void) { start_signed(&g_ed, QD_ALG_ED25519, "50"); }
@@ -126,6 +127,8 @@ static void setup_sm2(void) { start_signed(&g_sm2, QD_ALG_SM2, "50"); }
 static void teardown_sm2(void) { stop_signed(&g_sm2); }
 static void setup_prune(void) { start_signed(&g_prune, QD_ALG_ED25519, "2"); }
 static void teardown_prune(void) { stop_signed(&g_prune); }
+static void setup_feed(void) { start_signed(&g_feed, QD_ALG_SM2, "50"); }
+static void teardown_feed(void) { stop_signed(&g_feed); }
 
 static void setup_plain(void)
 {
@@ -401,6 +404,7 @@ START_TEST(lookup_receipt_bad_param)
 		http_response *r = http_get("/v1/lookup?" LOOKUP_Q "&receipt=%s", bad[i]);
 		assert_error(r, 400, "bad_parameter");
 		assert_error_mentions(r, "receipt");
+		assert_jstr(r->json, "/error/details/0/parameter", "receipt");
 		http_response_free(r);
 	}
 	http_response *r = http_get("/v1/lookup?" LOOKUP_Q "&receipt=true&receipt=true");
@@ -652,6 +656,137 @@ END_TEST
 
 /* ---- start-up refusals ---- */
 
+/* ---- signed feed records of an xlsx import and of an approval ---- */
+
+/* The canonical JSON of a feed record without its sig (a new string). */
+static char *record_canon(json_t *rec)
+{
+	json_t *copy = json_deep_copy(rec);
+	json_object_del(copy, "sig");
+	qd_buf b;
+	qd_buf_init(&b);
+	ck_assert_int_eq(qd_jcs_dump(copy, &b), 0);
+	json_decref(copy);
+	return qd_buf_steal(&b, NULL);
+}
+
+/* The feed's newest record, checked as anyone could: its prev is the
+ * sha256 of the record before, and its sig verifies, over its canonical
+ * bytes, with the public key GET /v1/keys lists under its kid (and not
+ * over bytes changed by one).  Returns the record (a new reference). */
+static json_t *newest_record_verified(const signed_daemon *sd)
+{
+	http_response *r = ht_get_ok("/v1/feed?limit=1000");
+	json_t *recs = jptr(r->json, "/records");
+	size_t n = json_array_size(recs);
+	ck_assert_uint_ge(n, 2);
+	assert_jint(r->json, "/head", (long)n);
+	json_t *rec = json_incref(json_array_get(recs, n - 1));
+	char *before = record_canon(json_array_get(recs, n - 2)), hash[QD_SHA256_HEX];
+	qd_sha256_hex(before, strlen(before), hash);
+	assert_jstr(rec, "/prev", hash);
+	assert_jint(rec, "/seq", (long)n);
+	free(before);
+	http_response_free(r);
+
+	const char *kid = jptr_str(rec, "/sig/kid"), *sig = jptr_str(rec, "/sig/value");
+	ck_assert_msg(kid && sig, "record %zu is not signed", n);
+	assert_jstr(rec, "/sig/alg", qd_key_alg(sd->sign));
+	ck_assert_str_eq(kid, qd_key_kid(sd->sign));
+	http_response *k = http_get("/v1/keys");
+	assert_status(k, 200);
+	const char *pem = NULL;
+	json_t *keys = jptr(k->json, "/keys");
+	for (size_t i = 0; i < json_array_size(keys); i++)
+		if (strcmp(jptr_str(json_array_get(keys, i), "/kid"), kid) == 0)
+			pem = jptr_str(json_array_get(keys, i), "/public_key");
+	ck_assert_msg(pem != NULL, "/v1/keys has no key %s", kid);
+	qd_key *pub = NULL;
+	ck_assert_int_eq(qd_key_load_public_pem(pem, strlen(pem), &pub), 0);
+	char *msg = record_canon(rec);
+	size_t len = strlen(msg);
+	ck_assert_int_eq(qd_verify(pub, msg, len, sig, strlen(sig)), 0);
+	msg[len / 2] ^= 1;
+	ck_assert_int_eq(qd_verify(pub, msg, len, sig, strlen(sig)), QD_EBADSIG);
+	free(msg);
+	qd_key_free(pub);
+	http_response_free(k);
+	return rec;
+}
+
+/* A workbook PUT is an import: its record names it, with the version,
+ * sha256 and entries the PUT answered and the admin who sent it. */
+START_TEST(feed_xlsx_import_signed)
+{
+	harness_use(&g_feed.d);
+	http_response *wb = http_get("/v1/lists/" GBA "/versions/1?format=xlsx");
+	assert_status(wb, 200);
+	char auth[128];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", HARNESS_ADMIN_TOKEN);
+	const char *hs[] = {auth, "Content-Type: " QD_XLSX_TYPE, NULL};
+	http_response *r = http_request("PUT", "/v1/lists/" GBA, hs, wb->body, wb->body_len);
+	assert_status(r, 200);
+	assert_jstr(r->json, "/action", "import");
+
+	json_t *rec = newest_record_verified(&g_feed);
+	assert_jstr(rec, "/action", "import");
+	assert_jstr(rec, "/list", GBA);
+	assert_jint(rec, "/version", (long)json_integer_value(jptr(r->json, "/version")));
+	assert_jstr(rec, "/sha256", jptr_str(r->json, "/sha256"));
+	assert_jint(rec, "/entries", (long)json_integer_value(jptr(r->json, "/entries")));
+	assert_jstr(rec, "/actor", HARNESS_ADMIN_NAME);
+	assert_jstr(rec, "/effective_at", jptr_str(rec, "/committed_at"));
+	json_decref(rec);
+	http_response_free(r);
+	http_response_free(wb);
+}
+END_TEST
+
+/* A proposal writes no record; its approval writes one, action approve,
+ * with the version approved, its sha256 and the approver as actor. */
+START_TEST(feed_approval_signed)
+{
+	harness_use(&g_feed.d);
+	http_response *h = ht_get_ok("/v1/feed?limit=1000");
+	json_int_t head = json_integer_value(jptr(h->json, "/head"));
+	http_response_free(h);
+	http_response *v1 = ht_get_ok("/v1/lists/" WL);
+	assert_jint(v1->json, "/version", 1);
+	const char *sha1 = jptr_str(v1->json, "/sha256");
+	ck_assert_ptr_nonnull(sha1);
+
+	http_response *p = http_request_auth("POST", "/v1/lists/" WL "/rollback?propose=true", HARNESS_ADMIN_TOKEN,
+					     "Content-Type: application/json", "{\"version\":1}", 13);
+	assert_status(p, 202);
+	long id = (long)json_integer_value(jptr(p->json, "/proposal"));
+	h = ht_get_ok("/v1/feed?limit=1000");
+	assert_jint(h->json, "/head", (long)head);
+	http_response_free(h);
+
+	char path[64];
+	snprintf(path, sizeof path, "/v1/proposals/%ld/approve", id);
+	http_response *a = http_request_auth("POST", path, HARNESS_ADMIN2_TOKEN, NULL, NULL, 0);
+	assert_status(a, 200);
+	assert_jstr(a->json, "/state", "approved");
+
+	json_t *rec = newest_record_verified(&g_feed);
+	assert_jint(rec, "/seq", (long)head + 1);
+	assert_jstr(rec, "/action", "approve");
+	assert_jstr(rec, "/list", WL);
+	assert_jint(rec, "/version", (long)json_integer_value(jptr(a->json, "/version")));
+	assert_jstr(rec, "/sha256", sha1);
+	assert_jstr(rec, "/actor", HARNESS_ADMIN2_NAME);
+	http_response *l = ht_get_ok("/v1/lists/" WL);
+	assert_jint(rec, "/version", (long)json_integer_value(jptr(l->json, "/version")));
+	assert_jstr(l->json, "/sha256", sha1);
+	http_response_free(l);
+	json_decref(rec);
+	http_response_free(a);
+	http_response_free(p);
+	http_response_free(v1);
+}
+END_TEST
+
 START_TEST(start_refuses_bad_key_files)
 {
 	char dir[256];
@@ -730,6 +865,9 @@ int main(void)
 	tcase_add_test(tc, check_receipt);
 	tc = ht_tcase(s, "pruned", setup_prune, teardown_prune);
 	tcase_add_test(tc, verify_pruned_version);
+	tc = ht_tcase(s, "feed", setup_feed, teardown_feed);
+	tcase_add_test(tc, feed_xlsx_import_signed);
+	tcase_add_test(tc, feed_approval_signed);
 	tc = ht_tcase(s, "unsigned", setup_plain, teardown_plain);
 	tcase_add_test(tc, unsigned_daemon_refuses_receipts);
 	tc = ht_tcase(s, "startup", NULL, NULL);

@@ -12,7 +12,15 @@
  * log_unavailable (never 200 without a line) while /healthz still
  * answers.  When space is freed, lookups answer 200 again, and every
  * answered decision, from before, during and after, has its line: none
- * was lost, none was written for a 503. */
+ * was lost, none was written for a 503.
+ *
+ * Failing writes without root: the same, with the daemon run under an
+ * LD_PRELOAD shim (faultlog.c, built as qd_faultlog.so) that makes the
+ * decision log's write and fsync fail with ENOSPC, or EIO, or only its
+ * fsync fail with EIO, while a control file exists.  After a failed fsync
+ * the writer writes its batch again, so there a line may appear more than
+ * once (the same decision_id), each of a request's lines as often; none is
+ * missing. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -110,8 +118,9 @@ static http_response *check(const char *ref, unsigned n)
 
 /* Match the decision log against what was answered: every line parses,
  * carries a client_ref the test sent and the decision_id it was answered
- * with, and every request has exactly its expected number of lines. */
-static void match_log(const char *path)
+ * with, and every request has exactly its expected number of lines; with
+ * rewritten, a whole multiple of them (at least once: none is lost). */
+static void match_log(const char *path, bool rewritten)
 {
 	char *text = harness_read_file(path);
 	ck_assert_msg(text != NULL, "cannot read %s", path);
@@ -133,13 +142,23 @@ static void match_log(const char *path)
 	free(text);
 	unsigned answered = 0;
 	for (unsigned i = 0; i < n_refs; i++) {
-		ck_assert_msg(refs[i].seen == refs[i].lines, "%s (HTTP %ld): %u lines, expected %u", refs[i].ref,
-			      refs[i].status, refs[i].seen, refs[i].lines);
-		expected += refs[i].lines;
-		answered += refs[i].status == 200;
+		const sent *r = &refs[i];
+		if (rewritten && r->lines)
+			ck_assert_msg(r->seen >= r->lines && r->seen % r->lines == 0,
+				      "%s (HTTP %ld): %u lines, expected a multiple of %u", r->ref, r->status, r->seen,
+				      r->lines);
+		else
+			ck_assert_msg(r->seen == r->lines, "%s (HTTP %ld): %u lines, expected %u", r->ref, r->status,
+				      r->seen, r->lines);
+		expected += r->lines;
+		answered += r->status == 200;
 	}
-	ck_assert_uint_eq(n_lines, expected);
-	printf("decision log: %u lines for %u answered requests of %u sent\n", n_lines, answered, n_refs);
+	if (rewritten)
+		ck_assert_uint_ge(n_lines, expected);
+	else
+		ck_assert_uint_eq(n_lines, expected);
+	printf("decision log: %u lines (%u expected) for %u answered requests of %u sent\n", n_lines, expected,
+	       answered, n_refs);
 }
 
 static void load_list(void)
@@ -183,17 +202,38 @@ static void *burst(void *arg)
 	return NULL;
 }
 
+/* Start d with a lossless decision log at log (wait_ms: its
+ * --decision-log-wait, NULL for the default), no access log.  Returns as
+ * harness_start(). */
+static bool start_lossless(harness_daemon *d, const char *log, const char *wait_ms, char *err, size_t len)
+{
+	const char *const extra[] = {"--decision-log", log, "--decision-log-mode", "lossless", "--access-log", "off",
+				     wait_ms ? "--decision-log-wait" : NULL, wait_ms, NULL};
+	harness_opts o = {.tokens = true, .extra_args = extra};
+	return harness_start(d, &o, err, len);
+}
+
+/* The list loaded, and five lookups answered before anything fails. */
+static void load_and_look_up(void)
+{
+	load_list();
+	n_refs = 0;
+	for (int i = 0; i < 5; i++) {
+		char ref[32];
+		snprintf(ref, sizeof ref, "pre-%d", i);
+		ck_assert_int_eq(lookup(ref), 200);
+	}
+}
+
 START_TEST(lossless_burst)
 {
 	char dir[256], log[300];
 	snprintf(dir, sizeof dir, "%s/qd-declog-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(log, sizeof log, "%s/decision.log", dir);
-	const char *const extra[] = {"--decision-log", log, "--decision-log-mode", "lossless", "--access-log", "off", NULL};
-	harness_opts o = {.tokens = true, .extra_args = extra};
 	harness_daemon d;
 	char err[512];
-	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "%s", err);
+	ck_assert_msg(start_lossless(&d, log, NULL, err, sizeof err), "%s", err);
 	load_list();
 	n_refs = 0;
 	pthread_t th[THREADS];
@@ -204,18 +244,28 @@ START_TEST(lossless_burst)
 	ck_assert_msg(metric("qingdan_decision_log_syncs_total") >= 1, "no fsync batch counted");
 	ck_assert_msg(metric("qingdan_decision_log_unavailable_total") == 0, "a decision was refused");
 	printf("burst: %.0f fsync batches for %u requests\n", metric("qingdan_decision_log_syncs_total"), n_refs);
-	/* The lines are on disk before the answers, but read them after a
-	 * clean stop anyway, so nothing depends on timing. */
+	/* An answer is sent once its lines are queued, not once they are
+	 * written: a clean stop writes and fsyncs everything queued, so the
+	 * log is read after it. */
 	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
-	match_log(log);
+	match_log(log, false);
 	robust_rmtree(dir);
 }
 END_TEST
 
-/* Write zeros to path until the filesystem is full. */
-static void fill(const char *path)
+/* How a test makes the decision log's device fail, and work again. */
+typedef struct device {
+	void (*start_failing)(const struct device *);
+	void (*stop_failing)(const struct device *);
+	char path[300];      /* the filler, or the shim's control file */
+	const char *fault;   /* what the shim's control file says */
+	const char *says;    /* what stderr must say of the failure (strerror) */
+} device;
+
+/* Write zeros to the device's path until the filesystem is full. */
+static void fill(const struct device *dev)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int fd = open(dev->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	static const char zeros[65536];
 	for (;;) {
@@ -228,35 +278,34 @@ static void fill(const char *path)
 	close(fd);
 }
 
-START_TEST(lossless_device_full)
+static void unlink_filler(const struct device *dev)
 {
-	char dir[256], log[300], filler[300], why[160];
-	snprintf(dir, sizeof dir, "%s/qd-declogfull-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	if (!robust_private_tmpfs(dir, "16m", why, sizeof why)) {
-		printf("SKIP lossless_device_full: cannot mount a small tmpfs here (%s)\n", why);
-		robust_rmtree(dir);
-		return;
-	}
-	snprintf(log, sizeof log, "%s/decision.log", dir);
-	snprintf(filler, sizeof filler, "%s/filler", dir);
-	const char *const extra[] = {"--decision-log", log, "--decision-log-mode", "lossless", "--decision-log-wait", "100",
-				     "--access-log", "off", NULL};
-	harness_opts o = {.tokens = true, .extra_args = extra};
-	harness_daemon d;
-	char err[512];
-	ck_assert_msg(harness_start(&d, &o, err, sizeof err), "%s", err);
-	load_list();
-	n_refs = 0;
-	for (int i = 0; i < 5; i++) {
-		char ref[32];
-		snprintf(ref, sizeof ref, "pre-%d", i);
-		ck_assert_int_eq(lookup(ref), 200);
-	}
+	ck_assert_int_eq(unlink(dev->path), 0);
+}
 
-	/* The device is full: answers go on until the buffer is, then 503. */
+/* The shim fails the log's calls while its control file exists. */
+static void shim_on(const struct device *dev)
+{
+	FILE *f = fopen(dev->path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", dev->fault);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void shim_off(const struct device *dev)
+{
+	ck_assert_int_eq(unlink(dev->path), 0);
+}
+
+/* With the daemon d running on a lossless decision log: make its device
+ * fail, fill the writer's buffer with checks until one is refused 503,
+ * then lookups until they all are; let the device work again and wait
+ * until lookups answer 200.  Every request is recorded for match_log. */
+static void fail_and_recover(harness_daemon *d, const device *dev)
+{
+	/* The device fails: answers go on until the buffer is full, then 503. */
 	long t0 = robust_now_ms();
-	fill(filler);
+	dev->start_failing(dev);
 	http_response *refused = NULL;
 	unsigned full_ok = 0;
 	for (int k = 0; k < FULL_CHECKS_MAX && !refused; k++) {
@@ -271,11 +320,11 @@ START_TEST(lossless_device_full)
 			http_response_free(r);
 		}
 	}
-	ck_assert_msg(refused != NULL, "%d checks of %d items on a full device, and none refused", FULL_CHECKS_MAX,
+	ck_assert_msg(refused != NULL, "%d checks of %d items on a failing device, and none refused", FULL_CHECKS_MAX,
 		      FULL_ITEMS);
 	ck_assert_str_eq(jptr_str(refused->json, "/error/code"), "log_unavailable");
 	ck_assert_msg(http_header(refused, "Retry-After") != NULL, "no Retry-After on the 503");
-	printf("device full: %u checks of %d items answered, then HTTP %ld %s: %s\n", full_ok, FULL_ITEMS,
+	printf("device failing: %u checks of %d items answered, then HTTP %ld %s: %s\n", full_ok, FULL_ITEMS,
 	       refused->status, jptr_str(refused->json, "/error/code"), jptr_str(refused->json, "/error/message"));
 	http_response_free(refused);
 	/* Lookups fill what room a check's lines left; from the first one
@@ -286,7 +335,7 @@ START_TEST(lossless_device_full)
 		snprintf(ref, sizeof ref, "during-%04d", during);
 		if (lookup(ref) == 503)
 			break;
-		ck_assert_msg(during < 4000, "4000 lookups on a full device, and none refused");
+		ck_assert_msg(during < 4000, "4000 lookups on a failing device, and none refused");
 	}
 	for (int i = 1; i <= 3; i++) {
 		char ref[32];
@@ -299,16 +348,19 @@ START_TEST(lossless_device_full)
 	ck_assert_msg(metric("qingdan_decision_log_unavailable_total") >= 3, "503s not counted");
 	ck_assert_msg(metric("qingdan_decision_log_write_failures_total") >= 1, "write failures not counted");
 
-	/* Space again: the kept lines are written and lookups answer 200. */
-	ck_assert_int_eq(unlink(filler), 0);
+	/* The device works again: the kept lines are written and lookups
+	 * answer 200. */
+	dev->stop_failing(dev);
 	long deadline = robust_now_ms() + 15000;
 	int k = 0;
 	for (;; k++) {
 		char ref[32];
-		snprintf(ref, sizeof ref, "recover-%d", k);
+		/* Longer than the refused lookups' refs: a line that fits in
+		 * the room they left cannot pass for a recovery. */
+		snprintf(ref, sizeof ref, "recover-%04d", k);
 		if (lookup(ref) == 200)
 			break;
-		ck_assert_msg(robust_now_ms() < deadline, "no recovery 15 s after space was freed");
+		ck_assert_msg(robust_now_ms() < deadline, "no recovery 15 s after the device works again");
 		robust_sleep_ms(50);
 	}
 	printf("recovered after %d refused lookups, %ld ms after the device filled\n", k, robust_now_ms() - t0);
@@ -318,18 +370,88 @@ START_TEST(lossless_device_full)
 		ck_assert_int_eq(lookup(ref), 200);
 	}
 	/* stderr said so, a line a second at most, and said it recovered. */
-	char *out = harness_read_file(d.log);
+	char *out = harness_read_file(d->log);
 	ck_assert_ptr_nonnull(out);
 	unsigned said = 0;
 	for (const char *p = strstr(out, "cannot write log"); p; p = strstr(p + 1, "cannot write log"))
 		said++;
 	ck_assert_msg(said >= 1 && said <= 2 + (unsigned)((robust_now_ms() - t0) / 1000),
 		      "%u stderr lines about the failing log:\n%s", said, out);
+	ck_assert_msg(strstr(out, dev->says), "stderr does not say \"%s\":\n%s", dev->says, out);
 	ck_assert_msg(strstr(out, "is written again"), "no word of the recovery on stderr:\n%s", out);
 	free(out);
+}
+
+START_TEST(lossless_device_full)
+{
+	char dir[256], log[300], filler[300], why[160];
+	snprintf(dir, sizeof dir, "%s/qd-declogfull-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	if (!robust_private_tmpfs(dir, "16m", why, sizeof why)) {
+		printf("SKIP lossless_device_full: cannot mount a small tmpfs here (%s)\n", why);
+		robust_rmtree(dir);
+		return;
+	}
+	snprintf(log, sizeof log, "%s/decision.log", dir);
+	snprintf(filler, sizeof filler, "%s/filler", dir);
+	harness_daemon d;
+	char err[512];
+	ck_assert_msg(start_lossless(&d, log, "100", err, sizeof err), "%s", err);
+	load_and_look_up();
+	device dev = {.start_failing = fill, .stop_failing = unlink_filler, .says = strerror(ENOSPC)};
+	snprintf(dev.path, sizeof dev.path, "%s", filler);
+	fail_and_recover(&d, &dev);
 	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
-	match_log(log);
+	match_log(log, false);
 	umount(dir);
+	robust_rmtree(dir);
+}
+END_TEST
+
+/* The shim's faults: what its control file says, and the errno stderr names. */
+static const struct {
+	const char *fault;
+	int err;
+} shim_faults[] = {{"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EIO-SYNC", EIO}};
+
+START_TEST(lossless_failing_writes)
+{
+	char shim[1024], dir[256], log[300];
+	snprintf(shim, sizeof shim, "%s/tests/qd_faultlog.so", getenv("QD_BUILD_ROOT") ? getenv("QD_BUILD_ROOT") : "build");
+	ck_assert_msg(access(shim, R_OK) == 0, "no shim at %s: %s", shim, strerror(errno));
+	snprintf(dir, sizeof dir, "%s/qd-declogshim-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(log, sizeof log, "%s/decision.log", dir);
+	device dev = {.start_failing = shim_on, .stop_failing = shim_off, .fault = shim_faults[_i].fault,
+		      .says = strerror(shim_faults[_i].err)};
+	snprintf(dev.path, sizeof dev.path, "%s/fault-on", dir);
+
+	/* Only the daemon runs under the shim.  A sanitized build's runtime
+	 * would refuse a library preloaded before it. */
+	const char *asan = getenv("ASAN_OPTIONS");
+	char asan_opts[512];
+	snprintf(asan_opts, sizeof asan_opts, "%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : "");
+	ck_assert_int_eq(setenv("LD_PRELOAD", shim, 1), 0);
+	ck_assert_int_eq(setenv("QD_FAULT_FILE", log, 1), 0);
+	ck_assert_int_eq(setenv("QD_FAULT_CONTROL", dev.path, 1), 0);
+	ck_assert_int_eq(setenv("ASAN_OPTIONS", asan_opts, 1), 0);
+	harness_daemon d;
+	char err[512];
+	bool started = start_lossless(&d, log, "100", err, sizeof err);
+	unsetenv("LD_PRELOAD");
+	unsetenv("QD_FAULT_FILE");
+	unsetenv("QD_FAULT_CONTROL");
+	if (asan)
+		setenv("ASAN_OPTIONS", asan, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	ck_assert_msg(started, "%s", err);
+	load_and_look_up();
+	printf("shim fault %s:\n", dev.fault);
+	fail_and_recover(&d, &dev);
+	ck_assert_msg(harness_stop(&d, err, sizeof err), "%s", err);
+	/* After a failed fsync the batch is written again. */
+	match_log(log, shim_faults[_i].err == EIO && strcmp(dev.fault, "EIO-SYNC") == 0);
 	robust_rmtree(dir);
 }
 END_TEST
@@ -341,6 +463,7 @@ static Suite *declog_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, lossless_burst);
 	tcase_add_test(tc, lossless_device_full);
+	tcase_add_loop_test(tc, lossless_failing_writes, 0, (int)(sizeof shim_faults / sizeof shim_faults[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

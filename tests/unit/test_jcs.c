@@ -1,10 +1,13 @@
 /* Unit tests: canonical JSON, RFC 8785 (src/lib/jcs.c). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qingdan/err.h"
 #include "qingdan/jcs.h"
+#include "qingdan/listdoc.h"
+#include "qingdan/sha256.h"
 
 /* The canonical bytes of the JSON text s, or NULL (err set) on refusal. */
 static char *canon(const char *s, int *err)
@@ -75,15 +78,64 @@ START_TEST(numbers)
 }
 END_TEST
 
+/* README "The version chain (feed)", "A worked example": the record of
+ * loading schema/examples/gba-research-positive.json as the store's first
+ * version, its canonical bytes and their sha256, the `prev` of record 2.
+ * README and code must agree byte for byte: change both together. */
+#define README_DOC_SHA256 "08dea6ad63fbcec2101958d5fe645c57599eaea24f3f322c98dc320a9a9dc526"
+#define README_RECORD_CANON                                                                              \
+	"{\"action\":\"load\",\"actor\":\"admin-zhang\",\"committed_at\":\"2026-12-05T07:42:50Z\","       \
+	"\"effective_at\":\"2026-12-05T07:42:50Z\",\"entries\":32,\"list\":\"gba-research-positive\","      \
+	"\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"seq\":1,"            \
+	"\"sha256\":\"" README_DOC_SHA256 "\",\"version\":1}"
+#define README_RECORD_HASH "6e0b9abf022f1ba9d37983ab8abdf07e5d05c250e08bc371f728db473c2ff5b9"
+
 START_TEST(a_feed_record)
 {
-	/* The worked example of the README's "Proving an answer later". */
-	expect("{\"seq\":1,\"list\":\"sample-whitelist\",\"version\":1,\"action\":\"load\","
-	       "\"sha256\":\"ab\",\"entries\":3,\"committed_at\":\"2026-12-01T02:00:00Z\","
-	       "\"effective_at\":\"2026-12-01T02:00:00Z\",\"actor\":null,\"prev\":\"00\"}",
-	       "{\"action\":\"load\",\"actor\":null,\"committed_at\":\"2026-12-01T02:00:00Z\","
-	       "\"effective_at\":\"2026-12-01T02:00:00Z\",\"entries\":3,\"list\":\"sample-whitelist\","
-	       "\"prev\":\"00\",\"seq\":1,\"sha256\":\"ab\",\"version\":1}");
+	/* The record as the feed shows it (members in the store's order, and
+	 * sig, which is not hashed), then the bytes that are hashed. */
+	json_error_t je;
+	json_t *r = json_loads("{\"seq\":1,\"list\":\"gba-research-positive\",\"version\":1,\"action\":\"load\","
+			       "\"sha256\":\"" README_DOC_SHA256 "\",\"entries\":32,"
+			       "\"committed_at\":\"2026-12-05T07:42:50Z\",\"effective_at\":\"2026-12-05T07:42:50Z\","
+			       "\"actor\":\"admin-zhang\","
+			       "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+			       "\"sig\":null}",
+			       0, &je);
+	ck_assert_msg(r != NULL, "%s", je.text);
+	ck_assert_int_eq(json_object_del(r, "sig"), 0);
+	qd_buf b;
+	qd_buf_init(&b);
+	ck_assert_int_eq(qd_jcs_dump(r, &b), 0);
+	ck_assert_uint_eq(b.len, strlen(README_RECORD_CANON));
+	ck_assert_str_eq(qd_buf_cstr(&b), README_RECORD_CANON);
+	char hash[QD_SHA256_HEX];
+	qd_sha256_hex(b.data, b.len, hash);
+	ck_assert_str_eq(hash, README_RECORD_HASH);
+	qd_buf_free(&b);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(a_feed_record_names_the_sample_list)
+{
+	/* The record's sha256 is that of the sample list's canonical document. */
+	char path[1024];
+	snprintf(path, sizeof path, "%s/schema/examples/gba-research-positive.json",
+		 getenv("QD_SOURCE_ROOT") ? getenv("QD_SOURCE_ROOT") : ".");
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	static char text[1 << 20];
+	size_t n = fread(text, 1, sizeof text, f);
+	ck_assert(feof(f));
+	fclose(f);
+	qd_listdoc *doc = NULL;
+	ck_assert_int_eq(qd_listdoc_parse(text, n, "gba-research-positive", &doc, NULL), 0);
+	ck_assert_uint_eq(doc->n_entries, 32);
+	char hex[65];
+	ck_assert_int_eq(qd_listdoc_sha256(doc, hex), 0);
+	ck_assert_str_eq(hex, README_DOC_SHA256);
+	qd_listdoc_free(doc);
 }
 END_TEST
 
@@ -114,6 +166,7 @@ static Suite *jcs_suite(void)
 	tcase_add_test(tc, strings_minimally_escaped);
 	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, a_feed_record);
+	tcase_add_test(tc, a_feed_record_names_the_sample_list);
 	tcase_add_test(tc, appends_and_cuts_back);
 	suite_add_tcase(s, tc);
 	return s;
