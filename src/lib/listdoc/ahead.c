@@ -68,7 +68,11 @@ static bool fill(qd_ld_ahead *a, struct batch *bt)
 		struct qd_ld_parsed *p = &bt->item[bt->n++];
 
 		p->start = start;
-		p->e = json_loadb(a->buf + start, end - start, a->flags, &a->err);
+		/* The common shapes without jansson's lexer; the rest, and
+		 * every error, with it. */
+		p->e = a->flags == QD_LD_FAST_FLAGS ? qd_ld_fast_parse(a->buf + start, end - start) : NULL;
+		if (p->e == NULL)
+			p->e = json_loadb(a->buf + start, end - start, a->flags, &a->err);
 		if (p->e == NULL) {
 			more = false;
 			break;

@@ -449,7 +449,7 @@ static int report(const char *buf, size_t at, const json_error_t *err, qd_proble
 	}
 }
 
-static const size_t load_flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
+static const size_t load_flags = QD_LD_FAST_FLAGS;
 
 /* The whole document as one tree: for what the scanner cannot follow.
  * The tree is built in arena (NULL: none), which a document takes over. */

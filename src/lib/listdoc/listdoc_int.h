@@ -5,6 +5,7 @@
  * fields.c    JSON Pointer tracking, messages, the scalar fields
  * sections.c  clauses, roster members, entries and their parts
  * scan.c      finding the entries of a JSON document without parsing it
+ * fast.c      parsing an entry without jansson's lexer (jansson decides the rest)
  * pool.c      the bytes and ids the entries are kept as
  *
  * Every check reports at the JSON Pointer in struct vctx's path and adds
@@ -230,6 +231,17 @@ int qd_ld_scan_entries(const char *buf, size_t len, struct qd_ld_scan *sc);
  * Returns false after the last one. */
 bool qd_ld_scan_next(const char *buf, const struct qd_ld_scan *sc, size_t *pos,
 		     size_t *start, size_t *end);
+
+/* ---- an entry without jansson's lexer (fast.c) ----------------------------- */
+
+/* The flags of a load, which qd_ld_fast_parse() reads as jansson would. */
+#define QD_LD_FAST_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
+
+/* The JSON value s[0, n) as json_loadb(s, n, QD_LD_FAST_FLAGS) gives it,
+ * built with jansson's constructors (so in the arena entered, if any); NULL
+ * when the bytes are anything but the plain shapes this reader takes —
+ * then parse them with jansson, which accepts them or says why not. */
+json_t *qd_ld_fast_parse(const char *s, size_t n);
 
 /* ---- entries parsed ahead (ahead.c) ------------------------------------------ */
 
