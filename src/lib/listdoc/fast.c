@@ -244,18 +244,42 @@ static bool word(struct fp *f, const char *w, size_t n)
 	return true;
 }
 
+/* After a member of an object or an element of an array: 1 when a comma
+ * says another follows, 0 at the closing bracket (consumed), -1 else. */
+static int after_member(struct fp *f, unsigned char close)
+{
+	ws(f);
+	if (f->p < f->end && *f->p == ',') {
+		f->p++;
+		ws(f);
+		return 1;
+	}
+	if (f->p < f->end && *f->p == close) {
+		f->p++;
+		return 0;
+	}
+	return -1;
+}
+
+/* At an opening bracket: step past it; true when the closing one follows
+ * at once (consumed too). */
+static bool empty(struct fp *f, unsigned char close)
+{
+	f->p++;
+	ws(f);
+	if (f->p < f->end && *f->p == close) {
+		f->p++;
+		return true;
+	}
+	return false;
+}
+
 static json_t *object(struct fp *f, int depth)
 {
 	json_t *o = json_object();
 
-	if (o == NULL)
-		return NULL;
-	f->p++;
-	ws(f);
-	if (f->p < f->end && *f->p == '}') {
-		f->p++;
+	if (o == NULL || empty(f, '}'))
 		return o;
-	}
 	for (;;) {
 		const char *k;
 		size_t kl;
@@ -290,17 +314,11 @@ static json_t *object(struct fp *f, int depth)
 			free(copy);
 		if (!ok)
 			goto fail;
-		ws(f);
-		if (f->p < f->end && *f->p == ',') {
-			f->p++;
-			ws(f);
-			continue;
-		}
-		if (f->p < f->end && *f->p == '}') {
-			f->p++;
+		int more = after_member(f, '}');
+		if (more < 0)
+			goto fail;
+		if (more == 0)
 			return o;
-		}
-		goto fail;
 	}
 fail:
 	json_decref(o);
@@ -311,30 +329,18 @@ static json_t *array(struct fp *f, int depth)
 {
 	json_t *a = json_array();
 
-	if (a == NULL)
-		return NULL;
-	f->p++;
-	ws(f);
-	if (f->p < f->end && *f->p == ']') {
-		f->p++;
+	if (a == NULL || empty(f, ']'))
 		return a;
-	}
 	for (;;) {
 		json_t *v = value(f, depth + 1);
 
 		if (v == NULL || json_array_append_new(a, v) != 0)
 			goto fail;
-		ws(f);
-		if (f->p < f->end && *f->p == ',') {
-			f->p++;
-			ws(f);
-			continue;
-		}
-		if (f->p < f->end && *f->p == ']') {
-			f->p++;
+		int more = after_member(f, ']');
+		if (more < 0)
+			goto fail;
+		if (more == 0)
 			return a;
-		}
-		goto fail;
 	}
 fail:
 	json_decref(a);
