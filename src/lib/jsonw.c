@@ -18,6 +18,17 @@ static const unsigned char byte_class[256] = {
 	[0x80 ... 0xff] = B_UTF8,
 };
 
+/* qd_utf8_len(), with the sequences of Chinese text (three bytes, lead
+ * E1..EC or EE..EF: no overlong or surrogate form possible) taken inline:
+ * they are most of a list's bytes. */
+static inline size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	if (n >= 3 && ((p[0] >= 0xe1 && p[0] <= 0xec) || p[0] >= 0xee) && p[0] <= 0xef &&
+	    (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80)
+		return 3;
+	return qd_utf8_len(p, n);
+}
+
 static int put_string(qd_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -25,7 +36,7 @@ static int put_string(qd_buf *b, const char *s, size_t n)
 	size_t run = 0, i = 0;
 
 	qd_buf_reserve(b, n + 2);
-	qd_buf_putc(b, '"');
+	qd_buf_putc_inline(b, '"');
 	while (i < n) {
 		unsigned char c = u[i];
 		char esc[6];
@@ -36,13 +47,13 @@ static int put_string(qd_buf *b, const char *s, size_t n)
 			i++;
 			continue;
 		case B_UTF8:
-			k = qd_utf8_len(u + i, n - i);
+			k = utf8_seq(u + i, n - i);
 			if (k == 0)
 				return QD_EINVAL;
 			i += k;
 			continue;
 		}
-		qd_buf_add(b, s + run, i - run);
+		qd_buf_add_inline(b, s + run, i - run);
 		run = ++i;
 		esc[0] = '\\';
 		switch (c) {
@@ -58,13 +69,13 @@ static int put_string(qd_buf *b, const char *s, size_t n)
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			qd_buf_add(b, esc, 6);
+			qd_buf_add_inline(b, esc, 6);
 			continue;
 		}
-		qd_buf_add(b, esc, 2);
+		qd_buf_add_inline(b, esc, 2);
 	}
-	qd_buf_add(b, s + run, n - run);
-	qd_buf_putc(b, '"');
+	qd_buf_add_inline(b, s + run, n - run);
+	qd_buf_putc_inline(b, '"');
 	return 0;
 }
 
@@ -74,7 +85,7 @@ static void put_integer(qd_buf *b, json_int_t v)
 	unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
 	if (v < 0)
-		qd_buf_putc(b, '-');
+		qd_buf_putc_inline(b, '-');
 	qd_buf_put_uint(b, m);
 }
 
@@ -119,7 +130,7 @@ static int put_real(qd_buf *b, double x, int precision)
 			len -= (size_t)(from - to);
 		}
 	}
-	qd_buf_add(b, buf, len);
+	qd_buf_add_inline(b, buf, len);
 	return 0;
 }
 
@@ -131,13 +142,13 @@ static int write_value(qd_buf *b, const json_t *j, int precision, int depth)
 		return QD_EINVAL;
 	switch (json_typeof(j)) {
 	case JSON_NULL:
-		qd_buf_add(b, "null", 4);
+		qd_buf_add_inline(b, "null", 4);
 		break;
 	case JSON_TRUE:
-		qd_buf_add(b, "true", 4);
+		qd_buf_add_inline(b, "true", 4);
 		break;
 	case JSON_FALSE:
-		qd_buf_add(b, "false", 5);
+		qd_buf_add_inline(b, "false", 5);
 		break;
 	case JSON_INTEGER:
 		put_integer(b, json_integer_value(j));
@@ -153,13 +164,13 @@ static int write_value(qd_buf *b, const json_t *j, int precision, int depth)
 
 		if (depth >= QD_JSONW_DEPTH_MAX)
 			return QD_EINVAL;
-		qd_buf_putc(b, '[');
+		qd_buf_putc_inline(b, '[');
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			if (i > 0)
-				qd_buf_putc(b, ',');
+				qd_buf_putc_inline(b, ',');
 			rc = write_value(b, json_array_get(j, i), precision, depth + 1);
 		}
-		qd_buf_putc(b, ']');
+		qd_buf_putc_inline(b, ']');
 		break;
 	}
 	case JSON_OBJECT: {
@@ -172,17 +183,17 @@ static int write_value(qd_buf *b, const json_t *j, int precision, int depth)
 
 		if (depth >= QD_JSONW_DEPTH_MAX)
 			return QD_EINVAL;
-		qd_buf_putc(b, '{');
+		qd_buf_putc_inline(b, '{');
 		for (; it != NULL && rc == 0; it = json_object_iter_next(o, it)) {
 			if (!first)
-				qd_buf_putc(b, ',');
+				qd_buf_putc_inline(b, ',');
 			first = false;
 			rc = put_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
-			qd_buf_putc(b, ':');
+			qd_buf_putc_inline(b, ':');
 			if (rc == 0)
 				rc = write_value(b, json_object_iter_value(it), precision, depth + 1);
 		}
-		qd_buf_putc(b, '}');
+		qd_buf_putc_inline(b, '}');
 		break;
 	}
 	default:

@@ -113,10 +113,12 @@ void qd_ld_check_keys(struct vctx *v, json_t *obj, const char *const *allowed);
 /* These run for every field of every entry: inline, to keep calls out of
  * the inner loop of a 100 000-entry load. */
 
-/* Set obj[key] = val, stealing val; NULL val means allocation failed. */
+/* Set obj[key] = val, stealing val; NULL val means allocation failed.
+ * Keys are the loader's own ASCII names, so jansson need not check them
+ * for UTF-8. */
 static inline void put(struct vctx *v, json_t *obj, const char *key, json_t *val)
 {
-	if (val == NULL || obj == NULL || json_object_set_new(obj, key, val) != 0)
+	if (val == NULL || obj == NULL || json_object_set_new_nocheck(obj, key, val) != 0)
 		v->oom = true;
 }
 

@@ -366,6 +366,15 @@ long qd_ld_entry_batch(struct vctx *v, json_t *in, json_t *c, qd_entry *e)
 	return i;
 }
 
+/* Append the compact JSON of j (null when absent) to the entry's terms. */
+static void put_value(struct vctx *v, const json_t *j)
+{
+	if (j == NULL)
+		qd_buf_add(&v->eterms, "null", 4);
+	else if (qd_json_write(&v->eterms, j, REAL_DIGITS) != 0)
+		v->oom = true;
+}
+
 /* Append the normal form of string s (json string or not) and its NUL. */
 static void put_norm(struct vctx *v, json_t *s)
 {
@@ -382,7 +391,7 @@ static void put_norm(struct vctx *v, json_t *s)
 void qd_ld_entry_terms(struct vctx *v, json_t *c, enum qd_identity identity, long batch)
 {
 	json_t *customs = json_object_get(c, "customs"), *name = json_object_get(c, "name");
-	json_t *al = json_object_get(c, "aliases"), *val, *ic;
+	json_t *al = json_object_get(c, "aliases"), *val;
 	bool item = identity == QD_IDENTITY_ITEM;
 	unsigned char h[5];
 	size_t j, names = 0;
@@ -411,13 +420,20 @@ void qd_ld_entry_terms(struct vctx *v, json_t *c, enum qd_identity identity, lon
 			put_norm(v, json_object_get(name, "en"));
 		json_array_foreach(al, j, val)
 			put_norm(v, val);
-		ic = json_pack("{s:O, s:O, s:O}", "name", name ? name : json_null(),
-			       "spec", json_object_get(c, "spec") ? json_object_get(c, "spec") : json_null(),
-			       "aliases", al ? al : json_null());
-		if (ic == NULL || (al == NULL && json_object_set_new(ic, "aliases", json_array()) != 0) ||
-		    qd_json_write(&v->eterms, ic, REAL_DIGITS) != 0)
-			v->oom = true;
-		json_decref(ic);
+		/* {"name":…,"spec":…,"aliases":[…]}, written as qd_json_write()
+		 * writes such an object (no tree built for every entry). */
+		json_t *spec = json_object_get(c, "spec");
+
+		qd_buf_add(&v->eterms, "{\"name\":", 8);
+		put_value(v, name);
+		qd_buf_add(&v->eterms, ",\"spec\":", 8);
+		put_value(v, spec);
+		qd_buf_add(&v->eterms, ",\"aliases\":", 11);
+		if (al != NULL)
+			put_value(v, al);
+		else
+			qd_buf_add(&v->eterms, "[]", 2);
+		qd_buf_add(&v->eterms, "}", 1);
 	}
 	qd_buf_add(&v->eterms, "", 1);
 	if (v->eterms.oom)
