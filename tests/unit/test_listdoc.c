@@ -1568,6 +1568,165 @@ START_TEST(big_document_parsed_ahead)
 }
 END_TEST
 
+/* A whitelist of n entries where entry i is spoiled as flaw(i) says:
+ * a problem of some kind, or none. */
+static char *flawed_whitelist(size_t n, const char *(*flaw)(size_t), size_t *len)
+{
+	static const char head[] =
+		"{\"list\":\"w\",\"kind\":\"whitelist\",\"title\":{\"zh\":\"白名单\"},"
+		"\"clauses\":[{\"id\":\"C1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"},"
+		"{\"id\":\"C2\",\"document\":\"d\",\"article\":\"b\",\"text\":\"t\"}],"
+		"\"entities\":[{\"id\":\"91110000600037341L\",\"name\":{\"zh\":\"甲\"}},"
+		"{\"id\":\"HK:12345678\",\"name\":{\"zh\":\"乙\"}}],\"entries\":[\n";
+	size_t cap = sizeof head + n * 400, o;
+	char *d = malloc(cap);
+
+	ck_assert_ptr_nonnull(d);
+	o = (size_t)snprintf(d, cap, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		const char *f = flaw(i), *sep = i + 1 < n ? ",\n" : "\n";
+		const char *entity = i % 2 ? "HK:12345678" : "91110000600037341L";
+		const char *code = "3822001000", *extra = "";
+		char id[32], clause[8];
+
+		snprintf(id, sizeof id, "W%zu", i);
+		snprintf(clause, sizeof clause, "C%zu", 1 + i % 2);
+		if (f == NULL)
+			;
+		else if (strncmp(f, "id=", 3) == 0)
+			snprintf(id, sizeof id, "%s", f + 3);
+		else if (strncmp(f, "clause=", 7) == 0)
+			snprintf(clause, sizeof clause, "%s", f + 7);
+		else if (strncmp(f, "entity=", 7) == 0)
+			entity = f + 7;
+		else if (strcmp(f, "code") == 0)
+			code = "12345678901";
+		else
+			extra = f;
+		o += (size_t)snprintf(d + o, cap - o,
+				      "{\"id\":\"%s\",\"code\":\"%s\",\"name\":{\"zh\":\"试剂%zu\",\"en\":\"Reagent \\\"%zu\\\"\"},"
+				      "\"spec\":\"%zumL/瓶\",\"entities\":[\"%s\"],\"valid_from\":\"2026-01-01\","
+				      "\"valid_to\":\"2026-12-31\",\"clauses\":[\"%s\"]%s%s}%s",
+				      id, code, i, i, i % 50 + 1, entity, clause, *extra ? "," : "", extra, sep);
+		ck_assert_uint_lt(o, cap);
+	}
+	o += (size_t)snprintf(d + o, cap - o, "]}");
+	*len = o;
+	return d;
+}
+
+/* Flaws on entries of both threads' batches: unknown keys, bad codes, an
+ * id taken by an earlier entry (in a batch of the other thread, and of
+ * the same), a clause not defined, an entity off the roster. */
+static const char *some_flaws(size_t i)
+{
+	if (i == 70)
+		return "id=W3";     /* batch 1 (second thread) repeats batch 0's */
+	if (i == 5000)
+		return "id=W4999";  /* the same batch */
+	if (i == 8191)
+		return "id=W130";   /* batch 127 repeats batch 2's */
+	if (i % 997 == 13)
+		return "\"colour\":\"red\"";
+	if (i % 1009 == 500)
+		return "code";
+	if (i % 1201 == 77)
+		return "clause=C9";
+	if (i % 1301 == 3)
+		return "entity=91110000600037341X";
+	return NULL;
+}
+
+/* Past the 200 problems kept: every entry from 3000 on is flawed. */
+static const char *many_flaws(size_t i)
+{
+	return i >= 3000 && i % 3 ? "\"colour\":\"red\"" : i >= 3000 ? "code" : NULL;
+}
+
+static const char *no_flaw(size_t i)
+{
+	(void)i;
+	return NULL;
+}
+
+/* A big document checked on two threads gives what one tree checked in
+ * line gives: the same verdict, every problem in the same order with the
+ * same words, the same count past the cap, the same digest. */
+START_TEST(big_document_checked_on_two_threads)
+{
+	const char *(*const flaws[])(size_t) = { no_flaw, some_flaws, many_flaws };
+
+	for (size_t f = 0; f < sizeof flaws / sizeof *flaws; f++) {
+		const size_t n = 9000;
+		size_t len;
+		char *doc = flawed_whitelist(n, flaws[f], &len);
+		json_t *whole = json_loadb(doc, len, 0, NULL);
+		qd_listdoc *d = NULL, *w = NULL;
+		qd_problems p, q;
+		int rc;
+
+		ck_assert_ptr_nonnull(whole);
+		qd_problems_init(&p);
+		qd_problems_init(&q);
+		rc = qd_listdoc_parse(doc, len, "w", &d, &p);
+		ck_assert_int_eq(qd_listdoc_from_json(whole, "w", &w, &q), rc);
+		ck_assert_int_eq(rc, f == 0 ? 0 : QD_EINVAL);
+		ck_assert_uint_eq(p.count, q.count);
+		ck_assert_uint_eq(p.omitted, q.omitted);
+		for (size_t i = 0; i < p.count; i++) {
+			ck_assert_str_eq(p.items[i].path, q.items[i].path);
+			ck_assert_str_eq(p.items[i].message, q.items[i].message);
+		}
+		if (f == 1) {
+			/* each kind of flaw is there, the repeated ids too */
+			static const char *const want[][2] = {
+				{"/entries/3/entities/0", "check character"},
+				{"/entries/13/colour", "unknown key"},
+				{"/entries/70/id", "already used by /entries/3"},
+				{"/entries/77/clauses/0", "not defined"},
+				{"/entries/500/code", "code"},
+				{"/entries/5000/id", "already used by /entries/4999"},
+				{"/entries/8191/id", "already used by /entries/130"},
+			};
+			for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+				bool found = false;
+				for (size_t i = 0; i < p.count && !found; i++)
+					found = strcmp(p.items[i].path, want[k][0]) == 0 &&
+						strstr(p.items[i].message, want[k][1]) != NULL;
+				ck_assert_msg(found, "no problem at %s", want[k][0]);
+			}
+		}
+		if (f == 2)
+			ck_assert_uint_gt(p.omitted, 1000);
+		if (rc == 0) {
+			char a[65], b[65];
+
+			ck_assert_uint_eq(d->n_entries, n);
+			ck_assert_int_eq(qd_listdoc_sha256(d, a), 0);
+			ck_assert_int_eq(qd_listdoc_sha256(w, b), 0);
+			ck_assert_str_eq(a, b);
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_str_eq(d->entries[i].id, w->entries[i].id);
+				ck_assert_uint_eq(d->entries[i].n_entities, 1);
+				ck_assert_str_eq(d->entries[i].entities[0], w->entries[i].entities[0]);
+				ck_assert_uint_eq(d->entries[i].n_clauses, 1);
+				ck_assert_uint_eq(d->entries[i].clauses[0], i % 2);
+				ck_assert_uint_eq(d->entries[i].terms_len, w->entries[i].terms_len);
+				ck_assert(memcmp(d->entries[i].terms, w->entries[i].terms,
+						 w->entries[i].terms_len) == 0);
+				ck_assert_int_eq(d->entries[i].valid_to, w->entries[i].valid_to);
+			}
+		}
+		qd_listdoc_free(d);
+		qd_listdoc_free(w);
+		qd_problems_free(&p);
+		qd_problems_free(&q);
+		json_decref(whole);
+		free(doc);
+	}
+}
+END_TEST
+
 static Suite *listdoc_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1606,6 +1765,7 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, errors_placed_in_whole_document);
 	tcase_add_test(tc, builder_matches_parse);
 	tcase_add_test(tc, big_document_parsed_ahead);
+	tcase_add_test(tc, big_document_checked_on_two_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -176,23 +176,19 @@ static void reserve(qd_listdoc_builder *b, size_t n)
 	b->cap = n;
 }
 
-/* Keep the canonical entry c of e: its compact bytes, and its entities and
- * clause indexes, all in the document's pool. */
-static void keep_entry(qd_listdoc_builder *b, qd_entry *e, json_t *c)
+/* Keep entry e, whose canonical tree is c: its compact bytes json, its
+ * entities (read from c), its clause indexes cl (e->n_clauses of them, at
+ * any alignment) and its terms, all copied into the document's pool. */
+static void keep_parts(qd_listdoc_builder *b, qd_entry *e, json_t *c, const char *json,
+		       size_t json_len, const void *cl, const char *terms, size_t terms_len)
 {
 	struct vctx *v = &b->v;
 	qd_pool *pool = b->doc->text;
 	json_t *ents = json_object_get(c, "entities");
-	size_t *cl = e->clauses;
 
 	e->clauses = NULL;
-	qd_buf_reset(&b->out);
-	if (qd_json_write(&b->out, c, REAL_DIGITS) != 0 || b->out.oom) {
-		v->oom = true;
-		return;
-	}
-	e->json = qd_pool_strndup(pool, b->out.data, b->out.len);
-	e->json_len = b->out.len;
+	e->json = qd_pool_strndup(pool, json, json_len);
+	e->json_len = json_len;
 	e->n_entities = json_array_size(ents);
 	if (e->n_entities > 0) {
 		e->entities = qd_pool_alloc(pool, e->n_entities * sizeof(*e->entities), sizeof(void *));
@@ -211,42 +207,63 @@ static void keep_entry(qd_listdoc_builder *b, qd_entry *e, json_t *c)
 		if (e->clauses == NULL)
 			v->oom = true;
 		else
-			memcpy(e->clauses, cl, e->n_clauses * sizeof(*cl));
+			memcpy(e->clauses, cl, e->n_clauses * sizeof(*e->clauses));
 	}
-	if (v->eterms.len > 0) {
-		char *t = qd_pool_alloc(pool, v->eterms.len, 1);
+	if (terms_len > 0) {
+		char *t = qd_pool_alloc(pool, terms_len, 1);
 
 		if (t == NULL) {
 			v->oom = true;
 		} else {
-			memcpy(t, v->eterms.data, v->eterms.len);
+			memcpy(t, terms, terms_len);
 			e->terms = t;
-			e->terms_len = v->eterms.len;
+			e->terms_len = terms_len;
 		}
 	}
 	if (e->json == NULL)
 		v->oom = true;
 }
 
-void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
+/* Keep the canonical entry c of e, just checked by b. */
+static void keep_entry(qd_listdoc_builder *b, qd_entry *e, json_t *c)
 {
-	struct vctx *v = &b->v;
+	qd_buf_reset(&b->out);
+	if (qd_json_write(&b->out, c, REAL_DIGITS) != 0 || b->out.oom) {
+		e->clauses = NULL;
+		b->v.oom = true;
+		return;
+	}
+	keep_parts(b, e, c, b->out.data, b->out.len, e->clauses, b->v.eterms.data, b->v.eterms.len);
+}
+
+/* The next entry's slot in the document; NULL when there is none. */
+static qd_entry *next_entry(qd_listdoc_builder *b)
+{
 	qd_listdoc *doc = b->doc;
-	qd_entry *e;
-	qd_jarena *prev;
-	size_t base, old, i;
-	json_t *c;
+	size_t i;
 
 	if (b->dead || doc == NULL)
-		return;
+		return NULL;
 	i = doc->n_entries;
 	if (i == b->cap)
 		reserve(b, b->cap ? b->cap * 2 : 64);
 	if (i == b->cap)
-		return;
-	e = &doc->entries[i];
-	memset(e, 0, sizeof(*e));
+		return NULL;
 	doc->n_entries++;
+	return memset(&doc->entries[i], 0, sizeof(doc->entries[i]));
+}
+
+void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
+{
+	struct vctx *v = &b->v;
+	qd_entry *e = next_entry(b);
+	qd_jarena *prev;
+	size_t base, old, i;
+	json_t *c;
+
+	if (e == NULL)
+		return;
+	i = (size_t)(e - b->doc->entries);
 	/* Each entry's trees are made and dropped here, in an arena of their
 	 * own that is reset after each entry (the document's arena would keep
 	 * every one of them until the document goes). */
@@ -265,6 +282,119 @@ void qd_listdoc_add(qd_listdoc_builder *b, json_t *in)
 	json_decref(c);
 	qd_jarena_leave(prev);
 	qd_jarena_reset(b->scratch);
+}
+
+/* ---- entries checked on another thread (see ahead.c) ---------------------- */
+
+struct qd_ld_checker {
+	struct vctx v;
+	qd_problems p;
+};
+
+qd_ld_checker *qd_ld_checker_new(const qd_listdoc_builder *b)
+{
+	qd_ld_checker *k;
+
+	if (b == NULL || b->dead || b->doc == NULL || qd_listdoc_failed(b))
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	/* The head's tables are shared, read only; what a check writes is
+	 * the checker's own. */
+	k->v = b->v;
+	k->v.p = &k->p;
+	k->v.path = (struct jp){ 0 };
+	k->v.oom = false;
+	memset(&k->v.entry_ids, 0, sizeof(k->v.entry_ids));
+	k->v.cl = NULL;
+	k->v.cl_cap = 0;
+	qd_buf_init(&k->v.eterms);
+	k->v.defer_ids = true;
+	qd_ld_jp_putn(&k->v, "", 0);
+	if (k->v.oom) {
+		qd_ld_checker_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void qd_ld_checker_free(qd_ld_checker *k)
+{
+	if (k == NULL)
+		return;
+	free(k->v.path.s);
+	free(k->v.cl);
+	qd_buf_free(&k->v.eterms);
+	qd_problems_free(&k->p);
+	free(k);
+}
+
+void qd_ld_check_entry(qd_ld_checker *k, json_t *in, size_t i, struct qd_ld_checked *r,
+		       qd_buf *bytes)
+{
+	struct vctx *v = &k->v;
+	size_t base, old;
+
+	memset(r, 0, sizeof(*r));
+	v->id_val = NULL;
+	base = qd_ld_jp_key(v, "entries");
+	old = qd_ld_jp_idx(v, i);
+	r->c = qd_ld_entry(v, in, i, &r->e);
+	jp_pop(v, old);
+	jp_pop(v, base);
+	r->id = v->id_val;
+	r->clean = !v->oom && qd_problems_total(&k->p) == 0 && r->id != NULL;
+	if (r->clean) {
+		r->json_off = bytes->len;
+		if (qd_json_write(bytes, r->c, REAL_DIGITS) != 0)
+			r->clean = false;
+		r->json_len = bytes->len - r->json_off;
+		r->terms_off = bytes->len;
+		qd_buf_add(bytes, v->eterms.data, v->eterms.len);
+		r->terms_len = v->eterms.len;
+		r->cl_off = bytes->len;
+		qd_buf_add(bytes, r->e.clauses, r->e.n_clauses * sizeof(*r->e.clauses));
+		if (bytes->oom)
+			r->clean = false;
+	}
+	/* e.clauses pointed into the checker's scratch. */
+	r->e.clauses = NULL;
+	qd_problems_free(&k->p);
+	v->oom = false;
+}
+
+void qd_listdoc_add_checked(qd_listdoc_builder *b, json_t *in, const struct qd_ld_checked *r,
+			    const char *bytes)
+{
+	struct vctx *v = &b->v;
+	const char *id;
+	size_t n, i;
+	uint32_t prev;
+	qd_entry *e;
+	char *copy;
+
+	if (r == NULL || !r->clean || b->dead || b->doc == NULL || qd_listdoc_failed(b) ||
+	    qd_idmap_get(&v->entry_ids, json_string_value(r->id), json_string_length(r->id), &prev)) {
+		/* A problem (maybe only that the id is taken), or nothing is
+		 * kept any more: checked again in line, which reports it. */
+		qd_listdoc_add(b, in);
+		return;
+	}
+	e = next_entry(b);
+	if (e == NULL)
+		return;
+	i = (size_t)(e - b->doc->entries);
+	*e = r->e;
+	id = json_string_value(r->id);
+	n = json_string_length(r->id);
+	copy = qd_pool_strndup(b->doc->text, id, n);
+	e->id = copy;
+	if (copy == NULL || !qd_idmap_put(&v->entry_ids, copy, n, (uint32_t)i))
+		v->oom = true;
+	keep_parts(b, e, r->c, bytes + r->json_off, r->json_len, bytes + r->cl_off,
+		   bytes + r->terms_off, r->terms_len);
+	b->failed = qd_listdoc_failed(b);
 }
 
 static qd_listdoc_builder *begin(json_t *root, const char *expect_list, qd_problems *problems,
@@ -564,6 +694,7 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 	root = parse_head(buf, len, &sc, problems, &rc);
 	if (root == NULL) {
 		qd_jarena_leave(prev);
+		qd_ld_scan_free(&sc);
 		return rc;
 	}
 	qd_problems_init(&mine);
@@ -578,10 +709,11 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 	}
 	/* The entries are parsed ahead, on a second thread for a big
 	 * document, while this one checks and renders them. */
-	ahead = b != NULL ? qd_ld_ahead_start(buf, &sc, load_flags) : NULL;
+	ahead = b != NULL ? qd_ld_ahead_start(buf, &sc, load_flags, b) : NULL;
 	if (b != NULL && ahead == NULL) {
 		qd_listdoc_finish(b, NULL);
 		qd_problems_free(&mine);
+		qd_ld_scan_free(&sc);
 		return QD_ENOMEM;
 	}
 	while (ahead != NULL && qd_ld_ahead_next(ahead, &el, &err)) {
@@ -590,11 +722,16 @@ static int parse_entries(const char *buf, size_t len, const char *expect_list,
 			qd_ld_ahead_end(ahead);
 			qd_listdoc_finish(b, NULL);
 			qd_problems_free(&mine);
+			qd_ld_scan_free(&sc);
 			return rc;
 		}
-		qd_listdoc_add(b, el.e);
+		if (el.checked != NULL)
+			qd_listdoc_add_checked(b, el.e, el.checked, el.bytes);
+		else
+			qd_listdoc_add(b, el.e);
 	}
 	qd_ld_ahead_end(ahead);
+	qd_ld_scan_free(&sc);
 	rc = qd_listdoc_finish(b, out);
 	move_problems(&mine, problems);
 	return rc;

@@ -5,6 +5,7 @@
  * fields.c    JSON Pointer tracking, messages, the scalar fields
  * sections.c  clauses, roster members, entries and their parts
  * scan.c      finding the entries of a JSON document without parsing it
+ * ahead.c     a big document's entries parsed and checked on two threads
  * fast.c      parsing an entry without jansson's lexer (jansson decides the rest)
  * pool.c      the bytes and ids the entries are kept as
  *
@@ -65,6 +66,10 @@ struct vctx {
 	qd_date *batch_from, *batch_to;
 	size_t n_batches;
 	qd_buf eterms;         /* the terms of the entry being checked */
+	/* A checker's (qd_ld_check_entry()): whether an entry's id is new is
+	 * left to whoever keeps it; the id checked is noted in id_val. */
+	bool defer_ids;
+	json_t *id_val;
 };
 
 /* Indexed by enum qd_kind, qd_status and qd_effect (kind 0: unknown). */
@@ -218,6 +223,8 @@ void qd_ld_terms_free(struct vctx *v);
 struct qd_ld_scan {
 	size_t open, close;    /* offsets of its '[' and ']' */
 	size_t n;              /* its elements */
+	size_t *span;          /* 2 n offsets: where each element starts and ends
+				* (malloc()ed; NULL when none, or out of memory) */
 };
 
 /* Find the first top-level "entries" array of buf, an object, by its
@@ -227,6 +234,8 @@ struct qd_ld_scan {
  * the structure is odd before the array ends (the caller parses the whole
  * document instead). */
 int qd_ld_scan_entries(const char *buf, size_t len, struct qd_ld_scan *sc);
+/* Release sc->span. */
+void qd_ld_scan_free(struct qd_ld_scan *sc);
 
 /* The element of the entries array that starts at or after *pos
  * (initially sc->open + 1): its span [*start, *end); *pos moves past it.
@@ -245,20 +254,55 @@ bool qd_ld_scan_next(const char *buf, const struct qd_ld_scan *sc, size_t *pos,
  * then parse them with jansson, which accepts them or says why not. */
 json_t *qd_ld_fast_parse(const char *s, size_t n);
 
-/* ---- entries parsed ahead (ahead.c) ------------------------------------------ */
+/* ---- entries checked apart from the builder (listdoc.c) ------------------- */
+
+/* An entry as qd_ld_check_entry() checked it. */
+struct qd_ld_checked {
+	qd_entry e;            /* its terms; id, clauses, json, entities and terms unset */
+	json_t *id;            /* its id as given (NULL: none valid) */
+	json_t *c;             /* its canonical tree (the entities are read from it) */
+	size_t json_off, json_len;   /* its canonical bytes, in the batch's bytes */
+	size_t terms_off, terms_len; /* its decision terms, there */
+	size_t cl_off;         /* its clause indexes (e.n_clauses size_t), there */
+	bool clean;            /* no problem found, nothing failed: it can be kept as is */
+};
+
+/* A checking context of its own for another thread, reading b's head:
+ * NULL when b keeps no more entries (or out of memory). */
+typedef struct qd_ld_checker qd_ld_checker;
+qd_ld_checker *qd_ld_checker_new(const qd_listdoc_builder *b);
+void qd_ld_checker_free(qd_ld_checker *k);
+/* Check entry i (in) as qd_listdoc_add() does, writing nothing to the
+ * builder: the result into r, its canonical bytes, terms and clause
+ * indexes appended to bytes; its trees in the arena entered.  Whether
+ * the id is new is for qd_listdoc_add_checked() to say. */
+void qd_ld_check_entry(qd_ld_checker *k, json_t *in, size_t i, struct qd_ld_checked *r,
+		       qd_buf *bytes);
+/* Keep entry in, checked as r (with bytes, the data of r's buffer), as
+ * qd_listdoc_add(b, in) would: when r is clean and its id new, from r;
+ * else with qd_listdoc_add() itself, which then finds and reports its
+ * problems. */
+void qd_listdoc_add_checked(qd_listdoc_builder *b, json_t *in, const struct qd_ld_checked *r,
+			    const char *bytes);
+
+/* ---- entries parsed and checked ahead (ahead.c) --------------------------- */
 
 /* One element of the entries array, parsed: e is NULL when it is not JSON. */
 struct qd_ld_parsed {
 	json_t *e;             /* borrowed: valid until the next element is asked for */
 	size_t start;          /* where it starts in buf */
+	const struct qd_ld_checked *checked;  /* checked ahead (NULL: not) */
+	const char *bytes;     /* the bytes checked refers to */
 };
 
 typedef struct qd_ld_ahead qd_ld_ahead;
 
 /* Begin parsing the elements of sc's array in buf (jansson flags), on a
- * second thread when there are many.  buf and sc must outlive it.  NULL
- * when out of memory. */
-qd_ld_ahead *qd_ld_ahead_start(const char *buf, const struct qd_ld_scan *sc, size_t flags);
+ * second thread when there are many, and then checking them for b as
+ * well (when b is not NULL and keeps entries).  buf, sc and b must
+ * outlive it.  NULL when out of memory. */
+qd_ld_ahead *qd_ld_ahead_start(const char *buf, const struct qd_ld_scan *sc, size_t flags,
+			       const qd_listdoc_builder *b);
 /* The next element in document order; false after the last.  One with
  * out->e NULL is the last: *err says why it is not JSON. */
 bool qd_ld_ahead_next(qd_ld_ahead *a, struct qd_ld_parsed *out, const json_error_t **err);

@@ -107,9 +107,37 @@ static bool is_entries(const char *s, size_t i, size_t e)
 	return r;
 }
 
+/* Note the span [start, end) of element sc->n; false when out of memory
+ * (the spans are then dropped, and stay dropped). */
+static bool keep_span(struct qd_ld_scan *sc, size_t *cap, size_t start, size_t end)
+{
+	if (sc->n > 0 && sc->span == NULL)
+		return false;
+	if (sc->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		size_t *ns = realloc(sc->span, 2 * nc * sizeof(*ns));
+
+		if (ns == NULL) {
+			qd_ld_scan_free(sc);
+			return false;
+		}
+		sc->span = ns;
+		*cap = nc;
+	}
+	sc->span[2 * sc->n] = start;
+	sc->span[2 * sc->n + 1] = end;
+	return true;
+}
+
+void qd_ld_scan_free(struct qd_ld_scan *sc)
+{
+	free(sc->span);
+	sc->span = NULL;
+}
+
 int qd_ld_scan_entries(const char *s, size_t n, struct qd_ld_scan *sc)
 {
-	size_t i = ws(s, n, 0);
+	size_t i = ws(s, n, 0), cap = 0;
 
 	memset(sc, 0, sizeof(*sc));
 	if (i >= n || s[i] != '{')
@@ -139,8 +167,12 @@ int qd_ld_scan_entries(const char *s, size_t n, struct qd_ld_scan *sc)
 			for (;;) {
 				size_t e = skip_value(s, n, j, 2);
 
-				if (e == 0)
+				if (e == 0) {
+					qd_ld_scan_free(sc);
 					return -1;
+				}
+				if (!keep_span(sc, &cap, j, e))
+					cap = 0; /* no spans: out of memory */
 				sc->n++;
 				j = ws(s, n, e);
 				if (j < n && s[j] == ',') {
@@ -149,6 +181,7 @@ int qd_ld_scan_entries(const char *s, size_t n, struct qd_ld_scan *sc)
 					sc->close = j;
 					return 1;
 				} else {
+					qd_ld_scan_free(sc);
 					return -1;
 				}
 			}

@@ -34,6 +34,10 @@ static json_t *entry_id(struct vctx *v, json_t *in, size_t i, qd_entry *e)
 
 	if (val == NULL)
 		return canon;
+	if (v->defer_ids) {
+		v->id_val = val;
+		return canon;
+	}
 	s = json_string_value(val);
 	n = json_string_length(val);
 	if (qd_idmap_get(&v->entry_ids, s, n, &prev)) {
