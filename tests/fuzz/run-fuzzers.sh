@@ -6,7 +6,7 @@
 #
 #   tests/fuzz/run-fuzzers.sh [SECONDS] [TARGET…]
 #
-# Targets: code entity date listdoc csv xlsx request (default: all).
+# Targets: code entity date listdoc csv xlsx fastjson request (default: all).
 # FUZZ_JOBS=N runs N targets at once (default 2: this machine's cores).
 # New corpus entries collect in build-fuzz/corpus/<target>/ (kept between
 # runs, not in git); only seeds and regressions belong in tests/fuzz/.
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-300}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(code entity date listdoc csv xlsx request)
+((${#TARGETS[@]})) || TARGETS=(code entity date listdoc csv xlsx fastjson request)
 JOBS=${FUZZ_JOBS:-2}
 B=build-fuzz
 
