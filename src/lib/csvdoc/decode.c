@@ -23,6 +23,23 @@ static unsigned line_at(const char *s, size_t off)
 	return line;
 }
 
+/* i advanced past the ASCII bytes of s[i, n), eight at a time: most of
+ * a list is ASCII, and both scans below are made over every byte. */
+static size_t skip_ascii(const unsigned char *s, size_t i, size_t n)
+{
+	uint64_t w;
+
+	while (i + 8 <= n) {
+		memcpy(&w, s + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
 /* Offset of the first byte that does not start a well-formed UTF-8
  * sequence (no overlongs, surrogates or code points past U+10FFFF: what
  * jansson accepts), or n when all is well. */
@@ -30,11 +47,7 @@ static size_t utf8_bad(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
+	while ((i = skip_ascii(s, i, n)) < n) {
 		size_t k = qd_utf8_len(s + i, n - i);
 		if (k == 0)
 			return i;
@@ -121,7 +134,7 @@ static bool plausible(uint32_t c)
 		{ 0xFF00, 0xFFEF },
 	};
 
-	if (c < 0x80)
+	if (c < 0x80 || (c >= 0x4E00 && c <= 0x9FFF))
 		return true;
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		if (c >= ranges[i][0] && c <= ranges[i][1])
@@ -136,8 +149,8 @@ static size_t implausible_at(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
-	for (size_t i = 0; i < n;) {
-		size_t k = u[i] < 0x80 ? 1 : qd_utf8_len(u + i, n - i);
+	for (size_t i = 0; (i = skip_ascii(u, i, n)) < n;) {
+		size_t k = qd_utf8_len(u + i, n - i);
 
 		if (k > 1 && !plausible(utf8_cp(u + i, k)))
 			return i;
