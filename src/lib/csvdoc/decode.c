@@ -40,6 +40,19 @@ static size_t skip_ascii(const unsigned char *s, size_t i, size_t n)
 	return i;
 }
 
+/* qd_utf8_len(s + i, n - i) for s[i] >= 0x80, the three bytes of most
+ * Chinese characters (E1-EC or EE-EF, then two continuation bytes)
+ * told at once. */
+static inline size_t utf8_k(const unsigned char *s, size_t i, size_t n)
+{
+	unsigned char c = s[i];
+
+	if (i + 3 <= n && c >= 0xe1 && c <= 0xef && c != 0xed && (s[i + 1] & 0xc0) == 0x80 &&
+	    (s[i + 2] & 0xc0) == 0x80)
+		return 3;
+	return qd_utf8_len(s + i, n - i);
+}
+
 /* Offset of the first byte that does not start a well-formed UTF-8
  * sequence (no overlongs, surrogates or code points past U+10FFFF: what
  * jansson accepts), or n when all is well. */
@@ -48,7 +61,7 @@ static size_t utf8_bad(const unsigned char *s, size_t n)
 	size_t i = 0;
 
 	while ((i = skip_ascii(s, i, n)) < n) {
-		size_t k = qd_utf8_len(s + i, n - i);
+		size_t k = utf8_k(s, i, n);
 		if (k == 0)
 			return i;
 		i += k;
@@ -150,7 +163,7 @@ static size_t implausible_at(const char *s, size_t n)
 	const unsigned char *u = (const unsigned char *)s;
 
 	for (size_t i = 0; (i = skip_ascii(u, i, n)) < n;) {
-		size_t k = qd_utf8_len(u + i, n - i);
+		size_t k = utf8_k(u, i, n);
 
 		if (k > 1 && !plausible(utf8_cp(u + i, k)))
 			return i;
