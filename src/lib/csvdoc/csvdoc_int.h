@@ -83,7 +83,7 @@ struct qd_csv_ent {
 	uint32_t flagged;   /* the fields already reported in CSV terms */
 	unsigned line;      /* where the row began */
 	int note_at;        /* index of the note (说明) in its conditions, or -1 */
-	size_t np_id, np;
+	size_t np_id, np;   /* counts of the batch's problems, see above */
 };
 
 struct qd_csv_pipe;
@@ -233,7 +233,7 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
 		  const char **text, size_t *tlen, char **owned);
 
 /* The first non-blank record: the columns and their fields (header.c).
- * Problems go to im; sets im->oom when out of memory. */
+ * Problems go to im; sets im->toom when out of memory. */
 void qd_csv_header(struct imp *im);
 
 /* A record after the header: one entry handed to qd_csv_pipe_put unless
