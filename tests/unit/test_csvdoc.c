@@ -15,6 +15,8 @@
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
 
+#include <jansson.h>
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static char *read_file(const char *rel, size_t *len)
@@ -998,6 +1000,251 @@ START_TEST(wide_rows_are_bounded)
 }
 END_TEST
 
+/* ---- big files: tokenised on a second thread while rows are checked ---- */
+
+/* More data lines than a file needs to be tokenised on a thread of its
+ * own (4096 lines), so the tests below cross many batch boundaries. */
+#define BIG_ROWS 5000
+
+static const char *const big_codes[] = { "3002150000", "3822190090", "30024900", "9027899000" };
+static const char *const big_ents[] = {
+	"91310115MA1K8N6D88", "91440112MA3H9C2P77", "91440115MA9W3K7C66;91510107MA6J1Y4E39",
+	"91440402MA2U5L8B3Y",
+};
+
+/* Row i (from 1) of the big file as a CSV line without its line break;
+ * with breaks, every 7th row's spec holds a quoted line break. */
+static void big_row(FILE *f, int i, bool breaks)
+{
+	fprintf(f, "WL-%05d,%s,%s,研发样品%d,R&D sample %d,%s,%s,%s,%s,%s,%s,Q,%s,%s,%s,"
+		"GACC-2022-143-1-1,第四批", i, big_codes[i % 4], i % 3 == 0 && i % 4 != 2 ? "999" : "", i, i,
+		breaks && i % 7 == 0 ? "\"10片/盒\n一次性使用\"" : i % 5 == 0 ? "50 mL/瓶" : "",
+		i % 11 == 0 ? "exclude" : "include", big_ents[i % 4],
+		i % 2 ? "2026-03-01" : "2026/3/1", i % 3 == 0 ? "2027-02-28" : "",
+		i % 13 == 0 ? "suspended" : "active", i % 4 == 0 ? "已纳入白名单" : "",
+		i % 2 ? "100" : "", i % 2 ? "瓶" : "");
+}
+
+/* Row i as the list document's entry, what big_row(f, i, true) means. */
+static json_t *big_entry(int i)
+{
+	char id[16], zh[32], en[32];
+	json_t *e, *ents = json_array();
+	char *list = strdup(big_ents[i % 4]);
+
+	snprintf(id, sizeof(id), "WL-%05d", i);
+	snprintf(zh, sizeof(zh), "研发样品%d", i);
+	snprintf(en, sizeof(en), "R&D sample %d", i);
+	for (char *t = strtok(list, ";"); t != NULL; t = strtok(NULL, ";"))
+		json_array_append_new(ents, json_string(t));
+	free(list);
+	e = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:s, s:s, s:[s], s:[s], s:s}", "id", id,
+		      "code", big_codes[i % 4], "name", "zh", zh, "en", en,
+		      "effect", i % 11 == 0 ? "exclude" : "include", "entities", ents,
+		      "valid_from", "2026-03-01", "status", i % 13 == 0 ? "suspended" : "active",
+		      "waives", "Q", "clauses", "GACC-2022-143-1-1", "batch", "第四批");
+	ck_assert_ptr_nonnull(e);
+	if (i % 3 == 0 && i % 4 != 2)
+		json_object_set_new(e, "ciq", json_string("999"));
+	if (i % 3 == 0)
+		json_object_set_new(e, "valid_to", json_string("2027-02-28"));
+	if (i % 7 == 0)
+		json_object_set_new(e, "spec", json_string("10片/盒\n一次性使用"));
+	else if (i % 5 == 0)
+		json_object_set_new(e, "spec", json_string("50 mL/瓶"));
+	if (i % 4 == 0)
+		json_object_set_new(e, "conditions",
+				    json_pack("[{s:s, s:s}]", "type", "remark", "text", "已纳入白名单"));
+	if (i % 2)
+		json_object_set_new(e, "quantity", json_pack("{s:i, s:s}", "limit", 100, "unit", "瓶"));
+	return e;
+}
+
+/* A row of the big file's shape with the cells given; tail: what
+ * follows the clauses cell (",batch", or nothing for a short row). */
+static void odd_row(FILE *f, const char *id, const char *code, const char *name_en,
+		    const char *effect, const char *from, const char *qty, const char *tail)
+{
+	fprintf(f, "%s,%s,,研发样品,%s,,%s,91310115MA1K8N6D88,%s,,active,Q,,%s,,GACC-2022-143-1-1%s",
+		id, code, name_en, effect, from, qty, tail);
+}
+
+/* A big CSV file is the same document, to the byte, as the JSON document
+ * of the same entries (each parsed on two threads). */
+START_TEST(big_file_equals_json)
+{
+	const char *rel = "schema/examples/" BIOMED ".json";
+	char *csv = NULL, *js, *basetext;
+	char hex_csv[65], hex_json[65];
+	size_t len, blen;
+	FILE *f = open_memstream(&csv, &len);
+	qd_listdoc *doc = NULL, *jdoc = NULL;
+	json_t *root, *entries = json_array();
+	qd_problems p;
+
+	ck_assert_ptr_nonnull(f);
+	fputs(EN_HEAD, f);
+	for (int i = 1; i <= BIG_ROWS; i++) {
+		big_row(f, i, true);
+		fputs(i % 2 ? "\n" : "\r\n", f);
+		json_array_append_new(entries, big_entry(i));
+	}
+	fclose(f);
+	qd_problems_init(&p);
+	if (import_buf(csv, len, NULL, BIOMED, &doc, &p) != 0)
+		dump_problems(&p);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_uint_eq(doc->n_entries, BIG_ROWS);
+
+	basetext = read_file(rel, &blen);
+	root = json_loadb(basetext, blen, 0, NULL);
+	ck_assert_ptr_nonnull(root);
+	json_object_set_new(root, "entries", entries);
+	js = json_dumps(root, 0);
+	ck_assert_int_eq(qd_listdoc_parse(js, strlen(js), BIOMED, &jdoc, &p), 0);
+	ck_assert_int_eq(qd_listdoc_sha256(doc, hex_csv), 0);
+	ck_assert_int_eq(qd_listdoc_sha256(jdoc, hex_json), 0);
+	ck_assert_str_eq(hex_csv, hex_json);
+	assert_same_doc(doc, jdoc);
+	qd_problems_free(&p);
+	qd_listdoc_free(doc);
+	qd_listdoc_free(jdoc);
+	json_decref(root);
+	free(js);
+	free(basetext);
+	free(csv);
+}
+END_TEST
+
+/* The odd rows of big_file_problems (row i is on line i + 1); false
+ * for a row like the others. */
+static bool problem_row(FILE *f, int i)
+{
+	if (i == 1)
+		odd_row(f, "WL-00001", "3002150000", "R&D sample 1", "maybe", "2026-03-01", "",
+			",第四批");
+	else if (i == 2500)
+		odd_row(f, "WL-00002", "38A2", "R&D sample", "include", "2026-03-01", "", ",第四批");
+	else if (i == 3000)
+		odd_row(f, "WL-03000", "3002150000", "R&D \"sample\" 3000", "include", "2026-03-01",
+			"", ",第四批");
+	else if (i == 3001)
+		odd_row(f, "WL-03001", "3002150000", "\"R&D sample\" 3001", "include", "2026-03-01",
+			"", ",第四批");
+	else if (i == 4000)
+		odd_row(f, "WL-04000", "3002150000", "R&D sample", "include", "2026-03-01", "", "");
+	else if (i == 4999)
+		odd_row(f, "WL-04999", "3002150000", "R&D sample", "include", "2026/13/1", "5",
+			",第四批");
+	else if (i == BIG_ROWS)
+		odd_row(f, "WL-00001", "3002150000", "R&D sample", "include", "2026-03-01", "",
+			",\"第四批\n");
+	else
+		return false;
+	return true;
+}
+
+/* Every 10th row has an unknown effect, every 20th also repeats an id. */
+static bool cap_row(FILE *f, int i)
+{
+	char id[16];
+
+	if (i % 10 != 0)
+		return false;
+	snprintf(id, sizeof(id), "WL-%05d", i % 20 == 0 ? 1 : i);
+	odd_row(f, id, "3002150000", "R&D sample", "maybe", "2026-03-01", "", ",第四批");
+	return true;
+}
+
+/* The big file with the rows odd() writes instead of big_row()'s; its
+ * length in *len. */
+static char *big_csv(bool (*odd)(FILE *, int), size_t *len)
+{
+	char *csv = NULL;
+	FILE *f = open_memstream(&csv, len);
+
+	ck_assert_ptr_nonnull(f);
+	fputs(EN_HEAD, f);
+	for (int i = 1; i <= BIG_ROWS; i++) {
+		if (!odd(f, i))
+			big_row(f, i, false);
+		fputc('\n', f);
+	}
+	fclose(f);
+	return csv;
+}
+
+/* Problems of a big file at its first, middle and last rows, a quoting
+ * error among them: every one at its line and column, in order, each
+ * worded as in a small file. */
+START_TEST(big_file_problems)
+{
+	static const struct {
+		unsigned line, column;
+		const char *message;
+	} want[] = {
+		{ 2, 7, "effect \"maybe\" is not one of include, exclude, 纳入, 排除" },
+		{ 2501, 1, "id \"WL-00002\" is already used on line 3" },
+		{ 2501, 2, "code \"38A2\" contains 'A'; expected 2-10 digits after removing '.', ' ' "
+			   "and '-'" },
+		{ 3001, 5, "misplaced '\"': a quote inside an unquoted field, or text after a closing quote "
+			   "(write \"\" for a quote inside a quoted field)" },
+		{ 3002, 5, "misplaced '\"': a quote inside an unquoted field, or text after a closing quote "
+			   "(write \"\" for a quote inside a quoted field)" },
+		{ 4001, 0, "row has 16 fields; the header has 17" },
+		{ 5000, 9, "valid_from \"2026-13-01\" is not a real calendar date in the form "
+			   "YYYY-MM-DD" },
+		{ 5000, 15, "quantity_limit is given but quantity_unit is empty; give both or neither" },
+		{ 5001, 17, "the quoted field begun here is never closed (a '\"' is missing)" },
+	};
+	size_t len, n = sizeof(want) / sizeof(want[0]);
+	char *csv = big_csv(problem_row, &len);
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_buf(csv, len, NULL, BIOMED, &doc, &p), doc, &p, n);
+	for (size_t i = 0; i < n; i++) {
+		const qd_problem *q = &p.items[i];
+
+		if (q->line != want[i].line || q->column != want[i].column ||
+		    strcmp(q->message, want[i].message) != 0)
+			dump_problems(&p);
+		ck_assert_uint_eq(q->line, want[i].line);
+		ck_assert_uint_eq(q->column, want[i].column);
+		ck_assert_str_eq(q->message, want[i].message);
+	}
+	qd_problems_free(&p);
+	free(csv);
+}
+END_TEST
+
+/* Past the problem cap, a big file's problems are counted as a small
+ * file's are: the first ones kept, in order, the rest counted. */
+START_TEST(big_file_problem_cap)
+{
+	size_t len;
+	char *csv = big_csv(cap_row, &len);
+	qd_listdoc *doc = NULL;
+	qd_problems p;
+
+	qd_problems_init(&p);
+	expect_invalid(import_buf(csv, len, NULL, BIOMED, &doc, &p), doc, &p,
+		       BIG_ROWS / 10 + BIG_ROWS / 20);
+	ck_assert_uint_eq(p.count, QD_PROBLEMS_CAP);
+	/* Row 10 on line 11, row 20 on line 21 (its id first) ... */
+	for (size_t k = 0; k < QD_PROBLEMS_CAP; k++) {
+		unsigned row = (unsigned)(k / 3 * 20 + (k % 3 == 0 ? 10 : 20));
+
+		ck_assert_uint_eq(p.items[k].line, row + 1);
+		ck_assert_uint_eq(p.items[k].column, k % 3 == 1 ? 1 : 7);
+	}
+	ck_assert_str_eq(p.items[1].message, "id \"WL-00001\" is already used on line 2");
+	qd_problems_free(&p);
+	free(csv);
+}
+END_TEST
+
 static Suite *csvdoc_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -1037,6 +1284,9 @@ static Suite *csvdoc_suite(void)
 	tcase_add_test(tc, unsupported_charset);
 	tcase_add_test(tc, problem_cap);
 	tcase_add_test(tc, wide_rows_are_bounded);
+	tcase_add_test(tc, big_file_equals_json);
+	tcase_add_test(tc, big_file_problems);
+	tcase_add_test(tc, big_file_problem_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

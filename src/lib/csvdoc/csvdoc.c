@@ -27,11 +27,14 @@
  *    one stray '"' does not hide the problems of the rest of the file.
  *
  * 3. Build and validate.  Each record becomes an entry object (keys of the
- *    list document) as soon as it ends, and goes at once through the
- *    document builder (qd_listdoc_begin with the base document's head),
- *    which checks it with every loader rule and keeps only its canonical
- *    bytes; the object is then dropped, so no tree of all the rows is
- *    ever held.  The builder's problems (JSON Pointers
+ *    list document) as soon as it ends, and goes in a small batch
+ *    (pipe.c) through the document builder (qd_listdoc_begin with the
+ *    base document's head), which checks it with every loader rule and
+ *    keeps only its canonical bytes; the batch's objects are then dropped
+ *    at once, so no tree of all the rows is ever held.  A big file is
+ *    tokenised and its entries built on a second thread while the caller
+ *    checks the batches before; the problems and the document are the
+ *    same either way.  The builder's problems (JSON Pointers
  *    /entries/<i>/<key>/...) are mapped back to the record's line and the
  *    column holding <key>.  Once the file is known invalid, rows are still
  *    checked, so every problem is counted, but none is kept.
@@ -99,6 +102,21 @@ char **qd_csv_row_cells(struct imp *im, size_t n)
 	return cells;
 }
 
+bool qd_csv_row_trim(struct imp *im, size_t n)
+{
+	if (im->row.cells == NULL && (im->row.cells = malloc(FIELDS_MAX * sizeof(char *))) == NULL)
+		return false;
+	for (size_t j = 0; j < n; j++) {
+		const char *t = im->row.bytes + im->row.off[j];
+		size_t len = strlen(t);
+
+		trim(&t, &len);
+		im->row.cells[j] = (char *)t;
+		im->row.cells[j][len] = '\0';
+	}
+	return true;
+}
+
 /* ---- tokenising -------------------------------------------------------------- */
 
 static void on_field(void *s, size_t len, void *data)
@@ -107,7 +125,7 @@ static void on_field(void *s, size_t len, void *data)
 	struct rowbuf *r = &im->row;
 
 	r->nf++;
-	if (im->oom || r->nf > FIELDS_MAX)
+	if (im->toom || r->nf > FIELDS_MAX)
 		return;
 	if (s == NULL)
 		len = 0;
@@ -119,14 +137,14 @@ static void on_field(void *s, size_t len, void *data)
 			ncap *= 2;
 		nb = realloc(r->bytes, ncap);
 		if (nb == NULL) {
-			im->oom = true;
+			im->toom = true;
 			return;
 		}
 		r->bytes = nb;
 		r->cap = ncap;
 	}
 	if (r->off == NULL && (r->off = malloc(FIELDS_MAX * sizeof(*r->off))) == NULL) {
-		im->oom = true;
+		im->toom = true;
 		return;
 	}
 	r->off[r->nf - 1] = r->len;
@@ -148,7 +166,7 @@ static void on_row(int c, void *data)
 
 	(void)c;
 	im->in_row = false;
-	if (!im->oom) {
+	if (!im->toom) {
 		if (!im->have_header)
 			qd_csv_header(im);
 		else
@@ -182,7 +200,7 @@ static bool has_content(const char *s, size_t n)
 
 static const unsigned char csv_opts = CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
 
-static int tokenise(struct imp *im, const char *text, size_t len)
+int qd_csv_tokenise(struct imp *im, const char *text, size_t len)
 {
 	struct csv_parser cp;
 	size_t pos = 0;
@@ -190,7 +208,7 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 	if (csv_init(&cp, csv_opts) != 0)
 		return QD_ENOMEM;
 	im->line = 1;
-	while (pos < len && !im->oom) {
+	while (pos < len && !im->toom) {
 		size_t end = line_end(text, len, pos), n = end - pos;
 
 		if (!im->in_row && has_content(text + pos, n)) {
@@ -199,7 +217,7 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 		}
 		if (csv_parse(&cp, text + pos, n, on_field, on_row, im) < n) {
 			if (csv_error(&cp) != CSV_EPARSE) {
-				im->oom = true;
+				im->toom = true;
 				break;
 			}
 			PROB_AT(im, im->line, (unsigned)im->row.nf + 1,
@@ -226,17 +244,17 @@ static int tokenise(struct imp *im, const char *text, size_t len)
 			im->line++;
 		pos = end;
 	}
-	if (!im->oom && csv_fini(&cp, on_field, on_row, im) != 0) {
+	if (!im->toom && csv_fini(&cp, on_field, on_row, im) != 0) {
 		if (csv_error(&cp) == CSV_EPARSE) {
 			PROB_AT(im, im->row_line, (unsigned)im->row.nf + 1,
 				"the quoted field begun here is never closed (a '\"' is missing)");
 			if (im->have_header)
 				im->data_rows++;
 		} else
-			im->oom = true;
+			im->toom = true;
 	}
 	csv_free(&cp);
-	return im->oom ? QD_ENOMEM : 0;
+	return im->toom ? QD_ENOMEM : 0;
 }
 
 /* ---- validation ---------------------------------------------------------------- */
@@ -286,11 +304,12 @@ static void map_problem(struct imp *im, const qd_problem *vp, uint32_t flagged)
 			/* Already said, in CSV terms: on the header or for this cell. */
 			if (f >= 0 && ((im->missing & BIT(f)) || (flagged & BIT(f))))
 				return;
-			PROB_AT(im, im->row_line, f >= 0 ? im->col_of[f] : 0, "%s", vp->message);
+			qd_problems_add_at(im->p, im->ent_line, f >= 0 ? im->col_of[f] : 0, "%s",
+					   vp->message);
 			return;
 		}
 	}
-	PROB_AT(im, 0, 0, "%s: %s", path[0] ? path : "/", vp->message);
+	qd_problems_add_at(im->p, 0, 0, "%s: %s", path[0] ? path : "/", vp->message);
 }
 
 /* Take the builder's problems out, mapped to lines and columns. */
@@ -349,7 +368,7 @@ static void keep_other_id(struct imp *im)
 		return;
 	}
 	im->others[im->n_others].id = qd_pool_strndup(im->id_text, im->row_id, n);
-	im->others[im->n_others].line = im->row_line;
+	im->others[im->n_others].line = im->ent_line;
 	im->other_ids.key_of = other_id_of;
 	im->other_ids.ctx = im;
 	if (im->others[im->n_others].id == NULL ||
@@ -357,6 +376,30 @@ static void keep_other_id(struct imp *im)
 		im->oom = true;
 	else
 		im->n_others++;
+}
+
+uint32_t qd_csv_id_check(struct imp *im, const struct qd_csv_ent *ent)
+{
+	uint32_t other;
+	size_t k, n;
+	unsigned prev;
+	char q[QBUF];
+
+	im->row_id = NULL;
+	if (ent->id == NULL)
+		return 0;
+	n = strlen(ent->id);
+	if (qd_listdoc_find(im->b, ent->id, &k))
+		prev = im->lines[k];
+	else if (qd_idmap_get(&im->other_ids, ent->id, n, &other))
+		prev = im->others[other].line;
+	else {
+		im->row_id = ent->id;
+		return 0;
+	}
+	qd_problems_add_at(im->p, ent->line, im->col_of[F_ID], "%s %s is already used on line %u",
+			   hd(im, F_ID), qd_quote(ent->id, n, q), prev);
+	return BIT(F_ID);
 }
 
 void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged)
@@ -371,13 +414,12 @@ void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged)
 
 		if (nl == NULL) {
 			im->oom = true;
-			json_decref(e);
 			return;
 		}
 		im->lines = nl;
 		im->cap = ncap;
 	}
-	im->lines[im->n] = im->row_line;
+	im->lines[im->n] = im->ent_line;
 	if (im->b != NULL) {
 		/* Invalid already: nothing built from here on is wanted. */
 		if (qd_problems_total(im->p) > 0)
@@ -388,7 +430,6 @@ void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged)
 			keep_other_id(im);
 	}
 	im->row_id = NULL;
-	json_decref(e);
 	im->n++;
 }
 
@@ -431,12 +472,14 @@ static int transfer(qd_problems *from, qd_problems *to)
 
 static void imp_free(struct imp *im)
 {
+	qd_csv_pipe_end(im);
 	for (size_t j = 0; im->heading != NULL && j < im->ncols; j++)
 		free(im->heading[j]);
 	free(im->heading);
 	free(im->col_field);
 	free(im->row.bytes);
 	free(im->row.off);
+	free(im->row.cells);
 	qd_listdoc_finish(im->b, NULL);
 	qd_problems_free(&im->vp);
 	qd_idmap_free(&im->other_ids);
@@ -465,7 +508,7 @@ static int build(struct imp *im, qd_listdoc **doc)
 		if (rc == QD_ENOMEM)
 			return rc;
 	}
-	return im->oom ? QD_ENOMEM : 0;
+	return im->oom || im->toom ? QD_ENOMEM : 0;
 }
 
 /* The result: rc, made QD_EINVAL by any problem, whose problems go to
@@ -487,7 +530,7 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 		      const qd_listdoc *base, qd_listdoc **out, qd_problems *problems)
 {
 	qd_problems mine, scratch;
-	struct imp im = { .base = base, .p = &mine };
+	struct imp im = { .base = base, .p = &mine, .tp = &mine };
 	qd_listdoc *doc = NULL;
 	const char *text = NULL;
 	char *owned = NULL;
@@ -508,7 +551,7 @@ int qd_csv_to_listdoc(const char *buf, size_t len, const char *charset,
 	rc = qd_csv_decode(&im, buf ? buf : "", len, charset, &text, &tlen, &owned);
 	if (rc != 0)
 		goto done;
-	rc = tokenise(&im, text, tlen);
+	rc = qd_csv_pipe_run(&im, text, tlen);
 	if (rc == 0)
 		rc = build(&im, &doc);
 done:
@@ -538,6 +581,9 @@ qd_csv_rows *qd_csv_rows_begin(const qd_listdoc *base)
 	qd_problems_init(&r->mine);
 	r->im.base = base;
 	r->im.p = &r->mine;
+	r->im.tp = &r->mine;
+	if (qd_csv_pipe_begin(&r->im) != 0)
+		r->im.toom = true;
 	return r;
 }
 
@@ -547,9 +593,10 @@ void qd_csv_rows_add(qd_csv_rows *r, unsigned line, const char *const *cells, si
 
 	im->line = line;
 	im->row_line = line;
-	for (size_t j = 0; j < n && !im->oom; j++)
+	for (size_t j = 0; j < n && !im->toom; j++)
 		on_field((void *)cells[j], strlen(cells[j]), im);
 	on_row(0, im);
+	qd_csv_pipe_flush(im);
 }
 
 const char *qd_csv_rows_heading(const qd_csv_rows *r, unsigned column, const char **field)
@@ -569,7 +616,8 @@ const char *qd_csv_rows_heading(const qd_csv_rows *r, unsigned column, const cha
 
 void qd_csv_rows_problem(qd_csv_rows *r, unsigned line, unsigned column, const char *message)
 {
-	PROB_AT(&r->im, line, column, "%s", message);
+	qd_csv_pipe_flush(&r->im);
+	qd_problems_add_at(r->im.p, line, column, "%s", message);
 }
 
 int qd_csv_rows_end(qd_csv_rows *r, int rc, qd_listdoc **out, qd_problems *problems)
@@ -583,6 +631,7 @@ int qd_csv_rows_end(qd_csv_rows *r, int rc, qd_listdoc **out, qd_problems *probl
 		problems = &scratch;
 	if (r == NULL)
 		return QD_ENOMEM;
+	qd_csv_pipe_end(&r->im);
 	if (rc == 0 || rc == QD_EINVAL)
 		rc = build(&r->im, &doc);
 	rc = hand_over(rc, &r->mine, problems, &doc, out);

@@ -3,7 +3,9 @@
  * csvdoc.c  tokenising, validation, the entry point (and the design)
  * decode.c  charset decoding: UTF-8, GB18030 via iconv
  * header.c  recognising the header row's headings
- * rows.c    building an entry from each data row */
+ * rows.c    building an entry from each data row
+ * pipe.c    handing the entries over to be checked, on a second thread
+ *           for big files */
 #ifndef QINGDAN_CSVDOC_INT_H
 #define QINGDAN_CSVDOC_INT_H
 
@@ -68,13 +70,43 @@ struct rowbuf {
 	size_t len, cap;
 	size_t *off;
 	size_t nf;  /* fields seen, stored or not */
+	char **cells; /* FIELDS_MAX trimmed fields of a data row (rows.c) */
 };
 
-/* Import state.  `oom` is sticky and turns the result into QD_ENOMEM. */
+/* The entry of one data row, built by the tokenising side and checked by
+ * the other (pipe.c).  The row's problems found while building it are
+ * the batch's problems before np; those before np_id come before the
+ * check of its id, which needs every earlier entry (qd_csv_id_check). */
+struct qd_csv_ent {
+	json_t *e;          /* owned by the batch (its arena, or a reference) */
+	const char *id;     /* e's id, when the row has one */
+	uint32_t flagged;   /* the fields already reported in CSV terms */
+	unsigned line;      /* where the row began */
+	int note_at;        /* index of the note (说明) in its conditions, or -1 */
+	size_t np_id, np;   /* counts of the batch's problems, see above */
+};
+
+struct qd_csv_pipe;
+
+/* Import state.  `oom` and `toom` are sticky and turn the result into
+ * QD_ENOMEM.
+ *
+ * Two sides share it, maybe on two threads (pipe.c): the tokenising
+ * side (tokeniser, header, rows: tp, toom and the fields down to
+ * data_rows) and the checking side (the entries: p, oom and the fields
+ * from b on).  Each writes only its own fields; the checking side reads
+ * the header's (col_of, heading, missing), which are written before the
+ * first entry is handed over and never after. */
 struct imp {
 	const qd_listdoc *base;
 	qd_problems *p;          /* every problem, CSV line/column form */
-	bool oom;
+	bool oom;                /* out of memory on the checking side */
+
+	/* the tokenising side's problems: p, or the batch being filled,
+	 * whose problems join p in order when it is checked */
+	qd_problems *tp;
+	bool toom;               /* out of memory on the tokenising side */
+	struct qd_csv_pipe *pipe;
 
 	/* tokeniser */
 	unsigned line;           /* physical line being fed to libcsv */
@@ -93,6 +125,8 @@ struct imp {
 	unsigned col_of[F_COUNT];
 	uint32_t missing;        /* fields whose absent column was reported on the header */
 
+	size_t data_rows;        /* non-empty records after the header */
+
 	/* entries: each goes through the document builder as its row ends,
 	 * and only its canonical bytes stay */
 	qd_listdoc_builder *b;   /* begun with the first entry */
@@ -109,12 +143,13 @@ struct imp {
 	} *others;
 	size_t n_others, cap_others;
 	qd_pool *id_text;
-	size_t data_rows;        /* non-empty records after the header */
-	int note_at;             /* index of the current row's note (说明) in its
-				  * conditions, -1 when it has none */
+	unsigned ent_line;       /* the line of the entry being checked */
+	int note_at;             /* index of its note (说明) in its conditions,
+				  * -1 when it has none */
 };
 
-#define PROB_AT(im, line, col, ...) qd_problems_add_at((im)->p, (line), (col), __VA_ARGS__)
+/* A problem of the tokenising side (decoding, tokens, header, rows). */
+#define PROB_AT(im, line, col, ...) qd_problems_add_at((im)->tp, (line), (col), __VA_ARGS__)
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -183,6 +218,14 @@ static inline const char *hd(const struct imp *im, enum field f)
  * of memory. */
 char **qd_csv_row_cells(struct imp *im, size_t n);
 
+/* Trim the first n (<= FIELDS_MAX) stored fields of the current record
+ * in place into im->row.cells (csvdoc.c); false when out of memory. */
+bool qd_csv_row_trim(struct imp *im, size_t n);
+
+/* Tokenise the text: every record to qd_csv_header or qd_csv_data_row
+ * (csvdoc.c).  Returns 0 or QD_ENOMEM. */
+int qd_csv_tokenise(struct imp *im, const char *text, size_t len);
+
 /* Turn the bytes into UTF-8 text without a BOM (decode.c).  *text points
  * into buf or into *owned (malloc()ed, caller frees).  Returns 0;
  * QD_EINVAL after a problem; QD_ENOMEM; QD_EIO. */
@@ -190,18 +233,50 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
 		  const char **text, size_t *tlen, char **owned);
 
 /* The first non-blank record: the columns and their fields (header.c).
- * Problems go to im; sets im->oom when out of memory. */
+ * Problems go to im; sets im->toom when out of memory. */
 void qd_csv_header(struct imp *im);
 
-/* A record after the header: one entry for qd_csv_entry unless it is
- * empty or has the wrong width (rows.c).  Sets im->oom when out of
+/* A record after the header: one entry handed to qd_csv_pipe_put unless
+ * it is empty or has the wrong width (rows.c).  Sets im->toom when out of
  * memory. */
 void qd_csv_data_row(struct imp *im);
 
-/* Check the entry e (stolen) of the current row with every loader rule,
- * its problems put at the row's line and the columns they concern;
+/* The id of the entry ent against every earlier entry's; its problem
+ * goes to im->p.  Returns the fields reported (csvdoc.c). */
+uint32_t qd_csv_id_check(struct imp *im, const struct qd_csv_ent *ent);
+
+/* Check the entry e (borrowed) at line im->ent_line with every loader
+ * rule, its problems put at that line and the columns they concern;
  * flagged: the fields of the row already reported in CSV terms
  * (csvdoc.c). */
 void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged);
+
+/* ---- the pipe (pipe.c) ----------------------------------------------------------
+ *
+ * Entries and the tokenising side's problems go through batches, in
+ * document order, to the checking side.  Inline, a batch is checked as
+ * soon as it is full (or flushed); threaded, the text is tokenised on a
+ * second thread while the caller checks the batches before. */
+
+/* Begin an inline pipe for rows fed one by one (im->pipe, im->tp set).
+ * Returns 0 or QD_ENOMEM. */
+int qd_csv_pipe_begin(struct imp *im);
+
+/* Check whatever the inline pipe holds. */
+void qd_csv_pipe_flush(struct imp *im);
+
+/* Check whatever is left and end the pipe (im->tp back to im->p). */
+void qd_csv_pipe_end(struct imp *im);
+
+/* Tokenise and check the whole text, on two threads when it is big enough
+ * to be worth one.  Returns 0 or QD_ENOMEM. */
+int qd_csv_pipe_run(struct imp *im, const char *text, size_t len);
+
+/* The arena in which the tokenising side builds the next entry's tree
+ * (NULL: malloc). */
+struct qd_jarena *qd_csv_pipe_arena(const struct imp *im);
+
+/* Hand the entry over (the tokenising side). */
+void qd_csv_pipe_put(struct imp *im, const struct qd_csv_ent *ent);
 
 #endif

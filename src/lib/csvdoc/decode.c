@@ -23,24 +23,46 @@ static unsigned line_at(const char *s, size_t off)
 	return line;
 }
 
+/* i advanced past the ASCII bytes of s[i, n), eight at a time: most of
+ * a list is ASCII, and both scans below are made over every byte. */
+static size_t skip_ascii(const unsigned char *s, size_t i, size_t n)
+{
+	uint64_t w;
+
+	while (i + 8 <= n) {
+		memcpy(&w, s + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
+/* qd_utf8_len(s + i, n - i) for s[i] >= 0x80, the three bytes of most
+ * Chinese characters (E1-EC or EE-EF, then two continuation bytes)
+ * told at once. */
+static inline size_t utf8_k(const unsigned char *s, size_t i, size_t n)
+{
+	unsigned char c = s[i];
+
+	if (i + 3 <= n && c >= 0xe1 && c <= 0xef && c != 0xed && (s[i + 1] & 0xc0) == 0x80 &&
+	    (s[i + 2] & 0xc0) == 0x80)
+		return 3;
+	return qd_utf8_len(s + i, n - i);
+}
+
+static size_t utf8_scan(const unsigned char *s, size_t n, size_t *odd);
+
 /* Offset of the first byte that does not start a well-formed UTF-8
  * sequence (no overlongs, surrogates or code points past U+10FFFF: what
  * jansson accepts), or n when all is well. */
 static size_t utf8_bad(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
+	size_t odd;
 
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = qd_utf8_len(s + i, n - i);
-		if (k == 0)
-			return i;
-		i += k;
-	}
-	return n;
+	return utf8_scan(s, n, &odd);
 }
 
 /* Convert GB18030 to UTF-8 with iconv.  On success *out is malloc()ed.
@@ -121,7 +143,7 @@ static bool plausible(uint32_t c)
 		{ 0xFF00, 0xFFEF },
 	};
 
-	if (c < 0x80)
+	if (c < 0x80 || (c >= 0x4E00 && c <= 0x9FFF))
 		return true;
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		if (c >= ranges[i][0] && c <= ranges[i][1])
@@ -130,29 +152,44 @@ static bool plausible(uint32_t c)
 	return false;
 }
 
+/* utf8_bad(s, n), and in *odd the offset of the first character before
+ * it that a Chinese list would not hold (n when there is none): one pass
+ * for both. */
+static size_t utf8_scan(const unsigned char *s, size_t n, size_t *odd)
+{
+	size_t i = 0;
+
+	*odd = n;
+	while ((i = skip_ascii(s, i, n)) < n) {
+		size_t k = utf8_k(s, i, n);
+
+		if (k == 0)
+			return i;
+		if (*odd == n && !plausible(utf8_cp(s + i, k)))
+			*odd = i;
+		i += k;
+	}
+	return n;
+}
+
 /* Offset of the first UTF-8 character of the valid UTF-8 text s that a
  * Chinese list would not hold, or n when there is none. */
 static size_t implausible_at(const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
+	size_t odd;
 
-	for (size_t i = 0; i < n;) {
-		size_t k = u[i] < 0x80 ? 1 : qd_utf8_len(u + i, n - i);
-
-		if (k > 1 && !plausible(utf8_cp(u + i, k)))
-			return i;
-		i += k ? k : 1;
-	}
-	return n;
+	utf8_scan((const unsigned char *)s, n, &odd);
+	return odd;
 }
 
 /* Bytes that are valid UTF-8 and valid GB18030 at once, with characters
  * that only the GB18030 reading makes sense of (GB18030 "芯片" is UTF-8
  * "оƬ"): refused, quoting the cell both ways, rather than stored as
- * mojibake.  Returns true after reporting. */
-static bool ambiguous(struct imp *im, const char *buf, size_t len)
+ * mojibake; at: implausible_at(buf, len).  Returns true after
+ * reporting. */
+static bool ambiguous(struct imp *im, const char *buf, size_t len, size_t at)
 {
-	size_t at = implausible_at(buf, len), from, to, glen = 0, gbad = 0;
+	size_t from, to, glen = 0, gbad = 0;
 	char *gb = NULL, q1[QBUF], q2[QBUF];
 	bool refuse;
 
@@ -196,7 +233,7 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
 		  const char **text, size_t *tlen, char **owned)
 {
 	enum charset cs = CS_AUTO;
-	size_t skip = 0, ubad = 0, gbad = 0;
+	size_t skip = 0, ubad = 0, gbad = 0, odd;
 	char what[48];
 	int rc;
 
@@ -238,8 +275,9 @@ int qd_csv_decode(struct imp *im, const char *buf, size_t len, const char *chars
 			skip = 3;
 			cs = CS_UTF8;
 		}
-		ubad = skip + utf8_bad((const unsigned char *)buf + skip, len - skip);
-		if (ubad == len && cs == CS_AUTO && ambiguous(im, buf, len))
+		ubad = skip + utf8_scan((const unsigned char *)buf + skip, len - skip, &odd);
+		/* Without a BOM skip is 0: odd is implausible_at(buf, len). */
+		if (ubad == len && cs == CS_AUTO && ambiguous(im, buf, len, odd))
 			return QD_EINVAL;
 		if (ubad == len) {
 			*text = buf + skip;

@@ -61,7 +61,7 @@ static void list_fields(char *buf, size_t size, uint32_t which)
 }
 
 /* Record the field of each of the n columns (cells: the trimmed
- * headings); returns how many headings name a field.  Sets im->oom when
+ * headings); returns how many headings name a field.  Sets im->toom when
  * out of memory. */
 static unsigned classify_columns(struct imp *im, char **cells, size_t n)
 {
@@ -70,7 +70,7 @@ static unsigned classify_columns(struct imp *im, char **cells, size_t n)
 	im->col_field = calloc(n, sizeof(*im->col_field));
 	im->heading = calloc(n, sizeof(*im->heading));
 	if (im->col_field == NULL || im->heading == NULL) {
-		im->oom = true;
+		im->toom = true;
 		return 0;
 	}
 	im->ncols = n;
@@ -79,7 +79,7 @@ static unsigned classify_columns(struct imp *im, char **cells, size_t n)
 
 		im->heading[j] = strdup(cells[j]);
 		if (im->heading[j] == NULL)
-			im->oom = true;
+			im->toom = true;
 		if (cells[j][0] == '\0') {
 			im->col_field[j] = COL_BLANK;
 			continue;
@@ -172,7 +172,7 @@ void qd_csv_header(struct imp *im)
 	}
 	cells = qd_csv_row_cells(im, n);
 	if (cells == NULL) {
-		im->oom = true;
+		im->toom = true;
 		return;
 	}
 	/* Rows of empty cells above the header are skipped like blank lines. */
@@ -186,7 +186,7 @@ void qd_csv_header(struct imp *im)
 	im->header_line = im->row_line;
 	recognised = classify_columns(im, cells, n);
 	free(cells);
-	if (im->oom)
+	if (im->toom)
 		return;
 	list_fields(list, sizeof(list), UINT32_MAX);
 	if (recognised == 0) {

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "qingdan/jarena.h"
+
 #include "csvdoc_int.h"
 
 /* Values of effect and status as admins write them. */
@@ -33,7 +35,7 @@ static const struct alias status_aliases[] = {
 static void put(struct imp *im, json_t *obj, const char *key, json_t *val)
 {
 	if (val == NULL || json_object_set_new(obj, key, val) != 0)
-		im->oom = true;
+		im->toom = true;
 }
 
 static json_t *str(struct imp *im, const char *s, size_t n)
@@ -41,7 +43,7 @@ static json_t *str(struct imp *im, const char *s, size_t n)
 	json_t *j = json_stringn(s, n);
 
 	if (j == NULL)
-		im->oom = true;
+		im->toom = true;
 	return j;
 }
 
@@ -53,7 +55,7 @@ static json_t *split(struct imp *im, const char *s)
 	const char *item = s;
 
 	if (arr == NULL) {
-		im->oom = true;
+		im->toom = true;
 		return NULL;
 	}
 	for (const char *c = s;; c++) {
@@ -71,7 +73,7 @@ static json_t *split(struct imp *im, const char *s)
 
 			trim(&t, &n);
 			if (n > 0 && json_array_append_new(arr, str(im, t, n)) != 0)
-				im->oom = true;
+				im->toom = true;
 		}
 		if (*c == '\0')
 			break;
@@ -96,7 +98,7 @@ static bool digits(const char *s, size_t n)
 static json_t *date_value(struct imp *im, const char *s)
 {
 	const char *y = s, *m, *d, *end;
-	size_t n = strlen(s);
+	size_t n = strlen(s), ml, dl;
 	char buf[16];
 	bool zh = false;
 
@@ -115,6 +117,7 @@ static json_t *date_value(struct imp *im, const char *s)
 		;
 	if (d - m < 1 || d - m > 2)
 		return str(im, s, n);
+	ml = (size_t)(d - m);
 	if (zh && strncmp(d, "月", strlen("月")) == 0)
 		d += strlen("月");
 	else if (!zh && *d == m[-1])
@@ -125,12 +128,20 @@ static json_t *date_value(struct imp *im, const char *s)
 		;
 	if (end - d < 1 || end - d > 2)
 		return str(im, s, n);
+	dl = (size_t)(end - d);
 	if (zh && strcmp(end, "日") == 0)
 		end += strlen("日");
 	if (*end != '\0')
 		return str(im, s, n);
-	snprintf(buf, sizeof(buf), "%.4s-%02d-%02d", y, atoi(m), atoi(d));
-	return str(im, buf, strlen(buf));
+	/* One or two digits each: no snprintf needed for "%.4s-%02d-%02d". */
+	memcpy(buf, y, 4);
+	buf[4] = '-';
+	buf[5] = ml == 2 ? m[0] : '0';
+	buf[6] = m[ml - 1];
+	buf[7] = '-';
+	buf[8] = dl == 2 ? d[0] : '0';
+	buf[9] = d[dl - 1];
+	return str(im, buf, 10);
 }
 
 /* A quantity limit: a decimal number, integers kept as integers.  Returns
@@ -163,7 +174,7 @@ static json_t *number(struct imp *im, const char *s)
 	}
 out:
 	if (j == NULL)
-		im->oom = true;
+		im->toom = true;
 	return j;
 }
 
@@ -225,31 +236,20 @@ static uint32_t required_cells(struct imp *im, const char **c)
 	return flagged;
 }
 
-/* The entry's id, which no earlier row may have used.  Returns the
- * fields reported. */
-static uint32_t id_cell(struct imp *im, json_t *e, const char *id)
+/* The entry's id; whether an earlier row used it is for the checking
+ * side to say (qd_csv_id_check), which knows every earlier entry. */
+static void id_cell(struct imp *im, json_t *e, const char *id, struct qd_csv_ent *ent)
 {
-	uint32_t other;
-	size_t k, n;
-	unsigned prev;
-	char q[QBUF];
+	json_t *j;
 
-	im->row_id = NULL;
+	ent->id = NULL;
 	if (id == NULL)
-		return 0;
-	n = strlen(id);
-	put(im, e, "id", str(im, id, n));
-	if (qd_listdoc_find(im->b, id, &k))
-		prev = im->lines[k];
-	else if (qd_idmap_get(&im->other_ids, id, n, &other))
-		prev = im->others[other].line;
-	else {
-		im->row_id = id;
-		return 0;
-	}
-	PROB_AT(im, im->row_line, im->col_of[F_ID], "%s %s is already used on line %u",
-		hd(im, F_ID), qd_quote(id, n, q), prev);
-	return BIT(F_ID);
+		return;
+	j = str(im, id, strlen(id));
+	if (j == NULL || json_object_set_new(e, "id", j) != 0)
+		im->toom = true;
+	else
+		ent->id = json_string_value(j);
 }
 
 /* What the entry is: code, ciq, name (zh, en), spec, identity and
@@ -264,7 +264,7 @@ static uint32_t goods_cells(struct imp *im, json_t *e, const char **c)
 		json_t *name = json_object();
 
 		if (name == NULL)
-			im->oom = true;
+			im->toom = true;
 		if (name != NULL && c[F_NAME_ZH] != NULL)
 			put(im, name, "zh", str(im, c[F_NAME_ZH], strlen(c[F_NAME_ZH])));
 		if (name != NULL && c[F_NAME_EN] != NULL)
@@ -324,7 +324,7 @@ static void condition(struct imp *im, json_t *arr, const char *type, const char 
 	json_t *cond = json_object();
 
 	if (cond == NULL || json_array_append_new(arr, cond) != 0) {
-		im->oom = true;
+		im->toom = true;
 		return;
 	}
 	put(im, cond, "type", str(im, type, strlen(type)));
@@ -333,22 +333,22 @@ static void condition(struct imp *im, json_t *arr, const char *type, const char 
 
 /* What the entry spares and asks for: waives, and conditions — the
  * remark (备注要求) first, then the note (说明). */
-static void waiver_cells(struct imp *im, json_t *e, const char **c)
+static void waiver_cells(struct imp *im, json_t *e, const char **c, int *note_at)
 {
-	im->note_at = -1;
+	*note_at = -1;
 	if (c[F_WAIVES] != NULL)
 		put(im, e, "waives", split(im, c[F_WAIVES]));
 	if (c[F_CONDITIONS] != NULL || c[F_NOTES] != NULL) {
 		json_t *arr = json_array();
 
 		if (arr == NULL) {
-			im->oom = true;
+			im->toom = true;
 			return;
 		}
 		if (c[F_CONDITIONS] != NULL)
 			condition(im, arr, "remark", c[F_CONDITIONS]);
 		if (c[F_NOTES] != NULL) {
-			im->note_at = (int)json_array_size(arr);
+			*note_at = (int)json_array_size(arr);
 			condition(im, arr, "note", c[F_NOTES]);
 		}
 		put(im, e, "conditions", arr);
@@ -375,9 +375,9 @@ static uint32_t quantity_cells(struct imp *im, json_t *e, const char **c)
 			"%s is given but %s is empty; give both or neither", hd(im, have), hd(im, lack));
 		return BIT(F_QTY_LIMIT) | BIT(F_QTY_UNIT);
 	}
-	was_oom = im->oom;
+	was_oom = im->toom;
 	limit = number(im, lim);
-	if (limit == NULL && im->oom == was_oom) {
+	if (limit == NULL && im->toom == was_oom) {
 		PROB_AT(im, im->row_line, im->col_of[F_QTY_LIMIT], "%s %s is not a number",
 			hd(im, F_QTY_LIMIT), qd_quote(lim, strlen(lim), q));
 		return BIT(F_QTY_LIMIT);
@@ -387,7 +387,7 @@ static uint32_t quantity_cells(struct imp *im, json_t *e, const char **c)
 	qty = json_object();
 	if (qty == NULL) {
 		json_decref(limit);
-		im->oom = true;
+		im->toom = true;
 		return 0;
 	}
 	put(im, qty, "limit", limit);
@@ -396,54 +396,61 @@ static uint32_t quantity_cells(struct imp *im, json_t *e, const char **c)
 	return 0;
 }
 
-/* Build the entry of one data row; cells[] are the trimmed fields. */
+/* Build the entry of one data row, in the pipe's arena, and hand it
+ * over; cells[] are the trimmed fields. */
 static void entry(struct imp *im, char **cells)
 {
 	const char *c[F_COUNT] = { 0 };
-	uint32_t flagged;
+	struct qd_csv_ent ent = { .line = im->row_line };
+	qd_jarena *prev = qd_jarena_enter(qd_csv_pipe_arena(im));
 	json_t *e = json_object();
 
 	if (e == NULL) {
-		im->oom = true;
+		im->toom = true;
+		qd_jarena_leave(prev);
 		return;
 	}
 	cells_by_field(im, cells, c);
-	flagged = required_cells(im, c);
-	flagged |= id_cell(im, e, c[F_ID]);
-	flagged |= goods_cells(im, e, c);
-	flagged |= scope_cells(im, e, c);
-	waiver_cells(im, e, c);
-	flagged |= quantity_cells(im, e, c);
+	ent.flagged = required_cells(im, c);
+	/* The id check goes here in the order of the row's problems. */
+	ent.np_id = im->tp->count;
+	id_cell(im, e, c[F_ID], &ent);
+	ent.flagged |= goods_cells(im, e, c);
+	ent.flagged |= scope_cells(im, e, c);
+	waiver_cells(im, e, c, &ent.note_at);
+	ent.flagged |= quantity_cells(im, e, c);
 	if (c[F_CLAUSES] != NULL)
 		put(im, e, "clauses", split(im, c[F_CLAUSES]));
 	if (c[F_BATCH] != NULL)
 		put(im, e, "batch", str(im, c[F_BATCH], strlen(c[F_BATCH])));
-	qd_csv_entry(im, e, flagged);
+	qd_jarena_leave(prev);
+	ent.e = e;
+	ent.np = im->tp->count;
+	qd_csv_pipe_put(im, &ent);
 }
 
 void qd_csv_data_row(struct imp *im)
 {
 	size_t n = im->row.nf < FIELDS_MAX ? im->row.nf : FIELDS_MAX;
-	char **cells = qd_csv_row_cells(im, n);
+	char **cells;
 	bool empty = true;
 
-	if (cells == NULL) {
-		im->oom = true;
+	if (!qd_csv_row_trim(im, n)) {
+		im->toom = true;
 		return;
 	}
+	cells = im->row.cells;
 	for (size_t j = 0; j < n && empty; j++)
 		empty = cells[j][0] == '\0';
 	if (empty && im->row.nf <= FIELDS_MAX)
-		goto out;
+		return;
 	im->data_rows++;
 	if (!im->header_ok)
-		goto out;
+		return;
 	if (im->row.nf != im->ncols) {
 		PROB_AT(im, im->row_line, 0, "row has %zu field%s; the header has %zu",
 			im->row.nf, im->row.nf == 1 ? "" : "s", im->ncols);
-		goto out;
+		return;
 	}
 	entry(im, cells);
-out:
-	free(cells);
 }

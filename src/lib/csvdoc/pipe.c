@@ -1,0 +1,262 @@
+/* qingdan — CSV import: the entries handed from the tokenising side to
+ * the checking side in batches.  The tokenising side (libcsv, the header,
+ * each row's entry tree) fills a batch with entries and the problems it
+ * found on the way; the checking side takes the batch, puts its problems
+ * into the import's collection in the order they were found, checks each
+ * entry's id and runs each entry through the document builder just where
+ * the single-threaded order would have, so the problems, their order and
+ * the document are the same however the work is split.
+ *
+ * A big file is tokenised on a second thread while the caller checks the
+ * batches before, through a small ring (as listdoc/ahead.c does for JSON
+ * documents); a small file, and rows fed one by one (spreadsheets), use
+ * one batch on the caller's thread, checked as soon as it is full.  The
+ * trees of a batch live in an arena of its own, reset at once when the
+ * batch is filled again. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "qingdan/err.h"
+#include "qingdan/jarena.h"
+
+#include "csvdoc_int.h"
+
+/* Entries per batch, batches in flight, and the fewest lines worth a
+ * thread. */
+#define BATCH 64
+#define SLOTS 8
+#define THREAD_MIN 4096
+
+struct batch {
+	struct qd_csv_ent ent[BATCH];
+	size_t n;
+	qd_problems probs;      /* the tokenising side's, in order */
+	qd_jarena *arena;       /* the trees' (NULL: malloc) */
+};
+
+struct qd_csv_pipe {
+	struct imp *im;
+	struct batch ring[SLOTS];
+	struct batch *fill;     /* the batch being filled */
+	/* threaded only; head, tail, done under mu */
+	bool threaded;
+	size_t head, tail;      /* batches handed over, batches checked (counts) */
+	bool done;              /* the tokenising side has no more */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *text;
+	size_t len;
+	int rc;                 /* the tokenising side's result */
+};
+
+/* Release the trees of bt; on the tokenising side, which made them. */
+static void clean(struct batch *bt)
+{
+	for (size_t i = 0; bt->arena == NULL && i < bt->n; i++)
+		json_decref(bt->ent[i].e);
+	qd_jarena_reset(bt->arena);
+	bt->n = 0;
+}
+
+/* The tokenising side's problems [*at, to) of bt into the import's. */
+static void move(struct imp *im, const qd_problems *from, size_t *at, size_t to)
+{
+	for (; *at < to; (*at)++) {
+		const qd_problem *p = &from->items[*at];
+
+		qd_problems_add_at(im->p, p->line, p->column, "%s", p->message);
+	}
+}
+
+/* Check the entries of bt and take its problems (the checking side). */
+static void check(struct imp *im, struct batch *bt)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < bt->n; i++) {
+		const struct qd_csv_ent *ent = &bt->ent[i];
+		uint32_t flagged;
+
+		move(im, &bt->probs, &at, ent->np_id);
+		flagged = ent->flagged | qd_csv_id_check(im, ent);
+		move(im, &bt->probs, &at, ent->np);
+		im->ent_line = ent->line;
+		im->note_at = ent->note_at;
+		qd_csv_entry(im, ent->e, flagged);
+	}
+	/* Problems beyond the cap: im->p is full by now, they would be
+	 * counted there too. */
+	move(im, &bt->probs, &at, bt->probs.count);
+	im->p->omitted += bt->probs.omitted;
+	qd_problems_free(&bt->probs);
+}
+
+static struct qd_csv_pipe *pipe_new(struct imp *im)
+{
+	struct qd_csv_pipe *pp = calloc(1, sizeof(*pp));
+
+	if (pp == NULL)
+		return NULL;
+	pp->im = im;
+	/* Without arenas the trees are malloc()ed and freed one by one. */
+	for (size_t k = 0; k < SLOTS; k++)
+		pp->ring[k].arena = qd_jarena_new();
+	pp->fill = &pp->ring[0];
+	im->pipe = pp;
+	im->tp = &pp->fill->probs;
+	return pp;
+}
+
+int qd_csv_pipe_begin(struct imp *im)
+{
+	return pipe_new(im) == NULL ? QD_ENOMEM : 0;
+}
+
+qd_jarena *qd_csv_pipe_arena(const struct imp *im)
+{
+	return im->pipe != NULL ? im->pipe->fill->arena : NULL;
+}
+
+/* Hand the batch being filled over and take the next (the tokenising
+ * side); last: there is no next. */
+static void hand_over(struct qd_csv_pipe *pp, bool last)
+{
+	struct imp *im = pp->im;
+
+	if (!pp->threaded) {
+		check(im, pp->fill);
+		clean(pp->fill);
+		return;
+	}
+	pthread_mutex_lock(&pp->mu);
+	pp->head++;
+	pp->done = last;
+	pthread_cond_broadcast(&pp->cv);
+	while (!last && pp->head - pp->tail == SLOTS)
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	pthread_mutex_unlock(&pp->mu);
+	if (last)
+		return;
+	pp->fill = &pp->ring[pp->head % SLOTS];
+	clean(pp->fill);
+	im->tp = &pp->fill->probs;
+}
+
+void qd_csv_pipe_put(struct imp *im, const struct qd_csv_ent *ent)
+{
+	struct qd_csv_pipe *pp = im->pipe;
+
+	pp->fill->ent[pp->fill->n++] = *ent;
+	if (pp->fill->n == BATCH)
+		hand_over(pp, false);
+}
+
+void qd_csv_pipe_flush(struct imp *im)
+{
+	if (im->pipe != NULL && !im->pipe->threaded)
+		hand_over(im->pipe, false);
+}
+
+void qd_csv_pipe_end(struct imp *im)
+{
+	struct qd_csv_pipe *pp = im->pipe;
+
+	if (pp == NULL)
+		return;
+	qd_csv_pipe_flush(im);
+	for (size_t k = 0; k < SLOTS; k++) {
+		clean(&pp->ring[k]);
+		qd_problems_free(&pp->ring[k].probs);
+		qd_jarena_free(pp->ring[k].arena);
+	}
+	free(pp);
+	im->pipe = NULL;
+	im->tp = im->p;
+}
+
+static void *tokenise_thread(void *arg)
+{
+	struct qd_csv_pipe *pp = arg;
+
+	pp->rc = qd_csv_tokenise(pp->im, pp->text, pp->len);
+	hand_over(pp, true);
+	return NULL;
+}
+
+/* Does the text have at least THREAD_MIN lines? */
+static bool big(const char *text, size_t len)
+{
+	const char *s = text, *end = text + len;
+	size_t lines = 0;
+
+	while (lines < THREAD_MIN && (s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		lines++;
+		s++;
+	}
+	return lines >= THREAD_MIN;
+}
+
+/* Start the tokenising thread; false when none can be had. */
+static bool start_thread(struct qd_csv_pipe *pp)
+{
+	if (pthread_mutex_init(&pp->mu, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&pp->cv, NULL) != 0) {
+		pthread_mutex_destroy(&pp->mu);
+		return false;
+	}
+	pp->threaded = true;
+	if (pthread_create(&pp->thread, NULL, tokenise_thread, pp) != 0) {
+		pp->threaded = false;
+		pthread_cond_destroy(&pp->cv);
+		pthread_mutex_destroy(&pp->mu);
+	}
+	return pp->threaded;
+}
+
+/* Check the batches as the thread hands them over (the caller's side). */
+static void check_all(struct qd_csv_pipe *pp)
+{
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		struct batch *bt;
+
+		while (pp->head == pp->tail && !pp->done)
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		if (pp->head == pp->tail)
+			break;
+		bt = &pp->ring[pp->tail % SLOTS];
+		pthread_mutex_unlock(&pp->mu);
+		check(pp->im, bt);
+		pthread_mutex_lock(&pp->mu);
+		pp->tail++;
+		pthread_cond_broadcast(&pp->cv);
+	}
+	pthread_mutex_unlock(&pp->mu);
+}
+
+int qd_csv_pipe_run(struct imp *im, const char *text, size_t len)
+{
+	struct qd_csv_pipe *pp = pipe_new(im);
+	int rc;
+
+	if (pp == NULL)
+		return QD_ENOMEM;
+	pp->text = text;
+	pp->len = len;
+	if (big(text, len) && start_thread(pp)) {
+		check_all(pp);
+		pthread_join(pp->thread, NULL);
+		pthread_cond_destroy(&pp->cv);
+		pthread_mutex_destroy(&pp->mu);
+		pp->threaded = false;
+		/* Every batch is checked, the one filled last too. */
+		clean(pp->fill);
+		rc = pp->rc;
+	} else {
+		rc = qd_csv_tokenise(im, text, len);
+	}
+	qd_csv_pipe_end(im);
+	return rc;
+}
