@@ -68,6 +68,7 @@
 #include "qingdan/err.h"
 
 #include "csvdoc_int.h"
+#include "../listdoc/checker.h"
 
 /* Entry keys of the list document, and the field whose column a problem
  * under /entries/<i>/<key> is reported at. */
@@ -424,7 +425,10 @@ void qd_csv_entry(struct imp *im, json_t *e, uint32_t flagged)
 		/* Invalid already: nothing built from here on is wanted. */
 		if (qd_problems_total(im->p) > 0)
 			qd_listdoc_discard(im->b);
-		qd_listdoc_add(im->b, e);
+		if (im->chk != NULL)
+			qd_listdoc_add_checked(im->b, e, im->chk, im->chk_bytes);
+		else
+			qd_listdoc_add(im->b, e);
 		take_problems(im, flagged);
 		if (im->row_id != NULL && !(qd_listdoc_find(im->b, im->row_id, &k) && k == im->n))
 			keep_other_id(im);

@@ -144,6 +144,10 @@ struct imp {
 	size_t n_others, cap_others;
 	qd_pool *id_text;
 	unsigned ent_line;       /* the line of the entry being checked */
+	/* its check on the tokenising side, and the bytes that refers to
+	 * (NULL: not checked ahead) */
+	const struct qd_ld_checked *chk;
+	const char *chk_bytes;
 	int note_at;             /* index of its note (说明) in its conditions,
 				  * -1 when it has none */
 };

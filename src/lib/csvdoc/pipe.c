@@ -20,6 +20,7 @@
 #include "qingdan/jarena.h"
 
 #include "csvdoc_int.h"
+#include "../listdoc/checker.h"
 
 /* Entries per batch, batches in flight, and the fewest lines worth a
  * thread. */
@@ -32,6 +33,12 @@ struct batch {
 	size_t n;
 	qd_problems probs;      /* the tokenising side's, in order */
 	qd_jarena *arena;       /* the trees' (NULL: malloc) */
+	/* Checked ahead by the tokenising side (threaded, every other batch
+	 * once the builder is begun): each entry's check, and the bytes it
+	 * refers to. */
+	bool checked;
+	struct qd_ld_checked chk[BATCH];
+	qd_buf bytes;
 };
 
 struct qd_csv_pipe {
@@ -48,15 +55,36 @@ struct qd_csv_pipe {
 	const char *text;
 	size_t len;
 	int rc;                 /* the tokenising side's result */
+	/* The checker the checking side gives the tokenising side once the
+	 * builder is begun (under mu), and the tokenising side's copy. */
+	qd_ld_checker *checker, *tok_checker;
+	bool checker_given;
 };
 
 /* Release the trees of bt; on the tokenising side, which made them. */
 static void clean(struct batch *bt)
 {
-	for (size_t i = 0; bt->arena == NULL && i < bt->n; i++)
+	for (size_t i = 0; bt->arena == NULL && i < bt->n; i++) {
 		json_decref(bt->ent[i].e);
+		if (bt->checked)
+			json_decref(bt->chk[i].c);
+	}
 	qd_jarena_reset(bt->arena);
 	bt->n = 0;
+	bt->checked = false;
+	qd_buf_reset(&bt->bytes);
+}
+
+/* Check the entries of bt ahead with k (the tokenising side), so that
+ * the checking side has only to keep them. */
+static void check_ahead(struct batch *bt, qd_ld_checker *k)
+{
+	qd_jarena *prev = qd_jarena_enter(bt->arena);
+
+	for (size_t i = 0; i < bt->n; i++)
+		qd_ld_check_entry(k, bt->ent[i].e, i, &bt->chk[i], &bt->bytes);
+	bt->checked = true;
+	qd_jarena_leave(prev);
 }
 
 /* The tokenising side's problems [*at, to) of bt into the import's. */
@@ -83,7 +111,12 @@ static void check(struct imp *im, struct batch *bt)
 		move(im, &bt->probs, &at, ent->np);
 		im->ent_line = ent->line;
 		im->note_at = ent->note_at;
+		if (bt->checked) {
+			im->chk = &bt->chk[i];
+			im->chk_bytes = bt->bytes.data;
+		}
 		qd_csv_entry(im, ent->e, flagged);
+		im->chk = NULL;
 	}
 	/* Problems beyond the cap: im->p is full by now, they would be
 	 * counted there too. */
@@ -100,8 +133,10 @@ static struct qd_csv_pipe *pipe_new(struct imp *im)
 		return NULL;
 	pp->im = im;
 	/* Without arenas the trees are malloc()ed and freed one by one. */
-	for (size_t k = 0; k < SLOTS; k++)
+	for (size_t k = 0; k < SLOTS; k++) {
 		pp->ring[k].arena = qd_jarena_new();
+		qd_buf_init(&pp->ring[k].bytes);
+	}
 	pp->fill = &pp->ring[0];
 	im->pipe = pp;
 	im->tp = &pp->fill->probs;
@@ -129,7 +164,12 @@ static void hand_over(struct qd_csv_pipe *pp, bool last)
 		clean(pp->fill);
 		return;
 	}
+	/* Every other batch is checked here too, once the checking side has
+	 * a builder to check for: the two sides then share the checks. */
+	if (pp->head % 2 == 1 && pp->tok_checker != NULL)
+		check_ahead(pp->fill, pp->tok_checker);
 	pthread_mutex_lock(&pp->mu);
+	pp->tok_checker = pp->checker;
 	pp->head++;
 	pp->done = last;
 	pthread_cond_broadcast(&pp->cv);
@@ -169,7 +209,9 @@ void qd_csv_pipe_end(struct imp *im)
 		clean(&pp->ring[k]);
 		qd_problems_free(&pp->ring[k].probs);
 		qd_jarena_free(pp->ring[k].arena);
+		qd_buf_free(&pp->ring[k].bytes);
 	}
+	qd_ld_checker_free(pp->checker);
 	free(pp);
 	im->pipe = NULL;
 	im->tp = im->p;
@@ -229,7 +271,16 @@ static void check_all(struct qd_csv_pipe *pp)
 		bt = &pp->ring[pp->tail % SLOTS];
 		pthread_mutex_unlock(&pp->mu);
 		check(pp->im, bt);
+		/* The builder is begun with the first entry: from then on the
+		 * tokenising side can check for it. */
+		qd_ld_checker *k = NULL;
+		if (!pp->checker_given && pp->im->b != NULL) {
+			k = qd_ld_checker_new(pp->im->b);
+			pp->checker_given = true;
+		}
 		pthread_mutex_lock(&pp->mu);
+		if (k != NULL)
+			pp->checker = k;
 		pp->tail++;
 		pthread_cond_broadcast(&pp->cv);
 	}

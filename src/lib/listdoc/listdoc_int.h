@@ -254,36 +254,7 @@ bool qd_ld_scan_next(const char *buf, const struct qd_ld_scan *sc, size_t *pos,
  * then parse them with jansson, which accepts them or says why not. */
 json_t *qd_ld_fast_parse(const char *s, size_t n);
 
-/* ---- entries checked apart from the builder (listdoc.c) ------------------- */
-
-/* An entry as qd_ld_check_entry() checked it. */
-struct qd_ld_checked {
-	qd_entry e;            /* its terms; id, clauses, json, entities and terms unset */
-	json_t *id;            /* its id as given (NULL: none valid) */
-	json_t *c;             /* its canonical tree (the entities are read from it) */
-	size_t json_off, json_len;   /* its canonical bytes, in the batch's bytes */
-	size_t terms_off, terms_len; /* its decision terms, there */
-	size_t cl_off;         /* its clause indexes (e.n_clauses size_t), there */
-	bool clean;            /* no problem found, nothing failed: it can be kept as is */
-};
-
-/* A checking context of its own for another thread, reading b's head:
- * NULL when b keeps no more entries (or out of memory). */
-typedef struct qd_ld_checker qd_ld_checker;
-qd_ld_checker *qd_ld_checker_new(const qd_listdoc_builder *b);
-void qd_ld_checker_free(qd_ld_checker *k);
-/* Check entry i (in) as qd_listdoc_add() does, writing nothing to the
- * builder: the result into r, its canonical bytes, terms and clause
- * indexes appended to bytes; its trees in the arena entered.  Whether
- * the id is new is for qd_listdoc_add_checked() to say. */
-void qd_ld_check_entry(qd_ld_checker *k, json_t *in, size_t i, struct qd_ld_checked *r,
-		       qd_buf *bytes);
-/* Keep entry in, checked as r (with bytes, the data of r's buffer), as
- * qd_listdoc_add(b, in) would: when r is clean and its id new, from r;
- * else with qd_listdoc_add() itself, which then finds and reports its
- * problems. */
-void qd_listdoc_add_checked(qd_listdoc_builder *b, json_t *in, const struct qd_ld_checked *r,
-			    const char *bytes);
+#include "checker.h"
 
 /* ---- entries parsed and checked ahead (ahead.c) --------------------------- */
 
