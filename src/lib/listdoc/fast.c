@@ -226,9 +226,10 @@ static json_t *number(struct fp *f)
 	if (*p == '0' && p + 1 < f->end && p[1] >= '0' && p[1] <= '9')
 		return NULL; /* a leading zero: jansson refuses it */
 	while (p < f->end && *p >= '0' && *p <= '9') {
-		v = v * 10 + (*p++ - '0');
+		/* 18 digits always fit a long long; longer ones are jansson's. */
 		if (++digits > 18)
 			return NULL;
+		v = v * 10 + (*p++ - '0');
 	}
 	if (p < f->end && (*p == '.' || *p == 'e' || *p == 'E'))
 		return NULL; /* a real: jansson reads those */
