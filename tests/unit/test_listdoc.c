@@ -1724,6 +1724,33 @@ START_TEST(big_document_checked_on_two_threads)
 		json_decref(whole);
 		free(doc);
 	}
+
+	/* A head with a problem: nothing is kept, every entry is still
+	 * checked, and the problems are those of the tree checked in line. */
+	size_t len;
+	char *doc = flawed_whitelist(6000, some_flaws, &len), *t = strstr(doc, "\"title\"");
+	ck_assert_ptr_nonnull(t);
+	memcpy(t, "\"titel\"", 7);
+	json_t *whole = json_loadb(doc, len, 0, NULL);
+	qd_listdoc *d = NULL, *w = NULL;
+	qd_problems p, q;
+	qd_problems_init(&p);
+	qd_problems_init(&q);
+	ck_assert_int_eq(qd_listdoc_parse(doc, len, "w", &d, &p), QD_EINVAL);
+	ck_assert_int_eq(qd_listdoc_from_json(whole, "w", &w, &q), QD_EINVAL);
+	ck_assert_ptr_null(d);
+	ck_assert_uint_gt(p.count, 10);
+	ck_assert_uint_eq(p.count, q.count);
+	ck_assert_uint_eq(p.omitted, q.omitted);
+	for (size_t i = 0; i < p.count; i++) {
+		ck_assert_str_eq(p.items[i].path, q.items[i].path);
+		ck_assert_str_eq(p.items[i].message, q.items[i].message);
+	}
+	ck_assert_str_eq(p.items[0].path, "/titel");
+	qd_problems_free(&p);
+	qd_problems_free(&q);
+	json_decref(whole);
+	free(doc);
 }
 END_TEST
 
