@@ -19,6 +19,7 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
 	free(r->z);
 	free(r->z_len);
 	free(r->dict);
+	free(r->order);
 }
 
 /* A share of a document's entries, [from, to), for one thread's work. */
@@ -146,7 +147,9 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 		o += doc->entries[i].json_len;
 		ss[k++] = doc->entries[i].json_len;
 	}
-	size_t dl = ZDICT_trainFromBuffer(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns);
+	ZDICT_fastCover_params_t fp = {.k = Z_TRAIN_K, .d = Z_TRAIN_D, .f = 20, .accel = 1,
+				       .zParams.compressionLevel = Z_LEVEL};
+	size_t dl = ZDICT_trainFromBuffer_fastCover(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns, fp);
 	free(sb);
 	free(ss);
 	if (ZDICT_isError(dl)) {
@@ -167,10 +170,65 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 	return ret;
 }
 
+/* One entry's place in the key order: the first bytes of its key after
+ * the version prefix (code digits, NUL, CIQ code), big-endian, which
+ * settle most comparisons without reaching the entry. */
+typedef struct keyed {
+	uint64_t head;
+	uint32_t i;
+	const qd_entry *e;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const keyed *x = a, *y = b;
+	if (x->head != y->head)
+		return x->head < y->head ? -1 : 1;
+	/* The key's bytes after the prefix: the code's digits and a NUL (no
+	 * digit is a NUL, so a shorter code sorts first, as strcmp has it),
+	 * the CIQ code and a NUL, the id (and a NUL, in format 3). */
+	int c = strcmp(x->e->code.digits, y->e->code.digits);
+	if (!c)
+		c = strcmp(x->e->code.ciq, y->e->code.ciq);
+	if (!c)
+		c = strcmp(x->e->id, y->e->id);
+	return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+int qd_st_key_order(const qd_listdoc *doc, rendered *r)
+{
+	size_t n = doc->n_entries;
+	keyed *v = malloc((n ? n : 1) * sizeof *v);
+	if (!v || !(r->order = malloc((n ? n : 1) * sizeof *r->order))) {
+		free(v);
+		return QD_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const qd_entry *e = &doc->entries[i];
+		unsigned char k[sizeof e->code.digits + sizeof e->code.ciq + 1];
+		size_t kl = e->code.len;
+		memcpy(k, e->code.digits, kl);
+		k[kl++] = 0;
+		size_t cl = strlen(e->code.ciq);
+		memcpy(k + kl, e->code.ciq, cl + 1);
+		uint64_t h = 0;
+		for (size_t b = 0; b < 8; b++)
+			h = h << 8 | (b < kl + cl + 1 ? k[b] : 0);
+		v[i] = (keyed){.head = h, .i = (uint32_t)i, .e = e};
+	}
+	qsort(v, n, sizeof *v, keyed_cmp);
+	for (size_t i = 0; i < n; i++)
+		r->order[i] = v[i].i;
+	free(v);
+	return 0;
+}
+
 static void *compress_job_run(void *arg)
 {
 	compress_job *j = arg;
-	j->rc = qd_st_compress_doc(j->doc, j->r, j->min_bytes);
+	j->rc = qd_st_key_order(j->doc, j->r);
+	if (!j->rc)
+		j->rc = qd_st_compress_doc(j->doc, j->r, j->min_bytes);
 	return NULL;
 }
 

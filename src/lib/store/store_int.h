@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include <lmdb.h>
+#define ZDICT_STATIC_LINKING_ONLY /* ZDICT_trainFromBuffer_fastCover() */
 #include <zdict.h>
 #include <zstd.h>
 
@@ -128,6 +129,13 @@ enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
 #define Z_MIN_BYTES ((uint64_t)32 << 20) /* default: versions with less stay plain */
 #define Z_SAMPLES 4000            /* entries the dictionary learns from, at most */
 #define Z_DICT_MAX 32768
+/* fastCover's segment and d-mer sizes.  ZDICT_trainFromBuffer() tries four
+ * segment sizes and keeps the best, training four times: on 100 000-entry
+ * lists it chose 1 024 or 1 511, and one training with a fixed size of
+ * that order compresses as well (on all the samples rather than the three
+ * quarters the search trains on) in a fifth of the time. */
+#define Z_TRAIN_K 1511
+#define Z_TRAIN_D 8
 #define Z_LEVEL 3
 #define Z_SLOTS 4                 /* dictionaries a reader keeps ready */
 
@@ -606,6 +614,7 @@ typedef struct rendered {
 	size_t *z_len;
 	void *dict;      /* the dictionary, when entries are compressed */
 	size_t dict_len;
+	uint32_t *order; /* entry indices in key order (qd_st_key_order()), or NULL */
 } rendered;
 
 /* ---- functions the files share ---- */
@@ -640,11 +649,16 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc);
  * Returns 0 or QD_ENOMEM. */
 int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
 
-/* render.c: qd_st_compress_doc() begun on a thread of its own, so that
- * the digest, the checks and the diff run beside it; finished (joined,
- * its result returned) by qd_st_compress_finish(), which runs it there
- * and then when no thread could be had.  Finish every job begun, before
- * its r is freed. */
+/* render.c: the document's entries in the order of their keys, into
+ * r->order (keys sort alike whatever the list and version).
+ * Returns 0 or QD_ENOMEM. */
+int qd_st_key_order(const qd_listdoc *doc, rendered *r);
+
+/* render.c: qd_st_key_order() and qd_st_compress_doc() begun on a thread
+ * of their own, so that the digest, the checks and the diff run beside
+ * them; finished (joined, its result returned) by qd_st_compress_finish(),
+ * which runs them there and then when no thread could be had.  Finish
+ * every job begun, before its r is freed. */
 typedef struct compress_job {
 	const qd_listdoc *doc;
 	rendered *r;

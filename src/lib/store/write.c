@@ -205,31 +205,88 @@ out:
 	return ret;
 }
 
-/* Write the entry records of the new version. */
+/* Whether the new version's keys all sort after every key the entries
+ * database holds (an empty database included): the version then goes at
+ * its end. */
+static int entries_at_end(put_ctx *p, bool *at_end)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(p->txn, p->st->entries, &cur);
+	if (rc)
+		return map_err(rc);
+	MDB_val k, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		*at_end = true;
+		return 0;
+	}
+	if (rc)
+		return map_err(rc);
+	/* Every new key starts with the version's prefix and goes on past
+	 * it, so it sorts after k when k sorts before the prefix (k a proper
+	 * start of it included). */
+	size_t n = vprefix(p->key, p->doc->list, p->res->version);
+	int c = memcmp(k.mv_data, p->key, k.mv_size < n ? k.mv_size : n);
+	*at_end = c < 0 || (c == 0 && k.mv_size < n);
+	return 0;
+}
+
+/* Put the record of entry i at cur (MDB_APPEND: after the last key) or
+ * (cur NULL) where it belongs. */
+static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
+{
+	const qd_listdoc *doc = p->doc;
+	bool f3 = qd_st_entry_record(doc, &p->r, i, &p->rec);
+	int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
+	if (kl < 0)
+		return QD_EINVAL;
+	if (p->rec.oom)
+		return QD_ENOMEM;
+	MDB_val k = {(size_t)kl, p->key}, d = {p->rec.len, p->rec.data};
+	int rc = cur ? mdb_cursor_put(cur, &k, &d, MDB_APPEND)
+		     : mdb_put(p->txn, p->st->entries, &k, &d, MDB_NOOVERWRITE);
+	/* MDB_KEYEXIST: two entries with one key (for MDB_APPEND, a key not
+	 * after the one before it, which key order makes the same thing). */
+	return rc == MDB_KEYEXIST ? QD_EINVAL : map_err(rc);
+}
+
+/* Write the entry records of the new version.  How full LMDB leaves the
+ * pages depends on the order of the inserts: a page splits in the middle
+ * unless the new key goes at its end, where the page is left full. */
 static int put_entries(put_ctx *p)
 {
 	const qd_listdoc *doc = p->doc;
-	/* Insert in a scattered order: documents tend to list entries in code
-	 * order, and a B-tree filled in key order leaves its pages half full
-	 * (LMDB splits them in the middle); scattered inserts fill them about
-	 * two thirds, so a version takes fewer pages.  The order is a fixed
+	size_t ne = doc->n_entries;
+	bool at_end = false;
+	int ret = p->r.order ? entries_at_end(p, &at_end) : 0;
+	if (ret)
+		return ret;
+	if (at_end) {
+		/* The version goes at the end of the database (a list's newest
+		 * version usually does, unless a list named after it exists):
+		 * in key order, every insert is at the end of the last page,
+		 * which fills before the next one begins. */
+		MDB_cursor *cur;
+		int rc = mdb_cursor_open(p->txn, p->st->entries, &cur);
+		if (rc)
+			return map_err(rc);
+		for (size_t j = 0; j < ne && !ret; j++)
+			ret = put_entry(p, cur, p->r.order[j]);
+		mdb_cursor_close(cur);
+		return ret;
+	}
+	/* Between other keys, inserts in key order would meet those keys on
+	 * every page and split them all in the middle, and so would document
+	 * order (documents tend to list entries in code order): scattered
+	 * inserts fill the pages about two thirds.  The order is a fixed
 	 * permutation of the document: a stride near n/φ, coprime to n. */
-	size_t ne = doc->n_entries, stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
+	size_t stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
 	while (ne > 2 && gcd(stride, ne) != 1)
 		stride++;
-	for (size_t step = 0, i = 0; step < ne; step++, i = (i + stride) % ne) {
-		bool f3 = qd_st_entry_record(doc, &p->r, i, &p->rec);
-		int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
-		if (kl < 0)
-			return QD_EINVAL;
-		if (p->rec.oom)
-			return QD_ENOMEM;
-		MDB_val k = {(size_t)kl, p->key}, d = {p->rec.len, p->rec.data};
-		int rc = mdb_put(p->txn, p->st->entries, &k, &d, MDB_NOOVERWRITE);
-		if (rc)
-			return rc == MDB_KEYEXIST ? QD_EINVAL : map_err(rc);
-	}
-	return 0;
+	for (size_t step = 0, i = 0; step < ne && !ret; step++, i = (i + stride) % ne)
+		ret = put_entry(p, NULL, i);
+	return ret;
 }
 
 /* Write the new version's clause and roster records and its dictionary. */
