@@ -226,16 +226,57 @@ int qd_st_key_order(const qd_listdoc *doc, rendered *r)
 static void *compress_job_run(void *arg)
 {
 	compress_job *j = arg;
-	j->rc = qd_st_key_order(j->doc, j->r);
-	if (!j->rc)
-		j->rc = qd_st_compress_doc(j->doc, j->r, j->min_bytes);
+	if (j->threaded) {
+		/* The order first: the diff waits for it. */
+		int rc = qd_st_key_order(j->doc, j->r);
+		pthread_mutex_lock(&j->mu);
+		j->order_rc = rc;
+		j->ordered = true;
+		pthread_cond_signal(&j->cv);
+		pthread_mutex_unlock(&j->mu);
+	} else if (!j->ordered) {
+		j->order_rc = qd_st_key_order(j->doc, j->r);
+		j->ordered = true;
+	}
+	j->rc = j->order_rc ? j->order_rc : qd_st_compress_doc(j->doc, j->r, j->min_bytes);
 	return NULL;
 }
 
 void qd_st_compress_begin(compress_job *j, const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 {
 	*j = (compress_job){.doc = doc, .r = r, .min_bytes = min_bytes, .begun = true};
-	j->threaded = pthread_create(&j->thread, NULL, compress_job_run, j) == 0;
+	if (pthread_mutex_init(&j->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&j->cv, NULL) != 0) {
+		pthread_mutex_destroy(&j->mu);
+		return;
+	}
+	/* threaded is set before the thread starts: it reads it. */
+	j->threaded = true;
+	if (pthread_create(&j->thread, NULL, compress_job_run, j) != 0) {
+		j->threaded = false;
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+	}
+}
+
+int qd_st_order_wait(compress_job *j, const qd_listdoc *doc, rendered *r)
+{
+	if (j->begun && j->threaded) {
+		pthread_mutex_lock(&j->mu);
+		while (!j->ordered)
+			pthread_cond_wait(&j->cv, &j->mu);
+		pthread_mutex_unlock(&j->mu);
+		return j->order_rc;
+	}
+	if (r->order)
+		return 0;
+	int rc = qd_st_key_order(doc, r);
+	if (j->begun) {
+		j->ordered = true;
+		j->order_rc = rc;
+	}
+	return rc;
 }
 
 int qd_st_compress_finish(compress_job *j)
@@ -243,10 +284,13 @@ int qd_st_compress_finish(compress_job *j)
 	if (!j->begun)
 		return 0;
 	j->begun = false;
-	if (j->threaded)
+	if (j->threaded) {
 		pthread_join(j->thread, NULL);
-	else
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+	} else {
 		compress_job_run(j);
+	}
 	return j->rc;
 }
 

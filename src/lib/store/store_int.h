@@ -666,9 +666,18 @@ typedef struct compress_job {
 	int rc;
 	bool begun, threaded;
 	pthread_t thread;
+	pthread_mutex_t mu;  /* guards ordered and order_rc while threaded */
+	pthread_cond_t cv;   /* signalled when ordered becomes true */
+	bool ordered;        /* r->order is done (order_rc: how it went) */
+	int order_rc;
 } compress_job;
 void qd_st_compress_begin(compress_job *j, const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
 int qd_st_compress_finish(compress_job *j);
+
+/* render.c: make sure r->order is there before the job is finished: wait
+ * for the job's thread to work it out, or (no job begun, or no thread
+ * for it) work it out here.  Returns 0 or QD_ENOMEM. */
+int qd_st_order_wait(compress_job *j, const qd_listdoc *doc, rendered *r);
 
 /* render.c: build the entry record of entry i into b; true when it is in
  * format 3 (its key then ends in a NUL, see qd_st_entry_key()). */

@@ -175,33 +175,163 @@ static int put_check(put_ctx *p)
 	return 0;
 }
 
+/* The entries that differ between the previous version and the document,
+ * as kv arrays each side: an old entry whose key no new entry has or whose
+ * JSON differs, a new entry likewise.  Both sides are walked in key order
+ * (the old version's cursor, the document through r.order), so the entries
+ * that stay the same — most of them, usually — are compared where they
+ * are, neither sorted nor kept; an old entry's JSON is kept (in vr->json,
+ * at off) only when it differs. */
+typedef struct diff_sides {
+	kv *old, *neu;
+	size_t nold, nneu;
+} diff_sides;
+
+static int diff_push(kv **v, size_t *n, kv e)
+{
+	/* Room doubles at each power of two. */
+	if ((*n & (*n - 1)) == 0) {
+		kv *nv = realloc(*v, (*n ? *n * 2 : 1) * sizeof *nv);
+		if (!nv)
+			return QD_ENOMEM;
+		*v = nv;
+	}
+	(*v)[(*n)++] = e;
+	return 0;
+}
+
+/* Keep old entry c (its id in the key) on the old side; its JSON, when
+ * compressed, was inflated into *scratch. */
+static int diff_keep_old(diff_sides *d, vread *vr, const qd_cand *c, uint32_t seq, const qd_buf *scratch)
+{
+	kv e = {.id = c->id, .json = c->entry_json, .len = c->entry_json_len, .seq = seq};
+	if (c->entry_json_comp != COMP_NONE) {
+		e.z = true;
+		e.off = vr->json.len;
+		e.len = scratch->len;
+		qd_buf_add(&vr->json, scratch->data, scratch->len);
+		if (vr->json.oom)
+			return QD_ENOMEM;
+	}
+	return diff_push(&d->old, &d->nold, e);
+}
+
+static int diff_keep_new(diff_sides *d, const qd_listdoc *doc, size_t i)
+{
+	const qd_entry *e = &doc->entries[i];
+	return diff_push(&d->neu, &d->nneu,
+			 (kv){.id = e->id, .json = e->json, .len = e->json_len, .seq = (uint32_t)i});
+}
+
+/* Walk the previous version and the document side by side in key order. */
+static int diff_walk(put_ctx *p, diff_sides *d, vread *vr)
+{
+	const qd_listdoc *doc = p->doc;
+	unsigned char opfx[QD_LIST_ID_MAX + 8], nk[KEY_MAX + 8];
+	size_t opl = vprefix(opfx, doc->list, p->prev.version), npl = vprefix(nk, doc->list, 0);
+	qd_buf scratch;
+	qd_buf_init(&scratch);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(p->txn, p->st->entries, &cur), ret = 0;
+	if (rc)
+		return map_err(rc);
+	size_t j = 0, ne = doc->n_entries;
+	MDB_val k = {opl, opfx}, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !ret && rc == 0 && has_prefix(&k, opfx, opl);
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		qd_cand c;
+		uint32_t seq;
+		if ((ret = rec_decode(&k, &v, &c, &seq, NULL)))
+			break;
+		/* The key after the version prefix, less the NUL that ends a
+		 * format-3 key (no id ends in a NUL): code, NUL, CIQ, NUL, id. */
+		const unsigned char *os = (const unsigned char *)k.mv_data + opl;
+		size_t osl = k.mv_size - opl;
+		if (osl && os[osl - 1] == 0)
+			osl--;
+		int cmp = 1;
+		while (j < ne) {
+			size_t i = p->r.order[j];
+			int kl = qd_st_entry_key(nk, doc->list, 0, &doc->entries[i], false);
+			if (kl < 0) {
+				ret = QD_EINVAL;
+				break;
+			}
+			size_t nsl = (size_t)kl - npl;
+			cmp = memcmp(os, nk + npl, osl < nsl ? osl : nsl);
+			if (!cmp)
+				cmp = osl < nsl ? -1 : osl > nsl;
+			if (cmp <= 0)
+				break;
+			/* A new entry before the old one: not in the old version. */
+			if ((ret = diff_keep_new(d, doc, i)))
+				break;
+			j++;
+		}
+		if (ret)
+			break;
+		const char *oj = c.entry_json;
+		size_t ol = c.entry_json_len;
+		if (c.entry_json_comp != COMP_NONE) {
+			qd_buf_reset(&scratch);
+			if ((ret = zr_json(&vr->z, p->st, p->txn, doc->list, p->prev.version, c.entry_json_comp,
+					   c.entry_json, c.entry_json_len, &scratch)))
+				break;
+			oj = scratch.data;
+			ol = scratch.len;
+		}
+		if (cmp == 0) {
+			/* The same key, so the same id: kept only when changed. */
+			const qd_entry *e = &doc->entries[p->r.order[j]];
+			bool same = ol == e->json_len && memcmp(oj, e->json, ol) == 0;
+			if (!same && ((ret = diff_keep_old(d, vr, &c, seq, &scratch)) ||
+				      (ret = diff_keep_new(d, doc, p->r.order[j]))))
+				break;
+			j++;
+		} else if ((ret = diff_keep_old(d, vr, &c, seq, &scratch))) {
+			break;
+		}
+	}
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	for (; !ret && j < ne; j++)
+		ret = diff_keep_new(d, doc, p->r.order[j]);
+	mdb_cursor_close(cur);
+	qd_buf_free(&scratch);
+	return ret;
+}
+
 /* Diff the document against the previous version.  It runs before any
  * write: the LMDB pointers the previous entries are read into die at the
- * first put. */
+ * first put.  An entry kept on both sides under one id is a changed one
+ * (its key changed, or its JSON), so the two sides, each sorted by id,
+ * give qd_st_diff_sorted() what the whole versions would. */
 static int put_diff(put_ctx *p)
 {
 	const qd_listdoc *doc = p->doc;
-	kv *old = NULL, *neu = NULL;
-	size_t nold = 0;
-	vread ov = {0};
+	diff_sides d = {0};
+	vread vr = {0};
 	int ret = 0;
-	if (!p->res->created &&
-	    (ret = qd_st_read_version_entries(p->st, p->txn, doc->list, p->prev.version, &old, &nold, &ov)))
-		goto out;
-	neu = malloc((doc->n_entries ? doc->n_entries : 1) * sizeof *neu);
-	if (!neu) {
-		ret = QD_ENOMEM;
-		goto out;
+	if (p->res->created) {
+		for (size_t i = 0; i < doc->n_entries && !ret; i++)
+			ret = diff_keep_new(&d, doc, i);
+	} else if (!(ret = qd_st_order_wait(&p->z, doc, &p->r))) {
+		ret = diff_walk(p, &d, &vr);
 	}
-	for (size_t i = 0; i < doc->n_entries; i++)
-		neu[i] = (kv){.id = doc->entries[i].id, .json = doc->entries[i].json,
-			      .len = doc->entries[i].json_len, .seq = (uint32_t)i};
-	qsort(neu, doc->n_entries, sizeof *neu, qd_st_kv_cmp);
-	ret = qd_st_diff_sorted(old, nold, neu, doc->n_entries, p->res, p->o->changes);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < d.nold; i++)
+		if (d.old[i].z)
+			d.old[i].json = vr.json.data + d.old[i].off;
+	if (d.nold)
+		qsort(d.old, d.nold, sizeof *d.old, qd_st_kv_cmp);
+	if (d.nneu)
+		qsort(d.neu, d.nneu, sizeof *d.neu, qd_st_kv_cmp);
+	ret = qd_st_diff_sorted(d.old, d.nold, d.neu, d.nneu, p->res, p->o->changes);
 out:
-	free(old);
-	free(neu);
-	qd_st_vread_free(&ov);
+	free(d.old);
+	free(d.neu);
+	qd_st_vread_free(&vr);
 	return ret;
 }
 
