@@ -13,11 +13,12 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
 			free(r->clause[i]);
 	free(r->clause);
 	free(r->clause_len);
-	if (r->z)
+	if (r->rec)
 		for (size_t i = 0; i < doc->n_entries; i++)
-			free(r->z[i]);
-	free(r->z);
-	free(r->z_len);
+			free(r->rec[i]);
+	free(r->rec);
+	free(r->rec_len);
+	free(r->rec_key);
 	free(r->dict);
 	free(r->order);
 }
@@ -73,13 +74,20 @@ int qd_st_render_doc(const qd_listdoc *doc, rendered *r)
 	return 0;
 }
 
-/* Compress entries [from, to) with the version's dictionary. */
+static bool entry_record(const qd_listdoc *doc, size_t i, const char *js, size_t jl, unsigned char comp,
+			 qd_buf *b);
+static int entry_key_tail(unsigned char *k, size_t room, const qd_entry *e, bool f3);
+
+/* Compress entries [from, to) with the version's dictionary and build
+ * their key tails and records. */
 static void *compress_entries(void *arg)
 {
 	part *p = arg;
 	rendered *r = p->r;
 	char *tmp = NULL;
 	size_t cap = 0;
+	qd_buf rec;
+	qd_buf_init(&rec);
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
 	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0)) ||
@@ -105,17 +113,29 @@ static void *compress_entries(void *arg)
 			p->rc = QD_ENOMEM;
 			break;
 		}
-		if (zl >= len)
-			continue; /* nothing gained: this one stays plain */
-		if (!(r->z[i] = malloc(zl))) {
+		/* Nothing gained: this one stays plain. */
+		bool z = zl < len;
+		bool f3 = entry_record(p->doc, i, z ? tmp : e->json, z ? zl : len,
+				       z ? COMP_ZSTD_DICT : COMP_NONE, &rec);
+		unsigned char key[KEY_MAX];
+		/* Room as qd_st_entry_key() has it, after the version prefix. */
+		int kl = entry_key_tail(key, KEY_MAX - 1 - (strlen(p->doc->list) + 5) + f3, e, f3);
+		if (kl < 0) {
+			p->rc = QD_EINVAL;
+			break;
+		}
+		if (rec.oom || !(r->rec[i] = malloc((size_t)kl + rec.len))) {
 			p->rc = QD_ENOMEM;
 			break;
 		}
-		memcpy(r->z[i], tmp, zl);
-		r->z_len[i] = zl;
+		memcpy(r->rec[i], key, (size_t)kl);
+		memcpy(r->rec[i] + kl, rec.data, rec.len);
+		r->rec_key[i] = (unsigned char)kl;
+		r->rec_len[i] = rec.len;
 	}
 out:
 	free(tmp);
+	qd_buf_free(&rec);
 	ZSTD_freeCCtx(cc);
 	return NULL;
 }
@@ -158,10 +178,11 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 		return 0;
 	}
 	r->dict_len = dl;
-	r->z = calloc(n, sizeof *r->z);
-	r->z_len = calloc(n, sizeof *r->z_len);
+	r->rec = calloc(n, sizeof *r->rec);
+	r->rec_len = calloc(n, sizeof *r->rec_len);
+	r->rec_key = calloc(n, sizeof *r->rec_key);
 	ZSTD_CDict *cd = ZSTD_createCDict(r->dict, dl, Z_LEVEL);
-	if (!r->z || !r->z_len || !cd) {
+	if (!r->rec || !r->rec_len || !r->rec_key || !cd) {
 		ZSTD_freeCDict(cd);
 		return QD_ENOMEM;
 	}
@@ -294,9 +315,17 @@ int qd_st_compress_finish(compress_job *j)
 	return j->rc;
 }
 
-/* Build the entry record for entry i into b; true when it is in format 3
- * (its key then ends in a NUL, see entry_key). */
-bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
+bool qd_st_entry_record(const qd_listdoc *doc, size_t i, qd_buf *b)
+{
+	const qd_entry *e = &doc->entries[i];
+	return entry_record(doc, i, e->json, e->json_len, COMP_NONE, b);
+}
+
+/* Build the record of entry i, with jl bytes of JSON js stored as comp
+ * says, into b; true when it is in format 3 (its key then ends in a NUL,
+ * see entry_key_tail()). */
+static bool entry_record(const qd_listdoc *doc, size_t i, const char *js, size_t jl, unsigned char comp,
+			 qd_buf *b)
 {
 	const qd_entry *e = &doc->entries[i];
 	size_t idlen = strlen(e->id), entlen = 0, cllen = 0;
@@ -304,14 +333,6 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 		entlen += strlen(e->entities[j]) + 1;
 	for (size_t j = 0; j < e->n_clauses; j++)
 		cllen += strlen(doc->clauses[e->clauses[j]].id) + 1;
-	const char *js = e->json;
-	size_t jl = e->json_len;
-	unsigned char comp = COMP_NONE;
-	if (r->z && r->z[i]) {
-		js = r->z[i];
-		jl = r->z_len[i];
-		comp = COMP_ZSTD_DICT;
-	}
 	bool f3 = e->n_entities <= 0xffff && entlen <= 0xffff && cllen <= 0xffff;
 	unsigned char h[ER_DATA];
 	memset(h, 0, sizeof h);
@@ -356,27 +377,35 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 	return f3;
 }
 
-/* The key of entry e: list, version, code, ciq, id; with a NUL after the id
- * for a format-3 record (f3). */
-int qd_st_entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e,
-		     bool f3)
+/* The key of entry e after its version prefix: code, NUL, ciq, NUL, id;
+ * with a NUL after the id for a format-3 record (f3).  Returns its length,
+ * or -1 when it does not fit in room bytes. */
+static int entry_key_tail(unsigned char *k, size_t room, const qd_entry *e, bool f3)
 {
-	size_t n = vprefix(k, list, version);
-	memcpy(k + n, e->code.digits, e->code.len);
-	n += e->code.len;
+	size_t cl = strlen(e->code.ciq), il = strlen(e->id);
+	size_t n = e->code.len + 1 + cl + 1 + il + f3;
+	if (n > room)
+		return -1;
+	memcpy(k, e->code.digits, e->code.len);
+	n = e->code.len;
 	k[n++] = 0;
-	size_t cl = strlen(e->code.ciq);
 	memcpy(k + n, e->code.ciq, cl);
 	n += cl;
 	k[n++] = 0;
-	size_t il = strlen(e->id);
-	if (n + il + 1 > KEY_MAX)
-		return -1;
 	memcpy(k + n, e->id, il);
 	n += il;
 	if (f3)
 		k[n++] = 0;
 	return (int)n;
+}
+
+int qd_st_entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e,
+		     bool f3)
+{
+	size_t n = vprefix(k, list, version);
+	/* KEY_MAX less one: the key without its NUL stays under KEY_MAX. */
+	int t = entry_key_tail(k + n, KEY_MAX - 1 - n + f3, e, f3);
+	return t < 0 ? -1 : (int)n + t;
 }
 
 /* Which code lengths the document's entries use: a lookup seeks only those

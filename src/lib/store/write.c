@@ -367,13 +367,23 @@ static int entries_at_end(put_ctx *p, bool *at_end)
 static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
 {
 	const qd_listdoc *doc = p->doc;
-	bool f3 = qd_st_entry_record(doc, &p->r, i, &p->rec);
-	int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
-	if (kl < 0)
-		return QD_EINVAL;
-	if (p->rec.oom)
-		return QD_ENOMEM;
-	MDB_val k = {(size_t)kl, p->key}, d = {p->rec.len, p->rec.data};
+	MDB_val k, d;
+	if (p->r.rec) {
+		/* Built beside the compression: the key's tail, then the record. */
+		size_t n = vprefix(p->key, doc->list, p->res->version), kt = p->r.rec_key[i];
+		memcpy(p->key + n, p->r.rec[i], kt);
+		k = (MDB_val){n + kt, p->key};
+		d = (MDB_val){p->r.rec_len[i], p->r.rec[i] + kt};
+	} else {
+		bool f3 = qd_st_entry_record(doc, i, &p->rec);
+		int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
+		if (kl < 0)
+			return QD_EINVAL;
+		if (p->rec.oom)
+			return QD_ENOMEM;
+		k = (MDB_val){(size_t)kl, p->key};
+		d = (MDB_val){p->rec.len, p->rec.data};
+	}
 	int rc = cur ? mdb_cursor_put(cur, &k, &d, MDB_APPEND)
 		     : mdb_put(p->txn, p->st->entries, &k, &d, MDB_NOOVERWRITE);
 	/* MDB_KEYEXIST: two entries with one key (for MDB_APPEND, a key not
