@@ -933,9 +933,10 @@ END_TEST
 
 /* Entries whose keys sort otherwise than the document lists them: codes
  * that start other codes, an entry with a CIQ code beside one without,
- * ids that start other ids.  Whether the version goes at the end of the
- * store (written in key order) or between other lists' keys (scattered),
- * every entry is stored and reads back byte for byte, in document order. */
+ * ids that start other ids or share their first bytes.  Whether the
+ * version goes at the end of the store (written in key order) or between
+ * other lists' keys (scattered), every entry is stored and reads back
+ * byte for byte, in document order. */
 START_TEST(entries_in_key_order_or_between)
 {
 	static const char *const entries =
@@ -943,7 +944,8 @@ START_TEST(entries_in_key_order_or_between)
 		ENT("A", "3822", "") "," ENT("C", "3822000000", ",'ciq':'101'") ","
 		ENT("B", "3822000000", ",'ciq':'001'") "," ENT("D", "382200", "") "," ENT("ABC", "3822", "") ","
 		ENT("E", "9027", "") "," ENT("F", "38221", "") "," ENT("G", "2934", "") ","
-		ENT("A0", "3822000000", ",'ciq':'101'") "," ENT("H", "3822000000", "") "]";
+		ENT("A0", "3822000000", ",'ciq':'101'") "," ENT("H", "3822000000", "") ","
+		ENT("LONG-ID-2", "3822", "") "," ENT("LONG-ID-10", "3822", "") "]";
 	char *dir = fx_fresh_dir();
 	qd_store *st = fx_open_store(dir, NULL);
 	/* m at the end of an empty store; a before it (between); m again at
@@ -967,7 +969,7 @@ START_TEST(entries_in_key_order_or_between)
 	qd_listdoc_free(doc);
 	qd_store_stats ss;
 	ck_assert_int_eq(qd_store_stats_get(st, &ss), 0);
-	ck_assert_uint_eq(ss.entries, 4 * 13);
+	ck_assert_uint_eq(ss.entries, 4 * 15);
 	qd_store_close(st);
 	fx_rm_rf(dir);
 	free(dir);

@@ -191,28 +191,29 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 	return ret;
 }
 
-/* One entry's place in the key order: the first bytes of its key after
- * the version prefix (code digits, NUL, CIQ code), big-endian, which
- * settle most comparisons without reaching the entry. */
+/* One entry's place in the key order.  A key goes on after the version
+ * prefix with the code's digits, a NUL, the CIQ code (none, or 3 digits),
+ * a NUL and the id.  code_ciq holds the first part as 4-bit digits (a
+ * digit d as d + 1, a NUL as 0, at most 15 of them, from the top): its
+ * order is the bytes' order.  id8 holds the id's first 8 bytes, big-endian
+ * (0 past its end: no id holds a NUL).  Only ids that agree on those need
+ * the id itself. */
+_Static_assert(QD_CODE_MAX + 1 + QD_CIQ_LEN + 1 <= 16, "a code and CIQ code fit 64 bits as 4-bit digits");
+
 typedef struct keyed {
-	uint64_t head;
+	uint64_t code_ciq, id8;
+	const char *id;
 	uint32_t i;
-	const qd_entry *e;
 } keyed;
 
 static int keyed_cmp(const void *a, const void *b)
 {
 	const keyed *x = a, *y = b;
-	if (x->head != y->head)
-		return x->head < y->head ? -1 : 1;
-	/* The key's bytes after the prefix: the code's digits and a NUL (no
-	 * digit is a NUL, so a shorter code sorts first, as strcmp has it),
-	 * the CIQ code and a NUL, the id (and a NUL, in format 3). */
-	int c = strcmp(x->e->code.digits, y->e->code.digits);
-	if (!c)
-		c = strcmp(x->e->code.ciq, y->e->code.ciq);
-	if (!c)
-		c = strcmp(x->e->id, y->e->id);
+	if (x->code_ciq != y->code_ciq)
+		return x->code_ciq < y->code_ciq ? -1 : 1;
+	if (x->id8 != y->id8)
+		return x->id8 < y->id8 ? -1 : 1;
+	int c = strcmp(x->id, y->id);
 	return c ? c : x->i < y->i ? -1 : x->i > y->i;
 }
 
@@ -226,16 +227,16 @@ int qd_st_key_order(const qd_listdoc *doc, rendered *r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const qd_entry *e = &doc->entries[i];
-		unsigned char k[sizeof e->code.digits + sizeof e->code.ciq + 1];
-		size_t kl = e->code.len;
-		memcpy(k, e->code.digits, kl);
-		k[kl++] = 0;
-		size_t cl = strlen(e->code.ciq);
-		memcpy(k + kl, e->code.ciq, cl + 1);
-		uint64_t h = 0;
-		for (size_t b = 0; b < 8; b++)
-			h = h << 8 | (b < kl + cl + 1 ? k[b] : 0);
-		v[i] = (keyed){.head = h, .i = (uint32_t)i, .e = e};
+		uint64_t cc = 0, id8 = 0;
+		unsigned shift = 64;
+		for (unsigned d = 0; d < e->code.len; d++)
+			cc |= (uint64_t)(e->code.digits[d] - '0' + 1) << (shift -= 4);
+		shift -= 4; /* the NUL after the code */
+		for (const char *c = e->code.ciq; *c; c++)
+			cc |= (uint64_t)(*c - '0' + 1) << (shift -= 4);
+		for (unsigned b = 0; b < 8 && e->id[b]; b++)
+			id8 |= (uint64_t)(unsigned char)e->id[b] << (56 - 8 * b);
+		v[i] = (keyed){.code_ciq = cc, .id8 = id8, .id = e->id, .i = (uint32_t)i};
 	}
 	qsort(v, n, sizeof *v, keyed_cmp);
 	for (size_t i = 0; i < n; i++)
