@@ -366,6 +366,9 @@ static int entries_at_end(put_ctx *p, bool *at_end)
 	return 0;
 }
 
+/* How many records ahead put_entries asks for the one it will write. */
+#define PREFETCH_AHEAD 8
+
 /* Put the record of entry i at cur (MDB_APPEND: after the last key) or
  * (cur NULL) where it belongs. */
 static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
@@ -408,15 +411,20 @@ static int put_entries(put_ctx *p)
 		return ret;
 	if (at_end) {
 		/* The version goes at the end of the database (a list's newest
-		 * version usually does, unless a list named after it exists):
-		 * in key order, every insert is at the end of the last page,
-		 * which fills before the next one begins. */
+		 * version usually does, unless a list whose id sorts after it
+		 * exists): in key order, every insert is at the end of the last
+		 * page, which fills before the next one begins. */
 		MDB_cursor *cur;
 		int rc = mdb_cursor_open(p->txn, p->st->entries, &cur);
 		if (rc)
 			return map_err(rc);
-		for (size_t j = 0; j < ne && !ret; j++)
+		for (size_t j = 0; j < ne && !ret; j++) {
+			/* A record built on another thread is not in this
+			 * core's cache: ask for it a few inserts ahead. */
+			if (p->r.rec && j + PREFETCH_AHEAD < ne)
+				__builtin_prefetch(p->r.rec[p->r.order[j + PREFETCH_AHEAD]]);
 			ret = put_entry(p, cur, p->r.order[j]);
+		}
 		mdb_cursor_close(cur);
 		return ret;
 	}
@@ -428,8 +436,12 @@ static int put_entries(put_ctx *p)
 	size_t stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
 	while (ne > 2 && gcd(stride, ne) != 1)
 		stride++;
-	for (size_t step = 0, i = 0; step < ne && !ret; step++, i = (i + stride) % ne)
+	size_t ahead = ne ? stride * PREFETCH_AHEAD % ne : 0;
+	for (size_t step = 0, i = 0; step < ne && !ret; step++, i = (i + stride) % ne) {
+		if (p->r.rec)
+			__builtin_prefetch(p->r.rec[(i + ahead) % ne]);
 		ret = put_entry(p, NULL, i);
+	}
 	return ret;
 }
 
