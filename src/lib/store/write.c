@@ -216,11 +216,15 @@ static int diff_keep_old(diff_sides *d, vread *vr, const qd_cand *c, uint32_t se
 	return diff_push(&d->old, &d->nold, e);
 }
 
-static int diff_keep_new(diff_sides *d, const qd_listdoc *doc, size_t i)
+static kv entry_kv(const qd_listdoc *doc, size_t i)
 {
 	const qd_entry *e = &doc->entries[i];
-	return diff_push(&d->neu, &d->nneu,
-			 (kv){.id = e->id, .json = e->json, .len = e->json_len, .seq = (uint32_t)i});
+	return (kv){.id = e->id, .json = e->json, .len = e->json_len, .seq = (uint32_t)i};
+}
+
+static int diff_keep_new(diff_sides *d, const qd_listdoc *doc, size_t i)
+{
+	return diff_push(&d->neu, &d->nneu, entry_kv(doc, i));
 }
 
 /* Walk the previous version and the document side by side in key order. */
@@ -317,8 +321,11 @@ static int put_diff(put_ctx *p)
 	if (!p->res->created && strcmp(p->prev.sha256, p->res->sha256) == 0)
 		return 0;
 	if (p->res->created) {
-		for (size_t i = 0; i < doc->n_entries && !ret; i++)
-			ret = diff_keep_new(&d, doc, i);
+		/* Every entry is new. */
+		if (!(d.neu = malloc((doc->n_entries ? doc->n_entries : 1) * sizeof *d.neu)))
+			return QD_ENOMEM;
+		for (size_t i = 0; i < doc->n_entries; i++)
+			d.neu[d.nneu++] = entry_kv(doc, i);
 	} else if (!(ret = qd_st_order_wait(&p->z, doc, &p->r))) {
 		ret = diff_walk(p, &d, &vr);
 	}
