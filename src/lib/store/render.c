@@ -199,6 +199,7 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
  * (0 past its end: no id holds a NUL).  Only ids that agree on those need
  * the id itself. */
 _Static_assert(QD_CODE_MAX + 1 + QD_CIQ_LEN + 1 <= 16, "a code and CIQ code fit 64 bits as 4-bit digits");
+#define KEY_BUCKETS 65536 /* the top 16 bits of code_ciq: a code's first 4 digits */
 
 typedef struct keyed {
 	uint64_t code_ciq, id8;
@@ -238,9 +239,31 @@ int qd_st_key_order(const qd_listdoc *doc, rendered *r)
 			id8 |= (uint64_t)(unsigned char)e->id[b] << (56 - 8 * b);
 		v[i] = (keyed){.code_ciq = cc, .id8 = id8, .id = e->id, .i = (uint32_t)i};
 	}
-	qsort(v, n, sizeof *v, keyed_cmp);
+	/* By the code's first 4 digits first (a counting sort), then each
+	 * share of entries with the same 4 by qsort: the same order as one
+	 * qsort of them all, in fewer comparisons. */
+	size_t *at = calloc(KEY_BUCKETS + 1, sizeof *at);
+	keyed *w = malloc((n ? n : 1) * sizeof *w);
+	if (!at || !w) {
+		free(at);
+		free(w);
+		free(v);
+		return QD_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++)
-		r->order[i] = v[i].i;
+		at[(v[i].code_ciq >> 48) + 1]++;
+	for (size_t b = 1; b <= KEY_BUCKETS; b++)
+		at[b] += at[b - 1];
+	for (size_t i = 0; i < n; i++)
+		w[at[v[i].code_ciq >> 48]++] = v[i];
+	/* at[b] is now where bucket b ends. */
+	for (size_t b = 0, from = 0; b < KEY_BUCKETS; from = at[b++])
+		if (at[b] - from > 1)
+			qsort(w + from, at[b] - from, sizeof *w, keyed_cmp);
+	for (size_t i = 0; i < n; i++)
+		r->order[i] = w[i].i;
+	free(at);
+	free(w);
 	free(v);
 	return 0;
 }
