@@ -133,7 +133,7 @@ enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
  * segment sizes and keeps the best, training four times: on 100 000-entry
  * lists it chose 1 024 or 1 511, and one training with a fixed size of
  * that order compresses as well (on all the samples rather than the three
- * quarters the search trains on) in a fifth of the time. */
+ * quarters the search trains on) for a quarter of the instructions. */
 #define Z_TRAIN_K 1511
 #define Z_TRAIN_D 8
 #define Z_LEVEL 3
