@@ -779,6 +779,81 @@ START_TEST(diff_changes_capped)
 }
 END_TEST
 
+/* Version 1 or 2 of n entries: version 2 drops every 11th, gives every
+ * 7th another code under the same id (its key moves), changes the spec of
+ * every 5th and adds an entry after every 13th. */
+static char *gen_moves(int version, int n)
+{
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_putc(&b, '[');
+	for (int i = 0; i < n; i++) {
+		bool two = version == 2;
+		if (!(two && i % 11 == 3))
+			qd_buf_printf(&b, "%s{'id':'L-%05d','code':'%08ld','name':{'zh':'物品 %d'},"
+				      "'spec':'%s','clauses':['C-1']}",
+				      b.len > 1 ? "," : "", i, two && i % 7 == 1 ? 90000000L + i : 38000000L + i * 7,
+				      i, two && i % 5 == 2 ? "新规格" : "旧规格");
+		if (two && i % 13 == 6)
+			qd_buf_printf(&b, ",{'id':'M-%05d','code':'%08ld','name':{'zh':'新物品'},'clauses':['C-1']}",
+				      i, 38000000L + i * 7 + 1);
+	}
+	qd_buf_putc(&b, ']');
+	ck_assert(!b.oom);
+	char *s = qd_buf_steal(&b, NULL);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* Entries that move to another code, change, go and arrive, in versions
+ * stored compressed and plain: what the put counts and lists is what
+ * qd_store_diff() finds, and what the documents differ by. */
+START_TEST(put_changes_match_diff_moved)
+{
+	enum { N = 1300 };
+	char *e1 = gen_moves(1, N), *e2 = gen_moves(2, N);
+	size_t added = 0, removed = 0, changed = 0;
+	for (int i = 0; i < N; i++) {
+		added += i % 13 == 6;
+		removed += i % 11 == 3;
+		changed += i % 11 != 3 && (i % 7 == 1 || i % 5 == 2);
+	}
+	for (int compressed = 0; compressed < 2; compressed++) {
+		char *dir = fx_fresh_dir();
+		qd_store_opts so;
+		qd_store_opts_default(&so);
+		if (compressed)
+			so.compress_min_bytes = 0;
+		qd_store *st = fx_open_store(dir, &so);
+		put_ok(st, "mv", "[]", e1, NOW, NULL);
+		qd_changes ch = {0};
+		qd_put_result r2;
+		qd_listdoc *d2 = mkdoc("mv", "测试清单", "[]", e2);
+		{
+			qd_put_opts o = fx_put_opts("tester", "load", "unit", NOW + 1);
+			o.changes = &ch;
+			fx_put_doc_ok(st, d2, &o, &r2);
+		}
+		qd_diff df = diff_ok(st, "mv", 1, 2);
+		size_t want[3] = {added, removed, changed};
+		size_t put[3] = {r2.added, r2.removed, r2.changed}, diff[3] = {df.added, df.removed, df.changed};
+		for (int k = 0; k < 3; k++) {
+			ck_assert_uint_eq(put[k], want[k]);
+			ck_assert_uint_eq(diff[k], want[k]);
+		}
+		ck_assert_uint_eq(ch.n, added + removed + changed);
+		ck_assert_msg(changes_equal(&ch, &df.changes), "put changes differ from qd_store_diff's");
+		qd_diff_free(&df);
+		qd_changes_free(&ch);
+		qd_listdoc_free(d2);
+		qd_store_close(st);
+		fx_drop_dir(dir);
+	}
+	free(e1);
+	free(e2);
+}
+END_TEST
+
 /* ---- put: changes output ---- */
 
 START_TEST(put_changes_match_diff)
@@ -1900,6 +1975,7 @@ static Suite *history_suite(void)
 	tcase_add_test(tc, diff_pruned);
 	tcase_add_test(tc, diff_changes_capped);
 	tcase_add_test(tc, put_changes_match_diff);
+	tcase_add_test(tc, put_changes_match_diff_moved);
 	tcase_add_test(tc, audit_records_puts);
 	tcase_add_test(tc, audit_append_and_paging);
 	tcase_add_test(tc, audit_attempts_pruned);

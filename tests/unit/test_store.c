@@ -931,6 +931,51 @@ START_TEST(retention_large)
 }
 END_TEST
 
+/* Entries whose keys sort otherwise than the document lists them: codes
+ * that start other codes, an entry with a CIQ code beside one without,
+ * ids that start other ids or share their first bytes.  Whether the
+ * version goes at the end of the store (written in key order) or between
+ * other lists' keys (scattered), every entry is stored and reads back
+ * byte for byte, in document order. */
+START_TEST(entries_in_key_order_or_between)
+{
+	static const char *const entries =
+		"[" ENT("Z9", "3822", "") "," ENT("A1", "38220000", "") "," ENT("AB", "3822", "") ","
+		ENT("A", "3822", "") "," ENT("C", "3822000000", ",'ciq':'101'") ","
+		ENT("B", "3822000000", ",'ciq':'001'") "," ENT("D", "382200", "") "," ENT("ABC", "3822", "") ","
+		ENT("E", "9027", "") "," ENT("F", "38221", "") "," ENT("G", "2934", "") ","
+		ENT("A0", "3822000000", ",'ciq':'101'") "," ENT("H", "3822000000", "") ","
+		ENT("LONG-ID-2", "3822", "") "," ENT("LONG-ID-10", "3822", "") "]";
+	char *dir = fx_fresh_dir();
+	qd_store *st = fx_open_store(dir, NULL);
+	/* m at the end of an empty store; a before it (between); m again at
+	 * the end, a again between a's first version and m. */
+	const char *lists[] = {"m", "a", "m", "a"};
+	qd_listdoc *doc = mkdoc("m", "positive", "[]", entries);
+	for (size_t l = 0; l < 4; l++) {
+		qd_put_result res;
+		put_ok(st, lists[l], "positive", "[]", entries, &res);
+		ck_assert_uint_eq(res.version, l < 2 ? 1 : 2);
+		qd_listdoc *back = NULL;
+		ck_assert_int_eq(qd_store_get_doc(st, lists[l], res.version, &back), 0);
+		ck_assert_uint_eq(back->n_entries, doc->n_entries);
+		for (size_t i = 0; i < doc->n_entries; i++) {
+			ck_assert_uint_eq(back->entries[i].json_len, doc->entries[i].json_len);
+			ck_assert(memcmp(back->entries[i].json, doc->entries[i].json, doc->entries[i].json_len) == 0);
+		}
+		qd_listdoc_free(back);
+		expect_verify_clean(st);
+	}
+	qd_listdoc_free(doc);
+	qd_store_stats ss;
+	ck_assert_int_eq(qd_store_stats_get(st, &ss), 0);
+	ck_assert_uint_eq(ss.entries, 4 * 15);
+	qd_store_close(st);
+	fx_rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 /* A document big enough that its entries render and compress on two
  * threads: the stored hash, the exported version, lookups and entry pages
  * still give exactly the canonical bytes. */
@@ -1642,6 +1687,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, retain_one);
 	tcase_add_test(tc, retention_large);
 	tcase_add_test(tc, big_document_renders_exactly);
+	tcase_add_test(tc, entries_in_key_order_or_between);
 	tcase_add_test(tc, entries_paging);
 	tcase_add_test(tc, snapshot_candidates_and_members);
 	tcase_add_test(tc, snapshot_isolation);

@@ -13,12 +13,14 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
 			free(r->clause[i]);
 	free(r->clause);
 	free(r->clause_len);
-	if (r->z)
+	if (r->rec)
 		for (size_t i = 0; i < doc->n_entries; i++)
-			free(r->z[i]);
-	free(r->z);
-	free(r->z_len);
+			free(r->rec[i]);
+	free(r->rec);
+	free(r->rec_len);
+	free(r->rec_key);
 	free(r->dict);
+	free(r->order);
 }
 
 /* A share of a document's entries, [from, to), for one thread's work. */
@@ -72,13 +74,20 @@ int qd_st_render_doc(const qd_listdoc *doc, rendered *r)
 	return 0;
 }
 
-/* Compress entries [from, to) with the version's dictionary. */
+static bool entry_record(const qd_listdoc *doc, size_t i, const char *js, size_t jl, unsigned char comp,
+			 qd_buf *b);
+static int entry_key_tail(unsigned char *k, size_t room, const qd_entry *e, bool f3);
+
+/* Compress entries [from, to) with the version's dictionary and build
+ * their key tails and records. */
 static void *compress_entries(void *arg)
 {
 	part *p = arg;
 	rendered *r = p->r;
 	char *tmp = NULL;
 	size_t cap = 0;
+	qd_buf rec;
+	qd_buf_init(&rec);
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
 	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0)) ||
@@ -104,17 +113,29 @@ static void *compress_entries(void *arg)
 			p->rc = QD_ENOMEM;
 			break;
 		}
-		if (zl >= len)
-			continue; /* nothing gained: this one stays plain */
-		if (!(r->z[i] = malloc(zl))) {
+		/* Nothing gained: this one stays plain. */
+		bool z = zl < len;
+		bool f3 = entry_record(p->doc, i, z ? tmp : e->json, z ? zl : len,
+				       z ? COMP_ZSTD_DICT : COMP_NONE, &rec);
+		unsigned char key[KEY_MAX];
+		/* Room as qd_st_entry_key() has it, after the version prefix. */
+		int kl = entry_key_tail(key, KEY_MAX - 1 - (strlen(p->doc->list) + 5) + f3, e, f3);
+		if (kl < 0) {
+			p->rc = QD_EINVAL;
+			break;
+		}
+		if (rec.oom || !(r->rec[i] = malloc((size_t)kl + rec.len))) {
 			p->rc = QD_ENOMEM;
 			break;
 		}
-		memcpy(r->z[i], tmp, zl);
-		r->z_len[i] = zl;
+		memcpy(r->rec[i], key, (size_t)kl);
+		memcpy(r->rec[i] + kl, rec.data, rec.len);
+		r->rec_key[i] = (unsigned char)kl;
+		r->rec_len[i] = rec.len;
 	}
 out:
 	free(tmp);
+	qd_buf_free(&rec);
 	ZSTD_freeCCtx(cc);
 	return NULL;
 }
@@ -146,7 +167,9 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 		o += doc->entries[i].json_len;
 		ss[k++] = doc->entries[i].json_len;
 	}
-	size_t dl = ZDICT_trainFromBuffer(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns);
+	ZDICT_fastCover_params_t fp = {.k = Z_TRAIN_K, .d = Z_TRAIN_D, .f = 20, .accel = 1,
+				       .zParams.compressionLevel = Z_LEVEL};
+	size_t dl = ZDICT_trainFromBuffer_fastCover(r->dict, Z_DICT_MAX, sb, ss, (unsigned)ns, fp);
 	free(sb);
 	free(ss);
 	if (ZDICT_isError(dl)) {
@@ -155,10 +178,11 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 		return 0;
 	}
 	r->dict_len = dl;
-	r->z = calloc(n, sizeof *r->z);
-	r->z_len = calloc(n, sizeof *r->z_len);
+	r->rec = calloc(n, sizeof *r->rec);
+	r->rec_len = calloc(n, sizeof *r->rec_len);
+	r->rec_key = calloc(n, sizeof *r->rec_key);
 	ZSTD_CDict *cd = ZSTD_createCDict(r->dict, dl, Z_LEVEL);
-	if (!r->z || !r->z_len || !cd) {
+	if (!r->rec || !r->rec_len || !r->rec_key || !cd) {
 		ZSTD_freeCDict(cd);
 		return QD_ENOMEM;
 	}
@@ -167,17 +191,137 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 	return ret;
 }
 
+/* One entry's place in the key order.  A key goes on after the version
+ * prefix with the code's digits, a NUL, the CIQ code (none, or 3 digits),
+ * a NUL and the id.  code_ciq holds the first part as 4-bit digits (a
+ * digit d as d + 1, a NUL as 0, at most 15 of them, from the top): its
+ * order is the bytes' order.  id8 holds the id's first 8 bytes, big-endian
+ * (0 past its end: no id holds a NUL).  Only ids that agree on those need
+ * the id itself. */
+_Static_assert(QD_CODE_MAX + 1 + QD_CIQ_LEN + 1 <= 16, "a code and CIQ code fit 64 bits as 4-bit digits");
+#define KEY_BUCKETS 65536 /* the top 16 bits of code_ciq: a code's first 4 digits */
+
+typedef struct keyed {
+	uint64_t code_ciq, id8;
+	const char *id;
+	uint32_t i;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const keyed *x = a, *y = b;
+	if (x->code_ciq != y->code_ciq)
+		return x->code_ciq < y->code_ciq ? -1 : 1;
+	if (x->id8 != y->id8)
+		return x->id8 < y->id8 ? -1 : 1;
+	int c = strcmp(x->id, y->id);
+	return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+int qd_st_key_order(const qd_listdoc *doc, rendered *r)
+{
+	size_t n = doc->n_entries;
+	keyed *v = malloc((n ? n : 1) * sizeof *v);
+	if (!v || !(r->order = malloc((n ? n : 1) * sizeof *r->order))) {
+		free(v);
+		return QD_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const qd_entry *e = &doc->entries[i];
+		uint64_t cc = 0, id8 = 0;
+		unsigned shift = 64;
+		for (unsigned d = 0; d < e->code.len; d++)
+			cc |= (uint64_t)(e->code.digits[d] - '0' + 1) << (shift -= 4);
+		shift -= 4; /* the NUL after the code */
+		for (const char *c = e->code.ciq; *c; c++)
+			cc |= (uint64_t)(*c - '0' + 1) << (shift -= 4);
+		for (unsigned b = 0; b < 8 && e->id[b]; b++)
+			id8 |= (uint64_t)(unsigned char)e->id[b] << (56 - 8 * b);
+		v[i] = (keyed){.code_ciq = cc, .id8 = id8, .id = e->id, .i = (uint32_t)i};
+	}
+	/* By the code's first 4 digits first (a counting sort), then each
+	 * share of entries with the same 4 by qsort: the same order as one
+	 * qsort of them all, in fewer comparisons. */
+	size_t *at = calloc(KEY_BUCKETS + 1, sizeof *at);
+	keyed *w = malloc((n ? n : 1) * sizeof *w);
+	if (!at || !w) {
+		free(at);
+		free(w);
+		free(v);
+		return QD_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		at[(v[i].code_ciq >> 48) + 1]++;
+	for (size_t b = 1; b <= KEY_BUCKETS; b++)
+		at[b] += at[b - 1];
+	for (size_t i = 0; i < n; i++)
+		w[at[v[i].code_ciq >> 48]++] = v[i];
+	/* at[b] is now where bucket b ends. */
+	for (size_t b = 0, from = 0; b < KEY_BUCKETS; from = at[b++])
+		if (at[b] - from > 1)
+			qsort(w + from, at[b] - from, sizeof *w, keyed_cmp);
+	for (size_t i = 0; i < n; i++)
+		r->order[i] = w[i].i;
+	free(at);
+	free(w);
+	free(v);
+	return 0;
+}
+
 static void *compress_job_run(void *arg)
 {
 	compress_job *j = arg;
-	j->rc = qd_st_compress_doc(j->doc, j->r, j->min_bytes);
+	if (j->threaded) {
+		/* The order first: the diff waits for it. */
+		int rc = qd_st_key_order(j->doc, j->r);
+		pthread_mutex_lock(&j->mu);
+		j->order_rc = rc;
+		j->ordered = true;
+		pthread_cond_signal(&j->cv);
+		pthread_mutex_unlock(&j->mu);
+	} else if (!j->ordered) {
+		j->order_rc = qd_st_key_order(j->doc, j->r);
+		j->ordered = true;
+	}
+	j->rc = j->order_rc ? j->order_rc : qd_st_compress_doc(j->doc, j->r, j->min_bytes);
 	return NULL;
 }
 
 void qd_st_compress_begin(compress_job *j, const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 {
 	*j = (compress_job){.doc = doc, .r = r, .min_bytes = min_bytes, .begun = true};
-	j->threaded = pthread_create(&j->thread, NULL, compress_job_run, j) == 0;
+	if (pthread_mutex_init(&j->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&j->cv, NULL) != 0) {
+		pthread_mutex_destroy(&j->mu);
+		return;
+	}
+	/* threaded is set before the thread starts: it reads it. */
+	j->threaded = true;
+	if (pthread_create(&j->thread, NULL, compress_job_run, j) != 0) {
+		j->threaded = false;
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+	}
+}
+
+int qd_st_order_wait(compress_job *j, const qd_listdoc *doc, rendered *r)
+{
+	if (j->begun && j->threaded) {
+		pthread_mutex_lock(&j->mu);
+		while (!j->ordered)
+			pthread_cond_wait(&j->cv, &j->mu);
+		pthread_mutex_unlock(&j->mu);
+		return j->order_rc;
+	}
+	if (r->order)
+		return 0;
+	int rc = qd_st_key_order(doc, r);
+	if (j->begun) {
+		j->ordered = true;
+		j->order_rc = rc;
+	}
+	return rc;
 }
 
 int qd_st_compress_finish(compress_job *j)
@@ -185,16 +329,27 @@ int qd_st_compress_finish(compress_job *j)
 	if (!j->begun)
 		return 0;
 	j->begun = false;
-	if (j->threaded)
+	if (j->threaded) {
 		pthread_join(j->thread, NULL);
-	else
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+	} else {
 		compress_job_run(j);
+	}
 	return j->rc;
 }
 
-/* Build the entry record for entry i into b; true when it is in format 3
- * (its key then ends in a NUL, see entry_key). */
-bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
+bool qd_st_entry_record(const qd_listdoc *doc, size_t i, qd_buf *b)
+{
+	const qd_entry *e = &doc->entries[i];
+	return entry_record(doc, i, e->json, e->json_len, COMP_NONE, b);
+}
+
+/* Build the record of entry i, with jl bytes of JSON js stored as comp
+ * says, into b; true when it is in format 3 (its key then ends in a NUL,
+ * see entry_key_tail()). */
+static bool entry_record(const qd_listdoc *doc, size_t i, const char *js, size_t jl, unsigned char comp,
+			 qd_buf *b)
 {
 	const qd_entry *e = &doc->entries[i];
 	size_t idlen = strlen(e->id), entlen = 0, cllen = 0;
@@ -202,14 +357,6 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 		entlen += strlen(e->entities[j]) + 1;
 	for (size_t j = 0; j < e->n_clauses; j++)
 		cllen += strlen(doc->clauses[e->clauses[j]].id) + 1;
-	const char *js = e->json;
-	size_t jl = e->json_len;
-	unsigned char comp = COMP_NONE;
-	if (r->z && r->z[i]) {
-		js = r->z[i];
-		jl = r->z_len[i];
-		comp = COMP_ZSTD_DICT;
-	}
 	bool f3 = e->n_entities <= 0xffff && entlen <= 0xffff && cllen <= 0xffff;
 	unsigned char h[ER_DATA];
 	memset(h, 0, sizeof h);
@@ -254,27 +401,35 @@ bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_b
 	return f3;
 }
 
-/* The key of entry e: list, version, code, ciq, id; with a NUL after the id
- * for a format-3 record (f3). */
-int qd_st_entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e,
-		     bool f3)
+/* The key of entry e after its version prefix: code, NUL, ciq, NUL, id;
+ * with a NUL after the id for a format-3 record (f3).  Returns its length,
+ * or -1 when it does not fit in room bytes. */
+static int entry_key_tail(unsigned char *k, size_t room, const qd_entry *e, bool f3)
 {
-	size_t n = vprefix(k, list, version);
-	memcpy(k + n, e->code.digits, e->code.len);
-	n += e->code.len;
+	size_t cl = strlen(e->code.ciq), il = strlen(e->id);
+	size_t n = e->code.len + 1 + cl + 1 + il + f3;
+	if (n > room)
+		return -1;
+	memcpy(k, e->code.digits, e->code.len);
+	n = e->code.len;
 	k[n++] = 0;
-	size_t cl = strlen(e->code.ciq);
 	memcpy(k + n, e->code.ciq, cl);
 	n += cl;
 	k[n++] = 0;
-	size_t il = strlen(e->id);
-	if (n + il + 1 > KEY_MAX)
-		return -1;
 	memcpy(k + n, e->id, il);
 	n += il;
 	if (f3)
 		k[n++] = 0;
 	return (int)n;
+}
+
+int qd_st_entry_key(unsigned char *k, const char *list, uint32_t version, const qd_entry *e,
+		     bool f3)
+{
+	size_t n = vprefix(k, list, version);
+	/* KEY_MAX less one: the key without its NUL stays under KEY_MAX. */
+	int t = entry_key_tail(k + n, KEY_MAX - 1 - n + f3, e, f3);
+	return t < 0 ? -1 : (int)n + t;
 }
 
 /* Which code lengths the document's entries use: a lookup seeks only those

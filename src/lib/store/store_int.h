@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include <lmdb.h>
+#define ZDICT_STATIC_LINKING_ONLY /* ZDICT_trainFromBuffer_fastCover() */
 #include <zdict.h>
 #include <zstd.h>
 
@@ -128,6 +129,13 @@ enum { COMP_NONE = 0, COMP_ZSTD_DICT = 1 };
 #define Z_MIN_BYTES ((uint64_t)32 << 20) /* default: versions with less stay plain */
 #define Z_SAMPLES 4000            /* entries the dictionary learns from, at most */
 #define Z_DICT_MAX 32768
+/* fastCover's segment and d-mer sizes.  ZDICT_trainFromBuffer() tries four
+ * segment sizes and keeps the best, training four times: on 100 000-entry
+ * lists it chose 1 024 or 1 511, and one training with a fixed size of
+ * that order compresses as well (on all the samples rather than the three
+ * quarters the search trains on) for a quarter of the instructions. */
+#define Z_TRAIN_K 1511
+#define Z_TRAIN_D 8
 #define Z_LEVEL 3
 #define Z_SLOTS 4                 /* dictionaries a reader keeps ready */
 
@@ -602,10 +610,16 @@ typedef struct vread {
 typedef struct rendered {
 	char **clause;   /* per clause */
 	size_t *clause_len;
-	char **z;        /* per entry: compressed JSON, NULL to store it plain */
-	size_t *z_len;
+	/* Per entry of a compressed version, built beside the compression:
+	 * its key after the version prefix (rec_key bytes) followed by its
+	 * record (rec_len bytes, the JSON compressed unless that gained
+	 * nothing).  NULL: none (the version stays plain, r->rec NULL). */
+	unsigned char **rec;
+	size_t *rec_len;
+	unsigned char *rec_key;
 	void *dict;      /* the dictionary, when entries are compressed */
 	size_t dict_len;
+	uint32_t *order; /* entry indices in key order (qd_st_key_order()), or NULL */
 } rendered;
 
 /* ---- functions the files share ---- */
@@ -635,16 +649,22 @@ int qd_st_render_doc(const qd_listdoc *doc, rendered *r);
 /* render.c: free what r holds. */
 void qd_st_rendered_free(rendered *r, const qd_listdoc *doc);
 
-/* render.c: train a dictionary on a big version's entries and compress
- * them into r->z (left NULL for a version that stays plain).
- * Returns 0 or QD_ENOMEM. */
+/* render.c: train a dictionary on a big version's entries, compress
+ * them and build their records and key tails into r->rec (left NULL for a
+ * version that stays plain).  Returns 0, QD_EINVAL (an entry's key would
+ * not fit) or QD_ENOMEM. */
 int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
 
-/* render.c: qd_st_compress_doc() begun on a thread of its own, so that
- * the digest, the checks and the diff run beside it; finished (joined,
- * its result returned) by qd_st_compress_finish(), which runs it there
- * and then when no thread could be had.  Finish every job begun, before
- * its r is freed. */
+/* render.c: the document's entries in the order of their keys, into
+ * r->order (keys sort alike whatever the list and version).
+ * Returns 0 or QD_ENOMEM. */
+int qd_st_key_order(const qd_listdoc *doc, rendered *r);
+
+/* render.c: qd_st_key_order() and qd_st_compress_doc() begun on a thread
+ * of their own, so that the digest, the checks and the diff run beside
+ * them; finished (joined, its result returned) by qd_st_compress_finish(),
+ * which runs them there and then when no thread could be had.  Finish
+ * every job begun, before its r is freed. */
 typedef struct compress_job {
 	const qd_listdoc *doc;
 	rendered *r;
@@ -652,13 +672,23 @@ typedef struct compress_job {
 	int rc;
 	bool begun, threaded;
 	pthread_t thread;
+	pthread_mutex_t mu;  /* guards ordered and order_rc while threaded */
+	pthread_cond_t cv;   /* signalled when ordered becomes true */
+	bool ordered;        /* r->order is done (order_rc: how it went) */
+	int order_rc;
 } compress_job;
 void qd_st_compress_begin(compress_job *j, const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
 int qd_st_compress_finish(compress_job *j);
 
-/* render.c: build the entry record of entry i into b; true when it is in
- * format 3 (its key then ends in a NUL, see qd_st_entry_key()). */
-bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b);
+/* render.c: make sure r->order is there before the job is finished: wait
+ * for the job's thread to work it out, or (no job begun, or no thread
+ * for it) work it out here.  Returns 0 or QD_ENOMEM. */
+int qd_st_order_wait(compress_job *j, const qd_listdoc *doc, rendered *r);
+
+/* render.c: build the entry record of entry i, its JSON plain, into b;
+ * true when it is in format 3 (its key then ends in a NUL, see
+ * qd_st_entry_key()). */
+bool qd_st_entry_record(const qd_listdoc *doc, size_t i, qd_buf *b);
 
 /* render.c: write the key of entry e into k (KEY_MAX bytes); returns its
  * length, or -1 when it does not fit. */

@@ -175,61 +175,281 @@ static int put_check(put_ctx *p)
 	return 0;
 }
 
-/* Diff the document against the previous version.  It runs before any
- * write: the LMDB pointers the previous entries are read into die at the
- * first put. */
-static int put_diff(put_ctx *p)
+/* The entries that differ between the previous version and the document,
+ * as kv arrays each side: an old entry whose key no new entry has or whose
+ * JSON differs, a new entry likewise.  Both sides are walked in key order
+ * (the old version's cursor, the document through r.order), so the entries
+ * that stay the same — most of them, usually — are compared where they
+ * are, neither sorted nor kept; an old entry's JSON is kept (in vr->json,
+ * at off) only when it differs. */
+typedef struct diff_sides {
+	kv *old, *neu;
+	size_t nold, nneu;
+} diff_sides;
+
+static int diff_push(kv **v, size_t *n, kv e)
+{
+	/* Room doubles at each power of two. */
+	if ((*n & (*n - 1)) == 0) {
+		kv *nv = realloc(*v, (*n ? *n * 2 : 1) * sizeof *nv);
+		if (!nv)
+			return QD_ENOMEM;
+		*v = nv;
+	}
+	(*v)[(*n)++] = e;
+	return 0;
+}
+
+/* Keep old entry c (its id in the key) on the old side; its JSON, when
+ * compressed, was inflated into *scratch. */
+static int diff_keep_old(diff_sides *d, vread *vr, const qd_cand *c, uint32_t seq, const qd_buf *scratch)
+{
+	kv e = {.id = c->id, .json = c->entry_json, .len = c->entry_json_len, .seq = seq};
+	if (c->entry_json_comp != COMP_NONE) {
+		e.z = true;
+		e.off = vr->json.len;
+		e.len = scratch->len;
+		qd_buf_add(&vr->json, scratch->data, scratch->len);
+		if (vr->json.oom)
+			return QD_ENOMEM;
+	}
+	return diff_push(&d->old, &d->nold, e);
+}
+
+static kv entry_kv(const qd_listdoc *doc, size_t i)
+{
+	const qd_entry *e = &doc->entries[i];
+	return (kv){.id = e->id, .json = e->json, .len = e->json_len, .seq = (uint32_t)i};
+}
+
+static int diff_keep_new(diff_sides *d, const qd_listdoc *doc, size_t i)
+{
+	return diff_push(&d->neu, &d->nneu, entry_kv(doc, i));
+}
+
+/* Walk the previous version and the document side by side in key order. */
+static int diff_walk(put_ctx *p, diff_sides *d, vread *vr)
 {
 	const qd_listdoc *doc = p->doc;
-	kv *old = NULL, *neu = NULL;
-	size_t nold = 0;
-	vread ov = {0};
-	int ret = 0;
-	if (!p->res->created &&
-	    (ret = qd_st_read_version_entries(p->st, p->txn, doc->list, p->prev.version, &old, &nold, &ov)))
-		goto out;
-	neu = malloc((doc->n_entries ? doc->n_entries : 1) * sizeof *neu);
-	if (!neu) {
-		ret = QD_ENOMEM;
-		goto out;
+	unsigned char opfx[QD_LIST_ID_MAX + 8], nk[KEY_MAX + 8];
+	size_t opl = vprefix(opfx, doc->list, p->prev.version), npl = vprefix(nk, doc->list, 0);
+	qd_buf scratch;
+	qd_buf_init(&scratch);
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(p->txn, p->st->entries, &cur), ret = 0;
+	if (rc)
+		return map_err(rc);
+	size_t j = 0, ne = doc->n_entries;
+	MDB_val k = {opl, opfx}, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !ret && rc == 0 && has_prefix(&k, opfx, opl);
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		qd_cand c;
+		uint32_t seq;
+		if ((ret = rec_decode(&k, &v, &c, &seq, NULL)))
+			break;
+		/* The key after the version prefix, less the NUL that ends a
+		 * format-3 key (no id ends in a NUL): code, NUL, CIQ, NUL, id. */
+		const unsigned char *os = (const unsigned char *)k.mv_data + opl;
+		size_t osl = k.mv_size - opl;
+		if (osl && os[osl - 1] == 0)
+			osl--;
+		int cmp = 1;
+		while (j < ne) {
+			size_t i = p->r.order[j];
+			int kl = qd_st_entry_key(nk, doc->list, 0, &doc->entries[i], false);
+			if (kl < 0) {
+				ret = QD_EINVAL;
+				break;
+			}
+			size_t nsl = (size_t)kl - npl;
+			cmp = memcmp(os, nk + npl, osl < nsl ? osl : nsl);
+			if (!cmp)
+				cmp = osl < nsl ? -1 : osl > nsl;
+			if (cmp <= 0)
+				break;
+			/* A new entry before the old one: not in the old version. */
+			if ((ret = diff_keep_new(d, doc, i)))
+				break;
+			j++;
+		}
+		if (ret)
+			break;
+		const char *oj = c.entry_json;
+		size_t ol = c.entry_json_len;
+		if (c.entry_json_comp != COMP_NONE) {
+			qd_buf_reset(&scratch);
+			if ((ret = zr_json(&vr->z, p->st, p->txn, doc->list, p->prev.version, c.entry_json_comp,
+					   c.entry_json, c.entry_json_len, &scratch)))
+				break;
+			oj = scratch.data;
+			ol = scratch.len;
+		}
+		if (cmp == 0) {
+			/* The same key, so the same id: kept only when changed. */
+			const qd_entry *e = &doc->entries[p->r.order[j]];
+			bool same = ol == e->json_len && memcmp(oj, e->json, ol) == 0;
+			if (!same && ((ret = diff_keep_old(d, vr, &c, seq, &scratch)) ||
+				      (ret = diff_keep_new(d, doc, p->r.order[j]))))
+				break;
+			j++;
+		} else if ((ret = diff_keep_old(d, vr, &c, seq, &scratch))) {
+			break;
+		}
 	}
-	for (size_t i = 0; i < doc->n_entries; i++)
-		neu[i] = (kv){.id = doc->entries[i].id, .json = doc->entries[i].json,
-			      .len = doc->entries[i].json_len, .seq = (uint32_t)i};
-	qsort(neu, doc->n_entries, sizeof *neu, qd_st_kv_cmp);
-	ret = qd_st_diff_sorted(old, nold, neu, doc->n_entries, p->res, p->o->changes);
-out:
-	free(old);
-	free(neu);
-	qd_st_vread_free(&ov);
+	if (!ret && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	for (; !ret && j < ne; j++)
+		ret = diff_keep_new(d, doc, p->r.order[j]);
+	mdb_cursor_close(cur);
+	qd_buf_free(&scratch);
 	return ret;
 }
 
-/* Write the entry records of the new version. */
-static int put_entries(put_ctx *p)
+/* Diff the document against the previous version.  It runs before any
+ * write: the LMDB pointers the previous entries are read into die at the
+ * first put.  An entry kept on both sides under one id is a changed one
+ * (its key changed, or its JSON), so the two sides, each sorted by id,
+ * give qd_st_diff_sorted() what the whole versions would. */
+static int put_diff(put_ctx *p)
 {
 	const qd_listdoc *doc = p->doc;
-	/* Insert in a scattered order: documents tend to list entries in code
-	 * order, and a B-tree filled in key order leaves its pages half full
-	 * (LMDB splits them in the middle); scattered inserts fill them about
-	 * two thirds, so a version takes fewer pages.  The order is a fixed
-	 * permutation of the document: a stride near n/φ, coprime to n. */
-	size_t ne = doc->n_entries, stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
-	while (ne > 2 && gcd(stride, ne) != 1)
-		stride++;
-	for (size_t step = 0, i = 0; step < ne; step++, i = (i + stride) % ne) {
-		bool f3 = qd_st_entry_record(doc, &p->r, i, &p->rec);
+	diff_sides d = {0};
+	vread vr = {0};
+	int ret = 0;
+	/* The digest of the previous version's document: the same bytes,
+	 * entries and all (a document loaded again), differ by nothing. */
+	if (!p->res->created && strcmp(p->prev.sha256, p->res->sha256) == 0)
+		return 0;
+	if (p->res->created) {
+		/* Every entry is new. */
+		if (!(d.neu = malloc((doc->n_entries ? doc->n_entries : 1) * sizeof *d.neu)))
+			return QD_ENOMEM;
+		for (size_t i = 0; i < doc->n_entries; i++)
+			d.neu[d.nneu++] = entry_kv(doc, i);
+	} else if (!(ret = qd_st_order_wait(&p->z, doc, &p->r))) {
+		ret = diff_walk(p, &d, &vr);
+	}
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < d.nold; i++)
+		if (d.old[i].z)
+			d.old[i].json = vr.json.data + d.old[i].off;
+	if (d.nold)
+		qsort(d.old, d.nold, sizeof *d.old, qd_st_kv_cmp);
+	if (d.nneu)
+		qsort(d.neu, d.nneu, sizeof *d.neu, qd_st_kv_cmp);
+	ret = qd_st_diff_sorted(d.old, d.nold, d.neu, d.nneu, p->res, p->o->changes);
+out:
+	free(d.old);
+	free(d.neu);
+	qd_st_vread_free(&vr);
+	return ret;
+}
+
+/* Whether the new version's keys all sort after every key the entries
+ * database holds (an empty database included): the version then goes at
+ * its end. */
+static int entries_at_end(put_ctx *p, bool *at_end)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(p->txn, p->st->entries, &cur);
+	if (rc)
+		return map_err(rc);
+	MDB_val k, d;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		*at_end = true;
+		return 0;
+	}
+	if (rc)
+		return map_err(rc);
+	/* Every new key starts with the version's prefix and goes on past
+	 * it, so it sorts after k when k sorts before the prefix (k a proper
+	 * start of it included). */
+	size_t n = vprefix(p->key, p->doc->list, p->res->version);
+	int c = memcmp(k.mv_data, p->key, k.mv_size < n ? k.mv_size : n);
+	*at_end = c < 0 || (c == 0 && k.mv_size < n);
+	return 0;
+}
+
+/* How many records ahead put_entries asks for the one it will write. */
+#define PREFETCH_AHEAD 8
+
+/* Put the record of entry i at cur (MDB_APPEND: after the last key) or
+ * (cur NULL) where it belongs. */
+static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
+{
+	const qd_listdoc *doc = p->doc;
+	MDB_val k, d;
+	if (p->r.rec) {
+		/* Built beside the compression: the key's tail, then the record. */
+		size_t n = vprefix(p->key, doc->list, p->res->version), kt = p->r.rec_key[i];
+		memcpy(p->key + n, p->r.rec[i], kt);
+		k = (MDB_val){n + kt, p->key};
+		d = (MDB_val){p->r.rec_len[i], p->r.rec[i] + kt};
+	} else {
+		bool f3 = qd_st_entry_record(doc, i, &p->rec);
 		int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
 		if (kl < 0)
 			return QD_EINVAL;
 		if (p->rec.oom)
 			return QD_ENOMEM;
-		MDB_val k = {(size_t)kl, p->key}, d = {p->rec.len, p->rec.data};
-		int rc = mdb_put(p->txn, p->st->entries, &k, &d, MDB_NOOVERWRITE);
-		if (rc)
-			return rc == MDB_KEYEXIST ? QD_EINVAL : map_err(rc);
+		k = (MDB_val){(size_t)kl, p->key};
+		d = (MDB_val){p->rec.len, p->rec.data};
 	}
-	return 0;
+	int rc = cur ? mdb_cursor_put(cur, &k, &d, MDB_APPEND)
+		     : mdb_put(p->txn, p->st->entries, &k, &d, MDB_NOOVERWRITE);
+	/* MDB_KEYEXIST: two entries with one key (for MDB_APPEND, a key not
+	 * after the one before it, which key order makes the same thing). */
+	return rc == MDB_KEYEXIST ? QD_EINVAL : map_err(rc);
+}
+
+/* Write the entry records of the new version.  How full LMDB leaves the
+ * pages depends on the order of the inserts: a page splits in the middle
+ * unless the new key goes at its end, where the page is left full. */
+static int put_entries(put_ctx *p)
+{
+	const qd_listdoc *doc = p->doc;
+	size_t ne = doc->n_entries;
+	bool at_end = false;
+	int ret = p->r.order ? entries_at_end(p, &at_end) : 0;
+	if (ret)
+		return ret;
+	if (at_end) {
+		/* The version goes at the end of the database (a list's newest
+		 * version usually does, unless a list whose id sorts after it
+		 * exists): in key order, every insert is at the end of the last
+		 * page, which fills before the next one begins. */
+		MDB_cursor *cur;
+		int rc = mdb_cursor_open(p->txn, p->st->entries, &cur);
+		if (rc)
+			return map_err(rc);
+		for (size_t j = 0; j < ne && !ret; j++) {
+			/* A record built on another thread is not in this
+			 * core's cache: ask for it a few inserts ahead. */
+			if (p->r.rec && j + PREFETCH_AHEAD < ne)
+				__builtin_prefetch(p->r.rec[p->r.order[j + PREFETCH_AHEAD]]);
+			ret = put_entry(p, cur, p->r.order[j]);
+		}
+		mdb_cursor_close(cur);
+		return ret;
+	}
+	/* Between other keys, inserts in key order would meet those keys on
+	 * every page and split them all in the middle, and so would document
+	 * order (documents tend to list entries in code order): scattered
+	 * inserts fill the pages about two thirds.  The order is a fixed
+	 * permutation of the document: a stride near n/φ, coprime to n. */
+	size_t stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
+	while (ne > 2 && gcd(stride, ne) != 1)
+		stride++;
+	size_t ahead = ne ? stride * PREFETCH_AHEAD % ne : 0;
+	for (size_t step = 0, i = 0; step < ne && !ret; step++, i = (i + stride) % ne) {
+		if (p->r.rec)
+			__builtin_prefetch(p->r.rec[(i + ahead) % ne]);
+		ret = put_entry(p, NULL, i);
+	}
+	return ret;
 }
 
 /* Write the new version's clause and roster records and its dictionary. */
