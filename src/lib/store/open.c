@@ -278,7 +278,7 @@ static int get_list_raw(qd_store *st, MDB_txn *txn, const char *list, qd_list_in
 int qd_st_get_list(qd_store *st, MDB_txn *txn, const char *list, qd_list_info *li,
 		   uint32_t *last, uint32_t *oldest)
 {
-	uint32_t l, o;
+	uint32_t l = 0, o = 0;
 	int ret = get_list_raw(st, txn, list, li, &l, &o);
 	if (!ret)
 		ret = qd_st_list_due(st, txn, li, l, o, qd_st_now(st), NULL);
