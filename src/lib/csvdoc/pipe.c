@@ -25,7 +25,7 @@
 /* Entries per batch, batches in flight, and the fewest lines worth a
  * thread. */
 #define BATCH 64
-#define SLOTS 8
+#define SLOTS 4
 #define THREAD_MIN 4096
 
 struct batch {

@@ -22,7 +22,7 @@
 /* Entries per batch, batches in flight, and the fewest entries worth a
  * thread. */
 #define BATCH 64
-#define SLOTS 8
+#define SLOTS 4
 #define THREAD_MIN 4096
 
 struct batch {

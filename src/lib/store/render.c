@@ -13,14 +13,44 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
 			free(r->clause[i]);
 	free(r->clause);
 	free(r->clause_len);
-	if (r->rec)
-		for (size_t i = 0; i < doc->n_entries; i++)
-			free(r->rec[i]);
-	free(r->rec);
-	free(r->rec_len);
-	free(r->rec_key);
+	for (int k = 0; k < 2; k++) {
+		for (size_t j = 0; j < r->z_blocks[k].n; j++)
+			free(r->z_blocks[k].block[j]);
+		free(r->z_blocks[k].block);
+	}
+	free(r->z);
+	free(r->z_len);
 	free(r->dict);
 	free(r->order);
+}
+
+/* Compressed entries are kept in blocks of this size (a bigger one in a
+ * block of its own). */
+#define REC_BLOCK ((size_t)4 << 20)
+
+/* n bytes for a compressed entry in blocks bl; NULL when out of memory. */
+static unsigned char *rec_room(rec_blocks *bl, size_t n)
+{
+	if (bl->n > 0 && n <= REC_BLOCK - bl->used) {
+		unsigned char *p = bl->block[bl->n - 1] + bl->used;
+		bl->used += n;
+		return p;
+	}
+	if (bl->n == bl->cap) {
+		size_t nc = bl->cap ? bl->cap * 2 : 16;
+		unsigned char **nb = realloc(bl->block, nc * sizeof(*nb));
+		if (!nb)
+			return NULL;
+		bl->block = nb;
+		bl->cap = nc;
+	}
+	unsigned char *p = malloc(n > REC_BLOCK ? n : REC_BLOCK);
+	if (!p)
+		return NULL;
+	/* A record bigger than a block fills its own: the next starts anew. */
+	bl->block[bl->n++] = p;
+	bl->used = n > REC_BLOCK ? REC_BLOCK : n;
+	return p;
 }
 
 /* A share of a document's entries, [from, to), for one thread's work. */
@@ -29,6 +59,7 @@ typedef struct part {
 	rendered *r;
 	const ZSTD_CDict *cd;   /* compress_entries() */
 	size_t from, to;
+	int idx;                /* which share: 0 or 1 */
 	int rc;
 } part;
 
@@ -45,6 +76,8 @@ static int run_parts(void *(*body)(void *), part p, size_t n)
 	bool two = false;
 	a.from = 0;
 	a.to = b.to = n;
+	a.idx = 0;
+	b.idx = 1;
 	if (n >= RENDER_SPLIT) {
 		a.to = b.from = n / 2;
 		two = pthread_create(&t, NULL, body, &b) == 0;
@@ -76,18 +109,13 @@ int qd_st_render_doc(const qd_listdoc *doc, rendered *r)
 
 static bool entry_record(const qd_listdoc *doc, size_t i, const char *js, size_t jl, unsigned char comp,
 			 qd_buf *b);
-static int entry_key_tail(unsigned char *k, size_t room, const qd_entry *e, bool f3);
-
-/* Compress entries [from, to) with the version's dictionary and build
- * their key tails and records. */
+/* Compress entries [from, to) with the version's dictionary. */
 static void *compress_entries(void *arg)
 {
 	part *p = arg;
 	rendered *r = p->r;
 	char *tmp = NULL;
 	size_t cap = 0;
-	qd_buf rec;
-	qd_buf_init(&rec);
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
 	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_dictIDFlag, 0)) ||
@@ -113,29 +141,21 @@ static void *compress_entries(void *arg)
 			p->rc = QD_ENOMEM;
 			break;
 		}
-		/* Nothing gained: this one stays plain. */
-		bool z = zl < len;
-		bool f3 = entry_record(p->doc, i, z ? tmp : e->json, z ? zl : len,
-				       z ? COMP_ZSTD_DICT : COMP_NONE, &rec);
-		unsigned char key[KEY_MAX];
-		/* Room as qd_st_entry_key() has it, after the version prefix. */
-		int kl = entry_key_tail(key, KEY_MAX - 1 - (strlen(p->doc->list) + 5) + f3, e, f3);
-		if (kl < 0) {
-			p->rc = QD_EINVAL;
-			break;
-		}
-		if (rec.oom || !(r->rec[i] = malloc((size_t)kl + rec.len))) {
+		if (zl >= len)
+			continue; /* nothing gained: this one stays plain */
+		/* The compressed entries of a share follow one another in
+		 * blocks of REC_BLOCK bytes: a 60-byte piece malloc()ed alone
+		 * would cost a quarter more, and one block grown by realloc()
+		 * leaves its old copies on the heap. */
+		if (!(r->z[i] = rec_room(&r->z_blocks[p->idx], zl))) {
 			p->rc = QD_ENOMEM;
 			break;
 		}
-		memcpy(r->rec[i], key, (size_t)kl);
-		memcpy(r->rec[i] + kl, rec.data, rec.len);
-		r->rec_key[i] = (unsigned char)kl;
-		r->rec_len[i] = rec.len;
+		memcpy(r->z[i], tmp, zl);
+		r->z_len[i] = zl;
 	}
 out:
 	free(tmp);
-	qd_buf_free(&rec);
 	ZSTD_freeCCtx(cc);
 	return NULL;
 }
@@ -178,11 +198,10 @@ int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes)
 		return 0;
 	}
 	r->dict_len = dl;
-	r->rec = calloc(n, sizeof *r->rec);
-	r->rec_len = calloc(n, sizeof *r->rec_len);
-	r->rec_key = calloc(n, sizeof *r->rec_key);
+	r->z = calloc(n, sizeof *r->z);
+	r->z_len = calloc(n, sizeof *r->z_len);
 	ZSTD_CDict *cd = ZSTD_createCDict(r->dict, dl, Z_LEVEL);
-	if (!r->rec || !r->rec_len || !r->rec_key || !cd) {
+	if (!r->z || !r->z_len || !cd) {
 		ZSTD_freeCDict(cd);
 		return QD_ENOMEM;
 	}
@@ -339,9 +358,11 @@ int qd_st_compress_finish(compress_job *j)
 	return j->rc;
 }
 
-bool qd_st_entry_record(const qd_listdoc *doc, size_t i, qd_buf *b)
+bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b)
 {
 	const qd_entry *e = &doc->entries[i];
+	if (r->z && r->z[i])
+		return entry_record(doc, i, (const char *)r->z[i], r->z_len[i], COMP_ZSTD_DICT, b);
 	return entry_record(doc, i, e->json, e->json_len, COMP_NONE, b);
 }
 

@@ -605,18 +605,24 @@ typedef struct vread {
 	qd_buf json;
 } vread;
 
+/* The blocks one thread's compressed entries are kept in (render.c). */
+typedef struct rec_blocks {
+	unsigned char **block;
+	size_t n, cap;
+	size_t used;     /* bytes taken in the last block */
+} rec_blocks;
+
 /* Pre-rendered JSON of a document's clauses, and its entries compressed
  * (their plain JSON is the document's own, qd_entry.json). */
 typedef struct rendered {
 	char **clause;   /* per clause */
 	size_t *clause_len;
-	/* Per entry of a compressed version, built beside the compression:
-	 * its key after the version prefix (rec_key bytes) followed by its
-	 * record (rec_len bytes, the JSON compressed unless that gained
-	 * nothing).  NULL: none (the version stays plain, r->rec NULL). */
-	unsigned char **rec;
-	size_t *rec_len;
-	unsigned char *rec_key;
+	/* Per entry of a compressed version: its JSON compressed (z_len
+	 * bytes, in the blocks of the thread that compressed it), or NULL
+	 * when that gained nothing.  z NULL: the version stays plain. */
+	unsigned char **z;
+	size_t *z_len;
+	rec_blocks z_blocks[2];
 	void *dict;      /* the dictionary, when entries are compressed */
 	size_t dict_len;
 	uint32_t *order; /* entry indices in key order (qd_st_key_order()), or NULL */
@@ -649,10 +655,9 @@ int qd_st_render_doc(const qd_listdoc *doc, rendered *r);
 /* render.c: free what r holds. */
 void qd_st_rendered_free(rendered *r, const qd_listdoc *doc);
 
-/* render.c: train a dictionary on a big version's entries, compress
- * them and build their records and key tails into r->rec (left NULL for a
- * version that stays plain).  Returns 0, QD_EINVAL (an entry's key would
- * not fit) or QD_ENOMEM. */
+/* render.c: train a dictionary on a big version's entries and compress
+ * them into r->z (left NULL for a version that stays plain).  Returns 0
+ * or QD_ENOMEM. */
 int qd_st_compress_doc(const qd_listdoc *doc, rendered *r, uint64_t min_bytes);
 
 /* render.c: the document's entries in the order of their keys, into
@@ -688,7 +693,7 @@ int qd_st_order_wait(compress_job *j, const qd_listdoc *doc, rendered *r);
 /* render.c: build the entry record of entry i, its JSON plain, into b;
  * true when it is in format 3 (its key then ends in a NUL, see
  * qd_st_entry_key()). */
-bool qd_st_entry_record(const qd_listdoc *doc, size_t i, qd_buf *b);
+bool qd_st_entry_record(const qd_listdoc *doc, const rendered *r, size_t i, qd_buf *b);
 
 /* render.c: write the key of entry e into k (KEY_MAX bytes); returns its
  * length, or -1 when it does not fit. */

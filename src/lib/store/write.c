@@ -381,23 +381,13 @@ static int entries_at_end(put_ctx *p, bool *at_end)
 static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
 {
 	const qd_listdoc *doc = p->doc;
-	MDB_val k, d;
-	if (p->r.rec) {
-		/* Built beside the compression: the key's tail, then the record. */
-		size_t n = vprefix(p->key, doc->list, p->res->version), kt = p->r.rec_key[i];
-		memcpy(p->key + n, p->r.rec[i], kt);
-		k = (MDB_val){n + kt, p->key};
-		d = (MDB_val){p->r.rec_len[i], p->r.rec[i] + kt};
-	} else {
-		bool f3 = qd_st_entry_record(doc, i, &p->rec);
-		int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
-		if (kl < 0)
-			return QD_EINVAL;
-		if (p->rec.oom)
-			return QD_ENOMEM;
-		k = (MDB_val){(size_t)kl, p->key};
-		d = (MDB_val){p->rec.len, p->rec.data};
-	}
+	bool f3 = qd_st_entry_record(doc, &p->r, i, &p->rec);
+	int kl = qd_st_entry_key(p->key, doc->list, p->res->version, &doc->entries[i], f3);
+	if (kl < 0)
+		return QD_EINVAL;
+	if (p->rec.oom)
+		return QD_ENOMEM;
+	MDB_val k = {(size_t)kl, p->key}, d = {p->rec.len, p->rec.data};
 	int rc = cur ? mdb_cursor_put(cur, &k, &d, MDB_APPEND)
 		     : mdb_put(p->txn, p->st->entries, &k, &d, MDB_NOOVERWRITE);
 	/* MDB_KEYEXIST: two entries with one key (for MDB_APPEND, a key not
@@ -426,10 +416,10 @@ static int put_entries(put_ctx *p)
 		if (rc)
 			return map_err(rc);
 		for (size_t j = 0; j < ne && !ret; j++) {
-			/* A record built on another thread is not in this
-			 * core's cache: ask for it a few inserts ahead. */
-			if (p->r.rec && j + PREFETCH_AHEAD < ne)
-				__builtin_prefetch(p->r.rec[p->r.order[j + PREFETCH_AHEAD]]);
+			/* An entry compressed on another thread is not in
+			 * this core's cache: ask for it a few inserts ahead. */
+			if (p->r.z && j + PREFETCH_AHEAD < ne)
+				__builtin_prefetch(p->r.z[p->r.order[j + PREFETCH_AHEAD]]);
 			ret = put_entry(p, cur, p->r.order[j]);
 		}
 		mdb_cursor_close(cur);
@@ -445,8 +435,8 @@ static int put_entries(put_ctx *p)
 		stride++;
 	size_t ahead = ne ? stride * PREFETCH_AHEAD % ne : 0;
 	for (size_t step = 0, i = 0; step < ne && !ret; step++, i = (i + stride) % ne) {
-		if (p->r.rec)
-			__builtin_prefetch(p->r.rec[(i + ahead) % ne]);
+		if (p->r.z)
+			__builtin_prefetch(p->r.z[(i + ahead) % ne]);
 		ret = put_entry(p, NULL, i);
 	}
 	return ret;
