@@ -24,6 +24,9 @@
 #define BATCH 64
 #define SLOTS 4
 #define THREAD_MIN 4096
+/* Odd batches (the second thread's) and even ones (the caller's) never
+ * share a slot. */
+_Static_assert(SLOTS % 2 == 0, "an even ring");
 
 struct batch {
 	struct qd_ld_parsed item[BATCH];
