@@ -46,6 +46,7 @@ typedef struct slowloris {
 	slow_conn c[SL_MAX];
 	long longest_ms;   /* longest life of a connection the daemon closed */
 	unsigned closed;   /* connections the daemon closed */
+	long life_ms[1024]; /* the lives of the first of them */
 } slowloris;
 
 static void sl_open(slowloris *s, unsigned i)
@@ -92,6 +93,8 @@ static void *sl_run(void *arg)
 			if (gone) {
 				if (c->fd >= 0) {
 					close(c->fd);
+					if (s->closed < sizeof s->life_ms / sizeof *s->life_ms)
+						s->life_ms[s->closed] = now - c->opened_ms;
 					s->closed++;
 					if (now - c->opened_ms > s->longest_ms)
 						s->longest_ms = now - c->opened_ms;
@@ -117,6 +120,12 @@ static void stop(harness_daemon *d)
 {
 	char err[512];
 	ck_assert_msg(harness_stop(d, err, sizeof err), "qingdand did not stop cleanly: %s", err);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
 }
 
 START_TEST(slowloris_fifth_address_answered)
@@ -154,8 +163,21 @@ START_TEST(slowloris_fifth_address_answered)
 	ck_assert_msg(st == 200 && waited < 3000, "a fifth address got HTTP %u after %ld ms", st, waited);
 	ck_assert_msg(st2 == 200 && waited2 < 3000, "a fifth address got HTTP %u after %ld ms", st2, waited2);
 	ck_assert_msg(s.closed >= SL_MAX / 2, "only %u slow connections were closed", s.closed);
-	/* The head deadline, plus a sweep, plus the attacker's own poll. */
-	ck_assert_msg(s.longest_ms <= SL_HEADER_S * 1000 + 1500, "a slow head lived %ld ms", s.longest_ms);
+	/* A head's deadline runs from when the daemon accepts it.  A slow
+	 * head lives the deadline, plus up to a sweep (500 ms), plus the
+	 * attacker's own poll: the median life the attacker sees.  While the
+	 * daemon is at its connection limit it leaves new connections in the
+	 * listen queue, and the attacker, who reconnects at once, sees that
+	 * wait too: at most until the oldest head there is swept, one more
+	 * deadline and sweep, which bounds the longest life. */
+	size_t nl = s.closed < sizeof s.life_ms / sizeof *s.life_ms ? s.closed
+								  : sizeof s.life_ms / sizeof *s.life_ms;
+	qsort(s.life_ms, nl, sizeof *s.life_ms, cmp_long);
+	fprintf(stderr, "slowloris: median life %ld ms, longest %ld ms\n", s.life_ms[nl / 2], s.longest_ms);
+	ck_assert_msg(s.life_ms[nl / 2] <= SL_HEADER_S * 1000 + 1500, "slow heads lived %ld ms (median)",
+		      s.life_ms[nl / 2]);
+	ck_assert_msg(s.longest_ms <= 2 * (SL_HEADER_S * 1000 + 500) + 1500, "a slow head lived %ld ms",
+		      s.longest_ms);
 	stop(&d);
 }
 END_TEST
