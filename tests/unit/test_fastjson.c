@@ -94,7 +94,7 @@ START_TEST(table)
 	ck_assert(!agree("\"a\0b\"", 5));
 	ck_assert(!agree("[1]\0", 4));
 	/* Escaped keys longer than the reader's key buffer. */
-	char big[1200];
+	char big[1400];
 	strcpy(big, "{\"");
 	for (int i = 0; i < 200; i++)
 		strcat(big, "\\u4e2d");

@@ -350,11 +350,14 @@ void qd_ld_check_entry(qd_ld_checker *k, json_t *in, size_t i, struct qd_ld_chec
 		if (qd_json_write(bytes, r->c, REAL_DIGITS) != 0)
 			r->clean = false;
 		r->json_len = bytes->len - r->json_off;
+		/* (An empty part may have no bytes to point at.) */
 		r->terms_off = bytes->len;
-		qd_buf_add(bytes, v->eterms.data, v->eterms.len);
 		r->terms_len = v->eterms.len;
+		if (r->terms_len > 0)
+			qd_buf_add(bytes, v->eterms.data, r->terms_len);
 		r->cl_off = bytes->len;
-		qd_buf_add(bytes, r->e.clauses, r->e.n_clauses * sizeof(*r->e.clauses));
+		if (r->e.n_clauses > 0)
+			qd_buf_add(bytes, r->e.clauses, r->e.n_clauses * sizeof(*r->e.clauses));
 		if (bytes->oom)
 			r->clean = false;
 	}
