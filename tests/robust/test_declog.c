@@ -283,13 +283,19 @@ static void unlink_filler(const struct device *dev)
 	ck_assert_int_eq(unlink(dev->path), 0);
 }
 
-/* The shim fails the log's calls while its control file exists. */
+/* The shim fails the log's calls while its control file exists.  The file
+ * appears whole (written aside, then renamed): the shim reads an empty
+ * one as ENOSPC, and the daemon's writer, which runs meanwhile, could
+ * otherwise fail with that in the instant between creating and writing. */
 static void shim_on(const struct device *dev)
 {
-	FILE *f = fopen(dev->path, "w");
+	char tmp[320];
+	snprintf(tmp, sizeof tmp, "%s.new", dev->path);
+	FILE *f = fopen(tmp, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "%s\n", dev->fault);
 	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, dev->path), 0);
 }
 
 static void shim_off(const struct device *dev)
