@@ -26,12 +26,12 @@ void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
 
 /* Compressed entries are kept in blocks of this size (a bigger one in a
  * block of its own). */
-#define REC_BLOCK ((size_t)4 << 20)
+#define Z_BLOCK ((size_t)4 << 20)
 
 /* n bytes for a compressed entry in blocks bl; NULL when out of memory. */
-static unsigned char *rec_room(rec_blocks *bl, size_t n)
+static unsigned char *z_room(z_blocks_t *bl, size_t n)
 {
-	if (bl->n > 0 && n <= REC_BLOCK - bl->used) {
+	if (bl->n > 0 && n <= Z_BLOCK - bl->used) {
 		unsigned char *p = bl->block[bl->n - 1] + bl->used;
 		bl->used += n;
 		return p;
@@ -44,12 +44,12 @@ static unsigned char *rec_room(rec_blocks *bl, size_t n)
 		bl->block = nb;
 		bl->cap = nc;
 	}
-	unsigned char *p = malloc(n > REC_BLOCK ? n : REC_BLOCK);
+	unsigned char *p = malloc(n > Z_BLOCK ? n : Z_BLOCK);
 	if (!p)
 		return NULL;
 	/* A record bigger than a block fills its own: the next starts anew. */
 	bl->block[bl->n++] = p;
-	bl->used = n > REC_BLOCK ? REC_BLOCK : n;
+	bl->used = n > Z_BLOCK ? Z_BLOCK : n;
 	return p;
 }
 
@@ -144,10 +144,10 @@ static void *compress_entries(void *arg)
 		if (zl >= len)
 			continue; /* nothing gained: this one stays plain */
 		/* The compressed entries of a share follow one another in
-		 * blocks of REC_BLOCK bytes: a 60-byte piece malloc()ed alone
+		 * blocks of Z_BLOCK bytes: a 60-byte piece malloc()ed alone
 		 * would cost a quarter more, and one block grown by realloc()
 		 * leaves its old copies on the heap. */
-		if (!(r->z[i] = rec_room(&r->z_blocks[p->idx], zl))) {
+		if (!(r->z[i] = z_room(&r->z_blocks[p->idx], zl))) {
 			p->rc = QD_ENOMEM;
 			break;
 		}

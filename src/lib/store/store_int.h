@@ -606,11 +606,11 @@ typedef struct vread {
 } vread;
 
 /* The blocks one thread's compressed entries are kept in (render.c). */
-typedef struct rec_blocks {
+typedef struct z_blocks_t {
 	unsigned char **block;
 	size_t n, cap;
 	size_t used;     /* bytes taken in the last block */
-} rec_blocks;
+} z_blocks_t;
 
 /* Pre-rendered JSON of a document's clauses, and its entries compressed
  * (their plain JSON is the document's own, qd_entry.json). */
@@ -622,7 +622,7 @@ typedef struct rendered {
 	 * when that gained nothing.  z NULL: the version stays plain. */
 	unsigned char **z;
 	size_t *z_len;
-	rec_blocks z_blocks[2];
+	z_blocks_t z_blocks[2];
 	void *dict;      /* the dictionary, when entries are compressed */
 	size_t dict_len;
 	uint32_t *order; /* entry indices in key order (qd_st_key_order()), or NULL */
