@@ -743,10 +743,17 @@ void qd_snap_set_cache(qd_snap *s, size_t bytes);
 
 /* The handle's read cache: lookups answered from it (hits) and not
  * (misses), times it was emptied to make room (resets) since the handle
- * was made, and the answers it holds now (entries).  Safe to call from
- * another thread than the one using the handle. */
+ * was made, and the answers it holds now (entries).  Besides the cache,
+ * whatever its size, a handle reads with its lists the clause texts of
+ * each version with at most 256 clauses and the roster of each with at
+ * most 2 048 members, and holds them until a write commits (held_clauses,
+ * held_members: how many it holds now); a lookup then finds the deciding
+ * entry's clauses and the institution's roster record without a search
+ * of the store.  Safe to call from another thread than the one using the
+ * handle. */
 typedef struct qd_snap_cache_stats {
 	uint64_t hits, misses, resets, entries;
+	uint64_t held_clauses, held_members;
 } qd_snap_cache_stats;
 void qd_snap_cache_stats_get(const qd_snap *s, qd_snap_cache_stats *out);
 

@@ -113,6 +113,8 @@ void snaps_cache_stats(snaps *r, qd_snap_cache_stats *out)
 		out->misses += st.misses;
 		out->resets += st.resets;
 		out->entries += st.entries;
+		out->held_clauses += st.held_clauses;
+		out->held_members += st.held_members;
 	}
 	pthread_mutex_unlock(&r->lock);
 }

@@ -77,7 +77,7 @@ void qd_buf_put_uint(qd_buf *b, unsigned long long v)
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	qd_buf_add(b, tmp + i, sizeof tmp - i);
+	qd_buf_add_inline(b, tmp + i, sizeof tmp - i);
 }
 
 void qd_buf_printf(qd_buf *b, const char *fmt, ...)

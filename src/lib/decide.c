@@ -52,7 +52,7 @@ const char *qd_reason_name(enum qd_reason r)
 static void put_reason(qd_buf *out, enum qd_reason r)
 {
 	if ((unsigned)r < QD_REASON_COUNT)
-		qd_buf_add(out, reason_names[r].s, reason_names[r].n);
+		qd_buf_add_inline(out, reason_names[r].s, reason_names[r].n);
 	else
 		PUT_LIT(out, "unknown");
 }

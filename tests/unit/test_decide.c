@@ -1507,6 +1507,103 @@ START_TEST(read_cache_agrees)
 }
 END_TEST
 
+/* A handle holds each version's clause texts and small roster with its
+ * lists (qd_snap_cache_stats: held_clauses, held_members) and reads a
+ * bigger one from the store.  The same lists, once as they are and once
+ * with 300 more clauses and 2 100 more roster members (nothing the table
+ * asks about), give every table row the same bytes, the cache off: what
+ * is held answers as the store does.  After a write, what is held is the
+ * new version's. */
+START_TEST(held_tables_agree_with_the_store)
+{
+	qd_buf pc, pr;
+	qd_buf_init(&pc);
+	qd_buf_init(&pr);
+	qd_buf_add(&pc, POS_CLAUSES, strlen(POS_CLAUSES) - 1); /* without its ']' */
+	for (int i = 0; i < 300; i++)
+		qd_buf_printf(&pc, ",{'id':'PAD-%03d','document':'示例','article':'%d','text':'示例条款。'}", i, i);
+	qd_buf_putc(&pc, ']');
+	qd_buf_add(&pr, POS_ROSTER, strlen(POS_ROSTER) - 1);
+	for (int i = 0; i < 2100; i++)
+		qd_buf_printf(&pr, ",{'id':'PAD:M-%04d','name':{'zh':'示例机构'}}", i);
+	qd_buf_putc(&pr, ']');
+
+	char *dir[2] = {fx_fresh_dir(), fx_fresh_dir()};
+	qd_store *st[2];
+	qd_snap *s[2];
+	for (int i = 0; i < 2; i++) {
+		st[i] = open_store(dir[i]);
+		put_ok(st[i], "gba-pos", "positive", i ? pc.data : POS_CLAUSES, i ? pr.data : POS_ROSTER,
+		       POS_ENTRIES, 1);
+		put_ok(st[i], "sh-wl", "whitelist", WL_CLAUSES, "[]", WL_ENTRIES, 1);
+		s[i] = qd_snap_new(st[i]);
+		ck_assert_ptr_nonnull(s[i]);
+		qd_snap_set_cache(s[i], 0);
+	}
+	int compared = 0, allowed = 0;
+	for (int k = 0; k < NROWS; k++) {
+		int rc[2];
+		char *got[2];
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(qd_snap_open(s[i]), 0);
+			got[i] = decide_raw(s[i], &table[k], &rc[i]);
+			qd_snap_close(s[i]);
+		}
+		ck_assert_msg(rc[0] == rc[1], "row %d (%s): rc %d held, %d read", k, table[k].desc, rc[0], rc[1]);
+		ck_assert_msg((!got[0] && !got[1]) || (got[0] && got[1] && strcmp(got[0], got[1]) == 0),
+			      "row %d (%s):\nheld: %s\nread: %s", k, table[k].desc, got[0] ? got[0] : "(none)",
+			      got[1] ? got[1] : "(none)");
+		if (got[0]) {
+			compared++;
+			allowed += strstr(got[0], "\"decision\":\"allow\"") == got[0];
+		}
+		free(got[0]);
+		free(got[1]);
+	}
+	ck_assert_int_gt(compared, NROWS / 2);
+	ck_assert_int_gt(allowed, 0);
+	qd_snap_cache_stats cs[2];
+	for (int i = 0; i < 2; i++)
+		qd_snap_cache_stats_get(s[i], &cs[i]);
+	ck_assert_uint_eq(cs[0].held_clauses, 4); /* both lists' two */
+	ck_assert_uint_eq(cs[0].held_members, 5); /* gba-pos's roster; sh-wl has none */
+	ck_assert_uint_eq(cs[1].held_clauses, 2); /* sh-wl's: gba-pos has 302 */
+	ck_assert_uint_eq(cs[1].held_members, 0); /* 2 105 members: read from the store */
+
+	/* A new version whose roster suspends E_OK: held, and decided by. */
+	static const char ok_member[] = "{'id':'" E_OK "','name':{'zh':'示例研究院'}}";
+	const char *at = strstr(POS_ROSTER, ok_member);
+	ck_assert_ptr_nonnull(at);
+	char *nr = NULL;
+	ck_assert_int_gt(asprintf(&nr, "%.*s{'id':'" E_OK "','name':{'zh':'示例研究院'},'status':'suspended'}%s",
+				  (int)(at - POS_ROSTER), POS_ROSTER, at + strlen(ok_member)),
+			 0);
+	put_ok(st[0], "gba-pos", "positive", POS_CLAUSES, nr, POS_ENTRIES, 2);
+	free(nr);
+	const row r = {.desc = "P-FULL for E_OK", .code = "3822.1990.00", .entity = E_OK, .list = "gba-pos"};
+	ck_assert_int_eq(qd_snap_open(s[0]), 0);
+	int rc = -1;
+	char *after = decide_raw(s[0], &r, &rc);
+	qd_snap_close(s[0]);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_msg(strstr(after, "\"decision\":\"deny\",\"reason\":\"entity_not_eligible\"") == after,
+		      "after the write: %s", after);
+	free(after);
+	qd_snap_cache_stats_get(s[0], &cs[0]);
+	ck_assert_uint_eq(cs[0].held_members, 5);
+
+	for (int i = 0; i < 2; i++) {
+		qd_snap_free(s[i]);
+		qd_store_close(st[i]);
+		fx_rm_rf(dir[i]);
+		free(dir[i]);
+	}
+	qd_buf_free(&pc);
+	qd_buf_free(&pr);
+}
+END_TEST
+
 /* ---- batches (qd_batch) ---- */
 
 /* The daemon's default bound on the items of one check. */
@@ -2025,6 +2122,7 @@ static Suite *decide_suite(void)
 	tcase_add_test(tm, near_misses_ordered_and_capped);
 	tcase_add_test(tm, read_cache_agrees);
 	tcase_add_test(tm, read_cache_clause_texts);
+	tcase_add_test(tm, held_tables_agree_with_the_store);
 	tcase_add_test(tm, decide_pins);
 	suite_add_tcase(s, tm);
 

@@ -82,6 +82,10 @@ void qd_snap_free(qd_snap *s)
 	if (s->txn)
 		mdb_txn_abort(s->txn);
 	free(s->lists);
+	free(s->held);
+	free(s->hc);
+	free(s->hm);
+	free(s->hm_slots);
 	free(s->cands);
 	free(s->at_lists);
 	for (unsigned i = 0; i < QD_SNAP_SCRATCH; i++)
@@ -104,6 +108,142 @@ static int list_terms(qd_snap *s, qd_list_info *li)
 	return version_rec_terms(&d, &li->terms);
 }
 
+/* Read what list i's version holds for the lookup path (see held_list in
+ * store_int.h) into s->held[i].  A version with more clauses or members
+ * than are held, or a record that is not what it should be, is simply not
+ * held: lookups then read the store, which reports what is wrong. */
+/* Hold one record of list i (key k, value d; vl: the version prefix's
+ * length) — a clause, or with members a roster member; false: it cannot be
+ * held (too many, not what it should be, no memory). */
+static bool held_take(qd_snap *s, size_t i, bool members, const MDB_val *k, const MDB_val *d, size_t vl)
+{
+	held_list *h = &s->held[i];
+	const unsigned char *id = (const unsigned char *)k->mv_data + vl;
+	size_t idl = k->mv_size - vl;
+	if (!members) {
+		if (h->n_c == HELD_CLAUSES_MAX || d->mv_size > UINT32_MAX ||
+		    !grow_array((void **)&s->hc, &s->cap_hc, s->n_hc + 1, sizeof *s->hc))
+			return false;
+		s->hc[s->n_hc++] = (held_clause){id, d->mv_data, (uint32_t)idl, (uint32_t)d->mv_size};
+		h->n_c++;
+		return true;
+	}
+	if (h->n_m == HELD_MEMBERS_MAX || d->mv_size < MEMBER_REC_LEN ||
+	    !grow_array((void **)&s->hm, &s->cap_hm, s->n_hm + 1, sizeof *s->hm))
+		return false;
+	const unsigned char *p = d->mv_data;
+	s->hm[s->n_hm++] = (held_member){id, (uint32_t)idl, (uint32_t)i, held_hash(i, id, idl), p[0],
+					 get_i32(p + 4), get_i32(p + 8)};
+	h->n_m++;
+	return true;
+}
+
+/* Read what list i's version holds for the lookup path (see held_list in
+ * store_int.h) into s->held[i].  A version with more clauses or members
+ * than are held, or a record that is not what it should be, is simply not
+ * held: lookups then read the store, which reports what is wrong. */
+static int held_read(qd_snap *s, size_t i)
+{
+	const qd_list_info *li = &s->lists[i];
+	held_list *h = &s->held[i];
+	*h = (held_list){(uint32_t)s->n_hc, 0, (uint32_t)s->n_hm, 0, false, false};
+	unsigned char key[QD_LIST_ID_MAX + 8];
+	size_t vl = vprefix(key, li->id, li->version);
+	for (int members = 0; members < 2; members++) {
+		if (members && li->members > HELD_MEMBERS_MAX)
+			break;
+		MDB_cursor *cur;
+		MDB_val k = {vl, key}, d;
+		int rc = mdb_cursor_open(s->txn, members ? s->st->members : s->st->clauses, &cur);
+		if (rc)
+			return map_err(rc);
+		bool all = true;
+		for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && has_prefix(&k, key, vl);
+		     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+			if (!(all = held_take(s, i, members, &k, &d, vl)))
+				break;
+		mdb_cursor_close(cur);
+		if (all && rc != 0 && rc != MDB_NOTFOUND)
+			return map_err(rc);
+		if (members) {
+			h->roster = all;
+			if (!all) {
+				s->n_hm = h->m_off;
+				h->n_m = 0;
+			}
+		} else {
+			h->clauses = all;
+			if (!all) {
+				s->n_hc = h->c_off;
+				h->n_c = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Index the held members of every list (s->hm_slots); false: no memory
+ * (then no roster is held). */
+static bool held_index(qd_snap *s)
+{
+	size_t want = 16;
+	while (want < 2 * s->n_hm)
+		want *= 2;
+	if (want > s->cap_slots) {
+		uint32_t *nv = realloc(s->hm_slots, want * sizeof *nv);
+		if (!nv)
+			return false;
+		s->hm_slots = nv;
+		s->cap_slots = want;
+	}
+	memset(s->hm_slots, 0, want * sizeof *s->hm_slots);
+	s->hm_mask = want - 1;
+	for (size_t j = 0; j < s->n_hm; j++) {
+		size_t at = s->hm[j].hash & s->hm_mask;
+		while (s->hm_slots[at])
+			at = (at + 1) & s->hm_mask;
+		s->hm_slots[at] = (uint32_t)j + 1;
+	}
+	return true;
+}
+
+/* What the snapshot holds for list l (one of its lists, or a copy of one:
+ * same id and version), or NULL. */
+static inline const held_list *held_of(const qd_snap *s, const qd_list_info *l)
+{
+	if (!s->lists_loaded)
+		return NULL;
+	uintptr_t a = (uintptr_t)l, b = (uintptr_t)s->lists;
+	if (a >= b && a < b + s->nlists * sizeof *s->lists && (a - b) % sizeof *s->lists == 0)
+		return &s->held[(a - b) / sizeof *s->lists];
+	for (size_t i = 0; i < s->nlists; i++)
+		if (s->lists[i].version == l->version && strcmp(s->lists[i].id, l->id) == 0)
+			return &s->held[i];
+	return NULL;
+}
+
+/* The held roster record of entity (el bytes) in the list h is held for. */
+static const held_member *held_member_of(const qd_snap *s, const held_list *h, const char *entity, size_t el)
+{
+	size_t list = (size_t)(h - s->held);
+	uint32_t hash = held_hash(list, (const unsigned char *)entity, el);
+	for (size_t at = hash & s->hm_mask;; at = (at + 1) & s->hm_mask) {
+		uint32_t j = s->hm_slots[at];
+		if (!j)
+			return NULL;
+		const held_member *m = &s->hm[j - 1];
+		if (m->hash == hash && m->list == list && m->el == el && memcmp(m->e, entity, el) == 0)
+			return m;
+	}
+}
+
+/* Compare the n bytes at a with the m bytes at b in LMDB's key order. */
+static inline int key_cmp(const unsigned char *a, size_t n, const unsigned char *b, size_t m)
+{
+	int c = memcmp(a, b, n < m ? n : m);
+	return c ? c : (n > m) - (n < m);
+}
+
 int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 {
 	if (!s->open)
@@ -114,6 +254,7 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 		if (rc)
 			return map_err(rc);
 		s->nlists = 0;
+		s->n_hc = s->n_hm = 0;
 		s->lists_until = INT64_MAX;
 		int64_t now = 0;
 		MDB_val k, d;
@@ -132,6 +273,10 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 				s->lists = nv;
 				s->caplists = nc;
 			}
+			if (!grow_array((void **)&s->held, &s->cap_held, s->nlists + 1, sizeof *s->held)) {
+				ret = QD_ENOMEM;
+				break;
+			}
 			qd_list_info *li = &s->lists[s->nlists++];
 			uint32_t last, oldest;
 			list_rec_decode(&k, &d, li, &last, &oldest, false);
@@ -143,7 +288,7 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 			}
 			/* The terms are in the version record: one read per list,
 			 * kept with the lists until a write commits. */
-			if ((ret = list_terms(s, li)))
+			if ((ret = list_terms(s, li)) || (ret = held_read(s, s->nlists - 1)))
 				break;
 		}
 		if (!ret && rc != MDB_NOTFOUND)
@@ -151,6 +296,16 @@ int qd_snap_lists(qd_snap *s, const qd_list_info **out, size_t *n)
 		mdb_cursor_close(cur);
 		if (ret)
 			return ret;
+		bool indexed = held_index(s);
+		uint64_t nc = 0, nm = 0;
+		for (size_t i = 0; i < s->nlists; i++) {
+			held_list *h = &s->held[i];
+			h->roster = h->roster && indexed;
+			nc += h->clauses ? h->n_c : 0;
+			nm += h->roster ? h->n_m : 0;
+		}
+		atomic_store_explicit(&s->held_c, nc, memory_order_relaxed);
+		atomic_store_explicit(&s->held_m, nm, memory_order_relaxed);
 		s->lists_loaded = true;
 		s->lists_txnid = mdb_txn_id(s->txn);
 	}
@@ -260,7 +415,8 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 			/* Key tail after the code: ciq|\0|entry-id. */
 			const unsigned char *t = (const unsigned char *)k.mv_data + pl;
 			size_t tl = k.mv_size - pl;
-			const unsigned char *z = memchr(t, 0, tl);
+			/* Most entries name no CIQ code: the tail then starts with its NUL. */
+			const unsigned char *z = tl && !t[0] ? t : memchr(t, 0, tl);
 			if (!z)
 				return QD_EIO;
 			size_t cl = (size_t)(z - t);
@@ -347,18 +503,40 @@ int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd
 		return QD_EIO;
 	/* key[0] is the cache key's kind; the store's key follows it. */
 	unsigned char key[1 + KEY_MAX + 8];
-	size_t vl = vprefix(key + 1, l->id, l->version);
+	const held_list *hl = held_of(s, l);
+	bool held = hl && hl->clauses;
+	size_t vl = held ? 0 : vprefix(key + 1, l->id, l->version);
 	key[0] = SC_CLAUSE;
 	snap_cache *sc = &s->cache;
 	const char *id = c->clause_ids;
 	qd_buf_putc_inline(out, '[');
 	for (unsigned i = 0; i < c->n_clauses; i++, id += strlen(id) + 1) {
 		size_t il = strlen(id);
+		if (i)
+			qd_buf_putc_inline(out, ',');
+		if (held) {
+			const held_clause *hc = s->hc + hl->c_off;
+			size_t lo = 0, hi = hl->n_c;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				int cmp = key_cmp(hc[mid].id, hc[mid].idl, (const unsigned char *)id, il);
+				if (cmp == 0) {
+					lo = mid;
+					break;
+				}
+				if (cmp < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo >= hl->n_c || key_cmp(hc[lo].id, hc[lo].idl, (const unsigned char *)id, il) != 0)
+				return QD_EIO; /* as a read of the store: an entry cites a clause its version lacks */
+			qd_buf_add(out, hc[lo].d, hc[lo].dl);
+			continue;
+		}
 		if (vl + il > KEY_MAX + 8)
 			return QD_EIO;
 		memcpy(key + 1 + vl, id, il);
-		if (i)
-			qd_buf_putc_inline(out, ',');
 		/* The deciding entry's clauses, on every lookup that allows:
 		 * kept like candidates (not counted as hits or misses, which
 		 * say how often a code or an entity was asked again). */
@@ -399,12 +577,22 @@ int qd_snap_member(qd_snap *s, const qd_list_info *l, const char *entity, qd_mem
 {
 	if (!s->open)
 		return QD_EIO;
-	unsigned char key[1 + KEY_MAX + 8];
-	/* key[0] is the cache key's kind; the store's key follows it. */
-	size_t vl = vprefix(key + 1, l->id, l->version);
 	size_t el = strlen(entity);
 	if (el > QD_ENTITY_MAX)
 		return QD_ENOENT;
+	const held_list *hl = held_of(s, l);
+	if (hl && hl->roster) {
+		const held_member *m = held_member_of(s, hl, entity, el);
+		if (!m)
+			return QD_ENOENT;
+		out->status = (enum qd_status)m->status;
+		out->valid_from = m->from;
+		out->valid_to = m->to;
+		return 0;
+	}
+	unsigned char key[1 + KEY_MAX + 8];
+	/* key[0] is the cache key's kind; the store's key follows it. */
+	size_t vl = vprefix(key + 1, l->id, l->version);
 	memcpy(key + 1 + vl, entity, el);
 	key[0] = SC_MEMBER;
 	snap_cache *c = &s->cache;

@@ -96,4 +96,6 @@ void qd_snap_cache_stats_get(const qd_snap *s, qd_snap_cache_stats *out)
 	out->misses = atomic_load_explicit(&s->cache.misses, memory_order_relaxed);
 	out->resets = atomic_load_explicit(&s->cache.resets, memory_order_relaxed);
 	out->entries = atomic_load_explicit(&s->cache.held, memory_order_relaxed);
+	out->held_clauses = atomic_load_explicit(&s->held_c, memory_order_relaxed);
+	out->held_members = atomic_load_explicit(&s->held_m, memory_order_relaxed);
 }

@@ -218,6 +218,43 @@ typedef struct snap_cache {
 	_Atomic uint64_t hits, misses, resets, held;
 } snap_cache;
 
+/* What a snapshot reads once with its lists (qd_snap_lists()) and holds
+ * until they are read again (a write commits, a scheduled version takes
+ * effect): each listed version's clause texts, when it has at most
+ * HELD_CLAUSES_MAX, and its roster, when it has at most HELD_MEMBERS_MAX
+ * members — as references into the map, the clauses in key order and the
+ * members in a hash table, so a lookup finds the deciding entry's clauses
+ * and the asking entity's roster record without a B-tree search each (two a lookup, about
+ * 1 100 instructions each, more for the first of a database in a
+ * transaction).  A version with more is read from the store as before. */
+#define HELD_CLAUSES_MAX 256
+#define HELD_MEMBERS_MAX 2048
+
+typedef struct held_clause {
+	const unsigned char *id;        /* the key's clause id (not NUL-terminated) */
+	const void *d;                  /* the clause's JSON */
+	uint32_t idl, dl;
+} held_clause;
+
+typedef struct held_member {
+	const unsigned char *e;         /* the key's entity id (not NUL-terminated) */
+	uint32_t el, list;              /* list: its index in s->lists */
+	uint32_t hash;                  /* held_hash(list, e, el) */
+	uint8_t status;
+	int32_t from, to;
+} held_member;
+
+/* Where a held member is looked up: its entity's bytes and its list. */
+static inline uint32_t held_hash(size_t list, const unsigned char *e, size_t el)
+{
+	return qd_hash_bytes(e, el) ^ (uint32_t)(list * 0x9e3779b9u);
+}
+
+typedef struct held_list {              /* one per s->lists[i] */
+	uint32_t c_off, n_c, m_off, n_m;  /* hc[c_off, c_off + n_c), hm[m_off, m_off + n_m) */
+	bool clauses, roster;             /* held: every clause, every member */
+} held_list;
+
 struct qd_snap {
 	qd_store *st;
 	MDB_txn *txn;        /* NULL until first open; reset (not freed) when closed */
@@ -232,6 +269,15 @@ struct qd_snap {
 	int64_t lists_until; /* … and the instant a scheduled version changes them (INT64_MAX: none) */
 	qd_cand *cands;
 	size_t capcands;
+	held_list *held;     /* parallel to lists, valid with them */
+	size_t cap_held;
+	held_clause *hc;
+	size_t n_hc, cap_hc;
+	held_member *hm;
+	size_t n_hm, cap_hm;
+	uint32_t *hm_slots;  /* open addressing over hm: index + 1, 0 free */
+	size_t hm_mask, cap_slots;
+	_Atomic uint64_t held_c, held_m; /* what is held, for qd_snap_cache_stats_get() */
 	qd_list_info *at_lists; /* results of qd_snap_lists_at(), valid while open */
 	size_t cap_at;
 	qd_buf scratch[QD_SNAP_SCRATCH];
