@@ -91,7 +91,7 @@ const char qingdand_usage[] =
 	"                                (default 64, at most half of --max-connections)\n"
 	"  --max-bodies-in-flight BYTES  memory of request bodies across connections\n"
 	"                                (default 256M); beyond it 503\n"
-	"  --max-header-bytes BYTES      request line and headers (default 32K)\n"
+	"  --max-header-bytes BYTES      request line and headers (default 16K)\n"
 	"  --shutdown-grace SECONDS      time in-flight requests get at SIGTERM (default 10)\n"
 	"  --job-threads N               threads for loads, rollbacks, diffs and audit reads\n"
 	"                                (default 2)\n"
