@@ -1001,6 +1001,28 @@ START_TEST(test_oversized_request_head)
 }
 END_TEST
 
+/* The default --max-header-bytes is 16 KiB (qingdand(8)): a head of 14 000
+ * bytes is answered, one of 17 000 is refused with 431. */
+START_TEST(test_default_head_room)
+{
+	static const size_t sizes[] = {14000, 17000};
+	for (size_t i = 0; i < 2; i++) {
+		char *hdr = malloc(sizes[i] + 64);
+		ck_assert_ptr_nonnull(hdr);
+		int k = snprintf(hdr, 64, "X-Padding: ");
+		memset(hdr + k, 'b', sizes[i]);
+		hdr[k + (int)sizes[i]] = '\0';
+		const char *hs[] = {hdr, NULL};
+		http_response *r =
+			http_request("GET", "/v1/lookup?code=3822190090&entity=" ENT "&date=" DAY, hs, NULL, 0);
+		ck_assert_msg(r->status == (i ? 431 : 200), "a head with a %zu-byte header: HTTP %ld", sizes[i],
+			      r->status);
+		http_response_free(r);
+		free(hdr);
+	}
+}
+END_TEST
+
 START_TEST(test_body_on_get)
 {
 	const char *body = "{\"code\":\"3822\"}";
@@ -2202,6 +2224,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_method_not_allowed);
 	tcase_add_test(tc, test_body_on_get);
 	tcase_add_test(tc, test_oversized_request_head);
+	tcase_add_test(tc, test_default_head_room);
 	tcase_add_test(tc, test_unknown_params_elsewhere);
 
 	tc = ht_tcase(s, "lookup", setup_lookup, teardown_lookup);

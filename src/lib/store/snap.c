@@ -108,10 +108,6 @@ static int list_terms(qd_snap *s, qd_list_info *li)
 	return version_rec_terms(&d, &li->terms);
 }
 
-/* Read what list i's version holds for the lookup path (see held_list in
- * store_int.h) into s->held[i].  A version with more clauses or members
- * than are held, or a record that is not what it should be, is simply not
- * held: lookups then read the store, which reports what is wrong. */
 /* Hold one record of list i (key k, value d; vl: the version prefix's
  * length) — a clause, or with members a roster member; false: it cannot be
  * held (too many, not what it should be, no memory). */
