@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "qingdan/buf.h"
 #include "qingdan/code.h"
 #include "qingdan/date.h"
 #include "qingdan/entity.h"
@@ -83,13 +84,20 @@ typedef struct qd_entry {
 /* An entry's decision terms, decoded from the compact form the store keeps
  * beside its JSON (qd_entry.terms): what a decision reads of the v2
  * fields without parsing the entry.  Pointers are into the decoded bytes.
- * The form: flags (1 byte: 1 item, 2 batch), customs count (1), batch
- * index (2, little-endian), name count (1); then each customs prefix, the
- * normalised spec ("" when none), each normalised name (name.zh, name.en,
- * aliases) and the item_check JSON object ("" for a category entry), all
- * NUL-terminated. */
+ * The form: flags (1 byte: 1 item, 2 batch, 4 item_check in the entry),
+ * customs count (1), batch index (2, little-endian), name count (1); then
+ * each customs prefix, the normalised spec ("" when none) and each
+ * normalised name (name.zh, name.en, aliases), all NUL-terminated; then,
+ * without flag 4, the item_check JSON object ("" for a category entry),
+ * NUL-terminated.  With flag 4 (an item entry, as written since
+ * 2026-12-06) nothing follows the names: the item_check object is
+ * {"name":…,"spec":…,"aliases":…} with the values the entry's own JSON
+ * holds (qd_item_check_from_entry()), which saves a whitelist entry record
+ * some 120 bytes; a reader that predates flag 4 finds the record
+ * malformed rather than an item check missing. */
 typedef struct qd_entry_terms {
 	bool item;                /* identity item */
+	bool item_in_entry;       /* flag 4: item_check is rebuilt from the entry's JSON */
 	bool has_batch;           /* batch names a row of the batches table */
 	unsigned batch;           /* its index */
 	unsigned n_customs;
@@ -102,6 +110,12 @@ typedef struct qd_entry_terms {
 
 /* Decode n bytes of entry terms.  Returns 0, or -1 when they are malformed. */
 int qd_entry_terms_decode(const char *p, size_t n, qd_entry_terms *out);
+
+/* Append an item entry's item_check object, {"name":…,"spec":…,"aliases":…},
+ * to out, its values taken from the entry's compact JSON (n bytes at json,
+ * as the store keeps it): "spec" null and "aliases" [] when the entry has
+ * none.  Returns 0, or -1 when json is not an object this can read. */
+int qd_item_check_from_entry(const char *json, size_t n, qd_buf *out);
 
 /* A list version's decision terms (qd_listdoc.terms): the list's term of
  * validity, its customs scope and its batches.  The form: customs count

@@ -219,16 +219,37 @@ static void put_scope(qd_buf *out, const qd_list_terms *lt, bool has_t, const qd
 /* Does an entry with terms t (has_t false: none) check the declared goods? */
 static bool checks_item(bool has_t, const qd_entry_terms *t)
 {
-	return has_t && t->item && t->item_check[0];
+	return has_t && t->item && (t->item_in_entry || t->item_check[0]);
 }
 
-/* Append an item entry's item_check object (checks_item() true) to out. */
-static void put_item_check(qd_buf *out, const qd_entry_terms *t, const declared *d)
+/* Append the item_check object of entry c with terms t (checks_item()
+ * true) to out.  Returns 0, QD_EIO or QD_ENOMEM. */
+static int put_item_check(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd_buf *out,
+			  const qd_entry_terms *t, const declared *d)
 {
-	size_t n = strlen(t->item_check);
 	/* The stored object, with which declared fields were compared (and
-	 * matched: this entry decides). */
-	qd_buf_add(out, t->item_check, n - 1);
+	 * matched: this entry decides) — kept in the terms by releases before
+	 * 2026-12-06, since then rebuilt from the entry's JSON (the map's
+	 * bytes, or a big version's decompressed). */
+	if (t->item_in_entry) {
+		int ret = 0;
+		if (!c->entry_json_comp) {
+			if (qd_item_check_from_entry(c->entry_json, c->entry_json_len, out))
+				ret = QD_EIO;
+		} else {
+			qd_buf json;
+			qd_buf_init(&json);
+			ret = qd_snap_entry_json(s, l, c, &json);
+			if (!ret && qd_item_check_from_entry(json.data, json.len, out))
+				ret = json.oom || out->oom ? QD_ENOMEM : QD_EIO;
+			qd_buf_free(&json);
+		}
+		if (ret)
+			return ret;
+		out->len--; /* its '}': "checked" follows */
+	} else {
+		qd_buf_add(out, t->item_check, strlen(t->item_check) - 1);
+	}
 	PUT_LIT(out, ",\"checked\":[");
 	if (d->name)
 		PUT_LIT(out, "\"name\"");
@@ -238,12 +259,13 @@ static void put_item_check(qd_buf *out, const qd_entry_terms *t, const declared 
 		PUT_LIT(out, "\"spec\"");
 	}
 	PUT_LIT(out, "]}");
+	return out->oom ? QD_ENOMEM : 0;
 }
 
 /* The brief view's ,"scope":…,"item_check":… for list l and its deciding
  * entry c (NULL: none): each only where it says something (not null).
  * Returns 0 or QD_EIO (malformed terms). */
-static int put_v2_brief(qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
+static int put_v2_brief(qd_snap *s, qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
 {
 	const qd_list_terms *lt = &l->terms;
 	qd_entry_terms t;
@@ -258,14 +280,14 @@ static int put_v2_brief(qd_buf *out, const qd_list_info *l, const qd_cand *c, co
 	}
 	if (checks_item(has_t, &t)) {
 		PUT_LIT(out, ",\"item_check\":");
-		put_item_check(out, &t, d);
+		return put_item_check(s, l, c, out, &t, d);
 	}
 	return 0;
 }
 
 /* Append ,"scope":…,"item_check":…,"batch":… for list l and its deciding
  * entry c (NULL: none) to out.  Returns 0 or QD_EIO (malformed terms). */
-static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
+static int put_v2(qd_snap *s, qd_buf *out, const qd_list_info *l, const qd_cand *c, const declared *d)
 {
 	const qd_list_terms *lt = &l->terms;
 	qd_entry_terms t;
@@ -279,10 +301,13 @@ static int put_v2(qd_buf *out, const qd_list_info *l, const qd_cand *c, const de
 	PUT_LIT(out, ",\"scope\":");
 	put_scope(out, lt, has_t, &t);
 	PUT_LIT(out, ",\"item_check\":");
-	if (checks_item(has_t, &t))
-		put_item_check(out, &t, d);
-	else
+	if (checks_item(has_t, &t)) {
+		int ret = put_item_check(s, l, c, out, &t, d);
+		if (ret)
+			return ret;
+	} else {
 		PUT_LIT(out, "null");
+	}
 	PUT_LIT(out, ",\"batch\":");
 	const char *b = lt->present ? lt->batches : NULL;
 	if (has_t && t.has_batch && b && t.batch < lt->n_batches) {
@@ -607,7 +632,7 @@ static int put_decider(qd_snap *s, const qd_query *q, const declared *d, list_re
 			qd_buf_json_cstr(out, id);
 		}
 		qd_buf_putc_inline(out, ']');
-		ret = put_v2_brief(out, l, best, d);
+		ret = put_v2_brief(s, out, l, best, d);
 	} else {
 		ret = entry_json(s, l, best, out, ec);
 		if (!ret) {
@@ -615,7 +640,7 @@ static int put_decider(qd_snap *s, const qd_query *q, const declared *d, list_re
 			ret = qd_snap_clauses_json(s, l, best, out);
 		}
 		if (!ret)
-			ret = put_v2(out, l, best, d);
+			ret = put_v2(s, out, l, best, d);
 	}
 	lr->basis_len = out->len - lr->basis_off;
 	return ret;
@@ -653,13 +678,13 @@ static int put_result(qd_snap *s, const qd_query *q, const declared *d, picked *
 			return ret;
 	} else if (q->brief) {
 		PUT_LIT(out, ",\"entry\":null,\"clauses\":[]");
-		if ((ret = put_v2_brief(out, l, NULL, d)))
+		if ((ret = put_v2_brief(s, out, l, NULL, d)))
 			return ret;
 	} else if (!l->terms.present) {
 		PUT_LIT(out, ",\"entry\":null,\"clauses\":[],\"scope\":null,\"item_check\":null,\"batch\":null");
 	} else {
 		PUT_LIT(out, ",\"entry\":null,\"clauses\":[]");
-		put_v2(out, l, NULL, d);
+		put_v2(s, out, l, NULL, d);
 	}
 	if (q->brief) {
 		PUT_LIT(out, ",\"near_misses\":[");

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "qingdan/err.h"
+#include "qingdan/jsonw.h"
 #include "fixture.h"
 #include "qingdan/listdoc.h"
 #include "qingdan/problems.h"
@@ -1652,6 +1653,112 @@ static const char *no_flaw(size_t i)
 /* A big document checked on two threads gives what one tree checked in
  * line gives: the same verdict, every problem in the same order with the
  * same words, the same count past the cap, the same digest. */
+/* {"name":…,"spec":…,"aliases":…} of the entry JSON json, written from a
+ * parse of it: what the terms held as item_check before flag 4. */
+static char *item_check_parsed(const char *json, size_t n)
+{
+	json_t *e = json_loadb(json, n, 0, NULL);
+	ck_assert_ptr_nonnull(e);
+	json_t *al = json_object_get(e, "aliases"), *spec = json_object_get(e, "spec");
+	qd_buf b;
+	qd_buf_init(&b);
+	qd_buf_puts(&b, "{\"name\":");
+	ck_assert_int_eq(qd_json_write(&b, json_object_get(e, "name"), 15), 0);
+	qd_buf_puts(&b, ",\"spec\":");
+	if (spec)
+		ck_assert_int_eq(qd_json_write(&b, spec, 15), 0);
+	else
+		qd_buf_puts(&b, "null");
+	qd_buf_puts(&b, ",\"aliases\":");
+	if (al)
+		ck_assert_int_eq(qd_json_write(&b, al, 15), 0);
+	else
+		qd_buf_puts(&b, "[]");
+	qd_buf_putc(&b, '}');
+	json_decref(e);
+	char *r = strdup(qd_buf_cstr(&b));
+	qd_buf_free(&b);
+	return r;
+}
+
+/* An item entry's terms no longer hold its item_check object (flag 4): it
+ * is rebuilt from the entry's JSON (qd_item_check_from_entry), which must
+ * give the object the terms held — for every item entry of the sample
+ * whitelist, and for entries whose names, spec and aliases hold quotes,
+ * backslashes, escapes and the text of other keys. */
+START_TEST(item_check_rebuilt_from_entry)
+{
+	static const char *const tricky =
+		"{\"list\":\"t-pos\",\"kind\":\"positive\",\"title\":{\"zh\":\"测试\"},"
+		"\"clauses\":[{\"id\":\"C1\",\"document\":\"d\",\"article\":\"a\",\"text\":\"t\"}],"
+		"\"entries\":["
+		"{\"id\":\"E-1\",\"code\":\"3002150000\",\"ciq\":\"101\",\"name\":{\"zh\":\"带\\\"引号\\\"的名称\","
+		"\"en\":\"back\\\\slash \\\",\\\"spec\\\":1 \\u00e9\"},\"spec\":\"10 mL \\\"x\\\" ,\\\"aliases\\\":[]\","
+		"\"identity\":\"item\",\"aliases\":[\"别名 \\\"一\\\"\",\"{\\\"effect\\\":2}\"],\"clauses\":[\"C1\"]},"
+		"{\"id\":\"E.2_x\",\"code\":\"3002\",\"name\":{\"zh\":\"无规格\"},\"identity\":\"item\",\"clauses\":[\"C1\"],"
+		"\"conditions\":[{\"type\":\"note\",\"text\":\"\\\"aliases\\\":[\\\"x\\\"]\"}]},"
+		"{\"id\":\"E-3\",\"code\":\"3002150000\",\"name\":{\"zh\":\"类别\"},\"customs\":[\"22\"],"
+		"\"clauses\":[\"C1\"]}]}";
+	struct {
+		const char *text;
+		size_t len;
+		char *owned;
+	} docs[2] = {{tricky, strlen(tricky), NULL}, {NULL, 0, NULL}};
+	docs[1].owned = read_fixture("schema/examples/biomed-rd-whitelist.json", &docs[1].len);
+	docs[1].text = docs[1].owned;
+	int items = 0, categories = 0, with_aliases = 0;
+	for (int k = 0; k < 2; k++) {
+		qd_listdoc *doc = NULL;
+		qd_problems pr;
+		qd_problems_init(&pr);
+		int rc = qd_listdoc_parse(docs[k].text, docs[k].len, NULL, &doc, &pr);
+		ck_assert_msg(rc == 0, "document %d: %s", k, pr.count ? pr.items[0].message : "");
+		for (size_t i = 0; i < doc->n_entries; i++) {
+			const qd_entry *e = &doc->entries[i];
+			qd_entry_terms t;
+			if (!e->terms) {
+				categories++;
+				continue;
+			}
+			ck_assert_int_eq(qd_entry_terms_decode(e->terms, e->terms_len, &t), 0);
+			if (!t.item) {
+				ck_assert(!t.item_in_entry);
+				ck_assert_str_eq(t.item_check, "");
+				categories++;
+				continue;
+			}
+			ck_assert_msg(t.item_in_entry, "%s: flag 4 not set", e->id);
+			ck_assert_str_eq(t.item_check, "");
+			char *want = item_check_parsed(e->json, e->json_len);
+			qd_buf got;
+			qd_buf_init(&got);
+			ck_assert_int_eq(qd_item_check_from_entry(e->json, e->json_len, &got), 0);
+			ck_assert_msg(strcmp(qd_buf_cstr(&got), want) == 0, "%s:\nrebuilt %s\nparsed  %s", e->id,
+				      qd_buf_cstr(&got), want);
+			with_aliases += strstr(want, "\"aliases\":[]") == NULL;
+			items++;
+			free(want);
+			qd_buf_free(&got);
+		}
+		qd_listdoc_free(doc);
+		qd_problems_free(&pr);
+	}
+	ck_assert_int_ge(items, 5);
+	ck_assert_int_ge(with_aliases, 3);
+	ck_assert_int_ge(categories, 1);
+	free(docs[1].owned);
+
+	/* Not an object it can read: refused, nothing half written. */
+	static const char *const bad[] = {"", "[]", "{\"name\":{\"zh\":\"x\"", "{\"name\":\"x", "{\"id\":1,"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		qd_buf b;
+		qd_buf_init(&b);
+		ck_assert_msg(qd_item_check_from_entry(bad[i], strlen(bad[i]), &b) == -1, "accepted %s", bad[i]);
+		qd_buf_free(&b);
+	}
+}
+END_TEST
+
 START_TEST(big_document_checked_on_two_threads)
 {
 	const char *(*const flaws[])(size_t) = { no_flaw, some_flaws, many_flaws };
@@ -1793,6 +1900,7 @@ static Suite *listdoc_suite(void)
 	tcase_add_test(tc, builder_matches_parse);
 	tcase_add_test(tc, big_document_parsed_ahead);
 	tcase_add_test(tc, big_document_checked_on_two_threads);
+	tcase_add_test(tc, item_check_rebuilt_from_entry);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -366,15 +366,6 @@ long qd_ld_entry_batch(struct vctx *v, json_t *in, json_t *c, qd_entry *e)
 	return i;
 }
 
-/* Append the compact JSON of j (null when absent) to the entry's terms. */
-static void put_value(struct vctx *v, const json_t *j)
-{
-	if (j == NULL)
-		qd_buf_add(&v->eterms, "null", 4);
-	else if (qd_json_write(&v->eterms, j, REAL_DIGITS) != 0)
-		v->oom = true;
-}
-
 /* Append the normal form of string s (json string or not) and its NUL. */
 static void put_norm(struct vctx *v, json_t *s)
 {
@@ -402,7 +393,9 @@ void qd_ld_entry_terms(struct vctx *v, json_t *c, enum qd_identity identity, lon
 	if (item) {
 		names = 1 + (json_is_string(json_object_get(name, "en")) ? 1 : 0) + json_array_size(al);
 	}
-	h[0] = (unsigned char)((item ? 1 : 0) | (batch >= 0 ? 2 : 0));
+	/* An item entry's item_check object is not kept here: it is rebuilt
+	 * from the entry's JSON, which holds the same values (flag 4). */
+	h[0] = (unsigned char)((item ? 1 | 4 : 0) | (batch >= 0 ? 2 : 0));
 	h[1] = (unsigned char)json_array_size(customs);
 	h[2] = (unsigned char)(batch >= 0 ? batch & 0xff : 0);
 	h[3] = (unsigned char)(batch >= 0 ? (batch >> 8) & 0xff : 0);
@@ -420,22 +413,9 @@ void qd_ld_entry_terms(struct vctx *v, json_t *c, enum qd_identity identity, lon
 			put_norm(v, json_object_get(name, "en"));
 		json_array_foreach(al, j, val)
 			put_norm(v, val);
-		/* {"name":…,"spec":…,"aliases":[…]}, written as qd_json_write()
-		 * writes such an object (no tree built for every entry). */
-		json_t *spec = json_object_get(c, "spec");
-
-		qd_buf_add(&v->eterms, "{\"name\":", 8);
-		put_value(v, name);
-		qd_buf_add(&v->eterms, ",\"spec\":", 8);
-		put_value(v, spec);
-		qd_buf_add(&v->eterms, ",\"aliases\":", 11);
-		if (al != NULL)
-			put_value(v, al);
-		else
-			qd_buf_add(&v->eterms, "[]", 2);
-		qd_buf_add(&v->eterms, "}", 1);
+	} else {
+		qd_buf_add(&v->eterms, "", 1); /* no item_check */
 	}
-	qd_buf_add(&v->eterms, "", 1);
 	if (v->eterms.oom)
 		v->oom = true;
 }
@@ -538,14 +518,136 @@ int qd_entry_terms_decode(const char *p, size_t n, qd_entry_terms *out)
 		return -1;
 	out->item = (u[0] & 1) != 0;
 	out->has_batch = (u[0] & 2) != 0;
+	out->item_in_entry = (u[0] & 4) != 0;
+	if ((u[0] & ~7) || (out->item_in_entry && !out->item))
+		return -1;
 	out->n_customs = u[1];
 	out->batch = (unsigned)(u[2] | u[3] << 8);
 	out->n_names = u[4];
 	if ((out->customs = strings(&q, end, out->n_customs)) == NULL ||
-	    (out->spec = next_str(&q, end)) == NULL || (out->names = strings(&q, end, out->n_names)) == NULL ||
-	    (out->item_check = next_str(&q, end)) == NULL)
+	    (out->spec = next_str(&q, end)) == NULL || (out->names = strings(&q, end, out->n_names)) == NULL)
 		return -1;
-	return 0;
+	if (out->item_in_entry) {
+		out->item_check = "";
+		return q == end ? 0 : -1;
+	}
+	return (out->item_check = next_str(&q, end)) == NULL ? -1 : 0;
+}
+
+/* The end of the JSON string whose opening quote is at p (before end), or
+ * NULL: the next quote not escaped by an odd run of backslashes. */
+static const char *string_end(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	for (;;) {
+		const char *z = q < end ? memchr(q, '"', (size_t)(end - q)) : NULL;
+		size_t bs = 0;
+
+		if (z == NULL)
+			return NULL;
+		while (z - bs > p + 1 && z[-1 - (ptrdiff_t)bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return z + 1;
+		q = z + 1;
+	}
+}
+
+/* The end of the JSON value starting at p (before end), or NULL: a string,
+ * an object or array (strings inside them skipped whole), or a literal or
+ * number (up to the next ',', '}' or ']'). */
+static const char *value_end(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return string_end(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && *p != ',' && *p != '}' && *p != ']')
+			p++;
+		return p;
+	}
+	while (p < end) {
+		char ch = *p;
+		if (ch == '"') {
+			if ((p = string_end(p, end)) == NULL)
+				return NULL;
+			continue;
+		}
+		if (ch == '{' || ch == '[')
+			depth++;
+		else if ((ch == '}' || ch == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+/* Is the key of kl bytes at k the word w (wl bytes)? */
+#define KEY_IS(k, kl, w) ((kl) == sizeof(w) - 1 && memcmp((k), (w), sizeof(w) - 1) == 0)
+
+int qd_item_check_from_entry(const char *json, size_t n, qd_buf *out)
+{
+	const char *end = json + n, *p = json, *val[3] = {NULL, NULL, NULL};
+	size_t vlen[3] = {0, 0, 0};
+
+	if (n < 2 || *p != '{')
+		return -1;
+	p++;
+	/* The store's entry JSON is canonical (sections.c): its keys come in
+	 * one order — id, code, ciq, name, spec, identity and aliases when
+	 * present, then effect and the rest — so the scan stops at "effect"
+	 * and reads only the short head of the entry.  It starts at "name":
+	 * the values before it (an id, digits, null) hold no quote, so the
+	 * first ,"name": is that key (a quote inside a string is escaped). */
+	const char *at = memmem(json, n, ",\"name\":", 8);
+	if (at != NULL)
+		p = at + 1;
+	while (p < end && *p != '}') {
+		/* "key":value, the key plain (the entry's keys need no escapes) */
+		const char *k = p + 1, *ke = *p == '"' ? memchr(k, '"', (size_t)(end - k)) : NULL;
+		if (ke == NULL || ke + 1 >= end || ke[1] != ':')
+			return -1;
+		size_t kl = (size_t)(ke - k);
+		if (KEY_IS(k, kl, "effect"))
+			break;
+		const char *v = ke + 2, *ve = value_end(v, end);
+		if (ve == NULL)
+			return -1;
+		int which = KEY_IS(k, kl, "name") ? 0 : KEY_IS(k, kl, "spec") ? 1 : KEY_IS(k, kl, "aliases") ? 2 : -1;
+		if (which >= 0) {
+			val[which] = v;
+			vlen[which] = (size_t)(ve - v);
+		}
+		p = ve;
+		if (p < end && *p == ',')
+			p++;
+	}
+	if (p >= end)
+		return -1;
+	qd_buf_reserve(out, vlen[0] + vlen[1] + vlen[2] + 40);
+	if (out->oom)
+		return -1;
+	qd_buf_add_inline(out, "{\"name\":", 8);
+	if (val[0])
+		qd_buf_add_inline(out, val[0], vlen[0]);
+	else
+		qd_buf_add_inline(out, "null", 4);
+	qd_buf_add_inline(out, ",\"spec\":", 8);
+	if (val[1])
+		qd_buf_add_inline(out, val[1], vlen[1]);
+	else
+		qd_buf_add_inline(out, "null", 4);
+	qd_buf_add_inline(out, ",\"aliases\":", 11);
+	if (val[2])
+		qd_buf_add_inline(out, val[2], vlen[2]);
+	else
+		qd_buf_add_inline(out, "[]", 2);
+	qd_buf_putc_inline(out, '}');
+	return out->oom ? -1 : 0;
 }
 
 int qd_list_terms_decode(const char *p, size_t n, qd_list_terms *out)

@@ -418,7 +418,7 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 			size_t cl = (size_t)(z - t);
 			if (cl && (cl != qciq || memcmp(t, q->ciq, cl) != 0))
 				continue;
-			if ((ret = cands_room(s, cnt + 1)))
+			if (cnt == s->capcands && (ret = cands_room(s, cnt + 1)))
 				return ret;
 			if ((ret = rec_decode(&k, &d, &s->cands[cnt], NULL, z + 1)))
 				return ret;
