@@ -109,6 +109,9 @@ static inline const char *quote_json(const json_t *s, char buf[QBUF])
 /* The JSON type of j in words ("a string", "null" …), for messages;
  * a static string. */
 const char *qd_ld_type_name(const json_t *j);
+/* The offset just past the JSON value starting at s[i] (of n bytes), or 0
+ * when it is not one (scan.c). */
+size_t qd_ld_skip_value(const char *s, size_t n, size_t i);
 /* Report every key of obj not in allowed (NULL-terminated), suggesting
  * the nearest allowed key when one is close. */
 void qd_ld_check_keys(struct vctx *v, json_t *obj, const char *const *allowed);

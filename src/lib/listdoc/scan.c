@@ -90,6 +90,11 @@ static size_t skip_value(const char *s, size_t n, size_t i, int depth)
 	return 0;
 }
 
+size_t qd_ld_skip_value(const char *s, size_t n, size_t i)
+{
+	return skip_value(s, n, i, 0);
+}
+
 /* Is the key s[i, e) (quotes included) "entries"? */
 static bool is_entries(const char *s, size_t i, size_t e)
 {

@@ -534,58 +534,6 @@ int qd_entry_terms_decode(const char *p, size_t n, qd_entry_terms *out)
 	return (out->item_check = next_str(&q, end)) == NULL ? -1 : 0;
 }
 
-/* The end of the JSON string whose opening quote is at p (before end), or
- * NULL: the next quote not escaped by an odd run of backslashes. */
-static const char *string_end(const char *p, const char *end)
-{
-	const char *q = p + 1;
-
-	for (;;) {
-		const char *z = q < end ? memchr(q, '"', (size_t)(end - q)) : NULL;
-		size_t bs = 0;
-
-		if (z == NULL)
-			return NULL;
-		while (z - bs > p + 1 && z[-1 - (ptrdiff_t)bs] == '\\')
-			bs++;
-		if (bs % 2 == 0)
-			return z + 1;
-		q = z + 1;
-	}
-}
-
-/* The end of the JSON value starting at p (before end), or NULL: a string,
- * an object or array (strings inside them skipped whole), or a literal or
- * number (up to the next ',', '}' or ']'). */
-static const char *value_end(const char *p, const char *end)
-{
-	int depth = 0;
-
-	if (p >= end)
-		return NULL;
-	if (*p == '"')
-		return string_end(p, end);
-	if (*p != '{' && *p != '[') {
-		while (p < end && *p != ',' && *p != '}' && *p != ']')
-			p++;
-		return p;
-	}
-	while (p < end) {
-		char ch = *p;
-		if (ch == '"') {
-			if ((p = string_end(p, end)) == NULL)
-				return NULL;
-			continue;
-		}
-		if (ch == '{' || ch == '[')
-			depth++;
-		else if ((ch == '}' || ch == ']') && --depth == 0)
-			return p + 1;
-		p++;
-	}
-	return NULL;
-}
-
 /* Is the key of kl bytes at k the word w (wl bytes)? */
 #define KEY_IS(k, kl, w) ((kl) == sizeof(w) - 1 && memcmp((k), (w), sizeof(w) - 1) == 0)
 
@@ -614,9 +562,11 @@ int qd_item_check_from_entry(const char *json, size_t n, qd_buf *out)
 		size_t kl = (size_t)(ke - k);
 		if (KEY_IS(k, kl, "effect"))
 			break;
-		const char *v = ke + 2, *ve = value_end(v, end);
-		if (ve == NULL)
+		const char *v = ke + 2;
+		size_t ve_off = qd_ld_skip_value(json, n, (size_t)(v - json));
+		if (ve_off == 0)
 			return -1;
+		const char *ve = json + ve_off;
 		int which = KEY_IS(k, kl, "name") ? 0 : KEY_IS(k, kl, "spec") ? 1 : KEY_IS(k, kl, "aliases") ? 2 : -1;
 		if (which >= 0) {
 			val[which] = v;
