@@ -56,6 +56,12 @@ const char *qd_csv_rows_heading(const qd_csv_rows *r, unsigned column, const cha
 /* A problem of the source's own (a cell it cannot read). */
 void qd_csv_rows_problem(qd_csv_rows *r, unsigned line, unsigned column, const char *message);
 
+/* The source stopped before its end (a limit passed, a damaged part) and
+ * has said why with qd_csv_rows_problem: the checks of the file as a whole
+ * ("the file is empty", "a header but no entries") are not made, since
+ * the rows it did not read may hold what they look for. */
+void qd_csv_rows_cut(qd_csv_rows *r);
+
 /* End the import and free r.  rc: 0, QD_EINVAL (the source found
  * problems, already added: rows are still checked) or another error,
  * which is returned as is.  Otherwise as qd_csv_to_listdoc. */

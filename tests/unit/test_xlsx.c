@@ -372,6 +372,10 @@ static void refused(const char *buf, size_t len, size_t max, const char *substr)
 	ck_assert_int_eq(import(buf, len, NULL, max, &doc, &p), QD_EINVAL);
 	ck_assert_ptr_null(doc);
 	ck_assert_msg(has(&p, substr), "no problem says: %s", substr);
+	/* The rows past the limit were not read: nothing is said of the
+	 * file as a whole. */
+	ck_assert(!has(&p, "the file is empty"));
+	ck_assert(!has(&p, "no entries"));
 	qd_problems_free(&p);
 }
 

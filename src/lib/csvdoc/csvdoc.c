@@ -498,7 +498,9 @@ static int build(struct imp *im, qd_listdoc **doc)
 {
 	int rc;
 
-	if (!im->have_header)
+	if (im->cut)
+		; /* the source said why it stopped: the rest was not read */
+	else if (!im->have_header)
 		PROB_AT(im, 1, 0, "the file is empty; a header row naming the columns is required");
 	else if (im->header_ok && im->data_rows == 0)
 		PROB_AT(im, im->header_line, 0, "the file has a header but no entries; to remove every "
@@ -622,6 +624,12 @@ void qd_csv_rows_problem(qd_csv_rows *r, unsigned line, unsigned column, const c
 {
 	qd_csv_pipe_flush(&r->im);
 	qd_problems_add_at(r->im.p, line, column, "%s", message);
+}
+
+void qd_csv_rows_cut(qd_csv_rows *r)
+{
+	if (r != NULL)
+		r->im.cut = true;
 }
 
 int qd_csv_rows_end(qd_csv_rows *r, int rc, qd_listdoc **out, qd_problems *problems)

@@ -531,7 +531,7 @@ static void merge_cell(struct sheet *sh)
 }
 
 int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const struct sink *rows,
-		  char ***headings, size_t *ncols)
+		  char ***headings, size_t *ncols, bool *cut)
 {
 	struct sheet sh = { .bk = bk, .rows = rows, .text_left = bk->max_bytes };
 	int r = 1;
@@ -554,6 +554,7 @@ int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const stru
 			if (++sh.n_rows > QD_XLSX_SHEET_ROWS_MAX) {
 				problem(&sh, 0, 0, "the sheet (%s) has more than %d rows, Excel's own limit",
 					bk->part, QD_XLSX_SHEET_ROWS_MAX);
+				sh.stop = true;
 				break;
 			}
 			if (xmlTextReaderIsEmptyElement(sh.rd))
@@ -572,6 +573,8 @@ int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const stru
 		problem(&sh, sh.row, 0, "the sheet (%s) is not well-formed XML after row %u", bk->part, sh.row);
 	else if (!sh.oom && !sh.stop && r < 0)
 		problem(&sh, 0, 0, "the sheet (%s) is not well-formed XML", bk->part);
+	if (cut != NULL)
+		*cut = sh.stop || r < 0;
 	cells_clear(&sh);
 	free(sh.cells);
 	xmlFreeTextReader(sh.rd);

@@ -491,8 +491,11 @@ int qd_xlsx_to_listdoc(const char *buf, size_t len, const char *sheet, size_t ma
 	if (rc == 0) {
 		qd_csv_rows *rows = qd_csv_rows_begin(base);
 		struct sink sk = { rows, csv_add, csv_heading, csv_problem };
+		bool cut = false;
 
-		rc = rows ? qd_xlsx_sheet(&o.bk, o.xml, o.xlen, &sk, &headings, &ncols) : QD_ENOMEM;
+		rc = rows ? qd_xlsx_sheet(&o.bk, o.xml, o.xlen, &sk, &headings, &ncols, &cut) : QD_ENOMEM;
+		if (cut)
+			qd_csv_rows_cut(rows);
 		rc = qd_csv_rows_end(rows, rc, out, &mine);
 		if (rc == QD_EINVAL && place_problems(&mine, o.name, headings, ncols) != 0)
 			rc = QD_ENOMEM;
@@ -607,7 +610,7 @@ int qd_xlsx_rows(const char *buf, size_t len, const char *sheet, size_t max_byte
 		struct sink sk = { &pl, plain_add, plain_heading, plain_problem };
 
 		pl.rows = json_array();
-		rc = pl.rows ? qd_xlsx_sheet(&o.bk, o.xml, o.xlen, &sk, &headings, &ncols) : QD_ENOMEM;
+		rc = pl.rows ? qd_xlsx_sheet(&o.bk, o.xml, o.xlen, &sk, &headings, &ncols, NULL) : QD_ENOMEM;
 		if (rc == 0 && pl.oom)
 			rc = QD_ENOMEM;
 		if (rc == 0 && mine.count + mine.omitted > 0)

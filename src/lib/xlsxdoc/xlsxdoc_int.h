@@ -46,10 +46,11 @@ struct sink {
  * QD_XLSX_CELLS_MAX cells and QD_XLSX_SHEET_ROWS_MAX rows are read, and
  * the cells' text (a shared string once per cell that names it) may come
  * to bk->max_bytes in all: past either, a problem naming the part, and the
- * rest is not read.  Returns 0, QD_EINVAL (a problem was added) or
- * QD_ENOMEM. */
+ * rest is not read.  *cut (may be NULL) says whether reading stopped
+ * before the sheet's end (a limit, XML that is not well-formed).  Returns
+ * 0, QD_EINVAL (a problem was added) or QD_ENOMEM. */
 int qd_xlsx_sheet(const struct book *bk, const char *xml, size_t len, const struct sink *rows,
-		  char ***headings, size_t *ncols);
+		  char ***headings, size_t *ncols, bool *cut);
 
 /* Read the shared strings part (named part, for messages) into bk->pool
  * and bk->str_off.  Returns 0; QD_EINVAL after a problem added to p (not
