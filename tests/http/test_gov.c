@@ -1381,11 +1381,24 @@ START_TEST(test_schedule_on_approval_and_rollback)
 	instant(4000, eff, &te);
 	long id = propose(8, NULL);
 	snprintf(body, sizeof body, "{\"effective_at\":\"%s\",\"comment\":\"元旦生效\"}", eff);
-	assert_scheduled_then_cancel(v, approve_ok(id, body), eff, te);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	http_response *r = post(path, APPROVER, body);
+	assert_status(r, 200);
+	long stored = (long)json_integer_value(jptr(r->json, "/version"));
+	/* The reply and the proposal show the approver's instant. */
+	assert_jstr(r->json, "/state", "approved");
+	assert_jstr(r->json, "/effective_at", eff);
+	http_response_free(r);
+	snprintf(path, sizeof path, "/v1/proposals/%ld", id);
+	r = get_admin(path);
+	assert_jstr(r->json, "/effective_at", eff);
+	http_response_free(r);
+	assert_scheduled_then_cancel(v, stored, eff, te);
 
 	/* A rollback to version 1, scheduled. */
 	snprintf(body, sizeof body, "{\"version\":1,\"effective_at\":\"%s\"}", eff);
-	http_response *r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN,
+	r = http_request_auth("POST", "/v1/lists/" PROP "/rollback", ADMIN,
 					     "Content-Type: application/json", body, strlen(body));
 	assert_status(r, 200);
 	assert_jstr(r->json, "/action", "rollback");
@@ -1407,11 +1420,18 @@ START_TEST(test_schedule_passed_before_approval)
 	long id = propose(9, q);
 	while (time(NULL) <= te)
 		usleep(100000);
-	long stored = approve_ok(id, NULL);
+	char path[64];
+	approve_path(id, path, sizeof path, "approve");
+	http_response *r = post(path, APPROVER, NULL);
+	assert_status(r, 200);
+	/* It took effect at approval: the proposal says so. */
+	assert_jnull(r->json, "/effective_at");
+	long stored = (long)json_integer_value(jptr(r->json, "/version"));
+	http_response_free(r);
 	ck_assert_int_gt(stored, v);
 	ck_assert_int_eq(list_version(), stored);
 	ck_assert_int_eq(lookup_version(0), stored);
-	http_response *r = ht_get_ok("/v1/lists/" PROP);
+	r = ht_get_ok("/v1/lists/" PROP);
 	assert_jnull(r->json, "/scheduled");
 	http_response_free(r);
 }

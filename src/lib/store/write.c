@@ -620,11 +620,14 @@ static int put_feed(put_ctx *p)
 	return qd_st_feed_put(p->st, p->txn, &f);
 }
 
-/* The proposal approved, closed in the same transaction as its version. */
+/* The proposal approved, closed in the same transaction as its version.
+ * Its effective_at becomes the instant the version was scheduled for (the
+ * approver's, else the proposer's), 0 when it took effect at once. */
 static int put_proposal(put_ctx *p)
 {
 	if (!p->o->proposal)
 		return 0;
+	p->prop.effective_at = p->effective_at;
 	return qd_st_proposal_close(p->st, p->txn, &p->prop, QD_PROPOSAL_APPROVED, p->o->actor, p->o->comment,
 				    p->o->now, p->res->version);
 }
