@@ -605,12 +605,25 @@ int qd_store_feed_get(qd_store *st, uint64_t seq, qd_feed_rec *out);
 typedef int (*qd_feed_verify_fn)(void *ctx, const char *alg, const char *kid, const void *msg,
 				 size_t len, const char *sig, size_t sig_len);
 
+/* The keys that signed a feed, as qd_store_feed_verify() met them. */
+#define QD_FEED_KIDS_MAX 16
+typedef struct qd_feed_kid {
+	char alg[16];                 /* as the signature names it, cut to fit */
+	char kid[72];
+	uint64_t records;             /* records it signed */
+	uint64_t unknown;             /* of them, left unchecked: verify did not know the key (all, without verify) */
+	uint64_t first_seq, last_seq; /* the first and last of them */
+} qd_feed_kid;
+
 /* What qd_store_feed_verify() found. */
 typedef struct qd_feed_summary {
 	uint64_t records;             /* records read */
 	uint64_t signed_valid;        /* signatures checked and valid */
 	uint64_t unsigned_records;    /* records without a signature */
-	uint64_t unknown_kid;         /* signed by a key verify did not know */
+	uint64_t unknown_kid;         /* signed by a key verify did not know (all signed ones without verify) */
+	qd_feed_kid kids[QD_FEED_KIDS_MAX]; /* the signing keys, in the order first met */
+	size_t n_kids;
+	uint64_t kids_left_out;       /* unchecked records by keys past the first QD_FEED_KIDS_MAX */
 } qd_feed_summary;
 
 /* A follower's write: store doc as the version the primary's feed record

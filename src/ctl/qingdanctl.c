@@ -638,6 +638,25 @@ static int verify_feed_sig(void *ctx, const char *alg, const char *kid, const vo
 	return QD_ENOENT;
 }
 
+/* The keys that signed the records left unchecked ("ed25519 key KID (N
+ * records, seq A to B)", joined by "; "), after lead. */
+static void print_unchecked_keys(const qd_feed_summary *sum, const char *lead)
+{
+	const char *sep = lead;
+	for (size_t i = 0; i < sum->n_kids; i++) {
+		const qd_feed_kid *k = &sum->kids[i];
+		if (!k->unknown)
+			continue;
+		printf("%s%s key %s (%llu record%s, seq %llu to %llu)", sep, k->alg, k->kid,
+		       (unsigned long long)k->unknown, k->unknown == 1 ? "" : "s", (unsigned long long)k->first_seq,
+		       (unsigned long long)k->last_seq);
+		sep = "; ";
+	}
+	if (sum->kids_left_out)
+		printf("%s%llu record%s by other keys", sep, (unsigned long long)sum->kids_left_out,
+		       sum->kids_left_out == 1 ? "" : "s");
+}
+
 static int cmd_verify(const char *db, const char *keyfile)
 {
 	keyring kr = {0};
@@ -681,9 +700,18 @@ static int cmd_verify(const char *db, const char *keyfile)
 	printf("verify: %s is consistent\n", db);
 	printf("feed: %llu records chained (%llu signed, %llu unsigned)\n", (unsigned long long)sum.records,
 	       (unsigned long long)(sum.signed_valid + sum.unknown_kid), (unsigned long long)sum.unsigned_records);
-	if (keyfile)
-		printf("feed signatures: %llu valid, %llu by keys not in %s\n", (unsigned long long)sum.signed_valid,
+	/* Which keys a record was signed by but not checked against: the
+	 * keys to ask for. */
+	if (keyfile) {
+		printf("feed signatures: %llu valid, %llu by keys not in %s", (unsigned long long)sum.signed_valid,
 		       (unsigned long long)sum.unknown_kid, keyfile);
+		print_unchecked_keys(&sum, ": ");
+		printf("\n");
+	} else if (sum.unknown_kid) {
+		printf("feed signatures: not checked (give --key FILE with the signer's public key); signed by ");
+		print_unchecked_keys(&sum, "");
+		printf("\n");
+	}
 	return 0;
 }
 

@@ -163,11 +163,17 @@ check "a replica refuses a rollback with 409 read_only_replica" '[ "$code" = 409
 "$CTL" --db "$TMP/f2" verify >"$TMP/out" 2>&1
 check "the replica's store verifies, its feed signed throughout" \
 	'grep -q "feed: 4 records chained (4 signed, 0 unsigned)" "$TMP/out"' "$(cat "$TMP/out")"
+# The kid: the first 16 hex digits of the sha256 of the key's DER.
+KID=$(openssl pkey -pubin -in "$TMP/pub.pem" -outform DER | sha256sum | cut -c1-16)
+check "verify without --key says the signatures were not checked and names the key that made them" \
+	'grep -q "feed signatures: not checked (give --key FILE with the signer.s public key); signed by ed25519 key $KID (4 records, seq 1 to 4)\$" "$TMP/out"' \
+	"$(cat "$TMP/out") (kid $KID)"
 "$CTL" --db "$TMP/f2" verify --key "$TMP/pub.pem" >"$TMP/out" 2>&1
-check "verify --key checks every feed signature" 'grep -q "feed signatures: 4 valid, 0 by keys not in" "$TMP/out"' "$(cat "$TMP/out")"
+check "verify --key checks every feed signature" 'grep -q "feed signatures: 4 valid, 0 by keys not in $TMP/pub.pem\$" "$TMP/out"' "$(cat "$TMP/out")"
 "$CTL" --db "$TMP/f2" verify --key "$TMP/pub2.pem" >"$TMP/out" 2>&1
 check "verify --key with another key counts the records it cannot check" \
-	'grep -q "feed signatures: 0 valid, 4 by keys not in" "$TMP/out"' "$(cat "$TMP/out")"
+	'grep -q "feed signatures: 0 valid, 4 by keys not in $TMP/pub2.pem: ed25519 key $KID (4 records, seq 1 to 4)\$" "$TMP/out"' \
+	"$(cat "$TMP/out") (kid $KID)"
 st=$(curl -s "$URL_F1/v1/status" | js 'd["follow"]')
 check "status shows the follow state" \
 	'echo "$st" | grep -q "\"head_seq\": 4" && echo "$st" | grep -q "\"lag_seconds\": 0" && echo "$st" | grep -q "\"last_error\": null"' "$st"

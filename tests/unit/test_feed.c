@@ -294,6 +294,19 @@ START_TEST(records_signed)
 	put(st, "fs", 1, "load", NOW + 2, NULL);
 	sum = verify_clean(st);
 	ck_assert_uint_eq(sum.unknown_kid, 1);
+	/* Each signing key, with its records and those left unchecked. */
+	ck_assert_uint_eq(sum.n_kids, 2);
+	ck_assert_str_eq(sum.kids[0].kid, "k1");
+	ck_assert_str_eq(sum.kids[0].alg, "test");
+	ck_assert_uint_eq(sum.kids[0].records, 1);
+	ck_assert_uint_eq(sum.kids[0].unknown, 0);
+	ck_assert_uint_eq(sum.kids[0].first_seq, 2);
+	ck_assert_str_eq(sum.kids[1].kid, "k2");
+	ck_assert_uint_eq(sum.kids[1].records, 1);
+	ck_assert_uint_eq(sum.kids[1].unknown, 1);
+	ck_assert_uint_eq(sum.kids[1].first_seq, 3);
+	ck_assert_uint_eq(sum.kids[1].last_seq, 3);
+	ck_assert_uint_eq(sum.kids_left_out, 0);
 	qd_store_set_signer(st, NULL);
 	put(st, "fs", 2, "load", NOW + 3, NULL);
 	sum = verify_clean(st);

@@ -406,6 +406,30 @@ static int covered_cmp(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+/* Count record seq as signed by (alg, kid); unknown: left unchecked. */
+static void count_kid(qd_feed_summary *sum, const char *alg, const char *kid, uint64_t seq, bool unknown)
+{
+	size_t i = 0;
+	while (i < sum->n_kids && (strcmp(sum->kids[i].kid, kid) != 0 || strcmp(sum->kids[i].alg, alg) != 0))
+		i++;
+	if (i == sum->n_kids) {
+		if (i == QD_FEED_KIDS_MAX || strlen(kid) >= sizeof sum->kids[i].kid ||
+		    strlen(alg) >= sizeof sum->kids[i].alg) {
+			sum->kids_left_out += unknown;
+			return;
+		}
+		qd_feed_kid *k = &sum->kids[sum->n_kids++];
+		memset(k, 0, sizeof *k);
+		snprintf(k->alg, sizeof k->alg, "%s", alg);
+		snprintf(k->kid, sizeof k->kid, "%s", kid);
+		k->first_seq = seq;
+	}
+	qd_feed_kid *k = &sum->kids[i];
+	k->records++;
+	k->unknown += unknown;
+	k->last_seq = seq;
+}
+
 /* Check one record r (the one after prev_seq/prev_hash). */
 static void verify_one(qd_store *st, MDB_txn *txn, const qd_feed_rec *r, uint64_t prev_seq,
 		       const char *prev_hash, qd_feed_verify_fn verify, void *ctx,
@@ -459,8 +483,10 @@ static void verify_one(qd_store *st, MDB_txn *txn, const qd_feed_rec *r, uint64_
 			sum->unknown_kid++;
 		else
 			qd_problems_add(pr, path, "the %s signature by key %s does not verify", alg, kid);
+		count_kid(sum, alg, kid, r->seq, v == QD_ENOENT);
 	} else {
 		sum->unknown_kid++;
+		count_kid(sum, alg, kid, r->seq, true);
 	}
 	json_decref(s);
 }
