@@ -226,17 +226,24 @@ static void *tokenise_thread(void *arg)
 	return NULL;
 }
 
-/* Does the text have at least THREAD_MIN lines? */
-static bool big(const char *text, size_t len)
+/* Are there at least THREAD_MIN bytes c in the text? */
+static bool many(const char *text, size_t len, char c)
 {
 	const char *s = text, *end = text + len;
-	size_t lines = 0;
+	size_t n = 0;
 
-	while (lines < THREAD_MIN && (s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-		lines++;
+	while (n < THREAD_MIN && (s = memchr(s, c, (size_t)(end - s))) != NULL) {
+		n++;
 		s++;
 	}
-	return lines >= THREAD_MIN;
+	return n >= THREAD_MIN;
+}
+
+/* Does the text have at least THREAD_MIN lines?  They end in LF or CRLF,
+ * or in a bare CR (as old Mac spreadsheets write them). */
+static bool big(const char *text, size_t len)
+{
+	return many(text, len, '\n') || many(text, len, '\r');
 }
 
 /* Start the tokenising thread; false when none can be had. */
