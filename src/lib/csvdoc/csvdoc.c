@@ -498,11 +498,11 @@ static int build(struct imp *im, qd_listdoc **doc)
 {
 	int rc;
 
-	if (im->cut)
-		; /* the source said why it stopped: the rest was not read */
-	else if (!im->have_header)
+	/* Not when the source stopped early: it said why, and the rest was
+	 * not read. */
+	if (!im->cut && !im->have_header)
 		PROB_AT(im, 1, 0, "the file is empty; a header row naming the columns is required");
-	else if (im->header_ok && im->data_rows == 0)
+	else if (!im->cut && im->header_ok && im->data_rows == 0)
 		PROB_AT(im, im->header_line, 0, "the file has a header but no entries; to remove every "
 			"entry load a JSON document with \"entries\": []");
 	if (im->header_ok) {

@@ -114,9 +114,10 @@ struct imp {
 	bool in_row;             /* a record has begun and not yet ended */
 	struct rowbuf row;
 
+	bool cut;                /* the source stopped early (qd_csv_rows_cut) */
+
 	/* header; col_field[j] is the field of column j+1 (or a COL_ value),
 	 * col_of[f] the 1-based column of field f (0 when there is none) */
-	bool cut;                /* the source stopped early (qd_csv_rows_cut) */
 	bool have_header;        /* the first non-blank record has been seen */
 	bool header_ok;          /* ... and names at least one field */
 	unsigned header_line;
