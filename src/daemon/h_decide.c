@@ -249,9 +249,9 @@ enum MHD_Result h_lookup(struct MHD_Connection *c, request *r)
 	if (!s)
 		return respond_error(c, E_INTERNAL, "cannot open a read snapshot");
 	qd_buf b;
-	qd_buf_init(&b);
-	/* Typical answers are a few KiB: one allocation instead of a doubling series. */
-	qd_buf_reserve(&b, 8192);
+	/* Typical answers are a few KiB: one allocation instead of a doubling
+	 * series, and the thread's pooled buffer when it has one. */
+	response_buf_init(&b, 8192);
 	qd_buf_putc(&b, '{');
 	qd_outcome o;
 	int err = qd_decide(s, &q, &b, &o);

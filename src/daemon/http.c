@@ -408,9 +408,14 @@ void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	(void)cls;
 	(void)c;
-	request *r = calloc(1, sizeof *r);
+	/* malloc and clear rather than calloc: glibc's calloc skips the
+	 * thread's cache of free chunks, and this is every request (some 800
+	 * instructions, callgrind).  explicit_bzero because the compiler turns
+	 * malloc and memset back into calloc. */
+	request *r = malloc(sizeof *r);
 	if (!r)
 		return NULL;
+	explicit_bzero(r, sizeof *r);
 	/* r->srv stays NULL until the access handler has seen the headers:
 	 * that is how it and the completion callback tell this early state. */
 	r->early_error = -1;
@@ -432,6 +437,20 @@ void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c)
 		((char *)q)[1] = '\0';
 	}
 	return r;
+}
+
+size_t qd_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	/* Most names and values have no escape: libmicrohttpd's decoder copies
+	 * them byte by byte (some 800 instructions a lookup, callgrind).  The
+	 * part before the first '%' is left as it is; from there on
+	 * libmicrohttpd's own decodes, so the result is its result. */
+	char *p = strchrnul(s, '%');
+	if (!*p)
+		return (size_t)(p - s);
+	return (size_t)(p - s) + MHD_http_unescape(p);
 }
 
 /* Find r's route for url and method (HEAD as GET).  Returns true with

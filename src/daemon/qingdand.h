@@ -322,6 +322,10 @@ typedef struct route {
  * parses it.  Returns the request state that becomes *req_cls (malloc()ed,
  * freed by the completion callback; NULL when out of memory). */
 void *qd_uri_logged(void *cls, const char *uri, struct MHD_Connection *c);
+/* libmicrohttpd's unescape callback: decodes %XX in the URL path and in
+ * each query name and value in place, as libmicrohttpd's own does (same
+ * bytes), but skips a string with no '%' in one scan.  Returns the length. */
+size_t qd_unescape(void *cls, struct MHD_Connection *c, char *s);
 /* The access handler: matches the route, checks auth and body limits, and
  * runs the handler once the body is in. */
 enum MHD_Result qd_access_handler(void *cls, struct MHD_Connection *c, const char *url,

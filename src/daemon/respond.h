@@ -18,8 +18,10 @@
 
 /* Queue a JSON response; body is taken over (freed by libmicrohttpd). */
 enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, qd_buf *body);
-/* Start a response body of about want bytes, in a pooled block when one is
- * free (large bodies; see respond.c).  Send it with respond_json_from(). */
+/* Start a response body of about want bytes, in a pooled buffer when one is
+ * free: the thread's own for bodies under 16 KiB (send it with
+ * respond_json() or respond_etag()), a shared block for large ones (send it
+ * with respond_json_from()); see respond.c. */
 void response_buf_init(qd_buf *b, size_t want);
 /* Free the pooled blocks nobody has taken for RESPONSE_POOL_IDLE_S seconds
  * and give the memory back to the kernel (the main thread, once a second). */

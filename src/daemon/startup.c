@@ -375,6 +375,7 @@ static struct MHD_Daemon *start_one(server *srv, const struct sockaddr *sa, int 
 		 * only closes connections that send nothing at all. */
 		MHD_OPTION_NOTIFY_CONNECTION, conns_notify, share,
 		MHD_OPTION_URI_LOG_CALLBACK, qd_uri_logged, srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, qd_unescape, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, share->max,
 		/* Per daemon; conns_notify() holds every address to it over all
 		 * the daemons together. */

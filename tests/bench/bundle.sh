@@ -187,6 +187,8 @@ r = j["rows"][0]
 assert r["threads"] == 1 and j["failures"] == 0 and j["machine"]["cpus"] >= 1
 for k in ("qingdand_rps", "nginx_rps", "ratio", "qingdand_p99_ms", "nginx_p99_ms", "check_item_decisions_per_s"):
     assert r[k] is not None, k
+for k in ("qingdand_cpu_us_per_answer", "nginx_cpu_us_per_answer"):
+    assert r[k] > 0, k
 assert r["qingdand_status"]["VmRSS_kib"] > 0' "$X/scale.json"
 # LD_DEBUG=libs names each library searched for and each initialised
 ld_outside() {

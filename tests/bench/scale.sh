@@ -12,7 +12,9 @@
 # (1 thread) on another.  Rounds alternate the servers and rotate through
 # the benchmark's lookups of its 10 000-entry lists; the table shows the
 # medians of the rounds, then POST /v1/check (1 000 items) in item
-# decisions/s and qingdand's RSS.  Nothing here fails on a timing.
+# decisions/s and qingdand's RSS.  Beside each server's rate: the CPU time
+# its processes spent per answer (user and system, from /proc), which a
+# busy machine disturbs less than the rate.  Nothing here fails on a timing.
 #
 # Options: --rounds N (5)  --duration S (10)  --warmup S (3)
 #          --connections C (64)  --check-rounds N (3)  --check-connections C (16)
@@ -20,6 +22,9 @@
 #          --out FILE (the JSON; default scale-DATE.json in the current directory)
 #          --keep (keep the work directory)
 #          --build DIR (source tree: the build; default $QD_BUILD_ROOT, else build-bench/)
+#          --base DIR (source tree: a second build, say of the commit before, run
+#                      as a third server in every round: its rate, CPU time and
+#                      the ratio of the two builds, measured side by side)
 #          --prepare (bundle.sh: write data/paths.txt and data/lookup.json, stop)
 #          --trace-libs DIR (LD_DEBUG=libs of every bundled program into DIR)
 set -uo pipefail
@@ -27,7 +32,7 @@ set -m # each server in its own process group: stopping it stops its workers
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROUNDS=5 DURATION=10 WARMUP="" CONNS=64 CHECK_ROUNDS=3 CHECK_CONNS=16
-TS="1 2 4 8" OUT="" KEEP=0 BUILD="" PREPARE=0 TRACE=""
+TS="1 2 4 8" OUT="" KEEP=0 BUILD="" BASE="" PREPARE=0 TRACE=""
 while (($#)); do
 	case "$1" in
 	--rounds) ROUNDS=$2; shift ;;
@@ -40,6 +45,7 @@ while (($#)); do
 	--out) OUT=$2; shift ;;
 	--keep) KEEP=1 ;;
 	--build) BUILD=$2; shift ;;
+	--base) BASE=$2; shift ;;
 	--prepare) PREPARE=1 ;;
 	--trace-libs) TRACE=$2; shift ;;
 	-h|--help) while IFS= read -r l; do [[ $l == \#* ]] || break; [[ $l == '#!'* ]] || { l=${l#\#}; echo "${l# }"; }; done <"$0"; exit 0 ;;
@@ -81,7 +87,13 @@ else
 	COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	git -C "$ROOT" diff --quiet HEAD -- src include 2>/dev/null || COMMIT="$COMMIT+dirty"
 	WHERE="build $BUILD"
+	if [ -n "$BASE" ]; then
+		QB=("$BASE/src/daemon/qingdand")
+		WHERE="$WHERE, base build $BASE"
+	fi
 fi
+[ -z "$BASE" ] || [ -z "$BUNDLE" ] || { echo "scale.sh: --base is for the source tree, not a bundle" >&2; exit 64; }
+[ -z "$BASE" ] || [ -x "$BASE/src/daemon/qingdand" ] || { echo "scale.sh: no qingdand in $BASE/src/daemon" >&2; exit 64; }
 DATE=2026-03-16 # the civil date every lookup asks about
 
 CHECKS=0 FAILS=0
@@ -178,6 +190,19 @@ ctype() { awk -F': ' 'tolower($1) == "content-type" { sub(/\r$/, "", $2); print 
 same() { [ "$(sha256sum <"$1")" = "$(sha256sum <"$2")" ]; } # no cmp: diffutils may be missing
 no_id() { awk '{ gsub(/"decision_id":"[^"]*"/, ""); print }' "$1"; }
 col() { awk -v k="$1" '{ print $k }' "$WORK/cols" | med; } # col N — the median of column N of the rounds
+# group_ticks PGID — clock ticks (user + system) the group's processes have
+# run, nginx's workers with their master
+group_ticks() {
+	local f s pg ut st sum=0
+	for f in /proc/[0-9]*/stat; do
+		{ read -r s <"$f"; } 2>/dev/null || continue
+		s=${s##*) } # after the command name: state, parent, group, …, utime (12th), stime
+		read -r _ _ pg _ _ _ _ _ _ _ _ ut st _ <<<"$s"
+		[ "$pg" = "$1" ] && sum=$((sum + ut + st))
+	done
+	echo "$sum"
+}
+HZ=100 # USER_HZ: the unit of /proc/PID/stat's times on Linux
 num() { echo "${1:-null}"; }
 med() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else if (NR) print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
@@ -244,7 +269,7 @@ done
 bench_lua "$WORK"
 mkdir -p "$WORK/www" "$WORK/bodies"
 
-QD_PG="" NG_PG=""
+QD_PG="" NG_PG="" QB_PG=""
 start_qingdand() { # start_qingdand T
 	PIN_CMD=()
 	server_pin "$1"
@@ -252,6 +277,14 @@ start_qingdand() { # start_qingdand T
 	start_group QD_PG "${TR[@]}" "${PIN_CMD[@]}" "${QD[@]}" --db "$DB" --listen "127.0.0.1:$QPORT" --threads "$1" \
 		--access-log off 2>"$WORK/qingdand-$1.log"
 	wait_http "$QPORT" /healthz || { cat "$WORK/qingdand-$1.log" >&2; return 1; }
+}
+start_base() { # start_base T — the --base build's qingdand, reading the same store
+	PIN_CMD=()
+	server_pin "$1"
+	BPORT=$(bench_free_port)
+	start_group QB_PG "${PIN_CMD[@]}" "${QB[@]}" --db "$DB" --listen "127.0.0.1:$BPORT" --threads "$1" \
+		--access-log off 2>"$WORK/base-$1.log"
+	wait_http "$BPORT" /healthz || { cat "$WORK/base-$1.log" >&2; return 1; }
 }
 start_nginx() { # start_nginx T
 	PIN_CMD=()
@@ -303,7 +336,11 @@ same_answer() {
 		check "qingdand (T=$1) answers the same lookup with the same body but for its decision_id" \
 			test "$(stat -c %s "$WORK/q.b")" = "$(stat -c %s "$WORK/n.b")" -a \
 			"$(no_id "$WORK/q.b")" = "$(no_id "$WORK/n.b")" &&
-		check "same Content-Type (T=$1)" test "$(ctype "$WORK/q.b.h")" = "$(ctype "$WORK/n.b.h")"
+		check "same Content-Type (T=$1)" test "$(ctype "$WORK/q.b.h")" = "$(ctype "$WORK/n.b.h")" || return 1
+	[ -n "$BASE" ] || return 0
+	http "$BPORT" GET "$ONE_PATH" "$WORK/b.b" >/dev/null
+	check "the base build (T=$1) answers the same lookup with the same body but for its decision_id" \
+		test "$(no_id "$WORK/b.b")" = "$(no_id "$WORK/q.b")"
 }
 
 # The check body answers 200 with every item decided.
@@ -359,34 +396,63 @@ for T in $RUN_TS; do
 		FIRST=0
 	fi
 	start_nginx "$T" || { check "nginx with $T workers answers" false; break; }
+	if [ -n "$BASE" ]; then
+		start_base "$T" || { check "the base build's qingdand --threads $T answers" false; break; }
+	fi
 	same_answer "$T"
 	if ((PIN)); then
 		say "T=$T: servers on CPUs $SERVER_CPUS ($(siblings "$SERVER_CPUS")), wrk on CPUs $WRK_CPUS ($(siblings "$WRK_CPUS"))"
 	fi
+	SERVERS="n q"
+	[ -n "$BASE" ] && SERVERS="n q b"
 	if ((WARMUP > 0)); then
 		wrk_run "warm-up qingdand T=$T" "$QPORT" "$CONNS" "$WARMUP" "$WORK/rotate.lua" "" "$WORK/paths.txt"
 		wrk_run "warm-up nginx T=$T" "$NPORT" "$CONNS" "$WARMUP" "$WORK/rotate.lua" "" "$WORK/paths.txt"
+		[ -z "$BASE" ] ||
+			wrk_run "warm-up base T=$T" "$BPORT" "$CONNS" "$WARMUP" "$WORK/rotate.lua" "" "$WORK/paths.txt"
 	fi
 	rounds=""
 	: >"$WORK/cols"
 	for ((r = 1; r <= ROUNDS; r++)); do
-		if ((r % 2)); then order="n q"; else order="q n"; fi
+		# Each round starts with the next server: each goes first as often.
+		set -- $SERVERS
+		for ((i = 0; i < (r - 1) % $#; i++)); do set -- "${@:2}" "$1"; done
+		order="$*"
 		for s in $order; do
-			if [ "$s" = n ]; then port=$NPORT name=nginx; else port=$QPORT name=qingdand; fi
+			case $s in
+			n) port=$NPORT name=nginx pg=$NG_PG ;;
+			q) port=$QPORT name=qingdand pg=$QD_PG ;;
+			b) port=$BPORT name="qingdand (base)" pg=$QB_PG ;;
+			esac
 			say "T=$T round $r/$ROUNDS: $name, ${DURATION}s"
+			t0=$(group_ticks "$pg")
 			if wrk_run "lookup $name T=$T round $r" "$port" "$CONNS" "$DURATION" "$WORK/rotate.lua" "" "$WORK/paths.txt"; then
+				t1=$(group_ticks "$pg")
 				printf -v "J_$s" %s "$WRK_J"
+				printf -v "C_$s" %s "$(awk -v t=$((t1 - t0)) -v n="$(bench_wrk_field "$WRK_J" requests)" -v hz=$HZ \
+					'BEGIN { printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
 			else
 				printf -v "J_$s" %s ""
 			fi
 		done
 		[ -n "$J_n" ] && [ -n "$J_q" ] || continue
+		[ -z "$BASE" ] || [ -n "$J_b" ] || continue
 		qr=$(rps "$J_q") nr=$(rps "$J_n")
 		ratio=$(awk -v q="$qr" -v n="$nr" 'BEGIN { printf "%.3f", q / n }')
-		echo "$qr $nr $ratio $(ms "$J_q" lat_p99_us) $(ms "$J_n" lat_p99_us) $(ms "$J_q" lat_p50_us) $(ms "$J_n" lat_p50_us)" >>"$WORK/cols"
-		rounds+="${rounds:+,}{\"round\":$r,\"qingdand\":$J_q,\"nginx\":$J_n,\"ratio\":$ratio}"
+		if [ -n "$BASE" ]; then
+			br=$(rps "$J_b")
+			bratio=$(awk -v q="$qr" -v b="$br" 'BEGIN { printf "%.3f", q / b }')
+			bcols="$br $bratio $C_b $(ms "$J_b" lat_p99_us)"
+			bjson=",\"base\":$J_b,\"base_cpu_us_per_answer\":$C_b,\"ratio_to_base\":$bratio"
+		else
+			bcols="" bjson=""
+		fi
+		echo "$qr $nr $ratio $(ms "$J_q" lat_p99_us) $(ms "$J_n" lat_p99_us) $(ms "$J_q" lat_p50_us) $(ms "$J_n" lat_p50_us) $C_q $C_n $bcols" >>"$WORK/cols"
+		rounds+="${rounds:+,}{\"round\":$r,\"qingdand\":$J_q,\"nginx\":$J_n,\"ratio\":$ratio,\"qingdand_cpu_us_per_answer\":$C_q,\"nginx_cpu_us_per_answer\":$C_n$bjson}"
 	done
 	Q_RPS=$(col 1) N_RPS=$(col 2) RATIO=$(col 3) Q_P99=$(col 4) N_P99=$(col 5) Q_P50=$(col 6) N_P50=$(col 7)
+	Q_CPU=$(col 8) N_CPU=$(col 9) B_RPS="" B_RATIO="" B_CPU="" B_P99=""
+	[ -z "$BASE" ] || { B_RPS=$(col 10) B_RATIO=$(col 11) B_CPU=$(col 12) B_P99=$(col 13); }
 	checks=""
 	: >"$WORK/ccols"
 	for ((r = 1; r <= CHECK_ROUNDS; r++)); do
@@ -401,12 +467,16 @@ for T in $RUN_TS; do
 	RSS_KIB=$(bench_wrk_field "$RSS" VmRSS_kib)
 	stop_group "$NG_PG" QUIT
 	stop_group "$QD_PG"
-	NG_PG="" QD_PG=""
-	echo "$T|${Q_RPS:-}|${N_RPS:-}|${RATIO:-}|${Q_P99:-}|${N_P99:-}|${C_IPS:-}|${RSS_KIB:-}" >>"$WORK/table"
-	echo "{\"threads\":$T,\"server_cpus\":\"${SERVER_CPUS:-}\",\"qingdand_rps\":$(num "$Q_RPS"),\"nginx_rps\":$(num "$N_RPS"),\"ratio\":$(num "$RATIO"),\"qingdand_p50_ms\":$(num "$Q_P50"),\"nginx_p50_ms\":$(num "$N_P50"),\"qingdand_p99_ms\":$(num "$Q_P99"),\"nginx_p99_ms\":$(num "$N_P99"),\"check_item_decisions_per_s\":$(num "$C_IPS"),\"check_p99_ms\":$(num "$C_P99"),\"qingdand_status\":$RSS,\"rounds\":[$rounds],\"check_rounds\":[$checks]}" >>"$WORK/rows.json"
+	stop_group "$QB_PG"
+	NG_PG="" QD_PG="" QB_PG=""
+	echo "$T|${Q_RPS:-}|${N_RPS:-}|${RATIO:-}|${Q_P99:-}|${N_P99:-}|${C_IPS:-}|${RSS_KIB:-}|${Q_CPU:-}|${N_CPU:-}|${B_RPS:-}|${B_RATIO:-}|${B_CPU:-}|${B_P99:-}" >>"$WORK/table"
+	bjson=""
+	[ -z "$BASE" ] || bjson=",\"base_rps\":$(num "$B_RPS"),\"ratio_to_base\":$(num "$B_RATIO"),\"base_cpu_us_per_answer\":$(num "$B_CPU"),\"base_p99_ms\":$(num "$B_P99")"
+	echo "{\"threads\":$T,\"server_cpus\":\"${SERVER_CPUS:-}\",\"qingdand_rps\":$(num "$Q_RPS"),\"nginx_rps\":$(num "$N_RPS"),\"ratio\":$(num "$RATIO"),\"qingdand_p50_ms\":$(num "$Q_P50"),\"nginx_p50_ms\":$(num "$N_P50"),\"qingdand_p99_ms\":$(num "$Q_P99"),\"nginx_p99_ms\":$(num "$N_P99"),\"qingdand_cpu_us_per_answer\":$(num "$Q_CPU"),\"nginx_cpu_us_per_answer\":$(num "$N_CPU")$bjson,\"check_item_decisions_per_s\":$(num "$C_IPS"),\"check_p99_ms\":$(num "$C_P99"),\"qingdand_status\":$RSS,\"rounds\":[$rounds],\"check_rounds\":[$checks]}" >>"$WORK/rows.json"
 done
 stop_group "$NG_PG" QUIT
 stop_group "$QD_PG"
+stop_group "$QB_PG"
 if ((PREPARE)); then
 	LEFT=$(left_over)
 	[ -z "$LEFT" ] || { echo "$LEFT" >&2; die "processes left over"; }
@@ -427,21 +497,33 @@ NGINX_V=$("${TR[@]}" "${NGINX[@]}" -v 2>&1 | awk 'NR == 1')
 	echo "$WRK_V | $NGINX_V | $WHERE"
 	echo "GET /v1/lookup rotating over $PAIRS lookups of two $ENTRIES-entry lists (nginx: the median response, ${BODY_BYTES:-?} B), $CONNS connections, keep-alive, medians of $ROUNDS rounds of ${DURATION} s; POST /v1/check: $CHECK_ITEMS items, $CHECK_CONNS connections, median of $CHECK_ROUNDS rounds; RSS: qingdand's VmRSS after its runs"
 	echo
-	echo "| threads | qingdand req/s | nginx req/s | ratio | p99 qingdand / nginx | check item decisions/s | qingdand RSS |"
-	echo "|---:|---:|---:|---:|---|---:|---:|"
-	awk -F'|' 'function g(x,   s, i) { if (x == "") return "—"; x = sprintf("%.0f", x); s = ""
+	echo "| threads | qingdand req/s | nginx req/s | ratio | p99 qingdand / nginx | CPU µs per answer qingdand / nginx | check item decisions/s | qingdand RSS |"
+	echo "|---:|---:|---:|---:|---|---|---:|---:|"
+	# g: a count with thin spaces between thousands; f: x with p decimals
+	FMT='function g(x,   s, i) { if (x == "") return "—"; x = sprintf("%.0f", x); s = ""
 			while (length(x) > 3) { s = " " substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
 			return x s }
-		function f(x, p) { return x == "" ? "—" : sprintf("%." p "f", x) }
-		{ printf "| %s | %s | %s | %s | %s / %s ms | %s | %s MiB |\n", $1, g($2), g($3), f($4, 2), f($5, 2), f($6, 2), g($7),
-			$8 == "" ? "—" : sprintf("%.1f", $8 / 1024) }' "$WORK/table"
+		function f(x, p) { return x == "" ? "—" : sprintf("%." p "f", x) }'
+	awk -F'|' "$FMT"'
+		{ printf "| %s | %s | %s | %s | %s / %s ms | %s / %s | %s | %s MiB |\n", $1, g($2), g($3), f($4, 2), f($5, 2), f($6, 2),
+			f($9, 1), f($10, 1), g($7), $8 == "" ? "—" : sprintf("%.1f", $8 / 1024) }' "$WORK/table"
+	if [ -n "$BASE" ]; then
+		echo
+		echo "The base build ($BASE) in the same rounds:"
+		echo
+		echo "| threads | qingdand req/s | base req/s | qingdand / base | p99 qingdand / base | CPU µs per answer qingdand / base |"
+		echo "|---:|---:|---:|---:|---|---|"
+		awk -F'|' "$FMT"'
+			{ printf "| %s | %s | %s | %s | %s / %s ms | %s / %s |\n", $1, g($2), g($11), f($12, 2), f($5, 2), f($14, 2),
+				f($9, 1), f($13, 1) }' "$WORK/table"
+	fi
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 OUT=${OUT:-$PWD/scale-$(date +%Y%m%d-%H%M%S).json}
 jstr() { awk 'BEGIN { s = ARGV[1]; ARGV[1] = ""; gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, " ", s); printf "\"%s\"", s }' "$1"; }
 {
 	printf '{"date":%s,"command":%s,"commit":%s,"programs":%s,' "$(jstr "$STAMP")" \
-		"$(jstr "scale.sh --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --connections $CONNS --check-rounds $CHECK_ROUNDS --check-connections $CHECK_CONNS --threads \"$TS\"")" \
+		"$(jstr "scale.sh --rounds $ROUNDS --duration $DURATION --warmup $WARMUP --connections $CONNS --check-rounds $CHECK_ROUNDS --check-connections $CHECK_CONNS --threads \"$TS\"${BASE:+ --base $BASE}")" \
 		"$(jstr "${COMMIT:-unknown}")" "$(jstr "$WHERE${BUILT:+ (built $BUILT)}")"
 	printf '"machine":{"cpus":%s,"cpu_list":%s,"cpu":%s,"kernel":%s,"pinned":%s,"many_core":%s,"layout":%s,"wrk_cpus":%s,"wrk_cpu_siblings":%s},' \
 		"$NCPU" "$(jstr "${CPUS[*]}")" "$(jstr "$CPU_MODEL")" "$(jstr "$(uname -r)")" "$( ((PIN)) && echo true || echo false)" \

@@ -1420,6 +1420,33 @@ START_TEST(test_lookup_overlong_param)
 }
 END_TEST
 
+/* Escapes anywhere in a value decode as libmicrohttpd's own decoder does:
+ * after plain bytes, one after another, and one cut short stays as it is. */
+START_TEST(test_lookup_percent_escapes)
+{
+	http_response *a = http_get("/v1/lookup?code=3822");
+	http_response *b = http_get("/v1/lookup?code=38%%32%%32");
+	http_response *c = http_get("/v1/lookup?co%%64e=%%33822");
+	ck_assert_int_eq(a->status, 200);
+	ck_assert_int_eq(b->status, 200);
+	ck_assert_int_eq(c->status, 200);
+	ck_assert_ptr_nonnull(a->json);
+	json_t *da = json_object_get(a->json, "results");
+	ck_assert_ptr_nonnull(da);
+	ck_assert(json_equal(da, json_object_get(b->json, "results")));
+	ck_assert(json_equal(da, json_object_get(c->json, "results")));
+	ck_assert(json_equal(json_object_get(a->json, "query"), json_object_get(b->json, "query")));
+	http_response_free(a);
+	http_response_free(b);
+	http_response_free(c);
+	/* "%3" before the end is no escape: the code is "3822%3", refused. */
+	http_response *d = http_get("/v1/lookup?code=3822%%3");
+	assert_error(d, 400, "bad_parameter");
+	assert_error_mentions(d, "code");
+	http_response_free(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* TCase check. */
 
@@ -2237,6 +2264,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_lookup_decision_id);
 	tcase_add_loop_test(tc, test_lookup_bad_queries, 0, (int)(sizeof bad_queries / sizeof bad_queries[0]));
 	tcase_add_test(tc, test_lookup_overlong_param);
+	tcase_add_test(tc, test_lookup_percent_escapes);
 	tcase_add_test(tc, test_lookup_client_ref);
 	tcase_add_test(tc, test_lookup_jurisdiction_item);
 	tcase_add_test(tc, test_check_goods);
