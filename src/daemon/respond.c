@@ -541,8 +541,10 @@ static enum MHD_Result param_it(void *cls, enum MHD_ValueKind kind, const char *
 	if (x->failed)
 		return MHD_NO;
 	size_t i;
+	/* The first byte before the length: most names differ there. */
 	for (i = 0; i < x->n; i++)
-		if (strlen(x->params[i].name) == key_size && memcmp(x->params[i].name, key, key_size) == 0)
+		if (x->params[i].name[0] == key[0] && strlen(x->params[i].name) == key_size &&
+		    memcmp(x->params[i].name, key, key_size) == 0)
 			break;
 	if (i == x->n || memchr(key, 0, key_size)) {
 		/* Names are echoed only when short and printable. */
