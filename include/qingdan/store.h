@@ -743,10 +743,8 @@ void qd_snap_close(qd_snap *s);
 /* Free the handle (closing it first); NULL is ignored. */
 void qd_snap_free(qd_snap *s);
 
-/* Default bound of a snapshot handle's read cache, in bytes: room for some
- * 2 500 answers of a code and a list with 12 candidates each (a candidate is
- * kept decoded, in 64 bytes). */
-#define QD_SNAP_CACHE_DEFAULT (4u << 20)
+/* Default bound of a snapshot handle's read cache, in bytes. */
+#define QD_SNAP_CACHE_DEFAULT (2u << 20)
 
 /* Bound the handle's read cache to about `bytes` (0: no cache).  The cache
  * remembers, for the committed state the handle last read, which entries

@@ -41,7 +41,7 @@ const char qingdand_usage[] =
 	"  --retain-versions N           versions kept per list (default 50)\n"
 	"  --map-size BYTES              maximum store size (default 8G; suffixes K, M, G)\n"
 	"  --read-cache BYTES            bound of each worker thread's cache of what lookups\n"
-	"                                read (default 4M; 0 turns it off)\n"
+	"                                read (default 2M; 0 turns it off)\n"
 	"  --access-log FILE|-|off       one JSON line per request (default -: stderr)\n"
 	"  --decision-log FILE           one JSON line per decision (default: none)\n"
 	"  --decision-log-mode best-effort|lossless\n"

@@ -57,7 +57,7 @@ per_lookup() {
 	echo $(((ir[1] - ir[0]) / (K2 - K1)))
 }
 
-DEFAULT_CACHE=4194304 # QD_SNAP_CACHE_DEFAULT
+DEFAULT_CACHE=2097152 # QD_SNAP_CACHE_DEFAULT
 printf '%-40s %12s %12s\n' "build (bench_decide $*)" "cache on" "cache off"
 for b in ${BASE:+"$BASE"} "$BUILD"; do
 	on=$(per_lookup "$b" "$DEFAULT_CACHE" "$@")

@@ -328,26 +328,6 @@ static int cands_room(qd_snap *s, size_t n)
 	return grow_array((void **)&s->cands, &s->capcands, n, sizeof *s->cands) ? 0 : QD_ENOMEM;
 }
 
-/* The candidates the read cache keeps in e. */
-static __attribute__((noinline)) int cands_kept(qd_snap *s, const sc_ent *e, const qd_cand **out, size_t *n)
-{
-	int ret = cands_room(s, e->n_ref);
-	if (ret)
-		return ret;
-	const sc_ref *r = &s->cache.refs[e->ref_off];
-	for (uint32_t i = 0; i < e->n_ref; i++, r++) {
-		/* The decision reads an entry's institutions from its record:
-		 * ask for them now, so that those misses overlap instead of
-		 * coming one after another. */
-		if (r->n_entities)
-			__builtin_prefetch(r->d + r->ent);
-		sc_ref_cand(r, &s->cands[i]);
-	}
-	*out = s->cands;
-	*n = e->n_ref;
-	return 0;
-}
-
 int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		       const qd_cand **out, size_t *n)
 {
@@ -374,8 +354,28 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 		ckl = 2 + vl + q->len + qciq;
 		h = sc_hash(ck, ckl);
 		const sc_ent *e = sc_get(c, ck, ckl, h);
-		if (e)
-			return cands_kept(s, e, out, n);
+		if (e) {
+			if ((ret = cands_room(s, e->n_ref)))
+				return ret;
+			/* The records lie scattered over the map, nearly each on a
+			 * page of its own: ask for all of them before decoding the
+			 * first, so that their cache and TLB misses overlap instead
+			 * of coming one after another. */
+			for (uint32_t i = 0; i < e->n_ref; i++) {
+				const sc_ref *r = &c->refs[e->ref_off + i];
+				__builtin_prefetch(r->d);
+				__builtin_prefetch(r->k + r->kid);
+			}
+			for (uint32_t i = 0; i < e->n_ref; i++) {
+				const sc_ref *r = &c->refs[e->ref_off + i];
+				MDB_val k = {r->kl, (void *)r->k}, d = {r->dl, (void *)r->d};
+				if ((ret = rec_decode(&k, &d, &s->cands[i], NULL, r->k + r->kid)))
+					return ret;
+			}
+			*out = s->cands;
+			*n = e->n_ref;
+			return 0;
+		}
 		c->n_pending = 0;
 	}
 
@@ -433,28 +433,22 @@ int qd_snap_candidates(qd_snap *s, const qd_list_info *l, const qd_code *q,
 				return ret;
 			cnt++;
 			if (keep) {
-				if (d.mv_size <= UINT32_MAX &&
-				    grow_array((void **)&c->pending, &c->cap_pending, c->n_pending + 1,
-					       sizeof *c->pending)) {
-					sc_ref *r = &c->pending[c->n_pending++];
-					r->d = d.mv_data;
-					r->dl = (uint32_t)d.mv_size;
-				} else {
-					keep = false;
-				}
+				keep = grow_array((void **)&c->pending, &c->cap_pending, c->n_pending + 1,
+						  sizeof *c->pending);
+				/* LMDB keys are at most 511 bytes: offsets fit 16 bits. */
+				if (keep)
+					c->pending[c->n_pending++] = (sc_ref){
+						k.mv_data, d.mv_data, (uint16_t)k.mv_size,
+						(uint16_t)(z + 1 - (const unsigned char *)k.mv_data),
+						(uint32_t)d.mv_size};
 			}
 		}
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return map_err(rc);
 		placed = true;
 	}
-	if (keep) {
-		/* Every candidate was kept (keep is still true): pending[i] is
-		 * cands[i]'s record. */
-		for (size_t i = 0; i < c->n_pending; i++)
-			c->pending[i] = sc_ref_of(&s->cands[i], c->pending[i].d, c->pending[i].dl);
+	if (keep)
 		qd_st_sc_add(c, ck, ckl, h, c->pending, c->n_pending);
-	}
 	*out = s->cands;
 	*n = cnt;
 	return 0;
@@ -568,7 +562,7 @@ int qd_snap_clauses_json(qd_snap *s, const qd_list_info *l, const qd_cand *c, qd
 			return rc == MDB_NOTFOUND ? QD_EIO : map_err(rc);
 		qd_buf_add(out, d.mv_data, d.mv_size);
 		if (sc->limit && d.mv_size <= UINT32_MAX) {
-			sc_ref r = {.d = d.mv_data, .dl = (uint32_t)d.mv_size};
+			sc_ref r = {NULL, d.mv_data, 0, 0, (uint32_t)d.mv_size};
 			qd_st_sc_add(sc, key, 1 + vl + il, h, &r, 1);
 		}
 	}

@@ -184,19 +184,11 @@ struct qd_store {
  * soon as the handle sees one (qd_snap_open()). */
 enum { SC_CANDS = 'c', SC_MEMBER = 'm', SC_CLAUSE = 'l' };
 
-/* SC_CANDS: one candidate as rec_decode() found it, its parts as offsets
- * into its record, so that a hit rebuilds the qd_cand without reading the
- * record, which lies on a page of its own for nearly every candidate
- * (sc_ref_of(), sc_ref_cand()).  SC_CLAUSE: d and dl only. */
-typedef struct sc_ref {
-	const char *id;                 /* the entry id, in the key or the record */
-	const unsigned char *d;         /* the record */
-	uint32_t dl;                    /* its length */
-	uint32_t ent, json, json_len, cl, terms; /* offsets into d (terms 0: none) */
-	int32_t from, to;
-	uint32_t n_entities;
-	uint16_t n_clauses;
-	uint8_t status, effect, code_len, has_ciq, comp;
+typedef struct sc_ref {            /* one candidate record in the map (SC_CLAUSE: d, dl only) */
+	const unsigned char *k;
+	const void *d;
+	uint16_t kl, kid;               /* key length, offset of the entry id in it */
+	uint32_t dl;
 } sc_ref;
 
 typedef struct sc_ent {
@@ -522,53 +514,6 @@ static inline int rec_decode(const MDB_val *k, const MDB_val *d, qd_cand *c, uin
 	if (seq)
 		*seq = get_u32(p + ER_SEQ);
 	return 0;
-}
-
-/* The cache's form of c, decoded from the record d of dl bytes (at most
- * UINT32_MAX), and back. */
-static inline sc_ref sc_ref_of(const qd_cand *c, const void *d, size_t dl)
-{
-	const char *b = d;
-	return (sc_ref){
-		.id = c->id,
-		.d = d,
-		.dl = (uint32_t)dl,
-		.ent = (uint32_t)(c->entities - b),
-		.json = (uint32_t)(c->entry_json - b),
-		.json_len = (uint32_t)c->entry_json_len,
-		.cl = (uint32_t)(c->clause_ids - b),
-		.terms = c->terms ? (uint32_t)(c->terms - b) : 0,
-		.from = c->valid_from,
-		.to = c->valid_to,
-		.n_entities = c->n_entities,
-		.n_clauses = (uint16_t)c->n_clauses,
-		.status = (uint8_t)c->status,
-		.effect = (uint8_t)c->effect,
-		.code_len = (uint8_t)c->code_len,
-		.has_ciq = c->has_ciq,
-		.comp = (uint8_t)c->entry_json_comp,
-	};
-}
-
-static inline void sc_ref_cand(const sc_ref *r, qd_cand *c)
-{
-	const char *b = (const char *)r->d;
-	c->id = r->id;
-	c->code_len = r->code_len;
-	c->has_ciq = r->has_ciq;
-	c->status = (enum qd_status)r->status;
-	c->effect = (enum qd_effect)r->effect;
-	c->valid_from = r->from;
-	c->valid_to = r->to;
-	c->entities = b + r->ent;
-	c->n_entities = r->n_entities;
-	c->entry_json = b + r->json;
-	c->entry_json_len = r->json_len;
-	c->entry_json_comp = r->comp;
-	c->clause_ids = b + r->cl;
-	c->n_clauses = r->n_clauses;
-	c->terms = r->terms ? b + r->terms : NULL;
-	c->terms_len = r->terms ? r->dl - r->terms : 0;
 }
 
 /* ---- list records ---- */
