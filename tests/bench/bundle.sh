@@ -189,6 +189,8 @@ for k in ("qingdand_rps", "nginx_rps", "ratio", "qingdand_p99_ms", "nginx_p99_ms
     assert r[k] is not None, k
 for k in ("qingdand_cpu_us_per_answer", "nginx_cpu_us_per_answer"):
     assert r[k] > 0, k
+for k in ("read_cache_lookups", "read_cache_checks"):
+    assert r[k]["hits"] + r[k]["misses"] > 0 and r[k]["resets"] >= 0, k
 assert r["qingdand_status"]["VmRSS_kib"] > 0' "$X/scale.json"
 # LD_DEBUG=libs names each library searched for and each initialised
 ld_outside() {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Smoke test of tests/bench/scale.sh --base in the source tree (meson test
-# bench-scale-base): the build against itself as the base, T = 1, two
+# bench-scale-base-smoke): the build against itself as the base, T = 1, two
 # rounds of 1 s.  It checks that the script runs the three servers in each
-# round, prints both tables and writes the base's figures and every
-# server's CPU time per answer in its JSON.  No timing is asserted.
+# round, prints both tables and what the read cache did, and writes the
+# base's figures and every server's CPU time per answer in its JSON.  No
+# timing is asserted.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${QD_BUILD_ROOT:?QD_BUILD_ROOT names the build}
@@ -21,6 +22,7 @@ check "scale.sh --base ran (exit $rc)" test $rc -eq 0 || cat "$X/stderr"
 cat "$X/stdout"
 check "each round ran nginx, qingdand and the base" test "$(grep -c 'round [12]/2: ' "$X/stderr")" -eq 6
 check "it printed the table with CPU time per answer" grep -q '^| threads | .* | CPU µs per answer qingdand / nginx |' "$X/stdout"
+check "it printed what the read cache did" grep -Eq '^qingdand read cache, T=1 \(hits / misses / resets\): lookup rounds [0-9]+ / [0-9]+ / [0-9]+, check rounds [0-9]+ / [0-9]+ / [0-9]+$' "$X/stdout"
 check "it printed the base's table" awk '/^\| threads \| qingdand req\/s \| base req\/s \| qingdand \/ base \|/ { h = 1 }
 	h && /^\| 1 \| [0-9]/ { r = 1 } END { exit !(h && r) }' "$X/stdout"
 check "the JSON has the base's figures" python3 -c '

@@ -203,6 +203,22 @@ group_ticks() {
 	echo "$sum"
 }
 HZ=100 # USER_HZ: the unit of /proc/PID/stat's times on Linux
+# cache_counts PORT — qingdand's read-cache hits, misses and resets so far
+# (its /metrics, summed over the worker threads)
+cache_counts() {
+	http "$1" GET /metrics "$WORK/metrics" >/dev/null || { echo "0 0 0"; return; }
+	awk '$1 == "qingdan_read_cache_hits_total" { h = $2 } $1 == "qingdan_read_cache_misses_total" { m = $2 }
+		$1 == "qingdan_read_cache_resets_total" { r = $2 } END { printf "%d %d %d\n", h, m, r }' "$WORK/metrics"
+}
+# cache_delta "H0 M0 R0" "H1 M1 R1" — what happened between two cache_counts
+cache_delta() {
+	local a=($1) b=($2)
+	echo "$((b[0] - a[0])) $((b[1] - a[1])) $((b[2] - a[2]))"
+}
+cache_json() { # cache_json "H M R"
+	local a=($1)
+	echo "{\"hits\":${a[0]},\"misses\":${a[1]},\"resets\":${a[2]}}"
+}
 num() { echo "${1:-null}"; }
 med() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else if (NR) print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
@@ -386,6 +402,7 @@ ms() { awk -v u="$(bench_wrk_field "$1" "$2")" 'BEGIN { printf "%.3f", u / 1000 
 # ---- the runs -------------------------------------------------------------------
 : >"$WORK/rows.json"
 : >"$WORK/table"
+: >"$WORK/caches"
 FIRST=1
 for T in $RUN_TS; do
 	start_qingdand "$T" || { check "qingdand --threads $T answers" false; break; }
@@ -413,6 +430,7 @@ for T in $RUN_TS; do
 	fi
 	rounds=""
 	: >"$WORK/cols"
+	K0=$(cache_counts "$QPORT")
 	for ((r = 1; r <= ROUNDS; r++)); do
 		# Each round starts with the next server: each goes first as often.
 		set -- $SERVERS
@@ -453,6 +471,7 @@ for T in $RUN_TS; do
 	Q_RPS=$(col 1) N_RPS=$(col 2) RATIO=$(col 3) Q_P99=$(col 4) N_P99=$(col 5) Q_P50=$(col 6) N_P50=$(col 7)
 	Q_CPU=$(col 8) N_CPU=$(col 9) B_RPS="" B_RATIO="" B_CPU="" B_P99=""
 	[ -z "$BASE" ] || { B_RPS=$(col 10) B_RATIO=$(col 11) B_CPU=$(col 12) B_P99=$(col 13); }
+	K1=$(cache_counts "$QPORT")
 	checks=""
 	: >"$WORK/ccols"
 	for ((r = 1; r <= CHECK_ROUNDS; r++)); do
@@ -463,6 +482,10 @@ for T in $RUN_TS; do
 		checks+="${checks:+,}{\"round\":$r,\"item_decisions_per_s\":$ips,\"run\":$WRK_J}"
 	done
 	C_IPS=$(awk '{ print $1 }' "$WORK/ccols" | med) C_P99=$(awk '{ print $2 }' "$WORK/ccols" | med)
+	K2=$(cache_counts "$QPORT")
+	KL=$(cache_delta "$K0" "$K1") KC=$(cache_delta "$K1" "$K2")
+	echo "$T $KL $KC" >>"$WORK/caches"
+	KL=$(cache_json "$KL") KC=$(cache_json "$KC")
 	RSS=$(bench_rss "$QD_PG")
 	RSS_KIB=$(bench_wrk_field "$RSS" VmRSS_kib)
 	stop_group "$NG_PG" QUIT
@@ -472,7 +495,7 @@ for T in $RUN_TS; do
 	echo "$T|${Q_RPS:-}|${N_RPS:-}|${RATIO:-}|${Q_P99:-}|${N_P99:-}|${C_IPS:-}|${RSS_KIB:-}|${Q_CPU:-}|${N_CPU:-}|${B_RPS:-}|${B_RATIO:-}|${B_CPU:-}|${B_P99:-}" >>"$WORK/table"
 	bjson=""
 	[ -z "$BASE" ] || bjson=",\"base_rps\":$(num "$B_RPS"),\"ratio_to_base\":$(num "$B_RATIO"),\"base_cpu_us_per_answer\":$(num "$B_CPU"),\"base_p99_ms\":$(num "$B_P99")"
-	echo "{\"threads\":$T,\"server_cpus\":\"${SERVER_CPUS:-}\",\"qingdand_rps\":$(num "$Q_RPS"),\"nginx_rps\":$(num "$N_RPS"),\"ratio\":$(num "$RATIO"),\"qingdand_p50_ms\":$(num "$Q_P50"),\"nginx_p50_ms\":$(num "$N_P50"),\"qingdand_p99_ms\":$(num "$Q_P99"),\"nginx_p99_ms\":$(num "$N_P99"),\"qingdand_cpu_us_per_answer\":$(num "$Q_CPU"),\"nginx_cpu_us_per_answer\":$(num "$N_CPU")$bjson,\"check_item_decisions_per_s\":$(num "$C_IPS"),\"check_p99_ms\":$(num "$C_P99"),\"qingdand_status\":$RSS,\"rounds\":[$rounds],\"check_rounds\":[$checks]}" >>"$WORK/rows.json"
+	echo "{\"threads\":$T,\"server_cpus\":\"${SERVER_CPUS:-}\",\"qingdand_rps\":$(num "$Q_RPS"),\"nginx_rps\":$(num "$N_RPS"),\"ratio\":$(num "$RATIO"),\"qingdand_p50_ms\":$(num "$Q_P50"),\"nginx_p50_ms\":$(num "$N_P50"),\"qingdand_p99_ms\":$(num "$Q_P99"),\"nginx_p99_ms\":$(num "$N_P99"),\"qingdand_cpu_us_per_answer\":$(num "$Q_CPU"),\"nginx_cpu_us_per_answer\":$(num "$N_CPU")$bjson,\"check_item_decisions_per_s\":$(num "$C_IPS"),\"check_p99_ms\":$(num "$C_P99"),\"read_cache_lookups\":$KL,\"read_cache_checks\":$KC,\"qingdand_status\":$RSS,\"rounds\":[$rounds],\"check_rounds\":[$checks]}" >>"$WORK/rows.json"
 done
 stop_group "$NG_PG" QUIT
 stop_group "$QD_PG"
@@ -507,6 +530,10 @@ NGINX_V=$("${TR[@]}" "${NGINX[@]}" -v 2>&1 | awk 'NR == 1')
 	awk -F'|' "$FMT"'
 		{ printf "| %s | %s | %s | %s | %s / %s ms | %s / %s | %s | %s MiB |\n", $1, g($2), g($3), f($4, 2), f($5, 2), f($6, 2),
 			f($9, 1), f($10, 1), g($7), $8 == "" ? "—" : sprintf("%.1f", $8 / 1024) }' "$WORK/table"
+	# A cache that keeps emptying itself (resets) during the checks no
+	# longer holds the declaration's answers: the checks then search the store.
+	awk '{ printf "qingdand read cache, T=%s (hits / misses / resets): lookup rounds %s / %s / %s, check rounds %s / %s / %s\n",
+			$1, $2, $3, $4, $5, $6, $7 }' "$WORK/caches"
 	if [ -n "$BASE" ]; then
 		echo
 		echo "The base build ($BASE) in the same rounds:"
