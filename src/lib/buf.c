@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "qingdan/buf.h"
+#include "qingdan/mem.h"
 
 void qd_buf_init(qd_buf *b)
 {
@@ -216,8 +218,20 @@ int qd_buf_read_file(qd_buf *b, const char *path, size_t max)
 		return -errno;
 	int ret = 0;
 	size_t start = b->len;
+	struct stat sb;
+	/* A regular file's size is known: room for all of it (and the byte
+	 * that shows the end) at once, committed before the bytes are copied
+	 * in.  A file that grows meanwhile still reads whole, below. */
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	    (uint64_t)sb.st_size <= max) {
+		if (!grow(b, (size_t)sb.st_size + 1)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		qd_mem_commit(b->data + b->len, (size_t)sb.st_size + 1);
+	}
 	for (;;) {
-		if (!grow(b, 1 << 16)) {
+		if (b->cap - b->len < 4096 && !grow(b, 1 << 16)) {
 			ret = -ENOMEM;
 			break;
 		}
@@ -234,6 +248,7 @@ int qd_buf_read_file(qd_buf *b, const char *path, size_t max)
 			break;
 		}
 	}
+out:
 	if (f != stdin)
 		fclose(f);
 	return ret;

@@ -8,6 +8,7 @@
  * a block is an arena block is then one subtraction and compare, valid in
  * any thread, with no header on any block. */
 #include "qingdan/jarena.h"
+#include "qingdan/mem.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -117,10 +118,10 @@ static char *take_run(qd_jarena *a, size_t n)
 		put_run(first, n);
 		return NULL;
 	}
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-	(void)madvise(p, n << CHUNK_SHIFT, MADV_POPULATE_WRITE);
+	/* Chunks are 2 MiB and aligned: huge pages, faulted in at once.
+	 * put_run()'s fresh mapping has lost the marking, so it is made each
+	 * time. */
+	qd_mem_commit(p, n << CHUNK_SHIFT);
 	a->runs[a->nruns++] = (struct run){ first, n };
 	return p;
 }
@@ -175,14 +176,21 @@ __attribute__((constructor)) static void install(void)
 	size_t size;
 
 	for (size = REGION_MAX; size >= REGION_MIN; size /= 2) {
-		p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		p = mmap(NULL, size + CHUNK, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED)
 			break;
 	}
 	/* Without the range there are no arenas and jansson keeps malloc(). */
 	if (p == MAP_FAILED)
 		return;
-	region = p;
+	/* Chunks on 2 MiB boundaries, so that each can be one huge page; the
+	 * slack before and after is given back. */
+	uintptr_t start = ((uintptr_t)p + CHUNK - 1) & ~(uintptr_t)(CHUNK - 1);
+	size_t head = start - (uintptr_t)p;
+	if (head)
+		munmap(p, head);
+	munmap((char *)start + size, CHUNK - head);
+	region = (char *)start;
 	region_size = size;
 	nchunks = region_size >> CHUNK_SHIFT;
 	json_set_alloc_funcs(hook_malloc, hook_free);

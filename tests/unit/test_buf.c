@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "qingdan/buf.h"
+#include "qingdan/mem.h"
 
 /* The buffer's invariants after any successful append. */
 static void check_shape(const qd_buf *b)
@@ -650,7 +651,11 @@ static char *pattern(size_t n)
 START_TEST(read_file_whole)
 {
 	/* Empty, small, and larger than one read. */
-	static const size_t sizes[] = {0, 1, 100, 65535, 65536, 65537, 300001};
+	/* Past 2 MiB (read into huge pages where the kernel gives them), and
+	 * the prefix plus the file plus the NUL exactly 4 MiB, so the room
+	 * sized from the file's length is full at the end. */
+	static const size_t sizes[] = {0, 1, 100, 65535, 65536, 65537, 300001, (2u << 20) + 12345,
+				       (4u << 20) - 4};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		size_t n = sizes[i];
 		char *data = pattern(n);
@@ -731,6 +736,33 @@ START_TEST(read_file_stdin)
 }
 END_TEST
 
+/* ---- memory committed ahead (mem.h) ---- */
+
+START_TEST(commit_keeps_contents)
+{
+	/* Whatever the block holds stays: committing only faults pages in.
+	 * Blocks small and big, at odd offsets, over what was written and
+	 * beyond it. */
+	static const size_t sizes[] = {1, 4095, QD_MEM_COMMIT_MIN - 1, QD_MEM_COMMIT_MIN,
+				       (2u << 20) + 777, (5u << 20) + 3};
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t n = sizes[i];
+		char *data = pattern(n);
+		char *blk = malloc(n + 64);
+		ck_assert_ptr_nonnull(blk);
+		memcpy(blk + 13, data, n / 2);
+		qd_mem_commit(blk + 13, n);
+		ck_assert_int_eq(memcmp(blk + 13, data, n / 2), 0);
+		memcpy(blk + 13 + n / 2, data + n / 2, n - n / 2);
+		qd_mem_populate(blk + 5, n + 8);
+		qd_mem_hint_huge(blk, n + 64);
+		ck_assert_int_eq(memcmp(blk + 13, data, n), 0);
+		free(blk);
+		free(data);
+	}
+}
+END_TEST
+
 static Suite *buf_suite(void)
 {
 	Suite *s = suite_create("unit");
@@ -764,6 +796,7 @@ static Suite *buf_suite(void)
 	tcase_add_test(tc, read_file_limit);
 	tcase_add_test(tc, read_file_errors);
 	tcase_add_test(tc, read_file_stdin);
+	tcase_add_test(tc, commit_keeps_contents);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -27,6 +27,9 @@
 #define BATCH 64
 #define SLOTS 4
 #define THREAD_MIN 4096
+/* The checking side's backlog, in batches, from which the tokenising
+ * side checks the batch it hands over. */
+#define LAG 2
 
 struct batch {
 	struct qd_csv_ent ent[BATCH];
@@ -164,10 +167,20 @@ static void hand_over(struct qd_csv_pipe *pp, bool last)
 		clean(pp->fill);
 		return;
 	}
-	/* Every other batch is checked here too, once the checking side has
-	 * a builder to check for: the two sides then share the checks. */
-	if (pp->head % 2 == 1 && pp->tok_checker != NULL)
-		check_ahead(pp->fill, pp->tok_checker);
+	/* A batch is checked here too, once the checking side has a builder
+	 * to check for, when that side is behind: LAG or more batches handed
+	 * over and not yet checked.  When it waits for batches, they go over
+	 * at once.  The two sides so share the checks as their speeds allow
+	 * (a row of a whitelist takes longer to tokenise than one of a
+	 * positive list).  Every fourth batch is checked here in any case, so
+	 * that both ways are always in use, in tests too. */
+	if (pp->tok_checker != NULL) {
+		pthread_mutex_lock(&pp->mu);
+		size_t lag = pp->head - pp->tail;
+		pthread_mutex_unlock(&pp->mu);
+		if (lag >= LAG || pp->head % 4 == 3)
+			check_ahead(pp->fill, pp->tok_checker);
+	}
 	pthread_mutex_lock(&pp->mu);
 	pp->tok_checker = pp->checker;
 	pp->head++;

@@ -11,6 +11,7 @@
 
 #include "qingdan/err.h"
 #include "qingdan/jsonw.h"
+#include "qingdan/mem.h"
 
 #include "listdoc_int.h"
 
@@ -124,6 +125,7 @@ struct qd_listdoc_builder {
 	json_t *canon;         /* the canonical head */
 	size_t before;         /* problems found before the document */
 	size_t cap;            /* doc->entries allocated */
+	size_t committed;      /* doc->entries faulted in ahead (mem.h) */
 	bool dead;             /* not an object: nothing more to check */
 	bool failed;           /* a problem was found (sticky) */
 	qd_buf out;            /* one entry's rendering */
@@ -236,6 +238,8 @@ static void keep_entry(qd_listdoc_builder *b, qd_entry *e, json_t *c)
 	keep_parts(b, e, c, b->out.data, b->out.len, e->clauses, b->v.eterms.data, b->v.eterms.len);
 }
 
+#define ENTRIES_AHEAD (((size_t)1 << 20) / sizeof(qd_entry))
+
 /* The next entry's slot in the document; NULL when there is none. */
 static qd_entry *next_entry(qd_listdoc_builder *b)
 {
@@ -249,6 +253,15 @@ static qd_entry *next_entry(qd_listdoc_builder *b)
 		reserve(b, b->cap ? b->cap * 2 : 64);
 	if (i == b->cap)
 		return NULL;
+	/* A big document's slots are faulted in 1 MiB at a time, ahead of
+	 * their entries: one call each time instead of a fault a page (no
+	 * huge pages: the array grows by realloc()). */
+	if (i == b->committed) {
+		size_t to = i + ENTRIES_AHEAD;
+
+		b->committed = to < b->cap ? to : b->cap;
+		qd_mem_populate(&doc->entries[i], (b->committed - i) * sizeof(doc->entries[i]));
+	}
 	doc->n_entries++;
 	return memset(&doc->entries[i], 0, sizeof(doc->entries[i]));
 }

@@ -1,20 +1,17 @@
 /* qingdan — byte pool and string map for a document's entries (pool.h). */
 #include "pool.h"
 
+#include "qingdan/mem.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* Blocks of this size hold many entries; an entry bigger than a quarter
  * of it gets a block of its own, so a big entry wastes no more than it
  * is. */
 #define BLOCK (1u << 20)
-#define PAGE ((size_t)4096)
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 struct block {
 	struct block *prev;
@@ -34,25 +31,16 @@ qd_pool *qd_pool_new(void)
 	return calloc(1, sizeof(qd_pool));
 }
 
-/* Fault in the pages of a new block with one call rather than one fault
- * per page as it is written: a big document fills hundreds of blocks.
- * Only the whole pages inside it; where the kernel cannot, nothing. */
-static void populate(void *p, size_t n)
-{
-	uintptr_t a = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-	uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)(PAGE - 1);
-
-	if (e > a)
-		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-}
-
 static struct block *new_block(qd_pool *p, size_t size, struct block **list)
 {
 	struct block *b = malloc(sizeof(*b) + size);
 
 	if (b == NULL)
 		return NULL;
-	populate(b, sizeof(*b) + size);
+	/* Faulted in with one call (huge pages where there are whole ones)
+	 * rather than a page at a time as it is written: a big document fills
+	 * hundreds of blocks. */
+	qd_mem_commit(b, sizeof(*b) + size);
 	b->size = size;
 	b->prev = *list;
 	*list = b;
@@ -170,6 +158,7 @@ bool qd_idmap_put(qd_idmap *m, const char *key, size_t n, uint32_t val)
 
 		if (t == NULL)
 			return false;
+		qd_mem_commit(t, ncap * sizeof(*t));
 		for (size_t i = 0; i < m->cap; i++)
 			if (m->slot[i].val1 != 0)
 				place(t, ncap, m->slot[i]);

@@ -4,6 +4,7 @@
  * record.  An entry's JSON is the document's canonical bytes as they are. */
 #include <pthread.h>
 
+#include "qingdan/mem.h"
 #include "store_int.h"
 
 void qd_st_rendered_free(rendered *r, const qd_listdoc *doc)
@@ -245,6 +246,7 @@ int qd_st_key_order(const qd_listdoc *doc, rendered *r)
 		free(v);
 		return QD_ENOMEM;
 	}
+	qd_mem_commit(v, n * sizeof *v);
 	for (size_t i = 0; i < n; i++) {
 		const qd_entry *e = &doc->entries[i];
 		uint64_t cc = 0, id8 = 0;
@@ -269,6 +271,7 @@ int qd_st_key_order(const qd_listdoc *doc, rendered *r)
 		free(v);
 		return QD_ENOMEM;
 	}
+	qd_mem_commit(w, n * sizeof *w);
 	for (size_t i = 0; i < n; i++)
 		at[(v[i].code_ciq >> 48) + 1]++;
 	for (size_t b = 1; b <= KEY_BUCKETS; b++)

@@ -3,6 +3,7 @@
  * one write transaction). */
 #include <jansson.h>
 
+#include "qingdan/mem.h"
 #include "store_int.h"
 
 static int delete_prefix(MDB_txn *txn, MDB_dbi dbi, const unsigned char *pfx, size_t pl)
@@ -185,17 +186,29 @@ static int put_check(put_ctx *p)
 typedef struct diff_sides {
 	kv *old, *neu;
 	size_t nold, nneu;
+	size_t capold, capneu;
 } diff_sides;
 
-static int diff_push(kv **v, size_t *n, kv e)
+/* Room for n kv on a side.  Sized ahead from the entry counts (and then
+ * committed at once: it will be filled), a side is seldom grown, and
+ * copied, later; when it is, only what it fills is faulted in. */
+static int diff_reserve(kv **v, size_t *cap, size_t n, bool commit)
 {
-	/* Room doubles at each power of two. */
-	if ((*n & (*n - 1)) == 0) {
-		kv *nv = realloc(*v, (*n ? *n * 2 : 1) * sizeof *nv);
-		if (!nv)
-			return QD_ENOMEM;
-		*v = nv;
-	}
+	kv *nv = realloc(*v, (n ? n : 1) * sizeof *nv);
+	if (!nv)
+		return QD_ENOMEM;
+	if (commit && n > *cap)
+		qd_mem_populate(nv + *cap, (n - *cap) * sizeof *nv);
+	*v = nv;
+	*cap = n ? n : 1;
+	return 0;
+}
+
+static int diff_push(kv **v, size_t *n, size_t *cap, kv e)
+{
+	int rc;
+	if (*n == *cap && (rc = diff_reserve(v, cap, *cap ? *cap * 2 : 64, false)))
+		return rc;
 	(*v)[(*n)++] = e;
 	return 0;
 }
@@ -213,7 +226,7 @@ static int diff_keep_old(diff_sides *d, vread *vr, const qd_cand *c, uint32_t se
 		if (vr->json.oom)
 			return QD_ENOMEM;
 	}
-	return diff_push(&d->old, &d->nold, e);
+	return diff_push(&d->old, &d->nold, &d->capold, e);
 }
 
 static kv entry_kv(const qd_listdoc *doc, size_t i)
@@ -224,7 +237,7 @@ static kv entry_kv(const qd_listdoc *doc, size_t i)
 
 static int diff_keep_new(diff_sides *d, const qd_listdoc *doc, size_t i)
 {
-	return diff_push(&d->neu, &d->nneu, entry_kv(doc, i));
+	return diff_push(&d->neu, &d->nneu, &d->capneu, entry_kv(doc, i));
 }
 
 /* Walk the previous version and the document side by side in key order. */
@@ -322,12 +335,20 @@ static int put_diff(put_ctx *p)
 		return 0;
 	if (p->res->created) {
 		/* Every entry is new. */
-		if (!(d.neu = malloc((doc->n_entries ? doc->n_entries : 1) * sizeof *d.neu)))
-			return QD_ENOMEM;
+		if ((ret = diff_reserve(&d.neu, &d.capneu, doc->n_entries, true)))
+			return ret;
 		for (size_t i = 0; i < doc->n_entries; i++)
 			d.neu[d.nneu++] = entry_kv(doc, i);
-	} else if (!(ret = qd_st_order_wait(&p->z, doc, &p->r))) {
-		ret = diff_walk(p, &d, &vr);
+	} else {
+		/* At least the difference of the counts is added (or removed);
+		 * a side is never longer than its version. */
+		size_t nn = doc->n_entries, no = p->prev.entries;
+		size_t rn = nn > no ? nn - no + nn / 16 : 0, ro = no > nn ? no - nn + no / 16 : 0;
+		/* After the order, whose working arrays are gone by then. */
+		if (!(ret = qd_st_order_wait(&p->z, doc, &p->r)) &&
+		    !(ret = diff_reserve(&d.neu, &d.capneu, rn < nn ? rn : nn, true)) &&
+		    !(ret = diff_reserve(&d.old, &d.capold, ro < no ? ro : no, true)))
+			ret = diff_walk(p, &d, &vr);
 	}
 	if (ret)
 		goto out;
