@@ -3,10 +3,12 @@
  *
  * The entries are taken in batches of BATCH, in a ring of SLOTS.  For a
  * big document (THREAD_MIN entries or more, whose spans the scanner noted)
- * a second thread parses and checks the odd batches while the caller does
- * the even ones itself, each with a checker of its own
+ * a second thread parses and checks batches as far ahead as the ring
+ * allows, and the caller does each batch it comes to that the thread has
+ * not claimed yet, each side with a checker of its own
  * (qd_ld_check_entry(): the entry's checks and canonical bytes, with no
- * write to the builder).  The caller then takes every entry in document
+ * write to the builder).  The work so splits as the two sides' speeds
+ * allow: the caller, which also keeps every entry, does fewer.  The caller then takes every entry in document
  * order and keeps it with qd_listdoc_add_checked(), which does only what
  * depends on the entries before it (the id not taken, the pool, the id
  * map) and hands any entry with a problem to qd_listdoc_add(), which
@@ -24,9 +26,6 @@
 #define BATCH 64
 #define SLOTS 4
 #define THREAD_MIN 4096
-/* Odd batches (the second thread's) and even ones (the caller's) never
- * share a slot. */
-_Static_assert(SLOTS % 2 == 0, "an even ring");
 
 struct batch {
 	struct qd_ld_parsed item[BATCH];
@@ -48,7 +47,8 @@ struct qd_ld_ahead {
 	bool done;              /* in line: nothing more */
 	size_t nb;              /* batches (threaded) */
 	size_t next;            /* the next batch the caller takes */
-	size_t taken;           /* batches the caller is done with */
+	size_t taken;           /* batches the caller is done with (under mu) */
+	size_t claimed;         /* batches [0, claimed) have a side filling them (under mu) */
 	struct batch ring[SLOTS];
 	qd_ld_checker *mine, *theirs;  /* this thread's and the other's (NULL: parse only) */
 	bool stop;              /* the taking side wants no more */
@@ -137,22 +137,27 @@ static bool fill_next(qd_ld_ahead *a, struct batch *bt)
 	return more && bt->n == BATCH;
 }
 
-/* The other thread: the odd batches, as far ahead as the ring allows. */
+/* The other thread: the next unclaimed batch, as far ahead as the ring
+ * allows. */
 static void *parse_thread(void *arg)
 {
 	qd_ld_ahead *a = arg;
 
-	for (size_t k = 1; k < a->nb; k += 2) {
-		struct batch *bt = &a->ring[k % SLOTS];
+	for (;;) {
+		size_t k;
 
 		pthread_mutex_lock(&a->mu);
 		/* The slot is free once its batch before (k - SLOTS) is taken. */
-		while (!a->stop && k >= a->taken + SLOTS)
+		while (!a->stop && a->claimed < a->nb && a->claimed >= a->taken + SLOTS)
 			pthread_cond_wait(&a->cv, &a->mu);
-		bool stop = a->stop;
+		bool stop = a->stop || a->claimed == a->nb;
+		k = a->claimed;
+		if (!stop)
+			a->claimed++;
 		pthread_mutex_unlock(&a->mu);
 		if (stop)
 			break;
+		struct batch *bt = &a->ring[k % SLOTS];
 		fill_batch(a, bt, k, a->theirs);
 		pthread_mutex_lock(&a->mu);
 		bt->ready = true;
@@ -223,25 +228,41 @@ static struct batch *next_batch(qd_ld_ahead *a)
 		a->next++;
 		return &a->ring[0];
 	}
+	k = a->next++;
 	pthread_mutex_lock(&a->mu);
 	if (a->cur != NULL) {
 		a->cur->ready = false;
 		a->taken++;
 		pthread_cond_broadcast(&a->cv);
 	}
-	pthread_mutex_unlock(&a->mu);
-	k = a->next++;
-	if (k >= a->nb)
+	if (k >= a->nb) {
+		pthread_mutex_unlock(&a->mu);
 		return NULL;
+	}
 	bt = &a->ring[k % SLOTS];
-	if (k % 2 == 0) {
-		/* This thread's share: the slot's batch before is taken. */
+	if (k == a->claimed) {
+		/* Not claimed yet: done here (its slot's batch before,
+		 * k - SLOTS, is taken). */
+		a->claimed++;
+		pthread_mutex_unlock(&a->mu);
 		fill_batch(a, bt, k, a->mine);
 		return bt;
 	}
-	pthread_mutex_lock(&a->mu);
-	while (!(bt->ready && bt->k == k))
+	/* The other side is filling batch k.  Rather than wait, fill the
+	 * next unclaimed batch here, if its slot is free, and come back. */
+	while (!(bt->ready && bt->k == k)) {
+		if (a->claimed < a->nb && a->claimed < a->taken + SLOTS) {
+			size_t j = a->claimed++;
+			struct batch *bj = &a->ring[j % SLOTS];
+
+			pthread_mutex_unlock(&a->mu);
+			fill_batch(a, bj, j, a->mine);
+			pthread_mutex_lock(&a->mu);
+			bj->ready = true;
+			continue;
+		}
 		pthread_cond_wait(&a->cv, &a->mu);
+	}
 	pthread_mutex_unlock(&a->mu);
 	return bt;
 }
