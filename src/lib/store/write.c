@@ -399,6 +399,31 @@ static int entries_at_end(put_ctx *p, bool *at_end)
 
 /* Put the record of entry i at cur (MDB_APPEND: after the last key) or
  * (cur NULL) where it belongs. */
+/* What put_entry(i) reads, asked for ahead in two steps, since the
+ * entries go in key order, not in the order they lie in memory (and were
+ * compressed on other threads): first the entry and its slot in r.z,
+ * PREFETCH_AHEAD inserts later the bytes they point to. */
+static inline void prefetch_far(const put_ctx *p, size_t i)
+{
+	const char *e = (const char *)&p->doc->entries[i];
+	__builtin_prefetch(e);
+	__builtin_prefetch(e + sizeof(qd_entry) - 1);
+	if (p->r.z)
+		__builtin_prefetch(&p->r.z[i]);
+}
+
+static inline void prefetch_near(const put_ctx *p, size_t i)
+{
+	const qd_entry *e = &p->doc->entries[i];
+	__builtin_prefetch(e->id);
+	if (e->n_entities)
+		__builtin_prefetch(e->entities);
+	if (e->terms)
+		__builtin_prefetch(e->terms);
+	if (p->r.z)
+		__builtin_prefetch(p->r.z[i]);
+}
+
 static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
 {
 	const qd_listdoc *doc = p->doc;
@@ -437,10 +462,10 @@ static int put_entries(put_ctx *p)
 		if (rc)
 			return map_err(rc);
 		for (size_t j = 0; j < ne && !ret; j++) {
-			/* An entry compressed on another thread is not in
-			 * this core's cache: ask for it a few inserts ahead. */
-			if (p->r.z && j + PREFETCH_AHEAD < ne)
-				__builtin_prefetch(p->r.z[p->r.order[j + PREFETCH_AHEAD]]);
+			if (j + 2 * PREFETCH_AHEAD < ne)
+				prefetch_far(p, p->r.order[j + 2 * PREFETCH_AHEAD]);
+			if (j + PREFETCH_AHEAD < ne)
+				prefetch_near(p, p->r.order[j + PREFETCH_AHEAD]);
 			ret = put_entry(p, cur, p->r.order[j]);
 		}
 		mdb_cursor_close(cur);
@@ -454,10 +479,10 @@ static int put_entries(put_ctx *p)
 	size_t stride = ne > 2 ? (size_t)((double)ne * 0.6180339887) : 1;
 	while (ne > 2 && gcd(stride, ne) != 1)
 		stride++;
-	size_t ahead = ne ? stride * PREFETCH_AHEAD % ne : 0;
+	size_t ahead = ne ? stride * PREFETCH_AHEAD % ne : 0, far = ne ? 2 * ahead % ne : 0;
 	for (size_t step = 0, i = 0; step < ne && !ret; step++, i = (i + stride) % ne) {
-		if (p->r.z)
-			__builtin_prefetch(p->r.z[(i + ahead) % ne]);
+		prefetch_far(p, (i + far) % ne);
+		prefetch_near(p, (i + ahead) % ne);
 		ret = put_entry(p, NULL, i);
 	}
 	return ret;
