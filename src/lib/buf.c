@@ -219,19 +219,22 @@ int qd_buf_read_file(qd_buf *b, const char *path, size_t max)
 	int ret = 0;
 	size_t start = b->len;
 	struct stat sb;
-	/* A regular file's size is known: room for all of it (and the byte
-	 * that shows the end) at once, committed before the bytes are copied
-	 * in.  A file that grows meanwhile still reads whole, below. */
+	/* A regular file's size is known: room for all of it, the NUL and
+	 * one byte more (the read that finds the end) at once, committed
+	 * before the bytes are copied in, and never grown (a big block grown
+	 * by realloc() after qd_mem_commit() is copied).  A file that grows
+	 * meanwhile still reads whole, below. */
 	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
 	    (uint64_t)sb.st_size <= max) {
 		if (!grow(b, (size_t)sb.st_size + 1)) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		qd_mem_commit(b->data + b->len, (size_t)sb.st_size + 1);
+		qd_mem_commit(b->data + b->len, (size_t)sb.st_size + 2);
 	}
 	for (;;) {
-		if (b->cap - b->len < 4096 && !grow(b, 1 << 16)) {
+		/* Grown when there is no room for one byte and the NUL. */
+		if (b->cap - b->len < 2 && !grow(b, 1 << 16)) {
 			ret = -ENOMEM;
 			break;
 		}

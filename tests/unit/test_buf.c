@@ -652,10 +652,11 @@ START_TEST(read_file_whole)
 {
 	/* Empty, small, and larger than one read. */
 	/* Past 2 MiB (read into huge pages where the kernel gives them), and
-	 * the prefix plus the file plus the NUL exactly 4 MiB, so the room
-	 * sized from the file's length is full at the end. */
+	 * the prefix, the file, the NUL and the byte that finds the end
+	 * exactly 4 MiB (and one less, and one more), so the room sized from
+	 * the file's length is full at the end. */
 	static const size_t sizes[] = {0, 1, 100, 65535, 65536, 65537, 300001, (2u << 20) + 12345,
-				       (4u << 20) - 4};
+				       (4u << 20) - 6, (4u << 20) - 5, (4u << 20) - 4};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		size_t n = sizes[i];
 		char *data = pattern(n);

@@ -7,9 +7,11 @@
  * allows, and the caller does each batch it comes to that the thread has
  * not claimed yet, each side with a checker of its own
  * (qd_ld_check_entry(): the entry's checks and canonical bytes, with no
- * write to the builder).  The work so splits as the two sides' speeds
- * allow: the caller, which also keeps every entry, does fewer.  The caller then takes every entry in document
- * order and keeps it with qd_listdoc_add_checked(), which does only what
+ * write to the builder); the caller, rather than wait for a batch being
+ * filled, fills the next unclaimed one.  The work so splits as the two
+ * sides' speeds allow: the caller, which also keeps every entry, fills
+ * fewer.  The caller takes every entry in document order and keeps it
+ * with qd_listdoc_add_checked(), which does only what
  * depends on the entries before it (the id not taken, the pool, the id
  * map) and hands any entry with a problem to qd_listdoc_add(), which
  * checks it again in line: so the document, its problems and their order

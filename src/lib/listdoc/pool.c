@@ -12,7 +12,6 @@
  * is. */
 #define BLOCK (1u << 20)
 
-
 struct block {
 	struct block *prev;
 	size_t size;                 /* bytes after the header */

@@ -397,8 +397,6 @@ static int entries_at_end(put_ctx *p, bool *at_end)
 /* How many records ahead put_entries asks for the one it will write. */
 #define PREFETCH_AHEAD 8
 
-/* Put the record of entry i at cur (MDB_APPEND: after the last key) or
- * (cur NULL) where it belongs. */
 /* What put_entry(i) reads, asked for ahead in two steps, since the
  * entries go in key order, not in the order they lie in memory (and were
  * compressed on other threads): first the entry and its slot in r.z,
@@ -424,6 +422,8 @@ static inline void prefetch_near(const put_ctx *p, size_t i)
 		__builtin_prefetch(p->r.z[i]);
 }
 
+/* Put the record of entry i at cur (MDB_APPEND: after the last key) or
+ * (cur NULL) where it belongs. */
 static int put_entry(put_ctx *p, MDB_cursor *cur, size_t i)
 {
 	const qd_listdoc *doc = p->doc;
