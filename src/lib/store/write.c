@@ -394,7 +394,8 @@ static int entries_at_end(put_ctx *p, bool *at_end)
 	return 0;
 }
 
-/* How many records ahead put_entries asks for the one it will write. */
+/* How many inserts ahead put_entries asks for the bytes of the entry it
+ * will write (and twice as many for the entry itself). */
 #define PREFETCH_AHEAD 8
 
 /* What put_entry(i) reads, asked for ahead in two steps, since the
