@@ -30,8 +30,4 @@ void qd_mem_commit(void *p, size_t n);
  * it, holding both copies at once. */
 void qd_mem_populate(void *p, size_t n);
 
-/* Only the huge-page marking of [p, p+n), for address space that is
- * reserved now and committed later (the marking stays with the mapping). */
-void qd_mem_hint_huge(void *p, size_t n);
-
 #endif

@@ -19,7 +19,8 @@ static int inner(void *p, size_t n, uintptr_t unit, uintptr_t *a, uintptr_t *e)
 	return *e > *a;
 }
 
-void qd_mem_hint_huge(void *p, size_t n)
+/* Mark the whole 2 MiB stretches of [p, p+n) for huge pages. */
+static void hint_huge(void *p, size_t n)
 {
 	uintptr_t a, e;
 
@@ -39,6 +40,6 @@ void qd_mem_commit(void *p, size_t n)
 {
 	if (n < QD_MEM_COMMIT_MIN)
 		return;
-	qd_mem_hint_huge(p, n);
+	hint_huge(p, n);
 	qd_mem_populate(p, n);
 }

@@ -756,7 +756,6 @@ START_TEST(commit_keeps_contents)
 		ck_assert_int_eq(memcmp(blk + 13, data, n / 2), 0);
 		memcpy(blk + 13 + n / 2, data + n / 2, n - n / 2);
 		qd_mem_populate(blk + 5, n + 8);
-		qd_mem_hint_huge(blk, n + 64);
 		ck_assert_int_eq(memcmp(blk + 13, data, n), 0);
 		free(blk);
 		free(data);
